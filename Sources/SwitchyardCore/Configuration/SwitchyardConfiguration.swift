@@ -1,0 +1,223 @@
+import Configuration
+import Foundation
+import Logging
+
+/// Everything a Switchyard process reads from its environment, read once at start.
+///
+/// Each key is an environment variable (flags override some of them, see `switchyard serve --help`):
+///
+/// | variable | meaning | default |
+/// |---|---|---|
+/// | `SWITCHYARD_DATABASE_URL` | the application role's connection (no superuser, no BYPASSRLS, owns no tables) | required |
+/// | `SWITCHYARD_MIGRATION_DATABASE_URL` | the schema owner's connection, used by `migrate` only | `SWITCHYARD_DATABASE_URL` |
+/// | `SWITCHYARD_DATABASE_MAX_CONNECTIONS` | connection pool size per process | 20 |
+/// | `SWITCHYARD_DATABASE_STATEMENT_TIMEOUT_MS` | server-side cap on any one statement | 15000 |
+/// | `SWITCHYARD_HTTP_HOST` / `SWITCHYARD_HTTP_PORT` | listen address | 127.0.0.1 / 8080 |
+/// | `SWITCHYARD_TLS_CERTIFICATE_PATH` / `SWITCHYARD_TLS_PRIVATE_KEY_PATH` | PEM files; when set the port speaks TLS with ALPN (h2, http/1.1) | unset: cleartext HTTP/1.1 + h2c |
+/// | `SWITCHYARD_HTTP_IDLE_TIMEOUT_SECONDS` | idle connections are closed after this | 60 |
+/// | `SWITCHYARD_ADMIN_KEY` | the platform operator's key for `/v1/tenants` (at least 32 characters) | required by `serve` |
+/// | `SWITCHYARD_MAX_BODY_BYTES` | request body cap (413 above it) | 1048576 |
+/// | `SWITCHYARD_MAX_PAGE_SIZE` | cap on `limit` in list requests | 100 |
+/// | `SWITCHYARD_RATE_LIMIT_PER_SECOND` / `SWITCHYARD_RATE_LIMIT_BURST` | per-key request rate (429 above it) | 50 / 100 |
+/// | `SWITCHYARD_LOG_LEVEL` | trace, debug, info, notice, warning, error, critical | info |
+/// | `SWITCHYARD_LOG_FORMAT` | `text` or `json` | text |
+public struct SwitchyardConfiguration: Sendable {
+    public var database: DatabaseConfiguration
+    public var http: HTTPConfiguration
+    public var limits: LimitsConfiguration
+    public var logging: LoggingConfiguration
+    /// The operator key; `nil` only for processes that serve no API (`migrate`).
+    public var adminKey: String?
+
+    public init(
+        database: DatabaseConfiguration, http: HTTPConfiguration, limits: LimitsConfiguration,
+        logging: LoggingConfiguration, adminKey: String?
+    ) {
+        self.database = database
+        self.http = http
+        self.limits = limits
+        self.logging = logging
+        self.adminKey = adminKey
+    }
+}
+
+public struct DatabaseConfiguration: Sendable {
+    public var url: DatabaseURL
+    public var migrationURL: DatabaseURL
+    public var maxConnections: Int
+    public var statementTimeoutMilliseconds: Int
+
+    public init(url: DatabaseURL, migrationURL: DatabaseURL? = nil, maxConnections: Int = 20, statementTimeoutMilliseconds: Int = 15_000) {
+        self.url = url
+        self.migrationURL = migrationURL ?? url
+        self.maxConnections = maxConnections
+        self.statementTimeoutMilliseconds = statementTimeoutMilliseconds
+    }
+}
+
+public struct HTTPConfiguration: Sendable {
+    public struct TLSFiles: Sendable {
+        public var certificatePath: String
+        public var privateKeyPath: String
+
+        public init(certificatePath: String, privateKeyPath: String) {
+            self.certificatePath = certificatePath
+            self.privateKeyPath = privateKeyPath
+        }
+    }
+
+    public var host: String
+    public var port: Int
+    public var tls: TLSFiles?
+    public var idleTimeoutSeconds: Int
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, tls: TLSFiles? = nil, idleTimeoutSeconds: Int = 60) {
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.idleTimeoutSeconds = idleTimeoutSeconds
+    }
+}
+
+public struct LimitsConfiguration: Sendable {
+    public var maxBodyBytes: Int
+    public var maxPageSize: Int
+    public var defaultPageSize: Int
+    public var rateLimitPerSecond: Double
+    public var rateLimitBurst: Int
+
+    public init(maxBodyBytes: Int = 1 << 20, maxPageSize: Int = 100, defaultPageSize: Int = 20, rateLimitPerSecond: Double = 50, rateLimitBurst: Int = 100) {
+        self.maxBodyBytes = maxBodyBytes
+        self.maxPageSize = maxPageSize
+        self.defaultPageSize = min(defaultPageSize, maxPageSize)
+        self.rateLimitPerSecond = rateLimitPerSecond
+        self.rateLimitBurst = rateLimitBurst
+    }
+}
+
+public struct LoggingConfiguration: Sendable {
+    public enum Format: String, Sendable {
+        case text, json
+    }
+
+    public var level: Logger.Level
+    public var format: Format
+
+    public init(level: Logger.Level = .info, format: Format = .text) {
+        self.level = level
+        self.format = format
+    }
+}
+
+extension SwitchyardConfiguration {
+    /// Which settings a command needs: `migrate` needs no admin key, `dev` provides its own database.
+    public struct Requirements: Sendable {
+        public var database = true
+        public var adminKey = true
+
+        public init(database: Bool = true, adminKey: Bool = true) {
+            self.database = database
+            self.adminKey = adminKey
+        }
+    }
+
+    /// Reads the configuration from `reader` (environment variables, with flag overrides in front).
+    /// Throws the first invalid or missing setting, by name.
+    public static func load(from reader: ConfigReader, requiring requirements: Requirements = .init()) throws(ConfigurationError) -> SwitchyardConfiguration {
+        let settings = SettingsReader(reader: reader)
+        let placeholder = DatabaseURL(host: "127.0.0.1", port: 5432, username: "switchyard", password: nil, database: "switchyard", tlsMode: .disable)
+        let url = try settings.databaseURL("switchyard.database.url", required: requirements.database) ?? placeholder
+        let migrationURL = try settings.databaseURL("switchyard.migration.database.url", required: false)
+
+        let certificate = settings.string("switchyard.tls.certificate.path")
+        let privateKey = settings.string("switchyard.tls.private.key.path")
+        var tls: HTTPConfiguration.TLSFiles?
+        switch (certificate, privateKey) {
+        case (nil, nil): tls = nil
+        case (let certificate?, let privateKey?): tls = .init(certificatePath: certificate, privateKeyPath: privateKey)
+        case (nil, _): throw ConfigurationError(variable: "SWITCHYARD_TLS_CERTIFICATE_PATH", problem: "must be set together with SWITCHYARD_TLS_PRIVATE_KEY_PATH")
+        case (_, nil): throw ConfigurationError(variable: "SWITCHYARD_TLS_PRIVATE_KEY_PATH", problem: "must be set together with SWITCHYARD_TLS_CERTIFICATE_PATH")
+        }
+
+        let adminKey = settings.secret("switchyard.admin.key")
+        if requirements.adminKey {
+            guard let adminKey else {
+                throw ConfigurationError(variable: "SWITCHYARD_ADMIN_KEY", problem: "is required: the platform operator's key (at least 32 random characters)")
+            }
+            guard adminKey.count >= 32 else {
+                throw ConfigurationError(variable: "SWITCHYARD_ADMIN_KEY", problem: "must be at least 32 characters long")
+            }
+        }
+
+        let levelName = settings.string("switchyard.log.level") ?? "info"
+        guard let level = Logger.Level(rawValue: levelName) else {
+            throw ConfigurationError(variable: "SWITCHYARD_LOG_LEVEL", problem: "must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        let formatName = settings.string("switchyard.log.format") ?? "text"
+        guard let format = LoggingConfiguration.Format(rawValue: formatName) else {
+            throw ConfigurationError(variable: "SWITCHYARD_LOG_FORMAT", problem: "must be text or json")
+        }
+
+        let maxPageSize = try settings.integer("switchyard.max.page.size", default: 100, in: 1...1000)
+        return SwitchyardConfiguration(
+            database: DatabaseConfiguration(
+                url: url,
+                migrationURL: migrationURL,
+                maxConnections: try settings.integer("switchyard.database.max.connections", default: 20, in: 1...1000),
+                statementTimeoutMilliseconds: try settings.integer("switchyard.database.statement.timeout.ms", default: 15_000, in: 100...3_600_000)
+            ),
+            http: HTTPConfiguration(
+                host: settings.string("switchyard.http.host") ?? "127.0.0.1",
+                port: try settings.integer("switchyard.http.port", default: 8080, in: 0...65535),
+                tls: tls,
+                idleTimeoutSeconds: try settings.integer("switchyard.http.idle.timeout.seconds", default: 60, in: 1...86_400)
+            ),
+            limits: LimitsConfiguration(
+                maxBodyBytes: try settings.integer("switchyard.max.body.bytes", default: 1 << 20, in: 1024...(64 << 20)),
+                maxPageSize: maxPageSize,
+                defaultPageSize: min(20, maxPageSize),
+                rateLimitPerSecond: Double(try settings.integer("switchyard.rate.limit.per.second", default: 50, in: 1...1_000_000)),
+                rateLimitBurst: try settings.integer("switchyard.rate.limit.burst", default: 100, in: 1...1_000_000)
+            ),
+            logging: LoggingConfiguration(level: level, format: format),
+            adminKey: adminKey
+        )
+    }
+}
+
+/// Typed reads of single settings, each error naming its environment variable.
+private struct SettingsReader {
+    let reader: ConfigReader
+
+    static func variableName(_ key: String) -> String {
+        key.replacingOccurrences(of: ".", with: "_").uppercased()
+    }
+
+    func string(_ key: String) -> String? {
+        guard let value = reader.string(forKey: ConfigKey(key)), !value.isEmpty else { return nil }
+        return value
+    }
+
+    func secret(_ key: String) -> String? {
+        guard let value = reader.string(forKey: ConfigKey(key), isSecret: true), !value.isEmpty else { return nil }
+        return value
+    }
+
+    func integer(_ key: String, default defaultValue: Int, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        guard let text = string(key) else { return defaultValue }
+        guard let value = Int(text), range.contains(value) else {
+            throw ConfigurationError(variable: Self.variableName(key), problem: "must be a whole number from \(range.lowerBound) to \(range.upperBound), got '\(text)'")
+        }
+        return value
+    }
+
+    func databaseURL(_ key: String, required: Bool) throws(ConfigurationError) -> DatabaseURL? {
+        guard let text = secret(key) else {
+            if required {
+                throw ConfigurationError(variable: Self.variableName(key), problem: "is required: postgres://USER:PASSWORD@HOST:PORT/DATABASE (or run `switchyard dev` for a private database)")
+            }
+            return nil
+        }
+        return try DatabaseURL(parsing: text, variable: Self.variableName(key))
+    }
+}

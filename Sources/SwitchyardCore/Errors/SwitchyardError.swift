@@ -1,0 +1,67 @@
+/// A failure that the API reports to its caller.
+///
+/// Domain code throws these; `ProblemResponse` (SwitchyardAPI) is the one place that turns them into
+/// RFC 9457 `application/problem+json`. `detail` is shown to the caller, so it never holds internals or secrets.
+public struct SwitchyardError: Error, Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case badRequest
+        case unauthorized
+        case forbidden
+        case notFound
+        case methodNotAllowed(allowed: [String])
+        case conflict
+        case payloadTooLarge(limit: Int)
+        case unprocessable
+        case rateLimited(retryAfterSeconds: Int)
+        case unavailable
+        case `internal`
+    }
+
+    public var kind: Kind
+    /// Short machine-readable problem code, the last segment of the problem `type` URI.
+    public var code: String
+    /// Human-readable explanation specific to this occurrence.
+    public var detail: String
+
+    public init(_ kind: Kind, code: String, detail: String) {
+        self.kind = kind
+        self.code = code
+        self.detail = detail
+    }
+}
+
+extension SwitchyardError {
+    public static func notFound(_ what: String) -> Self {
+        .init(.notFound, code: "not-found", detail: "\(what) was not found.")
+    }
+
+    public static func invalidRequest(_ detail: String) -> Self {
+        .init(.badRequest, code: "invalid-request", detail: detail)
+    }
+
+    public static func validation(_ detail: String) -> Self {
+        .init(.unprocessable, code: "validation-failed", detail: detail)
+    }
+
+    public static func conflict(_ detail: String) -> Self {
+        .init(.conflict, code: "conflict", detail: detail)
+    }
+
+    public static func unauthorized(_ detail: String) -> Self {
+        .init(.unauthorized, code: "unauthorized", detail: detail)
+    }
+
+    public static func forbidden(_ detail: String) -> Self {
+        .init(.forbidden, code: "forbidden", detail: detail)
+    }
+
+    public static let internalError = Self(
+        .internal, code: "internal-error",
+        detail: "The server could not complete the request. Quote the request id when reporting this."
+    )
+
+    public static let databaseUnavailable = Self(
+        .unavailable, code: "service-unavailable",
+        detail: "The database is unavailable. Retry later."
+    )
+}

@@ -1,0 +1,78 @@
+import Prometheus
+import Synchronization
+
+/// Request count, latency and concurrency of the HTTP API, labelled by route template
+/// (never the raw path, whose ids would explode the label space) and status class.
+public final class HTTPMetrics: Sendable {
+    private struct SeriesKey: Hashable {
+        let route: String
+        let method: String
+        let statusClass: String
+    }
+
+    private struct Series {
+        let requests: Counter
+        let duration: DurationHistogram
+    }
+
+    /// Requests being handled right now.
+    public let inFlight: Gauge
+    private let registry: PrometheusCollectorRegistry
+    private let series = Mutex<[SeriesKey: Series]>([:])
+
+    static let buckets: [Duration] = [
+        .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+        .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+        .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
+    ]
+
+    init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+        self.inFlight = registry.makeGauge(
+            descriptor: .switchyard("http_requests_in_flight", unit: "", help: "HTTP requests currently being handled.")
+        )
+    }
+
+    /// Records one finished request. `route` is the matched template, e.g. `/v1/api-keys/{key_id}`.
+    public func record(route: String, method: String, status: Int, duration: Duration) {
+        let key = SeriesKey(route: route, method: method, statusClass: "\(status / 100)xx")
+        let series = self.series.withLock { cache in
+            if let existing = cache[key] { return existing }
+            let labels = [("route", key.route), ("method", key.method), ("status_class", key.statusClass)]
+            let created = Series(
+                requests: registry.makeCounter(
+                    descriptor: .switchyard("http_requests", unit: "total", help: "HTTP requests handled, by route template, method and status class."),
+                    labels: labels
+                ),
+                duration: registry.makeDurationHistogram(
+                    descriptor: .switchyard("http_request_duration", unit: "seconds", help: "Time from request head to response head, by route template, method and status class."),
+                    labels: labels,
+                    buckets: Self.buckets
+                )
+            )
+            cache[key] = created
+            return created
+        }
+        series.requests.increment()
+        series.duration.record(duration)
+    }
+}
+
+/// Connection pool usage: how many connections are leased for transactions, and the pool's cap.
+public final class DatabaseMetrics: Sendable {
+    let inUse: Gauge
+    let maxConnections: Gauge
+
+    public func connectionLeased() { inUse.increment() }
+    public func connectionReturned() { inUse.decrement() }
+    public func setPoolSize(_ size: Int) { maxConnections.set(to: Double(size)) }
+
+    init(registry: PrometheusCollectorRegistry) {
+        self.inUse = registry.makeGauge(
+            descriptor: .switchyard("db_pool_connections_in_use", unit: "", help: "Database connections currently leased from the pool.")
+        )
+        self.maxConnections = registry.makeGauge(
+            descriptor: .switchyard("db_pool_connections_max", unit: "", help: "Maximum size of the database connection pool.")
+        )
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import SwitchyardCore
+import SwitchyardMetrics
+
+/// The application's only door to PostgreSQL.
+///
+/// Tenant rows are reachable only through `withTenant`, which sets `app.tenant_id` for one transaction
+/// (REQUIREMENTS PG-2, PG-3); row-level security does the rest. `withOperator` is the platform operator's
+/// cross-tenant view (tenant administration and API key lookup). The raw client stays private, so code
+/// outside this module cannot run SQL that forgot its tenant.
+public struct Database: Sendable, Service {
+    private let client: PostgresClient
+    private let metrics: DatabaseMetrics?
+
+    public init(configuration: DatabaseConfiguration, metrics: DatabaseMetrics?, logger: Logger) throws {
+        self.client = PostgresClient(
+            configuration: try .init(configuration.url, role: .application(
+                maxConnections: configuration.maxConnections,
+                statementTimeoutMilliseconds: configuration.statementTimeoutMilliseconds
+            )),
+            backgroundLogger: logger
+        )
+        self.metrics = metrics
+        metrics?.setPoolSize(configuration.maxConnections)
+    }
+
+    /// Runs the connection pool until graceful shutdown.
+    public func run() async throws {
+        await client.run()
+    }
+
+    /// Runs `body` in a transaction that can see and write only `tenantID`'s rows.
+    public func withTenant<Result: Sendable>(
+        _ tenantID: TenantID,
+        logger: Logger,
+        _ body: (TenantTransaction) async throws -> Result
+    ) async throws -> Result {
+        try await transaction(logger: logger) { connection in
+            try await connection.query("SELECT set_config('app.tenant_id', \(tenantID.description), true)", logger: logger)
+            return try await body(TenantTransaction(connection: connection, tenantID: tenantID, logger: logger))
+        }
+    }
+
+    /// Runs `body` in a transaction with the platform operator's cross-tenant view.
+    public func withOperator<Result: Sendable>(
+        logger: Logger,
+        _ body: (OperatorTransaction) async throws -> Result
+    ) async throws -> Result {
+        try await transaction(logger: logger) { connection in
+            try await connection.query("SELECT set_config('app.operator', 'on', true)" as PostgresQuery, logger: logger)
+            return try await body(OperatorTransaction(connection: connection, logger: logger))
+        }
+    }
+
+    /// Reads facts about the schema and the connected role, for start-up checks and `/readyz`.
+    public func withCatalog<Result: Sendable>(
+        logger: Logger,
+        _ body: (CatalogReader) async throws -> Result
+    ) async throws -> Result {
+        try await transaction(logger: logger) { connection in
+            try await body(CatalogReader(connection: connection, logger: logger))
+        }
+    }
+
+    private func transaction<Result: Sendable>(
+        logger: Logger,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        metrics?.connectionLeased()
+        defer { metrics?.connectionReturned() }
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                try await body(connection)
+            }
+        } catch let error as PostgresTransactionError {
+            // postgres-nio wraps the closure's error; callers want the domain error they threw.
+            if let closureError = error.closureError { throw DatabaseError.translate(closureError) }
+            throw DatabaseError.translate(error.beginError ?? error.commitError ?? error.rollbackError ?? error)
+        } catch {
+            throw DatabaseError.translate(error)
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import PostgresNIO
+import SwitchyardCore
+
+/// Maps PostgreSQL failures onto what the API can say about them.
+enum DatabaseError {
+    /// Domain errors pass through; an unreachable database is 503; anything else stays as it is,
+    /// to be logged with the request id and reported as a generic 500.
+    static func translate(_ error: any Error) -> any Error {
+        if error is SwitchyardError { return error }
+        if let error = error as? PSQLError {
+            switch error.code {
+            case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed:
+                return SwitchyardError.databaseUnavailable
+            default:
+                if error.sqlState == "57014" {  // query_canceled: the statement timeout fired
+                    return SwitchyardError(.unavailable, code: "timeout", detail: "The request took too long and was cancelled. Retry later.")
+                }
+            }
+        }
+        return error
+    }
+}
+
+extension PSQLError {
+    /// The five-character SQLSTATE, when the server sent one.
+    var sqlState: String? { serverInfo?[.sqlState] }
+
+    var isUniqueViolation: Bool { sqlState == "23505" }
+}

@@ -1,0 +1,257 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SwitchyardCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A private PostgreSQL server started from the installed binaries, for `switchyard dev`,
+/// the test suites and the benchmarks: loopback only, a free port, its socket inside its data
+/// directory, and run as the unprivileged `postgres` user when we are root (initdb refuses root).
+public final class LocalPostgresCluster: Sendable {
+    public struct Options: Sendable {
+        /// Holds `pgdata/`, the server log and the generated passwords.
+        public var directory: URL
+        /// `false` turns fsync off: for throwaway test clusters only, never for benchmarks of durability.
+        public var durable: Bool
+
+        public init(directory: URL, durable: Bool) {
+            self.directory = directory
+            self.durable = durable
+        }
+    }
+
+    public static let ownerRole = "switchyard_owner"
+    public static let applicationLoginRole = "switchyard_api"
+
+    public let port: Int
+    let directory: URL
+    let binaries: URL
+    let runAs: String?
+    let ownerPassword: String
+    let applicationPassword: String
+
+    private var dataDirectory: URL { directory.appending(path: "pgdata") }
+
+    /// The owner (superuser of this private cluster) on the `postgres` database.
+    public var ownerURL: DatabaseURL {
+        DatabaseURL(host: "127.0.0.1", port: port, username: Self.ownerRole, password: ownerPassword, database: "postgres", tlsMode: .disable)
+    }
+
+    private init(port: Int, directory: URL, binaries: URL, runAs: String?, ownerPassword: String, applicationPassword: String) {
+        self.port = port
+        self.directory = directory
+        self.binaries = binaries
+        self.runAs = runAs
+        self.ownerPassword = ownerPassword
+        self.applicationPassword = applicationPassword
+    }
+
+    /// Initialises the cluster on first use, then starts it on a free port and waits until it accepts connections.
+    public static func start(_ options: Options, logger: Logger) throws -> LocalPostgresCluster {
+        let binaries = try findBinaries()
+        let runAs = try unprivilegedUserIfRoot()
+        let fileManager = FileManager.default
+        try fileManager.createDirectory(at: options.directory, withIntermediateDirectories: true)
+        let dataDirectory = options.directory.appending(path: "pgdata")
+        let ownerPassword = try persistentSecret(options.directory.appending(path: "owner-password"))
+        let applicationPassword = try persistentSecret(options.directory.appending(path: "application-password"))
+
+        if !fileManager.fileExists(atPath: dataDirectory.appending(path: "PG_VERSION").path) {
+            try? fileManager.removeItem(at: dataDirectory)
+            try fileManager.createDirectory(at: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try handOver(dataDirectory, to: runAs)
+            let passwordFile = URL(filePath: NSTemporaryDirectory()).appending(path: "switchyard-pw-\(UUID().uuidString)")
+            try Data(ownerPassword.utf8).write(to: passwordFile)
+            try handOver(passwordFile, to: runAs)
+            defer { try? fileManager.removeItem(at: passwordFile) }
+            logger.info("initialising a private PostgreSQL cluster", metadata: ["directory": "\(dataDirectory.path)"])
+            try run(
+                binaries.appending(path: "initdb"), runAs: runAs,
+                ["-D", dataDirectory.path, "-U", ownerRole, "--pwfile=\(passwordFile.path)", "-E", "UTF8",
+                 "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", "--no-instructions", "--locale=C"]
+            )
+        }
+
+        let pgCtl = binaries.appending(path: "pg_ctl")
+        // A server left running by a process that was killed: stop it so we own the one that runs.
+        if (try? run(pgCtl, runAs: runAs, ["-D", dataDirectory.path, "status"])) != nil {
+            _ = try? run(pgCtl, runAs: runAs, ["-D", dataDirectory.path, "-m", "fast", "-w", "stop"])
+        }
+        let port = try freeLoopbackPort()
+        var serverOptions = [
+            "-p \(port)", "-c listen_addresses=127.0.0.1", "-c unix_socket_directories='\(dataDirectory.path)'",
+            "-c max_connections=300", "-c shared_buffers=128MB",
+        ]
+        if !options.durable {
+            serverOptions += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        }
+        try run(
+            pgCtl, runAs: runAs,
+            ["-D", dataDirectory.path, "-l", dataDirectory.appending(path: "server.log").path,
+             "-w", "-t", "60", "-o", serverOptions.joined(separator: " "), "start"]
+        )
+        logger.info("private PostgreSQL is up", metadata: ["port": "\(port)"])
+        return LocalPostgresCluster(
+            port: port, directory: options.directory, binaries: binaries, runAs: runAs,
+            ownerPassword: ownerPassword, applicationPassword: applicationPassword
+        )
+    }
+
+    /// Stops the server (fast shutdown: open sessions are disconnected). Synchronous so it can run at exit.
+    public func stop() {
+        _ = try? Self.run(binaries.appending(path: "pg_ctl"), runAs: runAs, ["-D", dataDirectory.path, "-m", "fast", "-w", "stop"])
+    }
+
+    /// Creates `database` if it is missing (optionally as a copy of `template`) and the application
+    /// login role, a member of `switchyard_app`. Returns the owner's and the application's URLs for it.
+    public func provisionDatabase(
+        named database: String, template: String? = nil, logger: Logger
+    ) async throws -> (owner: DatabaseURL, application: DatabaseURL) {
+        precondition(database.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }, "database names are plain identifiers")
+        let connection = try await PostgresConnection.connect(configuration: try .init(ownerURL), id: 1, logger: logger)
+        do {
+            let exists = try await connection.query("SELECT count(*)::int FROM pg_database WHERE datname = \(database)" as PostgresQuery, logger: logger)
+                .decode(Int.self).collect().first ?? 0
+            if exists == 0 {
+                let templateClause = template.map { " TEMPLATE \($0)" } ?? ""
+                _ = try await connection.simpleQuery("CREATE DATABASE \(database)\(templateClause)").get()
+            }
+            // DDL takes no bind parameters; the password is our own base62 text, safe to inline.
+            _ = try await connection.simpleQuery(
+                """
+                DO $$
+                BEGIN
+                    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'switchyard_app') THEN
+                        CREATE ROLE switchyard_app NOLOGIN;
+                    END IF;
+                    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '\(Self.applicationLoginRole)') THEN
+                        CREATE ROLE \(Self.applicationLoginRole) LOGIN PASSWORD '\(applicationPassword)' IN ROLE switchyard_app;
+                    END IF;
+                EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+                END
+                $$;
+                """
+            ).get()
+            try await connection.close()
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        let owner = ownerURL.with(database: database)
+        var application = owner
+        application.username = Self.applicationLoginRole
+        application.password = applicationPassword
+        return (owner, application)
+    }
+
+    // MARK: - Processes
+
+    public struct CommandFailure: Error, CustomStringConvertible {
+        public let command: String
+        public let output: String
+        public var description: String { "\(command) failed:\n\(output)" }
+    }
+
+    @discardableResult
+    static func run(_ executable: URL, runAs: String?, _ arguments: [String]) throws -> String {
+        let process = Process()
+        if let runAs {
+            process.executableURL = URL(filePath: "/usr/sbin/runuser")
+            process.arguments = ["-u", runAs, "--", executable.path] + arguments
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard process.terminationStatus == 0 else {
+            throw CommandFailure(command: "\(executable.lastPathComponent) \(arguments.first ?? "")", output: text)
+        }
+        return text
+    }
+
+    /// The newest `/usr/lib/postgresql/N/bin`, or `SWITCHYARD_POSTGRES_BIN`, or `initdb` on the PATH.
+    static func findBinaries() throws -> URL {
+        let fileManager = FileManager.default
+        if let configured = ProcessInfo.processInfo.environment["SWITCHYARD_POSTGRES_BIN"] {
+            return URL(filePath: configured)
+        }
+        let versions = (try? fileManager.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
+        if let newest = versions.compactMap(Int.init).sorted().last(where: {
+            fileManager.isExecutableFile(atPath: "/usr/lib/postgresql/\($0)/bin/initdb")
+        }) {
+            return URL(filePath: "/usr/lib/postgresql/\(newest)/bin")
+        }
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            if fileManager.isExecutableFile(atPath: "\(directory)/initdb") { return URL(filePath: String(directory)) }
+        }
+        throw CommandFailure(
+            command: "initdb",
+            output: "PostgreSQL server binaries were not found. Install them with `apt-get install -y postgresql` (Debian/Ubuntu) or set SWITCHYARD_POSTGRES_BIN to the directory holding initdb and pg_ctl."
+        )
+    }
+
+    /// PostgreSQL refuses to run as root, so root runs it as `postgres` (created by the Debian package).
+    static func unprivilegedUserIfRoot() throws -> String? {
+        guard geteuid() == 0 else { return nil }
+        guard getpwnam("postgres") != nil else {
+            throw CommandFailure(command: "runuser", output: "Running as root needs the unprivileged user 'postgres': install PostgreSQL with `apt-get install -y postgresql`, or run as a normal user.")
+        }
+        return "postgres"
+    }
+
+    static func handOver(_ url: URL, to user: String?) throws {
+        guard let user, let entry = getpwnam(user) else { return }
+        guard chown(url.path, entry.pointee.pw_uid, entry.pointee.pw_gid) == 0 else {
+            throw CommandFailure(command: "chown \(url.path)", output: String(cString: strerror(errno)))
+        }
+    }
+
+    /// Whether `user` can reach `directory` (every ancestor searchable), checked by asking as that user.
+    public static func canReach(_ directory: URL) -> Bool {
+        guard let user = try? unprivilegedUserIfRoot() else { return true }
+        return (try? run(URL(filePath: "/usr/bin/test"), runAs: user, ["-x", directory.path])) != nil
+    }
+
+    /// A random secret kept in `file` (mode 0600) so a persistent cluster keeps its passwords across runs.
+    static func persistentSecret(_ file: URL) throws -> String {
+        if let existing = try? String(contentsOf: file, encoding: .utf8), !existing.isEmpty {
+            return existing.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let secret = String(APIKeySecret.generate().value.dropFirst(APIKeySecret.prefix.count).prefix(32))
+        try Data(secret.utf8).write(to: file, options: .atomic)
+        chmod(file.path, 0o600)
+        return secret
+    }
+
+    /// Asks the kernel for a free loopback port. Another process could take it before the server binds;
+    /// `pg_ctl start` then fails and says so.
+    static func freeLoopbackPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw CommandFailure(command: "socket", output: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        guard bound == 0 else { throw CommandFailure(command: "bind", output: String(cString: strerror(errno))) }
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { throw CommandFailure(command: "getsockname", output: String(cString: strerror(errno))) }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SwitchyardCore
+
+/// A response remembered for an `Idempotency-Key`, replayed byte for byte on a retry.
+public struct StoredResponse: Sendable, Equatable, Codable {
+    public var status: Int
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [String: String], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// What claiming an idempotency key decided (REQUIREMENTS API-6).
+public enum IdempotencyClaim: Sendable, Equatable {
+    /// This request owns the key: run it, then `completeIdempotentRequest` or `releaseIdempotencyKey`.
+    case proceed
+    /// The same request finished before: send its response again.
+    case replay(StoredResponse)
+    /// The same key is being used by a request that has not finished (409).
+    case inProgress
+    /// The key was used with a different request (422).
+    case mismatch
+}
+
+/// How long a key is remembered, and after how long an unfinished claim (a crashed request) may be taken over.
+public enum IdempotencyPolicy {
+    public static let retention: Duration = .seconds(24 * 3600)
+    public static let abandonedAfter: Duration = .seconds(60)
+}
+
+extension Database {
+    /// Claims `key` for a request whose method, path and body hash to `requestHash`.
+    /// Commits before returning, so concurrent requests with the same key see the claim.
+    public func claimIdempotencyKey(
+        _ key: String, requestHash: [UInt8], tenant: TenantID?, logger: Logger
+    ) async throws -> IdempotencyClaim {
+        try await withIdempotencyScope(tenant: tenant, logger: logger) { connection, tenantID in
+            let retention = "\(IdempotencyPolicy.retention.components.seconds) seconds"
+            let abandoned = "\(IdempotencyPolicy.abandonedAfter.components.seconds) seconds"
+            let claimed = try await connection.query(
+                """
+                INSERT INTO idempotency_keys (tenant_id, idempotency_key, request_hash, state, expires_at)
+                VALUES (\(tenantID), \(key), \(requestHash), 'in_progress', now() + \(retention)::interval)
+                ON CONFLICT ((coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)), idempotency_key)
+                DO UPDATE SET request_hash = EXCLUDED.request_hash, state = 'in_progress', response_status = NULL,
+                              response_headers = NULL, response_body = NULL, locked_at = now(), created_at = now(),
+                              expires_at = EXCLUDED.expires_at
+                 WHERE idempotency_keys.expires_at < now()
+                    OR (idempotency_keys.state = 'in_progress' AND idempotency_keys.locked_at < now() - \(abandoned)::interval)
+                RETURNING true
+                """,
+                logger: logger
+            ).decode(Bool.self).collect()
+            if !claimed.isEmpty { return .proceed }
+
+            let rows = try await connection.query(
+                """
+                SELECT request_hash, state, response_status, response_headers::text, response_body
+                  FROM idempotency_keys
+                 WHERE coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)
+                       = coalesce(\(tenantID)::uuid, '00000000-0000-0000-0000-000000000000'::uuid)
+                   AND idempotency_key = \(key)
+                """,
+                logger: logger
+            ).decode(([UInt8], String, Int?, String?, [UInt8]?).self).collect()
+            guard let row = rows.first else { return .inProgress }  // deleted between the statements
+            guard ConstantTime.bytesEqual(row.0, requestHash) else { return .mismatch }
+            guard row.1 == "completed", let status = row.2 else { return .inProgress }
+            let headers = row.3.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
+            return .replay(StoredResponse(status: status, headers: headers, body: row.4 ?? []))
+        }
+    }
+
+    /// Stores the response of a request that owned `key`.
+    public func completeIdempotentRequest(_ key: String, tenant: TenantID?, response: StoredResponse, logger: Logger) async throws {
+        let headers = String(decoding: try JSONEncoder().encode(response.headers), as: UTF8.self)
+        try await withIdempotencyScope(tenant: tenant, logger: logger) { connection, tenantID in
+            _ = try await connection.query(
+                """
+                UPDATE idempotency_keys
+                   SET state = 'completed', response_status = \(response.status),
+                       response_headers = \(headers)::jsonb, response_body = \(response.body)
+                 WHERE coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)
+                       = coalesce(\(tenantID)::uuid, '00000000-0000-0000-0000-000000000000'::uuid)
+                   AND idempotency_key = \(key)
+                """,
+                logger: logger
+            )
+        }
+    }
+
+    /// Forgets a claim whose request failed in a way worth retrying (a 5xx), so a retry runs again.
+    public func releaseIdempotencyKey(_ key: String, tenant: TenantID?, logger: Logger) async throws {
+        try await withIdempotencyScope(tenant: tenant, logger: logger) { connection, tenantID in
+            _ = try await connection.query(
+                """
+                DELETE FROM idempotency_keys
+                 WHERE coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)
+                       = coalesce(\(tenantID)::uuid, '00000000-0000-0000-0000-000000000000'::uuid)
+                   AND idempotency_key = \(key) AND state = 'in_progress'
+                """,
+                logger: logger
+            )
+        }
+    }
+
+    private func withIdempotencyScope<Result: Sendable>(
+        tenant: TenantID?, logger: Logger,
+        _ body: (PostgresConnection, UUID?) async throws -> Result
+    ) async throws -> Result {
+        if let tenant {
+            try await withTenant(tenant, logger: logger) { try await body($0.connection, tenant.rawValue) }
+        } else {
+            try await withOperator(logger: logger) { try await body($0.connection, nil) }
+        }
+    }
+}

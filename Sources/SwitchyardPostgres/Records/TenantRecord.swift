@@ -1,0 +1,85 @@
+import Foundation
+import PostgresNIO
+import SwitchyardCore
+
+/// A row of `tenants`.
+public struct TenantRecord: Sendable, Equatable {
+    public let id: TenantID
+    public let slug: String
+    public let name: String
+    public let createdAt: Date
+    public let updatedAt: Date
+
+    static let columns: PostgresQuery = "id, slug, name, created_at, updated_at"
+
+    init(row: (UUID, String, String, Date, Date)) {
+        self.init(id: TenantID(row.0), slug: row.1, name: row.2, createdAt: row.3, updatedAt: row.4)
+    }
+
+    public init(id: TenantID, slug: String, name: String, createdAt: Date, updatedAt: Date) {
+        self.id = id
+        self.slug = slug
+        self.name = name
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+extension OperatorTransaction {
+    public func createTenant(slug: String, name: String) async throws -> TenantRecord {
+        do {
+            let rows = try await query(
+                "INSERT INTO tenants (id, slug, name) VALUES (\(UUID.v7()), \(slug), \(name)) RETURNING id, slug, name, created_at, updated_at"
+            ).decode((UUID, String, String, Date, Date).self).collect()
+            return TenantRecord(row: rows[0])
+        } catch let error as PSQLError where error.isUniqueViolation {
+            throw SwitchyardError.conflict("A tenant with slug '\(slug)' already exists.")
+        }
+    }
+
+    public func tenant(_ id: TenantID) async throws -> TenantRecord? {
+        try await query("SELECT id, slug, name, created_at, updated_at FROM tenants WHERE id = \(id.rawValue)")
+            .decode((UUID, String, String, Date, Date).self).collect().first.map(TenantRecord.init(row:))
+    }
+
+    public func tenants(_ page: PageRequest) async throws -> Page<TenantRecord> {
+        let after = page.cursor?.lastID
+        let rows = try await query(
+            """
+            SELECT id, slug, name, created_at, updated_at FROM tenants
+             WHERE \(after)::uuid IS NULL OR id > \(after)
+             ORDER BY id LIMIT \(page.limit + 1)
+            """
+        ).decode((UUID, String, String, Date, Date).self).collect()
+        return Page(fetched: rows.map(TenantRecord.init(row:)), limit: page.limit, id: \.id.rawValue)
+    }
+
+    /// Applies the given changes; `nil` fields stay as they are.
+    public func updateTenant(_ id: TenantID, slug: String?, name: String?) async throws -> TenantRecord? {
+        do {
+            return try await query(
+                """
+                UPDATE tenants SET slug = coalesce(\(slug), slug), name = coalesce(\(name), name), updated_at = now()
+                 WHERE id = \(id.rawValue)
+                RETURNING id, slug, name, created_at, updated_at
+                """
+            ).decode((UUID, String, String, Date, Date).self).collect().first.map(TenantRecord.init(row:))
+        } catch let error as PSQLError where error.isUniqueViolation {
+            throw SwitchyardError.conflict("A tenant with slug '\(slug ?? "")' already exists.")
+        }
+    }
+
+    /// Deletes the tenant and, through foreign keys, everything it owns. Returns whether it existed.
+    public func deleteTenant(_ id: TenantID) async throws -> Bool {
+        try await query("DELETE FROM tenants WHERE id = \(id.rawValue) RETURNING id")
+            .decode(UUID.self).collect().isEmpty == false
+    }
+}
+
+extension TenantTransaction {
+    /// The tenant this transaction is scoped to.
+    public func currentTenant() async throws -> TenantRecord? {
+        try await query("SELECT id, slug, name, created_at, updated_at FROM tenants WHERE id = \(tenantID.rawValue)")
+            .decode((UUID, String, String, Date, Date).self).collect().first.map(TenantRecord.init(row:))
+    }
+}
