@@ -27,3 +27,18 @@ extension PSQLError {
 
     var isUniqueViolation: Bool { sqlState == "23505" }
 }
+
+/// Describes an error for a log line without what postgres-nio's debug description carries
+/// (the query text and its bind values, which can hold secrets).
+public func loggableDescription(of error: any Error) -> String {
+    if let error = error as? PSQLError {
+        let state = error.sqlState.map { " sqlstate=\($0)" } ?? ""
+        let message = error.serverInfo?[.message].map { " message=\($0)" } ?? ""
+        return "PSQLError code=\(error.code)\(state)\(message)"
+    }
+    if let error = error as? PostgresTransactionError {
+        return "PostgresTransactionError " + [error.beginError, error.closureError, error.commitError, error.rollbackError]
+            .compactMap { $0.map(loggableDescription(of:)) }.joined(separator: "; ")
+    }
+    return String(describing: type(of: error))
+}

@@ -42,6 +42,11 @@ extension OperatorTransaction {
             .decode((UUID, String, String, Date, Date).self).collect().first.map(TenantRecord.init(row:))
     }
 
+    public func tenant(slug: String) async throws -> TenantRecord? {
+        try await query("SELECT id, slug, name, created_at, updated_at FROM tenants WHERE slug = \(slug)")
+            .decode((UUID, String, String, Date, Date).self).collect().first.map(TenantRecord.init(row:))
+    }
+
     public func tenants(_ page: PageRequest) async throws -> Page<TenantRecord> {
         let after = page.cursor?.lastID
         let rows = try await query(

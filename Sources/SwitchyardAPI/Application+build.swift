@@ -1,0 +1,97 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdHTTP2
+import Logging
+import NIOCore
+import NIOSSL
+import ServiceLifecycle
+import SwitchyardCore
+import SwitchyardMetrics
+import SwitchyardPostgres
+
+/// What the API needs to serve requests; built once per process, shared by `serve`, `dev` and the tests.
+public struct APIDependencies: Sendable {
+    public let configuration: SwitchyardConfiguration
+    public let database: Database
+    public let metrics: MetricsRegistry
+
+    public init(configuration: SwitchyardConfiguration, database: Database, metrics: MetricsRegistry) {
+        self.configuration = configuration
+        self.database = database
+        self.metrics = metrics
+    }
+}
+
+/// The `/v1` API, the probes and `/metrics`, with their middleware.
+public func buildRouter(_ dependencies: APIDependencies) -> Router<AppRequestContext> {
+    let configuration = dependencies.configuration
+    let database = dependencies.database
+    let limits = configuration.limits
+    let authenticator = Authenticator(adminKey: configuration.adminKey, database: database)
+    let idempotent = IdempotentPost(database: database, limits: limits)
+    let routeTable = RouteTableBox()
+
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: MetricsMiddleware(metrics: dependencies.metrics.http))
+    router.add(middleware: ProblemMiddleware(routes: routeTable))
+    SystemController(database: database, metrics: dependencies.metrics).addRoutes(to: router)
+
+    let v1 = router.group("v1").add(
+        middleware: AuthenticationMiddleware(
+            authenticator: authenticator,
+            rateLimiter: RateLimiter(ratePerSecond: limits.rateLimitPerSecond, burst: limits.rateLimitBurst)
+        )
+    )
+    TenantsController(database: database, limits: limits, idempotent: idempotent)
+        .addRoutes(to: v1.group("tenants", context: OperatorRequestContext.self))
+    MeController(database: database)
+        .addRoutes(to: v1.group("me", context: TenantRequestContext.self))
+    APIKeysController(database: database, limits: limits, idempotent: idempotent, authenticator: authenticator)
+        .addRoutes(to: v1.group("api-keys", context: TenantRequestContext.self))
+
+    routeTable.set(RouteTable(router: router))
+    return router
+}
+
+/// The HTTP server for `configuration.http`: TLS with ALPN (h2, http/1.1) when a certificate is
+/// configured, otherwise cleartext HTTP/1.1 and h2c on the same port.
+public func buildServer(_ http: HTTPConfiguration) throws -> HTTPServerBuilder {
+    let idleTimeout = Duration.seconds(http.idleTimeoutSeconds)
+    guard let files = http.tls else {
+        return .http1AndH2C(idleTimeout: idleTimeout)
+    }
+    let certificates: [NIOSSLCertificate]
+    let privateKey: NIOSSLPrivateKey
+    do {
+        certificates = try NIOSSLCertificate.fromPEMFile(files.certificatePath)
+    } catch {
+        throw ConfigurationError(variable: "SWITCHYARD_TLS_CERTIFICATE_PATH", problem: "cannot read a PEM certificate chain from \(files.certificatePath)")
+    }
+    do {
+        privateKey = try NIOSSLPrivateKey(file: files.privateKeyPath, format: .pem)
+    } catch {
+        throw ConfigurationError(variable: "SWITCHYARD_TLS_PRIVATE_KEY_PATH", problem: "cannot read a PEM private key from \(files.privateKeyPath)")
+    }
+    let tls = TLSConfiguration.makeServerConfiguration(certificateChain: certificates.map { .certificate($0) }, privateKey: .privateKey(privateKey))
+    return try .http2Upgrade(tlsConfiguration: tls, configuration: .init(idleTimeout: idleTimeout))
+}
+
+/// The API as a service: the HTTP server plus the database pool it owns.
+public func buildApplication(
+    _ dependencies: APIDependencies,
+    extraServices: [any Service] = [],
+    logger: Logger,
+    onServerRunning: (@Sendable (any Channel) async -> Void)? = nil
+) throws -> some ApplicationProtocol {
+    let http = dependencies.configuration.http
+    return Application(
+        router: buildRouter(dependencies),
+        server: try buildServer(http),
+        configuration: .init(address: .hostname(http.host, port: http.port), serverName: "switchyard"),
+        services: [dependencies.database] + extraServices,
+        onServerRunning: onServerRunning ?? { _ in },
+        logger: logger
+    )
+}

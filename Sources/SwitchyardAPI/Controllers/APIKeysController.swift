@@ -1,0 +1,84 @@
+import Foundation
+import Hummingbird
+import SwitchyardCore
+import SwitchyardPostgres
+
+/// `/v1/api-keys`: a tenant manages its own keys.
+struct APIKeysController: Sendable {
+    let database: Database
+    let limits: LimitsConfiguration
+    let idempotent: IdempotentPost
+    let authenticator: Authenticator
+
+    func addRoutes(to group: RouterGroup<TenantRequestContext>) {
+        group.post(use: create)
+        group.get(use: list)
+        group.get("{key_id}", use: show)
+        group.delete("{key_id}", use: revoke)
+    }
+
+    @Sendable func create(_ request: Request, context: TenantRequestContext) async throws -> Response {
+        try context.require(.write)
+        return try await idempotent.respond(to: request, requestID: context.requestID, tenant: context.tenantID, logger: context.logger) { body in
+            let input = try APIKeyCreateBody.decode(from: body)
+            let new = input.newKey(createdBy: context.caller.key.displayPrefix)
+            guard new.scopes.isSubset(of: context.caller.key.scopes) else {
+                throw SwitchyardError.forbidden("A key cannot create a key with scopes it does not have itself.")
+            }
+            let created = try await database.withTenant(context.tenantID, logger: context.logger) { try await $0.createAPIKey(new) }
+            context.logger.info("api key created", metadata: ["new_api_key": "\(created.record.displayPrefix)"])
+            return try .json(APIKeyResponse(created.record, key: created.secret.value), status: .created)
+        }
+    }
+
+    @Sendable func list(_ request: Request, context: TenantRequestContext) async throws -> Response {
+        let page = try request.pageRequest(limits)
+        let result = try await database.withTenant(context.tenantID, logger: context.logger) { try await $0.apiKeys(page) }
+        return try HTTPPayload.json(ListEnvelope(data: result.items.map { APIKeyResponse($0) }, nextCursor: result.nextCursor?.token)).response
+    }
+
+    @Sendable func show(_ request: Request, context: TenantRequestContext) async throws -> Response {
+        let id = try request.uuid("key_id", context: context, resource: "The API key")
+        guard let key = try await database.withTenant(context.tenantID, logger: context.logger, { try await $0.apiKey(id) }) else {
+            throw SwitchyardError.notFound("The API key")
+        }
+        return try HTTPPayload.json(APIKeyResponse(key)).response
+    }
+
+    @Sendable func revoke(_ request: Request, context: TenantRequestContext) async throws -> Response {
+        try context.require(.write)
+        let id = try request.uuid("key_id", context: context, resource: "The API key")
+        guard let key = try await database.withTenant(context.tenantID, logger: context.logger, { try await $0.revokeAPIKey(id) }) else {
+            throw SwitchyardError.notFound("The API key")
+        }
+        authenticator.evict(keyID: id)
+        context.logger.info("api key revoked", metadata: ["revoked_api_key": "\(key.displayPrefix)"])
+        return try HTTPPayload.json(APIKeyResponse(key)).response
+    }
+}
+
+/// `GET /v1/me`: which tenant and key the caller is.
+struct MeController: Sendable {
+    let database: Database
+
+    struct MeResponse: Encodable, Sendable {
+        let tenant: TenantResponse
+        let apiKey: APIKeyResponse
+
+        enum CodingKeys: String, CodingKey {
+            case tenant
+            case apiKey = "api_key"
+        }
+    }
+
+    func addRoutes(to group: RouterGroup<TenantRequestContext>) {
+        group.get(use: show)
+    }
+
+    @Sendable func show(_ request: Request, context: TenantRequestContext) async throws -> Response {
+        guard let tenant = try await database.withTenant(context.tenantID, logger: context.logger, { try await $0.currentTenant() }) else {
+            throw SwitchyardError.unauthorized("The tenant of this API key no longer exists.")
+        }
+        return try HTTPPayload.json(MeResponse(tenant: TenantResponse(tenant), apiKey: APIKeyResponse(context.caller.key))).response
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import SwitchyardCore
+import SwitchyardPostgres
+
+/// A tenant as the API shows it.
+struct TenantResponse: Encodable, Sendable {
+    let id: UUID
+    let slug: String
+    let name: String
+    let createdAt: Date
+    let updatedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, slug, name
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+
+    init(_ record: TenantRecord) {
+        id = record.id.rawValue
+        slug = record.slug
+        name = record.name
+        createdAt = record.createdAt
+        updatedAt = record.updatedAt
+    }
+}
+
+struct TenantCreateBody: StrictJSONBody {
+    static let fields: Set<String> = ["slug", "name"]
+    let slug: String
+    let name: String
+
+    func validate() throws(SwitchyardError) {
+        try TenantRules.validate(slug: slug)
+        try TenantRules.validate(name: name)
+    }
+}
+
+struct TenantUpdateBody: StrictJSONBody {
+    static let fields: Set<String> = ["slug", "name"]
+    let slug: String?
+    let name: String?
+
+    func validate() throws(SwitchyardError) {
+        guard slug != nil || name != nil else { throw .validation("Send at least one of: slug, name.") }
+        if let slug { try TenantRules.validate(slug: slug) }
+        if let name { try TenantRules.validate(name: name) }
+    }
+}
+
+enum TenantRules {
+    /// The same rule as the `tenants.slug` CHECK constraint: DNS-label-like, 1 to 63 characters.
+    static func validate(slug: String) throws(SwitchyardError) {
+        let bytes = Array(slug.utf8)
+        let allowed = { (byte: UInt8) in (97...122).contains(byte) || (48...57).contains(byte) || byte == 45 }
+        guard (1...63).contains(bytes.count), bytes.allSatisfy(allowed), bytes.first != 45, bytes.last != 45 else {
+            throw .validation("slug must be 1 to 63 characters of a-z, 0-9 and '-', not starting or ending with '-'.")
+        }
+    }
+
+    static func validate(name: String) throws(SwitchyardError) {
+        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty, name.count <= 200 else { throw .validation("name must be 1 to 200 characters.") }
+    }
+}

@@ -1,0 +1,42 @@
+import Hummingbird
+import SwitchyardCore
+
+/// Reads `Authorization: Bearer ...`, resolves the principal and applies the per-key rate limit.
+///
+/// A request without the header passes through unauthenticated: the route's context
+/// (`TenantRequestContext`, `OperatorRequestContext`) then answers 401. Keys in the query string are
+/// refused outright rather than ignored, so a leaked URL is noticed (REQUIREMENTS API-2).
+struct AuthenticationMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let authenticator: Authenticator
+    let rateLimiter: RateLimiter
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if request.uri.queryParameters.contains(where: { ["api_key", "access_token", "key", "token"].contains(String($0.key)) }) {
+            throw SwitchyardError.unauthorized("API keys are accepted only in the Authorization header, never in the URL.")
+        }
+        guard let header = request.headers[.authorization] else {
+            return try await next(request, context)
+        }
+        guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+            throw SwitchyardError.unauthorized("Use `Authorization: Bearer <key>`.")
+        }
+        let token = header.dropFirst(7).drop(while: { $0 == " " })
+        var context = context
+        let principal = try await authenticator.authenticate(bearer: token, logger: context.logger)
+        let limiterKey: String
+        switch principal {
+        case .operator:
+            limiterKey = "operator"
+        case .tenant(let caller):
+            limiterKey = caller.key.id.uuidString
+            context.logger[metadataKey: "tenant_id"] = .string(caller.tenantID.description)
+            context.logger[metadataKey: "api_key"] = .string(caller.key.displayPrefix)
+        }
+        if case .limited(let seconds) = rateLimiter.check(limiterKey) {
+            throw SwitchyardError(.rateLimited(retryAfterSeconds: seconds), code: "rate-limited", detail: "Too many requests for this API key. Retry after \(seconds) s.")
+        }
+        context.principal = principal
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import NIOCore
+import SwitchyardPostgres
+
+/// A fully materialised response: what handlers produce, what idempotency stores and replays.
+public struct HTTPPayload: Sendable {
+    public var status: HTTPResponse.Status
+    public var headers: HTTPFields
+    public var body: [UInt8]
+
+    public init(status: HTTPResponse.Status, headers: HTTPFields = [:], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A JSON body in the API's conventions: snake_case keys (from explicit `CodingKeys`), ISO 8601 dates.
+    public static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> HTTPPayload {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var headers = headers
+        headers[.contentType] = "application/json"
+        return HTTPPayload(status: status, headers: headers, body: Array(try encoder.encode(value)))
+    }
+
+    public static func noContent() -> HTTPPayload {
+        HTTPPayload(status: .noContent, body: [])
+    }
+
+    public var response: Response {
+        var headers = self.headers
+        if status != .noContent {
+            headers[.contentLength] = String(body.count)
+        }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// The form kept for `Idempotency-Key` replays: status, body and the headers that describe them.
+    var stored: StoredResponse {
+        var kept: [String: String] = [:]
+        for field in headers where [.contentType, .location].contains(field.name) {
+            kept[field.name.canonicalName] = field.value
+        }
+        return StoredResponse(status: status.code, headers: kept, body: body)
+    }
+
+    init(stored: StoredResponse) {
+        var headers = HTTPFields()
+        for (name, value) in stored.headers {
+            if let name = HTTPField.Name(name) { headers[name] = value }
+        }
+        self.init(status: .init(code: stored.status), headers: headers, body: stored.body)
+    }
+}
+
+/// `{ "data": [...], "next_cursor": ... }`, the envelope of every list.
+struct ListEnvelope<Item: Encodable & Sendable>: Encodable, Sendable {
+    let data: [Item]
+    let nextCursor: String?
+
+    enum CodingKeys: String, CodingKey {
+        case data
+        case nextCursor = "next_cursor"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(data, forKey: .data)
+        try container.encode(nextCursor, forKey: .nextCursor)  // explicit null, not an absent key
+    }
+}

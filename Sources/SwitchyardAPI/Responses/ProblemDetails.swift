@@ -1,0 +1,89 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import SwitchyardCore
+import SwitchyardPostgres
+
+/// RFC 9457 problem details: the one place where failures become responses.
+///
+/// Only `SwitchyardError`s and Hummingbird's own HTTP errors say what went wrong; anything else
+/// (a SQL error, a bug) is logged with the request id and answered with a generic 500.
+enum ProblemDetails {
+    static let typeBase = "https://switchyard.dev/problems/"
+
+    struct Body: Encodable {
+        let type: String
+        let title: String
+        let status: Int
+        let detail: String
+        let instance: String
+    }
+
+    static func payload(for error: any Error, requestID: String, logger: Logger) -> HTTPPayload {
+        let problem = switchyardError(for: error, logger: logger)
+        let status = HTTPResponse.Status(code: problem.kind.statusCode)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/problem+json"
+        switch problem.kind {
+        case .rateLimited(let seconds):
+            headers[.retryAfter] = String(seconds)
+        case .methodNotAllowed(let allowed):
+            headers[.allow] = allowed.joined(separator: ", ")
+        case .unauthorized:
+            headers[.wwwAuthenticate] = "Bearer"
+        case .unavailable:
+            headers[.retryAfter] = "5"
+        default:
+            break
+        }
+        let body = Body(
+            type: typeBase + problem.code, title: status.reasonPhrase, status: status.code,
+            detail: problem.detail, instance: requestID
+        )
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let bytes = (try? encoder.encode(body)).map(Array.init) ?? Array("{\"status\":\(status.code)}".utf8)
+        return HTTPPayload(status: status, headers: headers, body: bytes)
+    }
+
+    private static func switchyardError(for error: any Error, logger: Logger) -> SwitchyardError {
+        if let error = error as? SwitchyardError {
+            if case .internal = error.kind { logger.error("internal error", metadata: ["error": "\(error.detail)"]) }
+            return error
+        }
+        if let error = error as? HTTPError {
+            // Raised by Hummingbird itself: routing and body limits. Its messages hold no internals.
+            switch error.status {
+            case .notFound: return .init(.notFound, code: "not-found", detail: "No route matches this path.")
+            case .contentTooLarge: return .init(.payloadTooLarge(limit: 0), code: "payload-too-large", detail: "The request body is larger than this server accepts.")
+            case .badRequest: return .invalidRequest(error.body ?? "The request is malformed.")
+            default:
+                if error.status.kind == .clientError {
+                    return .init(.badRequest, code: "invalid-request", detail: error.body ?? error.status.reasonPhrase)
+                }
+            }
+        }
+        // Deliberately generic: the description may hold SQL or other internals.
+        logger.error("unhandled error", metadata: ["error": "\(loggableDescription(of: error))"])
+        return .internalError
+    }
+}
+
+extension SwitchyardError.Kind {
+    var statusCode: Int {
+        switch self {
+        case .badRequest: 400
+        case .unauthorized: 401
+        case .forbidden: 403
+        case .notFound: 404
+        case .methodNotAllowed: 405
+        case .conflict: 409
+        case .payloadTooLarge: 413
+        case .unprocessable: 422
+        case .rateLimited: 429
+        case .unavailable: 503
+        case .internal: 500
+        }
+    }
+}

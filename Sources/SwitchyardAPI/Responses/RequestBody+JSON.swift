@@ -1,0 +1,97 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import SwitchyardCore
+
+/// A request body type that names every field it accepts, so unknown fields (`id`, `tenant_id`,
+/// timestamps, typos) are rejected instead of silently ignored (REQUIREMENTS API-3).
+protocol StrictJSONBody: Decodable, Sendable {
+    static var fields: Set<String> { get }
+    /// Checks values beyond their types; throws a 422 that names the field.
+    func validate() throws(SwitchyardError)
+}
+
+extension StrictJSONBody {
+    func validate() throws(SwitchyardError) {}
+
+    /// Decodes a body already read in full: 400 for malformed JSON, 422 for unknown fields or wrong types.
+    static func decode(from buffer: ByteBuffer) throws -> Self {
+        let data = Data(buffer.readableBytesView)
+        guard let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else {
+            throw SwitchyardError.invalidRequest("The request body is not valid JSON.")
+        }
+        guard let fieldsSent = (object as? [String: Any])?.keys else {
+            throw SwitchyardError.invalidRequest("The request body must be a JSON object.")
+        }
+        let unknown = Set(fieldsSent).subtracting(fields).sorted()
+        guard unknown.isEmpty else {
+            throw SwitchyardError.validation("Unknown field\(unknown.count > 1 ? "s" : ""): \(unknown.joined(separator: ", ")). Accepted: \(fields.sorted().joined(separator: ", ")).")
+        }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let value: Self
+        do {
+            value = try decoder.decode(Self.self, from: data)
+        } catch let error as DecodingError {
+            throw SwitchyardError.validation(Self.describe(error))
+        }
+        try value.validate()
+        return value
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            context.codingPath.map(\.stringValue).joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, _): return "The field '\(key.stringValue)' is required."
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            return "The field '\(path(context))' has the wrong type or is null."
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "The request body is malformed." : "The field '\(path(context))' is not valid (dates are ISO 8601, e.g. 2030-01-31T12:00:00Z)."
+        @unknown default: return "The request body does not match the expected shape."
+        }
+    }
+}
+
+extension Request {
+    /// Reads the whole body, or answers 413 when it exceeds `limit` bytes (checked against
+    /// `Content-Length` first, so an oversize upload is refused before it is read).
+    func collectBody(limit: Int) async throws -> ByteBuffer {
+        if let length = headers[.contentLength].flatMap(Int.init), length > limit {
+            throw SwitchyardError.payloadTooLarge(limit: limit)
+        }
+        do {
+            return try await body.collect(upTo: limit)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw SwitchyardError.payloadTooLarge(limit: limit)
+        }
+    }
+
+    /// `limit` and `cursor` from the query string, with `limit` capped (REQUIREMENTS API-4).
+    func pageRequest(_ limits: LimitsConfiguration) throws -> PageRequest {
+        var limit = limits.defaultPageSize
+        if let text = uri.queryParameters["limit"] {
+            guard let value = Int(text), value >= 1 else {
+                throw SwitchyardError.invalidRequest("limit must be a whole number from 1 to \(limits.maxPageSize).")
+            }
+            limit = min(value, limits.maxPageSize)
+        }
+        let cursor = try uri.queryParameters["cursor"].map { try PageCursor(token: String($0)) }
+        return PageRequest(limit: limit, cursor: cursor)
+    }
+
+    /// A UUID path parameter; a malformed one is simply a resource that does not exist.
+    func uuid(_ name: String, context: some RequestContext, resource: String) throws -> UUID {
+        guard let text = context.parameters.get(name), let id = UUID(uuidString: text) else {
+            throw SwitchyardError.notFound(resource)
+        }
+        return id
+    }
+}
+
+extension SwitchyardError {
+    static func payloadTooLarge(limit: Int) -> Self {
+        .init(.payloadTooLarge(limit: limit), code: "payload-too-large", detail: "The request body is larger than \(limit) bytes.")
+    }
+}

@@ -1,0 +1,55 @@
+import HTTPTypes
+import Hummingbird
+import Synchronization
+
+/// The served routes as (method, template) pairs: for 405 answers and for checking the OpenAPI document.
+public struct RouteTable: Sendable {
+    public struct Route: Sendable, Hashable {
+        public let method: String
+        /// `/v1/api-keys/{key_id}`, as in the OpenAPI document.
+        public let template: String
+    }
+
+    public let routes: [Route]
+
+    init(router: Router<AppRequestContext>) {
+        routes = router.routes.map { Route(method: $0.method.rawValue, template: Self.normalise($0.path.description)) }
+    }
+
+    /// The methods served at `path`, in a stable order.
+    func methods(matching path: String) -> [HTTPRequest.Method] {
+        let segments = path.split(separator: "/")
+        var methods = Set<String>()
+        for route in routes {
+            let template = route.template.split(separator: "/")
+            guard template.count == segments.count else { continue }
+            var matches = true
+            for (expected, actual) in zip(template, segments) where !expected.hasPrefix("{") && expected != actual {
+                matches = false
+                break
+            }
+            if matches { methods.insert(route.method) }
+        }
+        return methods.sorted().compactMap { HTTPRequest.Method($0) }
+    }
+
+    static func normalise(_ path: String) -> String {
+        "/" + path.split(separator: "/").joined(separator: "/")
+    }
+}
+
+/// The route table is known only once every route is registered, after the middleware that reads it
+/// was created; this box is filled in at the end of `buildRouter`.
+final class RouteTableBox: Sendable {
+    private let table = Mutex<RouteTable?>(nil)
+
+    func set(_ routes: RouteTable) {
+        table.withLock { $0 = routes }
+    }
+
+    func methods(matching path: String) -> [HTTPRequest.Method] {
+        table.withLock { $0?.methods(matching: path) ?? [] }
+    }
+
+    public var routes: [RouteTable.Route] { table.withLock { $0?.routes ?? [] } }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Configuration
+import Foundation
+import Hummingbird
+import Logging
+import SwitchyardAPI
+import SwitchyardCore
+import SwitchyardMetrics
+import SwitchyardPostgres
+
+/// Everything in one process for a first run: a private PostgreSQL, migrations, a demo tenant, the API.
+struct DevCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dev",
+        abstract: "Run the platform locally on a private PostgreSQL that it starts and stops itself.",
+        discussion: "Data and keys are kept in ./.switchyard/ (git-ignored). Set SWITCHYARD_DATABASE_URL to use your own database instead."
+    )
+
+    @OptionGroup var http: HTTPOptions
+
+    @Option(help: "Where the private cluster and the dev keys live.")
+    var directory: String = ".switchyard"
+
+    func run() async throws {
+        var environment = ProcessInfo.processInfo.environment
+        let existingDatabase = environment["SWITCHYARD_DATABASE_URL"] != nil
+        let loaded = try SwitchyardConfiguration.loadOrExit(
+            overrides: http.overrides, environment: environment,
+            requiring: .init(database: existingDatabase, adminKey: false)
+        )
+        loaded.logging.bootstrap()
+        let logger = Logger(label: "switchyard.dev")
+
+        let started = ContinuousClock.now
+        let dev: DevEnvironment
+        do {
+            dev = try await DevEnvironment.prepare(
+                directory: URL(filePath: directory, directoryHint: .isDirectory),
+                existing: existingDatabase ? (loaded.database.url, loaded.database.migrationURL) : nil,
+                logger: logger
+            )
+        } catch let failure as LocalPostgresCluster.CommandFailure {
+            FileHandle.standardError.write(Data("switchyard dev: \(failure)\n".utf8))
+            throw ExitCode.failure
+        }
+        defer { dev.cluster?.stop() }
+
+        let report = try await Migrator(logger: logger).run(url: dev.ownerURL)
+        let credentials = try dev.loadCredentials(adminKeyOverride: environment["SWITCHYARD_ADMIN_KEY"])
+        environment["SWITCHYARD_DATABASE_URL"] = dev.applicationURL.urlString
+        environment["SWITCHYARD_ADMIN_KEY"] = credentials.adminKey
+        let configuration = try SwitchyardConfiguration.loadOrExit(overrides: http.overrides, environment: environment, requiring: .init())
+        try await Preflight.check(configuration.database.url, logger: logger)
+
+        let metrics = MetricsRegistry(version: Switchyard.version)
+        let database = try Database(configuration: configuration.database, metrics: metrics.database, logger: logger)
+        let app = try buildApplication(
+            APIDependencies(configuration: configuration, database: database, metrics: metrics),
+            logger: logger,
+            onServerRunning: { channel in
+                do {
+                    var credentials = credentials
+                    let tenantKey = try await dev.ensureDemoTenant(database: database, credentials: &credentials, logger: logger)
+                    let port = channel.localAddress?.port ?? configuration.http.port
+                    let elapsed = ContinuousClock.now - started
+                    print(Self.banner(port: port, adminKey: credentials.adminKey, tenantKey: tenantKey, migrations: report.applied.count, elapsed: elapsed, directory: dev.credentialsFile.deletingLastPathComponent().path))
+                } catch {
+                    logger.error("could not create the demo tenant: \(loggableDescription(of: error))")
+                }
+            }
+        )
+        try await app.runService()
+    }
+
+    static func banner(port: Int, adminKey: String, tenantKey: String, migrations: Int, elapsed: Duration, directory: String) -> String {
+        let base = "http://127.0.0.1:\(port)"
+        return """
+
+        Switchyard is running at \(base)  (HTTP/1.1 and h2c; ready in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow))), \(migrations) new migration(s))
+
+          operator key:  \(adminKey)
+          demo tenant key: \(tenantKey)
+          (both kept in \(directory)/dev-credentials.json)
+
+          curl -s \(base)/v1/me -H 'Authorization: Bearer \(tenantKey)'
+          curl -s \(base)/metrics
+
+        Press Ctrl-C to stop; the private PostgreSQL stops with it.
+
+        """
+    }
+}
