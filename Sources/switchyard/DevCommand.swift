@@ -63,13 +63,18 @@ struct DevCommand: AsyncParsableCommand {
                     let tenantKey = try await dev.ensureDemoTenant(database: database, credentials: &credentials, logger: logger)
                     let port = channel.localAddress?.port ?? configuration.http.port
                     let elapsed = ContinuousClock.now - started
-                    print(Self.banner(port: port, adminKey: credentials.adminKey, tenantKey: tenantKey, migrations: report.applied.count, elapsed: elapsed, directory: dev.credentialsFile.deletingLastPathComponent().path))
+                    Self.announce(Self.banner(port: port, adminKey: credentials.adminKey, tenantKey: tenantKey, migrations: report.applied.count, elapsed: elapsed, directory: dev.credentialsFile.deletingLastPathComponent().path))
                 } catch {
                     logger.error("could not create the demo tenant: \(loggableDescription(of: error))")
                 }
             }
         )
         try await app.runService()
+    }
+
+    /// Written straight to the file descriptor: `print` is block-buffered when stdout is not a terminal.
+    static func announce(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
     }
 
     static func banner(port: Int, adminKey: String, tenantKey: String, migrations: Int, elapsed: Duration, directory: String) -> String {

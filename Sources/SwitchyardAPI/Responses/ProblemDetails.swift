@@ -22,7 +22,7 @@ enum ProblemDetails {
 
     static func payload(for error: any Error, requestID: String, logger: Logger) -> HTTPPayload {
         let problem = switchyardError(for: error, logger: logger)
-        let status = HTTPResponse.Status(code: problem.kind.statusCode)
+        let status = problem.kind.status
         var headers = HTTPFields()
         headers[.contentType] = "application/problem+json"
         switch problem.kind {
@@ -71,19 +71,21 @@ enum ProblemDetails {
 }
 
 extension SwitchyardError.Kind {
-    var statusCode: Int {
+    var status: HTTPResponse.Status {
         switch self {
-        case .badRequest: 400
-        case .unauthorized: 401
-        case .forbidden: 403
-        case .notFound: 404
-        case .methodNotAllowed: 405
-        case .conflict: 409
-        case .payloadTooLarge: 413
-        case .unprocessable: 422
-        case .rateLimited: 429
-        case .unavailable: 503
-        case .internal: 500
+        case .badRequest: .badRequest
+        case .unauthorized: .unauthorized
+        case .forbidden: .forbidden
+        case .notFound: .notFound
+        case .methodNotAllowed: .methodNotAllowed
+        case .conflict: .conflict
+        case .payloadTooLarge: .contentTooLarge
+        case .unprocessable: .unprocessableContent
+        case .rateLimited: .tooManyRequests
+        case .unavailable: .serviceUnavailable
+        case .internal: .internalServerError
         }
     }
+
+    var statusCode: Int { status.code }
 }

@@ -12,7 +12,7 @@ public struct RouteTable: Sendable {
 
     public let routes: [Route]
 
-    init(router: Router<AppRequestContext>) {
+    public init(router: Router<AppRequestContext>) {
         routes = router.routes.map { Route(method: $0.method.rawValue, template: Self.normalise($0.path.description)) }
     }
 

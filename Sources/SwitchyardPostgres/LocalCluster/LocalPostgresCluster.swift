@@ -105,6 +105,11 @@ public final class LocalPostgresCluster: Sendable {
         _ = try? Self.run(binaries.appending(path: "pg_ctl"), runAs: runAs, ["-D", dataDirectory.path, "-m", "fast", "-w", "stop"])
     }
 
+    /// Deletes the cluster's directory; for throwaway clusters, after `stop()`.
+    public func removeFiles() {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
     /// Creates `database` if it is missing (optionally as a copy of `template`) and the application
     /// login role, a member of `switchyard_app`. Returns the owner's and the application's URLs for it.
     public func provisionDatabase(
@@ -117,10 +122,10 @@ public final class LocalPostgresCluster: Sendable {
                 .decode(Int.self).collect().first ?? 0
             if exists == 0 {
                 let templateClause = template.map { " TEMPLATE \($0)" } ?? ""
-                _ = try await connection.simpleQuery("CREATE DATABASE \(database)\(templateClause)").get()
+                try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(database)\(templateClause)"), logger: logger)
             }
             // DDL takes no bind parameters; the password is our own base62 text, safe to inline.
-            _ = try await connection.simpleQuery(
+            try await connection.query(PostgresQuery(unsafeSQL:
                 """
                 DO $$
                 BEGIN
@@ -132,9 +137,8 @@ public final class LocalPostgresCluster: Sendable {
                     END IF;
                 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
                 END
-                $$;
-                """
-            ).get()
+                $$
+                """), logger: logger)
             try await connection.close()
         } catch {
             try? await connection.close()
@@ -157,23 +161,29 @@ public final class LocalPostgresCluster: Sendable {
 
     @discardableResult
     static func run(_ executable: URL, runAs: String?, _ arguments: [String]) throws -> String {
-        let process = Process()
-        if let runAs {
-            process.executableURL = URL(filePath: "/usr/sbin/runuser")
-            process.arguments = ["-u", runAs, "--", executable.path] + arguments
-        } else {
-            process.executableURL = executable
-            process.arguments = arguments
+        let argv = runAs.map { ["/usr/sbin/runuser", "-u", $0, "--", executable.path] + arguments } ?? [executable.path] + arguments
+        // Output goes to a file, not a pipe: the server that `pg_ctl start` leaves running would
+        // inherit a pipe's write end and a reader would never see end-of-file.
+        let outputPath = NSTemporaryDirectory() + "switchyard-cmd-\(UUID().uuidString)"
+        defer { unlink(outputPath) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var cArguments = argv.map { strdup($0) } + [nil]
+        defer { cArguments.forEach { free($0) } }
+        var pid = pid_t()
+        let spawned = posix_spawn(&pid, argv[0], &actions, nil, &cArguments, environ)
+        guard spawned == 0 else {
+            throw CommandFailure(command: executable.lastPathComponent, output: String(cString: strerror(spawned)))
         }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        // WIFEXITED && WEXITSTATUS == 0, spelled out because the C macros are not imported.
+        guard status & 0x7F == 0, (status >> 8) & 0xFF == 0 else {
             throw CommandFailure(command: "\(executable.lastPathComponent) \(arguments.first ?? "")", output: text)
         }
         return text

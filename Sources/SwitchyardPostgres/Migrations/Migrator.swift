@@ -84,15 +84,17 @@ public struct Migrator: Sendable {
                 continue
             }
             do {
-                // The simple query protocol runs a multi-statement file; BEGIN/COMMIT make it atomic.
-                _ = try await connection.simpleQuery("BEGIN;\n\(migration.sql)\n;").get()
+                try await connection.query("BEGIN", logger: logger)
+                for statement in SQLStatementSplitter.split(migration.sql) {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
                 try await connection.query(
                     "INSERT INTO schema_migrations (version, name, checksum) VALUES (\(migration.version), \(migration.name), \(migration.checksum))",
                     logger: logger
                 )
-                _ = try await connection.simpleQuery("COMMIT").get()
+                try await connection.query("COMMIT", logger: logger)
             } catch {
-                _ = try? await connection.simpleQuery("ROLLBACK").get()
+                _ = try? await connection.query("ROLLBACK", logger: logger)
                 let reason = (error as? PSQLError)?.serverInfo?[.message] ?? "\(error)"
                 throw Failure.failed(migration, reason: reason)
             }

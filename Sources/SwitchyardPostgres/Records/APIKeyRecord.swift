@@ -59,7 +59,7 @@ extension TenantTransaction {
         let rows = try await query(
             """
             INSERT INTO api_keys (tenant_id, id, name, display_prefix, secret_hash, scopes, created_by, expires_at)
-            VALUES (\(tenantID.rawValue), \(UUID.v7()), \(new.name), \(secret.displayPrefix), \(secret.hash), \(scopes), \(new.createdBy), \(new.expiresAt))
+            VALUES (\(tenantID.rawValue), \(UUID.v7()), \(new.name), \(secret.displayPrefix), \(ByteBuffer(bytes: secret.hash)), \(scopes), \(new.createdBy), \(new.expiresAt))
             RETURNING id, tenant_id, name, display_prefix, scopes, created_by, expires_at, revoked_at, last_used_at, created_at
             """
         ).decode(APIKeyRecord.Row.self).collect()
@@ -109,11 +109,11 @@ extension OperatorTransaction {
             """
             WITH touched AS (
                 UPDATE api_keys SET last_used_at = now()
-                 WHERE secret_hash = \(hash)
+                 WHERE secret_hash = \(ByteBuffer(bytes: hash))
                    AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
             )
             SELECT id, tenant_id, name, display_prefix, scopes, created_by, expires_at, revoked_at, last_used_at, created_at
-              FROM api_keys WHERE secret_hash = \(hash)
+              FROM api_keys WHERE secret_hash = \(ByteBuffer(bytes: hash))
             """
         ).decode(APIKeyRecord.Row.self).collect().first.map(APIKeyRecord.init(row:))
     }

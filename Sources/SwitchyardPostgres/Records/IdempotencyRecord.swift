@@ -46,7 +46,7 @@ extension Database {
             let claimed = try await connection.query(
                 """
                 INSERT INTO idempotency_keys (tenant_id, idempotency_key, request_hash, state, expires_at)
-                VALUES (\(tenantID), \(key), \(requestHash), 'in_progress', now() + \(retention)::interval)
+                VALUES (\(tenantID), \(key), \(ByteBuffer(bytes: requestHash)), 'in_progress', now() + \(retention)::interval)
                 ON CONFLICT ((coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)), idempotency_key)
                 DO UPDATE SET request_hash = EXCLUDED.request_hash, state = 'in_progress', response_status = NULL,
                               response_headers = NULL, response_body = NULL, locked_at = now(), created_at = now(),
@@ -68,12 +68,12 @@ extension Database {
                    AND idempotency_key = \(key)
                 """,
                 logger: logger
-            ).decode(([UInt8], String, Int?, String?, [UInt8]?).self).collect()
+            ).decode((ByteBuffer, String, Int?, String?, ByteBuffer?).self).collect()
             guard let row = rows.first else { return .inProgress }  // deleted between the statements
-            guard ConstantTime.bytesEqual(row.0, requestHash) else { return .mismatch }
+            guard ConstantTime.bytesEqual(Array(row.0.readableBytesView), requestHash) else { return .mismatch }
             guard row.1 == "completed", let status = row.2 else { return .inProgress }
             let headers = row.3.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
-            return .replay(StoredResponse(status: status, headers: headers, body: row.4 ?? []))
+            return .replay(StoredResponse(status: status, headers: headers, body: row.4.map { Array($0.readableBytesView) } ?? []))
         }
     }
 
@@ -85,7 +85,7 @@ extension Database {
                 """
                 UPDATE idempotency_keys
                    SET state = 'completed', response_status = \(response.status),
-                       response_headers = \(headers)::jsonb, response_body = \(response.body)
+                       response_headers = \(headers)::jsonb, response_body = \(ByteBuffer(bytes: response.body))
                  WHERE coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)
                        = coalesce(\(tenantID)::uuid, '00000000-0000-0000-0000-000000000000'::uuid)
                    AND idempotency_key = \(key)

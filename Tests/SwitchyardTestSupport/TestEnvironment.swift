@@ -1,0 +1,103 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import ServiceLifecycle
+import SwitchyardAPI
+import SwitchyardCore
+import SwitchyardMetrics
+import SwitchyardPostgres
+
+/// A migrated database of its own plus the configuration to serve it; the same build functions as production.
+public struct TestEnvironment: Sendable {
+    public static let adminKey = "test-operator-key-0123456789abcdefghijklmnopqrstuvwxyz"
+
+    public let ownerURL: DatabaseURL
+    public let applicationURL: DatabaseURL
+    public var configuration: SwitchyardConfiguration
+    public let logger: Logger
+
+    public static func make(limits: LimitsConfiguration = .init(rateLimitPerSecond: 10_000, rateLimitBurst: 10_000), logger: Logger = Logger(label: "switchyard.tests")) async throws -> TestEnvironment {
+        let urls = try await TestPostgres.shared.makeDatabase()
+        let configuration = SwitchyardConfiguration(
+            database: DatabaseConfiguration(url: urls.application, migrationURL: urls.owner, maxConnections: 8),
+            http: HTTPConfiguration(host: "127.0.0.1", port: 0),
+            limits: limits,
+            logging: LoggingConfiguration(),
+            adminKey: adminKey
+        )
+        return TestEnvironment(ownerURL: urls.owner, applicationURL: urls.application, configuration: configuration, logger: logger)
+    }
+
+    /// Runs `body` with a running connection pool of the application role.
+    public func withDatabase<Result: Sendable>(
+        maxConnections: Int = 4,
+        _ body: @Sendable (Database) async throws -> Result
+    ) async throws -> Result {
+        var databaseConfiguration = configuration.database
+        databaseConfiguration.maxConnections = maxConnections
+        let database = try Database(configuration: databaseConfiguration, metrics: nil, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await database.run() }
+            defer { group.cancelAll() }
+            return try await body(database)
+        }
+    }
+
+    /// Builds the application exactly as `serve` does and tests it with `framework`.
+    public func withApp<Result: Sendable>(
+        _ framework: TestingSetup = .router,
+        metrics: MetricsRegistry = MetricsRegistry(version: "test"),
+        _ body: @Sendable (any TestClientProtocol) async throws -> Result
+    ) async throws -> Result {
+        let database = try Database(configuration: configuration.database, metrics: metrics.database, logger: logger)
+        let app = try buildApplication(
+            APIDependencies(configuration: configuration, database: database, metrics: metrics),
+            logger: logger
+        )
+        return try await app.test(framework) { client in try await body(client) }
+    }
+}
+
+/// Request helpers that read like the API.
+extension TestClientProtocol {
+    public func request(
+        _ method: HTTPRequest.Method, _ uri: String, key: String? = nil, json: String? = nil, headers: HTTPFields = [:]
+    ) async throws -> TestResponse {
+        var headers = headers
+        if let key { headers[.authorization] = "Bearer \(key)" }
+        if json != nil { headers[.contentType] = "application/json" }
+        return try await execute(uri: uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
+    }
+
+    /// Creates a tenant as the operator and a read-write key for it; returns (tenant id, key).
+    public func makeTenant(slug: String) async throws -> (id: String, key: String) {
+        let tenant = try await request(.post, "/v1/tenants", key: TestEnvironment.adminKey, json: #"{"slug":"\#(slug)","name":"Tenant \#(slug)"}"#)
+        guard tenant.status == .created, let id = try tenant.jsonObject()["id"] as? String else {
+            throw TestFailure("creating tenant \(slug) answered \(tenant.status): \(tenant.text)")
+        }
+        let key = try await request(.post, "/v1/tenants/\(id)/api-keys", key: TestEnvironment.adminKey, json: #"{"name":"first"}"#)
+        guard key.status == .created, let secret = try key.jsonObject()["key"] as? String else {
+            throw TestFailure("creating a key answered \(key.status): \(key.text)")
+        }
+        return (id, secret)
+    }
+}
+
+extension TestResponse {
+    public var text: String { String(buffer: body) }
+
+    public func jsonObject() throws -> [String: Any] {
+        guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            throw TestFailure("not a JSON object: \(text)")
+        }
+        return object
+    }
+}
+
+public struct TestFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+import SwitchyardCore
+import SwitchyardTestSupport
+
+@Suite("Authentication (REQUIREMENTS API-2, AK-1)")
+struct AuthenticationTests {
+    @Test("a request without a key is 401 with a Bearer challenge")
+    func missingKey() async throws {
+        try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
+            let response = try await client.request(.get, "/v1/me")
+            #expect(response.status == .unauthorized)
+            #expect(response.headers[.wwwAuthenticate] == "Bearer")
+            #expect(response.headers[.contentType] == "application/problem+json")
+        }
+    }
+
+    @Test("malformed, unknown and wrong-scheme keys are 401", arguments: [
+        "Bearer not-a-key",
+        "Bearer sy_live_0000000000000000000000000000000000000000000000000",
+        "Basic dXNlcjpwYXNz",
+        "Bearer",
+    ])
+    func badKeys(header: String) async throws {
+        try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
+            let response = try await client.request(.get, "/v1/me", headers: [.authorization: header])
+            #expect(response.status == .unauthorized)
+        }
+    }
+
+    @Test("a well-formed key that does not exist is 401, and one with a broken checksum is 401 too")
+    func unknownKey() async throws {
+        try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
+            let unknown = APIKeySecret.generate().value
+            #expect(try await client.request(.get, "/v1/me", key: unknown).status == .unauthorized)
+            let flipped = String(unknown.dropLast()) + (unknown.last == "A" ? "B" : "A")
+            #expect(try await client.request(.get, "/v1/me", key: flipped).status == .unauthorized)
+        }
+    }
+
+    @Test("a revoked key stops working at once")
+    func revokedKey() async throws {
+        try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
+            let tenant = try await client.makeTenant(slug: "revoker")
+            let second = try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":"second"}"#)
+            #expect(second.status == .created)
+            let secondKey = try #require(try second.jsonObject()["key"] as? String)
+            let secondID = try #require(try second.jsonObject()["id"] as? String)
+            #expect(try await client.request(.get, "/v1/me", key: secondKey).status == .ok)
+            let revoked = try await client.request(.delete, "/v1/api-keys/\(secondID)", key: tenant.key)
+            #expect(revoked.status == .ok)
+            #expect(try revoked.jsonObject()["revoked_at"] is String)
+            let after = try await client.request(.get, "/v1/me", key: secondKey)
+            #expect(after.status == .unauthorized)
+            #expect(after.text.contains("revoked"))
+        }
+    }
+
+    @Test("an expired key is 401")
+    func expiredKey() async throws {
+        try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
+            let tenant = try await client.makeTenant(slug: "expiring")
+            let soon = ISO8601DateFormatter().string(from: Date().addingTimeInterval(1.5))
+            let created = try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":"short","expires_at":"\#(soon)"}"#)
+            #expect(created.status == .created)
+            let key = try #require(try created.jsonObject()["key"] as? String)
+            #expect(try await client.request(.get, "/v1/me", key: key).status == .ok)
+            try await Task.sleep(for: .seconds(2))
+            let after = try await client.request(.get, "/v1/me", key: key)
+            #expect(after.status == .unauthorized)
+            #expect(after.text.contains("expired"))
+        }
+    }
+
+    @Test("the operator key is refused on tenant routes and tenant keys on operator routes (403)")
+    func wrongPrincipal() async throws {
+        try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
+            let tenant = try await client.makeTenant(slug: "principal")
+            #expect(try await client.request(.get, "/v1/me", key: TestEnvironment.adminKey).status == .forbidden)
+            #expect(try await client.request(.get, "/v1/tenants", key: tenant.key).status == .forbidden)
+            #expect(try await client.request(.get, "/v1/tenants/\(tenant.id)", key: tenant.key).status == .forbidden)
+        }
+    }
+
+    @Test("keys in the query string are refused")
+    func keyInQuery() async throws {
+        try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
+            let tenant = try await client.makeTenant(slug: "query")
+            let response = try await client.request(.get, "/v1/me?api_key=\(tenant.key)", key: tenant.key)
+            #expect(response.status == .unauthorized)
+        }
+    }
+
+    @Test("a read-only key can read but not write (403)")
+    func readOnlyScope() async throws {
+        try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
+            let tenant = try await client.makeTenant(slug: "scopes")
+            let created = try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":"reader","scopes":["read"]}"#)
+            let reader = try #require(try created.jsonObject()["key"] as? String)
+            #expect(try await client.request(.get, "/v1/api-keys", key: reader).status == .ok)
+            #expect(try await client.request(.post, "/v1/api-keys", key: reader, json: #"{"name":"x"}"#).status == .forbidden)
+        }
+    }
+
+    @Test("GET /v1/me names the calling tenant and key, and no list shows a secret")
+    func meAndNoSecrets() async throws {
+        try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
+            let tenant = try await client.makeTenant(slug: "whoami")
+            let me = try await client.request(.get, "/v1/me", key: tenant.key)
+            #expect(me.status == .ok)
+            let body = try me.jsonObject()
+            #expect((body["tenant"] as? [String: Any])?["id"] as? String == tenant.id)
+            #expect((body["api_key"] as? [String: Any])?["key"] == nil)
+            #expect(!me.text.contains(tenant.key))
+            let list = try await client.request(.get, "/v1/api-keys", key: tenant.key)
+            #expect(!list.text.contains(tenant.key))
+            #expect(!list.text.contains("secret_hash"))
+        }
+    }
+}
+
+@Suite("API key format")
+struct APIKeyFormatTests {
+    @Test("generated keys are prefixed, 57 characters, checksummed and distinct")
+    func format() {
+        let key = APIKeySecret.generate()
+        #expect(key.value.hasPrefix("sy_live_"))
+        #expect(key.value.count == 57)
+        #expect(APIKeySecret(parsing: key.value) != nil)
+        #expect(key.displayPrefix.count == 16)
+        #expect(APIKeySecret.generate().value != key.value)
+    }
+
+    @Test("a single changed character fails the checksum")
+    func checksum() {
+        let key = APIKeySecret.generate().value
+        var characters = Array(key)
+        characters[20] = characters[20] == "x" ? "y" : "x"
+        #expect(APIKeySecret(parsing: String(characters)) == nil)
+    }
+
+    @Test("constant-time comparison agrees with equality")
+    func constantTime() {
+        #expect(ConstantTime.secretsEqual("abc", "abc"))
+        #expect(!ConstantTime.secretsEqual("abc", "abd"))
+        #expect(!ConstantTime.bytesEqual([1, 2], [1, 2, 3]))
+    }
+}

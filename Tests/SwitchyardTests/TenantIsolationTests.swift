@@ -1,0 +1,139 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Logging
+import PostgresNIO
+import Testing
+import SwitchyardAPI
+import SwitchyardCore
+import SwitchyardPostgres
+import SwitchyardTestSupport
+
+@Suite("Tenant isolation (REQUIREMENTS PG-1..PG-4, API-1)")
+struct TenantIsolationTests {
+    /// How to make tenant B own the resource a `{...}` route names. A new route with a path
+    /// parameter must be added here, or `everyResourceRouteIsCovered` fails.
+    static let resourceMakers: [String: @Sendable (any TestClientProtocol, String) async throws -> String] = [
+        "key_id": { client, key in
+            let created = try await client.request(.post, "/v1/api-keys", key: key, json: #"{"name":"b-owned"}"#)
+            return try #require(try created.jsonObject()["id"] as? String)
+        }
+    ]
+
+    @Test("tenant A's key on every tenant route naming tenant B's resource answers 404")
+    func crossTenantAccessIsNotFound() async throws {
+        let environment = try await TestEnvironment.make()
+        try await environment.withApp { (client: any TestClientProtocol) async throws in
+            let a = try await client.makeTenant(slug: "tenant-a")
+            let b = try await client.makeTenant(slug: "tenant-b")
+            let routes = try await Self.tenantResourceRoutes(environment)
+            #expect(!routes.isEmpty)
+            for route in routes {
+                var path = route.template
+                for (parameter, make) in Self.resourceMakers where path.contains("{\(parameter)}") {
+                    path = path.replacingOccurrences(of: "{\(parameter)}", with: try await make(client, b.key))
+                }
+                let method = try #require(HTTPRequest.Method(route.method))
+                let json: String? = ["POST", "PATCH", "PUT"].contains(route.method) ? "{}" : nil
+                let response = try await client.request(method, path, key: a.key, json: json)
+                #expect(response.status == .notFound, "\(route.method) \(route.template) answered \(response.status) to another tenant's key")
+                // And the owner still sees it (the 404 is isolation, not a broken route).
+                if route.method == "GET" {
+                    #expect(try await client.request(method, path, key: b.key).status == .ok)
+                }
+            }
+        }
+    }
+
+    @Test("every tenant route with a path parameter has a resource maker")
+    func everyResourceRouteIsCovered() async throws {
+        let routes = try await Self.tenantResourceRoutes(try await TestEnvironment.make())
+        for route in routes {
+            let parameters = route.template.split(separator: "/").filter { $0.hasPrefix("{") }.map { String($0.dropFirst().dropLast()) }
+            for parameter in parameters {
+                #expect(Self.resourceMakers[parameter] != nil, "no resource maker for {\(parameter)} in \(route.template)")
+            }
+        }
+    }
+
+    /// Tenant-key routes (not the operator's `/v1/tenants`) that name a resource.
+    static func tenantResourceRoutes(_ environment: TestEnvironment) async throws -> [RouteTable.Route] {
+        let database = try Database(configuration: environment.configuration.database, metrics: nil, logger: environment.logger)
+        let router = buildRouter(APIDependencies(configuration: environment.configuration, database: database, metrics: .init(version: "test")))
+        return RouteTable(router: router).routes.filter { $0.template.hasPrefix("/v1/") && !$0.template.hasPrefix("/v1/tenants") && $0.template.contains("{") }
+    }
+
+    @Test("every tenant table enables and forces row-level security with a policy; the app role is no owner, superuser or BYPASSRLS")
+    func catalog() async throws {
+        let environment = try await TestEnvironment.make()
+        try await environment.withDatabase { (database: Database) async throws in
+            try await database.withCatalog(logger: environment.logger) { (catalog: CatalogReader) async throws in
+                let tables = try await catalog.tenantTables()
+                #expect(Set(tables.map(\.name)).isSuperset(of: ["tenants", "api_keys", "idempotency_keys"]))
+                for table in tables {
+                    #expect(table.rowSecurityEnabled, "\(table.name) does not enable RLS")
+                    #expect(table.rowSecurityForced, "\(table.name) does not force RLS")
+                    #expect(table.policyCount > 0, "\(table.name) has no policy")
+                }
+                let role = try await catalog.currentRole()
+                #expect(!role.isSuperuser)
+                #expect(!role.bypassesRowSecurity)
+                #expect(role.ownedTableCount == 0)
+                #expect(role.isolationViolation == nil)
+            }
+        }
+    }
+
+    @Test("a pooled connection carries no tenant after commit and after rollback")
+    func noTenantAfterTransaction() async throws {
+        let environment = try await TestEnvironment.make()
+        try await environment.withDatabase(maxConnections: 1) { (database: Database) async throws in
+            let tenant = try await database.withOperator(logger: environment.logger) { try await $0.createTenant(slug: "pooled", name: "Pooled") }
+            try await database.withTenant(tenant.id, logger: environment.logger) { (transaction: TenantTransaction) async throws in
+                #expect(try await transaction.currentTenant() != nil)
+            }
+            #expect(try await database.withCatalog(logger: environment.logger) { try await $0.currentTenantSetting() } == nil)
+            struct Boom: Error {}
+            await #expect(throws: Boom.self) {
+                try await database.withTenant(tenant.id, logger: environment.logger) { _ in throw Boom() }
+            }
+            #expect(try await database.withCatalog(logger: environment.logger) { try await $0.currentTenantSetting() } == nil)
+        }
+    }
+
+    @Test("with no tenant set, the application role reads nothing and cannot write")
+    func noTenantNoRows() async throws {
+        let environment = try await TestEnvironment.make()
+        try await environment.withDatabase { (database: Database) async throws in
+            _ = try await database.withOperator(logger: environment.logger) { try await $0.createTenant(slug: "hidden", name: "Hidden") }
+        }
+        let url = environment.applicationURL
+        let connection = try await PostgresConnection.connect(
+            configuration: .init(host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable),
+            id: 1, logger: environment.logger
+        )
+        let count = try await connection.query("SELECT count(*)::int FROM tenants", logger: environment.logger)
+            .decode(Int.self).first(where: { _ in true })
+        #expect(count == 0)
+        await #expect(throws: PSQLError.self) {
+            try await connection.query("INSERT INTO tenants (id, slug, name) VALUES (gen_random_uuid(), 'sneaky', 'Sneaky')", logger: environment.logger)
+        }
+        try await connection.close()
+    }
+
+    @Test("one tenant's transaction cannot see another's rows even without a WHERE clause")
+    func rowSecurityFiltersUnqualifiedQueries() async throws {
+        let environment = try await TestEnvironment.make()
+        try await environment.withApp { (client: any TestClientProtocol) async throws in
+            let a = try await client.makeTenant(slug: "alpha")
+            let b = try await client.makeTenant(slug: "beta")
+            let listA = try await client.request(.get, "/v1/api-keys", key: a.key)
+            let listB = try await client.request(.get, "/v1/api-keys", key: b.key)
+            let idsA = Set(((try listA.jsonObject()["data"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String })
+            let idsB = Set(((try listB.jsonObject()["data"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String })
+            #expect(idsA.count == 1)
+            #expect(idsB.count == 1)
+            #expect(idsA.isDisjoint(with: idsB))
+        }
+    }
+}
