@@ -13,6 +13,8 @@ public actor TestPostgres {
     public static let shared = TestPostgres()
 
     private var started: (owner: DatabaseURL, cluster: LocalPostgresCluster?)?
+    /// Tests ask for databases concurrently; the actor is reentrant across `await`, so the first start is shared.
+    private var starting: Task<DatabaseURL, any Error>?
     private var counter = 0
     nonisolated(unsafe) private static var clusterToStop: LocalPostgresCluster?
     private let logger = Logger(label: "switchyard.tests.postgres")
@@ -35,6 +37,13 @@ public actor TestPostgres {
 
     private func start() async throws -> DatabaseURL {
         if let started { return started.owner }
+        if let starting { return try await starting.value }
+        let task = Task { try await self.startOnce() }
+        starting = task
+        return try await task.value
+    }
+
+    private func startOnce() async throws -> DatabaseURL {
         let owner: DatabaseURL
         var cluster: LocalPostgresCluster?
         if let configured = ProcessInfo.processInfo.environment["SWITCHYARD_TEST_DATABASE_URL"] {
