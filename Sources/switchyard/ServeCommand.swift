@@ -40,7 +40,7 @@ struct MigrateCommand: AsyncParsableCommand {
     )
 
     func run() async throws {
-        let configuration = try SwitchyardConfiguration.loadOrExit(requiring: .init(database: true, adminKey: false))
+        let configuration = try SwitchyardConfiguration.loadOrExit(requiring: .init(database: true, adminKey: false, migrationURLSuffices: true))
         configuration.logging.bootstrap()
         let logger = Logger(label: "switchyard.migrate")
         do {

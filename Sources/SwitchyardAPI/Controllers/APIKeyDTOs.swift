@@ -24,7 +24,7 @@ struct APIKeyResponse: Encodable, Sendable {
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(record.id, forKey: .id)
+        try container.encode(record.id.lowercasedString, forKey: .id)
         try container.encode(record.name, forKey: .name)
         try container.encode(record.displayPrefix, forKey: .prefix)
         try container.encode(record.scopes.sorted().map(\.rawValue), forKey: .scopes)

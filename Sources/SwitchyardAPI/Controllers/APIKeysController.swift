@@ -27,7 +27,7 @@ struct APIKeysController: Sendable {
             }
             let created = try await database.withTenant(context.tenantID, logger: context.logger) { try await $0.createAPIKey(new) }
             context.logger.info("api key created", metadata: ["new_api_key": "\(created.record.displayPrefix)"])
-            return try .json(APIKeyResponse(created.record, key: created.secret.value), status: .created)
+            return try .json(APIKeyResponse(created.record, key: created.secret.value), status: .created, replayWithout: APIKeyResponse(created.record))
         }
     }
 
@@ -58,27 +58,3 @@ struct APIKeysController: Sendable {
 }
 
 /// `GET /v1/me`: which tenant and key the caller is.
-struct MeController: Sendable {
-    let database: Database
-
-    struct MeResponse: Encodable, Sendable {
-        let tenant: TenantResponse
-        let apiKey: APIKeyResponse
-
-        enum CodingKeys: String, CodingKey {
-            case tenant
-            case apiKey = "api_key"
-        }
-    }
-
-    func addRoutes(to group: RouterGroup<TenantRequestContext>) {
-        group.get(use: show)
-    }
-
-    @Sendable func show(_ request: Request, context: TenantRequestContext) async throws -> Response {
-        guard let tenant = try await database.withTenant(context.tenantID, logger: context.logger, { try await $0.currentTenant() }) else {
-            throw SwitchyardError.unauthorized("The tenant of this API key no longer exists.")
-        }
-        return try HTTPPayload.json(MeResponse(tenant: TenantResponse(tenant), apiKey: APIKeyResponse(context.caller.key))).response
-    }
-}

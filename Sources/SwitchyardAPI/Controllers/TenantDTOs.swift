@@ -4,7 +4,7 @@ import SwitchyardPostgres
 
 /// A tenant as the API shows it.
 struct TenantResponse: Encodable, Sendable {
-    let id: UUID
+    let id: String
     let slug: String
     let name: String
     let createdAt: Date
@@ -17,7 +17,7 @@ struct TenantResponse: Encodable, Sendable {
     }
 
     init(_ record: TenantRecord) {
-        id = record.id.rawValue
+        id = record.id.description
         slug = record.slug
         name = record.name
         createdAt = record.createdAt

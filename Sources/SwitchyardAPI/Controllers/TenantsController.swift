@@ -72,7 +72,7 @@ struct TenantsController: Sendable {
                 return try await transaction.createAPIKey(input.newKey(createdBy: "operator"))
             }
             context.logger.info("api key created by the operator", metadata: ["tenant_id": "\(id)", "api_key": "\(created.record.displayPrefix)"])
-            return try .json(APIKeyResponse(created.record, key: created.secret.value), status: .created)
+            return try .json(APIKeyResponse(created.record, key: created.secret.value), status: .created, replayWithout: APIKeyResponse(created.record))
         }
     }
 }

@@ -29,7 +29,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         case .operator:
             limiterKey = "operator"
         case .tenant(let caller):
-            limiterKey = caller.key.id.uuidString
+            limiterKey = caller.key.id.lowercasedString
             context.logger[metadataKey: "tenant_id"] = .string(caller.tenantID.description)
             context.logger[metadataKey: "api_key"] = .string(caller.key.displayPrefix)
         }

@@ -10,9 +10,10 @@ struct ProblemMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as HTTPError where error.status == .notFound && context.endpointPath == nil {
+        } catch let error as HTTPError where error.status == .notFound {
+            // The router answers 404 both for an unknown path and for a known path without this method.
             let allowed = routes.methods(matching: request.uri.path)
-            if !allowed.isEmpty {
+            if !allowed.isEmpty && !allowed.contains(request.method) {
                 let problem = SwitchyardError(
                     .methodNotAllowed(allowed: allowed.map(\.rawValue)), code: "method-not-allowed",
                     detail: "\(request.method.rawValue) is not allowed here; use \(allowed.map(\.rawValue).joined(separator: " or "))."

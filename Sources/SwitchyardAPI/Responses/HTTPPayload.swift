@@ -9,21 +9,32 @@ public struct HTTPPayload: Sendable {
     public var status: HTTPResponse.Status
     public var headers: HTTPFields
     public var body: [UInt8]
+    /// What an `Idempotency-Key` replay answers instead of `body`, when `body` holds a secret that is
+    /// shown once (a new API key): the secret is never stored, the replay shows the record without it.
+    public var replayBody: [UInt8]?
 
-    public init(status: HTTPResponse.Status, headers: HTTPFields = [:], body: [UInt8]) {
+    public init(status: HTTPResponse.Status, headers: HTTPFields = [:], body: [UInt8], replayBody: [UInt8]? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.replayBody = replayBody
     }
 
     /// A JSON body in the API's conventions: snake_case keys (from explicit `CodingKeys`), ISO 8601 dates.
-    public static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> HTTPPayload {
+    public static func json(
+        _ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:],
+        replayWithout secret: (some Encodable)? = nil as Never?
+    ) throws -> HTTPPayload {
+        var headers = headers
+        headers[.contentType] = "application/json"
+        return HTTPPayload(status: status, headers: headers, body: try encodeJSON(value), replayBody: try secret.map(encodeJSON))
+    }
+
+    private static func encodeJSON(_ value: some Encodable) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var headers = headers
-        headers[.contentType] = "application/json"
-        return HTTPPayload(status: status, headers: headers, body: Array(try encoder.encode(value)))
+        return Array(try encoder.encode(value))
     }
 
     public static func noContent() -> HTTPPayload {
@@ -44,7 +55,7 @@ public struct HTTPPayload: Sendable {
         for field in headers where [.contentType, .location].contains(field.name) {
             kept[field.name.canonicalName] = field.value
         }
-        return StoredResponse(status: status.code, headers: kept, body: body)
+        return StoredResponse(status: status.code, headers: kept, body: replayBody ?? body)
     }
 
     init(stored: StoredResponse) {

@@ -114,10 +114,13 @@ extension SwitchyardConfiguration {
     public struct Requirements: Sendable {
         public var database = true
         public var adminKey = true
+        /// `SWITCHYARD_MIGRATION_DATABASE_URL` alone satisfies `database` (for `migrate`).
+        public var migrationURLSuffices = false
 
-        public init(database: Bool = true, adminKey: Bool = true) {
+        public init(database: Bool = true, adminKey: Bool = true, migrationURLSuffices: Bool = false) {
             self.database = database
             self.adminKey = adminKey
+            self.migrationURLSuffices = migrationURLSuffices
         }
     }
 
@@ -126,8 +129,10 @@ extension SwitchyardConfiguration {
     public static func load(from reader: ConfigReader, requiring requirements: Requirements = .init()) throws(ConfigurationError) -> SwitchyardConfiguration {
         let settings = SettingsReader(reader: reader)
         let placeholder = DatabaseURL(host: "127.0.0.1", port: 5432, username: "switchyard", password: nil, database: "switchyard", tlsMode: .disable)
-        let url = try settings.databaseURL("switchyard.database.url", required: requirements.database) ?? placeholder
         let migrationURL = try settings.databaseURL("switchyard.migration.database.url", required: false)
+        // `migrate` runs with the owner's URL alone: the application's URL is then optional.
+        let needsApplicationURL = requirements.database && !(requirements.migrationURLSuffices && migrationURL != nil)
+        let url = try settings.databaseURL("switchyard.database.url", required: needsApplicationURL) ?? migrationURL ?? placeholder
 
         let certificate = settings.string("switchyard.tls.certificate.path")
         let privateKey = settings.string("switchyard.tls.private.key.path")

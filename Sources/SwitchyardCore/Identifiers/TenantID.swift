@@ -16,5 +16,5 @@ public struct TenantID: Hashable, Sendable, Codable, CustomStringConvertible {
         try rawValue.encode(to: encoder)
     }
 
-    public var description: String { rawValue.uuidString.lowercased() }
+    public var description: String { rawValue.lowercasedString }
 }

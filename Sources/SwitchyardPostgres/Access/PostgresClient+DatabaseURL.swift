@@ -28,7 +28,7 @@ extension PostgresClient.Configuration {
 }
 
 extension PostgresConnection.Configuration {
-    init(_ url: DatabaseURL) throws {
+    public init(_ url: DatabaseURL) throws {
         let tls: PostgresConnection.Configuration.TLS =
             switch url.tlsMode {
             case .disable: .disable

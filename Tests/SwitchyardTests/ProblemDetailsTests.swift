@@ -1,0 +1,154 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import PostgresNIO
+import SwitchyardAPI
+import SwitchyardCore
+import SwitchyardTestSupport
+import Testing
+
+/// Every failure is RFC 9457 problem JSON with type, title, status, detail and instance = request id.
+@Suite("Problem details on every error path (RFC 9457)")
+struct ProblemDetailsTests {
+    static func expectProblem(
+        _ response: TestResponse, _ status: HTTPResponse.Status, code: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        #expect(response.status == status, "\(response.text)", sourceLocation: sourceLocation)
+        #expect(response.headers[.contentType] == "application/problem+json", sourceLocation: sourceLocation)
+        let body = try response.jsonObject()
+        #expect(Set(body.keys) == ["type", "title", "status", "detail", "instance"], sourceLocation: sourceLocation)
+        #expect(body["status"] as? Int == status.code, sourceLocation: sourceLocation)
+        #expect(body["type"] as? String == "https://switchyard.dev/problems/\(code)", sourceLocation: sourceLocation)
+        #expect(body["title"] as? String == status.reasonPhrase, sourceLocation: sourceLocation)
+        #expect((body["detail"] as? String)?.isEmpty == false, sourceLocation: sourceLocation)
+        let requestID = try #require(response.headers[.requestID], sourceLocation: sourceLocation)
+        #expect(body["instance"] as? String == requestID, sourceLocation: sourceLocation)
+    }
+
+    @Test("400: malformed JSON, a bad limit and a forged cursor")
+    func badRequest() async throws {
+        try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
+            let tenant = try await client.makeTenant(slug: "bad-request")
+            try Self.expectProblem(try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":"#), .badRequest, code: "invalid-request")
+            try Self.expectProblem(try await client.request(.post, "/v1/api-keys", key: tenant.key, json: "[1,2]"), .badRequest, code: "invalid-request")
+            try Self.expectProblem(try await client.request(.get, "/v1/api-keys?limit=abc", key: tenant.key), .badRequest, code: "invalid-request")
+            try Self.expectProblem(try await client.request(.get, "/v1/api-keys?limit=0", key: tenant.key), .badRequest, code: "invalid-request")
+            try Self.expectProblem(try await client.request(.get, "/v1/api-keys?cursor=bm90LWEtY3Vyc29y", key: tenant.key), .badRequest, code: "invalid-request")
+        }
+    }
+
+    @Test("401 and 403")
+    func authentication() async throws {
+        try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
+            try Self.expectProblem(try await client.request(.get, "/v1/me"), .unauthorized, code: "unauthorized")
+            let tenant = try await client.makeTenant(slug: "forbidden")
+            try Self.expectProblem(try await client.request(.get, "/v1/tenants", key: tenant.key), .forbidden, code: "forbidden")
+        }
+    }
+
+    @Test("404: unknown routes and unknown or malformed resource ids")
+    func notFound() async throws {
+        try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
+            let tenant = try await client.makeTenant(slug: "not-found")
+            try Self.expectProblem(try await client.request(.get, "/nowhere"), .notFound, code: "not-found")
+            try Self.expectProblem(try await client.request(.get, "/v1/nowhere", key: tenant.key), .notFound, code: "not-found")
+            try Self.expectProblem(try await client.request(.get, "/v1/api-keys/\(UUID())", key: tenant.key), .notFound, code: "not-found")
+            try Self.expectProblem(try await client.request(.get, "/v1/api-keys/not-a-uuid", key: tenant.key), .notFound, code: "not-found")
+            try Self.expectProblem(try await client.request(.get, "/v1/tenants/\(UUID())", key: TestEnvironment.adminKey), .notFound, code: "not-found")
+        }
+    }
+
+    @Test("405 with Allow for a known path and another method")
+    func methodNotAllowed() async throws {
+        try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
+            let tenant = try await client.makeTenant(slug: "methods")
+            let me = try await client.request(.put, "/v1/me", key: tenant.key, json: "{}")
+            try Self.expectProblem(me, .methodNotAllowed, code: "method-not-allowed")
+            #expect(me.headers[.allow] == "GET")
+            let key = try await client.request(.post, "/v1/api-keys/\(UUID())", key: tenant.key, json: "{}")
+            try Self.expectProblem(key, .methodNotAllowed, code: "method-not-allowed")
+            #expect(key.headers[.allow] == "DELETE, GET")
+            let health = try await client.request(.post, "/healthz")
+            try Self.expectProblem(health, .methodNotAllowed, code: "method-not-allowed")
+        }
+    }
+
+    @Test("409: a slug that is taken")
+    func conflict() async throws {
+        try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
+            _ = try await client.makeTenant(slug: "taken")
+            let again = try await client.request(.post, "/v1/tenants", key: TestEnvironment.adminKey, json: #"{"slug":"taken","name":"Again"}"#)
+            try Self.expectProblem(again, .conflict, code: "conflict")
+        }
+    }
+
+    @Test("413: a body over the configured cap, with or without a declared length")
+    func payloadTooLarge() async throws {
+        var environment = try await TestEnvironment.make()
+        environment.configuration.limits.maxBodyBytes = 2048
+        try await environment.withApp { (client: any TestClientProtocol) async throws in
+            let tenant = try await client.makeTenant(slug: "large")
+            let name = String(repeating: "x", count: 4096)
+            let response = try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":"\#(name)"}"#)
+            try Self.expectProblem(response, .contentTooLarge, code: "payload-too-large")
+            #expect(try await client.request(.get, "/v1/api-keys", key: tenant.key).status == .ok)
+            let patch = try await client.request(.patch, "/v1/tenants/\(tenant.id)", key: TestEnvironment.adminKey, json: #"{"name":"\#(name)"}"#)
+            try Self.expectProblem(patch, .contentTooLarge, code: "payload-too-large")
+        }
+    }
+
+    @Test("422: unknown fields, wrong types and invalid values")
+    func unprocessable() async throws {
+        try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
+            let tenant = try await client.makeTenant(slug: "validation")
+            let unknown = try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":"x","colour":"red"}"#)
+            try Self.expectProblem(unknown, .unprocessableContent, code: "validation-failed")
+            #expect(unknown.text.contains("colour"))
+            try Self.expectProblem(try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":42}"#), .unprocessableContent, code: "validation-failed")
+            try Self.expectProblem(try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":"x","scopes":["admin"]}"#), .unprocessableContent, code: "validation-failed")
+            try Self.expectProblem(try await client.request(.post, "/v1/api-keys", key: tenant.key, json: "{}"), .unprocessableContent, code: "validation-failed")
+            let slug = try await client.request(.post, "/v1/tenants", key: TestEnvironment.adminKey, json: #"{"slug":"Not A Slug","name":"x"}"#)
+            try Self.expectProblem(slug, .unprocessableContent, code: "validation-failed")
+        }
+    }
+
+    @Test("429 with Retry-After once a key exceeds its rate; other keys are unaffected")
+    func rateLimited() async throws {
+        var environment = try await TestEnvironment.make()
+        environment.configuration.limits.rateLimitPerSecond = 1
+        environment.configuration.limits.rateLimitBurst = 5  // the operator spends four making the tenants
+        try await environment.withApp { (client: any TestClientProtocol) async throws in
+            let a = try await client.makeTenant(slug: "limited-a")
+            let b = try await client.makeTenant(slug: "limited-b")
+            var statuses: [HTTPResponse.Status] = []
+            var limited: TestResponse?
+            for _ in 0..<8 {
+                let response = try await client.request(.get, "/v1/me", key: a.key)
+                statuses.append(response.status)
+                if response.status == .tooManyRequests { limited = response }
+            }
+            #expect(statuses.prefix(5).allSatisfy { $0 == .ok }, "\(statuses)")
+            let response = try #require(limited)
+            try Self.expectProblem(response, .tooManyRequests, code: "rate-limited")
+            let retryAfter = try #require(response.headers[.retryAfter].flatMap { Int($0) })
+            #expect((1...2).contains(retryAfter))
+            #expect(try await client.request(.get, "/v1/me", key: b.key).status == .ok)
+        }
+    }
+
+    @Test("500 says nothing about the cause; the request id ties it to the log")
+    func internalError() async throws {
+        let environment = try await TestEnvironment.make()
+        try await environment.withOwnerConnection { connection in
+            try await connection.query("REVOKE SELECT ON tenants FROM switchyard_app", logger: environment.logger)
+        }
+        try await environment.withApp { (client: any TestClientProtocol) async throws in
+            let response = try await client.request(.get, "/v1/tenants", key: TestEnvironment.adminKey)
+            try Self.expectProblem(response, .internalServerError, code: "internal-error")
+            for leak in ["permission", "tenants", "PSQL", "SELECT", "switchyard_app"] {
+                #expect(!response.text.contains(leak), "the 500 body mentions \(leak): \(response.text)")
+            }
+        }
+    }
+}
