@@ -15,6 +15,11 @@ public struct DevEnvironment: Sendable {
     public struct Credentials: Codable, Sendable {
         public var adminKey: String
         public var demoTenantKey: String?
+
+        enum CodingKeys: String, CodingKey {
+            case adminKey = "admin_key"
+            case demoTenantKey = "demo_tenant_key"
+        }
     }
 
     /// Starts (or reuses) the private cluster in `directory`, or uses the given URLs when the caller has a database.
@@ -47,8 +52,13 @@ public struct DevEnvironment: Sendable {
     }
 
     public func saveCredentials(_ credentials: Credentials) throws {
-        try JSONEncoder().encode(credentials).write(to: credentialsFile, options: .atomic)
-        chmod(credentialsFile.path, 0o600)
+        // Created 0600 from the start: the keys are never readable by others, not even briefly.
+        let data = try JSONEncoder().encode(credentials)
+        let descriptor = open(credentialsFile.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard descriptor >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: credentialsFile.path]) }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        try handle.write(contentsOf: data)
+        fchmod(descriptor, 0o600)
     }
 
     /// Makes sure the `demo` tenant exists and has a working key; returns that key.

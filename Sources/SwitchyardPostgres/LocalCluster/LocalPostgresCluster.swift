@@ -51,7 +51,7 @@ public final class LocalPostgresCluster: Sendable {
 
     /// Initialises the cluster on first use, then starts it on a free port and waits until it accepts connections.
     public static func start(_ options: Options, logger: Logger) throws -> LocalPostgresCluster {
-        let binaries = try findBinaries()
+        let binaries = try findOrInstallBinaries(logger: logger)
         let runAs = try unprivilegedUserIfRoot()
         let fileManager = FileManager.default
         try fileManager.createDirectory(at: options.directory, withIntermediateDirectories: true)
@@ -187,6 +187,24 @@ public final class LocalPostgresCluster: Sendable {
             throw CommandFailure(command: "\(executable.lastPathComponent) \(arguments.first ?? "")", output: text)
         }
         return text
+    }
+
+    /// The server binaries; on a Debian-like machine where we are root, a missing server is installed
+    /// with apt-get first, so that `switchyard dev` and `swift test` work on a fresh machine.
+    static func findOrInstallBinaries(logger: Logger) throws -> URL {
+        do {
+            return try findBinaries()
+        } catch {
+            let aptGet = URL(filePath: "/usr/bin/apt-get")
+            guard geteuid() == 0, FileManager.default.isExecutableFile(atPath: aptGet.path),
+                ProcessInfo.processInfo.environment["SWITCHYARD_NO_INSTALL"] == nil
+            else { throw error }
+            logger.notice("PostgreSQL is not installed; installing the Debian package postgresql with apt-get (set SWITCHYARD_NO_INSTALL=1 to refuse)")
+            setenv("DEBIAN_FRONTEND", "noninteractive", 1)
+            try run(aptGet, runAs: nil, ["update", "-q"])
+            try run(aptGet, runAs: nil, ["install", "-y", "-q", "--no-install-recommends", "postgresql"])
+            return try findBinaries()
+        }
     }
 
     /// The newest `/usr/lib/postgresql/N/bin`, or `SWITCHYARD_POSTGRES_BIN`, or `initdb` on the PATH.
