@@ -27,9 +27,9 @@ cleanup() {
 trap cleanup EXIT
 
 # The per-key rate limit would otherwise answer most requests with 429.
-export SWITCHYARD_RATE_LIMIT_PER_SECOND=10000000 SWITCHYARD_RATE_LIMIT_BURST=10000000 SWITCHYARD_LOG_LEVEL=warning
+export SWITCHYARD_RATE_LIMIT_PER_SECOND=1000000 SWITCHYARD_RATE_LIMIT_BURST=1000000 SWITCHYARD_LOG_LEVEL=warning
 
-start_and_wait() {
+start_and_wait() {  # sets $server and $elapsed (ms until /readyz answers 200)
     local began=$(date +%s%N)
     (cd "$workdir" && exec "$binary" dev --port "$port" >"$workdir/dev.log" 2>&1) &
     server=$!
@@ -37,12 +37,12 @@ start_and_wait() {
         kill -0 "$server" 2>/dev/null || { cat "$workdir/dev.log"; exit 1; }
         sleep 0.02
     done
-    echo $(( ($(date +%s%N) - began) / 1000000 ))
+    elapsed=$(( ($(date +%s%N) - began) / 1000000 ))
 }
 
-first=$(start_and_wait)
+start_and_wait; first=$elapsed
 kill -INT "$server"; wait "$server" || true
-again=$(start_and_wait)
+start_and_wait; again=$elapsed
 echo "dev start-up to ready: first run (initdb + migrations) ${first} ms, second run ${again} ms"
 
 # `serve` on its own, against the dev cluster's database as the application role.

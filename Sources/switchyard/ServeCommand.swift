@@ -49,6 +49,10 @@ struct MigrateCommand: AsyncParsableCommand {
         } catch let failure as Migrator.Failure {
             FileHandle.standardError.write(Data("switchyard migrate: \(failure)\n".utf8))
             throw ExitCode.failure
+        } catch {
+            let url = configuration.database.migrationURL
+            FileHandle.standardError.write(Data("switchyard migrate: cannot migrate \(url.host):\(url.port)/\(url.database) as \(url.username): \(loggableDescription(of: error))\n".utf8))
+            throw ExitCode.failure
         }
     }
 }

@@ -34,7 +34,9 @@ public func loggableDescription(of error: any Error) -> String {
     if let error = error as? PSQLError {
         let state = error.sqlState.map { " sqlstate=\($0)" } ?? ""
         let message = error.serverInfo?[.message].map { " message=\($0)" } ?? ""
-        return "PSQLError code=\(error.code)\(state)\(message)"
+        // The underlying error of a connection failure is a socket error ("connection refused"): no secrets.
+        let underlying = error.code == .connectionError ? error.underlying.map { " cause=\(String(describing: $0))" } ?? "" : ""
+        return "PSQLError code=\(error.code)\(state)\(message)\(underlying)"
     }
     if let error = error as? PostgresTransactionError {
         return "PostgresTransactionError " + [error.beginError, error.closureError, error.commitError, error.rollbackError]
