@@ -63,7 +63,7 @@ struct DevCommand: AsyncParsableCommand {
                     let tenantKey = try await dev.ensureDemoTenant(database: database, credentials: &credentials, logger: logger)
                     let port = channel.localAddress?.port ?? configuration.http.port
                     let elapsed = ContinuousClock.now - started
-                    Self.announce(Self.banner(port: port, adminKey: credentials.adminKey, tenantKey: tenantKey, migrations: report.applied.count, elapsed: elapsed, directory: dev.credentialsFile.deletingLastPathComponent().path))
+                    Self.announce(Self.banner(http: configuration.http, port: port, adminKey: credentials.adminKey, tenantKey: tenantKey, migrations: report.applied.count, elapsed: elapsed, directory: dev.credentialsFile.deletingLastPathComponent().path))
                 } catch {
                     logger.error("could not create the demo tenant: \(loggableDescription(of: error))")
                 }
@@ -77,11 +77,12 @@ struct DevCommand: AsyncParsableCommand {
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 
-    static func banner(port: Int, adminKey: String, tenantKey: String, migrations: Int, elapsed: Duration, directory: String) -> String {
-        let base = "http://127.0.0.1:\(port)"
+    static func banner(http: HTTPConfiguration, port: Int, adminKey: String, tenantKey: String, migrations: Int, elapsed: Duration, directory: String) -> String {
+        let base = "\(http.tls == nil ? "http" : "https")://\(http.host):\(port)"
+        let protocols = http.tls == nil ? "HTTP/1.1 and h2c" : "TLS; h2 and HTTP/1.1 by ALPN"
         return """
 
-        Switchyard is running at \(base)  (HTTP/1.1 and h2c; ready in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow))), \(migrations) new migration(s))
+        Switchyard is running at \(base)  (\(protocols); ready in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow))), \(migrations) new migration(s))
 
           operator key:  \(adminKey)
           demo tenant key: \(tenantKey)
