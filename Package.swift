@@ -35,7 +35,7 @@ let package = Package(
         .executableTarget(
             name: "switchyard",
             dependencies: [
-                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics",
+                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics", "SwitchyardVault",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -53,11 +53,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Envelope encryption: key-encryption-key providers (the local keyring), data keys, sealed secrets. No I/O
+        // beyond reading and writing a keyring file.
+        .target(
+            name: "SwitchyardVault",
+            dependencies: [
+                "SwitchyardCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // PostgreSQL: tenant-scoped transactions, migrations, stores, the private dev cluster.
         .target(
             name: "SwitchyardPostgres",
             dependencies: [
-                "SwitchyardCore", "SwitchyardMetrics",
+                "SwitchyardCore", "SwitchyardMetrics", "SwitchyardVault",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -109,7 +119,7 @@ let package = Package(
         .target(
             name: "SwitchyardTestSupport",
             dependencies: [
-                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics",
+                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics", "SwitchyardVault",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -130,7 +140,7 @@ let package = Package(
         .testTarget(
             name: "SwitchyardTests",
             dependencies: [
-                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics", "SwitchyardTestSupport",
+                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics", "SwitchyardTestSupport", "SwitchyardVault",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

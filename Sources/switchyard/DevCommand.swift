@@ -26,7 +26,7 @@ struct DevCommand: AsyncParsableCommand {
         let existingDatabase = environment["SWITCHYARD_DATABASE_URL"] != nil
         let loaded = try SwitchyardConfiguration.loadOrExit(
             overrides: http.overrides, environment: environment,
-            requiring: .init(database: existingDatabase, adminKey: false)
+            requiring: .init(database: existingDatabase, adminKey: false, keyring: false)
         )
         loaded.logging.bootstrap()
         let logger = Logger(label: "switchyard.dev")
@@ -49,11 +49,15 @@ struct DevCommand: AsyncParsableCommand {
         let credentials = try dev.loadCredentials(adminKeyOverride: environment["SWITCHYARD_ADMIN_KEY"])
         environment["SWITCHYARD_DATABASE_URL"] = dev.applicationURL.urlString
         environment["SWITCHYARD_ADMIN_KEY"] = credentials.adminKey
+        if loaded.keyring == nil {
+            environment["SWITCHYARD_KEYRING_FILE"] = try dev.ensureKeyring().path
+        }
         let configuration = try SwitchyardConfiguration.loadOrExit(overrides: http.overrides, environment: environment, requiring: .init())
         try await Preflight.check(configuration.database.url, logger: logger)
 
+        let vault = try Vault.loadOrExit(configuration.keyring)
         let metrics = MetricsRegistry(version: Switchyard.version)
-        let database = try Database(configuration: configuration.database, metrics: metrics.database, logger: logger)
+        let database = try Database(configuration: configuration.database, vault: vault, metrics: metrics.database, logger: logger)
         let app = try buildApplication(
             APIDependencies(configuration: configuration, database: database, metrics: metrics),
             logger: logger,

@@ -22,8 +22,9 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("switchyard serve: \(failure)\n".utf8))
             throw ExitCode.failure
         }
+        let vault = try Vault.loadOrExit(configuration.keyring)
         let metrics = MetricsRegistry(version: Switchyard.version)
-        let database = try Database(configuration: configuration.database, metrics: metrics.database, logger: logger)
+        let database = try Database(configuration: configuration.database, vault: vault, metrics: metrics.database, logger: logger)
         let app = try buildApplication(
             APIDependencies(configuration: configuration, database: database, metrics: metrics),
             logger: logger
@@ -40,7 +41,7 @@ struct MigrateCommand: AsyncParsableCommand {
     )
 
     func run() async throws {
-        let configuration = try SwitchyardConfiguration.loadOrExit(requiring: .init(database: true, adminKey: false, migrationURLSuffices: true))
+        let configuration = try SwitchyardConfiguration.loadOrExit(requiring: .init(database: true, adminKey: false, migrationURLSuffices: true, keyring: false))
         configuration.logging.bootstrap()
         let logger = Logger(label: "switchyard.migrate")
         do {

@@ -16,7 +16,7 @@ extension TestEnvironment {
     ) async throws -> Result {
         var configuration = self.configuration
         configuration.http = http
-        let database = try Database(configuration: configuration.database, metrics: nil, logger: logger)
+        let database = try Database(configuration: configuration.database, vault: vault, metrics: nil, logger: logger)
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         let app = try buildApplication(
             APIDependencies(configuration: configuration, database: database, metrics: MetricsRegistry(version: "test")),

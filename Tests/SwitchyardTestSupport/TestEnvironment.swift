@@ -9,6 +9,7 @@ import SwitchyardAPI
 import SwitchyardCore
 import SwitchyardMetrics
 import SwitchyardPostgres
+import SwitchyardVault
 
 /// A migrated database of its own plus the configuration to serve it; the same build functions as production.
 public struct TestEnvironment: Sendable {
@@ -17,6 +18,8 @@ public struct TestEnvironment: Sendable {
     public let ownerURL: DatabaseURL
     public let applicationURL: DatabaseURL
     public var configuration: SwitchyardConfiguration
+    /// A vault over a keyring generated for this environment alone.
+    public var vault: Vault
     public let logger: Logger
 
     public static func make(limits: LimitsConfiguration = .init(rateLimitPerSecond: 10_000, rateLimitBurst: 10_000), logger: Logger = Logger(label: "switchyard.tests")) async throws -> TestEnvironment {
@@ -28,7 +31,8 @@ public struct TestEnvironment: Sendable {
             logging: LoggingConfiguration(),
             adminKey: adminKey
         )
-        return TestEnvironment(ownerURL: urls.owner, applicationURL: urls.application, configuration: configuration, logger: logger)
+        let vault = Vault(provider: LocalKeyProvider(keyring: .generate(keyID: "test")))
+        return TestEnvironment(ownerURL: urls.owner, applicationURL: urls.application, configuration: configuration, vault: vault, logger: logger)
     }
 
     /// Runs `body` with a running connection pool of the application role.
@@ -38,7 +42,7 @@ public struct TestEnvironment: Sendable {
     ) async throws -> Result {
         var databaseConfiguration = configuration.database
         databaseConfiguration.maxConnections = maxConnections
-        let database = try Database(configuration: databaseConfiguration, metrics: nil, logger: logger)
+        let database = try Database(configuration: databaseConfiguration, vault: vault, metrics: nil, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await database.run() }
             defer { group.cancelAll() }
@@ -52,7 +56,7 @@ public struct TestEnvironment: Sendable {
         metrics: MetricsRegistry = MetricsRegistry(version: "test"),
         _ body: @Sendable (any TestClientProtocol) async throws -> Result
     ) async throws -> Result {
-        let database = try Database(configuration: configuration.database, metrics: metrics.database, logger: logger)
+        let database = try Database(configuration: configuration.database, vault: vault, metrics: metrics.database, logger: logger)
         let app = try buildApplication(
             APIDependencies(configuration: configuration, database: database, metrics: metrics),
             logger: logger

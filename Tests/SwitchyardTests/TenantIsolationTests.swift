@@ -58,7 +58,7 @@ struct TenantIsolationTests {
 
     /// Tenant-key routes (not the operator's `/v1/tenants`) that name a resource.
     static func tenantResourceRoutes(_ environment: TestEnvironment) async throws -> [RouteTable.Route] {
-        let database = try Database(configuration: environment.configuration.database, metrics: nil, logger: environment.logger)
+        let database = try Database(configuration: environment.configuration.database, vault: environment.vault, metrics: nil, logger: environment.logger)
         let router = buildRouter(APIDependencies(configuration: environment.configuration, database: database, metrics: .init(version: "test")))
         return RouteTable(router: router).routes.filter { $0.template.hasPrefix("/v1/") && !$0.template.hasPrefix("/v1/tenants") && $0.template.contains("{") }
     }

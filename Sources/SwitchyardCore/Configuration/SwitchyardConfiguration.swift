@@ -15,6 +15,8 @@ import Logging
 /// | `SWITCHYARD_HTTP_HOST` / `SWITCHYARD_HTTP_PORT` | listen address | 127.0.0.1 / 8080 |
 /// | `SWITCHYARD_TLS_CERTIFICATE_PATH` / `SWITCHYARD_TLS_PRIVATE_KEY_PATH` | PEM files; when set the port speaks TLS with ALPN (h2, http/1.1) | unset: cleartext HTTP/1.1 + h2c |
 /// | `SWITCHYARD_HTTP_IDLE_TIMEOUT_SECONDS` | idle connections are closed after this | 60 |
+/// | `SWITCHYARD_KEYRING_FILE` | the local keyring (key-encryption keys), a file of mode 0600 written by `switchyard keys generate` | required by `serve` unless `SWITCHYARD_KEYRING` |
+/// | `SWITCHYARD_KEYRING` | the keyring's JSON text itself, for platforms that inject secrets as variables | |
 /// | `SWITCHYARD_ADMIN_KEY` | the platform operator's key for `/v1/tenants` (at least 32 characters) | required by `serve` |
 /// | `SWITCHYARD_MAX_BODY_BYTES` | request body cap (413 above it) | 1048576 |
 /// | `SWITCHYARD_MAX_PAGE_SIZE` | cap on `limit` in list requests | 100 |
@@ -28,17 +30,27 @@ public struct SwitchyardConfiguration: Sendable {
     public var logging: LoggingConfiguration
     /// The operator key; `nil` only for processes that serve no API (`migrate`).
     public var adminKey: String?
+    /// Where the key-encryption keys come from; `nil` only for processes that touch no secret (`migrate`).
+    public var keyring: KeyringSource?
 
     public init(
         database: DatabaseConfiguration, http: HTTPConfiguration, limits: LimitsConfiguration,
-        logging: LoggingConfiguration, adminKey: String?
+        logging: LoggingConfiguration, adminKey: String?, keyring: KeyringSource? = nil
     ) {
         self.database = database
         self.http = http
         self.limits = limits
         self.logging = logging
         self.adminKey = adminKey
+        self.keyring = keyring
     }
+}
+
+/// Where the local keyring is read from.
+public enum KeyringSource: Sendable, Equatable {
+    case file(path: String)
+    /// The JSON text, from `SWITCHYARD_KEYRING`.
+    case inline(json: String)
 }
 
 public struct DatabaseConfiguration: Sendable {
@@ -116,11 +128,13 @@ extension SwitchyardConfiguration {
         public var adminKey = true
         /// `SWITCHYARD_MIGRATION_DATABASE_URL` alone satisfies `database` (for `migrate`).
         public var migrationURLSuffices = false
+        public var keyring = true
 
-        public init(database: Bool = true, adminKey: Bool = true, migrationURLSuffices: Bool = false) {
+        public init(database: Bool = true, adminKey: Bool = true, migrationURLSuffices: Bool = false, keyring: Bool = true) {
             self.database = database
             self.adminKey = adminKey
             self.migrationURLSuffices = migrationURLSuffices
+            self.keyring = keyring
         }
     }
 
@@ -154,6 +168,19 @@ extension SwitchyardConfiguration {
             }
         }
 
+        let keyring: KeyringSource?
+        switch (settings.string("switchyard.keyring.file"), settings.secret("switchyard.keyring")) {
+        case (let path?, nil): keyring = .file(path: path)
+        case (nil, let json?): keyring = .inline(json: json)
+        case (nil, nil):
+            guard !requirements.keyring else {
+                throw ConfigurationError(variable: "SWITCHYARD_KEYRING_FILE", problem: "is required: the keyring file written by `switchyard keys generate --output FILE` (or its JSON in SWITCHYARD_KEYRING)")
+            }
+            keyring = nil
+        case (_?, _?):
+            throw ConfigurationError(variable: "SWITCHYARD_KEYRING", problem: "set either SWITCHYARD_KEYRING_FILE or SWITCHYARD_KEYRING, not both")
+        }
+
         let levelName = settings.string("switchyard.log.level") ?? "info"
         guard let level = Logger.Level(rawValue: levelName) else {
             throw ConfigurationError(variable: "SWITCHYARD_LOG_LEVEL", problem: "must be one of trace, debug, info, notice, warning, error, critical")
@@ -185,7 +212,8 @@ extension SwitchyardConfiguration {
                 rateLimitBurst: try settings.integer("switchyard.rate.limit.burst", default: 100, in: 1...1_000_000)
             ),
             logging: LoggingConfiguration(level: level, format: format),
-            adminKey: adminKey
+            adminKey: adminKey,
+            keyring: keyring
         )
     }
 }

@@ -14,8 +14,10 @@ import SwitchyardMetrics
 public struct Database: Sendable, Service {
     private let client: PostgresClient
     private let metrics: DatabaseMetrics?
+    /// Seals and opens tenants' secrets inside their transactions.
+    public let vault: Vault
 
-    public init(configuration: DatabaseConfiguration, metrics: DatabaseMetrics?, logger: Logger) throws {
+    public init(configuration: DatabaseConfiguration, vault: Vault, metrics: DatabaseMetrics?, logger: Logger) throws {
         self.client = PostgresClient(
             configuration: try .init(configuration.url, role: .application(
                 maxConnections: configuration.maxConnections,
@@ -24,6 +26,7 @@ public struct Database: Sendable, Service {
             backgroundLogger: logger
         )
         self.metrics = metrics
+        self.vault = vault
         metrics?.setPoolSize(configuration.maxConnections)
     }
 
@@ -40,7 +43,7 @@ public struct Database: Sendable, Service {
     ) async throws -> Result {
         try await transaction(logger: logger) { connection in
             try await connection.query("SELECT set_config('app.tenant_id', \(tenantID.description), true)", logger: logger)
-            return try await body(TenantTransaction(connection: connection, tenantID: tenantID, logger: logger))
+            return try await body(TenantTransaction(connection: connection, tenantID: tenantID, vault: vault, logger: logger))
         }
     }
 
@@ -51,7 +54,7 @@ public struct Database: Sendable, Service {
     ) async throws -> Result {
         try await transaction(logger: logger) { connection in
             try await connection.query("SELECT set_config('app.operator', 'on', true)" as PostgresQuery, logger: logger)
-            return try await body(OperatorTransaction(connection: connection, logger: logger))
+            return try await body(OperatorTransaction(connection: connection, vault: vault, logger: logger))
         }
     }
 

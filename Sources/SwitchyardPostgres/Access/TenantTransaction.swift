@@ -9,6 +9,7 @@ import SwitchyardCore
 public struct TenantTransaction: Sendable {
     let connection: PostgresConnection
     public let tenantID: TenantID
+    let vault: Vault
     let logger: Logger
 
     @discardableResult
@@ -20,6 +21,7 @@ public struct TenantTransaction: Sendable {
 /// An open transaction with the platform operator's cross-tenant view (`app.operator = on`).
 public struct OperatorTransaction: Sendable {
     let connection: PostgresConnection
+    let vault: Vault
     let logger: Logger
 
     @discardableResult

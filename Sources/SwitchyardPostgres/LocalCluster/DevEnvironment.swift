@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SwitchyardCore
+import SwitchyardVault
 
 /// What `switchyard dev` sets up for a newcomer: a private cluster under `.switchyard/`, a migrated
 /// database, an operator key and a demo tenant with an API key, all kept across runs so the printed
@@ -41,6 +42,15 @@ public struct DevEnvironment: Sendable {
         let cluster = try LocalPostgresCluster.start(.init(directory: clusterDirectory, durable: true), logger: logger)
         let urls = try await cluster.provisionDatabase(named: "switchyard", logger: logger)
         return DevEnvironment(cluster: cluster, ownerURL: urls.owner, applicationURL: urls.application, credentialsFile: credentialsFile)
+    }
+
+    /// The dev keyring, `keyring.json` beside the credentials, generated on first use (mode 0600).
+    public func ensureKeyring() throws -> URL {
+        let file = credentialsFile.deletingLastPathComponent().appending(path: "keyring.json")
+        if !FileManager.default.fileExists(atPath: file.path) {
+            try LocalKeyring.generate(keyID: "dev").write(to: file.path, replacing: false)
+        }
+        return file
     }
 
     public func loadCredentials(adminKeyOverride: String?) throws -> Credentials {

@@ -31,7 +31,9 @@ extension OperatorTransaction {
             let rows = try await query(
                 "INSERT INTO tenants (id, slug, name) VALUES (\(UUID.v7()), \(slug), \(name)) RETURNING id, slug, name, created_at, updated_at"
             ).decode((UUID, String, String, Date, Date).self).collect()
-            return TenantRecord(row: rows[0])
+            let tenant = TenantRecord(row: rows[0])
+            try await createDataKey(for: tenant.id)
+            return tenant
         } catch let error as PSQLError where error.isUniqueViolation {
             throw SwitchyardError.conflict("A tenant with slug '\(slug)' already exists.")
         }
@@ -75,9 +77,13 @@ extension OperatorTransaction {
     }
 
     /// Deletes the tenant and, through foreign keys, everything it owns. Returns whether it existed.
+    /// Deletes the tenant and, in the same statement, everything it owns, its data keys included
+    /// (crypto-shredding, REQUIREMENTS EN-4): a copy of its ciphertexts cannot be opened afterwards.
     public func deleteTenant(_ id: TenantID) async throws -> Bool {
-        try await query("DELETE FROM tenants WHERE id = \(id.rawValue) RETURNING id")
+        let deleted = try await query("DELETE FROM tenants WHERE id = \(id.rawValue) RETURNING id")
             .decode(UUID.self).collect().isEmpty == false
+        vault.forget(tenant: id)
+        return deleted
     }
 }
 

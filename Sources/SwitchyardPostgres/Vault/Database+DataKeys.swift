@@ -1,0 +1,145 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import SwitchyardCore
+import SwitchyardVault
+
+/// Counts of data keys by key-encryption-key version and state, for `switchyard keys status`.
+public struct DataKeyCount: Sendable, Equatable {
+    public let kek: KEKVersion
+    public let state: String
+    public let count: Int
+}
+
+/// What one maintenance pass did; `remaining` is work left for the next pass (rows locked by others).
+public struct MaintenanceProgress: Sendable, Equatable {
+    public var done: Int = 0
+    public var remaining: Int = 0
+}
+
+extension Database {
+    /// Data keys per KEK version and state, across all tenants.
+    public func dataKeyCounts(logger: Logger) async throws -> [DataKeyCount] {
+        try await withOperator(logger: logger) { transaction in
+            try await transaction.query(
+                "SELECT kek_id, kek_version, state, count(*)::int FROM tenant_data_keys GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+            ).decode((String, Int, String, Int).self).collect()
+                .map { DataKeyCount(kek: KEKVersion(keyID: $0.0, version: $0.1), state: $0.2, count: $0.3) }
+        }
+    }
+
+    /// Moves every data key to the provider's primary KEK version (REQUIREMENTS EN-3), `batchSize` keys per
+    /// transaction. Online: each key is unwrapped and wrapped again in memory and updated in place, so
+    /// readers see either wrapping, both of which open. Resumable: it only ever picks keys not yet moved.
+    public func rewrapDataKeys(batchSize: Int = 100, logger: Logger, onBatch: (Int) -> Void = { _ in }) async throws -> MaintenanceProgress {
+        let primary = try await vault.provider.primaryVersion()
+        var progress = MaintenanceProgress()
+        while true {
+            let moved = try await withOperator(logger: logger) { transaction in
+                let rows = try await transaction.query(
+                    """
+                    SELECT tenant_id, id, wrapped_key, kek_id, kek_version FROM tenant_data_keys
+                     WHERE NOT (kek_id = \(primary.keyID) AND kek_version = \(primary.version))
+                     ORDER BY tenant_id, id LIMIT \(batchSize) FOR UPDATE SKIP LOCKED
+                    """
+                ).decode((UUID, UUID, ByteBuffer, String, Int).self).collect()
+                for row in rows {
+                    let context = Vault.context(tenant: TenantID(row.0), dataKeyID: row.1)
+                    let old = WrappedDataKey(ciphertext: Array(row.2.readableBytesView), kek: KEKVersion(keyID: row.3, version: row.4))
+                    let material = try await vault.provider.unwrap(old, context: context)
+                    let new = try await vault.provider.wrap(material, context: context)
+                    try await transaction.query(
+                        """
+                        UPDATE tenant_data_keys SET wrapped_key = \(ByteBuffer(bytes: new.ciphertext)), kek_id = \(new.kek.keyID), kek_version = \(new.kek.version)
+                         WHERE tenant_id = \(row.0) AND id = \(row.1)
+                        """
+                    )
+                }
+                return rows.count
+            }
+            guard moved > 0 else { break }
+            progress.done += moved
+            onBatch(progress.done)
+        }
+        progress.remaining = try await withOperator(logger: logger) { transaction in
+            try await transaction.query(
+                "SELECT count(*)::int FROM tenant_data_keys WHERE NOT (kek_id = \(primary.keyID) AND kek_version = \(primary.version))"
+            ).decode(Int.self).collect().first ?? 0
+        }
+        return progress
+    }
+
+    /// Re-seals secrets sealed with retiring data keys under their tenant's active key, then deletes each
+    /// retiring key that no secret needs any more. Safe to run from several processes at once.
+    public func resealRetiringDataKeys(batchSize: Int = 100, logger: Logger) async throws -> MaintenanceProgress {
+        let retiring = try await withOperator(logger: logger) { transaction in
+            try await transaction.query(
+                "SELECT tenant_id, id FROM tenant_data_keys WHERE state = 'retiring' ORDER BY retired_at LIMIT 1000"
+            ).decode((UUID, UUID).self).collect()
+        }
+        var progress = MaintenanceProgress()
+        for (tenant, dataKey) in retiring {
+            var left = 0
+            while true {
+                let (resealed, remaining) = try await withTenant(TenantID(tenant), logger: logger) { transaction in
+                    try await transaction.reseal(from: dataKey, batchSize: batchSize)
+                }
+                progress.done += resealed
+                left = remaining
+                if resealed == 0 || remaining == 0 { break }
+            }
+            progress.remaining += left
+        }
+        return progress
+    }
+}
+
+extension TenantTransaction {
+    /// One batch of re-sealing away from `retiring`; deletes the key when nothing needs it any more.
+    /// Returns how many secrets it re-sealed and how many still use the key.
+    func reseal(from retiring: UUID, batchSize: Int) async throws -> (resealed: Int, remaining: Int) {
+        var resealed = 0
+        for field in SealedField.all {
+            let select = PostgresQuery(
+                unsafeSQL: """
+                    SELECT \(field.rowIDColumn), \(field.column) FROM \(field.table)
+                     WHERE tenant_id = $1 AND \(field.dataKeyColumn) = $2 LIMIT \(batchSize) FOR UPDATE SKIP LOCKED
+                    """,
+                binds: try Self.binds(tenantID.rawValue, retiring)
+            )
+            let rows = try await query(select).decode((UUID, ByteBuffer).self).collect()
+            for (row, sealed) in rows {
+                let plaintext = try await open(sealed.readableBytesView, field: field, row: row)
+                let new = try await seal(plaintext, field: field, row: row)
+                let update = PostgresQuery(
+                    unsafeSQL: """
+                        UPDATE \(field.table) SET \(field.column) = $1, \(field.dataKeyColumn) = $2
+                         WHERE tenant_id = $3 AND \(field.rowIDColumn) = $4
+                        """,
+                    binds: try Self.binds(ByteBuffer(bytes: new.bytes), new.dataKeyID, tenantID.rawValue, row)
+                )
+                try await query(update)
+                resealed += 1
+            }
+        }
+        var remaining = 0
+        for field in SealedField.all {
+            let count = PostgresQuery(
+                unsafeSQL: "SELECT count(*)::int FROM \(field.table) WHERE tenant_id = $1 AND \(field.dataKeyColumn) = $2",
+                binds: try Self.binds(tenantID.rawValue, retiring)
+            )
+            remaining += try await query(count).decode(Int.self).collect().first ?? 0
+        }
+        if remaining == 0 {
+            try await query("DELETE FROM tenant_data_keys WHERE tenant_id = \(tenantID.rawValue) AND id = \(retiring) AND state = 'retiring'")
+        }
+        return (resealed, remaining)
+    }
+
+    private static func binds(_ values: any PostgresEncodable...) throws -> PostgresBindings {
+        var bindings = PostgresBindings()
+        for value in values { try bindings.append(value) }
+        return bindings
+    }
+}

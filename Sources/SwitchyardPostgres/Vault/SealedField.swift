@@ -1,0 +1,16 @@
+/// A column that holds sealed secrets, with the column naming the data key that sealed each value.
+///
+/// Every such column is listed in `all`, so re-sealing after a data-key rotation reaches all of them.
+/// A foreign key from `dataKeyColumn` to `tenant_data_keys` keeps a key from being deleted while a
+/// secret still needs it.
+public struct SealedField: Sendable, Hashable {
+    public let table: String
+    /// The row's id column (with `tenant_id`, the row's key).
+    public let rowIDColumn: String
+    /// The bytea column holding the sealed secret; also the field name bound into the ciphertext.
+    public let column: String
+    public let dataKeyColumn: String
+
+    /// Every sealed column of the schema. Add a new one here when a migration adds one.
+    static let all: [SealedField] = []
+}

@@ -1,0 +1,68 @@
+import Foundation
+import NIOCore
+import PostgresNIO
+import SwitchyardCore
+import SwitchyardVault
+
+extension TenantTransaction {
+    /// Seals `plaintext` as the value of `field` in row `row`, under the tenant's active data key.
+    ///
+    /// Counts the encryption on the key's row in this transaction (a rolled-back write un-counts it too),
+    /// and retires the key for a new one when it reaches its budget (REQUIREMENTS EN-5).
+    public func seal(_ plaintext: some Collection<UInt8>, field: SealedField, row: UUID) async throws -> SealedSecret {
+        let key = try await dataKeyForSealing()
+        return try key.seal(plaintext, for: binding(field, row: row))
+    }
+
+    /// Opens the value of `field` in row `row`; fails if the bytes were sealed for any other place.
+    public func open(_ sealed: some Collection<UInt8>, field: SealedField, row: UUID) async throws -> [UInt8] {
+        let secret = try SealedSecret(bytes: sealed)
+        let key = try await vault.dataKey(secret.dataKeyID, tenant: tenantID) { try await wrappedDataKey(secret.dataKeyID) }
+        return try key.open(secret, for: binding(field, row: row))
+    }
+
+    /// Retires the tenant's active data key and creates a new one. Secrets sealed with the old key keep
+    /// opening until they are re-sealed (`Database.resealRetiringDataKeys`), after which it is deleted.
+    @discardableResult
+    public func rotateDataKey() async throws -> UUID {
+        try await query(
+            "UPDATE tenant_data_keys SET state = 'retiring', retired_at = now() WHERE tenant_id = \(tenantID.rawValue) AND state = 'active'"
+        )
+        return try await insertActiveDataKey(encryptions: 0).id
+    }
+
+    /// The data key this tenant's new secrets are sealed with, creating the first one when missing.
+    func dataKeyForSealing() async throws -> DataKey {
+        let rows = try await query(
+            """
+            UPDATE tenant_data_keys SET encryptions = encryptions + 1
+             WHERE tenant_id = \(tenantID.rawValue) AND state = 'active'
+            RETURNING id, wrapped_key, kek_id, kek_version, encryptions
+            """
+        ).decode((UUID, ByteBuffer, String, Int, Int64).self).collect()
+        guard let row = rows.first else {
+            return try await insertActiveDataKey(encryptions: 1)
+        }
+        if row.4 > vault.policy.encryptionBudget {
+            logger.notice("data key reached its encryption budget; rotating", metadata: ["data_key": "\(row.0)"])
+            try await query("UPDATE tenant_data_keys SET state = 'retiring', retired_at = now() WHERE tenant_id = \(tenantID.rawValue) AND id = \(row.0)")
+            return try await insertActiveDataKey(encryptions: 1)
+        }
+        let wrapped = WrappedDataKey(ciphertext: Array(row.1.readableBytesView), kek: KEKVersion(keyID: row.2, version: row.3))
+        return try await vault.dataKey(row.0, tenant: tenantID) { wrapped }
+    }
+
+    private func insertActiveDataKey(encryptions: Int64) async throws -> DataKey {
+        try await DataKeyRows.insertActive(tenant: tenantID, encryptions: encryptions, vault: vault, connection: connection, logger: logger)
+    }
+
+    private func wrappedDataKey(_ id: UUID) async throws -> WrappedDataKey? {
+        try await query("SELECT wrapped_key, kek_id, kek_version FROM tenant_data_keys WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)")
+            .decode((ByteBuffer, String, Int).self).collect().first
+            .map { WrappedDataKey(ciphertext: Array($0.0.readableBytesView), kek: KEKVersion(keyID: $0.1, version: $0.2)) }
+    }
+
+    private func binding(_ field: SealedField, row: UUID) -> SecretBinding {
+        SecretBinding(tenant: tenantID, table: field.table, row: row, field: field.column)
+    }
+}

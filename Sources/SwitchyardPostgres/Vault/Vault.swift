@@ -1,0 +1,86 @@
+import Foundation
+import Synchronization
+import SwitchyardCore
+import SwitchyardVault
+
+/// How data keys are used: how long an unwrapped key stays in memory and when a key is retired.
+public struct DataKeyPolicy: Sendable {
+    /// An unwrapped data key is forgotten after this long, so a key removed elsewhere (a deleted tenant)
+    /// stops working here too. Zero disables the cache.
+    public var cacheTTL: Duration
+    public var maxCachedKeys: Int
+    /// Encryptions after which a tenant's active key is retired and a new one created (REQUIREMENTS EN-5).
+    /// 2^30 stays far below the 2^32 that random 96-bit nonces allow (NIST SP 800-38D 8.3).
+    public var encryptionBudget: Int64
+
+    public init(cacheTTL: Duration = .seconds(300), maxCachedKeys: Int = 10_000, encryptionBudget: Int64 = 1 << 30) {
+        self.cacheTTL = cacheTTL
+        self.maxCachedKeys = maxCachedKeys
+        self.encryptionBudget = encryptionBudget
+    }
+}
+
+/// The process's view of envelope encryption: the key-encryption-key provider plus a bounded cache
+/// of unwrapped data keys. Data keys themselves live in `tenant_data_keys`; see `TenantTransaction+Secrets`.
+public final class Vault: Sendable {
+    public let provider: any KeyEncryptionKeyProvider
+    public let policy: DataKeyPolicy
+
+    private struct CachedKey {
+        let tenant: TenantID
+        let key: DataKey
+        let expires: ContinuousClock.Instant
+    }
+
+    private let cache = Mutex<[UUID: CachedKey]>([:])
+
+    public init(provider: any KeyEncryptionKeyProvider, policy: DataKeyPolicy = DataKeyPolicy()) {
+        self.provider = provider
+        self.policy = policy
+    }
+
+    /// The wrap context of a data key: its tenant and its own id (REQUIREMENTS EN-1).
+    static func context(tenant: TenantID, dataKeyID: UUID) -> WrapContext {
+        WrapContext(["tenant_id": tenant.description, "data_key_id": dataKeyID.lowercasedString])
+    }
+
+    /// A new random data key for `tenant`, and its wrapped form to store.
+    func makeDataKey(for tenant: TenantID) async throws -> (key: DataKey, wrapped: WrappedDataKey) {
+        let material = KeyMaterial.generate()
+        let key = DataKey(id: UUID.v7(), material: material)
+        let wrapped = try await provider.wrap(material, context: Self.context(tenant: tenant, dataKeyID: key.id))
+        remember(key, tenant: tenant)
+        return (key, wrapped)
+    }
+
+    /// The unwrapped data key `id` of `tenant`, from the cache or by unwrapping `wrapped()`.
+    func dataKey(_ id: UUID, tenant: TenantID, wrapped: () async throws -> WrappedDataKey?) async throws -> DataKey {
+        let now = ContinuousClock.now
+        if let cached = cache.withLock({ $0[id] }), cached.tenant == tenant, cached.expires > now {
+            return cached.key
+        }
+        guard let stored = try await wrapped() else { throw VaultError.dataKeyNotFound }
+        let material = try await provider.unwrap(stored, context: Self.context(tenant: tenant, dataKeyID: id))
+        let key = DataKey(id: id, material: material)
+        remember(key, tenant: tenant)
+        return key
+    }
+
+    /// Forgets every cached key of `tenant` (after its deletion or a key rotation).
+    public func forget(tenant: TenantID) {
+        cache.withLock { cache in cache = cache.filter { $0.value.tenant != tenant } }
+    }
+
+    private func remember(_ key: DataKey, tenant: TenantID) {
+        guard policy.cacheTTL > .zero else { return }
+        let entry = CachedKey(tenant: tenant, key: key, expires: .now + policy.cacheTTL)
+        cache.withLock { cache in
+            if cache.count >= policy.maxCachedKeys {
+                let now = ContinuousClock.now
+                cache = cache.filter { $0.value.expires > now }
+                if cache.count >= policy.maxCachedKeys { cache.removeAll() }  // bounded; refilled on demand
+            }
+            cache[key.id] = entry
+        }
+    }
+}
