@@ -38,11 +38,12 @@ public struct TestEnvironment: Sendable {
     /// Runs `body` with a running connection pool of the application role.
     public func withDatabase<Result: Sendable>(
         maxConnections: Int = 4,
+        vault: Vault? = nil,
         _ body: @Sendable (Database) async throws -> Result
     ) async throws -> Result {
         var databaseConfiguration = configuration.database
         databaseConfiguration.maxConnections = maxConnections
-        let database = try Database(configuration: databaseConfiguration, vault: vault, metrics: nil, logger: logger)
+        let database = try Database(configuration: databaseConfiguration, vault: vault ?? self.vault, metrics: nil, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await database.run() }
             defer { group.cancelAll() }

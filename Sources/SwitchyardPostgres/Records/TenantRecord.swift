@@ -76,7 +76,6 @@ extension OperatorTransaction {
         }
     }
 
-    /// Deletes the tenant and, through foreign keys, everything it owns. Returns whether it existed.
     /// Deletes the tenant and, in the same statement, everything it owns, its data keys included
     /// (crypto-shredding, REQUIREMENTS EN-4): a copy of its ciphertexts cannot be opened afterwards.
     public func deleteTenant(_ id: TenantID) async throws -> Bool {

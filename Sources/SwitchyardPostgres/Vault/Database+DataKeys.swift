@@ -106,7 +106,7 @@ extension TenantTransaction {
                     SELECT \(field.rowIDColumn), \(field.column) FROM \(field.table)
                      WHERE tenant_id = $1 AND \(field.dataKeyColumn) = $2 LIMIT \(batchSize) FOR UPDATE SKIP LOCKED
                     """,
-                binds: try Self.binds(tenantID.rawValue, retiring)
+                binds: try bindings(tenantID.rawValue, retiring)
             )
             let rows = try await query(select).decode((UUID, ByteBuffer).self).collect()
             for (row, sealed) in rows {
@@ -117,7 +117,7 @@ extension TenantTransaction {
                         UPDATE \(field.table) SET \(field.column) = $1, \(field.dataKeyColumn) = $2
                          WHERE tenant_id = $3 AND \(field.rowIDColumn) = $4
                         """,
-                    binds: try Self.binds(ByteBuffer(bytes: new.bytes), new.dataKeyID, tenantID.rawValue, row)
+                    binds: try bindings(ByteBuffer(bytes: new.bytes), new.dataKeyID, tenantID.rawValue, row)
                 )
                 try await query(update)
                 resealed += 1
@@ -127,7 +127,7 @@ extension TenantTransaction {
         for field in SealedField.all {
             let count = PostgresQuery(
                 unsafeSQL: "SELECT count(*)::int FROM \(field.table) WHERE tenant_id = $1 AND \(field.dataKeyColumn) = $2",
-                binds: try Self.binds(tenantID.rawValue, retiring)
+                binds: try bindings(tenantID.rawValue, retiring)
             )
             remaining += try await query(count).decode(Int.self).collect().first ?? 0
         }
@@ -135,11 +135,5 @@ extension TenantTransaction {
             try await query("DELETE FROM tenant_data_keys WHERE tenant_id = \(tenantID.rawValue) AND id = \(retiring) AND state = 'retiring'")
         }
         return (resealed, remaining)
-    }
-
-    private static func binds(_ values: any PostgresEncodable...) throws -> PostgresBindings {
-        var bindings = PostgresBindings()
-        for value in values { try bindings.append(value) }
-        return bindings
     }
 }

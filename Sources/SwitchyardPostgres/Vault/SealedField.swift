@@ -12,5 +12,8 @@ public struct SealedField: Sendable, Hashable {
     public let dataKeyColumn: String
 
     /// Every sealed column of the schema. Add a new one here when a migration adds one.
-    static let all: [SealedField] = []
+    static let all: [SealedField] = [.integrationCredential]
+
+    /// `integration_credentials.secret`: an integration's credential document.
+    public static let integrationCredential = SealedField(table: "integration_credentials", rowIDColumn: "integration_id", column: "secret", dataKeyColumn: "dek_id")
 }

@@ -1,0 +1,182 @@
+import Foundation
+import NIOCore
+import PostgresNIO
+import SwitchyardCore
+
+/// A row of `integrations`: everything about a connection except its credential.
+public struct IntegrationRecord: Sendable, Equatable {
+    public let id: UUID
+    public let provider: String
+    public let displayName: String
+    public let authType: AuthType
+    public let status: IntegrationStatus
+    public let connectionParameters: [String: String]
+    public let endUserID: String?
+    public let tags: [String]
+    public let createdAt: Date
+    public let updatedAt: Date
+
+    static let columns = "id, provider, display_name, auth_type, status, connection_parameters::text, end_user_id, tags, created_at, updated_at"
+    typealias Row = (UUID, String, String, String, String, String, String?, [String], Date, Date)
+
+    init(row: Row) throws {
+        guard let authType = AuthType(rawValue: row.3), let status = IntegrationStatus(rawValue: row.4) else {
+            throw SwitchyardError.internalError
+        }
+        id = row.0
+        provider = row.1
+        displayName = row.2
+        self.authType = authType
+        self.status = status
+        connectionParameters = (try? JSONDecoder().decode([String: String].self, from: Data(row.5.utf8))) ?? [:]
+        endUserID = row.6
+        tags = row.7
+        createdAt = row.8
+        updatedAt = row.9
+    }
+}
+
+/// What creating an integration needs.
+public struct NewIntegration: Sendable {
+    public var provider: String
+    public var displayName: String
+    public var status: IntegrationStatus
+    public var connectionParameters: [String: String]
+    public var endUserID: String?
+    public var tags: [String]
+    public var credential: IntegrationCredential
+
+    public init(
+        provider: String, displayName: String, status: IntegrationStatus, connectionParameters: [String: String],
+        endUserID: String?, tags: [String], credential: IntegrationCredential
+    ) {
+        self.provider = provider
+        self.displayName = displayName
+        self.status = status
+        self.connectionParameters = connectionParameters
+        self.endUserID = endUserID
+        self.tags = tags
+        self.credential = credential
+    }
+}
+
+/// Which integrations a list shows.
+public struct IntegrationFilter: Sendable {
+    public var provider: String?
+    public var status: IntegrationStatus?
+    public var tag: String?
+
+    public init(provider: String? = nil, status: IntegrationStatus? = nil, tag: String? = nil) {
+        self.provider = provider
+        self.status = status
+        self.tag = tag
+    }
+}
+
+/// Metadata changes; `nil` leaves a field as it is.
+public struct IntegrationUpdate: Sendable {
+    public var displayName: String?
+    public var endUserID: String?
+    public var tags: [String]?
+    public var status: IntegrationStatus?
+
+    public init(displayName: String? = nil, endUserID: String? = nil, tags: [String]? = nil, status: IntegrationStatus? = nil) {
+        self.displayName = displayName
+        self.endUserID = endUserID
+        self.tags = tags
+        self.status = status
+    }
+}
+
+extension TenantTransaction {
+    /// Inserts the integration and its sealed credential.
+    public func createIntegration(_ new: NewIntegration) async throws -> IntegrationRecord {
+        let id = UUID.v7()
+        let parameters = String(decoding: try JSONEncoder().encode(new.connectionParameters), as: UTF8.self)
+        let rows = try await query(
+            PostgresQuery(unsafeSQL: """
+                INSERT INTO integrations (tenant_id, id, provider, display_name, auth_type, status, connection_parameters, end_user_id, tags)
+                VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)
+                RETURNING \(IntegrationRecord.columns)
+                """,
+                binds: try bindings(tenantID.rawValue, id, new.provider, new.displayName, new.credential.authType.rawValue,
+                                    new.status.rawValue, parameters, new.endUserID, new.tags))
+        ).decode(IntegrationRecord.Row.self).collect()
+        try await storeCredential(new.credential, for: id)
+        return try IntegrationRecord(row: rows[0])
+    }
+
+    public func integration(_ id: UUID) async throws -> IntegrationRecord? {
+        try await query(
+            PostgresQuery(unsafeSQL: "SELECT \(IntegrationRecord.columns) FROM integrations WHERE tenant_id = $1 AND id = $2",
+                          binds: try bindings(tenantID.rawValue, id))
+        ).decode(IntegrationRecord.Row.self).collect().first.map(IntegrationRecord.init(row:))
+    }
+
+    public func integrations(_ filter: IntegrationFilter, page: PageRequest) async throws -> Page<IntegrationRecord> {
+        let rows = try await query(
+            PostgresQuery(unsafeSQL: """
+                SELECT \(IntegrationRecord.columns) FROM integrations
+                 WHERE tenant_id = $1
+                   AND ($2::uuid IS NULL OR id > $2)
+                   AND ($3::text IS NULL OR provider = $3)
+                   AND ($4::text IS NULL OR status = $4)
+                   AND ($5::text IS NULL OR tags @> ARRAY[$5::text])
+                 ORDER BY id LIMIT $6
+                """,
+                binds: try bindings(tenantID.rawValue, page.cursor?.lastID, filter.provider, filter.status?.rawValue, filter.tag, page.limit + 1))
+        ).decode(IntegrationRecord.Row.self).collect()
+        return Page(fetched: try rows.map(IntegrationRecord.init(row:)), limit: page.limit, id: \.id)
+    }
+
+    public func updateIntegration(_ id: UUID, _ update: IntegrationUpdate) async throws -> IntegrationRecord? {
+        try await query(
+            PostgresQuery(unsafeSQL: """
+                UPDATE integrations
+                   SET display_name = coalesce($3, display_name), end_user_id = coalesce($4, end_user_id),
+                       tags = coalesce($5, tags), status = coalesce($6, status), updated_at = now()
+                 WHERE tenant_id = $1 AND id = $2
+                RETURNING \(IntegrationRecord.columns)
+                """,
+                binds: try bindings(tenantID.rawValue, id, update.displayName, update.endUserID, update.tags, update.status?.rawValue))
+        ).decode(IntegrationRecord.Row.self).collect().first.map(IntegrationRecord.init(row:))
+    }
+
+    /// Deletes the integration and its credential. Returns whether it existed.
+    public func deleteIntegration(_ id: UUID) async throws -> Bool {
+        try await query("DELETE FROM integrations WHERE tenant_id = \(tenantID.rawValue) AND id = \(id) RETURNING id")
+            .decode(UUID.self).collect().isEmpty == false
+    }
+
+    /// Seals and stores (or replaces) the credential of integration `id`.
+    public func storeCredential(_ credential: IntegrationCredential, for id: UUID) async throws {
+        let document = try JSONEncoder().encode(credential)
+        let sealed = try await seal(document, field: .integrationCredential, row: id)
+        let expiresAt: Date? = if case .oauth2(let tokens) = credential { tokens.expiresAt } else { nil }
+        try await query(
+            """
+            INSERT INTO integration_credentials (tenant_id, integration_id, secret, dek_id, expires_at)
+            VALUES (\(tenantID.rawValue), \(id), \(ByteBuffer(bytes: sealed.bytes)), \(sealed.dataKeyID), \(expiresAt))
+            ON CONFLICT (tenant_id, integration_id) DO UPDATE
+               SET secret = EXCLUDED.secret, dek_id = EXCLUDED.dek_id, expires_at = EXCLUDED.expires_at, updated_at = now()
+            """
+        )
+    }
+
+    /// The opened credential of integration `id`, or `nil` when it has none.
+    public func credential(for id: UUID) async throws -> IntegrationCredential? {
+        let rows = try await query("SELECT secret FROM integration_credentials WHERE tenant_id = \(tenantID.rawValue) AND integration_id = \(id)")
+            .decode(ByteBuffer.self).collect()
+        guard let sealed = rows.first else { return nil }
+        let document = try await open(sealed.readableBytesView, field: .integrationCredential, row: id)
+        return try JSONDecoder().decode(IntegrationCredential.self, from: Data(document))
+    }
+}
+
+func bindings(_ values: (any PostgresEncodable)?...) throws -> PostgresBindings {
+    var bindings = PostgresBindings()
+    for value in values {
+        if let value { try bindings.append(value) } else { bindings.appendNull() }
+    }
+    return bindings
+}
