@@ -50,6 +50,8 @@ public func buildRouter(_ dependencies: APIDependencies) -> Router<AppRequestCon
         .addRoutes(to: v1.group("me", context: TenantRequestContext.self))
     APIKeysController(database: database, limits: limits, idempotent: idempotent, authenticator: authenticator)
         .addRoutes(to: v1.group("api-keys", context: TenantRequestContext.self))
+    AuditEventsController(database: database, limits: limits)
+        .addRoutes(to: v1.group("audit-events", context: TenantRequestContext.self))
 
     routeTable.set(RouteTable(router: router))
     return router

@@ -19,15 +19,14 @@ struct VaultTests {
         try await database.withTenant(tenant, logger: logger) { transaction in
             try await transaction.createIntegration(NewIntegration(
                 provider: "stripe", displayName: "Stripe", status: .connected, connectionParameters: [:],
-                endUserID: nil, tags: [], credential: .apiKey(key)
+                endUserID: nil, tags: [], credential: .apiKey(fields: ["api_key": key])
             ))
         }.id
     }
 
     static func apiKey(_ database: Database, _ tenant: TenantID, _ integration: UUID, logger: Logger) async throws -> String? {
         let credential = try await database.withTenant(tenant, logger: logger) { try await $0.credential(for: integration) }
-        guard case .apiKey(let key) = credential else { return nil }
-        return key
+        return credential?.fields["api_key"]
     }
 
     @Test("a sealed secret opens only for its own tenant, table, row and field, and not once tampered with")
@@ -219,7 +218,7 @@ struct VaultTests {
             }
             // Three credential updates: the 7th encryption exceeds the budget of 6 and rotates the key.
             for (index, integration) in integrations.prefix(3).enumerated() {
-                try await database.withTenant(tenant, logger: logger) { try await $0.storeCredential(.apiKey("key-\(index)-v2"), for: integration) }
+                try await database.withTenant(tenant, logger: logger) { try await $0.storeCredential(.apiKey(fields: ["api_key": "key-\(index)-v2"]), for: integration) }
             }
             let before = try await database.dataKeyCounts(logger: logger)
             #expect(before.map(\.state).sorted() == ["active", "retiring"])

@@ -49,6 +49,11 @@ public struct TenantRequestContext: ChildRequestContext {
         self.requestID = context.requestID
     }
 
+    /// An audit event by this caller (its key's display prefix) in this request.
+    func audit(_ action: String, _ resourceType: String, _ resourceID: String?, _ details: [String: String] = [:]) -> NewAuditEvent {
+        NewAuditEvent(actor: caller.key.displayPrefix, action: action, resourceType: resourceType, resourceID: resourceID, requestID: requestID, details: details)
+    }
+
     /// Throws 403 unless the key has `scope`.
     public func require(_ scope: APIKeyScope) throws(SwitchyardError) {
         guard caller.key.scopes.permits(scope) else {

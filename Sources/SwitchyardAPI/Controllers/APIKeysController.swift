@@ -25,7 +25,11 @@ struct APIKeysController: Sendable {
             guard new.scopes.isSubset(of: context.caller.key.scopes) else {
                 throw SwitchyardError.forbidden("A key cannot create a key with scopes it does not have itself.")
             }
-            let created = try await database.withTenant(context.tenantID, logger: context.logger) { try await $0.createAPIKey(new) }
+            let created = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
+                let created = try await transaction.createAPIKey(new)
+                try await transaction.recordAudit(context.audit("api_key.created", "api_key", created.record.id.lowercasedString, ["prefix": created.record.displayPrefix]))
+                return created
+            }
             context.logger.info("api key created", metadata: ["new_api_key": "\(created.record.displayPrefix)"])
             return try .json(APIKeyResponse(created.record, key: created.secret.value), status: .created, replayWithout: APIKeyResponse(created.record))
         }
@@ -48,9 +52,14 @@ struct APIKeysController: Sendable {
     @Sendable func revoke(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
         let id = try request.uuid("key_id", context: context, resource: "The API key")
-        guard let key = try await database.withTenant(context.tenantID, logger: context.logger, { try await $0.revokeAPIKey(id) }) else {
-            throw SwitchyardError.notFound("The API key")
+        let revoked = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
+            let key = try await transaction.revokeAPIKey(id)
+            if let key {
+                try await transaction.recordAudit(context.audit("api_key.revoked", "api_key", key.id.lowercasedString, ["prefix": key.displayPrefix]))
+            }
+            return key
         }
+        guard let key = revoked else { throw SwitchyardError.notFound("The API key") }
         authenticator.evict(keyID: id)
         context.logger.info("api key revoked", metadata: ["revoked_api_key": "\(key.displayPrefix)"])
         return try HTTPPayload.json(APIKeyResponse(key)).response

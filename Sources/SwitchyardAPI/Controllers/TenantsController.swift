@@ -16,6 +16,7 @@ struct TenantsController: Sendable {
         group.patch("{tenant_id}", use: update)
         group.delete("{tenant_id}", use: delete)
         group.post("{tenant_id}/api-keys", use: createKey)
+        group.post("{tenant_id}/data-key/rotate", use: rotateDataKey)
     }
 
     @Sendable func create(_ request: Request, context: OperatorRequestContext) async throws -> Response {
@@ -69,10 +70,41 @@ struct TenantsController: Sendable {
             let input = try APIKeyCreateBody.decode(from: body)
             let created = try await database.withTenant(id, logger: context.logger) { transaction in
                 guard try await transaction.currentTenant() != nil else { throw SwitchyardError.notFound("The tenant") }
-                return try await transaction.createAPIKey(input.newKey(createdBy: "operator"))
+                let created = try await transaction.createAPIKey(input.newKey(createdBy: "operator"))
+                try await transaction.recordAudit(NewAuditEvent(
+                    actor: "operator", action: "api_key.created", resourceType: "api_key", resourceID: created.record.id.lowercasedString,
+                    requestID: context.requestID, details: ["prefix": created.record.displayPrefix]
+                ))
+                return created
             }
             context.logger.info("api key created by the operator", metadata: ["tenant_id": "\(id)", "api_key": "\(created.record.displayPrefix)"])
             return try .json(APIKeyResponse(created.record, key: created.secret.value), status: .created, replayWithout: APIKeyResponse(created.record))
         }
+    }
+
+    /// Retires the tenant's data key for a new one now; its secrets are re-sealed in the background.
+    @Sendable func rotateDataKey(_ request: Request, context: OperatorRequestContext) async throws -> Response {
+        let id = TenantID(try request.uuid("tenant_id", context: context, resource: "The tenant"))
+        let newKey = try await database.withTenant(id, logger: context.logger) { transaction in
+            guard try await transaction.currentTenant() != nil else { throw SwitchyardError.notFound("The tenant") }
+            let newKey = try await transaction.rotateDataKey()
+            try await transaction.recordAudit(NewAuditEvent(
+                actor: "operator", action: "data_key.rotated", resourceType: "data_key", resourceID: newKey.lowercasedString, requestID: context.requestID
+            ))
+            return newKey
+        }
+        context.logger.notice("data key rotated", metadata: ["tenant_id": "\(id)"])
+        return try HTTPPayload.json(DataKeyRotationResponse(tenantID: id.description, dataKeyID: newKey.lowercasedString), status: .accepted).response
+    }
+}
+
+/// The answer to a data-key rotation: the new key's id; re-sealing continues in the background.
+struct DataKeyRotationResponse: Encodable, Sendable {
+    let tenantID: String
+    let dataKeyID: String
+
+    enum CodingKeys: String, CodingKey {
+        case tenantID = "tenant_id"
+        case dataKeyID = "data_key_id"
     }
 }

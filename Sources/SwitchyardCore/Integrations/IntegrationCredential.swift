@@ -2,10 +2,11 @@ import Foundation
 
 /// The usable credential of an integration, as sealed in `integration_credentials.secret`.
 ///
-/// Its `description` is redacted: printing or logging one never shows the secret.
+/// Static credentials are the named fields the provider's credential scheme declares (`api_key`, or
+/// `email` and `api_token`, ...). Its `description` is redacted: logging one never shows a secret.
 public enum IntegrationCredential: Sendable, Equatable, Codable, CustomStringConvertible {
-    case apiKey(String)
-    case basic(username: String, password: String)
+    case apiKey(fields: [String: String])
+    case basic(fields: [String: String])
     case oauth2(OAuthTokens)
 
     public var authType: AuthType {
@@ -16,17 +17,25 @@ public enum IntegrationCredential: Sendable, Equatable, Codable, CustomStringCon
         }
     }
 
+    /// The named fields of a static credential; empty for OAuth.
+    public var fields: [String: String] {
+        switch self {
+        case .apiKey(let fields), .basic(let fields): fields
+        case .oauth2: [:]
+        }
+    }
+
     public var description: String { "IntegrationCredential.\(authType.rawValue)(redacted)" }
 
     private enum CodingKeys: String, CodingKey {
-        case type, apiKey = "api_key", username, password, tokens
+        case type, fields, tokens
     }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         switch try container.decode(AuthType.self, forKey: .type) {
-        case .apiKey: self = .apiKey(try container.decode(String.self, forKey: .apiKey))
-        case .basic: self = .basic(username: try container.decode(String.self, forKey: .username), password: try container.decode(String.self, forKey: .password))
+        case .apiKey: self = .apiKey(fields: try container.decode([String: String].self, forKey: .fields))
+        case .basic: self = .basic(fields: try container.decode([String: String].self, forKey: .fields))
         case .oauth2: self = .oauth2(try container.decode(OAuthTokens.self, forKey: .tokens))
         }
     }
@@ -35,11 +44,8 @@ public enum IntegrationCredential: Sendable, Equatable, Codable, CustomStringCon
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(authType, forKey: .type)
         switch self {
-        case .apiKey(let key):
-            try container.encode(key, forKey: .apiKey)
-        case .basic(let username, let password):
-            try container.encode(username, forKey: .username)
-            try container.encode(password, forKey: .password)
+        case .apiKey(let fields), .basic(let fields):
+            try container.encode(fields, forKey: .fields)
         case .oauth2(let tokens):
             try container.encode(tokens, forKey: .tokens)
         }

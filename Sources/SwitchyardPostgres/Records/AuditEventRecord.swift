@@ -1,0 +1,88 @@
+import Foundation
+import PostgresNIO
+import SwitchyardCore
+
+/// One entry of the audit log: who did what to which resource, and in which request.
+public struct AuditEventRecord: Sendable, Equatable {
+    public let id: UUID
+    public let actor: String
+    public let action: String
+    public let resourceType: String
+    public let resourceID: String?
+    public let requestID: String?
+    public let details: [String: String]
+    public let createdAt: Date
+
+    static let columns = "id, actor, action, resource_type, resource_id, request_id, details::text, created_at"
+    typealias Row = (UUID, String, String, String, String?, String?, String, Date)
+
+    init(row: Row) {
+        id = row.0
+        actor = row.1
+        action = row.2
+        resourceType = row.3
+        resourceID = row.4
+        requestID = row.5
+        details = (try? JSONDecoder().decode([String: String].self, from: Data(row.6.utf8))) ?? [:]
+        createdAt = row.7
+    }
+}
+
+/// An event to record. `actor` is an API key's display prefix or `operator`; never a secret.
+public struct NewAuditEvent: Sendable {
+    public var actor: String
+    public var action: String
+    public var resourceType: String
+    public var resourceID: String?
+    public var requestID: String?
+    public var details: [String: String]
+
+    public init(actor: String, action: String, resourceType: String, resourceID: String?, requestID: String?, details: [String: String] = [:]) {
+        self.actor = actor
+        self.action = action
+        self.resourceType = resourceType
+        self.resourceID = resourceID
+        self.requestID = requestID
+        self.details = details
+    }
+}
+
+extension PostgresConnection {
+    fileprivate func insertAudit(_ event: NewAuditEvent, tenant: UUID?, logger: Logger) async throws {
+        let details = String(decoding: try JSONEncoder().encode(event.details), as: UTF8.self)
+        try await query(
+            """
+            INSERT INTO audit_events (tenant_id, id, actor, action, resource_type, resource_id, request_id, details)
+            VALUES (\(tenant), \(UUID.v7()), \(event.actor), \(event.action), \(event.resourceType), \(event.resourceID), \(event.requestID), \(details)::jsonb)
+            """,
+            logger: logger
+        )
+    }
+}
+
+extension TenantTransaction {
+    /// Records an event in the tenant's audit log, in this transaction (it commits with what it describes).
+    public func recordAudit(_ event: NewAuditEvent) async throws {
+        try await connection.insertAudit(event, tenant: tenantID.rawValue, logger: logger)
+    }
+
+    /// The tenant's audit log, newest first.
+    public func auditEvents(_ page: PageRequest) async throws -> Page<AuditEventRecord> {
+        let rows = try await query(
+            PostgresQuery(unsafeSQL: """
+                SELECT \(AuditEventRecord.columns) FROM audit_events
+                 WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id < $2)
+                 ORDER BY id DESC LIMIT $3
+                """,
+                binds: try bindings(tenantID.rawValue, page.cursor?.lastID, page.limit + 1))
+        ).decode(AuditEventRecord.Row.self).collect()
+        return Page(fetched: rows.map(AuditEventRecord.init(row:)), limit: page.limit, id: \.id)
+    }
+}
+
+extension OperatorTransaction {
+    /// Records an event about `tenant`, or a platform-level event when `tenant` is nil.
+    public func recordAudit(_ event: NewAuditEvent, tenant: TenantID?) async throws {
+        try await connection.insertAudit(event, tenant: tenant?.rawValue, logger: logger)
+    }
+}
