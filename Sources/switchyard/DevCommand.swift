@@ -60,6 +60,7 @@ struct DevCommand: AsyncParsableCommand {
         let database = try Database(configuration: configuration.database, vault: vault, metrics: metrics.database, logger: logger)
         let app = try buildApplication(
             APIDependencies(configuration: configuration, database: database, metrics: metrics),
+            extraServices: [DataKeyMaintenance(database: database, logger: logger)],
             logger: logger,
             onServerRunning: { channel in
                 do {
