@@ -4,6 +4,14 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A complete response to one attempt.
 struct AttemptResponse: Sendable {
     var status: Int
@@ -103,6 +111,10 @@ extension OutboundClient {
             }
         case is NIOConnectionError:
             return AttemptFailure(kind: .connectionFailed, mayHaveBeenSent: false)
+        case let error as IOError:
+            // A connection to an IP literal fails with the socket's own error rather than NIOConnectionError.
+            let neverConnected = [ECONNREFUSED, ENETUNREACH, EHOSTUNREACH, EADDRNOTAVAIL, ETIMEDOUT].contains(error.errnoCode)
+            return AttemptFailure(kind: .connectionFailed, mayHaveBeenSent: !neverConnected)
         case ChannelError.connectTimeout:
             return AttemptFailure(kind: .timeout(.connect), mayHaveBeenSent: false)
         case is CancellationError:

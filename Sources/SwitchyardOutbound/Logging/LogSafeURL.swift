@@ -45,16 +45,19 @@ struct LogSafeURL: Sendable, Equatable {
             let name = parts[0].prefix(64)
             guard parts.count == 2 else { return String(name) }
             if isSensitive(parameter: parts[0]) { return "\(name)=REDACTED" }
-            return "\(name)=\(looksLikeIdentifier(parts[1]) ? "{id}" : parts[1].prefix(64))"
+            return "\(name)=\(looksLikeOpaque(parts[1]) ? "{id}" : parts[1].prefix(64))"
         }
         return String(pairs.joined(separator: "&").prefix(512))
     }
 
-    /// Numbers, UUIDs, e-mail addresses and long opaque tokens: the values that make every URL unique
-    /// and sometimes carry personal data or credentials (e.g. a bot token in the path).
+    /// Numbers, UUIDs, e-mail addresses and long opaque tokens in a path: the values that make every URL
+    /// unique and sometimes carry personal data or credentials (e.g. a bot token in the path).
     private static func looksLikeIdentifier(_ segment: Substring) -> Bool {
-        guard !segment.isEmpty else { return false }
-        if segment.allSatisfy(\.isNumber) { return true }
+        !segment.isEmpty && (segment.allSatisfy(\.isNumber) || looksLikeOpaque(segment))
+    }
+
+    /// E-mail addresses and long opaque tokens; short numbers (`page=2`) are kept in queries.
+    private static func looksLikeOpaque(_ segment: Substring) -> Bool {
         if segment.contains("@") || segment.contains("%40") { return true }
         let hasDigit = segment.contains(where: \.isNumber)
         return hasDigit && segment.count >= 16 || segment.count >= 32

@@ -47,9 +47,12 @@ public struct RetryPolicy: Sendable, Hashable {
     /// The full-jitter backoff before retry number `retry` (1 for the first retry):
     /// uniform in [0, min(maxBackoff, baseDelay · 2^(retry-1))]. `unitRandom` is uniform in [0, 1).
     public func backoff(retry: Int, unitRandom: Double) -> Duration {
-        let exponent = Double(min(max(retry - 1, 0), 62))
-        let ceiling = min(maxBackoff.seconds, baseDelay.seconds * Double(sign: .plus, exponent: Int(exponent), significand: 1))
-        return .seconds(ceiling * min(max(unitRandom, 0), 1))
+        // Doubling stops once past the cap, so the product cannot overflow.
+        var ceiling = baseDelay
+        for _ in 1..<max(retry, 1) where ceiling < maxBackoff {
+            ceiling *= 2
+        }
+        return min(ceiling, maxBackoff) * min(max(unitRandom, 0), 1)
     }
 
     /// The wait before retry number `retry`, or `nil` when the policy says to stop.
