@@ -19,7 +19,8 @@ public final class OutboundMetrics: Sendable {
     static let maxProviders = 200
 
     private let registry: PrometheusCollectorRegistry
-    private let attempts = Mutex<[AttemptKey: (Counter, DurationHistogram)]>([:])
+    private let attempts = Mutex<[AttemptKey: Counter]>([:])
+    private let durations = Mutex<[AttemptKey: DurationHistogram]>([:])
     private let circuits = Mutex<[CircuitKey: Gauge]>([:])
     private let waits = Mutex<[String: DurationHistogram]>([:])
     private let providers = Mutex<Set<String>>([])
@@ -39,34 +40,38 @@ public final class OutboundMetrics: Sendable {
     }
 
     /// Records one attempt, or one request refused before sending (`rate_limited`, `circuit_open`, `blocked`,
-    /// with zero duration). `outcome` is one of success, permanent, transient, rate_limited, circuit_open, blocked.
+    /// without a duration). `outcome` is one of success, permanent, transient, rate_limited, circuit_open, blocked.
     public func recordAttempt(provider: String, outcome: String, duration: Duration?) {
         let key = AttemptKey(provider: bounded(provider), outcome: outcome)
-        let (counter, histogram) = attempts.withLock { cache in
+        let labels = [("provider", key.provider), ("outcome", key.outcome)]
+        let counter = attempts.withLock { cache in
             if let existing = cache[key] { return existing }
-            let labels = [("provider", key.provider), ("outcome", key.outcome)]
-            let created = (
-                registry.makeCounter(
-                    descriptor: .switchyard(
-                        "outbound_requests", unit: "total",
-                        help: "Outbound attempts to third-party APIs by provider and outcome (success, permanent, transient, rate_limited, circuit_open, blocked); each retry counts, refusals before sending count once."
-                    ),
-                    labels: labels
+            let created = registry.makeCounter(
+                descriptor: .switchyard(
+                    "outbound_requests", unit: "total",
+                    help: "Outbound attempts to third-party APIs by provider and outcome (success, permanent, transient, rate_limited, circuit_open, blocked); each retry counts, refusals before sending count once."
                 ),
-                registry.makeDurationHistogram(
-                    descriptor: .switchyard(
-                        "outbound_request_duration", unit: "seconds",
-                        help: "Duration of outbound attempts that were sent, from sending to the last body byte, by provider and outcome."
-                    ),
-                    labels: labels,
-                    buckets: Self.latencyBuckets
-                )
+                labels: labels
             )
             cache[key] = created
             return created
         }
         counter.increment()
-        if let duration { histogram.record(duration) }
+        guard let duration else { return }
+        let histogram = durations.withLock { cache in
+            if let existing = cache[key] { return existing }
+            let created = registry.makeDurationHistogram(
+                descriptor: .switchyard(
+                    "outbound_request_duration", unit: "seconds",
+                    help: "Duration of outbound attempts that were sent, from sending to the last body byte, by provider and outcome."
+                ),
+                labels: labels,
+                buckets: Self.latencyBuckets
+            )
+            cache[key] = created
+            return created
+        }
+        histogram.record(duration)
     }
 
     /// Records the time one request waited for its destination's rate limit (zero when it did not wait).

@@ -71,4 +71,35 @@ struct OutboundRateLimitTests {
             #expect(received[1].receivedAt - received[0].receivedAt >= .seconds(1))
         }
     }
+
+    @Test("a caller waiting for the quota can be cancelled")
+    func cancellableWait() async throws {
+        try await FakeProviderAPI.withRunning { api in
+            api.setQuota(.init(limit: 1, window: .seconds(5)), for: "/one")
+            try await api.withClient { client in
+                #expect(try await client.send(api.request(.get, "/one", key: "account-5"), logger: Logger(label: "test")).status == .ok)
+                // The quota is spent for ~5 s: this request waits, and is cancelled while waiting.
+                let waiting = Task { try await client.send(api.request(.get, "/one", key: "account-5"), logger: Logger(label: "test")) }
+                try await Task.sleep(for: .milliseconds(100))
+                waiting.cancel()
+                await #expect(throws: CancellationError.self) { try await waiting.value }
+            }
+            #expect(api.requests(to: "/one").count == 1)
+        }
+    }
+
+    @Test("limiter and breaker memory stays bounded across many keys")
+    func boundedKeys() async throws {
+        try await FakeProviderAPI.withRunning { api in
+            try await api.withClient(OutboundConfiguration(maxTrackedKeys: 20)) { client in
+                for index in 0..<100 {
+                    let response = try await client.send(api.request(.get, "/ok", key: "integration-\(index)"), logger: Logger(label: "test"))
+                    #expect(response.status == .ok)
+                }
+                #expect(client.trackedKeys.limiter <= 20)
+                #expect(client.trackedKeys.breaker <= 20)
+                #expect(client.trackedKeys.limiter > 0)
+            }
+        }
+    }
 }

@@ -115,6 +115,11 @@ public final class OutboundClient: Service, Sendable {
         breaker.state(of: breakerKey)
     }
 
+    /// How many keys the rate limiter and the circuit breaker remember (bounded by `maxTrackedKeys`).
+    package var trackedKeys: (limiter: Int, breaker: Int) {
+        (limiter.trackedKeys, breaker.trackedKeys)
+    }
+
     /// Sends `request`, waiting for its quota and retrying per its policy, and returns the provider's last answer.
     ///
     /// Any status comes back as a response (check ``OutboundResponse/outcome``). Throws ``OutboundError`` when no

@@ -69,6 +69,9 @@ final class AdaptiveRateLimiter: Sendable {
         self.states = Mutex(BoundedKeyTable(capacity: settings.capacity))
     }
 
+    /// Keys currently remembered.
+    var trackedKeys: Int { states.withLock { $0.count } }
+
     /// Waits (cancellably) until a request for `key` may go out; throws ``OutboundError/Kind/rateLimited(retryAfter:)``
     /// as soon as it is clear that the wait would exceed `maxWait`. Returns the permit and the time waited.
     func acquire(_ key: String, maxWait: Duration) async throws -> (permit: Permit, waited: Duration) {

@@ -72,6 +72,9 @@ final class CircuitBreaker: Sendable {
         self.observer = observer
     }
 
+    /// Keys currently remembered.
+    var trackedKeys: Int { entries.withLock { $0.count } }
+
     /// The current state of `key` (closed when unknown), e.g. for health reporting.
     func state(of key: String) -> CircuitState {
         entries.withLock { $0.peek(key)?.state.summary ?? .closed }

@@ -35,22 +35,35 @@ public final class SSRFGuard: Sendable {
         var port: Int?
     }
 
+    private struct CachedResolution {
+        var addresses: [IPAddress]
+        var expires: ContinuousClock.Instant
+    }
+
     private let allowList: Set<AllowedHost>
     private let resolve: HostResolver
+    /// Recent answers, so that pooled connections do not cost a blocking `getaddrinfo` per request. Safe to
+    /// cache: the connect-time check still sees the address each new connection really reaches.
+    private let resolutions = Mutex<[String: CachedResolution]>([:])
+    private let resolutionTTL: Duration
+    private static let maxCachedResolutions = 4096
     /// Forbidden addresses that allow-listed hosts resolved to; the connect-time check lets these through.
     private let pinned: Mutex<Set<PinnedEndpoint>>
     private static let maxPinned = 256
 
-    /// - Parameter allowList: `host` or `host:port` entries (`127.0.0.1:8081`, `[::1]:8081`, `localhost`)
-    ///   that may use plain http and reach any address. Empty in production.
-    public convenience init(allowList: [String] = []) {
-        self.init(allowList: allowList, resolver: systemHostResolver)
+    /// - Parameters:
+    ///   - allowList: `host` or `host:port` entries (`127.0.0.1:8081`, `[::1]:8081`, `localhost`)
+    ///     that may use plain http and reach any address. Empty in production.
+    ///   - resolutionCacheTTL: how long a host's addresses are reused before resolving it again.
+    public convenience init(allowList: [String] = [], resolutionCacheTTL: Duration = .seconds(30)) {
+        self.init(allowList: allowList, resolver: systemHostResolver, resolutionCacheTTL: resolutionCacheTTL)
     }
 
-    package init(allowList: [String], resolver: @escaping HostResolver) {
+    package init(allowList: [String], resolver: @escaping HostResolver, resolutionCacheTTL: Duration = .seconds(30)) {
         let entries = allowList.compactMap(Self.parseAllowListEntry)
         self.allowList = Set(entries)
         self.resolve = resolver
+        self.resolutionTTL = resolutionCacheTTL
         var pinned: Set<PinnedEndpoint> = []
         for entry in entries {
             if let literal = IPAddress(parsing: entry.host) {
@@ -66,7 +79,7 @@ public final class SSRFGuard: Sendable {
         if !destination.addresses.isEmpty {
             return destination
         }
-        let addresses = try await resolve(destination.host)
+        let addresses = try await addresses(of: destination.host)
         if destination.isAllowListed {
             pin(addresses, port: destination.port, host: destination.host)
         } else if let range = addresses.lazy.compactMap(ForbiddenRange.containing).first {
@@ -141,6 +154,22 @@ public final class SSRFGuard: Sendable {
             }
             return channel.eventLoop.makeSucceededVoidFuture()
         }
+    }
+
+    private func addresses(of host: String) async throws(SSRFViolation) -> [IPAddress] {
+        let now = ContinuousClock.now
+        if let cached = resolutions.withLock({ $0[host] }), cached.expires > now {
+            return cached.addresses
+        }
+        let addresses = try await resolve(host)
+        resolutions.withLock { cache in
+            if cache.count >= Self.maxCachedResolutions {
+                cache = cache.filter { $0.value.expires > now }
+                if cache.count >= Self.maxCachedResolutions { cache.removeAll(keepingCapacity: true) }
+            }
+            cache[host] = CachedResolution(addresses: addresses, expires: now + resolutionTTL)
+        }
+        return addresses
     }
 
     private func pin(_ addresses: [IPAddress], port: Int, host: String) {
