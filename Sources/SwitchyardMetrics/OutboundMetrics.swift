@@ -44,23 +44,18 @@ public final class OutboundMetrics: Sendable {
     public func recordAttempt(provider: String, outcome: String, duration: Duration?) {
         let key = AttemptKey(provider: bounded(provider), outcome: outcome)
         let labels = [("provider", key.provider), ("outcome", key.outcome)]
-        let counter = attempts.withLock { cache in
-            if let existing = cache[key] { return existing }
-            let created = registry.makeCounter(
+        cached(attempts, key) {
+            registry.makeCounter(
                 descriptor: .switchyard(
                     "outbound_requests", unit: "total",
                     help: "Outbound attempts to third-party APIs by provider and outcome (success, permanent, transient, rate_limited, circuit_open, blocked); each retry counts, refusals before sending count once."
                 ),
                 labels: labels
             )
-            cache[key] = created
-            return created
-        }
-        counter.increment()
+        }.increment()
         guard let duration else { return }
-        let histogram = durations.withLock { cache in
-            if let existing = cache[key] { return existing }
-            let created = registry.makeDurationHistogram(
+        cached(durations, key) {
+            registry.makeDurationHistogram(
                 descriptor: .switchyard(
                     "outbound_request_duration", unit: "seconds",
                     help: "Duration of outbound attempts that were sent, from sending to the last body byte, by provider and outcome."
@@ -68,18 +63,14 @@ public final class OutboundMetrics: Sendable {
                 labels: labels,
                 buckets: Self.latencyBuckets
             )
-            cache[key] = created
-            return created
-        }
-        histogram.record(duration)
+        }.record(duration)
     }
 
     /// Records the time one request waited for its destination's rate limit (zero when it did not wait).
     public func recordRateLimitWait(provider: String, duration: Duration) {
         let provider = bounded(provider)
-        let histogram = waits.withLock { cache in
-            if let existing = cache[provider] { return existing }
-            let created = registry.makeDurationHistogram(
+        cached(waits, provider) {
+            registry.makeDurationHistogram(
                 descriptor: .switchyard(
                     "outbound_rate_limit_wait", unit: "seconds",
                     help: "Time outbound requests waited for the provider's announced quota before being sent, by provider."
@@ -87,10 +78,7 @@ public final class OutboundMetrics: Sendable {
                 labels: [("provider", provider)],
                 buckets: Self.waitBuckets
             )
-            cache[provider] = created
-            return created
-        }
-        histogram.record(duration)
+        }.record(duration)
     }
 
     /// Moves one circuit breaker from state `from` to state `to` (closed, open, half_open).
@@ -102,15 +90,24 @@ public final class OutboundMetrics: Sendable {
 
     private func circuitGauge(provider: String, state: String) -> Gauge {
         let key = CircuitKey(provider: provider, state: state)
-        return circuits.withLock { cache in
-            if let existing = cache[key] { return existing }
-            let created = registry.makeGauge(
+        return cached(circuits, key) {
+            registry.makeGauge(
                 descriptor: .switchyard(
                     "outbound_circuits", unit: "",
                     help: "Circuit breakers currently open or half-open, by provider and state; closed breakers are not counted."
                 ),
                 labels: [("provider", key.provider), ("state", key.state)]
             )
+        }
+    }
+
+    /// The metric for `key` in `cache`, created with `make` on first use (each series is registered once).
+    private func cached<Key: Hashable & Sendable, Metric: Sendable>(
+        _ cache: borrowing Mutex<[Key: Metric]>, _ key: Key, _ make: () -> Metric
+    ) -> Metric {
+        cache.withLock { cache in
+            if let existing = cache[key] { return existing }
+            let created = make()
             cache[key] = created
             return created
         }
