@@ -105,6 +105,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Calls to third-party APIs: retries, adaptive rate limits, circuit breakers, SSRF guard, capped bodies.
+        .target(
+            name: "SwitchyardOutbound",
+            dependencies: [
+                "SwitchyardCore", "SwitchyardMetrics",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Turns Migrations/*.sql into Swift string literals so the binary carries its schema.
         .executableTarget(
             name: "switchyard-embed-migrations",
@@ -119,7 +134,7 @@ let package = Package(
         .target(
             name: "SwitchyardTestSupport",
             dependencies: [
-                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics", "SwitchyardVault",
+                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics", "SwitchyardVault", "SwitchyardOutbound",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -140,7 +155,7 @@ let package = Package(
         .testTarget(
             name: "SwitchyardTests",
             dependencies: [
-                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics", "SwitchyardTestSupport", "SwitchyardVault",
+                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics", "SwitchyardVault", "SwitchyardOutbound", "SwitchyardTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -8,12 +8,14 @@ public final class MetricsRegistry: Sendable {
     public let registry: PrometheusCollectorRegistry
     public let http: HTTPMetrics
     public let database: DatabaseMetrics
+    public let outbound: OutboundMetrics
 
     public init(version: String) {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
         self.http = HTTPMetrics(registry: registry)
         self.database = DatabaseMetrics(registry: registry)
+        self.outbound = OutboundMetrics(registry: registry)
         registry.makeGauge(
             descriptor: .switchyard("build", unit: "info", help: "Build information; the value is always 1."),
             labels: [("version", version), ("swift", Self.swiftVersion)]

@@ -1,0 +1,48 @@
+import HTTPTypes
+import NIOCore
+
+/// One call to a third-party API, with what the client needs to send it politely and safely.
+public struct OutboundRequest: Sendable {
+    public var method: HTTPRequest.Method
+    /// Absolute `https` URL (plain `http` only for allow-listed hosts). Checked by the SSRF guard before every request.
+    public var url: String
+    /// Sent as given, except hop-by-hop and framing headers (`Connection`, `Host`, `Content-Length`, ...), which the
+    /// client sets itself. Never logged.
+    public var headers: HTTPFields
+    public var body: ByteBuffer?
+    /// The provider's catalogue id (`github`, `hubspot`): the metrics label. Keep it bounded; never an integration id.
+    public var provider: String
+    /// Whose quota this request spends: usually the integration (one provider account), sometimes a destination.
+    public var limiterKey: String
+    /// Which circuit breaker this request belongs to: usually the same as `limiterKey`.
+    public var breakerKey: String
+    /// The headers the provider announces its quota in.
+    public var rateLimitHeaders: RateLimitHeaders
+    public var retry: RetryPolicy
+    /// How long this request may wait for the quota before failing with `rateLimited`; `nil` uses the client's default.
+    public var maxRateLimitWait: Duration?
+
+    public init(
+        method: HTTPRequest.Method,
+        url: String,
+        headers: HTTPFields = [:],
+        body: ByteBuffer? = nil,
+        provider: String,
+        key: String,
+        breakerKey: String? = nil,
+        rateLimitHeaders: RateLimitHeaders = .standard,
+        retry: RetryPolicy = .standard,
+        maxRateLimitWait: Duration? = nil
+    ) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.provider = provider
+        self.limiterKey = key
+        self.breakerKey = breakerKey ?? key
+        self.rateLimitHeaders = rateLimitHeaders
+        self.retry = retry
+        self.maxRateLimitWait = maxRateLimitWait
+    }
+}
