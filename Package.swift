@@ -67,6 +67,12 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: ["EmbedMigrations"]
         ),
+        // Provider catalog: definitions, URL templates with parameter checks, custom-provider validation.
+        .target(
+            name: "SwitchyardProviders",
+            dependencies: ["SwitchyardCore"],
+            swiftSettings: swiftSettings
+        ),
         // Prometheus registry and the platform's metric families (all with help text).
         .target(
             name: "SwitchyardMetrics",
@@ -130,7 +136,8 @@ let package = Package(
         .testTarget(
             name: "SwitchyardTests",
             dependencies: [
-                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics", "SwitchyardTestSupport",
+                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics", "SwitchyardProviders",
+                "SwitchyardTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
