@@ -56,6 +56,13 @@ extension ProviderDefinition {
     private func resolve(
         _ template: URLTemplate, _ parameters: [String: String], allowQuery: Bool, allowingHTTPHosts: Set<String>
     ) throws(ConnectionParameterError) -> URL {
+        // '_' passes the value alphabet but is not valid in a host name; say so against the parameter rather
+        // than blaming the template.
+        for name in template.hostParameterNames.sorted() {
+            if let value = parameters[name], !URLSyntax.isDNSName(value.lowercased()) {
+                throw .invalid(name: name, reason: "it is part of a host name, so it may only contain letters, digits and '-' (not at either end)")
+            }
+        }
         let text: String
         switch template.substitute(parameters) {
         case .success(let substituted): text = substituted

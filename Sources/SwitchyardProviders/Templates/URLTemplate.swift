@@ -36,6 +36,12 @@ public struct URLTemplate: Sendable, Hashable, Codable, ExpressibleByStringLiter
         }
     }
 
+    /// The placeholders in the URL's authority (host or port), whose values must also be DNS-label text.
+    var hostParameterNames: Set<String> {
+        guard case .success(let segments) = parseTemplateSegments(String(URLSyntax.authority(of: rawValue))) else { return [] }
+        return Set(segments.compactMap { if case .placeholder(let name) = $0 { name } else { nil } })
+    }
+
     /// Whether the template has no placeholders.
     public var isFixed: Bool { !rawValue.contains("{") && !rawValue.contains("}") }
 

@@ -75,14 +75,7 @@ private struct DefinitionValidator {
         var seen: Set<String> = []
         for (index, parameter) in parameters.enumerated() {
             let field = "connection_parameters[\(index)]"
-            if !ParameterName.isValid(parameter.name) {
-                fail("\(field).name", "must be 1 to 64 characters of a-z, 0-9 and '_', starting with a letter")
-            } else if !seen.insert(parameter.name).inserted {
-                fail("\(field).name", "duplicates another parameter's name")
-            }
-            if parameter.description.isEmpty || !HTTPToken.isPrintable(parameter.description, maximumLength: 500) {
-                fail("\(field).description", "must be 1 to 500 printable characters")
-            }
+            checkNamed(parameter.name, description: parameter.description, field: field, seen: &seen)
             if let problem = PatternSafety.problem(in: parameter.pattern) {
                 fail("\(field).pattern", problem)
             } else if let example = parameter.example {
@@ -111,6 +104,18 @@ private struct DefinitionValidator {
         case .resourceLookup(let url, let responseField):
             checkFixedURL(url, field: "\(field).url")
             if !Self.isJSONFieldName(responseField) { fail("\(field).field", "must be 1 to 64 characters of letters, digits, '_', '-' and '.'") }
+        }
+    }
+
+    /// Checks the name and description of a parameter or credential field; `seen` catches repeated names.
+    mutating func checkNamed(_ name: String, description: String, field: String, seen: inout Set<String>) {
+        if !ParameterName.isValid(name) {
+            fail("\(field).name", "must be 1 to 64 characters of a-z, 0-9 and '_', starting with a letter")
+        } else if !seen.insert(name).inserted {
+            fail("\(field).name", "repeats the name of another entry")
+        }
+        if description.isEmpty || !HTTPToken.isPrintable(description, maximumLength: 500) {
+            fail("\(field).description", "must be 1 to 500 printable characters")
         }
     }
 
@@ -230,14 +235,7 @@ private struct DefinitionValidator {
         }
         var names: Set<String> = []
         for (index, field) in scheme.fields.enumerated() {
-            if !ParameterName.isValid(field.name) {
-                fail("credentials.fields[\(index)].name", "must be 1 to 64 characters of a-z, 0-9 and '_', starting with a letter")
-            } else if !names.insert(field.name).inserted {
-                fail("credentials.fields[\(index)].name", "duplicates another field's name")
-            }
-            if field.description.isEmpty || !HTTPToken.isPrintable(field.description, maximumLength: 500) {
-                fail("credentials.fields[\(index)].description", "must be 1 to 500 printable characters")
-            }
+            checkNamed(field.name, description: field.description, field: "credentials.fields[\(index)]", seen: &names)
         }
         var used: Set<String> = []
         switch scheme.injection {
