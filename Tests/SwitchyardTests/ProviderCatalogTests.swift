@@ -143,6 +143,7 @@ struct ProviderCatalogTests {
     @Test("templated URLs resolve with valid parameters to the provider's own hosts")
     func templatesResolve() throws {
         let shopify = try Self.provider("shopify")
+        #expect(shopify.apiBaseURLTemplate.parameterNames == ["shop"])
         #expect(
             try shopify.apiBaseURL(with: ["shop": "acme-store"]).absoluteString
                 == "https://acme-store.myshopify.com/admin/api/2026-04"

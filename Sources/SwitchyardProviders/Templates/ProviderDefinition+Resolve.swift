@@ -60,7 +60,9 @@ extension ProviderDefinition {
         // than blaming the template.
         for name in template.hostParameterNames.sorted() {
             if let value = parameters[name], !URLSyntax.isDNSName(value.lowercased()) {
-                throw .invalid(name: name, reason: "it is part of a host name, so it may only contain letters, digits and '-' (not at either end)")
+                throw .invalid(
+                    name: name, reason: "it is part of a host name, so it may only contain letters, digits and '-' (not at either end)"
+                )
             }
         }
         let text: String

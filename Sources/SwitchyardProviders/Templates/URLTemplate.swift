@@ -42,9 +42,6 @@ public struct URLTemplate: Sendable, Hashable, Codable, ExpressibleByStringLiter
         return Set(segments.compactMap { if case .placeholder(let name) = $0 { name } else { nil } })
     }
 
-    /// Whether the template has no placeholders.
-    public var isFixed: Bool { !rawValue.contains("{") && !rawValue.contains("}") }
-
     /// Substitutes already-validated values; a placeholder without a value is reported by name.
     func substitute(_ values: [String: String]) -> Result<String, SubstitutionFailure> {
         switch parseTemplateSegments(rawValue) {
