@@ -8,6 +8,7 @@ import NIOSSL
 import ServiceLifecycle
 import SwitchyardCore
 import SwitchyardMetrics
+import SwitchyardOutbound
 import SwitchyardPostgres
 
 /// What the API needs to serve requests; built once per process, shared by `serve`, `dev` and the tests.
@@ -15,11 +16,14 @@ public struct APIDependencies: Sendable {
     public let configuration: SwitchyardConfiguration
     public let database: Database
     public let metrics: MetricsRegistry
+    /// Every call to a provider's API goes through it.
+    public let outbound: OutboundClient
 
-    public init(configuration: SwitchyardConfiguration, database: Database, metrics: MetricsRegistry) {
+    public init(configuration: SwitchyardConfiguration, database: Database, metrics: MetricsRegistry, outbound: OutboundClient) {
         self.configuration = configuration
         self.database = database
         self.metrics = metrics
+        self.outbound = outbound
     }
 }
 
@@ -50,6 +54,14 @@ public func buildRouter(_ dependencies: APIDependencies) -> Router<AppRequestCon
         .addRoutes(to: v1.group("me", context: TenantRequestContext.self))
     APIKeysController(database: database, limits: limits, idempotent: idempotent, authenticator: authenticator)
         .addRoutes(to: v1.group("api-keys", context: TenantRequestContext.self))
+    let directory = ProviderDirectory(builtIn: .builtIn, allowedHTTPHosts: Set(configuration.outbound.plainHTTPAllowList))
+    ProvidersController(database: database, directory: directory, limits: limits)
+        .addRoutes(to: v1.group("providers", context: TenantRequestContext.self))
+    let integrations = v1.group("integrations", context: TenantRequestContext.self)
+    IntegrationsController(database: database, limits: limits, idempotent: idempotent, directory: directory)
+        .addRoutes(to: integrations)
+    ProxyController(database: database, directory: directory, outbound: dependencies.outbound, limits: limits)
+        .addRoutes(to: integrations)
     AuditEventsController(database: database, limits: limits)
         .addRoutes(to: v1.group("audit-events", context: TenantRequestContext.self))
 
@@ -92,7 +104,7 @@ public func buildApplication(
         router: buildRouter(dependencies),
         server: try buildServer(http),
         configuration: .init(address: .hostname(http.host, port: http.port), serverName: "switchyard"),
-        services: [dependencies.database] + extraServices,
+        services: [dependencies.database, dependencies.outbound] + extraServices,
         onServerRunning: onServerRunning ?? { _ in },
         logger: logger
     )

@@ -6,6 +6,7 @@ import Logging
 import SwitchyardAPI
 import SwitchyardCore
 import SwitchyardMetrics
+import SwitchyardOutbound
 import SwitchyardPostgres
 
 /// Everything in one process for a first run: a private PostgreSQL, migrations, a demo tenant, the API.
@@ -59,7 +60,10 @@ struct DevCommand: AsyncParsableCommand {
         let metrics = MetricsRegistry(version: Switchyard.version)
         let database = try Database(configuration: configuration.database, vault: vault, metrics: metrics.database, logger: logger)
         let app = try buildApplication(
-            APIDependencies(configuration: configuration, database: database, metrics: metrics),
+            APIDependencies(
+                configuration: configuration, database: database, metrics: metrics,
+                outbound: OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: metrics.outbound)
+            ),
             extraServices: [DataKeyMaintenance(database: database, logger: logger)],
             logger: logger,
             onServerRunning: { channel in

@@ -5,6 +5,7 @@ import Logging
 import SwitchyardAPI
 import SwitchyardCore
 import SwitchyardMetrics
+import SwitchyardOutbound
 import SwitchyardPostgres
 
 struct ServeCommand: AsyncParsableCommand {
@@ -26,7 +27,10 @@ struct ServeCommand: AsyncParsableCommand {
         let metrics = MetricsRegistry(version: Switchyard.version)
         let database = try Database(configuration: configuration.database, vault: vault, metrics: metrics.database, logger: logger)
         let app = try buildApplication(
-            APIDependencies(configuration: configuration, database: database, metrics: metrics),
+            APIDependencies(
+                configuration: configuration, database: database, metrics: metrics,
+                outbound: OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: metrics.outbound)
+            ),
             extraServices: [DataKeyMaintenance(database: database, logger: logger)],
             logger: logger
         )

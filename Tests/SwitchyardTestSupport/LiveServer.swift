@@ -18,8 +18,9 @@ extension TestEnvironment {
         configuration.http = http
         let database = try Database(configuration: configuration.database, vault: vault, metrics: nil, logger: logger)
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
+        let metrics = MetricsRegistry(version: "test")
         let app = try buildApplication(
-            APIDependencies(configuration: configuration, database: database, metrics: MetricsRegistry(version: "test")),
+            APIDependencies(configuration: configuration, database: database, metrics: metrics, outbound: makeOutboundClient(metrics: metrics)),
             logger: logger,
             onServerRunning: { channel in
                 portSink.yield(channel.localAddress?.port ?? 0)

@@ -8,6 +8,7 @@ import ServiceLifecycle
 import SwitchyardAPI
 import SwitchyardCore
 import SwitchyardMetrics
+import SwitchyardOutbound
 import SwitchyardPostgres
 import SwitchyardVault
 
@@ -59,10 +60,26 @@ public struct TestEnvironment: Sendable {
     ) async throws -> Result {
         let database = try Database(configuration: configuration.database, vault: vault, metrics: metrics.database, logger: logger)
         let app = try buildApplication(
-            APIDependencies(configuration: configuration, database: database, metrics: metrics),
+            APIDependencies(configuration: configuration, database: database, metrics: metrics, outbound: makeOutboundClient(metrics: metrics)),
             logger: logger
         )
         return try await app.test(framework) { client in try await body(client) }
+    }
+}
+
+extension TestEnvironment {
+    /// The outbound client `serve` would build from this environment's settings; run by the application it is given to.
+    public func makeOutboundClient(metrics: MetricsRegistry? = nil) -> OutboundClient {
+        OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: metrics?.outbound)
+    }
+
+    /// The served routes, from the router exactly as `serve` builds it.
+    public func routeTable() async throws -> RouteTable {
+        let database = try Database(configuration: configuration.database, vault: vault, metrics: nil, logger: logger)
+        let outbound = makeOutboundClient()
+        let router = buildRouter(APIDependencies(configuration: configuration, database: database, metrics: .init(version: "test"), outbound: outbound))
+        try await outbound.shutdown()
+        return RouteTable(router: router)
     }
 }
 

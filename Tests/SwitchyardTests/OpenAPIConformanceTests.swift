@@ -37,9 +37,7 @@ struct OpenAPIConformanceTests {
     @Test("every route is documented and every documented operation is served")
     func routesMatch() async throws {
         let environment = try await TestEnvironment.make()
-        let database = try Database(configuration: environment.configuration.database, vault: environment.vault, metrics: nil, logger: environment.logger)
-        let router = buildRouter(APIDependencies(configuration: environment.configuration, database: database, metrics: .init(version: "test")))
-        let served = Set(RouteTable(router: router).routes.map { "\($0.method) \($0.template)" })
+        let served = Set(try await environment.routeTable().routes.map { "\($0.method) \($0.template)" })
         let documented = try Self.documentedOperations()
         #expect(!documented.isEmpty)
         #expect(served.subtracting(documented).isEmpty, "served but not documented: \(served.subtracting(documented).sorted())")

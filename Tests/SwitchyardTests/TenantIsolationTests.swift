@@ -17,8 +17,27 @@ struct TenantIsolationTests {
         "key_id": { client, key in
             let created = try await client.request(.post, "/v1/api-keys", key: key, json: #"{"name":"b-owned"}"#)
             return try #require(try created.jsonObject()["id"] as? String)
-        }
+        },
+        "integration_id": { client, key in
+            let created = try await client.request(.post, "/v1/integrations", key: key, json: #"{"provider":"stripe","credentials":{"api_key":"sk_test_b_owned"}}"#)
+            return try #require(try created.jsonObject()["id"] as? String, "\(created.text)")
+        },
+        "provider_id": { client, key in
+            let id = "b-custom-\(UUID().uuidString.prefix(8).lowercased())"
+            let saved = try await client.request(.put, "/v1/providers/\(id)", key: key, json: CustomProviderFixture.json(id: id))
+            #expect(saved.status == .created, "\(saved.text)")
+            return id
+        },
+        // The proxied path itself names nothing; the integration in front of it is what is isolated.
+        "path": { _, _ in "v1/customers" },
     ]
+
+    /// Routes that create or replace at a client-chosen id: another tenant's call makes its own resource
+    /// at that id, so isolation means the owner's resource is untouched rather than a 404.
+    static let upsertRoutes: Set<String> = ["PUT /v1/providers/{provider_id}"]
+
+    /// Valid bodies, so that the answer is about the resource and not about the body (default `{}`).
+    static let bodies: [String: String] = ["PATCH /v1/integrations/{integration_id}": #"{"display_name":"renamed"}"#]
 
     @Test("tenant A's key on every tenant route naming tenant B's resource answers 404")
     func crossTenantAccessIsNotFound() async throws {
@@ -34,12 +53,19 @@ struct TenantIsolationTests {
                     path = path.replacingOccurrences(of: "{\(parameter)}", with: try await make(client, b.key))
                 }
                 let method = try #require(HTTPRequest.Method(route.method))
-                let json: String? = ["POST", "PATCH", "PUT"].contains(route.method) ? "{}" : nil
+                if Self.upsertRoutes.contains("\(route.method) \(route.template)") {
+                    let before = try await client.request(.get, path, key: b.key).text
+                    _ = try await client.request(method, path, key: a.key, json: "{}")
+                    #expect(try await client.request(.get, path, key: b.key).text == before, "\(route.template): A changed B's resource")
+                    continue
+                }
+                let json: String? = ["POST", "PATCH", "PUT"].contains(route.method) ? Self.bodies["\(route.method) \(route.template)"] ?? "{}" : nil
                 let response = try await client.request(method, path, key: a.key, json: json)
                 #expect(response.status == .notFound, "\(route.method) \(route.template) answered \(response.status) to another tenant's key")
-                // And the owner still sees it (the 404 is isolation, not a broken route).
-                if route.method == "GET" {
-                    #expect(try await client.request(method, path, key: b.key).status == .ok)
+                // And the owner still reaches it (the 404 is isolation, not a broken route). Proxied GETs
+                // would leave this machine, so they are left to the proxy tests.
+                if route.method == "GET" && !route.template.contains("/proxy/") {
+                    #expect(try await client.request(method, path, key: b.key).status != .notFound, "\(route.template) is not found by its owner")
                 }
             }
         }
@@ -58,9 +84,7 @@ struct TenantIsolationTests {
 
     /// Tenant-key routes (not the operator's `/v1/tenants`) that name a resource.
     static func tenantResourceRoutes(_ environment: TestEnvironment) async throws -> [RouteTable.Route] {
-        let database = try Database(configuration: environment.configuration.database, vault: environment.vault, metrics: nil, logger: environment.logger)
-        let router = buildRouter(APIDependencies(configuration: environment.configuration, database: database, metrics: .init(version: "test")))
-        return RouteTable(router: router).routes.filter { $0.template.hasPrefix("/v1/") && !$0.template.hasPrefix("/v1/tenants") && $0.template.contains("{") }
+        return try await environment.routeTable().routes.filter { $0.template.hasPrefix("/v1/") && !$0.template.hasPrefix("/v1/tenants") && $0.template.contains("{") }
     }
 
     @Test("every tenant table enables and forces row-level security with a policy; the app role is no owner, superuser or BYPASSRLS")
@@ -135,5 +159,17 @@ struct TenantIsolationTests {
             #expect(idsB.count == 1)
             #expect(idsA.isDisjoint(with: idsB))
         }
+    }
+}
+
+/// A valid custom provider definition, as a tenant would send it.
+enum CustomProviderFixture {
+    static func json(id: String, baseURL: String = "https://api.acme-crm.example/v1") -> String {
+        """
+        {"id":"\(id)","display_name":"Acme CRM","auth_type":"api_key",
+         "credentials":{"fields":[{"name":"api_key","description":"The account's API key","secret":true}],
+                        "injection":{"type":"header","name":"Authorization","value":"Bearer {api_key}"}},
+         "api_base_url":"\(baseURL)"}
+        """
     }
 }

@@ -52,6 +52,9 @@ enum ProblemDetails {
             if case .internal = error.kind { logger.error("internal error", metadata: ["error": "\(error.detail)"]) }
             return error
         }
+        if let error = error as? any SwitchyardErrorConvertible {
+            return error.switchyardError
+        }
         if let error = error as? HTTPError {
             // Raised by Hummingbird itself: routing and body limits. Its messages hold no internals.
             switch error.status {
@@ -83,6 +86,8 @@ extension SwitchyardError.Kind {
         case .unprocessable: .unprocessableContent
         case .rateLimited: .tooManyRequests
         case .unavailable: .serviceUnavailable
+        case .badGateway: .badGateway
+        case .gatewayTimeout: .gatewayTimeout
         case .internal: .internalServerError
         }
     }

@@ -22,7 +22,8 @@ public struct RouteTable: Sendable {
         var methods = Set<String>()
         for route in routes {
             let template = route.template.split(separator: "/")
-            guard template.count == segments.count else { continue }
+            let catchAll = template.last == "{path}"
+            guard template.count == segments.count || (catchAll && segments.count >= template.count) else { continue }
             var matches = true
             for (expected, actual) in zip(template, segments) where !expected.hasPrefix("{") && expected != actual {
                 matches = false
@@ -33,8 +34,9 @@ public struct RouteTable: Sendable {
         return methods.sorted().compactMap { HTTPRequest.Method($0) }
     }
 
+    /// `/a/{id}/b`, with a trailing catch-all `**` written as OpenAPI's `{path}` (which may hold slashes).
     static func normalise(_ path: String) -> String {
-        "/" + path.split(separator: "/").joined(separator: "/")
+        "/" + path.split(separator: "/").map { $0 == "**" ? "{path}" : $0 }.joined(separator: "/")
     }
 }
 

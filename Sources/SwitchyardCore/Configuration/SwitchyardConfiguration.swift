@@ -21,6 +21,11 @@ import Logging
 /// | `SWITCHYARD_MAX_BODY_BYTES` | request body cap (413 above it) | 1048576 |
 /// | `SWITCHYARD_MAX_PAGE_SIZE` | cap on `limit` in list requests | 100 |
 /// | `SWITCHYARD_RATE_LIMIT_PER_SECOND` / `SWITCHYARD_RATE_LIMIT_BURST` | per-key request rate (429 above it) | 50 / 100 |
+/// | `SWITCHYARD_OUTBOUND_CONNECT_TIMEOUT_MS` / `_READ_TIMEOUT_MS` / `_ATTEMPT_TIMEOUT_MS` | calls to providers | 5000 / 30000 / 60000 |
+/// | `SWITCHYARD_OUTBOUND_MAX_RESPONSE_BYTES` | providers' response cap | 10485760 |
+/// | `SWITCHYARD_OUTBOUND_MAX_RATE_LIMIT_WAIT_MS` | longest wait for a provider's quota | 30000 |
+/// | `SWITCHYARD_OUTBOUND_BREAKER_FAILURES` / `_BREAKER_COOL_DOWN_MS` | circuit breaker per integration | 5 / 30000 |
+/// | `SWITCHYARD_OUTBOUND_HTTP_ALLOW_LIST` | comma-separated `host[:port]` allowed plain http and private addresses (development only) | empty |
 /// | `SWITCHYARD_LOG_LEVEL` | trace, debug, info, notice, warning, error, critical | info |
 /// | `SWITCHYARD_LOG_FORMAT` | `text` or `json` | text |
 public struct SwitchyardConfiguration: Sendable {
@@ -32,10 +37,12 @@ public struct SwitchyardConfiguration: Sendable {
     public var adminKey: String?
     /// Where the key-encryption keys come from; `nil` only for processes that touch no secret (`migrate`).
     public var keyring: KeyringSource?
+    /// Calls to third-party APIs.
+    public var outbound: OutboundSettings = OutboundSettings()
 
     public init(
         database: DatabaseConfiguration, http: HTTPConfiguration, limits: LimitsConfiguration,
-        logging: LoggingConfiguration, adminKey: String?, keyring: KeyringSource? = nil
+        logging: LoggingConfiguration, adminKey: String?, keyring: KeyringSource? = nil, outbound: OutboundSettings = OutboundSettings()
     ) {
         self.database = database
         self.http = http
@@ -43,7 +50,23 @@ public struct SwitchyardConfiguration: Sendable {
         self.logging = logging
         self.adminKey = adminKey
         self.keyring = keyring
+        self.outbound = outbound
     }
+}
+
+/// Timeouts, caps and resilience settings of calls to third-party APIs (see `OutboundConfiguration`).
+public struct OutboundSettings: Sendable, Equatable {
+    public var connectTimeoutMilliseconds = 5_000
+    public var readTimeoutMilliseconds = 30_000
+    public var attemptTimeoutMilliseconds = 60_000
+    public var maxResponseBytes = 10 << 20
+    public var maxRateLimitWaitMilliseconds = 30_000
+    public var breakerFailures = 5
+    public var breakerCoolDownMilliseconds = 30_000
+    /// `host[:port]` entries allowed plain http and private addresses: development and tests only.
+    public var plainHTTPAllowList: [String] = []
+
+    public init() {}
 }
 
 /// Where the local keyring is read from.
@@ -190,6 +213,17 @@ extension SwitchyardConfiguration {
             throw ConfigurationError(variable: "SWITCHYARD_LOG_FORMAT", problem: "must be text or json")
         }
 
+        var outbound = OutboundSettings()
+        outbound.connectTimeoutMilliseconds = try settings.integer("switchyard.outbound.connect.timeout.ms", default: 5_000, in: 100...600_000)
+        outbound.readTimeoutMilliseconds = try settings.integer("switchyard.outbound.read.timeout.ms", default: 30_000, in: 100...3_600_000)
+        outbound.attemptTimeoutMilliseconds = try settings.integer("switchyard.outbound.attempt.timeout.ms", default: 60_000, in: 100...3_600_000)
+        outbound.maxResponseBytes = try settings.integer("switchyard.outbound.max.response.bytes", default: 10 << 20, in: 1024...(1 << 30))
+        outbound.maxRateLimitWaitMilliseconds = try settings.integer("switchyard.outbound.max.rate.limit.wait.ms", default: 30_000, in: 0...3_600_000)
+        outbound.breakerFailures = try settings.integer("switchyard.outbound.breaker.failures", default: 5, in: 1...1000)
+        outbound.breakerCoolDownMilliseconds = try settings.integer("switchyard.outbound.breaker.cool.down.ms", default: 30_000, in: 100...3_600_000)
+        outbound.plainHTTPAllowList = (settings.string("switchyard.outbound.http.allow.list") ?? "")
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+
         let maxPageSize = try settings.integer("switchyard.max.page.size", default: 100, in: 1...1000)
         return SwitchyardConfiguration(
             database: DatabaseConfiguration(
@@ -213,7 +247,8 @@ extension SwitchyardConfiguration {
             ),
             logging: LoggingConfiguration(level: level, format: format),
             adminKey: adminKey,
-            keyring: keyring
+            keyring: keyring,
+            outbound: outbound
         )
     }
 }

@@ -1,6 +1,6 @@
 /// A failure that the API reports to its caller.
 ///
-/// Domain code throws these; `ProblemResponse` (SwitchyardAPI) is the one place that turns them into
+/// Domain code throws these; `ProblemDetails` (SwitchyardAPI) is the one place that turns them into
 /// RFC 9457 `application/problem+json`. `detail` is shown to the caller, so it never holds internals or secrets.
 public struct SwitchyardError: Error, Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
@@ -14,6 +14,10 @@ public struct SwitchyardError: Error, Sendable, Equatable {
         case unprocessable
         case rateLimited(retryAfterSeconds: Int)
         case unavailable
+        /// An upstream provider failed or answered something unusable (502).
+        case badGateway
+        /// An upstream provider did not answer in time (504).
+        case gatewayTimeout
         case `internal`
     }
 
@@ -64,4 +68,10 @@ extension SwitchyardError {
         .unavailable, code: "service-unavailable",
         detail: "The database is unavailable. Retry later."
     )
+}
+
+/// A domain error of another module that knows its API form; `ProblemDetails` answers with it
+/// instead of a generic 500, so call sites need not convert.
+public protocol SwitchyardErrorConvertible: Error {
+    var switchyardError: SwitchyardError { get }
 }

@@ -68,10 +68,12 @@ public struct OutboundError: Error, Sendable, Equatable, CustomStringConvertible
             SwitchyardError(.unavailable, code: "provider-unavailable", detail: description)
         case .blocked:
             SwitchyardError(.forbidden, code: "destination-not-allowed", detail: description)
-        case .timeout, .connectionFailed:
-            SwitchyardError(.unavailable, code: "provider-unreachable", detail: description)
+        case .timeout:
+            SwitchyardError(.gatewayTimeout, code: "provider-timeout", detail: description)
+        case .connectionFailed:
+            SwitchyardError(.badGateway, code: "provider-unreachable", detail: description)
         case .responseTooLarge:
-            SwitchyardError(.unavailable, code: "provider-response-too-large", detail: description)
+            SwitchyardError(.badGateway, code: "provider-response-too-large", detail: description)
         case .invalidRequest:
             SwitchyardError(.badRequest, code: "invalid-outbound-request", detail: description)
         }
@@ -88,4 +90,8 @@ extension Duration {
     var wholeMilliseconds: Int64 {
         components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
+}
+
+extension OutboundError: SwitchyardErrorConvertible {
+    public var switchyardError: SwitchyardError { problem }
 }

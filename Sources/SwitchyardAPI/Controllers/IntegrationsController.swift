@@ -1,0 +1,117 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import SwitchyardCore
+import SwitchyardPostgres
+import SwitchyardProviders
+
+/// `/v1/integrations`: a tenant's connections to provider accounts.
+struct IntegrationsController: Sendable {
+    let database: Database
+    let limits: LimitsConfiguration
+    let idempotent: IdempotentPost
+    let directory: ProviderDirectory
+
+    func addRoutes(to group: RouterGroup<TenantRequestContext>) {
+        group.post(use: create)
+        group.get(use: list)
+        group.get("{integration_id}", use: show)
+        group.patch("{integration_id}", use: update)
+        group.delete("{integration_id}", use: delete)
+        group.get("{integration_id}/credentials", use: credentials)
+    }
+
+    @Sendable func create(_ request: Request, context: TenantRequestContext) async throws -> Response {
+        try context.require(.write)
+        return try await idempotent.respond(to: request, requestID: context.requestID, tenant: context.tenantID, logger: context.logger) { body in
+            let input = try IntegrationCreateBody.decode(from: body)
+            let record = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
+                guard let provider = try await directory.provider(input.provider, in: transaction) else {
+                    throw SwitchyardError.validation("Unknown provider '\(input.provider)'. GET /v1/providers lists them.")
+                }
+                let credential = try Self.credential(input.credentials, for: provider)
+                let parameters = input.connectionParameters ?? [:]
+                try provider.validateConnectionParameters(parameters)
+                let record = try await transaction.createIntegration(NewIntegration(
+                    provider: provider.id, displayName: input.displayName ?? provider.displayName, status: .connected,
+                    connectionParameters: parameters, endUserID: input.endUserID, tags: input.tags ?? [], credential: credential
+                ))
+                try await transaction.recordAudit(context.audit("integration.created", "integration", record.id.lowercasedString, ["provider": provider.id]))
+                return record
+            }
+            return try .json(IntegrationResponse(record: record), status: .created, headers: [.location: "/v1/integrations/\(record.id.lowercasedString)"])
+        }
+    }
+
+    /// The credential document for a static (API key or basic) provider, checked against its scheme.
+    static func credential(_ fields: [String: String], for provider: ProviderDefinition) throws -> IntegrationCredential {
+        switch provider.authentication {
+        case .oauth2:
+            throw SwitchyardError.validation("'\(provider.id)' connects with OAuth 2.0: start a connect session instead of sending credentials.")
+        case .apiKey(let scheme):
+            try scheme.validate(fields)
+            return .apiKey(fields: fields)
+        case .basic(let scheme):
+            try scheme.validate(fields)
+            return .basic(fields: fields)
+        }
+    }
+
+    @Sendable func list(_ request: Request, context: TenantRequestContext) async throws -> Response {
+        let page = try request.pageRequest(limits)
+        let query = request.uri.queryParameters
+        var filter = IntegrationFilter(provider: query["provider"].map(String.init), tag: query["tag"].map(String.init))
+        if let status = query["status"] {
+            guard let value = IntegrationStatus(rawValue: String(status)) else {
+                throw SwitchyardError.invalidRequest("status must be one of \(IntegrationStatus.allCases.map(\.rawValue).joined(separator: ", ")).")
+            }
+            filter.status = value
+        }
+        let result = try await database.withTenant(context.tenantID, logger: context.logger) { try await $0.integrations(filter, page: page) }
+        return try HTTPPayload.json(ListEnvelope(data: result.items.map(IntegrationResponse.init), nextCursor: result.nextCursor?.token)).response
+    }
+
+    @Sendable func show(_ request: Request, context: TenantRequestContext) async throws -> Response {
+        let id = try request.uuid("integration_id", context: context, resource: "The integration")
+        guard let record = try await database.withTenant(context.tenantID, logger: context.logger, { try await $0.integration(id) }) else {
+            throw SwitchyardError.notFound("The integration")
+        }
+        return try HTTPPayload.json(IntegrationResponse(record: record)).response
+    }
+
+    @Sendable func update(_ request: Request, context: TenantRequestContext) async throws -> Response {
+        try context.require(.write)
+        let id = try request.uuid("integration_id", context: context, resource: "The integration")
+        let input = try IntegrationUpdateBody.decode(from: try await request.collectBody(limit: limits.maxBodyBytes))
+        let update = IntegrationUpdate(displayName: input.displayName, endUserID: input.endUserID, tags: input.tags)
+        guard let record = try await database.withTenant(context.tenantID, logger: context.logger, { try await $0.updateIntegration(id, update) }) else {
+            throw SwitchyardError.notFound("The integration")
+        }
+        return try HTTPPayload.json(IntegrationResponse(record: record)).response
+    }
+
+    @Sendable func delete(_ request: Request, context: TenantRequestContext) async throws -> Response {
+        try context.require(.write)
+        let id = try request.uuid("integration_id", context: context, resource: "The integration")
+        let deleted = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
+            let deleted = try await transaction.deleteIntegration(id)
+            if deleted { try await transaction.recordAudit(context.audit("integration.deleted", "integration", id.lowercasedString)) }
+            return deleted
+        }
+        guard deleted else { throw SwitchyardError.notFound("The integration") }
+        return HTTPPayload.noContent().response
+    }
+
+    /// The usable credential, for keys granted `credentials:read`; every read is audited in the same transaction.
+    @Sendable func credentials(_ request: Request, context: TenantRequestContext) async throws -> Response {
+        try context.require(.credentialsRead)
+        let id = try request.uuid("integration_id", context: context, resource: "The integration")
+        let credential = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
+            guard let credential = try await transaction.credential(for: id) else { throw SwitchyardError.notFound("The integration") }
+            try await transaction.recordAudit(context.audit("credential.read", "integration", id.lowercasedString))
+            return credential
+        }
+        context.logger.info("credential read", metadata: ["integration_id": "\(id.lowercasedString)"])
+        return try HTTPPayload.json(CredentialResponse(integrationID: id, credential: credential), headers: [.cacheControl: "no-store"]).response
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+import SwitchyardCore
+import SwitchyardPostgres
+import SwitchyardProviders
+
+/// Finds a provider for a tenant: the built-in catalog first, then the tenant's own definitions.
+struct ProviderDirectory: Sendable {
+    let builtIn: ProviderCatalog
+    /// Hosts reachable over plain http (development and tests only; REQUIREMENTS API-5).
+    let allowedHTTPHosts: Set<String>
+
+    func provider(_ id: String, in transaction: TenantTransaction) async throws -> ProviderDefinition? {
+        if let provider = builtIn.provider(id: id) { return provider }
+        return try await transaction.customProvider(id).map { try Self.decode($0.definition) }
+    }
+
+    /// Every provider the tenant can use, built-in first, each list in id order.
+    func providers(in transaction: TenantTransaction) async throws -> [ProviderDefinition] {
+        builtIn.providers + (try await transaction.customProviders().map { try Self.decode($0.definition) })
+    }
+
+    static func decode(_ json: String) throws -> ProviderDefinition {
+        do {
+            return try JSONDecoder().decode(ProviderDefinition.self, from: Data(json.utf8))
+        } catch {
+            // Stored definitions were validated on the way in; one that no longer decodes is our bug.
+            throw SwitchyardError.internalError
+        }
+    }
+
+    static func encode(_ provider: ProviderDefinition) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(provider), as: UTF8.self)
+    }
+}
