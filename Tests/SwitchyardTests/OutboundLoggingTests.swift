@@ -7,41 +7,6 @@ import Testing
 
 @Suite("Outbound logging")
 struct OutboundLoggingTests {
-    /// Collects every line logged through the loggers it makes, rendered with all metadata.
-    final class LogCapture: Sendable {
-        private let storage = Mutex<[String]>([])
-
-        var lines: [String] { storage.withLock { $0 } }
-
-        func logger() -> Logger {
-            var logger = Logger(label: "switchyard.tests.outbound") { _ in Handler(capture: self) }
-            logger.logLevel = .trace
-            return logger
-        }
-
-        fileprivate func append(_ line: String) {
-            storage.withLock { $0.append(line) }
-        }
-
-        struct Handler: LogHandler {
-            let capture: LogCapture
-            var metadata: Logger.Metadata = [:]
-            var metadataProvider: Logger.MetadataProvider?
-            var logLevel: Logger.Level = .trace
-
-            subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-                get { metadata[key] }
-                set { metadata[key] = newValue }
-            }
-
-            func log(event: LogEvent) {
-                let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-                let rendered = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-                capture.append("\(event.level) \(event.message) \(rendered) \(event.error.map { "\($0)" } ?? "")")
-            }
-        }
-    }
-
     static let secrets = [
         "sk_live_AUTHORIZATION_7f3a", "APIKEY_91b2c", "COOKIE_SESSION_55d1", "PROXYAUTH_e0e0", "QUERYTOKEN_a1b2c3",
         "CLIENTSECRET_d4e5", "OAUTHCODE_f6a7", "SIGNATURE_0b1c", "BODYPASSWORD_8899", "PATHTOKEN1234567890abcdef",

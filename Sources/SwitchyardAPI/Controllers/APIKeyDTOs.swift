@@ -68,7 +68,8 @@ struct APIKeyCreateBody: StrictJSONBody {
         if let expiresAt, expiresAt <= Date() { throw .validation("expires_at must be in the future.") }
     }
 
+    /// Without `scopes`, a key may read and write; `credentials:read` is only ever granted by name.
     func newKey(createdBy: String) -> NewAPIKey {
-        NewAPIKey(name: name, scopes: Set(scopes ?? APIKeyScope.allCases), expiresAt: expiresAt, createdBy: createdBy)
+        NewAPIKey(name: name, scopes: Set(scopes ?? [.read, .write]), expiresAt: expiresAt, createdBy: createdBy)
     }
 }
