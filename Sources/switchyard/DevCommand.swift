@@ -14,7 +14,7 @@ struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev",
         abstract: "Run the platform locally on a private PostgreSQL that it starts and stops itself.",
-        discussion: "Data and keys are kept in ./.switchyard/ (git-ignored). Set SWITCHYARD_DATABASE_URL to use your own database instead."
+        discussion: "Data and keys are kept in ./.switchyard/ (git-ignored), the keyring included. Set SWITCHYARD_DATABASE_URL to use your own database instead. Plain http to 127.0.0.1 and localhost is allowed for custom providers unless SWITCHYARD_OUTBOUND_HTTP_ALLOW_LIST says otherwise."
     )
 
     @OptionGroup var http: HTTPOptions
@@ -50,6 +50,10 @@ struct DevCommand: AsyncParsableCommand {
         let credentials = try dev.loadCredentials(adminKeyOverride: environment["SWITCHYARD_ADMIN_KEY"])
         environment["SWITCHYARD_DATABASE_URL"] = dev.applicationURL.urlString
         environment["SWITCHYARD_ADMIN_KEY"] = credentials.adminKey
+        if environment["SWITCHYARD_OUTBOUND_HTTP_ALLOW_LIST"] == nil {
+            // Local development: let custom providers and the proxy reach services on this machine.
+            environment["SWITCHYARD_OUTBOUND_HTTP_ALLOW_LIST"] = "127.0.0.1,localhost"
+        }
         if loaded.keyring == nil {
             environment["SWITCHYARD_KEYRING_FILE"] = try dev.ensureKeyring().path
         }
