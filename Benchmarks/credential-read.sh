@@ -18,7 +18,10 @@ binary="$(swift build -c release --show-bin-path)/switchyard"
 workdir=$(mktemp -d /var/tmp/switchyard-bench-XXXXXX)
 chmod 755 "$workdir"
 cleanup() {
-    [ -n "${server:-}" ] && kill -INT "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
+    if [ -n "${server:-}" ] && kill -INT "$server" 2>/dev/null; then
+        for _ in $(seq 100); do kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$server" 2>/dev/null && { echo "the server did not stop within 10 s of SIGINT" >&2; kill -9 "$server"; }
+    fi
     rm -rf "$workdir"
 }
 trap cleanup EXIT

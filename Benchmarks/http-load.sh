@@ -21,7 +21,11 @@ binary="$(swift build -c release --show-bin-path)/switchyard"
 workdir=$(mktemp -d /var/tmp/switchyard-bench-XXXXXX)
 chmod 755 "$workdir"
 cleanup() {
-    for pid in ${server:-} ${dev:-}; do kill -INT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+    for pid in ${server:-} ${dev:-}; do
+        kill -INT "$pid" 2>/dev/null || continue
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$pid" 2>/dev/null && { echo "process $pid did not stop within 10 s of SIGINT" >&2; kill -9 "$pid"; }
+    done
     rm -rf "$workdir"
 }
 trap cleanup EXIT

@@ -94,13 +94,14 @@ extension TestClientProtocol {
         return try await execute(uri: uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
     }
 
-    /// Creates a tenant as the operator and a read-write key for it; returns (tenant id, key).
-    public func makeTenant(slug: String) async throws -> (id: String, key: String) {
+    /// Creates a tenant as the operator and a key for it (read and write unless `scopes`); returns (tenant id, key).
+    public func makeTenant(slug: String, scopes: [APIKeyScope] = [.read, .write]) async throws -> (id: String, key: String) {
         let tenant = try await request(.post, "/v1/tenants", key: TestEnvironment.adminKey, json: #"{"slug":"\#(slug)","name":"Tenant \#(slug)"}"#)
         guard tenant.status == .created, let id = try tenant.jsonObject()["id"] as? String else {
             throw TestFailure("creating tenant \(slug) answered \(tenant.status): \(tenant.text)")
         }
-        let key = try await request(.post, "/v1/tenants/\(id)/api-keys", key: TestEnvironment.adminKey, json: #"{"name":"first"}"#)
+        let scopeJSON = scopes.map { "\"\($0.rawValue)\"" }.joined(separator: ",")
+        let key = try await request(.post, "/v1/tenants/\(id)/api-keys", key: TestEnvironment.adminKey, json: #"{"name":"first","scopes":[\#(scopeJSON)]}"#)
         guard key.status == .created, let secret = try key.jsonObject()["key"] as? String else {
             throw TestFailure("creating a key answered \(key.status): \(key.text)")
         }

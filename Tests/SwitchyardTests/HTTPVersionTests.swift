@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import SwitchyardCore
 import SwitchyardTestSupport
 import Testing
@@ -57,6 +58,27 @@ struct HTTPVersionTests {
                     throw error
                 }
             }
+        }
+    }
+
+    @Test("a client that connects and half-closes before sending a byte is closed, so shutdown never waits for it")
+    func halfClosedBeforeFirstByte() async throws {
+        let environment = try await TestEnvironment.make()
+        try await environment.withLiveServer { port in
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelOption(.allowRemoteHalfClosure, value: true)
+                .connect(host: "127.0.0.1", port: port).get()
+            try await channel.close(mode: .output)
+            // The server must close its side; before the fix it sat in CLOSE-WAIT and graceful shutdown hung.
+            let closed = try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask { try await channel.closeFuture.get(); return true }
+                group.addTask { try await Task.sleep(for: .seconds(10)); return false }
+                let first = try await group.next() ?? false
+                if !first { try? await channel.close() }  // completes closeFuture, so the group can end
+                group.cancelAll()
+                return first
+            }
+            #expect(closed, "the server kept a half-closed connection open")
         }
     }
 }

@@ -43,8 +43,8 @@ struct TenantIsolationTests {
     func crossTenantAccessIsNotFound() async throws {
         let environment = try await TestEnvironment.make()
         try await environment.withApp { (client: any TestClientProtocol) async throws in
-            let a = try await client.makeTenant(slug: "tenant-a")
-            let b = try await client.makeTenant(slug: "tenant-b")
+            let a = try await client.makeTenant(slug: "tenant-a", scopes: APIKeyScope.allCases)
+            let b = try await client.makeTenant(slug: "tenant-b", scopes: APIKeyScope.allCases)
             let routes = try await Self.tenantResourceRoutes(environment)
             #expect(!routes.isEmpty)
             for route in routes {

@@ -49,6 +49,18 @@ final class HTTP2PrefaceSniffer<Negotiated: Sendable>: ChannelInboundHandler, Re
         if case .done = state { context.fireChannelReadComplete() }
     }
 
+    /// The server allows half-closure, so a client that connects and closes without sending a byte
+    /// shows up as `inputClosed`, not as inactive: close our side too, or the connection (and graceful
+    /// shutdown, which waits for it) would hang in CLOSE-WAIT.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .sniffing = state, let event = event as? ChannelEvent, case .inputClosed = event {
+            negotiated.fail(ChannelError.eof)
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         negotiated.fail(ChannelError.eof)
         context.fireChannelInactive()
