@@ -23,9 +23,12 @@ struct TenantIsolationTests {
             return try #require(try created.jsonObject()["id"] as? String, "\(created.text)")
         },
         "provider_id": { client, key in
+            // An OAuth provider of B's own with B's own OAuth app: both provider routes and app routes name it.
             let id = "b-custom-\(UUID().uuidString.prefix(8).lowercased())"
-            let saved = try await client.request(.put, "/v1/providers/\(id)", key: key, json: CustomProviderFixture.json(id: id))
+            let saved = try await client.request(.put, "/v1/providers/\(id)", key: key, json: CustomProviderFixture.oauthJSON(id: id))
             #expect(saved.status == .created, "\(saved.text)")
+            let app = try await client.request(.put, "/v1/oauth-apps/\(id)", key: key, json: #"{"client_id":"b-client","client_secret":"b-secret"}"#)
+            #expect(app.status == .created, "\(app.text)")
             return id
         },
         // The proxied path itself names nothing; the integration in front of it is what is isolated.
@@ -34,7 +37,7 @@ struct TenantIsolationTests {
 
     /// Routes that create or replace at a client-chosen id: another tenant's call makes its own resource
     /// at that id, so isolation means the owner's resource is untouched rather than a 404.
-    static let upsertRoutes: Set<String> = ["PUT /v1/providers/{provider_id}"]
+    static let upsertRoutes: Set<String> = ["PUT /v1/providers/{provider_id}", "PUT /v1/oauth-apps/{provider_id}"]
 
     /// Valid bodies, so that the answer is about the resource and not about the body (default `{}`).
     static let bodies: [String: String] = ["PATCH /v1/integrations/{integration_id}": #"{"display_name":"renamed"}"#]
@@ -82,9 +85,9 @@ struct TenantIsolationTests {
         }
     }
 
-    /// Tenant-key routes (not the operator's `/v1/tenants`) that name a resource.
+    /// Tenant-key routes (not the operator's `/v1/tenants` and `/v1/platform/...`) that name a resource.
     static func tenantResourceRoutes(_ environment: TestEnvironment) async throws -> [RouteTable.Route] {
-        return try await environment.routeTable().routes.filter { $0.template.hasPrefix("/v1/") && !$0.template.hasPrefix("/v1/tenants") && $0.template.contains("{") }
+        return try await environment.routeTable().routes.filter { $0.template.hasPrefix("/v1/") && !$0.template.hasPrefix("/v1/tenants") && !$0.template.hasPrefix("/v1/platform/") && $0.template.contains("{") }
     }
 
     @Test("every tenant table enables and forces row-level security with a policy; the app role is no owner, superuser or BYPASSRLS")
@@ -164,6 +167,16 @@ struct TenantIsolationTests {
 
 /// A valid custom provider definition, as a tenant would send it.
 enum CustomProviderFixture {
+    static func oauthJSON(id: String, baseURL: String = "https://api.acme-crm.example") -> String {
+        """
+        {"id":"\(id)","display_name":"Acme OAuth","auth_type":"oauth2","api_base_url":"\(baseURL)/v1",
+         "oauth2":{"authorize_url":"\(baseURL)/oauth/authorize","token_url":"\(baseURL)/oauth/token",
+                   "default_scopes":["read"],"scope_separator":"space","pkce":"supported",
+                   "token_endpoint_auth_method":"client_secret_basic","token_request_encoding":"form",
+                   "extra_authorize_parameters":{}}}
+        """
+    }
+
     static func json(id: String, baseURL: String = "https://api.acme-crm.example/v1") -> String {
         """
         {"id":"\(id)","display_name":"Acme CRM","auth_type":"api_key",

@@ -14,8 +14,13 @@ public struct DataKeyCount: Sendable, Equatable {
 
 /// What one maintenance pass did; `remaining` is work left for the next pass (rows locked by others).
 public struct MaintenanceProgress: Sendable, Equatable {
-    public var done: Int = 0
-    public var remaining: Int = 0
+    public var done: Int
+    public var remaining: Int
+
+    public init(done: Int = 0, remaining: Int = 0) {
+        self.done = done
+        self.remaining = remaining
+    }
 }
 
 extension Database {
@@ -58,13 +63,19 @@ extension Database {
                 }
                 return rows.count
             }
-            guard moved > 0 else { break }
-            progress.done += moved
+            let movedPlatform = try await withOperator(logger: logger) { transaction in
+                try await transaction.rewrapPlatformSecrets(to: primary, batchSize: batchSize)
+            }
+            guard moved + movedPlatform > 0 else { break }
+            progress.done += moved + movedPlatform
             onBatch(progress.done)
         }
         progress.remaining = try await withOperator(logger: logger) { transaction in
             try await transaction.query(
-                "SELECT count(*)::int FROM tenant_data_keys WHERE NOT (kek_id = \(primary.keyID) AND kek_version = \(primary.version))"
+                """
+                SELECT (SELECT count(*) FROM tenant_data_keys WHERE NOT (kek_id = \(primary.keyID) AND kek_version = \(primary.version)))::int
+                     + (SELECT count(*) FROM platform_oauth_apps WHERE NOT (kek_id = \(primary.keyID) AND kek_version = \(primary.version)))::int
+                """
             ).decode(Int.self).collect().first ?? 0
         }
         return progress
@@ -135,5 +146,30 @@ extension TenantTransaction {
             try await query("DELETE FROM tenant_data_keys WHERE tenant_id = \(tenantID.rawValue) AND id = \(retiring) AND state = 'retiring'")
         }
         return (resealed, remaining)
+    }
+}
+
+extension OperatorTransaction {
+    /// One batch of moving platform secrets' own data keys to `primary`; returns how many moved.
+    func rewrapPlatformSecrets(to primary: KEKVersion, batchSize: Int) async throws -> Int {
+        let rows = try await query(
+            """
+            SELECT id, wrapped_key, kek_id, kek_version FROM platform_oauth_apps
+             WHERE NOT (kek_id = \(primary.keyID) AND kek_version = \(primary.version))
+             ORDER BY id LIMIT \(batchSize) FOR UPDATE SKIP LOCKED
+            """
+        ).decode((UUID, ByteBuffer, String, Int).self).collect()
+        for row in rows {
+            let context = Vault.platformContext(table: Self.platformTable, row: row.0)
+            let old = WrappedDataKey(ciphertext: Array(row.1.readableBytesView), kek: KEKVersion(keyID: row.2, version: row.3))
+            let new = try await vault.provider.wrap(try await vault.provider.unwrap(old, context: context), context: context)
+            try await query(
+                """
+                UPDATE platform_oauth_apps SET wrapped_key = \(ByteBuffer(bytes: new.ciphertext)), kek_id = \(new.kek.keyID), kek_version = \(new.kek.version)
+                 WHERE id = \(row.0)
+                """
+            )
+        }
+        return rows.count
     }
 }

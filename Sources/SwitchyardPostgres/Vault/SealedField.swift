@@ -12,7 +12,10 @@ public struct SealedField: Sendable, Hashable {
     public let dataKeyColumn: String
 
     /// Every sealed column of the schema. Add a new one here when a migration adds one.
-    static let all: [SealedField] = [.integrationCredential]
+    static let all: [SealedField] = [.integrationCredential, .oauthAppClientSecret]
+
+    /// `oauth_apps.client_secret`: a tenant's own OAuth client secret.
+    public static let oauthAppClientSecret = SealedField(table: "oauth_apps", rowIDColumn: "id", column: "client_secret", dataKeyColumn: "dek_id")
 
     /// `integration_credentials.secret`: an integration's credential document.
     public static let integrationCredential = SealedField(table: "integration_credentials", rowIDColumn: "integration_id", column: "secret", dataKeyColumn: "dek_id")

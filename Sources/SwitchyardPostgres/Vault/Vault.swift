@@ -83,4 +83,27 @@ public final class Vault: Sendable {
             cache[key.id] = entry
         }
     }
+
+    // MARK: - Platform secrets
+
+    /// The tenant id bound into platform secrets' associated data: no real tenant has it.
+    static let platformScope = TenantID(UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)))
+
+    static func platformContext(table: String, row: UUID) -> WrapContext {
+        WrapContext(["scope": "platform", "table": table, "row": row.lowercasedString])
+    }
+
+    /// Seals a secret that belongs to no tenant under a fresh data key of its own, returned wrapped.
+    func sealPlatformSecret(_ plaintext: some Collection<UInt8>, table: String, row: UUID, field: String) async throws -> (sealed: SealedSecret, wrapped: WrappedDataKey) {
+        let material = KeyMaterial.generate()
+        let key = DataKey(id: row, material: material)
+        let wrapped = try await provider.wrap(material, context: Self.platformContext(table: table, row: row))
+        let sealed = try key.seal(plaintext, for: SecretBinding(tenant: Self.platformScope, table: table, row: row, field: field))
+        return (sealed, wrapped)
+    }
+
+    func openPlatformSecret(_ sealed: some Collection<UInt8>, wrapped: WrappedDataKey, table: String, row: UUID, field: String) async throws -> [UInt8] {
+        let material = try await provider.unwrap(wrapped, context: Self.platformContext(table: table, row: row))
+        return try DataKey(id: row, material: material).open(try SealedSecret(bytes: sealed), for: SecretBinding(tenant: Self.platformScope, table: table, row: row, field: field))
+    }
 }
