@@ -222,6 +222,8 @@ struct VaultTests {
             }
             let before = try await database.dataKeyCounts(logger: logger)
             #expect(before.map(\.state).sorted() == ["active", "retiring"])
+            let audit = try await database.withTenant(tenant, logger: logger) { try await $0.auditEvents(PageRequest(limit: 10, cursor: nil)) }
+            #expect(audit.items.contains { $0.action == "data_key.rotated" && $0.actor == "system" })
 
             let expected = ["key-0-v2", "key-1-v2", "key-2-v2", "key-3"]
             for (integration, key) in zip(integrations, expected) {

@@ -70,6 +70,17 @@ extension Database {
             progress.done += moved + movedPlatform
             onBatch(progress.done)
         }
+        if progress.done > 0 {
+            try await withOperator(logger: logger) { transaction in
+                try await transaction.recordAudit(
+                    NewAuditEvent(
+                        actor: "operator", action: "kek.rewrapped", resourceType: "keyring", resourceID: primary.description,
+                        requestID: nil, details: ["data_keys": "\(progress.done)"]
+                    ),
+                    tenant: nil
+                )
+            }
+        }
         progress.remaining = try await withOperator(logger: logger) { transaction in
             try await transaction.query(
                 """
