@@ -59,6 +59,7 @@ dev=$server
 serve_port=$((port + 1))
 began=$(date +%s%N)
 SWITCHYARD_DATABASE_URL="postgres://switchyard_api:$password@127.0.0.1:$pgport/switchyard" SWITCHYARD_ADMIN_KEY="$admin" \
+    SWITCHYARD_KEYRING_FILE="$workdir/.switchyard/keyring.json" \
     "$binary" serve --port "$serve_port" >"$workdir/serve.log" 2>&1 &
 server=$!
 until curl -sf "http://127.0.0.1:$serve_port/readyz" >/dev/null 2>&1; do
