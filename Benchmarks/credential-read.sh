@@ -13,28 +13,10 @@ connections=${2:-16}
 port=${SWITCHYARD_BENCH_PORT:-18280}
 command -v wrk >/dev/null || { echo "missing wrk: apt-get install -y wrk" >&2; exit 1; }
 
-swift build -c release --product switchyard >/dev/null 2>&1
-binary="$(swift build -c release --show-bin-path)/switchyard"
-workdir=$(mktemp -d /var/tmp/switchyard-bench-XXXXXX)
-chmod 755 "$workdir"
-cleanup() {
-    if [ -n "${server:-}" ] && kill -INT "$server" 2>/dev/null; then
-        for _ in $(seq 100); do kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
-        kill -0 "$server" 2>/dev/null && { echo "the server did not stop within 10 s of SIGINT" >&2; kill -9 "$server"; }
-    fi
-    rm -rf "$workdir"
-}
-trap cleanup EXIT
-
-export SWITCHYARD_RATE_LIMIT_PER_SECOND=1000000 SWITCHYARD_RATE_LIMIT_BURST=1000000 SWITCHYARD_LOG_LEVEL=warning
-(cd "$workdir" && exec "$binary" dev --port "$port" >"$workdir/dev.log" 2>&1) &
-server=$!
-until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
-    kill -0 "$server" 2>/dev/null || { cat "$workdir/dev.log"; exit 1; }
-    sleep 0.05
-done
+. Benchmarks/dev-server.sh
+start_dev "$port"
 base="http://127.0.0.1:$port"
-admin=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['admin_key'])" "$workdir/.switchyard/dev-credentials.json")
+admin=$(credential admin_key)
 json() { python3 -c "import json,sys;print(json.load(sys.stdin)[sys.argv[1]])" "$1"; }
 
 tenant=$(curl -sf -X POST "$base/v1/tenants" -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \

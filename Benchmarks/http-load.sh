@@ -16,56 +16,27 @@ for tool in h2load promtool curl; do
     command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install -y nghttp2-client prometheus curl" >&2; exit 1; }
 done
 
-swift build -c release --product switchyard >/dev/null
-binary="$(swift build -c release --show-bin-path)/switchyard"
-workdir=$(mktemp -d /var/tmp/switchyard-bench-XXXXXX)
-chmod 755 "$workdir"
-cleanup() {
-    for pid in ${server:-} ${dev:-}; do
-        kill -INT "$pid" 2>/dev/null || continue
-        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -0 "$pid" 2>/dev/null && { echo "process $pid did not stop within 10 s of SIGINT" >&2; kill -9 "$pid"; }
-    done
-    rm -rf "$workdir"
-}
-trap cleanup EXIT
+. Benchmarks/dev-server.sh
 
-# The per-key rate limit would otherwise answer most requests with 429.
-export SWITCHYARD_RATE_LIMIT_PER_SECOND=1000000 SWITCHYARD_RATE_LIMIT_BURST=1000000 SWITCHYARD_LOG_LEVEL=warning
-
-start_and_wait() {  # sets $server and $elapsed (ms until /readyz answers 200)
-    local began=$(date +%s%N)
-    (cd "$workdir" && exec "$binary" dev --port "$port" >"$workdir/dev.log" 2>&1) &
-    server=$!
-    until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
-        kill -0 "$server" 2>/dev/null || { cat "$workdir/dev.log"; exit 1; }
-        sleep 0.02
-    done
-    elapsed=$(( ($(date +%s%N) - began) / 1000000 ))
-}
-
-start_and_wait; first=$elapsed
-kill -INT "$server"; wait "$server" || true
-start_and_wait; again=$elapsed
+start_dev "$port"; first=$elapsed
+stop_process "$server"
+start_dev "$port"; again=$elapsed
 echo "dev start-up to ready: first run (initdb + migrations) ${first} ms, second run ${again} ms"
 
 # `serve` on its own, against the dev cluster's database as the application role.
 pgdata="$workdir/.switchyard/postgres/pgdata"
 pgport=$(sed -n 4p "$pgdata/postmaster.pid")
 password=$(cat "$workdir/.switchyard/postgres/application-password")
-admin=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['admin_key'])" "$workdir/.switchyard/dev-credentials.json")
-key=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['demo_tenant_key'])" "$workdir/.switchyard/dev-credentials.json")
-dev=$server
+admin=$(credential admin_key)
+key=$(credential demo_tenant_key)
 serve_port=$((port + 1))
 began=$(date +%s%N)
 SWITCHYARD_DATABASE_URL="postgres://switchyard_api:$password@127.0.0.1:$pgport/switchyard" SWITCHYARD_ADMIN_KEY="$admin" \
     SWITCHYARD_KEYRING_FILE="$workdir/.switchyard/keyring.json" \
     "$binary" serve --port "$serve_port" >"$workdir/serve.log" 2>&1 &
 server=$!
-until curl -sf "http://127.0.0.1:$serve_port/readyz" >/dev/null 2>&1; do
-    kill -0 "$server" 2>/dev/null || { cat "$workdir/serve.log"; exit 1; }
-    sleep 0.01
-done
+pids="$pids $server"
+wait_ready "$serve_port" "$server" "$workdir/serve.log"
 echo "serve start-up to ready: $(( ($(date +%s%N) - began) / 1000000 )) ms"
 port=$serve_port
 sleep 2
