@@ -54,7 +54,7 @@ public func buildRouter(_ dependencies: APIDependencies) -> Router<AppRequestCon
         .addRoutes(to: v1.group("me", context: TenantRequestContext.self))
     APIKeysController(database: database, limits: limits, idempotent: idempotent, authenticator: authenticator)
         .addRoutes(to: v1.group("api-keys", context: TenantRequestContext.self))
-    let directory = ProviderDirectory(builtIn: .builtIn, allowedHTTPHosts: Set(configuration.outbound.plainHTTPAllowList.map(ProviderDirectory.host(ofAllowListEntry:))))
+    let directory = ProviderDirectory(builtIn: .builtIn, allowedHTTPHosts: dependencies.outbound.ssrfGuard.allowListedHosts)
     ProvidersController(database: database, directory: directory, limits: limits)
         .addRoutes(to: v1.group("providers", context: TenantRequestContext.self))
     OAuthAppsController(database: database, directory: directory, limits: limits)

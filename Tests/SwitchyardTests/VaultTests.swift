@@ -171,7 +171,7 @@ struct VaultTests {
         let (reads, failures, progress) = try await environment.withDatabase(vault: reader) { readerDatabase in
             try await environment.withDatabase(vault: operatorVault) { operatorDatabase in
                 try await withThrowingTaskGroup(of: (Int, Int)?.self) { group in
-                    let done = ManagedAtomicFlag()
+                    let done = StopFlag()
                     group.addTask {
                         var reads = 0
                         var failures = 0
@@ -295,7 +295,7 @@ struct VaultTests {
 }
 
 /// A flag one task sets and another polls.
-final class ManagedAtomicFlag: Sendable {
+final class StopFlag: Sendable {
     private let value = Mutex(false)
     var isSet: Bool { value.withLock { $0 } }
     func set() { value.withLock { $0 = true } }

@@ -19,14 +19,6 @@ struct ProviderDirectory: Sendable {
         builtIn.providers + (try await transaction.customProviders().map { try Self.decode($0.definition) })
     }
 
-    /// The host of an outbound allow-list entry (`host`, `host:port`, `[v6]:port`): custom provider
-    /// definitions are checked by host, the outbound client by host and port.
-    static func host(ofAllowListEntry entry: String) -> String {
-        if entry.hasPrefix("["), let end = entry.firstIndex(of: "]") { return String(entry[entry.index(after: entry.startIndex)..<end]) }
-        let parts = entry.split(separator: ":")
-        return parts.count == 2 ? String(parts[0]) : entry
-    }
-
     static func decode(_ json: String) throws -> ProviderDefinition {
         do {
             return try JSONDecoder().decode(ProviderDefinition.self, from: Data(json.utf8))

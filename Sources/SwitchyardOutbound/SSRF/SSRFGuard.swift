@@ -181,6 +181,10 @@ public final class SSRFGuard: Sendable {
         }
     }
 
+    /// The allow-listed hosts without their ports, for checks that know a host but no port yet
+    /// (custom provider definitions are validated by host before any request is made).
+    public var allowListedHosts: Set<String> { Set(allowList.map(\.host)) }
+
     private static func normalise(_ host: String) -> String {
         var host = Substring(host.lowercased())
         if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }

@@ -78,13 +78,11 @@ public struct IntegrationUpdate: Sendable {
     public var displayName: String?
     public var endUserID: String?
     public var tags: [String]?
-    public var status: IntegrationStatus?
 
-    public init(displayName: String? = nil, endUserID: String? = nil, tags: [String]? = nil, status: IntegrationStatus? = nil) {
+    public init(displayName: String? = nil, endUserID: String? = nil, tags: [String]? = nil) {
         self.displayName = displayName
         self.endUserID = endUserID
         self.tags = tags
-        self.status = status
     }
 }
 
@@ -134,11 +132,11 @@ extension TenantTransaction {
             PostgresQuery(unsafeSQL: """
                 UPDATE integrations
                    SET display_name = coalesce($3, display_name), end_user_id = coalesce($4, end_user_id),
-                       tags = coalesce($5, tags), status = coalesce($6, status), updated_at = now()
+                       tags = coalesce($5, tags), updated_at = now()
                  WHERE tenant_id = $1 AND id = $2
                 RETURNING \(IntegrationRecord.columns)
                 """,
-                binds: try bindings(tenantID.rawValue, id, update.displayName, update.endUserID, update.tags, update.status?.rawValue))
+                binds: try bindings(tenantID.rawValue, id, update.displayName, update.endUserID, update.tags))
         ).decode(IntegrationRecord.Row.self).collect().first.map(IntegrationRecord.init(row:))
     }
 
@@ -171,12 +169,4 @@ extension TenantTransaction {
         let document = try await open(sealed.readableBytesView, field: .integrationCredential, row: id)
         return try JSONDecoder().decode(IntegrationCredential.self, from: Data(document))
     }
-}
-
-func bindings(_ values: (any PostgresEncodable)?...) throws -> PostgresBindings {
-    var bindings = PostgresBindings()
-    for value in values {
-        if let value { try bindings.append(value) } else { bindings.appendNull() }
-    }
-    return bindings
 }

@@ -11,6 +11,10 @@ public enum OAuthAppSource: String, Sendable, Codable {
 
 /// An OAuth client registration as lists show it: never the client secret.
 public struct OAuthAppRecord: Sendable, Equatable {
+    /// The columns every query of `oauth_apps` or `platform_oauth_apps` returns for a record.
+    static let columns = "id, provider, client_id, scopes, created_at, updated_at"
+    typealias Row = (UUID, String, String, [String]?, Date, Date)
+
     public let id: UUID
     public let provider: String
     public let clientID: String
@@ -53,18 +57,18 @@ extension TenantTransaction {
                    scopes = EXCLUDED.scopes, updated_at = now()
             RETURNING id, provider, client_id, scopes, created_at, updated_at
             """
-        ).decode((UUID, String, String, [String]?, Date, Date).self).collect()
+        ).decode(OAuthAppRecord.Row.self).collect()
         return (Self.record(rows[0], source: .tenant), existing == nil)
     }
 
     public func oauthApps() async throws -> [OAuthAppRecord] {
-        try await query("SELECT id, provider, client_id, scopes, created_at, updated_at FROM oauth_apps WHERE tenant_id = \(tenantID.rawValue) ORDER BY provider")
-            .decode((UUID, String, String, [String]?, Date, Date).self).collect().map { Self.record($0, source: .tenant) }
+        try await query(PostgresQuery(unsafeSQL: "SELECT \(OAuthAppRecord.columns) FROM oauth_apps WHERE tenant_id = $1 ORDER BY provider", binds: try bindings(tenantID.rawValue)))
+            .decode(OAuthAppRecord.Row.self).collect().map { Self.record($0, source: .tenant) }
     }
 
     public func oauthApp(provider: String) async throws -> OAuthAppRecord? {
-        try await query("SELECT id, provider, client_id, scopes, created_at, updated_at FROM oauth_apps WHERE tenant_id = \(tenantID.rawValue) AND provider = \(provider)")
-            .decode((UUID, String, String, [String]?, Date, Date).self).collect().first.map { Self.record($0, source: .tenant) }
+        try await query(PostgresQuery(unsafeSQL: "SELECT \(OAuthAppRecord.columns) FROM oauth_apps WHERE tenant_id = $1 AND provider = $2", binds: try bindings(tenantID.rawValue, provider)))
+            .decode(OAuthAppRecord.Row.self).collect().first.map { Self.record($0, source: .tenant) }
     }
 
     public func deleteOAuthApp(provider: String) async throws -> Bool {
@@ -81,7 +85,7 @@ extension TenantTransaction {
         return OAuthClientCredentials(clientID: row.1, clientSecret: String(decoding: secret, as: UTF8.self), scopes: row.3, source: .tenant)
     }
 
-    static func record(_ row: (UUID, String, String, [String]?, Date, Date), source: OAuthAppSource) -> OAuthAppRecord {
+    static func record(_ row: OAuthAppRecord.Row, source: OAuthAppSource) -> OAuthAppRecord {
         OAuthAppRecord(id: row.0, provider: row.1, clientID: row.2, scopes: row.3, source: source, createdAt: row.4, updatedAt: row.5)
     }
 }
@@ -104,18 +108,18 @@ extension OperatorTransaction {
                    kek_id = EXCLUDED.kek_id, kek_version = EXCLUDED.kek_version, scopes = EXCLUDED.scopes, updated_at = now()
             RETURNING id, provider, client_id, scopes, created_at, updated_at
             """
-        ).decode((UUID, String, String, [String]?, Date, Date).self).collect()
+        ).decode(OAuthAppRecord.Row.self).collect()
         return (TenantTransaction.record(rows[0], source: .platform), existing == nil)
     }
 
     public func platformOAuthApps() async throws -> [OAuthAppRecord] {
-        try await query("SELECT id, provider, client_id, scopes, created_at, updated_at FROM platform_oauth_apps ORDER BY provider")
-            .decode((UUID, String, String, [String]?, Date, Date).self).collect().map { TenantTransaction.record($0, source: .platform) }
+        try await query(PostgresQuery(unsafeSQL: "SELECT \(OAuthAppRecord.columns) FROM platform_oauth_apps ORDER BY provider"))
+            .decode(OAuthAppRecord.Row.self).collect().map { TenantTransaction.record($0, source: .platform) }
     }
 
     public func platformOAuthApp(provider: String) async throws -> OAuthAppRecord? {
-        try await query("SELECT id, provider, client_id, scopes, created_at, updated_at FROM platform_oauth_apps WHERE provider = \(provider)")
-            .decode((UUID, String, String, [String]?, Date, Date).self).collect().first.map { TenantTransaction.record($0, source: .platform) }
+        try await query(PostgresQuery(unsafeSQL: "SELECT \(OAuthAppRecord.columns) FROM platform_oauth_apps WHERE provider = $1", binds: try bindings(provider)))
+            .decode(OAuthAppRecord.Row.self).collect().first.map { TenantTransaction.record($0, source: .platform) }
     }
 
     public func deletePlatformOAuthApp(provider: String) async throws -> Bool {
