@@ -83,6 +83,19 @@ let package = Package(
             dependencies: ["SwitchyardCore"],
             swiftSettings: swiftSettings
         ),
+        // OAuth 2.0 as a confidential client: authorization requests with state and PKCE, the callback, token
+        // exchange, single-flight refresh and revocation.
+        .target(
+            name: "SwitchyardOAuth",
+            dependencies: [
+                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardProviders", "SwitchyardOutbound",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Prometheus registry and the platform's metric families (all with help text).
         .target(
             name: "SwitchyardMetrics",
@@ -96,7 +109,7 @@ let package = Package(
         .target(
             name: "SwitchyardAPI",
             dependencies: [
-                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics", "SwitchyardProviders", "SwitchyardOutbound",
+                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics", "SwitchyardProviders", "SwitchyardOutbound", "SwitchyardOAuth",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
@@ -162,7 +175,7 @@ let package = Package(
             name: "SwitchyardTests",
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics", "SwitchyardVault", "SwitchyardOutbound",
-                "SwitchyardProviders", "SwitchyardTestSupport",
+                "SwitchyardProviders", "SwitchyardOAuth", "SwitchyardTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
