@@ -12,16 +12,16 @@ extension OAuthConnector {
         public var error: String?
         public var errorDescription: String?
         public var issuer: String?
-        /// The browser's binding cookie, when it sent one.
-        public var browserCookie: String?
+        /// The values of the browser-binding cookies the browser sent (one per flow it has in progress).
+        public var browserCookies: [String]
 
-        public init(state: String?, code: String?, error: String?, errorDescription: String?, issuer: String?, browserCookie: String?) {
+        public init(state: String?, code: String?, error: String?, errorDescription: String?, issuer: String?, browserCookies: [String]) {
             self.state = state
             self.code = code
             self.error = error
             self.errorDescription = errorDescription
             self.issuer = issuer
-            self.browserCookie = browserCookie
+            self.browserCookies = browserCookies
         }
     }
 
@@ -68,7 +68,7 @@ extension OAuthConnector {
             throw OAuthFailure(.expiredState, title: "This sign-in took too long", detail: "The request expired. Start connecting again from the app.", returnTo: record.returnTo)
         }
         if let binding = record.browserBinding {
-            guard let cookie = callback.browserCookie, ConstantTime.bytesEqual(OpaqueToken(value: cookie).hash, binding) else {
+            guard callback.browserCookies.contains(where: { ConstantTime.bytesEqual(OpaqueToken(value: $0).hash, binding) }) else {
                 throw OAuthFailure(
                     .otherBrowser, title: "Finish in the same browser",
                     detail: "This sign-in was started in another browser or its cookie was blocked. Start connecting again from this browser."

@@ -130,7 +130,7 @@ public final class TokenRefresher: Sendable {
         return .needsReauth(.invalidGrant(description: reason))
     }
 
-    static let needsReauth = SwitchyardError(
+    public static let needsReauth = SwitchyardError(
         .conflict, code: "needs-reauth",
         detail: "This integration needs to be re-authorized: its grant was revoked or expired. Start a connect session for it."
     )
