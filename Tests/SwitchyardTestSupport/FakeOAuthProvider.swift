@@ -91,6 +91,8 @@ public final class FakeOAuthProvider: Sendable {
     public func setRevocationStatus(_ status: Int) { state.withLock { $0.revocationStatus = status } }
     /// Whether `token` is a live refresh token.
     public func isLive(refreshToken token: String) -> Bool { state.withLock { $0.refreshTokens[token] != nil } }
+    /// How many refresh tokens still work.
+    public var liveRefreshTokenCount: Int { state.withLock { $0.refreshTokens.count } }
     /// Whether `token` is a live access token.
     public func isLive(accessToken token: String) -> Bool { state.withLock { $0.accessTokens[token].map { $0.expires > Date() } ?? false } }
 

@@ -20,9 +20,9 @@ public enum TokenEndpointError: SwitchyardErrorConvertible, Sendable, Equatable,
         case .rejected(let error, let description, let status):
             "the provider refused the request (HTTP \(status), \(error))" + (description.map { ": \($0)" } ?? "")
         case .unavailable(let reason):
-            "the provider's token endpoint is unavailable: \(reason)"
+            "the provider's OAuth endpoint is unavailable: \(reason)"
         case .malformedResponse(let reason):
-            "the provider's token endpoint answered something unusable: \(reason)"
+            "the provider's OAuth endpoint answered something unusable: \(reason)"
         }
     }
 
