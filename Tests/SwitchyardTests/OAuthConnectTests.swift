@@ -204,7 +204,7 @@ struct OAuthConnectTests {
                 let denied = try await fixture.followCallback(client, try fake.decide(authorizationURL: try await fixture.authorizeURL(client), approve: false))
                 #expect(denied.status == .badRequest)
                 #expect(denied.text.contains("Access was not granted"))
-                #expect(denied.text.contains("access_denied: The user denied the request"))
+                #expect(denied.text.contains("(The provider said: access_denied, The user denied the request.)"))
 
                 let origins = try await client.request(.patch, "/v1/tenants/\(fixture.tenantID)", key: TestEnvironment.adminKey,
                                                        json: #"{"connect_return_origins":["https://app.acme.example"]}"#)

@@ -25,6 +25,7 @@ enum ConnectPages {
     private static func form(token: String, provider: ProviderDefinition, preset: [String: String]) -> String {
         let name = HTML.escape(provider.displayName)
         var form = "<form method=\"post\" action=\"/connect/\(HTML.escape(token))\" aria-label=\"Connect \(name)\">\n"
+        form += "<h2>\(name)</h2>\n"
         form += "<input type=\"hidden\" name=\"provider\" value=\"\(HTML.escape(provider.id))\">\n"
         for parameter in provider.userConnectionParameters where preset[parameter.name] == nil {
             let id = "\(provider.id)-\(parameter.name)"
@@ -51,13 +52,13 @@ enum ConnectPages {
         )
     }
 
-    static func failure(title: String, detail: String, status: Int) -> HTMLPage {
+    static func failure(title: String, detail: String, status: Int, footer: String = "Nothing was connected. You can close this window.") -> HTMLPage {
         HTMLPage(
             title: title,
             body: """
                 <h1>\(HTML.escape(title))</h1>
                 <p class="alert" role="alert">\(HTML.escape(detail))</p>
-                <p class="muted">Nothing was connected. You can close this window.</p>
+                <p class="muted">\(HTML.escape(footer))</p>
                 """,
             status: .init(code: status)
         )
@@ -66,8 +67,9 @@ enum ConnectPages {
     static func unusableLink() -> HTMLPage {
         failure(
             title: "This link no longer works",
-            detail: "Connect links expire after a short time and work once. Ask the app for a new link.",
-            status: 404
+            detail: "Connect links work once and only for a short time.",
+            status: 404,
+            footer: "If you have just connected your account, there is nothing more to do. Otherwise, ask the app for a new link."
         )
     }
 

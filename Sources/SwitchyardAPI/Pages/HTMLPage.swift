@@ -43,6 +43,7 @@ struct HTMLPage: Sendable {
         body{margin:0;background:#f4f5f7;color:#1d2330;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
         main{max-width:30rem;margin:3rem auto;padding:2rem;background:#fff;border:1px solid #d8dbe2;border-radius:10px}
         h1{font-size:1.4rem;margin:0 0 .75rem}
+        h2{font-size:1.1rem;margin:0 0 .5rem}
         p{margin:.5rem 0}
         .muted{color:#5b6272;font-size:.9rem}
         form{margin:1rem 0;padding:1rem;border:1px solid #e3e5ea;border-radius:8px}

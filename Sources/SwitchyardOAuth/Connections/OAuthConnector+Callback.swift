@@ -90,9 +90,11 @@ extension OAuthConnector {
             let code = TokenEndpointError.printable(error, limit: 64) ?? "error"
             let description = TokenEndpointError.printable(callback.errorDescription)
             logger.info("provider returned an authorization error", metadata: ["error": "\(code)"])
+            let said = "(The provider said: \(code)" + (description.map { ", \($0)" } ?? "") + ".)"
             throw OAuthFailure(
                 .providerDenied, title: code == "access_denied" ? "Access was not granted" : "The provider refused the request",
-                detail: "The provider answered \(code)" + (description.map { ": \($0)" } ?? "."), returnTo: record.returnTo
+                detail: (code == "access_denied" ? "Access to your account was declined at the provider. " : "The provider could not complete the sign-in. ") + said,
+                returnTo: record.returnTo
             )
         }
         guard let code = callback.code, !code.isEmpty else {
