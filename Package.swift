@@ -171,6 +171,16 @@ let package = Package(
             path: "Tests/SwitchyardTestSupport",
             swiftSettings: swiftSettings
         ),
+        // `swift run fake-oauth-provider`: the tests' fake OAuth provider, for the README's connect walkthrough.
+        .executableTarget(
+            name: "fake-oauth-provider",
+            dependencies: [
+                "SwitchyardTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/FakeOAuthProviderTool",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SwitchyardTests",
             dependencies: [

@@ -164,6 +164,13 @@ public final class FakeOAuthProvider: Sendable {
             return self.revoke(headers: request.headers, form: Self.form(body))
         }
         router.get("api/me") { request, _ in self.me(request.headers) }
+        // For trying the flow by hand: what to register at Switchyard.
+        router.get("switchyard/provider.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: self.providerJSON())))
+        }
+        router.get("switchyard/oauth-app.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: self.oauthAppJSON)))
+        }
         return router
     }
 
