@@ -26,6 +26,8 @@ public final class FakeOAuthProvider: Sendable {
         public var sendIssuer = true
         /// Time the token endpoint takes, to widen race windows.
         public var tokenDelay: Duration = .zero
+        /// What `GET /api/resources` lists (ids of sites the token reaches).
+        public var resources: [String] = ["site-1"]
 
         public init() {}
     }
@@ -164,6 +166,12 @@ public final class FakeOAuthProvider: Sendable {
             return self.revoke(headers: request.headers, form: Self.form(body))
         }
         router.get("api/me") { request, _ in self.me(request.headers) }
+        router.get("api/resources") { request, _ in
+            guard self.me(request.headers).status == .ok else { return Self.json(status: .unauthorized, ["error": "invalid_token"]) }
+            let list = self.settings.resources.map { ["id": $0, "name": "Site \($0)"] }
+            let data = (try? JSONSerialization.data(withJSONObject: list)) ?? Data()
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
         // For trying the flow by hand: what to register at Switchyard.
         router.get("switchyard/provider.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: self.providerJSON())))

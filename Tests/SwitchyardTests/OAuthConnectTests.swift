@@ -282,6 +282,30 @@ struct OAuthConnectTests {
         }
     }
 
+    @Test("a parameter looked up behind the new token is filled when there is one choice, and must be preset when there are several")
+    func resourceLookup() async throws {
+        try await FakeOAuthProvider.withRunning { fake in
+            let environment = try await OAuthFixture.environment(for: fake)
+            try await environment.withApp { (client: any TestClientProtocol) async throws in
+                let withSite = fake.providerJSON().replacingOccurrences(
+                    of: #""api_base_url":"\#(fake.baseURL)/api""#,
+                    with: #""api_base_url":"\#(fake.baseURL)/api","connection_parameters":[{"name":"site","description":"The site","required":true,"source":{"type":"resource_lookup","url":"\#(fake.baseURL)/api/resources","field":"id"},"pattern":"^[a-z0-9-]{1,30}$"}]"#
+                )
+                let fixture = try await OAuthFixture.make(client, environment: environment, fake: fake, providerJSON: withSite)
+                let id = try await fixture.connect(client)
+                #expect(try await fixture.integration(client, id)["connection_parameters"] as? [String: String] == ["site": "site-1"])
+
+                fake.update { $0.resources = ["site-1", "site-2"] }
+                let ambiguous = try await fixture.followCallback(client, try fake.decide(authorizationURL: try await fixture.authorizeURL(client)))
+                #expect(ambiguous.status == .conflict)
+                #expect(ambiguous.text.contains("connection_parameters.site"))
+                let preset = try await fixture.authorizeURL(client, body: #"{"provider":"fake","connection_parameters":{"site":"site-2"}}"#)
+                #expect(try await fixture.followCallback(client, try fake.decide(authorizationURL: preset)).status == .ok)
+                #expect(try await fixture.count("integrations", where: "connection_parameters->>'site' = 'site-2'") == 1)
+            }
+        }
+    }
+
     @Test("bad connect requests get problems; unknown links get a page")
     func badInputs() async throws {
         try await FakeOAuthProvider.withRunning { fake in

@@ -130,7 +130,8 @@ extension OAuthConnector {
             code: code, redirectURI: record.redirectURI, codeVerifier: record.codeVerifier, requestedScopes: record.scopes,
             client: client, settings: settings, tokenURL: endpoints.tokenURL, caller: caller, logger: logger
         )
-        let parameters = try connectionParameters(provider, record.connectionParameters, from: grant.tokens)
+        var parameters = try connectionParameters(provider, record.connectionParameters, from: grant.tokens)
+        try await lookUpResourceParameters(provider, &parameters, accessToken: grant.tokens.accessToken, caller: caller, logger: logger)
         try provider.validateConnectionParameters(parameters)
         let credential = IntegrationCredential.oauth2(grant.tokens)
 
@@ -162,6 +163,28 @@ extension OAuthConnector {
         }
         logger.info("integration connected", metadata: ["integration_id": "\(integration.id.lowercasedString)"])
         return Connected(tenantID: tenant, integration: integration, providerName: provider.displayName, returnTo: record.returnTo, reauthorized: record.integrationID != nil)
+    }
+
+    /// Fills parameters the provider lists behind the new token (Atlassian's cloud id). One resource is taken as
+    /// it is; with several, the connection needs the value preset (`connection_parameters`), since picking one
+    /// for the user could connect the wrong site.
+    private func lookUpResourceParameters(
+        _ provider: ProviderDefinition, _ parameters: inout [String: String], accessToken: String, caller: TokenEndpointClient.Caller, logger: Logger
+    ) async throws {
+        for parameter in provider.connectionParameters where parameters[parameter.name] == nil {
+            guard case .resourceLookup(let url, let field) = parameter.source else { continue }
+            let values = try await tokens.lookUpResources(url: url, field: field, accessToken: accessToken, caller: caller, logger: logger)
+            switch values.count {
+            case 1:
+                parameters[parameter.name] = values[0]
+            case 0:
+                throw SwitchyardError.validation("The account gives this app access to no \(parameter.name) at \(provider.displayName).")
+            default:
+                throw SwitchyardError.validation(
+                    "The account can reach \(values.count) \(parameter.name) values at \(provider.displayName); the app must say which one (connection_parameters.\(parameter.name)) when it starts the connection."
+                )
+            }
+        }
     }
 
     /// The request's parameters plus those the provider reveals in its token response (Salesforce's instance).
