@@ -124,27 +124,16 @@ public final class FakeOAuthProvider: Sendable {
         _ body: @Sendable (FakeOAuthProvider) async throws -> Result
     ) async throws -> Result {
         let provider = FakeOAuthProvider(settings: settings)
-        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(
-            router: provider.router(),
-            configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: port), serverName: "fake-oauth"),
-            onServerRunning: { channel in
-                portSink.yield(channel.localAddress?.port ?? 0)
-                portSink.finish()
-            },
-            logger: logger
-        )
-        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            defer { Task { await group.triggerGracefulShutdown() } }
-            var iterator = ports.makeAsyncIterator()
-            guard let bound = await iterator.next(), bound > 0 else { throw TestFailure("the fake OAuth provider did not start") }
+        return try await withLoopbackApplication(logger: logger, what: "the fake OAuth provider", make: { onServerRunning in
+            Application(
+                router: provider.router(),
+                configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: port), serverName: "fake-oauth"),
+                onServerRunning: onServerRunning,
+                logger: logger
+            )
+        }) { bound in
             provider.boundPort.withLock { $0 = bound }
-            let result = try await body(provider)
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return result
+            return try await body(provider)
         }
     }
 

@@ -25,6 +25,20 @@ struct OAuthFixture: Sendable {
         return environment
     }
 
+    /// A fake provider, an application serving the router, and a tenant set up to use the fake.
+    static func run(
+        settings: FakeOAuthProvider.Settings = .init(), refreshSkewSeconds: Int = 300, logger: LogCapture? = nil,
+        providerJSON: (@Sendable (FakeOAuthProvider) -> String)? = nil,
+        _ body: @Sendable @escaping (any TestClientProtocol, OAuthFixture) async throws -> Void
+    ) async throws {
+        try await FakeOAuthProvider.withRunning(settings: settings) { fake in
+            let environment = try await Self.environment(for: fake, refreshSkewSeconds: refreshSkewSeconds, logger: logger)
+            try await environment.withApp { (client: any TestClientProtocol) async throws in
+                try await body(client, try await Self.make(client, environment: environment, fake: fake, providerJSON: providerJSON?(fake)))
+            }
+        }
+    }
+
     /// Creates the tenant and registers the provider and the app through the API.
     static func make(_ client: any TestClientProtocol, environment: TestEnvironment, fake: FakeOAuthProvider, slug: String = "acme", providerJSON: String? = nil) async throws -> OAuthFixture {
         let (tenantID, key) = try await client.makeTenant(slug: slug, scopes: APIKeyScope.allCases)

@@ -64,25 +64,22 @@ struct OAuthRefreshTests {
 
     @Test("a rotated refresh token replaces the old one in the same write, so refresh after refresh keeps working")
     func rotationIsNeverLost() async throws {
-        try await FakeOAuthProvider.withRunning { fake in
-            let environment = try await OAuthFixture.environment(for: fake)
-            try await environment.withApp { (client: any TestClientProtocol) async throws in
-                let fixture = try await OAuthFixture.make(client, environment: environment, fake: fake)
-                let id = try await fixture.connect(client)
-                var previous = Set<String>()
-                for round in 1...4 {
-                    let refreshed = try await client.request(.post, "/v1/integrations/\(id)/refresh", key: fixture.key)
-                    #expect(refreshed.status == .ok, "round \(round): \(refreshed.text)")
-                    #expect(try refreshed.jsonObject()["expires_at"] as? String != nil)
-                    let token = try #require(try await client.request(.get, "/v1/integrations/\(id)/credentials", key: fixture.key).jsonObject()["access_token"] as? String)
-                    #expect(!previous.contains(token))
-                    previous.insert(token)
-                }
-                #expect(fake.counters.refreshGrants == 4)
-                // Each refresh used the token the previous one issued; a lost rotation would have been invalid_grant.
-                #expect(try await fixture.integration(client, id)["status"] as? String == "connected")
-                #expect(try await fixture.count("integration_credentials") == 1)
-            }
+        try await OAuthFixture.run { client, fixture in
+            let fake = fixture.fake
+        let id = try await fixture.connect(client)
+        var previous = Set<String>()
+        for round in 1...4 {
+            let refreshed = try await client.request(.post, "/v1/integrations/\(id)/refresh", key: fixture.key)
+            #expect(refreshed.status == .ok, "round \(round): \(refreshed.text)")
+            #expect(try refreshed.jsonObject()["expires_at"] as? String != nil)
+            let token = try #require(try await client.request(.get, "/v1/integrations/\(id)/credentials", key: fixture.key).jsonObject()["access_token"] as? String)
+            #expect(!previous.contains(token))
+            previous.insert(token)
+        }
+        #expect(fake.counters.refreshGrants == 4)
+        // Each refresh used the token the previous one issued; a lost rotation would have been invalid_grant.
+        #expect(try await fixture.integration(client, id)["status"] as? String == "connected")
+        #expect(try await fixture.count("integration_credentials") == 1)
         }
     }
 
@@ -123,22 +120,19 @@ struct OAuthRefreshTests {
 
     @Test("a token endpoint answering 503 is retried a bounded number of times; then the caller gets 502 and nothing changes")
     func transientFailures() async throws {
-        try await FakeOAuthProvider.withRunning { fake in
-            let environment = try await OAuthFixture.environment(for: fake)
-            try await environment.withApp { (client: any TestClientProtocol) async throws in
-                let fixture = try await OAuthFixture.make(client, environment: environment, fake: fake)
-                let id = try await fixture.connect(client)
-                fake.failNextTokenCalls(2)
-                #expect(try await client.request(.post, "/v1/integrations/\(id)/refresh", key: fixture.key).status == .ok)
-                #expect(fake.counters.refreshGrants == 1)
+        try await OAuthFixture.run { client, fixture in
+            let fake = fixture.fake
+        let id = try await fixture.connect(client)
+        fake.failNextTokenCalls(2)
+        #expect(try await client.request(.post, "/v1/integrations/\(id)/refresh", key: fixture.key).status == .ok)
+        #expect(fake.counters.refreshGrants == 1)
 
-                fake.failNextTokenCalls(100)
-                let failed = try await client.request(.post, "/v1/integrations/\(id)/refresh", key: fixture.key)
-                try ProblemDetailsTests.expectProblem(failed, .badGateway, code: "provider-unavailable")
-                #expect(try await fixture.integration(client, id)["status"] as? String == "connected")
-                fake.failNextTokenCalls(0)
-                #expect(try await client.request(.post, "/v1/integrations/\(id)/refresh", key: fixture.key).status == .ok)
-            }
+        fake.failNextTokenCalls(100)
+        let failed = try await client.request(.post, "/v1/integrations/\(id)/refresh", key: fixture.key)
+        try ProblemDetailsTests.expectProblem(failed, .badGateway, code: "provider-unavailable")
+        #expect(try await fixture.integration(client, id)["status"] as? String == "connected")
+        fake.failNextTokenCalls(0)
+        #expect(try await client.request(.post, "/v1/integrations/\(id)/refresh", key: fixture.key).status == .ok)
         }
     }
 
@@ -162,41 +156,35 @@ struct OAuthRefreshTests {
 
     @Test("deleting an integration revokes its grant at the provider and deletes the ciphertext")
     func deleteRevokes() async throws {
-        try await FakeOAuthProvider.withRunning { fake in
-            let environment = try await OAuthFixture.environment(for: fake)
-            try await environment.withApp { (client: any TestClientProtocol) async throws in
-                let fixture = try await OAuthFixture.make(client, environment: environment, fake: fake)
-                let id = try await fixture.connect(client)
-                #expect(fake.liveRefreshTokenCount == 1)
-                #expect(try await client.request(.delete, "/v1/integrations/\(id)", key: fixture.key).status == .noContent)
-                #expect(fake.counters.revocations == 1)
-                #expect(try await fixture.count("integration_credentials") == 0)
-                #expect(try await fixture.count("integrations") == 0)
-                #expect(fake.liveRefreshTokenCount == 0)
-                let audit = try await client.request(.get, "/v1/audit-events", key: fixture.key).text
-                #expect(audit.contains(#""revocation":"revoked""#))
-            }
+        try await OAuthFixture.run { client, fixture in
+            let fake = fixture.fake
+        let id = try await fixture.connect(client)
+        #expect(fake.liveRefreshTokenCount == 1)
+        #expect(try await client.request(.delete, "/v1/integrations/\(id)", key: fixture.key).status == .noContent)
+        #expect(fake.counters.revocations == 1)
+        #expect(try await fixture.count("integration_credentials") == 0)
+        #expect(try await fixture.count("integrations") == 0)
+        #expect(fake.liveRefreshTokenCount == 0)
+        let audit = try await client.request(.get, "/v1/audit-events", key: fixture.key).text
+        #expect(audit.contains(#""revocation":"revoked""#))
         }
     }
 
     @Test("a disconnect whose revocation the provider defers (503) still deletes the credential and says so")
     func disconnectWhenRevocationFails() async throws {
-        try await FakeOAuthProvider.withRunning { fake in
-            let environment = try await OAuthFixture.environment(for: fake)
-            try await environment.withApp { (client: any TestClientProtocol) async throws in
-                let fixture = try await OAuthFixture.make(client, environment: environment, fake: fake)
-                let id = try await fixture.connect(client)
-                fake.setRevocationStatus(503)
-                let response = try await client.request(.post, "/v1/integrations/\(id)/disconnect", key: fixture.key)
-                #expect(response.status == .ok, "\(response.text)")
-                let body = try response.jsonObject()
-                #expect(body["revocation"] as? String == "failed")
-                #expect((body["integration"] as? [String: Any])?["status"] as? String == "disconnected")
-                #expect(fake.counters.revocations == 3)  // bounded retries of the 503
-                #expect(try await fixture.count("integration_credentials") == 0)
-                #expect(try await fixture.events(client, type: "integration.disconnected").count == 1)
-                try ProblemDetailsTests.expectProblem(try await client.request(.get, "/v1/integrations/\(id)/credentials", key: fixture.key), .conflict, code: "conflict")
-            }
+        try await OAuthFixture.run { client, fixture in
+            let fake = fixture.fake
+        let id = try await fixture.connect(client)
+        fake.setRevocationStatus(503)
+        let response = try await client.request(.post, "/v1/integrations/\(id)/disconnect", key: fixture.key)
+        #expect(response.status == .ok, "\(response.text)")
+        let body = try response.jsonObject()
+        #expect(body["revocation"] as? String == "failed")
+        #expect((body["integration"] as? [String: Any])?["status"] as? String == "disconnected")
+        #expect(fake.counters.revocations == 3)  // bounded retries of the 503
+        #expect(try await fixture.count("integration_credentials") == 0)
+        #expect(try await fixture.events(client, type: "integration.disconnected").count == 1)
+        try ProblemDetailsTests.expectProblem(try await client.request(.get, "/v1/integrations/\(id)/credentials", key: fixture.key), .conflict, code: "conflict")
         }
     }
 }

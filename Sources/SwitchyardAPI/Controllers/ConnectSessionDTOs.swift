@@ -3,10 +3,9 @@ import SwitchyardCore
 import SwitchyardPostgres
 import SwitchyardProviders
 
-/// `POST /v1/connect-sessions`.
-struct ConnectSessionCreateBody: StrictJSONBody {
-    static let fields: Set<String> = ["allowed_providers", "integration_id", "end_user_id", "tags", "scopes", "connection_parameters", "return_to"]
-    let allowedProviders: [String]?
+/// What a connect session and a direct authorization request may both say about the connection to make.
+struct ConnectionOptions: Decodable, Sendable {
+    static let fields: Set<String> = ["integration_id", "end_user_id", "tags", "scopes", "connection_parameters", "return_to"]
     let integrationID: UUID?
     let endUserID: String?
     let tags: [String]?
@@ -16,7 +15,6 @@ struct ConnectSessionCreateBody: StrictJSONBody {
 
     enum CodingKeys: String, CodingKey {
         case tags, scopes
-        case allowedProviders = "allowed_providers"
         case integrationID = "integration_id"
         case endUserID = "end_user_id"
         case connectionParameters = "connection_parameters"
@@ -24,20 +22,40 @@ struct ConnectSessionCreateBody: StrictJSONBody {
     }
 
     func validate() throws(SwitchyardError) {
+        if let endUserID { try IntegrationRules.validate(endUserID: endUserID) }
+        if let tags { try IntegrationRules.validate(tags: tags) }
+        try AuthorizationRules.validate(scopes: scopes)
+        if let returnTo, returnTo.utf8.count > 2000 { throw .validation("return_to must be at most 2000 characters.") }
+    }
+}
+
+/// `POST /v1/connect-sessions`.
+struct ConnectSessionCreateBody: StrictJSONBody {
+    static let fields = ConnectionOptions.fields.union(["allowed_providers"])
+    let allowedProviders: [String]?
+    let options: ConnectionOptions
+
+    enum CodingKeys: String, CodingKey {
+        case allowedProviders = "allowed_providers"
+    }
+
+    init(from decoder: any Decoder) throws {
+        allowedProviders = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent([String].self, forKey: .allowedProviders)
+        options = try ConnectionOptions(from: decoder)
+    }
+
+    func validate() throws(SwitchyardError) {
         if let allowedProviders {
             guard (1...50).contains(allowedProviders.count), Set(allowedProviders).count == allowedProviders.count else {
                 throw .validation("allowed_providers must list 1 to 50 different provider ids.")
             }
-        } else if integrationID == nil {
+        } else if options.integrationID == nil {
             throw .validation("Send allowed_providers (the providers the end user may connect), or integration_id to re-authorize one.")
         }
-        if let endUserID { try IntegrationRules.validate(endUserID: endUserID) }
-        if let tags { try IntegrationRules.validate(tags: tags) }
-        try AuthorizationRules.validate(scopes: scopes)
-        if let connectionParameters, !connectionParameters.isEmpty, (allowedProviders?.count ?? 1) != 1 {
+        try options.validate()
+        if let parameters = options.connectionParameters, !parameters.isEmpty, (allowedProviders?.count ?? 1) != 1 {
             throw .validation("connection_parameters can only be preset when exactly one provider is allowed.")
         }
-        if let returnTo, returnTo.utf8.count > 2000 { throw .validation("return_to must be at most 2000 characters.") }
     }
 }
 
@@ -77,27 +95,21 @@ struct ConnectSessionResponse: Encodable, Sendable {
 
 /// `POST /v1/integrations/authorize-url`: the same protections as a connect session, for apps with their own UI.
 struct AuthorizeURLBody: StrictJSONBody {
-    static let fields: Set<String> = ["provider", "integration_id", "end_user_id", "tags", "scopes", "connection_parameters", "return_to"]
+    static let fields = ConnectionOptions.fields.union(["provider"])
     let provider: String
-    let integrationID: UUID?
-    let endUserID: String?
-    let tags: [String]?
-    let scopes: [String]?
-    let connectionParameters: [String: String]?
-    let returnTo: String?
+    let options: ConnectionOptions
 
     enum CodingKeys: String, CodingKey {
-        case provider, tags, scopes
-        case integrationID = "integration_id"
-        case endUserID = "end_user_id"
-        case connectionParameters = "connection_parameters"
-        case returnTo = "return_to"
+        case provider
+    }
+
+    init(from decoder: any Decoder) throws {
+        provider = try decoder.container(keyedBy: CodingKeys.self).decode(String.self, forKey: .provider)
+        options = try ConnectionOptions(from: decoder)
     }
 
     func validate() throws(SwitchyardError) {
-        if let endUserID { try IntegrationRules.validate(endUserID: endUserID) }
-        if let tags { try IntegrationRules.validate(tags: tags) }
-        try AuthorizationRules.validate(scopes: scopes)
+        try options.validate()
     }
 }
 

@@ -17,10 +17,11 @@ struct ConnectSessionsController: Sendable {
 
     @Sendable func create(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
-        let input = try ConnectSessionCreateBody.decode(from: try await request.collectBody(limit: limits.maxBodyBytes))
+        let body = try ConnectSessionCreateBody.decode(from: try await request.collectBody(limit: limits.maxBodyBytes))
+        let input = body.options
         let token = OpaqueToken.generate(prefix: "cs_")
         let record = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
-            var allowed = input.allowedProviders ?? []
+            var allowed = body.allowedProviders ?? []
             if let integrationID = input.integrationID {
                 guard let integration = try await transaction.integration(integrationID) else { throw SwitchyardError.notFound("The integration") }
                 if allowed.isEmpty { allowed = [integration.provider] }

@@ -132,12 +132,13 @@ struct IntegrationsController: Sendable {
     /// The provider's consent URL for an app that shows its own UI; same state and PKCE protections as connect sessions.
     @Sendable func authorizeURL(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
-        let input = try AuthorizeURLBody.decode(from: try await request.collectBody(limit: limits.maxBodyBytes))
+        let body = try AuthorizeURLBody.decode(from: try await request.collectBody(limit: limits.maxBodyBytes))
+        let input = body.options
         let origins = try await database.withTenant(context.tenantID, logger: context.logger) { try await $0.currentTenant()?.connectReturnOrigins ?? [] }
         try AuthorizationRules.checkReturnTo(input.returnTo, allowed: origins)
         let authorization = try await oauth.connector.authorizationURL(
             for: OAuthConnector.Request(
-                provider: input.provider, integrationID: input.integrationID, extraScopes: input.scopes ?? [],
+                provider: body.provider, integrationID: input.integrationID, extraScopes: input.scopes ?? [],
                 connectionParameters: input.connectionParameters ?? [:], endUserID: input.endUserID, tags: input.tags ?? [], returnTo: input.returnTo
             ),
             tenant: context.tenantID, logger: context.logger
