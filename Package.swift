@@ -96,6 +96,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Inbound webhooks: signature schemes verified over raw bytes, and the group-commit ingest writer.
+        .target(
+            name: "SwitchyardWebhooks",
+            dependencies: [
+                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Prometheus registry and the platform's metric families (all with help text).
         .target(
             name: "SwitchyardMetrics",
@@ -109,7 +120,7 @@ let package = Package(
         .target(
             name: "SwitchyardAPI",
             dependencies: [
-                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics", "SwitchyardProviders", "SwitchyardOutbound", "SwitchyardOAuth",
+                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics", "SwitchyardProviders", "SwitchyardOutbound", "SwitchyardOAuth", "SwitchyardWebhooks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
@@ -185,7 +196,7 @@ let package = Package(
             name: "SwitchyardTests",
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics", "SwitchyardVault", "SwitchyardOutbound",
-                "SwitchyardProviders", "SwitchyardOAuth", "SwitchyardTestSupport",
+                "SwitchyardProviders", "SwitchyardOAuth", "SwitchyardWebhooks", "SwitchyardTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
