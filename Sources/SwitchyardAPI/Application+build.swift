@@ -10,6 +10,7 @@ import SwitchyardCore
 import SwitchyardMetrics
 import SwitchyardOutbound
 import SwitchyardPostgres
+import SwitchyardWebhooks
 
 /// What the API needs to serve requests; built once per process, shared by `serve`, `dev` and the tests.
 public struct APIDependencies: Sendable {
@@ -18,12 +19,20 @@ public struct APIDependencies: Sendable {
     public let metrics: MetricsRegistry
     /// Every call to a provider's API goes through it.
     public let outbound: OutboundClient
+    /// Group commit of webhook deliveries; a service of the application.
+    public let webhookWriter: WebhookIngestWriter
+    public let webhooks: WebhookIngestor
 
-    public init(configuration: SwitchyardConfiguration, database: Database, metrics: MetricsRegistry, outbound: OutboundClient) {
+    public init(
+        configuration: SwitchyardConfiguration, database: Database, metrics: MetricsRegistry, outbound: OutboundClient,
+        logger: Logger = Logger(label: "switchyard.webhooks")
+    ) {
         self.configuration = configuration
         self.database = database
         self.metrics = metrics
         self.outbound = outbound
+        self.webhookWriter = WebhookIngestWriter(database: database, metrics: metrics.webhooks, logger: logger)
+        self.webhooks = WebhookIngestor(database: database, writer: webhookWriter, metrics: metrics.webhooks)
     }
 }
 
@@ -71,6 +80,12 @@ public func buildRouter(_ dependencies: APIDependencies) -> Router<AppRequestCon
         .addRoutes(to: v1.group("connect-sessions", context: TenantRequestContext.self))
     EventsController(database: database, limits: limits)
         .addRoutes(to: v1.group("events", context: TenantRequestContext.self))
+    WebhookSourcesController(database: database, limits: limits, ingestor: dependencies.webhooks, publicBaseURL: configuration.publicBaseURL)
+        .addRoutes(to: v1.group("webhook-sources", context: TenantRequestContext.self))
+    WebhookEventsController(database: database, limits: limits)
+        .addRoutes(to: v1.group("webhook-events", context: TenantRequestContext.self))
+    // Providers: no API key, the signature is the credential.
+    WebhookIngestController(ingestor: dependencies.webhooks, metrics: dependencies.metrics.webhooks).addRoutes(to: router)
     // End users' browsers: no API key, the connect token or the OAuth state is the credential.
     ConnectPageController(database: database, oauth: oauth).addRoutes(to: router)
     OAuthCallbackController(oauth: oauth).addRoutes(to: router)
@@ -116,7 +131,7 @@ public func buildApplication(
         router: buildRouter(dependencies),
         server: try buildServer(http),
         configuration: .init(address: .hostname(http.host, port: http.port), serverName: "switchyard"),
-        services: [dependencies.database, dependencies.outbound] + extraServices,
+        services: [dependencies.database, dependencies.outbound, dependencies.webhookWriter] + extraServices,
         onServerRunning: onServerRunning ?? { _ in },
         logger: logger
     )
