@@ -1,9 +1,9 @@
-import AsyncHTTPClient
 import Crypto
 import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 import ServiceLifecycle
 import Synchronization
 import SwitchyardCore
@@ -104,11 +104,7 @@ public struct IngestBenchmark: Sendable {
             let body = Self.body()
             let signature = "sha256=" + Array(HMAC<SHA256>.authenticationCode(for: Array(body.readableBytesView), using: SymmetricKey(data: Data(Self.secret.utf8))))
                 .map { String(format: "%02x", $0) }.joined()
-            var httpConfiguration = HTTPClient.Configuration()
-            httpConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency)
-            httpConfiguration.httpVersion = .http1Only
-            let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
-            let sender = Sender(http: http, url: "http://127.0.0.1:\(port)/webhooks/\(source.lowercasedString)", body: body, signature: signature)
+            let sender = Sender(port: port, path: "/webhooks/\(source.lowercasedString)", body: body, signature: signature)
             do {
                 // Warm-up: connections open, caches filled.
                 _ = try await sender.run(count: concurrency * 4, concurrency: concurrency, prefix: "warm", pace: nil)
@@ -118,7 +114,6 @@ public struct IngestBenchmark: Sendable {
                 let peakRate = Double(deliveries) / peak.elapsed.seconds
                 let pacedTarget = peakRate * 0.8
                 let paced = try await sender.run(count: deliveries / 2, concurrency: concurrency, prefix: "paced", pace: pacedTarget)
-                try await http.shutdown()
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
 
@@ -132,9 +127,6 @@ public struct IngestBenchmark: Sendable {
                     pacedRate: Double(deliveries / 2) / paced.elapsed.seconds, pacedLatencies: Percentiles(paced.latencies),
                     meanBatch: Double(deliveries) / max(1, batchesAfter - batchesBefore)
                 )
-            } catch {
-                try? await http.shutdown()
-                throw error
             }
         }
     }
@@ -155,10 +147,11 @@ public struct IngestBenchmark: Sendable {
         return 0
     }
 
-    /// Sends signed deliveries with unique delivery ids and records each acknowledgement's latency.
+    /// Sends signed deliveries with unique delivery ids, one connection per concurrent sender, and records each
+    /// acknowledgement's latency.
     struct Sender: Sendable {
-        let http: HTTPClient
-        let url: String
+        let port: Int
+        let path: String
         let body: ByteBuffer
         let signature: String
 
@@ -169,27 +162,30 @@ public struct IngestBenchmark: Sendable {
             let latencies = try await withThrowingTaskGroup(of: [Duration].self) { group in
                 for _ in 0..<concurrency {
                     group.addTask {
+                        let connection = try await BenchmarkHTTPConnection.connect(host: "127.0.0.1", port: port)
                         var latencies: [Duration] = []
+                        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path)
+                        head.headers.add(name: "Host", value: "127.0.0.1:\(port)")
+                        head.headers.add(name: "Content-Type", value: "application/json")
+                        head.headers.add(name: "Content-Length", value: String(body.readableBytes))
+                        head.headers.add(name: "X-GitHub-Event", value: "push")
+                        head.headers.add(name: "X-Hub-Signature-256", value: signature)
                         while true {
                             let index = tickets.take()
-                            guard index < count else { return latencies }
+                            guard index < count else { break }
                             var due = ContinuousClock.now
                             if let pace {
                                 due = started + .seconds(Double(index) / pace)
                                 if due > ContinuousClock.now { try await Task.sleep(until: due) }
                             }
-                            var request = HTTPClientRequest(url: url)
-                            request.method = .POST
-                            request.headers.add(name: "Content-Type", value: "application/json")
-                            request.headers.add(name: "X-GitHub-Event", value: "push")
-                            request.headers.add(name: "X-GitHub-Delivery", value: "\(prefix)-\(index)")
-                            request.headers.add(name: "X-Hub-Signature-256", value: signature)
-                            request.body = .bytes(body)
-                            let response = try await http.execute(request, timeout: .seconds(30))
-                            _ = try await response.body.collect(upTo: 4096)
-                            guard response.status == .ok else { throw BenchmarkError("a delivery was answered \(response.status)") }
+                            var request = head
+                            request.headers.replaceOrAdd(name: "X-GitHub-Delivery", value: "\(prefix)-\(index)")
+                            let status = try await connection.send(request, body: body)
+                            guard status == 200 else { throw BenchmarkError("a delivery was answered \(status)") }
                             latencies.append(ContinuousClock.now - due)
                         }
+                        await connection.close()
+                        return latencies
                     }
                 }
                 var all: [Duration] = []
