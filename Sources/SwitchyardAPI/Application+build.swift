@@ -7,6 +7,7 @@ import NIOCore
 import NIOSSL
 import ServiceLifecycle
 import SwitchyardCore
+import SwitchyardJobs
 import SwitchyardMetrics
 import SwitchyardOutbound
 import SwitchyardPostgres
@@ -18,12 +19,17 @@ public struct APIDependencies: Sendable {
     public let metrics: MetricsRegistry
     /// Every call to a provider's API goes through it.
     public let outbound: OutboundClient
+    /// The job kinds, for checking what tenants enqueue and schedule.
+    public let jobs: JobRegistry
 
-    public init(configuration: SwitchyardConfiguration, database: Database, metrics: MetricsRegistry, outbound: OutboundClient) {
+    public init(
+        configuration: SwitchyardConfiguration, database: Database, metrics: MetricsRegistry, outbound: OutboundClient, jobs: JobRegistry = .standard()
+    ) {
         self.configuration = configuration
         self.database = database
         self.metrics = metrics
         self.outbound = outbound
+        self.jobs = jobs
     }
 }
 
@@ -68,6 +74,12 @@ public func buildRouter(_ dependencies: APIDependencies) -> Router<AppRequestCon
         .addRoutes(to: integrations)
     AuditEventsController(database: database, limits: limits)
         .addRoutes(to: v1.group("audit-events", context: TenantRequestContext.self))
+
+    let jobs = JobsController(database: database, limits: limits, idempotent: idempotent, registry: dependencies.jobs)
+    jobs.addRoutes(jobs: v1.group("jobs", context: TenantRequestContext.self))
+    jobs.addRoutes(deadLetters: v1.group("dead-letters", context: TenantRequestContext.self))
+    SchedulesController(database: database, limits: limits, idempotent: idempotent, registry: dependencies.jobs)
+        .addRoutes(to: v1.group("schedules", context: TenantRequestContext.self))
 
     routeTable.set(RouteTable(router: router))
     return router

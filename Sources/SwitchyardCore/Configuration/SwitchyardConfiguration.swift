@@ -26,6 +26,7 @@ import Logging
 /// | `SWITCHYARD_OUTBOUND_MAX_RATE_LIMIT_WAIT_MS` | longest wait for a provider's quota | 30000 |
 /// | `SWITCHYARD_OUTBOUND_BREAKER_FAILURES` / `_BREAKER_COOL_DOWN_MS` | circuit breaker per integration | 5 / 30000 |
 /// | `SWITCHYARD_OUTBOUND_HTTP_ALLOW_LIST` | comma-separated `host[:port]` allowed plain http and private addresses (development only) | empty |
+/// | `SWITCHYARD_EXECUTOR_...`, `SWITCHYARD_QUEUE_...`, `SWITCHYARD_JOB_...`, `SWITCHYARD_SCHEDULER_...` | the job queue; see `JobsSettings` | |
 /// | `SWITCHYARD_LOG_LEVEL` | trace, debug, info, notice, warning, error, critical | info |
 /// | `SWITCHYARD_LOG_FORMAT` | `text` or `json` | text |
 public struct SwitchyardConfiguration: Sendable {
@@ -39,10 +40,13 @@ public struct SwitchyardConfiguration: Sendable {
     public var keyring: KeyringSource?
     /// Calls to third-party APIs.
     public var outbound: OutboundSettings = OutboundSettings()
+    /// The job queue, its executors and the scheduler (see `JobsSettings`).
+    public var jobs: JobsSettings = JobsSettings()
 
     public init(
         database: DatabaseConfiguration, http: HTTPConfiguration, limits: LimitsConfiguration,
-        logging: LoggingConfiguration, adminKey: String?, keyring: KeyringSource? = nil, outbound: OutboundSettings = OutboundSettings()
+        logging: LoggingConfiguration, adminKey: String?, keyring: KeyringSource? = nil, outbound: OutboundSettings = OutboundSettings(),
+        jobs: JobsSettings = JobsSettings()
     ) {
         self.database = database
         self.http = http
@@ -51,6 +55,7 @@ public struct SwitchyardConfiguration: Sendable {
         self.adminKey = adminKey
         self.keyring = keyring
         self.outbound = outbound
+        self.jobs = jobs
     }
 }
 
@@ -248,13 +253,14 @@ extension SwitchyardConfiguration {
             logging: LoggingConfiguration(level: level, format: format),
             adminKey: adminKey,
             keyring: keyring,
-            outbound: outbound
+            outbound: outbound,
+            jobs: try JobsSettings.load(settings)
         )
     }
 }
 
 /// Typed reads of single settings, each error naming its environment variable.
-private struct SettingsReader {
+struct SettingsReader {
     let reader: ConfigReader
 
     static func variableName(_ key: String) -> String {

@@ -58,6 +58,49 @@ public struct Database: Sendable, Service {
         }
     }
 
+    /// Runs `body` in a transaction of the job queue's machinery (executors, schedulers): it sees the
+    /// `jobs` and `job_schedules` rows of every tenant, because claiming is cross-tenant, and nothing
+    /// else of any tenant (their policies alone name `app_is_queue()`).
+    public func withQueue<Result: Sendable>(
+        logger: Logger,
+        _ body: (QueueTransaction) async throws -> Result
+    ) async throws -> Result {
+        try await transaction(logger: logger) { connection in
+            try await connection.query("SELECT set_config('app.queue', 'on', true)" as PostgresQuery, logger: logger)
+            return try await body(QueueTransaction(connection: connection, logger: logger))
+        }
+    }
+
+    /// Holds one pooled connection and calls `onNotification` for each NOTIFY on `channel` until
+    /// the task is cancelled or the connection fails (which throws, so the caller can reconnect).
+    public func listen(channel: String, logger: Logger, onNotification: @Sendable () -> Void) async throws {
+        try await client.withConnection { connection in
+            try await connection.listen(on: channel) { notifications in
+                for try await _ in notifications { onNotification() }
+            }
+        }
+    }
+
+    /// Runs `body` while holding the session advisory lock `key` on a connection of its own, or returns
+    /// `nil` at once when another session holds it. The lock goes with the connection: a process that
+    /// dies loses it, which is what makes it a leader lock.
+    public func withSessionLock<Result: Sendable>(
+        _ key: Int64, logger: Logger, _ body: () async throws -> Result
+    ) async throws -> Result? {
+        try await client.withConnection { connection in
+            let acquired = try await connection.query("SELECT pg_try_advisory_lock(\(key))", logger: logger).decode(Bool.self).collect().first ?? false
+            guard acquired else { return nil }
+            do {
+                let result = try await body()
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger)
+                return result
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger)
+                throw error
+            }
+        }
+    }
+
     /// Reads facts about the schema and the connected role, for start-up checks and `/readyz`.
     public func withCatalog<Result: Sendable>(
         logger: Logger,
