@@ -135,6 +135,9 @@ public struct JobExecutor: Service {
         let duration = ContinuousClock.now - started
         // Released at shutdown meanwhile: the job is someone else's now.
         guard running.finished(job.id) else { return }
+        // Cancelled with the process (not a graceful drain): the handler's error says nothing about the job,
+        // and the lease brings it back.
+        if failure != nil && Task.isCancelled { return }
         let outcome: JobCompletion.Outcome =
             if let failure { options.retry.outcome(attempt: job.attempt, maxAttempts: job.maxAttempts, failure: failure) } else { .succeeded }
         if let failure {
