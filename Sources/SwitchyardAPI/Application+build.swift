@@ -125,3 +125,11 @@ public func buildApplication(
         logger: logger
     )
 }
+
+/// `/healthz`, `/readyz` and `/metrics` alone, for processes that serve no API (`executor`, `scheduler`).
+public func buildProbeApplication(database: Database, metrics: MetricsRegistry, host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: RequestIDMiddleware())
+    SystemController(database: database, metrics: metrics).addRoutes(to: router)
+    return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "switchyard"), logger: logger)
+}

@@ -1,11 +1,19 @@
 import ArgumentParser
 import Foundation
+import Hummingbird
 import Logging
 import ServiceLifecycle
+import SwitchyardAPI
 import SwitchyardCore
 import SwitchyardJobs
 import SwitchyardMetrics
 import SwitchyardPostgres
+
+/// `--metrics-port`: where `executor` and `scheduler` serve `/metrics`, `/healthz` and `/readyz`.
+struct ProbeOptions: ParsableArguments {
+    @Option(help: "Serve /metrics, /healthz and /readyz on this port (SWITCHYARD_HTTP_HOST); not served when unset.")
+    var metricsPort: Int?
+}
 
 /// `switchyard executor`: runs jobs. Start as many as the load needs; they share the queue.
 struct ExecutorCommand: AsyncParsableCommand {
@@ -18,10 +26,12 @@ struct ExecutorCommand: AsyncParsableCommand {
     @Option(help: "Jobs run at once by this process (SWITCHYARD_EXECUTOR_CONCURRENCY).")
     var concurrency: Int?
 
+    @OptionGroup var probes: ProbeOptions
+
     func run() async throws {
         var configuration = try SwitchyardConfiguration.loadOrExit(requiring: .init(adminKey: false))
         if let concurrency { configuration.jobs.executorConcurrency = max(1, concurrency) }
-        try await runJobsProcess(configuration: configuration, label: "switchyard.executor") { database, metrics, logger in
+        try await runJobsProcess(configuration: configuration, probes: probes, name: "executor") { database, metrics, logger in
             JobExecutor(database: database, registry: .standard(), options: ExecutorOptions(configuration.jobs), metrics: metrics.jobs, logger: logger)
         }
     }
@@ -36,36 +46,27 @@ struct SchedulerCommand: AsyncParsableCommand {
         discussion: "Run one or two: a leader lock makes one of them do the work, and a fire is unique per schedule and time whatever runs."
     )
 
+    @OptionGroup var probes: ProbeOptions
+
     func run() async throws {
         let configuration = try SwitchyardConfiguration.loadOrExit(requiring: .init(adminKey: false))
-        try await runJobsProcess(configuration: configuration, label: "switchyard.scheduler") { database, metrics, logger in
+        try await runJobsProcess(configuration: configuration, probes: probes, name: "scheduler") { database, metrics, logger in
             JobScheduler(database: database, options: SchedulerOptions(configuration.jobs), metrics: metrics.jobs, logger: logger)
         }
     }
 }
 
-/// The shape of the `executor` and `scheduler` processes: preflight, the pool, one service, SIGTERM/SIGINT.
+/// The shape of the `executor` and `scheduler` processes: the pool, one service, the optional probes
+/// server, stopped gracefully on SIGTERM or SIGINT.
 func runJobsProcess(
-    configuration: SwitchyardConfiguration, label: String,
+    configuration: SwitchyardConfiguration, probes: ProbeOptions, name: String,
     _ makeService: (Database, MetricsRegistry, Logger) -> any Service
 ) async throws {
-    configuration.logging.bootstrap()
-    let logger = Logger(label: label)
-    do {
-        try await Preflight.check(configuration.database.url, logger: logger)
-    } catch let failure as Preflight.Failure {
-        FileHandle.standardError.write(Data("\(label): \(failure)\n".utf8))
-        throw ExitCode.failure
+    let (logger, metrics, database) = try await ProcessBasics.start(configuration, label: "switchyard.\(name)", name: "switchyard \(name)").unpacked
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: database), .init(service: makeService(database, metrics, logger))]
+    if let port = probes.metricsPort {
+        services.append(.init(service: buildProbeApplication(database: database, metrics: metrics, host: configuration.http.host, port: port, logger: logger)))
     }
-    let vault = try Vault.loadOrExit(configuration.keyring)
-    let metrics = MetricsRegistry(version: Switchyard.version)
-    let database = try Database(configuration: configuration.database, vault: vault, metrics: metrics.database, logger: logger)
-    let group = ServiceGroup(
-        configuration: .init(
-            services: [.init(service: database), .init(service: makeService(database, metrics, logger))],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
-        )
-    )
+    let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await group.run()
 }

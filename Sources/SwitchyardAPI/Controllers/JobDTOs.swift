@@ -93,6 +93,17 @@ enum JobRules {
         if let intervalSeconds, !(1...31_622_400).contains(intervalSeconds) { throw .validation("interval_seconds must be from 1 to 31622400 (a year).") }
     }
 
+    /// The fields schedule bodies share, each optional.
+    static func validateSchedule(
+        name: String?, payload: JSONValue?, intervalSeconds: Int?, jitterSeconds: Int?, maxAttempts: Int?
+    ) throws(SwitchyardError) {
+        try validate(name: name)
+        try validate(payload: payload)
+        try validate(intervalSeconds: intervalSeconds)
+        try validate(jitterSeconds: jitterSeconds)
+        try validate(maxAttempts: maxAttempts)
+    }
+
     static func validate(payload: JSONValue?) throws(SwitchyardError) {
         if let payload, case .object = payload {} else if payload != nil { throw .validation("payload must be a JSON object.") }
     }
@@ -215,11 +226,7 @@ struct ScheduleCreateBody: StrictJSONBody {
     }
 
     func validate() throws(SwitchyardError) {
-        try JobRules.validate(name: name)
-        try JobRules.validate(payload: payload)
-        try JobRules.validate(intervalSeconds: intervalSeconds)
-        try JobRules.validate(jitterSeconds: jitterSeconds)
-        try JobRules.validate(maxAttempts: maxAttempts)
+        try JobRules.validateSchedule(name: name, payload: payload, intervalSeconds: intervalSeconds, jitterSeconds: jitterSeconds, maxAttempts: maxAttempts)
         guard (intervalSeconds == nil) != (cron == nil) else { throw .validation("Send exactly one of interval_seconds and cron.") }
     }
 }
@@ -246,10 +253,6 @@ struct ScheduleUpdateBody: StrictJSONBody {
             throw .validation("Send at least one of: \(Self.fields.sorted().joined(separator: ", ")).")
         }
         guard intervalSeconds == nil || cron == nil else { throw .validation("Send at most one of interval_seconds and cron.") }
-        try JobRules.validate(name: name)
-        try JobRules.validate(payload: payload)
-        try JobRules.validate(intervalSeconds: intervalSeconds)
-        try JobRules.validate(jitterSeconds: jitterSeconds)
-        try JobRules.validate(maxAttempts: maxAttempts)
+        try JobRules.validateSchedule(name: name, payload: payload, intervalSeconds: intervalSeconds, jitterSeconds: jitterSeconds, maxAttempts: maxAttempts)
     }
 }

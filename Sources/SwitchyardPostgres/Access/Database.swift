@@ -52,9 +52,8 @@ public struct Database: Sendable, Service {
         logger: Logger,
         _ body: (OperatorTransaction) async throws -> Result
     ) async throws -> Result {
-        try await transaction(logger: logger) { connection in
-            try await connection.query("SELECT set_config('app.operator', 'on', true)" as PostgresQuery, logger: logger)
-            return try await body(OperatorTransaction(connection: connection, vault: vault, logger: logger))
+        try await transaction(enabling: "app.operator", logger: logger) { connection in
+            try await body(OperatorTransaction(connection: connection, vault: vault, logger: logger))
         }
     }
 
@@ -65,9 +64,8 @@ public struct Database: Sendable, Service {
         logger: Logger,
         _ body: (QueueTransaction) async throws -> Result
     ) async throws -> Result {
-        try await transaction(logger: logger) { connection in
-            try await connection.query("SELECT set_config('app.queue', 'on', true)" as PostgresQuery, logger: logger)
-            return try await body(QueueTransaction(connection: connection, logger: logger))
+        try await transaction(enabling: "app.queue", logger: logger) { connection in
+            try await body(QueueTransaction(connection: connection, logger: logger))
         }
     }
 
@@ -108,6 +106,16 @@ public struct Database: Sendable, Service {
     ) async throws -> Result {
         try await transaction(logger: logger) { connection in
             try await body(CatalogReader(connection: connection, logger: logger))
+        }
+    }
+
+    /// A transaction in which the boolean setting `name` (`app.operator`, `app.queue`) is on, for it alone.
+    private func transaction<Result: Sendable>(
+        enabling name: String, logger: Logger, _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await transaction(logger: logger) { connection in
+            try await connection.query("SELECT set_config(\(name), 'on', true)", logger: logger)
+            return try await body(connection)
         }
     }
 
