@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -239,6 +240,36 @@ struct JobQueueTests {
             try await database.withExecutor(registry: Self.registry(), logger: logger) {
                 try await eventually("every job succeeds") { try await database.count(.succeeded, of: tenant, logger: logger) == 12 }
             }
+        }
+    }
+}
+
+@Suite("Executor process metrics")
+struct ExecutorMetricsTests {
+    @Test("an executor process serves its job metrics on --metrics-port, every family with help text")
+    func executorMetrics() async throws {
+        let environment = try await TestEnvironment.make()
+        let logger = environment.logger
+        try await environment.withDatabase { database in
+            let tenant = try await database.makeTenant("metrics", logger: logger)
+            let id = try await database.enqueue(try NewJob(NoopPayload()), for: tenant, logger: logger)
+            let port = Int.random(in: 20_000...60_000)
+            let child = try SwitchyardProcess(["executor", "--metrics-port", "\(port)"], environment: environment, settings: childExecutorSettings())
+            try await eventually("the job succeeds; log: \(child.output)") { try await database.job(id, of: tenant, logger: logger).state == .succeeded }
+            var text = ""
+            try await eventually("metrics are served; log: \(child.output)") {
+                guard let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(5)),
+                    response.status == .ok
+                else { return false }
+                text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+                return text.contains("switchyard_job_attempts_total")
+            }
+            let exposition = try MetricsTests.Exposition(parsing: text)
+            for family in exposition.type.keys { #expect(!(exposition.help[family] ?? "").isEmpty, "\(family) has no help text") }
+            #expect(exposition.samples.contains { $0.name == "switchyard_job_attempts_total" && $0.labels == ["kind": "noop", "outcome": "succeeded"] && $0.value == 1 })
+            #expect(exposition.samples.contains { $0.name == "switchyard_job_start_latency_seconds_count" && $0.labels["kind"] == "noop" })
+            child.signal(SIGTERM)
+            #expect(try await child.waitForExit() == 0)
         }
     }
 }
