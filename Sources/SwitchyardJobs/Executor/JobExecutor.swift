@@ -40,7 +40,7 @@ public struct JobExecutor: Service {
             }
             maintenance.addTask { await renewLeases(wake) }
             await withTaskGroup(of: Void.self) { core in
-                core.addTask { await writeCompletions(completions) }
+                core.addTask { await writeCompletions(completions, wake) }
                 await withGracefulShutdownHandler {
                     await claimAndRun(running, wake, completions)
                 } onGracefulShutdown: {
@@ -57,6 +57,11 @@ public struct JobExecutor: Service {
     // MARK: Claiming and running
 
     private func claimAndRun(_ running: RunningJobs, _ wake: WakeSignal, _ completions: CompletionBuffer) async {
+        // Workers free up one by one; claiming at each would take one job per statement. Below half a
+        // batch of free slots, the next claim waits out a short cool-down so that it takes a batch.
+        let batchThreshold = max(1, min(options.claimBatch, options.concurrency) / 2)
+        let coolDown = Duration.milliseconds(2)
+        var lastClaim = ContinuousClock.now - coolDown
         await withDiscardingTaskGroup { workers in
             var failures = 0
             while !running.isStopping && !Task.isCancelled {
@@ -65,6 +70,11 @@ public struct JobExecutor: Service {
                     await wake.wait(timeout: options.pollInterval)
                     continue
                 }
+                if free < batchThreshold && ContinuousClock.now - lastClaim < coolDown {
+                    try? await Task.sleep(until: lastClaim + coolDown)
+                    continue
+                }
+                lastClaim = ContinuousClock.now
                 let limit = min(free, options.claimBatch)
                 let claimed: [ClaimedJob]
                 do {
@@ -80,6 +90,7 @@ public struct JobExecutor: Service {
                     continue
                 }
                 running.began(claimed)
+                logger.trace("claimed jobs", metadata: ["count": "\(claimed.count)", "limit": "\(limit)"])
                 for job in claimed {
                     workers.addTask { await execute(job, running, wake, completions) }
                 }
@@ -156,7 +167,7 @@ public struct JobExecutor: Service {
 
     /// The single writer of finished attempts: whatever accumulated while the previous write ran goes
     /// in the next statement, so the batch grows with the load.
-    private func writeCompletions(_ buffer: CompletionBuffer) async {
+    private func writeCompletions(_ buffer: CompletionBuffer, _ wake: WakeSignal) async {
         while true {
             let (batch, finished) = buffer.take(limit: 1000)
             if batch.isEmpty {
@@ -168,6 +179,9 @@ public struct JobExecutor: Service {
             while true {
                 do {
                     let written = try await database.withQueue(logger: logger) { try await $0.complete(batch, owner: options.owner) }
+                    logger.trace("wrote finished jobs", metadata: ["count": "\(written)"])
+                    // Finished jobs no longer count against their tenants' concurrency: there may be more to claim.
+                    wake.signal()
                     if written < batch.count {
                         logger.notice("some finished jobs had lost their lease and were not written", metadata: ["lost": "\(batch.count - written)"])
                     }

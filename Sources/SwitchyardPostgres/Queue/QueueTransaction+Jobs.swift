@@ -79,48 +79,11 @@ extension QueueTransaction {
     /// every tenant's first job before anyone's second, so a tenant with a flood of jobs cannot keep
     /// another's from starting.
     public func claim(_ request: ClaimRequest) async throws -> [ClaimedJob] {
-        try await query(
-            """
-            WITH RECURSIVE ready(tenant_id, depth) AS (
-                (SELECT tenant_id, 1 FROM jobs WHERE state IN ('queued', 'failed') AND run_at <= now() ORDER BY tenant_id LIMIT 1)
-              UNION ALL
-                SELECT (SELECT j.tenant_id FROM jobs j
-                         WHERE j.state IN ('queued', 'failed') AND j.run_at <= now() AND j.tenant_id > r.tenant_id
-                         ORDER BY j.tenant_id LIMIT 1), r.depth + 1
-                  FROM ready r WHERE r.tenant_id IS NOT NULL AND r.depth < 1000
-            ),
-            candidates AS (
-                SELECT c.tenant_id, c.id, c.priority, c.run_at,
-                       row_number() OVER (PARTITION BY c.tenant_id ORDER BY c.priority, c.run_at) AS rank
-                  FROM ready r
-                 CROSS JOIN LATERAL (
-                    SELECT j.tenant_id, j.id, j.priority, j.run_at FROM jobs j
-                     WHERE j.tenant_id = r.tenant_id AND j.state IN ('queued', 'failed') AND j.run_at <= now()
-                     ORDER BY j.priority, j.run_at
-                     LIMIT least(\(request.limit), greatest(0, \(request.tenantConcurrency)
-                           - (SELECT count(*) FROM jobs x WHERE x.tenant_id = r.tenant_id AND x.state = 'running')))
-                     FOR UPDATE SKIP LOCKED
-                 ) c
-                 WHERE r.tenant_id IS NOT NULL
-            ),
-            chosen AS (
-                SELECT tenant_id, id, run_at FROM candidates ORDER BY rank, priority, run_at LIMIT \(request.limit)
-            )
-            UPDATE jobs j
-               SET state = 'running', attempts = j.attempts + 1, lease_owner = \(request.owner),
-                   lease_expires_at = now() + \(request.lease.wholeMilliseconds) * interval '1 millisecond',
-                   started_at = now(), updated_at = now()
-              FROM chosen
-             WHERE j.tenant_id = chosen.tenant_id AND j.id = chosen.id
-            RETURNING j.id, j.tenant_id, j.kind, j.payload::text, j.payload_version, j.integration_id, j.attempts, j.max_attempts,
-                      chosen.run_at, now()
-            """
-        ).decode((UUID, UUID, String, String, Int, UUID?, Int, Int, Date, Date).self).collect().map {
-            ClaimedJob(
-                id: $0.0, tenantID: TenantID($0.1), kind: $0.2, payload: $0.3, payloadVersion: $0.4, integrationID: $0.5,
-                attempt: $0.6, maxAttempts: $0.7, dueAt: $0.8, claimedAt: $0.9
-            )
+        var jobs: [ClaimedJob] = []
+        for try await job in try await connection.execute(ClaimStatement(request: request), logger: logger) {
+            jobs.append(job)
         }
+        return jobs
     }
 
     /// Finishes attempts in one statement. Only attempts still leased to `owner` change: one whose lease
@@ -137,23 +100,13 @@ extension QueueTransaction {
             case .dead: states.append(JobState.dead.rawValue); delays.append(0)
             }
         }
-        let retryAt = "CASE WHEN c.state = 'failed' THEN now() + c.delay_ms * interval '1 millisecond' END"
-        return try await query(
-            PostgresQuery(unsafeSQL: """
-                UPDATE jobs j
-                   SET state = c.state,
-                       run_at = coalesce(\(retryAt), j.run_at),
-                       last_error = coalesce(nullif(c.error, ''), j.last_error),
-                       finished_at = CASE WHEN c.state IN ('succeeded', 'dead') THEN now() END,
-                       lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
-                       history = j.history || \(JobAttempt.sql(outcome: "c.state", error: "nullif(c.error, '')", retryAt: retryAt))
-                  FROM unnest($1::uuid[], $2::uuid[], $3::int8[], $4::text[], $5::text[], $6::int8[]) AS c(tenant_id, id, attempt, state, error, delay_ms)
-                 WHERE j.tenant_id = c.tenant_id AND j.id = c.id AND j.attempts = c.attempt AND j.state = 'running' AND j.lease_owner = $7
-                RETURNING j.id
-                """,
-                binds: try bindings(completions.map(\.tenantID.rawValue), completions.map(\.id), completions.map { Int64($0.attempt) },
-                                    states, completions.map { $0.error ?? "" }, delays, owner))
-        ).decode(UUID.self).collect().count
+        var written = 0
+        let statement = CompleteStatement(
+            tenants: completions.map(\.tenantID.rawValue), ids: completions.map(\.id), attempts: completions.map { Int64($0.attempt) },
+            states: states, errors: completions.map { $0.error ?? "" }, delays: delays, owner: owner
+        )
+        for try await _ in try await connection.execute(statement, logger: logger) { written += 1 }
+        return written
     }
 
     /// Extends the lease of every job `owner` holds (the heartbeat). Returns how many it holds.
@@ -263,5 +216,95 @@ extension QueueTransaction {
             """
         )
         return created
+    }
+}
+
+/// The claim, prepared once per connection: it runs at every wake-up of every executor, and planning
+/// its CTEs costs more than executing them.
+struct ClaimStatement: PostgresPreparedStatement {
+    static let name = "switchyard_claim_jobs_v1"
+    static let sql = """
+        WITH RECURSIVE ready(tenant_id, depth) AS (
+            (SELECT tenant_id, 1 FROM jobs WHERE state IN ('queued', 'failed') AND run_at <= now() ORDER BY tenant_id LIMIT 1)
+          UNION ALL
+            SELECT (SELECT j.tenant_id FROM jobs j
+                     WHERE j.state IN ('queued', 'failed') AND j.run_at <= now() AND j.tenant_id > r.tenant_id
+                     ORDER BY j.tenant_id LIMIT 1), r.depth + 1
+              FROM ready r WHERE r.tenant_id IS NOT NULL AND r.depth < 1000
+        ),
+        candidates AS (
+            SELECT c.tenant_id, c.id, c.priority, c.run_at,
+                   row_number() OVER (PARTITION BY c.tenant_id ORDER BY c.priority, c.run_at) AS rank
+              FROM ready r
+             CROSS JOIN LATERAL (
+                SELECT j.tenant_id, j.id, j.priority, j.run_at FROM jobs j
+                 WHERE j.tenant_id = r.tenant_id AND j.state IN ('queued', 'failed') AND j.run_at <= now()
+                 ORDER BY j.priority, j.run_at
+                 LIMIT least($2::int8, greatest(0, $3::int8
+                       - (SELECT count(*) FROM jobs x WHERE x.tenant_id = r.tenant_id AND x.state = 'running')))
+                 FOR UPDATE SKIP LOCKED
+             ) c
+             WHERE r.tenant_id IS NOT NULL
+        ),
+        chosen AS (
+            SELECT tenant_id, id, run_at FROM candidates ORDER BY rank, priority, run_at LIMIT $2::int8
+        )
+        UPDATE jobs j
+           SET state = 'running', attempts = j.attempts + 1, lease_owner = $1::text,
+               lease_expires_at = now() + $4::int8 * interval '1 millisecond',
+               started_at = now(), updated_at = now()
+          FROM chosen
+         WHERE j.tenant_id = chosen.tenant_id AND j.id = chosen.id
+        RETURNING j.id, j.tenant_id, j.kind, j.payload::text, j.payload_version, j.integration_id, j.attempts, j.max_attempts,
+                  chosen.run_at, now()
+        """
+
+    let request: ClaimRequest
+
+    func makeBindings() throws -> PostgresBindings {
+        try bindings(request.owner, Int64(request.limit), Int64(request.tenantConcurrency), request.lease.wholeMilliseconds)
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> ClaimedJob {
+        let (id, tenant, kind, payload, version, integration, attempt, maxAttempts, dueAt, claimedAt) =
+            try row.decode((UUID, UUID, String, String, Int, UUID?, Int, Int, Date, Date).self)
+        return ClaimedJob(
+            id: id, tenantID: TenantID(tenant), kind: kind, payload: payload, payloadVersion: version, integrationID: integration,
+            attempt: attempt, maxAttempts: maxAttempts, dueAt: dueAt, claimedAt: claimedAt
+        )
+    }
+}
+
+/// The batched completion, prepared like the claim. Only attempts still leased to the owner change.
+struct CompleteStatement: PostgresPreparedStatement {
+    static let name = "switchyard_complete_jobs_v1"
+    static let retryAt = "CASE WHEN c.state = 'failed' THEN now() + c.delay_ms * interval '1 millisecond' END"
+    static let sql = """
+        UPDATE jobs j
+           SET state = c.state,
+               run_at = coalesce(\(retryAt), j.run_at),
+               last_error = coalesce(nullif(c.error, ''), j.last_error),
+               finished_at = CASE WHEN c.state IN ('succeeded', 'dead') THEN now() END,
+               lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+               history = j.history || \(JobAttempt.sql(outcome: "c.state", error: "nullif(c.error, '')", retryAt: retryAt))
+          FROM unnest($1::uuid[], $2::uuid[], $3::int8[], $4::text[], $5::text[], $6::int8[]) AS c(tenant_id, id, attempt, state, error, delay_ms)
+         WHERE j.tenant_id = c.tenant_id AND j.id = c.id AND j.attempts = c.attempt AND j.state = 'running' AND j.lease_owner = $7::text
+        RETURNING j.id
+        """
+
+    let tenants: [UUID]
+    let ids: [UUID]
+    let attempts: [Int64]
+    let states: [String]
+    let errors: [String]
+    let delays: [Int64]
+    let owner: String
+
+    func makeBindings() throws -> PostgresBindings {
+        try bindings(tenants, ids, attempts, states, errors, delays, owner)
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> UUID {
+        try row.decode(UUID.self)
     }
 }
