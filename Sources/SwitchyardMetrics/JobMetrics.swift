@@ -22,6 +22,7 @@ public final class JobMetrics: Sendable {
     private let rescues = Mutex<[String: Counter]>([:])
     private let leader: Gauge
     private let fires: Counter
+    private let health = Mutex<[String: Gauge]>([:])
 
     static let durationBuckets: [Duration] = [
         .milliseconds(1), .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(250), .milliseconds(500),
@@ -86,6 +87,18 @@ public final class JobMetrics: Sendable {
         }
         let stale = depths.withLock { Array($0.keys.filter { !seen.contains($0) }) }
         for key in stale { depthGauge(key).set(to: 0) }
+    }
+
+    /// Integrations with recent attempts by health status (healthy, degraded, down), as last scored.
+    public func setIntegrationHealth(_ counts: [(status: String, count: Int)]) {
+        for row in counts {
+            cachedMetric(health, row.status) {
+                registry.makeGauge(
+                    descriptor: .switchyard("integrations_health", unit: "", help: "Integrations with job attempts in the last hour by health status (healthy, degraded, down), as last scored by the scheduler."),
+                    labels: [("status", row.status)]
+                )
+            }.set(to: Double(row.count))
+        }
     }
 
     public func setLeader(_ isLeader: Bool) { leader.set(to: isLeader ? 1 : 0) }

@@ -24,7 +24,8 @@ public struct SchedulerOptions: Sendable {
 }
 
 /// `switchyard scheduler`: turns due schedule fires into jobs (REQUIREMENTS RL-5) and runs the queue's
-/// own periodic work: lease rescue (RL-2), retention pruning and the queue-depth metric.
+/// own periodic work: lease rescue (RL-2), retention pruning, the queue-depth metric and integration
+/// health scoring (RL-7).
 ///
 /// Platform periodic work that needs other subsystems (proactive OAuth token refresh, integration
 /// health scoring) belongs in `periodicWork`, run by the leader on every tick.
@@ -130,7 +131,7 @@ public struct JobScheduler: Service {
         }
     }
 
-    /// Counts the queue for the depth metric and prunes finished jobs past their retention.
+    /// Counts the queue for the depth metric, prunes finished jobs past their retention and scores integrations' health.
     public func housekeeping() async throws {
         let depth = try await database.withQueue(logger: logger) { try await $0.queueDepth() }
         metrics?.setQueueDepth(depth.map { (kind: $0.kind, state: $0.state.rawValue, count: $0.count) })
@@ -143,5 +144,7 @@ public struct JobScheduler: Service {
             if deleted < 5000 { break }
         }
         if pruned > 0 { logger.info("pruned finished jobs", metadata: ["count": "\(pruned)"]) }
+        let changed = try await IntegrationHealthScoring(database: database, metrics: metrics).run(logger: logger)
+        if changed > 0 { logger.info("integration health changed", metadata: ["count": "\(changed)"]) }
     }
 }

@@ -308,3 +308,34 @@ struct CompleteStatement: PostgresPreparedStatement {
         try row.decode(UUID.self)
     }
 }
+
+/// The recent job attempts of one integration, for health scoring.
+public struct IntegrationOutcomes: Sendable {
+    public let tenantID: TenantID
+    public let integrationID: UUID
+    /// Newest first; true for a success.
+    public let outcomes: [Bool]
+    public let lastError: String?
+}
+
+extension QueueTransaction {
+    /// Per integration with jobs, the outcomes of up to `limit` attempts that finished within `window`.
+    public func recentIntegrationOutcomes(window: Duration, limit: Int = 50) async throws -> [IntegrationOutcomes] {
+        try await query(
+            """
+            SELECT tenant_id, integration_id,
+                   (array_agg(outcome = 'succeeded' ORDER BY finished DESC))[1:\(limit)],
+                   (array_agg(error ORDER BY finished DESC) FILTER (WHERE outcome <> 'succeeded'))[1]
+              FROM (SELECT j.tenant_id, j.integration_id, h->>'outcome' AS outcome, h->>'error' AS error, (h->>'finished_at')::float8 AS finished
+                      FROM jobs j CROSS JOIN LATERAL jsonb_array_elements(j.history) h
+                     WHERE j.integration_id IS NOT NULL
+                       AND j.updated_at > now() - \(window.wholeMilliseconds) * interval '1 millisecond'
+                       AND h->>'outcome' IN ('succeeded', 'failed', 'dead', 'lease_expired')) attempts
+             WHERE finished > extract(epoch FROM now()) - \(window.wholeMilliseconds) / 1000.0
+             GROUP BY tenant_id, integration_id
+            """
+        ).decode((UUID, UUID, [Bool], String?).self).collect().map {
+            IntegrationOutcomes(tenantID: TenantID($0.0), integrationID: $0.1, outcomes: $0.2, lastError: $0.3)
+        }
+    }
+}
