@@ -106,7 +106,8 @@ public struct JobExecutor: Service {
     /// unfinished ones back to the queue and cancels their handlers.
     private func drain(_ running: RunningJobs, _ wake: WakeSignal, workers: inout DiscardingTaskGroup) async {
         let deadline = ContinuousClock.now + options.shutdownTimeout
-        while running.count > 0 && ContinuousClock.now < deadline {
+        // Cancelled (not a graceful shutdown): the handlers are cancelled with us; nothing to wait for.
+        while running.count > 0 && ContinuousClock.now < deadline && !Task.isCancelled {
             await wake.wait(timeout: min(.milliseconds(100), deadline - ContinuousClock.now))
         }
         let unfinished = running.releaseAll()
