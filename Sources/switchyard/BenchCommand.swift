@@ -23,8 +23,8 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "No-op jobs per phase.")
         var jobs: Int = 20_000
 
-        @Option(help: "Executor workers (the executor's SWITCHYARD_EXECUTOR_CONCURRENCY).")
-        var concurrency: Int = 64
+        @Option(help: "Executor workers (the executor's SWITCHYARD_EXECUTOR_CONCURRENCY); claims take up to this many jobs, at most 1000.")
+        var concurrency: Int = 256
 
         @Option(help: "Connections running the raw SQL loop.")
         var rawWorkers: Int = 4
@@ -51,6 +51,8 @@ struct BenchCommand: AsyncParsableCommand {
             }
             configuration.database.maxConnections = concurrency / 8 + 8
             configuration.jobs.executorConcurrency = concurrency
+            // No-op jobs finish at once: big claims are what amortise each transaction's commit.
+            configuration.jobs.claimBatch = min(1000, concurrency)
             // One tenant's jobs: its cap must not be what limits the run (the raw loop has none).
             configuration.jobs.tenantConcurrency = 100_000
             let vault = Vault(provider: LocalKeyProvider(keyring: .generate(keyID: "bench")))
