@@ -21,7 +21,7 @@ public struct QueueBenchmark: Sendable {
         public var description: String {
             """
             jobs:             \(jobs) no-op jobs per phase
-            executor:         \(Int(executorRate.rounded())) jobs/s  (\(String(format: "%.2f", executorSeconds)) s; \(executorConcurrency) workers, one process)
+            executor:         \(Int(executorRate.rounded())) jobs/s  (\(String(format: "%.2f", executorSeconds)) s; \(executorConcurrency) workers claiming up to \(claimBatch) at a time, one process)
             raw SQL ceiling:  \(Int(rawRate.rounded())) jobs/s  (\(String(format: "%.2f", rawSeconds)) s; \(rawWorkers) connections claiming 10 and completing 10 per round trip pair)
             ratio:            \(String(format: "%.2f", ratio))  (executor / raw; the goal is >= 1.0)
             """

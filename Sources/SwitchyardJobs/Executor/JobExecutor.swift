@@ -65,11 +65,11 @@ public struct JobExecutor: Service {
         await withDiscardingTaskGroup { workers in
             var failures = 0
             while !running.isStopping && !Task.isCancelled {
-                let free = options.concurrency - running.count
-                guard free > 0 else {
+                if running.markWaitingIfFull(capacity: options.concurrency) {
                     await wake.wait(timeout: options.pollInterval)
                     continue
                 }
+                let free = options.concurrency - running.count
                 if free < batchThreshold && ContinuousClock.now - lastClaim < coolDown {
                     try? await Task.sleep(until: lastClaim + coolDown)
                     continue
@@ -107,7 +107,7 @@ public struct JobExecutor: Service {
     private func drain(_ running: RunningJobs, _ wake: WakeSignal, workers: inout DiscardingTaskGroup) async {
         let deadline = ContinuousClock.now + options.shutdownTimeout
         // Cancelled (not a graceful shutdown): the handlers are cancelled with us; nothing to wait for.
-        while running.count > 0 && ContinuousClock.now < deadline && !Task.isCancelled {
+        while running.markWaitingIfFull(capacity: 1) && ContinuousClock.now < deadline && !Task.isCancelled {
             await wake.wait(timeout: min(.milliseconds(100), deadline - ContinuousClock.now))
         }
         let unfinished = running.releaseAll()
@@ -123,7 +123,6 @@ public struct JobExecutor: Service {
     }
 
     private func execute(_ job: ClaimedJob, _ running: RunningJobs, _ wake: WakeSignal, _ completions: CompletionBuffer) async {
-        defer { wake.signal() }
         var jobLogger = logger
         jobLogger[metadataKey: "job_id"] = "\(job.id.lowercasedString)"
         jobLogger[metadataKey: "kind"] = "\(job.kind)"
@@ -145,8 +144,10 @@ public struct JobExecutor: Service {
             failure = .transient("no handler for job kind '\(job.kind)' in executor \(options.owner)")
         }
         let duration = ContinuousClock.now - started
+        let (wasRunning, claimerWaits) = running.finished(job.id)
+        if claimerWaits { wake.signal() }
         // Released at shutdown meanwhile: the job is someone else's now.
-        guard running.finished(job.id) else { return }
+        guard wasRunning else { return }
         // Cancelled with the process (not a graceful drain): the handler's error says nothing about the job,
         // and the lease brings it back.
         if failure != nil && Task.isCancelled { return }
@@ -241,6 +242,8 @@ final class RunningJobs: Sendable {
     private struct State {
         var jobs: [UUID: ClaimedJob] = [:]
         var stopping = false
+        /// The claim loop (or the shutdown drain) waits for a job to finish.
+        var waiting = false
     }
 
     private let state = Mutex(State())
@@ -256,9 +259,23 @@ final class RunningJobs: Sendable {
         }
     }
 
-    /// Whether the job was still this process's to complete (not released at shutdown).
-    func finished(_ id: UUID) -> Bool {
-        state.withLock { $0.jobs.removeValue(forKey: id) != nil }
+    /// Whether `capacity` jobs or more are running; if so, the next `finished` asks for a wake-up.
+    /// One signal per wait, rather than one per finished job.
+    func markWaitingIfFull(capacity: Int) -> Bool {
+        state.withLock { state in
+            state.waiting = state.jobs.count >= capacity
+            return state.waiting
+        }
+    }
+
+    /// Whether the job was still this process's to complete (not released at shutdown), and whether
+    /// someone waits for a job to finish.
+    func finished(_ id: UUID) -> (wasRunning: Bool, wake: Bool) {
+        state.withLock { state in
+            let wasRunning = state.jobs.removeValue(forKey: id) != nil
+            defer { state.waiting = false }
+            return (wasRunning, state.waiting)
+        }
     }
 
     func releaseAll() -> [ClaimedJob] {
