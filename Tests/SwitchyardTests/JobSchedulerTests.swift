@@ -102,6 +102,30 @@ struct JobSchedulerTests {
         }
     }
 
+    @Test("scheduler processes: the leader killed with SIGKILL, the standby fires what comes due, each fire once")
+    func killedLeaderProcess() async throws {
+        let environment = try await TestEnvironment.make()
+        let logger = environment.logger
+        let settings = ["SWITCHYARD_SCHEDULER_TICK_MS": "100"]
+        try await environment.withDatabase(maxConnections: 4) { database in
+            let tenant = try await database.makeTenant("scheduler-processes", logger: logger)
+            let leader = try SwitchyardProcess(["scheduler"], environment: environment, settings: settings)
+            let first = try await Self.makeSchedules(database, tenant: tenant, count: 5, dueAt: Date(), logger: logger)
+            try await eventually("the first scheduler fires; log: \(leader.output)") { try await Self.fires(database, tenant: tenant, logger: logger).count == 5 }
+            let standby = try SwitchyardProcess(["scheduler"], environment: environment, settings: settings)
+            try await Task.sleep(for: .milliseconds(500))
+            leader.signal(SIGKILL)
+            _ = try await leader.waitForExit()
+            let second = try await Self.makeSchedules(database, tenant: tenant, count: 5, dueAt: Date(), logger: logger)
+            try await eventually("the standby takes over and fires; log: \(standby.output)") { try await Self.fires(database, tenant: tenant, logger: logger).count == 10 }
+            try await Task.sleep(for: .milliseconds(300))
+            let fired = try await Self.fires(database, tenant: tenant, logger: logger).map(\.0)
+            #expect(fired.count == 10 && Set(fired) == Set(first + second))
+            standby.signal(SIGTERM)
+            #expect(try await standby.waitForExit() == 0)
+        }
+    }
+
     @Test("housekeeping counts the queue for the depth metric and prunes finished jobs past their retention")
     func housekeeping() async throws {
         let environment = try await TestEnvironment.make()
