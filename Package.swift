@@ -84,6 +84,30 @@ let package = Package(
             dependencies: ["SwitchyardCore"],
             swiftSettings: swiftSettings
         ),
+        // OAuth 2.0 as a confidential client: authorization requests with state and PKCE, the callback, token
+        // exchange, single-flight refresh and revocation.
+        .target(
+            name: "SwitchyardOAuth",
+            dependencies: [
+                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardProviders", "SwitchyardOutbound",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Inbound webhooks: signature schemes verified over raw bytes, and the group-commit ingest writer.
+        .target(
+            name: "SwitchyardWebhooks",
+            dependencies: [
+                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Prometheus registry and the platform's metric families (all with help text).
         .target(
             name: "SwitchyardMetrics",
@@ -97,7 +121,7 @@ let package = Package(
         .target(
             name: "SwitchyardAPI",
             dependencies: [
-                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics", "SwitchyardProviders", "SwitchyardOutbound", "SwitchyardJobs",
+                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics", "SwitchyardProviders", "SwitchyardOutbound", "SwitchyardOAuth", "SwitchyardWebhooks", "SwitchyardJobs",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
@@ -170,17 +194,28 @@ let package = Package(
             path: "Tests/SwitchyardTestSupport",
             swiftSettings: swiftSettings
         ),
+        // `swift run fake-oauth-provider`: the tests' fake OAuth provider, for the README's connect walkthrough.
+        .executableTarget(
+            name: "fake-oauth-provider",
+            dependencies: [
+                "SwitchyardTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/FakeOAuthProviderTool",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SwitchyardTests",
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics", "SwitchyardVault", "SwitchyardOutbound",
-                "SwitchyardProviders", "SwitchyardTestSupport", "SwitchyardJobs",
+                "SwitchyardProviders", "SwitchyardOAuth", "SwitchyardWebhooks", "SwitchyardTestSupport", "SwitchyardJobs",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -11,6 +11,7 @@ import SwitchyardJobs
 import SwitchyardMetrics
 import SwitchyardOutbound
 import SwitchyardPostgres
+import SwitchyardWebhooks
 
 /// What the API needs to serve requests; built once per process, shared by `serve`, `dev` and the tests.
 public struct APIDependencies: Sendable {
@@ -21,15 +22,21 @@ public struct APIDependencies: Sendable {
     public let outbound: OutboundClient
     /// The job kinds, for checking what tenants enqueue and schedule.
     public let jobs: JobRegistry
+    /// Group commit of webhook deliveries; a service of the application.
+    public let webhookWriter: WebhookIngestWriter
+    public let webhooks: WebhookIngestor
 
     public init(
-        configuration: SwitchyardConfiguration, database: Database, metrics: MetricsRegistry, outbound: OutboundClient, jobs: JobRegistry = .standard()
+        configuration: SwitchyardConfiguration, database: Database, metrics: MetricsRegistry, outbound: OutboundClient,
+        jobs: JobRegistry = .standard(), logger: Logger = Logger(label: "switchyard.webhooks")
     ) {
         self.configuration = configuration
         self.database = database
         self.metrics = metrics
         self.outbound = outbound
         self.jobs = jobs
+        self.webhookWriter = WebhookIngestWriter(database: database, metrics: metrics.webhooks, logger: logger)
+        self.webhooks = WebhookIngestor(database: database, writer: webhookWriter, metrics: metrics.webhooks)
     }
 }
 
@@ -67,11 +74,25 @@ public func buildRouter(_ dependencies: APIDependencies) -> Router<AppRequestCon
         .addRoutes(to: v1.group("oauth-apps", context: TenantRequestContext.self))
     PlatformOAuthAppsController(database: database, directory: directory, limits: limits)
         .addRoutes(to: v1.group("platform/oauth-apps", context: OperatorRequestContext.self))
+    let oauth = OAuthServices(configuration: configuration, database: database, outbound: dependencies.outbound, directory: directory)
     let integrations = v1.group("integrations", context: TenantRequestContext.self)
-    IntegrationsController(database: database, limits: limits, idempotent: idempotent, directory: directory)
+    IntegrationsController(database: database, limits: limits, idempotent: idempotent, directory: directory, oauth: oauth)
         .addRoutes(to: integrations)
-    ProxyController(database: database, directory: directory, outbound: dependencies.outbound, limits: limits)
+    ProxyController(database: database, directory: directory, outbound: dependencies.outbound, limits: limits, refresher: oauth.refresher)
         .addRoutes(to: integrations)
+    ConnectSessionsController(database: database, limits: limits, oauth: oauth)
+        .addRoutes(to: v1.group("connect-sessions", context: TenantRequestContext.self))
+    EventsController(database: database, limits: limits)
+        .addRoutes(to: v1.group("events", context: TenantRequestContext.self))
+    WebhookSourcesController(database: database, limits: limits, ingestor: dependencies.webhooks, publicBaseURL: configuration.publicBaseURL)
+        .addRoutes(to: v1.group("webhook-sources", context: TenantRequestContext.self))
+    WebhookEventsController(database: database, limits: limits)
+        .addRoutes(to: v1.group("webhook-events", context: TenantRequestContext.self))
+    // Providers: no API key, the signature is the credential.
+    WebhookIngestController(ingestor: dependencies.webhooks, metrics: dependencies.metrics.webhooks).addRoutes(to: router)
+    // End users' browsers: no API key, the connect token or the OAuth state is the credential.
+    ConnectPageController(database: database, oauth: oauth).addRoutes(to: router)
+    OAuthCallbackController(oauth: oauth).addRoutes(to: router)
     AuditEventsController(database: database, limits: limits)
         .addRoutes(to: v1.group("audit-events", context: TenantRequestContext.self))
 
@@ -120,7 +141,7 @@ public func buildApplication(
         router: buildRouter(dependencies),
         server: try buildServer(http),
         configuration: .init(address: .hostname(http.host, port: http.port), serverName: "switchyard"),
-        services: [dependencies.database, dependencies.outbound] + extraServices,
+        services: [dependencies.database, dependencies.outbound, dependencies.webhookWriter] + extraServices,
         onServerRunning: onServerRunning ?? { _ in },
         logger: logger
     )

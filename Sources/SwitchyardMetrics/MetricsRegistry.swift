@@ -10,6 +10,7 @@ public final class MetricsRegistry: Sendable {
     public let database: DatabaseMetrics
     public let outbound: OutboundMetrics
     public let jobs: JobMetrics
+    public let webhooks: WebhookMetrics
 
     public init(version: String) {
         let registry = PrometheusCollectorRegistry()
@@ -18,6 +19,7 @@ public final class MetricsRegistry: Sendable {
         self.database = DatabaseMetrics(registry: registry)
         self.outbound = OutboundMetrics(registry: registry)
         self.jobs = JobMetrics(registry: registry)
+        self.webhooks = WebhookMetrics(registry: registry)
         registry.makeGauge(
             descriptor: .switchyard("build", unit: "info", help: "Build information; the value is always 1."),
             labels: [("version", version), ("swift", Self.swiftVersion)]

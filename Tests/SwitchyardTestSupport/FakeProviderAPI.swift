@@ -118,27 +118,16 @@ public final class FakeProviderAPI: Sendable {
         _ body: @Sendable (FakeProviderAPI) async throws -> Result
     ) async throws -> Result {
         let api = FakeProviderAPI()
-        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(
-            responder: CallbackResponder<BasicRequestContext> { request, _ in try await api.respond(to: request) },
-            configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0), serverName: "fake-provider"),
-            onServerRunning: { channel in
-                portSink.yield(channel.localAddress?.port ?? 0)
-                portSink.finish()
-            },
-            logger: logger
-        )
-        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            defer { Task { await group.triggerGracefulShutdown() } }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next(), port > 0 else { throw TestFailure("the fake provider did not start") }
+        return try await withLoopbackApplication(logger: logger, what: "the fake provider", make: { onServerRunning in
+            Application(
+                responder: CallbackResponder<BasicRequestContext> { request, _ in try await api.respond(to: request) },
+                configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0), serverName: "fake-provider"),
+                onServerRunning: onServerRunning,
+                logger: logger
+            )
+        }) { port in
             api.boundPort.withLock { $0 = port }
-            let result = try await body(api)
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return result
+            return try await body(api)
         }
     }
 

@@ -17,26 +17,10 @@ extension TestEnvironment {
         var configuration = self.configuration
         configuration.http = http
         let database = try Database(configuration: configuration.database, vault: vault, metrics: nil, logger: logger)
-        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         let metrics = MetricsRegistry(version: "test")
-        let app = try buildApplication(
-            APIDependencies(configuration: configuration, database: database, metrics: metrics, outbound: makeOutboundClient(metrics: metrics)),
-            logger: logger,
-            onServerRunning: { channel in
-                portSink.yield(channel.localAddress?.port ?? 0)
-                portSink.finish()
-            }
-        )
-        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            defer { Task { await group.triggerGracefulShutdown() } }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next(), port > 0 else { throw TestFailure("the server did not start") }
-            let result = try await body(port)
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return result
-        }
+        let dependencies = APIDependencies(configuration: configuration, database: database, metrics: metrics, outbound: makeOutboundClient(metrics: metrics))
+        return try await withLoopbackApplication(logger: logger, what: "the server", make: { onServerRunning in
+            try buildApplication(dependencies, logger: logger, onServerRunning: onServerRunning)
+        }, body)
     }
 }

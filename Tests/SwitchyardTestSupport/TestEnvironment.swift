@@ -36,6 +36,19 @@ public struct TestEnvironment: Sendable {
         return TestEnvironment(ownerURL: urls.owner, applicationURL: urls.application, configuration: configuration, vault: vault, logger: logger)
     }
 
+    /// An environment on a database of the caller's (a cluster a test controls itself), already migrated.
+    public static func make(owner: DatabaseURL, application: DatabaseURL, logger: Logger = Logger(label: "switchyard.tests")) -> TestEnvironment {
+        let configuration = SwitchyardConfiguration(
+            database: DatabaseConfiguration(url: application, migrationURL: owner, maxConnections: 8),
+            http: HTTPConfiguration(host: "127.0.0.1", port: 0),
+            limits: LimitsConfiguration(rateLimitPerSecond: 10_000, rateLimitBurst: 10_000),
+            logging: LoggingConfiguration(),
+            adminKey: adminKey
+        )
+        let vault = Vault(provider: LocalKeyProvider(keyring: .generate(keyID: "test")))
+        return TestEnvironment(ownerURL: owner, applicationURL: application, configuration: configuration, vault: vault, logger: logger)
+    }
+
     /// Runs `body` with a running connection pool of the application role.
     public func withDatabase<Result: Sendable>(
         maxConnections: Int = 4,

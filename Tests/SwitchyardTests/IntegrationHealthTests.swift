@@ -54,10 +54,12 @@ struct IntegrationHealthTests {
                 let healthy = try #require(try await client.request(.get, "/v1/integrations/\(integration)", key: made.key).jsonObject()["health"] as? [String: Any])
                 #expect(healthy["status"] as? String == "healthy", "\(healthy)")
             }
-            let events = try #require(try await client.request(.get, "/v1/audit-events", key: made.key).jsonObject()["data"] as? [[String: Any]])
-            let changes = events.filter { $0["action"] as? String == "integration.health_changed" }.compactMap { $0["details"] as? [String: String] }
-            #expect(changes.map { $0["to"] ?? "" } == ["healthy", "down"])  // newest first
-            #expect(changes.last?["from"] == "unknown" && changes.first?["from"] == "down")
+            let events = try #require(
+                try await client.request(.get, "/v1/events?type=integration.health_changed&integration_id=\(integration)", key: made.key).jsonObject()["data"] as? [[String: Any]]
+            )
+            let changes = events.compactMap { $0["data"] as? [String: String] }
+            #expect(changes.map { $0["to"] ?? "" } == ["down", "healthy"])  // oldest first
+            #expect(changes.first?["from"] == "unknown" && changes.last?["from"] == "down")
         }
     }
 }

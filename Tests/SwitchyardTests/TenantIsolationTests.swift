@@ -42,6 +42,17 @@ struct TenantIsolationTests {
         },
         // The proxied path itself names nothing; the integration in front of it is what is isolated.
         "path": { _, _ in "v1/customers" },
+        "source_id": { client, key in try await WebhookFixture.makeSource(client, key: key).id },
+        "secret_id": { client, key in
+            let source = try await WebhookFixture.makeSource(client, key: key)
+            let secrets = try await client.request(.get, "/v1/webhook-sources/\(source.id)", key: key).jsonObject()["secrets"] as? [[String: Any]]
+            return try #require(secrets?.first?["id"] as? String)
+        },
+        "event_id": { client, key in
+            let source = try await WebhookFixture.makeSource(client, key: key)
+            let delivered = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: "b-owned")
+            return try #require(try delivered.jsonObject()["id"] as? String, "\(delivered.text)")
+        },
     ]
 
     /// Routes that create or replace at a client-chosen id: another tenant's call makes its own resource
@@ -52,6 +63,7 @@ struct TenantIsolationTests {
     static let bodies: [String: String] = [
         "PATCH /v1/integrations/{integration_id}": #"{"display_name":"renamed"}"#,
         "PATCH /v1/schedules/{schedule_id}": #"{"name":"renamed"}"#,
+        "PATCH /v1/webhook-sources/{source_id}": #"{"name":"renamed"}"#,
     ]
 
     @Test("tenant A's key on every tenant route naming tenant B's resource answers 404")

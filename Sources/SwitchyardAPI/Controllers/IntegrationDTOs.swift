@@ -125,7 +125,7 @@ struct CredentialResponse: Encodable, Sendable {
         case accessToken = "access_token"
         case tokenType = "token_type"
         case expiresAt = "expires_at"
-        case scopes
+        case scopes, raw
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -140,6 +140,31 @@ struct CredentialResponse: Encodable, Sendable {
             try container.encode(tokens.tokenType, forKey: .tokenType)
             try container.encode(tokens.expiresAt, forKey: .expiresAt)
             try container.encode(tokens.scopes, forKey: .scopes)
+            // The refresh token stays in Switchyard: it refreshes for the caller (REQUIREMENTS OA-6).
+            try container.encode(tokens.raw, forKey: .raw)
         }
+    }
+}
+
+/// `POST /v1/integrations/{id}/disconnect`: the integration afterwards and what the provider said to revocation.
+struct DisconnectResponse: Encodable, Sendable {
+    let integration: IntegrationResponse
+    let revocation: String
+}
+
+/// `POST /v1/integrations/{id}/refresh`: when the new access token expires; the token itself is read from `/credentials`.
+struct RefreshResponse: Encodable, Sendable {
+    let integrationID: UUID
+    let expiresAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case integrationID = "integration_id"
+        case expiresAt = "expires_at"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(integrationID.lowercasedString, forKey: .integrationID)
+        try container.encode(expiresAt, forKey: .expiresAt)
     }
 }

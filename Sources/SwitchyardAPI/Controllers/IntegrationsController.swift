@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import SwitchyardCore
+import SwitchyardOAuth
 import SwitchyardPostgres
 import SwitchyardProviders
 
@@ -11,14 +12,18 @@ struct IntegrationsController: Sendable {
     let limits: LimitsConfiguration
     let idempotent: IdempotentPost
     let directory: ProviderDirectory
+    let oauth: OAuthServices
 
     func addRoutes(to group: RouterGroup<TenantRequestContext>) {
         group.post(use: create)
         group.get(use: list)
+        group.post("authorize-url", use: authorizeURL)
         group.get("{integration_id}", use: show)
         group.patch("{integration_id}", use: update)
         group.delete("{integration_id}", use: delete)
         group.get("{integration_id}/credentials", use: credentials)
+        group.post("{integration_id}/refresh", use: refresh)
+        group.post("{integration_id}/disconnect", use: disconnect)
     }
 
     @Sendable func create(_ request: Request, context: TenantRequestContext) async throws -> Response {
@@ -90,26 +95,87 @@ struct IntegrationsController: Sendable {
         return try HTTPPayload.json(IntegrationResponse(record: record)).response
     }
 
+    /// Deletes the integration; an OAuth grant is revoked at the provider first when it can be (REQUIREMENTS OA-8).
     @Sendable func delete(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
         let id = try request.uuid("integration_id", context: context, resource: "The integration")
+        let revocation = await oauth.revoker.revoke(id, tenant: context.tenantID, logger: context.logger)
         let deleted = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
             let deleted = try await transaction.deleteIntegration(id)
-            if deleted { try await transaction.recordAudit(context.audit("integration.deleted", "integration", id.lowercasedString)) }
+            if deleted {
+                try await transaction.recordAudit(context.audit("integration.deleted", "integration", id.lowercasedString, ["revocation": revocation.rawValue]))
+            }
             return deleted
         }
         guard deleted else { throw SwitchyardError.notFound("The integration") }
         return HTTPPayload.noContent().response
     }
 
+    /// Keeps the integration but forgets its credential, after revoking the grant at the provider when it can.
+    @Sendable func disconnect(_ request: Request, context: TenantRequestContext) async throws -> Response {
+        try context.require(.write)
+        let id = try request.uuid("integration_id", context: context, resource: "The integration")
+        guard try await database.withTenant(context.tenantID, logger: context.logger, { try await $0.integration(id) }) != nil else {
+            throw SwitchyardError.notFound("The integration")
+        }
+        let revocation = await oauth.revoker.revoke(id, tenant: context.tenantID, logger: context.logger)
+        let record = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
+            try await transaction.deleteCredential(for: id)
+            guard let record = try await transaction.setIntegrationStatus(id, .disconnected) else { throw SwitchyardError.notFound("The integration") }
+            try await transaction.recordAudit(context.audit("integration.disconnected", "integration", id.lowercasedString, ["revocation": revocation.rawValue]))
+            try await transaction.recordEvent("integration.disconnected", integrationID: id, data: ["revocation": revocation.rawValue])
+            return record
+        }
+        return try HTTPPayload.json(DisconnectResponse(integration: IntegrationResponse(record: record), revocation: revocation.rawValue)).response
+    }
+
+    /// The provider's consent URL for an app that shows its own UI; same state and PKCE protections as connect sessions.
+    @Sendable func authorizeURL(_ request: Request, context: TenantRequestContext) async throws -> Response {
+        try context.require(.write)
+        let body = try AuthorizeURLBody.decode(from: try await request.collectBody(limit: limits.maxBodyBytes))
+        let input = body.options
+        let origins = try await database.withTenant(context.tenantID, logger: context.logger) { try await $0.currentTenant()?.connectReturnOrigins ?? [] }
+        try AuthorizationRules.checkReturnTo(input.returnTo, allowed: origins)
+        let authorization = try await oauth.connector.authorizationURL(
+            for: OAuthConnector.Request(
+                provider: body.provider, integrationID: input.integrationID, extraScopes: input.scopes ?? [],
+                connectionParameters: input.connectionParameters ?? [:], endUserID: input.endUserID, tags: input.tags ?? [], returnTo: input.returnTo
+            ),
+            tenant: context.tenantID, logger: context.logger
+        )
+        return try HTTPPayload.json(
+            AuthorizeURLResponse(url: authorization.url, expiresAt: authorization.expiresAt, redirectURI: oauth.connector.redirectURI),
+            status: .created, headers: [.cacheControl: "no-store"]
+        ).response
+    }
+
+    /// Refreshes an OAuth integration's access token now.
+    @Sendable func refresh(_ request: Request, context: TenantRequestContext) async throws -> Response {
+        try context.require(.write)
+        let id = try request.uuid("integration_id", context: context, resource: "The integration")
+        guard let integration = try await database.withTenant(context.tenantID, logger: context.logger, { try await $0.integration(id) }) else {
+            throw SwitchyardError.notFound("The integration")
+        }
+        guard integration.authType == .oauth2 else {
+            throw SwitchyardError.validation("Only OAuth 2.0 integrations have tokens to refresh; this one uses \(integration.authType.rawValue).")
+        }
+        let credential = try await oauth.refresher.refresh(id, tenant: context.tenantID, force: true, logger: context.logger)
+        let expiresAt: Date? = if case .oauth2(let tokens) = credential { tokens.expiresAt } else { nil }
+        return try HTTPPayload.json(RefreshResponse(integrationID: id, expiresAt: expiresAt)).response
+    }
+
     /// The usable credential, for keys granted `credentials:read`; every read is audited in the same transaction.
     @Sendable func credentials(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.credentialsRead)
         let id = try request.uuid("integration_id", context: context, resource: "The integration")
-        let credential = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
-            guard let credential = try await transaction.credential(for: id) else { throw SwitchyardError.notFound("The integration") }
+        let integration = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
+            guard let integration = try await transaction.integration(id) else { throw SwitchyardError.notFound("The integration") }
             try await transaction.recordAudit(context.audit("credential.read", "integration", id.lowercasedString))
-            return credential
+            return integration
+        }
+        guard integration.status != .needsReauth else { throw TokenRefresher.needsReauth }
+        guard let credential = try await oauth.refresher.usableCredential(id, tenant: context.tenantID, logger: context.logger) else {
+            throw SwitchyardError.conflict("This integration has no credential; connect it first.")
         }
         context.logger.info("credential read", metadata: ["integration_id": "\(id.lowercasedString)"])
         return try HTTPPayload.json(CredentialResponse(integrationID: id, credential: credential), headers: [.cacheControl: "no-store"]).response

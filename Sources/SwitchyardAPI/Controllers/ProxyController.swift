@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import SwitchyardCore
+import SwitchyardOAuth
 import SwitchyardOutbound
 import SwitchyardPostgres
 import SwitchyardProviders
@@ -15,6 +16,7 @@ struct ProxyController: Sendable {
     let directory: ProviderDirectory
     let outbound: OutboundClient
     let limits: LimitsConfiguration
+    let refresher: TokenRefresher
 
     static let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
     /// Request headers passed on to the provider; everything else (cookies, auth, forwarding headers) stays here.
@@ -36,18 +38,18 @@ struct ProxyController: Sendable {
         let path = try Self.providerPath(context.parameters.getCatchAll())
         let body = try await request.collectBody(limit: limits.maxBodyBytes)
 
-        let (integration, provider, credential) = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
+        let (integration, provider) = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
             guard let integration = try await transaction.integration(id) else { throw SwitchyardError.notFound("The integration") }
             guard let provider = try await directory.provider(integration.provider, in: transaction) else {
                 throw SwitchyardError.conflict("The provider '\(integration.provider)' of this integration no longer exists.")
             }
-            guard let credential = try await transaction.credential(for: id) else {
-                throw SwitchyardError.conflict("This integration has no credential yet; finish connecting it first.")
-            }
-            return (integration, provider, credential)
+            return (integration, provider)
         }
         guard integration.status == .connected else {
             throw SwitchyardError.conflict("This integration is \(integration.status.rawValue); only connected integrations can be called.")
+        }
+        guard let credential = try await refresher.usableCredential(id, tenant: context.tenantID, logger: context.logger) else {
+            throw SwitchyardError.conflict("This integration has no credential yet; finish connecting it first.")
         }
 
         let base = try provider.apiBaseURL(with: integration.connectionParameters, allowingHTTPHosts: directory.allowedHTTPHosts)
@@ -67,7 +69,7 @@ struct ProxyController: Sendable {
         let response = try await outbound.send(
             OutboundRequest(
                 method: request.method, url: url, headers: headers, body: body.readableBytes > 0 ? body : nil,
-                provider: directory.builtIn.contains(id: provider.id) ? provider.id : "custom",
+                provider: directory.metricsLabel(for: provider),
                 key: id.lowercasedString,
                 rateLimitHeaders: SwitchyardOutbound.RateLimitHeaders(provider.rateLimitHeaders)
             ),

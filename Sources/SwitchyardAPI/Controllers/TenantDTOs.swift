@@ -9,11 +9,13 @@ struct TenantResponse: Encodable, Sendable {
     let name: String
     let createdAt: Date
     let updatedAt: Date
+    let connectReturnOrigins: [String]
 
     enum CodingKeys: String, CodingKey {
         case id, slug, name
         case createdAt = "created_at"
         case updatedAt = "updated_at"
+        case connectReturnOrigins = "connect_return_origins"
     }
 
     init(_ record: TenantRecord) {
@@ -22,6 +24,7 @@ struct TenantResponse: Encodable, Sendable {
         name = record.name
         createdAt = record.createdAt
         updatedAt = record.updatedAt
+        connectReturnOrigins = record.connectReturnOrigins
     }
 }
 
@@ -37,14 +40,37 @@ struct TenantCreateBody: StrictJSONBody {
 }
 
 struct TenantUpdateBody: StrictJSONBody {
-    static let fields: Set<String> = ["slug", "name"]
+    static let fields: Set<String> = ["slug", "name", "connect_return_origins"]
     let slug: String?
     let name: String?
+    let connectReturnOrigins: [String]?
+
+    enum CodingKeys: String, CodingKey {
+        case slug, name
+        case connectReturnOrigins = "connect_return_origins"
+    }
 
     func validate() throws(SwitchyardError) {
-        guard slug != nil || name != nil else { throw .validation("Send at least one of: slug, name.") }
+        guard slug != nil || name != nil || connectReturnOrigins != nil else {
+            throw .validation("Send at least one of: slug, name, connect_return_origins.")
+        }
         if let slug { try TenantRules.validate(slug: slug) }
         if let name { try TenantRules.validate(name: name) }
+        _ = try normalizedReturnOrigins()
+    }
+
+    /// The origins in canonical form (`https://host[:port]`), each checked.
+    func normalizedReturnOrigins() throws(SwitchyardError) -> [String]? {
+        guard let origins = connectReturnOrigins else { return nil }
+        guard origins.count <= 20 else { throw .validation("connect_return_origins may list at most 20 origins.") }
+        var normalized: [String] = []
+        for (index, text) in origins.enumerated() {
+            guard let origin = WebOrigin(origin: text) else {
+                throw .validation("connect_return_origins[\(index)] must be an origin such as https://app.example.com (http only for localhost), without path, query or fragment.")
+            }
+            if !normalized.contains(origin.description) { normalized.append(origin.description) }
+        }
+        return normalized
     }
 }
 

@@ -1,10 +1,11 @@
 import Foundation
 import SwitchyardCore
+import SwitchyardOAuth
 import SwitchyardPostgres
 import SwitchyardProviders
 
 /// Finds a provider for a tenant: the built-in catalog first, then the tenant's own definitions.
-struct ProviderDirectory: Sendable {
+struct ProviderDirectory: ProviderResolving {
     let builtIn: ProviderCatalog
     /// Hosts reachable over plain http (development and tests only; REQUIREMENTS API-5).
     let allowedHTTPHosts: Set<String>
@@ -17,6 +18,10 @@ struct ProviderDirectory: Sendable {
     /// Every provider the tenant can use, built-in first, each list in id order.
     func providers(in transaction: TenantTransaction) async throws -> [ProviderDefinition] {
         builtIn.providers + (try await transaction.customProviders().map { try Self.decode($0.definition) })
+    }
+
+    func metricsLabel(for provider: ProviderDefinition) -> String {
+        builtIn.contains(id: provider.id) ? provider.id : "custom"
     }
 
     static func decode(_ json: String) throws -> ProviderDefinition {

@@ -27,6 +27,9 @@ import Logging
 /// | `SWITCHYARD_OUTBOUND_BREAKER_FAILURES` / `_BREAKER_COOL_DOWN_MS` | circuit breaker per integration | 5 / 30000 |
 /// | `SWITCHYARD_OUTBOUND_HTTP_ALLOW_LIST` | comma-separated `host[:port]` allowed plain http and private addresses (development only) | empty |
 /// | `SWITCHYARD_EXECUTOR_...`, `SWITCHYARD_QUEUE_...`, `SWITCHYARD_JOB_...`, `SWITCHYARD_SCHEDULER_...` | the job queue; see `JobsSettings` | |
+/// | `SWITCHYARD_PUBLIC_URL` | the address end users' browsers reach this server at; the OAuth redirect URI is `<this>/oauth/callback` | `http(s)://HOST:PORT` |
+/// | `SWITCHYARD_OAUTH_REFRESH_SKEW_SECONDS` | access tokens this close to expiry are refreshed before use | 300 |
+/// | `SWITCHYARD_CONNECT_SESSION_TTL_SECONDS` | how long a connect link stays usable | 1800 |
 /// | `SWITCHYARD_LOG_LEVEL` | trace, debug, info, notice, warning, error, critical | info |
 /// | `SWITCHYARD_LOG_FORMAT` | `text` or `json` | text |
 public struct SwitchyardConfiguration: Sendable {
@@ -42,11 +45,14 @@ public struct SwitchyardConfiguration: Sendable {
     public var outbound: OutboundSettings = OutboundSettings()
     /// The job queue, its executors and the scheduler (see `JobsSettings`).
     public var jobs: JobsSettings = JobsSettings()
+    /// The OAuth connect flow and token refresh.
+    public var oauth: OAuthSettings = OAuthSettings()
 
     public init(
         database: DatabaseConfiguration, http: HTTPConfiguration, limits: LimitsConfiguration,
         logging: LoggingConfiguration, adminKey: String?, keyring: KeyringSource? = nil, outbound: OutboundSettings = OutboundSettings(),
-        jobs: JobsSettings = JobsSettings()
+        jobs: JobsSettings = JobsSettings(),
+        oauth: OAuthSettings = OAuthSettings()
     ) {
         self.database = database
         self.http = http
@@ -56,6 +62,34 @@ public struct SwitchyardConfiguration: Sendable {
         self.keyring = keyring
         self.outbound = outbound
         self.jobs = jobs
+        self.oauth = oauth
+    }
+
+    /// Where browsers reach this server, without a trailing slash: `SWITCHYARD_PUBLIC_URL`, else the listen address.
+    public var publicBaseURL: String {
+        if let url = oauth.publicURL { return url }
+        let scheme = http.tls == nil ? "http" : "https"
+        let host = ["0.0.0.0", "::", ""].contains(http.host) ? "127.0.0.1" : http.host
+        return "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(http.port)"
+    }
+}
+
+/// The OAuth connect flow and token refresh (REQUIREMENTS OA-1..OA-9).
+public struct OAuthSettings: Sendable, Equatable {
+    /// `SWITCHYARD_PUBLIC_URL` without a trailing slash; nil derives it from the listen address.
+    public var publicURL: String?
+    /// Tokens expiring within this many seconds are refreshed before they are handed out (OA-5).
+    public var refreshSkewSeconds = 300
+    /// How long a connect session's link works.
+    public var connectSessionTTLSeconds = 1800
+    /// How long an authorization request's `state` stays valid (OA-1: 10 minutes).
+    public var stateTTLSeconds = 600
+
+    public init(publicURL: String? = nil, refreshSkewSeconds: Int = 300, connectSessionTTLSeconds: Int = 1800, stateTTLSeconds: Int = 600) {
+        self.publicURL = publicURL
+        self.refreshSkewSeconds = refreshSkewSeconds
+        self.connectSessionTTLSeconds = connectSessionTTLSeconds
+        self.stateTTLSeconds = stateTTLSeconds
     }
 }
 
@@ -229,6 +263,18 @@ extension SwitchyardConfiguration {
         outbound.plainHTTPAllowList = (settings.string("switchyard.outbound.http.allow.list") ?? "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
 
+        var oauth = OAuthSettings()
+        if let publicURL = settings.string("switchyard.public.url") {
+            guard let components = URLComponents(string: publicURL), ["http", "https"].contains(components.scheme?.lowercased() ?? ""),
+                components.host?.isEmpty == false, components.query == nil, components.fragment == nil, components.user == nil
+            else {
+                throw ConfigurationError(variable: "SWITCHYARD_PUBLIC_URL", problem: "must be an http(s) URL such as https://switchyard.example.com, without query or fragment")
+            }
+            oauth.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        }
+        oauth.refreshSkewSeconds = try settings.integer("switchyard.oauth.refresh.skew.seconds", default: 300, in: 0...86_400)
+        oauth.connectSessionTTLSeconds = try settings.integer("switchyard.connect.session.ttl.seconds", default: 1800, in: 60...86_400)
+
         let maxPageSize = try settings.integer("switchyard.max.page.size", default: 100, in: 1...1000)
         return SwitchyardConfiguration(
             database: DatabaseConfiguration(
@@ -254,7 +300,8 @@ extension SwitchyardConfiguration {
             adminKey: adminKey,
             keyring: keyring,
             outbound: outbound,
-            jobs: try JobsSettings.load(settings)
+            jobs: try JobsSettings.load(settings),
+            oauth: oauth
         )
     }
 }

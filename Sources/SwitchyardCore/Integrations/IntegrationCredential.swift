@@ -66,13 +66,19 @@ public struct OAuthTokens: Sendable, Equatable, Codable, CustomStringConvertible
     public var tokenType: String
     public var expiresAt: Date?
     public var scopes: [String]
+    /// The token response's other fields (`id_token`, Slack's `team`, ...), as the provider sent them.
+    public var raw: [String: JSONValue]
 
-    public init(accessToken: String, refreshToken: String?, tokenType: String = "Bearer", expiresAt: Date?, scopes: [String]) {
+    public init(
+        accessToken: String, refreshToken: String?, tokenType: String = "Bearer", expiresAt: Date?, scopes: [String],
+        raw: [String: JSONValue] = [:]
+    ) {
         self.accessToken = accessToken
         self.refreshToken = refreshToken
         self.tokenType = tokenType
         self.expiresAt = expiresAt
         self.scopes = scopes
+        self.raw = raw
     }
 
     enum CodingKeys: String, CodingKey {
@@ -80,7 +86,23 @@ public struct OAuthTokens: Sendable, Equatable, Codable, CustomStringConvertible
         case refreshToken = "refresh_token"
         case tokenType = "token_type"
         case expiresAt = "expires_at"
-        case scopes
+        case scopes, raw
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        accessToken = try container.decode(String.self, forKey: .accessToken)
+        refreshToken = try container.decodeIfPresent(String.self, forKey: .refreshToken)
+        tokenType = try container.decodeIfPresent(String.self, forKey: .tokenType) ?? "Bearer"
+        expiresAt = try container.decodeIfPresent(Date.self, forKey: .expiresAt)
+        scopes = try container.decodeIfPresent([String].self, forKey: .scopes) ?? []
+        raw = try container.decodeIfPresent([String: JSONValue].self, forKey: .raw) ?? [:]
+    }
+
+    /// Whether the access token expires within `skew` of `now` (a token without an expiry never does).
+    public func expires(within skew: TimeInterval, of now: Date = Date()) -> Bool {
+        guard let expiresAt else { return false }
+        return expiresAt.timeIntervalSince(now) <= skew
     }
 
     public var description: String { "OAuthTokens(redacted)" }

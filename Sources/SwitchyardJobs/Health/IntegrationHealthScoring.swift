@@ -5,7 +5,7 @@ import SwitchyardMetrics
 import SwitchyardPostgres
 
 /// Scores every integration with recent job attempts (REQUIREMENTS RL-7) and records a change of
-/// status as an `integration.health_changed` event in the tenant's audit log. Run by the scheduler.
+/// status as an `integration.health_changed` event for the tenant. Run by the scheduler.
 public struct IntegrationHealthScoring: Sendable {
     let database: Database
     let window: Duration
@@ -30,11 +30,10 @@ public struct IntegrationHealthScoring: Sendable {
             let didChange = try await database.withTenant(integration.tenantID, logger: logger) { transaction in
                 let previous = try await transaction.setIntegrationHealth(integration.integrationID, health)
                 guard previous != health.status else { return false }
-                try await transaction.recordAudit(NewAuditEvent(
-                    actor: "switchyard", action: "integration.health_changed", resourceType: "integration",
-                    resourceID: integration.integrationID.lowercasedString, requestID: nil,
-                    details: ["from": previous?.rawValue ?? "unknown", "to": health.status.rawValue, "reason": health.reason, "score": "\(health.score)"]
-                ))
+                try await transaction.recordEvent(
+                    "integration.health_changed", integrationID: integration.integrationID,
+                    data: ["from": previous?.rawValue ?? "unknown", "to": health.status.rawValue, "reason": health.reason, "score": "\(health.score)"]
+                )
                 return true
             }
             if didChange { changed += 1 }

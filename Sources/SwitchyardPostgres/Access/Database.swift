@@ -99,6 +99,17 @@ public struct Database: Sendable, Service {
         }
     }
 
+    /// Runs `body` in a transaction of the webhook ingest writer: it may insert (and read back) webhook
+    /// events of any tenant, having verified each with that tenant's own secret, and nothing else.
+    public func withIngest<Result: Sendable>(
+        logger: Logger,
+        _ body: (IngestTransaction) async throws -> Result
+    ) async throws -> Result {
+        try await transaction(enabling: "app.ingest", logger: logger) { connection in
+            try await body(IngestTransaction(connection: connection, logger: logger))
+        }
+    }
+
     /// Reads facts about the schema and the connected role, for start-up checks and `/readyz`.
     public func withCatalog<Result: Sendable>(
         logger: Logger,

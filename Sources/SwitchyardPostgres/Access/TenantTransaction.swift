@@ -30,6 +30,17 @@ public struct OperatorTransaction: Sendable {
     }
 }
 
+/// An open transaction of the webhook ingest writer (`app.ingest = on`): inserts events for any tenant.
+public struct IngestTransaction: Sendable {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    @discardableResult
+    func query(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
+        try await connection.query(query, logger: logger, file: file, line: line)
+    }
+}
+
 /// An open transaction of the job queue's machinery (`app.queue = on`): every tenant's jobs and schedules, nothing else.
 public struct QueueTransaction: Sendable {
     let connection: PostgresConnection

@@ -105,6 +105,12 @@ public final class LocalPostgresCluster: Sendable {
         _ = try? Self.run(binaries.appending(path: "pg_ctl"), runAs: runAs, ["-D", dataDirectory.path, "-m", "fast", "-w", "stop"])
     }
 
+    /// Stops the server the way a crash would (immediate shutdown: no checkpoint, recovery from the WAL at the
+    /// next start). For tests of durability.
+    public func crash() {
+        _ = try? Self.run(binaries.appending(path: "pg_ctl"), runAs: runAs, ["-D", dataDirectory.path, "-m", "immediate", "-w", "stop"])
+    }
+
     /// Deletes the cluster's directory; for throwaway clusters, after `stop()`.
     public func removeFiles() {
         try? FileManager.default.removeItem(at: directory)

@@ -203,3 +203,38 @@ extension TenantTransaction {
         return rows.first.flatMap { $0.flatMap(IntegrationHealth.Status.init(rawValue:)) }
     }
 }
+
+extension TenantTransaction {
+    /// The credential of integration `id`, with its row locked until the transaction ends: the one place a
+    /// refresh decides, so concurrent refreshers in any process queue here and re-read (REQUIREMENTS OA-6).
+    public func lockedCredential(for id: UUID) async throws -> IntegrationCredential? {
+        let rows = try await query(
+            "SELECT secret FROM integration_credentials WHERE tenant_id = \(tenantID.rawValue) AND integration_id = \(id) FOR UPDATE"
+        ).decode(ByteBuffer.self).collect()
+        guard let sealed = rows.first else { return nil }
+        let document = try await open(sealed.readableBytesView, field: .integrationCredential, row: id)
+        return try JSONDecoder().decode(IntegrationCredential.self, from: Data(document))
+    }
+
+    /// Deletes the credential's ciphertext; returns whether there was one.
+    @discardableResult
+    public func deleteCredential(for id: UUID) async throws -> Bool {
+        try await query("DELETE FROM integration_credentials WHERE tenant_id = \(tenantID.rawValue) AND integration_id = \(id) RETURNING integration_id")
+            .decode(UUID.self).collect().isEmpty == false
+    }
+
+    /// Sets the status (and, when given, the connection parameters) of integration `id`.
+    @discardableResult
+    public func setIntegrationStatus(_ id: UUID, _ status: IntegrationStatus, connectionParameters: [String: String]? = nil) async throws -> IntegrationRecord? {
+        let parameters = try connectionParameters.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        return try await query(
+            PostgresQuery(unsafeSQL: """
+                UPDATE integrations
+                   SET status = $3, connection_parameters = coalesce($4::jsonb, connection_parameters), updated_at = now()
+                 WHERE tenant_id = $1 AND id = $2
+                RETURNING \(IntegrationRecord.columns)
+                """,
+                binds: try bindings(tenantID.rawValue, id, status.rawValue, parameters))
+        ).decode(IntegrationRecord.Row.self).collect().first.map(IntegrationRecord.init(row:))
+    }
+}

@@ -9,19 +9,22 @@ public struct TenantRecord: Sendable, Equatable {
     public let name: String
     public let createdAt: Date
     public let updatedAt: Date
+    /// Origins (`https://app.example.com`) a connect flow may send the end user back to (REQUIREMENTS OA-3).
+    public let connectReturnOrigins: [String]
 
-    static let columns: PostgresQuery = "id, slug, name, created_at, updated_at"
+    typealias Row = (UUID, String, String, Date, Date, [String])
 
-    init(row: (UUID, String, String, Date, Date)) {
-        self.init(id: TenantID(row.0), slug: row.1, name: row.2, createdAt: row.3, updatedAt: row.4)
+    init(row: Row) {
+        self.init(id: TenantID(row.0), slug: row.1, name: row.2, createdAt: row.3, updatedAt: row.4, connectReturnOrigins: row.5)
     }
 
-    public init(id: TenantID, slug: String, name: String, createdAt: Date, updatedAt: Date) {
+    public init(id: TenantID, slug: String, name: String, createdAt: Date, updatedAt: Date, connectReturnOrigins: [String] = []) {
         self.id = id
         self.slug = slug
         self.name = name
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.connectReturnOrigins = connectReturnOrigins
     }
 }
 
@@ -29,8 +32,8 @@ extension OperatorTransaction {
     public func createTenant(slug: String, name: String) async throws -> TenantRecord {
         do {
             let rows = try await query(
-                "INSERT INTO tenants (id, slug, name) VALUES (\(UUID.v7()), \(slug), \(name)) RETURNING id, slug, name, created_at, updated_at"
-            ).decode((UUID, String, String, Date, Date).self).collect()
+                "INSERT INTO tenants (id, slug, name) VALUES (\(UUID.v7()), \(slug), \(name)) RETURNING id, slug, name, created_at, updated_at, connect_return_origins"
+            ).decode(TenantRecord.Row.self).collect()
             let tenant = TenantRecord(row: rows[0])
             try await createDataKey(for: tenant.id)
             return tenant
@@ -40,37 +43,38 @@ extension OperatorTransaction {
     }
 
     public func tenant(_ id: TenantID) async throws -> TenantRecord? {
-        try await query("SELECT id, slug, name, created_at, updated_at FROM tenants WHERE id = \(id.rawValue)")
-            .decode((UUID, String, String, Date, Date).self).collect().first.map(TenantRecord.init(row:))
+        try await query("SELECT id, slug, name, created_at, updated_at, connect_return_origins FROM tenants WHERE id = \(id.rawValue)")
+            .decode(TenantRecord.Row.self).collect().first.map(TenantRecord.init(row:))
     }
 
     public func tenant(slug: String) async throws -> TenantRecord? {
-        try await query("SELECT id, slug, name, created_at, updated_at FROM tenants WHERE slug = \(slug)")
-            .decode((UUID, String, String, Date, Date).self).collect().first.map(TenantRecord.init(row:))
+        try await query("SELECT id, slug, name, created_at, updated_at, connect_return_origins FROM tenants WHERE slug = \(slug)")
+            .decode(TenantRecord.Row.self).collect().first.map(TenantRecord.init(row:))
     }
 
     public func tenants(_ page: PageRequest) async throws -> Page<TenantRecord> {
         let after = page.cursor?.lastID
         let rows = try await query(
             """
-            SELECT id, slug, name, created_at, updated_at FROM tenants
+            SELECT id, slug, name, created_at, updated_at, connect_return_origins FROM tenants
              WHERE \(after)::uuid IS NULL OR id > \(after)
              ORDER BY id LIMIT \(page.limit + 1)
             """
-        ).decode((UUID, String, String, Date, Date).self).collect()
+        ).decode(TenantRecord.Row.self).collect()
         return Page(fetched: rows.map(TenantRecord.init(row:)), limit: page.limit, id: \.id.rawValue)
     }
 
     /// Applies the given changes; `nil` fields stay as they are.
-    public func updateTenant(_ id: TenantID, slug: String?, name: String?) async throws -> TenantRecord? {
+    public func updateTenant(_ id: TenantID, slug: String?, name: String?, connectReturnOrigins: [String]? = nil) async throws -> TenantRecord? {
         do {
             return try await query(
                 """
-                UPDATE tenants SET slug = coalesce(\(slug), slug), name = coalesce(\(name), name), updated_at = now()
+                UPDATE tenants SET slug = coalesce(\(slug), slug), name = coalesce(\(name), name),
+                       connect_return_origins = coalesce(\(connectReturnOrigins), connect_return_origins), updated_at = now()
                  WHERE id = \(id.rawValue)
-                RETURNING id, slug, name, created_at, updated_at
+                RETURNING id, slug, name, created_at, updated_at, connect_return_origins
                 """
-            ).decode((UUID, String, String, Date, Date).self).collect().first.map(TenantRecord.init(row:))
+            ).decode(TenantRecord.Row.self).collect().first.map(TenantRecord.init(row:))
         } catch let error as PSQLError where error.isUniqueViolation {
             throw SwitchyardError.conflict("A tenant with slug '\(slug ?? "")' already exists.")
         }
@@ -89,7 +93,7 @@ extension OperatorTransaction {
 extension TenantTransaction {
     /// The tenant this transaction is scoped to.
     public func currentTenant() async throws -> TenantRecord? {
-        try await query("SELECT id, slug, name, created_at, updated_at FROM tenants WHERE id = \(tenantID.rawValue)")
-            .decode((UUID, String, String, Date, Date).self).collect().first.map(TenantRecord.init(row:))
+        try await query("SELECT id, slug, name, created_at, updated_at, connect_return_origins FROM tenants WHERE id = \(tenantID.rawValue)")
+            .decode(TenantRecord.Row.self).collect().first.map(TenantRecord.init(row:))
     }
 }

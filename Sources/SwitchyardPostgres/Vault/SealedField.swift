@@ -12,11 +12,17 @@ public struct SealedField: Sendable, Hashable {
     public let dataKeyColumn: String
 
     /// Every sealed column of the schema. Add a new one here when a migration adds one.
-    static let all: [SealedField] = [.integrationCredential, .oauthAppClientSecret]
+    static let all: [SealedField] = [.integrationCredential, .oauthAppClientSecret, .oauthStateCodeVerifier, .webhookSourceSecret]
 
     /// `oauth_apps.client_secret`: a tenant's own OAuth client secret.
     public static let oauthAppClientSecret = SealedField(table: "oauth_apps", rowIDColumn: "id", column: "client_secret", dataKeyColumn: "dek_id")
 
     /// `integration_credentials.secret`: an integration's credential document.
     public static let integrationCredential = SealedField(table: "integration_credentials", rowIDColumn: "integration_id", column: "secret", dataKeyColumn: "dek_id")
+
+    /// `oauth_states.code_verifier`: the PKCE verifier of an authorization request in flight.
+    public static let oauthStateCodeVerifier = SealedField(table: "oauth_states", rowIDColumn: "id", column: "code_verifier", dataKeyColumn: "dek_id")
+
+    /// `webhook_source_secrets.secret`: a secret webhook deliveries are verified with.
+    public static let webhookSourceSecret = SealedField(table: "webhook_source_secrets", rowIDColumn: "id", column: "secret", dataKeyColumn: "dek_id")
 }

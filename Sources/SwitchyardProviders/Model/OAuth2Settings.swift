@@ -20,12 +20,14 @@ public struct OAuth2Settings: Sendable, Hashable, Codable {
     public var extraAuthorizeParameters: [String: String]
     /// Whether each refresh returns a new refresh token that must replace the old one; nil when unknown.
     public var refreshTokensRotate: Bool?
+    /// The authorization server's issuer identifier (RFC 9207); when set, a callback's `iss` must equal it (OA-4).
+    public var issuer: String?
 
     public init(
         authorizeURL: URLTemplate, tokenURL: URLTemplate, revocation: TokenRevocation? = nil,
         defaultScopes: [String], scopeSeparator: ScopeSeparator = .space, pkce: PKCESupport,
         tokenEndpointAuthMethod: TokenEndpointAuthMethod, tokenRequestEncoding: TokenRequestEncoding = .form,
-        extraAuthorizeParameters: [String: String] = [:], refreshTokensRotate: Bool?
+        extraAuthorizeParameters: [String: String] = [:], refreshTokensRotate: Bool?, issuer: String? = nil
     ) {
         self.authorizeURL = authorizeURL
         self.tokenURL = tokenURL
@@ -37,10 +39,11 @@ public struct OAuth2Settings: Sendable, Hashable, Codable {
         self.tokenRequestEncoding = tokenRequestEncoding
         self.extraAuthorizeParameters = extraAuthorizeParameters
         self.refreshTokensRotate = refreshTokensRotate
+        self.issuer = issuer
     }
 
     enum CodingKeys: String, CodingKey {
-        case revocation, pkce
+        case revocation, pkce, issuer
         case authorizeURL = "authorize_url"
         case tokenURL = "token_url"
         case defaultScopes = "default_scopes"

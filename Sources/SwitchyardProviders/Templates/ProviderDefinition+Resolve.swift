@@ -10,12 +10,27 @@ public struct OAuth2Endpoints: Sendable, Hashable {
 extension ProviderDefinition {
     /// Checks connection parameters: no unknown names, every required one present, every value valid.
     public func validateConnectionParameters(_ parameters: [String: String]) throws(ConnectionParameterError) {
+        try validateConnectionParameters(parameters, requiringOnly: { _ in true })
+    }
+
+    /// Checks the parameters a person supplies before an OAuth connection starts: those the connect flow fills
+    /// from the token response may still be absent.
+    public func validateUserConnectionParameters(_ parameters: [String: String]) throws(ConnectionParameterError) {
+        try validateConnectionParameters(parameters, requiringOnly: { $0.source == .user })
+    }
+
+    /// The parameters an end user fills in on the connect page.
+    public var userConnectionParameters: [ConnectionParameter] { connectionParameters.filter { $0.source == .user } }
+
+    private func validateConnectionParameters(
+        _ parameters: [String: String], requiringOnly isRequired: (ConnectionParameter) -> Bool
+    ) throws(ConnectionParameterError) {
         for name in parameters.keys.sorted() where connectionParameter(named: name) == nil {
             throw .unknown(name: name)
         }
         for parameter in connectionParameters {
             guard let value = parameters[parameter.name] else {
-                if parameter.required { throw .missing(name: parameter.name) }
+                if parameter.required && isRequired(parameter) { throw .missing(name: parameter.name) }
                 continue
             }
             try parameter.check(value)
@@ -33,11 +48,12 @@ extension ProviderDefinition {
     }
 
     /// The OAuth endpoints for a connection with these parameters; nil for a provider that is not OAuth 2.0.
+    /// Parameters filled from the token response may be missing (they are unknown until the code is exchanged).
     public func oauth2Endpoints(
         with parameters: [String: String], allowingHTTPHosts: Set<String> = []
     ) throws(ConnectionParameterError) -> OAuth2Endpoints? {
         guard let settings = authentication.oauth2 else { return nil }
-        try validateConnectionParameters(parameters)
+        try validateUserConnectionParameters(parameters)
         let revocationURL: URL? =
             if let revocation = settings.revocation {
                 try resolve(revocation.url, parameters, allowQuery: true, allowingHTTPHosts: allowingHTTPHosts)

@@ -1,7 +1,7 @@
 /// Text rules for header names and values, scopes and other short strings in a provider definition.
-enum HTTPToken {
+public enum HTTPToken {
     /// An RFC 9110 §5.6.2 token, as header names must be; at most 100 characters.
-    static func isHeaderName(_ name: String) -> Bool {
+    public static func isHeaderName(_ name: String) -> Bool {
         let allowed = Set("!#$%&'*+-.^_`|~".utf8)
         let bytes = Array(name.utf8)
         return (1...100).contains(bytes.count)
@@ -9,12 +9,12 @@ enum HTTPToken {
     }
 
     /// Printable ASCII and spaces only, so no CR/LF can split a header; at most `maximumLength` bytes.
-    static func isPrintable(_ text: String, maximumLength: Int) -> Bool {
+    public static func isPrintable(_ text: String, maximumLength: Int) -> Bool {
         text.utf8.count <= maximumLength && text.unicodeScalars.allSatisfy { (0x20..<0x7F).contains($0.value) }
     }
 
     /// An RFC 6749 §3.3 scope-token: printable ASCII except space, '"' and '\'.
-    static func isScopeToken(_ scope: String) -> Bool {
+    public static func isScopeToken(_ scope: String) -> Bool {
         let bytes = Array(scope.utf8)
         return (1...256).contains(bytes.count)
             && bytes.allSatisfy { $0 == 0x21 || (0x23...0x5B).contains($0) || (0x5D...0x7E).contains($0) }

@@ -200,6 +200,9 @@ private struct DefinitionValidator {
         if let revocation = settings.revocation {
             checkTemplate(revocation.url, field: "oauth2.revocation.url", allowQuery: true)
         }
+        if let issuer = settings.issuer, !HTTPToken.isPrintable(issuer, maximumLength: 500) || issuer.contains(" ") {
+            fail("oauth2.issuer", "must be the authorization server's issuer identifier, at most 500 printable characters")
+        }
         let scopes = settings.defaultScopes
         if scopes.count > ProviderDefinition.maximumScopes {
             fail("oauth2.default_scopes", "must have at most \(ProviderDefinition.maximumScopes) entries")

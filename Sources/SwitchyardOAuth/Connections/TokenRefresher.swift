@@ -1,0 +1,137 @@
+import Foundation
+import Logging
+import Synchronization
+import SwitchyardCore
+import SwitchyardPostgres
+import SwitchyardProviders
+
+/// Hands out usable credentials, refreshing OAuth access tokens before they expire (REQUIREMENTS OA-5..OA-7).
+///
+/// Refreshes are single-flight at two levels: within the process, concurrent callers for one integration share
+/// one refresh task; across processes, that task holds the credential row's lock (`FOR UPDATE`) while it
+/// calls the provider and re-reads the row first, so a refresh another process just committed is used
+/// instead of repeated. The new access token, the (possibly rotated) refresh token, expiry and scopes are
+/// written in that same transaction.
+public final class TokenRefresher: Sendable {
+    let database: Database
+    let providers: any ProviderResolving
+    let tokens: TokenEndpointClient
+    /// Tokens expiring within this window are refreshed before use.
+    let skew: TimeInterval
+    private let inFlight = Mutex<[String: Task<IntegrationCredential, any Error>]>([:])
+
+    public init(database: Database, providers: any ProviderResolving, tokens: TokenEndpointClient, skewSeconds: Int) {
+        self.database = database
+        self.providers = providers
+        self.tokens = tokens
+        self.skew = TimeInterval(skewSeconds)
+    }
+
+    /// The integration's credential, refreshed first when it is an OAuth token inside the skew window.
+    /// Returns nil when the integration has no credential.
+    public func usableCredential(_ integrationID: UUID, tenant: TenantID, logger: Logger) async throws -> IntegrationCredential? {
+        let current = try await database.withTenant(tenant, logger: logger) { try await $0.credential(for: integrationID) }
+        guard case .oauth2(let oauth)? = current, oauth.expires(within: skew) else { return current }
+        return try await refresh(integrationID, tenant: tenant, force: false, logger: logger)
+    }
+
+    /// Refreshes now (`force`) or only when still needed once the lock is held; returns the credential after.
+    public func refresh(_ integrationID: UUID, tenant: TenantID, force: Bool, logger: Logger) async throws -> IntegrationCredential {
+        let key = "\(tenant)/\(integrationID.lowercasedString)/\(force)"
+        let task = inFlight.withLock { tasks in
+            if let running = tasks[key] { return running }
+            let task = Task { [self] in
+                defer { _ = inFlight.withLock { $0.removeValue(forKey: key) } }
+                return try await refreshHoldingLock(integrationID, tenant: tenant, force: force, logger: logger)
+            }
+            tasks[key] = task
+            return task
+        }
+        return try await task.value
+    }
+
+    /// What the locked transaction decided; errors that must not roll it back travel as values.
+    private enum Outcome: Sendable {
+        case current(IntegrationCredential)
+        case refreshed(IntegrationCredential)
+        case needsReauth(TokenEndpointError)
+        case failed(any Error, stillValid: IntegrationCredential?)
+    }
+
+    private func refreshHoldingLock(_ integrationID: UUID, tenant: TenantID, force: Bool, logger: Logger) async throws -> IntegrationCredential {
+        var logger = logger
+        logger[metadataKey: "integration_id"] = "\(integrationID.lowercasedString)"
+        // The provider and its OAuth app are read before the lock is taken, so the locked transaction holds
+        // one connection and waits on nothing but the provider.
+        let (integration, provider) = try await database.withTenant(tenant, logger: logger) { transaction in
+            guard let integration = try await transaction.integration(integrationID) else { throw SwitchyardError.notFound("The integration") }
+            return (integration, try await providers.provider(integration.provider, in: transaction))
+        }
+        guard let provider, let settings = provider.authentication.oauth2 else {
+            throw SwitchyardError.conflict("The provider '\(integration.provider)' of this integration is no longer an OAuth 2.0 provider.")
+        }
+        guard integration.status != .needsReauth else { throw Self.needsReauth }
+        guard let client = try await database.oauthClientCredentials(provider: provider.id, tenant: tenant, logger: logger) else {
+            throw SwitchyardError.conflict("No OAuth app is configured for '\(provider.id)', so its tokens cannot be refreshed.")
+        }
+        let endpoints = try provider.oauth2Endpoints(with: integration.connectionParameters, allowingHTTPHosts: providers.allowedHTTPHosts)
+        guard let tokenURL = endpoints?.tokenURL else { throw SwitchyardError.internalError }
+        let caller = TokenEndpointClient.Caller(providerLabel: providers.metricsLabel(for: provider), key: integrationID.lowercasedString)
+
+        let outcome = try await database.withTenant(tenant, logger: logger) { transaction -> Outcome in
+            guard case .oauth2(let current)? = try await transaction.lockedCredential(for: integrationID) else {
+                throw SwitchyardError.conflict("This integration has no OAuth tokens; connect it first.")
+            }
+            // Another caller (in this process or another) may have refreshed while this one waited for the lock.
+            if !force && !current.expires(within: skew) { return .current(.oauth2(current)) }
+            let stillValid: IntegrationCredential? = current.expires(within: 0) ? nil : .oauth2(current)
+            guard let refreshToken = current.refreshToken else {
+                if stillValid != nil { return .current(.oauth2(current)) }
+                return try await markNeedsReauth(integrationID, transaction, reason: "the access token expired and the provider gave no refresh token")
+            }
+            do {
+                let grant = try await tokens.refresh(
+                    current, refreshToken: refreshToken, client: client, settings: settings, tokenURL: tokenURL, caller: caller, logger: logger
+                )
+                let credential = IntegrationCredential.oauth2(grant.tokens)
+                try await transaction.storeCredential(credential, for: integrationID)
+                return .refreshed(credential)
+            } catch TokenEndpointError.invalidGrant(let description) {
+                return try await markNeedsReauth(integrationID, transaction, reason: description ?? "invalid_grant")
+            } catch {
+                return .failed(error, stillValid: stillValid)
+            }
+        }
+        switch outcome {
+        case .current(let credential):
+            return credential
+        case .refreshed(let credential):
+            logger.info("access token refreshed")
+            return credential
+        case .needsReauth(let error):
+            logger.warning("refresh refused; integration needs re-authorization", metadata: ["error": "\(error.description)"])
+            throw error
+        case .failed(let error, let stillValid):
+            logger.warning("token refresh failed", metadata: ["error": "\(error)"])
+            // A token that has not yet expired still works: hand it out and let the next caller retry.
+            if let stillValid, !force { return stillValid }
+            throw error
+        }
+    }
+
+    /// Records that the grant is gone (OA-7): status, an event for the tenant, an audit entry; no retry.
+    private func markNeedsReauth(_ integrationID: UUID, _ transaction: TenantTransaction, reason: String) async throws -> Outcome {
+        try await transaction.setIntegrationStatus(integrationID, .needsReauth)
+        try await transaction.recordEvent("integration.needs_reauth", integrationID: integrationID, data: ["reason": reason])
+        try await transaction.recordAudit(NewAuditEvent(
+            actor: "switchyard", action: "integration.needs_reauth", resourceType: "integration",
+            resourceID: integrationID.lowercasedString, requestID: nil, details: ["reason": reason]
+        ))
+        return .needsReauth(.invalidGrant(description: reason))
+    }
+
+    public static let needsReauth = SwitchyardError(
+        .conflict, code: "needs-reauth",
+        detail: "This integration needs to be re-authorized: its grant was revoked or expired. Start a connect session for it."
+    )
+}

@@ -1,0 +1,129 @@
+import Foundation
+import PostgresNIO
+import SwitchyardCore
+
+/// A row of `connect_sessions`: what an end user holding the session's link may connect.
+public struct ConnectSessionRecord: Sendable, Equatable {
+    public let tenantID: TenantID
+    public let id: UUID
+    public let allowedProviders: [String]
+    /// The integration to re-authorize instead of creating a new one.
+    public let integrationID: UUID?
+    public let endUserID: String?
+    public let tags: [String]
+    public let extraScopes: [String]
+    public let connectionParameters: [String: String]
+    public let returnTo: String?
+    public let expiresAt: Date
+    public let completedAt: Date?
+    public let createdAt: Date
+
+    static let columns = """
+        tenant_id, id, allowed_providers, integration_id, end_user_id, tags, extra_scopes, connection_parameters::text,
+        return_to, expires_at, completed_at, created_at
+        """
+    typealias Row = (UUID, UUID, [String], UUID?, String?, [String], [String], String, String?, Date, Date?, Date)
+
+    init(row: Row) {
+        tenantID = TenantID(row.0)
+        id = row.1
+        allowedProviders = row.2
+        integrationID = row.3
+        endUserID = row.4
+        tags = row.5
+        extraScopes = row.6
+        connectionParameters = JSONText.stringDictionary(row.7)
+        returnTo = row.8
+        expiresAt = row.9
+        completedAt = row.10
+        createdAt = row.11
+    }
+
+    /// Usable: neither expired nor completed.
+    public func isOpen(at now: Date = Date()) -> Bool { completedAt == nil && expiresAt > now }
+}
+
+/// What creating a connect session needs; the token is made by the caller, only its hash is stored.
+public struct NewConnectSession: Sendable {
+    public var tokenHash: [UInt8]
+    public var allowedProviders: [String]
+    public var integrationID: UUID?
+    public var endUserID: String?
+    public var tags: [String]
+    public var extraScopes: [String]
+    public var connectionParameters: [String: String]
+    public var returnTo: String?
+    public var expiresAt: Date
+
+    public init(
+        tokenHash: [UInt8], allowedProviders: [String], integrationID: UUID?, endUserID: String?, tags: [String],
+        extraScopes: [String], connectionParameters: [String: String], returnTo: String?, expiresAt: Date
+    ) {
+        self.tokenHash = tokenHash
+        self.allowedProviders = allowedProviders
+        self.integrationID = integrationID
+        self.endUserID = endUserID
+        self.tags = tags
+        self.extraScopes = extraScopes
+        self.connectionParameters = connectionParameters
+        self.returnTo = returnTo
+        self.expiresAt = expiresAt
+    }
+}
+
+extension TenantTransaction {
+    public func createConnectSession(_ new: NewConnectSession) async throws -> ConnectSessionRecord {
+        let parameters = try JSONText.encode(new.connectionParameters)
+        let rows = try await query(
+            PostgresQuery(unsafeSQL: """
+                INSERT INTO connect_sessions (tenant_id, id, token_hash, allowed_providers, integration_id, end_user_id, tags,
+                                              extra_scopes, connection_parameters, return_to, expires_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)
+                RETURNING \(ConnectSessionRecord.columns)
+                """,
+                binds: try bindings(tenantID.rawValue, UUID.v7(), ByteBuffer(bytes: new.tokenHash), new.allowedProviders, new.integrationID,
+                                    new.endUserID, new.tags, new.extraScopes, parameters, new.returnTo, new.expiresAt))
+        ).decode(ConnectSessionRecord.Row.self).collect()
+        // Expired sessions are of no use to anyone; clearing the tenant's old ones here keeps the table small.
+        try await query("DELETE FROM connect_sessions WHERE tenant_id = \(tenantID.rawValue) AND expires_at < now() - interval '1 day'")
+        return ConnectSessionRecord(row: rows[0])
+    }
+
+    /// The session with this token hash, open or not.
+    public func connectSession(tokenHash: [UInt8]) async throws -> ConnectSessionRecord? {
+        try await query(
+            PostgresQuery(unsafeSQL: "SELECT \(ConnectSessionRecord.columns) FROM connect_sessions WHERE tenant_id = $1 AND token_hash = $2",
+                          binds: try bindings(tenantID.rawValue, ByteBuffer(bytes: tokenHash)))
+        ).decode(ConnectSessionRecord.Row.self).collect().first.map(ConnectSessionRecord.init(row:))
+    }
+
+    /// Marks the session used up; false when it already was (or has expired).
+    public func completeConnectSession(_ id: UUID) async throws -> Bool {
+        try await query(
+            """
+            UPDATE connect_sessions SET completed_at = now()
+             WHERE tenant_id = \(tenantID.rawValue) AND id = \(id) AND completed_at IS NULL
+            RETURNING id
+            """
+        ).decode(UUID.self).collect().isEmpty == false
+    }
+}
+
+extension OperatorTransaction {
+    /// Which tenant a connect token belongs to: the public connect page knows nothing else.
+    public func connectSessionTenant(tokenHash: [UInt8]) async throws -> TenantID? {
+        try await query("SELECT tenant_id FROM connect_sessions WHERE token_hash = \(ByteBuffer(bytes: tokenHash))")
+            .decode(UUID.self).collect().first.map(TenantID.init)
+    }
+}
+
+/// JSON columns read and written as text, for the string maps the schema keeps in jsonb.
+enum JSONText {
+    static func encode(_ value: some Encodable) throws -> String {
+        String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
+    }
+
+    static func stringDictionary(_ text: String) -> [String: String] {
+        (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import PostgresNIO
+import SwitchyardCore
+
+/// A row of `events`: something that happened to a tenant's integrations, for the tenant and its workflows.
+public struct EventRecord: Sendable, Equatable {
+    public let id: UUID
+    public let type: String
+    public let integrationID: UUID?
+    public let data: [String: String]
+    public let createdAt: Date
+}
+
+extension TenantTransaction {
+    /// Records an event in the caller's transaction, so it exists exactly when the change it reports does.
+    public func recordEvent(_ type: String, integrationID: UUID?, data: [String: String] = [:]) async throws {
+        try await query(
+            """
+            INSERT INTO events (tenant_id, id, type, integration_id, data)
+            VALUES (\(tenantID.rawValue), \(UUID.v7()), \(type), \(integrationID), \(try JSONText.encode(data))::jsonb)
+            """
+        )
+    }
+
+    /// Events, oldest first, optionally of one type or one integration.
+    public func events(type: String?, integrationID: UUID?, page: PageRequest) async throws -> Page<EventRecord> {
+        let after = page.cursor?.lastID
+        let rows = try await query(
+            """
+            SELECT id, type, integration_id, data::text, created_at FROM events
+             WHERE tenant_id = \(tenantID.rawValue)
+               AND (\(after)::uuid IS NULL OR id > \(after))
+               AND (\(type)::text IS NULL OR type = \(type))
+               AND (\(integrationID)::uuid IS NULL OR integration_id = \(integrationID))
+             ORDER BY id LIMIT \(page.limit + 1)
+            """
+        ).decode((UUID, String, UUID?, String, Date).self).collect()
+        let events = rows.map { EventRecord(id: $0.0, type: $0.1, integrationID: $0.2, data: JSONText.stringDictionary($0.3), createdAt: $0.4) }
+        return Page(fetched: events, limit: page.limit, id: \.id)
+    }
+}

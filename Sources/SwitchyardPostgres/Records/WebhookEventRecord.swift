@@ -1,0 +1,159 @@
+import Foundation
+import NIOCore
+import PostgresNIO
+import SwitchyardCore
+
+/// A verified delivery on its way into `webhook_events`.
+public struct NewWebhookEvent: Sendable {
+    public let tenantID: TenantID
+    public let id: UUID
+    public let sourceID: UUID
+    public let eventID: String
+    public let eventType: String?
+    public let integrationID: UUID?
+    /// The delivery's headers as a JSON object, signatures and credentials already redacted.
+    public let headers: String
+    public let body: ByteBuffer
+
+    public init(tenantID: TenantID, sourceID: UUID, eventID: String, eventType: String?, integrationID: UUID?, headers: String, body: ByteBuffer) {
+        self.tenantID = tenantID
+        self.id = UUID.v7()
+        self.sourceID = sourceID
+        self.eventID = eventID
+        self.eventType = eventType
+        self.integrationID = integrationID
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// A row of `webhook_events`.
+public struct WebhookEventRecord: Sendable, Equatable {
+    public let id: UUID
+    public let sourceID: UUID
+    public let eventID: String
+    public let eventType: String?
+    public let integrationID: UUID?
+    public let headers: [String: String]
+    public let body: ByteBuffer
+    public let status: String
+    public let attempts: Int
+    public let lastError: String?
+    public let receivedAt: Date
+    public let processedAt: Date?
+
+    static let columns = "id, source_id, event_id, event_type, integration_id, headers::text, body, status, attempts, last_error, received_at, processed_at"
+    typealias Row = (UUID, UUID, String, String?, UUID?, String, ByteBuffer, String, Int, String?, Date, Date?)
+
+    init(row: Row) {
+        id = row.0
+        sourceID = row.1
+        eventID = row.2
+        eventType = row.3
+        integrationID = row.4
+        headers = JSONText.stringDictionary(row.5)
+        body = row.6
+        status = row.7
+        attempts = row.8
+        lastError = row.9
+        receivedAt = row.10
+        processedAt = row.11
+    }
+}
+
+/// Which events a list shows.
+public struct WebhookEventFilter: Sendable {
+    public var sourceID: UUID?
+    public var eventType: String?
+    public var status: String?
+    public var receivedAfter: Date?
+    public var receivedBefore: Date?
+
+    public init(sourceID: UUID? = nil, eventType: String? = nil, status: String? = nil, receivedAfter: Date? = nil, receivedBefore: Date? = nil) {
+        self.sourceID = sourceID
+        self.eventType = eventType
+        self.status = status
+        self.receivedAfter = receivedAfter
+        self.receivedBefore = receivedBefore
+    }
+}
+
+extension IngestTransaction {
+    /// Inserts a batch of verified deliveries in one statement; returns the ids of those that were new
+    /// (a redelivery of a recorded (tenant, source, event id) is skipped, WH-6).
+    public func insertWebhookEvents(_ events: [NewWebhookEvent]) async throws -> Set<UUID> {
+        guard !events.isEmpty else { return [] }
+        // postgres-nio binds no arrays of optionals: '' and the nil UUID stand for NULL here.
+        let rows = try await query(
+            """
+            INSERT INTO webhook_events (tenant_id, id, source_id, event_id, event_type, integration_id, headers, body)
+            SELECT t, i, s, e, nullif(ty, ''), nullif(ig, '00000000-0000-0000-0000-000000000000'::uuid), h::jsonb, b
+              FROM unnest(\(events.map(\.tenantID.rawValue)), \(events.map(\.id)), \(events.map(\.sourceID)), \(events.map(\.eventID)),
+                          \(events.map { $0.eventType ?? "" }), \(events.map { $0.integrationID ?? Self.nilUUID }), \(events.map(\.headers)),
+                          \(events.map(\.body))) AS x(t, i, s, e, ty, ig, h, b)
+            ON CONFLICT (tenant_id, source_id, event_id) DO NOTHING
+            RETURNING id
+            """
+        ).decode(UUID.self).collect()
+        return Set(rows)
+    }
+
+    static let nilUUID = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+}
+
+extension TenantTransaction {
+    public func webhookEvent(_ id: UUID) async throws -> WebhookEventRecord? {
+        try await query(
+            PostgresQuery(unsafeSQL: "SELECT \(WebhookEventRecord.columns) FROM webhook_events WHERE tenant_id = $1 AND id = $2",
+                          binds: try bindings(tenantID.rawValue, id))
+        ).decode(WebhookEventRecord.Row.self).collect().first.map(WebhookEventRecord.init(row:))
+    }
+
+    /// The id of the event recorded for (source, provider event id), for answering a redelivery.
+    public func webhookEventID(source: UUID, eventID: String) async throws -> UUID? {
+        try await query("SELECT id FROM webhook_events WHERE tenant_id = \(tenantID.rawValue) AND source_id = \(source) AND event_id = \(eventID)")
+            .decode(UUID.self).collect().first
+    }
+
+    /// Newest first.
+    public func webhookEvents(_ filter: WebhookEventFilter, page: PageRequest) async throws -> Page<WebhookEventRecord> {
+        let rows = try await query(
+            PostgresQuery(unsafeSQL: """
+                SELECT \(WebhookEventRecord.columns) FROM webhook_events
+                 WHERE tenant_id = $1
+                   AND ($2::uuid IS NULL OR id < $2)
+                   AND ($3::uuid IS NULL OR source_id = $3)
+                   AND ($4::text IS NULL OR event_type = $4)
+                   AND ($5::text IS NULL OR status = $5)
+                   AND ($6::timestamptz IS NULL OR received_at >= $6)
+                   AND ($7::timestamptz IS NULL OR received_at < $7)
+                 ORDER BY id DESC LIMIT $8
+                """,
+                binds: try bindings(tenantID.rawValue, page.cursor?.lastID, filter.sourceID, filter.eventType, filter.status,
+                                    filter.receivedAfter, filter.receivedBefore, page.limit + 1))
+        ).decode(WebhookEventRecord.Row.self).collect()
+        return Page(fetched: rows.map(WebhookEventRecord.init(row:)), limit: page.limit, id: \.id)
+    }
+
+    /// Marks events to be processed again; returns their ids.
+    public func markWebhookEventsForReplay(_ filter: WebhookEventFilter, ids: [UUID]?, limit: Int) async throws -> [UUID] {
+        try await query(
+            PostgresQuery(unsafeSQL: """
+                UPDATE webhook_events SET status = 'received', processed_at = NULL, last_error = NULL
+                 WHERE tenant_id = $1 AND id IN (
+                       SELECT id FROM webhook_events
+                        WHERE tenant_id = $1
+                          AND ($2::uuid[] IS NULL OR id = ANY($2))
+                          AND ($3::uuid IS NULL OR source_id = $3)
+                          AND ($4::text IS NULL OR event_type = $4)
+                          AND ($5::text IS NULL OR status = $5)
+                          AND ($6::timestamptz IS NULL OR received_at >= $6)
+                          AND ($7::timestamptz IS NULL OR received_at < $7)
+                        ORDER BY id LIMIT $8)
+                RETURNING id
+                """,
+                binds: try bindings(tenantID.rawValue, ids, filter.sourceID, filter.eventType, filter.status, filter.receivedAfter,
+                                    filter.receivedBefore, limit))
+        ).decode(UUID.self).collect()
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import Logging
+import NIOCore
+import Synchronization
+import SwitchyardCore
+import SwitchyardMetrics
+import SwitchyardPostgres
+
+/// A source as ingestion needs it: its tenant, scheme and opened secrets.
+public struct ResolvedWebhookSource: Sendable {
+    public let tenantID: TenantID
+    public let id: UUID
+    public let scheme: WebhookScheme
+    public let integrationID: UUID?
+    public let maxBodyBytes: Int
+    let secrets: [String]
+}
+
+/// What a delivery came to.
+public enum WebhookIngestResult: Sendable, Equatable {
+    case recorded(id: UUID)
+    case duplicate
+    /// A handshake (Slack's `url_verification`): answer with the challenge, store nothing.
+    case challenge(String)
+}
+
+/// Verifies deliveries with their source's secrets and hands them to the group-commit writer.
+///
+/// Sources and their opened secrets are cached for `cacheTTL` so the hot path does no lookup per delivery;
+/// a secret added or expired through the API reaches other processes within that time (this process at once).
+public final class WebhookIngestor: Sendable {
+    private let database: Database
+    private let writer: WebhookIngestWriter
+    private let metrics: WebhookMetrics?
+    private let cacheTTL: Duration
+    private let clock = ContinuousClock()
+    private let cache = Mutex<[UUID: (expires: ContinuousClock.Instant, source: ResolvedWebhookSource?)]>([:])
+    static let maxCachedSources = 10_000
+
+    public init(database: Database, writer: WebhookIngestWriter, metrics: WebhookMetrics?, cacheTTL: Duration = .seconds(5)) {
+        self.database = database
+        self.writer = writer
+        self.metrics = metrics
+        self.cacheTTL = cacheTTL
+    }
+
+    /// The source behind an ingest URL, or nil (also cached, so guessing ids costs the database nothing).
+    public func source(_ id: UUID, logger: Logger) async throws -> ResolvedWebhookSource? {
+        let now = clock.now
+        if let entry = cache.withLock({ $0[id] }), entry.expires > now { return entry.source }
+        let resolved = try await load(id, logger: logger)
+        cache.withLock { cache in
+            if cache.count >= Self.maxCachedSources { cache.removeAll(keepingCapacity: true) }
+            cache[id] = (now + cacheTTL, resolved)
+        }
+        return resolved
+    }
+
+    /// Forgets a cached source after its configuration or secrets changed.
+    public func invalidate(_ id: UUID) {
+        _ = cache.withLock { $0.removeValue(forKey: id) }
+    }
+
+    private func load(_ id: UUID, logger: Logger) async throws -> ResolvedWebhookSource? {
+        guard let record = try await database.withOperator(logger: logger, { try await $0.webhookSourceForIngest(id) }) else { return nil }
+        guard let scheme = try? JSONDecoder().decode(WebhookScheme.self, from: Data(record.scheme.utf8)) else { throw SwitchyardError.internalError }
+        let secrets = try await database.withTenant(record.tenantID, logger: logger) { try await $0.activeWebhookSecrets(of: id) }
+        return ResolvedWebhookSource(
+            tenantID: record.tenantID, id: record.id, scheme: scheme, integrationID: record.integrationID, maxBodyBytes: record.maxBodyBytes, secrets: secrets
+        )
+    }
+
+    /// Verifies and records one delivery; returns once it is committed. Refusals throw `WebhookRejection`.
+    public func ingest(_ body: ByteBuffer, headers: [String: String], into source: ResolvedWebhookSource, logger: Logger) async throws -> WebhookIngestResult {
+        let started = clock.now
+        let delivery: VerifiedDelivery
+        do {
+            delivery = try WebhookVerifier(scheme: source.scheme).verify(body: Array(body.readableBytesView), headers: headers, secrets: source.secrets)
+        } catch {
+            metrics?.recordRejected(reason: error.rawValue)
+            logger.info("webhook delivery refused", metadata: ["source_id": "\(source.id)", "reason": "\(error.rawValue)"])
+            throw error
+        }
+        if let challenge = delivery.challenge { return .challenge(challenge) }
+        let event = NewWebhookEvent(
+            tenantID: source.tenantID, sourceID: source.id, eventID: delivery.eventID, eventType: delivery.eventType,
+            integrationID: source.integrationID, headers: Self.storedHeaders(headers, scheme: source.scheme), body: body
+        )
+        let outcome = try await writer.record(event)
+        metrics?.recordAcknowledgement(clock.now - started)
+        switch outcome {
+        case .recorded:
+            metrics?.recordReceived(scheme: source.scheme.type)
+            return .recorded(id: event.id)
+        case .duplicate:
+            metrics?.recordDuplicate()
+            return .duplicate
+        }
+    }
+
+    /// Headers kept with the event: signatures and anything that authenticates replaced by `[redacted]`.
+    static func storedHeaders(_ headers: [String: String], scheme: WebhookScheme) -> String {
+        let hidden = Set(scheme.signatureHeaders + ["authorization", "proxy-authorization", "cookie", "x-api-key"])
+        var kept: [String: String] = [:]
+        for (name, value) in headers { kept[name] = hidden.contains(name) ? "[redacted]" : value }
+        return (try? String(decoding: JSONEncoder().encode(kept), as: UTF8.self)) ?? "{}"
+    }
+
+    /// Lower-case header names, repeated headers joined with ", ".
+    public static func headerDictionary(_ pairs: some Sequence<(name: String, value: String)>) -> [String: String] {
+        var result: [String: String] = [:]
+        for (name, value) in pairs {
+            let key = name.lowercased()
+            result[key] = result[key].map { "\($0), \(value)" } ?? value
+        }
+        return result
+    }
+}

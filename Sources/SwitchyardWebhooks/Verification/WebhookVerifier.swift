@@ -1,0 +1,197 @@
+import Crypto
+import Foundation
+import SwitchyardCore
+
+/// A delivery that passed verification, with what identifies it.
+public struct VerifiedDelivery: Sendable, Equatable {
+    /// The provider's event id, or `sha256:<hex of the body>` when the provider sends none.
+    public let eventID: String
+    public let eventType: String?
+    /// Slack's `url_verification` and similar handshakes: answer with this challenge, store nothing.
+    public let challenge: String?
+}
+
+/// Verifies deliveries over their raw bytes, in constant time, before anything parses them (WH-1, WH-2).
+public struct WebhookVerifier: Sendable {
+    public let scheme: WebhookScheme
+
+    public init(scheme: WebhookScheme) {
+        self.scheme = scheme
+    }
+
+    /// Checks `body` against every secret (several are active during a rotation, WH-3); `headers` are keyed lower-case.
+    public func verify(body: [UInt8], headers: [String: String], secrets: [String], now: Date = Date()) throws(WebhookRejection) -> VerifiedDelivery {
+        guard !secrets.isEmpty else { throw .noSecret }
+        switch scheme {
+        case .stripe(let tolerance):
+            guard let header = headers["stripe-signature"] else { throw .missingSignature }
+            let parts = header.split(separator: ",").map { $0.split(separator: "=", maxSplits: 1).map(String.init) }
+            guard let timestamp = parts.first(where: { $0.first == "t" && $0.count == 2 })?[1] else { throw .missingTimestamp }
+            try Self.check(timestamp: timestamp, tolerance: tolerance, now: now)
+            let signatures = parts.filter { $0.first == "v1" && $0.count == 2 }.compactMap { Hex.decode($0[1]) }
+            try Self.match(signatures, secrets: secrets.map(Self.utf8), algorithm: .sha256, content: Array("\(timestamp).".utf8) + body)
+            return try delivery(body: body, headers: headers)
+        case .github:
+            guard let header = headers["x-hub-signature-256"] else { throw .missingSignature }
+            let signatures = Self.values(header, prefix: "sha256=").compactMap(Hex.decode)
+            try Self.match(signatures, secrets: secrets.map(Self.utf8), algorithm: .sha256, content: body)
+            return try delivery(body: body, headers: headers)
+        case .slack(let tolerance):
+            guard let header = headers["x-slack-signature"] else { throw .missingSignature }
+            guard let timestamp = headers["x-slack-request-timestamp"] else { throw .missingTimestamp }
+            try Self.check(timestamp: timestamp, tolerance: tolerance, now: now)
+            let signatures = Self.values(header, prefix: "v0=").compactMap(Hex.decode)
+            try Self.match(signatures, secrets: secrets.map(Self.utf8), algorithm: .sha256, content: Array("v0:\(timestamp):".utf8) + body)
+            return try delivery(body: body, headers: headers)
+        case .shopify:
+            guard let header = headers["x-shopify-hmac-sha256"] else { throw .missingSignature }
+            let signatures = Self.values(header, prefix: nil).compactMap { Data(base64Encoded: $0).map(Array.init) }
+            try Self.match(signatures, secrets: secrets.map(Self.utf8), algorithm: .sha256, content: body)
+            return try delivery(body: body, headers: headers)
+        case .standardWebhooks(let tolerance):
+            guard let header = headers["webhook-signature"] else { throw .missingSignature }
+            guard let id = headers["webhook-id"], let timestamp = headers["webhook-timestamp"] else { throw .missingTimestamp }
+            try Self.check(timestamp: timestamp, tolerance: tolerance, now: now)
+            // `v1,<base64>` entries separated by spaces; other versions are ignored.
+            let signatures = header.split(separator: " ").compactMap { entry -> [UInt8]? in
+                let parts = entry.split(separator: ",", maxSplits: 1)
+                guard parts.count == 2, parts[0] == "v1" else { return nil }
+                return Data(base64Encoded: String(parts[1])).map(Array.init)
+            }
+            try Self.match(signatures, secrets: secrets.compactMap(StandardWebhooksSecret.key), algorithm: .sha256, content: Array("\(id).\(timestamp).".utf8) + body)
+            return try delivery(body: body, headers: headers)
+        case .hmac(let generic):
+            guard let header = headers[generic.header.lowercased()] else { throw .missingSignature }
+            var content = body
+            if generic.signedContent != .body {
+                guard let name = generic.timestampHeader?.lowercased(), let timestamp = headers[name] else { throw .missingTimestamp }
+                if let tolerance = generic.toleranceSeconds { try Self.check(timestamp: timestamp, tolerance: tolerance, now: now) }
+                content = Array((generic.signedContent == .timestampDotBody ? "\(timestamp)." : timestamp).utf8) + body
+            }
+            let signatures = Self.values(header, prefix: generic.prefix).compactMap { value -> [UInt8]? in
+                generic.encoding == .hex ? Hex.decode(value) : Data(base64Encoded: value).map(Array.init)
+            }
+            try Self.match(signatures, secrets: secrets.map(Self.utf8), algorithm: generic.algorithm, content: content)
+            return try delivery(body: body, headers: headers)
+        }
+    }
+
+    /// Identity and type, read only once the bytes are known to be the provider's.
+    private func delivery(body: [UInt8], headers: [String: String]) throws(WebhookRejection) -> VerifiedDelivery {
+        let json = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
+        let digest = "sha256:" + Hex.encode(Array(SHA256.hash(data: body)))
+        switch scheme {
+        case .stripe:
+            return VerifiedDelivery(eventID: (json?["id"] as? String) ?? digest, eventType: json?["type"] as? String, challenge: nil)
+        case .github:
+            return VerifiedDelivery(eventID: headers["x-github-delivery"] ?? digest, eventType: headers["x-github-event"], challenge: nil)
+        case .slack:
+            if json?["type"] as? String == "url_verification" {
+                return VerifiedDelivery(eventID: digest, eventType: "url_verification", challenge: json?["challenge"] as? String ?? "")
+            }
+            let event = json?["event"] as? [String: Any]
+            return VerifiedDelivery(eventID: (json?["event_id"] as? String) ?? digest, eventType: (event?["type"] as? String) ?? (json?["type"] as? String), challenge: nil)
+        case .shopify:
+            return VerifiedDelivery(eventID: headers["x-shopify-webhook-id"] ?? headers["x-shopify-event-id"] ?? digest, eventType: headers["x-shopify-topic"], challenge: nil)
+        case .standardWebhooks:
+            return VerifiedDelivery(eventID: headers["webhook-id"] ?? digest, eventType: json?["type"] as? String, challenge: nil)
+        case .hmac(let generic):
+            return VerifiedDelivery(
+                eventID: generic.eventIDHeader.flatMap { headers[$0.lowercased()] } ?? digest,
+                eventType: generic.eventTypeHeader.flatMap { headers[$0.lowercased()] }, challenge: nil
+            )
+        }
+    }
+
+    static func utf8(_ secret: String) -> [UInt8] { Array(secret.utf8) }
+
+    /// The comma- or space-separated values of a signature header, each without `prefix`.
+    static func values(_ header: String, prefix: String?) -> [String] {
+        header.split(whereSeparator: { $0 == "," || $0 == " " }).map { value in
+            let text = String(value)
+            guard let prefix, text.hasPrefix(prefix) else { return text }
+            return String(text.dropFirst(prefix.count))
+        }
+    }
+
+    /// A Unix-seconds timestamp within `tolerance` of `now`, either way (WH-5: stale and future both fail).
+    static func check(timestamp: String, tolerance: Int, now: Date) throws(WebhookRejection) {
+        guard let seconds = Double(timestamp) else { throw .missingTimestamp }
+        let skew = now.timeIntervalSince1970 - seconds
+        if skew > Double(tolerance) { throw .staleTimestamp }
+        if skew < -Double(tolerance) { throw .futureTimestamp }
+    }
+
+    /// Passes when any signature equals the MAC under any secret; every comparison runs in constant time.
+    static func match(_ signatures: [[UInt8]], secrets: [[UInt8]], algorithm: GenericHMAC.Algorithm, content: [UInt8]) throws(WebhookRejection) {
+        guard !signatures.isEmpty else { throw .invalidSignature }
+        var matched = false
+        for secret in secrets {
+            let mac = HMACDigest.compute(algorithm, key: secret, content: content)
+            for signature in signatures where ConstantTime.bytesEqual(mac, signature) { matched = true }
+        }
+        guard matched else { throw .invalidSignature }
+    }
+}
+
+enum HMACDigest {
+    static func compute(_ algorithm: GenericHMAC.Algorithm, key: [UInt8], content: [UInt8]) -> [UInt8] {
+        let key = SymmetricKey(data: key)
+        switch algorithm {
+        case .sha1: return Array(HMAC<Insecure.SHA1>.authenticationCode(for: content, using: key))
+        case .sha256: return Array(HMAC<SHA256>.authenticationCode(for: content, using: key))
+        case .sha512: return Array(HMAC<SHA512>.authenticationCode(for: content, using: key))
+        }
+    }
+}
+
+/// Standard Webhooks secrets: `whsec_` followed by the base64 of the key.
+public enum StandardWebhooksSecret {
+    public static let prefix = "whsec_"
+
+    /// A new secret of 32 random bytes.
+    public static func generate() -> String {
+        prefix + SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
+    }
+
+    static func key(_ secret: String) -> [UInt8]? {
+        let encoded = secret.hasPrefix(prefix) ? String(secret.dropFirst(prefix.count)) : secret
+        return Data(base64Encoded: encoded).map(Array.init)
+    }
+}
+
+enum Hex {
+    static func decode(_ text: String) -> [UInt8]? {
+        let bytes = Array(text.utf8)
+        guard bytes.count % 2 == 0 else { return nil }
+        var result: [UInt8] = []
+        result.reserveCapacity(bytes.count / 2)
+        var index = 0
+        while index < bytes.count {
+            guard let high = value(bytes[index]), let low = value(bytes[index + 1]) else { return nil }
+            result.append(high << 4 | low)
+            index += 2
+        }
+        return result
+    }
+
+    static func encode(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var result = [UInt8]()
+        result.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            result.append(digits[Int(byte >> 4)])
+            result.append(digits[Int(byte & 0xF)])
+        }
+        return String(decoding: result, as: UTF8.self)
+    }
+
+    private static func value(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case 48...57: byte - 48
+        case 97...102: byte - 87
+        case 65...70: byte - 55
+        default: nil
+        }
+    }
+}

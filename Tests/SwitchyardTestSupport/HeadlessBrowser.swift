@@ -1,0 +1,101 @@
+import Foundation
+import Logging
+
+/// Headless Chromium driven by Selenium (Python), for tests that complete a flow the way a person would.
+///
+/// Needs Debian's `chromium` and `chromium-driver` and PyPI's `selenium`. Like the PostgreSQL server,
+/// they are installed on first use when missing and the tests run as root on a Debian-like machine
+/// (`.ci/run` installs them up front); otherwise the test fails saying what to install.
+public enum HeadlessBrowser {
+    private static let installation = InstallOnce()
+
+    /// Runs `Tests/Browser/<script>` with `arguments`; returns its output, or throws with it when it fails.
+    public static func run(script: String, arguments: [String], logger: Logger) async throws -> String {
+        try await installation.ensure(logger: logger)
+        let path = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appending(path: "Browser/\(script)").path
+        let (status, output) = try await ChildProcess.run(["/usr/bin/env", "python3", path] + arguments)
+        guard status == 0 else { throw TestFailure("\(script) exited with \(status):\n\(output)") }
+        return output
+    }
+
+    static func missing() async throws -> [String] {
+        var missing: [String] = []
+        let fileManager = FileManager.default
+        if !fileManager.isExecutableFile(atPath: "/usr/bin/chromium") { missing.append("chromium") }
+        if !fileManager.isExecutableFile(atPath: "/usr/bin/chromedriver") { missing.append("chromium-driver") }
+        if try await ChildProcess.run(["/usr/bin/env", "python3", "-c", "import selenium"]).status != 0 { missing.append("selenium") }
+        return missing
+    }
+
+    private actor InstallOnce {
+        private var done = false
+
+        func ensure(logger: Logger) async throws {
+            guard !done else { return }
+            let missing = try await HeadlessBrowser.missing()
+            if !missing.isEmpty {
+                guard geteuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/apt-get") else {
+                    throw TestFailure("The browser test needs \(missing.joined(separator: ", ")): apt-get install -y chromium chromium-driver && pip install selenium")
+                }
+                logger.notice("installing the browser test's prerequisites", metadata: ["missing": "\(missing.joined(separator: ","))"])
+                let debian = missing.filter { $0 != "selenium" }
+                if !debian.isEmpty {
+                    for command in [["/usr/bin/apt-get", "update", "-q"], ["/usr/bin/apt-get", "install", "-y", "-q"] + debian] {
+                        let (status, output) = try await ChildProcess.run(command, environment: ["DEBIAN_FRONTEND": "noninteractive"])
+                        guard status == 0 else { throw TestFailure("\(command.joined(separator: " ")) failed:\n\(output)") }
+                    }
+                }
+                if missing.contains("selenium") {
+                    let (status, output) = try await ChildProcess.run(["/usr/bin/env", "python3", "-m", "pip", "install", "-q", "selenium"])
+                    guard status == 0 else { throw TestFailure("pip install selenium failed:\n\(output)") }
+                }
+            }
+            done = true
+        }
+    }
+}
+
+/// A child process whose exit is awaited without blocking a thread of the concurrency pool.
+public enum ChildProcess {
+    public static func run(_ argv: [String], environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+        let outputURL = FileManager.default.temporaryDirectory.appending(path: "switchyard-child-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: outputURL.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: outputURL) }
+        let output = try FileHandle(forWritingTo: outputURL)
+        let process = Process()
+        process.executableURL = URL(filePath: argv[0])
+        process.arguments = Array(argv.dropFirst())
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = FileHandle.nullDevice
+        let status = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32, any Error>) in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do {
+                try process.run()
+            } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
+        }
+        try output.close()
+        return (status, (try? String(contentsOf: outputURL, encoding: .utf8)) ?? "")
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago, for servers whose URL must be known before they start.
+    public static func freePort() throws -> Int {
+        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw TestFailure("socket() failed") }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+        }
+        guard bound else { throw TestFailure("bind() failed") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}

@@ -1,0 +1,225 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import SwitchyardCore
+import SwitchyardTestSupport
+import Testing
+
+@Suite("Webhook sources and ingestion (WH-1..WH-8)")
+struct WebhookIngestTests {
+    static func run(_ body: @Sendable @escaping (any TestClientProtocol, String) async throws -> Void) async throws {
+        try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
+            let tenant = try await client.makeTenant(slug: "hooks")
+            try await body(client, tenant.key)
+        }
+    }
+
+    static func events(_ client: any TestClientProtocol, key: String, query: String = "") async throws -> [[String: Any]] {
+        try await client.request(.get, "/v1/webhook-events\(query)", key: key).jsonObject()["data"] as? [[String: Any]] ?? []
+    }
+
+    @Test("a signed GitHub delivery is recorded once; a redelivery answers 2xx and changes nothing")
+    func recordOnce() async throws {
+        try await Self.run { client, key in
+            let source = try await WebhookFixture.makeSource(client, key: key)
+            let first = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: "d-1")
+            #expect(first.status == .ok)
+            #expect(try first.jsonObject()["status"] as? String == "recorded")
+            let again = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: "d-1")
+            #expect(again.status == .ok)
+            #expect(try again.jsonObject()["status"] as? String == "duplicate")
+
+            let events = try await Self.events(client, key: key)
+            #expect(events.count == 1)
+            let id = try #require(events.first?["id"] as? String)
+            #expect(events.first?["event_id"] as? String == "d-1")
+            #expect(events.first?["type"] as? String == "pull_request")
+            #expect(events.first?["status"] as? String == "received")
+            let detail = try await client.request(.get, "/v1/webhook-events/\(id)", key: key).jsonObject()
+            #expect(detail["body"] as? String == #"{"action":"opened","number":1}"#)
+            let headers = try #require(detail["headers"] as? [String: String])
+            #expect(headers["x-hub-signature-256"] == "[redacted]")
+            #expect(headers["x-github-delivery"] == "d-1")
+        }
+    }
+
+    @Test("a flipped byte, another tenant's secret, a missing signature: 401 and nothing stored")
+    func rejected() async throws {
+        try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
+            let a = try await client.makeTenant(slug: "hooks-a")
+            let b = try await client.makeTenant(slug: "hooks-b")
+            let source = try await WebhookFixture.makeSource(client, key: a.key, secret: "tenant-a-secret")
+            _ = try await WebhookFixture.makeSource(client, key: b.key, secret: "tenant-b-secret")
+            let tampered = try await WebhookFixture.deliverGitHub(
+                client, source: source.id, secret: source.secret, deliveryID: "t-1", body: #"{"action":"opened","number":2}"#,
+                signatureBody: #"{"action":"opened","number":1}"#
+            )
+            try ProblemDetailsTests.expectProblem(tampered, .unauthorized, code: "invalid-signature")
+            let foreign = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: "tenant-b-secret", deliveryID: "t-2")
+            try ProblemDetailsTests.expectProblem(foreign, .unauthorized, code: "invalid-signature")
+            let unsigned = try await client.execute(uri: "/webhooks/\(source.id)", method: .post, headers: [.contentType: "application/json"], body: .init(string: "{}"))
+            try ProblemDetailsTests.expectProblem(unsigned, .unauthorized, code: "invalid-signature")
+            #expect(try await Self.events(client, key: a.key).isEmpty)
+            #expect(try await Self.events(client, key: b.key).isEmpty)
+        }
+    }
+
+    @Test("Stripe secrets rotate: both work during the grace period, the old one stops when expired; stale and future timestamps fail")
+    func stripeRotation() async throws {
+        try await Self.run { client, key in
+            let source = try await WebhookFixture.makeSource(client, key: key, scheme: #"{"type":"stripe","tolerance_seconds":300}"#, secret: "whsec_old_secret_1")
+            #expect(try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_old_secret_1"], eventID: "evt_1").status == .ok)
+            let added = try await client.request(.post, "/v1/webhook-sources/\(source.id)/secrets", key: key, json: #"{"secret":"whsec_new_secret_2","expire_others_after_seconds":3600}"#)
+            #expect(added.status == .created, "\(added.text)")
+            #expect(try added.jsonObject()["secret"] == nil)
+            #expect(try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_new_secret_2"], eventID: "evt_2").status == .ok)
+            #expect(try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_old_secret_1"], eventID: "evt_3").status == .ok)
+            // During a rotation Stripe signs with both; one good v1 is enough.
+            #expect(try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["wrong-secret", "whsec_new_secret_2"], eventID: "evt_4").status == .ok)
+
+            let secrets = try #require(try await client.request(.get, "/v1/webhook-sources/\(source.id)", key: key).jsonObject()["secrets"] as? [[String: Any]])
+            #expect(secrets.count == 2)
+            let old = try #require(secrets.first { $0["expires_at"] is String }?["id"] as? String)
+            #expect(try await client.request(.delete, "/v1/webhook-sources/\(source.id)/secrets/\(old)", key: key).status == .noContent)
+            try ProblemDetailsTests.expectProblem(try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_old_secret_1"], eventID: "evt_5"), .unauthorized, code: "invalid-signature")
+
+            let now = Int(Date().timeIntervalSince1970)
+            try ProblemDetailsTests.expectProblem(try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_new_secret_2"], eventID: "evt_6", timestamp: now - 400), .unauthorized, code: "invalid-signature")
+            try ProblemDetailsTests.expectProblem(try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_new_secret_2"], eventID: "evt_7", timestamp: now + 400), .unauthorized, code: "invalid-signature")
+            let recorded = try await Self.events(client, key: key).compactMap { $0["event_id"] as? String }
+            #expect(Set(recorded) == ["evt_1", "evt_2", "evt_3", "evt_4"])
+            #expect(try await Self.events(client, key: key, query: "?type=invoice.paid").count == 4)
+        }
+    }
+
+    @Test("a Standard Webhooks source generates its whsec_ secret and shows it once")
+    func standardWebhooksSecret() async throws {
+        try await Self.run { client, key in
+            let created = try await client.request(.post, "/v1/webhook-sources", key: key, json: #"{"name":"std","scheme":{"type":"standard_webhooks"},"generate_secret":true}"#)
+            #expect(created.status == .created)
+            let body = try created.jsonObject()
+            let secret = try #require(body["secret"] as? String)
+            #expect(secret.hasPrefix("whsec_"))
+            let id = try #require(body["id"] as? String)
+            #expect((body["ingest_url"] as? String)?.hasSuffix("/webhooks/\(id)") == true)
+            let shown = try await client.request(.get, "/v1/webhook-sources/\(id)", key: key)
+            #expect(try shown.jsonObject()["secret"] == nil)
+            #expect(!shown.text.contains(secret))
+
+            let key32 = try #require(Data(base64Encoded: String(secret.dropFirst(6))))
+            let timestamp = String(Int(Date().timeIntervalSince1970))
+            let payload = #"{"type":"user.created","data":{"id":1}}"#
+            let mac = HMACSHA256.base64(key: key32, "msg_1.\(timestamp).\(payload)")
+            let headers: HTTPFields = [
+                HTTPField.Name("webhook-id")!: "msg_1", HTTPField.Name("webhook-timestamp")!: timestamp, HTTPField.Name("webhook-signature")!: "v1,\(mac)",
+            ]
+            let delivered = try await client.execute(uri: "/webhooks/\(id)", method: .post, headers: headers, body: .init(string: payload))
+            #expect(delivered.status == .ok, "\(String(buffer: delivered.body))")
+            #expect(try await Self.events(client, key: key, query: "?source_id=\(id)").first?["type"] as? String == "user.created")
+        }
+    }
+
+    @Test("Slack's url_verification is answered with its challenge and stores nothing")
+    func slackChallenge() async throws {
+        try await Self.run { client, key in
+            let source = try await WebhookFixture.makeSource(client, key: key, scheme: #"{"type":"slack"}"#, secret: "slack-signing-secret")
+            let timestamp = String(Int(Date().timeIntervalSince1970))
+            let payload = #"{"token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}"#
+            let headers: HTTPFields = [
+                HTTPField.Name("X-Slack-Request-Timestamp")!: timestamp,
+                HTTPField.Name("X-Slack-Signature")!: "v0=" + WebhookFixture.hmacHex(source.secret, "v0:\(timestamp):\(payload)"),
+            ]
+            let answer = try await client.execute(uri: "/webhooks/\(source.id)", method: .post, headers: headers, body: .init(string: payload))
+            #expect(answer.status == .ok)
+            #expect(String(buffer: answer.body) == #"{"challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}"#)
+            #expect(try await Self.events(client, key: key).isEmpty)
+        }
+    }
+
+    @Test("oversize body 413, unknown source 404, source without a secret 409, bad source definitions 422")
+    func badDeliveries() async throws {
+        try await Self.run { client, key in
+            let created = try await client.request(.post, "/v1/webhook-sources", key: key, json: #"{"name":"small","scheme":{"type":"github"},"max_body_bytes":1024,"secret":"small-secret"}"#)
+            let small = try #require(try created.jsonObject()["id"] as? String)
+            let big = String(repeating: "x", count: 2048)
+            try ProblemDetailsTests.expectProblem(try await WebhookFixture.deliverGitHub(client, source: small, secret: "small-secret", deliveryID: "big", body: big), .contentTooLarge, code: "payload-too-large")
+            try ProblemDetailsTests.expectProblem(try await WebhookFixture.deliverGitHub(client, source: UUID().uuidString.lowercased(), secret: "x", deliveryID: "u"), .notFound, code: "not-found")
+            try ProblemDetailsTests.expectProblem(try await WebhookFixture.deliverGitHub(client, source: "not-a-uuid", secret: "x", deliveryID: "u"), .notFound, code: "not-found")
+            let bare = try await client.request(.post, "/v1/webhook-sources", key: key, json: #"{"name":"bare","scheme":{"type":"github"}}"#)
+            let bareID = try #require(try bare.jsonObject()["id"] as? String)
+            try ProblemDetailsTests.expectProblem(try await WebhookFixture.deliverGitHub(client, source: bareID, secret: "x", deliveryID: "n"), .conflict, code: "no-secret")
+            for body in [
+                #"{"name":"x","scheme":{"type":"nope"}}"#, #"{"name":"x","scheme":{"type":"stripe","tolerance_seconds":0}}"#,
+                #"{"name":"x","scheme":{"type":"hmac","header":"bad header"}}"#,
+                #"{"name":"x","scheme":{"type":"hmac","header":"X-Sig","signed_content":"timestamp_dot_body"}}"#,
+                #"{"name":"x","scheme":{"type":"standard_webhooks"},"secret":"not-a-whsec"}"#, #"{"name":"","scheme":{"type":"github"}}"#,
+                #"{"name":"x","scheme":{"type":"github"},"max_body_bytes":10}"#, #"{"name":"x","scheme":{"type":"github"},"secret":"abc","generate_secret":true}"#,
+            ] {
+                try ProblemDetailsTests.expectProblem(try await client.request(.post, "/v1/webhook-sources", key: key, json: body), .unprocessableContent, code: "validation-failed")
+            }
+        }
+    }
+
+    @Test("50 concurrent deliveries of one event make exactly one row; every sender gets 2xx")
+    func concurrentDuplicates() async throws {
+        let environment = try await TestEnvironment.make()
+        try await environment.withApp(.live) { (client: any TestClientProtocol) async throws in
+            let tenant = try await client.makeTenant(slug: "hooks-race")
+            let source = try await WebhookFixture.makeSource(client, key: tenant.key)
+            let statuses = try await withThrowingTaskGroup(of: (HTTPResponse.Status, String).self) { group in
+                for _ in 0..<50 {
+                    group.addTask {
+                        let response = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: "same-delivery")
+                        return (response.status, (try? response.jsonObject()["status"] as? String) ?? "")
+                    }
+                }
+                var all: [(HTTPResponse.Status, String)] = []
+                for try await result in group { all.append(result) }
+                return all
+            }
+            #expect(statuses.allSatisfy { $0.0 == .ok })
+            #expect(statuses.filter { $0.1 == "recorded" }.count == 1)
+            #expect(statuses.filter { $0.1 == "duplicate" }.count == 49)
+            #expect(try await Self.events(client, key: tenant.key).count == 1)
+        }
+    }
+
+    @Test("events can be filtered, inspected and replayed, one or many")
+    func eventsAPI() async throws {
+        try await Self.run { client, key in
+            let github = try await WebhookFixture.makeSource(client, key: key)
+            let stripe = try await WebhookFixture.makeSource(client, key: key, scheme: #"{"type":"stripe"}"#, secret: "whsec_abcdefgh")
+            for index in 1...3 { _ = try await WebhookFixture.deliverGitHub(client, source: github.id, secret: github.secret, deliveryID: "g-\(index)") }
+            _ = try await WebhookFixture.deliverStripe(client, source: stripe.id, secrets: [stripe.secret], eventID: "evt_a")
+            #expect(try await Self.events(client, key: key).count == 4)
+            #expect(try await Self.events(client, key: key, query: "?source_id=\(github.id)").count == 3)
+            #expect(try await Self.events(client, key: key, query: "?type=invoice.paid&status=received").count == 1)
+            #expect(try await Self.events(client, key: key, query: "?received_after=2999-01-01T00:00:00Z").isEmpty)
+            let page = try await client.request(.get, "/v1/webhook-events?limit=2", key: key).jsonObject()
+            let cursor = try #require(page["next_cursor"] as? String)
+            #expect(try await Self.events(client, key: key, query: "?limit=2&cursor=\(cursor)").count == 2)
+            try ProblemDetailsTests.expectProblem(try await client.request(.get, "/v1/webhook-events?status=bogus", key: key), .badRequest, code: "invalid-request")
+            try ProblemDetailsTests.expectProblem(try await client.request(.get, "/v1/webhook-events?received_after=yesterday", key: key), .badRequest, code: "invalid-request")
+
+            let one = try #require(try await Self.events(client, key: key).first?["id"] as? String)
+            let replayed = try await client.request(.post, "/v1/webhook-events/\(one)/replay", key: key)
+            #expect(try replayed.jsonObject()["replayed"] as? [String] == [one])
+            let many = try await client.request(.post, "/v1/webhook-events/replay", key: key, json: #"{"source_id":"\#(github.id)"}"#)
+            #expect((try many.jsonObject()["replayed"] as? [String])?.count == 3)
+            try ProblemDetailsTests.expectProblem(try await client.request(.post, "/v1/webhook-events/\(UUID().uuidString)/replay", key: key), .notFound, code: "not-found")
+        }
+    }
+}
+
+enum HMACSHA256 {
+    static func base64(key: Data, _ content: String) -> String {
+        Data(WebhookFixture.hmacRaw(key: key, content)).base64EncodedString()
+    }
+}
+
+extension WebhookFixture {
+    static func hmacRaw(key: Data, _ content: String) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: Data(content.utf8), using: SymmetricKey(data: key)))
+    }
+}
