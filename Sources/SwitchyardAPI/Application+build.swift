@@ -9,6 +9,7 @@ import ServiceLifecycle
 import SwitchyardCore
 import SwitchyardJobs
 import SwitchyardMetrics
+import SwitchyardOAuth
 import SwitchyardOutbound
 import SwitchyardPostgres
 import SwitchyardWebhooks
@@ -153,4 +154,16 @@ public func buildProbeApplication(database: Database, metrics: MetricsRegistry, 
     router.add(middleware: RequestIDMiddleware())
     SystemController(database: database, metrics: metrics).addRoutes(to: router)
     return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "switchyard"), logger: logger)
+}
+
+/// The job kinds an executor runs: the standard ones and `oauth.refresh`, whose refresher is built as the
+/// API builds its own (same provider directory, token endpoint client and single-flight lock).
+public func buildJobRegistry(configuration: SwitchyardConfiguration, database: Database, outbound: OutboundClient) -> JobRegistry {
+    let directory = ProviderDirectory(builtIn: .builtIn, allowedHTTPHosts: outbound.ssrfGuard.allowListedHosts)
+    let refresher = TokenRefresher(
+        database: database, providers: directory, tokens: TokenEndpointClient(outbound: outbound), skewSeconds: configuration.oauth.refreshSkewSeconds
+    )
+    var registry = JobRegistry.standard()
+    registry.register(OAuthRefreshHandler(database: database, refresher: refresher))
+    return registry
 }

@@ -64,16 +64,15 @@ struct DevCommand: AsyncParsableCommand {
         let vault = try Vault.loadOrExit(configuration.keyring)
         let metrics = MetricsRegistry(version: Switchyard.version)
         let database = try Database(configuration: configuration.database, vault: vault, metrics: metrics.database, logger: logger)
+        let outbound = OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: metrics.outbound)
+        let jobs = buildJobRegistry(configuration: configuration, database: database, outbound: outbound)
         let app = try buildApplication(
-            APIDependencies(
-                configuration: configuration, database: database, metrics: metrics,
-                outbound: OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: metrics.outbound)
-            ),
+            APIDependencies(configuration: configuration, database: database, metrics: metrics, outbound: outbound),
             // The scheduler and an executor in the same process, so a newcomer still needs one command.
             extraServices: [
                 DataKeyMaintenance(database: database, logger: logger),
                 JobScheduler(database: database, options: SchedulerOptions(configuration.jobs), metrics: metrics.jobs, logger: logger),
-                JobExecutor(database: database, registry: .standard(), options: ExecutorOptions(configuration.jobs), metrics: metrics.jobs, logger: logger),
+                JobExecutor(database: database, registry: jobs, options: ExecutorOptions(configuration.jobs), metrics: metrics.jobs, logger: logger),
             ],
             logger: logger,
             onServerRunning: { channel in

@@ -7,6 +7,7 @@ import SwitchyardAPI
 import SwitchyardCore
 import SwitchyardJobs
 import SwitchyardMetrics
+import SwitchyardOutbound
 import SwitchyardPostgres
 
 /// `--metrics-port`: where `executor` and `scheduler` serve `/metrics`, `/healthz` and `/readyz`.
@@ -32,7 +33,10 @@ struct ExecutorCommand: AsyncParsableCommand {
         var configuration = try SwitchyardConfiguration.loadOrExit(requiring: .init(adminKey: false))
         if let concurrency { configuration.jobs.executorConcurrency = max(1, concurrency) }
         try await runJobsProcess(configuration: configuration, probes: probes, name: "executor") { database, metrics, logger in
-            JobExecutor(database: database, registry: .standard(), options: ExecutorOptions(configuration.jobs), metrics: metrics.jobs, logger: logger)
+            // Handlers call providers (token refresh) through the same outbound client as the API.
+            let outbound = OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: metrics.outbound)
+            let registry = buildJobRegistry(configuration: configuration, database: database, outbound: outbound)
+            return [outbound, JobExecutor(database: database, registry: registry, options: ExecutorOptions(configuration.jobs), metrics: metrics.jobs, logger: logger)]
         }
     }
 }
@@ -51,19 +55,19 @@ struct SchedulerCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try SwitchyardConfiguration.loadOrExit(requiring: .init(adminKey: false))
         try await runJobsProcess(configuration: configuration, probes: probes, name: "scheduler") { database, metrics, logger in
-            JobScheduler(database: database, options: SchedulerOptions(configuration.jobs), metrics: metrics.jobs, logger: logger)
+            [JobScheduler(database: database, options: SchedulerOptions(configuration.jobs), metrics: metrics.jobs, logger: logger)]
         }
     }
 }
 
-/// The shape of the `executor` and `scheduler` processes: the pool, one service, the optional probes
-/// server, stopped gracefully on SIGTERM or SIGINT.
+/// The shape of the `executor` and `scheduler` processes: the pool, their services (started in order,
+/// stopped in reverse), the optional probes server, stopped gracefully on SIGTERM or SIGINT.
 func runJobsProcess(
     configuration: SwitchyardConfiguration, probes: ProbeOptions, name: String,
-    _ makeService: (Database, MetricsRegistry, Logger) -> any Service
+    _ makeServices: (Database, MetricsRegistry, Logger) -> [any Service]
 ) async throws {
     let (logger, metrics, database) = try await ProcessBasics.start(configuration, label: "switchyard.\(name)", name: "switchyard \(name)").unpacked
-    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: database), .init(service: makeService(database, metrics, logger))]
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = ([database] + makeServices(database, metrics, logger)).map { .init(service: $0) }
     if let port = probes.metricsPort {
         services.append(.init(service: buildProbeApplication(database: database, metrics: metrics, host: configuration.http.host, port: port, logger: logger)))
     }

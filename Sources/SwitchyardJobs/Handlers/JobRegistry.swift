@@ -82,6 +82,7 @@ extension JobFailure {
             }
         }
         if let problem = error as? SwitchyardError { return .transient(problem.detail) }
+        if let convertible = error as? any SwitchyardErrorConvertible { return .transient(convertible.switchyardError.detail) }
         return .transient(String(describing: type(of: error)))
     }
 }

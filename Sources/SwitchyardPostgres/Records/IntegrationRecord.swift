@@ -149,7 +149,8 @@ extension TenantTransaction {
             .decode(UUID.self).collect().isEmpty == false
     }
 
-    /// Seals and stores (or replaces) the credential of integration `id`.
+    /// Seals and stores (or replaces) the credential of integration `id`. A refreshable OAuth token also
+    /// gets its `oauth.refresh` job, in this transaction, due before the token expires.
     public func storeCredential(_ credential: IntegrationCredential, for id: UUID) async throws {
         let document = try JSONEncoder().encode(credential)
         let sealed = try await seal(document, field: .integrationCredential, row: id)
@@ -162,6 +163,12 @@ extension TenantTransaction {
                SET secret = EXCLUDED.secret, dek_id = EXCLUDED.dek_id, expires_at = EXCLUDED.expires_at, updated_at = now()
             """
         )
+        if case .oauth2(let tokens) = credential, tokens.refreshToken != nil, let expiresAt = tokens.expiresAt {
+            let payload = OAuthRefreshPayload(integrationID: id, expiresAt: expiresAt)
+            try await enqueue(NewJob(
+                payload, integrationID: id, runAt: OAuthRefreshPayload.refreshTime(expiresAt: expiresAt), maxAttempts: 8, uniqueKey: payload.uniqueKey
+            ))
+        }
     }
 
     /// The opened credential of integration `id`, or `nil` when it has none.
