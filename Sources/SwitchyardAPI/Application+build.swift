@@ -7,7 +7,9 @@ import NIOCore
 import NIOSSL
 import ServiceLifecycle
 import SwitchyardCore
+import SwitchyardJobs
 import SwitchyardMetrics
+import SwitchyardOAuth
 import SwitchyardOutbound
 import SwitchyardPostgres
 import SwitchyardWebhooks
@@ -19,18 +21,21 @@ public struct APIDependencies: Sendable {
     public let metrics: MetricsRegistry
     /// Every call to a provider's API goes through it.
     public let outbound: OutboundClient
+    /// The job kinds, for checking what tenants enqueue and schedule.
+    public let jobs: JobRegistry
     /// Group commit of webhook deliveries; a service of the application.
     public let webhookWriter: WebhookIngestWriter
     public let webhooks: WebhookIngestor
 
     public init(
         configuration: SwitchyardConfiguration, database: Database, metrics: MetricsRegistry, outbound: OutboundClient,
-        logger: Logger = Logger(label: "switchyard.webhooks")
+        jobs: JobRegistry = .standard(), logger: Logger = Logger(label: "switchyard.webhooks")
     ) {
         self.configuration = configuration
         self.database = database
         self.metrics = metrics
         self.outbound = outbound
+        self.jobs = jobs
         self.webhookWriter = WebhookIngestWriter(database: database, metrics: metrics.webhooks, logger: logger)
         self.webhooks = WebhookIngestor(database: database, writer: webhookWriter, metrics: metrics.webhooks)
     }
@@ -92,6 +97,12 @@ public func buildRouter(_ dependencies: APIDependencies) -> Router<AppRequestCon
     AuditEventsController(database: database, limits: limits)
         .addRoutes(to: v1.group("audit-events", context: TenantRequestContext.self))
 
+    let jobs = JobsController(database: database, limits: limits, idempotent: idempotent, registry: dependencies.jobs)
+    jobs.addRoutes(jobs: v1.group("jobs", context: TenantRequestContext.self))
+    jobs.addRoutes(deadLetters: v1.group("dead-letters", context: TenantRequestContext.self))
+    SchedulesController(database: database, limits: limits, idempotent: idempotent, registry: dependencies.jobs)
+        .addRoutes(to: v1.group("schedules", context: TenantRequestContext.self))
+
     routeTable.set(RouteTable(router: router))
     return router
 }
@@ -135,4 +146,24 @@ public func buildApplication(
         onServerRunning: onServerRunning ?? { _ in },
         logger: logger
     )
+}
+
+/// `/healthz`, `/readyz` and `/metrics` alone, for processes that serve no API (`executor`, `scheduler`).
+public func buildProbeApplication(database: Database, metrics: MetricsRegistry, host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: RequestIDMiddleware())
+    SystemController(database: database, metrics: metrics).addRoutes(to: router)
+    return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "switchyard"), logger: logger)
+}
+
+/// The job kinds an executor runs: the standard ones and `oauth.refresh`, whose refresher is built as the
+/// API builds its own (same provider directory, token endpoint client and single-flight lock).
+public func buildJobRegistry(configuration: SwitchyardConfiguration, database: Database, outbound: OutboundClient) -> JobRegistry {
+    let directory = ProviderDirectory(builtIn: .builtIn, allowedHTTPHosts: outbound.ssrfGuard.allowListedHosts)
+    let refresher = TokenRefresher(
+        database: database, providers: directory, tokens: TokenEndpointClient(outbound: outbound), skewSeconds: configuration.oauth.refreshSkewSeconds
+    )
+    var registry = JobRegistry.standard()
+    registry.register(OAuthRefreshHandler(database: database, refresher: refresher))
+    return registry
 }

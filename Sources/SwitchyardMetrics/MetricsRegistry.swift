@@ -9,6 +9,7 @@ public final class MetricsRegistry: Sendable {
     public let http: HTTPMetrics
     public let database: DatabaseMetrics
     public let outbound: OutboundMetrics
+    public let jobs: JobMetrics
     public let webhooks: WebhookMetrics
 
     public init(version: String) {
@@ -17,6 +18,7 @@ public final class MetricsRegistry: Sendable {
         self.http = HTTPMetrics(registry: registry)
         self.database = DatabaseMetrics(registry: registry)
         self.outbound = OutboundMetrics(registry: registry)
+        self.jobs = JobMetrics(registry: registry)
         self.webhooks = WebhookMetrics(registry: registry)
         registry.makeGauge(
             descriptor: .switchyard("build", unit: "info", help: "Build information; the value is always 1."),

@@ -44,7 +44,7 @@ public final class OutboundMetrics: Sendable {
     public func recordAttempt(provider: String, outcome: String, duration: Duration?) {
         let key = AttemptKey(provider: bounded(provider), outcome: outcome)
         let labels = [("provider", key.provider), ("outcome", key.outcome)]
-        cached(attempts, key) {
+        cachedMetric(attempts, key) {
             registry.makeCounter(
                 descriptor: .switchyard(
                     "outbound_requests", unit: "total",
@@ -54,7 +54,7 @@ public final class OutboundMetrics: Sendable {
             )
         }.increment()
         guard let duration else { return }
-        cached(durations, key) {
+        cachedMetric(durations, key) {
             registry.makeDurationHistogram(
                 descriptor: .switchyard(
                     "outbound_request_duration", unit: "seconds",
@@ -69,7 +69,7 @@ public final class OutboundMetrics: Sendable {
     /// Records the time one request waited for its destination's rate limit (zero when it did not wait).
     public func recordRateLimitWait(provider: String, duration: Duration) {
         let provider = bounded(provider)
-        cached(waits, provider) {
+        cachedMetric(waits, provider) {
             registry.makeDurationHistogram(
                 descriptor: .switchyard(
                     "outbound_rate_limit_wait", unit: "seconds",
@@ -90,7 +90,7 @@ public final class OutboundMetrics: Sendable {
 
     private func circuitGauge(provider: String, state: String) -> Gauge {
         let key = CircuitKey(provider: provider, state: state)
-        return cached(circuits, key) {
+        return cachedMetric(circuits, key) {
             registry.makeGauge(
                 descriptor: .switchyard(
                     "outbound_circuits", unit: "",
@@ -98,18 +98,6 @@ public final class OutboundMetrics: Sendable {
                 ),
                 labels: [("provider", key.provider), ("state", key.state)]
             )
-        }
-    }
-
-    /// The metric for `key` in `cache`, created with `make` on first use (each series is registered once).
-    private func cached<Key: Hashable & Sendable, Metric: Sendable>(
-        _ cache: borrowing Mutex<[Key: Metric]>, _ key: Key, _ make: () -> Metric
-    ) -> Metric {
-        cache.withLock { cache in
-            if let existing = cache[key] { return existing }
-            let created = make()
-            cache[key] = created
-            return created
         }
     }
 

@@ -49,8 +49,3 @@ struct BenchIngestCommand: AsyncParsableCommand {
         print(try await IngestBenchmark(configuration: configuration, database: database, deliveries: deliveries, concurrency: concurrency, logger: logger).run())
     }
 }
-
-/// `switchyard bench ...`: benchmarks anyone can run with one command.
-struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Run a benchmark.", subcommands: [BenchIngestCommand.self])
-}

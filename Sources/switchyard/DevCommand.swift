@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import SwitchyardAPI
 import SwitchyardCore
+import SwitchyardJobs
 import SwitchyardMetrics
 import SwitchyardOutbound
 import SwitchyardPostgres
@@ -13,7 +14,7 @@ import SwitchyardPostgres
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev",
-        abstract: "Run the platform locally on a private PostgreSQL that it starts and stops itself.",
+        abstract: "Run the platform (API, scheduler and an executor) locally on a private PostgreSQL that it starts and stops itself.",
         discussion: "Data and keys are kept in ./.switchyard/ (git-ignored), the keyring included. Set SWITCHYARD_DATABASE_URL to use your own database instead. Plain http to 127.0.0.1 and localhost is allowed for custom providers unless SWITCHYARD_OUTBOUND_HTTP_ALLOW_LIST says otherwise."
     )
 
@@ -63,12 +64,16 @@ struct DevCommand: AsyncParsableCommand {
         let vault = try Vault.loadOrExit(configuration.keyring)
         let metrics = MetricsRegistry(version: Switchyard.version)
         let database = try Database(configuration: configuration.database, vault: vault, metrics: metrics.database, logger: logger)
+        let outbound = OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: metrics.outbound)
+        let jobs = buildJobRegistry(configuration: configuration, database: database, outbound: outbound)
         let app = try buildApplication(
-            APIDependencies(
-                configuration: configuration, database: database, metrics: metrics,
-                outbound: OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: metrics.outbound)
-            ),
-            extraServices: [DataKeyMaintenance(database: database, logger: logger)],
+            APIDependencies(configuration: configuration, database: database, metrics: metrics, outbound: outbound),
+            // The scheduler and an executor in the same process, so a newcomer still needs one command.
+            extraServices: [
+                DataKeyMaintenance(database: database, logger: logger),
+                JobScheduler(database: database, options: SchedulerOptions(configuration.jobs), metrics: metrics.jobs, logger: logger),
+                JobExecutor(database: database, registry: jobs, options: ExecutorOptions(configuration.jobs), metrics: metrics.jobs, logger: logger),
+            ],
             logger: logger,
             onServerRunning: { channel in
                 do {

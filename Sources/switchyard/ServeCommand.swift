@@ -15,17 +15,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try SwitchyardConfiguration.loadOrExit(overrides: http.overrides, requiring: .init())
-        configuration.logging.bootstrap()
-        let logger = Logger(label: "switchyard.serve")
-        do {
-            try await Preflight.check(configuration.database.url, logger: logger)
-        } catch let failure as Preflight.Failure {
-            FileHandle.standardError.write(Data("switchyard serve: \(failure)\n".utf8))
-            throw ExitCode.failure
-        }
-        let vault = try Vault.loadOrExit(configuration.keyring)
-        let metrics = MetricsRegistry(version: Switchyard.version)
-        let database = try Database(configuration: configuration.database, vault: vault, metrics: metrics.database, logger: logger)
+        let (logger, metrics, database) = try await ProcessBasics.start(configuration, label: "switchyard.serve", name: "switchyard serve").unpacked
         let app = try buildApplication(
             APIDependencies(
                 configuration: configuration, database: database, metrics: metrics,

@@ -9,7 +9,10 @@ struct Switchyard: AsyncParsableCommand {
         abstract: "A self-hostable, multi-tenant integration platform.",
         discussion: "Settings come from SWITCHYARD_* environment variables; see README.md.",
         version: version,
-        subcommands: [ServeCommand.self, MigrateCommand.self, DevCommand.self, KeysCommand.self, BenchCommand.self, VersionCommand.self]
+        subcommands: [
+            ServeCommand.self, ExecutorCommand.self, SchedulerCommand.self, MigrateCommand.self, DevCommand.self, KeysCommand.self,
+            BenchCommand.self, VersionCommand.self,
+        ]
     )
 }
 

@@ -31,6 +31,15 @@ struct TenantIsolationTests {
             #expect(app.status == .created, "\(app.text)")
             return id
         },
+        "job_id": { client, key in
+            // Due far in the future, so no executor changes it while the test runs.
+            let created = try await client.request(.post, "/v1/jobs", key: key, json: #"{"kind":"noop","run_at":"2099-01-01T00:00:00Z"}"#)
+            return try #require(try created.jsonObject()["id"] as? String, "\(created.text)")
+        },
+        "schedule_id": { client, key in
+            let created = try await client.request(.post, "/v1/schedules", key: key, json: #"{"name":"b-\#(UUID().uuidString)","kind":"noop","interval_seconds":3600}"#)
+            return try #require(try created.jsonObject()["id"] as? String, "\(created.text)")
+        },
         // The proxied path itself names nothing; the integration in front of it is what is isolated.
         "path": { _, _ in "v1/customers" },
         "source_id": { client, key in try await WebhookFixture.makeSource(client, key: key).id },
@@ -53,6 +62,7 @@ struct TenantIsolationTests {
     /// Valid bodies, so that the answer is about the resource and not about the body (default `{}`).
     static let bodies: [String: String] = [
         "PATCH /v1/integrations/{integration_id}": #"{"display_name":"renamed"}"#,
+        "PATCH /v1/schedules/{schedule_id}": #"{"name":"renamed"}"#,
         "PATCH /v1/webhook-sources/{source_id}": #"{"name":"renamed"}"#,
     ]
 

@@ -26,9 +26,27 @@ struct IntegrationResponse: Encodable, Sendable {
         try container.encode(record.connectionParameters, forKey: .connectionParameters)
         try container.encode(record.endUserID, forKey: .endUserID)
         try container.encode(record.tags, forKey: .tags)
-        try container.encodeNil(forKey: .health)
+        try container.encode(record.health.map(IntegrationHealthResponse.init), forKey: .health)
         try container.encode(record.createdAt, forKey: .createdAt)
         try container.encode(record.updatedAt, forKey: .updatedAt)
+    }
+}
+
+/// An integration's health from its recent job attempts.
+struct IntegrationHealthResponse: Encodable, Sendable {
+    let health: IntegrationHealth
+
+    enum CodingKeys: String, CodingKey {
+        case score, status, reason
+        case updatedAt = "updated_at"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(health.score, forKey: .score)
+        try container.encode(health.status.rawValue, forKey: .status)
+        try container.encode(health.reason, forKey: .reason)
+        try container.encode(health.updatedAt, forKey: .updatedAt)
     }
 }
 

@@ -26,6 +26,7 @@ import Logging
 /// | `SWITCHYARD_OUTBOUND_MAX_RATE_LIMIT_WAIT_MS` | longest wait for a provider's quota | 30000 |
 /// | `SWITCHYARD_OUTBOUND_BREAKER_FAILURES` / `_BREAKER_COOL_DOWN_MS` | circuit breaker per integration | 5 / 30000 |
 /// | `SWITCHYARD_OUTBOUND_HTTP_ALLOW_LIST` | comma-separated `host[:port]` allowed plain http and private addresses (development only) | empty |
+/// | `SWITCHYARD_EXECUTOR_...`, `SWITCHYARD_QUEUE_...`, `SWITCHYARD_JOB_...`, `SWITCHYARD_SCHEDULER_...` | the job queue; see `JobsSettings` | |
 /// | `SWITCHYARD_PUBLIC_URL` | the address end users' browsers reach this server at; the OAuth redirect URI is `<this>/oauth/callback` | `http(s)://HOST:PORT` |
 /// | `SWITCHYARD_OAUTH_REFRESH_SKEW_SECONDS` | access tokens this close to expiry are refreshed before use | 300 |
 /// | `SWITCHYARD_CONNECT_SESSION_TTL_SECONDS` | how long a connect link stays usable | 1800 |
@@ -42,12 +43,15 @@ public struct SwitchyardConfiguration: Sendable {
     public var keyring: KeyringSource?
     /// Calls to third-party APIs.
     public var outbound: OutboundSettings = OutboundSettings()
+    /// The job queue, its executors and the scheduler (see `JobsSettings`).
+    public var jobs: JobsSettings = JobsSettings()
     /// The OAuth connect flow and token refresh.
     public var oauth: OAuthSettings = OAuthSettings()
 
     public init(
         database: DatabaseConfiguration, http: HTTPConfiguration, limits: LimitsConfiguration,
         logging: LoggingConfiguration, adminKey: String?, keyring: KeyringSource? = nil, outbound: OutboundSettings = OutboundSettings(),
+        jobs: JobsSettings = JobsSettings(),
         oauth: OAuthSettings = OAuthSettings()
     ) {
         self.database = database
@@ -57,6 +61,7 @@ public struct SwitchyardConfiguration: Sendable {
         self.adminKey = adminKey
         self.keyring = keyring
         self.outbound = outbound
+        self.jobs = jobs
         self.oauth = oauth
     }
 
@@ -295,13 +300,14 @@ extension SwitchyardConfiguration {
             adminKey: adminKey,
             keyring: keyring,
             outbound: outbound,
+            jobs: try JobsSettings.load(settings),
             oauth: oauth
         )
     }
 }
 
 /// Typed reads of single settings, each error naming its environment variable.
-private struct SettingsReader {
+struct SettingsReader {
     let reader: ConfigReader
 
     static func variableName(_ key: String) -> String {

@@ -52,9 +52,50 @@ public struct Database: Sendable, Service {
         logger: Logger,
         _ body: (OperatorTransaction) async throws -> Result
     ) async throws -> Result {
-        try await transaction(logger: logger) { connection in
-            try await connection.query("SELECT set_config('app.operator', 'on', true)" as PostgresQuery, logger: logger)
-            return try await body(OperatorTransaction(connection: connection, vault: vault, logger: logger))
+        try await transaction(enabling: "app.operator", logger: logger) { connection in
+            try await body(OperatorTransaction(connection: connection, vault: vault, logger: logger))
+        }
+    }
+
+    /// Runs `body` in a transaction of the job queue's machinery (executors, schedulers): it sees the
+    /// `jobs` and `job_schedules` rows of every tenant, because claiming is cross-tenant, and nothing
+    /// else of any tenant (their policies alone name `app_is_queue()`).
+    public func withQueue<Result: Sendable>(
+        logger: Logger,
+        _ body: (QueueTransaction) async throws -> Result
+    ) async throws -> Result {
+        try await transaction(enabling: "app.queue", logger: logger) { connection in
+            try await body(QueueTransaction(connection: connection, logger: logger))
+        }
+    }
+
+    /// Holds one pooled connection and calls `onNotification` for each NOTIFY on `channel` until
+    /// the task is cancelled or the connection fails (which throws, so the caller can reconnect).
+    public func listen(channel: String, logger: Logger, onNotification: @Sendable () -> Void) async throws {
+        try await client.withConnection { connection in
+            try await connection.listen(on: channel) { notifications in
+                for try await _ in notifications { onNotification() }
+            }
+        }
+    }
+
+    /// Runs `body` while holding the session advisory lock `key` on a connection of its own, or returns
+    /// `nil` at once when another session holds it. The lock goes with the connection: a process that
+    /// dies loses it, which is what makes it a leader lock.
+    public func withSessionLock<Result: Sendable>(
+        _ key: Int64, logger: Logger, _ body: () async throws -> Result
+    ) async throws -> Result? {
+        try await client.withConnection { connection in
+            let acquired = try await connection.query("SELECT pg_try_advisory_lock(\(key))", logger: logger).decode(Bool.self).collect().first ?? false
+            guard acquired else { return nil }
+            do {
+                let result = try await body()
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger)
+                return result
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger)
+                throw error
+            }
         }
     }
 
@@ -64,9 +105,8 @@ public struct Database: Sendable, Service {
         logger: Logger,
         _ body: (IngestTransaction) async throws -> Result
     ) async throws -> Result {
-        try await transaction(logger: logger) { connection in
-            try await connection.query("SELECT set_config('app.ingest', 'on', true)" as PostgresQuery, logger: logger)
-            return try await body(IngestTransaction(connection: connection, logger: logger))
+        try await transaction(enabling: "app.ingest", logger: logger) { connection in
+            try await body(IngestTransaction(connection: connection, logger: logger))
         }
     }
 
@@ -77,6 +117,16 @@ public struct Database: Sendable, Service {
     ) async throws -> Result {
         try await transaction(logger: logger) { connection in
             try await body(CatalogReader(connection: connection, logger: logger))
+        }
+    }
+
+    /// A transaction in which the boolean setting `name` (`app.operator`, `app.queue`) is on, for it alone.
+    private func transaction<Result: Sendable>(
+        enabling name: String, logger: Logger, _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await transaction(logger: logger) { connection in
+            try await connection.query("SELECT set_config(\(name), 'on', true)", logger: logger)
+            return try await body(connection)
         }
     }
 

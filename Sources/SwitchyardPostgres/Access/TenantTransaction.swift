@@ -41,6 +41,17 @@ public struct IngestTransaction: Sendable {
     }
 }
 
+/// An open transaction of the job queue's machinery (`app.queue = on`): every tenant's jobs and schedules, nothing else.
+public struct QueueTransaction: Sendable {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    @discardableResult
+    func query(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
+        try await connection.query(query, logger: logger, file: file, line: line)
+    }
+}
+
 /// Read-only questions about the schema and the connected role, asked without any tenant.
 public struct CatalogReader: Sendable {
     let connection: PostgresConnection

@@ -13,11 +13,13 @@ public struct IntegrationRecord: Sendable, Equatable {
     public let connectionParameters: [String: String]
     public let endUserID: String?
     public let tags: [String]
+    /// From recent outcomes, set by the scheduler; `nil` until the integration has had jobs.
+    public let health: IntegrationHealth?
     public let createdAt: Date
     public let updatedAt: Date
 
-    static let columns = "id, provider, display_name, auth_type, status, connection_parameters::text, end_user_id, tags, created_at, updated_at"
-    typealias Row = (UUID, String, String, String, String, String, String?, [String], Date, Date)
+    static let columns = "id, provider, display_name, auth_type, status, connection_parameters::text, end_user_id, tags, created_at, updated_at, health::text"
+    typealias Row = (UUID, String, String, String, String, String, String?, [String], Date, Date, String?)
 
     init(row: Row) throws {
         guard let authType = AuthType(rawValue: row.3), let status = IntegrationStatus(rawValue: row.4) else {
@@ -33,6 +35,7 @@ public struct IntegrationRecord: Sendable, Equatable {
         tags = row.7
         createdAt = row.8
         updatedAt = row.9
+        health = row.10.flatMap { try? IntegrationHealth.decoder.decode(IntegrationHealth.self, from: Data($0.utf8)) }
     }
 }
 
@@ -146,7 +149,8 @@ extension TenantTransaction {
             .decode(UUID.self).collect().isEmpty == false
     }
 
-    /// Seals and stores (or replaces) the credential of integration `id`.
+    /// Seals and stores (or replaces) the credential of integration `id`. A refreshable OAuth token also
+    /// gets its `oauth.refresh` job, in this transaction, due before the token expires.
     public func storeCredential(_ credential: IntegrationCredential, for id: UUID) async throws {
         let document = try JSONEncoder().encode(credential)
         let sealed = try await seal(document, field: .integrationCredential, row: id)
@@ -159,6 +163,12 @@ extension TenantTransaction {
                SET secret = EXCLUDED.secret, dek_id = EXCLUDED.dek_id, expires_at = EXCLUDED.expires_at, updated_at = now()
             """
         )
+        if case .oauth2(let tokens) = credential, tokens.refreshToken != nil, let expiresAt = tokens.expiresAt {
+            let payload = OAuthRefreshPayload(integrationID: id, expiresAt: expiresAt)
+            try await enqueue(NewJob(
+                payload, integrationID: id, runAt: OAuthRefreshPayload.refreshTime(expiresAt: expiresAt), maxAttempts: 8, uniqueKey: payload.uniqueKey
+            ))
+        }
     }
 
     /// The opened credential of integration `id`, or `nil` when it has none.
@@ -168,6 +178,36 @@ extension TenantTransaction {
         guard let sealed = rows.first else { return nil }
         let document = try await open(sealed.readableBytesView, field: .integrationCredential, row: id)
         return try JSONDecoder().decode(IntegrationCredential.self, from: Data(document))
+    }
+}
+
+extension IntegrationHealth {
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        return decoder
+    }()
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .secondsSince1970
+        return encoder
+    }()
+}
+
+extension TenantTransaction {
+    /// Stores the integration's health and returns the status it had before (`nil`: none, or no such integration).
+    public func setIntegrationHealth(_ id: UUID, _ health: IntegrationHealth) async throws -> IntegrationHealth.Status? {
+        let document = String(decoding: try IntegrationHealth.encoder.encode(health), as: UTF8.self)
+        let rows = try await query(
+            """
+            UPDATE integrations i SET health = \(document)::jsonb
+              FROM (SELECT health->>'status' AS status FROM integrations WHERE tenant_id = \(tenantID.rawValue) AND id = \(id) FOR UPDATE) previous
+             WHERE i.tenant_id = \(tenantID.rawValue) AND i.id = \(id)
+            RETURNING previous.status
+            """
+        ).decode(String?.self).collect()
+        return rows.first.flatMap { $0.flatMap(IntegrationHealth.Status.init(rawValue:)) }
     }
 }
 

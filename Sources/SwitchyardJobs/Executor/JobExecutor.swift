@@ -1,0 +1,317 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import SwitchyardCore
+import SwitchyardMetrics
+import SwitchyardPostgres
+
+/// `switchyard executor`: claims due jobs in batches and runs them on up to `concurrency` workers.
+///
+/// Claims use `FOR UPDATE SKIP LOCKED` (so any number of executors share the queue) and hold a lease
+/// that a heartbeat renews; finished attempts are written back in batches by one writer. It wakes on
+/// NOTIFY and polls as a fallback (or only polls, for PgBouncer). On graceful shutdown it stops
+/// claiming, lets running jobs finish within the shutdown timeout and gives the rest back to the queue.
+public struct JobExecutor: Service {
+    let database: Database
+    let registry: JobRegistry
+    let options: ExecutorOptions
+    let metrics: JobMetrics?
+    let logger: Logger
+
+    public init(database: Database, registry: JobRegistry, options: ExecutorOptions, metrics: JobMetrics?, logger: Logger) {
+        self.database = database
+        self.registry = registry
+        self.options = options
+        self.metrics = metrics
+        var logger = logger
+        logger[metadataKey: "executor"] = "\(options.owner)"
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let running = RunningJobs()
+        let wake = WakeSignal()
+        let completions = CompletionBuffer()
+        logger.info("executor started", metadata: ["concurrency": "\(options.concurrency)", "poll_only": "\(options.pollOnly)"])
+        await withTaskGroup(of: Void.self) { maintenance in
+            if !options.pollOnly {
+                maintenance.addTask { await listen(wake) }
+            }
+            maintenance.addTask { await renewLeases(wake) }
+            await withTaskGroup(of: Void.self) { core in
+                core.addTask { await writeCompletions(completions, wake) }
+                await withGracefulShutdownHandler {
+                    await claimAndRun(running, wake, completions)
+                } onGracefulShutdown: {
+                    running.stop()
+                    wake.signal()
+                }
+                completions.finish()
+            }
+            maintenance.cancelAll()
+        }
+        logger.info("executor stopped")
+    }
+
+    // MARK: Claiming and running
+
+    private func claimAndRun(_ running: RunningJobs, _ wake: WakeSignal, _ completions: CompletionBuffer) async {
+        // Workers free up one by one; claiming at each would take one job per statement. Below half a
+        // batch of free slots, the next claim waits out a short cool-down so that it takes a batch.
+        let batchThreshold = max(1, min(options.claimBatch, options.concurrency) / 2)
+        let coolDown = Duration.milliseconds(2)
+        var lastClaim = ContinuousClock.now - coolDown
+        await withDiscardingTaskGroup { workers in
+            var failures = 0
+            while !running.isStopping && !Task.isCancelled {
+                if running.markWaitingIfFull(capacity: options.concurrency) {
+                    await wake.wait(timeout: options.pollInterval)
+                    continue
+                }
+                let free = options.concurrency - running.count
+                if free < batchThreshold && ContinuousClock.now - lastClaim < coolDown {
+                    try? await Task.sleep(until: lastClaim + coolDown)
+                    continue
+                }
+                lastClaim = ContinuousClock.now
+                let limit = min(free, options.claimBatch)
+                let claimed: [ClaimedJob]
+                do {
+                    claimed = try await database.withQueue(logger: logger) { queue in
+                        try await queue.claim(ClaimRequest(owner: options.owner, limit: limit, tenantConcurrency: options.tenantConcurrency, lease: options.lease))
+                    }
+                    failures = 0
+                } catch {
+                    // The database is unreachable or restarting (REQUIREMENTS RL-6): back off and try again.
+                    failures += 1
+                    logger.warning("claiming jobs failed", metadata: ["error": "\(loggableDescription(of: error))"])
+                    await wake.wait(timeout: .milliseconds(min(5_000, 100 << min(failures, 6))))
+                    continue
+                }
+                running.began(claimed)
+                logger.trace("claimed jobs", metadata: ["count": "\(claimed.count)", "limit": "\(limit)"])
+                for job in claimed {
+                    workers.addTask { await execute(job, running, wake, completions) }
+                }
+                if claimed.count < limit {
+                    await wake.wait(timeout: options.pollInterval)
+                }
+            }
+            await drain(running, wake, workers: &workers)
+        }
+    }
+
+    /// After claiming stopped: waits for running jobs up to the shutdown timeout, then gives the
+    /// unfinished ones back to the queue and cancels their handlers.
+    private func drain(_ running: RunningJobs, _ wake: WakeSignal, workers: inout DiscardingTaskGroup) async {
+        let deadline = ContinuousClock.now + options.shutdownTimeout
+        // Cancelled (not a graceful shutdown): the handlers are cancelled with us; nothing to wait for.
+        while running.markWaitingIfFull(capacity: 1) && ContinuousClock.now < deadline && !Task.isCancelled {
+            await wake.wait(timeout: min(.milliseconds(100), deadline - ContinuousClock.now))
+        }
+        let unfinished = running.releaseAll()
+        guard !unfinished.isEmpty else { return }
+        do {
+            let released = try await database.withQueue(logger: logger) { try await $0.release(unfinished, owner: options.owner) }
+            logger.notice("released unfinished jobs to the queue", metadata: ["count": "\(released)"])
+            for job in unfinished { metrics?.recordAttempt(kind: job.kind, outcome: "released", duration: .zero) }
+        } catch {
+            logger.error("could not release unfinished jobs; their leases will expire", metadata: ["error": "\(loggableDescription(of: error))"])
+        }
+        workers.cancelAll()
+    }
+
+    private func execute(_ job: ClaimedJob, _ running: RunningJobs, _ wake: WakeSignal, _ completions: CompletionBuffer) async {
+        var jobLogger = logger
+        jobLogger[metadataKey: "job_id"] = "\(job.id.lowercasedString)"
+        jobLogger[metadataKey: "kind"] = "\(job.kind)"
+        jobLogger[metadataKey: "tenant_id"] = "\(job.tenantID)"
+        metrics?.recordStartLatency(kind: job.kind, latency: .seconds(job.claimedAt.timeIntervalSince(job.dueAt)))
+        let context = JobContext(
+            jobID: job.id, tenantID: job.tenantID, integrationID: job.integrationID, attempt: job.attempt, maxAttempts: job.maxAttempts, logger: jobLogger
+        )
+        let started = ContinuousClock.now
+        var failure: JobFailure?
+        if let entry = registry.entry(for: job.kind) {
+            do {
+                try await entry.run(job, context)
+            } catch {
+                failure = JobFailure.classify(error)
+            }
+        } else {
+            // An executor of an older build meets a newer kind: leave it for one that knows it.
+            failure = .transient("no handler for job kind '\(job.kind)' in executor \(options.owner)")
+        }
+        let duration = ContinuousClock.now - started
+        let (wasRunning, claimerWaits) = running.finished(job.id)
+        if claimerWaits { wake.signal() }
+        // Released at shutdown meanwhile: the job is someone else's now.
+        guard wasRunning else { return }
+        // Cancelled with the process (not a graceful drain): the handler's error says nothing about the job,
+        // and the lease brings it back.
+        if failure != nil && Task.isCancelled { return }
+        let outcome: JobCompletion.Outcome =
+            if let failure { options.retry.outcome(attempt: job.attempt, maxAttempts: job.maxAttempts, failure: failure) } else { .succeeded }
+        if let failure {
+            jobLogger.warning("job attempt failed", metadata: ["attempt": "\(job.attempt)", "outcome": "\(outcome)", "error": "\(failure.message)"])
+        }
+        completions.append(JobCompletion(job: job, outcome: outcome, error: failure?.message))
+        let label = switch outcome {
+        case .succeeded: "succeeded"
+        case .retry: "retry"
+        case .dead: "dead"
+        }
+        metrics?.recordAttempt(kind: job.kind, outcome: label, duration: duration)
+    }
+
+    // MARK: Completions, leases, wake-ups
+
+    /// The single writer of finished attempts: whatever accumulated while the previous write ran goes
+    /// in the next statement, so the batch grows with the load.
+    private func writeCompletions(_ buffer: CompletionBuffer, _ wake: WakeSignal) async {
+        while true {
+            let (batch, finished) = buffer.take(limit: 1000)
+            if batch.isEmpty {
+                if finished { return }
+                await buffer.signal.wait(timeout: .seconds(1))
+                continue
+            }
+            var failures = 0
+            while true {
+                do {
+                    let written = try await database.withQueue(logger: logger) { try await $0.complete(batch, owner: options.owner) }
+                    logger.trace("wrote finished jobs", metadata: ["count": "\(written)"])
+                    // Finished jobs no longer count against their tenants' concurrency: there may be more to claim.
+                    wake.signal()
+                    if written < batch.count {
+                        logger.notice("some finished jobs had lost their lease and were not written", metadata: ["lost": "\(batch.count - written)"])
+                    }
+                    break
+                } catch {
+                    failures += 1
+                    logger.warning("writing finished jobs failed", metadata: ["error": "\(loggableDescription(of: error))", "jobs": "\(batch.count)"])
+                    // Past the lease the jobs are rescued and run again elsewhere; writing later would be refused anyway.
+                    guard Duration.milliseconds(100 << min(failures, 6)) * failures < options.lease else { break }
+                    try? await Task.sleep(for: .milliseconds(min(5_000, 100 << min(failures, 6))))
+                }
+            }
+        }
+    }
+
+    /// The heartbeat: renews this executor's leases every third of the lease, and rescues other
+    /// executors' expired leases once per lease period.
+    private func renewLeases(_ wake: WakeSignal) async {
+        let interval = options.lease / 3
+        var beats = 0
+        while !Task.isCancelled {
+            guard (try? await Task.sleep(for: interval)) != nil else { return }
+            beats += 1
+            do {
+                _ = try await database.withQueue(logger: logger) { try await $0.extendLeases(owner: options.owner, lease: options.lease) }
+                if beats % 3 == 0 {
+                    let rescued = try await database.withQueue(logger: logger) { try await $0.rescueExpiredLeases() }
+                    if !rescued.isEmpty {
+                        logger.notice("rescued jobs with expired leases", metadata: ["count": "\(rescued.count)"])
+                        for job in rescued { metrics?.recordLeaseRescue(kind: job.kind) }
+                        wake.signal()
+                    }
+                }
+            } catch {
+                logger.warning("renewing leases failed", metadata: ["error": "\(loggableDescription(of: error))"])
+            }
+        }
+    }
+
+    /// Wakes the claim loop on each NOTIFY from the `jobs_inserted` trigger; reconnects after failures.
+    private func listen(_ wake: WakeSignal) async {
+        while !Task.isCancelled {
+            do {
+                try await database.listen(channel: jobsNotificationChannel, logger: logger) { wake.signal() }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("listening for new jobs failed; polling until it reconnects", metadata: ["error": "\(loggableDescription(of: error))"])
+            }
+            guard (try? await Task.sleep(for: .seconds(1))) != nil else { return }
+        }
+    }
+}
+
+/// The jobs whose handlers are running in this process, and whether claiming has stopped.
+final class RunningJobs: Sendable {
+    private struct State {
+        var jobs: [UUID: ClaimedJob] = [:]
+        var stopping = false
+        /// The claim loop (or the shutdown drain) waits for a job to finish.
+        var waiting = false
+    }
+
+    private let state = Mutex(State())
+
+    var count: Int { state.withLock { $0.jobs.count } }
+    var isStopping: Bool { state.withLock { $0.stopping } }
+
+    func stop() { state.withLock { $0.stopping = true } }
+
+    func began(_ jobs: [ClaimedJob]) {
+        state.withLock { state in
+            for job in jobs { state.jobs[job.id] = job }
+        }
+    }
+
+    /// Whether `capacity` jobs or more are running; if so, the next `finished` asks for a wake-up.
+    /// One signal per wait, rather than one per finished job.
+    func markWaitingIfFull(capacity: Int) -> Bool {
+        state.withLock { state in
+            state.waiting = state.jobs.count >= capacity
+            return state.waiting
+        }
+    }
+
+    /// Whether the job was still this process's to complete (not released at shutdown), and whether
+    /// someone waits for a job to finish.
+    func finished(_ id: UUID) -> (wasRunning: Bool, wake: Bool) {
+        state.withLock { state in
+            let wasRunning = state.jobs.removeValue(forKey: id) != nil
+            defer { state.waiting = false }
+            return (wasRunning, state.waiting)
+        }
+    }
+
+    func releaseAll() -> [ClaimedJob] {
+        state.withLock { state in
+            defer { state.jobs.removeAll() }
+            return Array(state.jobs.values)
+        }
+    }
+}
+
+/// Finished attempts waiting for the writer.
+final class CompletionBuffer: Sendable {
+    private struct State {
+        var items: [JobCompletion] = []
+        var finished = false
+    }
+
+    private let state = Mutex(State())
+    let signal = WakeSignal()
+
+    func append(_ completion: JobCompletion) {
+        state.withLock { $0.items.append(completion) }
+        signal.signal()
+    }
+
+    /// No more appends will come: the writer returns once it has written what is left.
+    func finish() {
+        state.withLock { $0.finished = true }
+        signal.signal()
+    }
+
+    func take(limit: Int) -> (batch: [JobCompletion], finished: Bool) {
+        state.withLock { state in
+            let batch = Array(state.items.prefix(limit))
+            state.items.removeFirst(batch.count)
+            return (batch, state.finished)
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import SwitchyardCore
+import SwitchyardMetrics
+import SwitchyardPostgres
+
+/// How the scheduler ticks and what it keeps (from `JobsSettings`).
+public struct SchedulerOptions: Sendable {
+    public var tick: Duration
+    public var retention: Duration
+    public var deadRetention: Duration
+    /// Only the holder of a session advisory lock ticks; the others wait to take over. Firing is safe
+    /// without it (schedules are locked row by row and a fire time is unique per schedule); it saves work.
+    public var leaderLock: Bool = true
+    /// How often queue depth is counted and finished jobs are pruned.
+    public var housekeepingInterval: Duration = .seconds(15)
+
+    public init(_ settings: JobsSettings) {
+        tick = .milliseconds(settings.schedulerTickMilliseconds)
+        retention = .seconds(settings.retentionHours * 3600)
+        deadRetention = .seconds(settings.deadRetentionHours * 3600)
+    }
+}
+
+/// `switchyard scheduler`: turns due schedule fires into jobs (REQUIREMENTS RL-5) and runs the queue's
+/// own periodic work: lease rescue (RL-2), retention pruning, the queue-depth metric and integration
+/// health scoring (RL-7).
+///
+/// Platform periodic work that needs other subsystems (proactive OAuth token refresh, integration
+/// health scoring) belongs in `periodicWork`, run by the leader on every tick.
+public struct JobScheduler: Service {
+    /// `hashtext`-free and fixed, like the migrator's.
+    static let leaderLockKey: Int64 = 0x5357_5943_4844_0005
+
+    let database: Database
+    let options: SchedulerOptions
+    let metrics: JobMetrics?
+    let logger: Logger
+    let periodicWork: [@Sendable (Database, Logger) async throws -> Void]
+
+    public init(
+        database: Database, options: SchedulerOptions, metrics: JobMetrics?, logger: Logger,
+        periodicWork: [@Sendable (Database, Logger) async throws -> Void] = []
+    ) {
+        self.database = database
+        self.options = options
+        self.metrics = metrics
+        self.logger = logger
+        self.periodicWork = periodicWork
+    }
+
+    public func run() async throws {
+        logger.info("scheduler started", metadata: ["leader_lock": "\(options.leaderLock)"])
+        await cancelWhenGracefulShutdown {
+            guard options.leaderLock else {
+                await lead()
+                return
+            }
+            while !Task.isCancelled {
+                do {
+                    let led = try await database.withSessionLock(Self.leaderLockKey, logger: logger) { () async -> Bool in
+                        logger.info("scheduler is the leader")
+                        metrics?.setLeader(true)
+                        defer { metrics?.setLeader(false) }
+                        await lead()
+                        return true
+                    }
+                    if led == nil { logger.debug("another scheduler leads; standing by") }
+                } catch {
+                    logger.warning("scheduler leadership check failed", metadata: ["error": "\(loggableDescription(of: error))"])
+                }
+                guard (try? await Task.sleep(for: options.tick)) != nil else { break }
+            }
+        }
+        logger.info("scheduler stopped")
+    }
+
+    /// Ticks until cancelled (graceful shutdown).
+    private func lead() async {
+        var lastHousekeeping = ContinuousClock.now - options.housekeepingInterval
+        while !Task.isCancelled {
+            do {
+                try await tick()
+                if ContinuousClock.now - lastHousekeeping >= options.housekeepingInterval {
+                    lastHousekeeping = ContinuousClock.now
+                    try await housekeeping()
+                }
+                for work in periodicWork { try await work(database, logger) }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("scheduler tick failed", metadata: ["error": "\(loggableDescription(of: error))"])
+            }
+            guard (try? await Task.sleep(for: options.tick)) != nil else { return }
+        }
+    }
+
+    /// Fires every due schedule (in batches, each in one transaction) and rescues expired leases.
+    public func tick() async throws {
+        while true {
+            let fired = try await database.withQueue(logger: logger) { queue in
+                let due = try await queue.dueSchedules(limit: 100)
+                for item in due {
+                    try await fire(item, in: queue)
+                }
+                return due.count
+            }
+            if fired < 100 { break }
+        }
+        let rescued = try await database.withQueue(logger: logger) { try await $0.rescueExpiredLeases() }
+        if !rescued.isEmpty {
+            logger.notice("rescued jobs with expired leases", metadata: ["count": "\(rescued.count)"])
+            for job in rescued { metrics?.recordLeaseRescue(kind: job.kind) }
+        }
+    }
+
+    private func fire(_ due: DueSchedule, in queue: QueueTransaction) async throws {
+        let schedule = due.schedule
+        let next: Date
+        do {
+            let rule = try ScheduleRule(intervalSeconds: schedule.intervalSeconds, cron: schedule.cron)
+            // A rule that never fires again (`0 0 30 2 *`) is looked at again in a day.
+            next = rule.nextFire(after: schedule.nextFireAt, now: due.now) ?? due.now.addingTimeInterval(86_400)
+        } catch {
+            logger.error("schedule has an unreadable rule; retrying in a day", metadata: ["schedule_id": "\(schedule.id.lowercasedString)"])
+            next = due.now.addingTimeInterval(86_400)
+        }
+        let jitter = schedule.jitterSeconds > 0 ? TimeInterval.random(in: 0...TimeInterval(schedule.jitterSeconds)) : 0
+        if try await queue.fire(due, runAt: schedule.nextFireAt.addingTimeInterval(jitter), nextFireAt: next) {
+            metrics?.recordFire()
+        }
+    }
+
+    /// Counts the queue for the depth metric, prunes finished jobs past their retention and scores integrations' health.
+    public func housekeeping() async throws {
+        let depth = try await database.withQueue(logger: logger) { try await $0.queueDepth() }
+        metrics?.setQueueDepth(depth.map { (kind: $0.kind, state: $0.state.rawValue, count: $0.count) })
+        var pruned = 0
+        while true {
+            let deleted = try await database.withQueue(logger: logger) {
+                try await $0.pruneFinishedJobs(retention: options.retention, deadRetention: options.deadRetention)
+            }
+            pruned += deleted
+            if deleted < 5000 { break }
+        }
+        if pruned > 0 { logger.info("pruned finished jobs", metadata: ["count": "\(pruned)"]) }
+        let changed = try await IntegrationHealthScoring(database: database, metrics: metrics).run(logger: logger)
+        if changed > 0 { logger.info("integration health changed", metadata: ["count": "\(changed)"]) }
+    }
+}

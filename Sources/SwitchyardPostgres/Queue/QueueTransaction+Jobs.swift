@@ -1,0 +1,341 @@
+import Foundation
+import PostgresNIO
+import SwitchyardCore
+
+/// A job an executor has claimed: what its handler needs, and what finishing it needs.
+public struct ClaimedJob: Sendable {
+    public let id: UUID
+    public let tenantID: TenantID
+    public let kind: String
+    public let payload: String
+    public let payloadVersion: Int
+    public let integrationID: UUID?
+    /// This attempt's number, from 1.
+    public let attempt: Int
+    public let maxAttempts: Int
+    /// When the job became due: enqueue-to-start latency is measured from here.
+    public let dueAt: Date
+    public let claimedAt: Date
+}
+
+/// How one attempt ended, as written back by `complete`.
+public struct JobCompletion: Sendable {
+    public enum Outcome: Sendable, Equatable {
+        case succeeded
+        /// Failed; run again after `delay`.
+        case retry(after: Duration)
+        /// Failed for good (permanent, or the last attempt): a dead letter.
+        case dead
+    }
+
+    public let tenantID: TenantID
+    public let id: UUID
+    public let attempt: Int
+    public let outcome: Outcome
+    public let error: String?
+
+    public init(job: ClaimedJob, outcome: Outcome, error: String?) {
+        tenantID = job.tenantID
+        id = job.id
+        attempt = job.attempt
+        self.outcome = outcome
+        self.error = error.map { String($0.prefix(2000)) }
+    }
+}
+
+/// The claim parameters of one executor.
+public struct ClaimRequest: Sendable {
+    /// Identifies the executor process in `lease_owner`.
+    public var owner: String
+    public var limit: Int
+    /// Most jobs of one tenant running at once, across executors.
+    public var tenantConcurrency: Int
+    public var lease: Duration
+
+    public init(owner: String, limit: Int, tenantConcurrency: Int, lease: Duration) {
+        self.owner = owner
+        self.limit = limit
+        self.tenantConcurrency = tenantConcurrency
+        self.lease = lease
+    }
+}
+
+/// A schedule whose fire is due, locked by the transaction that fires it.
+public struct DueSchedule: Sendable {
+    public let schedule: JobScheduleRecord
+    /// The database's clock, so that next fires do not depend on the scheduler host's.
+    public let now: Date
+}
+
+extension Duration {
+    var wholeMilliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}
+
+extension QueueTransaction {
+    /// Claims up to `request.limit` due jobs with `FOR UPDATE SKIP LOCKED`, fairly across tenants.
+    ///
+    /// The recursive part lists the tenants with due work by skipping through `jobs_ready` one tenant
+    /// at a time; each tenant then offers its next jobs up to its remaining concurrency; the batch takes
+    /// every tenant's first job before anyone's second, so a tenant with a flood of jobs cannot keep
+    /// another's from starting.
+    public func claim(_ request: ClaimRequest) async throws -> [ClaimedJob] {
+        var jobs: [ClaimedJob] = []
+        for try await job in try await connection.execute(ClaimStatement(request: request), logger: logger) {
+            jobs.append(job)
+        }
+        return jobs
+    }
+
+    /// Finishes attempts in one statement. Only attempts still leased to `owner` change: one whose lease
+    /// expired and was rescued meanwhile belongs to someone else now. Returns how many were written.
+    @discardableResult
+    public func complete(_ completions: [JobCompletion], owner: String) async throws -> Int {
+        guard !completions.isEmpty else { return 0 }
+        var states: [String] = []
+        var delays: [Int64] = []
+        for completion in completions {
+            switch completion.outcome {
+            case .succeeded: states.append(JobState.succeeded.rawValue); delays.append(0)
+            case .retry(let delay): states.append(JobState.failed.rawValue); delays.append(max(0, delay.wholeMilliseconds))
+            case .dead: states.append(JobState.dead.rawValue); delays.append(0)
+            }
+        }
+        var written = 0
+        let statement = CompleteStatement(
+            tenants: completions.map(\.tenantID.rawValue), ids: completions.map(\.id), attempts: completions.map { Int64($0.attempt) },
+            states: states, errors: completions.map { $0.error ?? "" }, delays: delays, owner: owner
+        )
+        for try await _ in try await connection.execute(statement, logger: logger) { written += 1 }
+        return written
+    }
+
+    /// Extends the lease of every job `owner` holds (the heartbeat). Returns how many it holds.
+    @discardableResult
+    public func extendLeases(owner: String, lease: Duration) async throws -> Int {
+        try await query(
+            """
+            UPDATE jobs SET lease_expires_at = now() + \(lease.wholeMilliseconds) * interval '1 millisecond'
+             WHERE state = 'running' AND lease_owner = \(owner)
+            RETURNING id
+            """
+        ).decode(UUID.self).collect().count
+    }
+
+    /// Gives jobs back to the queue unfinished (graceful shutdown ran out of time): the attempt does not count.
+    @discardableResult
+    public func release(_ jobs: [ClaimedJob], owner: String) async throws -> Int {
+        guard !jobs.isEmpty else { return 0 }
+        return try await query(
+            PostgresQuery(unsafeSQL: """
+                UPDATE jobs j
+                   SET state = 'queued', attempts = j.attempts - 1, run_at = now(), lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+                       history = j.history || \(JobAttempt.sql(outcome: "'released'", error: "'the executor shut down before the job finished'", retryAt: "NULL::timestamptz"))
+                  FROM unnest($1::uuid[], $2::uuid[]) AS c(tenant_id, id)
+                 WHERE j.tenant_id = c.tenant_id AND j.id = c.id AND j.state = 'running' AND j.lease_owner = $3
+                RETURNING j.id
+                """,
+                binds: try bindings(jobs.map(\.tenantID.rawValue), jobs.map(\.id), owner))
+        ).decode(UUID.self).collect().count
+    }
+
+    /// Returns jobs whose executor stopped renewing their lease to the queue (REQUIREMENTS RL-2), or to the
+    /// dead letters when that was their last attempt. Returns the kinds rescued, one entry per job.
+    public func rescueExpiredLeases(limit: Int = 1000) async throws -> [(kind: String, dead: Bool)] {
+        let error = "'lease expired: the executor stopped without finishing the job'"
+        return try await query(
+            PostgresQuery(unsafeSQL: """
+                UPDATE jobs j
+                   SET state = CASE WHEN j.attempts >= j.max_attempts THEN 'dead' ELSE 'failed' END,
+                       run_at = now(), last_error = \(error), lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+                       finished_at = CASE WHEN j.attempts >= j.max_attempts THEN now() END,
+                       history = j.history || \(JobAttempt.sql(outcome: "'lease_expired'", error: error, retryAt: "now()"))
+                 WHERE (j.tenant_id, j.id) IN (
+                    SELECT tenant_id, id FROM jobs WHERE state = 'running' AND lease_expires_at < now() LIMIT $1 FOR UPDATE SKIP LOCKED)
+                RETURNING j.kind, j.state = 'dead'
+                """,
+                binds: try bindings(limit))
+        ).decode((String, Bool).self).collect().map { (kind: $0.0, dead: $0.1) }
+    }
+
+    /// Deletes up to `limit` succeeded and cancelled jobs finished before `retention`, and dead letters before `deadRetention`.
+    public func pruneFinishedJobs(retention: Duration, deadRetention: Duration, limit: Int = 5000) async throws -> Int {
+        try await query(
+            """
+            DELETE FROM jobs WHERE (tenant_id, id) IN (
+                SELECT tenant_id, id FROM jobs
+                 WHERE state IN ('succeeded', 'cancelled', 'dead')
+                   AND finished_at < now() - least(\(retention.wholeMilliseconds), \(deadRetention.wholeMilliseconds)) * interval '1 millisecond'
+                   AND finished_at < now() - (CASE WHEN state = 'dead' THEN \(deadRetention.wholeMilliseconds) ELSE \(retention.wholeMilliseconds) END) * interval '1 millisecond'
+                 LIMIT \(limit))
+            RETURNING id
+            """
+        ).decode(UUID.self).collect().count
+    }
+
+    /// Jobs that are not finished (and dead letters), counted by kind and state.
+    public func queueDepth() async throws -> [(kind: String, state: JobState, count: Int)] {
+        try await query(
+            "SELECT kind, state, count(*)::int FROM jobs WHERE state IN ('queued', 'running', 'failed', 'dead') GROUP BY kind, state" as PostgresQuery
+        ).decode((String, String, Int).self).collect().compactMap { row in
+            JobState(rawValue: row.1).map { (kind: row.0, state: $0, count: row.2) }
+        }
+    }
+
+    /// Locks up to `limit` unpaused schedules whose next fire is due; other schedulers skip them.
+    public func dueSchedules(limit: Int) async throws -> [DueSchedule] {
+        try await query(
+            PostgresQuery(unsafeSQL: """
+                SELECT \(JobScheduleRecord.columns), now() FROM job_schedules
+                 WHERE NOT paused AND next_fire_at <= now() ORDER BY next_fire_at LIMIT $1 FOR UPDATE SKIP LOCKED
+                """,
+                binds: try bindings(limit))
+        ).decode((UUID, UUID, String, String, String, Int, UUID?, Int?, String?, Int, Int, Bool, Date, Date?, Date, Date, Date).self).collect().map {
+            DueSchedule(schedule: JobScheduleRecord(row: ($0.0, $0.1, $0.2, $0.3, $0.4, $0.5, $0.6, $0.7, $0.8, $0.9, $0.10, $0.11, $0.12, $0.13, $0.14, $0.15)), now: $0.16)
+        }
+    }
+
+    /// Turns the due fire of a locked schedule into a job (at most once per fire time, whoever else tries)
+    /// and moves the schedule to its next fire. Returns whether this call created the job.
+    @discardableResult
+    public func fire(_ due: DueSchedule, runAt: Date, nextFireAt: Date) async throws -> Bool {
+        let schedule = due.schedule
+        let created = try await query(
+            PostgresQuery(unsafeSQL: """
+                INSERT INTO jobs (tenant_id, id, kind, payload, payload_version, integration_id, run_at, max_attempts, schedule_id, fire_time)
+                VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10)
+                ON CONFLICT (tenant_id, schedule_id, fire_time) WHERE schedule_id IS NOT NULL DO NOTHING
+                RETURNING id
+                """,
+                binds: try bindings(schedule.tenantID.rawValue, UUID.v7(), schedule.kind, schedule.payload, schedule.payloadVersion,
+                                    schedule.integrationID, runAt, schedule.maxAttempts, schedule.id, schedule.nextFireAt))
+        ).decode(UUID.self).collect().isEmpty == false
+        try await query(
+            """
+            UPDATE job_schedules SET next_fire_at = \(nextFireAt), last_fired_at = \(schedule.nextFireAt), updated_at = now()
+             WHERE tenant_id = \(schedule.tenantID.rawValue) AND id = \(schedule.id)
+            """
+        )
+        return created
+    }
+}
+
+/// The claim, prepared once per connection: it runs at every wake-up of every executor, and planning
+/// its CTEs costs more than executing them.
+struct ClaimStatement: PostgresPreparedStatement {
+    static let name = "switchyard_claim_jobs_v1"
+    static let sql = """
+        WITH RECURSIVE ready(tenant_id, depth) AS (
+            (SELECT tenant_id, 1 FROM jobs WHERE state IN ('queued', 'failed') AND run_at <= now() ORDER BY tenant_id LIMIT 1)
+          UNION ALL
+            SELECT (SELECT j.tenant_id FROM jobs j
+                     WHERE j.state IN ('queued', 'failed') AND j.run_at <= now() AND j.tenant_id > r.tenant_id
+                     ORDER BY j.tenant_id LIMIT 1), r.depth + 1
+              FROM ready r WHERE r.tenant_id IS NOT NULL AND r.depth < 1000
+        ),
+        candidates AS (
+            SELECT c.tenant_id, c.id, c.priority, c.run_at,
+                   row_number() OVER (PARTITION BY c.tenant_id ORDER BY c.priority, c.run_at) AS rank
+              FROM ready r
+             CROSS JOIN LATERAL (
+                SELECT j.tenant_id, j.id, j.priority, j.run_at FROM jobs j
+                 WHERE j.tenant_id = r.tenant_id AND j.state IN ('queued', 'failed') AND j.run_at <= now()
+                 ORDER BY j.priority, j.run_at
+                 LIMIT least($2::int8, greatest(0, $3::int8
+                       - (SELECT count(*) FROM jobs x WHERE x.tenant_id = r.tenant_id AND x.state = 'running')))
+                 FOR UPDATE SKIP LOCKED
+             ) c
+             WHERE r.tenant_id IS NOT NULL
+        ),
+        chosen AS (
+            SELECT tenant_id, id, run_at FROM candidates ORDER BY rank, priority, run_at LIMIT $2::int8
+        )
+        UPDATE jobs j
+           SET state = 'running', attempts = j.attempts + 1, lease_owner = $1::text,
+               lease_expires_at = now() + $4::int8 * interval '1 millisecond',
+               started_at = now(), updated_at = now()
+          FROM chosen
+         WHERE j.tenant_id = chosen.tenant_id AND j.id = chosen.id
+        RETURNING j.id, j.tenant_id, j.kind, j.payload::text, j.payload_version, j.integration_id, j.attempts, j.max_attempts,
+                  chosen.run_at, now()
+        """
+
+    let request: ClaimRequest
+
+    func makeBindings() throws -> PostgresBindings {
+        try bindings(request.owner, Int64(request.limit), Int64(request.tenantConcurrency), request.lease.wholeMilliseconds)
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> ClaimedJob {
+        let (id, tenant, kind, payload, version, integration, attempt, maxAttempts, dueAt, claimedAt) =
+            try row.decode((UUID, UUID, String, String, Int, UUID?, Int, Int, Date, Date).self)
+        return ClaimedJob(
+            id: id, tenantID: TenantID(tenant), kind: kind, payload: payload, payloadVersion: version, integrationID: integration,
+            attempt: attempt, maxAttempts: maxAttempts, dueAt: dueAt, claimedAt: claimedAt
+        )
+    }
+}
+
+/// The batched completion, prepared like the claim. Only attempts still leased to the owner change.
+struct CompleteStatement: PostgresPreparedStatement {
+    static let name = "switchyard_complete_jobs_v1"
+    static let retryAt = "CASE WHEN c.state = 'failed' THEN now() + c.delay_ms * interval '1 millisecond' END"
+    static let sql = """
+        UPDATE jobs j
+           SET state = c.state,
+               run_at = coalesce(\(retryAt), j.run_at),
+               last_error = coalesce(nullif(c.error, ''), j.last_error),
+               finished_at = CASE WHEN c.state IN ('succeeded', 'dead') THEN now() END,
+               lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+               history = j.history || \(JobAttempt.sql(outcome: "c.state", error: "nullif(c.error, '')", retryAt: retryAt))
+          FROM unnest($1::uuid[], $2::uuid[], $3::int8[], $4::text[], $5::text[], $6::int8[]) AS c(tenant_id, id, attempt, state, error, delay_ms)
+         WHERE j.tenant_id = c.tenant_id AND j.id = c.id AND j.attempts = c.attempt AND j.state = 'running' AND j.lease_owner = $7::text
+        RETURNING j.id
+        """
+
+    let tenants: [UUID]
+    let ids: [UUID]
+    let attempts: [Int64]
+    let states: [String]
+    let errors: [String]
+    let delays: [Int64]
+    let owner: String
+
+    func makeBindings() throws -> PostgresBindings {
+        try bindings(tenants, ids, attempts, states, errors, delays, owner)
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> UUID {
+        try row.decode(UUID.self)
+    }
+}
+
+/// The recent job attempts of one integration, for health scoring.
+public struct IntegrationOutcomes: Sendable {
+    public let tenantID: TenantID
+    public let integrationID: UUID
+    /// Newest first; true for a success.
+    public let outcomes: [Bool]
+    public let lastError: String?
+}
+
+extension QueueTransaction {
+    /// Per integration with jobs, the outcomes of up to `limit` attempts that finished within `window`.
+    public func recentIntegrationOutcomes(window: Duration, limit: Int = 50) async throws -> [IntegrationOutcomes] {
+        try await query(
+            """
+            SELECT tenant_id, integration_id,
+                   (array_agg(outcome = 'succeeded' ORDER BY finished DESC))[1:\(limit)],
+                   (array_agg(error ORDER BY finished DESC) FILTER (WHERE outcome <> 'succeeded'))[1]
+              FROM (SELECT j.tenant_id, j.integration_id, h->>'outcome' AS outcome, h->>'error' AS error, (h->>'finished_at')::float8 AS finished
+                      FROM jobs j CROSS JOIN LATERAL jsonb_array_elements(j.history) h
+                     WHERE j.integration_id IS NOT NULL
+                       AND j.updated_at > now() - \(window.wholeMilliseconds) * interval '1 millisecond'
+                       AND h->>'outcome' IN ('succeeded', 'failed', 'dead', 'lease_expired')) attempts
+             WHERE finished > extract(epoch FROM now()) - \(window.wholeMilliseconds) / 1000.0
+             GROUP BY tenant_id, integration_id
+            """
+        ).decode((UUID, UUID, [Bool], String?).self).collect().map {
+            IntegrationOutcomes(tenantID: TenantID($0.0), integrationID: $0.1, outcomes: $0.2, lastError: $0.3)
+        }
+    }
+}

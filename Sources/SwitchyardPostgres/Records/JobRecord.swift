@@ -1,0 +1,331 @@
+import Foundation
+import PostgresNIO
+import SwitchyardCore
+
+/// A row of `jobs` as a tenant sees it.
+public struct JobRecord: Sendable {
+    public let id: UUID
+    public let tenantID: TenantID
+    public let kind: String
+    /// The payload's JSON text.
+    public let payload: String
+    public let payloadVersion: Int
+    public let integrationID: UUID?
+    public let state: JobState
+    public let priority: Int
+    public let runAt: Date
+    public let attempts: Int
+    public let maxAttempts: Int
+    public let lastError: String?
+    public let uniqueKey: String?
+    public let scheduleID: UUID?
+    public let fireTime: Date?
+    public let history: [JobAttempt]
+    public let createdAt: Date
+    public let startedAt: Date?
+    public let finishedAt: Date?
+    public let updatedAt: Date
+
+    static let columns = """
+        id, tenant_id, kind, payload::text, payload_version, integration_id, state, priority::int, run_at, attempts, max_attempts,
+        last_error, unique_key, schedule_id, fire_time, history::text, created_at, started_at, finished_at, updated_at
+        """
+    typealias Row = (
+        UUID, UUID, String, String, Int, UUID?, String, Int, Date, Int, Int,
+        String?, String?, UUID?, Date?, String, Date, Date?, Date?, Date
+    )
+
+    init(row: Row) throws {
+        guard let state = JobState(rawValue: row.6) else { throw SwitchyardError.internalError }
+        id = row.0
+        tenantID = TenantID(row.1)
+        kind = row.2
+        payload = row.3
+        payloadVersion = row.4
+        integrationID = row.5
+        self.state = state
+        priority = row.7
+        runAt = row.8
+        attempts = row.9
+        maxAttempts = row.10
+        lastError = row.11
+        uniqueKey = row.12
+        scheduleID = row.13
+        fireTime = row.14
+        history = (try? JSONDecoder().decode([JobAttempt].self, from: Data(row.15.utf8))) ?? []
+        createdAt = row.16
+        startedAt = row.17
+        finishedAt = row.18
+        updatedAt = row.19
+    }
+}
+
+/// One finished attempt of a job, as kept in `jobs.history`.
+public struct JobAttempt: Sendable, Codable, Equatable {
+    public let attempt: Int
+    /// `succeeded`, `failed` (a retry is scheduled), `dead`, `released` (the executor stopped before it
+    /// finished; the attempt does not count) or `lease_expired` (the executor vanished).
+    public let outcome: String
+    public let error: String?
+    public let startedAt: Date?
+    public let finishedAt: Date
+    /// When the next attempt may start, for `failed`.
+    public let retryAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case attempt, outcome, error
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+        case retryAt = "retry_at"
+    }
+
+    // Stored with epoch seconds, which `jsonb_build_object` writes without a date format to agree on.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        attempt = try container.decode(Int.self, forKey: .attempt)
+        outcome = try container.decode(String.self, forKey: .outcome)
+        error = try container.decodeIfPresent(String.self, forKey: .error)
+        startedAt = try container.decodeIfPresent(Double.self, forKey: .startedAt).map(Date.init(timeIntervalSince1970:))
+        finishedAt = Date(timeIntervalSince1970: try container.decode(Double.self, forKey: .finishedAt))
+        retryAt = try container.decodeIfPresent(Double.self, forKey: .retryAt).map(Date.init(timeIntervalSince1970:))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(attempt, forKey: .attempt)
+        try container.encode(outcome, forKey: .outcome)
+        try container.encode(error, forKey: .error)
+        try container.encode(startedAt?.timeIntervalSince1970, forKey: .startedAt)
+        try container.encode(finishedAt.timeIntervalSince1970, forKey: .finishedAt)
+        try container.encode(retryAt?.timeIntervalSince1970, forKey: .retryAt)
+    }
+
+    /// The SQL that builds the history entry of the attempt a statement is finishing on row `j`.
+    static func sql(outcome: String, error: String, retryAt: String) -> String {
+        """
+        jsonb_build_array(jsonb_build_object(
+            'attempt', j.attempts, 'outcome', \(outcome), 'error', \(error),
+            'started_at', extract(epoch FROM j.started_at), 'finished_at', extract(epoch FROM now()),
+            'retry_at', extract(epoch FROM \(retryAt))))
+        """
+    }
+}
+
+/// What enqueueing a job needs; the payload is a typed `JobPayload`.
+public struct NewJob: Sendable {
+    public var kind: String
+    public var payloadJSON: String
+    public var payloadVersion: Int
+    public var integrationID: UUID?
+    /// Lower runs first.
+    public var priority: Int
+    /// `nil`: now.
+    public var runAt: Date?
+    public var maxAttempts: Int
+    /// While a job with this key (and kind) is queued, running or awaiting a retry, enqueueing another returns it instead.
+    public var uniqueKey: String?
+
+    public init<Payload: JobPayload>(
+        _ payload: Payload, integrationID: UUID? = nil, priority: Int = 0, runAt: Date? = nil, maxAttempts: Int = 10, uniqueKey: String? = nil
+    ) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        self.init(
+            kind: Payload.kind, payloadJSON: String(decoding: try encoder.encode(payload), as: UTF8.self), payloadVersion: Payload.version,
+            integrationID: integrationID, priority: priority, runAt: runAt, maxAttempts: maxAttempts, uniqueKey: uniqueKey
+        )
+    }
+
+    /// A payload already in JSON form, checked by the caller (the API validates it against the kind's payload type).
+    public init(
+        kind: String, payloadJSON: String, payloadVersion: Int, integrationID: UUID? = nil, priority: Int = 0, runAt: Date? = nil,
+        maxAttempts: Int = 10, uniqueKey: String? = nil
+    ) {
+        self.kind = kind
+        self.payloadJSON = payloadJSON
+        self.payloadVersion = payloadVersion
+        self.integrationID = integrationID
+        self.priority = priority
+        self.runAt = runAt
+        self.maxAttempts = maxAttempts
+        self.uniqueKey = uniqueKey
+    }
+}
+
+/// The result of `enqueue`: the new job, or the active job that already holds its unique key.
+public struct Enqueued: Sendable {
+    public let job: JobRecord
+    public let created: Bool
+}
+
+/// Which jobs a list shows.
+public struct JobFilter: Sendable {
+    public var states: [JobState]
+    public var kind: String?
+    public var integrationID: UUID?
+    /// Explicit ids (redrive of chosen dead letters).
+    public var ids: [UUID]?
+
+    public init(states: [JobState] = [], kind: String? = nil, integrationID: UUID? = nil, ids: [UUID]? = nil) {
+        self.states = states
+        self.kind = kind
+        self.integrationID = integrationID
+        self.ids = ids
+    }
+}
+
+/// Why a job cannot do what was asked; a 409 for the API.
+public struct JobStateConflict: Error, SwitchyardErrorConvertible {
+    public let detail: String
+    public var switchyardError: SwitchyardError { .init(.conflict, code: "job-state-conflict", detail: detail) }
+}
+
+/// The NOTIFY channel that wakes executors (`jobs_inserted` trigger; explicit after a redrive).
+public let jobsNotificationChannel = "switchyard_jobs"
+
+extension TenantTransaction {
+    /// Enqueues a job in this transaction, so it exists exactly when the write that caused it commits (REQUIREMENTS RL-1).
+    @discardableResult
+    public func enqueue(_ new: NewJob) async throws -> Enqueued {
+        let id = UUID.v7()
+        let rows = try await query(
+            PostgresQuery(unsafeSQL: """
+                INSERT INTO jobs (tenant_id, id, kind, payload, payload_version, integration_id, priority, run_at, max_attempts, unique_key)
+                VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, coalesce($8, now()), $9, $10)
+                ON CONFLICT (tenant_id, kind, unique_key) WHERE unique_key IS NOT NULL AND state IN ('queued', 'running', 'failed') DO NOTHING
+                RETURNING \(JobRecord.columns)
+                """,
+                binds: try bindings(tenantID.rawValue, id, new.kind, new.payloadJSON, new.payloadVersion, new.integrationID,
+                                    Int16(clamping: new.priority), new.runAt, new.maxAttempts, new.uniqueKey))
+        ).decode(JobRecord.Row.self).collect()
+        if let row = rows.first { return Enqueued(job: try JobRecord(row: row), created: true) }
+        let existing = try await query(
+            PostgresQuery(unsafeSQL: """
+                SELECT \(JobRecord.columns) FROM jobs
+                 WHERE tenant_id = $1 AND kind = $2 AND unique_key = $3 AND state IN ('queued', 'running', 'failed')
+                """,
+                binds: try bindings(tenantID.rawValue, new.kind, new.uniqueKey))
+        ).decode(JobRecord.Row.self).collect()
+        // The holder finished between the two statements: a rare race the caller resolves by enqueueing again.
+        guard let row = existing.first else { throw JobStateConflict(detail: "A job with this unique key finished meanwhile; enqueue again.") }
+        return Enqueued(job: try JobRecord(row: row), created: false)
+    }
+
+    public func job(_ id: UUID) async throws -> JobRecord? {
+        try await query(
+            PostgresQuery(unsafeSQL: "SELECT \(JobRecord.columns) FROM jobs WHERE tenant_id = $1 AND id = $2", binds: try bindings(tenantID.rawValue, id))
+        ).decode(JobRecord.Row.self).collect().first.map(JobRecord.init(row:))
+    }
+
+    /// The tenant's jobs, newest first.
+    public func jobs(_ filter: JobFilter, page: PageRequest) async throws -> Page<JobRecord> {
+        let rows = try await query(
+            PostgresQuery(unsafeSQL: """
+                SELECT \(JobRecord.columns) FROM jobs
+                 WHERE tenant_id = $1
+                   AND ($2::uuid IS NULL OR id < $2)
+                   AND (cardinality($3::text[]) = 0 OR state = ANY ($3))
+                   AND ($4::text IS NULL OR kind = $4)
+                   AND ($5::uuid IS NULL OR integration_id = $5)
+                 ORDER BY id DESC LIMIT $6
+                """,
+                binds: try bindings(tenantID.rawValue, page.cursor?.lastID, filter.states.map(\.rawValue), filter.kind, filter.integrationID, page.limit + 1))
+        ).decode(JobRecord.Row.self).collect()
+        return Page(fetched: try rows.map(JobRecord.init(row:)), limit: page.limit, id: \.id)
+    }
+
+    /// Cancels a job that has not started (queued, or waiting for a retry). `nil` when there is no such job.
+    public func cancelJob(_ id: UUID) async throws -> JobRecord? {
+        let rows = try await query(
+            PostgresQuery(unsafeSQL: """
+                UPDATE jobs SET state = 'cancelled', finished_at = now(), updated_at = now()
+                 WHERE tenant_id = $1 AND id = $2 AND state IN ('queued', 'failed')
+                RETURNING \(JobRecord.columns)
+                """,
+                binds: try bindings(tenantID.rawValue, id))
+        ).decode(JobRecord.Row.self).collect()
+        if let row = rows.first { return try JobRecord(row: row) }
+        guard let existing = try await job(id) else { return nil }
+        throw JobStateConflict(detail: "The job is \(existing.state.rawValue); only queued jobs and jobs waiting for a retry can be cancelled.")
+    }
+
+    /// Runs a dead, cancelled or failed job again now. A dead or cancelled job gets its full attempts back.
+    public func retryJob(_ id: UUID) async throws -> JobRecord? {
+        let rows = try await requeue(JobFilter(states: [.dead, .cancelled, .failed], ids: [id]), limit: 1)
+        if let row = rows.first { return row }
+        guard let existing = try await job(id) else { return nil }
+        throw JobStateConflict(detail: "The job is \(existing.state.rawValue); only dead, cancelled and failed jobs can be retried.")
+    }
+
+    /// Puts dead letters matching `filter` back in the queue with their attempts reset; returns them.
+    public func redriveDeadJobs(_ filter: JobFilter, limit: Int) async throws -> [JobRecord] {
+        var filter = filter
+        filter.states = [.dead]
+        return try await requeue(filter, limit: limit)
+    }
+
+    private func requeue(_ filter: JobFilter, limit: Int) async throws -> [JobRecord] {
+        do {
+            let rows = try await query(
+                PostgresQuery(unsafeSQL: """
+                    UPDATE jobs
+                       SET state = 'queued', run_at = now(), finished_at = NULL, updated_at = now(),
+                           attempts = CASE WHEN state = 'failed' THEN attempts ELSE 0 END
+                     WHERE (tenant_id, id) IN (
+                        SELECT tenant_id, id FROM jobs
+                         WHERE tenant_id = $1 AND state = ANY ($2::text[])
+                           AND ($3::uuid[] IS NULL OR id = ANY ($3))
+                           AND ($4::text IS NULL OR kind = $4)
+                           AND ($5::uuid IS NULL OR integration_id = $5)
+                         ORDER BY id LIMIT $6 FOR UPDATE)
+                    RETURNING \(JobRecord.columns)
+                    """,
+                    binds: try bindings(tenantID.rawValue, filter.states.map(\.rawValue), filter.ids, filter.kind, filter.integrationID, limit))
+            ).decode(JobRecord.Row.self).collect()
+            if !rows.isEmpty { try await query("SELECT pg_notify(\(jobsNotificationChannel), '')") }
+            return try rows.map(JobRecord.init(row:))
+        } catch let error as PSQLError where error.isUniqueViolation {
+            throw JobStateConflict(detail: "Another job with the same unique key is active; wait for it to finish.")
+        }
+    }
+}
+
+extension TenantTransaction {
+    /// Stands for NULL in the array binds below (postgres-nio arrays have no NULL elements), as `distantPast` does for "now".
+    private static let noIntegration = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+
+    /// Enqueues many jobs with one statement (no unique keys: use `enqueue` for those). Returns how many.
+    @discardableResult
+    public func enqueue(batch jobs: [NewJob]) async throws -> Int {
+        guard !jobs.isEmpty else { return 0 }
+        precondition(jobs.allSatisfy { $0.uniqueKey == nil }, "enqueue(batch:) takes jobs without unique keys")
+        return try await query(
+            PostgresQuery(unsafeSQL: """
+                INSERT INTO jobs (tenant_id, id, kind, payload, payload_version, priority, run_at, max_attempts, integration_id)
+                SELECT $1, j.id, j.kind, j.payload::jsonb, j.version, j.priority, coalesce(nullif(j.run_at, $10), now()), j.max_attempts,
+                       nullif(j.integration_id, $11)
+                  FROM unnest($2::uuid[], $3::text[], $4::text[], $5::int8[], $6::int2[], $7::timestamptz[], $8::int8[], $9::uuid[])
+                       AS j(id, kind, payload, version, priority, run_at, max_attempts, integration_id)
+                RETURNING id
+                """,
+                binds: try bindings(tenantID.rawValue, jobs.map { _ in UUID.v7() }, jobs.map(\.kind), jobs.map(\.payloadJSON),
+                                    jobs.map { Int64($0.payloadVersion) }, jobs.map { Int16(clamping: $0.priority) },
+                                    jobs.map { $0.runAt ?? .distantPast }, jobs.map { Int64($0.maxAttempts) },
+                                    jobs.map { $0.integrationID ?? Self.noIntegration }, Date.distantPast, Self.noIntegration))
+        ).decode(UUID.self).collect().count
+    }
+}
+
+extension TenantTransaction {
+    /// Whether any of the tenant's jobs is queued, running or waiting for a retry; stops at the first it finds.
+    public func hasActiveJobs() async throws -> Bool {
+        try await query("SELECT EXISTS (SELECT 1 FROM jobs WHERE tenant_id = \(tenantID.rawValue) AND state IN ('queued', 'running', 'failed'))")
+            .decode(Bool.self).collect().first ?? false
+    }
+
+    /// How many of the tenant's jobs are in `state`.
+    public func countJobs(state: JobState) async throws -> Int {
+        try await query("SELECT count(*)::int FROM jobs WHERE tenant_id = \(tenantID.rawValue) AND state = \(state.rawValue)")
+            .decode(Int.self).collect().first ?? 0
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import PostgresNIO
+import SwitchyardCore
+
+/// A row of `job_schedules`: a tenant's recurring job.
+public struct JobScheduleRecord: Sendable {
+    public let id: UUID
+    public let tenantID: TenantID
+    public let name: String
+    public let kind: String
+    public let payload: String
+    public let payloadVersion: Int
+    public let integrationID: UUID?
+    public let intervalSeconds: Int?
+    public let cron: String?
+    public let jitterSeconds: Int
+    public let maxAttempts: Int
+    public let paused: Bool
+    public let nextFireAt: Date
+    public let lastFiredAt: Date?
+    public let createdAt: Date
+    public let updatedAt: Date
+
+    static let columns = """
+        id, tenant_id, name, kind, payload::text, payload_version, integration_id, interval_seconds, cron, jitter_seconds,
+        max_attempts, paused, next_fire_at, last_fired_at, created_at, updated_at
+        """
+    typealias Row = (UUID, UUID, String, String, String, Int, UUID?, Int?, String?, Int, Int, Bool, Date, Date?, Date, Date)
+
+    init(row: Row) {
+        id = row.0
+        tenantID = TenantID(row.1)
+        name = row.2
+        kind = row.3
+        payload = row.4
+        payloadVersion = row.5
+        integrationID = row.6
+        intervalSeconds = row.7
+        cron = row.8
+        jitterSeconds = row.9
+        maxAttempts = row.10
+        paused = row.11
+        nextFireAt = row.12
+        lastFiredAt = row.13
+        createdAt = row.14
+        updatedAt = row.15
+    }
+}
+
+/// What creating a schedule needs. Exactly one of `intervalSeconds` and `cron`; `nextFireAt` is
+/// computed by the caller from the rule.
+public struct NewJobSchedule: Sendable {
+    public var name: String
+    public var kind: String
+    public var payloadJSON: String
+    public var payloadVersion: Int
+    public var integrationID: UUID?
+    public var intervalSeconds: Int?
+    public var cron: String?
+    public var jitterSeconds: Int
+    public var maxAttempts: Int
+    public var paused: Bool
+    public var nextFireAt: Date
+
+    public init(
+        name: String, kind: String, payloadJSON: String, payloadVersion: Int, integrationID: UUID?, intervalSeconds: Int?, cron: String?,
+        jitterSeconds: Int, maxAttempts: Int, paused: Bool, nextFireAt: Date
+    ) {
+        self.name = name
+        self.kind = kind
+        self.payloadJSON = payloadJSON
+        self.payloadVersion = payloadVersion
+        self.integrationID = integrationID
+        self.intervalSeconds = intervalSeconds
+        self.cron = cron
+        self.jitterSeconds = jitterSeconds
+        self.maxAttempts = maxAttempts
+        self.paused = paused
+        self.nextFireAt = nextFireAt
+    }
+}
+
+/// Changes to a schedule; `nil` leaves a field as it is. A new rule comes with its `nextFireAt`.
+public struct JobScheduleUpdate: Sendable {
+    public var name: String?
+    public var payloadJSON: String?
+    public var payloadVersion: Int?
+    public var rule: (intervalSeconds: Int?, cron: String?, nextFireAt: Date)?
+    public var jitterSeconds: Int?
+    public var maxAttempts: Int?
+
+    public init() {}
+}
+
+extension TenantTransaction {
+    public func createSchedule(_ new: NewJobSchedule) async throws -> JobScheduleRecord {
+        do {
+            return try await query(
+                PostgresQuery(unsafeSQL: """
+                    INSERT INTO job_schedules (tenant_id, id, name, kind, payload, payload_version, integration_id, interval_seconds, cron,
+                                               jitter_seconds, max_attempts, paused, next_fire_at)
+                    VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12, $13)
+                    RETURNING \(JobScheduleRecord.columns)
+                    """,
+                    binds: try bindings(tenantID.rawValue, UUID.v7(), new.name, new.kind, new.payloadJSON, new.payloadVersion, new.integrationID,
+                                        new.intervalSeconds, new.cron, new.jitterSeconds, new.maxAttempts, new.paused, new.nextFireAt))
+            ).decode(JobScheduleRecord.Row.self).collect().map(JobScheduleRecord.init(row:))[0]
+        } catch let error as PSQLError where error.isUniqueViolation {
+            throw SwitchyardError.conflict("A schedule named '\(new.name)' exists already.")
+        }
+    }
+
+    public func schedule(_ id: UUID) async throws -> JobScheduleRecord? {
+        try await query(
+            PostgresQuery(unsafeSQL: "SELECT \(JobScheduleRecord.columns) FROM job_schedules WHERE tenant_id = $1 AND id = $2",
+                          binds: try bindings(tenantID.rawValue, id))
+        ).decode(JobScheduleRecord.Row.self).collect().first.map(JobScheduleRecord.init(row:))
+    }
+
+    public func schedules(_ page: PageRequest) async throws -> Page<JobScheduleRecord> {
+        let rows = try await query(
+            PostgresQuery(unsafeSQL: """
+                SELECT \(JobScheduleRecord.columns) FROM job_schedules
+                 WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3
+                """,
+                binds: try bindings(tenantID.rawValue, page.cursor?.lastID, page.limit + 1))
+        ).decode(JobScheduleRecord.Row.self).collect()
+        return Page(fetched: rows.map(JobScheduleRecord.init(row:)), limit: page.limit, id: \.id)
+    }
+
+    public func updateSchedule(_ id: UUID, _ update: JobScheduleUpdate) async throws -> JobScheduleRecord? {
+        let changesRule = update.rule != nil
+        do {
+            return try await query(
+                PostgresQuery(unsafeSQL: """
+                    UPDATE job_schedules
+                       SET name = coalesce($3, name), payload = coalesce($4::jsonb, payload), payload_version = coalesce($5, payload_version),
+                           interval_seconds = CASE WHEN $6 THEN $7 ELSE interval_seconds END,
+                           cron = CASE WHEN $6 THEN $8 ELSE cron END,
+                           next_fire_at = CASE WHEN $6 AND NOT paused THEN $9 ELSE next_fire_at END,
+                           jitter_seconds = coalesce($10, jitter_seconds), max_attempts = coalesce($11, max_attempts), updated_at = now()
+                     WHERE tenant_id = $1 AND id = $2
+                    RETURNING \(JobScheduleRecord.columns)
+                    """,
+                    binds: try bindings(tenantID.rawValue, id, update.name, update.payloadJSON, update.payloadVersion, changesRule,
+                                        update.rule?.intervalSeconds, update.rule?.cron, update.rule?.nextFireAt, update.jitterSeconds, update.maxAttempts))
+            ).decode(JobScheduleRecord.Row.self).collect().first.map(JobScheduleRecord.init(row:))
+        } catch let error as PSQLError where error.isUniqueViolation {
+            throw SwitchyardError.conflict("A schedule named '\(update.name ?? "")' exists already.")
+        }
+    }
+
+    /// Pauses, or resumes with the next fire the rule gives from now (missed fires are not made up).
+    public func setSchedulePaused(_ id: UUID, paused: Bool, nextFireAt: Date?) async throws -> JobScheduleRecord? {
+        try await query(
+            PostgresQuery(unsafeSQL: """
+                UPDATE job_schedules SET paused = $3, next_fire_at = coalesce($4, next_fire_at), updated_at = now()
+                 WHERE tenant_id = $1 AND id = $2
+                RETURNING \(JobScheduleRecord.columns)
+                """,
+                binds: try bindings(tenantID.rawValue, id, paused, nextFireAt))
+        ).decode(JobScheduleRecord.Row.self).collect().first.map(JobScheduleRecord.init(row:))
+    }
+
+    /// Deletes the schedule; jobs it already fired stay. Returns whether it existed.
+    public func deleteSchedule(_ id: UUID) async throws -> Bool {
+        try await query("DELETE FROM job_schedules WHERE tenant_id = \(tenantID.rawValue) AND id = \(id) RETURNING id")
+            .decode(UUID.self).collect().isEmpty == false
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SwitchyardCore
+import SwitchyardJobs
+import SwitchyardPostgres
+import SwitchyardVault
+
+/// `switchyard bench ...`: benchmarks that anyone can run with one command.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Run a benchmark.",
+        subcommands: [Queue.self, BenchIngestCommand.self]
+    )
+
+    struct Queue: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "No-op jobs through the executor versus the raw SQL ceiling (batch-10 claim and complete) on the same database.",
+            discussion: "Starts a private PostgreSQL (durable, in a temporary directory) unless SWITCHYARD_DATABASE_URL names a migrated database. Build with -c release for meaningful figures."
+        )
+
+        @Option(help: "No-op jobs per phase.")
+        var jobs: Int = 20_000
+
+        @Option(help: "Executor workers (the executor's SWITCHYARD_EXECUTOR_CONCURRENCY); claims take up to this many jobs, at most 1000.")
+        var concurrency: Int = 256
+
+        @Option(help: "Connections running the raw SQL loop.")
+        var rawWorkers: Int = 4
+
+        func run() async throws {
+            let environment = ProcessInfo.processInfo.environment
+            var configuration = try SwitchyardConfiguration.loadOrExit(
+                environment: environment, requiring: .init(database: environment["SWITCHYARD_DATABASE_URL"] != nil, adminKey: false, keyring: false)
+            )
+            configuration.logging.bootstrap()
+            let logger = Logger(label: "switchyard.bench")
+            var cluster: LocalPostgresCluster?
+            if environment["SWITCHYARD_DATABASE_URL"] == nil {
+                let directory = URL(filePath: NSTemporaryDirectory()).appending(path: "switchyard-bench-\(ProcessInfo.processInfo.processIdentifier)")
+                let started = try LocalPostgresCluster.start(.init(directory: directory, durable: true), logger: logger)
+                cluster = started
+                let urls = try await started.provisionDatabase(named: "switchyard_bench", logger: logger)
+                _ = try await Migrator(logger: logger).run(url: urls.owner)
+                configuration.database = DatabaseConfiguration(url: urls.application, migrationURL: urls.owner)
+            }
+            defer {
+                cluster?.stop()
+                cluster?.removeFiles()
+            }
+            configuration.database.maxConnections = concurrency / 8 + 8
+            configuration.jobs.executorConcurrency = concurrency
+            // No-op jobs finish at once: big claims are what amortise each transaction's commit.
+            configuration.jobs.claimBatch = min(1000, concurrency)
+            // One tenant's jobs: its cap must not be what limits the run (the raw loop has none).
+            configuration.jobs.tenantConcurrency = 100_000
+            let vault = Vault(provider: LocalKeyProvider(keyring: .generate(keyID: "bench")))
+            let database = try Database(configuration: configuration.database, vault: vault, metrics: nil, logger: logger)
+            let report = try await withThrowingTaskGroup(of: QueueBenchmark.Report?.self) { group in
+                group.addTask {
+                    try await database.run()
+                    return nil
+                }
+                defer { group.cancelAll() }
+                return try await QueueBenchmark(
+                    database: database, url: configuration.database.url, settings: configuration.jobs, jobs: jobs, rawWorkers: rawWorkers, logger: logger
+                ).run()
+            }
+            print(report)
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import SwitchyardAPI
+import SwitchyardCore
+import SwitchyardJobs
+import SwitchyardMetrics
+import SwitchyardOutbound
+import SwitchyardPostgres
+
+/// `--metrics-port`: where `executor` and `scheduler` serve `/metrics`, `/healthz` and `/readyz`.
+struct ProbeOptions: ParsableArguments {
+    @Option(help: "Serve /metrics, /healthz and /readyz on this port (SWITCHYARD_HTTP_HOST); not served when unset.")
+    var metricsPort: Int?
+}
+
+/// `switchyard executor`: runs jobs. Start as many as the load needs; they share the queue.
+struct ExecutorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "executor",
+        abstract: "Run queued jobs (N workers per process; run more processes for more throughput).",
+        discussion: "Settings: SWITCHYARD_EXECUTOR_CONCURRENCY, SWITCHYARD_EXECUTOR_TENANT_CONCURRENCY, SWITCHYARD_JOB_LEASE_MS, SWITCHYARD_QUEUE_POLL_ONLY and the others listed in README.md. SIGTERM stops claiming and lets running jobs finish within SWITCHYARD_EXECUTOR_SHUTDOWN_TIMEOUT_MS."
+    )
+
+    @Option(help: "Jobs run at once by this process (SWITCHYARD_EXECUTOR_CONCURRENCY).")
+    var concurrency: Int?
+
+    @OptionGroup var probes: ProbeOptions
+
+    func run() async throws {
+        var configuration = try SwitchyardConfiguration.loadOrExit(requiring: .init(adminKey: false))
+        if let concurrency { configuration.jobs.executorConcurrency = max(1, concurrency) }
+        try await runJobsProcess(configuration: configuration, probes: probes, name: "executor") { database, metrics, logger in
+            // Handlers call providers (token refresh) through the same outbound client as the API.
+            let outbound = OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: metrics.outbound)
+            let registry = buildJobRegistry(configuration: configuration, database: database, outbound: outbound)
+            return [outbound, JobExecutor(database: database, registry: registry, options: ExecutorOptions(configuration.jobs), metrics: metrics.jobs, logger: logger)]
+        }
+    }
+}
+
+/// `switchyard scheduler`: fires schedules and runs the queue's periodic work. Run two for availability;
+/// one leads, the other takes over when it goes.
+struct SchedulerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scheduler",
+        abstract: "Fire due schedules as jobs, rescue expired leases and prune finished jobs.",
+        discussion: "Run one or two: a leader lock makes one of them do the work, and a fire is unique per schedule and time whatever runs."
+    )
+
+    @OptionGroup var probes: ProbeOptions
+
+    func run() async throws {
+        let configuration = try SwitchyardConfiguration.loadOrExit(requiring: .init(adminKey: false))
+        try await runJobsProcess(configuration: configuration, probes: probes, name: "scheduler") { database, metrics, logger in
+            [JobScheduler(database: database, options: SchedulerOptions(configuration.jobs), metrics: metrics.jobs, logger: logger)]
+        }
+    }
+}
+
+/// The shape of the `executor` and `scheduler` processes: the pool, their services (started in order,
+/// stopped in reverse), the optional probes server, stopped gracefully on SIGTERM or SIGINT.
+func runJobsProcess(
+    configuration: SwitchyardConfiguration, probes: ProbeOptions, name: String,
+    _ makeServices: (Database, MetricsRegistry, Logger) -> [any Service]
+) async throws {
+    let (logger, metrics, database) = try await ProcessBasics.start(configuration, label: "switchyard.\(name)", name: "switchyard \(name)").unpacked
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = ([database] + makeServices(database, metrics, logger)).map { .init(service: $0) }
+    if let port = probes.metricsPort {
+        services.append(.init(service: buildProbeApplication(database: database, metrics: metrics, host: configuration.http.host, port: port, logger: logger)))
+    }
+    let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    try await group.run()
+}

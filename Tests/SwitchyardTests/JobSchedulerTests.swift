@@ -1,0 +1,151 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SwitchyardCore
+import SwitchyardJobs
+import SwitchyardMetrics
+import SwitchyardPostgres
+import SwitchyardTestSupport
+import Testing
+
+@Suite("Scheduler: fires, leadership and housekeeping (REQUIREMENTS RL-5)")
+struct JobSchedulerTests {
+    static func makeSchedules(_ database: Database, tenant: TenantID, count: Int, dueAt: Date, logger: Logger) async throws -> [UUID] {
+        try await database.withTenant(tenant, logger: logger) { transaction in
+            var ids: [UUID] = []
+            for index in 0..<count {
+                ids.append(try await transaction.createSchedule(NewJobSchedule(
+                    name: "every-hour-\(index)-\(UUID().uuidString.prefix(6))", kind: "noop", payloadJSON: "{}", payloadVersion: 1, integrationID: nil,
+                    intervalSeconds: 3600, cron: nil, jitterSeconds: 0, maxAttempts: 3, paused: false, nextFireAt: dueAt
+                )).id)
+            }
+            return ids
+        }
+    }
+
+    /// Fires per schedule: (schedule id, fire time) of every job a schedule made.
+    static func fires(_ database: Database, tenant: TenantID, logger: Logger) async throws -> [(UUID, Date)] {
+        try await database.withTenant(tenant, logger: logger) {
+            try await $0.jobs(JobFilter(), page: PageRequest(limit: 1000, cursor: nil))
+        }.items.compactMap { job in job.scheduleID.flatMap { id in job.fireTime.map { (id, $0) } } }
+    }
+
+    @Test("two schedulers ticking at once fire each due schedule exactly once, even without the leader lock")
+    func twoSchedulersFireOnce() async throws {
+        let environment = try await TestEnvironment.make()
+        let logger = environment.logger
+        var options = SchedulerOptions(fastJobsSettings())
+        options.leaderLock = false
+        let unlocked = options
+        try await environment.withDatabase(maxConnections: 6) { first in
+            try await environment.withDatabase(maxConnections: 6) { second in
+                let tenant = try await first.makeTenant("schedules", logger: logger)
+                let due = Date().addingTimeInterval(-1)
+                let ids = try await Self.makeSchedules(first, tenant: tenant, count: 150, dueAt: due, logger: logger)
+                let a = JobScheduler(database: first, options: unlocked, metrics: nil, logger: logger)
+                let b = JobScheduler(database: second, options: unlocked, metrics: nil, logger: logger)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<3 {
+                        group.addTask { try await a.tick() }
+                        group.addTask { try await b.tick() }
+                    }
+                    try await group.waitForAll()
+                }
+                let fires = try await Self.fires(first, tenant: tenant, logger: logger)
+                #expect(fires.count == ids.count)
+                #expect(Set(fires.map(\.0)) == Set(ids))
+                #expect(fires.allSatisfy { abs($0.1.timeIntervalSince(due)) < 0.001 })
+                let schedule = try #require(try await first.withTenant(tenant, logger: logger) { try await $0.schedule(ids[0]) })
+                #expect(abs(schedule.nextFireAt.timeIntervalSince(due.addingTimeInterval(3600))) < 0.001)
+                #expect(schedule.lastFiredAt != nil)
+            }
+        }
+    }
+
+    @Test("with the leader lock one scheduler leads; when it stops, the other takes over and no fire is lost")
+    func leaderTakeover() async throws {
+        let environment = try await TestEnvironment.make()
+        let logger = environment.logger
+        let options = SchedulerOptions(fastJobsSettings())
+        try await environment.withDatabase(maxConnections: 6) { first in
+            try await environment.withDatabase(maxConnections: 6) { second in
+                let tenant = try await first.makeTenant("leader", logger: logger)
+                let metricsA = MetricsRegistry(version: "test")
+                let metricsB = MetricsRegistry(version: "test")
+                let a = JobScheduler(database: first, options: options, metrics: metricsA.jobs, logger: logger)
+                let b = JobScheduler(database: second, options: options, metrics: metricsB.jobs, logger: logger)
+                let isLeader: @Sendable (MetricsRegistry) -> Bool = {
+                    String(decoding: $0.render(), as: UTF8.self).split(separator: "\n").contains("switchyard_scheduler_leader 1.0")
+                }
+                let before = try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await a.run() }
+                    try await eventually("A leads") { isLeader(metricsA) }
+                    group.addTask { try await b.run() }
+                    let before = try await Self.makeSchedules(first, tenant: tenant, count: 3, dueAt: Date(), logger: logger)
+                    try await eventually("the leader fires") { try await Self.fires(first, tenant: tenant, logger: logger).count == 3 }
+                    #expect(!isLeader(metricsB))
+                    // The leader goes away: its lock goes with it.
+                    group.cancelAll()
+                    try? await group.waitForAll()
+                    return before
+                }
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await b.run() }
+                    let after = try await Self.makeSchedules(first, tenant: tenant, count: 3, dueAt: Date(), logger: logger)
+                    try await eventually("B takes over and fires") { try await Self.fires(first, tenant: tenant, logger: logger).count == 6 }
+                    #expect(isLeader(metricsB))
+                    let fired = try await Self.fires(first, tenant: tenant, logger: logger).map(\.0)
+                    #expect(Set(fired) == Set(before + after) && fired.count == 6)
+                    group.cancelAll()
+                }
+            }
+        }
+    }
+
+    @Test("scheduler processes: the leader killed with SIGKILL, the standby fires what comes due, each fire once")
+    func killedLeaderProcess() async throws {
+        let environment = try await TestEnvironment.make()
+        let logger = environment.logger
+        let settings = ["SWITCHYARD_SCHEDULER_TICK_MS": "100"]
+        try await environment.withDatabase(maxConnections: 4) { database in
+            let tenant = try await database.makeTenant("scheduler-processes", logger: logger)
+            let leader = try SwitchyardProcess(["scheduler"], environment: environment, settings: settings)
+            let first = try await Self.makeSchedules(database, tenant: tenant, count: 5, dueAt: Date(), logger: logger)
+            try await eventually("the first scheduler fires; log: \(leader.output)") { try await Self.fires(database, tenant: tenant, logger: logger).count == 5 }
+            let standby = try SwitchyardProcess(["scheduler"], environment: environment, settings: settings)
+            try await Task.sleep(for: .milliseconds(500))
+            leader.signal(SIGKILL)
+            _ = try await leader.waitForExit()
+            let second = try await Self.makeSchedules(database, tenant: tenant, count: 5, dueAt: Date(), logger: logger)
+            try await eventually("the standby takes over and fires; log: \(standby.output)") { try await Self.fires(database, tenant: tenant, logger: logger).count == 10 }
+            try await Task.sleep(for: .milliseconds(300))
+            let fired = try await Self.fires(database, tenant: tenant, logger: logger).map(\.0)
+            #expect(fired.count == 10 && Set(fired) == Set(first + second))
+            standby.signal(SIGTERM)
+            #expect(try await standby.waitForExit() == 0)
+        }
+    }
+
+    @Test("housekeeping counts the queue for the depth metric and prunes finished jobs past their retention")
+    func housekeeping() async throws {
+        let environment = try await TestEnvironment.make()
+        let logger = environment.logger
+        try await environment.withDatabase(maxConnections: 6) { database in
+            let tenant = try await database.makeTenant("housekeeping", logger: logger)
+            let old = try await database.enqueue(try NewJob(NoopPayload()), for: tenant, logger: logger)
+            let fresh = try await database.enqueue(try NewJob(NoopPayload()), for: tenant, logger: logger)
+            _ = try await database.enqueue(try NewJob(NoopPayload()), for: tenant, logger: logger)
+            for id in [old, fresh] { _ = try await database.withTenant(tenant, logger: logger) { try await $0.cancelJob(id) } }
+            _ = try await environment.withOwnerConnection { connection in
+                try await connection.query("UPDATE jobs SET finished_at = now() - interval '2 days' WHERE id = \(old)", logger: logger)
+            }
+            let metrics = MetricsRegistry(version: "test")
+            let scheduler = JobScheduler(database: database, options: SchedulerOptions(fastJobsSettings()), metrics: metrics.jobs, logger: logger)
+            try await scheduler.housekeeping()
+            let text = String(decoding: metrics.render(), as: UTF8.self)
+            #expect(text.contains(#"switchyard_jobs{kind="noop",state="queued"} 1"#), "\(text)")
+            #expect(try await database.withTenant(tenant, logger: logger) { try await $0.job(old) } == nil)
+            #expect(try await database.withTenant(tenant, logger: logger) { try await $0.job(fresh) } != nil)
+        }
+    }
+}
