@@ -1,17 +1,19 @@
 import Foundation
 
-/// `webhook.process`: turn one recorded webhook event into the tenant's `webhook.received` event.
+/// `webhook.process`: turn recorded webhook events into the tenant's `webhook.received` events.
 ///
-/// Enqueued by the ingest writer in the statement that records the event, and again by a replay.
+/// The ingest writer enqueues one per tenant per group commit, in the statement that records the events,
+/// listing them all: one job row for a batch rather than one per event keeps the hot path's writes close
+/// to one row per event. A replay enqueues one too.
 public struct WebhookProcessPayload: JobPayload, Equatable {
     public static let kind = "webhook.process"
-    public var eventID: UUID
+    public var eventIDs: [UUID]
 
-    public init(eventID: UUID) {
-        self.eventID = eventID
+    public init(eventIDs: [UUID]) {
+        self.eventIDs = eventIDs
     }
 
     enum CodingKeys: String, CodingKey {
-        case eventID = "event_id"
+        case eventIDs = "event_ids"
     }
 }

@@ -18,28 +18,40 @@ public struct WebhookProcessHandler: JobHandler {
     }
 
     public func run(_ payload: WebhookProcessPayload, context: JobContext) async throws {
-        let receivedAt = try await database.withTenant(context.tenantID, logger: context.logger) { transaction -> Date? in
-            // Locked, so a job run twice (at-least-once) processes the event once.
-            guard let event = try await transaction.webhookEvent(payload.eventID, locking: true), event.status != "processed" else { return nil }
-            let scheme = try await transaction.webhookSource(event.sourceID).map { Self.schemeType($0.scheme) } ?? "unknown"
-            let body = Array(event.body.readableBytesView)
-            let json = try? JSONDecoder().decode(JSONValue.self, from: Data(body))
-            var integration = try await event.integrationID.asyncFlatMap { try await transaction.integration($0) }
-            if integration == nil, let account = Self.accountID(scheme: scheme, payload: json, headers: event.headers) {
-                integration = try await transaction.integration(providerAccountID: account)
+        let received = try await database.withTenant(context.tenantID, logger: context.logger) { transaction -> [Date] in
+            var received: [Date] = []
+            var schemes: [UUID: String] = [:]
+            for id in payload.eventIDs {
+                // Locked, so a job run twice (at-least-once) processes each event once.
+                guard let event = try await transaction.webhookEvent(id, locking: true), event.status != "processed" else { continue }
+                if schemes[event.sourceID] == nil {
+                    schemes[event.sourceID] = try await transaction.webhookSource(event.sourceID).map { Self.schemeType($0.scheme) } ?? "unknown"
+                }
+                try await process(event, scheme: schemes[event.sourceID] ?? "unknown", in: transaction)
+                received.append(event.receivedAt)
             }
-            try await transaction.recordEvent("webhook.received", integrationID: integration?.id, json: [
-                "type": event.eventType.map(JSONValue.string) ?? .null,
-                "provider": .string(integration?.provider ?? scheme),
-                "source_id": .string(event.sourceID.lowercasedString),
-                "webhook_event_id": .string(event.id.lowercasedString),
-                "provider_event_id": .string(event.eventID),
-                "payload": json ?? .string(String(decoding: body, as: UTF8.self)),
-            ])
-            try await transaction.finishWebhookEvent(event.id, processed: true, integrationID: integration?.id, error: nil)
-            return event.receivedAt
+            return received
         }
-        if let receivedAt { metrics?.recordProcessingLag(.seconds(Date().timeIntervalSince(receivedAt))) }
+        let now = Date()
+        for date in received { metrics?.recordProcessingLag(.seconds(now.timeIntervalSince(date))) }
+    }
+
+    private func process(_ event: WebhookEventRecord, scheme: String, in transaction: TenantTransaction) async throws {
+        let body = Array(event.body.readableBytesView)
+        let json = try? JSONDecoder().decode(JSONValue.self, from: Data(body))
+        var integration = try await event.integrationID.asyncFlatMap { try await transaction.integration($0) }
+        if integration == nil, let account = Self.accountID(scheme: scheme, payload: json, headers: event.headers) {
+            integration = try await transaction.integration(providerAccountID: account)
+        }
+        try await transaction.recordEvent("webhook.received", integrationID: integration?.id, json: [
+            "type": event.eventType.map(JSONValue.string) ?? .null,
+            "provider": .string(integration?.provider ?? scheme),
+            "source_id": .string(event.sourceID.lowercasedString),
+            "webhook_event_id": .string(event.id.lowercasedString),
+            "provider_event_id": .string(event.eventID),
+            "payload": json ?? .string(String(decoding: body, as: UTF8.self)),
+        ])
+        try await transaction.finishWebhookEvent(event.id, processed: true, integrationID: integration?.id, error: nil)
     }
 
     static func schemeType(_ json: String) -> String {

@@ -79,11 +79,12 @@ public struct WebhookEventFilter: Sendable {
 }
 
 extension IngestTransaction {
-    /// Inserts a batch of verified deliveries in one statement, with each new event's `webhook.process` job
-    /// (REQUIREMENTS RL-1); returns the ids of the events that were new (a redelivery of a recorded
-    /// (tenant, source, event id) is skipped, WH-6, and gets no job).
+    /// Inserts a batch of verified deliveries in one statement, with one `webhook.process` job per tenant listing
+    /// its new events (REQUIREMENTS RL-1); returns the ids of the events that were new (a redelivery of a
+    /// recorded (tenant, source, event id) is skipped, WH-6, and processed no further).
     public func insertWebhookEvents(_ events: [NewWebhookEvent]) async throws -> Set<UUID> {
         guard !events.isEmpty else { return [] }
+        let tenants = Array(Set(events.map(\.tenantID.rawValue)))
         // postgres-nio binds no arrays of optionals: '' and the nil UUID stand for NULL here. Job ids are made
         // here so they are time-ordered like every other id.
         let rows = try await query(
@@ -95,11 +96,12 @@ extension IngestTransaction {
                               \(events.map { $0.eventType ?? "" }), \(events.map { $0.integrationID ?? Self.nilUUID }), \(events.map(\.headers)),
                               \(events.map(\.body))) AS x(t, i, s, e, ty, ig, h, b)
                 ON CONFLICT (tenant_id, source_id, event_id) DO NOTHING
-                RETURNING tenant_id, id, integration_id
+                RETURNING tenant_id, id
             ), new_jobs AS (
-                INSERT INTO jobs (tenant_id, id, kind, payload, integration_id, max_attempts)
-                SELECT n.tenant_id, j.job_id, \(WebhookProcessPayload.kind), jsonb_build_object('event_id', n.id), n.integration_id, 5
-                  FROM new_events n JOIN unnest(\(events.map(\.id)), \(events.map { _ in UUID.v7() })) AS j(event_id, job_id) ON j.event_id = n.id
+                INSERT INTO jobs (tenant_id, id, kind, payload, max_attempts)
+                SELECT n.tenant_id, j.job_id, \(WebhookProcessPayload.kind), jsonb_build_object('event_ids', jsonb_agg(n.id ORDER BY n.id)), 5
+                  FROM new_events n JOIN unnest(\(tenants), \(tenants.map { _ in UUID.v7() })) AS j(tenant_id, job_id) ON j.tenant_id = n.tenant_id
+                 GROUP BY n.tenant_id, j.job_id
             )
             SELECT id FROM new_events
             """
@@ -165,7 +167,9 @@ extension TenantTransaction {
                 binds: try bindings(tenantID.rawValue, ids, filter.sourceID, filter.eventType, filter.status, filter.receivedAfter,
                                     filter.receivedBefore, limit))
         ).decode(UUID.self).collect()
-        try await enqueue(batch: try replayed.map { try NewJob(WebhookProcessPayload(eventID: $0), maxAttempts: 5) })
+        for chunk in stride(from: 0, to: replayed.count, by: 100) {
+            try await enqueue(try NewJob(WebhookProcessPayload(eventIDs: Array(replayed[chunk..<min(chunk + 100, replayed.count)])), maxAttempts: 5))
+        }
         return replayed
     }
 
