@@ -61,6 +61,7 @@ public final class FakeOAuthProvider: Sendable {
         var failNextTokenCalls = 0
         var revocationStatus = 200
         var lastAuthorizationQuery: [String: String] = [:]
+        var lastIssuedAccessToken: String?
     }
 
     private let state: Mutex<State>
@@ -93,6 +94,8 @@ public final class FakeOAuthProvider: Sendable {
     public func setRevocationStatus(_ status: Int) { state.withLock { $0.revocationStatus = status } }
     /// Whether `token` is a live refresh token.
     public func isLive(refreshToken token: String) -> Bool { state.withLock { $0.refreshTokens[token] != nil } }
+    /// The access token the token endpoint issued last.
+    public var lastIssuedAccessToken: String? { state.withLock { $0.lastIssuedAccessToken } }
     /// How many refresh tokens still work.
     public var liveRefreshTokenCount: Int { state.withLock { $0.refreshTokens.count } }
     /// Whether `token` is a live access token.
@@ -279,6 +282,7 @@ public final class FakeOAuthProvider: Sendable {
         let refresh = reused ?? "rt-" + UUID().uuidString
         state.accessTokens[access] = (Date().addingTimeInterval(TimeInterval(state.settings.accessTokenLifetime)), scopes)
         state.refreshTokens[refresh] = scopes
+        state.lastIssuedAccessToken = access
         var body: [String: Any] = [
             "access_token": access, "token_type": "Bearer", "expires_in": state.settings.accessTokenLifetime,
             "scope": scopes.joined(separator: " "), "account": ["id": "acct-42", "name": "Fake Account"],

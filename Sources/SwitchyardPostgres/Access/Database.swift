@@ -13,6 +13,10 @@ import SwitchyardMetrics
 /// outside this module cannot run SQL that forgot its tenant.
 public struct Database: Sendable, Service {
     private let client: PostgresClient
+    /// The webhook ingest writer's own connections, logged in with `app.ingest = on` for their whole session:
+    /// each batch is then one autocommitted statement (one round trip, one WAL flush). Nothing else uses them.
+    private let ingestClient: PostgresClient
+    static let ingestConnections = 4
     private let metrics: DatabaseMetrics?
     /// Seals and opens tenants' secrets inside their transactions.
     public let vault: Vault
@@ -25,14 +29,23 @@ public struct Database: Sendable, Service {
             )),
             backgroundLogger: logger
         )
+        self.ingestClient = PostgresClient(
+            configuration: try .init(configuration.url, role: .ingest(
+                maxConnections: Self.ingestConnections, statementTimeoutMilliseconds: configuration.statementTimeoutMilliseconds
+            )),
+            backgroundLogger: logger
+        )
         self.metrics = metrics
         self.vault = vault
         metrics?.setPoolSize(configuration.maxConnections)
     }
 
-    /// Runs the connection pool until graceful shutdown.
+    /// Runs the connection pools until graceful shutdown.
     public func run() async throws {
-        await client.run()
+        await withDiscardingTaskGroup { group in
+            group.addTask { await client.run() }
+            group.addTask { await ingestClient.run() }
+        }
     }
 
     /// Runs `body` in a transaction that can see and write only `tenantID`'s rows.
@@ -99,14 +112,19 @@ public struct Database: Sendable, Service {
         }
     }
 
-    /// Runs `body` in a transaction of the webhook ingest writer: it may insert (and read back) webhook
-    /// events of any tenant, having verified each with that tenant's own secret, and nothing else.
+    /// Runs `body` on a connection of the webhook ingest writer: it may insert (and read back) webhook
+    /// events of any tenant, having verified each with that tenant's own secret, and enqueue their jobs;
+    /// nothing else. Each statement commits on its own.
     public func withIngest<Result: Sendable>(
         logger: Logger,
-        _ body: (IngestTransaction) async throws -> Result
+        _ body: (IngestSession) async throws -> Result
     ) async throws -> Result {
-        try await transaction(enabling: "app.ingest", logger: logger) { connection in
-            try await body(IngestTransaction(connection: connection, logger: logger))
+        do {
+            return try await ingestClient.withConnection { connection in
+                try await body(IngestSession(connection: connection, logger: logger))
+            }
+        } catch {
+            throw DatabaseError.translate(error)
         }
     }
 

@@ -6,6 +6,8 @@ extension PostgresClient.Configuration {
     enum Role {
         /// The serving processes: pooled, with a statement timeout so no request holds a connection forever.
         case application(maxConnections: Int, statementTimeoutMilliseconds: Int)
+        /// The webhook ingest writer's pool: every session in the ingest mode (`app.ingest = on`).
+        case ingest(maxConnections: Int, statementTimeoutMilliseconds: Int)
     }
 
     init(_ url: DatabaseURL, role: Role) throws {
@@ -22,6 +24,13 @@ extension PostgresClient.Configuration {
             options.additionalStartupParameters = [
                 ("statement_timeout", "\(statementTimeout)"),
                 ("application_name", "switchyard"),
+            ]
+        case .ingest(let maxConnections, let statementTimeout):
+            options.maximumConnections = maxConnections
+            options.additionalStartupParameters = [
+                ("statement_timeout", "\(statementTimeout)"),
+                ("application_name", "switchyard-ingest"),
+                ("app.ingest", "on"),
             ]
         }
     }

@@ -30,8 +30,9 @@ public struct OperatorTransaction: Sendable {
     }
 }
 
-/// An open transaction of the webhook ingest writer (`app.ingest = on`): inserts events for any tenant.
-public struct IngestTransaction: Sendable {
+/// A connection of the webhook ingest writer (`app.ingest = on` for the session): inserts events for any
+/// tenant, each statement its own transaction.
+public struct IngestSession: Sendable {
     let connection: PostgresConnection
     let logger: Logger
 

@@ -78,38 +78,61 @@ public struct WebhookEventFilter: Sendable {
     }
 }
 
-extension IngestTransaction {
+extension IngestSession {
     /// Inserts a batch of verified deliveries in one statement, with one `webhook.process` job per tenant listing
     /// its new events (REQUIREMENTS RL-1); returns the ids of the events that were new (a redelivery of a
-    /// recorded (tenant, source, event id) is skipped, WH-6, and processed no further).
+    /// recorded (tenant, source, event id) is skipped, WH-6, and processed no further). The statement commits
+    /// on its own (the session is in autocommit), so the batch costs one round trip and one WAL flush.
     public func insertWebhookEvents(_ events: [NewWebhookEvent]) async throws -> Set<UUID> {
         guard !events.isEmpty else { return [] }
-        let tenants = Array(Set(events.map(\.tenantID.rawValue)))
-        // postgres-nio binds no arrays of optionals: '' and the nil UUID stand for NULL here. Job ids are made
-        // here so they are time-ordered like every other id.
-        let rows = try await query(
-            """
-            WITH new_events AS (
-                INSERT INTO webhook_events (tenant_id, id, source_id, event_id, event_type, integration_id, headers, body)
-                SELECT t, i, s, e, nullif(ty, ''), nullif(ig, '00000000-0000-0000-0000-000000000000'::uuid), h::jsonb, b
-                  FROM unnest(\(events.map(\.tenantID.rawValue)), \(events.map(\.id)), \(events.map(\.sourceID)), \(events.map(\.eventID)),
-                              \(events.map { $0.eventType ?? "" }), \(events.map { $0.integrationID ?? Self.nilUUID }), \(events.map(\.headers)),
-                              \(events.map(\.body))) AS x(t, i, s, e, ty, ig, h, b)
-                ON CONFLICT (tenant_id, source_id, event_id) DO NOTHING
-                RETURNING tenant_id, id
-            ), new_jobs AS (
-                INSERT INTO jobs (tenant_id, id, kind, payload, max_attempts)
-                SELECT n.tenant_id, j.job_id, \(WebhookProcessPayload.kind), jsonb_build_object('event_ids', jsonb_agg(n.id ORDER BY n.id)), 5
-                  FROM new_events n JOIN unnest(\(tenants), \(tenants.map { _ in UUID.v7() })) AS j(tenant_id, job_id) ON j.tenant_id = n.tenant_id
-                 GROUP BY n.tenant_id, j.job_id
-            )
-            SELECT id FROM new_events
-            """
-        ).decode(UUID.self).collect()
-        return Set(rows)
+        var inserted = Set<UUID>()
+        for try await id in try await connection.execute(InsertWebhookEventsStatement(events), logger: logger) { inserted.insert(id) }
+        return inserted
     }
 
+}
+
+/// The ingest hot path's statement, prepared once per connection so PostgreSQL plans it once.
+struct InsertWebhookEventsStatement: PostgresPreparedStatement {
+    static let name = "switchyard_insert_webhook_events_v1"
+    // postgres-nio binds no arrays of optionals: '' and the nil UUID stand for NULL. Job ids are made by the
+    // caller so they are time-ordered like every other id.
+    static let sql = """
+        WITH new_events AS (
+            INSERT INTO webhook_events (tenant_id, id, source_id, event_id, event_type, integration_id, headers, body)
+            SELECT t, i, s, e, nullif(ty, ''), nullif(ig, '00000000-0000-0000-0000-000000000000'::uuid), h::jsonb, b
+              FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::uuid[], $7::text[], $8::bytea[]) AS x(t, i, s, e, ty, ig, h, b)
+            ON CONFLICT (tenant_id, source_id, event_id) DO NOTHING
+            RETURNING tenant_id, id
+        ), new_jobs AS (
+            INSERT INTO jobs (tenant_id, id, kind, payload, max_attempts)
+            SELECT n.tenant_id, j.job_id, $11::text, jsonb_build_object('event_ids', jsonb_agg(n.id ORDER BY n.id)), 5
+              FROM new_events n JOIN unnest($9::uuid[], $10::uuid[]) AS j(tenant_id, job_id) ON j.tenant_id = n.tenant_id
+             GROUP BY n.tenant_id, j.job_id
+        )
+        SELECT id FROM new_events
+        """
     static let nilUUID = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+
+    let events: [NewWebhookEvent]
+    let tenants: [UUID]
+
+    init(_ events: [NewWebhookEvent]) {
+        self.events = events
+        self.tenants = Array(Set(events.map(\.tenantID.rawValue)))
+    }
+
+    func makeBindings() throws -> PostgresBindings {
+        try bindings(
+            events.map(\.tenantID.rawValue), events.map(\.id), events.map(\.sourceID), events.map(\.eventID),
+            events.map { $0.eventType ?? "" }, events.map { $0.integrationID ?? Self.nilUUID }, events.map(\.headers), events.map(\.body),
+            tenants, tenants.map { _ in UUID.v7() }, WebhookProcessPayload.kind
+        )
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> UUID {
+        try row.decode(UUID.self)
+    }
 }
 
 extension TenantTransaction {
