@@ -16,14 +16,10 @@ public final class LocalPostgresCluster: Sendable {
         public var directory: URL
         /// `false` turns fsync off: for throwaway test clusters only, never for benchmarks of durability.
         public var durable: Bool
-        /// The port to listen on; `nil` picks a free one. A restart on the same port looks, to clients, like a
-        /// database server that went away and came back.
-        public var port: Int?
 
-        public init(directory: URL, durable: Bool, port: Int? = nil) {
+        public init(directory: URL, durable: Bool) {
             self.directory = directory
             self.durable = durable
-            self.port = port
         }
     }
 
@@ -84,7 +80,7 @@ public final class LocalPostgresCluster: Sendable {
         if (try? run(pgCtl, runAs: runAs, ["-D", dataDirectory.path, "status"])) != nil {
             _ = try? run(pgCtl, runAs: runAs, ["-D", dataDirectory.path, "-m", "fast", "-w", "stop"])
         }
-        let port = try options.port ?? freeLoopbackPort()
+        let port = try freeLoopbackPort()
         var serverOptions = [
             "-p \(port)", "-c listen_addresses=127.0.0.1", "-c unix_socket_directories='\(dataDirectory.path)'",
             "-c max_connections=300", "-c shared_buffers=128MB",
