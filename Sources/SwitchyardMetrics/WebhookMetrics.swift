@@ -10,6 +10,7 @@ public final class WebhookMetrics: Sendable {
     private let duplicates: Counter
     private let acknowledgement: DurationHistogram
     private let batchSize: ValueHistogram
+    private let processingLag: DurationHistogram
 
     init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
@@ -24,6 +25,11 @@ public final class WebhookMetrics: Sendable {
         batchSize = registry.makeValueHistogram(
             descriptor: .switchyard("webhook_commit_batch_size", unit: "events", help: "Deliveries committed together by one group commit."),
             buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+        )
+        processingLag = registry.makeDurationHistogram(
+            descriptor: .switchyard("webhook_processing_lag", unit: "seconds", help: "Time from a delivery being recorded to its processing (webhook.received emitted)."),
+            buckets: [.milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+                      .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300)]
         )
     }
 
@@ -50,6 +56,7 @@ public final class WebhookMetrics: Sendable {
     public func recordDuplicate() { duplicates.increment() }
     public func recordAcknowledgement(_ duration: Duration) { acknowledgement.record(duration) }
     public func recordBatch(size: Int) { batchSize.record(Double(size)) }
+    public func recordProcessingLag(_ duration: Duration) { processingLag.record(duration) }
 
     private func counter(_ table: borrowing Mutex<[String: Counter]>, _ key: String, make: () -> Counter) -> Counter {
         table.withLock { counters in

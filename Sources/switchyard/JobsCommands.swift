@@ -35,7 +35,7 @@ struct ExecutorCommand: AsyncParsableCommand {
         try await runJobsProcess(configuration: configuration, probes: probes, name: "executor") { database, metrics, logger in
             // Handlers call providers (token refresh) through the same outbound client as the API.
             let outbound = OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: metrics.outbound)
-            let registry = buildJobRegistry(configuration: configuration, database: database, outbound: outbound)
+            let registry = buildJobRegistry(configuration: configuration, database: database, outbound: outbound, webhookMetrics: metrics.webhooks)
             return [outbound, JobExecutor(database: database, registry: registry, options: ExecutorOptions(configuration.jobs), metrics: metrics.jobs, logger: logger)]
         }
     }

@@ -8,6 +8,7 @@ struct IntegrationResponse: Encodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case id, provider, status, tags, health
+        case providerAccountID = "provider_account_id"
         case displayName = "display_name"
         case authType = "auth_type"
         case connectionParameters = "connection_parameters"
@@ -26,6 +27,7 @@ struct IntegrationResponse: Encodable, Sendable {
         try container.encode(record.connectionParameters, forKey: .connectionParameters)
         try container.encode(record.endUserID, forKey: .endUserID)
         try container.encode(record.tags, forKey: .tags)
+        try container.encode(record.providerAccountID, forKey: .providerAccountID)
         try container.encode(record.health.map(IntegrationHealthResponse.init), forKey: .health)
         try container.encode(record.createdAt, forKey: .createdAt)
         try container.encode(record.updatedAt, forKey: .updatedAt)
@@ -76,19 +78,26 @@ struct IntegrationCreateBody: StrictJSONBody {
 
 /// `PATCH /v1/integrations/{id}`: metadata only; status and credentials are not set this way.
 struct IntegrationUpdateBody: StrictJSONBody {
-    static let fields: Set<String> = ["display_name", "end_user_id", "tags"]
+    static let fields: Set<String> = ["display_name", "end_user_id", "tags", "provider_account_id"]
     let displayName: String?
     let endUserID: String?
     let tags: [String]?
+    let providerAccountID: String?
 
     enum CodingKeys: String, CodingKey {
         case tags
         case displayName = "display_name"
         case endUserID = "end_user_id"
+        case providerAccountID = "provider_account_id"
     }
 
     func validate() throws(SwitchyardError) {
-        guard displayName != nil || endUserID != nil || tags != nil else { throw .validation("Send at least one of: display_name, end_user_id, tags.") }
+        guard displayName != nil || endUserID != nil || tags != nil || providerAccountID != nil else {
+            throw .validation("Send at least one of: display_name, end_user_id, tags, provider_account_id.")
+        }
+        if let providerAccountID, !(1...200).contains(providerAccountID.count) || providerAccountID.contains(where: \.isNewline) {
+            throw .validation("provider_account_id must be 1 to 200 characters on one line.")
+        }
         if let displayName { try IntegrationRules.validate(displayName: displayName) }
         if let endUserID { try IntegrationRules.validate(endUserID: endUserID) }
         if let tags { try IntegrationRules.validate(tags: tags) }

@@ -88,7 +88,7 @@ struct IntegrationsController: Sendable {
         try context.require(.write)
         let id = try request.uuid("integration_id", context: context, resource: "The integration")
         let input = try IntegrationUpdateBody.decode(from: try await request.collectBody(limit: limits.maxBodyBytes))
-        let update = IntegrationUpdate(displayName: input.displayName, endUserID: input.endUserID, tags: input.tags)
+        let update = IntegrationUpdate(displayName: input.displayName, endUserID: input.endUserID, tags: input.tags, providerAccountID: input.providerAccountID)
         guard let record = try await database.withTenant(context.tenantID, logger: context.logger, { try await $0.updateIntegration(id, update) }) else {
             throw SwitchyardError.notFound("The integration")
         }

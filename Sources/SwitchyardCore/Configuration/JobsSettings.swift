@@ -12,6 +12,7 @@
 /// | `SWITCHYARD_JOB_RETRY_BASE_MS` / `SWITCHYARD_JOB_RETRY_MAX_MS` | backoff cap before the first retry, doubling per retry up to the maximum (full jitter below the cap) | 1000 / 3600000 |
 /// | `SWITCHYARD_SCHEDULER_TICK_MS` | how often the scheduler fires due schedules and rescues expired leases | 1000 |
 /// | `SWITCHYARD_JOB_RETENTION_HOURS` / `SWITCHYARD_DEAD_JOB_RETENTION_HOURS` | finished jobs (succeeded, cancelled) / dead letters are deleted after this | 24 / 720 |
+/// | `SWITCHYARD_WEBHOOK_RETENTION_HOURS` | recorded webhook events are deleted this long after they arrived | 720 |
 public struct JobsSettings: Sendable, Equatable {
     public var executorConcurrency = 10
     public var tenantConcurrency = 20
@@ -25,6 +26,7 @@ public struct JobsSettings: Sendable, Equatable {
     public var schedulerTickMilliseconds = 1_000
     public var retentionHours = 24
     public var deadRetentionHours = 720
+    public var webhookRetentionHours = 720
 
     public init() {}
 
@@ -46,6 +48,7 @@ public struct JobsSettings: Sendable, Equatable {
         jobs.schedulerTickMilliseconds = try settings.integer("switchyard.scheduler.tick.ms", default: 1_000, in: 10...3_600_000)
         jobs.retentionHours = try settings.integer("switchyard.job.retention.hours", default: 24, in: 1...87_600)
         jobs.deadRetentionHours = try settings.integer("switchyard.dead.job.retention.hours", default: 720, in: 1...87_600)
+        jobs.webhookRetentionHours = try settings.integer("switchyard.webhook.retention.hours", default: 720, in: 1...87_600)
         return jobs
     }
 }

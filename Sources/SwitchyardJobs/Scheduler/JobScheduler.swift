@@ -10,6 +10,8 @@ public struct SchedulerOptions: Sendable {
     public var tick: Duration
     public var retention: Duration
     public var deadRetention: Duration
+    /// Recorded webhook events older than this are deleted.
+    public var webhookRetention: Duration
     /// Only the holder of a session advisory lock ticks; the others wait to take over. Firing is safe
     /// without it (schedules are locked row by row and a fire time is unique per schedule); it saves work.
     public var leaderLock: Bool = true
@@ -20,6 +22,7 @@ public struct SchedulerOptions: Sendable {
         tick = .milliseconds(settings.schedulerTickMilliseconds)
         retention = .seconds(settings.retentionHours * 3600)
         deadRetention = .seconds(settings.deadRetentionHours * 3600)
+        webhookRetention = .seconds(settings.webhookRetentionHours * 3600)
     }
 }
 
@@ -131,7 +134,7 @@ public struct JobScheduler: Service {
         }
     }
 
-    /// Counts the queue for the depth metric, prunes finished jobs past their retention and scores integrations' health.
+    /// Counts the queue for the depth metric, prunes finished jobs and webhook events past their retention and scores integrations' health.
     public func housekeeping() async throws {
         let depth = try await database.withQueue(logger: logger) { try await $0.queueDepth() }
         metrics?.setQueueDepth(depth.map { (kind: $0.kind, state: $0.state.rawValue, count: $0.count) })
@@ -144,6 +147,13 @@ public struct JobScheduler: Service {
             if deleted < 5000 { break }
         }
         if pruned > 0 { logger.info("pruned finished jobs", metadata: ["count": "\(pruned)"]) }
+        var prunedEvents = 0
+        while true {
+            let deleted = try await database.withQueue(logger: logger) { try await $0.pruneWebhookEvents(olderThan: options.webhookRetention) }
+            prunedEvents += deleted
+            if deleted < 5000 { break }
+        }
+        if prunedEvents > 0 { logger.info("pruned webhook events past their retention", metadata: ["count": "\(prunedEvents)"]) }
         let changed = try await IntegrationHealthScoring(database: database, metrics: metrics).run(logger: logger)
         if changed > 0 { logger.info("integration health changed", metadata: ["count": "\(changed)"]) }
     }

@@ -150,6 +150,12 @@ extension OAuthConnector {
                     endUserID: record.endUserID, tags: record.tags, credential: credential
                 ))
             }
+            var connected = integration
+            if let account = grant.tokens.providerAccountID,
+                let updated = try await transaction.updateIntegration(integration.id, IntegrationUpdate(providerAccountID: account))
+            {
+                connected = updated
+            }
             if let session = record.sessionID { _ = try await transaction.completeConnectSession(session) }
             let id = integration.id.lowercasedString
             try await transaction.recordAudit(NewAuditEvent(
@@ -159,7 +165,7 @@ extension OAuthConnector {
             try await transaction.recordEvent("integration.connected", integrationID: integration.id, data: [
                 "provider": provider.id, "reauthorized": "\(record.integrationID != nil)", "scopes": grant.tokens.scopes.joined(separator: " "),
             ])
-            return integration
+            return connected
         }
         logger.info("integration connected", metadata: ["integration_id": "\(integration.id.lowercasedString)"])
         return Connected(tenantID: tenant, integration: integration, providerName: provider.displayName, returnTo: record.returnTo, reauthorized: record.integrationID != nil)

@@ -53,3 +53,20 @@ public struct TokenGrant: Sendable {
         return (error, description)
     }
 }
+
+extension OAuthTokens {
+    /// The provider's id of the connected account, where the token response names one: Slack's `team.id`,
+    /// Stripe Connect's `stripe_user_id`, Notion's `workspace_id`, or a generic `account_id` / `account.id`.
+    var providerAccountID: String? {
+        func field(_ path: String...) -> String? {
+            var value: JSONValue? = .object(raw)
+            for key in path {
+                guard case .object(let object)? = value else { return nil }
+                value = object[key]
+            }
+            return value?.text
+        }
+        let found = field("team", "id") ?? field("stripe_user_id") ?? field("workspace_id") ?? field("account_id") ?? field("account", "id")
+        return found.flatMap { (1...200).contains($0.count) ? $0 : nil }
+    }
+}

@@ -7,13 +7,18 @@ public struct EventRecord: Sendable, Equatable {
     public let id: UUID
     public let type: String
     public let integrationID: UUID?
-    public let data: [String: String]
+    public let data: [String: JSONValue]
     public let createdAt: Date
 }
 
 extension TenantTransaction {
     /// Records an event in the caller's transaction, so it exists exactly when the change it reports does.
     public func recordEvent(_ type: String, integrationID: UUID?, data: [String: String] = [:]) async throws {
+        try await recordEvent(type, integrationID: integrationID, json: data.mapValues(JSONValue.string))
+    }
+
+    /// Records an event whose data holds any JSON (a webhook's payload).
+    public func recordEvent(_ type: String, integrationID: UUID?, json data: [String: JSONValue]) async throws {
         try await query(
             """
             INSERT INTO events (tenant_id, id, type, integration_id, data)
@@ -35,7 +40,7 @@ extension TenantTransaction {
              ORDER BY id LIMIT \(page.limit + 1)
             """
         ).decode((UUID, String, UUID?, String, Date).self).collect()
-        let events = rows.map { EventRecord(id: $0.0, type: $0.1, integrationID: $0.2, data: JSONText.stringDictionary($0.3), createdAt: $0.4) }
+        let events = rows.map { EventRecord(id: $0.0, type: $0.1, integrationID: $0.2, data: (try? JSONDecoder().decode([String: JSONValue].self, from: Data($0.3.utf8))) ?? [:], createdAt: $0.4) }
         return Page(fetched: events, limit: page.limit, id: \.id)
     }
 }

@@ -15,11 +15,13 @@ public struct IntegrationRecord: Sendable, Equatable {
     public let tags: [String]
     /// From recent outcomes, set by the scheduler; `nil` until the integration has had jobs.
     public let health: IntegrationHealth?
+    /// The provider's id of the connected account (Slack team, Stripe account): matches events from shared endpoints.
+    public let providerAccountID: String?
     public let createdAt: Date
     public let updatedAt: Date
 
-    static let columns = "id, provider, display_name, auth_type, status, connection_parameters::text, end_user_id, tags, created_at, updated_at, health::text"
-    typealias Row = (UUID, String, String, String, String, String, String?, [String], Date, Date, String?)
+    static let columns = "id, provider, display_name, auth_type, status, connection_parameters::text, end_user_id, tags, created_at, updated_at, health::text, provider_account_id"
+    typealias Row = (UUID, String, String, String, String, String, String?, [String], Date, Date, String?, String?)
 
     init(row: Row) throws {
         guard let authType = AuthType(rawValue: row.3), let status = IntegrationStatus(rawValue: row.4) else {
@@ -36,6 +38,7 @@ public struct IntegrationRecord: Sendable, Equatable {
         createdAt = row.8
         updatedAt = row.9
         health = row.10.flatMap { try? IntegrationHealth.decoder.decode(IntegrationHealth.self, from: Data($0.utf8)) }
+        providerAccountID = row.11
     }
 }
 
@@ -81,11 +84,13 @@ public struct IntegrationUpdate: Sendable {
     public var displayName: String?
     public var endUserID: String?
     public var tags: [String]?
+    public var providerAccountID: String?
 
-    public init(displayName: String? = nil, endUserID: String? = nil, tags: [String]? = nil) {
+    public init(displayName: String? = nil, endUserID: String? = nil, tags: [String]? = nil, providerAccountID: String? = nil) {
         self.displayName = displayName
         self.endUserID = endUserID
         self.tags = tags
+        self.providerAccountID = providerAccountID
     }
 }
 
@@ -135,11 +140,11 @@ extension TenantTransaction {
             PostgresQuery(unsafeSQL: """
                 UPDATE integrations
                    SET display_name = coalesce($3, display_name), end_user_id = coalesce($4, end_user_id),
-                       tags = coalesce($5, tags), updated_at = now()
+                       tags = coalesce($5, tags), provider_account_id = coalesce($6, provider_account_id), updated_at = now()
                  WHERE tenant_id = $1 AND id = $2
                 RETURNING \(IntegrationRecord.columns)
                 """,
-                binds: try bindings(tenantID.rawValue, id, update.displayName, update.endUserID, update.tags))
+                binds: try bindings(tenantID.rawValue, id, update.displayName, update.endUserID, update.tags, update.providerAccountID))
         ).decode(IntegrationRecord.Row.self).collect().first.map(IntegrationRecord.init(row:))
     }
 
@@ -243,5 +248,16 @@ extension TenantTransaction {
                 """,
                 binds: try bindings(tenantID.rawValue, id, status.rawValue, parameters))
         ).decode(IntegrationRecord.Row.self).collect().first.map(IntegrationRecord.init(row:))
+    }
+}
+
+extension TenantTransaction {
+    /// The integration connected to the provider account `accountID`, when exactly one is.
+    public func integration(providerAccountID accountID: String) async throws -> IntegrationRecord? {
+        let rows = try await query(
+            PostgresQuery(unsafeSQL: "SELECT \(IntegrationRecord.columns) FROM integrations WHERE tenant_id = $1 AND provider_account_id = $2 LIMIT 2",
+                          binds: try bindings(tenantID.rawValue, accountID))
+        ).decode(IntegrationRecord.Row.self).collect()
+        return rows.count == 1 ? try IntegrationRecord(row: rows[0]) : nil
     }
 }

@@ -79,20 +79,31 @@ public struct WebhookEventFilter: Sendable {
 }
 
 extension IngestTransaction {
-    /// Inserts a batch of verified deliveries in one statement; returns the ids of those that were new
-    /// (a redelivery of a recorded (tenant, source, event id) is skipped, WH-6).
+    /// Inserts a batch of verified deliveries in one statement, with one `webhook.process` job per tenant listing
+    /// its new events (REQUIREMENTS RL-1); returns the ids of the events that were new (a redelivery of a
+    /// recorded (tenant, source, event id) is skipped, WH-6, and processed no further).
     public func insertWebhookEvents(_ events: [NewWebhookEvent]) async throws -> Set<UUID> {
         guard !events.isEmpty else { return [] }
-        // postgres-nio binds no arrays of optionals: '' and the nil UUID stand for NULL here.
+        let tenants = Array(Set(events.map(\.tenantID.rawValue)))
+        // postgres-nio binds no arrays of optionals: '' and the nil UUID stand for NULL here. Job ids are made
+        // here so they are time-ordered like every other id.
         let rows = try await query(
             """
-            INSERT INTO webhook_events (tenant_id, id, source_id, event_id, event_type, integration_id, headers, body)
-            SELECT t, i, s, e, nullif(ty, ''), nullif(ig, '00000000-0000-0000-0000-000000000000'::uuid), h::jsonb, b
-              FROM unnest(\(events.map(\.tenantID.rawValue)), \(events.map(\.id)), \(events.map(\.sourceID)), \(events.map(\.eventID)),
-                          \(events.map { $0.eventType ?? "" }), \(events.map { $0.integrationID ?? Self.nilUUID }), \(events.map(\.headers)),
-                          \(events.map(\.body))) AS x(t, i, s, e, ty, ig, h, b)
-            ON CONFLICT (tenant_id, source_id, event_id) DO NOTHING
-            RETURNING id
+            WITH new_events AS (
+                INSERT INTO webhook_events (tenant_id, id, source_id, event_id, event_type, integration_id, headers, body)
+                SELECT t, i, s, e, nullif(ty, ''), nullif(ig, '00000000-0000-0000-0000-000000000000'::uuid), h::jsonb, b
+                  FROM unnest(\(events.map(\.tenantID.rawValue)), \(events.map(\.id)), \(events.map(\.sourceID)), \(events.map(\.eventID)),
+                              \(events.map { $0.eventType ?? "" }), \(events.map { $0.integrationID ?? Self.nilUUID }), \(events.map(\.headers)),
+                              \(events.map(\.body))) AS x(t, i, s, e, ty, ig, h, b)
+                ON CONFLICT (tenant_id, source_id, event_id) DO NOTHING
+                RETURNING tenant_id, id
+            ), new_jobs AS (
+                INSERT INTO jobs (tenant_id, id, kind, payload, max_attempts)
+                SELECT n.tenant_id, j.job_id, \(WebhookProcessPayload.kind), jsonb_build_object('event_ids', jsonb_agg(n.id ORDER BY n.id)), 5
+                  FROM new_events n JOIN unnest(\(tenants), \(tenants.map { _ in UUID.v7() })) AS j(tenant_id, job_id) ON j.tenant_id = n.tenant_id
+                 GROUP BY n.tenant_id, j.job_id
+            )
+            SELECT id FROM new_events
             """
         ).decode(UUID.self).collect()
         return Set(rows)
@@ -102,9 +113,10 @@ extension IngestTransaction {
 }
 
 extension TenantTransaction {
-    public func webhookEvent(_ id: UUID) async throws -> WebhookEventRecord? {
+    /// The event; with `locking`, its row stays locked until the transaction ends (one processor at a time).
+    public func webhookEvent(_ id: UUID, locking: Bool = false) async throws -> WebhookEventRecord? {
         try await query(
-            PostgresQuery(unsafeSQL: "SELECT \(WebhookEventRecord.columns) FROM webhook_events WHERE tenant_id = $1 AND id = $2",
+            PostgresQuery(unsafeSQL: "SELECT \(WebhookEventRecord.columns) FROM webhook_events WHERE tenant_id = $1 AND id = $2\(locking ? " FOR UPDATE" : "")",
                           binds: try bindings(tenantID.rawValue, id))
         ).decode(WebhookEventRecord.Row.self).collect().first.map(WebhookEventRecord.init(row:))
     }
@@ -135,9 +147,9 @@ extension TenantTransaction {
         return Page(fetched: rows.map(WebhookEventRecord.init(row:)), limit: page.limit, id: \.id)
     }
 
-    /// Marks events to be processed again; returns their ids.
+    /// Marks events to be processed again and enqueues their jobs in the same transaction; returns their ids.
     public func markWebhookEventsForReplay(_ filter: WebhookEventFilter, ids: [UUID]?, limit: Int) async throws -> [UUID] {
-        try await query(
+        let replayed = try await query(
             PostgresQuery(unsafeSQL: """
                 UPDATE webhook_events SET status = 'received', processed_at = NULL, last_error = NULL
                  WHERE tenant_id = $1 AND id IN (
@@ -155,5 +167,35 @@ extension TenantTransaction {
                 binds: try bindings(tenantID.rawValue, ids, filter.sourceID, filter.eventType, filter.status, filter.receivedAfter,
                                     filter.receivedBefore, limit))
         ).decode(UUID.self).collect()
+        for chunk in stride(from: 0, to: replayed.count, by: 100) {
+            try await enqueue(try NewJob(WebhookProcessPayload(eventIDs: Array(replayed[chunk..<min(chunk + 100, replayed.count)])), maxAttempts: 5))
+        }
+        return replayed
+    }
+
+    /// Records the outcome of processing event `id`: `processed` (with the integration it matched) or `failed`.
+    public func finishWebhookEvent(_ id: UUID, processed: Bool, integrationID: UUID?, error: String?) async throws {
+        try await query(
+            """
+            UPDATE webhook_events
+               SET status = \(processed ? "processed" : "failed"), attempts = attempts + 1, last_error = \(error),
+                   integration_id = coalesce(\(integrationID), integration_id), processed_at = CASE WHEN \(processed) THEN now() END
+             WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)
+            """
+        )
+    }
+}
+
+extension QueueTransaction {
+    /// Deletes up to `limit` webhook events received longer than `retention` ago, any tenant's; returns how many.
+    public func pruneWebhookEvents(olderThan retention: Duration, limit: Int = 5000) async throws -> Int {
+        let cutoff = Date().addingTimeInterval(-Double(retention.components.seconds))
+        return try await query(
+            """
+            DELETE FROM webhook_events WHERE (tenant_id, id) IN (
+                SELECT tenant_id, id FROM webhook_events WHERE received_at < \(cutoff) LIMIT \(limit))
+            RETURNING id
+            """
+        ).decode(UUID.self).collect().count
     }
 }

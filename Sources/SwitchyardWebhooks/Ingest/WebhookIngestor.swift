@@ -98,12 +98,17 @@ public final class WebhookIngestor: Sendable {
         }
     }
 
-    /// Headers kept with the event: signatures and anything that authenticates replaced by `[redacted]`.
+    /// Headers kept with the event, as a JSON object: signatures and anything that authenticates replaced by
+    /// `[redacted]`. Written by hand: this runs for every delivery and JSONEncoder is the slow part of it.
     static func storedHeaders(_ headers: [String: String], scheme: WebhookScheme) -> String {
         let hidden = Set(scheme.signatureHeaders + ["authorization", "proxy-authorization", "cookie", "x-api-key"])
-        var kept: [String: String] = [:]
-        for (name, value) in headers { kept[name] = hidden.contains(name) ? "[redacted]" : value }
-        return (try? String(decoding: JSONEncoder().encode(kept), as: UTF8.self)) ?? "{}"
+        var json = "{"
+        json.reserveCapacity(512)
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) {
+            if json.utf8.count > 1 { json += "," }
+            json += JSONString.quoted(name) + ":" + JSONString.quoted(hidden.contains(name) ? "[redacted]" : value)
+        }
+        return json + "}"
     }
 
     /// Lower-case header names, repeated headers joined with ", ".
@@ -114,5 +119,24 @@ public final class WebhookIngestor: Sendable {
             result[key] = result[key].map { "\($0), \(value)" } ?? value
         }
         return result
+    }
+}
+
+/// JSON string literals without JSONEncoder.
+enum JSONString {
+    static func quoted(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where scalar.value < 0x20: result += String(format: "\\u%04x", scalar.value)
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
     }
 }

@@ -78,26 +78,33 @@ public struct WebhookVerifier: Sendable {
 
     /// Identity and type, read only once the bytes are known to be the provider's.
     private func delivery(body: [UInt8], headers: [String: String]) throws(WebhookRejection) -> VerifiedDelivery {
-        let json = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
-        let digest = "sha256:" + Hex.encode(Array(SHA256.hash(data: body)))
+        // Parsed only for the schemes whose identity is in the body, and only now that the bytes are the provider's.
+        var parsed: [String: Any]?? = .none
+        func json() -> [String: Any]? {
+            if case .some(let value) = parsed { return value }
+            let value = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
+            parsed = .some(value)
+            return value
+        }
+        let digest = { "sha256:" + Hex.encode(Array(SHA256.hash(data: body))) }
         switch scheme {
         case .stripe:
-            return VerifiedDelivery(eventID: (json?["id"] as? String) ?? digest, eventType: json?["type"] as? String, challenge: nil)
+            return VerifiedDelivery(eventID: (json()?["id"] as? String) ?? digest(), eventType: json()?["type"] as? String, challenge: nil)
         case .github:
-            return VerifiedDelivery(eventID: headers["x-github-delivery"] ?? digest, eventType: headers["x-github-event"], challenge: nil)
+            return VerifiedDelivery(eventID: headers["x-github-delivery"] ?? digest(), eventType: headers["x-github-event"], challenge: nil)
         case .slack:
-            if json?["type"] as? String == "url_verification" {
-                return VerifiedDelivery(eventID: digest, eventType: "url_verification", challenge: json?["challenge"] as? String ?? "")
+            if json()?["type"] as? String == "url_verification" {
+                return VerifiedDelivery(eventID: digest(), eventType: "url_verification", challenge: json()?["challenge"] as? String ?? "")
             }
-            let event = json?["event"] as? [String: Any]
-            return VerifiedDelivery(eventID: (json?["event_id"] as? String) ?? digest, eventType: (event?["type"] as? String) ?? (json?["type"] as? String), challenge: nil)
+            let event = json()?["event"] as? [String: Any]
+            return VerifiedDelivery(eventID: (json()?["event_id"] as? String) ?? digest(), eventType: (event?["type"] as? String) ?? (json()?["type"] as? String), challenge: nil)
         case .shopify:
-            return VerifiedDelivery(eventID: headers["x-shopify-webhook-id"] ?? headers["x-shopify-event-id"] ?? digest, eventType: headers["x-shopify-topic"], challenge: nil)
+            return VerifiedDelivery(eventID: headers["x-shopify-webhook-id"] ?? headers["x-shopify-event-id"] ?? digest(), eventType: headers["x-shopify-topic"], challenge: nil)
         case .standardWebhooks:
-            return VerifiedDelivery(eventID: headers["webhook-id"] ?? digest, eventType: json?["type"] as? String, challenge: nil)
+            return VerifiedDelivery(eventID: headers["webhook-id"] ?? digest(), eventType: json()?["type"] as? String, challenge: nil)
         case .hmac(let generic):
             return VerifiedDelivery(
-                eventID: generic.eventIDHeader.flatMap { headers[$0.lowercased()] } ?? digest,
+                eventID: generic.eventIDHeader.flatMap { headers[$0.lowercased()] } ?? digest(),
                 eventType: generic.eventTypeHeader.flatMap { headers[$0.lowercased()] }, challenge: nil
             )
         }

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SwitchyardAPI
+import SwitchyardCore
+import SwitchyardPostgres
+import SwitchyardVault
+
+/// `switchyard bench ingest`: webhook ingestion with group commit versus one durable transaction per event.
+struct BenchIngestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Signed webhook deliveries through the server versus one durable insert transaction per event, on the same database.",
+        discussion: "Starts a private PostgreSQL (durable, in a temporary directory) unless SWITCHYARD_DATABASE_URL names a migrated database. Build with -c release for meaningful figures."
+    )
+
+    @Option(help: "Deliveries in the peak and ceiling phases (half as many at 80% of peak).")
+    var deliveries: Int = 20_000
+
+    @Option(help: "Concurrent connections, for the senders and for the ceiling.")
+    var concurrency: Int = 64
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        var configuration = try SwitchyardConfiguration.loadOrExit(
+            environment: environment, requiring: .init(database: environment["SWITCHYARD_DATABASE_URL"] != nil, adminKey: false, keyring: false)
+        )
+        configuration.logging.bootstrap()
+        let logger = Logger(label: "switchyard.bench")
+        var cluster: LocalPostgresCluster?
+        if environment["SWITCHYARD_DATABASE_URL"] == nil {
+            let directory = URL(filePath: NSTemporaryDirectory()).appending(path: "switchyard-bench-\(ProcessInfo.processInfo.processIdentifier)")
+            let started = try LocalPostgresCluster.start(.init(directory: directory, durable: true), logger: logger)
+            cluster = started
+            let urls = try await started.provisionDatabase(named: "switchyard_bench", logger: logger)
+            _ = try await Migrator(logger: logger).run(url: urls.owner)
+            configuration.database = DatabaseConfiguration(url: urls.application, migrationURL: urls.owner)
+        }
+        defer {
+            cluster?.stop()
+            cluster?.removeFiles()
+        }
+        configuration.database.maxConnections = 16
+        configuration.limits.rateLimitPerSecond = 1_000_000
+        configuration.limits.rateLimitBurst = 1_000_000
+        let vault = Vault(provider: LocalKeyProvider(keyring: .generate(keyID: "bench")))
+        let database = try Database(configuration: configuration.database, vault: vault, metrics: nil, logger: logger)
+        // The benchmark's server runs the database pool, as `serve` does.
+        print(try await IngestBenchmark(configuration: configuration, database: database, deliveries: deliveries, concurrency: concurrency, logger: logger).run())
+    }
+}

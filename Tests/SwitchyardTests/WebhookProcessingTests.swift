@@ -1,0 +1,94 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import PostgresNIO
+import SwitchyardCore
+import SwitchyardJobs
+import SwitchyardPostgres
+import SwitchyardTestSupport
+import Testing
+
+@Suite("Webhook processing through the job queue")
+struct WebhookProcessingTests {
+    /// The app for deliveries and the API, plus an executor running `webhook.process` on its own pool.
+    static func run(_ body: @Sendable @escaping (any TestClientProtocol, String, TestEnvironment) async throws -> Void) async throws {
+        let environment = try await TestEnvironment.make()
+        try await environment.withDatabase { database in
+            var registry = JobRegistry()
+            registry.register(WebhookProcessHandler(database: database, metrics: nil))
+            try await database.withExecutor(registry: registry, logger: environment.logger) {
+                try await environment.withApp { (client: any TestClientProtocol) async throws in
+                    let tenant = try await client.makeTenant(slug: "processing")
+                    try await body(client, tenant.key, environment)
+                }
+            }
+        }
+    }
+
+    static func received(_ client: any TestClientProtocol, key: String) async throws -> [[String: Any]] {
+        try await client.request(.get, "/v1/events?type=webhook.received", key: key).jsonObject()["data"] as? [[String: Any]] ?? []
+    }
+
+    @Test("a recorded event is enqueued with it, processed once into webhook.received with its integration and payload")
+    func processedIntoInternalEvent() async throws {
+        try await Self.run { client, key, _ in
+            let integration = try #require(try await client.request(.post, "/v1/integrations", key: key, json: #"{"provider":"stripe","credentials":{"api_key":"sk_test_1"}}"#).jsonObject()["id"] as? String)
+            let created = try await client.request(.post, "/v1/webhook-sources", key: key,
+                                                   json: #"{"name":"linked","scheme":{"type":"github"},"secret":"linked-secret","integration_id":"\#(integration)"}"#)
+            let source = try #require(try created.jsonObject()["id"] as? String)
+            #expect(try await WebhookFixture.deliverGitHub(client, source: source, secret: "linked-secret", deliveryID: "p-1").status == .ok)
+            #expect(try await WebhookFixture.deliverGitHub(client, source: source, secret: "linked-secret", deliveryID: "p-1").status == .ok)
+
+            try await eventually("the event is processed") {
+                try await client.request(.get, "/v1/webhook-events?status=processed", key: key).jsonObject()["data"].map { ($0 as? [Any])?.count == 1 } ?? false
+            }
+            let events = try await Self.received(client, key: key)
+            #expect(events.count == 1)
+            let event = try #require(events.first)
+            #expect(event["integration_id"] as? String == integration)
+            let data = try #require(event["data"] as? [String: Any])
+            #expect(data["type"] as? String == "pull_request")
+            #expect(data["provider"] as? String == "stripe")
+            #expect(data["provider_event_id"] as? String == "p-1")
+            #expect((data["payload"] as? [String: Any])?["action"] as? String == "opened")
+            let jobs = try await client.request(.get, "/v1/jobs?kind=webhook.process", key: key).jsonObject()["data"] as? [[String: Any]]
+            #expect(jobs?.count == 1)
+        }
+    }
+
+    @Test("an event at a shared endpoint finds its integration by the provider account in the payload")
+    func matchedByProviderAccount() async throws {
+        try await Self.run { client, key, _ in
+            let integration = try #require(try await client.request(.post, "/v1/integrations", key: key, json: #"{"provider":"stripe","credentials":{"api_key":"sk_test_2"}}"#).jsonObject()["id"] as? String)
+            let patched = try await client.request(.patch, "/v1/integrations/\(integration)", key: key, json: #"{"provider_account_id":"acct_123"}"#)
+            #expect(try patched.jsonObject()["provider_account_id"] as? String == "acct_123")
+            let source = try await WebhookFixture.makeSource(client, key: key, scheme: #"{"type":"stripe"}"#, secret: "whsec_shared_1")
+            let body = #"{"id":"evt_shared","type":"charge.succeeded","account":"acct_123"}"#
+            let timestamp = Int(Date().timeIntervalSince1970)
+            let headers: HTTPFields = [HTTPField.Name("Stripe-Signature")!: "t=\(timestamp),v1=" + WebhookFixture.hmacHex(source.secret, "\(timestamp).\(body)")]
+            #expect(try await client.execute(uri: "/webhooks/\(source.id)", method: .post, headers: headers, body: .init(string: body)).status == .ok)
+            try await eventually("webhook.received is recorded") { try await !Self.received(client, key: key).isEmpty }
+            #expect(try await Self.received(client, key: key).first?["integration_id"] as? String == integration)
+        }
+    }
+
+    @Test("a replay processes the event again; retention removes old events")
+    func replayAndRetention() async throws {
+        try await Self.run { client, key, environment in
+            let source = try await WebhookFixture.makeSource(client, key: key)
+            _ = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: "r-1")
+            try await eventually("first processing") { try await Self.received(client, key: key).count == 1 }
+            let id = try #require(try await client.request(.get, "/v1/webhook-events", key: key).jsonObject()["data"].flatMap { ($0 as? [[String: Any]])?.first?["id"] as? String })
+            #expect(try await client.request(.post, "/v1/webhook-events/\(id)/replay", key: key).status == .ok)
+            try await eventually("second processing") { try await Self.received(client, key: key).count == 2 }
+
+            try await environment.withOwnerConnection { connection in
+                try await connection.query("UPDATE webhook_events SET received_at = now() - interval '40 days'", logger: environment.logger)
+            }
+            try await environment.withDatabase { database in
+                try await JobScheduler(database: database, options: SchedulerOptions(fastJobsSettings()), metrics: nil, logger: environment.logger).housekeeping()
+            }
+            #expect(try await (client.request(.get, "/v1/webhook-events", key: key).jsonObject()["data"] as? [Any])?.isEmpty == true)
+        }
+    }
+}
