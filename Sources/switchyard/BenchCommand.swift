@@ -34,6 +34,8 @@ struct BenchCommand: AsyncParsableCommand {
             var configuration = try SwitchyardConfiguration.loadOrExit(
                 environment: environment, requiring: .init(database: environment["SWITCHYARD_DATABASE_URL"] != nil, adminKey: false, keyring: false)
             )
+            // The report is the output; progress lines only when asked for.
+            if environment["SWITCHYARD_LOG_LEVEL"] == nil { configuration.logging.level = .warning }
             configuration.logging.bootstrap()
             let logger = Logger(label: "switchyard.bench")
             var cluster: LocalPostgresCluster?
