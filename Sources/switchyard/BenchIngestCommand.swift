@@ -20,6 +20,9 @@ struct BenchIngestCommand: AsyncParsableCommand {
     @Option(help: "Concurrent connections, for the senders and for the ceiling.")
     var concurrency: Int = 64
 
+    @Option(help: "The paced phase's load, as a fraction of the measured peak.")
+    var pacedLoad: Double = 0.8
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         var configuration = try SwitchyardConfiguration.loadOrExit(
@@ -46,6 +49,6 @@ struct BenchIngestCommand: AsyncParsableCommand {
         let vault = Vault(provider: LocalKeyProvider(keyring: .generate(keyID: "bench")))
         let database = try Database(configuration: configuration.database, vault: vault, metrics: nil, logger: logger)
         // The benchmark's server runs the database pool, as `serve` does.
-        print(try await IngestBenchmark(configuration: configuration, database: database, deliveries: deliveries, concurrency: concurrency, logger: logger).run())
+        print(try await IngestBenchmark(configuration: configuration, database: database, deliveries: deliveries, concurrency: concurrency, pacedLoad: pacedLoad, logger: logger).run())
     }
 }
