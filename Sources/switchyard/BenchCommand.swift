@@ -30,46 +30,27 @@ struct BenchCommand: AsyncParsableCommand {
         var rawWorkers: Int = 4
 
         func run() async throws {
-            let environment = ProcessInfo.processInfo.environment
-            var configuration = try SwitchyardConfiguration.loadOrExit(
-                environment: environment, requiring: .init(database: environment["SWITCHYARD_DATABASE_URL"] != nil, adminKey: false, keyring: false)
-            )
-            // The report is the output; progress lines only when asked for.
-            if environment["SWITCHYARD_LOG_LEVEL"] == nil { configuration.logging.level = .warning }
-            configuration.logging.bootstrap()
-            let logger = Logger(label: "switchyard.bench")
-            var cluster: LocalPostgresCluster?
-            if environment["SWITCHYARD_DATABASE_URL"] == nil {
-                let directory = URL(filePath: NSTemporaryDirectory()).appending(path: "switchyard-bench-\(ProcessInfo.processInfo.processIdentifier)")
-                let started = try LocalPostgresCluster.start(.init(directory: directory, durable: true), logger: logger)
-                cluster = started
-                let urls = try await started.provisionDatabase(named: "switchyard_bench", logger: logger)
-                _ = try await Migrator(logger: logger).run(url: urls.owner)
-                configuration.database = DatabaseConfiguration(url: urls.application, migrationURL: urls.owner)
-            }
-            defer {
-                cluster?.stop()
-                cluster?.removeFiles()
-            }
-            configuration.database.maxConnections = concurrency / 8 + 8
-            configuration.jobs.executorConcurrency = concurrency
-            // No-op jobs finish at once: big claims are what amortise each transaction's commit.
-            configuration.jobs.claimBatch = min(1000, concurrency)
-            // One tenant's jobs: its cap must not be what limits the run (the raw loop has none).
-            configuration.jobs.tenantConcurrency = 100_000
-            let vault = Vault(provider: LocalKeyProvider(keyring: .generate(keyID: "bench")))
-            let database = try Database(configuration: configuration.database, vault: vault, metrics: nil, logger: logger)
-            let report = try await withThrowingTaskGroup(of: QueueBenchmark.Report?.self) { group in
-                group.addTask {
-                    try await database.run()
-                    return nil
+            try await BenchDatabase.run { configuration, logger in
+                configuration.database.maxConnections = concurrency / 8 + 8
+                configuration.jobs.executorConcurrency = concurrency
+                // No-op jobs finish at once: big claims are what amortise each transaction's commit.
+                configuration.jobs.claimBatch = min(1000, concurrency)
+                // One tenant's jobs: its cap must not be what limits the run (the raw loop has none).
+                configuration.jobs.tenantConcurrency = 100_000
+                let vault = Vault(provider: LocalKeyProvider(keyring: .generate(keyID: "bench")))
+                let database = try Database(configuration: configuration.database, vault: vault, metrics: nil, logger: logger)
+                let report = try await withThrowingTaskGroup(of: QueueBenchmark.Report?.self) { group in
+                    group.addTask {
+                        try await database.run()
+                        return nil
+                    }
+                    defer { group.cancelAll() }
+                    return try await QueueBenchmark(
+                        database: database, url: configuration.database.url, settings: configuration.jobs, jobs: jobs, rawWorkers: rawWorkers, logger: logger
+                    ).run()
                 }
-                defer { group.cancelAll() }
-                return try await QueueBenchmark(
-                    database: database, url: configuration.database.url, settings: configuration.jobs, jobs: jobs, rawWorkers: rawWorkers, logger: logger
-                ).run()
+                print(report)
             }
-            print(report)
         }
     }
 }

@@ -24,31 +24,14 @@ struct BenchIngestCommand: AsyncParsableCommand {
     var pacedLoad: Double = 0.8
 
     func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        var configuration = try SwitchyardConfiguration.loadOrExit(
-            environment: environment, requiring: .init(database: environment["SWITCHYARD_DATABASE_URL"] != nil, adminKey: false, keyring: false)
-        )
-        configuration.logging.bootstrap()
-        let logger = Logger(label: "switchyard.bench")
-        var cluster: LocalPostgresCluster?
-        if environment["SWITCHYARD_DATABASE_URL"] == nil {
-            let directory = URL(filePath: NSTemporaryDirectory()).appending(path: "switchyard-bench-\(ProcessInfo.processInfo.processIdentifier)")
-            let started = try LocalPostgresCluster.start(.init(directory: directory, durable: true), logger: logger)
-            cluster = started
-            let urls = try await started.provisionDatabase(named: "switchyard_bench", logger: logger)
-            _ = try await Migrator(logger: logger).run(url: urls.owner)
-            configuration.database = DatabaseConfiguration(url: urls.application, migrationURL: urls.owner)
+        try await BenchDatabase.run { configuration, logger in
+            configuration.database.maxConnections = 16
+            configuration.limits.rateLimitPerSecond = 1_000_000
+            configuration.limits.rateLimitBurst = 1_000_000
+            let vault = Vault(provider: LocalKeyProvider(keyring: .generate(keyID: "bench")))
+            let database = try Database(configuration: configuration.database, vault: vault, metrics: nil, logger: logger)
+            // The benchmark's server runs the database pool, as `serve` does.
+            print(try await IngestBenchmark(configuration: configuration, database: database, deliveries: deliveries, concurrency: concurrency, pacedLoad: pacedLoad, logger: logger).run())
         }
-        defer {
-            cluster?.stop()
-            cluster?.removeFiles()
-        }
-        configuration.database.maxConnections = 16
-        configuration.limits.rateLimitPerSecond = 1_000_000
-        configuration.limits.rateLimitBurst = 1_000_000
-        let vault = Vault(provider: LocalKeyProvider(keyring: .generate(keyID: "bench")))
-        let database = try Database(configuration: configuration.database, vault: vault, metrics: nil, logger: logger)
-        // The benchmark's server runs the database pool, as `serve` does.
-        print(try await IngestBenchmark(configuration: configuration, database: database, deliveries: deliveries, concurrency: concurrency, pacedLoad: pacedLoad, logger: logger).run())
     }
 }

@@ -1,0 +1,36 @@
+import Foundation
+import Logging
+import SwitchyardCore
+import SwitchyardPostgres
+
+/// The database a benchmark runs on: `SWITCHYARD_DATABASE_URL` when set, else a private, durable PostgreSQL in a
+/// temporary directory (fsync on: the figures are about durable commits), migrated, removed afterwards.
+enum BenchDatabase {
+    /// Loads the configuration (quiet unless `SWITCHYARD_LOG_LEVEL` says otherwise) and runs `body` with a database.
+    static func run<Result>(
+        _ body: (inout SwitchyardConfiguration, Logger) async throws -> Result
+    ) async throws -> Result {
+        let environment = ProcessInfo.processInfo.environment
+        var configuration = try SwitchyardConfiguration.loadOrExit(
+            environment: environment, requiring: .init(database: environment["SWITCHYARD_DATABASE_URL"] != nil, adminKey: false, keyring: false)
+        )
+        // The report is the output; progress lines only when asked for.
+        if environment["SWITCHYARD_LOG_LEVEL"] == nil { configuration.logging.level = .warning }
+        configuration.logging.bootstrap()
+        let logger = Logger(label: "switchyard.bench")
+        var cluster: LocalPostgresCluster?
+        if environment["SWITCHYARD_DATABASE_URL"] == nil {
+            let directory = URL(filePath: NSTemporaryDirectory()).appending(path: "switchyard-bench-\(ProcessInfo.processInfo.processIdentifier)")
+            let started = try LocalPostgresCluster.start(.init(directory: directory, durable: true), logger: logger)
+            cluster = started
+            let urls = try await started.provisionDatabase(named: "switchyard_bench", logger: logger)
+            _ = try await Migrator(logger: logger).run(url: urls.owner)
+            configuration.database = DatabaseConfiguration(url: urls.application, migrationURL: urls.owner)
+        }
+        defer {
+            cluster?.stop()
+            cluster?.removeFiles()
+        }
+        return try await body(&configuration, logger)
+    }
+}
