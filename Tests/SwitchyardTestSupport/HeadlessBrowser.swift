@@ -59,7 +59,7 @@ public enum HeadlessBrowser {
 public enum ChildProcess {
     public static func run(_ argv: [String], environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
         let outputURL = FileManager.default.temporaryDirectory.appending(path: "switchyard-child-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: outputURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: outputURL) }
         let output = try FileHandle(forWritingTo: outputURL)
         let process = Process()

@@ -6,6 +6,7 @@ import SwitchyardPostgres
 extension TestEnvironment {
     /// Runs `body` on a connection of the schema owner (the role `migrate` uses), for tests that
     /// arrange what the application role cannot: break a grant, edit `schema_migrations`.
+    @discardableResult
     public func withOwnerConnection<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         try await Self.withConnection(to: ownerURL, logger: logger, body)
     }

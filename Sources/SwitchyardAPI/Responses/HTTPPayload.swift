@@ -27,7 +27,9 @@ public struct HTTPPayload: Sendable {
     ) throws -> HTTPPayload {
         var headers = headers
         headers[.contentType] = "application/json"
-        return HTTPPayload(status: status, headers: headers, body: try encodeJSON(value), replayBody: try secret.map(encodeJSON))
+        var replayBody: [UInt8]?
+        if let secret { replayBody = try encodeJSON(secret) }
+        return HTTPPayload(status: status, headers: headers, body: try encodeJSON(value), replayBody: replayBody)
     }
 
     private static func encodeJSON(_ value: some Encodable) throws -> [UInt8] {
