@@ -2,55 +2,49 @@ import Logging
 import PostgresNIO
 import SwitchyardCore
 
+/// A connection (usually in a transaction) handed to record code for one kind of access; the kinds differ in
+/// what PostgreSQL lets them see, not in how they run statements.
+protocol ConnectionScope: Sendable {
+    var connection: PostgresConnection { get }
+    var logger: Logger { get }
+}
+
+extension ConnectionScope {
+    @discardableResult
+    func query(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
+        try await connection.query(query, logger: logger, file: file, line: line)
+    }
+}
+
 /// An open transaction in which PostgreSQL shows only one tenant's rows.
 ///
 /// Only `Database.withTenant` creates one. Record operations are extensions on this type
 /// (`TenantTransaction+APIKeys.swift`, ...), so a query that needs a tenant cannot be written without one.
-public struct TenantTransaction: Sendable {
+public struct TenantTransaction: ConnectionScope {
     let connection: PostgresConnection
     public let tenantID: TenantID
     let vault: Vault
     let logger: Logger
-
-    @discardableResult
-    func query(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
-        try await connection.query(query, logger: logger, file: file, line: line)
-    }
 }
 
 /// An open transaction with the platform operator's cross-tenant view (`app.operator = on`).
-public struct OperatorTransaction: Sendable {
+public struct OperatorTransaction: ConnectionScope {
     let connection: PostgresConnection
     let vault: Vault
     let logger: Logger
-
-    @discardableResult
-    func query(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
-        try await connection.query(query, logger: logger, file: file, line: line)
-    }
 }
 
 /// A connection of the webhook ingest writer (`app.ingest = on` for the session): inserts events for any
 /// tenant, each statement its own transaction.
-public struct IngestSession: Sendable {
+public struct IngestSession: ConnectionScope {
     let connection: PostgresConnection
     let logger: Logger
-
-    @discardableResult
-    func query(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
-        try await connection.query(query, logger: logger, file: file, line: line)
-    }
 }
 
 /// An open transaction of the job queue's machinery (`app.queue = on`): every tenant's jobs and schedules, nothing else.
-public struct QueueTransaction: Sendable {
+public struct QueueTransaction: ConnectionScope {
     let connection: PostgresConnection
     let logger: Logger
-
-    @discardableResult
-    func query(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
-        try await connection.query(query, logger: logger, file: file, line: line)
-    }
 }
 
 /// Read-only questions about the schema and the connected role, asked without any tenant.
