@@ -191,9 +191,11 @@ public struct JobExecutor: Service {
                 } catch {
                     failures += 1
                     logger.warning("writing finished jobs failed", metadata: ["error": "\(loggableDescription(of: error))", "jobs": "\(batch.count)"])
-                    // Past the lease the jobs are rescued and run again elsewhere; writing later would be refused anyway.
-                    guard Duration.milliseconds(100 << min(failures, 6)) * failures < options.lease else { break }
-                    try? await Task.sleep(for: .milliseconds(min(5_000, 100 << min(failures, 6))))
+                    // While running, keep trying until the database is back (RL-6): the heartbeat renews every lease
+                    // this executor owns, these jobs' included, so a dropped batch would stay `running` for good.
+                    // Shutting down, give up after a lease's worth: the leases then expire and the jobs are rescued.
+                    if buffer.isFinished && Duration.milliseconds(100 << min(failures, 6)) * failures >= options.lease { break }
+                    guard (try? await Task.sleep(for: .milliseconds(min(5_000, 100 << min(failures, 6))))) != nil else { return }
                 }
             }
         }
@@ -302,6 +304,9 @@ final class CompletionBuffer: Sendable {
     }
 
     /// No more appends will come: the writer returns once it has written what is left.
+    /// Whether the executor is shutting down (no more completions will come).
+    var isFinished: Bool { state.withLock { $0.finished } }
+
     func finish() {
         state.withLock { $0.finished = true }
         signal.signal()
