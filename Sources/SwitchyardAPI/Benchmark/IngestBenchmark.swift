@@ -5,7 +5,6 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
-import Synchronization
 import SwitchyardCore
 import SwitchyardMetrics
 import SwitchyardOutbound
@@ -97,7 +96,7 @@ public struct IngestBenchmark: Sendable {
             tasks.addTask { try await group.run() }
             defer { Task { await group.triggerGracefulShutdown() } }
             var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next(), port > 0 else { throw BenchmarkError("the server did not start") }
+            guard let port = await iterator.next(), port > 0 else { throw BenchmarkFailure("the server did not start") }
             let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
             let tenant = try await database.withOperator(logger: logger) { try await $0.createTenant(slug: "bench-\(suffix)", name: "Ingest benchmark") }.id
             let source = try await database.withTenant(tenant, logger: logger) { transaction in
@@ -161,7 +160,7 @@ public struct IngestBenchmark: Sendable {
 
         /// With `pace` (events/s) each delivery has a due time and its latency counts from then (no coordinated omission).
         func run(count: Int, concurrency: Int, prefix: String, pace: Double?) async throws -> (elapsed: Duration, latencies: [Duration]) {
-            let tickets = Tickets()
+            let tickets = TicketCounter()
             let started = ContinuousClock.now
             let latencies = try await withThrowingTaskGroup(of: [Duration].self) { group in
                 for _ in 0..<concurrency {
@@ -185,7 +184,7 @@ public struct IngestBenchmark: Sendable {
                             var request = head
                             request.headers.replaceOrAdd(name: "X-GitHub-Delivery", value: "\(prefix)-\(index)")
                             let status = try await connection.send(request, body: body)
-                            guard status == 200 else { throw BenchmarkError("a delivery was answered \(status)") }
+                            guard status == 200 else { throw BenchmarkFailure("a delivery was answered \(status)") }
                             latencies.append(ContinuousClock.now - due)
                         }
                         await connection.close()
@@ -199,19 +198,4 @@ public struct IngestBenchmark: Sendable {
             return (ContinuousClock.now - started, latencies)
         }
     }
-}
-
-struct BenchmarkError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// Hands out 0, 1, 2, ... to concurrent senders.
-final class Tickets: Sendable {
-    private let next = Mutex(0)
-    func take() -> Int { next.withLock { value in defer { value += 1 }; return value } }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -63,13 +63,13 @@ public struct QueueBenchmark: Sendable {
         }
         let executorSeconds = (ContinuousClock.now - executorStart).seconds
         let succeeded = try await database.withTenant(tenant, logger: logger) { try await $0.countJobs(state: .succeeded) }
-        guard succeeded == jobs else { throw BenchmarkFailure(description: "the executor completed \(succeeded) of \(jobs) jobs") }
+        guard succeeded == jobs else { throw BenchmarkFailure("the executor completed \(succeeded) of \(jobs) jobs") }
 
         try await enqueue(tenant)
         let rawStart = ContinuousClock.now
         let done = try await RawClaimLoop.run(url: url, tenant: tenant, workers: rawWorkers, logger: logger)
         let rawSeconds = (ContinuousClock.now - rawStart).seconds
-        guard done == jobs else { throw BenchmarkFailure(description: "the raw loop completed \(done) of \(jobs) jobs") }
+        guard done == jobs else { throw BenchmarkFailure("the raw loop completed \(done) of \(jobs) jobs") }
 
         return Report(jobs: jobs, executorSeconds: executorSeconds, rawSeconds: rawSeconds, executorConcurrency: settings.executorConcurrency, claimBatch: settings.claimBatch, rawWorkers: rawWorkers)
     }
@@ -84,10 +84,3 @@ public struct QueueBenchmark: Sendable {
 
 }
 
-struct BenchmarkFailure: Error, CustomStringConvertible {
-    let description: String
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

@@ -45,10 +45,3 @@ public enum SingleInsertCeiling {
         return ContinuousClock.now - started
     }
 }
-
-/// Hands out 0, 1, 2, ... to concurrent workers.
-final class TicketCounter: Sendable {
-    private let value = Atomic<Int>(0)
-
-    func take() -> Int { value.wrappingAdd(1, ordering: .relaxed).oldValue }
-}
