@@ -149,10 +149,14 @@ public func buildApplication(
 }
 
 /// `/healthz`, `/readyz` and `/metrics` alone, for processes that serve no API (`executor`, `scheduler`).
-public func buildProbeApplication(database: Database, metrics: MetricsRegistry, host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
+/// `readiness` tells what the process itself needs besides the database (see `SystemController.processReadiness`).
+public func buildProbeApplication(
+    database: Database, metrics: MetricsRegistry, host: String, port: Int, logger: Logger,
+    readiness: @escaping @Sendable () -> String? = { nil }
+) -> some ApplicationProtocol {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
-    SystemController(database: database, metrics: metrics).addRoutes(to: router)
+    SystemController(database: database, metrics: metrics, processReadiness: readiness).addRoutes(to: router)
     return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "switchyard"), logger: logger)
 }
 

@@ -58,16 +58,33 @@ public final class HTTPMetrics: Sendable {
     }
 }
 
-/// Connection pool usage: how many connections are leased for transactions, and the pool's cap.
+/// Connection pool usage: how many connections are leased for transactions, how many callers wait for one, the
+/// pool's cap, and the deadlines that fired (REQUIREMENTS RL-8).
 public final class DatabaseMetrics: Sendable {
     let inUse: Gauge
     let maxConnections: Gauge
+    let waiting: Gauge
+    let acquireTimeouts: Counter
+    let callTimeouts: Counter
 
     public func connectionLeased() { inUse.increment() }
     public func connectionReturned() { inUse.decrement() }
     public func setPoolSize(_ size: Int) { maxConnections.set(to: Double(size)) }
+    public func leaseWaitStarted() { waiting.increment() }
+    public func leaseWaitEnded() { waiting.decrement() }
+    public func acquireTimedOut() { acquireTimeouts.increment() }
+    public func callTimedOut() { callTimeouts.increment() }
 
     init(registry: PrometheusCollectorRegistry) {
+        self.waiting = registry.makeGauge(
+            descriptor: .switchyard("db_pool_waiters", unit: "", help: "Database calls waiting for a pooled connection.")
+        )
+        self.acquireTimeouts = registry.makeCounter(
+            descriptor: .switchyard("db_acquire_timeouts", unit: "total", help: "Database calls that gave up waiting for a connection (the database was unreachable or the pool exhausted).")
+        )
+        self.callTimeouts = registry.makeCounter(
+            descriptor: .switchyard("db_call_timeouts", unit: "total", help: "Database calls whose connection was closed because they ran past their deadline.")
+        )
         self.inUse = registry.makeGauge(
             descriptor: .switchyard("db_pool_connections_in_use", unit: "", help: "Database connections currently leased from the pool.")
         )

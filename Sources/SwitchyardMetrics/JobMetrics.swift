@@ -21,6 +21,10 @@ public final class JobMetrics: Sendable {
     private let depths = Mutex<[KindState: Gauge]>([:])
     private let rescues = Mutex<[String: Counter]>([:])
     private let leader: Gauge
+    private let running: Gauge
+    private let stuck: Gauge
+    private let oldestRunning: Gauge
+    private let oldestRunningInQueue: Gauge
     private let fires: Counter
     private let health = Mutex<[String: Gauge]>([:])
 
@@ -33,6 +37,18 @@ public final class JobMetrics: Sendable {
         self.registry = registry
         leader = registry.makeGauge(
             descriptor: .switchyard("scheduler_leader", unit: "", help: "1 while this scheduler process holds the leader lock, else 0.")
+        )
+        running = registry.makeGauge(
+            descriptor: .switchyard("executor_jobs_running", unit: "", help: "Job handlers running in this executor process.")
+        )
+        stuck = registry.makeGauge(
+            descriptor: .switchyard("executor_jobs_stuck", unit: "", help: "Job handlers in this executor that ran past the run timeout and have not returned (the executor reports not ready).")
+        )
+        oldestRunning = registry.makeGauge(
+            descriptor: .switchyard("executor_oldest_running_job_age", unit: "seconds", help: "How long the longest-running job handler of this executor has run.")
+        )
+        oldestRunningInQueue = registry.makeGauge(
+            descriptor: .switchyard("queue_oldest_running_job_age", unit: "seconds", help: "Age of the oldest job in state running across all executors, counted by the scheduler (a job running far past its lease means a wedged executor).")
         )
         fires = registry.makeCounter(
             descriptor: .switchyard("schedule_fires", unit: "total", help: "Schedule fires turned into jobs by this scheduler.")
@@ -102,6 +118,20 @@ public final class JobMetrics: Sendable {
     }
 
     public func setLeader(_ isLeader: Bool) { leader.set(to: isLeader ? 1 : 0) }
+
+    /// The executor's own view, set at every heartbeat.
+    public func setRunning(_ count: Int, stuck stuckCount: Int, oldestAge: Duration) {
+        running.set(to: Double(count))
+        stuck.set(to: Double(stuckCount))
+        oldestRunning.set(to: Self.seconds(oldestAge))
+    }
+
+    /// The queue-wide view, set by the scheduler's housekeeping.
+    public func setOldestRunningJobAge(_ age: Duration) { oldestRunningInQueue.set(to: Self.seconds(age)) }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
 
     public func recordFire() { fires.increment() }
 

@@ -36,7 +36,8 @@ struct ExecutorCommand: AsyncParsableCommand {
             // Handlers call providers (token refresh) through the same outbound client as the API.
             let outbound = OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: metrics.outbound)
             let registry = buildJobRegistry(configuration: configuration, database: database, outbound: outbound, webhookMetrics: metrics.webhooks)
-            return [outbound, JobExecutor(database: database, registry: registry, options: ExecutorOptions(configuration.jobs), metrics: metrics.jobs, logger: logger)]
+            let executor = JobExecutor(database: database, registry: registry, options: ExecutorOptions(configuration.jobs), metrics: metrics.jobs, logger: logger)
+            return ProcessServices(services: [outbound, executor], readiness: { executor.notReadyReason() })
         }
     }
 }
@@ -55,22 +56,37 @@ struct SchedulerCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try SwitchyardConfiguration.loadOrExit(requiring: .init(adminKey: false))
         try await runJobsProcess(configuration: configuration, probes: probes, name: "scheduler") { database, metrics, logger in
-            [JobScheduler(database: database, options: SchedulerOptions(configuration.jobs), metrics: metrics.jobs, logger: logger)]
+            ProcessServices(services: [JobScheduler(database: database, options: SchedulerOptions(configuration.jobs), metrics: metrics.jobs, logger: logger)])
         }
     }
 }
 
+/// A jobs process's services and what, besides the database, its `/readyz` checks.
+struct ProcessServices {
+    var services: [any Service]
+    var readiness: @Sendable () -> String? = { nil }
+}
+
 /// The shape of the `executor` and `scheduler` processes: the pool, their services (started in order,
 /// stopped in reverse), the optional probes server, stopped gracefully on SIGTERM or SIGINT.
+///
+/// Shutdown always ends: graceful shutdown escalates to cancellation after the executor's shutdown timeout plus
+/// the database call deadline, and a cancellation that hangs (a handler that ignores it) ends the process.
 func runJobsProcess(
     configuration: SwitchyardConfiguration, probes: ProbeOptions, name: String,
-    _ makeServices: (Database, MetricsRegistry, Logger) -> [any Service]
+    _ makeServices: (Database, MetricsRegistry, Logger) -> ProcessServices
 ) async throws {
     let (logger, metrics, database) = try await ProcessBasics.start(configuration, label: "switchyard.\(name)", name: "switchyard \(name)").unpacked
-    var services: [ServiceGroupConfiguration.ServiceConfiguration] = ([database] + makeServices(database, metrics, logger)).map { .init(service: $0) }
+    let made = makeServices(database, metrics, logger)
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = ([database] + made.services).map { .init(service: $0) }
     if let port = probes.metricsPort {
-        services.append(.init(service: buildProbeApplication(database: database, metrics: metrics, host: configuration.http.host, port: port, logger: logger)))
+        services.append(.init(service: buildProbeApplication(
+            database: database, metrics: metrics, host: configuration.http.host, port: port, logger: logger, readiness: made.readiness
+        )))
     }
-    let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-    try await group.run()
+    var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    groupConfiguration.maximumGracefulShutdownDuration =
+        .milliseconds(configuration.jobs.shutdownTimeoutMilliseconds + configuration.database.callTimeoutMilliseconds)
+    groupConfiguration.maximumCancellationDuration = .seconds(10)
+    try await ServiceGroup(configuration: groupConfiguration).run()
 }

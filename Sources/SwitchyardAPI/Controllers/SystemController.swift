@@ -8,6 +8,12 @@ import SwitchyardPostgres
 struct SystemController: Sendable {
     let database: Database
     let metrics: MetricsRegistry
+    /// What else the process needs to be ready: `nil` when it is, else the reason it is not (an executor whose
+    /// jobs are stuck, a scheduler that cannot reach its lock).
+    var processReadiness: @Sendable () -> String? = { nil }
+
+    /// A probe answers within a second whatever the database does: a load balancer's check must not hang.
+    static let probeDeadlines = DatabaseDeadlines(acquire: .milliseconds(400), call: .milliseconds(500))
 
     struct Status: Encodable {
         let status: String
@@ -34,9 +40,12 @@ struct SystemController: Sendable {
     @Sendable func readiness(_ request: Request, context: AppRequestContext) async throws -> Response {
         let applied: [Int]?
         do {
-            applied = try await database.withCatalog(logger: context.logger) { try await $0.appliedMigrationVersions() }
+            applied = try await database.withCatalog(deadlines: Self.probeDeadlines, logger: context.logger) { try await $0.appliedMigrationVersions() }
         } catch {
             throw SwitchyardError.databaseUnavailable
+        }
+        if let reason = processReadiness() {
+            throw SwitchyardError(.unavailable, code: "not-ready", detail: reason)
         }
         switch SchemaStatus.evaluate(applied: applied) {
         case .current, .ahead:

@@ -7,6 +7,7 @@
 /// | `SWITCHYARD_EXECUTOR_CLAIM_BATCH` | most jobs claimed by one statement | 100 |
 /// | `SWITCHYARD_EXECUTOR_SHUTDOWN_TIMEOUT_MS` | on SIGTERM, how long running jobs may finish before they are released to other executors | 25000 |
 /// | `SWITCHYARD_JOB_LEASE_MS` | a claimed job's lease; a heartbeat renews it every third of it, and an expired one is rescued | 30000 |
+/// | `SWITCHYARD_JOB_RUN_TIMEOUT_MS` | a handler running longer is abandoned: its lease is no longer renewed (another executor retries the job) and the executor reports not ready while it is stuck | 300000 |
 /// | `SWITCHYARD_QUEUE_POLL_INTERVAL_MS` | how often an idle executor looks for due jobs without being notified | 1000 |
 /// | `SWITCHYARD_QUEUE_POLL_ONLY` | `true` to poll only, without LISTEN (for PgBouncer in transaction pooling mode) | false |
 /// | `SWITCHYARD_JOB_RETRY_BASE_MS` / `SWITCHYARD_JOB_RETRY_MAX_MS` | backoff cap before the first retry, doubling per retry up to the maximum (full jitter below the cap) | 1000 / 3600000 |
@@ -19,6 +20,7 @@ public struct JobsSettings: Sendable, Equatable {
     public var claimBatch = 100
     public var shutdownTimeoutMilliseconds = 25_000
     public var leaseMilliseconds = 30_000
+    public var runTimeoutMilliseconds = 300_000
     public var pollIntervalMilliseconds = 1_000
     public var pollOnly = false
     public var retryBaseMilliseconds = 1_000
@@ -37,6 +39,7 @@ public struct JobsSettings: Sendable, Equatable {
         jobs.claimBatch = try settings.integer("switchyard.executor.claim.batch", default: 100, in: 1...1000)
         jobs.shutdownTimeoutMilliseconds = try settings.integer("switchyard.executor.shutdown.timeout.ms", default: 25_000, in: 0...3_600_000)
         jobs.leaseMilliseconds = try settings.integer("switchyard.job.lease.ms", default: 30_000, in: 300...86_400_000)
+        jobs.runTimeoutMilliseconds = try settings.integer("switchyard.job.run.timeout.ms", default: 300_000, in: 100...86_400_000)
         jobs.pollIntervalMilliseconds = try settings.integer("switchyard.queue.poll.interval.ms", default: 1_000, in: 10...3_600_000)
         switch settings.string("switchyard.queue.poll.only")?.lowercased() {
         case nil, "false", "0", "no": jobs.pollOnly = false

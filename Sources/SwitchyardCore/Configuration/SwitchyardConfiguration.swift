@@ -12,6 +12,9 @@ import Logging
 /// | `SWITCHYARD_MIGRATION_DATABASE_URL` | the schema owner's connection, used by `migrate` only | `SWITCHYARD_DATABASE_URL` |
 /// | `SWITCHYARD_DATABASE_MAX_CONNECTIONS` | connection pool size per process | 20 |
 /// | `SWITCHYARD_DATABASE_STATEMENT_TIMEOUT_MS` | server-side cap on any one statement | 15000 |
+/// | `SWITCHYARD_DATABASE_ACQUIRE_TIMEOUT_MS` | longest wait for a pooled connection; then 503 (the database is down or the pool exhausted) | 2000 |
+/// | `SWITCHYARD_DATABASE_CALL_TIMEOUT_MS` | longest a transaction may hold its connection; then the connection is closed and the call fails (a dead socket never answers) | 30000 |
+/// | `SWITCHYARD_DATABASE_INGEST_TIMEOUT_MS` | the same for a webhook ingest batch; with the acquire timeout it bounds how long a provider waits for a 503 | 3000 |
 /// | `SWITCHYARD_HTTP_HOST` / `SWITCHYARD_HTTP_PORT` | listen address | 127.0.0.1 / 8080 |
 /// | `SWITCHYARD_TLS_CERTIFICATE_PATH` / `SWITCHYARD_TLS_PRIVATE_KEY_PATH` | PEM files; when set the port speaks TLS with ALPN (h2, http/1.1) | unset: cleartext HTTP/1.1 + h2c |
 /// | `SWITCHYARD_HTTP_IDLE_TIMEOUT_SECONDS` | idle connections are closed after this | 60 |
@@ -120,12 +123,24 @@ public struct DatabaseConfiguration: Sendable {
     public var migrationURL: DatabaseURL
     public var maxConnections: Int
     public var statementTimeoutMilliseconds: Int
+    /// How long a call waits for a pooled connection (REQUIREMENTS RL-8).
+    public var acquireTimeoutMilliseconds: Int
+    /// How long a call may hold its connection before the connection is closed under it.
+    public var callTimeoutMilliseconds: Int
+    /// The same for the webhook ingest writer's batches.
+    public var ingestCallTimeoutMilliseconds: Int
 
-    public init(url: DatabaseURL, migrationURL: DatabaseURL? = nil, maxConnections: Int = 20, statementTimeoutMilliseconds: Int = 15_000) {
+    public init(
+        url: DatabaseURL, migrationURL: DatabaseURL? = nil, maxConnections: Int = 20, statementTimeoutMilliseconds: Int = 15_000,
+        acquireTimeoutMilliseconds: Int = 2_000, callTimeoutMilliseconds: Int = 30_000, ingestCallTimeoutMilliseconds: Int = 3_000
+    ) {
         self.url = url
         self.migrationURL = migrationURL ?? url
         self.maxConnections = maxConnections
         self.statementTimeoutMilliseconds = statementTimeoutMilliseconds
+        self.acquireTimeoutMilliseconds = acquireTimeoutMilliseconds
+        self.callTimeoutMilliseconds = callTimeoutMilliseconds
+        self.ingestCallTimeoutMilliseconds = ingestCallTimeoutMilliseconds
     }
 }
 
@@ -281,7 +296,10 @@ extension SwitchyardConfiguration {
                 url: url,
                 migrationURL: migrationURL,
                 maxConnections: try settings.integer("switchyard.database.max.connections", default: 20, in: 1...1000),
-                statementTimeoutMilliseconds: try settings.integer("switchyard.database.statement.timeout.ms", default: 15_000, in: 100...3_600_000)
+                statementTimeoutMilliseconds: try settings.integer("switchyard.database.statement.timeout.ms", default: 15_000, in: 100...3_600_000),
+                acquireTimeoutMilliseconds: try settings.integer("switchyard.database.acquire.timeout.ms", default: 2_000, in: 50...600_000),
+                callTimeoutMilliseconds: try settings.integer("switchyard.database.call.timeout.ms", default: 30_000, in: 100...3_600_000),
+                ingestCallTimeoutMilliseconds: try settings.integer("switchyard.database.ingest.timeout.ms", default: 3_000, in: 100...600_000)
             ),
             http: HTTPConfiguration(
                 host: settings.string("switchyard.http.host") ?? "127.0.0.1",

@@ -7,6 +7,8 @@ public struct ExecutorOptions: Sendable {
     public var tenantConcurrency: Int
     public var claimBatch: Int
     public var lease: Duration
+    /// A handler running longer is abandoned (its lease lapses); see `JobsSettings.runTimeoutMilliseconds`.
+    public var runTimeout: Duration
     public var pollInterval: Duration
     public var pollOnly: Bool
     public var shutdownTimeout: Duration
@@ -19,6 +21,7 @@ public struct ExecutorOptions: Sendable {
         tenantConcurrency = settings.tenantConcurrency
         claimBatch = settings.claimBatch
         lease = .milliseconds(settings.leaseMilliseconds)
+        runTimeout = .milliseconds(settings.runTimeoutMilliseconds)
         pollInterval = .milliseconds(settings.pollIntervalMilliseconds)
         pollOnly = settings.pollOnly
         shutdownTimeout = .milliseconds(settings.shutdownTimeoutMilliseconds)

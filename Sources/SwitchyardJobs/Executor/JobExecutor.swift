@@ -18,6 +18,7 @@ public struct JobExecutor: Service {
     let options: ExecutorOptions
     let metrics: JobMetrics?
     let logger: Logger
+    private let running = RunningJobs()
 
     public init(database: Database, registry: JobRegistry, options: ExecutorOptions, metrics: JobMetrics?, logger: Logger) {
         self.database = database
@@ -29,8 +30,14 @@ public struct JobExecutor: Service {
         self.logger = logger
     }
 
+    /// `nil` while the executor works; else why it is wedged, for `/readyz` (REQUIREMENTS RL-8).
+    public func notReadyReason() -> String? {
+        let stuck = running.stuckCount
+        guard stuck > 0 else { return nil }
+        return "\(stuck) job handler(s) ran past the run timeout (SWITCHYARD_JOB_RUN_TIMEOUT_MS) and have not returned; their jobs were left to other executors. Restart this executor."
+    }
+
     public func run() async throws {
-        let running = RunningJobs()
         let wake = WakeSignal()
         let completions = CompletionBuffer()
         logger.info("executor started", metadata: ["concurrency": "\(options.concurrency)", "poll_only": "\(options.pollOnly)"])
@@ -38,7 +45,7 @@ public struct JobExecutor: Service {
             if !options.pollOnly {
                 maintenance.addTask { await listen(wake) }
             }
-            maintenance.addTask { await renewLeases(wake) }
+            maintenance.addTask { await renewLeases(running, completions, wake) }
             await withTaskGroup(of: Void.self) { core in
                 core.addTask { await writeCompletions(completions, wake) }
                 await withGracefulShutdownHandler {
@@ -181,6 +188,7 @@ public struct JobExecutor: Service {
             while true {
                 do {
                     let written = try await database.withQueue(logger: logger) { try await $0.complete(batch, owner: options.owner) }
+                    buffer.written()
                     logger.trace("wrote finished jobs", metadata: ["count": "\(written)"])
                     // Finished jobs no longer count against their tenants' concurrency: there may be more to claim.
                     wake.signal()
@@ -194,23 +202,40 @@ public struct JobExecutor: Service {
                     // While running, keep trying until the database is back (RL-6): the heartbeat renews every lease
                     // this executor owns, these jobs' included, so a dropped batch would stay `running` for good.
                     // Shutting down, give up after a lease's worth: the leases then expire and the jobs are rescued.
-                    if buffer.isFinished && Duration.milliseconds(100 << min(failures, 6)) * failures >= options.lease { break }
+                    if buffer.isFinished && Duration.milliseconds(100 << min(failures, 6)) * failures >= options.lease {
+                        buffer.written()
+                        break
+                    }
                     guard (try? await Task.sleep(for: .milliseconds(min(5_000, 100 << min(failures, 6))))) != nil else { return }
                 }
             }
         }
     }
 
-    /// The heartbeat: renews this executor's leases every third of the lease, and rescues other
-    /// executors' expired leases once per lease period.
-    private func renewLeases(_ wake: WakeSignal) async {
+    /// The heartbeat, every third of the lease: abandons handlers past the run timeout, renews the leases of the
+    /// jobs still making progress (running within their timeout, or finished and waiting to be written), and
+    /// once per lease period rescues other executors' expired leases.
+    private func renewLeases(_ running: RunningJobs, _ completions: CompletionBuffer, _ wake: WakeSignal) async {
         let interval = options.lease / 3
         var beats = 0
         while !Task.isCancelled {
             guard (try? await Task.sleep(for: interval)) != nil else { return }
             beats += 1
+            let abandoned = running.abandonOverdue(runTimeout: options.runTimeout)
+            for job in abandoned {
+                // Its slot is freed; its lease will lapse and another executor retries it. If the handler ever
+                // returns, what it reports is dropped.
+                logger.error("job handler ran past its run timeout; abandoning the job to another executor", metadata: [
+                    "job_id": "\(job.id.lowercasedString)", "kind": "\(job.kind)", "tenant_id": "\(job.tenantID)",
+                    "run_timeout": "\(options.runTimeout)",
+                ])
+                metrics?.recordAttempt(kind: job.kind, outcome: "abandoned", duration: options.runTimeout)
+            }
+            if !abandoned.isEmpty { wake.signal() }
+            metrics?.setRunning(running.count, stuck: running.stuckCount, oldestAge: running.oldestAge())
             do {
-                _ = try await database.withQueue(logger: logger) { try await $0.extendLeases(owner: options.owner, lease: options.lease) }
+                let renewable = running.progressing() + completions.pendingJobs()
+                _ = try await database.withQueue(logger: logger) { try await $0.extendLeases(renewable, owner: options.owner, lease: options.lease) }
                 if beats % 3 == 0 {
                     let rescued = try await database.withQueue(logger: logger) { try await $0.rescueExpiredLeases() }
                     if !rescued.isEmpty {
@@ -239,10 +264,18 @@ public struct JobExecutor: Service {
     }
 }
 
-/// The jobs whose handlers are running in this process, and whether claiming has stopped.
+/// The jobs whose handlers are running in this process, those abandoned past their run timeout, and whether
+/// claiming has stopped.
 final class RunningJobs: Sendable {
+    private struct Running {
+        let job: ClaimedJob
+        let started: ContinuousClock.Instant
+    }
+
     private struct State {
-        var jobs: [UUID: ClaimedJob] = [:]
+        var jobs: [UUID: Running] = [:]
+        /// Handlers that ran past the run timeout and have not returned: the executor is wedged while any remain.
+        var stuck: [UUID: ClaimedJob] = [:]
         var stopping = false
         /// The claim loop (or the shutdown drain) waits for a job to finish.
         var waiting = false
@@ -251,13 +284,15 @@ final class RunningJobs: Sendable {
     private let state = Mutex(State())
 
     var count: Int { state.withLock { $0.jobs.count } }
+    var stuckCount: Int { state.withLock { $0.stuck.count } }
     var isStopping: Bool { state.withLock { $0.stopping } }
 
     func stop() { state.withLock { $0.stopping = true } }
 
     func began(_ jobs: [ClaimedJob]) {
+        let now = ContinuousClock.now
         state.withLock { state in
-            for job in jobs { state.jobs[job.id] = job }
+            for job in jobs { state.jobs[job.id] = Running(job: job, started: now) }
         }
     }
 
@@ -270,28 +305,55 @@ final class RunningJobs: Sendable {
         }
     }
 
-    /// Whether the job was still this process's to complete (not released at shutdown), and whether
-    /// someone waits for a job to finish.
+    /// Whether the job was still this process's to complete (not released at shutdown, not abandoned), and
+    /// whether someone waits for a job to finish.
     func finished(_ id: UUID) -> (wasRunning: Bool, wake: Bool) {
         state.withLock { state in
             let wasRunning = state.jobs.removeValue(forKey: id) != nil
+            state.stuck.removeValue(forKey: id)
             defer { state.waiting = false }
             return (wasRunning, state.waiting)
         }
     }
 
+    /// The jobs whose handlers run within their timeout: the only ones whose leases the heartbeat renews.
+    func progressing() -> [(tenantID: TenantID, id: UUID)] {
+        state.withLock { $0.jobs.values.map { ($0.job.tenantID, $0.job.id) } }
+    }
+
+    /// Moves handlers running longer than `runTimeout` out of the running set (freeing their slots, letting their
+    /// leases lapse) into the stuck set; returns them.
+    func abandonOverdue(runTimeout: Duration) -> [ClaimedJob] {
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            let overdue = state.jobs.values.filter { now - $0.started > runTimeout }.map(\.job)
+            for job in overdue {
+                state.jobs.removeValue(forKey: job.id)
+                state.stuck[job.id] = job
+            }
+            return overdue
+        }
+    }
+
+    /// How long the longest-running handler has run.
+    func oldestAge() -> Duration {
+        let now = ContinuousClock.now
+        return state.withLock { $0.jobs.values.map { now - $0.started }.max() ?? .zero }
+    }
+
     func releaseAll() -> [ClaimedJob] {
         state.withLock { state in
             defer { state.jobs.removeAll() }
-            return Array(state.jobs.values)
+            return state.jobs.values.map(\.job)
         }
     }
 }
 
-/// Finished attempts waiting for the writer.
+/// Finished attempts waiting for the writer, and the batch it is writing.
 final class CompletionBuffer: Sendable {
     private struct State {
         var items: [JobCompletion] = []
+        var writing: [JobCompletion] = []
         var finished = false
     }
 
@@ -303,20 +365,31 @@ final class CompletionBuffer: Sendable {
         signal.signal()
     }
 
-    /// No more appends will come: the writer returns once it has written what is left.
     /// Whether the executor is shutting down (no more completions will come).
     var isFinished: Bool { state.withLock { $0.finished } }
 
+    /// No more appends will come: the writer returns once it has written what is left.
     func finish() {
         state.withLock { $0.finished = true }
         signal.signal()
     }
 
+    /// The next batch to write; it counts as pending until `written()`.
     func take(limit: Int) -> (batch: [JobCompletion], finished: Bool) {
         state.withLock { state in
             let batch = Array(state.items.prefix(limit))
             state.items.removeFirst(batch.count)
+            state.writing = batch
             return (batch, state.finished)
         }
+    }
+
+    func written() {
+        state.withLock { $0.writing = [] }
+    }
+
+    /// The jobs finished here whose outcome is not yet in the database: their leases must hold until it is.
+    func pendingJobs() -> [(tenantID: TenantID, id: UUID)] {
+        state.withLock { ($0.writing + $0.items).map { ($0.tenantID, $0.id) } }
     }
 }

@@ -57,16 +57,17 @@ public struct JobScheduler: Service {
         logger.info("scheduler started", metadata: ["leader_lock": "\(options.leaderLock)"])
         await cancelWhenGracefulShutdown {
             guard options.leaderLock else {
-                await lead()
+                await lead(while: { true })
                 return
             }
             while !Task.isCancelled {
                 do {
-                    let led = try await database.withSessionLock(Self.leaderLockKey, logger: logger) { () async -> Bool in
+                    let led = try await database.withSessionLock(Self.leaderLockKey, logger: logger) { lock async -> Bool in
                         logger.info("scheduler is the leader")
                         metrics?.setLeader(true)
                         defer { metrics?.setLeader(false) }
-                        await lead()
+                        await lead(while: { await lock.isHeld() })
+                        if !Task.isCancelled { logger.warning("scheduler lost its leader lock (the database connection holding it is gone); standing by") }
                         return true
                     }
                     if led == nil { logger.debug("another scheduler leads; standing by") }
@@ -79,10 +80,12 @@ public struct JobScheduler: Service {
         logger.info("scheduler stopped")
     }
 
-    /// Ticks until cancelled (graceful shutdown).
-    private func lead() async {
+    /// Ticks until cancelled (graceful shutdown) or until `stillLeader` says the leadership is gone: it is asked
+    /// before every tick, so two schedulers never both lead for longer than one tick (REQUIREMENTS RL-8).
+    private func lead(while stillLeader: () async -> Bool) async {
         var lastHousekeeping = ContinuousClock.now - options.housekeepingInterval
         while !Task.isCancelled {
+            guard await stillLeader() else { return }
             do {
                 try await tick()
                 if ContinuousClock.now - lastHousekeeping >= options.housekeepingInterval {
@@ -138,6 +141,7 @@ public struct JobScheduler: Service {
     public func housekeeping() async throws {
         let depth = try await database.withQueue(logger: logger) { try await $0.queueDepth() }
         metrics?.setQueueDepth(depth.map { (kind: $0.kind, state: $0.state.rawValue, count: $0.count) })
+        metrics?.setOldestRunningJobAge(try await database.withQueue(logger: logger) { try await $0.oldestRunningJobAge() })
         var pruned = 0
         while true {
             let deleted = try await database.withQueue(logger: logger) {

@@ -18,6 +18,10 @@ public struct Database: Sendable, Service {
     private let ingestClient: PostgresClient
     static let ingestConnections = 4
     private let metrics: DatabaseMetrics?
+    /// Every call's bounds on waiting for a connection and on holding it (REQUIREMENTS RL-8).
+    public let deadlines: DatabaseDeadlines
+    /// The ingest writer's: shorter, because a provider waits for the answer (see `WebhookIngestWriter`).
+    public let ingestDeadlines: DatabaseDeadlines
     /// Seals and opens tenants' secrets inside their transactions.
     public let vault: Vault
 
@@ -37,6 +41,12 @@ public struct Database: Sendable, Service {
         )
         self.metrics = metrics
         self.vault = vault
+        self.deadlines = DatabaseDeadlines(configuration)
+        // A provider waits for the answer (GitHub gives up after 10 s): a batch waits at most a second for one of the
+        // writer's connections, so that while the database is down deliveries get their 503 quickly.
+        self.ingestDeadlines = DatabaseDeadlines(
+            acquire: min(deadlines.acquire, .seconds(1)), call: min(deadlines.call, .milliseconds(configuration.ingestCallTimeoutMilliseconds))
+        )
         metrics?.setPoolSize(configuration.maxConnections)
     }
 
@@ -55,7 +65,7 @@ public struct Database: Sendable, Service {
         _ body: (TenantTransaction) async throws -> Result
     ) async throws -> Result {
         try await transaction(logger: logger) { connection in
-            try await connection.query("SELECT set_config('app.tenant_id', \(tenantID.description), true)", logger: logger)
+            try await connection.guardedQuery("SELECT set_config('app.tenant_id', \(tenantID.description), true)", logger: logger)
             return try await body(TenantTransaction(connection: connection, tenantID: tenantID, vault: vault, logger: logger))
         }
     }
@@ -85,7 +95,10 @@ public struct Database: Sendable, Service {
     /// Holds one pooled connection and calls `onNotification` for each NOTIFY on `channel` until
     /// the task is cancelled or the connection fails (which throws, so the caller can reconnect).
     public func listen(channel: String, logger: Logger, onNotification: @Sendable () -> Void) async throws {
-        try await client.withConnection { connection in
+        // Held for as long as the listener runs: only the wait for the connection is bounded. A listener on a dead
+        // socket costs wake-ups, not correctness: the executor polls as well.
+        let deadlines = DatabaseDeadlines(acquire: deadlines.acquire, call: .seconds(365 * 86_400))
+        try await client.withConnection(deadlines: deadlines, metrics: metrics) { connection in
             try await connection.listen(on: channel) { notifications in
                 for try await _ in notifications { onNotification() }
             }
@@ -94,19 +107,22 @@ public struct Database: Sendable, Service {
 
     /// Runs `body` while holding the session advisory lock `key` on a connection of its own, or returns
     /// `nil` at once when another session holds it. The lock goes with the connection: a process that
-    /// dies loses it, which is what makes it a leader lock.
+    /// dies loses it, which is what makes it a leader lock; so does a PostgreSQL restart, which `body`
+    /// notices through `SessionLock.isHeld()`.
     public func withSessionLock<Result: Sendable>(
-        _ key: Int64, logger: Logger, _ body: () async throws -> Result
+        _ key: Int64, logger: Logger, _ body: (SessionLock) async throws -> Result
     ) async throws -> Result? {
-        try await client.withConnection { connection in
-            let acquired = try await connection.query("SELECT pg_try_advisory_lock(\(key))", logger: logger).decode(Bool.self).collect().first ?? false
-            guard acquired else { return nil }
+        // Held while `body` leads, possibly for days: only the wait for it and each of its own queries are bounded.
+        let holding = DatabaseDeadlines(acquire: deadlines.acquire, call: .seconds(365 * 86_400))
+        return try await client.withConnection(deadlines: holding, metrics: metrics) { connection in
+            let lock = SessionLock(connection: connection, key: key, timeout: deadlines.acquire, logger: logger)
+            guard try await lock.tryAcquire() else { return nil }
             do {
-                let result = try await body()
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger)
+                let result = try await body(lock)
+                await lock.release()
                 return result
             } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger)
+                await lock.release()
                 throw error
             }
         }
@@ -120,7 +136,7 @@ public struct Database: Sendable, Service {
         _ body: (IngestSession) async throws -> Result
     ) async throws -> Result {
         do {
-            return try await ingestClient.withConnection { connection in
+            return try await ingestClient.withConnection(deadlines: ingestDeadlines, metrics: metrics) { connection in
                 try await body(IngestSession(connection: connection, logger: logger))
             }
         } catch {
@@ -128,12 +144,14 @@ public struct Database: Sendable, Service {
         }
     }
 
-    /// Reads facts about the schema and the connected role, for start-up checks and `/readyz`.
+    /// Reads facts about the schema and the connected role, for start-up checks and `/readyz` (which passes
+    /// tighter `deadlines`, so that it answers within a second whatever the database does).
     public func withCatalog<Result: Sendable>(
+        deadlines: DatabaseDeadlines? = nil,
         logger: Logger,
         _ body: (CatalogReader) async throws -> Result
     ) async throws -> Result {
-        try await transaction(logger: logger) { connection in
+        try await transaction(deadlines: deadlines, logger: logger) { connection in
             try await body(CatalogReader(connection: connection, logger: logger))
         }
     }
@@ -143,25 +161,24 @@ public struct Database: Sendable, Service {
         enabling name: String, logger: Logger, _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await transaction(logger: logger) { connection in
-            try await connection.query("SELECT set_config(\(name), 'on', true)", logger: logger)
+            try await connection.guardedQuery("SELECT set_config(\(name), 'on', true)", logger: logger)
             return try await body(connection)
         }
     }
 
     private func transaction<Result: Sendable>(
+        deadlines: DatabaseDeadlines? = nil,
         logger: Logger,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         metrics?.connectionLeased()
         defer { metrics?.connectionReturned() }
         do {
-            return try await client.withTransaction(logger: logger) { connection in
-                try await body(connection)
+            return try await client.withConnection(deadlines: deadlines ?? self.deadlines, metrics: metrics) { connection in
+                try await connection.guardedTransaction(logger: logger) { connection in
+                    try await body(connection)
+                }
             }
-        } catch let error as PostgresTransactionError {
-            // postgres-nio wraps the closure's error; callers want the domain error they threw.
-            if let closureError = error.closureError { throw DatabaseError.translate(closureError) }
-            throw DatabaseError.translate(error.beginError ?? error.commitError ?? error.rollbackError ?? error)
         } catch {
             throw DatabaseError.translate(error)
         }

@@ -12,7 +12,7 @@ protocol ConnectionScope: Sendable {
 extension ConnectionScope {
     @discardableResult
     func query(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
-        try await connection.query(query, logger: logger, file: file, line: line)
+        try await connection.guardedQuery(query, logger: logger, file: file, line: line)
     }
 }
 
@@ -54,16 +54,16 @@ public struct CatalogReader: Sendable {
 
     /// The migration versions recorded in `schema_migrations`, or `nil` when the table does not exist.
     public func appliedMigrationVersions() async throws -> [Int]? {
-        let exists = try await connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL" as PostgresQuery, logger: logger)
+        let exists = try await connection.guardedQuery("SELECT to_regclass('schema_migrations') IS NOT NULL" as PostgresQuery, logger: logger)
             .decode(Bool.self).collect().first ?? false
         guard exists else { return nil }
-        return try await connection.query("SELECT version FROM schema_migrations ORDER BY version" as PostgresQuery, logger: logger)
+        return try await connection.guardedQuery("SELECT version FROM schema_migrations ORDER BY version" as PostgresQuery, logger: logger)
             .decode(Int.self).collect()
     }
 
     /// Facts about the connected role that REQUIREMENTS PG-1 constrains.
     public func currentRole() async throws -> RoleFacts {
-        let rows = try await connection.query(
+        let rows = try await connection.guardedQuery(
             """
             SELECT current_user::text, r.rolsuper, r.rolbypassrls,
                    (SELECT count(*) FROM pg_class c
@@ -80,7 +80,7 @@ public struct CatalogReader: Sendable {
 
     /// Tables with a `tenant_id` column, and whether each enables and forces row-level security.
     public func tenantTables() async throws -> [TenantTableFacts] {
-        try await connection.query(
+        try await connection.guardedQuery(
             """
             SELECT c.relname::text, c.relrowsecurity, c.relforcerowsecurity,
                    (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid)::int
@@ -98,7 +98,7 @@ public struct CatalogReader: Sendable {
 
     /// The tenant this connection's current transaction is scoped to, if any.
     public func currentTenantSetting() async throws -> String? {
-        try await connection.query("SELECT nullif(current_setting('app.tenant_id', true), '')" as PostgresQuery, logger: logger)
+        try await connection.guardedQuery("SELECT nullif(current_setting('app.tenant_id', true), '')" as PostgresQuery, logger: logger)
             .decode(String?.self).collect().first ?? nil
     }
 }

@@ -16,10 +16,14 @@ public final class LocalPostgresCluster: Sendable {
         public var directory: URL
         /// `false` turns fsync off: for throwaway test clusters only, never for benchmarks of durability.
         public var durable: Bool
+        /// The port to listen on; `nil` picks a free one. A restart on the same port looks, to clients, like a
+        /// database server that went away and came back.
+        public var port: Int?
 
-        public init(directory: URL, durable: Bool) {
+        public init(directory: URL, durable: Bool, port: Int? = nil) {
             self.directory = directory
             self.durable = durable
+            self.port = port
         }
     }
 
@@ -27,6 +31,7 @@ public final class LocalPostgresCluster: Sendable {
     public static let applicationLoginRole = "switchyard_api"
 
     public let port: Int
+    let durable: Bool
     let directory: URL
     let binaries: URL
     let runAs: String?
@@ -40,8 +45,9 @@ public final class LocalPostgresCluster: Sendable {
         DatabaseURL(host: "127.0.0.1", port: port, username: Self.ownerRole, password: ownerPassword, database: "postgres", tlsMode: .disable)
     }
 
-    private init(port: Int, directory: URL, binaries: URL, runAs: String?, ownerPassword: String, applicationPassword: String) {
+    private init(port: Int, durable: Bool, directory: URL, binaries: URL, runAs: String?, ownerPassword: String, applicationPassword: String) {
         self.port = port
+        self.durable = durable
         self.directory = directory
         self.binaries = binaries
         self.runAs = runAs
@@ -80,7 +86,7 @@ public final class LocalPostgresCluster: Sendable {
         if (try? run(pgCtl, runAs: runAs, ["-D", dataDirectory.path, "status"])) != nil {
             _ = try? run(pgCtl, runAs: runAs, ["-D", dataDirectory.path, "-m", "fast", "-w", "stop"])
         }
-        let port = try freeLoopbackPort()
+        let port = try options.port ?? freeLoopbackPort()
         var serverOptions = [
             "-p \(port)", "-c listen_addresses=127.0.0.1", "-c unix_socket_directories='\(dataDirectory.path)'",
             "-c max_connections=300", "-c shared_buffers=128MB",
@@ -95,7 +101,7 @@ public final class LocalPostgresCluster: Sendable {
         )
         logger.info("private PostgreSQL is up", metadata: ["port": "\(port)"])
         return LocalPostgresCluster(
-            port: port, directory: options.directory, binaries: binaries, runAs: runAs,
+            port: port, durable: options.durable, directory: options.directory, binaries: binaries, runAs: runAs,
             ownerPassword: ownerPassword, applicationPassword: applicationPassword
         )
     }
@@ -109,6 +115,13 @@ public final class LocalPostgresCluster: Sendable {
     /// next start). For tests of durability.
     public func crash() {
         _ = try? Self.run(binaries.appending(path: "pg_ctl"), runAs: runAs, ["-D", dataDirectory.path, "-m", "immediate", "-w", "stop"])
+    }
+
+    /// Starts the stopped (or crashed) server again on the same port and directory: recovery from the WAL after a
+    /// crash. For tests of what clients do when their database goes away and comes back.
+    @discardableResult
+    public func restart(logger: Logger) throws -> LocalPostgresCluster {
+        try Self.start(.init(directory: directory, durable: durable, port: port), logger: logger)
     }
 
     /// Deletes the cluster's directory; for throwaway clusters, after `stop()`.
@@ -269,7 +282,7 @@ public final class LocalPostgresCluster: Sendable {
 
     /// Asks the kernel for a free loopback port. Another process could take it before the server binds;
     /// `pg_ctl start` then fails and says so.
-    static func freeLoopbackPort() throws -> Int {
+    public static func freeLoopbackPort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw CommandFailure(command: "socket", output: String(cString: strerror(errno))) }
         defer { close(fd) }

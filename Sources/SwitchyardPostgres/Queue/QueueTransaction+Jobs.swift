@@ -80,7 +80,7 @@ extension QueueTransaction {
     /// another's from starting.
     public func claim(_ request: ClaimRequest) async throws -> [ClaimedJob] {
         var jobs: [ClaimedJob] = []
-        for try await job in try await connection.execute(ClaimStatement(request: request), logger: logger) {
+        for try await job in try await connection.guardedExecute(ClaimStatement(request: request), logger: logger) {
             jobs.append(job)
         }
         return jobs
@@ -105,18 +105,22 @@ extension QueueTransaction {
             tenants: completions.map(\.tenantID.rawValue), ids: completions.map(\.id), attempts: completions.map { Int64($0.attempt) },
             states: states, errors: completions.map { $0.error ?? "" }, delays: delays, owner: owner
         )
-        for try await _ in try await connection.execute(statement, logger: logger) { written += 1 }
+        for try await _ in try await connection.guardedExecute(statement, logger: logger) { written += 1 }
         return written
     }
 
-    /// Extends the lease of every job `owner` holds (the heartbeat). Returns how many it holds.
+    /// Extends the leases of `jobs` that `owner` still holds (the heartbeat). Only the jobs the executor knows to be
+    /// making progress are named: a job whose handler hangs, or whose completion was lost, must be let go, so that
+    /// its lease lapses and another executor rescues it (REQUIREMENTS RL-8). Returns how many were extended.
     @discardableResult
-    public func extendLeases(owner: String, lease: Duration) async throws -> Int {
-        try await query(
+    public func extendLeases(_ jobs: [(tenantID: TenantID, id: UUID)], owner: String, lease: Duration) async throws -> Int {
+        guard !jobs.isEmpty else { return 0 }
+        return try await query(
             """
-            UPDATE jobs SET lease_expires_at = now() + \(lease.wholeMilliseconds) * interval '1 millisecond'
-             WHERE state = 'running' AND lease_owner = \(owner)
-            RETURNING id
+            UPDATE jobs j SET lease_expires_at = now() + \(lease.wholeMilliseconds) * interval '1 millisecond'
+              FROM unnest(\(jobs.map(\.tenantID.rawValue))::uuid[], \(jobs.map(\.id))::uuid[]) AS c(tenant_id, id)
+             WHERE j.tenant_id = c.tenant_id AND j.id = c.id AND j.state = 'running' AND j.lease_owner = \(owner)
+            RETURNING j.id
             """
         ).decode(UUID.self).collect().count
     }
@@ -179,6 +183,15 @@ extension QueueTransaction {
         ).decode((String, String, Int).self).collect().compactMap { row in
             JobState(rawValue: row.1).map { (kind: row.0, state: $0, count: row.2) }
         }
+    }
+
+    /// How long the oldest job in state `running` has been running (zero when none is): a figure far past the lease
+    /// means jobs that no executor is finishing.
+    public func oldestRunningJobAge() async throws -> Duration {
+        let milliseconds = try await query(
+            "SELECT coalesce((extract(epoch FROM now() - min(started_at)) * 1000)::bigint, 0) FROM jobs WHERE state = 'running'" as PostgresQuery
+        ).decode(Int64.self).collect().first ?? 0
+        return .milliseconds(milliseconds)
     }
 
     /// Locks up to `limit` unpaused schedules whose next fire is due; other schedulers skip them.

@@ -43,7 +43,7 @@ extension Database {
         try await withIdempotencyScope(tenant: tenant, logger: logger) { connection, tenantID in
             let retention = "\(IdempotencyPolicy.retention.components.seconds) seconds"
             let abandoned = "\(IdempotencyPolicy.abandonedAfter.components.seconds) seconds"
-            let claimed = try await connection.query(
+            let claimed = try await connection.guardedQuery(
                 """
                 INSERT INTO idempotency_keys (tenant_id, idempotency_key, request_hash, state, expires_at)
                 VALUES (\(tenantID), \(key), \(ByteBuffer(bytes: requestHash)), 'in_progress', now() + \(retention)::interval)
@@ -59,7 +59,7 @@ extension Database {
             ).decode(Bool.self).collect()
             if !claimed.isEmpty { return .proceed }
 
-            let rows = try await connection.query(
+            let rows = try await connection.guardedQuery(
                 """
                 SELECT request_hash, state, response_status, response_headers::text, response_body
                   FROM idempotency_keys
@@ -81,7 +81,7 @@ extension Database {
     public func completeIdempotentRequest(_ key: String, tenant: TenantID?, response: StoredResponse, logger: Logger) async throws {
         let headers = String(decoding: try JSONEncoder().encode(response.headers), as: UTF8.self)
         try await withIdempotencyScope(tenant: tenant, logger: logger) { connection, tenantID in
-            _ = try await connection.query(
+            _ = try await connection.guardedQuery(
                 """
                 UPDATE idempotency_keys
                    SET state = 'completed', response_status = \(response.status),
@@ -98,7 +98,7 @@ extension Database {
     /// Forgets a claim whose request failed in a way worth retrying (a 5xx), so a retry runs again.
     public func releaseIdempotencyKey(_ key: String, tenant: TenantID?, logger: Logger) async throws {
         try await withIdempotencyScope(tenant: tenant, logger: logger) { connection, tenantID in
-            _ = try await connection.query(
+            _ = try await connection.guardedQuery(
                 """
                 DELETE FROM idempotency_keys
                  WHERE coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)

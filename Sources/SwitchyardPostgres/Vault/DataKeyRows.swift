@@ -11,7 +11,7 @@ enum DataKeyRows {
         tenant: TenantID, encryptions: Int64, vault: Vault, connection: PostgresConnection, logger: Logger
     ) async throws -> DataKey {
         let (key, wrapped) = try await vault.makeDataKey(for: tenant)
-        try await connection.query(
+        try await connection.guardedQuery(
             """
             INSERT INTO tenant_data_keys (tenant_id, id, wrapped_key, kek_id, kek_version, state, encryptions)
             VALUES (\(tenant.rawValue), \(key.id), \(ByteBuffer(bytes: wrapped.ciphertext)), \(wrapped.kek.keyID), \(wrapped.kek.version), 'active', \(encryptions))

@@ -1,0 +1,173 @@
+import Logging
+import NIOCore
+import PostgresNIO
+import Synchronization
+import SwitchyardCore
+import SwitchyardMetrics
+
+/// How long a database call may wait and run (REQUIREMENTS RL-8).
+///
+/// postgres-nio gives neither bound itself: a lease waits for a connection as long as the pool keeps failing
+/// to connect (its breaker trips only after a minute), and a query sent on a socket whose server died may never be
+/// answered. A `statement_timeout` is enforced by a server that may be gone, so it bounds neither.
+public struct DatabaseDeadlines: Sendable {
+    /// How long a call waits for a pooled connection before failing with 503 `database-unavailable`.
+    public var acquire: Duration
+    /// How long a call may hold its connection; past it the connection is closed, which fails whatever the call
+    /// was waiting for, and the call fails with 503 `database-timeout`.
+    public var call: Duration
+
+    public init(acquire: Duration, call: Duration) {
+        self.acquire = acquire
+        self.call = call
+    }
+
+    public init(_ configuration: DatabaseConfiguration) {
+        self.init(acquire: .milliseconds(configuration.acquireTimeoutMilliseconds), call: .milliseconds(configuration.callTimeoutMilliseconds))
+    }
+}
+
+extension SwitchyardError {
+    static let databaseTimeout = Self(
+        .unavailable, code: "database-timeout",
+        detail: "The database did not answer in time. Retry later."
+    )
+}
+
+extension PostgresClient {
+    /// Leases a connection within `deadlines.acquire` and runs `body` on it within `deadlines.call`.
+    ///
+    /// postgres-nio can withdraw a waiting lease only by cancelling the task that waits, so the lease is taken by
+    /// a child task that lends the connection to this one and holds the lease until `body` is done; `body` itself
+    /// runs here, so it need not be `Sendable`. The call deadline is a timer on the connection's event loop that
+    /// closes the connection: every query of it then fails at once, whatever state the socket is in.
+    func withConnection<Result>(
+        deadlines: DatabaseDeadlines,
+        metrics: DatabaseMetrics?,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let handoff = ConnectionHandoff()
+        metrics?.leaseWaitStarted()
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    try await self.withConnection { connection in await handoff.lend(connection) }
+                } catch {
+                    handoff.failed(error)
+                }
+            }
+            let acquireTimer = Self.timerLoop.scheduleTask(in: .init(deadlines.acquire)) { handoff.expire() }
+            let connection: PostgresConnection
+            do {
+                defer {
+                    acquireTimer.cancel()
+                    metrics?.leaseWaitEnded()
+                }
+                connection = try await handoff.connection()
+            } catch {
+                group.cancelAll()
+                if error is ConnectionHandoff.Expired {
+                    metrics?.acquireTimedOut()
+                    throw SwitchyardError.databaseUnavailable
+                }
+                throw error
+            }
+            let expired = Atomic<Bool>(false)
+            let callTimer = connection.eventLoop.scheduleTask(in: .init(deadlines.call)) {
+                expired.store(true, ordering: .sequentiallyConsistent)
+                connection.close().whenComplete { _ in }
+            }
+            defer {
+                callTimer.cancel()
+                handoff.giveBack()
+            }
+            do {
+                return try await body(connection)
+            } catch {
+                if expired.load(ordering: .sequentiallyConsistent) {
+                    metrics?.callTimedOut()
+                    throw SwitchyardError.databaseTimeout
+                }
+                throw error
+            }
+        }
+    }
+
+    /// Acquire timers need an event loop before there is a connection; any will do.
+    static var timerLoop: any EventLoop { PostgresClient.defaultEventLoopGroup.any() }
+}
+
+/// Passes a leased connection from the task that holds the lease to the task that uses it, and back.
+///
+/// Either side may come first; the user may give up (acquire deadline) before the lease arrives, in which case a
+/// late lease is returned at once.
+final class ConnectionHandoff: Sendable {
+    struct Expired: Error {}
+
+    private struct State {
+        var outcome: Result<PostgresConnection, any Error>?
+        var user: CheckedContinuation<PostgresConnection, any Error>?
+        var lender: CheckedContinuation<Void, Never>?
+        var returned = false
+    }
+
+    private let state = Mutex(State())
+
+    /// The lender's side: hands `connection` over and waits until it is given back.
+    func lend(_ connection: PostgresConnection) async {
+        await withCheckedContinuation { (lender: CheckedContinuation<Void, Never>) in
+            let (user, returnAtOnce) = state.withLock { state -> (CheckedContinuation<PostgresConnection, any Error>?, Bool) in
+                if state.returned || state.outcome != nil { return (nil, true) }
+                state.outcome = .success(connection)
+                state.lender = lender
+                defer { state.user = nil }
+                return (state.user, false)
+            }
+            if returnAtOnce { lender.resume() }
+            user?.resume(returning: connection)
+        }
+    }
+
+    /// The lease failed (pool shut down, request cancelled).
+    func failed(_ error: any Error) {
+        resolve(.failure(error))
+    }
+
+    /// The acquire deadline passed.
+    func expire() {
+        resolve(.failure(Expired()))
+    }
+
+    private func resolve(_ outcome: Result<PostgresConnection, any Error>) {
+        let user = state.withLock { state -> CheckedContinuation<PostgresConnection, any Error>? in
+            guard state.outcome == nil else { return nil }
+            state.outcome = outcome
+            if case .failure = outcome { state.returned = true }
+            defer { state.user = nil }
+            return state.user
+        }
+        user?.resume(with: outcome)
+    }
+
+    /// The user's side: waits for the connection (or the failure).
+    func connection() async throws -> PostgresConnection {
+        try await withCheckedThrowingContinuation { user in
+            let outcome = state.withLock { state -> Result<PostgresConnection, any Error>? in
+                if let outcome = state.outcome { return outcome }
+                state.user = user
+                return nil
+            }
+            if let outcome { user.resume(with: outcome) }
+        }
+    }
+
+    /// The user is done: the lender may release the lease.
+    func giveBack() {
+        let lender = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.returned = true
+            defer { state.lender = nil }
+            return state.lender
+        }
+        lender?.resume()
+    }
+}
