@@ -40,7 +40,8 @@ extension PostgresClient {
     /// postgres-nio can withdraw a waiting lease only by cancelling the task that waits, so the lease is taken by
     /// a child task that lends the connection to this one and holds the lease until `body` is done; `body` itself
     /// runs here, so it need not be `Sendable`. The call deadline is a timer on the connection's event loop that
-    /// closes the connection: every query of it then fails at once, whatever state the socket is in.
+    /// closes the connection: every query waiting on it is then released at once (`guardedQuery`), whatever state
+    /// the socket is in.
     func withConnection<Result>(
         deadlines: DatabaseDeadlines,
         metrics: DatabaseMetrics?,

@@ -1,14 +1,18 @@
 import Logging
+import NIOCore
 import PostgresNIO
+import Synchronization
 import SwitchyardCore
 
-/// Queries that fail at once on a connection whose server went away.
+/// Queries whose caller stops waiting the moment their connection closes.
 ///
-/// postgres-nio 1.33 writes a query to its channel without a promise; once the channel has closed (the server
-/// crashed or restarted) the write is dropped and the query's own promise is never completed, so the caller waits
-/// forever: the ROLLBACK after a failed statement, the next statement of a transaction, a leader's lock check.
-/// Asking first leaves only the instant between the check and the write, which the pool and the deadlines of
-/// `DatabaseDeadlines` cannot cover; every query of ours goes through here (REQUIREMENTS RL-6, RL-8).
+/// postgres-nio 1.33 writes a query to its channel without a write promise. When the server has just gone away
+/// (crash, restart, a deadline closing the connection), a query written after the channel closed is dropped
+/// before it reaches postgres-nio's handler, and the query's own promise is never completed: the caller waits
+/// forever. Checking `isClosed` first is not enough, because a batch's bindings are encoded between the check and
+/// the write, and the fault suite hits that window about once in twenty crashes. So the wait for the query's
+/// first answer runs in a task of its own and the caller waits for whichever comes first: that answer, or the
+/// connection's close (REQUIREMENTS RL-6, RL-8). Every query of ours goes through here.
 extension PostgresConnection {
     func ensureOpen() throws {
         if isClosed { throw SwitchyardError.databaseUnavailable }
@@ -17,14 +21,22 @@ extension PostgresConnection {
     @discardableResult
     func guardedQuery(_ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
         try ensureOpen()
-        return try await self.query(query, logger: logger, file: file, line: line)
+        return try await ConnectionCloseWatch.shared.untilClosed(self) { connection in
+            try await connection.query(query, logger: logger, file: file, line: line)
+        }
     }
 
-    func guardedExecute<Statement: PostgresPreparedStatement, Row>(
+    /// Runs a prepared statement and returns its rows, decoded (collected in the waiting task, so that no part of
+    /// the wait can outlive the connection).
+    func guardedExecute<Statement: PostgresPreparedStatement>(
         _ statement: Statement, logger: Logger, file: String = #fileID, line: Int = #line
-    ) async throws -> AsyncThrowingMapSequence<PostgresRowSequence, Row> where Row == Statement.Row {
+    ) async throws -> [Statement.Row] where Statement.Row: Sendable {
         try ensureOpen()
-        return try await execute(statement, logger: logger, file: file, line: line)
+        return try await ConnectionCloseWatch.shared.untilClosed(self) { connection in
+            var rows: [Statement.Row] = []
+            for try await row in try await connection.execute(statement, logger: logger, file: file, line: line) { rows.append(row) }
+            return rows
+        }
     }
 
     /// BEGIN, `body`, COMMIT; ROLLBACK when `body` throws and the connection is still there to hear it (the server
@@ -35,10 +47,103 @@ extension PostgresConnection {
         do {
             result = try await body(self)
         } catch {
-            if !isClosed { _ = try? await query("ROLLBACK", logger: logger) }
+            if !isClosed { _ = try? await guardedQuery("ROLLBACK", logger: logger) }
             throw error
         }
         try await guardedQuery("COMMIT", logger: logger)
         return result
+    }
+}
+
+/// The callers waiting on each open connection, released together when it closes. One close callback per
+/// connection, whatever the number of queries it runs.
+final class ConnectionCloseWatch: Sendable {
+    static let shared = ConnectionCloseWatch()
+
+    private struct Entry {
+        var waiters: [UInt64: @Sendable () -> Void] = [:]
+    }
+
+    private struct State {
+        var connections: [ObjectIdentifier: Entry] = [:]
+        var nextWaiter: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
+
+    /// Runs `operation` in a task of its own and returns its result, or throws `databaseUnavailable` as soon as
+    /// `connection` closes, whichever comes first. An abandoned operation finishes (or not) on its own.
+    func untilClosed<Result: Sendable>(
+        _ connection: PostgresConnection, _ operation: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let outcome = OneShot<Result>()
+        return try await withCheckedThrowingContinuation { continuation in
+            outcome.attach(continuation)
+            let waiter = watch(connection) { outcome.resolve(.failure(SwitchyardError.databaseUnavailable)) }
+            Task {
+                let result: Swift.Result<Result, any Error>
+                do { result = .success(try await operation(connection)) } catch { result = .failure(error) }
+                self.unwatch(connection, waiter)
+                outcome.resolve(result)
+            }
+        }
+    }
+
+    private func watch(_ connection: PostgresConnection, onClose: @escaping @Sendable () -> Void) -> UInt64 {
+        let key = ObjectIdentifier(connection)
+        let (waiter, isNew) = state.withLock { state -> (UInt64, Bool) in
+            state.nextWaiter &+= 1
+            let isNew = state.connections[key] == nil
+            state.connections[key, default: Entry()].waiters[state.nextWaiter] = onClose
+            return (state.nextWaiter, isNew)
+        }
+        if isNew {
+            // Fires at once when the connection is closed already.
+            connection.closeFuture.whenComplete { _ in self.closed(key) }
+        }
+        return waiter
+    }
+
+    private func unwatch(_ connection: PostgresConnection, _ waiter: UInt64) {
+        state.withLock { _ = $0.connections[ObjectIdentifier(connection)]?.waiters.removeValue(forKey: waiter) }
+    }
+
+    private func closed(_ key: ObjectIdentifier) {
+        let waiters = state.withLock { $0.connections.removeValue(forKey: key)?.waiters.values.map { $0 } ?? [] }
+        for waiter in waiters { waiter() }
+    }
+}
+
+/// A continuation resumed by whichever of several parties comes first.
+private final class OneShot<Value: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<Value, any Error>?
+        var early: Result<Value, any Error>?
+        var done = false
+    }
+
+    private let state = Mutex(State())
+
+    func attach(_ continuation: CheckedContinuation<Value, any Error>) {
+        let early = state.withLock { state -> Result<Value, any Error>? in
+            if let early = state.early { return early }
+            state.continuation = continuation
+            return nil
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func resolve(_ result: Result<Value, any Error>) {
+        let continuation = state.withLock { state -> CheckedContinuation<Value, any Error>? in
+            guard !state.done else { return nil }
+            state.done = true
+            guard let continuation = state.continuation else {
+                state.early = result
+                return nil
+            }
+            state.continuation = nil
+            return continuation
+        }
+        continuation?.resume(with: result)
     }
 }

@@ -79,11 +79,7 @@ extension QueueTransaction {
     /// every tenant's first job before anyone's second, so a tenant with a flood of jobs cannot keep
     /// another's from starting.
     public func claim(_ request: ClaimRequest) async throws -> [ClaimedJob] {
-        var jobs: [ClaimedJob] = []
-        for try await job in try await connection.guardedExecute(ClaimStatement(request: request), logger: logger) {
-            jobs.append(job)
-        }
-        return jobs
+        try await connection.guardedExecute(ClaimStatement(request: request), logger: logger)
     }
 
     /// Finishes attempts in one statement. Only attempts still leased to `owner` change: one whose lease
@@ -100,13 +96,11 @@ extension QueueTransaction {
             case .dead: states.append(JobState.dead.rawValue); delays.append(0)
             }
         }
-        var written = 0
         let statement = CompleteStatement(
             tenants: completions.map(\.tenantID.rawValue), ids: completions.map(\.id), attempts: completions.map { Int64($0.attempt) },
             states: states, errors: completions.map { $0.error ?? "" }, delays: delays, owner: owner
         )
-        for try await _ in try await connection.guardedExecute(statement, logger: logger) { written += 1 }
-        return written
+        return try await connection.guardedExecute(statement, logger: logger).count
     }
 
     /// Extends the leases of `jobs` that `owner` still holds (the heartbeat). Only the jobs the executor knows to be

@@ -91,8 +91,7 @@ extension IngestSession {
     /// follows proves the commit went through (or fails with the connection when the server crashed meanwhile).
     public func insertWebhookEvents(_ events: [NewWebhookEvent]) async throws -> Set<UUID> {
         guard !events.isEmpty else { return [] }
-        var inserted = Set<UUID>()
-        for try await id in try await connection.guardedExecute(InsertWebhookEventsStatement(events), logger: logger) { inserted.insert(id) }
+        let inserted = Set(try await connection.guardedExecute(InsertWebhookEventsStatement(events), logger: logger))
         _ = try await connection.guardedQuery("SELECT 1", logger: logger).collect()
         return inserted
     }
