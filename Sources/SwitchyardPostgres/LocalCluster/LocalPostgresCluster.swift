@@ -19,11 +19,15 @@ public final class LocalPostgresCluster: Sendable {
         /// The port to listen on; `nil` picks a free one. A restart on the same port looks, to clients, like a
         /// database server that went away and came back.
         public var port: Int?
+        /// The cluster's superuser, made by `initdb`; `switchyard_owner` for `dev` and the tests. A test of the
+        /// README's role recipe picks another name, since the recipe creates `switchyard_owner` itself.
+        public var superuser: String
 
-        public init(directory: URL, durable: Bool, port: Int? = nil) {
+        public init(directory: URL, durable: Bool, port: Int? = nil, superuser: String = LocalPostgresCluster.ownerRole) {
             self.directory = directory
             self.durable = durable
             self.port = port
+            self.superuser = superuser
         }
     }
 
@@ -32,6 +36,7 @@ public final class LocalPostgresCluster: Sendable {
 
     public let port: Int
     let durable: Bool
+    let superuser: String
     let directory: URL
     let binaries: URL
     let runAs: String?
@@ -42,12 +47,13 @@ public final class LocalPostgresCluster: Sendable {
 
     /// The owner (superuser of this private cluster) on the `postgres` database.
     public var ownerURL: DatabaseURL {
-        DatabaseURL(host: "127.0.0.1", port: port, username: Self.ownerRole, password: ownerPassword, database: "postgres", tlsMode: .disable)
+        DatabaseURL(host: "127.0.0.1", port: port, username: superuser, password: ownerPassword, database: "postgres", tlsMode: .disable)
     }
 
-    private init(port: Int, durable: Bool, directory: URL, binaries: URL, runAs: String?, ownerPassword: String, applicationPassword: String) {
+    private init(port: Int, durable: Bool, superuser: String, directory: URL, binaries: URL, runAs: String?, ownerPassword: String, applicationPassword: String) {
         self.port = port
         self.durable = durable
+        self.superuser = superuser
         self.directory = directory
         self.binaries = binaries
         self.runAs = runAs
@@ -76,7 +82,7 @@ public final class LocalPostgresCluster: Sendable {
             logger.info("initialising a private PostgreSQL cluster", metadata: ["directory": "\(dataDirectory.path)"])
             try run(
                 binaries.appending(path: "initdb"), runAs: runAs,
-                ["-D", dataDirectory.path, "-U", ownerRole, "--pwfile=\(passwordFile.path)", "-E", "UTF8",
+                ["-D", dataDirectory.path, "-U", options.superuser, "--pwfile=\(passwordFile.path)", "-E", "UTF8",
                  "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", "--no-instructions", "--locale=C"]
             )
         }
@@ -101,7 +107,7 @@ public final class LocalPostgresCluster: Sendable {
         )
         logger.info("private PostgreSQL is up", metadata: ["port": "\(port)"])
         return LocalPostgresCluster(
-            port: port, durable: options.durable, directory: options.directory, binaries: binaries, runAs: runAs,
+            port: port, durable: options.durable, superuser: options.superuser, directory: options.directory, binaries: binaries, runAs: runAs,
             ownerPassword: ownerPassword, applicationPassword: applicationPassword
         )
     }
@@ -121,7 +127,7 @@ public final class LocalPostgresCluster: Sendable {
     /// crash. For tests of what clients do when their database goes away and comes back.
     @discardableResult
     public func restart(logger: Logger) throws -> LocalPostgresCluster {
-        try Self.start(.init(directory: directory, durable: durable, port: port), logger: logger)
+        try Self.start(.init(directory: directory, durable: durable, port: port, superuser: superuser), logger: logger)
     }
 
     /// Deletes the cluster's directory; for throwaway clusters, after `stop()`.
