@@ -151,7 +151,7 @@ public struct JobExecutor: Service {
             failure = .transient("no handler for job kind '\(job.kind)' in executor \(options.owner)")
         }
         let duration = ContinuousClock.now - started
-        let (wasRunning, claimerWaits) = running.finished(job.id)
+        let (wasRunning, claimerWaits) = running.finished(job)
         if claimerWaits { wake.signal() }
         // Released at shutdown meanwhile: the job is someone else's now.
         guard wasRunning else { return }
@@ -199,9 +199,9 @@ public struct JobExecutor: Service {
                 } catch {
                     failures += 1
                     logger.warning("writing finished jobs failed", metadata: ["error": "\(loggableDescription(of: error))", "jobs": "\(batch.count)"])
-                    // While running, keep trying until the database is back (RL-6): the heartbeat renews every lease
-                    // this executor owns, these jobs' included, so a dropped batch would stay `running` for good.
-                    // Shutting down, give up after a lease's worth: the leases then expire and the jobs are rescued.
+                    // While running, keep trying until the database is back (RL-6); the heartbeat keeps these jobs'
+                    // leases meanwhile, so nobody runs them twice. Shutting down, give up after a lease's worth: the
+                    // leases then expire and the jobs are rescued.
                     if buffer.isFinished && Duration.milliseconds(100 << min(failures, 6)) * failures >= options.lease {
                         buffer.written()
                         break
@@ -272,10 +272,21 @@ final class RunningJobs: Sendable {
         let started: ContinuousClock.Instant
     }
 
+    /// One attempt of a job: an abandoned attempt may still be stuck here while the job's next one runs.
+    private struct Attempt: Hashable {
+        let id: UUID
+        let number: Int
+
+        init(_ job: ClaimedJob) {
+            id = job.id
+            number = job.attempt
+        }
+    }
+
     private struct State {
-        var jobs: [UUID: Running] = [:]
+        var jobs: [Attempt: Running] = [:]
         /// Handlers that ran past the run timeout and have not returned: the executor is wedged while any remain.
-        var stuck: [UUID: ClaimedJob] = [:]
+        var stuck: [Attempt: ClaimedJob] = [:]
         var stopping = false
         /// The claim loop (or the shutdown drain) waits for a job to finish.
         var waiting = false
@@ -292,7 +303,7 @@ final class RunningJobs: Sendable {
     func began(_ jobs: [ClaimedJob]) {
         let now = ContinuousClock.now
         state.withLock { state in
-            for job in jobs { state.jobs[job.id] = Running(job: job, started: now) }
+            for job in jobs { state.jobs[Attempt(job)] = Running(job: job, started: now) }
         }
     }
 
@@ -307,10 +318,10 @@ final class RunningJobs: Sendable {
 
     /// Whether the job was still this process's to complete (not released at shutdown, not abandoned), and
     /// whether someone waits for a job to finish.
-    func finished(_ id: UUID) -> (wasRunning: Bool, wake: Bool) {
+    func finished(_ job: ClaimedJob) -> (wasRunning: Bool, wake: Bool) {
         state.withLock { state in
-            let wasRunning = state.jobs.removeValue(forKey: id) != nil
-            state.stuck.removeValue(forKey: id)
+            let wasRunning = state.jobs.removeValue(forKey: Attempt(job)) != nil
+            state.stuck.removeValue(forKey: Attempt(job))
             defer { state.waiting = false }
             return (wasRunning, state.waiting)
         }
@@ -328,8 +339,8 @@ final class RunningJobs: Sendable {
         return state.withLock { state in
             let overdue = state.jobs.values.filter { now - $0.started > runTimeout }.map(\.job)
             for job in overdue {
-                state.jobs.removeValue(forKey: job.id)
-                state.stuck[job.id] = job
+                state.jobs.removeValue(forKey: Attempt(job))
+                state.stuck[Attempt(job)] = job
             }
             return overdue
         }
