@@ -19,6 +19,8 @@ struct DatabaseFaultTests {
     static let crashes = Int(ProcessInfo.processInfo.environment["SWITCHYARD_FAULT_CRASHES"] ?? "") ?? 3
     /// A provider's patience: GitHub abandons a delivery after 10 s.
     static let providerTimeout = Duration.seconds(10)
+    /// As long as the outage the issue reported (PostgreSQL stopped for 8 s).
+    static let longOutage = Duration.seconds(8)
 
     @Test("PostgreSQL crashes repeatedly under ingest: every acknowledged delivery is stored, and none waits past a provider's timeout")
     func ingestSurvivesCrashes() async throws {
@@ -59,14 +61,19 @@ struct DatabaseFaultTests {
                     }
                 }
                 var report = CrashReport()
-                for _ in 0..<Self.crashes {
-                    try await Task.sleep(for: .milliseconds(600))
+                for crash in 0..<Self.crashes {
+                    // Each crash lands on a server under way: at least 50 more deliveries acknowledged since the last.
+                    let target = ledger.acknowledgedCount + 50
+                    try await eventually("deliveries are acknowledged before crash \(crash + 1)") { ledger.acknowledgedCount >= target }
                     let ackedBefore = ledger.acknowledgedCount
                     try await fault.crash()
                     // While it is down: readiness says so at once.
                     let probe = try? await http.send(.GET, "/readyz", timeout: .seconds(3))
                     report.readinessWhileDown.append(probe.map { ($0.status, $0.elapsed) })
-                    try await Task.sleep(for: .milliseconds(300))
+                    // Once, a long outage: deliveries keep getting prompt 503s, and the pool finds the server again.
+                    let refusedBefore = ledger.refusedCount
+                    try await Task.sleep(for: crash == 1 ? Self.longOutage : .milliseconds(300))
+                    if crash == 1 { report.refusedDuringLongOutage = ledger.refusedCount - refusedBefore }
                     let restarted = ContinuousClock.now
                     try await fault.restart()
                     report.readyAfterRestart.append(try await http.waitUntilReady())
@@ -86,13 +93,13 @@ struct DatabaseFaultTests {
             let lost = acknowledged.subtracting(stored)
             print("""
                 fault report (ingest): crashes=\(Self.crashes) acknowledged=\(acknowledged.count) stored=\(stored.count) lost=\(lost.count) \
-                refused=\(ledger.refusedCount) unanswered=\(ledger.unansweredCount) slowest=\(ledger.slowest.milliseconds)ms \
+                refused=\(ledger.refusedCount) refused_in_8s_outage=\(report.refusedDuringLongOutage) unanswered=\(ledger.unansweredCount) slowest=\(ledger.slowest.milliseconds)ms \
                 readyz_while_down=\(report.readinessWhileDown.map { $0.map { "\($0.0)/\($0.1.milliseconds)ms" } ?? "none" }) \
                 ready_after_restart_ms=\(report.readyAfterRestart.map(\.milliseconds)) first_ack_after_restart_ms=\(report.firstAckAfterRestart.map(\.milliseconds))
                 """)
             #expect(lost.isEmpty, "acknowledged but not stored: \(lost.sorted().prefix(20))")
-            #expect(acknowledged.count > 100 * Self.crashes, "the senders made little progress: \(acknowledged.count) acknowledged")
             #expect(ledger.unansweredCount == 0, "deliveries with no answer within 20 s")
+            if Self.crashes > 1 { #expect(report.refusedDuringLongOutage > 0, "no delivery was refused during the long outage") }
             #expect(ledger.slowest < Self.providerTimeout, "a delivery waited \(ledger.slowest) for its answer")
             for probe in report.readinessWhileDown {
                 #expect(probe?.0 == 503, "/readyz while the database is down answered \(probe.map { "\($0.0)" } ?? "nothing")")
@@ -247,6 +254,7 @@ final class DeliveryLedger: Sendable {
 }
 
 struct CrashReport {
+    var refusedDuringLongOutage = 0
     var readinessWhileDown: [(Int, Duration)?] = []
     var readyAfterRestart: [Duration] = []
     var firstAckAfterRestart: [Duration] = []

@@ -66,7 +66,13 @@ public struct JobScheduler: Service {
                         logger.info("scheduler is the leader")
                         metrics?.setLeader(true)
                         defer { metrics?.setLeader(false) }
-                        await lead(while: { await lock.isHeld() })
+                        // Stop leading as soon as the lock's connection is gone, even in the middle of a tick.
+                        await withTaskGroup(of: Void.self) { group in
+                            group.addTask { await lead(while: { await lock.isHeld() }) }
+                            group.addTask { await lock.waitUntilLost() }
+                            await group.next()
+                            group.cancelAll()
+                        }
                         if !Task.isCancelled { logger.warning("scheduler lost its leader lock (the database connection holding it is gone); standing by") }
                         return true
                     }

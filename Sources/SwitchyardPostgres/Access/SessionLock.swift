@@ -28,6 +28,13 @@ public struct SessionLock: Sendable {
         return held == 1
     }
 
+    /// Returns when the lock's connection closes (the lock is gone with it), or when the task is cancelled.
+    public func waitUntilLost() async {
+        while !connection.isClosed {
+            guard (try? await Task.sleep(for: .milliseconds(50))) != nil else { return }
+        }
+    }
+
     func tryAcquire() async throws -> Bool {
         try await timed {
             try await connection.guardedQuery("SELECT pg_try_advisory_lock(\(key))", logger: logger).decode(Bool.self).collect().first ?? false
