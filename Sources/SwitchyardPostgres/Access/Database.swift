@@ -16,7 +16,8 @@ public struct Database: Sendable, Service {
     /// The webhook ingest writer's own connections, logged in with `app.ingest = on` for their whole session:
     /// each batch is then one autocommitted statement (one round trip, one WAL flush). Nothing else uses them.
     private let ingestClient: PostgresClient
-    static let ingestConnections = 4
+    /// One per flusher of the ingest writer (six measured no better than four in `bench ingest`).
+    public static let ingestConnections = 4
     private let metrics: DatabaseMetrics?
     /// Every call's bounds on waiting for a connection and on holding it (REQUIREMENTS RL-8).
     public let deadlines: DatabaseDeadlines

@@ -39,6 +39,26 @@ extension PostgresConnection {
         }
     }
 
+    /// Runs a prepared statement outside any transaction (it commits on its own) and returns its rows once that
+    /// commit is known to have happened (REQUIREMENTS RL-9).
+    ///
+    /// An autocommitted statement of the extended protocol commits when the server processes its Sync, *after* it
+    /// has sent CommandComplete, and postgres-nio ends the row stream at CommandComplete: the rows alone prove
+    /// nothing. The connection runs its queries one after another, each sent after the previous one's
+    /// ReadyForQuery, so the answer to a trivial query that follows proves the commit went through (or fails with
+    /// the connection when the server crashed meanwhile). Both wait in one task: one round trip more, no more.
+    func guardedAutocommit<Statement: PostgresPreparedStatement>(
+        _ statement: Statement, logger: Logger, file: String = #fileID, line: Int = #line
+    ) async throws -> [Statement.Row] where Statement.Row: Sendable {
+        try ensureOpen()
+        return try await ConnectionCloseWatch.shared.untilClosed(self) { connection in
+            var rows: [Statement.Row] = []
+            for try await row in try await connection.execute(statement, logger: logger, file: file, line: line) { rows.append(row) }
+            _ = try await connection.query("SELECT 1", logger: logger, file: file, line: line).collect()
+            return rows
+        }
+    }
+
     /// BEGIN, `body`, COMMIT; ROLLBACK when `body` throws and the connection is still there to hear it (the server
     /// has rolled back already when it went away). postgres-nio's own `withTransaction` sends ROLLBACK regardless.
     func guardedTransaction<Result>(logger: Logger, _ body: (PostgresConnection) async throws -> Result) async throws -> Result {

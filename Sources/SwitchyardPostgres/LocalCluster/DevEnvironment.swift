@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 import SwitchyardCore
@@ -35,13 +36,21 @@ public struct DevEnvironment: Sendable {
         var clusterDirectory = directory.appending(path: "postgres")
         if !LocalPostgresCluster.canReach(directory) {
             // Root's home is not searchable by the `postgres` user; keep the cluster where it can go.
-            let name = String(directory.path.hashValue.magnitude, radix: 36)
-            clusterDirectory = URL(filePath: "/var/tmp/switchyard-dev-\(name)")
+            clusterDirectory = Self.reachableClusterDirectory(for: directory)
             logger.notice("the postgres user cannot reach \(directory.path); the dev cluster lives in \(clusterDirectory.path)")
         }
         let cluster = try LocalPostgresCluster.start(.init(directory: clusterDirectory, durable: true), logger: logger)
         let urls = try await cluster.provisionDatabase(named: "switchyard", logger: logger)
         return DevEnvironment(cluster: cluster, ownerURL: urls.owner, applicationURL: urls.application, credentialsFile: credentialsFile)
+    }
+
+    /// Where the cluster of a `directory` the `postgres` user cannot enter lives: the same folder on every run (named
+    /// from a digest of the path, not from `hashValue`, which Swift seeds anew in each process), so the data and the
+    /// printed keys survive restarts.
+    public static func reachableClusterDirectory(for directory: URL) -> URL {
+        let digest = SHA256.hash(data: Data(directory.standardizedFileURL.path.utf8))
+        let name = digest.prefix(8).map { String(format: "%02x", $0) }.joined()
+        return URL(filePath: "/var/tmp/switchyard-dev-\(name)")
     }
 
     /// The dev keyring, `keyring.json` beside the credentials, generated on first use (mode 0600).

@@ -82,17 +82,11 @@ extension IngestSession {
     /// Inserts a batch of verified deliveries in one statement, with one `webhook.process` job per tenant listing
     /// its new events (REQUIREMENTS RL-1); returns the ids of the events that were new (a redelivery of a
     /// recorded (tenant, source, event id) is skipped, WH-6, and processed no further). The statement commits
-    /// on its own (the session is in autocommit), so the batch costs one WAL flush.
-    ///
-    /// Returns only once the commit is durable (REQUIREMENTS RL-9). An autocommitted statement of the extended
-    /// protocol commits when the server processes its Sync, *after* it has sent CommandComplete, and postgres-nio
-    /// ends the row stream at CommandComplete: the rows alone prove nothing. The connection runs its queries one
-    /// after another, each sent after the previous one's ReadyForQuery, so the answer to a trivial query that
-    /// follows proves the commit went through (or fails with the connection when the server crashed meanwhile).
+    /// on its own (the session is in autocommit), so the batch costs one WAL flush, and returns only once that
+    /// commit is durable (see `guardedAutocommit`).
     public func insertWebhookEvents(_ events: [NewWebhookEvent]) async throws -> Set<UUID> {
         guard !events.isEmpty else { return [] }
-        let inserted = Set(try await connection.guardedExecute(InsertWebhookEventsStatement(events), logger: logger))
-        _ = try await connection.guardedQuery("SELECT 1", logger: logger).collect()
+        let inserted = Set(try await connection.guardedAutocommit(InsertWebhookEventsStatement(events), logger: logger))
         return inserted
     }
 

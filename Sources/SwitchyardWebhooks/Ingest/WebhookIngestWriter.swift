@@ -36,7 +36,7 @@ public final class WebhookIngestWriter: Service, Sendable {
     private let flushers: Int
     private let state = Mutex(State())
 
-    public init(database: Database, metrics: WebhookMetrics?, logger: Logger, maxBatch: Int = 256, flushers: Int = 4) {
+    public init(database: Database, metrics: WebhookMetrics?, logger: Logger, maxBatch: Int = 256, flushers: Int = Database.ingestConnections) {
         self.database = database
         self.metrics = metrics
         self.logger = logger
