@@ -31,12 +31,7 @@ extension PostgresConnection {
     func guardedExecute<Statement: PostgresPreparedStatement>(
         _ statement: Statement, logger: Logger, file: String = #fileID, line: Int = #line
     ) async throws -> [Statement.Row] where Statement.Row: Sendable {
-        try ensureOpen()
-        return try await ConnectionCloseWatch.shared.untilClosed(self) { connection in
-            var rows: [Statement.Row] = []
-            for try await row in try await connection.execute(statement, logger: logger, file: file, line: line) { rows.append(row) }
-            return rows
-        }
+        try await guardedRows(of: statement, confirmingCommit: false, logger: logger, file: file, line: line)
     }
 
     /// Runs a prepared statement outside any transaction (it commits on its own) and returns its rows once that
@@ -50,11 +45,17 @@ extension PostgresConnection {
     func guardedAutocommit<Statement: PostgresPreparedStatement>(
         _ statement: Statement, logger: Logger, file: String = #fileID, line: Int = #line
     ) async throws -> [Statement.Row] where Statement.Row: Sendable {
+        try await guardedRows(of: statement, confirmingCommit: true, logger: logger, file: file, line: line)
+    }
+
+    private func guardedRows<Statement: PostgresPreparedStatement>(
+        of statement: Statement, confirmingCommit: Bool, logger: Logger, file: String, line: Int
+    ) async throws -> [Statement.Row] where Statement.Row: Sendable {
         try ensureOpen()
         return try await ConnectionCloseWatch.shared.untilClosed(self) { connection in
             var rows: [Statement.Row] = []
             for try await row in try await connection.execute(statement, logger: logger, file: file, line: line) { rows.append(row) }
-            _ = try await connection.query("SELECT 1", logger: logger, file: file, line: line).collect()
+            if confirmingCommit { _ = try await connection.query("SELECT 1", logger: logger, file: file, line: line).collect() }
             return rows
         }
     }
