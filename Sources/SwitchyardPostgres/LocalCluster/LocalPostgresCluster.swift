@@ -197,6 +197,10 @@ public final class LocalPostgresCluster: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of ours reaches the child: `pg_ctl start` leaves a server running that would otherwise keep
+        // every socket open at that moment (a test's HTTP connection, a listener) alive for as long as it runs, so a
+        // peer never sees the close and waits for good.
+        Self.addCloseFrom?(&actions, 3)
         var cArguments = argv.map { strdup($0) } + [nil]
         defer { cArguments.forEach { free($0) } }
         var pid = pid_t()
@@ -213,6 +217,13 @@ public final class LocalPostgresCluster: Sendable {
         }
         return text
     }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which Swift's Glibc module does not
+    /// import; `nil` on an older C library, where children inherit what is open.
+    private static let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+    }()
 
     /// The server binaries; on a Debian-like machine where we are root, a missing server is installed
     /// with apt-get first, so that `switchyard dev` and `swift test` work on a fresh machine.
