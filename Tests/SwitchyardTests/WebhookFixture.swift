@@ -25,14 +25,15 @@ enum WebhookFixture {
     /// A GitHub delivery signed with `secret` (the way GitHub signs: sha256= HMAC of the raw body).
     static func deliverGitHub(
         _ client: any TestClientProtocol, source: String, secret: String, deliveryID: String, body: String = #"{"action":"opened","number":1}"#,
-        signatureBody: String? = nil
+        signatureBody: String? = nil, extraHeaders: [String: String] = [:]
     ) async throws -> TestResponse {
-        let headers: HTTPFields = [
+        var headers: HTTPFields = [
             .contentType: "application/json",
             HTTPField.Name("X-GitHub-Delivery")!: deliveryID,
             HTTPField.Name("X-GitHub-Event")!: "pull_request",
             HTTPField.Name("X-Hub-Signature-256")!: "sha256=" + hmacHex(secret, signatureBody ?? body),
         ]
+        for (name, value) in extraHeaders { headers[HTTPField.Name(name)!] = value }
         return try await client.execute(uri: "/webhooks/\(source)", method: .post, headers: headers, body: .init(string: body))
     }
 

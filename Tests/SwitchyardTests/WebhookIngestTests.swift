@@ -23,7 +23,10 @@ struct WebhookIngestTests {
     func recordOnce() async throws {
         try await Self.run { client, key in
             let source = try await WebhookFixture.makeSource(client, key: key)
-            let first = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: "d-1")
+            // Signature-bearing headers of other schemes, and anything named like a credential, are redacted too.
+            let first = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: "d-1", extraHeaders: [
+                "svix-signature": "v1,c2VjcmV0LXNpZ25hdHVyZQ==", "x-relay-token": "relay-secret-value",
+            ])
             #expect(first.status == .ok)
             #expect(try first.jsonObject()["status"] as? String == "recorded")
             let again = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: "d-1")
@@ -40,6 +43,8 @@ struct WebhookIngestTests {
             #expect(detail["body"] as? String == #"{"action":"opened","number":1}"#)
             let headers = try #require(detail["headers"] as? [String: String])
             #expect(headers["x-hub-signature-256"] == "[redacted]")
+            #expect(headers["svix-signature"] == "[redacted]")
+            #expect(headers["x-relay-token"] == "[redacted]")
             #expect(headers["x-github-delivery"] == "d-1")
         }
     }

@@ -102,6 +102,16 @@ struct WebhookVerificationTests {
             try verifier.verify(body: Array(body.utf8), headers: headers, secrets: [secret], now: Date(timeIntervalSince1970: 1_614_265_331 + 300))
         }
         #expect(StandardWebhooksSecret.generate().hasPrefix("whsec_"))
+
+        // Svix's header names for the same scheme verify too (issue 12, item 7); the families never mix.
+        let svix = ["svix-id": headers["webhook-id"]!, "svix-timestamp": headers["webhook-timestamp"]!, "svix-signature": headers["webhook-signature"]!]
+        let viaSvix = try verifier.verify(body: Array(body.utf8), headers: svix, secrets: [secret], now: Date(timeIntervalSince1970: 1_614_265_330))
+        #expect(viaSvix.eventID == "msg_p5jXN8AQM9LWM0D4loKWxJek")
+        var mixed = svix
+        mixed["webhook-signature"] = "v1,AAAA"
+        #expect(throws: WebhookRejection.self) {
+            try verifier.verify(body: Array(body.utf8), headers: mixed, secrets: [secret], now: Date(timeIntervalSince1970: 1_614_265_330))
+        }
     }
 
     @Test("Generic HMAC: hash, encoding, prefix and signed content as configured; no event id header means a body digest")

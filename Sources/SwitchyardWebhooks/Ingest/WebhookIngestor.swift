@@ -101,14 +101,19 @@ public final class WebhookIngestor: Sendable {
     /// Headers kept with the event, as a JSON object: signatures and anything that authenticates replaced by
     /// `[redacted]`. Written by hand: this runs for every delivery and JSONEncoder is the slow part of it.
     static func storedHeaders(_ headers: [String: String], scheme: WebhookScheme) -> String {
-        let hidden = Set(scheme.signatureHeaders + ["authorization", "proxy-authorization", "cookie", "x-api-key"])
+        let hidden = WebhookScheme.allSignatureHeaders.union(scheme.signatureHeaders).union(["authorization", "proxy-authorization", "cookie", "x-api-key"])
         var json = "{"
         json.reserveCapacity(512)
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) {
             if json.utf8.count > 1 { json += "," }
-            json += JSONString.quoted(name) + ":" + JSONString.quoted(hidden.contains(name) ? "[redacted]" : value)
+            json += JSONString.quoted(name) + ":" + JSONString.quoted(hidden.contains(name) || Self.looksSecret(name) ? "[redacted]" : value)
         }
         return json + "}"
+    }
+
+    /// Header names that by their words carry a signature or a credential, whatever scheme sent them.
+    static func looksSecret(_ name: String) -> Bool {
+        ["signature", "hmac", "secret", "token", "password", "api-key", "apikey"].contains { name.contains($0) }
     }
 
     /// Lower-case header names, repeated headers joined with ", ".

@@ -49,8 +49,11 @@ public struct WebhookVerifier: Sendable {
             try Self.match(signatures, secrets: secrets.map(Self.utf8), algorithm: .sha256, content: body)
             return try delivery(body: body, headers: headers)
         case .standardWebhooks(let tolerance):
-            guard let header = headers["webhook-signature"] else { throw .missingSignature }
-            guard let id = headers["webhook-id"], let timestamp = headers["webhook-timestamp"] else { throw .missingTimestamp }
+            // Svix sends the same scheme under `svix-*` names, and its verifier accepts both families: so do we, one
+            // family at a time (never an id of one with the signature of the other).
+            let family = StandardWebhooksHeaders(headers)
+            guard let header = family.signature else { throw .missingSignature }
+            guard let id = family.id, let timestamp = family.timestamp else { throw .missingTimestamp }
             try Self.check(timestamp: timestamp, tolerance: tolerance, now: now)
             // `v1,<base64>` entries separated by spaces; other versions are ignored.
             let signatures = header.split(separator: " ").compactMap { entry -> [UInt8]? in
@@ -101,7 +104,7 @@ public struct WebhookVerifier: Sendable {
         case .shopify:
             return VerifiedDelivery(eventID: headers["x-shopify-webhook-id"] ?? headers["x-shopify-event-id"] ?? digest(), eventType: headers["x-shopify-topic"], challenge: nil)
         case .standardWebhooks:
-            return VerifiedDelivery(eventID: headers["webhook-id"] ?? digest(), eventType: json()?["type"] as? String, challenge: nil)
+            return VerifiedDelivery(eventID: StandardWebhooksHeaders(headers).id ?? digest(), eventType: json()?["type"] as? String, challenge: nil)
         case .hmac(let generic):
             return VerifiedDelivery(
                 eventID: generic.eventIDHeader.flatMap { headers[$0.lowercased()] } ?? digest(),
@@ -200,5 +203,20 @@ enum Hex {
         case 65...70: byte - 55
         default: nil
         }
+    }
+}
+
+/// The Standard Webhooks headers of a delivery: `webhook-id`, `-timestamp`, `-signature`, or Svix's `svix-id`,
+/// `-timestamp`, `-signature` when the delivery carries no `webhook-signature`.
+struct StandardWebhooksHeaders {
+    let id: String?
+    let timestamp: String?
+    let signature: String?
+
+    init(_ headers: [String: String]) {
+        let prefix = headers["webhook-signature"] == nil && headers["svix-signature"] != nil ? "svix-" : "webhook-"
+        id = headers[prefix + "id"]
+        timestamp = headers[prefix + "timestamp"]
+        signature = headers[prefix + "signature"]
     }
 }
