@@ -98,6 +98,24 @@ struct WebhookIngestTests {
         }
     }
 
+    @Test("a grace period that ends while the source is cached: the old secret stops verifying at once (issue 12, item 6)")
+    func graceEndsWhileCached() async throws {
+        try await Self.run { client, key in
+            let source = try await WebhookFixture.makeSource(client, key: key, scheme: #"{"type":"stripe","tolerance_seconds":300}"#, secret: "whsec_old_secret_1")
+            let added = try await client.request(
+                .post, "/v1/webhook-sources/\(source.id)/secrets", key: key, json: #"{"secret":"whsec_new_secret_2","expire_others_after_seconds":1}"#
+            )
+            #expect(added.status == .created)
+            // Loads the source, with both secrets, into the cache (valid for seconds; no API call invalidates it below).
+            #expect(try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_old_secret_1"], eventID: "evt_in_grace").status == .ok)
+            try await Task.sleep(for: .milliseconds(1_500))
+            try ProblemDetailsTests.expectProblem(
+                try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_old_secret_1"], eventID: "evt_grace_over"), .unauthorized, code: "invalid-signature"
+            )
+            #expect(try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_new_secret_2"], eventID: "evt_new").status == .ok)
+        }
+    }
+
     @Test("a Standard Webhooks source generates its whsec_ secret and shows it once")
     func standardWebhooksSecret() async throws {
         try await Self.run { client, key in

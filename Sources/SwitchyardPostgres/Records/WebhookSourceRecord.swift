@@ -134,18 +134,31 @@ extension TenantTransaction {
     }
 
     /// The opened values of the source's secrets that have not expired.
-    public func activeWebhookSecrets(of sourceID: UUID) async throws -> [String] {
+    public func activeWebhookSecrets(of sourceID: UUID) async throws -> [WebhookSigningSecret] {
         let rows = try await query(
             """
-            SELECT id, secret FROM webhook_source_secrets
+            SELECT id, secret, expires_at FROM webhook_source_secrets
              WHERE tenant_id = \(tenantID.rawValue) AND source_id = \(sourceID) AND (expires_at IS NULL OR expires_at > now())
             """
-        ).decode((UUID, ByteBuffer).self).collect()
-        var secrets: [String] = []
-        for (id, sealed) in rows {
-            secrets.append(String(decoding: try await open(sealed.readableBytesView, field: .webhookSourceSecret, row: id), as: UTF8.self))
+        ).decode((UUID, ByteBuffer, Date?).self).collect()
+        var secrets: [WebhookSigningSecret] = []
+        for (id, sealed, expiresAt) in rows {
+            let value = String(decoding: try await open(sealed.readableBytesView, field: .webhookSourceSecret, row: id), as: UTF8.self)
+            secrets.append(WebhookSigningSecret(value: value, expiresAt: expiresAt))
         }
         return secrets
+    }
+}
+
+/// An opened secret of a webhook source and the end of its grace period, if it has one.
+public struct WebhookSigningSecret: Sendable {
+    public let value: String
+    public let expiresAt: Date?
+
+    /// Whether it may still verify a delivery at `now`: checked at every delivery, not when the secret was loaded,
+    /// so a cached copy stops working the moment its grace period ends.
+    public func isUsable(at now: Date) -> Bool {
+        expiresAt.map { $0 > now } ?? true
     }
 }
 

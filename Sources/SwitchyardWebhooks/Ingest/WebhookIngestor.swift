@@ -13,7 +13,12 @@ public struct ResolvedWebhookSource: Sendable {
     public let scheme: WebhookScheme
     public let integrationID: UUID?
     public let maxBodyBytes: Int
-    let secrets: [String]
+    let secrets: [WebhookSigningSecret]
+
+    /// The secrets still within their grace period at `now` (REQUIREMENTS WH-3; issue 12, item 6).
+    func usableSecrets(at now: Date) -> [String] {
+        secrets.filter { $0.isUsable(at: now) }.map(\.value)
+    }
 }
 
 /// What a delivery came to.
@@ -75,7 +80,9 @@ public final class WebhookIngestor: Sendable {
         let started = clock.now
         let delivery: VerifiedDelivery
         do {
-            delivery = try WebhookVerifier(scheme: source.scheme).verify(body: Array(body.readableBytesView), headers: headers, secrets: source.secrets)
+            delivery = try WebhookVerifier(scheme: source.scheme).verify(
+                body: Array(body.readableBytesView), headers: headers, secrets: source.usableSecrets(at: Date())
+            )
         } catch {
             metrics?.recordRejected(reason: error.rawValue)
             logger.info("webhook delivery refused", metadata: ["source_id": "\(source.id)", "reason": "\(error.rawValue)"])
