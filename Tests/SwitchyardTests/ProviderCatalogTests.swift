@@ -373,6 +373,9 @@ struct ProviderCatalogTests {
             "https://user:pw@api.example.com/v1", "https://api.example.com@evil.example/v1", "https://user@api.example.com",
             "https://api.example.com/v1#frag", "https://api.example.com/v1?x=1", "https:///v1", "api.example.com/v1",
             "https://api.example.com/v1 x", "https://[::1]/v1", "https://api.example.com\\@evil.example/",
+            // IP literals in every form a resolver reads (issue 12, item 13): a DNS host is required.
+            "https://169.254.169.254/latest", "https://10.0.0.1/v1", "https://2130706433/", "https://0x7f000001/", "https://127.1/",
+            "https://0177.0.0.1/", "https://api.example.123/",
         ]
     )
     func customURLSyntaxRefused(url: String) {
