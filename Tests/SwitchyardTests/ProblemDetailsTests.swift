@@ -98,6 +98,33 @@ struct ProblemDetailsTests {
         }
     }
 
+    @Test("415: a JSON body sent as another media type, or with none, names the accepted type (issue 12, item 4)")
+    func unsupportedMediaType() async throws {
+        try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
+            let tenant = try await client.makeTenant(slug: "media")
+            let json = ByteBuffer(string: #"{"name":"backend"}"#)
+            for contentType in ["text/plain", "application/x-www-form-urlencoded", nil] {
+                var headers: HTTPFields = [.authorization: "Bearer \(tenant.key)"]
+                if let contentType { headers[.contentType] = contentType }
+                let response = try await client.execute(uri: "/v1/api-keys", method: .post, headers: headers, body: json)
+                try Self.expectProblem(response, .unsupportedMediaType, code: "unsupported-media-type")
+                #expect(response.headers[HTTPField.Name("Accept-Post")!] == "application/json")
+            }
+            let patch = try await client.execute(
+                uri: "/v1/tenants/\(tenant.id)", method: .patch,
+                headers: [.authorization: "Bearer \(TestEnvironment.adminKey)", .contentType: "text/plain"], body: ByteBuffer(string: #"{"name":"x"}"#)
+            )
+            try Self.expectProblem(patch, .unsupportedMediaType, code: "unsupported-media-type")
+            // JSON with parameters, and a +json type, are JSON.
+            for contentType in ["application/json; charset=utf-8", "application/merge-patch+json"] {
+                let response = try await client.execute(
+                    uri: "/v1/api-keys", method: .post, headers: [.authorization: "Bearer \(tenant.key)", .contentType: contentType], body: json
+                )
+                #expect(response.status == .created, "\(contentType): \(response.text)")
+            }
+        }
+    }
+
     @Test("422: unknown fields, wrong types and invalid values")
     func unprocessable() async throws {
         try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in

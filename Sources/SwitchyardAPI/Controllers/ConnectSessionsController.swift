@@ -17,7 +17,7 @@ struct ConnectSessionsController: Sendable {
 
     @Sendable func create(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
-        let body = try ConnectSessionCreateBody.decode(from: try await request.collectBody(limit: limits.maxBodyBytes))
+        let body = try ConnectSessionCreateBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
         let input = body.options
         let token = OpaqueToken.generate(prefix: "cs_")
         let record = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in

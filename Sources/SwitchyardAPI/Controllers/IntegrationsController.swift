@@ -87,7 +87,7 @@ struct IntegrationsController: Sendable {
     @Sendable func update(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
         let id = try request.uuid("integration_id", context: context, resource: "The integration")
-        let input = try IntegrationUpdateBody.decode(from: try await request.collectBody(limit: limits.maxBodyBytes))
+        let input = try IntegrationUpdateBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
         let update = IntegrationUpdate(displayName: input.displayName, endUserID: input.endUserID, tags: input.tags, providerAccountID: input.providerAccountID)
         guard let record = try await database.withTenant(context.tenantID, logger: context.logger, { try await $0.updateIntegration(id, update) }) else {
             throw SwitchyardError.notFound("The integration")
@@ -132,7 +132,7 @@ struct IntegrationsController: Sendable {
     /// The provider's consent URL for an app that shows its own UI; same state and PKCE protections as connect sessions.
     @Sendable func authorizeURL(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
-        let body = try AuthorizeURLBody.decode(from: try await request.collectBody(limit: limits.maxBodyBytes))
+        let body = try AuthorizeURLBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
         let input = body.options
         let origins = try await database.withTenant(context.tenantID, logger: context.logger) { try await $0.currentTenant()?.connectReturnOrigins ?? [] }
         try AuthorizationRules.checkReturnTo(input.returnTo, allowed: origins)

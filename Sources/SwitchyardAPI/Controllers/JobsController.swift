@@ -120,7 +120,7 @@ struct JobsController: Sendable {
 
     @Sendable func redrive(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
-        let input = try RedriveBody.decode(from: try await request.collectBody(limit: limits.maxBodyBytes))
+        let input = try RedriveBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
         let filter = JobFilter(kind: input.kind, integrationID: input.integrationID, ids: input.ids)
         let jobs = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
             let jobs = try await transaction.redriveDeadJobs(filter, limit: input.limit ?? 1000)

@@ -35,7 +35,7 @@ struct OAuthAppsController: Sendable {
     @Sendable func save(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
         let providerID = context.parameters.get("provider_id") ?? ""
-        let input = try OAuthAppBody.decode(from: try await request.collectBody(limit: limits.maxBodyBytes))
+        let input = try OAuthAppBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
         let (record, created) = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
             guard let provider = try await directory.provider(providerID, in: transaction) else { throw SwitchyardError.notFound("The provider") }
             try OAuthAppBody.requireOAuth(provider)
@@ -89,7 +89,7 @@ struct PlatformOAuthAppsController: Sendable {
         let providerID = context.parameters.get("provider_id") ?? ""
         guard let provider = directory.builtIn.provider(id: providerID) else { throw SwitchyardError.notFound("The built-in provider") }
         try OAuthAppBody.requireOAuth(provider)
-        let input = try OAuthAppBody.decode(from: try await request.collectBody(limit: limits.maxBodyBytes))
+        let input = try OAuthAppBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
         let (record, created) = try await database.withOperator(logger: context.logger) { transaction in
             let saved = try await transaction.savePlatformOAuthApp(provider: provider.id, clientID: input.clientID, clientSecret: input.clientSecret, scopes: input.scopes)
             try await transaction.recordAudit(

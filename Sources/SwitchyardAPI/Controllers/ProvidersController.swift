@@ -41,7 +41,7 @@ struct ProvidersController: Sendable {
         guard directory.builtIn.provider(id: id) == nil else {
             throw SwitchyardError.conflict("'\(id)' is a built-in provider; choose another id for a custom one.")
         }
-        let body = try await request.collectBody(limit: limits.maxBodyBytes)
+        let body = try await request.collectJSONBody(limit: limits.maxBodyBytes)
         var provider = try CustomProviderBody.decode(from: body).definition
         guard provider.id == id else {
             throw SwitchyardError.validation("The body's id '\(provider.id)' differs from the path's '\(id)'.")

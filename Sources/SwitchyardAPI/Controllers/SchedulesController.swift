@@ -72,7 +72,7 @@ struct SchedulesController: Sendable {
     @Sendable func update(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
         let id = try request.uuid("schedule_id", context: context, resource: "The schedule")
-        let input = try ScheduleUpdateBody.decode(from: try await request.collectBody(limit: limits.maxBodyBytes))
+        let input = try ScheduleUpdateBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
         var update = JobScheduleUpdate()
         update.name = input.name
         update.jitterSeconds = input.jitterSeconds

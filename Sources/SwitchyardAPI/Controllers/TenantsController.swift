@@ -46,7 +46,7 @@ struct TenantsController: Sendable {
 
     @Sendable func update(_ request: Request, context: OperatorRequestContext) async throws -> Response {
         let id = TenantID(try request.uuid("tenant_id", context: context, resource: "The tenant"))
-        let input = try TenantUpdateBody.decode(from: try await request.collectBody(limit: limits.maxBodyBytes))
+        let input = try TenantUpdateBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
         let origins = try input.normalizedReturnOrigins()
         guard let tenant = try await database.withOperator(logger: context.logger, {
             try await $0.updateTenant(id, slug: input.slug, name: input.name, connectReturnOrigins: origins)

@@ -46,7 +46,7 @@ struct WebhookEventsController: Sendable {
     /// Replays every event matching the filter in the body (at most `limit`, default and cap 1000).
     @Sendable func replayMany(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
-        let input = try WebhookReplayBody.decode(from: try await request.collectBody(limit: limits.maxBodyBytes))
+        let input = try WebhookReplayBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
         let filter = WebhookEventFilter(
             sourceID: input.sourceID, eventType: input.type, status: input.status, receivedAfter: input.receivedAfter, receivedBefore: input.receivedBefore
         )

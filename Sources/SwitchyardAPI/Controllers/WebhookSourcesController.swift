@@ -23,7 +23,7 @@ struct WebhookSourcesController: Sendable {
 
     @Sendable func create(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
-        let input = try WebhookSourceCreateBody.decode(from: try await request.collectBody(limit: limits.maxBodyBytes))
+        let input = try WebhookSourceCreateBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
         let generated = input.generateSecret == true ? WebhookSourceRules.generate(for: input.scheme) : nil
         let (record, secrets) = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
             if let integrationID = input.integrationID, try await transaction.integration(integrationID) == nil {
@@ -66,7 +66,7 @@ struct WebhookSourcesController: Sendable {
     @Sendable func update(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
         let id = try request.uuid("source_id", context: context, resource: "The webhook source")
-        let input = try WebhookSourceUpdateBody.decode(from: try await request.collectBody(limit: limits.maxBodyBytes))
+        let input = try WebhookSourceUpdateBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
         let scheme = try input.scheme.map(Self.encode)
         let (record, secrets) = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
             if let integrationID = input.integrationID, try await transaction.integration(integrationID) == nil {
@@ -100,7 +100,7 @@ struct WebhookSourcesController: Sendable {
     @Sendable func addSecret(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
         let id = try request.uuid("source_id", context: context, resource: "The webhook source")
-        let input = try WebhookSecretCreateBody.decode(from: try await request.collectBody(limit: limits.maxBodyBytes))
+        let input = try WebhookSecretCreateBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
         let (record, generated) = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
             guard let source = try await transaction.webhookSource(id) else { throw SwitchyardError.notFound("The webhook source") }
             let scheme = try JSONDecoder().decode(WebhookScheme.self, from: Data(source.scheme.utf8))

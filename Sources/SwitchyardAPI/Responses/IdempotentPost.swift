@@ -21,7 +21,7 @@ struct IdempotentPost: Sendable {
         logger: Logger,
         handler: (ByteBuffer) async throws -> HTTPPayload
     ) async throws -> Response {
-        let body = try await request.collectBody(limit: limits.maxBodyBytes)
+        let body = try await request.collectJSONBody(limit: limits.maxBodyBytes)
         guard let key = request.headers[.idempotencyKey] else {
             return try await handler(body).response
         }

@@ -30,6 +30,10 @@ enum ProblemDetails {
             headers[.retryAfter] = String(seconds)
         case .methodNotAllowed(let allowed):
             headers[.allow] = allowed.joined(separator: ", ")
+        case .unsupportedMediaType(let accepted):
+            // RFC 9110 §15.5.16 and RFC 5789 §3.1: say what would have been read.
+            headers[HTTPField.Name("Accept-Post")!] = accepted.joined(separator: ", ")
+            headers[HTTPField.Name("Accept-Patch")!] = accepted.joined(separator: ", ")
         case .unauthorized:
             headers[.wwwAuthenticate] = "Bearer"
         case .unavailable:
@@ -83,6 +87,7 @@ extension SwitchyardError.Kind {
         case .methodNotAllowed: .methodNotAllowed
         case .conflict: .conflict
         case .payloadTooLarge: .contentTooLarge
+        case .unsupportedMediaType: .unsupportedMediaType
         case .unprocessable: .unprocessableContent
         case .rateLimited: .tooManyRequests
         case .unavailable: .serviceUnavailable

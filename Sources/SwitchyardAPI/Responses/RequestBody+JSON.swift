@@ -68,6 +68,26 @@ extension Request {
         }
     }
 
+    /// Reads a JSON request body (see `collectBody`); a body in another media type, or with none declared, is
+    /// refused with 415 (issue 12, item 4). An empty body passes: the route decides whether it needs one.
+    func collectJSONBody(limit: Int) async throws -> ByteBuffer {
+        let body = try await collectBody(limit: limit)
+        guard body.readableBytes == 0 || Self.isJSON(headers[.contentType]) else {
+            throw SwitchyardError(
+                .unsupportedMediaType(accepted: ["application/json"]), code: "unsupported-media-type",
+                detail: "Send the body as JSON with `Content-Type: application/json`; got \(headers[.contentType].map { "`\($0)`" } ?? "no Content-Type")."
+            )
+        }
+        return body
+    }
+
+    /// `application/json` or an `application/...+json` type, with any parameters.
+    static func isJSON(_ contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
+    }
+
     /// `limit` and `cursor` from the query string, with `limit` capped (REQUIREMENTS API-4).
     func pageRequest(_ limits: LimitsConfiguration) throws -> PageRequest {
         var limit = limits.defaultPageSize

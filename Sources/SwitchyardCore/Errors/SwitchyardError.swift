@@ -11,6 +11,8 @@ public struct SwitchyardError: Error, Sendable, Equatable {
         case methodNotAllowed(allowed: [String])
         case conflict
         case payloadTooLarge(limit: Int)
+        /// The body is not in a media type the route reads (415); `accepted` goes into `Accept-Post`/`Accept-Patch`.
+        case unsupportedMediaType(accepted: [String])
         case unprocessable
         case rateLimited(retryAfterSeconds: Int)
         case unavailable
