@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -34,6 +35,9 @@ struct ProblemDetailsTests {
             try Self.expectProblem(try await client.request(.post, "/v1/api-keys", key: tenant.key, json: "[1,2]"), .badRequest, code: "invalid-request")
             try Self.expectProblem(try await client.request(.get, "/v1/api-keys?limit=abc", key: tenant.key), .badRequest, code: "invalid-request")
             try Self.expectProblem(try await client.request(.get, "/v1/api-keys?limit=0", key: tenant.key), .badRequest, code: "invalid-request")
+            try Self.expectProblem(try await client.request(.get, "/v1/api-keys?limit=-1", key: tenant.key), .badRequest, code: "invalid-request")
+            // A limit past any integer is capped like any other large one (issue 12, item 14).
+            #expect(try await client.request(.get, "/v1/api-keys?limit=99999999999999999999999999", key: tenant.key).status == .ok)
             try Self.expectProblem(try await client.request(.get, "/v1/api-keys?cursor=bm90LWEtY3Vyc29y", key: tenant.key), .badRequest, code: "invalid-request")
         }
     }
@@ -95,6 +99,42 @@ struct ProblemDetailsTests {
             #expect(try await client.request(.get, "/v1/api-keys", key: tenant.key).status == .ok)
             let patch = try await client.request(.patch, "/v1/tenants/\(tenant.id)", key: TestEnvironment.adminKey, json: #"{"name":"\#(name)"}"#)
             try Self.expectProblem(patch, .contentTooLarge, code: "payload-too-large")
+        }
+    }
+
+    @Test("413 for a body over the cap sent without a length (chunked), on API routes and webhook ingest (issue 12, item 3)")
+    func chunkedPayloadTooLarge() async throws {
+        var environment = try await TestEnvironment.make()
+        environment.configuration.limits.maxBodyBytes = 2048
+        try await environment.withLiveServer { port in
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            do {
+                let http = LoopbackHTTP(client: client, port: port)
+                let tenant = try await http.json(.POST, "/v1/tenants", key: TestEnvironment.adminKey, body: #"{"slug":"chunked","name":"Chunked"}"#)
+                let tenantID = try #require(tenant["id"] as? String)
+                let key = try #require(try await http.json(.POST, "/v1/tenants/\(tenantID)/api-keys", key: TestEnvironment.adminKey, body: #"{"name":"k"}"#)["key"] as? String)
+                let source = try #require(try await http.json(
+                    .POST, "/v1/webhook-sources", key: key, body: #"{"name":"gh","scheme":{"type":"github"},"secret":"chunky-secret","max_body_bytes":1024}"#
+                )["id"] as? String)
+                for path in ["/v1/api-keys", "/webhooks/\(source)"] {
+                    var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+                    request.method = .POST
+                    request.headers.add(name: "Authorization", value: "Bearer \(key)")
+                    request.headers.add(name: "Content-Type", value: "application/json")
+                    let chunks = AsyncStream<ByteBuffer> { continuation in
+                        for _ in 0..<8 { continuation.yield(ByteBuffer(repeating: UInt8(ascii: "x"), count: 1024)) }
+                        continuation.finish()
+                    }
+                    request.body = .stream(chunks, length: .unknown)
+                    let response = try await client.execute(request, timeout: .seconds(10))
+                    #expect(response.status.code == 413, "\(path)")
+                    #expect(response.headers.first(name: "Content-Type") == "application/problem+json", "\(path)")
+                }
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
+            try await client.shutdown()
         }
     }
 

@@ -71,6 +71,10 @@ enum ProblemDetails {
                 }
             }
         }
+        if let error = error as? any HTTPResponseError, error.status == .contentTooLarge {
+            // NIO's body collector on routes that read it themselves: any body found too long while reading is a 413.
+            return .init(.payloadTooLarge(limit: 0), code: "payload-too-large", detail: "The request body is larger than this server accepts.")
+        }
         // Deliberately generic: the description may hold SQL or other internals.
         logger.error("unhandled error", metadata: ["error": "\(loggableDescription(of: error))"])
         return .internalError

@@ -63,6 +63,9 @@ extension Request {
         }
         do {
             return try await body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            // A body without a declared length (chunked) found too long while reading (issue 12, item 3).
+            throw SwitchyardError.payloadTooLarge(limit: limit)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw SwitchyardError.payloadTooLarge(limit: limit)
         }
@@ -92,10 +95,12 @@ extension Request {
     func pageRequest(_ limits: LimitsConfiguration) throws -> PageRequest {
         var limit = limits.defaultPageSize
         if let text = uri.queryParameters["limit"] {
-            guard let value = Int(text), value >= 1 else {
+            // Any larger whole number is capped, however many digits it has (issue 12, item 14).
+            let isWholeNumber = !text.isEmpty && text.utf8.allSatisfy { (48...57).contains($0) }
+            guard isWholeNumber, text.contains(where: { $0 != "0" }) else {
                 throw SwitchyardError.invalidRequest("limit must be a whole number from 1 to \(limits.maxPageSize).")
             }
-            limit = min(value, limits.maxPageSize)
+            limit = min(Int(text) ?? .max, limits.maxPageSize)
         }
         let cursor = try uri.queryParameters["cursor"].map { try PageCursor(token: String($0)) }
         return PageRequest(limit: limit, cursor: cursor)
