@@ -138,6 +138,25 @@ struct ProblemDetailsTests {
         }
     }
 
+    @Test("NUL characters: 422 naming the field in any JSON body, nested too; 400 in a query parameter (issue 12, item 2)")
+    func nulCharacters() async throws {
+        try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
+            let tenant = try await client.makeTenant(slug: "nul")
+            let name = try await client.request(.post, "/v1/tenants", key: TestEnvironment.adminKey, json: #"{"slug":"x","name":"a\u0000b"}"#)
+            try Self.expectProblem(name, .unprocessableContent, code: "validation-failed")
+            #expect(try name.jsonObject()["detail"] as? String == "The field 'name' contains a NUL character (\\u0000), which cannot be stored.")
+            let nested = try await client.request(.post, "/v1/jobs", key: tenant.key, json: #"{"kind":"noop","payload":{"note":"x\u0000"}}"#)
+            try Self.expectProblem(nested, .unprocessableContent, code: "validation-failed")
+            #expect((try nested.jsonObject()["detail"] as? String)?.contains("'payload.note'") == true)
+            try Self.expectProblem(
+                try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":"k","scopes":["read\u0000"]}"#), .unprocessableContent, code: "validation-failed"
+            )
+            for query in ["/v1/jobs?kind=%00", "/v1/api-keys?cursor=a%00b", "/v1/webhook-events?type=%00"] {
+                try Self.expectProblem(try await client.request(.get, query, key: tenant.key), .badRequest, code: "invalid-request")
+            }
+        }
+    }
+
     @Test("415: a JSON body sent as another media type, or with none, names the accepted type (issue 12, item 4)")
     func unsupportedMediaType() async throws {
         try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
