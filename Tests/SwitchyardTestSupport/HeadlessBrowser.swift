@@ -3,54 +3,70 @@ import Logging
 
 /// Headless Chromium driven by Selenium (Python), for tests that complete a flow the way a person would.
 ///
-/// Needs Debian's `chromium` and `chromium-driver` and PyPI's `selenium`. Like the PostgreSQL server,
-/// they are installed on first use when missing and the tests run as root on a Debian-like machine
-/// (`.ci/run` installs them up front); otherwise the test fails saying what to install.
+/// Needs Debian's `chromium` and `chromium-driver` and Selenium for a Python 3. Like the PostgreSQL server, they
+/// are installed on first use when missing and the tests run as root on a Debian-like machine (`.ci/run` installs
+/// them up front): Selenium with pip when the `python3` on the PATH takes packages, else Debian's `python3-selenium`
+/// for the system Python (Debian's own Python refuses pip installs, PEP 668). Otherwise the test fails saying what
+/// to install.
 public enum HeadlessBrowser {
     private static let installation = InstallOnce()
+    /// The Pythons tried, in order: the PATH's (a virtualenv or pyenv), then the system's.
+    static let pythons = [["/usr/bin/env", "python3"], ["/usr/bin/python3"]]
 
     /// Runs `Tests/Browser/<script>` with `arguments`; returns its output, or throws with it when it fails.
     public static func run(script: String, arguments: [String], logger: Logger) async throws -> String {
-        try await installation.ensure(logger: logger)
+        let python = try await installation.ensure(logger: logger)
         let path = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appending(path: "Browser/\(script)").path
-        let (status, output) = try await ChildProcess.run(["/usr/bin/env", "python3", path] + arguments)
+        let (status, output) = try await ChildProcess.run(python + [path] + arguments)
         guard status == 0 else { throw TestFailure("\(script) exited with \(status):\n\(output)") }
         return output
     }
 
-    static func missing() async throws -> [String] {
+    /// The first Python that can import Selenium.
+    static func pythonWithSelenium() async -> [String]? {
+        for python in pythons where FileManager.default.isExecutableFile(atPath: python[0]) {
+            if (try? await ChildProcess.run(python + ["-c", "import selenium"]).status) == 0 { return python }
+        }
+        return nil
+    }
+
+    static func missingDebianPackages() -> [String] {
         var missing: [String] = []
-        let fileManager = FileManager.default
-        if !fileManager.isExecutableFile(atPath: "/usr/bin/chromium") { missing.append("chromium") }
-        if !fileManager.isExecutableFile(atPath: "/usr/bin/chromedriver") { missing.append("chromium-driver") }
-        if try await ChildProcess.run(["/usr/bin/env", "python3", "-c", "import selenium"]).status != 0 { missing.append("selenium") }
+        if !FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium") { missing.append("chromium") }
+        if !FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver") { missing.append("chromium-driver") }
         return missing
     }
 
     private actor InstallOnce {
-        private var done = false
+        private var python: [String]?
 
-        func ensure(logger: Logger) async throws {
-            guard !done else { return }
-            let missing = try await HeadlessBrowser.missing()
-            if !missing.isEmpty {
-                guard geteuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/apt-get") else {
-                    throw TestFailure("The browser test needs \(missing.joined(separator: ", ")): apt-get install -y chromium chromium-driver && pip install selenium")
-                }
-                logger.notice("installing the browser test's prerequisites", metadata: ["missing": "\(missing.joined(separator: ","))"])
-                let debian = missing.filter { $0 != "selenium" }
-                if !debian.isEmpty {
-                    for command in [["/usr/bin/apt-get", "update", "-q"], ["/usr/bin/apt-get", "install", "-y", "-q"] + debian] {
-                        let (status, output) = try await ChildProcess.run(command, environment: ["DEBIAN_FRONTEND": "noninteractive"])
-                        guard status == 0 else { throw TestFailure("\(command.joined(separator: " ")) failed:\n\(output)") }
-                    }
-                }
-                if missing.contains("selenium") {
-                    let (status, output) = try await ChildProcess.run(["/usr/bin/env", "python3", "-m", "pip", "install", "-q", "selenium"])
-                    guard status == 0 else { throw TestFailure("pip install selenium failed:\n\(output)") }
-                }
+        func ensure(logger: Logger) async throws -> [String] {
+            if let python { return python }
+            let canInstall = geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/apt-get")
+            var debian = HeadlessBrowser.missingDebianPackages()
+            var found = await HeadlessBrowser.pythonWithSelenium()
+            if found == nil, canInstall {
+                // pip first (a PATH Python of the user's own), Debian's package when pip is absent or refused.
+                let pip = try? await ChildProcess.run(["/usr/bin/env", "python3", "-m", "pip", "install", "-q", "selenium"])
+                if pip?.status == 0 { found = await HeadlessBrowser.pythonWithSelenium() }
+                if found == nil { debian.append("python3-selenium") }
             }
-            done = true
+            if !debian.isEmpty {
+                guard canInstall else {
+                    throw TestFailure("The browser test needs \(debian.joined(separator: ", ")): apt-get install -y chromium chromium-driver python3-selenium")
+                }
+                logger.notice("installing the browser test's prerequisites", metadata: ["missing": "\(debian.joined(separator: ","))"])
+                for command in [["/usr/bin/apt-get", "update", "-q"], ["/usr/bin/apt-get", "install", "-y", "-q"] + debian] {
+                    let (status, output) = try await ChildProcess.run(command, environment: ["DEBIAN_FRONTEND": "noninteractive"])
+                    guard status == 0 else { throw TestFailure("\(command.joined(separator: " ")) failed:\n\(output)") }
+                }
+                if found == nil { found = await HeadlessBrowser.pythonWithSelenium() }
+            }
+            guard let found else {
+                throw TestFailure("The browser test needs Selenium for Python 3: pip install selenium, or apt-get install -y python3-selenium")
+            }
+            python = found
+            return found
         }
     }
 }
