@@ -69,6 +69,28 @@ struct OAuthConnectTests {
         }
     }
 
+    @Test("a connect link opened in two tabs and approved in both connects once; the second callback exchanges no code (issue 12, item 10)")
+    func connectLinkWorksOnce() async throws {
+        try await OAuthFixture.run { client, fixture in
+            let fake = fixture.fake
+            let session = try await client.request(.post, "/v1/connect-sessions", key: fixture.key, json: #"{"allowed_providers":["fake"]}"#)
+            let token = try #require(try session.jsonObject()["token"] as? String)
+            var tabs: [(callback: String, cookie: String)] = []
+            for _ in 0..<2 {
+                let page = try await client.request(.get, "/connect/\(token)")
+                #expect(page.status == .seeOther)
+                let cookie = try #require(page.headers[.setCookie]).split(separator: ";")[0]
+                tabs.append((try fake.decide(authorizationURL: try #require(page.location)), String(cookie)))
+            }
+            #expect(try await fixture.followCallback(client, tabs[0].callback, cookie: tabs[0].cookie).status == .ok)
+            let second = try await fixture.followCallback(client, tabs[1].callback, cookie: tabs[1].cookie)
+            #expect(second.status == .badRequest)
+            #expect(second.text.contains("already been used"))
+            #expect(fake.counters.authorizationCodeGrants == 1)
+            #expect(try await fixture.count("integrations") == 1)
+        }
+    }
+
     @Test("a callback replayed with the same state is refused and the code is exchanged once")
     func stateIsSingleUse() async throws {
         try await OAuthFixture.run { client, fixture in

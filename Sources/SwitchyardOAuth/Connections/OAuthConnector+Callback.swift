@@ -100,20 +100,50 @@ extension OAuthConnector {
         guard let code = callback.code, !code.isEmpty else {
             throw OAuthFailure(.missingCode, title: "This link is incomplete", detail: "The provider sent no authorization code.", returnTo: record.returnTo)
         }
+        // A connect link connects once (issue 12, item 10): the session is claimed before the code is exchanged, so a
+        // second tab's callback is refused without calling the provider. A failure below gives the link back.
+        if let session = record.sessionID {
+            let claimed: Bool
+            do {
+                claimed = try await database.withTenant(tenant, logger: logger) { try await $0.completeConnectSession(session) }
+            } catch {
+                logger.error("claiming the connect session failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+                throw OAuthFailure(.exchangeFailed, title: "Something went wrong", detail: "The connection could not be checked. Try again in a moment.")
+            }
+            guard claimed else {
+                throw OAuthFailure(
+                    .linkUsed, title: "This link has already been used",
+                    detail: "This connect link already connected an account (perhaps in another tab). Nothing else was connected.",
+                    returnTo: record.returnTo
+                )
+            }
+        }
         do {
             return try await connect(code: code, record: record, tenant: tenant, logger: logger)
+        } catch {
+            if let session = record.sessionID {
+                _ = try? await database.withTenant(tenant, logger: logger) { try await $0.reopenConnectSession(session) }
+            }
+            throw Self.failure(error, record: record, logger: logger)
+        }
+    }
+
+    /// What a failed connection tells the end user.
+    private static func failure(_ error: any Error, record: OAuthStateRecord, logger: Logger) -> OAuthFailure {
+        do {
+            throw error
         } catch let failure as OAuthFailure {
-            throw failure
+            return failure
         } catch let error as TokenEndpointError {
             logger.warning("code exchange failed", metadata: ["error": "\(error.description)"])
-            throw OAuthFailure(.exchangeFailed, title: "The connection could not be completed", detail: "The provider's token exchange failed: \(error.description).", returnTo: record.returnTo)
+            return OAuthFailure(.exchangeFailed, title: "The connection could not be completed", detail: "The provider's token exchange failed: \(error.description).", returnTo: record.returnTo)
         } catch let error as any SwitchyardErrorConvertible {
-            throw OAuthFailure(.configuration, title: "The connection could not be completed", detail: error.switchyardError.detail, returnTo: record.returnTo)
+            return OAuthFailure(.configuration, title: "The connection could not be completed", detail: error.switchyardError.detail, returnTo: record.returnTo)
         } catch let error as SwitchyardError {
-            throw OAuthFailure(.configuration, title: "The connection could not be completed", detail: error.detail, returnTo: record.returnTo)
+            return OAuthFailure(.configuration, title: "The connection could not be completed", detail: error.detail, returnTo: record.returnTo)
         } catch {
             logger.error("connect failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
-            throw OAuthFailure(.exchangeFailed, title: "Something went wrong", detail: "The connection could not be saved. Try again in a moment.", returnTo: record.returnTo)
+            return OAuthFailure(.exchangeFailed, title: "Something went wrong", detail: "The connection could not be saved. Try again in a moment.", returnTo: record.returnTo)
         }
     }
 
@@ -156,7 +186,6 @@ extension OAuthConnector {
             {
                 connected = updated
             }
-            if let session = record.sessionID { _ = try await transaction.completeConnectSession(session) }
             let id = integration.id.lowercasedString
             try await transaction.recordAudit(NewAuditEvent(
                 actor: "end-user", action: "integration.connected", resourceType: "integration", resourceID: id, requestID: nil,

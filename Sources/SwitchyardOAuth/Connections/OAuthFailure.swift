@@ -6,6 +6,8 @@ public struct OAuthFailure: SwitchyardErrorConvertible, Sendable, Equatable {
     public enum Reason: String, Sendable {
         case missingState = "missing-state"
         case unknownState = "unknown-state"
+        /// The connect link of this flow finished another flow first (two tabs, both approved).
+        case linkUsed = "connect-link-used"
         case expiredState = "expired-state"
         case otherBrowser = "other-browser"
         case issuerMismatch = "issuer-mismatch"

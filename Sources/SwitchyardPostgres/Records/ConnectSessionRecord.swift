@@ -109,6 +109,13 @@ extension TenantTransaction {
     }
 }
 
+extension TenantTransaction {
+    /// Makes a session claimed by a callback usable again, after that callback failed to connect.
+    public func reopenConnectSession(_ id: UUID) async throws {
+        try await query("UPDATE connect_sessions SET completed_at = NULL WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)")
+    }
+}
+
 extension OperatorTransaction {
     /// Which tenant a connect token belongs to: the public connect page knows nothing else.
     public func connectSessionTenant(tokenHash: [UInt8]) async throws -> TenantID? {
