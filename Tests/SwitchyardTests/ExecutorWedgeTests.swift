@@ -49,7 +49,7 @@ struct ExecutorWedgeTests {
                     try await database.job(id, of: tenant, logger: logger).state == .succeeded
                 }
                 let job = try await database.job(id, of: tenant, logger: logger)
-                #expect(job.attempts == 2)
+                #expect(job.attempts >= 2)
                 #expect(executor.notReadyReason()?.contains("run timeout") == true)
                 gate.release()
                 try await eventually("the executor is ready once the stuck handler returned") { executor.notReadyReason() == nil }
