@@ -75,6 +75,10 @@ struct ProblemDetailsTests {
             #expect(key.headers[.allow] == "DELETE, GET")
             let health = try await client.request(.post, "/healthz")
             try Self.expectProblem(health, .methodNotAllowed, code: "method-not-allowed")
+            // A literal path beside a parameter one allows only its own methods (issue 12, item 14).
+            let replay = try await client.request(.options, "/v1/webhook-events/replay", key: tenant.key)
+            try Self.expectProblem(replay, .methodNotAllowed, code: "method-not-allowed")
+            #expect(replay.headers[.allow] == "POST")
         }
     }
 

@@ -19,6 +19,9 @@ public struct RouteTable: Sendable {
     /// The methods served at `path`, in a stable order.
     func methods(matching path: String) -> [HTTPRequest.Method] {
         let segments = path.split(separator: "/")
+        // Like the router, a literal segment wins over a parameter at the same place: `/webhook-events/replay` is
+        // the replay route's path, not an event id, so only its methods are allowed there (issue 12, item 14).
+        var best: [Bool] = []
         var methods = Set<String>()
         for route in routes {
             let template = route.template.split(separator: "/")
@@ -29,7 +32,14 @@ public struct RouteTable: Sendable {
                 matches = false
                 break
             }
-            if matches { methods.insert(route.method) }
+            guard matches else { continue }
+            let literals = template.map { !$0.hasPrefix("{") }
+            if literals.lexicographicallyPrecedes(best, by: { !$0 && $1 }) { continue }
+            if best.lexicographicallyPrecedes(literals, by: { !$0 && $1 }) {
+                best = literals
+                methods = []
+            }
+            methods.insert(route.method)
         }
         return methods.sorted().compactMap { HTTPRequest.Method($0) }
     }
