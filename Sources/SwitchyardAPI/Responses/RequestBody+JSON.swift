@@ -89,10 +89,9 @@ extension Request {
         }
         do {
             return try await body.collect(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            // A body without a declared length (chunked) found too long while reading (issue 12, item 3).
-            throw SwitchyardError.payloadTooLarge(limit: limit)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            // Also NIO's `NIOTooManyBytesError`: a body without a declared length (chunked) found too long while
+            // reading (issue 12, item 3).
             throw SwitchyardError.payloadTooLarge(limit: limit)
         }
     }

@@ -46,7 +46,7 @@ public struct Database: Sendable, Service {
         // A provider waits for the answer (GitHub gives up after 10 s): a batch waits at most a second for one of the
         // writer's connections, so that while the database is down deliveries get their 503 quickly.
         self.ingestDeadlines = DatabaseDeadlines(
-            acquire: min(deadlines.acquire, .seconds(1)), call: min(deadlines.call, .milliseconds(configuration.ingestCallTimeoutMilliseconds))
+            acquire: min(deadlines.acquire, .seconds(1)), call: .milliseconds(min(configuration.callTimeoutMilliseconds, configuration.ingestCallTimeoutMilliseconds))
         )
         metrics?.setPoolSize(configuration.maxConnections)
     }
@@ -98,8 +98,7 @@ public struct Database: Sendable, Service {
     public func listen(channel: String, logger: Logger, onNotification: @Sendable () -> Void) async throws {
         // Held for as long as the listener runs: only the wait for the connection is bounded. A listener on a dead
         // socket costs wake-ups, not correctness: the executor polls as well.
-        let deadlines = DatabaseDeadlines(acquire: deadlines.acquire, call: .seconds(365 * 86_400))
-        try await client.withConnection(deadlines: deadlines, metrics: metrics) { connection in
+        try await client.withConnection(deadlines: DatabaseDeadlines(acquire: deadlines.acquire, call: nil), metrics: metrics) { connection in
             try await connection.listen(on: channel) { notifications in
                 for try await _ in notifications { onNotification() }
             }
@@ -114,8 +113,7 @@ public struct Database: Sendable, Service {
         _ key: Int64, logger: Logger, _ body: (SessionLock) async throws -> Result
     ) async throws -> Result? {
         // Held while `body` leads, possibly for days: only the wait for it and each of its own queries are bounded.
-        let holding = DatabaseDeadlines(acquire: deadlines.acquire, call: .seconds(365 * 86_400))
-        return try await client.withConnection(deadlines: holding, metrics: metrics) { connection in
+        return try await client.withConnection(deadlines: DatabaseDeadlines(acquire: deadlines.acquire, call: nil), metrics: metrics) { connection in
             let lock = SessionLock(connection: connection, key: key, timeout: deadlines.acquire, logger: logger)
             guard try await lock.tryAcquire() else { return nil }
             do {

@@ -11,13 +11,14 @@ import SwitchyardMetrics
 /// to connect (its breaker trips only after a minute), and a query sent on a socket whose server died may never be
 /// answered. A `statement_timeout` is enforced by a server that may be gone, so it bounds neither.
 public struct DatabaseDeadlines: Sendable {
-    /// How long a call waits for a pooled connection before failing with 503 `database-unavailable`.
+    /// How long a call waits for a pooled connection before failing with 503 `service-unavailable`.
     public var acquire: Duration
     /// How long a call may hold its connection; past it the connection is closed, which fails whatever the call
-    /// was waiting for, and the call fails with 503 `database-timeout`.
-    public var call: Duration
+    /// was waiting for, and the call fails with 503 `database-timeout`. `nil` for a connection held on purpose for
+    /// as long as its holder runs (a listener, a leader lock), which bounds its own queries.
+    public var call: Duration?
 
-    public init(acquire: Duration, call: Duration) {
+    public init(acquire: Duration, call: Duration?) {
         self.acquire = acquire
         self.call = call
     }
@@ -74,12 +75,9 @@ extension PostgresClient {
                 throw error
             }
             let expired = Atomic<Bool>(false)
-            let callTimer = connection.eventLoop.scheduleTask(in: .init(deadlines.call)) {
-                expired.store(true, ordering: .sequentiallyConsistent)
-                connection.close().whenComplete { _ in }
-            }
+            let callTimer = deadlines.call.map { connection.closing(after: $0) { expired.store(true, ordering: .sequentiallyConsistent) } }
             defer {
-                callTimer.cancel()
+                callTimer?.cancel()
                 handoff.giveBack()
             }
             do {
@@ -96,6 +94,17 @@ extension PostgresClient {
 
     /// Acquire timers need an event loop before there is a connection; any will do.
     static var timerLoop: any EventLoop { PostgresClient.defaultEventLoopGroup.any() }
+}
+
+extension PostgresConnection {
+    /// A deadline: closes the connection after `duration` unless cancelled first, which releases every query waiting
+    /// on it (`guardedQuery`) whatever state its socket is in.
+    func closing(after duration: Duration, onClose: @escaping @Sendable () -> Void = {}) -> Scheduled<Void> {
+        eventLoop.scheduleTask(in: .init(duration)) { [self] in
+            onClose()
+            close().whenComplete { _ in }
+        }
+    }
 }
 
 /// Passes a leased connection from the task that holds the lease to the task that uses it, and back.

@@ -38,9 +38,5 @@ public func loggableDescription(of error: any Error) -> String {
         let underlying = error.code == .connectionError ? error.underlying.map { " cause=\(String(describing: $0))" } ?? "" : ""
         return "PSQLError code=\(error.code)\(state)\(message)\(underlying)"
     }
-    if let error = error as? PostgresTransactionError {
-        return "PostgresTransactionError " + [error.beginError, error.closureError, error.commitError, error.rollbackError]
-            .compactMap { $0.map(loggableDescription(of:)) }.joined(separator: "; ")
-    }
     return String(describing: type(of: error))
 }

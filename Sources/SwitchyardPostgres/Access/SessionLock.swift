@@ -47,9 +47,8 @@ public struct SessionLock: Sendable {
 
     /// Runs one query of the lock's; past `timeout` the connection is closed, which fails the query (and ends the lock).
     private func timed<Result>(_ body: () async throws -> Result) async throws -> Result {
-        let connection = self.connection
-        let timer = connection.eventLoop.scheduleTask(in: .init(timeout)) { connection.close().whenComplete { _ in } }
-        defer { timer.cancel() }
+        let deadline = connection.closing(after: timeout)
+        defer { deadline.cancel() }
         return try await body()
     }
 }

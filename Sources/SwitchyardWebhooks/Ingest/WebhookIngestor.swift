@@ -108,20 +108,26 @@ public final class WebhookIngestor: Sendable {
     /// Headers kept with the event, as a JSON object: signatures and anything that authenticates replaced by
     /// `[redacted]`. Written by hand: this runs for every delivery and JSONEncoder is the slow part of it.
     static func storedHeaders(_ headers: [String: String], scheme: WebhookScheme) -> String {
-        let hidden = WebhookScheme.allSignatureHeaders.union(scheme.signatureHeaders).union(["authorization", "proxy-authorization", "cookie", "x-api-key"])
+        // The source's own signature headers: a generic HMAC source may name its header anything.
+        let signatureHeaders = scheme.signatureHeaders
         var json = "{"
         json.reserveCapacity(512)
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) {
             if json.utf8.count > 1 { json += "," }
-            json += JSONString.quoted(name) + ":" + JSONString.quoted(hidden.contains(name) || Self.looksSecret(name) ? "[redacted]" : value)
+            let redacted = Self.carriesCredential(name) || signatureHeaders.contains(name)
+            json += JSONString.quoted(name) + ":" + JSONString.quoted(redacted ? "[redacted]" : value)
         }
         return json + "}"
     }
 
-    /// Header names that by their words carry a signature or a credential, whatever scheme sent them.
-    static func looksSecret(_ name: String) -> Bool {
-        ["signature", "hmac", "secret", "token", "password", "api-key", "apikey"].contains { name.contains($0) }
+    /// Whether a header carries a signature or a credential whatever scheme sent it: by its name, or by its words
+    /// (every built-in scheme's signature header has `signature` or `hmac` in its name, Svix's included).
+    static func carriesCredential(_ name: String) -> Bool {
+        credentialHeaders.contains(name) || credentialWords.contains { name.contains($0) }
     }
+
+    static let credentialHeaders: Set<String> = ["authorization", "proxy-authorization", "cookie"]
+    static let credentialWords = ["signature", "hmac", "secret", "token", "password", "api-key", "apikey"]
 
     /// Lower-case header names, repeated headers joined with ", ".
     public static func headerDictionary(_ pairs: some Sequence<(name: String, value: String)>) -> [String: String] {

@@ -39,13 +39,6 @@ public enum WebhookScheme: Sendable, Hashable {
         }
     }
 
-    /// Every header any built-in scheme signs with: a delivery's copy is redacted whatever its source's scheme (a
-    /// Svix signature sent to a GitHub source is still a signature).
-    public static let allSignatureHeaders: Set<String> = [
-        "stripe-signature", "x-hub-signature-256", "x-hub-signature", "x-slack-signature", "x-shopify-hmac-sha256",
-        "webhook-signature", "svix-signature",
-    ]
-
     public static let defaultTolerance = 300
 }
 
