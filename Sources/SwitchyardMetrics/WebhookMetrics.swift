@@ -11,6 +11,7 @@ public final class WebhookMetrics: Sendable {
     private let acknowledgement: DurationHistogram
     private let batchSize: ValueHistogram
     private let processingLag: DurationHistogram
+    private let processingFailures: Counter
 
     init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
@@ -25,6 +26,9 @@ public final class WebhookMetrics: Sendable {
         batchSize = registry.makeValueHistogram(
             descriptor: .switchyard("webhook_commit_batch_size", unit: "events", help: "Deliveries committed together by one group commit."),
             buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+        )
+        processingFailures = registry.makeCounter(
+            descriptor: .switchyard("webhook_processing_failures", unit: "total", help: "Recorded events whose processing was refused for what they hold; each ends `failed` with its reason.")
         )
         processingLag = registry.makeDurationHistogram(
             descriptor: .switchyard("webhook_processing_lag", unit: "seconds", help: "Time from a delivery being recorded to its processing (webhook.received emitted)."),
@@ -57,6 +61,7 @@ public final class WebhookMetrics: Sendable {
     public func recordAcknowledgement(_ duration: Duration) { acknowledgement.record(duration) }
     public func recordBatch(size: Int) { batchSize.record(Double(size)) }
     public func recordProcessingLag(_ duration: Duration) { processingLag.record(duration) }
+    public func recordProcessingFailure() { processingFailures.increment() }
 
     private func counter(_ table: borrowing Mutex<[String: Counter]>, _ key: String, make: () -> Counter) -> Counter {
         table.withLock { counters in

@@ -3,7 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import PostgresNIO
 import SwitchyardCore
-import SwitchyardJobs
+@testable import SwitchyardJobs
 import SwitchyardPostgres
 import SwitchyardTestSupport
 import Testing
@@ -90,5 +90,54 @@ struct WebhookProcessingTests {
             }
             #expect(try await (client.request(.get, "/v1/webhook-events", key: key).jsonObject()["data"] as? [Any])?.isEmpty == true)
         }
+    }
+
+    @Test("an event whose payload PostgreSQL cannot store (\\u0000) ends failed with its reason; its neighbours in the same job are processed")
+    func poisonedEventIsIsolated() async throws {
+        try await Self.run { client, key, _ in
+            let source = try await WebhookFixture.makeSource(client, key: key)
+            for (id, body) in [("n-1", #"{"action":"opened","number":1}"#), ("n-poison", #"{"action":"opened","note":"a\u0000b"}"#),
+                               ("n-2", #"{"action":"closed","number":2}"#)] {
+                #expect(try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: id, body: body).status == .ok)
+            }
+            func events(_ status: String) async throws -> [[String: Any]] {
+                try await client.request(.get, "/v1/webhook-events?status=\(status)", key: key).jsonObject()["data"] as? [[String: Any]] ?? []
+            }
+            try await eventually("the poisoned event fails and the others are processed") {
+                let failed = try await events("failed").count, processed = try await events("processed").count
+                return failed == 1 && processed == 2
+            }
+            let failed = try #require(try await events("failed").first)
+            #expect(failed["event_id"] as? String == "n-poison")
+            let reason = try #require(failed["last_error"] as? String)
+            #expect(reason.contains("\\u0000") && reason.contains("22P05"), "reason: \(reason)")
+
+            // A bulk replay puts all three in one job: the poisoned one fails again, alone.
+            let replayed = try await client.request(.post, "/v1/webhook-events/replay", key: key, json: #"{"source_id":"\#(source.id)"}"#)
+            #expect((try replayed.jsonObject()["replayed"] as? [Any])?.count == 3)
+            try await eventually("the replay processes the neighbours again") { try await Self.received(client, key: key).count == 4 }
+            try await eventually("every webhook.process job succeeds, the replay's too") {
+                let jobs = try await client.request(.get, "/v1/jobs?kind=webhook.process", key: key).jsonObject()["data"] as? [[String: Any]] ?? []
+                return jobs.count >= 2 && jobs.allSatisfy { $0["state"] as? String == "succeeded" }
+            }
+            #expect(try await events("failed").map { $0["event_id"] as? String } == ["n-poison"])
+            #expect(try await events("processed").count == 2)
+        }
+    }
+
+    @Test("a job failing on a database refusal dead-letters with the server's words, not a type name")
+    func databaseRefusalIsReadable() async throws {
+        let environment = try await TestEnvironment.make()
+        let refusal: any Error = try await environment.withOwnerConnection { connection in
+            do {
+                try await connection.query(#"SELECT '"a\u0000b"'::jsonb"#, logger: environment.logger)
+            } catch {
+                return error
+            }
+            throw TestFailure("PostgreSQL accepted \\u0000 in jsonb")
+        }
+        let failure = JobFailure.classify(refusal)
+        #expect(failure.kind == .permanent)
+        #expect(failure.message.contains("unsupported Unicode escape sequence") && failure.message.contains("22P05"), "message: \(failure.message)")
     }
 }

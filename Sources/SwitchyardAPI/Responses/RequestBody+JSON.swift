@@ -23,7 +23,7 @@ extension StrictJSONBody {
         guard let fieldsSent = (object as? [String: Any])?.keys else {
             throw SwitchyardError.invalidRequest("The request body must be a JSON object.")
         }
-        if let path = Self.pathToNUL(in: object) {
+        if let path = JSONNUL.path(in: object) {
             throw SwitchyardError.validation("The field '\(path)' contains a NUL character (\\u0000), which cannot be stored.")
         }
         let unknown = Set(fieldsSent).subtracting(fields).sorted()
@@ -40,29 +40,6 @@ extension StrictJSONBody {
         }
         try value.validate()
         return value
-    }
-
-    /// Where the first string (or key) holding U+0000 is, as a dotted path; `nil` when none does. PostgreSQL text
-    /// and jsonb cannot hold it, so it is refused here, for every body, rather than by the database (issue 12, item 2).
-    static func pathToNUL(in value: Any, path: String = "") -> String? {
-        switch value {
-        case let text as String:
-            return text.contains("\u{0}") ? (path.isEmpty ? "(body)" : path) : nil
-        case let object as [String: Any]:
-            for (key, member) in object {
-                let memberPath = path.isEmpty ? key : "\(path).\(key)"
-                if key.contains("\u{0}") { return memberPath.replacingOccurrences(of: "\u{0}", with: "\\u0000") }
-                if let found = pathToNUL(in: member, path: memberPath) { return found }
-            }
-            return nil
-        case let array as [Any]:
-            for (index, element) in array.enumerated() {
-                if let found = pathToNUL(in: element, path: "\(path)[\(index)]") { return found }
-            }
-            return nil
-        default:
-            return nil
-        }
     }
 
     private static func describe(_ error: DecodingError) -> String {

@@ -18,22 +18,53 @@ public struct WebhookProcessHandler: JobHandler {
     }
 
     public func run(_ payload: WebhookProcessPayload, context: JobContext) async throws {
-        let received = try await database.withTenant(context.tenantID, logger: context.logger) { transaction -> [Date] in
+        let received: [Date]
+        do {
+            received = try await processAll(payload.eventIDs, isolatingEach: false, context: context)
+        } catch where isDeterministicDatabaseFailure(error) {
+            // One of the events is refused by PostgreSQL for what it holds (a `\u0000` in its payload, say): do
+            // the batch again, each event in a savepoint, so that event ends `failed` and its neighbours are
+            // processed. The common case pays for no savepoints.
+            context.logger.notice("an event of the batch was refused by the database; processing the events one by one", metadata: [
+                "error": "\(loggableDescription(of: error))", "events": "\(payload.eventIDs.count)",
+            ])
+            received = try await processAll(payload.eventIDs, isolatingEach: true, context: context)
+        }
+        let now = Date()
+        for date in received { metrics?.recordProcessingLag(.seconds(now.timeIntervalSince(date))) }
+    }
+
+    private func processAll(_ ids: [UUID], isolatingEach: Bool, context: JobContext) async throws -> [Date] {
+        try await database.withTenant(context.tenantID, logger: context.logger) { transaction -> [Date] in
             var received: [Date] = []
             var schemes: [UUID: String] = [:]
-            for id in payload.eventIDs {
+            for id in ids {
                 // Locked, so a job run twice (at-least-once) processes each event once.
                 guard let event = try await transaction.webhookEvent(id, locking: true), event.status != "processed" else { continue }
                 if schemes[event.sourceID] == nil {
                     schemes[event.sourceID] = try await transaction.webhookSource(event.sourceID).map { Self.schemeType($0.scheme) } ?? "unknown"
                 }
-                try await process(event, scheme: schemes[event.sourceID] ?? "unknown", in: transaction)
-                received.append(event.receivedAt)
+                let scheme = schemes[event.sourceID] ?? "unknown"
+                guard isolatingEach else {
+                    try await process(event, scheme: scheme, in: transaction)
+                    received.append(event.receivedAt)
+                    continue
+                }
+                do {
+                    try await transaction.isolating { try await process(event, scheme: scheme, in: transaction) }
+                    received.append(event.receivedAt)
+                } catch let refused as ItemRefusedByDatabase {
+                    let reason = "The event could not be recorded as webhook.received: \(refused). "
+                        + "The delivery is kept as received; fix the cause and replay it."
+                    try await transaction.finishWebhookEvent(event.id, processed: false, integrationID: nil, error: reason)
+                    context.logger.warning("webhook event failed processing", metadata: [
+                        "webhook_event_id": "\(event.id.lowercasedString)", "source_id": "\(event.sourceID.lowercasedString)", "error": "\(refused)",
+                    ])
+                    metrics?.recordProcessingFailure()
+                }
             }
             return received
         }
-        let now = Date()
-        for date in received { metrics?.recordProcessingLag(.seconds(now.timeIntervalSince(date))) }
     }
 
     private func process(_ event: WebhookEventRecord, scheme: String, in transaction: TenantTransaction) async throws {

@@ -28,6 +28,33 @@ extension PSQLError {
     var isUniqueViolation: Bool { sqlState == "23505" }
 }
 
+/// A database failure in words for an operator (a job's `last_error`, a dead letter): the server's message and
+/// SQLSTATE, or what happened to the connection; `nil` for errors that are not PostgreSQL's. Never the statement
+/// or its bind values.
+public func operatorDescription(of error: any Error) -> String? {
+    guard let error = error as? PSQLError else { return nil }
+    if let message = error.serverInfo?[.message] {
+        // Details can quote values; the untranslatable-character one only names the escape (`\u0000 cannot be
+        // converted to text.`), which is what an operator needs to know.
+        let detail = error.sqlState == "22P05" ? error.serverInfo?[.detail].map { ": \($0)" } ?? "" : ""
+        let state = error.sqlState.map { " (SQLSTATE \($0))" } ?? ""
+        return "PostgreSQL refused a statement: \(message)\(detail)\(state)"
+    }
+    switch error.code {
+    case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed:
+        return "the database connection was lost (\(error.code)); the job is retried"
+    default:
+        return "the database call failed (\(error.code))"
+    }
+}
+
+/// Whether PostgreSQL refused a statement for what it says rather than for the database's state: a data
+/// exception (SQLSTATE class 22) or a syntax or access error (42).
+public func isDeterministicDatabaseFailure(_ error: any Error) -> Bool {
+    guard let state = (error as? PSQLError)?.sqlState else { return false }
+    return ["22", "42"].contains(String(state.prefix(2)))
+}
+
 /// Describes an error for a log line without what postgres-nio's debug description carries
 /// (the query text and its bind values, which can hold secrets).
 public func loggableDescription(of error: any Error) -> String {
