@@ -49,6 +49,28 @@ struct WebhookIngestTests {
         }
     }
 
+    @Test("signed deliveries whose event id the database cannot keep (empty, 400 bytes, \\u0000) are recorded under their digest, with their neighbours")
+    func unstorableEventIDs() async throws {
+        try await Self.run { client, key in
+            let source = try await WebhookFixture.makeSource(client, key: key, scheme: #"{"type":"stripe"}"#, secret: "whsec_ids")
+            let ids = ["", String(repeating: "e", count: 400), #"evt_\u0000_nul"#, "evt_fine_1", "evt_fine_2"]
+            // Concurrently, so the group commit puts them in the same batches.
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for id in ids {
+                    group.addTask { try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_ids"], eventID: id).status.code }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses == Array(repeating: 200, count: ids.count))
+            let recorded = try await Self.events(client, key: key).compactMap { $0["event_id"] as? String }
+            #expect(recorded.count == ids.count)
+            #expect(Set(recorded.filter { !$0.hasPrefix("sha256:") }) == ["evt_fine_1", "evt_fine_2"])
+            // The digest still de-duplicates a redelivery.
+            let redelivery = try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_ids"], eventID: "")
+            #expect(try redelivery.jsonObject()["status"] as? String == "duplicate")
+        }
+    }
+
     @Test("a flipped byte, another tenant's secret, a missing signature: 401 and nothing stored")
     func rejected() async throws {
         try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in

@@ -85,8 +85,7 @@ extension JobFailure {
         if let convertible = error as? any SwitchyardErrorConvertible { return .transient(convertible.switchyardError.detail) }
         if let refused = error as? ItemRefusedByDatabase { return .permanent(refused.description) }
         if let database = operatorDescription(of: error) {
-            // The same statement with the same data fails the same way: data exceptions (22) and syntax or
-            // access errors (42) are not worth retrying; a lost connection, a deadlock or a timeout are.
+            // The same statement with the same data fails the same way: not worth retrying.
             return isDeterministicDatabaseFailure(error) ? .permanent(database) : .transient(database)
         }
         return .transient(String(describing: type(of: error)))

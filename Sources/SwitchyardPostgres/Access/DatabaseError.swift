@@ -48,11 +48,12 @@ public func operatorDescription(of error: any Error) -> String? {
     }
 }
 
-/// Whether PostgreSQL refused a statement for what it says rather than for the database's state: a data
-/// exception (SQLSTATE class 22) or a syntax or access error (42).
+/// Whether PostgreSQL refused a statement for the data it was given rather than for the database's state, so the
+/// same statement with the same data fails again: a data exception (SQLSTATE class 22), a constraint the data
+/// breaks (23) or a syntax or access error (42). A lost connection, a deadlock or a timeout are not.
 public func isDeterministicDatabaseFailure(_ error: any Error) -> Bool {
     guard let state = (error as? PSQLError)?.sqlState else { return false }
-    return ["22", "42"].contains(String(state.prefix(2)))
+    return ["22", "23", "42"].contains(String(state.prefix(2)))
 }
 
 /// Describes an error for a log line without what postgres-nio's debug description carries

@@ -9,8 +9,8 @@ public struct ItemRefusedByDatabase: Error, Sendable, CustomStringConvertible {
 }
 
 extension TenantTransaction {
-    /// Runs `body` inside a savepoint. When PostgreSQL refuses one of its statements for a reason tied to the data
-    /// (SQLSTATE classes 22 data exception, 23 integrity constraint, 42 syntax or access), its work is rolled back
+    /// Runs `body` inside a savepoint. When PostgreSQL refuses one of its statements for the data it was given
+    /// (`isDeterministicDatabaseFailure`), its work is rolled back
     /// to the savepoint, the transaction stays usable, and `ItemRefusedByDatabase` is thrown; anything else
     /// (a lost connection, a timeout, a deadlock) is rethrown as it is, for the whole transaction to fail.
     public func isolating<Result: Sendable>(_ body: () async throws -> Result) async throws -> Result {
@@ -18,8 +18,7 @@ extension TenantTransaction {
         let result: Result
         do {
             result = try await body()
-        } catch let error as PSQLError {
-            guard let state = error.sqlState, ["22", "23", "42"].contains(String(state.prefix(2))) else { throw error }
+        } catch where isDeterministicDatabaseFailure(error) {
             try await query("ROLLBACK TO SAVEPOINT item")
             throw ItemRefusedByDatabase(description: operatorDescription(of: error) ?? "PostgreSQL refused the statement")
         }

@@ -110,11 +110,20 @@ public final class WebhookIngestWriter: Service, Sendable {
                 let outcome: Outcome = inserted.contains(pending.event.id) ? .recorded : .duplicate
                 pending.continuation.resume(returning: outcome)
             }
+        } catch where isDeterministicDatabaseFailure(error) && batch.count > 1 {
+            // One delivery is refused for what it holds: store the others one by one, so only that one is answered
+            // with an error. Verification keeps ids and types storable, so this is a safety net, not a path.
+            logger.error("webhook batch refused by the database; committing its deliveries one by one", metadata: [
+                "batch_size": "\(batch.count)", "error": "\(loggableDescription(of: error))",
+            ])
+            for pending in batch { await flush([pending]) }
         } catch {
             logger.error("webhook batch commit failed; deliveries will be retried by their senders", metadata: [
-                "batch_size": "\(batch.count)", "error": "\(String(reflecting: type(of: error)))",
+                "batch_size": "\(batch.count)", "error": "\(loggableDescription(of: error))",
             ])
-            let failure = SwitchyardError(.unavailable, code: "service-unavailable", detail: "The delivery could not be stored; retry it.")
+            let failure = isDeterministicDatabaseFailure(error)
+                ? SwitchyardError.validation("The delivery was verified but cannot be stored: \(operatorDescription(of: error) ?? "refused by the database").")
+                : SwitchyardError(.unavailable, code: "service-unavailable", detail: "The delivery could not be stored; retry it.")
             for pending in batch { pending.continuation.resume(throwing: failure) }
         }
     }

@@ -79,6 +79,13 @@ public struct WebhookVerifier: Sendable {
         }
     }
 
+    /// A provider's event id or type as the database can keep it: 1 to 300 bytes, no NUL. A signed delivery
+    /// whose id is not (empty, huge, `\u0000`) is still recorded, under its body's digest, which de-duplicates
+    /// its redeliveries just as well; refusing it would only make the provider retry it forever.
+    static func storable(_ text: String) -> String? {
+        (1...300).contains(text.utf8.count) && !text.utf8.contains(0) ? text : nil
+    }
+
     /// Identity and type, read only once the bytes are known to be the provider's.
     private func delivery(body: [UInt8], headers: [String: String]) throws(WebhookRejection) -> VerifiedDelivery {
         // Parsed only for the schemes whose identity is in the body, and only now that the bytes are the provider's.
@@ -90,27 +97,23 @@ public struct WebhookVerifier: Sendable {
             return value
         }
         let digest = { "sha256:" + Hex.encode(Array(SHA256.hash(data: body))) }
-        switch scheme {
+        let (id, type, challenge): (String?, String?, String?) = switch scheme {
         case .stripe:
-            return VerifiedDelivery(eventID: (json()?["id"] as? String) ?? digest(), eventType: json()?["type"] as? String, challenge: nil)
+            (json()?["id"] as? String, json()?["type"] as? String, nil)
         case .github:
-            return VerifiedDelivery(eventID: headers["x-github-delivery"] ?? digest(), eventType: headers["x-github-event"], challenge: nil)
+            (headers["x-github-delivery"], headers["x-github-event"], nil)
+        case .slack where json()?["type"] as? String == "url_verification":
+            (nil, "url_verification", json()?["challenge"] as? String ?? "")
         case .slack:
-            if json()?["type"] as? String == "url_verification" {
-                return VerifiedDelivery(eventID: digest(), eventType: "url_verification", challenge: json()?["challenge"] as? String ?? "")
-            }
-            let event = json()?["event"] as? [String: Any]
-            return VerifiedDelivery(eventID: (json()?["event_id"] as? String) ?? digest(), eventType: (event?["type"] as? String) ?? (json()?["type"] as? String), challenge: nil)
+            (json()?["event_id"] as? String, ((json()?["event"] as? [String: Any])?["type"] as? String) ?? (json()?["type"] as? String), nil)
         case .shopify:
-            return VerifiedDelivery(eventID: headers["x-shopify-webhook-id"] ?? headers["x-shopify-event-id"] ?? digest(), eventType: headers["x-shopify-topic"], challenge: nil)
+            (headers["x-shopify-webhook-id"] ?? headers["x-shopify-event-id"], headers["x-shopify-topic"], nil)
         case .standardWebhooks:
-            return VerifiedDelivery(eventID: StandardWebhooksHeaders(headers).id ?? digest(), eventType: json()?["type"] as? String, challenge: nil)
+            (StandardWebhooksHeaders(headers).id, json()?["type"] as? String, nil)
         case .hmac(let generic):
-            return VerifiedDelivery(
-                eventID: generic.eventIDHeader.flatMap { headers[$0.lowercased()] } ?? digest(),
-                eventType: generic.eventTypeHeader.flatMap { headers[$0.lowercased()] }, challenge: nil
-            )
+            (generic.eventIDHeader.flatMap { headers[$0.lowercased()] }, generic.eventTypeHeader.flatMap { headers[$0.lowercased()] }, nil)
         }
+        return VerifiedDelivery(eventID: id.flatMap(Self.storable) ?? digest(), eventType: type.flatMap(Self.storable), challenge: challenge)
     }
 
     static func utf8(_ secret: String) -> [UInt8] { Array(secret.utf8) }
