@@ -125,6 +125,24 @@ struct JobQueueTests {
         }
     }
 
+    @Test("an error message holding NUL is written with its job's completion (as U+FFFD), not jamming the completions after it")
+    func nulInErrorMessage() async throws {
+        let environment = try await TestEnvironment.make()
+        let logger = environment.logger
+        try await environment.withDatabase(maxConnections: 8) { database in
+            let tenant = try await database.makeTenant("nul-error", logger: logger)
+            let poisoned = try await database.enqueue(try NewJob(FlakyPayload(failures: 1, nulInMessage: true)), for: tenant, logger: logger)
+            let fine = try await database.enqueue(try NewJob(FlakyPayload(failures: 0)), for: tenant, logger: logger)
+            try await database.withExecutor(registry: Self.registry(), logger: logger) {
+                try await eventually("both jobs are finished") {
+                    let states = [try await database.job(poisoned, of: tenant, logger: logger).state, try await database.job(fine, of: tenant, logger: logger).state]
+                    return states == [.dead, .succeeded]
+                }
+            }
+            #expect(try await database.job(poisoned, of: tenant, logger: logger).lastError == "the provider said: a\u{FFFD}b")
+        }
+    }
+
     @Test("one tenant flooding the queue does not stop another tenant's jobs from running")
     func floodingTenantDoesNotStarveOthers() async throws {
         let environment = try await TestEnvironment.make()

@@ -28,11 +28,14 @@ struct FlakyPayload: JobPayload {
     var failures: Int
     var retryAfterMilliseconds: Int?
     var permanent = false
+    /// Fail with a message holding U+0000, as a provider's error text can.
+    var nulInMessage = false
 }
 
 struct FlakyHandler: JobHandler {
     func run(_ payload: FlakyPayload, context: JobContext) async throws {
         guard context.attempt <= payload.failures else { return }
+        if payload.nulInMessage { throw JobFailure.permanent("the provider said: a\u{0}b") }
         if payload.permanent { throw JobFailure.permanent("boom: the provider said 400") }
         throw JobFailure.transient("try again later", retryAfter: payload.retryAfterMilliseconds.map { .milliseconds($0) })
     }

@@ -39,7 +39,9 @@ public struct JobCompletion: Sendable {
         id = job.id
         attempt = job.attempt
         self.outcome = outcome
-        self.error = error.map { String($0.prefix(2000)) }
+        // PostgreSQL text cannot hold NUL, and a provider's error text can: one such message would fail the whole
+        // batch of completions it is written with, again and again.
+        self.error = error.map { String($0.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}").prefix(2000)) }
     }
 }
 
