@@ -128,7 +128,10 @@ public func buildServer(_ http: HTTPConfiguration) throws -> HTTPServerBuilder {
         throw ConfigurationError(variable: "SWITCHYARD_TLS_PRIVATE_KEY_PATH", problem: "cannot read a PEM private key from \(files.privateKeyPath)")
     }
     let tls = TLSConfiguration.makeServerConfiguration(certificateChain: certificates.map { .certificate($0) }, privateKey: .privateKey(privateKey))
-    return try .http2Upgrade(tlsConfiguration: tls, configuration: .init(idleTimeout: idleTimeout))
+    return try .http2Upgrade(tlsConfiguration: tls, configuration: .init(
+        idleTimeout: idleTimeout,
+        streamConfiguration: .init(additionalChannelHandlers: [HeaderOverflowResponder()])
+    ))
 }
 
 /// The API as a service: the HTTP server plus the database pool it owns.

@@ -142,6 +142,37 @@ struct ProblemDetailsTests {
         }
     }
 
+    @Test("431 as a problem document for header fields over 80 KB, one large field or many (issue 12, item 5)")
+    func headerFieldsTooLarge() async throws {
+        try await TestEnvironment.make().withLiveServer { port in
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            do {
+                let oneLarge = [("X-Padding", String(repeating: "a", count: 85_000))]
+                let many = (0..<100).map { ("X-Padding-\($0)", String(repeating: "b", count: 900)) }
+                for fields in [oneLarge, many] {
+                    var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/tenants")
+                    request.headers.add(name: "Authorization", value: "Bearer \(TestEnvironment.adminKey)")
+                    for (name, value) in fields { request.headers.add(name: name, value: value) }
+                    let response = try await client.execute(request, timeout: .seconds(10))
+                    #expect(response.status.code == 431)
+                    #expect(response.headers.first(name: "Content-Type") == "application/problem+json")
+                    let body = try await response.body.collect(upTo: 64 * 1024)
+                    let problem = try #require(try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any])
+                    #expect(problem["status"] as? Int == 431)
+                    #expect((problem["type"] as? String)?.hasSuffix("/request-header-fields-too-large") == true)
+                }
+                // The server still answers the next connection.
+                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/tenants")
+                request.headers.add(name: "Authorization", value: "Bearer \(TestEnvironment.adminKey)")
+                #expect(try await client.execute(request, timeout: .seconds(10)).status.code == 200)
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
+            try await client.shutdown()
+        }
+    }
+
     @Test("NUL characters: 422 naming the field in any JSON body, nested too; 400 in a query parameter (issue 12, item 2)")
     func nulCharacters() async throws {
         try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in

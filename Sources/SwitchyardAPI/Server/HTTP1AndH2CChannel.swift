@@ -24,7 +24,9 @@ public struct HTTP1AndH2CChannel: HTTPChannelHandler {
 
     public init(responder: @escaping Responder, idleTimeout: Duration) {
         let seconds = idleTimeout.components.seconds
-        self.http1 = HTTP1Channel(responder: responder, configuration: .init(idleTimeout: .seconds(seconds)))
+        self.http1 = HTTP1Channel(
+            responder: responder, configuration: .init(additionalChannelHandlers: [HeaderOverflowResponder()], idleTimeout: .seconds(seconds))
+        )
         self.http2 = HTTP2Channel(responder: responder, configuration: .init(idleTimeout: idleTimeout))
     }
 
