@@ -66,6 +66,7 @@ public final class DatabaseMetrics: Sendable {
     let waiting: Gauge
     let acquireTimeouts: Counter
     let callTimeouts: Counter
+    private let registry: PrometheusCollectorRegistry
 
     public func connectionLeased() { inUse.increment() }
     public func connectionReturned() { inUse.decrement() }
@@ -75,7 +76,16 @@ public final class DatabaseMetrics: Sendable {
     public func acquireTimedOut() { acquireTimeouts.increment() }
     public func callTimedOut() { callTimeouts.increment() }
 
+    /// A stored secret that did not open (tampered with or copied), by sealed field (`table.column`: a fixed set).
+    public func secretUnreadable(field: String) {
+        registry.makeCounter(
+            descriptor: .switchyard("secrets_unreadable", unit: "total", help: "Stored secrets that failed to open (altered, or copied from another record), by sealed field."),
+            labels: [("field", field)]
+        ).increment()
+    }
+
     init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
         self.waiting = registry.makeGauge(
             descriptor: .switchyard("db_pool_waiters", unit: "", help: "Database calls waiting for a pooled connection.")
         )

@@ -42,6 +42,14 @@ public struct LocalKeyring: Sendable {
         return try! LocalKeyring(keyID: keyID, primary: next, versions: versions + [Version(number: next, material: .generate(), createdAt: now)])
     }
 
+    /// This keyring without `version`, which must not be primary. Only safe once no stored key is wrapped by it
+    /// (`switchyard keys retire` checks the database first).
+    public func retiring(_ version: Int) throws(VaultError) -> LocalKeyring {
+        guard version != primary else { throw .keyring("version \(version) is primary; rotate first") }
+        guard versions.contains(where: { $0.number == version }) else { throw .keyring("the keyring has no version \(version)") }
+        return try LocalKeyring(keyID: keyID, primary: primary, versions: versions.filter { $0.number != version })
+    }
+
     func material(for version: KEKVersion) -> KeyMaterial? {
         guard version.keyID == keyID else { return nil }
         return versions.first { $0.number == version.version }?.material

@@ -10,7 +10,7 @@ struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
         abstract: "Manage the keyring and the tenants' data keys.",
-        subcommands: [Generate.self, Rotate.self, Rewrap.self, Reseal.self, Status.self]
+        subcommands: [Generate.self, Rotate.self, Rewrap.self, Reseal.self, Status.self, Retire.self, Verify.self]
     )
 
     struct Generate: ParsableCommand {
@@ -35,7 +35,10 @@ struct KeysCommand: AsyncParsableCommand {
     struct Rotate: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add a new key version to the keyring file and make it primary; older versions keep decrypting.",
-            discussion: "Then run `switchyard keys rewrap` to move every data key to the new version. Running processes read the file again when they meet the new version."
+            discussion: """
+                Running processes read the file again before their next wrap, so every new data key uses the new version. \
+                Then run `switchyard keys rewrap` to move the existing keys, and `switchyard keys status` to see when the old version can be retired.
+                """
         )
 
         @Option(help: "The keyring file (default: SWITCHYARD_KEYRING_FILE).")
@@ -89,7 +92,7 @@ struct KeysCommand: AsyncParsableCommand {
     }
 
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Count data keys per key version and state.")
+        static let configuration = CommandConfiguration(abstract: "Count the keys each key version wraps, and say which versions are safe to retire.")
 
         func run() async throws {
             try await withMaintenanceDatabase(label: "switchyard.keys") { database, logger in
@@ -102,6 +105,61 @@ struct KeysCommand: AsyncParsableCommand {
                     let note = count.kek == primary ? "" : (versions.contains(count.kek) ? "  (run `switchyard keys rewrap`)" : "  (NOT IN THE KEYRING)")
                     print("\(count.kek)\t\(count.state)\t\(count.count)\(note)")
                 }
+                for version in versions where version != primary {
+                    let wrapped = counts.filter { $0.kek == version }.reduce(0) { $0 + $1.count }
+                    print(wrapped == 0
+                        ? "\(version): wraps nothing; safe to retire (`switchyard keys retire --version \(version.version)`)"
+                        : "\(version): still wraps \(wrapped) key(s); not safe to retire until `switchyard keys rewrap` moves them")
+                }
+            }
+        }
+    }
+
+    struct Retire: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove a key version from the keyring file, once no stored key is wrapped by it.",
+            discussion: "Refuses the primary version and any version that still wraps a tenant's data key or a platform secret's key. Keep a backup of the old keyring as long as database backups made before the rewrap are kept."
+        )
+
+        @Option(help: "The key version to remove.")
+        var version: Int
+
+        @Option(help: "The keyring file (default: SWITCHYARD_KEYRING_FILE).")
+        var keyring: String?
+
+        func run() async throws {
+            guard let path = keyring ?? ProcessInfo.processInfo.environment["SWITCHYARD_KEYRING_FILE"] else {
+                throw ValidationError("name the keyring file with --keyring or SWITCHYARD_KEYRING_FILE")
+            }
+            try await withMaintenanceDatabase(label: "switchyard.keys") { database, logger in
+                let current = try LocalKeyring.load(path: path)
+                let retiring = KEKVersion(keyID: current.keyID, version: version)
+                let remaining = try await database.dataKeyCounts(logger: logger).filter { $0.kek == retiring }.reduce(0) { $0 + $1.count }
+                guard remaining == 0 else {
+                    throw ValidationError("\(retiring) still wraps \(remaining) key(s); run `switchyard keys rewrap` first")
+                }
+                do {
+                    try current.retiring(version).write(to: path, replacing: true)
+                } catch {
+                    throw ValidationError("\(error)")
+                }
+                print("switchyard keys retire: \(retiring) removed from \(path); running processes read the file again at their next wrap")
+            }
+        }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Open every stored secret and list the ones that do not open (altered, copied from another record, or wrapped by a missing key version).",
+            discussion: "Reads only. Exits 1 when any secret does not open; each line names the tenant, table, field and row."
+        )
+
+        func run() async throws {
+            try await withMaintenanceDatabase(label: "switchyard.keys") { database, logger in
+                let verification = try await database.verifySecrets(logger: logger)
+                for secret in verification.unopened { print(secret) }
+                print("switchyard keys verify: \(verification.opened) secret(s) open; \(verification.unopened.count) do not")
+                if !verification.unopened.isEmpty { throw ExitCode.failure }
             }
         }
     }

@@ -144,7 +144,8 @@ final class SwitchyardProcess: Sendable {
         variables["SWITCHYARD_KEYRING"] = LocalKeyring.generate(keyID: "child").json()
         variables["SWITCHYARD_LOG_LEVEL"] = "info"
         variables["SWITCHYARD_DATABASE_MAX_CONNECTIONS"] = "6"
-        for (key, value) in settings { variables[key] = value }
+        // An empty value unsets the variable (the inline keyring, for a child given a keyring file).
+        for (key, value) in settings { variables[key] = value.isEmpty ? nil : value }
         process.environment = variables
         log = URL(filePath: NSTemporaryDirectory()).appending(path: "switchyard-child-\(UUID().uuidString.prefix(8)).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)

@@ -44,20 +44,20 @@ struct VaultTests {
             }
             #expect(try await open(a, sealed, field, row) == Array("s3cret".utf8))
 
-            await #expect(throws: VaultError.authenticationFailed) { try await open(a, sealed, field, UUID()) }
+            await expectUnreadable(.authenticationFailed) { try await open(a, sealed, field, UUID()) }
             let otherColumn = SealedField(table: field.table, rowIDColumn: field.rowIDColumn, column: "refresh_token", dataKeyColumn: field.dataKeyColumn)
-            await #expect(throws: VaultError.authenticationFailed) { try await open(a, sealed, otherColumn, row) }
+            await expectUnreadable(.authenticationFailed) { try await open(a, sealed, otherColumn, row) }
             let otherTable = SealedField(table: "destinations", rowIDColumn: "id", column: field.column, dataKeyColumn: field.dataKeyColumn)
-            await #expect(throws: VaultError.authenticationFailed) { try await open(a, sealed, otherTable, row) }
+            await expectUnreadable(.authenticationFailed) { try await open(a, sealed, otherTable, row) }
             // Tenant B cannot even see A's data key (row-level security), let alone use it.
-            await #expect(throws: VaultError.dataKeyNotFound) { try await open(b, sealed, field, row) }
+            await expectUnreadable(.dataKeyNotFound) { try await open(b, sealed, field, row) }
 
             var tampered = sealed
             tampered[tampered.count - 1] ^= 0x01
-            await #expect(throws: VaultError.authenticationFailed) { try await open(a, tampered, field, row) }
+            await expectUnreadable(.authenticationFailed) { try await open(a, tampered, field, row) }
             var unknownFormat = sealed
             unknownFormat[0] = 9
-            await #expect(throws: VaultError.malformedCiphertext) { try await open(a, unknownFormat, field, row) }
+            await expectUnreadable(.malformedCiphertext) { try await open(a, unknownFormat, field, row) }
             // The same plaintext sealed twice differs (random nonces).
             let again = try await database.withTenant(a, logger: logger) { try await $0.seal(Array("s3cret".utf8), field: field, row: row) }.bytes
             #expect(again != sealed)
@@ -84,7 +84,7 @@ struct VaultTests {
                     logger: logger
                 )
             }
-            await #expect(throws: VaultError.self) { try await Self.apiKey(database, b, inB, logger: logger) }
+            await expectUnreadable(.dataKeyNotFound) { try await Self.apiKey(database, b, inB, logger: logger) }
             #expect(try await Self.apiKey(database, a, fromA, logger: logger) == "sk_live_tenant_a")
         }
     }
@@ -281,11 +281,11 @@ struct VaultTests {
             }
             #expect(keysLeft == [0])
             // Not from this process's cache, nor from a fresh process holding the same keyring.
-            await #expect(throws: VaultError.dataKeyNotFound) {
+            await expectUnreadable(.dataKeyNotFound) {
                 try await database.withTenant(tenant, logger: logger) { try await $0.open(copy, field: .integrationCredential, row: integration) }
             }
             let fresh = Vault(provider: environment.vault.provider, policy: DataKeyPolicy(cacheTTL: .zero))
-            await #expect(throws: VaultError.dataKeyNotFound) {
+            await expectUnreadable(.dataKeyNotFound) {
                 try await environment.withDatabase(vault: fresh) { database in
                     try await database.withTenant(tenant, logger: logger) { try await $0.open(copy, field: .integrationCredential, row: integration) }
                 }
@@ -299,4 +299,16 @@ final class StopFlag: Sendable {
     private let value = Mutex(false)
     var isSet: Bool { value.withLock { $0 } }
     func set() { value.withLock { $0 = true } }
+}
+
+/// Expects `body` to fail on a secret that does not open (`SecretUnreadable`), because of `cause`.
+func expectUnreadable(_ cause: VaultError, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> some Any) async {
+    do {
+        _ = try await body()
+        Issue.record("the secret opened", sourceLocation: sourceLocation)
+    } catch let error as SecretUnreadable {
+        #expect(error.cause == cause, sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected SecretUnreadable(\(cause)), got \(error)", sourceLocation: sourceLocation)
+    }
 }

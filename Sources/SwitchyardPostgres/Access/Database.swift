@@ -18,6 +18,8 @@ public struct Database: Sendable, Service {
     private let ingestClient: PostgresClient
     /// One per flusher of the ingest writer (six measured no better than four in `bench ingest`).
     public static let ingestConnections = 4
+    private let clientRunning = PoolRunFlag()
+    private let ingestClientRunning = PoolRunFlag()
     private let metrics: DatabaseMetrics?
     /// Every call's bounds on waiting for a connection and on holding it (REQUIREMENTS RL-8).
     public let deadlines: DatabaseDeadlines
@@ -54,8 +56,14 @@ public struct Database: Sendable, Service {
     /// Runs the connection pools until graceful shutdown.
     public func run() async throws {
         await withDiscardingTaskGroup { group in
-            group.addTask { await client.run() }
-            group.addTask { await ingestClient.run() }
+            group.addTask {
+                clientRunning.markRunning()
+                await client.run()
+            }
+            group.addTask {
+                ingestClientRunning.markRunning()
+                await ingestClient.run()
+            }
         }
     }
 
@@ -65,9 +73,34 @@ public struct Database: Sendable, Service {
         logger: Logger,
         _ body: (TenantTransaction) async throws -> Result
     ) async throws -> Result {
-        try await transaction(logger: logger) { connection in
-            try await connection.guardedQuery("SELECT set_config('app.tenant_id', \(tenantID.description), true)", logger: logger)
-            return try await body(TenantTransaction(connection: connection, tenantID: tenantID, vault: vault, logger: logger))
+        do {
+            return try await transaction(logger: logger) { connection in
+                try await connection.guardedQuery("SELECT set_config('app.tenant_id', \(tenantID.description), true)", logger: logger)
+                return try await body(TenantTransaction(connection: connection, tenantID: tenantID, vault: vault, logger: logger))
+            }
+        } catch let unreadable as SecretUnreadable {
+            await report(unreadable, logger: logger)
+            throw unreadable
+        }
+    }
+
+    /// A secret that does not open is a security event, not an outage: logged with what it belongs to, counted,
+    /// and audited in the tenant's log (in a transaction of its own, the failed one having rolled back).
+    private func report(_ unreadable: SecretUnreadable, logger: Logger) async {
+        logger.error("a stored secret cannot be opened: altered, or copied from another record", metadata: [
+            "tenant_id": "\(unreadable.tenant)", "table": "\(unreadable.field.table)", "field": "\(unreadable.field.column)",
+            "row_id": "\(unreadable.row.lowercasedString)", "cause": "\(unreadable.cause)",
+        ])
+        metrics?.secretUnreadable(field: "\(unreadable.field.table).\(unreadable.field.column)")
+        do {
+            try await withTenant(unreadable.tenant, logger: logger) { transaction in
+                try await transaction.recordAudit(NewAuditEvent(
+                    actor: "system", action: "secret.unreadable", resourceType: unreadable.field.table, resourceID: unreadable.row.lowercasedString,
+                    requestID: logger[metadataKey: "request_id"].map { "\($0)" }, details: ["field": unreadable.field.column, "cause": "\(unreadable.cause)"]
+                ))
+            }
+        } catch {
+            logger.warning("could not audit an unreadable secret", metadata: ["error": "\(loggableDescription(of: error))"])
         }
     }
 
@@ -98,7 +131,7 @@ public struct Database: Sendable, Service {
     public func listen(channel: String, logger: Logger, onNotification: @Sendable () -> Void) async throws {
         // Held for as long as the listener runs: only the wait for the connection is bounded. A listener on a dead
         // socket costs wake-ups, not correctness: the executor polls as well.
-        try await client.withConnection(deadlines: DatabaseDeadlines(acquire: deadlines.acquire, call: nil), metrics: metrics) { connection in
+        try await client.withConnection(deadlines: DatabaseDeadlines(acquire: deadlines.acquire, call: nil), metrics: metrics, running: clientRunning) { connection in
             try await connection.listen(on: channel) { notifications in
                 for try await _ in notifications { onNotification() }
             }
@@ -113,7 +146,7 @@ public struct Database: Sendable, Service {
         _ key: Int64, logger: Logger, _ body: (SessionLock) async throws -> Result
     ) async throws -> Result? {
         // Held while `body` leads, possibly for days: only the wait for it and each of its own queries are bounded.
-        return try await client.withConnection(deadlines: DatabaseDeadlines(acquire: deadlines.acquire, call: nil), metrics: metrics) { connection in
+        return try await client.withConnection(deadlines: DatabaseDeadlines(acquire: deadlines.acquire, call: nil), metrics: metrics, running: clientRunning) { connection in
             let lock = SessionLock(connection: connection, key: key, timeout: deadlines.acquire, logger: logger)
             guard try await lock.tryAcquire() else { return nil }
             do {
@@ -135,7 +168,7 @@ public struct Database: Sendable, Service {
         _ body: (IngestSession) async throws -> Result
     ) async throws -> Result {
         do {
-            return try await ingestClient.withConnection(deadlines: ingestDeadlines, metrics: metrics) { connection in
+            return try await ingestClient.withConnection(deadlines: ingestDeadlines, metrics: metrics, running: ingestClientRunning) { connection in
                 try await body(IngestSession(connection: connection, logger: logger))
             }
         } catch {
@@ -173,7 +206,7 @@ public struct Database: Sendable, Service {
         metrics?.connectionLeased()
         defer { metrics?.connectionReturned() }
         do {
-            return try await client.withConnection(deadlines: deadlines ?? self.deadlines, metrics: metrics) { connection in
+            return try await client.withConnection(deadlines: deadlines ?? self.deadlines, metrics: metrics, running: clientRunning) { connection in
                 try await connection.guardedTransaction(logger: logger) { connection in
                     try await body(connection)
                 }

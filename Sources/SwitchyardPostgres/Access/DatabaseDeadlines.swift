@@ -46,6 +46,7 @@ extension PostgresClient {
     func withConnection<Result>(
         deadlines: DatabaseDeadlines,
         metrics: DatabaseMetrics?,
+        running: PoolRunFlag,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         let handoff = ConnectionHandoff()
@@ -53,6 +54,7 @@ extension PostgresClient {
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 do {
+                    try await running.waitUntilRunning()
                     try await self.withConnection { connection in await handoff.lend(connection) }
                 } catch {
                     handoff.failed(error)

@@ -24,11 +24,17 @@ public struct MaintenanceProgress: Sendable, Equatable {
 }
 
 extension Database {
-    /// Data keys per KEK version and state, across all tenants.
+    /// Keys wrapped by each KEK version, by state: the tenants' data keys (`active`, `retiring`) and the platform
+    /// secrets' own keys (`platform`). A version with none is safe to retire.
     public func dataKeyCounts(logger: Logger) async throws -> [DataKeyCount] {
         try await withOperator(logger: logger) { transaction in
             try await transaction.query(
-                "SELECT kek_id, kek_version, state, count(*)::int FROM tenant_data_keys GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+                """
+                SELECT kek_id, kek_version, state, count(*)::int FROM tenant_data_keys GROUP BY 1, 2, 3
+                UNION ALL
+                SELECT kek_id, kek_version, 'platform', count(*)::int FROM platform_oauth_apps GROUP BY 1, 2
+                ORDER BY 1, 2, 3
+                """
             ).decode((String, Int, String, Int).self).collect()
                 .map { DataKeyCount(kek: KEKVersion(keyID: $0.0, version: $0.1), state: $0.2, count: $0.3) }
         }

@@ -1,0 +1,125 @@
+import Foundation
+import HummingbirdTesting
+import Logging
+import SwitchyardCore
+import SwitchyardMetrics
+@testable import SwitchyardPostgres
+import SwitchyardTestSupport
+import SwitchyardVault
+import Testing
+
+/// Key and secret lifecycles as an operator runs them: `switchyard keys ...` against a running process's database
+/// (issue 12, items 8 and 9).
+@Suite("Keyring rotation reaching running processes; secrets that do not open")
+struct KeyLifecycleTests {
+    /// An environment whose vault reads a keyring file in a directory of its own.
+    static func withKeyringFile(_ body: (TestEnvironment, String) async throws -> Void) async throws {
+        var environment = try await TestEnvironment.make()
+        let directory = URL(filePath: NSTemporaryDirectory()).appending(path: "switchyard-keys-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appending(path: "keyring.json").path
+        try LocalKeyring.generate(keyID: "lifecycle").write(to: path, replacing: false)
+        environment.vault = Vault(provider: try LocalKeyProvider(path: path))
+        try await body(environment, path)
+    }
+
+    /// Runs `switchyard keys <arguments>` on the environment's database with the keyring file; returns (status, output).
+    static func keys(_ arguments: [String], _ environment: TestEnvironment, keyring path: String) async throws -> (Int32, String) {
+        let child = try SwitchyardProcess(["keys"] + arguments, environment: environment, settings: ["SWITCHYARD_KEYRING": "", "SWITCHYARD_KEYRING_FILE": path])
+        let status = try await child.waitForExit()
+        return (status, child.output)
+    }
+
+    static func integration(_ database: Database, slug: String, key: String, logger: Logger) async throws -> (TenantID, UUID) {
+        let tenant = try await database.withOperator(logger: logger) { try await $0.createTenant(slug: slug, name: slug) }.id
+        let integration = try await database.withTenant(tenant, logger: logger) { transaction in
+            try await transaction.createIntegration(NewIntegration(
+                provider: "stripe", displayName: "Stripe", status: .connected, connectionParameters: [:],
+                endUserID: nil, tags: [], credential: .apiKey(fields: ["api_key": key])
+            ))
+        }.id
+        return (tenant, integration)
+    }
+
+    @Test("after keys rotate, a running process wraps its next data key with the new version; retire refuses until nothing uses the old one")
+    func rotationReachesRunningProcess() async throws {
+        try await Self.withKeyringFile { environment, path in
+            let logger = environment.logger
+            let (v1, v2) = (KEKVersion(keyID: "lifecycle", version: 1), KEKVersion(keyID: "lifecycle", version: 2))
+            try await environment.withDatabase { database in
+                let (tenant, integration) = try await Self.integration(database, slug: "before-rotate", key: "sk_before", logger: logger)
+                try LocalKeyring.load(path: path).rotated().write(to: path, replacing: true)
+                // The process never met version 2 in a wrapped key; its next data key still uses it.
+                _ = try await Self.integration(database, slug: "after-rotate", key: "sk_after", logger: logger)
+                #expect(try await database.dataKeyCounts(logger: logger) == [
+                    DataKeyCount(kek: v1, state: "active", count: 1), DataKeyCount(kek: v2, state: "active", count: 1),
+                ])
+
+                let (refused, refusal) = try await Self.keys(["retire", "--version", "1"], environment, keyring: path)
+                #expect(refused != 0 && refusal.contains("still wraps 1 key"), "\(refusal)")
+                #expect(try LocalKeyring.load(path: path).versions.map(\.number) == [1, 2])
+                let (notYet, _) = try await Self.keys(["status"], environment, keyring: path)
+                #expect(notYet == 0)
+
+                #expect(try await Self.keys(["rewrap"], environment, keyring: path).0 == 0)
+                let (statusCode, status) = try await Self.keys(["status"], environment, keyring: path)
+                #expect(statusCode == 0 && status.contains("lifecycle/v1: wraps nothing; safe to retire"), "\(status)")
+                #expect(!status.contains("run `switchyard keys rewrap`"), "\(status)")
+                #expect(!status.contains("hasn't been called yet"), "no pool warning at start (item 14): \(status)")
+                let (retired, retireOutput) = try await Self.keys(["retire", "--version", "1"], environment, keyring: path)
+                #expect(retired == 0, "\(retireOutput)")
+                #expect(try LocalKeyring.load(path: path).versions.map(\.number) == [2])
+                #expect(try await Self.keys(["retire", "--version", "2"], environment, keyring: path).0 != 0, "the primary version is never retired")
+
+                // Everything still opens with the keyring as it now is.
+                let fresh = Vault(provider: try LocalKeyProvider(path: path), policy: DataKeyPolicy(cacheTTL: .zero))
+                let secret = try await environment.withDatabase(vault: fresh) { database in
+                    try await database.withTenant(tenant, logger: logger) { try await $0.credential(for: integration) }?.fields["api_key"]
+                }
+                #expect(secret == "sk_before")
+            }
+        }
+    }
+
+    @Test("a credential copied from another row: 409 secret-unreadable naming the integration, an audit event, a metric; keys verify lists it")
+    func unreadableSecret() async throws {
+        try await Self.withKeyringFile { environment, path in
+            let metrics = MetricsRegistry(version: "test")
+            let (b, victim) = try await environment.withApp(metrics: metrics) { (client: any TestClientProtocol) async throws -> (String, String) in
+                let a = try await client.makeTenant(slug: "unreadable-a", scopes: [.read, .write, .credentialsRead])
+                let b = try await client.makeTenant(slug: "unreadable-b", scopes: [.read, .write, .credentialsRead])
+                let source = try #require(try await client.request(.post, "/v1/integrations", key: a.key, json: #"{"provider":"stripe","credentials":{"api_key":"sk_a"}}"#).jsonObject()["id"] as? String)
+                let victim = try #require(try await client.request(.post, "/v1/integrations", key: b.key, json: #"{"provider":"stripe","credentials":{"api_key":"sk_b"}}"#).jsonObject()["id"] as? String)
+                try await environment.withOwnerConnection { connection in
+                    try await connection.query(
+                        """
+                        UPDATE integration_credentials AS target SET secret = source.secret
+                          FROM integration_credentials AS source
+                         WHERE source.integration_id = \(UUID(uuidString: source)!) AND target.integration_id = \(UUID(uuidString: victim)!)
+                        """,
+                        logger: environment.logger
+                    )
+                }
+                let response = try await client.request(.get, "/v1/integrations/\(victim)/credentials", key: b.key)
+                #expect(response.status == .conflict)
+                #expect(response.headers[.contentType] == "application/problem+json")
+                let problem = try response.jsonObject()
+                #expect((problem["type"] as? String)?.hasSuffix("/secret-unreadable") == true)
+                #expect((problem["detail"] as? String)?.contains(victim) == true)
+                #expect(!response.text.contains("sk_a") && !response.text.contains("sk_b"))
+                #expect(try await client.request(.get, "/v1/integrations/\(source)/credentials", key: a.key).status == .ok)
+
+                let audit = try await client.request(.get, "/v1/audit-events", key: b.key).jsonObject()["data"] as? [[String: Any]] ?? []
+                #expect(audit.contains { $0["action"] as? String == "secret.unreadable" && $0["resource_id"] as? String == victim })
+                let exposition = try await client.request(.get, "/metrics").text
+                #expect(exposition.contains(#"switchyard_secrets_unreadable_total{field="integration_credentials.secret"} 1"#), "\(exposition.split(separator: "\n").filter { $0.contains("unreadable") })")
+                return (b.id, victim)
+            }
+            let (status, output) = try await Self.keys(["verify"], environment, keyring: path)
+            #expect(status != 0)
+            #expect(output.contains("tenant \(b)") && output.contains("integration_credentials.secret") && output.contains(victim), "\(output)")
+            #expect(output.contains("1 do not"), "\(output)")
+        }
+    }
+}
