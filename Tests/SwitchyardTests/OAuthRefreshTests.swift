@@ -154,6 +154,33 @@ struct OAuthRefreshTests {
         }
     }
 
+    @Test("a 401 from the provider to a token not yet expired: one refresh, shared by concurrent calls, and one retry; invalid_grant then needs_reauth (issue 12, item 11)")
+    func proxyRefreshesRevokedToken() async throws {
+        try await OAuthFixture.run { client, fixture in
+            let fake = fixture.fake
+            let id = try await fixture.connect(client)
+            #expect(try await client.request(.get, "/v1/integrations/\(id)/proxy/me", key: fixture.key).status == .ok)
+            #expect(fake.counters.refreshGrants == 0)
+
+            fake.revokeAccessTokens()
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<8 {
+                    group.addTask { try await client.request(.get, "/v1/integrations/\(id)/proxy/me", key: fixture.key).status.code }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses == Array(repeating: 200, count: 8))
+            #expect(fake.counters.refreshGrants == 1)
+            #expect(try await fixture.integration(client, id)["status"] as? String == "connected")
+
+            fake.forgetAllGrants()
+            let refused = try await client.request(.get, "/v1/integrations/\(id)/proxy/me", key: fixture.key)
+            try ProblemDetailsTests.expectProblem(refused, .conflict, code: "needs-reauth")
+            #expect(try await fixture.integration(client, id)["status"] as? String == "needs_reauth")
+            #expect(fake.counters.refreshGrants == 2)
+        }
+    }
+
     @Test("deleting an integration revokes its grant at the provider and deletes the ciphertext")
     func deleteRevokes() async throws {
         try await OAuthFixture.run { client, fixture in

@@ -64,17 +64,29 @@ struct ProxyController: Sendable {
         for (name, value) in provider.requiredHeaders {
             if let name = HTTPField.Name(name) { headers[name] = value }
         }
-        try Self.authenticate(&headers, with: credential, provider: provider)
-
-        let response = try await outbound.send(
-            OutboundRequest(
-                method: request.method, url: url, headers: headers, body: body.readableBytes > 0 ? body : nil,
-                provider: directory.metricsLabel(for: provider),
-                key: id.lowercasedString,
-                rateLimitHeaders: SwitchyardOutbound.RateLimitHeaders(provider.rateLimitHeaders)
-            ),
-            logger: context.logger
-        )
+        func send(with credential: IntegrationCredential) async throws -> OutboundResponse {
+            var headers = headers
+            try Self.authenticate(&headers, with: credential, provider: provider)
+            return try await outbound.send(
+                OutboundRequest(
+                    method: request.method, url: url, headers: headers, body: body.readableBytes > 0 ? body : nil,
+                    provider: directory.metricsLabel(for: provider),
+                    key: id.lowercasedString,
+                    rateLimitHeaders: SwitchyardOutbound.RateLimitHeaders(provider.rateLimitHeaders)
+                ),
+                logger: context.logger
+            )
+        }
+        var response = try await send(with: credential)
+        // A 401 to an OAuth token that has not expired: the provider revoked it (a password change, an admin).
+        // One refresh and one retry; a refresh refused with invalid_grant marks the integration needs_reauth
+        // (409), and a second 401 goes back to the caller as it is. The request was refused, so resending a
+        // POST does not repeat it.
+        if response.status == .unauthorized, case .oauth2(let tokens) = credential, tokens.refreshToken != nil {
+            context.logger.info("the provider refused the access token; refreshing it once")
+            let refreshed = try await refresher.refresh(id, tenant: context.tenantID, rejecting: tokens.accessToken, logger: context.logger)
+            response = try await send(with: refreshed)
+        }
         var returned = HTTPFields()
         for name in Self.returnedResponseHeaders {
             if let value = response.headers[name] { returned[name] = value }

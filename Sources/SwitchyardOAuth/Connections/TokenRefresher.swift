@@ -37,12 +37,40 @@ public final class TokenRefresher: Sendable {
 
     /// Refreshes now (`force`) or only when still needed once the lock is held; returns the credential after.
     public func refresh(_ integrationID: UUID, tenant: TenantID, force: Bool, logger: Logger) async throws -> IntegrationCredential {
-        let key = "\(tenant)/\(integrationID.lowercasedString)/\(force)"
+        try await coalesced(integrationID, tenant: tenant, kind: "\(force)", logger: logger) { [self] in
+            try await refreshHoldingLock(integrationID, tenant: tenant, when: force ? .always : .expiring, logger: logger)
+        }
+    }
+
+    /// Refreshes because the provider refused `accessToken` (401) before it expired, as when the grant's access
+    /// tokens were revoked: unless the stored token is another one by the time the lock is held (a concurrent
+    /// caller, here or in another process, refreshed already), which is then handed out instead. An
+    /// `invalid_grant` marks the integration `needs_reauth` as any refresh does.
+    public func refresh(_ integrationID: UUID, tenant: TenantID, rejecting accessToken: String, logger: Logger) async throws -> IntegrationCredential {
+        try await coalesced(integrationID, tenant: tenant, kind: "rejected", logger: logger) { [self] in
+            try await refreshHoldingLock(integrationID, tenant: tenant, when: .rejected(accessToken), logger: logger)
+        }
+    }
+
+    /// When a refresh holding the lock calls the provider.
+    private enum RefreshCondition: Sendable {
+        case always
+        /// Only when the stored token is inside the skew window.
+        case expiring
+        /// Only while the stored token is still the one the provider refused.
+        case rejected(String)
+    }
+
+    /// One refresh task per integration and kind in this process; concurrent callers share its result.
+    private func coalesced(
+        _ integrationID: UUID, tenant: TenantID, kind: String, logger: Logger, _ refresh: @escaping @Sendable () async throws -> IntegrationCredential
+    ) async throws -> IntegrationCredential {
+        let key = "\(tenant)/\(integrationID.lowercasedString)/\(kind)"
         let task = inFlight.withLock { tasks in
             if let running = tasks[key] { return running }
             let task = Task { [self] in
                 defer { _ = inFlight.withLock { $0.removeValue(forKey: key) } }
-                return try await refreshHoldingLock(integrationID, tenant: tenant, force: force, logger: logger)
+                return try await refresh()
             }
             tasks[key] = task
             return task
@@ -58,7 +86,7 @@ public final class TokenRefresher: Sendable {
         case failed(any Error, stillValid: IntegrationCredential?)
     }
 
-    private func refreshHoldingLock(_ integrationID: UUID, tenant: TenantID, force: Bool, logger: Logger) async throws -> IntegrationCredential {
+    private func refreshHoldingLock(_ integrationID: UUID, tenant: TenantID, when condition: RefreshCondition, logger: Logger) async throws -> IntegrationCredential {
         var logger = logger
         logger[metadataKey: "integration_id"] = "\(integrationID.lowercasedString)"
         // The provider and its OAuth app are read before the lock is taken, so the locked transaction holds
@@ -83,9 +111,16 @@ public final class TokenRefresher: Sendable {
                 throw SwitchyardError.conflict("This integration has no OAuth tokens; connect it first.")
             }
             // Another caller (in this process or another) may have refreshed while this one waited for the lock.
-            if !force && !current.expires(within: skew) { return .current(.oauth2(current)) }
-            let stillValid: IntegrationCredential? = current.expires(within: 0) ? nil : .oauth2(current)
+            switch condition {
+            case .always: break
+            case .expiring: if !current.expires(within: skew) { return .current(.oauth2(current)) }
+            case .rejected(let refused): if !ConstantTime.secretsEqual(current.accessToken, refused) { return .current(.oauth2(current)) }
+            }
+            // A token the provider refused is no fallback.
+            let stillValid: IntegrationCredential? = if case .rejected = condition { nil } else { current.expires(within: 0) ? nil : .oauth2(current) }
             guard let refreshToken = current.refreshToken else {
+                // Nothing to refresh with: a refused token is the caller's to report, not proof the grant is gone.
+                if case .rejected = condition { return .current(.oauth2(current)) }
                 if stillValid != nil { return .current(.oauth2(current)) }
                 return try await markNeedsReauth(integrationID, transaction, reason: "the access token expired and the provider gave no refresh token")
             }
@@ -114,7 +149,7 @@ public final class TokenRefresher: Sendable {
         case .failed(let error, let stillValid):
             logger.warning("token refresh failed", metadata: ["error": "\(error)"])
             // A token that has not yet expired still works: hand it out and let the next caller retry.
-            if let stillValid, !force { return stillValid }
+            if let stillValid, case .expiring = condition { return stillValid }
             throw error
         }
     }
