@@ -54,7 +54,7 @@ public func buildRouter(_ dependencies: APIDependencies) -> Router<AppRequestCon
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: MetricsMiddleware(metrics: dependencies.metrics.http))
     router.add(middleware: ProblemMiddleware(routes: routeTable))
-    router.add(middleware: QueryTextMiddleware())
+    router.add(middleware: RequestTextMiddleware())
     SystemController(database: database, metrics: dependencies.metrics).addRoutes(to: router)
 
     let v1 = router.group("v1").add(

@@ -84,7 +84,7 @@ struct OAuthConnectTests {
             }
             #expect(try await fixture.followCallback(client, tabs[0].callback, cookie: tabs[0].cookie).status == .ok)
             let second = try await fixture.followCallback(client, tabs[1].callback, cookie: tabs[1].cookie)
-            #expect(second.status == .badRequest)
+            #expect(second.status == .conflict)
             #expect(second.text.contains("already been used"))
             #expect(fake.counters.authorizationCodeGrants == 1)
             #expect(try await fixture.count("integrations") == 1)
@@ -98,7 +98,7 @@ struct OAuthConnectTests {
         let approved = try fake.decide(authorizationURL: try await fixture.authorizeURL(client))
         #expect(try await fixture.followCallback(client, approved).status == .ok)
         let replay = try await fixture.followCallback(client, approved)
-        #expect(replay.status == .badRequest)
+        #expect(replay.status == .conflict)
         #expect(replay.text.contains("already been used"))
         #expect(fake.counters.authorizationCodeGrants == 1)
         #expect(try await fixture.count("integrations") == 1)
@@ -115,11 +115,11 @@ struct OAuthConnectTests {
             try await connection.query("UPDATE oauth_states SET expires_at = now() - interval '1 second'", logger: environment.logger)
         }
         let expired = try await fixture.followCallback(client, approved)
-        #expect(expired.status == .badRequest)
+        #expect(expired.status == .conflict)
         #expect(expired.text.contains("took too long"))
 
         let forged = try await client.request(.get, "/oauth/callback?code=abc&state=not-a-state-we-issued")
-        #expect(forged.status == .badRequest)
+        #expect(forged.status == .conflict)
         #expect(forged.text.contains("already been used"))
         let missing = try await client.request(.get, "/oauth/callback?code=abc")
         #expect(missing.status == .badRequest)

@@ -13,7 +13,7 @@ struct EventsController: Sendable {
     }
 
     @Sendable func list(_ request: Request, context: TenantRequestContext) async throws -> Response {
-        let page = try request.pageRequest(limits)
+        let page = try request.pageRequest(limits, filters: ["type", "integration_id"])
         let query = request.uri.queryParameters
         var integrationID: UUID?
         if let text = query["integration_id"] {

@@ -63,7 +63,7 @@ struct IntegrationsController: Sendable {
     }
 
     @Sendable func list(_ request: Request, context: TenantRequestContext) async throws -> Response {
-        let page = try request.pageRequest(limits)
+        let page = try request.pageRequest(limits, filters: ["provider", "status", "tag"])
         let query = request.uri.queryParameters
         var filter = IntegrationFilter(provider: query["provider"].map(String.init), tag: query["tag"].map(String.init))
         if let status = query["status"] {

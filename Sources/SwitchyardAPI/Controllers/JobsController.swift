@@ -53,26 +53,27 @@ struct JobsController: Sendable {
     }
 
     @Sendable func list(_ request: Request, context: TenantRequestContext) async throws -> Response {
+        let page = try request.pageRequest(limits, filters: ["state", "kind", "integration_id"])
         var filter = try Self.filter(request)
         if let text = request.uri.queryParameters["state"] {
-            filter.states = try text.split(separator: ",").map { name in
+            filter.states = try text.split(separator: ",", omittingEmptySubsequences: false).map { name in
                 guard let state = JobState(rawValue: String(name)) else {
                     throw SwitchyardError.invalidRequest("state must be one or more (comma-separated) of \(JobState.allCases.map(\.rawValue).joined(separator: ", ")).")
                 }
                 return state
             }
         }
-        return try await page(request, context: context, filter: filter)
+        return try await list(page, filter: filter, context: context)
     }
 
     @Sendable func listDead(_ request: Request, context: TenantRequestContext) async throws -> Response {
+        let page = try request.pageRequest(limits, filters: ["kind", "integration_id"])
         var filter = try Self.filter(request)
         filter.states = [.dead]
-        return try await page(request, context: context, filter: filter)
+        return try await list(page, filter: filter, context: context)
     }
 
-    private func page(_ request: Request, context: TenantRequestContext, filter: JobFilter) async throws -> Response {
-        let page = try request.pageRequest(limits)
+    private func list(_ page: PageRequest, filter: JobFilter, context: TenantRequestContext) async throws -> Response {
         let result = try await database.withTenant(context.tenantID, logger: context.logger) { try await $0.jobs(filter, page: page) }
         return try HTTPPayload.json(ListEnvelope(data: result.items.map(JobResponse.init), nextCursor: result.nextCursor?.token)).response
     }

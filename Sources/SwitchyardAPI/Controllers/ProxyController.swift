@@ -99,13 +99,18 @@ struct ProxyController: Sendable {
         return Response(status: response.status, headers: returned, body: .init(byteBuffer: response.body))
     }
 
-    /// The path below the provider's API base: every segment kept as sent, none that climbs (`..`) or is empty.
+    /// The path below the provider's API base: every segment kept as sent (still percent-encoded), so an encoded
+    /// slash stays one segment (`projects/group%2Fproject`, as GitLab wants it) and control characters travel
+    /// encoded. Refused: an empty segment, and any segment that is, or decodes to something containing, a `.` or
+    /// `..` step between slashes or backslashes, which a URL parser on either side could resolve upwards and out
+    /// of the API base.
     static func providerPath(_ segments: [Substring]) throws -> String {
         guard !segments.isEmpty else { return "" }
         for segment in segments {
             let decoded = segment.removingPercentEncoding ?? String(segment)
-            guard !segment.isEmpty, decoded != "..", decoded != ".", !decoded.contains("/"), !decoded.contains("\\") else {
-                throw SwitchyardError.invalidRequest("The proxied path may not contain empty, '.' or '..' segments.")
+            let steps = decoded.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "/" || $0 == "\\" })
+            guard !segment.isEmpty, !steps.contains(where: { $0 == "." || $0 == ".." }) else {
+                throw SwitchyardError.invalidRequest("The proxied path may not contain empty segments, or '.' or '..' steps, encoded or not.")
             }
         }
         return "/" + segments.joined(separator: "/")

@@ -16,7 +16,7 @@ struct WebhookEventsController: Sendable {
     }
 
     @Sendable func list(_ request: Request, context: TenantRequestContext) async throws -> Response {
-        let page = try request.pageRequest(limits)
+        let page = try request.pageRequest(limits, filters: ["source_id", "type", "status", "received_after", "received_before"])
         let filter = try Self.filter(request.uri.queryParameters)
         let result = try await database.withTenant(context.tenantID, logger: context.logger) { try await $0.webhookEvents(filter, page: page) }
         return try HTTPPayload.json(ListEnvelope(data: result.items.map { WebhookEventResponse($0, detailed: false) }, nextCursor: result.nextCursor?.token)).response
@@ -77,8 +77,8 @@ struct WebhookEventsController: Sendable {
 
     static func date(_ text: Substring?, name: String) throws -> Date? {
         guard let text else { return nil }
-        guard let date = try? Date(String(text), strategy: .iso8601) else {
-            throw SwitchyardError.invalidRequest("\(name) must be an ISO 8601 time such as 2026-11-29T12:00:00Z.")
+        guard let date = RFC3339Timestamp.date(from: String(text)) else {
+            throw SwitchyardError.invalidRequest("\(name) must be an RFC 3339 date-time such as 2026-11-29T12:00:00Z.")
         }
         return date
     }

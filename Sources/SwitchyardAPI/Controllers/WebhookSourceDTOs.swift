@@ -33,6 +33,7 @@ struct WebhookSourceCreateBody: StrictJSONBody {
 /// `PATCH /v1/webhook-sources/{id}`.
 struct WebhookSourceUpdateBody: StrictJSONBody {
     static let fields: Set<String> = ["name", "scheme", "integration_id", "max_body_bytes"]
+    static let nullableFields: Set<String> = ["integration_id"]
     let name: String?
     let scheme: WebhookScheme?
     let integrationID: UUID?

@@ -7,12 +7,16 @@ import SwitchyardCore
 /// timestamps, typos) are rejected instead of silently ignored (REQUIREMENTS API-3).
 protocol StrictJSONBody: Decodable, Sendable {
     static var fields: Set<String> { get }
+    /// The fields that may be `null` (the document marks them so); any other field sent as `null` is refused,
+    /// rather than read as left out.
+    static var nullableFields: Set<String> { get }
     /// Checks values beyond their types; throws a 422 that names the field.
     func validate() throws(SwitchyardError)
 }
 
 extension StrictJSONBody {
     func validate() throws(SwitchyardError) {}
+    static var nullableFields: Set<String> { [] }
 
     /// Decodes a body already read in full: 400 for malformed JSON, 422 for unknown fields or wrong types.
     static func decode(from buffer: ByteBuffer) throws -> Self {
@@ -20,8 +24,12 @@ extension StrictJSONBody {
         guard let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else {
             throw SwitchyardError.invalidRequest("The request body is not valid JSON.")
         }
-        guard let fieldsSent = (object as? [String: Any])?.keys else {
+        guard let members = object as? [String: Any] else {
             throw SwitchyardError.invalidRequest("The request body must be a JSON object.")
+        }
+        let fieldsSent = members.keys
+        if let null = members.first(where: { $0.value is NSNull && fields.contains($0.key) && !nullableFields.contains($0.key) })?.key {
+            throw SwitchyardError.validation("The field '\(null)' may not be null; leave it out instead.")
         }
         if let path = JSONNUL.path(in: object) {
             throw SwitchyardError.validation("The field '\(path)' contains a NUL character (\\u0000), which cannot be stored.")
@@ -31,7 +39,13 @@ extension StrictJSONBody {
             throw SwitchyardError.validation("Unknown field\(unknown.count > 1 ? "s" : ""): \(unknown.joined(separator: ", ")). Accepted: \(fields.sorted().joined(separator: ", ")).")
         }
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            guard let date = RFC3339Timestamp.date(from: try container.decode(String.self)) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an RFC 3339 date-time such as 2026-11-29T12:00:00Z")
+            }
+            return date
+        }
         let value: Self
         do {
             value = try decoder.decode(Self.self, from: data)
@@ -51,7 +65,7 @@ extension StrictJSONBody {
         case .typeMismatch(_, let context), .valueNotFound(_, let context):
             return "The field '\(path(context))' has the wrong type or is null."
         case .dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "The request body is malformed." : "The field '\(path(context))' is not valid (dates are ISO 8601, e.g. 2030-01-31T12:00:00Z)."
+            return context.codingPath.isEmpty ? "The request body is malformed." : "The field '\(path(context))' is not valid (dates are RFC 3339, e.g. 2030-01-31T12:00:00Z)."
         @unknown default: return "The request body does not match the expected shape."
         }
     }
@@ -93,8 +107,14 @@ extension Request {
         return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
     }
 
-    /// `limit` and `cursor` from the query string, with `limit` capped (REQUIREMENTS API-4).
-    func pageRequest(_ limits: LimitsConfiguration) throws -> PageRequest {
+    /// `limit` and `cursor` from the query string, with `limit` capped (REQUIREMENTS API-4). Any other parameter
+    /// than these and the list's `filters` is refused with 400, as the API document says: a misspelt filter
+    /// (`?staus=dead`) silently ignored would list everything.
+    func pageRequest(_ limits: LimitsConfiguration, filters: Set<String> = []) throws -> PageRequest {
+        let accepted = filters.union(["limit", "cursor"])
+        for (name, _) in uri.queryParameters where !accepted.contains(String(name)) {
+            throw SwitchyardError.invalidRequest("Unknown query parameter '\(name)'. This list accepts: \(accepted.sorted().joined(separator: ", ")).")
+        }
         var limit = limits.defaultPageSize
         if let text = uri.queryParameters["limit"] {
             // Any larger whole number is capped, however many digits it has (issue 12, item 14).

@@ -32,10 +32,13 @@ public struct OAuthFailure: SwitchyardErrorConvertible, Sendable, Equatable {
         self.returnTo = returnTo
     }
 
+    /// 400 for a callback that is malformed or not this browser's; 409 for a well-formed state that can no
+    /// longer complete (unknown, used, expired: a state is consumed when first seen, so these look alike) or a
+    /// provider whose setup changed meanwhile; 502 when the provider's token endpoint failed.
     public var httpStatus: Int {
         switch reason {
         case .exchangeFailed: 502
-        case .configuration: 409
+        case .configuration, .unknownState, .linkUsed, .expiredState: 409
         default: 400
         }
     }
@@ -43,7 +46,7 @@ public struct OAuthFailure: SwitchyardErrorConvertible, Sendable, Equatable {
     public var switchyardError: SwitchyardError {
         let kind: SwitchyardError.Kind = switch reason {
         case .exchangeFailed: .badGateway
-        case .configuration: .conflict
+        case .configuration, .unknownState, .linkUsed, .expiredState: .conflict
         default: .badRequest
         }
         return SwitchyardError(kind, code: reason.rawValue, detail: detail)

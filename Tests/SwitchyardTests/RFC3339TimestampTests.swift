@@ -1,0 +1,27 @@
+import Foundation
+import SwitchyardCore
+import Testing
+
+@Suite("RFC 3339 date-times, read strictly (issue 12, item 15)")
+struct RFC3339TimestampTests {
+    @Test("valid date-times: offsets, fractions, early years in the proleptic Gregorian calendar, a leap day, a leap second")
+    func valid() {
+        #expect(RFC3339Timestamp.date(from: "1970-01-01T00:00:00Z")?.timeIntervalSince1970 == 0)
+        #expect(RFC3339Timestamp.date(from: "2026-11-29T12:00:00+01:00")?.timeIntervalSince1970 == 1_795_950_000)
+        #expect(RFC3339Timestamp.date(from: "0946-06-02T23:42:52.5-01:36")?.timeIntervalSince1970 == -32_301_067_267.5)
+        #expect(RFC3339Timestamp.date(from: "2024-02-29t00:00:00z")?.timeIntervalSince1970 == 1_709_164_800)
+        let leap = RFC3339Timestamp.date(from: "2016-12-31T23:59:60Z")?.timeIntervalSince1970
+        #expect(leap.map { $0 >= 1_483_228_799 && $0 < 1_483_228_800 } == true)
+    }
+
+    @Test("out-of-range fields and other shapes are refused, not rolled over")
+    func invalid() {
+        for text in [
+            "2024-01-01T12:99:00Z", "2024-13-01T00:00:00Z", "2023-02-29T00:00:00Z", "2024-04-31T00:00:00Z", "2024-01-01T24:00:00Z",
+            "2024-01-01T12:00:61Z", "2024-01-01T12:00:60Z", "2024-01-01T12:00:00", "2024-01-01 12:00:00Z", "2024-01-01T12:00:00.Z",
+            "2024-01-01T12:00:00+24:00", "2024-01-01T12:00:00+01", "2024-1-01T12:00:00Z", "", "2024-01-01T12:00:00Zjunk",
+        ] {
+            #expect(RFC3339Timestamp.date(from: text) == nil, "\(text)")
+        }
+    }
+}
