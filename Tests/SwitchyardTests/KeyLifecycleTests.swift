@@ -122,4 +122,40 @@ struct KeyLifecycleTests {
             #expect(output.contains("1 do not"), "\(output)")
         }
     }
+
+    @Test("re-sealing retiring data keys goes past a secret that does not open: the tenant's other secrets and other tenants' keys move on")
+    func resealPastUnreadableSecret() async throws {
+        let environment = try await TestEnvironment.make()
+        let logger = environment.logger
+        try await environment.withDatabase { database in
+            let (a, broken) = try await Self.integration(database, slug: "reseal-a", key: "sk_a_broken", logger: logger)
+            let fine = try await database.withTenant(a, logger: logger) { transaction in
+                try await transaction.createIntegration(NewIntegration(
+                    provider: "stripe", displayName: "Stripe", status: .connected, connectionParameters: [:],
+                    endUserID: nil, tags: [], credential: .apiKey(fields: ["api_key": "sk_a_fine"])
+                ))
+            }.id
+            let (b, other) = try await Self.integration(database, slug: "reseal-b", key: "sk_b", logger: logger)
+            try await environment.withOwnerConnection { connection in
+                try await connection.query(
+                    "UPDATE integration_credentials SET secret = set_byte(secret, length(secret) - 1, get_byte(secret, length(secret) - 1) # 1) WHERE integration_id = \(broken)",
+                    logger: logger
+                )
+            }
+            for tenant in [a, b] { try await database.withTenant(tenant, logger: logger) { try await $0.rotateDataKey() } }
+
+            let progress = try await database.resealRetiringDataKeys(batchSize: 1, logger: logger)
+            #expect(progress.done == 2 && progress.remaining == 1, "\(progress)")
+            func key(_ tenant: TenantID, _ integration: UUID) async throws -> String? {
+                try await database.withTenant(tenant, logger: logger) { try await $0.credential(for: integration) }?.fields["api_key"]
+            }
+            #expect(try await key(a, fine) == "sk_a_fine")
+            #expect(try await key(b, other) == "sk_b")
+            // Tenant B's old key is gone; tenant A's stays for the secret that cannot be re-sealed.
+            let retiring = try await environment.withOwnerConnection { connection in
+                try await connection.query("SELECT tenant_id FROM tenant_data_keys WHERE state = 'retiring'", logger: logger).decode(UUID.self).collect()
+            }
+            #expect(retiring == [a.rawValue])
+        }
+    }
 }

@@ -108,14 +108,30 @@ extension Database {
         }
         var progress = MaintenanceProgress()
         for (tenant, dataKey) in retiring {
+            // One tenant's trouble (a secret that does not open, a refused statement) leaves its key retiring for
+            // the next pass and is logged; it does not stop the other tenants' keys from being re-sealed.
             var left = 0
-            while true {
-                let (resealed, remaining) = try await withTenant(TenantID(tenant), logger: logger) { transaction in
-                    try await transaction.reseal(from: dataKey, batchSize: batchSize)
+            var unreadable: [UUID] = []
+            do {
+                while true {
+                    let batch = try await withTenant(TenantID(tenant), logger: logger) { transaction in
+                        try await transaction.reseal(from: dataKey, batchSize: batchSize, skipping: unreadable)
+                    }
+                    progress.done += batch.resealed
+                    unreadable += batch.unreadable
+                    left = batch.remaining
+                    if batch.resealed == 0 && batch.unreadable.isEmpty || batch.remaining == 0 { break }
                 }
-                progress.done += resealed
-                left = remaining
-                if resealed == 0 || remaining == 0 { break }
+            } catch {
+                logger.warning("re-sealing a retiring data key failed; it is retried at the next pass", metadata: [
+                    "tenant_id": "\(tenant)", "data_key": "\(dataKey)", "error": "\(loggableDescription(of: error))",
+                ])
+                left = max(left, 1)
+            }
+            if !unreadable.isEmpty {
+                logger.error("secrets that do not open keep a retiring data key alive; re-enter them (see `switchyard keys verify`)", metadata: [
+                    "tenant_id": "\(tenant)", "data_key": "\(dataKey)", "rows": "\(unreadable.map(\.uuidString).joined(separator: ","))",
+                ])
             }
             progress.remaining += left
         }
@@ -124,21 +140,30 @@ extension Database {
 }
 
 extension TenantTransaction {
-    /// One batch of re-sealing away from `retiring`; deletes the key when nothing needs it any more.
-    /// Returns how many secrets it re-sealed and how many still use the key.
-    func reseal(from retiring: UUID, batchSize: Int) async throws -> (resealed: Int, remaining: Int) {
+    /// One batch of re-sealing away from `retiring`, leaving out the rows in `skipping` (known not to open);
+    /// deletes the key when nothing needs it any more. Returns how many secrets it re-sealed, the rows that
+    /// did not open, and how many still use the key.
+    func reseal(from retiring: UUID, batchSize: Int, skipping: [UUID] = []) async throws -> (resealed: Int, unreadable: [UUID], remaining: Int) {
         var resealed = 0
+        var unreadable: [UUID] = []
         for field in SealedField.all {
             let select = PostgresQuery(
                 unsafeSQL: """
                     SELECT \(field.rowIDColumn), \(field.column) FROM \(field.table)
-                     WHERE tenant_id = $1 AND \(field.dataKeyColumn) = $2 LIMIT \(batchSize) FOR UPDATE SKIP LOCKED
+                     WHERE tenant_id = $1 AND \(field.dataKeyColumn) = $2 AND NOT (\(field.rowIDColumn) = ANY($3))
+                     LIMIT \(batchSize) FOR UPDATE SKIP LOCKED
                     """,
-                binds: try bindings(tenantID.rawValue, retiring)
+                binds: try bindings(tenantID.rawValue, retiring, skipping)
             )
             let rows = try await query(select).decode((UUID, ByteBuffer).self).collect()
             for (row, sealed) in rows {
-                let plaintext = try await open(sealed.readableBytesView, field: field, row: row)
+                let plaintext: [UInt8]
+                do {
+                    plaintext = try await open(sealed.readableBytesView, field: field, row: row)
+                } catch is SecretUnreadable {
+                    unreadable.append(row)
+                    continue
+                }
                 let new = try await seal(plaintext, field: field, row: row)
                 let update = PostgresQuery(
                     unsafeSQL: """
@@ -162,7 +187,7 @@ extension TenantTransaction {
         if remaining == 0 {
             try await query("DELETE FROM tenant_data_keys WHERE tenant_id = \(tenantID.rawValue) AND id = \(retiring) AND state = 'retiring'")
         }
-        return (resealed, remaining)
+        return (resealed, unreadable, remaining)
     }
 }
 
