@@ -65,6 +65,7 @@ struct APIKeyCreateBody: StrictJSONBody {
     func validate() throws(SwitchyardError) {
         try TenantRules.validate(name: name)
         if let scopes, scopes.isEmpty { throw .validation("scopes must name at least one scope.") }
+        if let scopes, Set(scopes).count != scopes.count { throw .validation("scopes must not name a scope twice.") }
         if let expiresAt, expiresAt <= Date() { throw .validation("expires_at must be in the future.") }
     }
 

@@ -112,6 +112,7 @@ enum JobRules {
 /// `POST /v1/jobs`: enqueue a job of a kind tenants may run.
 struct JobCreateBody: StrictJSONBody {
     static let fields: Set<String> = ["kind", "payload", "run_at", "priority", "max_attempts", "unique_key", "integration_id"]
+    static let freeFormFields: Set<String> = ["payload"]
     let kind: String
     let payload: JSONValue?
     let runAt: Date?
@@ -207,6 +208,7 @@ struct ScheduleResponse: Encodable, Sendable {
 /// `POST /v1/schedules`.
 struct ScheduleCreateBody: StrictJSONBody {
     static let fields: Set<String> = ["name", "kind", "payload", "interval_seconds", "cron", "jitter_seconds", "max_attempts", "paused", "integration_id"]
+    static let freeFormFields: Set<String> = ["payload"]
     let name: String
     let kind: String
     let payload: JSONValue?
@@ -234,6 +236,7 @@ struct ScheduleCreateBody: StrictJSONBody {
 /// `PATCH /v1/schedules/{id}`: the kind stays; everything else may change.
 struct ScheduleUpdateBody: StrictJSONBody {
     static let fields: Set<String> = ["name", "payload", "interval_seconds", "cron", "jitter_seconds", "max_attempts"]
+    static let freeFormFields: Set<String> = ["payload"]
     let name: String?
     let payload: JSONValue?
     let intervalSeconds: Int?

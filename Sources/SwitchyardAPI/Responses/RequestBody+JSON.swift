@@ -7,9 +7,11 @@ import SwitchyardCore
 /// timestamps, typos) are rejected instead of silently ignored (REQUIREMENTS API-3).
 protocol StrictJSONBody: Decodable, Sendable {
     static var fields: Set<String> { get }
-    /// The fields that may be `null` (the document marks them so); any other field sent as `null` is refused,
-    /// rather than read as left out.
+    /// The fields that may be `null` (the document marks them so); a `null` anywhere else is refused, rather
+    /// than read as left out.
     static var nullableFields: Set<String> { get }
+    /// Fields holding the caller's own JSON (a job's `payload`), where `null` is data.
+    static var freeFormFields: Set<String> { get }
     /// Checks values beyond their types; throws a 422 that names the field.
     func validate() throws(SwitchyardError)
 }
@@ -17,6 +19,7 @@ protocol StrictJSONBody: Decodable, Sendable {
 extension StrictJSONBody {
     func validate() throws(SwitchyardError) {}
     static var nullableFields: Set<String> { [] }
+    static var freeFormFields: Set<String> { [] }
 
     /// Decodes a body already read in full: 400 for malformed JSON, 422 for unknown fields or wrong types.
     static func decode(from buffer: ByteBuffer) throws -> Self {
@@ -28,15 +31,15 @@ extension StrictJSONBody {
             throw SwitchyardError.invalidRequest("The request body must be a JSON object.")
         }
         let fieldsSent = members.keys
-        if let null = members.first(where: { $0.value is NSNull && fields.contains($0.key) && !nullableFields.contains($0.key) })?.key {
-            throw SwitchyardError.validation("The field '\(null)' may not be null; leave it out instead.")
-        }
-        if let path = JSONNUL.path(in: object) {
+        if let path = JSONPaths.firstNUL(in: object) {
             throw SwitchyardError.validation("The field '\(path)' contains a NUL character (\\u0000), which cannot be stored.")
         }
         let unknown = Set(fieldsSent).subtracting(fields).sorted()
         guard unknown.isEmpty else {
             throw SwitchyardError.validation("Unknown field\(unknown.count > 1 ? "s" : ""): \(unknown.joined(separator: ", ")). Accepted: \(fields.sorted().joined(separator: ", ")).")
+        }
+        if let null = JSONPaths.first(in: object, skipping: nullableFields.union(freeFormFields), where: { $0 is NSNull }) {
+            throw SwitchyardError.validation("The field '\(null)' may not be null; leave it out instead.")
         }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
@@ -65,7 +68,7 @@ extension StrictJSONBody {
         case .typeMismatch(_, let context), .valueNotFound(_, let context):
             return "The field '\(path(context))' has the wrong type or is null."
         case .dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "The request body is malformed." : "The field '\(path(context))' is not valid (dates are RFC 3339, e.g. 2030-01-31T12:00:00Z)."
+            return context.codingPath.isEmpty ? "The request body is malformed." : "The field '\(path(context))' is not valid: \(context.debugDescription)."
         @unknown default: return "The request body does not match the expected shape."
         }
     }

@@ -106,10 +106,35 @@ extension WebhookScheme: Codable {
         case toleranceSeconds = "tolerance_seconds"
     }
 
+    /// The fields each type reads; any other is refused rather than ignored, so a typo or a field of another type
+    /// (`header` on a `stripe` source) does not pass for configuration.
+    static func fields(of type: String) -> Set<String> {
+        switch type {
+        case "stripe", "slack", "standard_webhooks": ["type", "tolerance_seconds"]
+        case "hmac": Set(["type"] + [GenericHMAC.CodingKeys.header, .algorithm, .encoding, .prefix, .signedContent, .timestampHeader,
+                                   .toleranceSeconds, .eventIDHeader, .eventTypeHeader].map(\.stringValue))
+        default: ["type"]
+        }
+    }
+
+    private struct AnyKey: CodingKey {
+        let stringValue: String
+        init(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
+        let type = try container.decode(String.self, forKey: .type)
+        let sent = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue).sorted()
+        if let stray = sent.first(where: { !Self.fields(of: type).contains($0) }) {
+            throw DecodingError.dataCorruptedError(
+                forKey: .type, in: container, debugDescription: "'\(stray)' is not a field of a \(type) scheme (it takes \(Self.fields(of: type).sorted().joined(separator: ", ")))"
+            )
+        }
         let tolerance = try container.decodeIfPresent(Int.self, forKey: .toleranceSeconds) ?? Self.defaultTolerance
-        switch try container.decode(String.self, forKey: .type) {
+        switch type {
         case "stripe": self = .stripe(toleranceSeconds: tolerance)
         case "github": self = .github
         case "slack": self = .slack(toleranceSeconds: tolerance)
