@@ -45,9 +45,7 @@ struct KeysCommand: AsyncParsableCommand {
         var keyring: String?
 
         func run() throws {
-            guard let path = keyring ?? ProcessInfo.processInfo.environment["SWITCHYARD_KEYRING_FILE"] else {
-                throw ValidationError("name the keyring file with --keyring or SWITCHYARD_KEYRING_FILE (a keyring given as SWITCHYARD_KEYRING cannot be rotated in place)")
-            }
+            let path = try keyringFile(keyring)
             do {
                 let rotated = try LocalKeyring.load(path: path).rotated()
                 try rotated.write(to: path, replacing: true)
@@ -128,9 +126,7 @@ struct KeysCommand: AsyncParsableCommand {
         var keyring: String?
 
         func run() async throws {
-            guard let path = keyring ?? ProcessInfo.processInfo.environment["SWITCHYARD_KEYRING_FILE"] else {
-                throw ValidationError("name the keyring file with --keyring or SWITCHYARD_KEYRING_FILE")
-            }
+            let path = try keyringFile(keyring)
             try await withMaintenanceDatabase(label: "switchyard.keys") { database, logger in
                 let current = try LocalKeyring.load(path: path)
                 let retiring = KEKVersion(keyID: current.keyID, version: version)
@@ -163,6 +159,14 @@ struct KeysCommand: AsyncParsableCommand {
             }
         }
     }
+}
+
+/// The keyring file a command changes: `--keyring`, else `SWITCHYARD_KEYRING_FILE`.
+func keyringFile(_ option: String?) throws -> String {
+    guard let path = option ?? ProcessInfo.processInfo.environment["SWITCHYARD_KEYRING_FILE"] else {
+        throw ValidationError("name the keyring file with --keyring or SWITCHYARD_KEYRING_FILE (a keyring given as SWITCHYARD_KEYRING cannot be changed in place)")
+    }
+    return path
 }
 
 /// Runs `body` with a started database pool of the application role and the configured vault.

@@ -41,8 +41,8 @@ public enum RFC3339Timestamp {
         } else {
             return nil
         }
-        guard index == bytes.count, (1...12).contains(month), (1...daysIn(month, of: year)).contains(day), hour <= 23, minute <= 59 else { return nil }
-        let days = daysFromCivil(year: year, month: month, day: day)
+        guard index == bytes.count, (1...12).contains(month), (1...ProlepticGregorian.days(in: month, of: year)).contains(day), hour <= 23, minute <= 59 else { return nil }
+        let days = ProlepticGregorian.daysSince1970(year: year, month: month, day: day)
         var seconds = Double(days * 86_400 + hour * 3600 + minute * 60 - offsetMinutes * 60)
         switch second {
         case 0...59: seconds += Double(second)
@@ -51,23 +51,5 @@ public enum RFC3339Timestamp {
         default: return nil
         }
         return Date(timeIntervalSince1970: seconds + (second == 60 ? 0 : fraction))
-    }
-
-    static func daysIn(_ month: Int, of year: Int) -> Int {
-        switch month {
-        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
-    }
-
-    /// Days from 1970-01-01 to the given proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
     }
 }
