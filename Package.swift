@@ -2,7 +2,7 @@
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 let package = Package(
@@ -122,7 +122,8 @@ let package = Package(
         .target(
             name: "SwitchyardAPI",
             dependencies: [
-                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics", "SwitchyardProviders", "SwitchyardOutbound", "SwitchyardOAuth", "SwitchyardWebhooks", "SwitchyardJobs",
+                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics", "SwitchyardProviders", "SwitchyardOutbound", "SwitchyardOAuth",
+                "SwitchyardWebhooks", "SwitchyardJobs",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),

@@ -28,8 +28,12 @@ public struct APIDependencies: Sendable {
     public let webhooks: WebhookIngestor
 
     public init(
-        configuration: SwitchyardConfiguration, database: Database, metrics: MetricsRegistry, outbound: OutboundClient,
-        jobs: JobRegistry = .standard(), logger: Logger = Logger(label: "switchyard.webhooks")
+        configuration: SwitchyardConfiguration,
+        database: Database,
+        metrics: MetricsRegistry,
+        outbound: OutboundClient,
+        jobs: JobRegistry = .standard(),
+        logger: Logger = Logger(label: "switchyard.webhooks")
     ) {
         self.configuration = configuration
         self.database = database
@@ -120,7 +124,10 @@ public func buildServer(_ http: HTTPConfiguration) throws -> HTTPServerBuilder {
     do {
         certificates = try NIOSSLCertificate.fromPEMFile(files.certificatePath)
     } catch {
-        throw ConfigurationError(variable: "SWITCHYARD_TLS_CERTIFICATE_PATH", problem: "cannot read a PEM certificate chain from \(files.certificatePath)")
+        throw ConfigurationError(
+            variable: "SWITCHYARD_TLS_CERTIFICATE_PATH",
+            problem: "cannot read a PEM certificate chain from \(files.certificatePath)"
+        )
     }
     do {
         privateKey = try NIOSSLPrivateKey(file: files.privateKeyPath, format: .pem)
@@ -128,10 +135,13 @@ public func buildServer(_ http: HTTPConfiguration) throws -> HTTPServerBuilder {
         throw ConfigurationError(variable: "SWITCHYARD_TLS_PRIVATE_KEY_PATH", problem: "cannot read a PEM private key from \(files.privateKeyPath)")
     }
     let tls = TLSConfiguration.makeServerConfiguration(certificateChain: certificates.map { .certificate($0) }, privateKey: .privateKey(privateKey))
-    return try .http2Upgrade(tlsConfiguration: tls, configuration: .init(
-        idleTimeout: idleTimeout,
-        streamConfiguration: .init(additionalChannelHandlers: [HeaderOverflowResponder()])
-    ))
+    return try .http2Upgrade(
+        tlsConfiguration: tls,
+        configuration: .init(
+            idleTimeout: idleTimeout,
+            streamConfiguration: .init(additionalChannelHandlers: [HeaderOverflowResponder()])
+        )
+    )
 }
 
 /// The API as a service: the HTTP server plus the database pool it owns.
@@ -155,7 +165,11 @@ public func buildApplication(
 /// `/healthz`, `/readyz` and `/metrics` alone, for processes that serve no API (`executor`, `scheduler`).
 /// `readiness` tells what the process itself needs besides the database (see `SystemController.processReadiness`).
 public func buildProbeApplication(
-    database: Database, metrics: MetricsRegistry, host: String, port: Int, logger: Logger,
+    database: Database,
+    metrics: MetricsRegistry,
+    host: String,
+    port: Int,
+    logger: Logger,
     readiness: @escaping @Sendable () -> String? = { nil }
 ) -> some ApplicationProtocol {
     let router = Router(context: AppRequestContext.self)
@@ -167,11 +181,17 @@ public func buildProbeApplication(
 /// The job kinds an executor runs: the standard ones, `webhook.process` and `oauth.refresh`, whose refresher is built as the
 /// API builds its own (same provider directory, token endpoint client and single-flight lock).
 public func buildJobRegistry(
-    configuration: SwitchyardConfiguration, database: Database, outbound: OutboundClient, webhookMetrics: WebhookMetrics? = nil
+    configuration: SwitchyardConfiguration,
+    database: Database,
+    outbound: OutboundClient,
+    webhookMetrics: WebhookMetrics? = nil
 ) -> JobRegistry {
     let directory = ProviderDirectory(builtIn: .builtIn, allowedHTTPHosts: outbound.ssrfGuard.allowListedHosts)
     let refresher = TokenRefresher(
-        database: database, providers: directory, tokens: TokenEndpointClient(outbound: outbound), skewSeconds: configuration.oauth.refreshSkewSeconds
+        database: database,
+        providers: directory,
+        tokens: TokenEndpointClient(outbound: outbound),
+        skewSeconds: configuration.oauth.refreshSkewSeconds
     )
     var registry = JobRegistry.standard()
     registry.register(OAuthRefreshHandler(database: database, refresher: refresher))

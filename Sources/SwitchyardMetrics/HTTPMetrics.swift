@@ -41,11 +41,19 @@ public final class HTTPMetrics: Sendable {
             let labels = [("route", key.route), ("method", key.method), ("status_class", key.statusClass)]
             let created = Series(
                 requests: registry.makeCounter(
-                    descriptor: .switchyard("http_requests", unit: "total", help: "HTTP requests handled, by route template, method and status class."),
+                    descriptor: .switchyard(
+                        "http_requests",
+                        unit: "total",
+                        help: "HTTP requests handled, by route template, method and status class."
+                    ),
                     labels: labels
                 ),
                 duration: registry.makeDurationHistogram(
-                    descriptor: .switchyard("http_request_duration", unit: "seconds", help: "Time from request head to response head, by route template, method and status class."),
+                    descriptor: .switchyard(
+                        "http_request_duration",
+                        unit: "seconds",
+                        help: "Time from request head to response head, by route template, method and status class."
+                    ),
                     labels: labels,
                     buckets: Self.buckets
                 )
@@ -79,7 +87,11 @@ public final class DatabaseMetrics: Sendable {
     /// A stored secret that did not open (tampered with or copied), by sealed field (`table.column`: a fixed set).
     public func secretUnreadable(field: String) {
         registry.makeCounter(
-            descriptor: .switchyard("secrets_unreadable", unit: "total", help: "Stored secrets that failed to open (altered, or copied from another record), by sealed field."),
+            descriptor: .switchyard(
+                "secrets_unreadable",
+                unit: "total",
+                help: "Stored secrets that failed to open (altered, or copied from another record), by sealed field."
+            ),
             labels: [("field", field)]
         ).increment()
     }
@@ -90,10 +102,18 @@ public final class DatabaseMetrics: Sendable {
             descriptor: .switchyard("db_pool_waiters", unit: "", help: "Database calls waiting for a pooled connection.")
         )
         self.acquireTimeouts = registry.makeCounter(
-            descriptor: .switchyard("db_acquire_timeouts", unit: "total", help: "Database calls that gave up waiting for a connection (the database was unreachable or the pool exhausted).")
+            descriptor: .switchyard(
+                "db_acquire_timeouts",
+                unit: "total",
+                help: "Database calls that gave up waiting for a connection (the database was unreachable or the pool exhausted)."
+            )
         )
         self.callTimeouts = registry.makeCounter(
-            descriptor: .switchyard("db_call_timeouts", unit: "total", help: "Database calls whose connection was closed because they ran past their deadline.")
+            descriptor: .switchyard(
+                "db_call_timeouts",
+                unit: "total",
+                help: "Database calls whose connection was closed because they ran past their deadline."
+            )
         )
         self.inUse = registry.makeGauge(
             descriptor: .switchyard("db_pool_connections_in_use", unit: "", help: "Database connections currently leased from the pool.")

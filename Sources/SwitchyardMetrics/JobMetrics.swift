@@ -42,13 +42,26 @@ public final class JobMetrics: Sendable {
             descriptor: .switchyard("executor_jobs_running", unit: "", help: "Job handlers running in this executor process.")
         )
         stuck = registry.makeGauge(
-            descriptor: .switchyard("executor_jobs_stuck", unit: "", help: "Job handlers in this executor that ran past the run timeout and have not returned (the executor reports not ready).")
+            descriptor: .switchyard(
+                "executor_jobs_stuck",
+                unit: "",
+                help: "Job handlers in this executor that ran past the run timeout and have not returned (the executor reports not ready)."
+            )
         )
         oldestRunning = registry.makeGauge(
-            descriptor: .switchyard("executor_oldest_running_job_age", unit: "seconds", help: "How long the longest-running job handler of this executor has run.")
+            descriptor: .switchyard(
+                "executor_oldest_running_job_age",
+                unit: "seconds",
+                help: "How long the longest-running job handler of this executor has run."
+            )
         )
         oldestRunningInQueue = registry.makeGauge(
-            descriptor: .switchyard("queue_oldest_running_job_age", unit: "seconds", help: "Age of the oldest job in state running across all executors, counted by the scheduler (a job running far past its lease means a wedged executor).")
+            descriptor: .switchyard(
+                "queue_oldest_running_job_age",
+                unit: "seconds",
+                help:
+                    "Age of the oldest job in state running across all executors, counted by the scheduler (a job running far past its lease means a wedged executor)."
+            )
         )
         fires = registry.makeCounter(
             descriptor: .switchyard("schedule_fires", unit: "total", help: "Schedule fires turned into jobs by this scheduler.")
@@ -61,14 +74,20 @@ public final class JobMetrics: Sendable {
         let labels = [("kind", kind), ("outcome", outcome)]
         cachedMetric(outcomes, key) {
             registry.makeCounter(
-                descriptor: .switchyard("job_attempts", unit: "total", help: "Finished job attempts by kind and outcome (succeeded, retry, dead, released); retry counts the retries, dead the dead letters."),
+                descriptor: .switchyard(
+                    "job_attempts",
+                    unit: "total",
+                    help:
+                        "Finished job attempts by kind and outcome (succeeded, retry, dead, released); retry counts the retries, dead the dead letters."
+                ),
                 labels: labels
             )
         }.increment()
         cachedMetric(durations, key) {
             registry.makeDurationHistogram(
                 descriptor: .switchyard("job_run_duration", unit: "seconds", help: "Time a job's handler ran, by kind and outcome."),
-                labels: labels, buckets: Self.durationBuckets
+                labels: labels,
+                buckets: Self.durationBuckets
             )
         }.record(duration)
     }
@@ -77,8 +96,13 @@ public final class JobMetrics: Sendable {
     public func recordStartLatency(kind: String, latency: Duration) {
         cachedMetric(latencies, kind) {
             registry.makeDurationHistogram(
-                descriptor: .switchyard("job_start_latency", unit: "seconds", help: "Time from a job becoming due (enqueue or retry time) to an executor starting it, by kind."),
-                labels: [("kind", kind)], buckets: Self.durationBuckets
+                descriptor: .switchyard(
+                    "job_start_latency",
+                    unit: "seconds",
+                    help: "Time from a job becoming due (enqueue or retry time) to an executor starting it, by kind."
+                ),
+                labels: [("kind", kind)],
+                buckets: Self.durationBuckets
             )
         }.record(max(latency, .zero))
     }
@@ -87,7 +111,11 @@ public final class JobMetrics: Sendable {
     public func recordLeaseRescue(kind: String) {
         cachedMetric(rescues, kind) {
             registry.makeCounter(
-                descriptor: .switchyard("job_lease_rescues", unit: "total", help: "Jobs whose executor stopped renewing their lease and that were returned to the queue or dead-lettered, by kind."),
+                descriptor: .switchyard(
+                    "job_lease_rescues",
+                    unit: "total",
+                    help: "Jobs whose executor stopped renewing their lease and that were returned to the queue or dead-lettered, by kind."
+                ),
                 labels: [("kind", kind)]
             )
         }.increment()
@@ -110,7 +138,12 @@ public final class JobMetrics: Sendable {
         for row in counts {
             cachedMetric(health, row.status) {
                 registry.makeGauge(
-                    descriptor: .switchyard("integrations_health", unit: "", help: "Integrations with job attempts in the last hour by health status (healthy, degraded, down), as last scored by the scheduler."),
+                    descriptor: .switchyard(
+                        "integrations_health",
+                        unit: "",
+                        help:
+                            "Integrations with job attempts in the last hour by health status (healthy, degraded, down), as last scored by the scheduler."
+                    ),
                     labels: [("status", row.status)]
                 )
             }.set(to: Double(row.count))
@@ -138,7 +171,11 @@ public final class JobMetrics: Sendable {
     private func depthGauge(_ key: KindState) -> Gauge {
         cachedMetric(depths, key) {
             registry.makeGauge(
-                descriptor: .switchyard("jobs", unit: "", help: "Jobs by kind and state (queued, running, failed = waiting for a retry, dead), as last counted by the scheduler."),
+                descriptor: .switchyard(
+                    "jobs",
+                    unit: "",
+                    help: "Jobs by kind and state (queued, running, failed = waiting for a retry, dead), as last counted by the scheduler."
+                ),
                 labels: [("kind", key.kind), ("state", key.state)]
             )
         }

@@ -47,8 +47,10 @@ public final class OutboundMetrics: Sendable {
         cachedMetric(attempts, key) {
             registry.makeCounter(
                 descriptor: .switchyard(
-                    "outbound_requests", unit: "total",
-                    help: "Outbound attempts to third-party APIs by provider and outcome (success, permanent, transient, rate_limited, circuit_open, blocked); each retry counts, refusals before sending count once."
+                    "outbound_requests",
+                    unit: "total",
+                    help:
+                        "Outbound attempts to third-party APIs by provider and outcome (success, permanent, transient, rate_limited, circuit_open, blocked); each retry counts, refusals before sending count once."
                 ),
                 labels: labels
             )
@@ -57,7 +59,8 @@ public final class OutboundMetrics: Sendable {
         cachedMetric(durations, key) {
             registry.makeDurationHistogram(
                 descriptor: .switchyard(
-                    "outbound_request_duration", unit: "seconds",
+                    "outbound_request_duration",
+                    unit: "seconds",
                     help: "Duration of outbound attempts that were sent, from sending to the last body byte, by provider and outcome."
                 ),
                 labels: labels,
@@ -72,7 +75,8 @@ public final class OutboundMetrics: Sendable {
         cachedMetric(waits, provider) {
             registry.makeDurationHistogram(
                 descriptor: .switchyard(
-                    "outbound_rate_limit_wait", unit: "seconds",
+                    "outbound_rate_limit_wait",
+                    unit: "seconds",
                     help: "Time outbound requests waited for the provider's announced quota before being sent, by provider."
                 ),
                 labels: [("provider", provider)],
@@ -93,7 +97,8 @@ public final class OutboundMetrics: Sendable {
         return cachedMetric(circuits, key) {
             registry.makeGauge(
                 descriptor: .switchyard(
-                    "outbound_circuits", unit: "",
+                    "outbound_circuits",
+                    unit: "",
                     help: "Circuit breakers currently open or half-open, by provider and state; closed breakers are not counted."
                 ),
                 labels: [("provider", key.provider), ("state", key.state)]

@@ -16,24 +16,44 @@ public final class WebhookMetrics: Sendable {
     init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
         duplicates = registry.makeCounter(
-            descriptor: .switchyard("webhook_duplicates", unit: "total", help: "Verified deliveries already recorded (redeliveries), answered 2xx and not stored again.")
+            descriptor: .switchyard(
+                "webhook_duplicates",
+                unit: "total",
+                help: "Verified deliveries already recorded (redeliveries), answered 2xx and not stored again."
+            )
         )
         acknowledgement = registry.makeDurationHistogram(
-            descriptor: .switchyard("webhook_ack_duration", unit: "seconds", help: "Time from a delivery's body being read to its 2xx, the commit included."),
-            buckets: [.microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
-                      .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2)]
+            descriptor: .switchyard(
+                "webhook_ack_duration",
+                unit: "seconds",
+                help: "Time from a delivery's body being read to its 2xx, the commit included."
+            ),
+            buckets: [
+                .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+                .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2),
+            ]
         )
         batchSize = registry.makeValueHistogram(
             descriptor: .switchyard("webhook_commit_batch_size", unit: "events", help: "Deliveries committed together by one group commit."),
             buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
         )
         processingFailures = registry.makeCounter(
-            descriptor: .switchyard("webhook_processing_failures", unit: "total", help: "Recorded events whose processing was refused for what they hold; each ends `failed` with its reason.")
+            descriptor: .switchyard(
+                "webhook_processing_failures",
+                unit: "total",
+                help: "Recorded events whose processing was refused for what they hold; each ends `failed` with its reason."
+            )
         )
         processingLag = registry.makeDurationHistogram(
-            descriptor: .switchyard("webhook_processing_lag", unit: "seconds", help: "Time from a delivery being recorded to its processing (webhook.received emitted)."),
-            buckets: [.milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
-                      .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300)]
+            descriptor: .switchyard(
+                "webhook_processing_lag",
+                unit: "seconds",
+                help: "Time from a delivery being recorded to its processing (webhook.received emitted)."
+            ),
+            buckets: [
+                .milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+                .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300),
+            ]
         )
     }
 

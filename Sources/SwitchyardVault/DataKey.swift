@@ -13,7 +13,12 @@ public struct DataKey: Sendable {
 
     /// Seals `plaintext` for `binding`: AES-256-GCM, a random 96-bit nonce, the binding as associated data.
     public func seal(_ plaintext: some Collection<UInt8>, for binding: SecretBinding) throws -> SealedSecret {
-        let box = try AES.GCM.seal(Array(plaintext), using: material.key, nonce: AES.GCM.Nonce(), authenticating: binding.associatedData(formatVersion: SealedSecret.formatVersion))
+        let box = try AES.GCM.seal(
+            Array(plaintext),
+            using: material.key,
+            nonce: AES.GCM.Nonce(),
+            authenticating: binding.associatedData(formatVersion: SealedSecret.formatVersion)
+        )
         return SealedSecret(dataKeyID: id, nonce: Array(box.nonce), ciphertextAndTag: Array(box.ciphertext) + Array(box.tag))
     }
 
@@ -27,7 +32,9 @@ public struct DataKey: Sendable {
                 ciphertext: sealed.ciphertextAndTag[..<tagStart],
                 tag: sealed.ciphertextAndTag[tagStart...]
             )
-            return Array(try AES.GCM.open(box, using: material.key, authenticating: binding.associatedData(formatVersion: SealedSecret.formatVersion)))
+            return Array(
+                try AES.GCM.open(box, using: material.key, authenticating: binding.associatedData(formatVersion: SealedSecret.formatVersion))
+            )
         } catch {
             throw .authenticationFailed
         }
@@ -65,8 +72,12 @@ public struct SealedSecret: Sendable, Equatable {
         let bytes = Array(bytes)
         guard bytes.count >= Self.headerLength + Self.tagLength, bytes[0] == Self.formatVersion else { throw .malformedCiphertext }
         let idBytes = Array(bytes[1..<17])
-        dataKeyID = UUID(uuid: (idBytes[0], idBytes[1], idBytes[2], idBytes[3], idBytes[4], idBytes[5], idBytes[6], idBytes[7],
-                                idBytes[8], idBytes[9], idBytes[10], idBytes[11], idBytes[12], idBytes[13], idBytes[14], idBytes[15]))
+        dataKeyID = UUID(
+            uuid: (
+                idBytes[0], idBytes[1], idBytes[2], idBytes[3], idBytes[4], idBytes[5], idBytes[6], idBytes[7],
+                idBytes[8], idBytes[9], idBytes[10], idBytes[11], idBytes[12], idBytes[13], idBytes[14], idBytes[15]
+            )
+        )
         nonce = Array(bytes[17..<Self.headerLength])
         ciphertextAndTag = Array(bytes[Self.headerLength...])
     }

@@ -100,7 +100,9 @@ public final class LocalKeyProvider: KeyEncryptionKeyProvider {
         guard stamp != loaded.stamp else { return loaded.keyring }
         let reloaded = try LocalKeyring.load(path: path)
         guard reloaded.keyID == loaded.keyring.keyID else {
-            throw .keyring("the keyring file \(path) now holds key id '\(reloaded.keyID)', not '\(loaded.keyring.keyID)'; restart to use another keyring")
+            throw .keyring(
+                "the keyring file \(path) now holds key id '\(reloaded.keyID)', not '\(loaded.keyring.keyID)'; restart to use another keyring"
+            )
         }
         state.withLock { $0 = Loaded(keyring: reloaded, stamp: stamp) }
         return reloaded

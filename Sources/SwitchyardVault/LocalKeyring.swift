@@ -23,7 +23,9 @@ public struct LocalKeyring: Sendable {
     init(keyID: String, primary: Int, versions: [Version]) throws(VaultError) {
         guard !versions.isEmpty else { throw .keyring("the keyring holds no keys") }
         guard Set(versions.map(\.number)).count == versions.count else { throw .keyring("the keyring has two keys with the same version") }
-        guard versions.contains(where: { $0.number == primary }) else { throw .keyring("the keyring's primary version \(primary) is not among its keys") }
+        guard versions.contains(where: { $0.number == primary }) else {
+            throw .keyring("the keyring's primary version \(primary) is not among its keys")
+        }
         guard !keyID.isEmpty, keyID.utf8.count <= 200 else { throw .keyring("the keyring's key_id must be 1 to 200 characters") }
         self.keyID = keyID
         self.primary = primary
@@ -106,7 +108,9 @@ public struct LocalKeyring: Sendable {
         var status = stat()
         guard stat(path, &status) == 0 else { throw .keyring("cannot read the keyring file \(path): \(String(cString: strerror(errno)))") }
         guard status.st_mode & 0o077 == 0 else {
-            throw .keyring("the keyring file \(path) is accessible to other users (mode \(String(status.st_mode & 0o777, radix: 8))); run chmod 600 \(path)")
+            throw .keyring(
+                "the keyring file \(path) is accessible to other users (mode \(String(status.st_mode & 0o777, radix: 8))); run chmod 600 \(path)"
+            )
         }
         let text: String
         do {
@@ -120,7 +124,9 @@ public struct LocalKeyring: Sendable {
     /// The JSON text of this keyring: key material in base64, to be kept secret.
     public func json() -> String {
         let file = File(
-            format: Self.format, keyID: keyID, primary: primary,
+            format: Self.format,
+            keyID: keyID,
+            primary: primary,
             keys: versions.map { version in
                 File.Key(version: version.number, key: version.material.withBytes { Data($0).base64EncodedString() }, createdAt: version.createdAt)
             }

@@ -17,7 +17,8 @@ struct BenchCommand: AsyncParsableCommand {
     struct Queue: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "No-op jobs through the executor versus the raw SQL ceiling (batch-10 claim and complete) on the same database.",
-            discussion: "Starts a private PostgreSQL (durable, in a temporary directory) unless SWITCHYARD_DATABASE_URL names a migrated database. Build with -c release for meaningful figures."
+            discussion:
+                "Starts a private PostgreSQL (durable, in a temporary directory) unless SWITCHYARD_DATABASE_URL names a migrated database. Build with -c release for meaningful figures."
         )
 
         @Option(help: "No-op jobs per phase.")
@@ -46,7 +47,12 @@ struct BenchCommand: AsyncParsableCommand {
                     }
                     defer { group.cancelAll() }
                     return try await QueueBenchmark(
-                        database: database, url: configuration.database.url, settings: configuration.jobs, jobs: jobs, rawWorkers: rawWorkers, logger: logger
+                        database: database,
+                        url: configuration.database.url,
+                        settings: configuration.jobs,
+                        jobs: jobs,
+                        rawWorkers: rawWorkers,
+                        logger: logger
                     ).run()
                 }
                 print(report)

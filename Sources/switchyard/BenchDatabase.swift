@@ -12,7 +12,8 @@ enum BenchDatabase {
     ) async throws -> Result {
         let environment = ProcessInfo.processInfo.environment
         var configuration = try SwitchyardConfiguration.loadOrExit(
-            environment: environment, requiring: .init(database: environment["SWITCHYARD_DATABASE_URL"] != nil, adminKey: false, keyring: false)
+            environment: environment,
+            requiring: .init(database: environment["SWITCHYARD_DATABASE_URL"] != nil, adminKey: false, keyring: false)
         )
         // The report is the output; progress lines only when asked for.
         if environment["SWITCHYARD_LOG_LEVEL"] == nil { configuration.logging.level = .warning }

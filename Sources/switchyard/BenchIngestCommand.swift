@@ -11,7 +11,8 @@ struct BenchIngestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest",
         abstract: "Signed webhook deliveries through the server versus one durable insert transaction per event, on the same database.",
-        discussion: "Starts a private PostgreSQL (durable, in a temporary directory) unless SWITCHYARD_DATABASE_URL names a migrated database. Build with -c release for meaningful figures."
+        discussion:
+            "Starts a private PostgreSQL (durable, in a temporary directory) unless SWITCHYARD_DATABASE_URL names a migrated database. Build with -c release for meaningful figures."
     )
 
     @Option(help: "Deliveries in the peak and ceiling phases (half as many at 80% of peak).")
@@ -31,7 +32,16 @@ struct BenchIngestCommand: AsyncParsableCommand {
             let vault = Vault(provider: LocalKeyProvider(keyring: .generate(keyID: "bench")))
             let database = try Database(configuration: configuration.database, vault: vault, metrics: nil, logger: logger)
             // The benchmark's server runs the database pool, as `serve` does.
-            print(try await IngestBenchmark(configuration: configuration, database: database, deliveries: deliveries, concurrency: concurrency, pacedLoad: pacedLoad, logger: logger).run())
+            print(
+                try await IngestBenchmark(
+                    configuration: configuration,
+                    database: database,
+                    deliveries: deliveries,
+                    concurrency: concurrency,
+                    pacedLoad: pacedLoad,
+                    logger: logger
+                ).run()
+            )
         }
     }
 }

@@ -15,7 +15,8 @@ struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev",
         abstract: "Run the platform (API, scheduler and an executor) locally on a private PostgreSQL that it starts and stops itself.",
-        discussion: "Data and keys are kept in ./.switchyard/ (git-ignored), the keyring included. Set SWITCHYARD_DATABASE_URL to use your own database instead. Plain http to 127.0.0.1 and localhost is allowed for custom providers unless SWITCHYARD_OUTBOUND_HTTP_ALLOW_LIST says otherwise."
+        discussion:
+            "Data and keys are kept in ./.switchyard/ (git-ignored), the keyring included. Set SWITCHYARD_DATABASE_URL to use your own database instead. Plain http to 127.0.0.1 and localhost is allowed for custom providers unless SWITCHYARD_OUTBOUND_HTTP_ALLOW_LIST says otherwise."
     )
 
     @OptionGroup var http: HTTPOptions
@@ -27,7 +28,8 @@ struct DevCommand: AsyncParsableCommand {
         var environment = ProcessInfo.processInfo.environment
         let existingDatabase = environment["SWITCHYARD_DATABASE_URL"] != nil
         let loaded = try SwitchyardConfiguration.loadOrExit(
-            overrides: http.overrides, environment: environment,
+            overrides: http.overrides,
+            environment: environment,
             requiring: .init(database: existingDatabase, adminKey: false, keyring: false)
         )
         loaded.logging.bootstrap()
@@ -81,7 +83,17 @@ struct DevCommand: AsyncParsableCommand {
                     let tenantKey = try await dev.ensureDemoTenant(database: database, credentials: &credentials, logger: logger)
                     let port = channel.localAddress?.port ?? configuration.http.port
                     let elapsed = ContinuousClock.now - started
-                    Self.announce(Self.banner(http: configuration.http, port: port, adminKey: credentials.adminKey, tenantKey: tenantKey, migrations: report.applied.count, elapsed: elapsed, directory: dev.credentialsFile.deletingLastPathComponent().path))
+                    Self.announce(
+                        Self.banner(
+                            http: configuration.http,
+                            port: port,
+                            adminKey: credentials.adminKey,
+                            tenantKey: tenantKey,
+                            migrations: report.applied.count,
+                            elapsed: elapsed,
+                            directory: dev.credentialsFile.deletingLastPathComponent().path
+                        )
+                    )
                 } catch {
                     logger.error("could not create the demo tenant: \(loggableDescription(of: error))")
                 }
@@ -95,22 +107,30 @@ struct DevCommand: AsyncParsableCommand {
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 
-    static func banner(http: HTTPConfiguration, port: Int, adminKey: String, tenantKey: String, migrations: Int, elapsed: Duration, directory: String) -> String {
+    static func banner(
+        http: HTTPConfiguration,
+        port: Int,
+        adminKey: String,
+        tenantKey: String,
+        migrations: Int,
+        elapsed: Duration,
+        directory: String
+    ) -> String {
         let base = "\(http.tls == nil ? "http" : "https")://\(http.host):\(port)"
         let protocols = http.tls == nil ? "HTTP/1.1 and h2c" : "TLS; h2 and HTTP/1.1 by ALPN"
         return """
 
-        Switchyard is running at \(base)  (\(protocols); ready in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow))), \(migrations) new migration(s))
+            Switchyard is running at \(base)  (\(protocols); ready in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow))), \(migrations) new migration(s))
 
-          operator key:  \(adminKey)
-          demo tenant key: \(tenantKey)
-          (both kept in \(directory)/dev-credentials.json)
+              operator key:  \(adminKey)
+              demo tenant key: \(tenantKey)
+              (both kept in \(directory)/dev-credentials.json)
 
-          curl -s \(base)/v1/me -H 'Authorization: Bearer \(tenantKey)'
-          curl -s \(base)/metrics
+              curl -s \(base)/v1/me -H 'Authorization: Bearer \(tenantKey)'
+              curl -s \(base)/metrics
 
-        Press Ctrl-C to stop; the private PostgreSQL stops with it.
+            Press Ctrl-C to stop; the private PostgreSQL stops with it.
 
-        """
+            """
     }
 }

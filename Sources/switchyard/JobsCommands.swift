@@ -21,7 +21,8 @@ struct ExecutorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "executor",
         abstract: "Run queued jobs (N workers per process; run more processes for more throughput).",
-        discussion: "Settings: SWITCHYARD_EXECUTOR_CONCURRENCY, SWITCHYARD_EXECUTOR_TENANT_CONCURRENCY, SWITCHYARD_JOB_LEASE_MS, SWITCHYARD_QUEUE_POLL_ONLY and the others listed in README.md. SIGTERM stops claiming and lets running jobs finish within SWITCHYARD_EXECUTOR_SHUTDOWN_TIMEOUT_MS."
+        discussion:
+            "Settings: SWITCHYARD_EXECUTOR_CONCURRENCY, SWITCHYARD_EXECUTOR_TENANT_CONCURRENCY, SWITCHYARD_JOB_LEASE_MS, SWITCHYARD_QUEUE_POLL_ONLY and the others listed in README.md. SIGTERM stops claiming and lets running jobs finish within SWITCHYARD_EXECUTOR_SHUTDOWN_TIMEOUT_MS."
     )
 
     @Option(help: "Jobs run at once by this process (SWITCHYARD_EXECUTOR_CONCURRENCY).")
@@ -36,7 +37,13 @@ struct ExecutorCommand: AsyncParsableCommand {
             // Handlers call providers (token refresh) through the same outbound client as the API.
             let outbound = OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: metrics.outbound)
             let registry = buildJobRegistry(configuration: configuration, database: database, outbound: outbound, webhookMetrics: metrics.webhooks)
-            let executor = JobExecutor(database: database, registry: registry, options: ExecutorOptions(configuration.jobs), metrics: metrics.jobs, logger: logger)
+            let executor = JobExecutor(
+                database: database,
+                registry: registry,
+                options: ExecutorOptions(configuration.jobs),
+                metrics: metrics.jobs,
+                logger: logger
+            )
             return ProcessServices(services: [outbound, executor], readiness: { executor.notReadyReason() })
         }
     }
@@ -56,7 +63,9 @@ struct SchedulerCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try SwitchyardConfiguration.loadOrExit(requiring: .init(adminKey: false))
         try await runJobsProcess(configuration: configuration, probes: probes, name: "scheduler") { database, metrics, logger in
-            ProcessServices(services: [JobScheduler(database: database, options: SchedulerOptions(configuration.jobs), metrics: metrics.jobs, logger: logger)])
+            ProcessServices(services: [
+                JobScheduler(database: database, options: SchedulerOptions(configuration.jobs), metrics: metrics.jobs, logger: logger)
+            ])
         }
     }
 }
@@ -73,16 +82,27 @@ struct ProcessServices {
 /// Shutdown always ends: graceful shutdown escalates to cancellation after the executor's shutdown timeout plus
 /// the database call deadline, and a cancellation that hangs (a handler that ignores it) ends the process.
 func runJobsProcess(
-    configuration: SwitchyardConfiguration, probes: ProbeOptions, name: String,
+    configuration: SwitchyardConfiguration,
+    probes: ProbeOptions,
+    name: String,
     _ makeServices: (Database, MetricsRegistry, Logger) -> ProcessServices
 ) async throws {
     let (logger, metrics, database) = try await ProcessBasics.start(configuration, label: "switchyard.\(name)", name: "switchyard \(name)").unpacked
     let made = makeServices(database, metrics, logger)
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = ([database] + made.services).map { .init(service: $0) }
     if let port = probes.metricsPort {
-        services.append(.init(service: buildProbeApplication(
-            database: database, metrics: metrics, host: configuration.http.host, port: port, logger: logger, readiness: made.readiness
-        )))
+        services.append(
+            .init(
+                service: buildProbeApplication(
+                    database: database,
+                    metrics: metrics,
+                    host: configuration.http.host,
+                    port: port,
+                    logger: logger,
+                    readiness: made.readiness
+                )
+            )
+        )
     }
     var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     groupConfiguration.maximumGracefulShutdownDuration =

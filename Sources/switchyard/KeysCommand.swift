@@ -28,7 +28,9 @@ struct KeysCommand: AsyncParsableCommand {
             } catch {
                 throw ValidationError("\(error)")
             }
-            print("switchyard keys generate: wrote \(output) (key \(keyID), version 1 primary). Keep it secret and backed up: without it no secret can be read.")
+            print(
+                "switchyard keys generate: wrote \(output) (key \(keyID), version 1 primary). Keep it secret and backed up: without it no secret can be read."
+            )
         }
     }
 
@@ -49,7 +51,9 @@ struct KeysCommand: AsyncParsableCommand {
             do {
                 let rotated = try LocalKeyring.load(path: path).rotated()
                 try rotated.write(to: path, replacing: true)
-                print("switchyard keys rotate: \(path) now has versions \(rotated.versions.map(\.number).map(String.init).joined(separator: ", ")); primary \(rotated.primary)")
+                print(
+                    "switchyard keys rotate: \(path) now has versions \(rotated.versions.map(\.number).map(String.init).joined(separator: ", ")); primary \(rotated.primary)"
+                )
             } catch {
                 throw ValidationError("\(error)")
             }
@@ -69,7 +73,9 @@ struct KeysCommand: AsyncParsableCommand {
                 let progress = try await database.rewrapDataKeys(batchSize: batchSize, logger: logger) { done in
                     logger.info("rewrapped \(done) data key(s)")
                 }
-                print("switchyard keys rewrap: \(progress.done) data key(s) moved to \(try await database.vault.provider.primaryVersion()); \(progress.remaining) left")
+                print(
+                    "switchyard keys rewrap: \(progress.done) data key(s) moved to \(try await database.vault.provider.primaryVersion()); \(progress.remaining) left"
+                )
                 if progress.remaining > 0 { throw ExitCode.failure }
             }
         }
@@ -100,14 +106,17 @@ struct KeysCommand: AsyncParsableCommand {
                 let counts = try await database.dataKeyCounts(logger: logger)
                 if counts.isEmpty { print("no data keys") }
                 for count in counts {
-                    let note = count.kek == primary ? "" : (versions.contains(count.kek) ? "  (run `switchyard keys rewrap`)" : "  (NOT IN THE KEYRING)")
+                    let note =
+                        count.kek == primary ? "" : (versions.contains(count.kek) ? "  (run `switchyard keys rewrap`)" : "  (NOT IN THE KEYRING)")
                     print("\(count.kek)\t\(count.state)\t\(count.count)\(note)")
                 }
                 for version in versions where version != primary {
                     let wrapped = counts.filter { $0.kek == version }.reduce(0) { $0 + $1.count }
-                    print(wrapped == 0
-                        ? "\(version): wraps nothing; safe to retire (`switchyard keys retire --version \(version.version)`)"
-                        : "\(version): still wraps \(wrapped) key(s); not safe to retire until `switchyard keys rewrap` moves them")
+                    print(
+                        wrapped == 0
+                            ? "\(version): wraps nothing; safe to retire (`switchyard keys retire --version \(version.version)`)"
+                            : "\(version): still wraps \(wrapped) key(s); not safe to retire until `switchyard keys rewrap` moves them"
+                    )
                 }
             }
         }
@@ -116,7 +125,8 @@ struct KeysCommand: AsyncParsableCommand {
     struct Retire: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove a key version from the keyring file, once no stored key is wrapped by it.",
-            discussion: "Refuses the primary version and any version that still wraps a tenant's data key or a platform secret's key. Keep a backup of the old keyring as long as database backups made before the rewrap are kept."
+            discussion:
+                "Refuses the primary version and any version that still wraps a tenant's data key or a platform secret's key. Keep a backup of the old keyring as long as database backups made before the rewrap are kept."
         )
 
         @Option(help: "The key version to remove.")
@@ -146,7 +156,8 @@ struct KeysCommand: AsyncParsableCommand {
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Open every stored secret and list the ones that do not open (altered, copied from another record, or wrapped by a missing key version).",
+            abstract:
+                "Open every stored secret and list the ones that do not open (altered, copied from another record, or wrapped by a missing key version).",
             discussion: "Reads only. Exits 1 when any secret does not open; each line names the tenant, table, field and row."
         )
 
@@ -164,7 +175,9 @@ struct KeysCommand: AsyncParsableCommand {
 /// The keyring file a command changes: `--keyring`, else `SWITCHYARD_KEYRING_FILE`.
 func keyringFile(_ option: String?) throws -> String {
     guard let path = option ?? ProcessInfo.processInfo.environment["SWITCHYARD_KEYRING_FILE"] else {
-        throw ValidationError("name the keyring file with --keyring or SWITCHYARD_KEYRING_FILE (a keyring given as SWITCHYARD_KEYRING cannot be changed in place)")
+        throw ValidationError(
+            "name the keyring file with --keyring or SWITCHYARD_KEYRING_FILE (a keyring given as SWITCHYARD_KEYRING cannot be changed in place)"
+        )
     }
     return path
 }

@@ -18,7 +18,9 @@ struct ServeCommand: AsyncParsableCommand {
         let (logger, metrics, database) = try await ProcessBasics.start(configuration, label: "switchyard.serve", name: "switchyard serve").unpacked
         let app = try buildApplication(
             APIDependencies(
-                configuration: configuration, database: database, metrics: metrics,
+                configuration: configuration,
+                database: database,
+                metrics: metrics,
                 outbound: OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: metrics.outbound)
             ),
             extraServices: [DataKeyMaintenance(database: database, logger: logger)],
@@ -36,18 +38,27 @@ struct MigrateCommand: AsyncParsableCommand {
     )
 
     func run() async throws {
-        let configuration = try SwitchyardConfiguration.loadOrExit(requiring: .init(database: true, adminKey: false, migrationURLSuffices: true, keyring: false))
+        let configuration = try SwitchyardConfiguration.loadOrExit(
+            requiring: .init(database: true, adminKey: false, migrationURLSuffices: true, keyring: false)
+        )
         configuration.logging.bootstrap()
         let logger = Logger(label: "switchyard.migrate")
         do {
             let report = try await Migrator(logger: logger).run(url: configuration.database.migrationURL)
-            print("switchyard migrate: applied \(report.applied.count) migration(s), \(report.alreadyApplied) already applied; schema version \(Migration.latestVersion)")
+            print(
+                "switchyard migrate: applied \(report.applied.count) migration(s), \(report.alreadyApplied) already applied; schema version \(Migration.latestVersion)"
+            )
         } catch let failure as Migrator.Failure {
             FileHandle.standardError.write(Data("switchyard migrate: \(failure)\n".utf8))
             throw ExitCode.failure
         } catch {
             let url = configuration.database.migrationURL
-            FileHandle.standardError.write(Data("switchyard migrate: cannot migrate \(url.host):\(url.port)/\(url.database) as \(url.username): \(loggableDescription(of: error))\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "switchyard migrate: cannot migrate \(url.host):\(url.port)/\(url.database) as \(url.username): \(loggableDescription(of: error))\n"
+                        .utf8
+                )
+            )
             throw ExitCode.failure
         }
     }

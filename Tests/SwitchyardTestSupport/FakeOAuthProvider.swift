@@ -105,7 +105,12 @@ public final class FakeOAuthProvider: Sendable {
     public func isLive(accessToken token: String) -> Bool { state.withLock { $0.accessTokens[token].map { $0.expires > Date() } ?? false } }
 
     /// A custom provider definition for Switchyard pointing at this fake (`PUT /v1/providers/{id}`).
-    public func providerJSON(id: String = "fake", pkce: String = "required", authMethod: String = "client_secret_basic", withIssuer: Bool = true) -> String {
+    public func providerJSON(
+        id: String = "fake",
+        pkce: String = "required",
+        authMethod: String = "client_secret_basic",
+        withIssuer: Bool = true
+    ) -> String {
         """
         {"id":"\(id)","display_name":"Fake OAuth","auth_type":"oauth2","api_base_url":"\(baseURL)/api",
          "oauth2":{"authorize_url":"\(baseURL)/authorize","token_url":"\(baseURL)/token",
@@ -130,17 +135,22 @@ public final class FakeOAuthProvider: Sendable {
         _ body: @Sendable (FakeOAuthProvider) async throws -> Result
     ) async throws -> Result {
         let provider = FakeOAuthProvider(settings: settings)
-        return try await withLoopbackApplication(logger: logger, what: "the fake OAuth provider", make: { onServerRunning in
-            Application(
-                router: provider.router(),
-                configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: port), serverName: "fake-oauth"),
-                onServerRunning: onServerRunning,
-                logger: logger
-            )
-        }) { bound in
-            provider.boundPort.withLock { $0 = bound }
-            return try await body(provider)
-        }
+        return try await withLoopbackApplication(
+            logger: logger,
+            what: "the fake OAuth provider",
+            make: { onServerRunning in
+                Application(
+                    router: provider.router(),
+                    configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: port), serverName: "fake-oauth"),
+                    onServerRunning: onServerRunning,
+                    logger: logger
+                )
+            },
+            { bound in
+                provider.boundPort.withLock { $0 = bound }
+                return try await body(provider)
+            }
+        )
     }
 
     // MARK: Routes
@@ -182,7 +192,8 @@ public final class FakeOAuthProvider: Sendable {
         for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
         state.withLock { $0.lastAuthorizationQuery = query }
         let settings = self.settings
-        guard query["response_type"] == "code", query["client_id"] == settings.clientID, let redirect = query["redirect_uri"], !redirect.isEmpty else {
+        guard query["response_type"] == "code", query["client_id"] == settings.clientID, let redirect = query["redirect_uri"], !redirect.isEmpty
+        else {
             return Self.page(status: .badRequest, "<h1>Invalid request</h1><p>Unknown client, missing redirect_uri or response_type.</p>")
         }
         if let method = query["code_challenge_method"], method != "S256" {
@@ -192,7 +203,9 @@ public final class FakeOAuthProvider: Sendable {
             query[name].map { "<input type=\"hidden\" name=\"\(name)\" value=\"\(Self.escape($0))\">" }
         }.joined(separator: "\n")
         let scopes = (query["scope"] ?? "").split(separator: " ").map { "<li><code>\(Self.escape(String($0)))</code></li>" }.joined()
-        return Self.page(status: .ok, """
+        return Self.page(
+            status: .ok,
+            """
             <h1>Fake OAuth: allow access?</h1>
             <p>An app wants to access your Fake OAuth account with these permissions:</p>
             <ul>\(scopes)</ul>
@@ -201,7 +214,8 @@ public final class FakeOAuthProvider: Sendable {
             <button type="submit" name="decision" value="approve" id="approve">Approve</button>
             <button type="submit" name="decision" value="deny" id="deny">Deny</button>
             </form>
-            """)
+            """
+        )
     }
 
     private func decide(_ form: [String: String]) -> Response {
@@ -213,8 +227,11 @@ public final class FakeOAuthProvider: Sendable {
             let code = "code-" + UUID().uuidString
             state.withLock {
                 $0.codes[code] = PendingCode(
-                    clientID: form["client_id"] ?? "", redirectURI: redirect, challenge: form["code_challenge"],
-                    scopes: (form["scope"] ?? "").split(separator: " ").map(String.init), expires: Date().addingTimeInterval(60)
+                    clientID: form["client_id"] ?? "",
+                    redirectURI: redirect,
+                    challenge: form["code_challenge"],
+                    scopes: (form["scope"] ?? "").split(separator: " ").map(String.init),
+                    expires: Date().addingTimeInterval(60)
                 )
             }
             parameters.append(("code", code))
@@ -225,7 +242,8 @@ public final class FakeOAuthProvider: Sendable {
         let settings = self.settings
         if settings.sendIssuer { parameters.append(("iss", settings.issuerOverride ?? issuer)) }
         var headers = HTTPFields()
-        headers[.location] = redirect + (redirect.contains("?") ? "&" : "?") + parameters.map { "\(Self.percent($0.0))=\(Self.percent($0.1))" }.joined(separator: "&")
+        headers[.location] =
+            redirect + (redirect.contains("?") ? "&" : "?") + parameters.map { "\(Self.percent($0.0))=\(Self.percent($0.1))" }.joined(separator: "&")
         return Response(status: .seeOther, headers: headers)
     }
 
@@ -258,7 +276,12 @@ public final class FakeOAuthProvider: Sendable {
                 state.counters.authorizationCodeGrants += 1
                 guard let code = form["code"], let pending = state.codes.removeValue(forKey: code), pending.expires > Date(),
                     pending.redirectURI == form["redirect_uri"]
-                else { return Self.json(status: .badRequest, ["error": "invalid_grant", "error_description": "unknown, used or expired code, or redirect_uri mismatch"]) }
+                else {
+                    return Self.json(
+                        status: .badRequest,
+                        ["error": "invalid_grant", "error_description": "unknown, used or expired code, or redirect_uri mismatch"]
+                    )
+                }
                 if let challenge = pending.challenge {
                     guard let verifier = form["code_verifier"], Self.s256(verifier) == challenge else {
                         return Self.json(status: .badRequest, ["error": "invalid_grant", "error_description": "PKCE verification failed"])
@@ -349,7 +372,9 @@ public final class FakeOAuthProvider: Sendable {
     }
 
     static func percent(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? text
+        text.addingPercentEncoding(
+            withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        ) ?? text
     }
 
     static func escape(_ text: String) -> String {
@@ -359,7 +384,11 @@ public final class FakeOAuthProvider: Sendable {
 
     static func json(status: HTTPResponse.Status, _ object: [String: Any]) -> Response {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        return Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data))
+        )
     }
 
     static func page(status: HTTPResponse.Status, _ body: String) -> Response {

@@ -4,9 +4,9 @@ import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
-import Synchronization
 import SwitchyardMetrics
 import SwitchyardOutbound
+import Synchronization
 
 /// A third-party API on a real loopback socket, programmable per test, so the production outbound
 /// client runs unchanged against it.
@@ -118,17 +118,22 @@ public final class FakeProviderAPI: Sendable {
         _ body: @Sendable (FakeProviderAPI) async throws -> Result
     ) async throws -> Result {
         let api = FakeProviderAPI()
-        return try await withLoopbackApplication(logger: logger, what: "the fake provider", make: { onServerRunning in
-            Application(
-                responder: CallbackResponder<BasicRequestContext> { request, _ in try await api.respond(to: request) },
-                configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0), serverName: "fake-provider"),
-                onServerRunning: onServerRunning,
-                logger: logger
-            )
-        }) { port in
-            api.boundPort.withLock { $0 = port }
-            return try await body(api)
-        }
+        return try await withLoopbackApplication(
+            logger: logger,
+            what: "the fake provider",
+            make: { onServerRunning in
+                Application(
+                    responder: CallbackResponder<BasicRequestContext> { request, _ in try await api.respond(to: request) },
+                    configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0), serverName: "fake-provider"),
+                    onServerRunning: onServerRunning,
+                    logger: logger
+                )
+            },
+            { port in
+                api.boundPort.withLock { $0 = port }
+                return try await body(api)
+            }
+        )
     }
 
     private func respond(to request: Request) async throws -> Response {
@@ -136,8 +141,14 @@ public final class FakeProviderAPI: Sendable {
         let path = request.uri.path
         let now = clock.now
         let received = ReceivedRequest(
-            method: request.method, authority: request.head.authority, path: path, query: request.uri.query, headers: request.headers,
-            body: String(buffer: body), receivedAt: now, receivedAtUnixTime: Date().timeIntervalSince1970
+            method: request.method,
+            authority: request.head.authority,
+            path: path,
+            query: request.uri.query,
+            headers: request.headers,
+            body: String(buffer: body),
+            receivedAt: now,
+            receivedAtUnixTime: Date().timeIntervalSince1970
         )
         let (quotaAnswer, reply): (Response?, Reply) = state.withLock { state in
             state.received.append(received)
@@ -180,13 +191,16 @@ public final class FakeProviderAPI: Sendable {
             }
             return Response(status: .ok, body: responseBody)
         case .trickle(let chunks, let interval):
-            return Response(status: .ok, body: ResponseBody { writer in
-                for _ in 0..<chunks {
-                    try await writer.write(ByteBuffer(string: "tick\n"))
-                    try await Task.sleep(for: interval)
+            return Response(
+                status: .ok,
+                body: ResponseBody { writer in
+                    for _ in 0..<chunks {
+                        try await writer.write(ByteBuffer(string: "tick\n"))
+                        try await Task.sleep(for: interval)
+                    }
+                    try await writer.finish(nil)
                 }
-                try await writer.finish(nil)
-            })
+            )
         }
     }
 
@@ -241,19 +255,31 @@ extension FakeProviderAPI {
 
     /// A request to `path` on this fake, for the integration `key`.
     public func request(
-        _ method: HTTPRequest.Method = .get, _ path: String, key: String = "integration-1",
-        headers: HTTPFields = [:], body: String? = nil, retry: RetryPolicy = .never, maxRateLimitWait: Duration? = nil
+        _ method: HTTPRequest.Method = .get,
+        _ path: String,
+        key: String = "integration-1",
+        headers: HTTPFields = [:],
+        body: String? = nil,
+        retry: RetryPolicy = .never,
+        maxRateLimitWait: Duration? = nil
     ) -> OutboundRequest {
         OutboundRequest(
-            method: method, url: baseURL + path, headers: headers, body: body.map { ByteBuffer(string: $0) },
-            provider: "fake", key: key, retry: retry, maxRateLimitWait: maxRateLimitWait
+            method: method,
+            url: baseURL + path,
+            headers: headers,
+            body: body.map { ByteBuffer(string: $0) },
+            provider: "fake",
+            key: key,
+            retry: retry,
+            maxRateLimitWait: maxRateLimitWait
         )
     }
 }
 
 extension OutboundClient {
     /// Runs `body` with `client`, then shuts the client down, also when `body` throws.
-    public static func withClient<Result: Sendable>(_ client: OutboundClient, _ body: (OutboundClient) async throws -> Result) async throws -> Result {
+    public static func withClient<Result: Sendable>(_ client: OutboundClient, _ body: (OutboundClient) async throws -> Result) async throws -> Result
+    {
         let result: Result
         do {
             result = try await body(client)

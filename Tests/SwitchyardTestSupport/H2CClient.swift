@@ -48,7 +48,10 @@ public enum H2CClient {
     }
 
     private static func exchange(
-        on stream: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>, host: String, path: String, headers: [(String, String)]
+        on stream: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>,
+        host: String,
+        path: String,
+        headers: [(String, String)]
     ) async throws -> Response {
         try await stream.executeThenClose { inbound, outbound in
             var head = HTTPRequestHead(version: .http2, method: .GET, uri: path)

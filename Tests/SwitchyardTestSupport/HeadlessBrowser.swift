@@ -53,7 +53,9 @@ public enum HeadlessBrowser {
             }
             if !debian.isEmpty {
                 guard canInstall else {
-                    throw TestFailure("The browser test needs \(debian.joined(separator: ", ")): apt-get install -y chromium chromium-driver python3-selenium")
+                    throw TestFailure(
+                        "The browser test needs \(debian.joined(separator: ", ")): apt-get install -y chromium chromium-driver python3-selenium"
+                    )
                 }
                 logger.notice("installing the browser test's prerequisites", metadata: ["missing": "\(debian.joined(separator: ","))"])
                 for command in [["/usr/bin/apt-get", "update", "-q"], ["/usr/bin/apt-get", "install", "-y", "-q"] + debian] {

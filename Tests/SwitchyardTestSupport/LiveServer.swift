@@ -18,9 +18,19 @@ extension TestEnvironment {
         configuration.http = http
         let database = try Database(configuration: configuration.database, vault: vault, metrics: nil, logger: logger)
         let metrics = MetricsRegistry(version: "test")
-        let dependencies = APIDependencies(configuration: configuration, database: database, metrics: metrics, outbound: makeOutboundClient(metrics: metrics))
-        return try await withLoopbackApplication(logger: logger, what: "the server", make: { onServerRunning in
-            try buildApplication(dependencies, logger: logger, onServerRunning: onServerRunning)
-        }, body)
+        let dependencies = APIDependencies(
+            configuration: configuration,
+            database: database,
+            metrics: metrics,
+            outbound: makeOutboundClient(metrics: metrics)
+        )
+        return try await withLoopbackApplication(
+            logger: logger,
+            what: "the server",
+            make: { onServerRunning in
+                try buildApplication(dependencies, logger: logger, onServerRunning: onServerRunning)
+            },
+            body
+        )
     }
 }

@@ -12,7 +12,9 @@ extension TestEnvironment {
     }
 
     public static func withConnection<Result: Sendable>(
-        to url: DatabaseURL, logger: Logger, _ body: (PostgresConnection) async throws -> Result
+        to url: DatabaseURL,
+        logger: Logger,
+        _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         let connection = try await PostgresConnection.connect(configuration: try .init(url), id: 1, logger: logger)
         do {

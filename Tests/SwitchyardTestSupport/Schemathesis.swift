@@ -37,7 +37,10 @@ public enum Schemathesis {
             let target = Schemathesis.environment.path
             var made = false
             for python in HeadlessBrowser.pythons where FileManager.default.isExecutableFile(atPath: python[0]) {
-                if try await ChildProcess.run(python + ["-m", "venv", target]).status == 0 { made = true; break }
+                if try await ChildProcess.run(python + ["-m", "venv", target]).status == 0 {
+                    made = true
+                    break
+                }
             }
             if !made, geteuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/apt-get") {
                 for command in [["/usr/bin/apt-get", "update", "-q"], ["/usr/bin/apt-get", "install", "-y", "-q", "python3-venv"]] {

@@ -23,7 +23,10 @@ public struct TestEnvironment: Sendable {
     public var vault: Vault
     public let logger: Logger
 
-    public static func make(limits: LimitsConfiguration = .init(rateLimitPerSecond: 10_000, rateLimitBurst: 10_000), logger: Logger = Logger(label: "switchyard.tests")) async throws -> TestEnvironment {
+    public static func make(
+        limits: LimitsConfiguration = .init(rateLimitPerSecond: 10_000, rateLimitBurst: 10_000),
+        logger: Logger = Logger(label: "switchyard.tests")
+    ) async throws -> TestEnvironment {
         let urls = try await TestPostgres.shared.makeDatabase()
         let configuration = SwitchyardConfiguration(
             database: DatabaseConfiguration(url: urls.application, migrationURL: urls.owner, maxConnections: 8),
@@ -90,7 +93,9 @@ extension TestEnvironment {
     public func routeTable() async throws -> RouteTable {
         let database = try Database(configuration: configuration.database, vault: vault, metrics: nil, logger: logger)
         let outbound = makeOutboundClient()
-        let router = buildRouter(APIDependencies(configuration: configuration, database: database, metrics: .init(version: "test"), outbound: outbound))
+        let router = buildRouter(
+            APIDependencies(configuration: configuration, database: database, metrics: .init(version: "test"), outbound: outbound)
+        )
         try await outbound.shutdown()
         return RouteTable(router: router)
     }
@@ -99,7 +104,11 @@ extension TestEnvironment {
 /// Request helpers that read like the API.
 extension TestClientProtocol {
     public func request(
-        _ method: HTTPRequest.Method, _ uri: String, key: String? = nil, json: String? = nil, headers: HTTPFields = [:]
+        _ method: HTTPRequest.Method,
+        _ uri: String,
+        key: String? = nil,
+        json: String? = nil,
+        headers: HTTPFields = [:]
     ) async throws -> TestResponse {
         var headers = headers
         if let key { headers[.authorization] = "Bearer \(key)" }
@@ -114,7 +123,12 @@ extension TestClientProtocol {
             throw TestFailure("creating tenant \(slug) answered \(tenant.status): \(tenant.text)")
         }
         let scopeJSON = scopes.map { "\"\($0.rawValue)\"" }.joined(separator: ",")
-        let key = try await request(.post, "/v1/tenants/\(id)/api-keys", key: TestEnvironment.adminKey, json: #"{"name":"first","scopes":[\#(scopeJSON)]}"#)
+        let key = try await request(
+            .post,
+            "/v1/tenants/\(id)/api-keys",
+            key: TestEnvironment.adminKey,
+            json: #"{"name":"first","scopes":[\#(scopeJSON)]}"#
+        )
         guard key.status == .created, let secret = try key.jsonObject()["key"] as? String else {
             throw TestFailure("creating a key answered \(key.status): \(key.text)")
         }

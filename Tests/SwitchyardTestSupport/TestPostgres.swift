@@ -32,7 +32,11 @@ public actor TestPostgres {
     public func makeEmptyDatabase() async throws -> (owner: DatabaseURL, application: DatabaseURL) {
         let owner = try await start()
         counter += 1
-        return try await provision(owner: owner, name: "switchyard_empty_\(ProcessInfo.processInfo.processIdentifier)_\(counter)", template: "template0")
+        return try await provision(
+            owner: owner,
+            name: "switchyard_empty_\(ProcessInfo.processInfo.processIdentifier)_\(counter)",
+            template: "template0"
+        )
     }
 
     private func start() async throws -> DatabaseURL {
@@ -71,20 +75,30 @@ public actor TestPostgres {
         }
         // An external server: create the database and reuse the application role of a private cluster's shape.
         let connection = try await PostgresConnection.connect(
-            configuration: .init(host: owner.host, port: owner.port, username: owner.username, password: owner.password, database: owner.database, tls: .disable),
-            id: 1, logger: logger
+            configuration: .init(
+                host: owner.host,
+                port: owner.port,
+                username: owner.username,
+                password: owner.password,
+                database: owner.database,
+                tls: .disable
+            ),
+            id: 1,
+            logger: logger
         )
         defer { Task { try? await connection.close() } }
         try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) TEMPLATE \(template)"), logger: logger)
         try await connection.query(
-            PostgresQuery(unsafeSQL: """
-                DO $$ BEGIN
-                    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'switchyard_app') THEN CREATE ROLE switchyard_app NOLOGIN; END IF;
-                    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'switchyard_api') THEN
-                        CREATE ROLE switchyard_api LOGIN PASSWORD 'switchyard-test' IN ROLE switchyard_app;
-                    END IF;
-                EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$
-                """),
+            PostgresQuery(
+                unsafeSQL: """
+                    DO $$ BEGIN
+                        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'switchyard_app') THEN CREATE ROLE switchyard_app NOLOGIN; END IF;
+                        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'switchyard_api') THEN
+                            CREATE ROLE switchyard_api LOGIN PASSWORD 'switchyard-test' IN ROLE switchyard_app;
+                        END IF;
+                    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$
+                    """
+            ),
             logger: logger
         )
         var application = owner.with(database: name)

@@ -1,10 +1,10 @@
 import Foundation
-import PostgresNIO
 import HTTPTypes
 import HummingbirdTesting
-import Testing
+import PostgresNIO
 import SwitchyardCore
 import SwitchyardTestSupport
+import Testing
 
 @Suite("Authentication (REQUIREMENTS API-2, AK-1)")
 struct AuthenticationTests {
@@ -18,12 +18,15 @@ struct AuthenticationTests {
         }
     }
 
-    @Test("malformed, unknown and wrong-scheme keys are 401", arguments: [
-        "Bearer not-a-key",
-        "Bearer sy_live_0000000000000000000000000000000000000000000000000",
-        "Basic dXNlcjpwYXNz",
-        "Bearer",
-    ])
+    @Test(
+        "malformed, unknown and wrong-scheme keys are 401",
+        arguments: [
+            "Bearer not-a-key",
+            "Bearer sy_live_0000000000000000000000000000000000000000000000000",
+            "Basic dXNlcjpwYXNz",
+            "Bearer",
+        ]
+    )
     func badKeys(header: String) async throws {
         try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
             let response = try await client.request(.get, "/v1/me", headers: [.authorization: header])
@@ -65,7 +68,11 @@ struct AuthenticationTests {
         try await environment.withApp { (client: any TestClientProtocol) async throws in
             let tenant = try await client.makeTenant(slug: "expiring")
             let later = ISO8601DateFormatter().string(from: Date().addingTimeInterval(3600))
-            let valid = try #require(try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":"valid","expires_at":"\#(later)"}"#).jsonObject()["key"] as? String)
+            let valid = try #require(
+                try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":"valid","expires_at":"\#(later)"}"#).jsonObject()[
+                    "key"
+                ] as? String
+            )
             #expect(try await client.request(.get, "/v1/me", key: valid).status == .ok)
             // The expiry passes without waiting for it: the key is moved into the past before its first use
             // (a used key is cached for a few seconds with the expiry it had).
@@ -73,7 +80,10 @@ struct AuthenticationTests {
             let key = try #require(try created.jsonObject()["key"] as? String)
             let id = try #require(try created.jsonObject()["id"] as? String)
             try await environment.withOwnerConnection { connection in
-                try await connection.query("UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = \(UUID(uuidString: id))", logger: environment.logger)
+                try await connection.query(
+                    "UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = \(UUID(uuidString: id))",
+                    logger: environment.logger
+                )
             }
             let after = try await client.request(.get, "/v1/me", key: key)
             #expect(after.status == .unauthorized)

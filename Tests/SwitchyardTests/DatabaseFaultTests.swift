@@ -2,12 +2,12 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import PostgresNIO
-import Synchronization
 import SwitchyardCore
 import SwitchyardJobs
 import SwitchyardPostgres
 import SwitchyardTestSupport
 import SwitchyardVault
+import Synchronization
 import Testing
 
 /// PostgreSQL crashed (`pg_ctl stop -m immediate`) and restarted on the same port under load, with the platform
@@ -27,18 +27,30 @@ struct DatabaseFaultTests {
         let fault = try await FaultCluster.start("ingest")
         defer { fault.remove() }
         let port = try LocalPostgresCluster.freeLoopbackPort()
-        let serve = try SwitchyardProcess(["serve"], environment: fault.environment, settings: [
-            "SWITCHYARD_ADMIN_KEY": TestEnvironment.adminKey, "SWITCHYARD_HTTP_PORT": "\(port)", "SWITCHYARD_DATABASE_MAX_CONNECTIONS": "10",
-        ])
+        let serve = try SwitchyardProcess(
+            ["serve"],
+            environment: fault.environment,
+            settings: [
+                "SWITCHYARD_ADMIN_KEY": TestEnvironment.adminKey, "SWITCHYARD_HTTP_PORT": "\(port)", "SWITCHYARD_DATABASE_MAX_CONNECTIONS": "10",
+            ]
+        )
         let client = HTTPClient.forLoad()
         do {
             let http = LoopbackHTTP(client: client, port: port)
             try await http.waitUntilReady()
             let tenant = try await http.json(.POST, "/v1/tenants", key: TestEnvironment.adminKey, body: #"{"slug":"faults","name":"Faults"}"#)
             let tenantID = try #require(tenant["id"] as? String)
-            let key = try #require(try await http.json(.POST, "/v1/tenants/\(tenantID)/api-keys", key: TestEnvironment.adminKey, body: #"{"name":"k"}"#)["key"] as? String)
+            let key = try #require(
+                try await http.json(.POST, "/v1/tenants/\(tenantID)/api-keys", key: TestEnvironment.adminKey, body: #"{"name":"k"}"#)["key"]
+                    as? String
+            )
             let secret = "fault-injection-secret"
-            let source = try await http.json(.POST, "/v1/webhook-sources", key: key, body: #"{"name":"gh","scheme":{"type":"github"},"secret":"\#(secret)"}"#)
+            let source = try await http.json(
+                .POST,
+                "/v1/webhook-sources",
+                key: key,
+                body: #"{"name":"gh","scheme":{"type":"github"},"secret":"\#(secret)"}"#
+            )
             let sourceID = try #require(source["id"] as? String)
 
             let ledger = DeliveryLedger()
@@ -51,10 +63,16 @@ struct DatabaseFaultTests {
                             let id = "delivery-\(sender)-\(sequence)"
                             let body = #"{"action":"opened","number":\#(sequence),"sender":\#(sender)}"#
                             let started = ContinuousClock.now
-                            let answer = try? await http.send(.POST, "/webhooks/\(sourceID)", headers: [
-                                ("Content-Type", "application/json"), ("X-GitHub-Delivery", id), ("X-GitHub-Event", "issues"),
-                                ("X-Hub-Signature-256", "sha256=" + WebhookFixture.hmacHex(secret, body)),
-                            ], body: body, timeout: .seconds(20))
+                            let answer = try? await http.send(
+                                .POST,
+                                "/webhooks/\(sourceID)",
+                                headers: [
+                                    ("Content-Type", "application/json"), ("X-GitHub-Delivery", id), ("X-GitHub-Event", "issues"),
+                                    ("X-Hub-Signature-256", "sha256=" + WebhookFixture.hmacHex(secret, body)),
+                                ],
+                                body: body,
+                                timeout: .seconds(20)
+                            )
                             ledger.record(id: id, answer: answer, elapsed: ContinuousClock.now - started)
                             if answer?.status != 200 { try await Task.sleep(for: .milliseconds(20)) }
                         }
@@ -91,12 +109,14 @@ struct DatabaseFaultTests {
             let stored = Set(try await fault.ownerQuery("SELECT event_id FROM webhook_events", as: String.self))
             let acknowledged = ledger.acknowledged
             let lost = acknowledged.subtracting(stored)
-            print("""
+            print(
+                """
                 fault report (ingest): crashes=\(Self.crashes) acknowledged=\(acknowledged.count) stored=\(stored.count) lost=\(lost.count) \
                 refused=\(ledger.refusedCount) refused_in_8s_outage=\(report.refusedDuringLongOutage) unanswered=\(ledger.unansweredCount) slowest=\(ledger.slowest.milliseconds)ms \
                 readyz_while_down=\(report.readinessWhileDown.map { $0.map { "\($0.0)/\($0.1.milliseconds)ms" } ?? "none" }) \
                 ready_after_restart_ms=\(report.readyAfterRestart.map(\.milliseconds)) first_ack_after_restart_ms=\(report.firstAckAfterRestart.map(\.milliseconds))
-                """)
+                """
+            )
             #expect(lost.isEmpty, "acknowledged but not stored: \(lost.sorted().prefix(20))")
             #expect(ledger.unansweredCount == 0, "deliveries with no answer within 20 s")
             if Self.crashes > 1 { #expect(report.refusedDuringLongOutage > 0, "no delivery was refused during the long outage") }
@@ -129,10 +149,14 @@ struct DatabaseFaultTests {
         }
         let ports = [try LocalPostgresCluster.freeLoopbackPort(), try LocalPostgresCluster.freeLoopbackPort()]
         let executors = try ports.map { port in
-            try SwitchyardProcess(["executor", "--metrics-port", "\(port)"], environment: fault.environment, settings: childExecutorSettings([
-                "SWITCHYARD_EXECUTOR_CONCURRENCY": "10", "SWITCHYARD_EXECUTOR_TENANT_CONCURRENCY": "20", "SWITCHYARD_JOB_LEASE_MS": "2000",
-                "SWITCHYARD_DATABASE_CALL_TIMEOUT_MS": "5000", "SWITCHYARD_JOB_RUN_TIMEOUT_MS": "10000",
-            ]))
+            try SwitchyardProcess(
+                ["executor", "--metrics-port", "\(port)"],
+                environment: fault.environment,
+                settings: childExecutorSettings([
+                    "SWITCHYARD_EXECUTOR_CONCURRENCY": "10", "SWITCHYARD_EXECUTOR_TENANT_CONCURRENCY": "20", "SWITCHYARD_JOB_LEASE_MS": "2000",
+                    "SWITCHYARD_DATABASE_CALL_TIMEOUT_MS": "5000", "SWITCHYARD_JOB_RUN_TIMEOUT_MS": "10000",
+                ])
+            )
         }
         let client = HTTPClient.forLoad()
         do {
@@ -179,9 +203,13 @@ struct DatabaseFaultTests {
         defer { fault.remove() }
         let ports = [try LocalPostgresCluster.freeLoopbackPort(), try LocalPostgresCluster.freeLoopbackPort()]
         let schedulers = try ports.map { port in
-            try SwitchyardProcess(["scheduler", "--metrics-port", "\(port)"], environment: fault.environment, settings: [
-                "SWITCHYARD_SCHEDULER_TICK_MS": "100",
-            ])
+            try SwitchyardProcess(
+                ["scheduler", "--metrics-port", "\(port)"],
+                environment: fault.environment,
+                settings: [
+                    "SWITCHYARD_SCHEDULER_TICK_MS": "100"
+                ]
+            )
         }
         let client = HTTPClient.forLoad()
         do {

@@ -1,10 +1,10 @@
 import Foundation
 import Logging
-import Synchronization
 import SwitchyardCore
 import SwitchyardJobs
 import SwitchyardPostgres
 import SwitchyardTestSupport
+import Synchronization
 import Testing
 
 /// A handler that hangs on its first attempt, ignoring cancellation, until the test lets it go; later attempts succeed.
@@ -23,7 +23,9 @@ struct HangsOnceHandler: JobHandler {
 
 @Suite("Executor wedges (REQUIREMENTS RL-8)")
 struct ExecutorWedgeTests {
-    @Test("a handler stuck past the run timeout is abandoned: its lease lapses, the job runs again, and the executor reports not ready until the handler returns")
+    @Test(
+        "a handler stuck past the run timeout is abandoned: its lease lapses, the job runs again, and the executor reports not ready until the handler returns"
+    )
     func stuckHandlerIsAbandoned() async throws {
         let environment = try await TestEnvironment.make()
         let logger = environment.logger

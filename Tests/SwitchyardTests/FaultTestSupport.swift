@@ -4,11 +4,11 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import PostgresNIO
-import Synchronization
 import SwitchyardCore
 import SwitchyardPostgres
 import SwitchyardTestSupport
 import SwitchyardVault
+import Synchronization
 
 /// A durable PostgreSQL of one test's own that the test crashes and restarts on the same port, with a migrated
 /// database and the environment child processes are started with.
@@ -79,7 +79,11 @@ struct LoopbackHTTP: Sendable {
     }
 
     func send(
-        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: String? = nil, timeout: Duration = .seconds(15)
+        _ method: HTTPMethod,
+        _ path: String,
+        headers: [(String, String)] = [],
+        body: String? = nil,
+        timeout: Duration = .seconds(15)
     ) async throws -> Answer {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
         request.method = method

@@ -71,8 +71,14 @@ struct HTTPVersionTests {
             try await channel.close(mode: .output)
             // The server must close its side; before the fix it sat in CLOSE-WAIT and graceful shutdown hung.
             let closed = try await withThrowingTaskGroup(of: Bool.self) { group in
-                group.addTask { try await channel.closeFuture.get(); return true }
-                group.addTask { try await Task.sleep(for: .seconds(10)); return false }
+                group.addTask {
+                    try await channel.closeFuture.get()
+                    return true
+                }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(10))
+                    return false
+                }
                 let first = try await group.next() ?? false
                 if !first { try? await channel.close() }  // completes closeFuture, so the group can end
                 group.cancelAll()

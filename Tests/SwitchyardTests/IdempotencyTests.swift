@@ -112,7 +112,13 @@ struct IdempotencyTests {
     func invalidKey() async throws {
         try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
             let long = String(repeating: "k", count: 256)
-            let response = try await client.request(.post, "/v1/tenants", key: TestEnvironment.adminKey, json: #"{"slug":"x","name":"x"}"#, headers: [.idempotencyKey: long])
+            let response = try await client.request(
+                .post,
+                "/v1/tenants",
+                key: TestEnvironment.adminKey,
+                json: #"{"slug":"x","name":"x"}"#,
+                headers: [.idempotencyKey: long]
+            )
             try ProblemDetailsTests.expectProblem(response, .badRequest, code: "invalid-request")
         }
     }

@@ -14,8 +14,13 @@ struct IntegrationHealthTests {
         #expect(IntegrationHealth.evaluate(outcomes: [], lastError: nil, at: now) == nil)
         #expect(IntegrationHealth.evaluate(outcomes: Array(repeating: true, count: 10), lastError: nil, at: now)?.status == .healthy)
         let degraded = try #require(IntegrationHealth.evaluate(outcomes: [true, false, true, true, true], lastError: "HTTP 503", at: now))
-        #expect(degraded.status == .degraded && degraded.score == 0.8 && degraded.reason.contains("1 of the last 5") && degraded.reason.contains("HTTP 503"))
-        #expect(IntegrationHealth.evaluate(outcomes: [false, false, false] + Array(repeating: true, count: 30), lastError: "x", at: now)?.status == .down)
+        #expect(
+            degraded.status == .degraded && degraded.score == 0.8 && degraded.reason.contains("1 of the last 5")
+                && degraded.reason.contains("HTTP 503")
+        )
+        #expect(
+            IntegrationHealth.evaluate(outcomes: [false, false, false] + Array(repeating: true, count: 30), lastError: "x", at: now)?.status == .down
+        )
         #expect(IntegrationHealth.evaluate(outcomes: [true, false, false, false, true], lastError: "x", at: now)?.status == .down)
     }
 
@@ -33,13 +38,17 @@ struct IntegrationHealthTests {
                 let scoring = IntegrationHealthScoring(database: database, metrics: nil)
                 let registry = JobQueueTests.registry()
                 _ = try await database.withTenant(tenant, logger: logger) {
-                    try await $0.enqueue(batch: Array(repeating: try NewJob(FlakyPayload(failures: 100), integrationID: integrationID, maxAttempts: 1), count: 3))
+                    try await $0.enqueue(
+                        batch: Array(repeating: try NewJob(FlakyPayload(failures: 100), integrationID: integrationID, maxAttempts: 1), count: 3)
+                    )
                 }
                 try await database.withExecutor(registry: registry, logger: logger) {
                     try await eventually("three dead jobs") { try await database.count(.dead, of: tenant, logger: logger) == 3 }
                 }
                 #expect(try await scoring.run(logger: logger) == 1)
-                let down = try #require(try await client.request(.get, "/v1/integrations/\(integration)", key: made.key).jsonObject()["health"] as? [String: Any])
+                let down = try #require(
+                    try await client.request(.get, "/v1/integrations/\(integration)", key: made.key).jsonObject()["health"] as? [String: Any]
+                )
                 #expect(down["status"] as? String == "down" && down["score"] as? Double == 0, "\(down)")
                 #expect((down["reason"] as? String)?.contains("try again later") == true)
                 #expect(try await scoring.run(logger: logger) == 0)  // no change, no second event
@@ -51,11 +60,14 @@ struct IntegrationHealthTests {
                     try await eventually("thirty jobs succeed") { try await database.count(.succeeded, of: tenant, logger: logger) == 30 }
                 }
                 #expect(try await scoring.run(logger: logger) == 1)
-                let healthy = try #require(try await client.request(.get, "/v1/integrations/\(integration)", key: made.key).jsonObject()["health"] as? [String: Any])
+                let healthy = try #require(
+                    try await client.request(.get, "/v1/integrations/\(integration)", key: made.key).jsonObject()["health"] as? [String: Any]
+                )
                 #expect(healthy["status"] as? String == "healthy", "\(healthy)")
             }
             let events = try #require(
-                try await client.request(.get, "/v1/events?type=integration.health_changed&integration_id=\(integration)", key: made.key).jsonObject()["data"] as? [[String: Any]]
+                try await client.request(.get, "/v1/events?type=integration.health_changed&integration_id=\(integration)", key: made.key)
+                    .jsonObject()["data"] as? [[String: Any]]
             )
             let changes = events.compactMap { $0["data"] as? [String: String] }
             #expect(changes.map { $0["to"] ?? "" } == ["down", "healthy"])  // oldest first

@@ -13,8 +13,11 @@ struct IntegrationsAPITests {
     static func createStripe(_ client: any TestClientProtocol, key: String, tags: [String] = []) async throws -> String {
         let tagJSON = tags.map { "\"\($0)\"" }.joined(separator: ",")
         let created = try await client.request(
-            .post, "/v1/integrations", key: key,
-            json: #"{"provider":"stripe","display_name":"Billing","credentials":{"api_key":"\#(stripeSecret)"},"end_user_id":"user-42","tags":[\#(tagJSON)]}"#
+            .post,
+            "/v1/integrations",
+            key: key,
+            json:
+                #"{"provider":"stripe","display_name":"Billing","credentials":{"api_key":"\#(stripeSecret)"},"end_user_id":"user-42","tags":[\#(tagJSON)]}"#
         )
         #expect(created.status == .created, "\(created.text)")
         return try #require(try created.jsonObject()["id"] as? String)
@@ -23,7 +26,12 @@ struct IntegrationsAPITests {
     /// A key of the tenant with the given scopes, made by the operator (who may grant `credentials:read`).
     static func key(_ client: any TestClientProtocol, tenant: String, scopes: [String]) async throws -> String {
         let scopeJSON = scopes.map { "\"\($0)\"" }.joined(separator: ",")
-        let created = try await client.request(.post, "/v1/tenants/\(tenant)/api-keys", key: TestEnvironment.adminKey, json: #"{"name":"scoped","scopes":[\#(scopeJSON)]}"#)
+        let created = try await client.request(
+            .post,
+            "/v1/tenants/\(tenant)/api-keys",
+            key: TestEnvironment.adminKey,
+            json: #"{"name":"scoped","scopes":[\#(scopeJSON)]}"#
+        )
         return try #require(try created.jsonObject()["key"] as? String, "\(created.text)")
     }
 
@@ -47,13 +55,23 @@ struct IntegrationsAPITests {
             #expect(!all.text.contains(Self.stripeSecret))
             let tagged = try await client.request(.get, "/v1/integrations?tag=eu", key: tenant.key).jsonObject()["data"] as? [[String: Any]]
             #expect(tagged?.map { $0["id"] as? String } == [id])
-            #expect((try await client.request(.get, "/v1/integrations?provider=github", key: tenant.key).jsonObject()["data"] as? [Any])?.isEmpty == true)
+            #expect(
+                (try await client.request(.get, "/v1/integrations?provider=github", key: tenant.key).jsonObject()["data"] as? [Any])?.isEmpty == true
+            )
             #expect((try await client.request(.get, "/v1/integrations?status=connected", key: tenant.key).jsonObject()["data"] as? [Any])?.count == 2)
             #expect(try await client.request(.get, "/v1/integrations?status=sleeping", key: tenant.key).status == .badRequest)
 
-            let renamed = try await client.request(.patch, "/v1/integrations/\(id)", key: tenant.key, json: #"{"display_name":"Stripe EU","tags":["eu"]}"#)
+            let renamed = try await client.request(
+                .patch,
+                "/v1/integrations/\(id)",
+                key: tenant.key,
+                json: #"{"display_name":"Stripe EU","tags":["eu"]}"#
+            )
             #expect(try renamed.jsonObject()["display_name"] as? String == "Stripe EU")
-            #expect(try await client.request(.patch, "/v1/integrations/\(id)", key: tenant.key, json: #"{"status":"connected"}"#).status == .unprocessableContent)
+            #expect(
+                try await client.request(.patch, "/v1/integrations/\(id)", key: tenant.key, json: #"{"status":"connected"}"#).status
+                    == .unprocessableContent
+            )
 
             #expect(try await client.request(.delete, "/v1/integrations/\(id)", key: tenant.key).status == .noContent)
             #expect(try await client.request(.get, "/v1/integrations/\(id)", key: tenant.key).status == .notFound)
@@ -66,16 +84,22 @@ struct IntegrationsAPITests {
         }
     }
 
-    @Test("bad integration requests are refused with a clear problem", arguments: [
-        (#"{"provider":"nope","credentials":{"api_key":"x"}}"#, "Unknown provider"),
-        (#"{"provider":"github","credentials":{"api_key":"x"}}"#, "OAuth"),
-        (#"{"provider":"stripe","credentials":{}}"#, "api_key"),
-        (#"{"provider":"stripe","credentials":{"api_key":"x","password":"y"}}"#, "password"),
-        (#"{"provider":"stripe","credentials":{"api_key":"line\nbreak"}}"#, "api_key"),
-        (#"{"provider":"zendesk-api-token","credentials":{"email":"a@b.c","api_token":"t"},"connection_parameters":{"subdomain":"evil.com/x"}}"#, "subdomain"),
-        (#"{"provider":"stripe","credentials":{"api_key":"x"},"status":"connected"}"#, "status"),
-        (#"{"provider":"stripe","credentials":{"api_key":"x"},"tags":["a,b"]}"#, "tag"),
-    ])
+    @Test(
+        "bad integration requests are refused with a clear problem",
+        arguments: [
+            (#"{"provider":"nope","credentials":{"api_key":"x"}}"#, "Unknown provider"),
+            (#"{"provider":"github","credentials":{"api_key":"x"}}"#, "OAuth"),
+            (#"{"provider":"stripe","credentials":{}}"#, "api_key"),
+            (#"{"provider":"stripe","credentials":{"api_key":"x","password":"y"}}"#, "password"),
+            (#"{"provider":"stripe","credentials":{"api_key":"line\nbreak"}}"#, "api_key"),
+            (
+                #"{"provider":"zendesk-api-token","credentials":{"email":"a@b.c","api_token":"t"},"connection_parameters":{"subdomain":"evil.com/x"}}"#,
+                "subdomain"
+            ),
+            (#"{"provider":"stripe","credentials":{"api_key":"x"},"status":"connected"}"#, "status"),
+            (#"{"provider":"stripe","credentials":{"api_key":"x"},"tags":["a,b"]}"#, "tag"),
+        ]
+    )
     func badCreates(body: String, mentions: String) async throws {
         try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
             let tenant = try await client.makeTenant(slug: "bad-integrations")
@@ -91,11 +115,18 @@ struct IntegrationsAPITests {
         try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
             let tenant = try await client.makeTenant(slug: "credentials")
             let id = try await Self.createStripe(client, key: tenant.key)
-            try ProblemDetailsTests.expectProblem(try await client.request(.get, "/v1/integrations/\(id)/credentials", key: tenant.key), .forbidden, code: "forbidden")
+            try ProblemDetailsTests.expectProblem(
+                try await client.request(.get, "/v1/integrations/\(id)/credentials", key: tenant.key),
+                .forbidden,
+                code: "forbidden"
+            )
 
             let reader = try await Self.key(client, tenant: tenant.id, scopes: ["read", "write", "credentials:read"])
             // A key cannot hand out a scope it does not have.
-            #expect(try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":"x","scopes":["credentials:read"]}"#).status == .forbidden)
+            #expect(
+                try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":"x","scopes":["credentials:read"]}"#).status
+                    == .forbidden
+            )
 
             let read = try await client.request(.get, "/v1/integrations/\(id)/credentials", key: reader)
             #expect(read.status == .ok)
@@ -120,20 +151,42 @@ struct IntegrationsAPITests {
             let tenant = try await client.makeTenant(slug: "custom-providers")
             let catalog = try await client.request(.get, "/v1/providers", key: tenant.key)
             let ids = (try catalog.jsonObject()["data"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
-            #expect(Set(ids).isSuperset(of: ["github", "slack", "google", "microsoft", "hubspot", "salesforce", "stripe", "shopify", "notion", "linear", "zendesk", "jira"]))
+            #expect(
+                Set(ids).isSuperset(of: [
+                    "github", "slack", "google", "microsoft", "hubspot", "salesforce", "stripe", "shopify", "notion", "linear", "zendesk", "jira",
+                ])
+            )
 
-            #expect(try await client.request(.put, "/v1/providers/stripe", key: tenant.key, json: CustomProviderFixture.json(id: "stripe")).status == .conflict)
+            #expect(
+                try await client.request(.put, "/v1/providers/stripe", key: tenant.key, json: CustomProviderFixture.json(id: "stripe")).status
+                    == .conflict
+            )
             for unsafe in ["http://api.acme.example/v1", "https://user:pw@api.acme.example/v1", "https://api.acme.example/v1#frag"] {
-                let refused = try await client.request(.put, "/v1/providers/acme", key: tenant.key, json: CustomProviderFixture.json(id: "acme", baseURL: unsafe))
+                let refused = try await client.request(
+                    .put,
+                    "/v1/providers/acme",
+                    key: tenant.key,
+                    json: CustomProviderFixture.json(id: "acme", baseURL: unsafe)
+                )
                 try ProblemDetailsTests.expectProblem(refused, .unprocessableContent, code: "validation-failed")
             }
-            #expect(try await client.request(.put, "/v1/providers/acme", key: tenant.key, json: CustomProviderFixture.json(id: "other")).status == .unprocessableContent)
-            #expect(try await client.request(.put, "/v1/providers/acme", key: tenant.key, json: CustomProviderFixture.json(id: "acme")).status == .created)
+            #expect(
+                try await client.request(.put, "/v1/providers/acme", key: tenant.key, json: CustomProviderFixture.json(id: "other")).status
+                    == .unprocessableContent
+            )
+            #expect(
+                try await client.request(.put, "/v1/providers/acme", key: tenant.key, json: CustomProviderFixture.json(id: "acme")).status == .created
+            )
             #expect(try await client.request(.put, "/v1/providers/acme", key: tenant.key, json: CustomProviderFixture.json(id: "acme")).status == .ok)
             let shown = try await client.request(.get, "/v1/providers/acme", key: tenant.key).jsonObject()
             #expect(shown["custom"] as? Bool == true)
 
-            let integration = try await client.request(.post, "/v1/integrations", key: tenant.key, json: #"{"provider":"acme","credentials":{"api_key":"k"}}"#)
+            let integration = try await client.request(
+                .post,
+                "/v1/integrations",
+                key: tenant.key,
+                json: #"{"provider":"acme","credentials":{"api_key":"k"}}"#
+            )
             #expect(integration.status == .created)
             #expect(try await client.request(.delete, "/v1/providers/acme", key: tenant.key).status == .conflict)
             let integrationID = try #require(try integration.jsonObject()["id"] as? String)
@@ -151,16 +204,36 @@ struct IntegrationsAPITests {
         try await FakeProviderAPI.withRunning { fake in
             var environment = base
             environment.configuration.outbound.plainHTTPAllowList = [fake.hostAndPort]
-            fake.script("/v1/customers", [.status(200, headers: ["Content-Type": "application/json", "Set-Cookie": "session=1", "ETag": "\"v1\""], body: #"{"data":[]}"#)])
+            fake.script(
+                "/v1/customers",
+                [.status(200, headers: ["Content-Type": "application/json", "Set-Cookie": "session=1", "ETag": "\"v1\""], body: #"{"data":[]}"#)]
+            )
             fake.script("/v1/broken", [.status(500)], then: .status(500))
             fake.script("/v1/missing", [.status(404, body: "no such thing")])
             try await environment.withApp { (client: any TestClientProtocol) async throws in
                 let tenant = try await client.makeTenant(slug: "proxy")
-                #expect(try await client.request(.put, "/v1/providers/acme", key: tenant.key, json: CustomProviderFixture.json(id: "acme", baseURL: "\(fake.baseURL)/v1")).status == .created)
-                let created = try await client.request(.post, "/v1/integrations", key: tenant.key, json: #"{"provider":"acme","credentials":{"api_key":"\#(secret)"}}"#)
+                #expect(
+                    try await client.request(
+                        .put,
+                        "/v1/providers/acme",
+                        key: tenant.key,
+                        json: CustomProviderFixture.json(id: "acme", baseURL: "\(fake.baseURL)/v1")
+                    ).status == .created
+                )
+                let created = try await client.request(
+                    .post,
+                    "/v1/integrations",
+                    key: tenant.key,
+                    json: #"{"provider":"acme","credentials":{"api_key":"\#(secret)"}}"#
+                )
                 let id = try #require(try created.jsonObject()["id"] as? String)
 
-                let listed = try await client.request(.get, "/v1/integrations/\(id)/proxy/customers?limit=2", key: tenant.key, headers: [.accept: "application/json", .cookie: "mine=1"])
+                let listed = try await client.request(
+                    .get,
+                    "/v1/integrations/\(id)/proxy/customers?limit=2",
+                    key: tenant.key,
+                    headers: [.accept: "application/json", .cookie: "mine=1"]
+                )
                 #expect(listed.status == .ok)
                 #expect(listed.text == #"{"data":[]}"#)
                 #expect(listed.headers[.eTag] == "\"v1\"")

@@ -54,11 +54,17 @@ struct JobQueueTests {
                 try await database.withExecutor(registry: Self.registry(), settings: settings, logger: logger) {
                     // Enqueued while the executor idles: NOTIFY (or the poll) wakes it.
                     try await Task.sleep(for: .milliseconds(200))
-                    _ = try await database.withTenant(tenant, logger: logger) { try await $0.enqueue(batch: Array(repeating: try NewJob(NoopPayload()), count: 25)) }
-                    try await eventually("25 jobs succeed (poll only: \(pollOnly))") { try await database.count(.succeeded, of: tenant, logger: logger) == (pollOnly ? 50 : 25) }
+                    _ = try await database.withTenant(tenant, logger: logger) {
+                        try await $0.enqueue(batch: Array(repeating: try NewJob(NoopPayload()), count: 25))
+                    }
+                    try await eventually("25 jobs succeed (poll only: \(pollOnly))") {
+                        try await database.count(.succeeded, of: tenant, logger: logger) == (pollOnly ? 50 : 25)
+                    }
                 }
             }
-            let page = try await database.withTenant(tenant, logger: logger) { try await $0.jobs(JobFilter(states: [.succeeded]), page: PageRequest(limit: 1, cursor: nil)) }
+            let page = try await database.withTenant(tenant, logger: logger) {
+                try await $0.jobs(JobFilter(states: [.succeeded]), page: PageRequest(limit: 1, cursor: nil))
+            }
             let job = try #require(page.items.first)
             #expect(job.attempts == 1 && job.finishedAt != nil && job.history.map(\.outcome) == ["succeeded"])
         }
@@ -81,11 +87,18 @@ struct JobQueueTests {
             #expect(job.history.map(\.outcome) == ["failed", "failed", "failed", "succeeded"])
             #expect(job.lastError == "try again later")
             // Full jitter draws each delay below a ceiling that doubles per retry (RL-3); the next attempt waits for it.
-            #expect(policy.ceiling(afterAttempt: 1) < policy.ceiling(afterAttempt: 2) && policy.ceiling(afterAttempt: 2) < policy.ceiling(afterAttempt: 3))
+            #expect(
+                policy.ceiling(afterAttempt: 1) < policy.ceiling(afterAttempt: 2) && policy.ceiling(afterAttempt: 2) < policy.ceiling(afterAttempt: 3)
+            )
             for (index, attempt) in job.history.dropLast().enumerated() {
                 let retryAt = try #require(attempt.retryAt)
                 let delay = retryAt.timeIntervalSince(attempt.finishedAt)
-                #expect(delay >= 0 && delay <= Double(policy.ceiling(afterAttempt: attempt.attempt).components.seconds) + Double(policy.ceiling(afterAttempt: attempt.attempt).components.attoseconds) / 1e18 + 0.001)
+                #expect(
+                    delay >= 0
+                        && delay <= Double(policy.ceiling(afterAttempt: attempt.attempt).components.seconds) + Double(
+                            policy.ceiling(afterAttempt: attempt.attempt).components.attoseconds
+                        ) / 1e18 + 0.001
+                )
                 let next = try #require(job.history[index + 1].startedAt)
                 #expect(next >= retryAt.addingTimeInterval(-0.001), "attempt \(attempt.attempt + 1) started before its retry time")
             }
@@ -100,7 +113,9 @@ struct JobQueueTests {
             let tenant = try await database.makeTenant("retry-after", logger: logger)
             let id = try await database.enqueue(try NewJob(FlakyPayload(failures: 1, retryAfterMilliseconds: 1_500)), for: tenant, logger: logger)
             try await database.withExecutor(registry: Self.registry(), logger: logger) {
-                try await eventually("the job succeeds on its second attempt") { try await database.job(id, of: tenant, logger: logger).state == .succeeded }
+                try await eventually("the job succeeds on its second attempt") {
+                    try await database.job(id, of: tenant, logger: logger).state == .succeeded
+                }
             }
             let history = try await database.job(id, of: tenant, logger: logger).history
             let retryAt = try #require(history.first?.retryAt)
@@ -135,7 +150,10 @@ struct JobQueueTests {
             let fine = try await database.enqueue(try NewJob(FlakyPayload(failures: 0)), for: tenant, logger: logger)
             try await database.withExecutor(registry: Self.registry(), logger: logger) {
                 try await eventually("both jobs are finished") {
-                    let states = [try await database.job(poisoned, of: tenant, logger: logger).state, try await database.job(fine, of: tenant, logger: logger).state]
+                    let states = [
+                        try await database.job(poisoned, of: tenant, logger: logger).state,
+                        try await database.job(fine, of: tenant, logger: logger).state,
+                    ]
                     return states == [.dead, .succeeded]
                 }
             }
@@ -155,7 +173,9 @@ struct JobQueueTests {
         try await environment.withDatabase(maxConnections: 8) { database in
             let flood = try await database.makeTenant("flood", logger: logger)
             let quiet = try await database.makeTenant("quiet", logger: logger)
-            _ = try await database.withTenant(flood, logger: logger) { try await $0.enqueue(batch: Array(repeating: try NewJob(GatedPayload()), count: 300)) }
+            _ = try await database.withTenant(flood, logger: logger) {
+                try await $0.enqueue(batch: Array(repeating: try NewJob(GatedPayload()), count: 300))
+            }
             let registry = Self.registry { $0.register(GatedHandler(gate: gate)) }
             try await database.withExecutor(registry: registry, settings: settings, logger: logger) {
                 try await eventually("the flooding tenant reaches its cap") { try await database.count(.running, of: flood, logger: logger) == 2 }
@@ -214,7 +234,9 @@ struct JobQueueTests {
             _ = try await child.waitForExit()
             #expect(try await database.job(id, of: tenant, logger: logger).state == .running)
             try await database.withExecutor(registry: Self.registry(), logger: logger) {
-                try await eventually("another executor completes the job") { try await database.job(id, of: tenant, logger: logger).state == .succeeded }
+                try await eventually("another executor completes the job") {
+                    try await database.job(id, of: tenant, logger: logger).state == .succeeded
+                }
             }
             let job = try await database.job(id, of: tenant, logger: logger)
             #expect(job.attempts == 2)
@@ -243,7 +265,9 @@ struct JobQueueTests {
 
             // Runs out of time: the unfinished jobs go back to the queue without spending an attempt.
             let hasty = try SwitchyardProcess(
-                ["executor"], environment: environment, settings: childExecutorSettings(["SWITCHYARD_EXECUTOR_SHUTDOWN_TIMEOUT_MS": "0"])
+                ["executor"],
+                environment: environment,
+                settings: childExecutorSettings(["SWITCHYARD_EXECUTOR_SHUTDOWN_TIMEOUT_MS": "0"])
             )
             try await eventually("jobs start; log: \(hasty.output)") { try await database.count(.running, of: tenant, logger: logger) > 0 }
             hasty.signal(SIGTERM)
@@ -273,10 +297,16 @@ struct ExecutorMetricsTests {
             let id = try await database.enqueue(try NewJob(NoopPayload()), for: tenant, logger: logger)
             let port = Int.random(in: 20_000...60_000)
             let child = try SwitchyardProcess(["executor", "--metrics-port", "\(port)"], environment: environment, settings: childExecutorSettings())
-            try await eventually("the job succeeds; log: \(child.output)") { try await database.job(id, of: tenant, logger: logger).state == .succeeded }
+            try await eventually("the job succeeds; log: \(child.output)") {
+                try await database.job(id, of: tenant, logger: logger).state == .succeeded
+            }
             var text = ""
             try await eventually("metrics are served; log: \(child.output)") {
-                guard let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(5)),
+                guard
+                    let response = try? await HTTPClient.shared.execute(
+                        HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"),
+                        timeout: .seconds(5)
+                    ),
                     response.status == .ok
                 else { return false }
                 text = String(buffer: try await response.body.collect(upTo: 1 << 20))
@@ -284,7 +314,11 @@ struct ExecutorMetricsTests {
             }
             let exposition = try MetricsTests.Exposition(parsing: text)
             for family in exposition.type.keys { #expect(!(exposition.help[family] ?? "").isEmpty, "\(family) has no help text") }
-            #expect(exposition.samples.contains { $0.name == "switchyard_job_attempts_total" && $0.labels == ["kind": "noop", "outcome": "succeeded"] && $0.value == 1 })
+            #expect(
+                exposition.samples.contains {
+                    $0.name == "switchyard_job_attempts_total" && $0.labels == ["kind": "noop", "outcome": "succeeded"] && $0.value == 1
+                }
+            )
             #expect(exposition.samples.contains { $0.name == "switchyard_job_start_latency_seconds_count" && $0.labels["kind"] == "noop" })
             child.signal(SIGTERM)
             #expect(try await child.waitForExit() == 0)
@@ -299,7 +333,10 @@ struct JobRulesTests {
         let policy = JobRetryPolicy(base: .seconds(1), max: .seconds(10))
         #expect((1...6).map { policy.ceiling(afterAttempt: $0) } == [.seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(10), .seconds(10)])
         #expect(policy.outcome(attempt: 3, maxAttempts: 5, failure: .transient("x"), unitRandom: 0.5) == .retry(after: .seconds(2)))
-        #expect(policy.outcome(attempt: 1, maxAttempts: 5, failure: .transient("x", retryAfter: .seconds(30)), unitRandom: 0.5) == .retry(after: .seconds(30)))
+        #expect(
+            policy.outcome(attempt: 1, maxAttempts: 5, failure: .transient("x", retryAfter: .seconds(30)), unitRandom: 0.5)
+                == .retry(after: .seconds(30))
+        )
         #expect(policy.outcome(attempt: 5, maxAttempts: 5, failure: .transient("x"), unitRandom: 0.5) == .dead)
         #expect(policy.outcome(attempt: 1, maxAttempts: 5, failure: .permanent("x"), unitRandom: 0.5) == .dead)
     }

@@ -14,10 +14,23 @@ struct JobSchedulerTests {
         try await database.withTenant(tenant, logger: logger) { transaction in
             var ids: [UUID] = []
             for index in 0..<count {
-                ids.append(try await transaction.createSchedule(NewJobSchedule(
-                    name: "every-hour-\(index)-\(UUID().uuidString.prefix(6))", kind: "noop", payloadJSON: "{}", payloadVersion: 1, integrationID: nil,
-                    intervalSeconds: 3600, cron: nil, jitterSeconds: 0, maxAttempts: 3, paused: false, nextFireAt: dueAt
-                )).id)
+                ids.append(
+                    try await transaction.createSchedule(
+                        NewJobSchedule(
+                            name: "every-hour-\(index)-\(UUID().uuidString.prefix(6))",
+                            kind: "noop",
+                            payloadJSON: "{}",
+                            payloadVersion: 1,
+                            integrationID: nil,
+                            intervalSeconds: 3600,
+                            cron: nil,
+                            jitterSeconds: 0,
+                            maxAttempts: 3,
+                            paused: false,
+                            nextFireAt: dueAt
+                        )
+                    ).id
+                )
             }
             return ids
         }
@@ -111,13 +124,17 @@ struct JobSchedulerTests {
             let tenant = try await database.makeTenant("scheduler-processes", logger: logger)
             let leader = try SwitchyardProcess(["scheduler"], environment: environment, settings: settings)
             let first = try await Self.makeSchedules(database, tenant: tenant, count: 5, dueAt: Date(), logger: logger)
-            try await eventually("the first scheduler fires; log: \(leader.output)") { try await Self.fires(database, tenant: tenant, logger: logger).count == 5 }
+            try await eventually("the first scheduler fires; log: \(leader.output)") {
+                try await Self.fires(database, tenant: tenant, logger: logger).count == 5
+            }
             let standby = try SwitchyardProcess(["scheduler"], environment: environment, settings: settings)
             try await Task.sleep(for: .milliseconds(500))
             leader.signal(SIGKILL)
             _ = try await leader.waitForExit()
             let second = try await Self.makeSchedules(database, tenant: tenant, count: 5, dueAt: Date(), logger: logger)
-            try await eventually("the standby takes over and fires; log: \(standby.output)") { try await Self.fires(database, tenant: tenant, logger: logger).count == 10 }
+            try await eventually("the standby takes over and fires; log: \(standby.output)") {
+                try await Self.fires(database, tenant: tenant, logger: logger).count == 10
+            }
             try await Task.sleep(for: .milliseconds(300))
             let fired = try await Self.fires(database, tenant: tenant, logger: logger).map(\.0)
             #expect(fired.count == 10 && Set(fired) == Set(first + second))

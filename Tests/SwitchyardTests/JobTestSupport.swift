@@ -1,12 +1,12 @@
 import Foundation
 import Logging
 import ServiceLifecycle
-import Synchronization
 import SwitchyardCore
 import SwitchyardJobs
 import SwitchyardPostgres
 import SwitchyardTestSupport
 import SwitchyardVault
+import Synchronization
 import Testing
 
 /// Short leases, polls and backoffs so the queue's behaviour shows within seconds; tests never assert on timing.
@@ -97,7 +97,9 @@ extension Database {
 
     /// Runs an executor in this process while `body` runs; it is cancelled afterwards.
     func withExecutor<Result: Sendable>(
-        registry: JobRegistry, settings: JobsSettings = fastJobsSettings(), logger: Logger,
+        registry: JobRegistry,
+        settings: JobsSettings = fastJobsSettings(),
+        logger: Logger,
         _ body: @Sendable () async throws -> Result
     ) async throws -> Result {
         let executor = JobExecutor(database: self, registry: registry, options: ExecutorOptions(settings), metrics: nil, logger: logger)
@@ -111,7 +113,9 @@ extension Database {
 
 /// Polls `condition` until it holds; fails the test (with `message`) after `timeout`.
 func eventually(
-    _ message: @autoclosure () -> String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool,
+    _ message: @autoclosure () -> String,
+    timeout: Duration = .seconds(30),
+    _ condition: () async throws -> Bool,
     sourceLocation: SourceLocation = #_sourceLocation
 ) async throws {
     let deadline = ContinuousClock.now + timeout

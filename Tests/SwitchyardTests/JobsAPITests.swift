@@ -19,7 +19,12 @@ struct JobsAPITests {
     func jobsLifecycle() async throws {
         try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
             let tenant = try await client.makeTenant(slug: "jobs")
-            let created = try await client.request(.post, "/v1/jobs", key: tenant.key, json: #"{"kind":"noop","payload":{"note":"hello"},"run_at":"\#(Self.later)","priority":5}"#)
+            let created = try await client.request(
+                .post,
+                "/v1/jobs",
+                key: tenant.key,
+                json: #"{"kind":"noop","payload":{"note":"hello"},"run_at":"\#(Self.later)","priority":5}"#
+            )
             #expect(created.status == .created, "\(created.text)")
             let job = try created.jsonObject()
             let id = try #require(job["id"] as? String)
@@ -27,8 +32,18 @@ struct JobsAPITests {
             #expect((job["payload"] as? [String: Any])?["note"] as? String == "hello")
 
             // The same unique key answers with the active job.
-            let keyed = try await client.request(.post, "/v1/jobs", key: tenant.key, json: #"{"kind":"noop","unique_key":"k1","run_at":"\#(Self.later)"}"#)
-            let again = try await client.request(.post, "/v1/jobs", key: tenant.key, json: #"{"kind":"noop","unique_key":"k1","run_at":"\#(Self.later)"}"#)
+            let keyed = try await client.request(
+                .post,
+                "/v1/jobs",
+                key: tenant.key,
+                json: #"{"kind":"noop","unique_key":"k1","run_at":"\#(Self.later)"}"#
+            )
+            let again = try await client.request(
+                .post,
+                "/v1/jobs",
+                key: tenant.key,
+                json: #"{"kind":"noop","unique_key":"k1","run_at":"\#(Self.later)"}"#
+            )
             #expect(keyed.status == .created && again.status == .ok)
             #expect(try keyed.jsonObject()["id"] as? String == (try again.jsonObject()["id"] as? String))
 
@@ -53,10 +68,22 @@ struct JobsAPITests {
             #expect(try await client.request(.post, "/v1/jobs/\(id)/retry", key: tenant.key).status == .conflict)
 
             #expect(try await client.request(.post, "/v1/jobs", key: tenant.key, json: #"{"kind":"oauth.refresh"}"#).status == .unprocessableContent)
-            #expect(try await client.request(.post, "/v1/jobs", key: tenant.key, json: #"{"kind":"noop","payload":{"sleep_ms":"long"}}"#).status == .unprocessableContent)
-            #expect(try await client.request(.post, "/v1/jobs", key: tenant.key, json: #"{"kind":"noop","state":"succeeded"}"#).status == .unprocessableContent)
-            #expect(try await client.request(.post, "/v1/jobs", key: tenant.key, json: #"{"kind":"noop","max_attempts":0}"#).status == .unprocessableContent)
-            #expect(try await client.request(.post, "/v1/jobs", key: tenant.key, json: #"{"kind":"noop","integration_id":"\#(UUID().uuidString)"}"#).status == .unprocessableContent)
+            #expect(
+                try await client.request(.post, "/v1/jobs", key: tenant.key, json: #"{"kind":"noop","payload":{"sleep_ms":"long"}}"#).status
+                    == .unprocessableContent
+            )
+            #expect(
+                try await client.request(.post, "/v1/jobs", key: tenant.key, json: #"{"kind":"noop","state":"succeeded"}"#).status
+                    == .unprocessableContent
+            )
+            #expect(
+                try await client.request(.post, "/v1/jobs", key: tenant.key, json: #"{"kind":"noop","max_attempts":0}"#).status
+                    == .unprocessableContent
+            )
+            #expect(
+                try await client.request(.post, "/v1/jobs", key: tenant.key, json: #"{"kind":"noop","integration_id":"\#(UUID().uuidString)"}"#)
+                    .status == .unprocessableContent
+            )
             #expect(try await client.request(.post, "/v1/jobs", key: tenant.key, json: "not json").status == .badRequest)
             #expect(try await client.request(.get, "/v1/jobs?state=sleeping", key: tenant.key).status == .badRequest)
             #expect(try await client.request(.get, "/v1/jobs/\(UUID().uuidString)", key: tenant.key).status == .notFound)
@@ -92,15 +119,26 @@ struct JobsAPITests {
                 let shown = try await client.request(.get, "/v1/jobs/\(ids[0].lowercasedString)", key: made.key).jsonObject()
                 #expect(shown["last_error"] as? String == "the destination rejected the payload")
                 let history = try #require(shown["history"] as? [[String: Any]])
-                #expect(history.count == 1 && history[0]["outcome"] as? String == "dead" && history[0]["error"] as? String == "the destination rejected the payload")
+                #expect(
+                    history.count == 1 && history[0]["outcome"] as? String == "dead"
+                        && history[0]["error"] as? String == "the destination rejected the payload"
+                )
                 #expect(shown["attempts"] as? Int == 1)  // permanent: no retries
 
                 failure.fix()
-                let one = try await client.request(.post, "/v1/dead-letters/redrive", key: made.key, json: #"{"ids":["\#(ids[0].lowercasedString)"]}"#)
+                let one = try await client.request(
+                    .post,
+                    "/v1/dead-letters/redrive",
+                    key: made.key,
+                    json: #"{"ids":["\#(ids[0].lowercasedString)"]}"#
+                )
                 #expect(try one.jsonObject()["redriven"] as? Int == 1, "\(one.text)")
                 let rest = try await client.request(.post, "/v1/dead-letters/redrive", key: made.key, json: #"{"kind":"test.switched"}"#)
                 #expect(try rest.jsonObject()["redriven"] as? Int == 1, "\(rest.text)")
-                #expect(try await client.request(.post, "/v1/dead-letters/redrive", key: made.key, json: #"{"kinds":"x"}"#).status == .unprocessableContent)
+                #expect(
+                    try await client.request(.post, "/v1/dead-letters/redrive", key: made.key, json: #"{"kinds":"x"}"#).status
+                        == .unprocessableContent
+                )
                 try await database.withExecutor(registry: jobs, logger: logger) {
                     try await eventually("both redriven jobs succeed") { try await database.count(.succeeded, of: tenant, logger: logger) == 2 }
                 }
@@ -116,23 +154,35 @@ struct JobsAPITests {
         try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
             let tenant = try await client.makeTenant(slug: "schedules")
             let created = try await client.request(
-                .post, "/v1/schedules", key: tenant.key, json: #"{"name":"nightly","kind":"noop","cron":"0  3 * * *","jitter_seconds":30}"#
+                .post,
+                "/v1/schedules",
+                key: tenant.key,
+                json: #"{"name":"nightly","kind":"noop","cron":"0  3 * * *","jitter_seconds":30}"#
             )
             #expect(created.status == .created, "\(created.text)")
             let schedule = try created.jsonObject()
             let id = try #require(schedule["id"] as? String)
             #expect(schedule["cron"] as? String == "0 3 * * *" && schedule["paused"] as? Bool == false && schedule["next_fire_at"] is String)
-            #expect(try await client.request(.post, "/v1/schedules", key: tenant.key, json: #"{"name":"nightly","kind":"noop","interval_seconds":60}"#).status == .conflict)
+            #expect(
+                try await client.request(.post, "/v1/schedules", key: tenant.key, json: #"{"name":"nightly","kind":"noop","interval_seconds":60}"#)
+                    .status == .conflict
+            )
             for bad in [
                 #"{"name":"x","kind":"noop","cron":"61 * * * *"}"#, #"{"name":"x","kind":"noop"}"#,
                 #"{"name":"x","kind":"noop","cron":"* * * * *","interval_seconds":5}"#, #"{"name":"x","kind":"nope","interval_seconds":5}"#,
-                #"{"name":"x","kind":"noop","interval_seconds":0}"#, #"{"name":"x","kind":"noop","interval_seconds":5,"next_fire_at":"2030-01-01T00:00:00Z"}"#,
+                #"{"name":"x","kind":"noop","interval_seconds":0}"#,
+                #"{"name":"x","kind":"noop","interval_seconds":5,"next_fire_at":"2030-01-01T00:00:00Z"}"#,
             ] {
                 #expect(try await client.request(.post, "/v1/schedules", key: tenant.key, json: bad).status == .unprocessableContent, "\(bad)")
             }
             #expect(try Self.items(try await client.request(.get, "/v1/schedules", key: tenant.key)).count == 1)
 
-            let updated = try await client.request(.patch, "/v1/schedules/\(id)", key: tenant.key, json: #"{"interval_seconds":600,"payload":{"note":"n"}}"#)
+            let updated = try await client.request(
+                .patch,
+                "/v1/schedules/\(id)",
+                key: tenant.key,
+                json: #"{"interval_seconds":600,"payload":{"note":"n"}}"#
+            )
             let body = try updated.jsonObject()
             #expect(body["interval_seconds"] as? Int == 600 && body["cron"] is NSNull, "\(updated.text)")
             #expect((body["payload"] as? [String: Any])?["note"] as? String == "n")

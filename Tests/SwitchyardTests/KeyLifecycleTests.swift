@@ -3,10 +3,11 @@ import HummingbirdTesting
 import Logging
 import SwitchyardCore
 import SwitchyardMetrics
-@testable import SwitchyardPostgres
 import SwitchyardTestSupport
 import SwitchyardVault
 import Testing
+
+@testable import SwitchyardPostgres
 
 /// Key and secret lifecycles as an operator runs them: `switchyard keys ...` against a running process's database
 /// (issue 12, items 8 and 9).
@@ -26,7 +27,11 @@ struct KeyLifecycleTests {
 
     /// Runs `switchyard keys <arguments>` on the environment's database with the keyring file; returns (status, output).
     static func keys(_ arguments: [String], _ environment: TestEnvironment, keyring path: String) async throws -> (Int32, String) {
-        let child = try SwitchyardProcess(["keys"] + arguments, environment: environment, settings: ["SWITCHYARD_KEYRING": "", "SWITCHYARD_KEYRING_FILE": path])
+        let child = try SwitchyardProcess(
+            ["keys"] + arguments,
+            environment: environment,
+            settings: ["SWITCHYARD_KEYRING": "", "SWITCHYARD_KEYRING_FILE": path]
+        )
         let status = try await child.waitForExit()
         return (status, child.output)
     }
@@ -34,10 +39,17 @@ struct KeyLifecycleTests {
     static func integration(_ database: Database, slug: String, key: String, logger: Logger) async throws -> (TenantID, UUID) {
         let tenant = try await database.withOperator(logger: logger) { try await $0.createTenant(slug: slug, name: slug) }.id
         let integration = try await database.withTenant(tenant, logger: logger) { transaction in
-            try await transaction.createIntegration(NewIntegration(
-                provider: "stripe", displayName: "Stripe", status: .connected, connectionParameters: [:],
-                endUserID: nil, tags: [], credential: .apiKey(fields: ["api_key": key])
-            ))
+            try await transaction.createIntegration(
+                NewIntegration(
+                    provider: "stripe",
+                    displayName: "Stripe",
+                    status: .connected,
+                    connectionParameters: [:],
+                    endUserID: nil,
+                    tags: [],
+                    credential: .apiKey(fields: ["api_key": key])
+                )
+            )
         }.id
         return (tenant, integration)
     }
@@ -52,9 +64,11 @@ struct KeyLifecycleTests {
                 try LocalKeyring.load(path: path).rotated().write(to: path, replacing: true)
                 // The process never met version 2 in a wrapped key; its next data key still uses it.
                 _ = try await Self.integration(database, slug: "after-rotate", key: "sk_after", logger: logger)
-                #expect(try await database.dataKeyCounts(logger: logger) == [
-                    DataKeyCount(kek: v1, state: "active", count: 1), DataKeyCount(kek: v2, state: "active", count: 1),
-                ])
+                #expect(
+                    try await database.dataKeyCounts(logger: logger) == [
+                        DataKeyCount(kek: v1, state: "active", count: 1), DataKeyCount(kek: v2, state: "active", count: 1),
+                    ]
+                )
 
                 let (refused, refusal) = try await Self.keys(["retire", "--version", "1"], environment, keyring: path)
                 #expect(refused != 0 && refusal.contains("still wraps 1 key"), "\(refusal)")
@@ -89,8 +103,14 @@ struct KeyLifecycleTests {
             let (b, victim) = try await environment.withApp(metrics: metrics) { (client: any TestClientProtocol) async throws -> (String, String) in
                 let a = try await client.makeTenant(slug: "unreadable-a", scopes: [.read, .write, .credentialsRead])
                 let b = try await client.makeTenant(slug: "unreadable-b", scopes: [.read, .write, .credentialsRead])
-                let source = try #require(try await client.request(.post, "/v1/integrations", key: a.key, json: #"{"provider":"stripe","credentials":{"api_key":"sk_a"}}"#).jsonObject()["id"] as? String)
-                let victim = try #require(try await client.request(.post, "/v1/integrations", key: b.key, json: #"{"provider":"stripe","credentials":{"api_key":"sk_b"}}"#).jsonObject()["id"] as? String)
+                let source = try #require(
+                    try await client.request(.post, "/v1/integrations", key: a.key, json: #"{"provider":"stripe","credentials":{"api_key":"sk_a"}}"#)
+                        .jsonObject()["id"] as? String
+                )
+                let victim = try #require(
+                    try await client.request(.post, "/v1/integrations", key: b.key, json: #"{"provider":"stripe","credentials":{"api_key":"sk_b"}}"#)
+                        .jsonObject()["id"] as? String
+                )
                 try await environment.withOwnerConnection { connection in
                     try await connection.query(
                         """
@@ -113,7 +133,10 @@ struct KeyLifecycleTests {
                 let audit = try await client.request(.get, "/v1/audit-events", key: b.key).jsonObject()["data"] as? [[String: Any]] ?? []
                 #expect(audit.contains { $0["action"] as? String == "secret.unreadable" && $0["resource_id"] as? String == victim })
                 let exposition = try await client.request(.get, "/metrics").text
-                #expect(exposition.contains(#"switchyard_secrets_unreadable_total{field="integration_credentials.secret"} 1"#), "\(exposition.split(separator: "\n").filter { $0.contains("unreadable") })")
+                #expect(
+                    exposition.contains(#"switchyard_secrets_unreadable_total{field="integration_credentials.secret"} 1"#),
+                    "\(exposition.split(separator: "\n").filter { $0.contains("unreadable") })"
+                )
                 return (b.id, victim)
             }
             let (status, output) = try await Self.keys(["verify"], environment, keyring: path)
@@ -130,10 +153,17 @@ struct KeyLifecycleTests {
         try await environment.withDatabase { database in
             let (a, broken) = try await Self.integration(database, slug: "reseal-a", key: "sk_a_broken", logger: logger)
             let fine = try await database.withTenant(a, logger: logger) { transaction in
-                try await transaction.createIntegration(NewIntegration(
-                    provider: "stripe", displayName: "Stripe", status: .connected, connectionParameters: [:],
-                    endUserID: nil, tags: [], credential: .apiKey(fields: ["api_key": "sk_a_fine"])
-                ))
+                try await transaction.createIntegration(
+                    NewIntegration(
+                        provider: "stripe",
+                        displayName: "Stripe",
+                        status: .connected,
+                        connectionParameters: [:],
+                        endUserID: nil,
+                        tags: [],
+                        credential: .apiKey(fields: ["api_key": "sk_a_fine"])
+                    )
+                )
             }.id
             let (b, other) = try await Self.integration(database, slug: "reseal-b", key: "sk_b", logger: logger)
             try await environment.withOwnerConnection { connection in
@@ -153,7 +183,8 @@ struct KeyLifecycleTests {
             #expect(try await key(b, other) == "sk_b")
             // Tenant B's old key is gone; tenant A's stays for the secret that cannot be re-sealed.
             let retiring = try await environment.withOwnerConnection { connection in
-                try await connection.query("SELECT tenant_id FROM tenant_data_keys WHERE state = 'retiring'", logger: logger).decode(UUID.self).collect()
+                try await connection.query("SELECT tenant_id FROM tenant_data_keys WHERE state = 'retiring'", logger: logger).decode(UUID.self)
+                    .collect()
             }
             #expect(retiring == [a.rawValue])
         }

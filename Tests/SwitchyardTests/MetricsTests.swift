@@ -64,7 +64,8 @@ struct MetricsTests {
     func exposition() async throws {
         try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
             let tenant = try await client.makeTenant(slug: "metrics")
-            let keyID = try #require(try await client.request(.get, "/v1/me", key: tenant.key).jsonObject()["api_key"] as? [String: Any])["id"] as? String
+            let keyID =
+                try #require(try await client.request(.get, "/v1/me", key: tenant.key).jsonObject()["api_key"] as? [String: Any])["id"] as? String
             _ = try await client.request(.get, "/v1/api-keys/\(try #require(keyID))", key: tenant.key)
             _ = try await client.request(.get, "/v1/api-keys/\(UUID())", key: tenant.key)
             _ = try await client.request(.get, "/no/such/route/\(UUID())")
@@ -78,8 +79,10 @@ struct MetricsTests {
                 let family = try #require(exposition.family(of: sample.name), "sample \(sample.name) has no TYPE")
                 #expect(exposition.help[family]?.isEmpty == false, "\(family) has no help text")
             }
-            for family in ["switchyard_http_requests_total", "switchyard_http_request_duration_seconds", "switchyard_http_requests_in_flight",
-                           "switchyard_db_pool_connections_in_use", "switchyard_db_pool_connections_max", "switchyard_build_info"] {
+            for family in [
+                "switchyard_http_requests_total", "switchyard_http_request_duration_seconds", "switchyard_http_requests_in_flight",
+                "switchyard_db_pool_connections_in_use", "switchyard_db_pool_connections_max", "switchyard_build_info",
+            ] {
                 #expect(exposition.type[family] != nil, "\(family) is missing")
             }
             let requests = exposition.samples.filter { $0.name == "switchyard_http_requests_total" }

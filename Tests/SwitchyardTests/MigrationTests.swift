@@ -1,10 +1,11 @@
 import Foundation
 import Logging
 import PostgresNIO
-@testable import SwitchyardPostgres
 import SwitchyardCore
 import SwitchyardTestSupport
 import Testing
+
+@testable import SwitchyardPostgres
 
 @Suite("Migrations")
 struct MigrationTests {
@@ -44,7 +45,8 @@ struct MigrationTests {
     @Test("a failing migration rolls back entirely and names the file")
     func failingMigration() async throws {
         let urls = try await TestPostgres.shared.makeEmptyDatabase()
-        let broken = Migration.all + [Migration(version: 9999, name: "9999_broken.sql", sql: "CREATE TABLE half_done (id int);\nSELECT no_such_function();")]
+        let broken =
+            Migration.all + [Migration(version: 9999, name: "9999_broken.sql", sql: "CREATE TABLE half_done (id int);\nSELECT no_such_function();")]
         do {
             _ = try await Migrator(migrations: broken, logger: logger).run(url: urls.owner)
             Issue.record("the broken migration was applied")

@@ -17,14 +17,31 @@ struct OAuthAppsTests {
         let logger = environment.logger
         let tenantID = try await environment.withApp { (client: any TestClientProtocol) async throws -> String in
             let tenant = try await client.makeTenant(slug: "oauth-apps")
-            let own = try await client.request(.put, "/v1/oauth-apps/github", key: tenant.key, json: #"{"client_id":"gh-tenant","client_secret":"gh-tenant-secret"}"#)
+            let own = try await client.request(
+                .put,
+                "/v1/oauth-apps/github",
+                key: tenant.key,
+                json: #"{"client_id":"gh-tenant","client_secret":"gh-tenant-secret"}"#
+            )
             #expect(own.status == .created)
             #expect(try own.jsonObject()["source"] as? String == "tenant")
             #expect(!own.text.contains("gh-tenant-secret"))
-            #expect(try await client.request(.put, "/v1/oauth-apps/github", key: tenant.key, json: #"{"client_id":"gh-tenant","client_secret":"gh-tenant-secret-2"}"#).status == .ok)
+            #expect(
+                try await client.request(
+                    .put,
+                    "/v1/oauth-apps/github",
+                    key: tenant.key,
+                    json: #"{"client_id":"gh-tenant","client_secret":"gh-tenant-secret-2"}"#
+                ).status == .ok
+            )
 
             #expect(try await client.request(.get, "/v1/oauth-apps/slack", key: tenant.key).status == .notFound)
-            let platform = try await client.request(.put, "/v1/platform/oauth-apps/slack", key: TestEnvironment.adminKey, json: #"{"client_id":"slack-platform","client_secret":"slack-platform-secret","scopes":["chat:write"]}"#)
+            let platform = try await client.request(
+                .put,
+                "/v1/platform/oauth-apps/slack",
+                key: TestEnvironment.adminKey,
+                json: #"{"client_id":"slack-platform","client_secret":"slack-platform-secret","scopes":["chat:write"]}"#
+            )
             #expect(platform.status == .created)
             #expect(!platform.text.contains("slack-platform-secret"))
             let fallback = try await client.request(.get, "/v1/oauth-apps/slack", key: tenant.key).jsonObject()
@@ -42,7 +59,15 @@ struct OAuthAppsTests {
             let github = try await database.oauthClientCredentials(provider: "github", tenant: tenant, logger: logger)
             #expect(github == OAuthClientCredentials(clientID: "gh-tenant", clientSecret: "gh-tenant-secret-2", scopes: nil, source: .tenant))
             let slack = try await database.oauthClientCredentials(provider: "slack", tenant: tenant, logger: logger)
-            #expect(slack == OAuthClientCredentials(clientID: "slack-platform", clientSecret: "slack-platform-secret", scopes: ["chat:write"], source: .platform))
+            #expect(
+                slack
+                    == OAuthClientCredentials(
+                        clientID: "slack-platform",
+                        clientSecret: "slack-platform-secret",
+                        scopes: ["chat:write"],
+                        source: .platform
+                    )
+            )
             #expect(!"\(try #require(slack))".contains("slack-platform-secret"))
             #expect(try await database.oauthClientCredentials(provider: "google", tenant: tenant, logger: logger) == nil)
         }
@@ -63,12 +88,41 @@ struct OAuthAppsTests {
         try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
             let tenant = try await client.makeTenant(slug: "oauth-bad")
             let body = #"{"client_id":"c","client_secret":"s"}"#
-            try ProblemDetailsTests.expectProblem(try await client.request(.put, "/v1/oauth-apps/stripe", key: tenant.key, json: body), .unprocessableContent, code: "validation-failed")
-            try ProblemDetailsTests.expectProblem(try await client.request(.put, "/v1/oauth-apps/nope", key: tenant.key, json: body), .notFound, code: "not-found")
-            try ProblemDetailsTests.expectProblem(try await client.request(.put, "/v1/oauth-apps/github", key: tenant.key, json: #"{"client_id":"c"}"#), .unprocessableContent, code: "validation-failed")
-            try ProblemDetailsTests.expectProblem(try await client.request(.put, "/v1/oauth-apps/github", key: tenant.key, json: #"{"client_id":"c","client_secret":"s","tenant_id":"x"}"#), .unprocessableContent, code: "validation-failed")
-            try ProblemDetailsTests.expectProblem(try await client.request(.put, "/v1/platform/oauth-apps/stripe", key: TestEnvironment.adminKey, json: body), .unprocessableContent, code: "validation-failed")
-            try ProblemDetailsTests.expectProblem(try await client.request(.delete, "/v1/oauth-apps/github", key: tenant.key), .notFound, code: "not-found")
+            try ProblemDetailsTests.expectProblem(
+                try await client.request(.put, "/v1/oauth-apps/stripe", key: tenant.key, json: body),
+                .unprocessableContent,
+                code: "validation-failed"
+            )
+            try ProblemDetailsTests.expectProblem(
+                try await client.request(.put, "/v1/oauth-apps/nope", key: tenant.key, json: body),
+                .notFound,
+                code: "not-found"
+            )
+            try ProblemDetailsTests.expectProblem(
+                try await client.request(.put, "/v1/oauth-apps/github", key: tenant.key, json: #"{"client_id":"c"}"#),
+                .unprocessableContent,
+                code: "validation-failed"
+            )
+            try ProblemDetailsTests.expectProblem(
+                try await client.request(
+                    .put,
+                    "/v1/oauth-apps/github",
+                    key: tenant.key,
+                    json: #"{"client_id":"c","client_secret":"s","tenant_id":"x"}"#
+                ),
+                .unprocessableContent,
+                code: "validation-failed"
+            )
+            try ProblemDetailsTests.expectProblem(
+                try await client.request(.put, "/v1/platform/oauth-apps/stripe", key: TestEnvironment.adminKey, json: body),
+                .unprocessableContent,
+                code: "validation-failed"
+            )
+            try ProblemDetailsTests.expectProblem(
+                try await client.request(.delete, "/v1/oauth-apps/github", key: tenant.key),
+                .notFound,
+                code: "not-found"
+            )
         }
     }
 
@@ -93,7 +147,9 @@ struct OAuthAppsTests {
         }
         #expect(opened?.clientSecret == "google-secret")
         await #expect(throws: VaultError.self) {
-            try await environment.withDatabase(vault: before) { try await $0.oauthClientCredentials(provider: "google", tenant: tenant, logger: logger) }
+            try await environment.withDatabase(vault: before) {
+                try await $0.oauthClientCredentials(provider: "google", tenant: tenant, logger: logger)
+            }
         }
     }
 }

@@ -18,16 +18,30 @@ struct OAuthBrowserTests {
             try await environment.withLiveServer(http: HTTPConfiguration(host: "127.0.0.1", port: port)) { port in
                 let api = LiveAPI(base: "http://127.0.0.1:\(port)")
                 defer { Task { try? await api.http.shutdown() } }
-                let tenant = try await api.json(.POST, "/v1/tenants", key: TestEnvironment.adminKey, body: #"{"slug":"browser","name":"Browser Inc."}"#)
+                let tenant = try await api.json(
+                    .POST,
+                    "/v1/tenants",
+                    key: TestEnvironment.adminKey,
+                    body: #"{"slug":"browser","name":"Browser Inc."}"#
+                )
                 let tenantID = try #require(tenant["id"] as? String)
-                let key = try #require(try await api.json(.POST, "/v1/tenants/\(tenantID)/api-keys", key: TestEnvironment.adminKey, body: #"{"name":"app"}"#)["key"] as? String)
+                let key = try #require(
+                    try await api.json(.POST, "/v1/tenants/\(tenantID)/api-keys", key: TestEnvironment.adminKey, body: #"{"name":"app"}"#)["key"]
+                        as? String
+                )
                 let provider = fake.providerJSON().replacingOccurrences(
                     of: #""api_base_url":"\#(fake.baseURL)/api""#,
-                    with: #""api_base_url":"\#(fake.baseURL)/api","connection_parameters":[{"name":"workspace","description":"Your workspace's short name, as in team-1.fake.example","required":true,"source":{"type":"user"},"pattern":"^[a-z0-9-]{1,30}$","example":"team-1"}]"#
+                    with:
+                        #""api_base_url":"\#(fake.baseURL)/api","connection_parameters":[{"name":"workspace","description":"Your workspace's short name, as in team-1.fake.example","required":true,"source":{"type":"user"},"pattern":"^[a-z0-9-]{1,30}$","example":"team-1"}]"#
                 )
                 _ = try await api.json(.PUT, "/v1/providers/fake", key: key, body: provider)
                 _ = try await api.json(.PUT, "/v1/oauth-apps/fake", key: key, body: fake.oauthAppJSON)
-                let session = try await api.json(.POST, "/v1/connect-sessions", key: key, body: #"{"allowed_providers":["fake","github"],"end_user_id":"browser-user"}"#)
+                let session = try await api.json(
+                    .POST,
+                    "/v1/connect-sessions",
+                    key: key,
+                    body: #"{"allowed_providers":["fake","github"],"end_user_id":"browser-user"}"#
+                )
                 let url = try #require(session["url"] as? String)
                 let denied = try await api.json(.POST, "/v1/connect-sessions", key: key, body: #"{"allowed_providers":["fake","github"]}"#)
                 let denyURL = try #require(denied["url"] as? String)
@@ -64,7 +78,9 @@ struct LiveAPI: Sendable {
         }
         let response = try await http.execute(request, timeout: .seconds(30))
         let data = try await response.body.collect(upTo: 1 << 20)
-        guard (200..<300).contains(response.status.code) else { throw TestFailure("\(method) \(path) answered \(response.status): \(String(buffer: data))") }
+        guard (200..<300).contains(response.status.code) else {
+            throw TestFailure("\(method) \(path) answered \(response.status): \(String(buffer: data))")
+        }
         return (try JSONSerialization.jsonObject(with: Data(buffer: data)) as? [String: Any]) ?? [:]
     }
 }

@@ -27,7 +27,9 @@ struct OAuthFixture: Sendable {
 
     /// A fake provider, an application serving the router, and a tenant set up to use the fake.
     static func run(
-        settings: FakeOAuthProvider.Settings = .init(), refreshSkewSeconds: Int = 300, logger: LogCapture? = nil,
+        settings: FakeOAuthProvider.Settings = .init(),
+        refreshSkewSeconds: Int = 300,
+        logger: LogCapture? = nil,
         providerJSON: (@Sendable (FakeOAuthProvider) -> String)? = nil,
         _ body: @Sendable @escaping (any TestClientProtocol, OAuthFixture) async throws -> Void
     ) async throws {
@@ -40,7 +42,13 @@ struct OAuthFixture: Sendable {
     }
 
     /// Creates the tenant and registers the provider and the app through the API.
-    static func make(_ client: any TestClientProtocol, environment: TestEnvironment, fake: FakeOAuthProvider, slug: String = "acme", providerJSON: String? = nil) async throws -> OAuthFixture {
+    static func make(
+        _ client: any TestClientProtocol,
+        environment: TestEnvironment,
+        fake: FakeOAuthProvider,
+        slug: String = "acme",
+        providerJSON: String? = nil
+    ) async throws -> OAuthFixture {
         let (tenantID, key) = try await client.makeTenant(slug: slug, scopes: APIKeyScope.allCases)
         let provider = try await client.request(.put, "/v1/providers/fake", key: key, json: providerJSON ?? fake.providerJSON())
         guard provider.status == .created else { throw TestFailure("saving the provider answered \(provider.status): \(provider.text)") }
@@ -92,8 +100,11 @@ struct OAuthFixture: Sendable {
     /// Rows of `table` for this tenant, counted as the schema owner sees them.
     func count(_ table: String, where condition: String = "true") async throws -> Int {
         try await environment.withOwnerConnection { connection in
-            try await connection.query(PostgresQuery(unsafeSQL: "SELECT count(*)::int FROM \(table) WHERE tenant_id = '\(tenantID)' AND \(condition)"), logger: environment.logger)
-                .decode(Int.self).collect().first ?? -1
+            try await connection.query(
+                PostgresQuery(unsafeSQL: "SELECT count(*)::int FROM \(table) WHERE tenant_id = '\(tenantID)' AND \(condition)"),
+                logger: environment.logger
+            )
+            .decode(Int.self).collect().first ?? -1
         }
     }
 }

@@ -9,7 +9,9 @@ import Testing
 
 @Suite("Proactive OAuth refresh through the job queue (REQUIREMENTS OA-5, OA-7)")
 struct OAuthProactiveRefreshTests {
-    @Test("a stored refreshable token gets an oauth.refresh job; the executor refreshes before expiry, nobody asking; a refused grant dead-letters it")
+    @Test(
+        "a stored refreshable token gets an oauth.refresh job; the executor refreshes before expiry, nobody asking; a refused grant dead-letters it"
+    )
     func refreshesBeforeExpiry() async throws {
         try await FakeOAuthProvider.withRunning { fake in
             // Four-second tokens: the refresh job is due halfway, two seconds after the token is stored.
@@ -49,7 +51,10 @@ struct OAuthProactiveRefreshTests {
                             fake.forgetAllGrants()
                             try await eventually("the refused refresh is a dead letter") {
                                 try await database.withTenant(tenant, logger: logger) {
-                                    try await $0.jobs(JobFilter(states: [.dead], kind: OAuthRefreshPayload.kind), page: PageRequest(limit: 10, cursor: nil))
+                                    try await $0.jobs(
+                                        JobFilter(states: [.dead], kind: OAuthRefreshPayload.kind),
+                                        page: PageRequest(limit: 10, cursor: nil)
+                                    )
                                 }.items.count == 1
                             }
                         }

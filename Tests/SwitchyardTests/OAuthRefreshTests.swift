@@ -37,7 +37,9 @@ struct OAuthRefreshTests {
                     return try await withThrowingTaskGroup(of: String?.self) { group in
                         for index in 0..<50 {
                             group.addTask {
-                                var request = HTTPClientRequest(url: "http://127.0.0.1:\(index.isMultiple(of: 2) ? first : second)/v1/integrations/\(integration)/credentials")
+                                var request = HTTPClientRequest(
+                                    url: "http://127.0.0.1:\(index.isMultiple(of: 2) ? first : second)/v1/integrations/\(integration)/credentials"
+                                )
                                 request.headers.add(name: "Authorization", value: "Bearer \(fixture.key)")
                                 let response = try await http.execute(request, timeout: .seconds(30))
                                 let body = try await response.body.collect(upTo: 1 << 20)
@@ -66,20 +68,22 @@ struct OAuthRefreshTests {
     func rotationIsNeverLost() async throws {
         try await OAuthFixture.run { client, fixture in
             let fake = fixture.fake
-        let id = try await fixture.connect(client)
-        var previous = Set<String>()
-        for round in 1...4 {
-            let refreshed = try await client.request(.post, "/v1/integrations/\(id)/refresh", key: fixture.key)
-            #expect(refreshed.status == .ok, "round \(round): \(refreshed.text)")
-            #expect(try refreshed.jsonObject()["expires_at"] as? String != nil)
-            let token = try #require(try await client.request(.get, "/v1/integrations/\(id)/credentials", key: fixture.key).jsonObject()["access_token"] as? String)
-            #expect(!previous.contains(token))
-            previous.insert(token)
-        }
-        #expect(fake.counters.refreshGrants == 4)
-        // Each refresh used the token the previous one issued; a lost rotation would have been invalid_grant.
-        #expect(try await fixture.integration(client, id)["status"] as? String == "connected")
-        #expect(try await fixture.count("integration_credentials") == 1)
+            let id = try await fixture.connect(client)
+            var previous = Set<String>()
+            for round in 1...4 {
+                let refreshed = try await client.request(.post, "/v1/integrations/\(id)/refresh", key: fixture.key)
+                #expect(refreshed.status == .ok, "round \(round): \(refreshed.text)")
+                #expect(try refreshed.jsonObject()["expires_at"] as? String != nil)
+                let token = try #require(
+                    try await client.request(.get, "/v1/integrations/\(id)/credentials", key: fixture.key).jsonObject()["access_token"] as? String
+                )
+                #expect(!previous.contains(token))
+                previous.insert(token)
+            }
+            #expect(fake.counters.refreshGrants == 4)
+            // Each refresh used the token the previous one issued; a lost rotation would have been invalid_grant.
+            #expect(try await fixture.integration(client, id)["status"] as? String == "connected")
+            #expect(try await fixture.count("integration_credentials") == 1)
         }
     }
 
@@ -100,14 +104,23 @@ struct OAuthRefreshTests {
                 #expect(events.count == 1)
 
                 // No retry loop: later reads, proxy calls and refreshes fail fast without calling the provider.
-                try ProblemDetailsTests.expectProblem(try await client.request(.get, "/v1/integrations/\(id)/credentials", key: fixture.key), .conflict, code: "needs-reauth")
+                try ProblemDetailsTests.expectProblem(
+                    try await client.request(.get, "/v1/integrations/\(id)/credentials", key: fixture.key),
+                    .conflict,
+                    code: "needs-reauth"
+                )
                 #expect(try await client.request(.get, "/v1/integrations/\(id)/proxy/me", key: fixture.key).status == .conflict)
-                try ProblemDetailsTests.expectProblem(try await client.request(.post, "/v1/integrations/\(id)/refresh", key: fixture.key), .conflict, code: "needs-reauth")
+                try ProblemDetailsTests.expectProblem(
+                    try await client.request(.post, "/v1/integrations/\(id)/refresh", key: fixture.key),
+                    .conflict,
+                    code: "needs-reauth"
+                )
                 #expect(fake.counters.refreshGrants == 1)
                 #expect(try await fixture.events(client, type: "integration.needs_reauth").count == 1)
 
                 // Reconnecting through a connect session for that integration brings it back.
-                let session = try await client.request(.post, "/v1/connect-sessions", key: fixture.key, json: #"{"integration_id":"\#(id)"}"#).jsonObject()
+                let session = try await client.request(.post, "/v1/connect-sessions", key: fixture.key, json: #"{"integration_id":"\#(id)"}"#)
+                    .jsonObject()
                 let page = try await client.request(.get, "/connect/\(try #require(session["token"] as? String))")
                 let cookie = String(try #require(page.headers[.setCookie]).split(separator: ";")[0])
                 let back = try await fixture.followCallback(client, try fake.decide(authorizationURL: try #require(page.location)), cookie: cookie)
@@ -122,17 +135,17 @@ struct OAuthRefreshTests {
     func transientFailures() async throws {
         try await OAuthFixture.run { client, fixture in
             let fake = fixture.fake
-        let id = try await fixture.connect(client)
-        fake.failNextTokenCalls(2)
-        #expect(try await client.request(.post, "/v1/integrations/\(id)/refresh", key: fixture.key).status == .ok)
-        #expect(fake.counters.refreshGrants == 1)
+            let id = try await fixture.connect(client)
+            fake.failNextTokenCalls(2)
+            #expect(try await client.request(.post, "/v1/integrations/\(id)/refresh", key: fixture.key).status == .ok)
+            #expect(fake.counters.refreshGrants == 1)
 
-        fake.failNextTokenCalls(100)
-        let failed = try await client.request(.post, "/v1/integrations/\(id)/refresh", key: fixture.key)
-        try ProblemDetailsTests.expectProblem(failed, .badGateway, code: "provider-unavailable")
-        #expect(try await fixture.integration(client, id)["status"] as? String == "connected")
-        fake.failNextTokenCalls(0)
-        #expect(try await client.request(.post, "/v1/integrations/\(id)/refresh", key: fixture.key).status == .ok)
+            fake.failNextTokenCalls(100)
+            let failed = try await client.request(.post, "/v1/integrations/\(id)/refresh", key: fixture.key)
+            try ProblemDetailsTests.expectProblem(failed, .badGateway, code: "provider-unavailable")
+            #expect(try await fixture.integration(client, id)["status"] as? String == "connected")
+            fake.failNextTokenCalls(0)
+            #expect(try await client.request(.post, "/v1/integrations/\(id)/refresh", key: fixture.key).status == .ok)
         }
     }
 
@@ -154,7 +167,9 @@ struct OAuthRefreshTests {
         }
     }
 
-    @Test("a 401 from the provider to a token not yet expired: one refresh, shared by concurrent calls, and one retry; invalid_grant then needs_reauth (issue 12, item 11)")
+    @Test(
+        "a 401 from the provider to a token not yet expired: one refresh, shared by concurrent calls, and one retry; invalid_grant then needs_reauth (issue 12, item 11)"
+    )
     func proxyRefreshesRevokedToken() async throws {
         try await OAuthFixture.run { client, fixture in
             let fake = fixture.fake
@@ -185,15 +200,15 @@ struct OAuthRefreshTests {
     func deleteRevokes() async throws {
         try await OAuthFixture.run { client, fixture in
             let fake = fixture.fake
-        let id = try await fixture.connect(client)
-        #expect(fake.liveRefreshTokenCount == 1)
-        #expect(try await client.request(.delete, "/v1/integrations/\(id)", key: fixture.key).status == .noContent)
-        #expect(fake.counters.revocations == 1)
-        #expect(try await fixture.count("integration_credentials") == 0)
-        #expect(try await fixture.count("integrations") == 0)
-        #expect(fake.liveRefreshTokenCount == 0)
-        let audit = try await client.request(.get, "/v1/audit-events", key: fixture.key).text
-        #expect(audit.contains(#""revocation":"revoked""#))
+            let id = try await fixture.connect(client)
+            #expect(fake.liveRefreshTokenCount == 1)
+            #expect(try await client.request(.delete, "/v1/integrations/\(id)", key: fixture.key).status == .noContent)
+            #expect(fake.counters.revocations == 1)
+            #expect(try await fixture.count("integration_credentials") == 0)
+            #expect(try await fixture.count("integrations") == 0)
+            #expect(fake.liveRefreshTokenCount == 0)
+            let audit = try await client.request(.get, "/v1/audit-events", key: fixture.key).text
+            #expect(audit.contains(#""revocation":"revoked""#))
         }
     }
 
@@ -201,17 +216,21 @@ struct OAuthRefreshTests {
     func disconnectWhenRevocationFails() async throws {
         try await OAuthFixture.run { client, fixture in
             let fake = fixture.fake
-        let id = try await fixture.connect(client)
-        fake.setRevocationStatus(503)
-        let response = try await client.request(.post, "/v1/integrations/\(id)/disconnect", key: fixture.key)
-        #expect(response.status == .ok, "\(response.text)")
-        let body = try response.jsonObject()
-        #expect(body["revocation"] as? String == "failed")
-        #expect((body["integration"] as? [String: Any])?["status"] as? String == "disconnected")
-        #expect(fake.counters.revocations == 3)  // bounded retries of the 503
-        #expect(try await fixture.count("integration_credentials") == 0)
-        #expect(try await fixture.events(client, type: "integration.disconnected").count == 1)
-        try ProblemDetailsTests.expectProblem(try await client.request(.get, "/v1/integrations/\(id)/credentials", key: fixture.key), .conflict, code: "conflict")
+            let id = try await fixture.connect(client)
+            fake.setRevocationStatus(503)
+            let response = try await client.request(.post, "/v1/integrations/\(id)/disconnect", key: fixture.key)
+            #expect(response.status == .ok, "\(response.text)")
+            let body = try response.jsonObject()
+            #expect(body["revocation"] as? String == "failed")
+            #expect((body["integration"] as? [String: Any])?["status"] as? String == "disconnected")
+            #expect(fake.counters.revocations == 3)  // bounded retries of the 503
+            #expect(try await fixture.count("integration_credentials") == 0)
+            #expect(try await fixture.events(client, type: "integration.disconnected").count == 1)
+            try ProblemDetailsTests.expectProblem(
+                try await client.request(.get, "/v1/integrations/\(id)/credentials", key: fixture.key),
+                .conflict,
+                code: "conflict"
+            )
         }
     }
 }

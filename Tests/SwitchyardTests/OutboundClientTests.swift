@@ -128,7 +128,9 @@ struct OutboundClientTests {
                 #expect(exposition.help[family]?.isEmpty == false, "\(family) has no help text")
             }
             func count(_ outcome: String) -> Double? {
-                exposition.samples.first { $0.name == "switchyard_outbound_requests_total" && $0.labels == ["provider": "fake", "outcome": outcome] }?.value
+                exposition.samples.first {
+                    $0.name == "switchyard_outbound_requests_total" && $0.labels == ["provider": "fake", "outcome": outcome]
+                }?.value
             }
             #expect(count("success") == 1)
             #expect(count("permanent") == 1)

@@ -1,8 +1,8 @@
 import HTTPTypes
 import Logging
-import Synchronization
 import SwitchyardOutbound
 import SwitchyardTestSupport
+import Synchronization
 import Testing
 
 @Suite("Outbound logging")
@@ -22,22 +22,39 @@ struct OutboundLoggingTests {
             headers[HTTPField.Name("X-Api-Key")!] = Self.secrets[1]
             headers[.cookie] = "session=\(Self.secrets[2])"
             headers[.proxyAuthorization] = "Basic \(Self.secrets[3])"
-            let query = "?access_token=\(Self.secrets[4])&client_secret=\(Self.secrets[5])&code=\(Self.secrets[6])&X-Amz-Signature=\(Self.secrets[7])&page=2"
+            let query =
+                "?access_token=\(Self.secrets[4])&client_secret=\(Self.secrets[5])&code=\(Self.secrets[6])&X-Amz-Signature=\(Self.secrets[7])&page=2"
             try await api.withClient(OutboundConfiguration(breakerFailureThreshold: 100)) { client in
                 let request = OutboundRequest(
-                    method: .post, url: api.baseURL + "/hooks/\(Self.secrets[9])/send" + query, headers: headers,
-                    body: .init(string: "password=\(Self.secrets[8])"), provider: "fake", key: "integration-1",
+                    method: .post,
+                    url: api.baseURL + "/hooks/\(Self.secrets[9])/send" + query,
+                    headers: headers,
+                    body: .init(string: "password=\(Self.secrets[8])"),
+                    provider: "fake",
+                    key: "integration-1",
                     retry: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(10), retryNonIdempotent: true)
                 )
                 let response = try await client.send(request, logger: capture.logger())
                 #expect(response.status == .ok)
                 // Failures log too: a blocked destination and a refused connection, both with secrets in the URL.
                 _ = try? await client.send(
-                    OutboundRequest(method: .get, url: "https://169.254.169.254/latest?token=\(Self.secrets[4])", headers: headers, provider: "fake", key: "k"),
+                    OutboundRequest(
+                        method: .get,
+                        url: "https://169.254.169.254/latest?token=\(Self.secrets[4])",
+                        headers: headers,
+                        provider: "fake",
+                        key: "k"
+                    ),
                     logger: capture.logger()
                 )
                 _ = try? await client.send(
-                    OutboundRequest(method: .get, url: "http://127.0.0.1:\(api.port)/slow?api_key=\(Self.secrets[1])", headers: headers, provider: "fake", key: "k"),
+                    OutboundRequest(
+                        method: .get,
+                        url: "http://127.0.0.1:\(api.port)/slow?api_key=\(Self.secrets[1])",
+                        headers: headers,
+                        provider: "fake",
+                        key: "k"
+                    ),
                     logger: capture.logger()
                 )
             }

@@ -16,7 +16,9 @@ struct OutboundRateLimitTests {
                 // Sent all at once: the limiter, not the caller, has to keep them apart. No retries, so a 429 would show.
                 let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                     for _ in 0..<12 {
-                        group.addTask { try await client.send(api.request(.get, "/items", key: "account-1"), logger: Logger(label: "test")).status.code }
+                        group.addTask {
+                            try await client.send(api.request(.get, "/items", key: "account-1"), logger: Logger(label: "test")).status.code
+                        }
                     }
                     return try await group.reduce(into: [Int]()) { $0.append($1) }
                 }
@@ -37,7 +39,10 @@ struct OutboundRateLimitTests {
                 #expect(first.status == .ok)
                 // One request left for ~5 s: the limiter spaces it out and this caller may not wait that long.
                 let error = await #expect(throws: OutboundError.self) {
-                    try await client.send(api.request(.get, "/scarce", key: "account-2", maxRateLimitWait: .milliseconds(100)), logger: Logger(label: "test"))
+                    try await client.send(
+                        api.request(.get, "/scarce", key: "account-2", maxRateLimitWait: .milliseconds(100)),
+                        logger: Logger(label: "test")
+                    )
                 }
                 guard case .rateLimited(let retryAfter) = error?.kind else {
                     Issue.record("expected rateLimited, got \(String(describing: error))")
@@ -47,7 +52,10 @@ struct OutboundRateLimitTests {
                 #expect(error?.outcome == .rateLimited)
                 #expect(error?.problem.code == "provider-rate-limited")
                 // Another key has its own quota and is not held back.
-                let other = try await client.send(api.request(.get, "/other", key: "account-3", maxRateLimitWait: .zero), logger: Logger(label: "test"))
+                let other = try await client.send(
+                    api.request(.get, "/other", key: "account-3", maxRateLimitWait: .zero),
+                    logger: Logger(label: "test")
+                )
                 #expect(other.status == .ok)
             }
             #expect(api.requests(to: "/scarce").count == 1)

@@ -111,7 +111,8 @@ struct OutboundRetryTests {
                 let once = try await client.send(api.request(.post, "/orders", body: "{}", retry: Self.policy(3)), logger: logger)
                 #expect(once.attempts == 1)
                 let retried = try await client.send(
-                    api.request(.post, "/payments", body: "{}", retry: Self.policy(3, retryNonIdempotent: true)), logger: logger
+                    api.request(.post, "/payments", body: "{}", retry: Self.policy(3, retryNonIdempotent: true)),
+                    logger: logger
                 )
                 #expect(retried.attempts == 3)
             }

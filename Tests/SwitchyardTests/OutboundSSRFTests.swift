@@ -106,7 +106,13 @@ struct OutboundSSRFTests {
             configuration.dnsOverride = ["rebind.test": "127.0.0.1"]
             let client = OutboundClient(configuration: configuration, metrics: nil, ssrfGuard: ssrfGuard, unitRandom: { 0 })
             try await OutboundClient.withClient(client) { client in
-                let request = OutboundRequest(method: .get, url: "http://rebind.test:\(api.port)/secret", provider: "test", key: "k", retry: .standard)
+                let request = OutboundRequest(
+                    method: .get,
+                    url: "http://rebind.test:\(api.port)/secret",
+                    provider: "test",
+                    key: "k",
+                    retry: .standard
+                )
                 let error = await #expect(throws: OutboundError.self) { try await client.send(request, logger: .init(label: "test")) }
                 #expect(error?.kind == .blocked(.forbiddenAddress(.loopback)))
                 #expect(error?.attempts == 1, "a blocked connection is not retried")

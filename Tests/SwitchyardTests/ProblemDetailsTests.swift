@@ -12,7 +12,9 @@ import Testing
 @Suite("Problem details on every error path (RFC 9457)")
 struct ProblemDetailsTests {
     static func expectProblem(
-        _ response: TestResponse, _ status: HTTPResponse.Status, code: String,
+        _ response: TestResponse,
+        _ status: HTTPResponse.Status,
+        code: String,
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
         #expect(response.status == status, "\(response.text)", sourceLocation: sourceLocation)
@@ -31,14 +33,26 @@ struct ProblemDetailsTests {
     func badRequest() async throws {
         try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
             let tenant = try await client.makeTenant(slug: "bad-request")
-            try Self.expectProblem(try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":"#), .badRequest, code: "invalid-request")
-            try Self.expectProblem(try await client.request(.post, "/v1/api-keys", key: tenant.key, json: "[1,2]"), .badRequest, code: "invalid-request")
+            try Self.expectProblem(
+                try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":"#),
+                .badRequest,
+                code: "invalid-request"
+            )
+            try Self.expectProblem(
+                try await client.request(.post, "/v1/api-keys", key: tenant.key, json: "[1,2]"),
+                .badRequest,
+                code: "invalid-request"
+            )
             try Self.expectProblem(try await client.request(.get, "/v1/api-keys?limit=abc", key: tenant.key), .badRequest, code: "invalid-request")
             try Self.expectProblem(try await client.request(.get, "/v1/api-keys?limit=0", key: tenant.key), .badRequest, code: "invalid-request")
             try Self.expectProblem(try await client.request(.get, "/v1/api-keys?limit=-1", key: tenant.key), .badRequest, code: "invalid-request")
             // A limit past any integer is capped like any other large one (issue 12, item 14).
             #expect(try await client.request(.get, "/v1/api-keys?limit=99999999999999999999999999", key: tenant.key).status == .ok)
-            try Self.expectProblem(try await client.request(.get, "/v1/api-keys?cursor=bm90LWEtY3Vyc29y", key: tenant.key), .badRequest, code: "invalid-request")
+            try Self.expectProblem(
+                try await client.request(.get, "/v1/api-keys?cursor=bm90LWEtY3Vyc29y", key: tenant.key),
+                .badRequest,
+                code: "invalid-request"
+            )
         }
     }
 
@@ -59,7 +73,11 @@ struct ProblemDetailsTests {
             try Self.expectProblem(try await client.request(.get, "/v1/nowhere", key: tenant.key), .notFound, code: "not-found")
             try Self.expectProblem(try await client.request(.get, "/v1/api-keys/\(UUID())", key: tenant.key), .notFound, code: "not-found")
             try Self.expectProblem(try await client.request(.get, "/v1/api-keys/not-a-uuid", key: tenant.key), .notFound, code: "not-found")
-            try Self.expectProblem(try await client.request(.get, "/v1/tenants/\(UUID())", key: TestEnvironment.adminKey), .notFound, code: "not-found")
+            try Self.expectProblem(
+                try await client.request(.get, "/v1/tenants/\(UUID())", key: TestEnvironment.adminKey),
+                .notFound,
+                code: "not-found"
+            )
         }
     }
 
@@ -116,10 +134,18 @@ struct ProblemDetailsTests {
                 let http = LoopbackHTTP(client: client, port: port)
                 let tenant = try await http.json(.POST, "/v1/tenants", key: TestEnvironment.adminKey, body: #"{"slug":"chunked","name":"Chunked"}"#)
                 let tenantID = try #require(tenant["id"] as? String)
-                let key = try #require(try await http.json(.POST, "/v1/tenants/\(tenantID)/api-keys", key: TestEnvironment.adminKey, body: #"{"name":"k"}"#)["key"] as? String)
-                let source = try #require(try await http.json(
-                    .POST, "/v1/webhook-sources", key: key, body: #"{"name":"gh","scheme":{"type":"github"},"secret":"chunky-secret","max_body_bytes":1024}"#
-                )["id"] as? String)
+                let key = try #require(
+                    try await http.json(.POST, "/v1/tenants/\(tenantID)/api-keys", key: TestEnvironment.adminKey, body: #"{"name":"k"}"#)["key"]
+                        as? String
+                )
+                let source = try #require(
+                    try await http.json(
+                        .POST,
+                        "/v1/webhook-sources",
+                        key: key,
+                        body: #"{"name":"gh","scheme":{"type":"github"},"secret":"chunky-secret","max_body_bytes":1024}"#
+                    )["id"] as? String
+                )
                 for path in ["/v1/api-keys", "/webhooks/\(source)"] {
                     var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
                     request.method = .POST
@@ -139,6 +165,21 @@ struct ProblemDetailsTests {
                 throw error
             }
             try await client.shutdown()
+        }
+    }
+
+    @Test("length limits count code points as PostgreSQL does: a name over 200 is 422, never a 500 from the CHECK")
+    func lengthsInCodePoints() async throws {
+        try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
+            let tenant = try await client.makeTenant(slug: "lengths")
+            // A flag is one Character but two code points.
+            let over = "\u{1F1FA}\u{1F1F8}" + String(repeating: "*", count: 199)
+            let at = "\u{1F1FA}\u{1F1F8}" + String(repeating: "*", count: 198)
+            for (name, status) in [(over, HTTPResponse.Status.unprocessableContent), (at, .created)] {
+                let body = try JSONSerialization.data(withJSONObject: ["name": name, "scheme": ["type": "shopify"], "secret": "lengths-secret"])
+                let response = try await client.request(.post, "/v1/webhook-sources", key: tenant.key, json: String(decoding: body, as: UTF8.self))
+                #expect(response.status == status, "\(name.unicodeScalars.count) code points: \(response.text)")
+            }
         }
     }
 
@@ -184,7 +225,9 @@ struct ProblemDetailsTests {
             try Self.expectProblem(nested, .unprocessableContent, code: "validation-failed")
             #expect((try nested.jsonObject()["detail"] as? String)?.contains("'payload.note'") == true)
             try Self.expectProblem(
-                try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":"k","scopes":["read\u0000"]}"#), .unprocessableContent, code: "validation-failed"
+                try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":"k","scopes":["read\u0000"]}"#),
+                .unprocessableContent,
+                code: "validation-failed"
             )
             for query in ["/v1/jobs?kind=%00", "/v1/api-keys?cursor=a%00b", "/v1/webhook-events?type=%00"] {
                 try Self.expectProblem(try await client.request(.get, query, key: tenant.key), .badRequest, code: "invalid-request")
@@ -205,14 +248,19 @@ struct ProblemDetailsTests {
                 #expect(response.headers[HTTPField.Name("Accept-Post")!] == "application/json")
             }
             let patch = try await client.execute(
-                uri: "/v1/tenants/\(tenant.id)", method: .patch,
-                headers: [.authorization: "Bearer \(TestEnvironment.adminKey)", .contentType: "text/plain"], body: ByteBuffer(string: #"{"name":"x"}"#)
+                uri: "/v1/tenants/\(tenant.id)",
+                method: .patch,
+                headers: [.authorization: "Bearer \(TestEnvironment.adminKey)", .contentType: "text/plain"],
+                body: ByteBuffer(string: #"{"name":"x"}"#)
             )
             try Self.expectProblem(patch, .unsupportedMediaType, code: "unsupported-media-type")
             // JSON with parameters, and a +json type, are JSON.
             for contentType in ["application/json; charset=utf-8", "application/merge-patch+json"] {
                 let response = try await client.execute(
-                    uri: "/v1/api-keys", method: .post, headers: [.authorization: "Bearer \(tenant.key)", .contentType: contentType], body: json
+                    uri: "/v1/api-keys",
+                    method: .post,
+                    headers: [.authorization: "Bearer \(tenant.key)", .contentType: contentType],
+                    body: json
                 )
                 #expect(response.status == .created, "\(contentType): \(response.text)")
             }
@@ -226,9 +274,21 @@ struct ProblemDetailsTests {
             let unknown = try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":"x","colour":"red"}"#)
             try Self.expectProblem(unknown, .unprocessableContent, code: "validation-failed")
             #expect(unknown.text.contains("colour"))
-            try Self.expectProblem(try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":42}"#), .unprocessableContent, code: "validation-failed")
-            try Self.expectProblem(try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":"x","scopes":["admin"]}"#), .unprocessableContent, code: "validation-failed")
-            try Self.expectProblem(try await client.request(.post, "/v1/api-keys", key: tenant.key, json: "{}"), .unprocessableContent, code: "validation-failed")
+            try Self.expectProblem(
+                try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":42}"#),
+                .unprocessableContent,
+                code: "validation-failed"
+            )
+            try Self.expectProblem(
+                try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":"x","scopes":["admin"]}"#),
+                .unprocessableContent,
+                code: "validation-failed"
+            )
+            try Self.expectProblem(
+                try await client.request(.post, "/v1/api-keys", key: tenant.key, json: "{}"),
+                .unprocessableContent,
+                code: "validation-failed"
+            )
             let slug = try await client.request(.post, "/v1/tenants", key: TestEnvironment.adminKey, json: #"{"slug":"Not A Slug","name":"x"}"#)
             try Self.expectProblem(slug, .unprocessableContent, code: "validation-failed")
         }

@@ -14,14 +14,17 @@ struct ProviderCatalogTests {
 
     /// Each declared parameter's example value: what a real connection would carry.
     static func exampleParameters(of provider: ProviderDefinition) -> [String: String] {
-        Dictionary(uniqueKeysWithValues: provider.connectionParameters.compactMap { parameter in
-            parameter.example.map { (parameter.name, $0) }
-        })
+        Dictionary(
+            uniqueKeysWithValues: provider.connectionParameters.compactMap { parameter in
+                parameter.example.map { (parameter.name, $0) }
+            }
+        )
     }
 
     /// The validation error for `definition`, or nil when it passes.
     static func validationError(
-        _ definition: ProviderDefinition, allowingHTTPHosts: Set<String> = []
+        _ definition: ProviderDefinition,
+        allowingHTTPHosts: Set<String> = []
     ) -> ProviderValidationError? {
         do {
             try definition.validateCustom(allowingHTTPHosts: allowingHTTPHosts)
@@ -51,7 +54,9 @@ struct ProviderCatalogTests {
         requiredHeaders: ["Acme-Version": "2024-01-01"],
         connectionParameters: [
             ConnectionParameter(
-                name: "tenant", description: "The Acme tenant.", pattern: ConnectionParameter.dnsLabelPattern,
+                name: "tenant",
+                description: "The Acme tenant.",
+                pattern: ConnectionParameter.dnsLabelPattern,
                 example: "globex"
             ),
             ConnectionParameter(name: "version", description: "API version.", pattern: "^v[0-9]{1,2}$", example: "v2"),
@@ -440,7 +445,10 @@ struct ProviderCatalogTests {
             (Self.custom { $0.connectionParameters[0].pattern = "[" }, "connection_parameters"),
             (Self.custom { $0.connectionParameters[0].example = "not valid!" }, "connection_parameters"),
             (Self.custom { $0.connectionParameters[1].name = "tenant" }, "connection_parameters"),
-            (Self.custom { $0.connectionParameters[0].source = .resourceLookup(url: "http://169.254.169.254/", field: "id") }, "connection_parameters"),
+            (
+                Self.custom { $0.connectionParameters[0].source = .resourceLookup(url: "http://169.254.169.254/", field: "id") },
+                "connection_parameters"
+            ),
             (Self.custom { $0.connectionParameters[0].source = .tokenResponse(field: "url", hostSuffix: ".com") }, "connection_parameters"),
             (Self.custom { $0.webhookSignature = .stripe(header: "Bad Header", toleranceSeconds: 300) }, "webhook_signature"),
             (Self.custom { $0.webhookSignature = .standardWebhooks(toleranceSeconds: 0) }, "webhook_signature"),

@@ -41,17 +41,26 @@ struct ReadmeRoleRecipeTests {
         #expect(!(try await Self.ownerHasCreateRole(cluster, logger: logger)), "the recipe's owner should need no CREATEROLE")
 
         let environment = TestEnvironment.make(
-            owner: try DatabaseURL(parsing: local(owner), variable: "owner"), application: try DatabaseURL(parsing: local(api), variable: "api")
+            owner: try DatabaseURL(parsing: local(owner), variable: "owner"),
+            application: try DatabaseURL(parsing: local(api), variable: "api")
         )
-        let migrate = try SwitchyardProcess(["migrate"], environment: environment, settings: [
-            "SWITCHYARD_MIGRATION_DATABASE_URL": local(owner),
-        ])
+        let migrate = try SwitchyardProcess(
+            ["migrate"],
+            environment: environment,
+            settings: [
+                "SWITCHYARD_MIGRATION_DATABASE_URL": local(owner)
+            ]
+        )
         #expect(try await migrate.waitForExit(timeout: .seconds(60)) == 0, "migrate failed: \(migrate.output.suffix(2000))")
 
         let port = try LocalPostgresCluster.freeLoopbackPort()
-        let serve = try SwitchyardProcess(["serve"], environment: environment, settings: [
-            "SWITCHYARD_DATABASE_URL": local(api), "SWITCHYARD_ADMIN_KEY": TestEnvironment.adminKey, "SWITCHYARD_HTTP_PORT": "\(port)",
-        ])
+        let serve = try SwitchyardProcess(
+            ["serve"],
+            environment: environment,
+            settings: [
+                "SWITCHYARD_DATABASE_URL": local(api), "SWITCHYARD_ADMIN_KEY": TestEnvironment.adminKey, "SWITCHYARD_HTTP_PORT": "\(port)",
+            ]
+        )
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
             try await LoopbackHTTP(client: client, port: port).waitUntilReady(timeout: .seconds(30))

@@ -22,22 +22,39 @@ struct SchemathesisTests {
             let run: (Int32, String)
             do {
                 let http = LoopbackHTTP(client: client, port: port)
-                let tenant = try await http.json(.POST, "/v1/tenants", key: TestEnvironment.adminKey, body: #"{"slug":"conformance","name":"Conformance"}"#)
+                let tenant = try await http.json(
+                    .POST,
+                    "/v1/tenants",
+                    key: TestEnvironment.adminKey,
+                    body: #"{"slug":"conformance","name":"Conformance"}"#
+                )
                 let tenantID = try #require(tenant["id"] as? String)
-                let key = try #require(try await http.json(
-                    .POST, "/v1/tenants/\(tenantID)/api-keys", key: TestEnvironment.adminKey,
-                    body: #"{"name":"schemathesis","scopes":["read","write","credentials:read"]}"#
-                )["key"] as? String)
+                let key = try #require(
+                    try await http.json(
+                        .POST,
+                        "/v1/tenants/\(tenantID)/api-keys",
+                        key: TestEnvironment.adminKey,
+                        body: #"{"name":"schemathesis","scopes":["read","write","credentials:read"]}"#
+                    )["key"] as? String
+                )
                 // Records for the operations that take an id, so they reach more than their 404 (the proxy's are left
                 // out: they would call the provider).
                 func create(_ path: String, _ body: String) async throws -> String {
                     try #require(try await http.json(.POST, path, key: key, body: body)["id"] as? String)
                 }
                 let records = [
-                    ("integration_id", "^/v1/integrations/\\{integration_id\\}(/credentials|/refresh|/disconnect)?$",
-                     try await create("/v1/integrations", #"{"provider":"stripe","credentials":{"api_key":"sk_test_conformance"}}"#)),
-                    ("source_id", "^/(v1/webhook-sources|webhooks)/\\{source_id\\}", try await create("/v1/webhook-sources", #"{"name":"gh","scheme":{"type":"github"},"secret":"conformance-secret"}"#)),
-                    ("schedule_id", "^/v1/schedules/\\{schedule_id\\}", try await create("/v1/schedules", #"{"name":"tick","kind":"noop","interval_seconds":3600}"#)),
+                    (
+                        "integration_id", "^/v1/integrations/\\{integration_id\\}(/credentials|/refresh|/disconnect)?$",
+                        try await create("/v1/integrations", #"{"provider":"stripe","credentials":{"api_key":"sk_test_conformance"}}"#)
+                    ),
+                    (
+                        "source_id", "^/(v1/webhook-sources|webhooks)/\\{source_id\\}",
+                        try await create("/v1/webhook-sources", #"{"name":"gh","scheme":{"type":"github"},"secret":"conformance-secret"}"#)
+                    ),
+                    (
+                        "schedule_id", "^/v1/schedules/\\{schedule_id\\}",
+                        try await create("/v1/schedules", #"{"name":"tick","kind":"noop","interval_seconds":3600}"#)
+                    ),
                     ("job_id", "^/v1/jobs/\\{job_id\\}", try await create("/v1/jobs", #"{"kind":"noop","run_at":"2100-01-01T00:00:00Z"}"#)),
                 ]
                 let root = Schemathesis.packageRoot
@@ -48,11 +65,14 @@ struct SchemathesisTests {
                 let configurationFile = FileManager.default.temporaryDirectory.appending(path: "schemathesis-\(UUID().uuidString).toml")
                 try configuration.write(to: configurationFile, atomically: true, encoding: .utf8)
                 defer { try? FileManager.default.removeItem(at: configurationFile) }
-                run = try await ChildProcess.run([
-                    st, "--config-file", configurationFile.path,
-                    "run", root.appending(path: "openapi/openapi.yaml").path, "--url", "http://127.0.0.1:\(port)",
-                    "--max-examples", "\(Self.examplesPerOperation)", "--request-timeout", "20", "--no-color",
-                ], environment: ["SWITCHYARD_TENANT_KEY": key, "SWITCHYARD_ADMIN_KEY": TestEnvironment.adminKey])
+                run = try await ChildProcess.run(
+                    [
+                        st, "--config-file", configurationFile.path,
+                        "run", root.appending(path: "openapi/openapi.yaml").path, "--url", "http://127.0.0.1:\(port)",
+                        "--max-examples", "\(Self.examplesPerOperation)", "--request-timeout", "20", "--no-color",
+                    ],
+                    environment: ["SWITCHYARD_TENANT_KEY": key, "SWITCHYARD_ADMIN_KEY": TestEnvironment.adminKey]
+                )
             } catch {
                 try? await client.shutdown()
                 throw error

@@ -3,11 +3,11 @@ import HTTPTypes
 import HummingbirdTesting
 import Logging
 import PostgresNIO
-import Testing
 import SwitchyardAPI
 import SwitchyardCore
 import SwitchyardPostgres
 import SwitchyardTestSupport
+import Testing
 
 @Suite("Tenant isolation (REQUIREMENTS PG-1..PG-4, API-1)")
 struct TenantIsolationTests {
@@ -19,7 +19,12 @@ struct TenantIsolationTests {
             return try #require(try created.jsonObject()["id"] as? String)
         },
         "integration_id": { client, key in
-            let created = try await client.request(.post, "/v1/integrations", key: key, json: #"{"provider":"stripe","credentials":{"api_key":"sk_test_b_owned"}}"#)
+            let created = try await client.request(
+                .post,
+                "/v1/integrations",
+                key: key,
+                json: #"{"provider":"stripe","credentials":{"api_key":"sk_test_b_owned"}}"#
+            )
             return try #require(try created.jsonObject()["id"] as? String, "\(created.text)")
         },
         "provider_id": { client, key in
@@ -37,7 +42,12 @@ struct TenantIsolationTests {
             return try #require(try created.jsonObject()["id"] as? String, "\(created.text)")
         },
         "schedule_id": { client, key in
-            let created = try await client.request(.post, "/v1/schedules", key: key, json: #"{"name":"b-\#(UUID().uuidString)","kind":"noop","interval_seconds":3600}"#)
+            let created = try await client.request(
+                .post,
+                "/v1/schedules",
+                key: key,
+                json: #"{"name":"b-\#(UUID().uuidString)","kind":"noop","interval_seconds":3600}"#
+            )
             return try #require(try created.jsonObject()["id"] as? String, "\(created.text)")
         },
         // The proxied path itself names nothing; the integration in front of it is what is isolated.
@@ -111,7 +121,10 @@ struct TenantIsolationTests {
 
     /// Tenant-key routes (not the operator's `/v1/tenants` and `/v1/platform/...`) that name a resource.
     static func tenantResourceRoutes(_ environment: TestEnvironment) async throws -> [RouteTable.Route] {
-        return try await environment.routeTable().routes.filter { $0.template.hasPrefix("/v1/") && !$0.template.hasPrefix("/v1/tenants") && !$0.template.hasPrefix("/v1/platform/") && $0.template.contains("{") }
+        return try await environment.routeTable().routes.filter {
+            $0.template.hasPrefix("/v1/") && !$0.template.hasPrefix("/v1/tenants") && !$0.template.hasPrefix("/v1/platform/")
+                && $0.template.contains("{")
+        }
     }
 
     @Test("every tenant table enables and forces row-level security with a policy; the app role is no owner, superuser or BYPASSRLS")
@@ -160,14 +173,25 @@ struct TenantIsolationTests {
         }
         let url = environment.applicationURL
         let connection = try await PostgresConnection.connect(
-            configuration: .init(host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable),
-            id: 1, logger: environment.logger
+            configuration: .init(
+                host: url.host,
+                port: url.port,
+                username: url.username,
+                password: url.password,
+                database: url.database,
+                tls: .disable
+            ),
+            id: 1,
+            logger: environment.logger
         )
         let count = try await connection.query("SELECT count(*)::int FROM tenants", logger: environment.logger)
             .decode(Int.self).first(where: { _ in true })
         #expect(count == 0)
         await #expect(throws: PSQLError.self) {
-            try await connection.query("INSERT INTO tenants (id, slug, name) VALUES (gen_random_uuid(), 'sneaky', 'Sneaky')", logger: environment.logger)
+            try await connection.query(
+                "INSERT INTO tenants (id, slug, name) VALUES (gen_random_uuid(), 'sneaky', 'Sneaky')",
+                logger: environment.logger
+            )
         }
         try await connection.close()
     }

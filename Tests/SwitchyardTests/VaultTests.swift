@@ -3,11 +3,12 @@ import Logging
 import NIOCore
 import PostgresNIO
 import SwitchyardCore
-@testable import SwitchyardPostgres
 import SwitchyardTestSupport
 import SwitchyardVault
 import Synchronization
 import Testing
+
+@testable import SwitchyardPostgres
 
 @Suite("Credential vault: envelope encryption (REQUIREMENTS EN-1..EN-5)")
 struct VaultTests {
@@ -17,10 +18,17 @@ struct VaultTests {
 
     static func makeIntegration(_ database: Database, _ tenant: TenantID, key: String, logger: Logger) async throws -> UUID {
         try await database.withTenant(tenant, logger: logger) { transaction in
-            try await transaction.createIntegration(NewIntegration(
-                provider: "stripe", displayName: "Stripe", status: .connected, connectionParameters: [:],
-                endUserID: nil, tags: [], credential: .apiKey(fields: ["api_key": key])
-            ))
+            try await transaction.createIntegration(
+                NewIntegration(
+                    provider: "stripe",
+                    displayName: "Stripe",
+                    status: .connected,
+                    connectionParameters: [:],
+                    endUserID: nil,
+                    tags: [],
+                    credential: .apiKey(fields: ["api_key": key])
+                )
+            )
         }.id
     }
 
@@ -45,7 +53,12 @@ struct VaultTests {
             #expect(try await open(a, sealed, field, row) == Array("s3cret".utf8))
 
             await expectUnreadable(.authenticationFailed) { try await open(a, sealed, field, UUID()) }
-            let otherColumn = SealedField(table: field.table, rowIDColumn: field.rowIDColumn, column: "refresh_token", dataKeyColumn: field.dataKeyColumn)
+            let otherColumn = SealedField(
+                table: field.table,
+                rowIDColumn: field.rowIDColumn,
+                column: "refresh_token",
+                dataKeyColumn: field.dataKeyColumn
+            )
             await expectUnreadable(.authenticationFailed) { try await open(a, sealed, otherColumn, row) }
             let otherTable = SealedField(table: "destinations", rowIDColumn: "id", column: field.column, dataKeyColumn: field.dataKeyColumn)
             await expectUnreadable(.authenticationFailed) { try await open(a, sealed, otherTable, row) }
@@ -218,7 +231,9 @@ struct VaultTests {
             }
             // Three credential updates: the 7th encryption exceeds the budget of 6 and rotates the key.
             for (index, integration) in integrations.prefix(3).enumerated() {
-                try await database.withTenant(tenant, logger: logger) { try await $0.storeCredential(.apiKey(fields: ["api_key": "key-\(index)-v2"]), for: integration) }
+                try await database.withTenant(tenant, logger: logger) {
+                    try await $0.storeCredential(.apiKey(fields: ["api_key": "key-\(index)-v2"]), for: integration)
+                }
             }
             let before = try await database.dataKeyCounts(logger: logger)
             #expect(before.map(\.state).sorted() == ["active", "retiring"])

@@ -29,7 +29,12 @@ struct WebhookDurabilityTests {
             return try await withThrowingTaskGroup(of: String?.self) { group in
                 for index in 0..<40 {
                     group.addTask {
-                        let response = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: "crash-\(index)")
+                        let response = try await WebhookFixture.deliverGitHub(
+                            client,
+                            source: source.id,
+                            secret: source.secret,
+                            deliveryID: "crash-\(index)"
+                        )
                         return response.status == .ok ? "crash-\(index)" : nil
                     }
                 }

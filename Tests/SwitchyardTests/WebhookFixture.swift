@@ -14,8 +14,18 @@ enum WebhookFixture {
     }
 
     /// A GitHub-scheme source with a known secret; returns its id and secret.
-    static func makeSource(_ client: any TestClientProtocol, key: String, scheme: String = #"{"type":"github"}"#, secret: String = "It's a Secret to Everybody") async throws -> (id: String, secret: String) {
-        let created = try await client.request(.post, "/v1/webhook-sources", key: key, json: #"{"name":"source","scheme":\#(scheme),"secret":"\#(secret)"}"#)
+    static func makeSource(
+        _ client: any TestClientProtocol,
+        key: String,
+        scheme: String = #"{"type":"github"}"#,
+        secret: String = "It's a Secret to Everybody"
+    ) async throws -> (id: String, secret: String) {
+        let created = try await client.request(
+            .post,
+            "/v1/webhook-sources",
+            key: key,
+            json: #"{"name":"source","scheme":\#(scheme),"secret":"\#(secret)"}"#
+        )
         guard created.status == .created, let id = try created.jsonObject()["id"] as? String else {
             throw TestFailure("creating a webhook source answered \(created.status): \(created.text)")
         }
@@ -24,8 +34,13 @@ enum WebhookFixture {
 
     /// A GitHub delivery signed with `secret` (the way GitHub signs: sha256= HMAC of the raw body).
     static func deliverGitHub(
-        _ client: any TestClientProtocol, source: String, secret: String, deliveryID: String, body: String = #"{"action":"opened","number":1}"#,
-        signatureBody: String? = nil, extraHeaders: [String: String] = [:]
+        _ client: any TestClientProtocol,
+        source: String,
+        secret: String,
+        deliveryID: String,
+        body: String = #"{"action":"opened","number":1}"#,
+        signatureBody: String? = nil,
+        extraHeaders: [String: String] = [:]
     ) async throws -> TestResponse {
         var headers: HTTPFields = [
             .contentType: "application/json",
@@ -38,7 +53,13 @@ enum WebhookFixture {
     }
 
     /// A Stripe delivery: `Stripe-Signature: t=..,v1=..` over `t.body`.
-    static func deliverStripe(_ client: any TestClientProtocol, source: String, secrets: [String], eventID: String, timestamp: Int = Int(Date().timeIntervalSince1970)) async throws -> TestResponse {
+    static func deliverStripe(
+        _ client: any TestClientProtocol,
+        source: String,
+        secrets: [String],
+        eventID: String,
+        timestamp: Int = Int(Date().timeIntervalSince1970)
+    ) async throws -> TestResponse {
         let body = #"{"id":"\#(eventID)","type":"invoice.paid","data":{"object":{"amount":4200}}}"#
         let signatures = secrets.map { "v1=" + hmacHex($0, "\(timestamp).\(body)") }.joined(separator: ",")
         let headers: HTTPFields = [.contentType: "application/json", HTTPField.Name("Stripe-Signature")!: "t=\(timestamp),\(signatures)"]

@@ -24,9 +24,15 @@ struct WebhookIngestTests {
         try await Self.run { client, key in
             let source = try await WebhookFixture.makeSource(client, key: key)
             // Signature-bearing headers of other schemes, and anything named like a credential, are redacted too.
-            let first = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: "d-1", extraHeaders: [
-                "svix-signature": "v1,c2VjcmV0LXNpZ25hdHVyZQ==", "x-relay-token": "relay-secret-value",
-            ])
+            let first = try await WebhookFixture.deliverGitHub(
+                client,
+                source: source.id,
+                secret: source.secret,
+                deliveryID: "d-1",
+                extraHeaders: [
+                    "svix-signature": "v1,c2VjcmV0LXNpZ25hdHVyZQ==", "x-relay-token": "relay-secret-value",
+                ]
+            )
             #expect(first.status == .ok)
             #expect(try first.jsonObject()["status"] as? String == "recorded")
             let again = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: "d-1")
@@ -49,7 +55,9 @@ struct WebhookIngestTests {
         }
     }
 
-    @Test("signed deliveries whose event id the database cannot keep (empty, 400 bytes, \\u0000) are recorded under their digest, with their neighbours")
+    @Test(
+        "signed deliveries whose event id the database cannot keep (empty, 400 bytes, \\u0000) are recorded under their digest, with their neighbours"
+    )
     func unstorableEventIDs() async throws {
         try await Self.run { client, key in
             let source = try await WebhookFixture.makeSource(client, key: key, scheme: #"{"type":"stripe"}"#, secret: "whsec_ids")
@@ -57,7 +65,9 @@ struct WebhookIngestTests {
             // Concurrently, so the group commit puts them in the same batches.
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                 for id in ids {
-                    group.addTask { try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_ids"], eventID: id).status.code }
+                    group.addTask {
+                        try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_ids"], eventID: id).status.code
+                    }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
@@ -79,13 +89,22 @@ struct WebhookIngestTests {
             let source = try await WebhookFixture.makeSource(client, key: a.key, secret: "tenant-a-secret")
             _ = try await WebhookFixture.makeSource(client, key: b.key, secret: "tenant-b-secret")
             let tampered = try await WebhookFixture.deliverGitHub(
-                client, source: source.id, secret: source.secret, deliveryID: "t-1", body: #"{"action":"opened","number":2}"#,
+                client,
+                source: source.id,
+                secret: source.secret,
+                deliveryID: "t-1",
+                body: #"{"action":"opened","number":2}"#,
                 signatureBody: #"{"action":"opened","number":1}"#
             )
             try ProblemDetailsTests.expectProblem(tampered, .unauthorized, code: "invalid-signature")
             let foreign = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: "tenant-b-secret", deliveryID: "t-2")
             try ProblemDetailsTests.expectProblem(foreign, .unauthorized, code: "invalid-signature")
-            let unsigned = try await client.execute(uri: "/webhooks/\(source.id)", method: .post, headers: [.contentType: "application/json"], body: .init(string: "{}"))
+            let unsigned = try await client.execute(
+                uri: "/webhooks/\(source.id)",
+                method: .post,
+                headers: [.contentType: "application/json"],
+                body: .init(string: "{}")
+            )
             try ProblemDetailsTests.expectProblem(unsigned, .unauthorized, code: "invalid-signature")
             #expect(try await Self.events(client, key: a.key).isEmpty)
             #expect(try await Self.events(client, key: b.key).isEmpty)
@@ -95,25 +114,70 @@ struct WebhookIngestTests {
     @Test("Stripe secrets rotate: both work during the grace period, the old one stops when expired; stale and future timestamps fail")
     func stripeRotation() async throws {
         try await Self.run { client, key in
-            let source = try await WebhookFixture.makeSource(client, key: key, scheme: #"{"type":"stripe","tolerance_seconds":300}"#, secret: "whsec_old_secret_1")
-            #expect(try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_old_secret_1"], eventID: "evt_1").status == .ok)
-            let added = try await client.request(.post, "/v1/webhook-sources/\(source.id)/secrets", key: key, json: #"{"secret":"whsec_new_secret_2","expire_others_after_seconds":3600}"#)
+            let source = try await WebhookFixture.makeSource(
+                client,
+                key: key,
+                scheme: #"{"type":"stripe","tolerance_seconds":300}"#,
+                secret: "whsec_old_secret_1"
+            )
+            #expect(
+                try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_old_secret_1"], eventID: "evt_1").status == .ok
+            )
+            let added = try await client.request(
+                .post,
+                "/v1/webhook-sources/\(source.id)/secrets",
+                key: key,
+                json: #"{"secret":"whsec_new_secret_2","expire_others_after_seconds":3600}"#
+            )
             #expect(added.status == .created, "\(added.text)")
             #expect(try added.jsonObject()["secret"] == nil)
-            #expect(try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_new_secret_2"], eventID: "evt_2").status == .ok)
-            #expect(try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_old_secret_1"], eventID: "evt_3").status == .ok)
+            #expect(
+                try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_new_secret_2"], eventID: "evt_2").status == .ok
+            )
+            #expect(
+                try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_old_secret_1"], eventID: "evt_3").status == .ok
+            )
             // During a rotation Stripe signs with both; one good v1 is enough.
-            #expect(try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["wrong-secret", "whsec_new_secret_2"], eventID: "evt_4").status == .ok)
+            #expect(
+                try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["wrong-secret", "whsec_new_secret_2"], eventID: "evt_4")
+                    .status == .ok
+            )
 
-            let secrets = try #require(try await client.request(.get, "/v1/webhook-sources/\(source.id)", key: key).jsonObject()["secrets"] as? [[String: Any]])
+            let secrets = try #require(
+                try await client.request(.get, "/v1/webhook-sources/\(source.id)", key: key).jsonObject()["secrets"] as? [[String: Any]]
+            )
             #expect(secrets.count == 2)
             let old = try #require(secrets.first { $0["expires_at"] is String }?["id"] as? String)
             #expect(try await client.request(.delete, "/v1/webhook-sources/\(source.id)/secrets/\(old)", key: key).status == .noContent)
-            try ProblemDetailsTests.expectProblem(try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_old_secret_1"], eventID: "evt_5"), .unauthorized, code: "invalid-signature")
+            try ProblemDetailsTests.expectProblem(
+                try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_old_secret_1"], eventID: "evt_5"),
+                .unauthorized,
+                code: "invalid-signature"
+            )
 
             let now = Int(Date().timeIntervalSince1970)
-            try ProblemDetailsTests.expectProblem(try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_new_secret_2"], eventID: "evt_6", timestamp: now - 400), .unauthorized, code: "invalid-signature")
-            try ProblemDetailsTests.expectProblem(try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_new_secret_2"], eventID: "evt_7", timestamp: now + 400), .unauthorized, code: "invalid-signature")
+            try ProblemDetailsTests.expectProblem(
+                try await WebhookFixture.deliverStripe(
+                    client,
+                    source: source.id,
+                    secrets: ["whsec_new_secret_2"],
+                    eventID: "evt_6",
+                    timestamp: now - 400
+                ),
+                .unauthorized,
+                code: "invalid-signature"
+            )
+            try ProblemDetailsTests.expectProblem(
+                try await WebhookFixture.deliverStripe(
+                    client,
+                    source: source.id,
+                    secrets: ["whsec_new_secret_2"],
+                    eventID: "evt_7",
+                    timestamp: now + 400
+                ),
+                .unauthorized,
+                code: "invalid-signature"
+            )
             let recorded = try await Self.events(client, key: key).compactMap { $0["event_id"] as? String }
             #expect(Set(recorded) == ["evt_1", "evt_2", "evt_3", "evt_4"])
             #expect(try await Self.events(client, key: key, query: "?type=invoice.paid").count == 4)
@@ -123,31 +187,52 @@ struct WebhookIngestTests {
     @Test("a grace period that ends while the source is cached: the old secret stops verifying at once (issue 12, item 6)")
     func graceEndsWhileCached() async throws {
         try await Self.run { client, key in
-            let source = try await WebhookFixture.makeSource(client, key: key, scheme: #"{"type":"stripe","tolerance_seconds":300}"#, secret: "whsec_old_secret_1")
+            let source = try await WebhookFixture.makeSource(
+                client,
+                key: key,
+                scheme: #"{"type":"stripe","tolerance_seconds":300}"#,
+                secret: "whsec_old_secret_1"
+            )
             let added = try await client.request(
-                .post, "/v1/webhook-sources/\(source.id)/secrets", key: key, json: #"{"secret":"whsec_new_secret_2","expire_others_after_seconds":2}"#
+                .post,
+                "/v1/webhook-sources/\(source.id)/secrets",
+                key: key,
+                json: #"{"secret":"whsec_new_secret_2","expire_others_after_seconds":2}"#
             )
             #expect(added.status == .created)
             // The grace ends when the server says (2 s after it handled the rotation, however long the request took).
             let shown = try await client.request(.get, "/v1/webhook-sources/\(source.id)", key: key).jsonObject()
-            let expiries = (shown["secrets"] as? [[String: Any]] ?? []).compactMap { ($0["expires_at"] as? String).flatMap(RFC3339Timestamp.date(from:)) }
+            let expiries = (shown["secrets"] as? [[String: Any]] ?? []).compactMap {
+                ($0["expires_at"] as? String).flatMap(RFC3339Timestamp.date(from:))
+            }
             let graceEnds = try #require(expiries.min())
             // Loads the source, with both secrets, into the cache (kept 5 s; no API call invalidates it below). Signed with
             // the new secret, so it passes however slow the machine is.
-            #expect(try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_new_secret_2"], eventID: "evt_load").status == .ok)
+            #expect(
+                try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_new_secret_2"], eventID: "evt_load").status == .ok
+            )
             // Times are shown to the second, truncated: the grace ends within the second after the one shown.
             try await Task.sleep(for: .seconds(max(0, graceEnds.timeIntervalSinceNow) + 1.2))
             try ProblemDetailsTests.expectProblem(
-                try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_old_secret_1"], eventID: "evt_grace_over"), .unauthorized, code: "invalid-signature"
+                try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_old_secret_1"], eventID: "evt_grace_over"),
+                .unauthorized,
+                code: "invalid-signature"
             )
-            #expect(try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_new_secret_2"], eventID: "evt_new").status == .ok)
+            #expect(
+                try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_new_secret_2"], eventID: "evt_new").status == .ok
+            )
         }
     }
 
     @Test("a Standard Webhooks source generates its whsec_ secret and shows it once")
     func standardWebhooksSecret() async throws {
         try await Self.run { client, key in
-            let created = try await client.request(.post, "/v1/webhook-sources", key: key, json: #"{"name":"std","scheme":{"type":"standard_webhooks"},"generate_secret":true}"#)
+            let created = try await client.request(
+                .post,
+                "/v1/webhook-sources",
+                key: key,
+                json: #"{"name":"std","scheme":{"type":"standard_webhooks"},"generate_secret":true}"#
+            )
             #expect(created.status == .created)
             let body = try created.jsonObject()
             let secret = try #require(body["secret"] as? String)
@@ -163,7 +248,8 @@ struct WebhookIngestTests {
             let payload = #"{"type":"user.created","data":{"id":1}}"#
             let mac = HMACSHA256.base64(key: key32, "msg_1.\(timestamp).\(payload)")
             let headers: HTTPFields = [
-                HTTPField.Name("webhook-id")!: "msg_1", HTTPField.Name("webhook-timestamp")!: timestamp, HTTPField.Name("webhook-signature")!: "v1,\(mac)",
+                HTTPField.Name("webhook-id")!: "msg_1", HTTPField.Name("webhook-timestamp")!: timestamp,
+                HTTPField.Name("webhook-signature")!: "v1,\(mac)",
             ]
             let delivered = try await client.execute(uri: "/webhooks/\(id)", method: .post, headers: headers, body: .init(string: payload))
             #expect(delivered.status == .ok, "\(String(buffer: delivered.body))")
@@ -191,23 +277,49 @@ struct WebhookIngestTests {
     @Test("oversize body 413, unknown source 404, source without a secret 409, bad source definitions 422")
     func badDeliveries() async throws {
         try await Self.run { client, key in
-            let created = try await client.request(.post, "/v1/webhook-sources", key: key, json: #"{"name":"small","scheme":{"type":"github"},"max_body_bytes":1024,"secret":"small-secret"}"#)
+            let created = try await client.request(
+                .post,
+                "/v1/webhook-sources",
+                key: key,
+                json: #"{"name":"small","scheme":{"type":"github"},"max_body_bytes":1024,"secret":"small-secret"}"#
+            )
             let small = try #require(try created.jsonObject()["id"] as? String)
             let big = String(repeating: "x", count: 2048)
-            try ProblemDetailsTests.expectProblem(try await WebhookFixture.deliverGitHub(client, source: small, secret: "small-secret", deliveryID: "big", body: big), .contentTooLarge, code: "payload-too-large")
-            try ProblemDetailsTests.expectProblem(try await WebhookFixture.deliverGitHub(client, source: UUID().uuidString.lowercased(), secret: "x", deliveryID: "u"), .notFound, code: "not-found")
-            try ProblemDetailsTests.expectProblem(try await WebhookFixture.deliverGitHub(client, source: "not-a-uuid", secret: "x", deliveryID: "u"), .notFound, code: "not-found")
+            try ProblemDetailsTests.expectProblem(
+                try await WebhookFixture.deliverGitHub(client, source: small, secret: "small-secret", deliveryID: "big", body: big),
+                .contentTooLarge,
+                code: "payload-too-large"
+            )
+            try ProblemDetailsTests.expectProblem(
+                try await WebhookFixture.deliverGitHub(client, source: UUID().uuidString.lowercased(), secret: "x", deliveryID: "u"),
+                .notFound,
+                code: "not-found"
+            )
+            try ProblemDetailsTests.expectProblem(
+                try await WebhookFixture.deliverGitHub(client, source: "not-a-uuid", secret: "x", deliveryID: "u"),
+                .notFound,
+                code: "not-found"
+            )
             let bare = try await client.request(.post, "/v1/webhook-sources", key: key, json: #"{"name":"bare","scheme":{"type":"github"}}"#)
             let bareID = try #require(try bare.jsonObject()["id"] as? String)
-            try ProblemDetailsTests.expectProblem(try await WebhookFixture.deliverGitHub(client, source: bareID, secret: "x", deliveryID: "n"), .conflict, code: "no-secret")
+            try ProblemDetailsTests.expectProblem(
+                try await WebhookFixture.deliverGitHub(client, source: bareID, secret: "x", deliveryID: "n"),
+                .conflict,
+                code: "no-secret"
+            )
             for body in [
                 #"{"name":"x","scheme":{"type":"nope"}}"#, #"{"name":"x","scheme":{"type":"stripe","tolerance_seconds":0}}"#,
                 #"{"name":"x","scheme":{"type":"hmac","header":"bad header"}}"#,
                 #"{"name":"x","scheme":{"type":"hmac","header":"X-Sig","signed_content":"timestamp_dot_body"}}"#,
                 #"{"name":"x","scheme":{"type":"standard_webhooks"},"secret":"not-a-whsec"}"#, #"{"name":"","scheme":{"type":"github"}}"#,
-                #"{"name":"x","scheme":{"type":"github"},"max_body_bytes":10}"#, #"{"name":"x","scheme":{"type":"github"},"secret":"abc","generate_secret":true}"#,
+                #"{"name":"x","scheme":{"type":"github"},"max_body_bytes":10}"#,
+                #"{"name":"x","scheme":{"type":"github"},"secret":"abc","generate_secret":true}"#,
             ] {
-                try ProblemDetailsTests.expectProblem(try await client.request(.post, "/v1/webhook-sources", key: key, json: body), .unprocessableContent, code: "validation-failed")
+                try ProblemDetailsTests.expectProblem(
+                    try await client.request(.post, "/v1/webhook-sources", key: key, json: body),
+                    .unprocessableContent,
+                    code: "validation-failed"
+                )
             }
         }
     }
@@ -221,7 +333,12 @@ struct WebhookIngestTests {
             let statuses = try await withThrowingTaskGroup(of: (HTTPResponse.Status, String).self) { group in
                 for _ in 0..<50 {
                     group.addTask {
-                        let response = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: "same-delivery")
+                        let response = try await WebhookFixture.deliverGitHub(
+                            client,
+                            source: source.id,
+                            secret: source.secret,
+                            deliveryID: "same-delivery"
+                        )
                         return (response.status, (try? response.jsonObject()["status"] as? String) ?? "")
                     }
                 }
@@ -241,7 +358,9 @@ struct WebhookIngestTests {
         try await Self.run { client, key in
             let github = try await WebhookFixture.makeSource(client, key: key)
             let stripe = try await WebhookFixture.makeSource(client, key: key, scheme: #"{"type":"stripe"}"#, secret: "whsec_abcdefgh")
-            for index in 1...3 { _ = try await WebhookFixture.deliverGitHub(client, source: github.id, secret: github.secret, deliveryID: "g-\(index)") }
+            for index in 1...3 {
+                _ = try await WebhookFixture.deliverGitHub(client, source: github.id, secret: github.secret, deliveryID: "g-\(index)")
+            }
             _ = try await WebhookFixture.deliverStripe(client, source: stripe.id, secrets: [stripe.secret], eventID: "evt_a")
             #expect(try await Self.events(client, key: key).count == 4)
             #expect(try await Self.events(client, key: key, query: "?source_id=\(github.id)").count == 3)
@@ -250,15 +369,27 @@ struct WebhookIngestTests {
             let page = try await client.request(.get, "/v1/webhook-events?limit=2", key: key).jsonObject()
             let cursor = try #require(page["next_cursor"] as? String)
             #expect(try await Self.events(client, key: key, query: "?limit=2&cursor=\(cursor)").count == 2)
-            try ProblemDetailsTests.expectProblem(try await client.request(.get, "/v1/webhook-events?status=bogus", key: key), .badRequest, code: "invalid-request")
-            try ProblemDetailsTests.expectProblem(try await client.request(.get, "/v1/webhook-events?received_after=yesterday", key: key), .badRequest, code: "invalid-request")
+            try ProblemDetailsTests.expectProblem(
+                try await client.request(.get, "/v1/webhook-events?status=bogus", key: key),
+                .badRequest,
+                code: "invalid-request"
+            )
+            try ProblemDetailsTests.expectProblem(
+                try await client.request(.get, "/v1/webhook-events?received_after=yesterday", key: key),
+                .badRequest,
+                code: "invalid-request"
+            )
 
             let one = try #require(try await Self.events(client, key: key).first?["id"] as? String)
             let replayed = try await client.request(.post, "/v1/webhook-events/\(one)/replay", key: key)
             #expect(try replayed.jsonObject()["replayed"] as? [String] == [one])
             let many = try await client.request(.post, "/v1/webhook-events/replay", key: key, json: #"{"source_id":"\#(github.id)"}"#)
             #expect((try many.jsonObject()["replayed"] as? [String])?.count == 3)
-            try ProblemDetailsTests.expectProblem(try await client.request(.post, "/v1/webhook-events/\(UUID().uuidString)/replay", key: key), .notFound, code: "not-found")
+            try ProblemDetailsTests.expectProblem(
+                try await client.request(.post, "/v1/webhook-events/\(UUID().uuidString)/replay", key: key),
+                .notFound,
+                code: "not-found"
+            )
         }
     }
 }

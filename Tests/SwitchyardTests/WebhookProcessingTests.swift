@@ -3,10 +3,11 @@ import HTTPTypes
 import HummingbirdTesting
 import PostgresNIO
 import SwitchyardCore
-@testable import SwitchyardJobs
 import SwitchyardPostgres
 import SwitchyardTestSupport
 import Testing
+
+@testable import SwitchyardJobs
 
 @Suite("Webhook processing through the job queue")
 struct WebhookProcessingTests {
@@ -32,15 +33,24 @@ struct WebhookProcessingTests {
     @Test("a recorded event is enqueued with it, processed once into webhook.received with its integration and payload")
     func processedIntoInternalEvent() async throws {
         try await Self.run { client, key, _ in
-            let integration = try #require(try await client.request(.post, "/v1/integrations", key: key, json: #"{"provider":"stripe","credentials":{"api_key":"sk_test_1"}}"#).jsonObject()["id"] as? String)
-            let created = try await client.request(.post, "/v1/webhook-sources", key: key,
-                                                   json: #"{"name":"linked","scheme":{"type":"github"},"secret":"linked-secret","integration_id":"\#(integration)"}"#)
+            let integration = try #require(
+                try await client.request(.post, "/v1/integrations", key: key, json: #"{"provider":"stripe","credentials":{"api_key":"sk_test_1"}}"#)
+                    .jsonObject()["id"] as? String
+            )
+            let created = try await client.request(
+                .post,
+                "/v1/webhook-sources",
+                key: key,
+                json: #"{"name":"linked","scheme":{"type":"github"},"secret":"linked-secret","integration_id":"\#(integration)"}"#
+            )
             let source = try #require(try created.jsonObject()["id"] as? String)
             #expect(try await WebhookFixture.deliverGitHub(client, source: source, secret: "linked-secret", deliveryID: "p-1").status == .ok)
             #expect(try await WebhookFixture.deliverGitHub(client, source: source, secret: "linked-secret", deliveryID: "p-1").status == .ok)
 
             try await eventually("the event is processed") {
-                try await client.request(.get, "/v1/webhook-events?status=processed", key: key).jsonObject()["data"].map { ($0 as? [Any])?.count == 1 } ?? false
+                try await client.request(.get, "/v1/webhook-events?status=processed", key: key).jsonObject()["data"].map {
+                    ($0 as? [Any])?.count == 1
+                } ?? false
             }
             let events = try await Self.received(client, key: key)
             #expect(events.count == 1)
@@ -59,13 +69,18 @@ struct WebhookProcessingTests {
     @Test("an event at a shared endpoint finds its integration by the provider account in the payload")
     func matchedByProviderAccount() async throws {
         try await Self.run { client, key, _ in
-            let integration = try #require(try await client.request(.post, "/v1/integrations", key: key, json: #"{"provider":"stripe","credentials":{"api_key":"sk_test_2"}}"#).jsonObject()["id"] as? String)
+            let integration = try #require(
+                try await client.request(.post, "/v1/integrations", key: key, json: #"{"provider":"stripe","credentials":{"api_key":"sk_test_2"}}"#)
+                    .jsonObject()["id"] as? String
+            )
             let patched = try await client.request(.patch, "/v1/integrations/\(integration)", key: key, json: #"{"provider_account_id":"acct_123"}"#)
             #expect(try patched.jsonObject()["provider_account_id"] as? String == "acct_123")
             let source = try await WebhookFixture.makeSource(client, key: key, scheme: #"{"type":"stripe"}"#, secret: "whsec_shared_1")
             let body = #"{"id":"evt_shared","type":"charge.succeeded","account":"acct_123"}"#
             let timestamp = Int(Date().timeIntervalSince1970)
-            let headers: HTTPFields = [HTTPField.Name("Stripe-Signature")!: "t=\(timestamp),v1=" + WebhookFixture.hmacHex(source.secret, "\(timestamp).\(body)")]
+            let headers: HTTPFields = [
+                HTTPField.Name("Stripe-Signature")!: "t=\(timestamp),v1=" + WebhookFixture.hmacHex(source.secret, "\(timestamp).\(body)")
+            ]
             #expect(try await client.execute(uri: "/webhooks/\(source.id)", method: .post, headers: headers, body: .init(string: body)).status == .ok)
             try await eventually("webhook.received is recorded") { try await !Self.received(client, key: key).isEmpty }
             #expect(try await Self.received(client, key: key).first?["integration_id"] as? String == integration)
@@ -78,7 +93,11 @@ struct WebhookProcessingTests {
             let source = try await WebhookFixture.makeSource(client, key: key)
             _ = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: "r-1")
             try await eventually("first processing") { try await Self.received(client, key: key).count == 1 }
-            let id = try #require(try await client.request(.get, "/v1/webhook-events", key: key).jsonObject()["data"].flatMap { ($0 as? [[String: Any]])?.first?["id"] as? String })
+            let id = try #require(
+                try await client.request(.get, "/v1/webhook-events", key: key).jsonObject()["data"].flatMap {
+                    ($0 as? [[String: Any]])?.first?["id"] as? String
+                }
+            )
             #expect(try await client.request(.post, "/v1/webhook-events/\(id)/replay", key: key).status == .ok)
             try await eventually("second processing") { try await Self.received(client, key: key).count == 2 }
 
@@ -86,7 +105,8 @@ struct WebhookProcessingTests {
                 try await connection.query("UPDATE webhook_events SET received_at = now() - interval '40 days'", logger: environment.logger)
             }
             try await environment.withDatabase { database in
-                try await JobScheduler(database: database, options: SchedulerOptions(fastJobsSettings()), metrics: nil, logger: environment.logger).housekeeping()
+                try await JobScheduler(database: database, options: SchedulerOptions(fastJobsSettings()), metrics: nil, logger: environment.logger)
+                    .housekeeping()
             }
             #expect(try await (client.request(.get, "/v1/webhook-events", key: key).jsonObject()["data"] as? [Any])?.isEmpty == true)
         }
@@ -96,15 +116,20 @@ struct WebhookProcessingTests {
     func poisonedEventIsIsolated() async throws {
         try await Self.run { client, key, _ in
             let source = try await WebhookFixture.makeSource(client, key: key)
-            for (id, body) in [("n-1", #"{"action":"opened","number":1}"#), ("n-poison", #"{"action":"opened","note":"a\u0000b"}"#),
-                               ("n-2", #"{"action":"closed","number":2}"#)] {
-                #expect(try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: id, body: body).status == .ok)
+            for (id, body) in [
+                ("n-1", #"{"action":"opened","number":1}"#), ("n-poison", #"{"action":"opened","note":"a\u0000b"}"#),
+                ("n-2", #"{"action":"closed","number":2}"#),
+            ] {
+                #expect(
+                    try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: id, body: body).status == .ok
+                )
             }
             func events(_ status: String) async throws -> [[String: Any]] {
                 try await client.request(.get, "/v1/webhook-events?status=\(status)", key: key).jsonObject()["data"] as? [[String: Any]] ?? []
             }
             try await eventually("the poisoned event fails and the others are processed") {
-                let failed = try await events("failed").count, processed = try await events("processed").count
+                let failed = try await events("failed").count
+                let processed = try await events("processed").count
                 return failed == 1 && processed == 2
             }
             let failed = try #require(try await events("failed").first)

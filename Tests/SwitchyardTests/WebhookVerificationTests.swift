@@ -96,7 +96,12 @@ struct WebhookVerificationTests {
             "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek", "webhook-timestamp": "1614265330",
             "webhook-signature": "v1,bm9ldHUjKzFob2VudXRob2VodWUzMjRvdWVvdW9ldQo= v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
         ]
-        let delivery = try verifier.verify(body: Array(body.utf8), headers: headers, secrets: [secret], now: Date(timeIntervalSince1970: 1_614_265_330))
+        let delivery = try verifier.verify(
+            body: Array(body.utf8),
+            headers: headers,
+            secrets: [secret],
+            now: Date(timeIntervalSince1970: 1_614_265_330)
+        )
         #expect(delivery.eventID == "msg_p5jXN8AQM9LWM0D4loKWxJek")
         #expect(throws: WebhookRejection.staleTimestamp) {
             try verifier.verify(body: Array(body.utf8), headers: headers, secrets: [secret], now: Date(timeIntervalSince1970: 1_614_265_331 + 300))
@@ -104,7 +109,9 @@ struct WebhookVerificationTests {
         #expect(StandardWebhooksSecret.generate().hasPrefix("whsec_"))
 
         // Svix's header names for the same scheme verify too (issue 12, item 7); the families never mix.
-        let svix = ["svix-id": headers["webhook-id"]!, "svix-timestamp": headers["webhook-timestamp"]!, "svix-signature": headers["webhook-signature"]!]
+        let svix = [
+            "svix-id": headers["webhook-id"]!, "svix-timestamp": headers["webhook-timestamp"]!, "svix-signature": headers["webhook-signature"]!,
+        ]
         let viaSvix = try verifier.verify(body: Array(body.utf8), headers: svix, secrets: [secret], now: Date(timeIntervalSince1970: 1_614_265_330))
         #expect(viaSvix.eventID == "msg_p5jXN8AQM9LWM0D4loKWxJek")
         var mixed = svix
@@ -118,18 +125,30 @@ struct WebhookVerificationTests {
     func genericHMAC() throws {
         let t = String(Int(Self.now.timeIntervalSince1970))
         let body = #"{"hello":"world"}"#
-        let sha512 = GenericHMAC(header: "X-Signature", algorithm: .sha512, encoding: .base64, prefix: "sha512=", signedContent: .timestampDotBody,
-                                 timestampHeader: "X-Timestamp", toleranceSeconds: 60, eventTypeHeader: "X-Event")
+        let sha512 = GenericHMAC(
+            header: "X-Signature",
+            algorithm: .sha512,
+            encoding: .base64,
+            prefix: "sha512=",
+            signedContent: .timestampDotBody,
+            timestampHeader: "X-Timestamp",
+            toleranceSeconds: 60,
+            eventTypeHeader: "X-Event"
+        )
         let mac = HMAC<SHA512>.authenticationCode(for: Data("\(t).\(body)".utf8), using: SymmetricKey(data: Data("k".utf8)))
         let delivery = try WebhookVerifier(scheme: .hmac(sha512)).verify(
-            body: Array(body.utf8), headers: ["x-signature": "sha512=" + Data(mac).base64EncodedString(), "x-timestamp": t, "x-event": "greeting"],
-            secrets: ["k"], now: Self.now
+            body: Array(body.utf8),
+            headers: ["x-signature": "sha512=" + Data(mac).base64EncodedString(), "x-timestamp": t, "x-event": "greeting"],
+            secrets: ["k"],
+            now: Self.now
         )
         #expect(delivery.eventType == "greeting")
         #expect(delivery.eventID == "sha256:" + Self.hex(SHA256.hash(data: Data(body.utf8))))
         let sha1 = GenericHMAC(header: "X-Sig", algorithm: .sha1, encoding: .hex)
         let mac1 = HMAC<Insecure.SHA1>.authenticationCode(for: Data(body.utf8), using: SymmetricKey(data: Data("k".utf8)))
         _ = try WebhookVerifier(scheme: .hmac(sha1)).verify(body: Array(body.utf8), headers: ["x-sig": Self.hex(mac1)], secrets: ["k"])
-        #expect(throws: WebhookRejection.noSecret) { try WebhookVerifier(scheme: .hmac(sha1)).verify(body: [], headers: ["x-sig": "00"], secrets: []) }
+        #expect(throws: WebhookRejection.noSecret) {
+            try WebhookVerifier(scheme: .hmac(sha1)).verify(body: [], headers: ["x-sig": "00"], secrets: [])
+        }
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
-import Synchronization
 import SwitchyardCore
 import SwitchyardPostgres
+import Synchronization
 
 /// Resolves a bearer token to a principal.
 ///

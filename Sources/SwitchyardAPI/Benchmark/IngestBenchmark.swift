@@ -66,7 +66,14 @@ public struct IngestBenchmark: Sendable {
     let pacedLoad: Double
     let logger: Logger
 
-    public init(configuration: SwitchyardConfiguration, database: Database, deliveries: Int, concurrency: Int, pacedLoad: Double = 0.8, logger: Logger) {
+    public init(
+        configuration: SwitchyardConfiguration,
+        database: Database,
+        deliveries: Int,
+        concurrency: Int,
+        pacedLoad: Double = 0.8,
+        logger: Logger
+    ) {
         self.configuration = configuration
         self.database = database
         self.deliveries = deliveries
@@ -81,16 +88,23 @@ public struct IngestBenchmark: Sendable {
         configuration.http = HTTPConfiguration(host: "127.0.0.1", port: 0)
         let metrics = MetricsRegistry(version: "bench")
         let dependencies = APIDependencies(
-            configuration: configuration, database: database, metrics: metrics,
-            outbound: OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: nil), logger: logger
+            configuration: configuration,
+            database: database,
+            metrics: metrics,
+            outbound: OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: nil),
+            logger: logger
         )
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         var quiet = logger
         quiet.logLevel = .error
-        let app = try buildApplication(dependencies, logger: quiet, onServerRunning: { channel in
-            portSink.yield(channel.localAddress?.port ?? 0)
-            portSink.finish()
-        })
+        let app = try buildApplication(
+            dependencies,
+            logger: quiet,
+            onServerRunning: { channel in
+                portSink.yield(channel.localAddress?.port ?? 0)
+                portSink.finish()
+            }
+        )
         let group = ServiceGroup(configuration: .init(services: [app], logger: quiet))
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -98,14 +112,23 @@ public struct IngestBenchmark: Sendable {
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next(), port > 0 else { throw BenchmarkFailure("the server did not start") }
             let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
-            let tenant = try await database.withOperator(logger: logger) { try await $0.createTenant(slug: "bench-\(suffix)", name: "Ingest benchmark") }.id
+            let tenant = try await database.withOperator(logger: logger) {
+                try await $0.createTenant(slug: "bench-\(suffix)", name: "Ingest benchmark")
+            }.id
             let source = try await database.withTenant(tenant, logger: logger) { transaction in
-                let source = try await transaction.createWebhookSource(name: "bench", scheme: #"{"type":"github"}"#, integrationID: nil, maxBodyBytes: 1 << 20)
+                let source = try await transaction.createWebhookSource(
+                    name: "bench",
+                    scheme: #"{"type":"github"}"#,
+                    integrationID: nil,
+                    maxBodyBytes: 1 << 20
+                )
                 _ = try await transaction.addWebhookSecret(Self.secret, to: source.id, expiresAt: nil)
                 return source.id
             }
             let body = Self.body()
-            let signature = "sha256=" + Array(HMAC<SHA256>.authenticationCode(for: Array(body.readableBytesView), using: SymmetricKey(data: Data(Self.secret.utf8))))
+            let signature =
+                "sha256="
+                + Array(HMAC<SHA256>.authenticationCode(for: Array(body.readableBytesView), using: SymmetricKey(data: Data(Self.secret.utf8))))
                 .map { String(format: "%02x", $0) }.joined()
             let sender = Sender(port: port, path: "/webhooks/\(source.lowercasedString)", body: body, signature: signature)
             do {
@@ -121,14 +144,26 @@ public struct IngestBenchmark: Sendable {
                 try await tasks.waitForAll()
 
                 let ceiling = try await SingleInsertCeiling.run(
-                    url: configuration.database.url, tenant: tenant, source: source, events: deliveries, concurrency: concurrency, body: body,
-                    headers: #"{"x-github-event":"push"}"#, logger: logger
+                    url: configuration.database.url,
+                    tenant: tenant,
+                    source: source,
+                    events: deliveries,
+                    concurrency: concurrency,
+                    body: body,
+                    headers: #"{"x-github-event":"push"}"#,
+                    logger: logger
                 )
                 return Report(
-                    deliveries: deliveries, concurrency: concurrency, peakRate: peakRate, peakLatencies: Percentiles(peak.latencies),
-                    ceilingRate: Double(deliveries) / ceiling.seconds, pacedTarget: pacedTarget,
-                    pacedRate: Double(deliveries / 2) / paced.elapsed.seconds, pacedLatencies: Percentiles(paced.latencies),
-                    meanBatch: Double(deliveries) / max(1, batchesAfter - batchesBefore), pacedLoad: pacedLoad
+                    deliveries: deliveries,
+                    concurrency: concurrency,
+                    peakRate: peakRate,
+                    peakLatencies: Percentiles(peak.latencies),
+                    ceilingRate: Double(deliveries) / ceiling.seconds,
+                    pacedTarget: pacedTarget,
+                    pacedRate: Double(deliveries / 2) / paced.elapsed.seconds,
+                    pacedLatencies: Percentiles(paced.latencies),
+                    meanBatch: Double(deliveries) / max(1, batchesAfter - batchesBefore),
+                    pacedLoad: pacedLoad
                 )
             }
         }

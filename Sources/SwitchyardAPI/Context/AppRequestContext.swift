@@ -51,7 +51,14 @@ public struct TenantRequestContext: ChildRequestContext {
 
     /// An audit event by this caller (its key's display prefix) in this request.
     func audit(_ action: String, _ resourceType: String, _ resourceID: String?, _ details: [String: String] = [:]) -> NewAuditEvent {
-        NewAuditEvent(actor: caller.key.displayPrefix, action: action, resourceType: resourceType, resourceID: resourceID, requestID: requestID, details: details)
+        NewAuditEvent(
+            actor: caller.key.displayPrefix,
+            action: action,
+            resourceType: resourceType,
+            resourceID: resourceID,
+            requestID: requestID,
+            details: details
+        )
     }
 
     /// Throws 403 unless the key has `scope`.

@@ -27,11 +27,17 @@ struct APIKeysController: Sendable {
             }
             let created = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
                 let created = try await transaction.createAPIKey(new)
-                try await transaction.recordAudit(context.audit("api_key.created", "api_key", created.record.id.lowercasedString, ["prefix": created.record.displayPrefix]))
+                try await transaction.recordAudit(
+                    context.audit("api_key.created", "api_key", created.record.id.lowercasedString, ["prefix": created.record.displayPrefix])
+                )
                 return created
             }
             context.logger.info("api key created", metadata: ["new_api_key": "\(created.record.displayPrefix)"])
-            return try .json(APIKeyResponse(created.record, key: created.secret.value), status: .created, replayWithout: APIKeyResponse(created.record))
+            return try .json(
+                APIKeyResponse(created.record, key: created.secret.value),
+                status: .created,
+                replayWithout: APIKeyResponse(created.record)
+            )
         }
     }
 

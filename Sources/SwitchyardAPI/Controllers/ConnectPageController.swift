@@ -26,7 +26,13 @@ struct ConnectPageController: Sendable {
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
         guard let (token, session, providers) = try await openSession(context) else { return ConnectPages.unusableLink().response }
         if providers.count == 1, providers[0].userConnectionParameters.allSatisfy({ session.connectionParameters[$0.name] != nil }) {
-            return try await redirectToProvider(providers[0], session: session, parameters: session.connectionParameters, token: token, context: context)
+            return try await redirectToProvider(
+                providers[0],
+                session: session,
+                parameters: session.connectionParameters,
+                token: token,
+                context: context
+            )
         }
         return ConnectPages.chooser(token: token, session: session, providers: providers).response
     }
@@ -53,18 +59,29 @@ struct ConnectPageController: Sendable {
     }
 
     private func redirectToProvider(
-        _ provider: ProviderDefinition, session: ConnectSessionRecord, parameters: [String: String], token: String, context: AppRequestContext
+        _ provider: ProviderDefinition,
+        session: ConnectSessionRecord,
+        parameters: [String: String],
+        token: String,
+        context: AppRequestContext
     ) async throws -> Response {
         let cookie = OpaqueToken.generate()
         let authorization: (url: String, expiresAt: Date)
         do {
             authorization = try await oauth.connector.authorizationURL(
                 for: OAuthConnector.Request(
-                    provider: provider.id, integrationID: session.integrationID, sessionID: session.id, extraScopes: session.extraScopes,
-                    connectionParameters: parameters, endUserID: session.endUserID, tags: session.tags, returnTo: session.returnTo,
+                    provider: provider.id,
+                    integrationID: session.integrationID,
+                    sessionID: session.id,
+                    extraScopes: session.extraScopes,
+                    connectionParameters: parameters,
+                    endUserID: session.endUserID,
+                    tags: session.tags,
+                    returnTo: session.returnTo,
                     browserCookie: cookie
                 ),
-                tenant: session.tenantID, logger: context.logger
+                tenant: session.tenantID,
+                logger: context.logger
             )
         } catch let error as SwitchyardError where error.kind != .internal && error.kind != .unavailable {
             return ConnectPages.failure(title: "\(provider.displayName) cannot be connected right now", detail: error.detail, status: 409).response
@@ -76,7 +93,8 @@ struct ConnectPageController: Sendable {
         let secure = oauth.publicBaseURL.hasPrefix("https://") ? "; Secure" : ""
         let name = Self.bindingCookiePrefix + String(OpaqueToken.generate().value.prefix(10))
         // Lax: sent on the provider's top-level redirect back to /oauth/callback, not on cross-site subrequests.
-        headers[.setCookie] = "\(name)=\(cookie.value); Path=/oauth/callback; Max-Age=\(oauth.settings.stateTTLSeconds); HttpOnly; SameSite=Lax\(secure)"
+        headers[.setCookie] =
+            "\(name)=\(cookie.value); Path=/oauth/callback; Max-Age=\(oauth.settings.stateTTLSeconds); HttpOnly; SameSite=Lax\(secure)"
         return Response(status: .seeOther, headers: headers)
     }
 

@@ -141,7 +141,9 @@ enum AuthorizationRules {
             throw .validation("return_to must be an absolute https URL (http only for localhost) without a fragment.")
         }
         guard origins.contains(origin.description) else {
-            throw .validation("return_to's origin \(origin) is not among the tenant's connect_return_origins; the operator sets them with PATCH /v1/tenants/{id}.")
+            throw .validation(
+                "return_to's origin \(origin) is not among the tenant's connect_return_origins; the operator sets them with PATCH /v1/tenants/{id}."
+            )
         }
     }
 }

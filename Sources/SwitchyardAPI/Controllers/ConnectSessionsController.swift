@@ -26,7 +26,9 @@ struct ConnectSessionsController: Sendable {
                 guard let integration = try await transaction.integration(integrationID) else { throw SwitchyardError.notFound("The integration") }
                 if allowed.isEmpty { allowed = [integration.provider] }
                 guard allowed == [integration.provider] else {
-                    throw SwitchyardError.validation("To re-authorize integration \(integrationID.lowercasedString), allow only its provider '\(integration.provider)'.")
+                    throw SwitchyardError.validation(
+                        "To re-authorize integration \(integrationID.lowercasedString), allow only its provider '\(integration.provider)'."
+                    )
                 }
             }
             for id in allowed {
@@ -40,17 +42,36 @@ struct ConnectSessionsController: Sendable {
             }
             let tenant = try await transaction.currentTenant()
             try AuthorizationRules.checkReturnTo(input.returnTo, allowed: tenant?.connectReturnOrigins ?? [])
-            let record = try await transaction.createConnectSession(NewConnectSession(
-                tokenHash: token.hash, allowedProviders: allowed, integrationID: input.integrationID, endUserID: input.endUserID,
-                tags: input.tags ?? [], extraScopes: input.scopes ?? [], connectionParameters: input.connectionParameters ?? [:],
-                returnTo: input.returnTo, expiresAt: Date().addingTimeInterval(TimeInterval(oauth.settings.connectSessionTTLSeconds))
-            ))
-            try await transaction.recordAudit(context.audit("connect_session.created", "connect_session", record.id.lowercasedString, [
-                "providers": allowed.joined(separator: ","),
-            ]))
+            let record = try await transaction.createConnectSession(
+                NewConnectSession(
+                    tokenHash: token.hash,
+                    allowedProviders: allowed,
+                    integrationID: input.integrationID,
+                    endUserID: input.endUserID,
+                    tags: input.tags ?? [],
+                    extraScopes: input.scopes ?? [],
+                    connectionParameters: input.connectionParameters ?? [:],
+                    returnTo: input.returnTo,
+                    expiresAt: Date().addingTimeInterval(TimeInterval(oauth.settings.connectSessionTTLSeconds))
+                )
+            )
+            try await transaction.recordAudit(
+                context.audit(
+                    "connect_session.created",
+                    "connect_session",
+                    record.id.lowercasedString,
+                    [
+                        "providers": allowed.joined(separator: ",")
+                    ]
+                )
+            )
             return record
         }
         let url = oauth.publicBaseURL + "/connect/" + token.value
-        return try HTTPPayload.json(ConnectSessionResponse(record: record, token: token.value, url: url), status: .created, headers: [.cacheControl: "no-store"]).response
+        return try HTTPPayload.json(
+            ConnectSessionResponse(record: record, token: token.value, url: url),
+            status: .created,
+            headers: [.cacheControl: "no-store"]
+        ).response
     }
 }

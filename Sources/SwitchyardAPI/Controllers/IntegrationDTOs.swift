@@ -95,7 +95,7 @@ struct IntegrationUpdateBody: StrictJSONBody {
         guard displayName != nil || endUserID != nil || tags != nil || providerAccountID != nil else {
             throw .validation("Send at least one of: display_name, end_user_id, tags, provider_account_id.")
         }
-        if let providerAccountID, !(1...200).contains(providerAccountID.count) || providerAccountID.contains(where: \.isNewline) {
+        if let providerAccountID, !(1...200).contains(providerAccountID.codePointCount) || providerAccountID.contains(where: \.isNewline) {
             throw .validation("provider_account_id must be 1 to 200 characters on one line.")
         }
         if let displayName { try IntegrationRules.validate(displayName: displayName) }
@@ -107,16 +107,16 @@ struct IntegrationUpdateBody: StrictJSONBody {
 /// The same limits as the `integrations` table's CHECK constraints, with messages that name the field.
 enum IntegrationRules {
     static func validate(displayName: String) throws(SwitchyardError) {
-        guard (1...200).contains(displayName.count) else { throw .validation("display_name must be 1 to 200 characters.") }
+        guard (1...200).contains(displayName.codePointCount) else { throw .validation("display_name must be 1 to 200 characters.") }
     }
 
     static func validate(endUserID: String) throws(SwitchyardError) {
-        guard (1...200).contains(endUserID.count) else { throw .validation("end_user_id must be 1 to 200 characters.") }
+        guard (1...200).contains(endUserID.codePointCount) else { throw .validation("end_user_id must be 1 to 200 characters.") }
     }
 
     static func validate(tags: [String]) throws(SwitchyardError) {
         guard tags.count <= 50 else { throw .validation("At most 50 tags.") }
-        for tag in tags where !(1...64).contains(tag.count) || tag.contains(where: { $0.isNewline || $0 == "," }) {
+        for tag in tags where !(1...64).contains(tag.codePointCount) || tag.contains(where: { $0.isNewline || $0 == "," }) {
             throw .validation("Each tag is 1 to 64 characters, without commas or line breaks.")
         }
     }

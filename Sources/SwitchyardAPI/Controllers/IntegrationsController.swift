@@ -37,14 +37,27 @@ struct IntegrationsController: Sendable {
                 let credential = try Self.credential(input.credentials, for: provider)
                 let parameters = input.connectionParameters ?? [:]
                 try provider.validateConnectionParameters(parameters)
-                let record = try await transaction.createIntegration(NewIntegration(
-                    provider: provider.id, displayName: input.displayName ?? provider.displayName, status: .connected,
-                    connectionParameters: parameters, endUserID: input.endUserID, tags: input.tags ?? [], credential: credential
-                ))
-                try await transaction.recordAudit(context.audit("integration.created", "integration", record.id.lowercasedString, ["provider": provider.id]))
+                let record = try await transaction.createIntegration(
+                    NewIntegration(
+                        provider: provider.id,
+                        displayName: input.displayName ?? provider.displayName,
+                        status: .connected,
+                        connectionParameters: parameters,
+                        endUserID: input.endUserID,
+                        tags: input.tags ?? [],
+                        credential: credential
+                    )
+                )
+                try await transaction.recordAudit(
+                    context.audit("integration.created", "integration", record.id.lowercasedString, ["provider": provider.id])
+                )
                 return record
             }
-            return try .json(IntegrationResponse(record: record), status: .created, headers: [.location: "/v1/integrations/\(record.id.lowercasedString)"])
+            return try .json(
+                IntegrationResponse(record: record),
+                status: .created,
+                headers: [.location: "/v1/integrations/\(record.id.lowercasedString)"]
+            )
         }
     }
 
@@ -88,8 +101,14 @@ struct IntegrationsController: Sendable {
         try context.require(.write)
         let id = try request.uuid("integration_id", context: context, resource: "The integration")
         let input = try IntegrationUpdateBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
-        let update = IntegrationUpdate(displayName: input.displayName, endUserID: input.endUserID, tags: input.tags, providerAccountID: input.providerAccountID)
-        guard let record = try await database.withTenant(context.tenantID, logger: context.logger, { try await $0.updateIntegration(id, update) }) else {
+        let update = IntegrationUpdate(
+            displayName: input.displayName,
+            endUserID: input.endUserID,
+            tags: input.tags,
+            providerAccountID: input.providerAccountID
+        )
+        guard let record = try await database.withTenant(context.tenantID, logger: context.logger, { try await $0.updateIntegration(id, update) })
+        else {
             throw SwitchyardError.notFound("The integration")
         }
         return try HTTPPayload.json(IntegrationResponse(record: record)).response
@@ -103,7 +122,9 @@ struct IntegrationsController: Sendable {
         let deleted = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
             let deleted = try await transaction.deleteIntegration(id)
             if deleted {
-                try await transaction.recordAudit(context.audit("integration.deleted", "integration", id.lowercasedString, ["revocation": revocation.rawValue]))
+                try await transaction.recordAudit(
+                    context.audit("integration.deleted", "integration", id.lowercasedString, ["revocation": revocation.rawValue])
+                )
             }
             return deleted
         }
@@ -121,8 +142,12 @@ struct IntegrationsController: Sendable {
         let revocation = await oauth.revoker.revoke(id, tenant: context.tenantID, logger: context.logger)
         let record = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
             try await transaction.deleteCredential(for: id)
-            guard let record = try await transaction.setIntegrationStatus(id, .disconnected) else { throw SwitchyardError.notFound("The integration") }
-            try await transaction.recordAudit(context.audit("integration.disconnected", "integration", id.lowercasedString, ["revocation": revocation.rawValue]))
+            guard let record = try await transaction.setIntegrationStatus(id, .disconnected) else {
+                throw SwitchyardError.notFound("The integration")
+            }
+            try await transaction.recordAudit(
+                context.audit("integration.disconnected", "integration", id.lowercasedString, ["revocation": revocation.rawValue])
+            )
             try await transaction.recordEvent("integration.disconnected", integrationID: id, data: ["revocation": revocation.rawValue])
             return record
         }
@@ -134,18 +159,27 @@ struct IntegrationsController: Sendable {
         try context.require(.write)
         let body = try AuthorizeURLBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
         let input = body.options
-        let origins = try await database.withTenant(context.tenantID, logger: context.logger) { try await $0.currentTenant()?.connectReturnOrigins ?? [] }
+        let origins = try await database.withTenant(context.tenantID, logger: context.logger) {
+            try await $0.currentTenant()?.connectReturnOrigins ?? []
+        }
         try AuthorizationRules.checkReturnTo(input.returnTo, allowed: origins)
         let authorization = try await oauth.connector.authorizationURL(
             for: OAuthConnector.Request(
-                provider: body.provider, integrationID: input.integrationID, extraScopes: input.scopes ?? [],
-                connectionParameters: input.connectionParameters ?? [:], endUserID: input.endUserID, tags: input.tags ?? [], returnTo: input.returnTo
+                provider: body.provider,
+                integrationID: input.integrationID,
+                extraScopes: input.scopes ?? [],
+                connectionParameters: input.connectionParameters ?? [:],
+                endUserID: input.endUserID,
+                tags: input.tags ?? [],
+                returnTo: input.returnTo
             ),
-            tenant: context.tenantID, logger: context.logger
+            tenant: context.tenantID,
+            logger: context.logger
         )
         return try HTTPPayload.json(
             AuthorizeURLResponse(url: authorization.url, expiresAt: authorization.expiresAt, redirectURI: oauth.connector.redirectURI),
-            status: .created, headers: [.cacheControl: "no-store"]
+            status: .created,
+            headers: [.cacheControl: "no-store"]
         ).response
     }
 

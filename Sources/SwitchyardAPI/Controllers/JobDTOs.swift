@@ -78,11 +78,11 @@ enum JobRules {
     }
 
     static func validate(uniqueKey: String?) throws(SwitchyardError) {
-        if let uniqueKey, !(1...200).contains(uniqueKey.count) { throw .validation("unique_key must be 1 to 200 characters.") }
+        if let uniqueKey, !(1...200).contains(uniqueKey.codePointCount) { throw .validation("unique_key must be 1 to 200 characters.") }
     }
 
     static func validate(name: String?) throws(SwitchyardError) {
-        if let name, !(1...200).contains(name.count) { throw .validation("name must be 1 to 200 characters.") }
+        if let name, !(1...200).contains(name.codePointCount) { throw .validation("name must be 1 to 200 characters.") }
     }
 
     static func validate(jitterSeconds: Int?) throws(SwitchyardError) {
@@ -90,12 +90,18 @@ enum JobRules {
     }
 
     static func validate(intervalSeconds: Int?) throws(SwitchyardError) {
-        if let intervalSeconds, !(1...31_622_400).contains(intervalSeconds) { throw .validation("interval_seconds must be from 1 to 31622400 (a year).") }
+        if let intervalSeconds, !(1...31_622_400).contains(intervalSeconds) {
+            throw .validation("interval_seconds must be from 1 to 31622400 (a year).")
+        }
     }
 
     /// The fields schedule bodies share, each optional.
     static func validateSchedule(
-        name: String?, payload: JSONValue?, intervalSeconds: Int?, jitterSeconds: Int?, maxAttempts: Int?
+        name: String?,
+        payload: JSONValue?,
+        intervalSeconds: Int?,
+        jitterSeconds: Int?,
+        maxAttempts: Int?
     ) throws(SwitchyardError) {
         try validate(name: name)
         try validate(payload: payload)
@@ -207,7 +213,9 @@ struct ScheduleResponse: Encodable, Sendable {
 
 /// `POST /v1/schedules`.
 struct ScheduleCreateBody: StrictJSONBody {
-    static let fields: Set<String> = ["name", "kind", "payload", "interval_seconds", "cron", "jitter_seconds", "max_attempts", "paused", "integration_id"]
+    static let fields: Set<String> = [
+        "name", "kind", "payload", "interval_seconds", "cron", "jitter_seconds", "max_attempts", "paused", "integration_id",
+    ]
     static let freeFormFields: Set<String> = ["payload"]
     let name: String
     let kind: String
@@ -228,7 +236,13 @@ struct ScheduleCreateBody: StrictJSONBody {
     }
 
     func validate() throws(SwitchyardError) {
-        try JobRules.validateSchedule(name: name, payload: payload, intervalSeconds: intervalSeconds, jitterSeconds: jitterSeconds, maxAttempts: maxAttempts)
+        try JobRules.validateSchedule(
+            name: name,
+            payload: payload,
+            intervalSeconds: intervalSeconds,
+            jitterSeconds: jitterSeconds,
+            maxAttempts: maxAttempts
+        )
         guard (intervalSeconds == nil) != (cron == nil) else { throw .validation("Send exactly one of interval_seconds and cron.") }
     }
 }
@@ -256,6 +270,12 @@ struct ScheduleUpdateBody: StrictJSONBody {
             throw .validation("Send at least one of: \(Self.fields.sorted().joined(separator: ", ")).")
         }
         guard intervalSeconds == nil || cron == nil else { throw .validation("Send at most one of interval_seconds and cron.") }
-        try JobRules.validateSchedule(name: name, payload: payload, intervalSeconds: intervalSeconds, jitterSeconds: jitterSeconds, maxAttempts: maxAttempts)
+        try JobRules.validateSchedule(
+            name: name,
+            payload: payload,
+            intervalSeconds: intervalSeconds,
+            jitterSeconds: jitterSeconds,
+            maxAttempts: maxAttempts
+        )
     }
 }

@@ -31,14 +31,23 @@ struct JobsController: Sendable {
             let payload = try registry.tenantPayload(kind: input.kind, json: (input.payload ?? .object([:])).data)
             let enqueued = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
                 try await Self.requireIntegration(input.integrationID, in: transaction)
-                return try await transaction.enqueue(NewJob(
-                    kind: input.kind, payloadJSON: payload.json, payloadVersion: payload.version, integrationID: input.integrationID,
-                    priority: input.priority ?? 0, runAt: input.runAt, maxAttempts: input.maxAttempts ?? 10, uniqueKey: input.uniqueKey
-                ))
+                return try await transaction.enqueue(
+                    NewJob(
+                        kind: input.kind,
+                        payloadJSON: payload.json,
+                        payloadVersion: payload.version,
+                        integrationID: input.integrationID,
+                        priority: input.priority ?? 0,
+                        runAt: input.runAt,
+                        maxAttempts: input.maxAttempts ?? 10,
+                        uniqueKey: input.uniqueKey
+                    )
+                )
             }
             // An active job with the same unique key is the answer, not an error.
             return try .json(
-                JobResponse(record: enqueued.job), status: enqueued.created ? .created : .ok,
+                JobResponse(record: enqueued.job),
+                status: enqueued.created ? .created : .ok,
                 headers: [.location: "/v1/jobs/\(enqueued.job.id.lowercasedString)"]
             )
         }
@@ -58,7 +67,9 @@ struct JobsController: Sendable {
         if let text = request.uri.queryParameters["state"] {
             filter.states = try text.split(separator: ",", omittingEmptySubsequences: false).map { name in
                 guard let state = JobState(rawValue: String(name)) else {
-                    throw SwitchyardError.invalidRequest("state must be one or more (comma-separated) of \(JobState.allCases.map(\.rawValue).joined(separator: ", ")).")
+                    throw SwitchyardError.invalidRequest(
+                        "state must be one or more (comma-separated) of \(JobState.allCases.map(\.rawValue).joined(separator: ", "))."
+                    )
                 }
                 return state
             }
@@ -106,7 +117,9 @@ struct JobsController: Sendable {
     }
 
     private func change(
-        _ request: Request, context: TenantRequestContext, action: String,
+        _ request: Request,
+        context: TenantRequestContext,
+        action: String,
         _ operation: @Sendable (TenantTransaction, UUID) async throws -> JobRecord?
     ) async throws -> Response {
         try context.require(.write)

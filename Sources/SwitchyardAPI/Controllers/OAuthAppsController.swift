@@ -39,7 +39,12 @@ struct OAuthAppsController: Sendable {
         let (record, created) = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
             guard let provider = try await directory.provider(providerID, in: transaction) else { throw SwitchyardError.notFound("The provider") }
             try OAuthAppBody.requireOAuth(provider)
-            let saved = try await transaction.saveOAuthApp(provider: provider.id, clientID: input.clientID, clientSecret: input.clientSecret, scopes: input.scopes)
+            let saved = try await transaction.saveOAuthApp(
+                provider: provider.id,
+                clientID: input.clientID,
+                clientSecret: input.clientSecret,
+                scopes: input.scopes
+            )
             try await transaction.recordAudit(context.audit("oauth_app.saved", "oauth_app", provider.id, ["client_id": input.clientID]))
             return saved
         }
@@ -91,9 +96,20 @@ struct PlatformOAuthAppsController: Sendable {
         try OAuthAppBody.requireOAuth(provider)
         let input = try OAuthAppBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
         let (record, created) = try await database.withOperator(logger: context.logger) { transaction in
-            let saved = try await transaction.savePlatformOAuthApp(provider: provider.id, clientID: input.clientID, clientSecret: input.clientSecret, scopes: input.scopes)
+            let saved = try await transaction.savePlatformOAuthApp(
+                provider: provider.id,
+                clientID: input.clientID,
+                clientSecret: input.clientSecret,
+                scopes: input.scopes
+            )
             try await transaction.recordAudit(
-                NewAuditEvent(actor: "operator", action: "oauth_app.saved", resourceType: "platform_oauth_app", resourceID: provider.id, requestID: context.requestID),
+                NewAuditEvent(
+                    actor: "operator",
+                    action: "oauth_app.saved",
+                    resourceType: "platform_oauth_app",
+                    resourceID: provider.id,
+                    requestID: context.requestID
+                ),
                 tenant: nil
             )
             return saved
@@ -124,8 +140,8 @@ struct OAuthAppBody: StrictJSONBody {
     }
 
     func validate() throws(SwitchyardError) {
-        guard (1...500).contains(clientID.count) else { throw .validation("client_id must be 1 to 500 characters.") }
-        guard (1...4096).contains(clientSecret.count) else { throw .validation("client_secret must be 1 to 4096 characters.") }
+        guard (1...500).contains(clientID.codePointCount) else { throw .validation("client_id must be 1 to 500 characters.") }
+        guard (1...4096).contains(clientSecret.codePointCount) else { throw .validation("client_secret must be 1 to 4096 characters.") }
         if let scopes, scopes.count > 100 || scopes.contains(where: { $0.isEmpty || $0.contains(" ") }) {
             throw .validation("scopes are at most 100 non-empty values without spaces.")
         }

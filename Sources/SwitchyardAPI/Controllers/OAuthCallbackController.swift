@@ -16,8 +16,11 @@ struct OAuthCallbackController: Sendable {
     @Sendable func callback(_ request: Request, context: AppRequestContext) async throws -> Response {
         let query = request.uri.queryParameters
         let callback = OAuthConnector.Callback(
-            state: query["state"].map(String.init), code: query["code"].map(String.init), error: query["error"].map(String.init),
-            errorDescription: query["error_description"].map(String.init), issuer: query["iss"].map(String.init),
+            state: query["state"].map(String.init),
+            code: query["code"].map(String.init),
+            error: query["error"].map(String.init),
+            errorDescription: query["error_description"].map(String.init),
+            issuer: query["iss"].map(String.init),
             browserCookies: Self.bindingCookies(in: request.headers)
         )
         do {

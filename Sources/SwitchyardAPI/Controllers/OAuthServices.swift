@@ -18,7 +18,13 @@ struct OAuthServices: Sendable {
         publicBaseURL = configuration.publicBaseURL
         settings = configuration.oauth
         self.directory = directory
-        connector = OAuthConnector(database: database, providers: directory, tokens: tokens, settings: configuration.oauth, publicBaseURL: publicBaseURL)
+        connector = OAuthConnector(
+            database: database,
+            providers: directory,
+            tokens: tokens,
+            settings: configuration.oauth,
+            publicBaseURL: publicBaseURL
+        )
         refresher = TokenRefresher(database: database, providers: directory, tokens: tokens, skewSeconds: configuration.oauth.refreshSkewSeconds)
         revoker = TokenRevoker(database: database, providers: directory, tokens: tokens)
     }

@@ -20,12 +20,14 @@ struct ProvidersController: Sendable {
     @Sendable func list(_ request: Request, context: TenantRequestContext) async throws -> Response {
         let providers = try await database.withTenant(context.tenantID, logger: context.logger) { try await directory.providers(in: $0) }
         let custom = Set(providers.dropFirst(directory.builtIn.providers.count).map(\.id))
-        return try HTTPPayload.json(ListEnvelope(data: providers.map { ProviderResponse($0, custom: custom.contains($0.id)) }, nextCursor: nil)).response
+        return try HTTPPayload.json(ListEnvelope(data: providers.map { ProviderResponse($0, custom: custom.contains($0.id)) }, nextCursor: nil))
+            .response
     }
 
     @Sendable func show(_ request: Request, context: TenantRequestContext) async throws -> Response {
         let id = context.parameters.get("provider_id") ?? ""
-        guard let provider = try await database.withTenant(context.tenantID, logger: context.logger, { try await directory.provider(id, in: $0) }) else {
+        guard let provider = try await database.withTenant(context.tenantID, logger: context.logger, { try await directory.provider(id, in: $0) })
+        else {
             throw SwitchyardError.notFound("The provider")
         }
         return try HTTPPayload.json(ProviderResponse(provider, custom: directory.builtIn.provider(id: id) == nil)).response

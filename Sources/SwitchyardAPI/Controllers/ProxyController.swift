@@ -69,7 +69,10 @@ struct ProxyController: Sendable {
             try Self.authenticate(&headers, with: credential, provider: provider)
             return try await outbound.send(
                 OutboundRequest(
-                    method: request.method, url: url, headers: headers, body: body.readableBytes > 0 ? body : nil,
+                    method: request.method,
+                    url: url,
+                    headers: headers,
+                    body: body.readableBytes > 0 ? body : nil,
                     provider: directory.metricsLabel(for: provider),
                     key: id.lowercasedString,
                     rateLimitHeaders: SwitchyardOutbound.RateLimitHeaders(provider.rateLimitHeaders)

@@ -43,11 +43,21 @@ struct SchedulesController: Sendable {
             let (rule, firstFire) = try Self.rule(intervalSeconds: input.intervalSeconds, cron: input.cron)
             let record = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
                 try await JobsController.requireIntegration(input.integrationID, in: transaction)
-                let record = try await transaction.createSchedule(NewJobSchedule(
-                    name: input.name, kind: input.kind, payloadJSON: payload.json, payloadVersion: payload.version, integrationID: input.integrationID,
-                    intervalSeconds: rule.intervalSeconds, cron: rule.cron,
-                    jitterSeconds: input.jitterSeconds ?? 0, maxAttempts: input.maxAttempts ?? 10, paused: input.paused ?? false, nextFireAt: firstFire
-                ))
+                let record = try await transaction.createSchedule(
+                    NewJobSchedule(
+                        name: input.name,
+                        kind: input.kind,
+                        payloadJSON: payload.json,
+                        payloadVersion: payload.version,
+                        integrationID: input.integrationID,
+                        intervalSeconds: rule.intervalSeconds,
+                        cron: rule.cron,
+                        jitterSeconds: input.jitterSeconds ?? 0,
+                        maxAttempts: input.maxAttempts ?? 10,
+                        paused: input.paused ?? false,
+                        nextFireAt: firstFire
+                    )
+                )
                 try await transaction.recordAudit(context.audit("schedule.created", "schedule", record.id.lowercasedString, ["kind": input.kind]))
                 return record
             }

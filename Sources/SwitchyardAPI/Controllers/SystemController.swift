@@ -40,7 +40,9 @@ struct SystemController: Sendable {
     @Sendable func readiness(_ request: Request, context: AppRequestContext) async throws -> Response {
         let applied: [Int]?
         do {
-            applied = try await database.withCatalog(deadlines: Self.probeDeadlines, logger: context.logger) { try await $0.appliedMigrationVersions() }
+            applied = try await database.withCatalog(deadlines: Self.probeDeadlines, logger: context.logger) {
+                try await $0.appliedMigrationVersions()
+            }
         } catch {
             throw SwitchyardError.databaseUnavailable
         }
@@ -51,7 +53,11 @@ struct SystemController: Sendable {
         case .current, .ahead:
             return try HTTPPayload.json(Status(status: "ready", schemaVersion: applied?.max())).response
         case .behind(let current, let required):
-            throw SwitchyardError(.unavailable, code: "schema-behind", detail: "The database schema is at version \(current); this build needs \(required). Run `switchyard migrate`.")
+            throw SwitchyardError(
+                .unavailable,
+                code: "schema-behind",
+                detail: "The database schema is at version \(current); this build needs \(required). Run `switchyard migrate`."
+            )
         }
     }
 

@@ -66,7 +66,9 @@ struct TenantUpdateBody: StrictJSONBody {
         var normalized: [String] = []
         for (index, text) in origins.enumerated() {
             guard let origin = WebOrigin(origin: text) else {
-                throw .validation("connect_return_origins[\(index)] must be an origin such as https://app.example.com (http only for localhost), without path, query or fragment.")
+                throw .validation(
+                    "connect_return_origins[\(index)] must be an origin such as https://app.example.com (http only for localhost), without path, query or fragment."
+                )
             }
             if !normalized.contains(origin.description) { normalized.append(origin.description) }
         }
@@ -86,6 +88,6 @@ enum TenantRules {
 
     static func validate(name: String) throws(SwitchyardError) {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty, name.count <= 200 else { throw .validation("name must be 1 to 200 characters.") }
+        guard !trimmed.isEmpty, name.codePointCount <= 200 else { throw .validation("name must be 1 to 200 characters.") }
     }
 }

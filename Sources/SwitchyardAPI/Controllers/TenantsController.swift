@@ -48,9 +48,14 @@ struct TenantsController: Sendable {
         let id = TenantID(try request.uuid("tenant_id", context: context, resource: "The tenant"))
         let input = try TenantUpdateBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
         let origins = try input.normalizedReturnOrigins()
-        guard let tenant = try await database.withOperator(logger: context.logger, {
-            try await $0.updateTenant(id, slug: input.slug, name: input.name, connectReturnOrigins: origins)
-        }) else {
+        guard
+            let tenant = try await database.withOperator(
+                logger: context.logger,
+                {
+                    try await $0.updateTenant(id, slug: input.slug, name: input.name, connectReturnOrigins: origins)
+                }
+            )
+        else {
             throw SwitchyardError.notFound("The tenant")
         }
         return try HTTPPayload.json(TenantResponse(tenant)).response
@@ -72,14 +77,24 @@ struct TenantsController: Sendable {
             let created = try await database.withTenant(id, logger: context.logger) { transaction in
                 guard try await transaction.currentTenant() != nil else { throw SwitchyardError.notFound("The tenant") }
                 let created = try await transaction.createAPIKey(input.newKey(createdBy: "operator"))
-                try await transaction.recordAudit(NewAuditEvent(
-                    actor: "operator", action: "api_key.created", resourceType: "api_key", resourceID: created.record.id.lowercasedString,
-                    requestID: context.requestID, details: ["prefix": created.record.displayPrefix]
-                ))
+                try await transaction.recordAudit(
+                    NewAuditEvent(
+                        actor: "operator",
+                        action: "api_key.created",
+                        resourceType: "api_key",
+                        resourceID: created.record.id.lowercasedString,
+                        requestID: context.requestID,
+                        details: ["prefix": created.record.displayPrefix]
+                    )
+                )
                 return created
             }
             context.logger.info("api key created by the operator", metadata: ["tenant_id": "\(id)", "api_key": "\(created.record.displayPrefix)"])
-            return try .json(APIKeyResponse(created.record, key: created.secret.value), status: .created, replayWithout: APIKeyResponse(created.record))
+            return try .json(
+                APIKeyResponse(created.record, key: created.secret.value),
+                status: .created,
+                replayWithout: APIKeyResponse(created.record)
+            )
         }
     }
 
@@ -89,9 +104,15 @@ struct TenantsController: Sendable {
         let newKey = try await database.withTenant(id, logger: context.logger) { transaction in
             guard try await transaction.currentTenant() != nil else { throw SwitchyardError.notFound("The tenant") }
             let newKey = try await transaction.rotateDataKey()
-            try await transaction.recordAudit(NewAuditEvent(
-                actor: "operator", action: "data_key.rotated", resourceType: "data_key", resourceID: newKey.lowercasedString, requestID: context.requestID
-            ))
+            try await transaction.recordAudit(
+                NewAuditEvent(
+                    actor: "operator",
+                    action: "data_key.rotated",
+                    resourceType: "data_key",
+                    resourceID: newKey.lowercasedString,
+                    requestID: context.requestID
+                )
+            )
             return newKey
         }
         context.logger.notice("data key rotated", metadata: ["tenant_id": "\(id)"])

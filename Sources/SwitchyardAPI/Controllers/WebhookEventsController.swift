@@ -19,7 +19,9 @@ struct WebhookEventsController: Sendable {
         let page = try request.pageRequest(limits, filters: ["source_id", "type", "status", "received_after", "received_before"])
         let filter = try Self.filter(request.uri.queryParameters)
         let result = try await database.withTenant(context.tenantID, logger: context.logger) { try await $0.webhookEvents(filter, page: page) }
-        return try HTTPPayload.json(ListEnvelope(data: result.items.map { WebhookEventResponse($0, detailed: false) }, nextCursor: result.nextCursor?.token)).response
+        return try HTTPPayload.json(
+            ListEnvelope(data: result.items.map { WebhookEventResponse($0, detailed: false) }, nextCursor: result.nextCursor?.token)
+        ).response
     }
 
     @Sendable func show(_ request: Request, context: TenantRequestContext) async throws -> Response {
@@ -48,7 +50,11 @@ struct WebhookEventsController: Sendable {
         try context.require(.write)
         let input = try WebhookReplayBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
         let filter = WebhookEventFilter(
-            sourceID: input.sourceID, eventType: input.type, status: input.status, receivedAfter: input.receivedAfter, receivedBefore: input.receivedBefore
+            sourceID: input.sourceID,
+            eventType: input.type,
+            status: input.status,
+            receivedAfter: input.receivedAfter,
+            receivedBefore: input.receivedBefore
         )
         let replayed = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
             let ids = try await transaction.markWebhookEventsForReplay(filter, ids: nil, limit: input.limit ?? 1000)

@@ -28,7 +28,11 @@ struct WebhookIngestController: Sendable {
             body = try await request.body.collect(upTo: source.maxBodyBytes)
         } catch {
             metrics.recordRejected(reason: WebhookRejection.tooLarge.rawValue)
-            throw SwitchyardError(.payloadTooLarge(limit: source.maxBodyBytes), code: "payload-too-large", detail: "The webhook body is larger than this source's \(source.maxBodyBytes) bytes.")
+            throw SwitchyardError(
+                .payloadTooLarge(limit: source.maxBodyBytes),
+                code: "payload-too-large",
+                detail: "The webhook body is larger than this source's \(source.maxBodyBytes) bytes."
+            )
         }
         let headers = WebhookIngestor.headerDictionary(request.headers.map { (name: $0.name.canonicalName, value: $0.value) })
         switch try await ingestor.ingest(body, headers: headers, into: source, logger: context.logger) {

@@ -88,7 +88,9 @@ enum WebhookSourceRules {
     static let defaultMaxBodyBytes = 1 << 20
 
     static func validate(name: String) throws(SwitchyardError) {
-        guard (1...200).contains(name.count), !name.contains(where: \.isNewline) else { throw .validation("name must be 1 to 200 characters on one line.") }
+        guard (1...200).contains(name.codePointCount), !name.contains(where: \.isNewline) else {
+            throw .validation("name must be 1 to 200 characters on one line.")
+        }
     }
 
     static func validate(maxBodyBytes: Int?) throws(SwitchyardError) {
@@ -126,7 +128,9 @@ enum WebhookSourceRules {
             throw .validation("secret must be 8 to 512 printable characters.")
         }
         if case .standardWebhooks = scheme {
-            guard secret.hasPrefix(StandardWebhooksSecret.prefix), Data(base64Encoded: String(secret.dropFirst(StandardWebhooksSecret.prefix.count))) != nil else {
+            guard secret.hasPrefix(StandardWebhooksSecret.prefix),
+                Data(base64Encoded: String(secret.dropFirst(StandardWebhooksSecret.prefix.count))) != nil
+            else {
                 throw .validation("A Standard Webhooks secret is whsec_ followed by base64; send generate_secret to get one.")
             }
         }
@@ -135,7 +139,8 @@ enum WebhookSourceRules {
     /// A new random secret in the scheme's format.
     static func generate(for scheme: WebhookScheme) -> String {
         if case .standardWebhooks = scheme { return StandardWebhooksSecret.generate() }
-        return "whk_" + StandardWebhooksSecret.generate().dropFirst(StandardWebhooksSecret.prefix.count)
+        return "whk_"
+            + StandardWebhooksSecret.generate().dropFirst(StandardWebhooksSecret.prefix.count)
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 }

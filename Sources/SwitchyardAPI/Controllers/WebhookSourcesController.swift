@@ -30,16 +30,24 @@ struct WebhookSourcesController: Sendable {
                 throw SwitchyardError.validation("integration_id names no integration of this tenant.")
             }
             let record = try await transaction.createWebhookSource(
-                name: input.name, scheme: try Self.encode(input.scheme), integrationID: input.integrationID,
+                name: input.name,
+                scheme: try Self.encode(input.scheme),
+                integrationID: input.integrationID,
                 maxBodyBytes: input.maxBodyBytes ?? WebhookSourceRules.defaultMaxBodyBytes
             )
             if let secret = generated ?? input.secret { _ = try await transaction.addWebhookSecret(secret, to: record.id, expiresAt: nil) }
-            try await transaction.recordAudit(context.audit("webhook_source.created", "webhook_source", record.id.lowercasedString, ["scheme": input.scheme.type]))
+            try await transaction.recordAudit(
+                context.audit("webhook_source.created", "webhook_source", record.id.lowercasedString, ["scheme": input.scheme.type])
+            )
             return (record, try await transaction.webhookSecrets(of: record.id))
         }
         var response = WebhookSourceResponse(record: record, secrets: secrets, ingestURL: ingestURL(record.id))
         response.secret = generated
-        return try HTTPPayload.json(response, status: .created, headers: [.location: "/v1/webhook-sources/\(record.id.lowercasedString)", .cacheControl: "no-store"]).response
+        return try HTTPPayload.json(
+            response,
+            status: .created,
+            headers: [.location: "/v1/webhook-sources/\(record.id.lowercasedString)", .cacheControl: "no-store"]
+        ).response
     }
 
     @Sendable func list(_ request: Request, context: TenantRequestContext) async throws -> Response {
@@ -73,7 +81,15 @@ struct WebhookSourcesController: Sendable {
                 throw SwitchyardError.validation("integration_id names no integration of this tenant.")
             }
             let link: UUID?? = input.clearsIntegration ? .some(nil) : input.integrationID.map { .some($0) }
-            guard let record = try await transaction.updateWebhookSource(id, name: input.name, scheme: scheme, integrationID: link, maxBodyBytes: input.maxBodyBytes) else {
+            guard
+                let record = try await transaction.updateWebhookSource(
+                    id,
+                    name: input.name,
+                    scheme: scheme,
+                    integrationID: link,
+                    maxBodyBytes: input.maxBodyBytes
+                )
+            else {
                 throw SwitchyardError.notFound("The webhook source")
             }
             try await transaction.recordAudit(context.audit("webhook_source.updated", "webhook_source", id.lowercasedString))
@@ -110,11 +126,17 @@ struct WebhookSourcesController: Sendable {
             if let seconds = input.expireOthersAfterSeconds {
                 try await transaction.expireOtherWebhookSecrets(of: id, keeping: record.id, at: Date().addingTimeInterval(TimeInterval(seconds)))
             }
-            try await transaction.recordAudit(context.audit("webhook_secret.added", "webhook_source", id.lowercasedString, ["secret_id": record.id.lowercasedString]))
+            try await transaction.recordAudit(
+                context.audit("webhook_secret.added", "webhook_source", id.lowercasedString, ["secret_id": record.id.lowercasedString])
+            )
             return (record, generated)
         }
         ingestor.invalidate(id)
-        return try HTTPPayload.json(WebhookSecretCreatedResponse(record: record, secret: generated), status: .created, headers: [.cacheControl: "no-store"]).response
+        return try HTTPPayload.json(
+            WebhookSecretCreatedResponse(record: record, secret: generated),
+            status: .created,
+            headers: [.cacheControl: "no-store"]
+        ).response
     }
 
     /// Stops a secret from verifying anything, now.
@@ -125,7 +147,9 @@ struct WebhookSourcesController: Sendable {
         let expired = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
             let expired = try await transaction.expireWebhookSecret(secretID, of: id, at: Date())
             if expired != nil {
-                try await transaction.recordAudit(context.audit("webhook_secret.expired", "webhook_source", id.lowercasedString, ["secret_id": secretID.lowercasedString]))
+                try await transaction.recordAudit(
+                    context.audit("webhook_secret.expired", "webhook_source", id.lowercasedString, ["secret_id": secretID.lowercasedString])
+                )
             }
             return expired
         }

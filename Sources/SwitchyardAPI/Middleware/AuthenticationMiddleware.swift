@@ -34,7 +34,11 @@ struct AuthenticationMiddleware: RouterMiddleware {
             context.logger[metadataKey: "api_key"] = .string(caller.key.displayPrefix)
         }
         if case .limited(let seconds) = rateLimiter.check(limiterKey) {
-            throw SwitchyardError(.rateLimited(retryAfterSeconds: seconds), code: "rate-limited", detail: "Too many requests for this API key. Retry after \(seconds) s.")
+            throw SwitchyardError(
+                .rateLimited(retryAfterSeconds: seconds),
+                code: "rate-limited",
+                detail: "Too many requests for this API key. Retry after \(seconds) s."
+            )
         }
         context.principal = principal
         return try await next(request, context)

@@ -13,8 +13,10 @@ struct MetricsMiddleware: RouterMiddleware {
         let response = try await next(request, context)
         // Unmatched paths share one label so that scanners cannot grow the series count.
         metrics.record(
-            route: context.endpointPath ?? "unmatched", method: request.method.rawValue,
-            status: response.status.code, duration: ContinuousClock.now - start
+            route: context.endpointPath ?? "unmatched",
+            method: request.method.rawValue,
+            status: response.status.code,
+            duration: ContinuousClock.now - start
         )
         return response
     }

@@ -15,7 +15,8 @@ struct ProblemMiddleware: RouterMiddleware {
             let allowed = routes.methods(matching: request.uri.path)
             if !allowed.isEmpty && !allowed.contains(request.method) {
                 let problem = SwitchyardError(
-                    .methodNotAllowed(allowed: allowed.map(\.rawValue)), code: "method-not-allowed",
+                    .methodNotAllowed(allowed: allowed.map(\.rawValue)),
+                    code: "method-not-allowed",
                     detail: "\(request.method.rawValue) is not allowed here; use \(allowed.map(\.rawValue).joined(separator: " or "))."
                 )
                 return ProblemDetails.payload(for: problem, requestID: context.requestID, logger: context.logger).response

@@ -12,10 +12,14 @@ struct RequestTextMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let requestID = request.headers[.requestID], RequestIDMiddleware.acceptable(requestID) == nil {
-            throw SwitchyardError.invalidRequest("X-Request-Id must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_' and '-'; leave it out to get one.")
+            throw SwitchyardError.invalidRequest(
+                "X-Request-Id must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_' and '-'; leave it out to get one."
+            )
         }
         for (name, value) in request.uri.queryParameters where name.contains("\u{0}") || value.contains("\u{0}") {
-            throw SwitchyardError.invalidRequest("The query parameter '\(String(name).replacingOccurrences(of: "\u{0}", with: "\\u0000"))' contains a NUL character.")
+            throw SwitchyardError.invalidRequest(
+                "The query parameter '\(String(name).replacingOccurrences(of: "\u{0}", with: "\\u0000"))' contains a NUL character."
+            )
         }
         return try await next(request, context)
     }

@@ -12,14 +12,19 @@ enum ConnectPages {
         if let error {
             body += "<p class=\"alert\" role=\"alert\">\(HTML.escape(error))</p>\n"
         }
-        body += providers.count == 1
+        body +=
+            providers.count == 1
             ? "<p>You will sign in at \(HTML.escape(providers[0].displayName)) and choose what to share. You come back here afterwards.</p>\n"
             : "<p>Choose the service to connect. You will sign in there and choose what to share. You come back here afterwards.</p>\n"
         for provider in providers {
             body += form(token: token, provider: provider, preset: session.connectionParameters)
         }
         body += "<p class=\"muted\">This link works until \(HTML.escape(Self.time(session.expiresAt))) and only for you: do not share it.</p>"
-        return HTMLPage(title: reconnecting ? "Reconnect your account" : "Connect an account", body: body, status: error == nil ? .ok : .unprocessableContent)
+        return HTMLPage(
+            title: reconnecting ? "Reconnect your account" : "Connect an account",
+            body: body,
+            status: error == nil ? .ok : .unprocessableContent
+        )
     }
 
     private static func form(token: String, provider: ProviderDefinition, preset: [String: String]) -> String {
@@ -52,7 +57,8 @@ enum ConnectPages {
         )
     }
 
-    static func failure(title: String, detail: String, status: Int, footer: String = "Nothing was connected. You can close this window.") -> HTMLPage {
+    static func failure(title: String, detail: String, status: Int, footer: String = "Nothing was connected. You can close this window.") -> HTMLPage
+    {
         HTMLPage(
             title: title,
             body: """

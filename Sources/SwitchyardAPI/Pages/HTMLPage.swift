@@ -1,5 +1,5 @@
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import NIOCore
 
 /// A small server-rendered HTML page for end users (connect, callback results): no script, readable
@@ -16,7 +16,8 @@ struct HTMLPage: Sendable {
         headers[.cacheControl] = "no-store"
         // No scripts, no framing (a consent step must not be clickjacked), and no Referer carrying the
         // connect token to the provider.
-        headers[HTTPField.Name("Content-Security-Policy")!] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'"
+        headers[HTTPField.Name("Content-Security-Policy")!] =
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'"
         headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
         headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
         headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"

@@ -1,6 +1,6 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import NIOCore
 import SwitchyardPostgres
 
@@ -22,7 +22,9 @@ public struct HTTPPayload: Sendable {
 
     /// A JSON body in the API's conventions: snake_case keys (from explicit `CodingKeys`), ISO 8601 dates.
     public static func json(
-        _ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:],
+        _ value: some Encodable,
+        status: HTTPResponse.Status = .ok,
+        headers: HTTPFields = [:],
         replayWithout secret: (some Encodable)? = nil as Never?
     ) throws -> HTTPPayload {
         var headers = headers

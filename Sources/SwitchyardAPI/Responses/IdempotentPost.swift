@@ -39,9 +39,17 @@ struct IdempotentPost: Sendable {
             payload.headers[.idempotentReplayed] = "true"
             return payload.response
         case .mismatch:
-            throw SwitchyardError(.unprocessable, code: "idempotency-key-reused", detail: "This Idempotency-Key was used with a different request. Use a new key for a new request.")
+            throw SwitchyardError(
+                .unprocessable,
+                code: "idempotency-key-reused",
+                detail: "This Idempotency-Key was used with a different request. Use a new key for a new request."
+            )
         case .inProgress:
-            throw SwitchyardError(.conflict, code: "idempotency-key-in-use", detail: "A request with this Idempotency-Key is still being processed. Retry later.")
+            throw SwitchyardError(
+                .conflict,
+                code: "idempotency-key-in-use",
+                detail: "A request with this Idempotency-Key is still being processed. Retry later."
+            )
         case .proceed:
             let payload: HTTPPayload
             do {

@@ -42,8 +42,11 @@ enum ProblemDetails {
             break
         }
         let body = Body(
-            type: typeBase + problem.code, title: status.reasonPhrase, status: status.code,
-            detail: problem.detail, instance: requestID
+            type: typeBase + problem.code,
+            title: status.reasonPhrase,
+            status: status.code,
+            detail: problem.detail,
+            instance: requestID
         )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -63,7 +66,8 @@ enum ProblemDetails {
             // Raised by Hummingbird itself: routing and body limits. Its messages hold no internals.
             switch error.status {
             case .notFound: return .init(.notFound, code: "not-found", detail: "No route matches this path.")
-            case .contentTooLarge: return .init(.payloadTooLarge(limit: 0), code: "payload-too-large", detail: "The request body is larger than this server accepts.")
+            case .contentTooLarge:
+                return .init(.payloadTooLarge(limit: 0), code: "payload-too-large", detail: "The request body is larger than this server accepts.")
             case .badRequest: return .invalidRequest(error.body ?? "The request is malformed.")
             default:
                 if error.status.kind == .clientError {

@@ -36,7 +36,9 @@ extension StrictJSONBody {
         }
         let unknown = Set(fieldsSent).subtracting(fields).sorted()
         guard unknown.isEmpty else {
-            throw SwitchyardError.validation("Unknown field\(unknown.count > 1 ? "s" : ""): \(unknown.joined(separator: ", ")). Accepted: \(fields.sorted().joined(separator: ", ")).")
+            throw SwitchyardError.validation(
+                "Unknown field\(unknown.count > 1 ? "s" : ""): \(unknown.joined(separator: ", ")). Accepted: \(fields.sorted().joined(separator: ", "))."
+            )
         }
         if let null = JSONPaths.first(in: object, skipping: nullableFields.union(freeFormFields), where: { $0 is NSNull }) {
             throw SwitchyardError.validation("The field '\(null)' may not be null; leave it out instead.")
@@ -68,7 +70,8 @@ extension StrictJSONBody {
         case .typeMismatch(_, let context), .valueNotFound(_, let context):
             return "The field '\(path(context))' has the wrong type or is null."
         case .dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "The request body is malformed." : "The field '\(path(context))' is not valid: \(context.debugDescription)."
+            return context.codingPath.isEmpty
+                ? "The request body is malformed." : "The field '\(path(context))' is not valid: \(context.debugDescription)."
         @unknown default: return "The request body does not match the expected shape."
         }
     }
@@ -96,8 +99,10 @@ extension Request {
         let body = try await collectBody(limit: limit)
         guard body.readableBytes == 0 || Self.isJSON(headers[.contentType]) else {
             throw SwitchyardError(
-                .unsupportedMediaType(accepted: ["application/json"]), code: "unsupported-media-type",
-                detail: "Send the body as JSON with `Content-Type: application/json`; got \(headers[.contentType].map { "`\($0)`" } ?? "no Content-Type")."
+                .unsupportedMediaType(accepted: ["application/json"]),
+                code: "unsupported-media-type",
+                detail:
+                    "Send the body as JSON with `Content-Type: application/json`; got \(headers[.contentType].map { "`\($0)`" } ?? "no Content-Type")."
             )
         }
         return body
@@ -116,7 +121,9 @@ extension Request {
     func pageRequest(_ limits: LimitsConfiguration, filters: Set<String> = []) throws -> PageRequest {
         let accepted = filters.union(["limit", "cursor"])
         for (name, _) in uri.queryParameters where !accepted.contains(String(name)) {
-            throw SwitchyardError.invalidRequest("Unknown query parameter '\(name)'. This list accepts: \(accepted.sorted().joined(separator: ", ")).")
+            throw SwitchyardError.invalidRequest(
+                "Unknown query parameter '\(name)'. This list accepts: \(accepted.sorted().joined(separator: ", "))."
+            )
         }
         var limit = limits.defaultPageSize
         if let text = uri.queryParameters["limit"] {

@@ -25,7 +25,8 @@ public struct HTTP1AndH2CChannel: HTTPChannelHandler {
     public init(responder: @escaping Responder, idleTimeout: Duration) {
         let seconds = idleTimeout.components.seconds
         self.http1 = HTTP1Channel(
-            responder: responder, configuration: .init(additionalChannelHandlers: [HeaderOverflowResponder()], idleTimeout: .seconds(seconds))
+            responder: responder,
+            configuration: .init(additionalChannelHandlers: [HeaderOverflowResponder()], idleTimeout: .seconds(seconds))
         )
         self.http2 = HTTP2Channel(responder: responder, configuration: .init(idleTimeout: idleTimeout))
     }

@@ -1,8 +1,8 @@
 import Foundation
 import HTTPTypes
-import NIOHTTPTypes
 import NIOCore
 import NIOHTTP1
+import NIOHTTPTypes
 
 /// Answers a request whose header section is over the decoder's limit (80 KB) with 431 and a problem document
 /// (RFC 6585 §5, RFC 9457), instead of the bare 400 Hummingbird sends for every parse error.
@@ -40,9 +40,12 @@ final class HeaderOverflowResponder: ChannelDuplexHandler, RemovableChannelHandl
             return
         }
         let body = ByteBuffer(bytes: Self.problem(instance: UUID().uuidString.lowercased()))
-        let head = HTTPResponse(status: .requestHeaderFieldsTooLarge, headerFields: [
-            .contentType: "application/problem+json", .contentLength: "\(body.readableBytes)", .connection: "close",
-        ])
+        let head = HTTPResponse(
+            status: .requestHeaderFieldsTooLarge,
+            headerFields: [
+                .contentType: "application/problem+json", .contentLength: "\(body.readableBytes)", .connection: "close",
+            ]
+        )
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }

@@ -43,9 +43,12 @@ public struct DatabaseURL: Sendable, Equatable {
             throw ConfigurationError(variable: variable, problem: "sslmode must be disable, prefer or require")
         }
         self.init(
-            host: host, port: components.port ?? 5432, username: username,
+            host: host,
+            port: components.port ?? 5432,
+            username: username,
             password: components.password?.removingPercentEncoding ?? components.password,
-            database: database, tlsMode: tlsMode
+            database: database,
+            tlsMode: tlsMode
         )
     }
 

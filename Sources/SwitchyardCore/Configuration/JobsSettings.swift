@@ -47,7 +47,11 @@ public struct JobsSettings: Sendable, Equatable {
         case let other?: throw ConfigurationError(variable: "SWITCHYARD_QUEUE_POLL_ONLY", problem: "must be true or false, got '\(other)'")
         }
         jobs.retryBaseMilliseconds = try settings.integer("switchyard.job.retry.base.ms", default: 1_000, in: 1...86_400_000)
-        jobs.retryMaxMilliseconds = try settings.integer("switchyard.job.retry.max.ms", default: 3_600_000, in: jobs.retryBaseMilliseconds...(7 * 86_400_000))
+        jobs.retryMaxMilliseconds = try settings.integer(
+            "switchyard.job.retry.max.ms",
+            default: 3_600_000,
+            in: jobs.retryBaseMilliseconds...(7 * 86_400_000)
+        )
         jobs.schedulerTickMilliseconds = try settings.integer("switchyard.scheduler.tick.ms", default: 1_000, in: 10...3_600_000)
         jobs.retentionHours = try settings.integer("switchyard.job.retention.hours", default: 24, in: 1...87_600)
         jobs.deadRetentionHours = try settings.integer("switchyard.dead.job.retention.hours", default: 720, in: 1...87_600)

@@ -52,8 +52,13 @@ public struct SwitchyardConfiguration: Sendable {
     public var oauth: OAuthSettings = OAuthSettings()
 
     public init(
-        database: DatabaseConfiguration, http: HTTPConfiguration, limits: LimitsConfiguration,
-        logging: LoggingConfiguration, adminKey: String?, keyring: KeyringSource? = nil, outbound: OutboundSettings = OutboundSettings(),
+        database: DatabaseConfiguration,
+        http: HTTPConfiguration,
+        limits: LimitsConfiguration,
+        logging: LoggingConfiguration,
+        adminKey: String?,
+        keyring: KeyringSource? = nil,
+        outbound: OutboundSettings = OutboundSettings(),
         jobs: JobsSettings = JobsSettings(),
         oauth: OAuthSettings = OAuthSettings()
     ) {
@@ -131,8 +136,13 @@ public struct DatabaseConfiguration: Sendable {
     public var ingestCallTimeoutMilliseconds: Int
 
     public init(
-        url: DatabaseURL, migrationURL: DatabaseURL? = nil, maxConnections: Int = 20, statementTimeoutMilliseconds: Int = 15_000,
-        acquireTimeoutMilliseconds: Int = 2_000, callTimeoutMilliseconds: Int = 30_000, ingestCallTimeoutMilliseconds: Int = 3_000
+        url: DatabaseURL,
+        migrationURL: DatabaseURL? = nil,
+        maxConnections: Int = 20,
+        statementTimeoutMilliseconds: Int = 15_000,
+        acquireTimeoutMilliseconds: Int = 2_000,
+        callTimeoutMilliseconds: Int = 30_000,
+        ingestCallTimeoutMilliseconds: Int = 3_000
     ) {
         self.url = url
         self.migrationURL = migrationURL ?? url
@@ -175,7 +185,13 @@ public struct LimitsConfiguration: Sendable {
     public var rateLimitPerSecond: Double
     public var rateLimitBurst: Int
 
-    public init(maxBodyBytes: Int = 1 << 20, maxPageSize: Int = 100, defaultPageSize: Int = 20, rateLimitPerSecond: Double = 50, rateLimitBurst: Int = 100) {
+    public init(
+        maxBodyBytes: Int = 1 << 20,
+        maxPageSize: Int = 100,
+        defaultPageSize: Int = 20,
+        rateLimitPerSecond: Double = 50,
+        rateLimitBurst: Int = 100
+    ) {
         self.maxBodyBytes = maxBodyBytes
         self.maxPageSize = maxPageSize
         self.defaultPageSize = min(defaultPageSize, maxPageSize)
@@ -217,7 +233,10 @@ extension SwitchyardConfiguration {
 
     /// Reads the configuration from `reader` (environment variables, with flag overrides in front).
     /// Throws the first invalid or missing setting, by name.
-    public static func load(from reader: ConfigReader, requiring requirements: Requirements = .init()) throws(ConfigurationError) -> SwitchyardConfiguration {
+    public static func load(
+        from reader: ConfigReader,
+        requiring requirements: Requirements = .init()
+    ) throws(ConfigurationError) -> SwitchyardConfiguration {
         let settings = SettingsReader(reader: reader)
         let placeholder = DatabaseURL(host: "127.0.0.1", port: 5432, username: "switchyard", password: nil, database: "switchyard", tlsMode: .disable)
         let migrationURL = try settings.databaseURL("switchyard.migration.database.url", required: false)
@@ -231,14 +250,25 @@ extension SwitchyardConfiguration {
         switch (certificate, privateKey) {
         case (nil, nil): tls = nil
         case (let certificate?, let privateKey?): tls = .init(certificatePath: certificate, privateKeyPath: privateKey)
-        case (nil, _): throw ConfigurationError(variable: "SWITCHYARD_TLS_CERTIFICATE_PATH", problem: "must be set together with SWITCHYARD_TLS_PRIVATE_KEY_PATH")
-        case (_, nil): throw ConfigurationError(variable: "SWITCHYARD_TLS_PRIVATE_KEY_PATH", problem: "must be set together with SWITCHYARD_TLS_CERTIFICATE_PATH")
+        case (nil, _):
+            throw ConfigurationError(
+                variable: "SWITCHYARD_TLS_CERTIFICATE_PATH",
+                problem: "must be set together with SWITCHYARD_TLS_PRIVATE_KEY_PATH"
+            )
+        case (_, nil):
+            throw ConfigurationError(
+                variable: "SWITCHYARD_TLS_PRIVATE_KEY_PATH",
+                problem: "must be set together with SWITCHYARD_TLS_CERTIFICATE_PATH"
+            )
         }
 
         let adminKey = settings.secret("switchyard.admin.key")
         if requirements.adminKey {
             guard let adminKey else {
-                throw ConfigurationError(variable: "SWITCHYARD_ADMIN_KEY", problem: "is required: the platform operator's key (at least 32 random characters)")
+                throw ConfigurationError(
+                    variable: "SWITCHYARD_ADMIN_KEY",
+                    problem: "is required: the platform operator's key (at least 32 random characters)"
+                )
             }
             guard adminKey.count >= 32 else {
                 throw ConfigurationError(variable: "SWITCHYARD_ADMIN_KEY", problem: "must be at least 32 characters long")
@@ -251,7 +281,10 @@ extension SwitchyardConfiguration {
         case (nil, let json?): keyring = .inline(json: json)
         case (nil, nil):
             guard !requirements.keyring else {
-                throw ConfigurationError(variable: "SWITCHYARD_KEYRING_FILE", problem: "is required: the keyring file written by `switchyard keys generate --output FILE` (or its JSON in SWITCHYARD_KEYRING)")
+                throw ConfigurationError(
+                    variable: "SWITCHYARD_KEYRING_FILE",
+                    problem: "is required: the keyring file written by `switchyard keys generate --output FILE` (or its JSON in SWITCHYARD_KEYRING)"
+                )
             }
             keyring = nil
         case (_?, _?):
@@ -283,7 +316,10 @@ extension SwitchyardConfiguration {
             guard let components = URLComponents(string: publicURL), ["http", "https"].contains(components.scheme?.lowercased() ?? ""),
                 components.host?.isEmpty == false, components.query == nil, components.fragment == nil, components.user == nil
             else {
-                throw ConfigurationError(variable: "SWITCHYARD_PUBLIC_URL", problem: "must be an http(s) URL such as https://switchyard.example.com, without query or fragment")
+                throw ConfigurationError(
+                    variable: "SWITCHYARD_PUBLIC_URL",
+                    problem: "must be an http(s) URL such as https://switchyard.example.com, without query or fragment"
+                )
             }
             oauth.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         }
@@ -345,7 +381,10 @@ struct SettingsReader {
     func integer(_ key: String, default defaultValue: Int, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
         guard let text = string(key) else { return defaultValue }
         guard let value = Int(text), range.contains(value) else {
-            throw ConfigurationError(variable: Self.variableName(key), problem: "must be a whole number from \(range.lowerBound) to \(range.upperBound), got '\(text)'")
+            throw ConfigurationError(
+                variable: Self.variableName(key),
+                problem: "must be a whole number from \(range.lowerBound) to \(range.upperBound), got '\(text)'"
+            )
         }
         return value
     }
@@ -353,7 +392,10 @@ struct SettingsReader {
     func databaseURL(_ key: String, required: Bool) throws(ConfigurationError) -> DatabaseURL? {
         guard let text = secret(key) else {
             if required {
-                throw ConfigurationError(variable: Self.variableName(key), problem: "is required: postgres://USER:PASSWORD@HOST:PORT/DATABASE (or run `switchyard dev` for a private database)")
+                throw ConfigurationError(
+                    variable: Self.variableName(key),
+                    problem: "is required: postgres://USER:PASSWORD@HOST:PORT/DATABASE (or run `switchyard dev` for a private database)"
+                )
             }
             return nil
         }

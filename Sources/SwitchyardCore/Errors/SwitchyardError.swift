@@ -62,12 +62,14 @@ extension SwitchyardError {
     }
 
     public static let internalError = Self(
-        .internal, code: "internal-error",
+        .internal,
+        code: "internal-error",
         detail: "The server could not complete the request. Quote the request id when reporting this."
     )
 
     public static let databaseUnavailable = Self(
-        .unavailable, code: "service-unavailable",
+        .unavailable,
+        code: "service-unavailable",
         detail: "The database is unavailable. Retry later."
     )
 }

@@ -35,13 +35,16 @@ public enum RFC3339Timestamp {
         if byte(index, in: "Zz") {
             index += 1
         } else if byte(index, in: "+-"), let offsetHour = number(index + 1, 2), byte(index + 3, in: ":"), let offsetMinute = number(index + 4, 2),
-            offsetHour <= 23, offsetMinute <= 59 {
+            offsetHour <= 23, offsetMinute <= 59
+        {
             offsetMinutes = (offsetHour * 60 + offsetMinute) * (bytes[index] == UInt8(ascii: "-") ? -1 : 1)
             index += 6
         } else {
             return nil
         }
-        guard index == bytes.count, (1...12).contains(month), (1...ProlepticGregorian.days(in: month, of: year)).contains(day), hour <= 23, minute <= 59 else { return nil }
+        guard index == bytes.count, (1...12).contains(month), (1...ProlepticGregorian.days(in: month, of: year)).contains(day), hour <= 23,
+            minute <= 59
+        else { return nil }
         let days = ProlepticGregorian.daysSince1970(year: year, month: month, day: day)
         var seconds = Double(days * 86_400 + hour * 3600 + minute * 60 - offsetMinutes * 60)
         switch second {

@@ -70,7 +70,11 @@ public struct OAuthTokens: Sendable, Equatable, Codable, CustomStringConvertible
     public var raw: [String: JSONValue]
 
     public init(
-        accessToken: String, refreshToken: String?, tokenType: String = "Bearer", expiresAt: Date?, scopes: [String],
+        accessToken: String,
+        refreshToken: String?,
+        tokenType: String = "Bearer",
+        expiresAt: Date?,
+        scopes: [String],
         raw: [String: JSONValue] = [:]
     ) {
         self.accessToken = accessToken

@@ -34,7 +34,8 @@ public struct IntegrationHealth: Sendable, Codable, Equatable {
         let failed = outcomes.count - successes
         let failing = outcomes.count >= 3 && outcomes.prefix(3).allSatisfy { !$0 }
         let status: Status = failing || score < 0.5 ? .down : score < 0.9 ? .degraded : .healthy
-        var reason = failed == 0
+        var reason =
+            failed == 0
             ? "All \(outcomes.count) recent attempts succeeded."
             : "\(failed) of the last \(outcomes.count) attempts failed\(failing ? ", including the latest three" : "")."
         if failed > 0, let lastError { reason += " Last error: \(lastError.prefix(300))" }

@@ -46,7 +46,8 @@ public struct QueueBenchmark: Sendable {
 
     public func run() async throws -> Report {
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
-        let tenant = try await database.withOperator(logger: logger) { try await $0.createTenant(slug: "bench-\(suffix)", name: "Queue benchmark") }.id
+        let tenant = try await database.withOperator(logger: logger) { try await $0.createTenant(slug: "bench-\(suffix)", name: "Queue benchmark") }
+            .id
 
         try await enqueue(tenant)
         let executorStart = ContinuousClock.now
@@ -71,7 +72,14 @@ public struct QueueBenchmark: Sendable {
         let rawSeconds = (ContinuousClock.now - rawStart).seconds
         guard done == jobs else { throw BenchmarkFailure("the raw loop completed \(done) of \(jobs) jobs") }
 
-        return Report(jobs: jobs, executorSeconds: executorSeconds, rawSeconds: rawSeconds, executorConcurrency: settings.executorConcurrency, claimBatch: settings.claimBatch, rawWorkers: rawWorkers)
+        return Report(
+            jobs: jobs,
+            executorSeconds: executorSeconds,
+            rawSeconds: rawSeconds,
+            executorConcurrency: settings.executorConcurrency,
+            claimBatch: settings.claimBatch,
+            rawWorkers: rawWorkers
+        )
     }
 
     private func enqueue(_ tenant: TenantID) async throws {
@@ -83,4 +91,3 @@ public struct QueueBenchmark: Sendable {
     }
 
 }
-

@@ -1,10 +1,10 @@
 import Foundation
 import Logging
 import ServiceLifecycle
-import Synchronization
 import SwitchyardCore
 import SwitchyardMetrics
 import SwitchyardPostgres
+import Synchronization
 
 /// `switchyard executor`: claims due jobs in batches and runs them on up to `concurrency` workers.
 ///
@@ -34,7 +34,8 @@ public struct JobExecutor: Service {
     public func notReadyReason() -> String? {
         let stuck = running.stuckCount
         guard stuck > 0 else { return nil }
-        return "\(stuck) job handler(s) ran past the run timeout (SWITCHYARD_JOB_RUN_TIMEOUT_MS) and have not returned; their jobs were left to other executors. Restart this executor."
+        return
+            "\(stuck) job handler(s) ran past the run timeout (SWITCHYARD_JOB_RUN_TIMEOUT_MS) and have not returned; their jobs were left to other executors. Restart this executor."
     }
 
     public func run() async throws {
@@ -86,7 +87,9 @@ public struct JobExecutor: Service {
                 let claimed: [ClaimedJob]
                 do {
                     claimed = try await database.withQueue(logger: logger) { queue in
-                        try await queue.claim(ClaimRequest(owner: options.owner, limit: limit, tenantConcurrency: options.tenantConcurrency, lease: options.lease))
+                        try await queue.claim(
+                            ClaimRequest(owner: options.owner, limit: limit, tenantConcurrency: options.tenantConcurrency, lease: options.lease)
+                        )
                     }
                     failures = 0
                 } catch {
@@ -136,7 +139,12 @@ public struct JobExecutor: Service {
         jobLogger[metadataKey: "tenant_id"] = "\(job.tenantID)"
         metrics?.recordStartLatency(kind: job.kind, latency: .seconds(job.claimedAt.timeIntervalSince(job.dueAt)))
         let context = JobContext(
-            jobID: job.id, tenantID: job.tenantID, integrationID: job.integrationID, attempt: job.attempt, maxAttempts: job.maxAttempts, logger: jobLogger
+            jobID: job.id,
+            tenantID: job.tenantID,
+            integrationID: job.integrationID,
+            attempt: job.attempt,
+            maxAttempts: job.maxAttempts,
+            logger: jobLogger
         )
         let started = ContinuousClock.now
         var failure: JobFailure?
@@ -164,11 +172,12 @@ public struct JobExecutor: Service {
             jobLogger.warning("job attempt failed", metadata: ["attempt": "\(job.attempt)", "outcome": "\(outcome)", "error": "\(failure.message)"])
         }
         completions.append(JobCompletion(job: job, outcome: outcome, error: failure?.message))
-        let label = switch outcome {
-        case .succeeded: "succeeded"
-        case .retry: "retry"
-        case .dead: "dead"
-        }
+        let label =
+            switch outcome {
+            case .succeeded: "succeeded"
+            case .retry: "retry"
+            case .dead: "dead"
+            }
         metrics?.recordAttempt(kind: job.kind, outcome: label, duration: duration)
     }
 
@@ -198,7 +207,10 @@ public struct JobExecutor: Service {
                     break
                 } catch {
                     failures += 1
-                    logger.warning("writing finished jobs failed", metadata: ["error": "\(loggableDescription(of: error))", "jobs": "\(batch.count)"])
+                    logger.warning(
+                        "writing finished jobs failed",
+                        metadata: ["error": "\(loggableDescription(of: error))", "jobs": "\(batch.count)"]
+                    )
                     // While running, keep trying until the database is back (RL-6); the heartbeat keeps these jobs'
                     // leases meanwhile, so nobody runs them twice. Shutting down, give up after a lease's worth: the
                     // leases then expire and the jobs are rescued.
@@ -225,10 +237,13 @@ public struct JobExecutor: Service {
             for job in abandoned {
                 // Its slot is freed; its lease will lapse and another executor retries it. If the handler ever
                 // returns, what it reports is dropped.
-                logger.error("job handler ran past its run timeout; abandoning the job to another executor", metadata: [
-                    "job_id": "\(job.id.lowercasedString)", "kind": "\(job.kind)", "tenant_id": "\(job.tenantID)",
-                    "run_timeout": "\(options.runTimeout)",
-                ])
+                logger.error(
+                    "job handler ran past its run timeout; abandoning the job to another executor",
+                    metadata: [
+                        "job_id": "\(job.id.lowercasedString)", "kind": "\(job.kind)", "tenant_id": "\(job.tenantID)",
+                        "run_timeout": "\(options.runTimeout)",
+                    ]
+                )
                 metrics?.recordAttempt(kind: job.kind, outcome: "abandoned", duration: options.runTimeout)
             }
             if !abandoned.isEmpty { wake.signal() }

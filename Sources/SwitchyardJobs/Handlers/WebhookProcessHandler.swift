@@ -21,13 +21,16 @@ public struct WebhookProcessHandler: JobHandler {
         let received: [Date]
         do {
             received = try await processAll(payload.eventIDs, isolatingEach: false, context: context)
-        } catch where isDeterministicDatabaseFailure(error) {
+        } catch  where isDeterministicDatabaseFailure(error) {
             // One of the events is refused by PostgreSQL for what it holds (a `\u0000` in its payload, say): do
             // the batch again, each event in a savepoint, so that event ends `failed` and its neighbours are
             // processed. The common case pays for no savepoints.
-            context.logger.notice("an event of the batch was refused by the database; processing the events one by one", metadata: [
-                "error": "\(loggableDescription(of: error))", "events": "\(payload.eventIDs.count)",
-            ])
+            context.logger.notice(
+                "an event of the batch was refused by the database; processing the events one by one",
+                metadata: [
+                    "error": "\(loggableDescription(of: error))", "events": "\(payload.eventIDs.count)",
+                ]
+            )
             received = try await processAll(payload.eventIDs, isolatingEach: true, context: context)
         }
         let now = Date()
@@ -54,12 +57,17 @@ public struct WebhookProcessHandler: JobHandler {
                     try await transaction.isolating { try await process(event, scheme: scheme, in: transaction) }
                     received.append(event.receivedAt)
                 } catch let refused as ItemRefusedByDatabase {
-                    let reason = "The event could not be recorded as webhook.received: \(refused). "
+                    let reason =
+                        "The event could not be recorded as webhook.received: \(refused). "
                         + "The delivery is kept as received; fix the cause and replay it."
                     try await transaction.finishWebhookEvent(event.id, processed: false, integrationID: nil, error: reason)
-                    context.logger.warning("webhook event failed processing", metadata: [
-                        "webhook_event_id": "\(event.id.lowercasedString)", "source_id": "\(event.sourceID.lowercasedString)", "error": "\(refused)",
-                    ])
+                    context.logger.warning(
+                        "webhook event failed processing",
+                        metadata: [
+                            "webhook_event_id": "\(event.id.lowercasedString)", "source_id": "\(event.sourceID.lowercasedString)",
+                            "error": "\(refused)",
+                        ]
+                    )
                     metrics?.recordProcessingFailure()
                 }
             }
@@ -74,19 +82,24 @@ public struct WebhookProcessHandler: JobHandler {
         if integration == nil, let account = Self.accountID(scheme: scheme, payload: json, headers: event.headers) {
             integration = try await transaction.integration(providerAccountID: account)
         }
-        try await transaction.recordEvent("webhook.received", integrationID: integration?.id, json: [
-            "type": event.eventType.map(JSONValue.string) ?? .null,
-            "provider": .string(integration?.provider ?? scheme),
-            "source_id": .string(event.sourceID.lowercasedString),
-            "webhook_event_id": .string(event.id.lowercasedString),
-            "provider_event_id": .string(event.eventID),
-            "payload": json ?? .string(String(decoding: body, as: UTF8.self)),
-        ])
+        try await transaction.recordEvent(
+            "webhook.received",
+            integrationID: integration?.id,
+            json: [
+                "type": event.eventType.map(JSONValue.string) ?? .null,
+                "provider": .string(integration?.provider ?? scheme),
+                "source_id": .string(event.sourceID.lowercasedString),
+                "webhook_event_id": .string(event.id.lowercasedString),
+                "provider_event_id": .string(event.eventID),
+                "payload": json ?? .string(String(decoding: body, as: UTF8.self)),
+            ]
+        )
         try await transaction.finishWebhookEvent(event.id, processed: true, integrationID: integration?.id, error: nil)
     }
 
     static func schemeType(_ json: String) -> String {
-        guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)), case .string(let type)? = object["type"] else {
+        guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)), case .string(let type)? = object["type"]
+        else {
             return "unknown"
         }
         return type

@@ -31,8 +31,11 @@ public struct IntegrationHealthScoring: Sendable {
                 let previous = try await transaction.setIntegrationHealth(integration.integrationID, health)
                 guard previous != health.status else { return false }
                 try await transaction.recordEvent(
-                    "integration.health_changed", integrationID: integration.integrationID,
-                    data: ["from": previous?.rawValue ?? "unknown", "to": health.status.rawValue, "reason": health.reason, "score": "\(health.score)"]
+                    "integration.health_changed",
+                    integrationID: integration.integrationID,
+                    data: [
+                        "from": previous?.rawValue ?? "unknown", "to": health.status.rawValue, "reason": health.reason, "score": "\(health.score)",
+                    ]
                 )
                 return true
             }

@@ -43,7 +43,10 @@ public struct JobScheduler: Service {
     let periodicWork: [@Sendable (Database, Logger) async throws -> Void]
 
     public init(
-        database: Database, options: SchedulerOptions, metrics: JobMetrics?, logger: Logger,
+        database: Database,
+        options: SchedulerOptions,
+        metrics: JobMetrics?,
+        logger: Logger,
         periodicWork: [@Sendable (Database, Logger) async throws -> Void] = []
     ) {
         self.database = database
@@ -73,7 +76,9 @@ public struct JobScheduler: Service {
                             await group.next()
                             group.cancelAll()
                         }
-                        if !Task.isCancelled { logger.warning("scheduler lost its leader lock (the database connection holding it is gone); standing by") }
+                        if !Task.isCancelled {
+                            logger.warning("scheduler lost its leader lock (the database connection holding it is gone); standing by")
+                        }
                         return true
                     }
                     if led == nil { logger.debug("another scheduler leads; standing by") }

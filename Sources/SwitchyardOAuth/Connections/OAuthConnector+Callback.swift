@@ -39,7 +39,11 @@ extension OAuthConnector {
     /// The state is consumed (committed as used) before anything else happens, so it works once whatever follows.
     public func complete(_ callback: Callback, logger: Logger) async throws(OAuthFailure) -> Connected {
         guard let stateText = callback.state, !stateText.isEmpty else {
-            throw OAuthFailure(.missingState, title: "This link is incomplete", detail: "The provider sent no state. Start connecting again from the app.")
+            throw OAuthFailure(
+                .missingState,
+                title: "This link is incomplete",
+                detail: "The provider sent no state. Start connecting again from the app."
+            )
         }
         let stateHash = OpaqueToken(value: stateText).hash
         let started: (TenantID, OAuthStateRecord)
@@ -48,7 +52,8 @@ extension OAuthConnector {
                 let record = try await database.withTenant(tenant, logger: logger, { try await $0.consumeOAuthState(stateHash: stateHash) })
             else {
                 throw OAuthFailure(
-                    .unknownState, title: "This sign-in link has already been used",
+                    .unknownState,
+                    title: "This sign-in link has already been used",
                     detail: "The request is unknown or was already completed. Start connecting again from the app."
                 )
             }
@@ -65,12 +70,18 @@ extension OAuthConnector {
         logger[metadataKey: "provider"] = "\(record.provider)"
 
         guard !record.isExpired() else {
-            throw OAuthFailure(.expiredState, title: "This sign-in took too long", detail: "The request expired. Start connecting again from the app.", returnTo: record.returnTo)
+            throw OAuthFailure(
+                .expiredState,
+                title: "This sign-in took too long",
+                detail: "The request expired. Start connecting again from the app.",
+                returnTo: record.returnTo
+            )
         }
         if let binding = record.browserBinding {
             guard callback.browserCookies.contains(where: { ConstantTime.bytesEqual(OpaqueToken(value: $0).hash, binding) }) else {
                 throw OAuthFailure(
-                    .otherBrowser, title: "Finish in the same browser",
+                    .otherBrowser,
+                    title: "Finish in the same browser",
                     detail: "This sign-in was started in another browser or its cookie was blocked. Start connecting again from this browser."
                 )
             }
@@ -80,7 +91,8 @@ extension OAuthConnector {
             guard let issuer = callback.issuer, issuer == expected else {
                 logger.warning("callback issuer mismatch")
                 throw OAuthFailure(
-                    .issuerMismatch, title: "The response came from the wrong server",
+                    .issuerMismatch,
+                    title: "The response came from the wrong server",
                     detail: "The authorization response did not come from the provider the request was sent to, so it was refused.",
                     returnTo: record.returnTo
                 )
@@ -92,13 +104,20 @@ extension OAuthConnector {
             logger.info("provider returned an authorization error", metadata: ["error": "\(code)"])
             let said = "(The provider said: \(code)" + (description.map { ", \($0)" } ?? "") + ".)"
             throw OAuthFailure(
-                .providerDenied, title: code == "access_denied" ? "Access was not granted" : "The provider refused the request",
-                detail: (code == "access_denied" ? "Access to your account was declined at the provider. " : "The provider could not complete the sign-in. ") + said,
+                .providerDenied,
+                title: code == "access_denied" ? "Access was not granted" : "The provider refused the request",
+                detail: (code == "access_denied"
+                    ? "Access to your account was declined at the provider. " : "The provider could not complete the sign-in. ") + said,
                 returnTo: record.returnTo
             )
         }
         guard let code = callback.code, !code.isEmpty else {
-            throw OAuthFailure(.missingCode, title: "This link is incomplete", detail: "The provider sent no authorization code.", returnTo: record.returnTo)
+            throw OAuthFailure(
+                .missingCode,
+                title: "This link is incomplete",
+                detail: "The provider sent no authorization code.",
+                returnTo: record.returnTo
+            )
         }
         // A connect link connects once (issue 12, item 10): the session is claimed before the code is exchanged, so a
         // second tab's callback is refused without calling the provider. A failure below gives the link back.
@@ -108,11 +127,16 @@ extension OAuthConnector {
                 claimed = try await database.withTenant(tenant, logger: logger) { try await $0.completeConnectSession(session) }
             } catch {
                 logger.error("claiming the connect session failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
-                throw OAuthFailure(.exchangeFailed, title: "Something went wrong", detail: "The connection could not be checked. Try again in a moment.")
+                throw OAuthFailure(
+                    .exchangeFailed,
+                    title: "Something went wrong",
+                    detail: "The connection could not be checked. Try again in a moment."
+                )
             }
             guard claimed else {
                 throw OAuthFailure(
-                    .linkUsed, title: "This link has already been used",
+                    .linkUsed,
+                    title: "This link has already been used",
                     detail: "This connect link already connected an account (perhaps in another tab). Nothing else was connected.",
                     returnTo: record.returnTo
                 )
@@ -136,14 +160,29 @@ extension OAuthConnector {
             return failure
         } catch let error as TokenEndpointError {
             logger.warning("code exchange failed", metadata: ["error": "\(error.description)"])
-            return OAuthFailure(.exchangeFailed, title: "The connection could not be completed", detail: "The provider's token exchange failed: \(error.description).", returnTo: record.returnTo)
+            return OAuthFailure(
+                .exchangeFailed,
+                title: "The connection could not be completed",
+                detail: "The provider's token exchange failed: \(error.description).",
+                returnTo: record.returnTo
+            )
         } catch let error as any SwitchyardErrorConvertible {
-            return OAuthFailure(.configuration, title: "The connection could not be completed", detail: error.switchyardError.detail, returnTo: record.returnTo)
+            return OAuthFailure(
+                .configuration,
+                title: "The connection could not be completed",
+                detail: error.switchyardError.detail,
+                returnTo: record.returnTo
+            )
         } catch let error as SwitchyardError {
             return OAuthFailure(.configuration, title: "The connection could not be completed", detail: error.detail, returnTo: record.returnTo)
         } catch {
             logger.error("connect failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
-            return OAuthFailure(.exchangeFailed, title: "Something went wrong", detail: "The connection could not be saved. Try again in a moment.", returnTo: record.returnTo)
+            return OAuthFailure(
+                .exchangeFailed,
+                title: "Something went wrong",
+                detail: "The connection could not be saved. Try again in a moment.",
+                returnTo: record.returnTo
+            )
         }
     }
 
@@ -157,8 +196,15 @@ extension OAuthConnector {
         }
         let caller = TokenEndpointClient.Caller(providerLabel: providers.metricsLabel(for: provider), key: "oauth:\(tenant):\(provider.id)")
         let grant = try await tokens.exchange(
-            code: code, redirectURI: record.redirectURI, codeVerifier: record.codeVerifier, requestedScopes: record.scopes,
-            client: client, settings: settings, tokenURL: endpoints.tokenURL, caller: caller, logger: logger
+            code: code,
+            redirectURI: record.redirectURI,
+            codeVerifier: record.codeVerifier,
+            requestedScopes: record.scopes,
+            client: client,
+            settings: settings,
+            tokenURL: endpoints.tokenURL,
+            caller: caller,
+            logger: logger
         )
         var parameters = try connectionParameters(provider, record.connectionParameters, from: grant.tokens)
         try await lookUpResourceParameters(provider, &parameters, accessToken: grant.tokens.accessToken, caller: caller, logger: logger)
@@ -175,10 +221,17 @@ extension OAuthConnector {
                 }
                 integration = updated
             } else {
-                integration = try await transaction.createIntegration(NewIntegration(
-                    provider: provider.id, displayName: provider.displayName, status: .connected, connectionParameters: parameters,
-                    endUserID: record.endUserID, tags: record.tags, credential: credential
-                ))
+                integration = try await transaction.createIntegration(
+                    NewIntegration(
+                        provider: provider.id,
+                        displayName: provider.displayName,
+                        status: .connected,
+                        connectionParameters: parameters,
+                        endUserID: record.endUserID,
+                        tags: record.tags,
+                        credential: credential
+                    )
+                )
             }
             var connected = integration
             if let account = grant.tokens.providerAccountID,
@@ -187,24 +240,44 @@ extension OAuthConnector {
                 connected = updated
             }
             let id = integration.id.lowercasedString
-            try await transaction.recordAudit(NewAuditEvent(
-                actor: "end-user", action: "integration.connected", resourceType: "integration", resourceID: id, requestID: nil,
-                details: ["provider": provider.id, "reauthorized": "\(record.integrationID != nil)"]
-            ))
-            try await transaction.recordEvent("integration.connected", integrationID: integration.id, data: [
-                "provider": provider.id, "reauthorized": "\(record.integrationID != nil)", "scopes": grant.tokens.scopes.joined(separator: " "),
-            ])
+            try await transaction.recordAudit(
+                NewAuditEvent(
+                    actor: "end-user",
+                    action: "integration.connected",
+                    resourceType: "integration",
+                    resourceID: id,
+                    requestID: nil,
+                    details: ["provider": provider.id, "reauthorized": "\(record.integrationID != nil)"]
+                )
+            )
+            try await transaction.recordEvent(
+                "integration.connected",
+                integrationID: integration.id,
+                data: [
+                    "provider": provider.id, "reauthorized": "\(record.integrationID != nil)", "scopes": grant.tokens.scopes.joined(separator: " "),
+                ]
+            )
             return connected
         }
         logger.info("integration connected", metadata: ["integration_id": "\(integration.id.lowercasedString)"])
-        return Connected(tenantID: tenant, integration: integration, providerName: provider.displayName, returnTo: record.returnTo, reauthorized: record.integrationID != nil)
+        return Connected(
+            tenantID: tenant,
+            integration: integration,
+            providerName: provider.displayName,
+            returnTo: record.returnTo,
+            reauthorized: record.integrationID != nil
+        )
     }
 
     /// Fills parameters the provider lists behind the new token (Atlassian's cloud id). One resource is taken as
     /// it is; with several, the connection needs the value preset (`connection_parameters`), since picking one
     /// for the user could connect the wrong site.
     private func lookUpResourceParameters(
-        _ provider: ProviderDefinition, _ parameters: inout [String: String], accessToken: String, caller: TokenEndpointClient.Caller, logger: Logger
+        _ provider: ProviderDefinition,
+        _ parameters: inout [String: String],
+        accessToken: String,
+        caller: TokenEndpointClient.Caller,
+        logger: Logger
     ) async throws {
         for parameter in provider.connectionParameters where parameters[parameter.name] == nil {
             guard case .resourceLookup(let url, let field) = parameter.source else { continue }
@@ -223,7 +296,8 @@ extension OAuthConnector {
     }
 
     /// The request's parameters plus those the provider reveals in its token response (Salesforce's instance).
-    private func connectionParameters(_ provider: ProviderDefinition, _ given: [String: String], from tokens: OAuthTokens) throws -> [String: String] {
+    private func connectionParameters(_ provider: ProviderDefinition, _ given: [String: String], from tokens: OAuthTokens) throws -> [String: String]
+    {
         var parameters = given
         for parameter in provider.connectionParameters where parameters[parameter.name] == nil {
             guard case .tokenResponse(let field, _) = parameter.source, let value = tokens.raw[field]?.text else { continue }

@@ -36,8 +36,14 @@ public struct OAuthConnector: Sendable {
         public var browserCookie: OpaqueToken?
 
         public init(
-            provider: String, integrationID: UUID? = nil, sessionID: UUID? = nil, extraScopes: [String] = [],
-            connectionParameters: [String: String] = [:], endUserID: String? = nil, tags: [String] = [], returnTo: String? = nil,
+            provider: String,
+            integrationID: UUID? = nil,
+            sessionID: UUID? = nil,
+            extraScopes: [String] = [],
+            connectionParameters: [String: String] = [:],
+            endUserID: String? = nil,
+            tags: [String] = [],
+            returnTo: String? = nil,
             browserCookie: OpaqueToken? = nil
         ) {
             self.provider = provider
@@ -74,19 +80,38 @@ public struct OAuthConnector: Sendable {
             if let integrationID = request.integrationID {
                 guard let integration = try await transaction.integration(integrationID) else { throw SwitchyardError.notFound("The integration") }
                 guard integration.provider == provider.id else {
-                    throw SwitchyardError.validation("Integration \(integrationID.lowercasedString) belongs to provider '\(integration.provider)', not '\(provider.id)'.")
+                    throw SwitchyardError.validation(
+                        "Integration \(integrationID.lowercasedString) belongs to provider '\(integration.provider)', not '\(provider.id)'."
+                    )
                 }
             }
-            try await transaction.createOAuthState(NewOAuthState(
-                stateHash: state.hash, provider: provider.id, issuer: settings.issuer, sessionID: request.sessionID,
-                integrationID: request.integrationID, browserBinding: request.browserCookie?.hash, redirectURI: redirectURI, scopes: scopes,
-                connectionParameters: request.connectionParameters, endUserID: request.endUserID, tags: request.tags,
-                returnTo: request.returnTo, codeVerifier: pkce?.verifier, expiresAt: expiresAt
-            ))
+            try await transaction.createOAuthState(
+                NewOAuthState(
+                    stateHash: state.hash,
+                    provider: provider.id,
+                    issuer: settings.issuer,
+                    sessionID: request.sessionID,
+                    integrationID: request.integrationID,
+                    browserBinding: request.browserCookie?.hash,
+                    redirectURI: redirectURI,
+                    scopes: scopes,
+                    connectionParameters: request.connectionParameters,
+                    endUserID: request.endUserID,
+                    tags: request.tags,
+                    returnTo: request.returnTo,
+                    codeVerifier: pkce?.verifier,
+                    expiresAt: expiresAt
+                )
+            )
         }
         let url = AuthorizationURL(
-            endpoint: endpoints.authorizeURL, settings: settings, clientID: client.clientID, redirectURI: redirectURI, scopes: scopes,
-            state: state.value, codeChallenge: pkce?.challenge
+            endpoint: endpoints.authorizeURL,
+            settings: settings,
+            clientID: client.clientID,
+            redirectURI: redirectURI,
+            scopes: scopes,
+            state: state.value,
+            codeChallenge: pkce?.challenge
         )
         logger.info("authorization request started", metadata: ["provider": "\(provider.id)", "pkce": "\(pkce != nil)"])
         return (url.text, expiresAt)

@@ -44,11 +44,12 @@ public struct OAuthFailure: SwitchyardErrorConvertible, Sendable, Equatable {
     }
 
     public var switchyardError: SwitchyardError {
-        let kind: SwitchyardError.Kind = switch reason {
-        case .exchangeFailed: .badGateway
-        case .configuration, .unknownState, .linkUsed, .expiredState: .conflict
-        default: .badRequest
-        }
+        let kind: SwitchyardError.Kind =
+            switch reason {
+            case .exchangeFailed: .badGateway
+            case .configuration, .unknownState, .linkUsed, .expiredState: .conflict
+            default: .badRequest
+            }
         return SwitchyardError(kind, code: reason.rawValue, detail: detail)
     }
 }

@@ -1,9 +1,9 @@
 import Foundation
 import Logging
-import Synchronization
 import SwitchyardCore
 import SwitchyardPostgres
 import SwitchyardProviders
+import Synchronization
 
 /// Hands out usable credentials, refreshing OAuth access tokens before they expire (REQUIREMENTS OA-5..OA-7).
 ///
@@ -46,7 +46,8 @@ public final class TokenRefresher: Sendable {
     /// tokens were revoked: unless the stored token is another one by the time the lock is held (a concurrent
     /// caller, here or in another process, refreshed already), which is then handed out instead. An
     /// `invalid_grant` marks the integration `needs_reauth` as any refresh does.
-    public func refresh(_ integrationID: UUID, tenant: TenantID, rejecting accessToken: String, logger: Logger) async throws -> IntegrationCredential {
+    public func refresh(_ integrationID: UUID, tenant: TenantID, rejecting accessToken: String, logger: Logger) async throws -> IntegrationCredential
+    {
         try await coalesced(integrationID, tenant: tenant, kind: "rejected", logger: logger) { [self] in
             try await refreshHoldingLock(integrationID, tenant: tenant, when: .rejected(accessToken), logger: logger)
         }
@@ -63,7 +64,11 @@ public final class TokenRefresher: Sendable {
 
     /// One refresh task per integration and kind in this process; concurrent callers share its result.
     private func coalesced(
-        _ integrationID: UUID, tenant: TenantID, kind: String, logger: Logger, _ refresh: @escaping @Sendable () async throws -> IntegrationCredential
+        _ integrationID: UUID,
+        tenant: TenantID,
+        kind: String,
+        logger: Logger,
+        _ refresh: @escaping @Sendable () async throws -> IntegrationCredential
     ) async throws -> IntegrationCredential {
         let key = "\(tenant)/\(integrationID.lowercasedString)/\(kind)"
         let task = inFlight.withLock { tasks in
@@ -86,7 +91,12 @@ public final class TokenRefresher: Sendable {
         case failed(any Error, stillValid: IntegrationCredential?)
     }
 
-    private func refreshHoldingLock(_ integrationID: UUID, tenant: TenantID, when condition: RefreshCondition, logger: Logger) async throws -> IntegrationCredential {
+    private func refreshHoldingLock(
+        _ integrationID: UUID,
+        tenant: TenantID,
+        when condition: RefreshCondition,
+        logger: Logger
+    ) async throws -> IntegrationCredential {
         var logger = logger
         logger[metadataKey: "integration_id"] = "\(integrationID.lowercasedString)"
         // The provider and its OAuth app are read before the lock is taken, so the locked transaction holds
@@ -117,16 +127,27 @@ public final class TokenRefresher: Sendable {
             case .rejected(let refused): if !ConstantTime.secretsEqual(current.accessToken, refused) { return .current(.oauth2(current)) }
             }
             // A token the provider refused is no fallback.
-            let stillValid: IntegrationCredential? = if case .rejected = condition { nil } else { current.expires(within: 0) ? nil : .oauth2(current) }
+            let stillValid: IntegrationCredential? =
+                if case .rejected = condition { nil } else { current.expires(within: 0) ? nil : .oauth2(current) }
             guard let refreshToken = current.refreshToken else {
                 // Nothing to refresh with: a refused token is the caller's to report, not proof the grant is gone.
                 if case .rejected = condition { return .current(.oauth2(current)) }
                 if stillValid != nil { return .current(.oauth2(current)) }
-                return try await markNeedsReauth(integrationID, transaction, reason: "the access token expired and the provider gave no refresh token")
+                return try await markNeedsReauth(
+                    integrationID,
+                    transaction,
+                    reason: "the access token expired and the provider gave no refresh token"
+                )
             }
             do {
                 let grant = try await tokens.refresh(
-                    current, refreshToken: refreshToken, client: client, settings: settings, tokenURL: tokenURL, caller: caller, logger: logger
+                    current,
+                    refreshToken: refreshToken,
+                    client: client,
+                    settings: settings,
+                    tokenURL: tokenURL,
+                    caller: caller,
+                    logger: logger
                 )
                 let credential = IntegrationCredential.oauth2(grant.tokens)
                 try await transaction.storeCredential(credential, for: integrationID)
@@ -158,15 +179,22 @@ public final class TokenRefresher: Sendable {
     private func markNeedsReauth(_ integrationID: UUID, _ transaction: TenantTransaction, reason: String) async throws -> Outcome {
         try await transaction.setIntegrationStatus(integrationID, .needsReauth)
         try await transaction.recordEvent("integration.needs_reauth", integrationID: integrationID, data: ["reason": reason])
-        try await transaction.recordAudit(NewAuditEvent(
-            actor: "switchyard", action: "integration.needs_reauth", resourceType: "integration",
-            resourceID: integrationID.lowercasedString, requestID: nil, details: ["reason": reason]
-        ))
+        try await transaction.recordAudit(
+            NewAuditEvent(
+                actor: "switchyard",
+                action: "integration.needs_reauth",
+                resourceType: "integration",
+                resourceID: integrationID.lowercasedString,
+                requestID: nil,
+                details: ["reason": reason]
+            )
+        )
         return .needsReauth(.invalidGrant(description: reason))
     }
 
     public static let needsReauth = SwitchyardError(
-        .conflict, code: "needs-reauth",
+        .conflict,
+        code: "needs-reauth",
         detail: "This integration needs to be re-authorized: its grant was revoked or expired. Start a connect session for it."
     )
 }

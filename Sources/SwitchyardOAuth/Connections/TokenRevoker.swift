@@ -30,7 +30,8 @@ public struct TokenRevoker: Sendable {
 
     public func revoke(_ integrationID: UUID, tenant: TenantID, logger: Logger) async -> Result {
         do {
-            let found = try await database.withTenant(tenant, logger: logger) { transaction -> (ProviderDefinition, IntegrationRecord, OAuthTokens)? in
+            let found = try await database.withTenant(tenant, logger: logger) {
+                transaction -> (ProviderDefinition, IntegrationRecord, OAuthTokens)? in
                 guard let integration = try await transaction.integration(integrationID),
                     case .oauth2(let tokens)? = try await transaction.credential(for: integrationID),
                     let provider = try await providers.provider(integration.provider, in: transaction)
@@ -39,7 +40,8 @@ public struct TokenRevoker: Sendable {
             }
             guard let (provider, integration, current) = found else { return .nothingToRevoke }
             guard let settings = provider.authentication.oauth2, let revocation = settings.revocation,
-                let url = try provider.oauth2Endpoints(with: integration.connectionParameters, allowingHTTPHosts: providers.allowedHTTPHosts)?.revocationURL,
+                let url = try provider.oauth2Endpoints(with: integration.connectionParameters, allowingHTTPHosts: providers.allowedHTTPHosts)?
+                    .revocationURL,
                 let client = try await database.oauthClientCredentials(provider: provider.id, tenant: tenant, logger: logger)
             else { return .unsupported }
             let caller = TokenEndpointClient.Caller(providerLabel: providers.metricsLabel(for: provider), key: integrationID.lowercasedString)
@@ -47,9 +49,12 @@ public struct TokenRevoker: Sendable {
             logger.info("grant revoked at the provider", metadata: ["integration_id": "\(integrationID.lowercasedString)"])
             return .revoked
         } catch {
-            logger.warning("revocation failed; deleting the local credential anyway", metadata: [
-                "integration_id": "\(integrationID.lowercasedString)", "error": "\(error)",
-            ])
+            logger.warning(
+                "revocation failed; deleting the local credential anyway",
+                metadata: [
+                    "integration_id": "\(integrationID.lowercasedString)", "error": "\(error)",
+                ]
+            )
             return .failed
         }
     }

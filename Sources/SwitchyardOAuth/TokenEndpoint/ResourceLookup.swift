@@ -7,14 +7,16 @@ import SwitchyardOutbound
 extension TokenEndpointClient {
     /// The resources a new access token can reach, from a provider endpoint that lists them as a JSON array
     /// (Atlassian's `accessible-resources`), each reduced to the text of `field`.
-    func lookUpResources(url: String, field: String, accessToken: String, caller: Caller, logger: Logger) async throws(TokenEndpointError) -> [String] {
+    func lookUpResources(url: String, field: String, accessToken: String, caller: Caller, logger: Logger) async throws(TokenEndpointError) -> [String]
+    {
         var headers = HTTPFields()
         headers[.authorization] = "Bearer \(accessToken)"
         headers[.accept] = "application/json"
         let response: OutboundResponse
         do {
             response = try await outbound.send(
-                OutboundRequest(method: .get, url: url, headers: headers, provider: caller.providerLabel, key: caller.key), logger: logger
+                OutboundRequest(method: .get, url: url, headers: headers, provider: caller.providerLabel, key: caller.key),
+                logger: logger
             )
         } catch let error as OutboundError {
             throw .unavailable(reason: error.description)

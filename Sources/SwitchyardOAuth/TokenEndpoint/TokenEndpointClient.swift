@@ -16,7 +16,11 @@ public struct TokenEndpointClient: Sendable {
     /// answer: repeating a code or refresh-token grant is no worse than giving up, since a grant the
     /// provider already used fails either way.
     static let retry = RetryPolicy(
-        maxAttempts: 3, baseDelay: .milliseconds(200), maxBackoff: .seconds(2), maxTotalDelay: .seconds(5), retryNonIdempotent: true
+        maxAttempts: 3,
+        baseDelay: .milliseconds(200),
+        maxBackoff: .seconds(2),
+        maxTotalDelay: .seconds(5),
+        retryNonIdempotent: true
     )
 
     public init(outbound: OutboundClient) {
@@ -36,8 +40,15 @@ public struct TokenEndpointClient: Sendable {
 
     /// Exchanges an authorization code (RFC 6749 §4.1.3, with the PKCE verifier of RFC 7636 §4.5).
     public func exchange(
-        code: String, redirectURI: String, codeVerifier: String?, requestedScopes: [String],
-        client: OAuthClientCredentials, settings: OAuth2Settings, tokenURL: URL, caller: Caller, logger: Logger
+        code: String,
+        redirectURI: String,
+        codeVerifier: String?,
+        requestedScopes: [String],
+        client: OAuthClientCredentials,
+        settings: OAuth2Settings,
+        tokenURL: URL,
+        caller: Caller,
+        logger: Logger
     ) async throws(TokenEndpointError) -> TokenGrant {
         var parameters = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirectURI)]
         if let codeVerifier { parameters.append(("code_verifier", codeVerifier)) }
@@ -49,8 +60,13 @@ public struct TokenEndpointClient: Sendable {
 
     /// Uses a refresh token (RFC 6749 §6). The grant keeps the previous refresh token when the provider sends no new one.
     public func refresh(
-        _ tokens: OAuthTokens, refreshToken: String, client: OAuthClientCredentials, settings: OAuth2Settings, tokenURL: URL,
-        caller: Caller, logger: Logger
+        _ tokens: OAuthTokens,
+        refreshToken: String,
+        client: OAuthClientCredentials,
+        settings: OAuth2Settings,
+        tokenURL: URL,
+        caller: Caller,
+        logger: Logger
     ) async throws(TokenEndpointError) -> TokenGrant {
         let parameters = [("grant_type", "refresh_token"), ("refresh_token", refreshToken)]
         let data = try await post(parameters, to: tokenURL, client: client, settings: settings, caller: caller, logger: logger)
@@ -60,27 +76,62 @@ public struct TokenEndpointClient: Sendable {
     /// Revokes a token (RFC 7009 §2.1, or the bearer style some providers use). Returns normally when the
     /// provider confirmed; throws `unavailable` when it asked to retry later (503) or could not be reached.
     public func revoke(
-        _ tokens: OAuthTokens, revocation: TokenRevocation, url: URL, client: OAuthClientCredentials, settings: OAuth2Settings,
-        caller: Caller, logger: Logger
+        _ tokens: OAuthTokens,
+        revocation: TokenRevocation,
+        url: URL,
+        client: OAuthClientCredentials,
+        settings: OAuth2Settings,
+        caller: Caller,
+        logger: Logger
     ) async throws(TokenEndpointError) {
         switch revocation.style {
         case .rfc7009:
             // Revoking the refresh token revokes its access tokens too (§2.1) where there is one.
             let (token, hint) = tokens.refreshToken.map { ($0, "refresh_token") } ?? (tokens.accessToken, "access_token")
-            _ = try await post([("token", token), ("token_type_hint", hint)], to: url, client: client, settings: settings, caller: caller, logger: logger)
+            _ = try await post(
+                [("token", token), ("token_type_hint", hint)],
+                to: url,
+                client: client,
+                settings: settings,
+                caller: caller,
+                logger: logger
+            )
         case .bearer:
             var headers = HTTPFields()
             headers[.authorization] = "Bearer \(tokens.accessToken)"
-            _ = try await send(OutboundRequest(method: .post, url: url.absoluteString, headers: headers, provider: caller.providerLabel, key: caller.key, retry: Self.retry), logger: logger)
+            _ = try await send(
+                OutboundRequest(
+                    method: .post,
+                    url: url.absoluteString,
+                    headers: headers,
+                    provider: caller.providerLabel,
+                    key: caller.key,
+                    retry: Self.retry
+                ),
+                logger: logger
+            )
         }
     }
 
     private func post(
-        _ parameters: [(String, String)], to url: URL, client: OAuthClientCredentials, settings: OAuth2Settings, caller: Caller, logger: Logger
+        _ parameters: [(String, String)],
+        to url: URL,
+        client: OAuthClientCredentials,
+        settings: OAuth2Settings,
+        caller: Caller,
+        logger: Logger
     ) async throws(TokenEndpointError) -> Data {
         let body = ClientAuthenticatedBody(parameters, client: client, settings: settings)
         return try await send(
-            OutboundRequest(method: .post, url: url.absoluteString, headers: body.headers, body: body.body, provider: caller.providerLabel, key: caller.key, retry: Self.retry),
+            OutboundRequest(
+                method: .post,
+                url: url.absoluteString,
+                headers: body.headers,
+                body: body.body,
+                provider: caller.providerLabel,
+                key: caller.key,
+                retry: Self.retry
+            ),
             logger: logger
         )
     }

@@ -29,9 +29,17 @@ public enum TokenEndpointError: SwitchyardErrorConvertible, Sendable, Equatable,
     public var switchyardError: SwitchyardError {
         switch self {
         case .invalidGrant:
-            SwitchyardError(.conflict, code: "needs-reauth", detail: "The provider no longer accepts this integration's grant; reconnect it (\(description)).")
+            SwitchyardError(
+                .conflict,
+                code: "needs-reauth",
+                detail: "The provider no longer accepts this integration's grant; reconnect it (\(description))."
+            )
         case .rejected:
-            SwitchyardError(.badGateway, code: "provider-rejected", detail: "The OAuth exchange failed: \(description). Check the OAuth app's client id and secret.")
+            SwitchyardError(
+                .badGateway,
+                code: "provider-rejected",
+                detail: "The OAuth exchange failed: \(description). Check the OAuth app's client id and secret."
+            )
         case .unavailable:
             SwitchyardError(.badGateway, code: "provider-unavailable", detail: "Could not reach the provider: \(description). Retry later.")
         case .malformedResponse:

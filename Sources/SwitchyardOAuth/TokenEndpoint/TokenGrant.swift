@@ -8,7 +8,11 @@ public struct TokenGrant: Sendable {
     /// Parses the body of a 200 answer. `requestedScopes` stand in when the provider omits `scope`
     /// (§5.1: it then granted what was asked); `previous` fills a refresh response's omissions.
     static func parse(
-        _ body: Data, scopeSeparator: String, requestedScopes: [String], previous: OAuthTokens? = nil, now: Date = Date()
+        _ body: Data,
+        scopeSeparator: String,
+        requestedScopes: [String],
+        previous: OAuthTokens? = nil,
+        now: Date = Date()
     ) throws(TokenEndpointError) -> TokenGrant {
         guard let object = try? JSONDecoder().decode([String: JSONValue].self, from: body) else {
             throw .malformedResponse(reason: "the body is not a JSON object")
@@ -31,15 +35,17 @@ public struct TokenGrant: Sendable {
         if case .string(let value)? = object["token_type"], !value.isEmpty { tokenType = value }
         var raw = object
         for field in ["access_token", "refresh_token", "expires_in", "scope", "token_type"] { raw.removeValue(forKey: field) }
-        return TokenGrant(tokens: OAuthTokens(
-            accessToken: accessToken,
-            // A refresh response without a refresh token keeps the old one (§6: the server MAY issue a new one).
-            refreshToken: refreshToken ?? previous?.refreshToken,
-            tokenType: tokenType,
-            expiresAt: expiresAt,
-            scopes: scopes,
-            raw: previous.map { $0.raw.merging(raw) { _, new in new } } ?? raw
-        ))
+        return TokenGrant(
+            tokens: OAuthTokens(
+                accessToken: accessToken,
+                // A refresh response without a refresh token keeps the old one (§6: the server MAY issue a new one).
+                refreshToken: refreshToken ?? previous?.refreshToken,
+                tokenType: tokenType,
+                expiresAt: expiresAt,
+                scopes: scopes,
+                raw: previous.map { $0.raw.merging(raw) { _, new in new } } ?? raw
+            )
+        )
     }
 
     /// The error fields of a 4xx answer (§5.2), when it has them.
@@ -67,6 +73,6 @@ extension OAuthTokens {
             return value?.text
         }
         let found = field("team", "id") ?? field("stripe_user_id") ?? field("workspace_id") ?? field("account_id") ?? field("account", "id")
-        return found.flatMap { (1...200).contains($0.count) ? $0 : nil }
+        return found.flatMap { (1...200).contains($0.codePointCount) ? $0 : nil }
     }
 }

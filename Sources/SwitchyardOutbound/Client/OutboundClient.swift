@@ -3,8 +3,8 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
-import Synchronization
 import SwitchyardMetrics
+import Synchronization
 
 #if canImport(FoundationEssentials)
 import struct FoundationEssentials.Date
@@ -41,7 +41,9 @@ public final class OutboundClient: Service, Sendable {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.init(
-            configuration: configuration, metrics: metrics, eventLoopGroup: eventLoopGroup,
+            configuration: configuration,
+            metrics: metrics,
+            eventLoopGroup: eventLoopGroup,
             ssrfGuard: SSRFGuard(allowList: configuration.plainHTTPAllowList),
             unitRandom: { Double.random(in: 0..<1) }
         )
@@ -92,7 +94,11 @@ public final class OutboundClient: Service, Sendable {
         http.dnsOverride = configuration.dnsOverride
         http.http1_1ConnectionDebugInitializer = ssrfGuard.connectionCheck
         http.http2ConnectionDebugInitializer = ssrfGuard.connectionCheck
-        self.http = HTTPClient(eventLoopGroup: eventLoopGroup, configuration: http, backgroundActivityLogger: Logger(label: "switchyard.outbound.pool", factory: { _ in SwiftLogNoOpLogHandler() }))
+        self.http = HTTPClient(
+            eventLoopGroup: eventLoopGroup,
+            configuration: http,
+            backgroundActivityLogger: Logger(label: "switchyard.outbound.pool", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
     }
 
     /// Waits for graceful shutdown, then closes the connection pool.
@@ -178,7 +184,12 @@ public final class OutboundClient: Service, Sendable {
                     metadata: ["status": "\(answer.status)", "outcome": "\(response.outcome.label)", "duration_ms": "\(duration.wholeMilliseconds)"]
                 )
                 guard response.outcome.isRetryable, mayRepeat,
-                    let next = request.retry.delay(beforeRetry: attempt, retryAfter: retryAfter, waitedSoFar: waitedBetweenAttempts, unitRandom: unitRandom())
+                    let next = request.retry.delay(
+                        beforeRetry: attempt,
+                        retryAfter: retryAfter,
+                        waitedSoFar: waitedBetweenAttempts,
+                        unitRandom: unitRandom()
+                    )
                 else {
                     if response.outcome != .success {
                         logger.info("outbound request answered with an error", metadata: ["status": "\(answer.status)"])
@@ -203,7 +214,12 @@ public final class OutboundClient: Service, Sendable {
                 )
                 // A request that never reached a connection may be repeated whatever its method.
                 guard error.outcome.isRetryable, mayRepeat || !failure.mayHaveBeenSent,
-                    let next = request.retry.delay(beforeRetry: attempt, retryAfter: nil, waitedSoFar: waitedBetweenAttempts, unitRandom: unitRandom())
+                    let next = request.retry.delay(
+                        beforeRetry: attempt,
+                        retryAfter: nil,
+                        waitedSoFar: waitedBetweenAttempts,
+                        unitRandom: unitRandom()
+                    )
                 else {
                     logger.warning("outbound request failed", metadata: ["error": "\(error.description)"])
                     throw error
@@ -218,7 +234,10 @@ public final class OutboundClient: Service, Sendable {
 
     /// Passes the circuit breaker, then waits for the rate limiter; records and logs a refusal by either.
     private func admit(
-        _ request: OutboundRequest, attempt: Int, maxWait: Duration, logger: Logger
+        _ request: OutboundRequest,
+        attempt: Int,
+        maxWait: Duration,
+        logger: Logger
     ) async throws -> (CircuitBreaker.Ticket, AdaptiveRateLimiter.Permit) {
         let ticket: CircuitBreaker.Ticket
         do {

@@ -69,7 +69,8 @@ struct LogSafeURL: Sendable, Equatable {
         var index = 0
         while index < input.count {
             if input[index] == UInt8(ascii: "%"), index + 2 < input.count,
-               let value = UInt8(String(decoding: input[index + 1...index + 2], as: UTF8.self), radix: 16) {
+                let value = UInt8(String(decoding: input[index + 1...index + 2], as: UTF8.self), radix: 16)
+            {
                 bytes.append(value)
                 index += 3
             } else {

@@ -148,8 +148,12 @@ final class AdaptiveRateLimiter: Sendable {
     }
 
     private func complete(
-        _ state: inout KeyState, permit: Permit, status: Int?, announcement: RateLimitHeaders.Announcement?,
-        retryAfter: Duration?, now: ContinuousClock.Instant
+        _ state: inout KeyState,
+        permit: Permit,
+        status: Int?,
+        announcement: RateLimitHeaders.Announcement?,
+        retryAfter: Duration?,
+        now: ContinuousClock.Instant
     ) {
         state.inFlight = max(0, state.inFlight - 1)
         if permit.isProbe { state.probeInFlight = false }

@@ -86,7 +86,9 @@ final class CircuitBreaker: Sendable {
         var transitions: [(String, CircuitState, CircuitState)] = []
         let decision: Swift.Result<Ticket, OutboundError> = entries.withLock { table in
             table.update(
-                key, now: now, make: { Entry(provider: provider) },
+                key,
+                now: now,
+                make: { Entry(provider: provider) },
                 canEvict: { if case .halfOpen(true) = $0.state { false } else { true } },
                 onEvict: { evicted in
                     if evicted.state.summary != .closed { transitions.append((evicted.provider, evicted.state.summary, .closed)) }
@@ -131,7 +133,8 @@ final class CircuitBreaker: Sendable {
                 case (.closed, false, .success):
                     entry.state = .closed(failures: 0)
                 case (.closed(let failures), false, .failure):
-                    entry.state = failures + 1 >= settings.failureThreshold
+                    entry.state =
+                        failures + 1 >= settings.failureThreshold
                         ? .open(until: now + settings.coolDown) : .closed(failures: failures + 1)
                 default:
                     // A late answer to a request admitted in an earlier state changes nothing.

@@ -45,11 +45,12 @@ public struct RateLimitHeaders: Sendable, Hashable {
         let limit = Self.number(fields[self.limit]).map { Int(max(0, $0)) }
         let remaining = Self.number(fields[self.remaining]).map { Int(max(0, $0)) }
         let resetAfter = Self.number(fields[self.reset]).map { value -> Duration in
-            let isEpoch = switch resetFormat {
-            case .deltaSeconds: false
-            case .epochSeconds: true
-            case .automatic: value >= 1_000_000_000
-            }
+            let isEpoch =
+                switch resetFormat {
+                case .deltaSeconds: false
+                case .epochSeconds: true
+                case .automatic: value >= 1_000_000_000
+                }
             return .seconds(max(0, isEpoch ? value - unixTime : value))
         }
         guard limit != nil || remaining != nil || resetAfter != nil else { return nil }

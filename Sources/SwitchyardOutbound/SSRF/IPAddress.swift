@@ -96,7 +96,9 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
                     guard octets.count == 4 else { return nil }
                     var value: UInt32 = 0
                     for octet in octets {
-                        guard (1...3).contains(octet.count), octet.allSatisfy(\.isASCIIDigit), let byte = UInt32(octet), byte <= 255 else { return nil }
+                        guard (1...3).contains(octet.count), octet.allSatisfy(\.isASCIIDigit), let byte = UInt32(octet), byte <= 255 else {
+                            return nil
+                        }
                         value = value << 8 | byte
                     }
                     result.append(UInt16(value >> 16))

@@ -30,16 +30,23 @@ public struct Database: Sendable, Service {
 
     public init(configuration: DatabaseConfiguration, vault: Vault, metrics: DatabaseMetrics?, logger: Logger) throws {
         self.client = PostgresClient(
-            configuration: try .init(configuration.url, role: .application(
-                maxConnections: configuration.maxConnections,
-                statementTimeoutMilliseconds: configuration.statementTimeoutMilliseconds
-            )),
+            configuration: try .init(
+                configuration.url,
+                role: .application(
+                    maxConnections: configuration.maxConnections,
+                    statementTimeoutMilliseconds: configuration.statementTimeoutMilliseconds
+                )
+            ),
             backgroundLogger: logger
         )
         self.ingestClient = PostgresClient(
-            configuration: try .init(configuration.url, role: .ingest(
-                maxConnections: Self.ingestConnections, statementTimeoutMilliseconds: configuration.statementTimeoutMilliseconds
-            )),
+            configuration: try .init(
+                configuration.url,
+                role: .ingest(
+                    maxConnections: Self.ingestConnections,
+                    statementTimeoutMilliseconds: configuration.statementTimeoutMilliseconds
+                )
+            ),
             backgroundLogger: logger
         )
         self.metrics = metrics
@@ -48,7 +55,8 @@ public struct Database: Sendable, Service {
         // A provider waits for the answer (GitHub gives up after 10 s): a batch waits at most a second for one of the
         // writer's connections, so that while the database is down deliveries get their 503 quickly.
         self.ingestDeadlines = DatabaseDeadlines(
-            acquire: min(deadlines.acquire, .seconds(1)), call: .milliseconds(min(configuration.callTimeoutMilliseconds, configuration.ingestCallTimeoutMilliseconds))
+            acquire: min(deadlines.acquire, .seconds(1)),
+            call: .milliseconds(min(configuration.callTimeoutMilliseconds, configuration.ingestCallTimeoutMilliseconds))
         )
         metrics?.setPoolSize(configuration.maxConnections)
     }
@@ -87,17 +95,26 @@ public struct Database: Sendable, Service {
     /// A secret that does not open is a security event, not an outage: logged with what it belongs to, counted,
     /// and audited in the tenant's log (in a transaction of its own, the failed one having rolled back).
     private func report(_ unreadable: SecretUnreadable, logger: Logger) async {
-        logger.error("a stored secret cannot be opened: altered, or copied from another record", metadata: [
-            "tenant_id": "\(unreadable.tenant)", "table": "\(unreadable.field.table)", "field": "\(unreadable.field.column)",
-            "row_id": "\(unreadable.row.lowercasedString)", "cause": "\(unreadable.cause)",
-        ])
+        logger.error(
+            "a stored secret cannot be opened: altered, or copied from another record",
+            metadata: [
+                "tenant_id": "\(unreadable.tenant)", "table": "\(unreadable.field.table)", "field": "\(unreadable.field.column)",
+                "row_id": "\(unreadable.row.lowercasedString)", "cause": "\(unreadable.cause)",
+            ]
+        )
         metrics?.secretUnreadable(field: "\(unreadable.field.table).\(unreadable.field.column)")
         do {
             try await withTenant(unreadable.tenant, logger: logger) { transaction in
-                try await transaction.recordAudit(NewAuditEvent(
-                    actor: "system", action: "secret.unreadable", resourceType: unreadable.field.table, resourceID: unreadable.row.lowercasedString,
-                    requestID: logger[metadataKey: "request_id"].map { "\($0)" }, details: ["field": unreadable.field.column, "cause": "\(unreadable.cause)"]
-                ))
+                try await transaction.recordAudit(
+                    NewAuditEvent(
+                        actor: "system",
+                        action: "secret.unreadable",
+                        resourceType: unreadable.field.table,
+                        resourceID: unreadable.row.lowercasedString,
+                        requestID: logger[metadataKey: "request_id"].map { "\($0)" },
+                        details: ["field": unreadable.field.column, "cause": "\(unreadable.cause)"]
+                    )
+                )
             }
         } catch {
             logger.warning("could not audit an unreadable secret", metadata: ["error": "\(loggableDescription(of: error))"])
@@ -131,7 +148,8 @@ public struct Database: Sendable, Service {
     public func listen(channel: String, logger: Logger, onNotification: @Sendable () -> Void) async throws {
         // Held for as long as the listener runs: only the wait for the connection is bounded. A listener on a dead
         // socket costs wake-ups, not correctness: the executor polls as well.
-        try await client.withConnection(deadlines: DatabaseDeadlines(acquire: deadlines.acquire, call: nil), metrics: metrics, running: clientRunning) { connection in
+        try await client.withConnection(deadlines: DatabaseDeadlines(acquire: deadlines.acquire, call: nil), metrics: metrics, running: clientRunning)
+        { connection in
             try await connection.listen(on: channel) { notifications in
                 for try await _ in notifications { onNotification() }
             }
@@ -143,10 +161,16 @@ public struct Database: Sendable, Service {
     /// dies loses it, which is what makes it a leader lock; so does a PostgreSQL restart, which `body`
     /// notices through `SessionLock.isHeld()`.
     public func withSessionLock<Result: Sendable>(
-        _ key: Int64, logger: Logger, _ body: (SessionLock) async throws -> Result
+        _ key: Int64,
+        logger: Logger,
+        _ body: (SessionLock) async throws -> Result
     ) async throws -> Result? {
         // Held while `body` leads, possibly for days: only the wait for it and each of its own queries are bounded.
-        return try await client.withConnection(deadlines: DatabaseDeadlines(acquire: deadlines.acquire, call: nil), metrics: metrics, running: clientRunning) { connection in
+        return try await client.withConnection(
+            deadlines: DatabaseDeadlines(acquire: deadlines.acquire, call: nil),
+            metrics: metrics,
+            running: clientRunning
+        ) { connection in
             let lock = SessionLock(connection: connection, key: key, timeout: deadlines.acquire, logger: logger)
             guard try await lock.tryAcquire() else { return nil }
             do {
@@ -190,7 +214,9 @@ public struct Database: Sendable, Service {
 
     /// A transaction in which the boolean setting `name` (`app.operator`, `app.queue`) is on, for it alone.
     private func transaction<Result: Sendable>(
-        enabling name: String, logger: Logger, _ body: (PostgresConnection) async throws -> Result
+        enabling name: String,
+        logger: Logger,
+        _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await transaction(logger: logger) { connection in
             try await connection.guardedQuery("SELECT set_config(\(name), 'on', true)", logger: logger)

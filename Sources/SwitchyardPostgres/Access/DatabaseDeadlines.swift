@@ -1,9 +1,9 @@
 import Logging
 import NIOCore
 import PostgresNIO
-import Synchronization
 import SwitchyardCore
 import SwitchyardMetrics
+import Synchronization
 
 /// How long a database call may wait and run (REQUIREMENTS RL-8).
 ///
@@ -30,7 +30,8 @@ public struct DatabaseDeadlines: Sendable {
 
 extension SwitchyardError {
     static let databaseTimeout = Self(
-        .unavailable, code: "database-timeout",
+        .unavailable,
+        code: "database-timeout",
         detail: "The database did not answer in time. Retry later."
     )
 }

@@ -1,8 +1,8 @@
 import Logging
 import NIOCore
 import PostgresNIO
-import Synchronization
 import SwitchyardCore
+import Synchronization
 
 /// Queries whose caller stops waiting the moment their connection closes.
 ///
@@ -29,7 +29,10 @@ extension PostgresConnection {
     /// Runs a prepared statement and returns its rows, decoded (collected in the waiting task, so that no part of
     /// the wait can outlive the connection).
     func guardedExecute<Statement: PostgresPreparedStatement>(
-        _ statement: Statement, logger: Logger, file: String = #fileID, line: Int = #line
+        _ statement: Statement,
+        logger: Logger,
+        file: String = #fileID,
+        line: Int = #line
     ) async throws -> [Statement.Row] where Statement.Row: Sendable {
         try await guardedRows(of: statement, confirmingCommit: false, logger: logger, file: file, line: line)
     }
@@ -43,13 +46,20 @@ extension PostgresConnection {
     /// ReadyForQuery, so the answer to a trivial query that follows proves the commit went through (or fails with
     /// the connection when the server crashed meanwhile). Both wait in one task: one round trip more, no more.
     func guardedAutocommit<Statement: PostgresPreparedStatement>(
-        _ statement: Statement, logger: Logger, file: String = #fileID, line: Int = #line
+        _ statement: Statement,
+        logger: Logger,
+        file: String = #fileID,
+        line: Int = #line
     ) async throws -> [Statement.Row] where Statement.Row: Sendable {
         try await guardedRows(of: statement, confirmingCommit: true, logger: logger, file: file, line: line)
     }
 
     private func guardedRows<Statement: PostgresPreparedStatement>(
-        of statement: Statement, confirmingCommit: Bool, logger: Logger, file: String, line: Int
+        of statement: Statement,
+        confirmingCommit: Bool,
+        logger: Logger,
+        file: String,
+        line: Int
     ) async throws -> [Statement.Row] where Statement.Row: Sendable {
         try ensureOpen()
         return try await ConnectionCloseWatch.shared.untilClosed(self) { connection in
@@ -95,7 +105,8 @@ final class ConnectionCloseWatch: Sendable {
     /// Runs `operation` in a task of its own and returns its result, or throws `databaseUnavailable` as soon as
     /// `connection` closes, whichever comes first. An abandoned operation finishes (or not) on its own.
     func untilClosed<Result: Sendable>(
-        _ connection: PostgresConnection, _ operation: @escaping @Sendable (PostgresConnection) async throws -> Result
+        _ connection: PostgresConnection,
+        _ operation: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         let outcome = OneShot<Result>()
         return try await withCheckedThrowingContinuation { continuation in

@@ -18,7 +18,7 @@ extension TenantTransaction {
         let result: Result
         do {
             result = try await body()
-        } catch where isDeterministicDatabaseFailure(error) {
+        } catch  where isDeterministicDatabaseFailure(error) {
             try await query("ROLLBACK TO SAVEPOINT item")
             throw ItemRefusedByDatabase(description: operatorDescription(of: error) ?? "PostgreSQL refused the statement")
         }

@@ -54,7 +54,8 @@ public struct CatalogReader: Sendable {
 
     /// The migration versions recorded in `schema_migrations`, or `nil` when the table does not exist.
     public func appliedMigrationVersions() async throws -> [Int]? {
-        let exists = try await connection.guardedQuery("SELECT to_regclass('schema_migrations') IS NOT NULL" as PostgresQuery, logger: logger)
+        let exists =
+            try await connection.guardedQuery("SELECT to_regclass('schema_migrations') IS NOT NULL" as PostgresQuery, logger: logger)
             .decode(Bool.self).collect().first ?? false
         guard exists else { return nil }
         return try await connection.guardedQuery("SELECT version FROM schema_migrations ORDER BY version" as PostgresQuery, logger: logger)

@@ -2,15 +2,22 @@ import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
-import Synchronization
 import SwitchyardCore
+import Synchronization
 
 /// The ceiling `switchyard bench ingest` compares group commit with: every event its own durable insert
 /// transaction (one autocommitted INSERT, so one WAL flush each), `concurrency` connections at once.
 public enum SingleInsertCeiling {
     /// Inserts `events` webhook events for `source` and returns how long they took.
     public static func run(
-        url: DatabaseURL, tenant: TenantID, source: UUID, events: Int, concurrency: Int, body: ByteBuffer, headers: String, logger: Logger
+        url: DatabaseURL,
+        tenant: TenantID,
+        source: UUID,
+        events: Int,
+        concurrency: Int,
+        body: ByteBuffer,
+        headers: String,
+        logger: Logger
     ) async throws -> Duration {
         let next = TicketCounter()
         let started = ContinuousClock.now

@@ -26,7 +26,9 @@ public struct DevEnvironment: Sendable {
 
     /// Starts (or reuses) the private cluster in `directory`, or uses the given URLs when the caller has a database.
     public static func prepare(
-        directory: URL, existing: (application: DatabaseURL, owner: DatabaseURL)?, logger: Logger
+        directory: URL,
+        existing: (application: DatabaseURL, owner: DatabaseURL)?,
+        logger: Logger
     ) async throws -> DevEnvironment {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let credentialsFile = directory.appending(path: "dev-credentials.json")
@@ -63,7 +65,8 @@ public struct DevEnvironment: Sendable {
     }
 
     public func loadCredentials(adminKeyOverride: String?) throws -> Credentials {
-        var credentials = (try? JSONDecoder().decode(Credentials.self, from: Data(contentsOf: credentialsFile)))
+        var credentials =
+            (try? JSONDecoder().decode(Credentials.self, from: Data(contentsOf: credentialsFile)))
             ?? Credentials(adminKey: "sy_admin_" + APIKeySecret.generate().value.dropFirst(APIKeySecret.prefix.count).prefix(40), demoTenantKey: nil)
         if let adminKeyOverride { credentials.adminKey = adminKeyOverride }
         try saveCredentials(credentials)

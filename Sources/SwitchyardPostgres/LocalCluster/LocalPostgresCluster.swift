@@ -50,7 +50,16 @@ public final class LocalPostgresCluster: Sendable {
         DatabaseURL(host: "127.0.0.1", port: port, username: superuser, password: ownerPassword, database: "postgres", tlsMode: .disable)
     }
 
-    private init(port: Int, durable: Bool, superuser: String, directory: URL, binaries: URL, runAs: String?, ownerPassword: String, applicationPassword: String) {
+    private init(
+        port: Int,
+        durable: Bool,
+        superuser: String,
+        directory: URL,
+        binaries: URL,
+        runAs: String?,
+        ownerPassword: String,
+        applicationPassword: String
+    ) {
         self.port = port
         self.durable = durable
         self.superuser = superuser
@@ -81,9 +90,12 @@ public final class LocalPostgresCluster: Sendable {
             defer { try? fileManager.removeItem(at: passwordFile) }
             logger.info("initialising a private PostgreSQL cluster", metadata: ["directory": "\(dataDirectory.path)"])
             try run(
-                binaries.appending(path: "initdb"), runAs: runAs,
-                ["-D", dataDirectory.path, "-U", options.superuser, "--pwfile=\(passwordFile.path)", "-E", "UTF8",
-                 "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", "--no-instructions", "--locale=C"]
+                binaries.appending(path: "initdb"),
+                runAs: runAs,
+                [
+                    "-D", dataDirectory.path, "-U", options.superuser, "--pwfile=\(passwordFile.path)", "-E", "UTF8",
+                    "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", "--no-instructions", "--locale=C",
+                ]
             )
         }
 
@@ -101,14 +113,23 @@ public final class LocalPostgresCluster: Sendable {
             serverOptions += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
         }
         try run(
-            pgCtl, runAs: runAs,
-            ["-D", dataDirectory.path, "-l", dataDirectory.appending(path: "server.log").path,
-             "-w", "-t", "60", "-o", serverOptions.joined(separator: " "), "start"]
+            pgCtl,
+            runAs: runAs,
+            [
+                "-D", dataDirectory.path, "-l", dataDirectory.appending(path: "server.log").path,
+                "-w", "-t", "60", "-o", serverOptions.joined(separator: " "), "start",
+            ]
         )
         logger.info("private PostgreSQL is up", metadata: ["port": "\(port)"])
         return LocalPostgresCluster(
-            port: port, durable: options.durable, superuser: options.superuser, directory: options.directory, binaries: binaries, runAs: runAs,
-            ownerPassword: ownerPassword, applicationPassword: applicationPassword
+            port: port,
+            durable: options.durable,
+            superuser: options.superuser,
+            directory: options.directory,
+            binaries: binaries,
+            runAs: runAs,
+            ownerPassword: ownerPassword,
+            applicationPassword: applicationPassword
         )
     }
 
@@ -138,32 +159,40 @@ public final class LocalPostgresCluster: Sendable {
     /// Creates `database` if it is missing (optionally as a copy of `template`) and the application
     /// login role, a member of `switchyard_app`. Returns the owner's and the application's URLs for it.
     public func provisionDatabase(
-        named database: String, template: String? = nil, logger: Logger
+        named database: String,
+        template: String? = nil,
+        logger: Logger
     ) async throws -> (owner: DatabaseURL, application: DatabaseURL) {
         precondition(database.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }, "database names are plain identifiers")
         let connection = try await PostgresConnection.connect(configuration: try .init(ownerURL), id: 1, logger: logger)
         do {
-            let exists = try await connection.query("SELECT count(*)::int FROM pg_database WHERE datname = \(database)" as PostgresQuery, logger: logger)
+            let exists =
+                try await connection.query("SELECT count(*)::int FROM pg_database WHERE datname = \(database)" as PostgresQuery, logger: logger)
                 .decode(Int.self).collect().first ?? 0
             if exists == 0 {
                 let templateClause = template.map { " TEMPLATE \($0)" } ?? ""
                 try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(database)\(templateClause)"), logger: logger)
             }
             // DDL takes no bind parameters; the password is our own base62 text, safe to inline.
-            try await connection.query(PostgresQuery(unsafeSQL:
-                """
-                DO $$
-                BEGIN
-                    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'switchyard_app') THEN
-                        CREATE ROLE switchyard_app NOLOGIN;
-                    END IF;
-                    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '\(Self.applicationLoginRole)') THEN
-                        CREATE ROLE \(Self.applicationLoginRole) LOGIN PASSWORD '\(applicationPassword)' IN ROLE switchyard_app;
-                    END IF;
-                EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-                END
-                $$
-                """), logger: logger)
+            try await connection.query(
+                PostgresQuery(
+                    unsafeSQL:
+                        """
+                        DO $$
+                        BEGIN
+                            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'switchyard_app') THEN
+                                CREATE ROLE switchyard_app NOLOGIN;
+                            END IF;
+                            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '\(Self.applicationLoginRole)') THEN
+                                CREATE ROLE \(Self.applicationLoginRole) LOGIN PASSWORD '\(applicationPassword)' IN ROLE switchyard_app;
+                            END IF;
+                        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+                        END
+                        $$
+                        """
+                ),
+                logger: logger
+            )
             try await connection.close()
         } catch {
             try? await connection.close()
@@ -200,9 +229,9 @@ public final class LocalPostgresCluster: Sendable {
         // Nothing else of ours reaches the child: `pg_ctl start` leaves a server running that would otherwise keep
         // every socket open at that moment (a test's HTTP connection, a listener) alive for as long as it runs, so a
         // peer never sees the close and waits for good.
-        Self.addCloseFrom?(&actions, 3)
+        _ = Self.addCloseFrom?(&actions, 3)
         var cArguments = argv.map { strdup($0) } + [nil]
-        defer { cArguments.forEach { free($0) } }
+        defer { for argument in cArguments { free(argument) } }
         var pid = pid_t()
         let spawned = posix_spawn(&pid, argv[0], &actions, nil, &cArguments, environ)
         guard spawned == 0 else {
@@ -235,7 +264,9 @@ public final class LocalPostgresCluster: Sendable {
             guard geteuid() == 0, FileManager.default.isExecutableFile(atPath: aptGet.path),
                 ProcessInfo.processInfo.environment["SWITCHYARD_NO_INSTALL"] == nil
             else { throw error }
-            logger.notice("PostgreSQL is not installed; installing the Debian package postgresql with apt-get (set SWITCHYARD_NO_INSTALL=1 to refuse)")
+            logger.notice(
+                "PostgreSQL is not installed; installing the Debian package postgresql with apt-get (set SWITCHYARD_NO_INSTALL=1 to refuse)"
+            )
             setenv("DEBIAN_FRONTEND", "noninteractive", 1)
             try run(aptGet, runAs: nil, ["update", "-q"])
             try run(aptGet, runAs: nil, ["install", "-y", "-q", "--no-install-recommends", "postgresql"])
@@ -260,7 +291,8 @@ public final class LocalPostgresCluster: Sendable {
         }
         throw CommandFailure(
             command: "initdb",
-            output: "PostgreSQL server binaries were not found. Install them with `apt-get install -y postgresql` (Debian/Ubuntu) or set SWITCHYARD_POSTGRES_BIN to the directory holding initdb and pg_ctl."
+            output:
+                "PostgreSQL server binaries were not found. Install them with `apt-get install -y postgresql` (Debian/Ubuntu) or set SWITCHYARD_POSTGRES_BIN to the directory holding initdb and pg_ctl."
         )
     }
 
@@ -268,7 +300,11 @@ public final class LocalPostgresCluster: Sendable {
     static func unprivilegedUserIfRoot() throws -> String? {
         guard geteuid() == 0 else { return nil }
         guard getpwnam("postgres") != nil else {
-            throw CommandFailure(command: "runuser", output: "Running as root needs the unprivileged user 'postgres': install PostgreSQL with `apt-get install -y postgresql`, or run as a normal user.")
+            throw CommandFailure(
+                command: "runuser",
+                output:
+                    "Running as root needs the unprivileged user 'postgres': install PostgreSQL with `apt-get install -y postgresql`, or run as a normal user."
+            )
         }
         return "postgres"
     }

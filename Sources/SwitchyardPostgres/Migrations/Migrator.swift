@@ -44,7 +44,9 @@ public struct Migrator: Sendable {
     /// Connects with `url` (the owner), applies what is missing and returns what it did.
     public func run(url: DatabaseURL) async throws -> Report {
         let connection = try await PostgresConnection.connect(
-            configuration: try .init(url), id: 1, logger: logger
+            configuration: try .init(url),
+            id: 1,
+            logger: logger
         )
         do {
             let report = try await run(on: connection)

@@ -93,14 +93,25 @@ extension QueueTransaction {
         var delays: [Int64] = []
         for completion in completions {
             switch completion.outcome {
-            case .succeeded: states.append(JobState.succeeded.rawValue); delays.append(0)
-            case .retry(let delay): states.append(JobState.failed.rawValue); delays.append(max(0, delay.wholeMilliseconds))
-            case .dead: states.append(JobState.dead.rawValue); delays.append(0)
+            case .succeeded:
+                states.append(JobState.succeeded.rawValue)
+                delays.append(0)
+            case .retry(let delay):
+                states.append(JobState.failed.rawValue)
+                delays.append(max(0, delay.wholeMilliseconds))
+            case .dead:
+                states.append(JobState.dead.rawValue)
+                delays.append(0)
             }
         }
         let statement = CompleteStatement(
-            tenants: completions.map(\.tenantID.rawValue), ids: completions.map(\.id), attempts: completions.map { Int64($0.attempt) },
-            states: states, errors: completions.map { $0.error ?? "" }, delays: delays, owner: owner
+            tenants: completions.map(\.tenantID.rawValue),
+            ids: completions.map(\.id),
+            attempts: completions.map { Int64($0.attempt) },
+            states: states,
+            errors: completions.map { $0.error ?? "" },
+            delays: delays,
+            owner: owner
         )
         return try await connection.guardedExecute(statement, logger: logger).count
     }
@@ -126,15 +137,17 @@ extension QueueTransaction {
     public func release(_ jobs: [ClaimedJob], owner: String) async throws -> Int {
         guard !jobs.isEmpty else { return 0 }
         return try await query(
-            PostgresQuery(unsafeSQL: """
-                UPDATE jobs j
-                   SET state = 'queued', attempts = j.attempts - 1, run_at = now(), lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
-                       history = j.history || \(JobAttempt.sql(outcome: "'released'", error: "'the executor shut down before the job finished'", retryAt: "NULL::timestamptz"))
-                  FROM unnest($1::uuid[], $2::uuid[]) AS c(tenant_id, id)
-                 WHERE j.tenant_id = c.tenant_id AND j.id = c.id AND j.state = 'running' AND j.lease_owner = $3
-                RETURNING j.id
-                """,
-                binds: try bindings(jobs.map(\.tenantID.rawValue), jobs.map(\.id), owner))
+            PostgresQuery(
+                unsafeSQL: """
+                    UPDATE jobs j
+                       SET state = 'queued', attempts = j.attempts - 1, run_at = now(), lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+                           history = j.history || \(JobAttempt.sql(outcome: "'released'", error: "'the executor shut down before the job finished'", retryAt: "NULL::timestamptz"))
+                      FROM unnest($1::uuid[], $2::uuid[]) AS c(tenant_id, id)
+                     WHERE j.tenant_id = c.tenant_id AND j.id = c.id AND j.state = 'running' AND j.lease_owner = $3
+                    RETURNING j.id
+                    """,
+                binds: try bindings(jobs.map(\.tenantID.rawValue), jobs.map(\.id), owner)
+            )
         ).decode(UUID.self).collect().count
     }
 
@@ -143,17 +156,19 @@ extension QueueTransaction {
     public func rescueExpiredLeases(limit: Int = 1000) async throws -> [(kind: String, dead: Bool)] {
         let error = "'lease expired: the executor stopped without finishing the job'"
         return try await query(
-            PostgresQuery(unsafeSQL: """
-                UPDATE jobs j
-                   SET state = CASE WHEN j.attempts >= j.max_attempts THEN 'dead' ELSE 'failed' END,
-                       run_at = now(), last_error = \(error), lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
-                       finished_at = CASE WHEN j.attempts >= j.max_attempts THEN now() END,
-                       history = j.history || \(JobAttempt.sql(outcome: "'lease_expired'", error: error, retryAt: "now()"))
-                 WHERE (j.tenant_id, j.id) IN (
-                    SELECT tenant_id, id FROM jobs WHERE state = 'running' AND lease_expires_at < now() LIMIT $1 FOR UPDATE SKIP LOCKED)
-                RETURNING j.kind, j.state = 'dead'
-                """,
-                binds: try bindings(limit))
+            PostgresQuery(
+                unsafeSQL: """
+                    UPDATE jobs j
+                       SET state = CASE WHEN j.attempts >= j.max_attempts THEN 'dead' ELSE 'failed' END,
+                           run_at = now(), last_error = \(error), lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+                           finished_at = CASE WHEN j.attempts >= j.max_attempts THEN now() END,
+                           history = j.history || \(JobAttempt.sql(outcome: "'lease_expired'", error: error, retryAt: "now()"))
+                     WHERE (j.tenant_id, j.id) IN (
+                        SELECT tenant_id, id FROM jobs WHERE state = 'running' AND lease_expires_at < now() LIMIT $1 FOR UPDATE SKIP LOCKED)
+                    RETURNING j.kind, j.state = 'dead'
+                    """,
+                binds: try bindings(limit)
+            )
         ).decode((String, Bool).self).collect().map { (kind: $0.0, dead: $0.1) }
     }
 
@@ -184,22 +199,30 @@ extension QueueTransaction {
     /// How long the oldest job in state `running` has been running (zero when none is): a figure far past the lease
     /// means jobs that no executor is finishing.
     public func oldestRunningJobAge() async throws -> Duration {
-        let milliseconds = try await query(
-            "SELECT coalesce((extract(epoch FROM now() - min(started_at)) * 1000)::bigint, 0) FROM jobs WHERE state = 'running'" as PostgresQuery
-        ).decode(Int64.self).collect().first ?? 0
+        let milliseconds =
+            try await query(
+                "SELECT coalesce((extract(epoch FROM now() - min(started_at)) * 1000)::bigint, 0) FROM jobs WHERE state = 'running'" as PostgresQuery
+            ).decode(Int64.self).collect().first ?? 0
         return .milliseconds(milliseconds)
     }
 
     /// Locks up to `limit` unpaused schedules whose next fire is due; other schedulers skip them.
     public func dueSchedules(limit: Int) async throws -> [DueSchedule] {
         try await query(
-            PostgresQuery(unsafeSQL: """
-                SELECT \(JobScheduleRecord.columns), now() FROM job_schedules
-                 WHERE NOT paused AND next_fire_at <= now() ORDER BY next_fire_at LIMIT $1 FOR UPDATE SKIP LOCKED
-                """,
-                binds: try bindings(limit))
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT \(JobScheduleRecord.columns), now() FROM job_schedules
+                     WHERE NOT paused AND next_fire_at <= now() ORDER BY next_fire_at LIMIT $1 FOR UPDATE SKIP LOCKED
+                    """,
+                binds: try bindings(limit)
+            )
         ).decode((UUID, UUID, String, String, String, Int, UUID?, Int?, String?, Int, Int, Bool, Date, Date?, Date, Date, Date).self).collect().map {
-            DueSchedule(schedule: JobScheduleRecord(row: ($0.0, $0.1, $0.2, $0.3, $0.4, $0.5, $0.6, $0.7, $0.8, $0.9, $0.10, $0.11, $0.12, $0.13, $0.14, $0.15)), now: $0.16)
+            DueSchedule(
+                schedule: JobScheduleRecord(
+                    row: ($0.0, $0.1, $0.2, $0.3, $0.4, $0.5, $0.6, $0.7, $0.8, $0.9, $0.10, $0.11, $0.12, $0.13, $0.14, $0.15)
+                ),
+                now: $0.16
+            )
         }
     }
 
@@ -208,16 +231,29 @@ extension QueueTransaction {
     @discardableResult
     public func fire(_ due: DueSchedule, runAt: Date, nextFireAt: Date) async throws -> Bool {
         let schedule = due.schedule
-        let created = try await query(
-            PostgresQuery(unsafeSQL: """
-                INSERT INTO jobs (tenant_id, id, kind, payload, payload_version, integration_id, run_at, max_attempts, schedule_id, fire_time)
-                VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10)
-                ON CONFLICT (tenant_id, schedule_id, fire_time) WHERE schedule_id IS NOT NULL DO NOTHING
-                RETURNING id
-                """,
-                binds: try bindings(schedule.tenantID.rawValue, UUID.v7(), schedule.kind, schedule.payload, schedule.payloadVersion,
-                                    schedule.integrationID, runAt, schedule.maxAttempts, schedule.id, schedule.nextFireAt))
-        ).decode(UUID.self).collect().isEmpty == false
+        let created =
+            try await query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        INSERT INTO jobs (tenant_id, id, kind, payload, payload_version, integration_id, run_at, max_attempts, schedule_id, fire_time)
+                        VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10)
+                        ON CONFLICT (tenant_id, schedule_id, fire_time) WHERE schedule_id IS NOT NULL DO NOTHING
+                        RETURNING id
+                        """,
+                    binds: try bindings(
+                        schedule.tenantID.rawValue,
+                        UUID.v7(),
+                        schedule.kind,
+                        schedule.payload,
+                        schedule.payloadVersion,
+                        schedule.integrationID,
+                        runAt,
+                        schedule.maxAttempts,
+                        schedule.id,
+                        schedule.nextFireAt
+                    )
+                )
+            ).decode(UUID.self).collect().isEmpty == false
         try await query(
             """
             UPDATE job_schedules SET next_fire_at = \(nextFireAt), last_fired_at = \(schedule.nextFireAt), updated_at = now()
@@ -278,8 +314,16 @@ struct ClaimStatement: PostgresPreparedStatement {
         let (id, tenant, kind, payload, version, integration, attempt, maxAttempts, dueAt, claimedAt) =
             try row.decode((UUID, UUID, String, String, Int, UUID?, Int, Int, Date, Date).self)
         return ClaimedJob(
-            id: id, tenantID: TenantID(tenant), kind: kind, payload: payload, payloadVersion: version, integrationID: integration,
-            attempt: attempt, maxAttempts: maxAttempts, dueAt: dueAt, claimedAt: claimedAt
+            id: id,
+            tenantID: TenantID(tenant),
+            kind: kind,
+            payload: payload,
+            payloadVersion: version,
+            integrationID: integration,
+            attempt: attempt,
+            maxAttempts: maxAttempts,
+            dueAt: dueAt,
+            claimedAt: claimedAt
         )
     }
 }

@@ -69,12 +69,14 @@ extension TenantTransaction {
     /// The tenant's audit log, newest first.
     public func auditEvents(_ page: PageRequest) async throws -> Page<AuditEventRecord> {
         let rows = try await query(
-            PostgresQuery(unsafeSQL: """
-                SELECT \(AuditEventRecord.columns) FROM audit_events
-                 WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id < $2)
-                 ORDER BY id DESC LIMIT $3
-                """,
-                binds: try bindings(tenantID.rawValue, page.cursor?.lastID, page.limit + 1))
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT \(AuditEventRecord.columns) FROM audit_events
+                     WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id < $2)
+                     ORDER BY id DESC LIMIT $3
+                    """,
+                binds: try bindings(tenantID.rawValue, page.cursor?.lastID, page.limit + 1)
+            )
         ).decode(AuditEventRecord.Row.self).collect()
         return Page(fetched: rows.map(AuditEventRecord.init(row:)), limit: page.limit, id: \.id)
     }

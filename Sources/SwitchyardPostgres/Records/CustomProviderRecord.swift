@@ -12,13 +12,17 @@ public struct CustomProviderRecord: Sendable, Equatable {
 
 extension TenantTransaction {
     public func customProviders() async throws -> [CustomProviderRecord] {
-        try await query("SELECT id, definition::text, created_at, updated_at FROM custom_providers WHERE tenant_id = \(tenantID.rawValue) ORDER BY id")
-            .decode((String, String, Date, Date).self).collect().map(CustomProviderRecord.init)
+        try await query(
+            "SELECT id, definition::text, created_at, updated_at FROM custom_providers WHERE tenant_id = \(tenantID.rawValue) ORDER BY id"
+        )
+        .decode((String, String, Date, Date).self).collect().map(CustomProviderRecord.init)
     }
 
     public func customProvider(_ id: String) async throws -> CustomProviderRecord? {
-        try await query("SELECT id, definition::text, created_at, updated_at FROM custom_providers WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)")
-            .decode((String, String, Date, Date).self).collect().first.map(CustomProviderRecord.init)
+        try await query(
+            "SELECT id, definition::text, created_at, updated_at FROM custom_providers WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)"
+        )
+        .decode((String, String, Date, Date).self).collect().first.map(CustomProviderRecord.init)
     }
 
     /// Creates or replaces the tenant's provider `id`.
@@ -34,7 +38,8 @@ extension TenantTransaction {
 
     /// Deletes provider `id` unless an integration still uses it (409). Returns whether it existed.
     public func deleteCustomProvider(_ id: String) async throws -> Bool {
-        let users = try await query("SELECT count(*)::int FROM integrations WHERE tenant_id = \(tenantID.rawValue) AND provider = \(id)")
+        let users =
+            try await query("SELECT count(*)::int FROM integrations WHERE tenant_id = \(tenantID.rawValue) AND provider = \(id)")
             .decode(Int.self).collect().first ?? 0
         guard users == 0 else {
             throw SwitchyardError.conflict("\(users) integration(s) still use provider '\(id)'; delete them first.")

@@ -40,7 +40,15 @@ extension TenantTransaction {
              ORDER BY id LIMIT \(page.limit + 1)
             """
         ).decode((UUID, String, UUID?, String, Date).self).collect()
-        let events = rows.map { EventRecord(id: $0.0, type: $0.1, integrationID: $0.2, data: (try? JSONDecoder().decode([String: JSONValue].self, from: Data($0.3.utf8))) ?? [:], createdAt: $0.4) }
+        let events = rows.map {
+            EventRecord(
+                id: $0.0,
+                type: $0.1,
+                integrationID: $0.2,
+                data: (try? JSONDecoder().decode([String: JSONValue].self, from: Data($0.3.utf8))) ?? [:],
+                createdAt: $0.4
+            )
+        }
         return Page(fetched: events, limit: page.limit, id: \.id)
     }
 }

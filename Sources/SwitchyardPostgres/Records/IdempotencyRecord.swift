@@ -38,7 +38,10 @@ extension Database {
     /// Claims `key` for a request whose method, path and body hash to `requestHash`.
     /// Commits before returning, so concurrent requests with the same key see the claim.
     public func claimIdempotencyKey(
-        _ key: String, requestHash: [UInt8], tenant: TenantID?, logger: Logger
+        _ key: String,
+        requestHash: [UInt8],
+        tenant: TenantID?,
+        logger: Logger
     ) async throws -> IdempotencyClaim {
         try await withIdempotencyScope(tenant: tenant, logger: logger) { connection, tenantID in
             let retention = "\(IdempotencyPolicy.retention.components.seconds) seconds"
@@ -111,7 +114,8 @@ extension Database {
     }
 
     private func withIdempotencyScope<Result: Sendable>(
-        tenant: TenantID?, logger: Logger,
+        tenant: TenantID?,
+        logger: Logger,
         _ body: (PostgresConnection, UUID?) async throws -> Result
     ) async throws -> Result {
         if let tenant {

@@ -20,7 +20,8 @@ public struct IntegrationRecord: Sendable, Equatable {
     public let createdAt: Date
     public let updatedAt: Date
 
-    static let columns = "id, provider, display_name, auth_type, status, connection_parameters::text, end_user_id, tags, created_at, updated_at, health::text, provider_account_id"
+    static let columns =
+        "id, provider, display_name, auth_type, status, connection_parameters::text, end_user_id, tags, created_at, updated_at, health::text, provider_account_id"
     typealias Row = (UUID, String, String, String, String, String, String?, [String], Date, Date, String?, String?)
 
     init(row: Row) throws {
@@ -53,8 +54,13 @@ public struct NewIntegration: Sendable {
     public var credential: IntegrationCredential
 
     public init(
-        provider: String, displayName: String, status: IntegrationStatus, connectionParameters: [String: String],
-        endUserID: String?, tags: [String], credential: IntegrationCredential
+        provider: String,
+        displayName: String,
+        status: IntegrationStatus,
+        connectionParameters: [String: String],
+        endUserID: String?,
+        tags: [String],
+        credential: IntegrationCredential
     ) {
         self.provider = provider
         self.displayName = displayName
@@ -100,13 +106,24 @@ extension TenantTransaction {
         let id = UUID.v7()
         let parameters = String(decoding: try JSONEncoder().encode(new.connectionParameters), as: UTF8.self)
         let rows = try await query(
-            PostgresQuery(unsafeSQL: """
-                INSERT INTO integrations (tenant_id, id, provider, display_name, auth_type, status, connection_parameters, end_user_id, tags)
-                VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)
-                RETURNING \(IntegrationRecord.columns)
-                """,
-                binds: try bindings(tenantID.rawValue, id, new.provider, new.displayName, new.credential.authType.rawValue,
-                                    new.status.rawValue, parameters, new.endUserID, new.tags))
+            PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO integrations (tenant_id, id, provider, display_name, auth_type, status, connection_parameters, end_user_id, tags)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)
+                    RETURNING \(IntegrationRecord.columns)
+                    """,
+                binds: try bindings(
+                    tenantID.rawValue,
+                    id,
+                    new.provider,
+                    new.displayName,
+                    new.credential.authType.rawValue,
+                    new.status.rawValue,
+                    parameters,
+                    new.endUserID,
+                    new.tags
+                )
+            )
         ).decode(IntegrationRecord.Row.self).collect()
         try await storeCredential(new.credential, for: id)
         return try IntegrationRecord(row: rows[0])
@@ -114,37 +131,43 @@ extension TenantTransaction {
 
     public func integration(_ id: UUID) async throws -> IntegrationRecord? {
         try await query(
-            PostgresQuery(unsafeSQL: "SELECT \(IntegrationRecord.columns) FROM integrations WHERE tenant_id = $1 AND id = $2",
-                          binds: try bindings(tenantID.rawValue, id))
+            PostgresQuery(
+                unsafeSQL: "SELECT \(IntegrationRecord.columns) FROM integrations WHERE tenant_id = $1 AND id = $2",
+                binds: try bindings(tenantID.rawValue, id)
+            )
         ).decode(IntegrationRecord.Row.self).collect().first.map(IntegrationRecord.init(row:))
     }
 
     public func integrations(_ filter: IntegrationFilter, page: PageRequest) async throws -> Page<IntegrationRecord> {
         let rows = try await query(
-            PostgresQuery(unsafeSQL: """
-                SELECT \(IntegrationRecord.columns) FROM integrations
-                 WHERE tenant_id = $1
-                   AND ($2::uuid IS NULL OR id > $2)
-                   AND ($3::text IS NULL OR provider = $3)
-                   AND ($4::text IS NULL OR status = $4)
-                   AND ($5::text IS NULL OR tags @> ARRAY[$5::text])
-                 ORDER BY id LIMIT $6
-                """,
-                binds: try bindings(tenantID.rawValue, page.cursor?.lastID, filter.provider, filter.status?.rawValue, filter.tag, page.limit + 1))
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT \(IntegrationRecord.columns) FROM integrations
+                     WHERE tenant_id = $1
+                       AND ($2::uuid IS NULL OR id > $2)
+                       AND ($3::text IS NULL OR provider = $3)
+                       AND ($4::text IS NULL OR status = $4)
+                       AND ($5::text IS NULL OR tags @> ARRAY[$5::text])
+                     ORDER BY id LIMIT $6
+                    """,
+                binds: try bindings(tenantID.rawValue, page.cursor?.lastID, filter.provider, filter.status?.rawValue, filter.tag, page.limit + 1)
+            )
         ).decode(IntegrationRecord.Row.self).collect()
         return Page(fetched: try rows.map(IntegrationRecord.init(row:)), limit: page.limit, id: \.id)
     }
 
     public func updateIntegration(_ id: UUID, _ update: IntegrationUpdate) async throws -> IntegrationRecord? {
         try await query(
-            PostgresQuery(unsafeSQL: """
-                UPDATE integrations
-                   SET display_name = coalesce($3, display_name), end_user_id = coalesce($4, end_user_id),
-                       tags = coalesce($5, tags), provider_account_id = coalesce($6, provider_account_id), updated_at = now()
-                 WHERE tenant_id = $1 AND id = $2
-                RETURNING \(IntegrationRecord.columns)
-                """,
-                binds: try bindings(tenantID.rawValue, id, update.displayName, update.endUserID, update.tags, update.providerAccountID))
+            PostgresQuery(
+                unsafeSQL: """
+                    UPDATE integrations
+                       SET display_name = coalesce($3, display_name), end_user_id = coalesce($4, end_user_id),
+                           tags = coalesce($5, tags), provider_account_id = coalesce($6, provider_account_id), updated_at = now()
+                     WHERE tenant_id = $1 AND id = $2
+                    RETURNING \(IntegrationRecord.columns)
+                    """,
+                binds: try bindings(tenantID.rawValue, id, update.displayName, update.endUserID, update.tags, update.providerAccountID)
+            )
         ).decode(IntegrationRecord.Row.self).collect().first.map(IntegrationRecord.init(row:))
     }
 
@@ -170,9 +193,15 @@ extension TenantTransaction {
         )
         if case .oauth2(let tokens) = credential, tokens.refreshToken != nil, let expiresAt = tokens.expiresAt {
             let payload = OAuthRefreshPayload(integrationID: id, expiresAt: expiresAt)
-            try await enqueue(NewJob(
-                payload, integrationID: id, runAt: OAuthRefreshPayload.refreshTime(expiresAt: expiresAt), maxAttempts: 8, uniqueKey: payload.uniqueKey
-            ))
+            try await enqueue(
+                NewJob(
+                    payload,
+                    integrationID: id,
+                    runAt: OAuthRefreshPayload.refreshTime(expiresAt: expiresAt),
+                    maxAttempts: 8,
+                    uniqueKey: payload.uniqueKey
+                )
+            )
         }
     }
 
@@ -231,22 +260,30 @@ extension TenantTransaction {
     /// Deletes the credential's ciphertext; returns whether there was one.
     @discardableResult
     public func deleteCredential(for id: UUID) async throws -> Bool {
-        try await query("DELETE FROM integration_credentials WHERE tenant_id = \(tenantID.rawValue) AND integration_id = \(id) RETURNING integration_id")
-            .decode(UUID.self).collect().isEmpty == false
+        try await query(
+            "DELETE FROM integration_credentials WHERE tenant_id = \(tenantID.rawValue) AND integration_id = \(id) RETURNING integration_id"
+        )
+        .decode(UUID.self).collect().isEmpty == false
     }
 
     /// Sets the status (and, when given, the connection parameters) of integration `id`.
     @discardableResult
-    public func setIntegrationStatus(_ id: UUID, _ status: IntegrationStatus, connectionParameters: [String: String]? = nil) async throws -> IntegrationRecord? {
+    public func setIntegrationStatus(
+        _ id: UUID,
+        _ status: IntegrationStatus,
+        connectionParameters: [String: String]? = nil
+    ) async throws -> IntegrationRecord? {
         let parameters = try connectionParameters.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         return try await query(
-            PostgresQuery(unsafeSQL: """
-                UPDATE integrations
-                   SET status = $3, connection_parameters = coalesce($4::jsonb, connection_parameters), updated_at = now()
-                 WHERE tenant_id = $1 AND id = $2
-                RETURNING \(IntegrationRecord.columns)
-                """,
-                binds: try bindings(tenantID.rawValue, id, status.rawValue, parameters))
+            PostgresQuery(
+                unsafeSQL: """
+                    UPDATE integrations
+                       SET status = $3, connection_parameters = coalesce($4::jsonb, connection_parameters), updated_at = now()
+                     WHERE tenant_id = $1 AND id = $2
+                    RETURNING \(IntegrationRecord.columns)
+                    """,
+                binds: try bindings(tenantID.rawValue, id, status.rawValue, parameters)
+            )
         ).decode(IntegrationRecord.Row.self).collect().first.map(IntegrationRecord.init(row:))
     }
 }
@@ -255,8 +292,10 @@ extension TenantTransaction {
     /// The integration connected to the provider account `accountID`, when exactly one is.
     public func integration(providerAccountID accountID: String) async throws -> IntegrationRecord? {
         let rows = try await query(
-            PostgresQuery(unsafeSQL: "SELECT \(IntegrationRecord.columns) FROM integrations WHERE tenant_id = $1 AND provider_account_id = $2 LIMIT 2",
-                          binds: try bindings(tenantID.rawValue, accountID))
+            PostgresQuery(
+                unsafeSQL: "SELECT \(IntegrationRecord.columns) FROM integrations WHERE tenant_id = $1 AND provider_account_id = $2 LIMIT 2",
+                binds: try bindings(tenantID.rawValue, accountID)
+            )
         ).decode(IntegrationRecord.Row.self).collect()
         return rows.count == 1 ? try IntegrationRecord(row: rows[0]) : nil
     }

@@ -126,20 +126,37 @@ public struct NewJob: Sendable {
     public var uniqueKey: String?
 
     public init<Payload: JobPayload>(
-        _ payload: Payload, integrationID: UUID? = nil, priority: Int = 0, runAt: Date? = nil, maxAttempts: Int = 10, uniqueKey: String? = nil
+        _ payload: Payload,
+        integrationID: UUID? = nil,
+        priority: Int = 0,
+        runAt: Date? = nil,
+        maxAttempts: Int = 10,
+        uniqueKey: String? = nil
     ) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         self.init(
-            kind: Payload.kind, payloadJSON: String(decoding: try encoder.encode(payload), as: UTF8.self), payloadVersion: Payload.version,
-            integrationID: integrationID, priority: priority, runAt: runAt, maxAttempts: maxAttempts, uniqueKey: uniqueKey
+            kind: Payload.kind,
+            payloadJSON: String(decoding: try encoder.encode(payload), as: UTF8.self),
+            payloadVersion: Payload.version,
+            integrationID: integrationID,
+            priority: priority,
+            runAt: runAt,
+            maxAttempts: maxAttempts,
+            uniqueKey: uniqueKey
         )
     }
 
     /// A payload already in JSON form, checked by the caller (the API validates it against the kind's payload type).
     public init(
-        kind: String, payloadJSON: String, payloadVersion: Int, integrationID: UUID? = nil, priority: Int = 0, runAt: Date? = nil,
-        maxAttempts: Int = 10, uniqueKey: String? = nil
+        kind: String,
+        payloadJSON: String,
+        payloadVersion: Int,
+        integrationID: UUID? = nil,
+        priority: Int = 0,
+        runAt: Date? = nil,
+        maxAttempts: Int = 10,
+        uniqueKey: String? = nil
     ) {
         self.kind = kind
         self.payloadJSON = payloadJSON
@@ -189,22 +206,36 @@ extension TenantTransaction {
     public func enqueue(_ new: NewJob) async throws -> Enqueued {
         let id = UUID.v7()
         let rows = try await query(
-            PostgresQuery(unsafeSQL: """
-                INSERT INTO jobs (tenant_id, id, kind, payload, payload_version, integration_id, priority, run_at, max_attempts, unique_key)
-                VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, coalesce($8, now()), $9, $10)
-                ON CONFLICT (tenant_id, kind, unique_key) WHERE unique_key IS NOT NULL AND state IN ('queued', 'running', 'failed') DO NOTHING
-                RETURNING \(JobRecord.columns)
-                """,
-                binds: try bindings(tenantID.rawValue, id, new.kind, new.payloadJSON, new.payloadVersion, new.integrationID,
-                                    Int16(clamping: new.priority), new.runAt, new.maxAttempts, new.uniqueKey))
+            PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO jobs (tenant_id, id, kind, payload, payload_version, integration_id, priority, run_at, max_attempts, unique_key)
+                    VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, coalesce($8, now()), $9, $10)
+                    ON CONFLICT (tenant_id, kind, unique_key) WHERE unique_key IS NOT NULL AND state IN ('queued', 'running', 'failed') DO NOTHING
+                    RETURNING \(JobRecord.columns)
+                    """,
+                binds: try bindings(
+                    tenantID.rawValue,
+                    id,
+                    new.kind,
+                    new.payloadJSON,
+                    new.payloadVersion,
+                    new.integrationID,
+                    Int16(clamping: new.priority),
+                    new.runAt,
+                    new.maxAttempts,
+                    new.uniqueKey
+                )
+            )
         ).decode(JobRecord.Row.self).collect()
         if let row = rows.first { return Enqueued(job: try JobRecord(row: row), created: true) }
         let existing = try await query(
-            PostgresQuery(unsafeSQL: """
-                SELECT \(JobRecord.columns) FROM jobs
-                 WHERE tenant_id = $1 AND kind = $2 AND unique_key = $3 AND state IN ('queued', 'running', 'failed')
-                """,
-                binds: try bindings(tenantID.rawValue, new.kind, new.uniqueKey))
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT \(JobRecord.columns) FROM jobs
+                     WHERE tenant_id = $1 AND kind = $2 AND unique_key = $3 AND state IN ('queued', 'running', 'failed')
+                    """,
+                binds: try bindings(tenantID.rawValue, new.kind, new.uniqueKey)
+            )
         ).decode(JobRecord.Row.self).collect()
         // The holder finished between the two statements: a rare race the caller resolves by enqueueing again.
         guard let row = existing.first else { throw JobStateConflict(detail: "A job with this unique key finished meanwhile; enqueue again.") }
@@ -213,23 +244,35 @@ extension TenantTransaction {
 
     public func job(_ id: UUID) async throws -> JobRecord? {
         try await query(
-            PostgresQuery(unsafeSQL: "SELECT \(JobRecord.columns) FROM jobs WHERE tenant_id = $1 AND id = $2", binds: try bindings(tenantID.rawValue, id))
+            PostgresQuery(
+                unsafeSQL: "SELECT \(JobRecord.columns) FROM jobs WHERE tenant_id = $1 AND id = $2",
+                binds: try bindings(tenantID.rawValue, id)
+            )
         ).decode(JobRecord.Row.self).collect().first.map(JobRecord.init(row:))
     }
 
     /// The tenant's jobs, newest first.
     public func jobs(_ filter: JobFilter, page: PageRequest) async throws -> Page<JobRecord> {
         let rows = try await query(
-            PostgresQuery(unsafeSQL: """
-                SELECT \(JobRecord.columns) FROM jobs
-                 WHERE tenant_id = $1
-                   AND ($2::uuid IS NULL OR id < $2)
-                   AND (cardinality($3::text[]) = 0 OR state = ANY ($3))
-                   AND ($4::text IS NULL OR kind = $4)
-                   AND ($5::uuid IS NULL OR integration_id = $5)
-                 ORDER BY id DESC LIMIT $6
-                """,
-                binds: try bindings(tenantID.rawValue, page.cursor?.lastID, filter.states.map(\.rawValue), filter.kind, filter.integrationID, page.limit + 1))
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT \(JobRecord.columns) FROM jobs
+                     WHERE tenant_id = $1
+                       AND ($2::uuid IS NULL OR id < $2)
+                       AND (cardinality($3::text[]) = 0 OR state = ANY ($3))
+                       AND ($4::text IS NULL OR kind = $4)
+                       AND ($5::uuid IS NULL OR integration_id = $5)
+                     ORDER BY id DESC LIMIT $6
+                    """,
+                binds: try bindings(
+                    tenantID.rawValue,
+                    page.cursor?.lastID,
+                    filter.states.map(\.rawValue),
+                    filter.kind,
+                    filter.integrationID,
+                    page.limit + 1
+                )
+            )
         ).decode(JobRecord.Row.self).collect()
         return Page(fetched: try rows.map(JobRecord.init(row:)), limit: page.limit, id: \.id)
     }
@@ -237,12 +280,14 @@ extension TenantTransaction {
     /// Cancels a job that has not started (queued, or waiting for a retry). `nil` when there is no such job.
     public func cancelJob(_ id: UUID) async throws -> JobRecord? {
         let rows = try await query(
-            PostgresQuery(unsafeSQL: """
-                UPDATE jobs SET state = 'cancelled', finished_at = now(), updated_at = now()
-                 WHERE tenant_id = $1 AND id = $2 AND state IN ('queued', 'failed')
-                RETURNING \(JobRecord.columns)
-                """,
-                binds: try bindings(tenantID.rawValue, id))
+            PostgresQuery(
+                unsafeSQL: """
+                    UPDATE jobs SET state = 'cancelled', finished_at = now(), updated_at = now()
+                     WHERE tenant_id = $1 AND id = $2 AND state IN ('queued', 'failed')
+                    RETURNING \(JobRecord.columns)
+                    """,
+                binds: try bindings(tenantID.rawValue, id)
+            )
         ).decode(JobRecord.Row.self).collect()
         if let row = rows.first { return try JobRecord(row: row) }
         guard let existing = try await job(id) else { return nil }
@@ -267,20 +312,22 @@ extension TenantTransaction {
     private func requeue(_ filter: JobFilter, limit: Int) async throws -> [JobRecord] {
         do {
             let rows = try await query(
-                PostgresQuery(unsafeSQL: """
-                    UPDATE jobs
-                       SET state = 'queued', run_at = now(), finished_at = NULL, updated_at = now(),
-                           attempts = CASE WHEN state = 'failed' THEN attempts ELSE 0 END
-                     WHERE (tenant_id, id) IN (
-                        SELECT tenant_id, id FROM jobs
-                         WHERE tenant_id = $1 AND state = ANY ($2::text[])
-                           AND ($3::uuid[] IS NULL OR id = ANY ($3))
-                           AND ($4::text IS NULL OR kind = $4)
-                           AND ($5::uuid IS NULL OR integration_id = $5)
-                         ORDER BY id LIMIT $6 FOR UPDATE)
-                    RETURNING \(JobRecord.columns)
-                    """,
-                    binds: try bindings(tenantID.rawValue, filter.states.map(\.rawValue), filter.ids, filter.kind, filter.integrationID, limit))
+                PostgresQuery(
+                    unsafeSQL: """
+                        UPDATE jobs
+                           SET state = 'queued', run_at = now(), finished_at = NULL, updated_at = now(),
+                               attempts = CASE WHEN state = 'failed' THEN attempts ELSE 0 END
+                         WHERE (tenant_id, id) IN (
+                            SELECT tenant_id, id FROM jobs
+                             WHERE tenant_id = $1 AND state = ANY ($2::text[])
+                               AND ($3::uuid[] IS NULL OR id = ANY ($3))
+                               AND ($4::text IS NULL OR kind = $4)
+                               AND ($5::uuid IS NULL OR integration_id = $5)
+                             ORDER BY id LIMIT $6 FOR UPDATE)
+                        RETURNING \(JobRecord.columns)
+                        """,
+                    binds: try bindings(tenantID.rawValue, filter.states.map(\.rawValue), filter.ids, filter.kind, filter.integrationID, limit)
+                )
             ).decode(JobRecord.Row.self).collect()
             if !rows.isEmpty { try await query("SELECT pg_notify(\(jobsNotificationChannel), '')") }
             return try rows.map(JobRecord.init(row:))
@@ -300,18 +347,29 @@ extension TenantTransaction {
         guard !jobs.isEmpty else { return 0 }
         precondition(jobs.allSatisfy { $0.uniqueKey == nil }, "enqueue(batch:) takes jobs without unique keys")
         return try await query(
-            PostgresQuery(unsafeSQL: """
-                INSERT INTO jobs (tenant_id, id, kind, payload, payload_version, priority, run_at, max_attempts, integration_id)
-                SELECT $1, j.id, j.kind, j.payload::jsonb, j.version, j.priority, coalesce(nullif(j.run_at, $10), now()), j.max_attempts,
-                       nullif(j.integration_id, $11)
-                  FROM unnest($2::uuid[], $3::text[], $4::text[], $5::int8[], $6::int2[], $7::timestamptz[], $8::int8[], $9::uuid[])
-                       AS j(id, kind, payload, version, priority, run_at, max_attempts, integration_id)
-                RETURNING id
-                """,
-                binds: try bindings(tenantID.rawValue, jobs.map { _ in UUID.v7() }, jobs.map(\.kind), jobs.map(\.payloadJSON),
-                                    jobs.map { Int64($0.payloadVersion) }, jobs.map { Int16(clamping: $0.priority) },
-                                    jobs.map { $0.runAt ?? .distantPast }, jobs.map { Int64($0.maxAttempts) },
-                                    jobs.map { $0.integrationID ?? Self.noIntegration }, Date.distantPast, Self.noIntegration))
+            PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO jobs (tenant_id, id, kind, payload, payload_version, priority, run_at, max_attempts, integration_id)
+                    SELECT $1, j.id, j.kind, j.payload::jsonb, j.version, j.priority, coalesce(nullif(j.run_at, $10), now()), j.max_attempts,
+                           nullif(j.integration_id, $11)
+                      FROM unnest($2::uuid[], $3::text[], $4::text[], $5::int8[], $6::int2[], $7::timestamptz[], $8::int8[], $9::uuid[])
+                           AS j(id, kind, payload, version, priority, run_at, max_attempts, integration_id)
+                    RETURNING id
+                    """,
+                binds: try bindings(
+                    tenantID.rawValue,
+                    jobs.map { _ in UUID.v7() },
+                    jobs.map(\.kind),
+                    jobs.map(\.payloadJSON),
+                    jobs.map { Int64($0.payloadVersion) },
+                    jobs.map { Int16(clamping: $0.priority) },
+                    jobs.map { $0.runAt ?? .distantPast },
+                    jobs.map { Int64($0.maxAttempts) },
+                    jobs.map { $0.integrationID ?? Self.noIntegration },
+                    Date.distantPast,
+                    Self.noIntegration
+                )
+            )
         ).decode(UUID.self).collect().count
     }
 }

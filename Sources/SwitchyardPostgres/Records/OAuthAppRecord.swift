@@ -43,7 +43,12 @@ public struct OAuthClientCredentials: Sendable, Equatable, CustomStringConvertib
 
 extension TenantTransaction {
     /// Creates or replaces the tenant's own OAuth app for `provider`, sealing the client secret.
-    public func saveOAuthApp(provider: String, clientID: String, clientSecret: String, scopes: [String]?) async throws -> (record: OAuthAppRecord, created: Bool) {
+    public func saveOAuthApp(
+        provider: String,
+        clientID: String,
+        clientSecret: String,
+        scopes: [String]?
+    ) async throws -> (record: OAuthAppRecord, created: Bool) {
         let existing = try await query("SELECT id FROM oauth_apps WHERE tenant_id = \(tenantID.rawValue) AND provider = \(provider)")
             .decode(UUID.self).collect().first
         let id = existing ?? UUID.v7()
@@ -62,13 +67,23 @@ extension TenantTransaction {
     }
 
     public func oauthApps() async throws -> [OAuthAppRecord] {
-        try await query(PostgresQuery(unsafeSQL: "SELECT \(OAuthAppRecord.columns) FROM oauth_apps WHERE tenant_id = $1 ORDER BY provider", binds: try bindings(tenantID.rawValue)))
-            .decode(OAuthAppRecord.Row.self).collect().map { Self.record($0, source: .tenant) }
+        try await query(
+            PostgresQuery(
+                unsafeSQL: "SELECT \(OAuthAppRecord.columns) FROM oauth_apps WHERE tenant_id = $1 ORDER BY provider",
+                binds: try bindings(tenantID.rawValue)
+            )
+        )
+        .decode(OAuthAppRecord.Row.self).collect().map { Self.record($0, source: .tenant) }
     }
 
     public func oauthApp(provider: String) async throws -> OAuthAppRecord? {
-        try await query(PostgresQuery(unsafeSQL: "SELECT \(OAuthAppRecord.columns) FROM oauth_apps WHERE tenant_id = $1 AND provider = $2", binds: try bindings(tenantID.rawValue, provider)))
-            .decode(OAuthAppRecord.Row.self).collect().first.map { Self.record($0, source: .tenant) }
+        try await query(
+            PostgresQuery(
+                unsafeSQL: "SELECT \(OAuthAppRecord.columns) FROM oauth_apps WHERE tenant_id = $1 AND provider = $2",
+                binds: try bindings(tenantID.rawValue, provider)
+            )
+        )
+        .decode(OAuthAppRecord.Row.self).collect().first.map { Self.record($0, source: .tenant) }
     }
 
     public func deleteOAuthApp(provider: String) async throws -> Bool {
@@ -78,8 +93,10 @@ extension TenantTransaction {
 
     /// The tenant's own client credentials for `provider`, secret opened.
     func ownOAuthClientCredentials(provider: String) async throws -> OAuthClientCredentials? {
-        let rows = try await query("SELECT id, client_id, client_secret, scopes FROM oauth_apps WHERE tenant_id = \(tenantID.rawValue) AND provider = \(provider)")
-            .decode((UUID, String, ByteBuffer, [String]?).self).collect()
+        let rows = try await query(
+            "SELECT id, client_id, client_secret, scopes FROM oauth_apps WHERE tenant_id = \(tenantID.rawValue) AND provider = \(provider)"
+        )
+        .decode((UUID, String, ByteBuffer, [String]?).self).collect()
         guard let row = rows.first else { return nil }
         let secret = try await open(row.2.readableBytesView, field: .oauthAppClientSecret, row: row.0)
         return OAuthClientCredentials(clientID: row.1, clientSecret: String(decoding: secret, as: UTF8.self), scopes: row.3, source: .tenant)
@@ -94,10 +111,20 @@ extension OperatorTransaction {
     static let platformTable = "platform_oauth_apps"
 
     /// Creates or replaces the platform's default OAuth app for `provider`.
-    public func savePlatformOAuthApp(provider: String, clientID: String, clientSecret: String, scopes: [String]?) async throws -> (record: OAuthAppRecord, created: Bool) {
+    public func savePlatformOAuthApp(
+        provider: String,
+        clientID: String,
+        clientSecret: String,
+        scopes: [String]?
+    ) async throws -> (record: OAuthAppRecord, created: Bool) {
         let existing = try await query("SELECT id FROM platform_oauth_apps WHERE provider = \(provider)").decode(UUID.self).collect().first
         let id = existing ?? UUID.v7()
-        let (sealed, wrapped) = try await vault.sealPlatformSecret(Array(clientSecret.utf8), table: Self.platformTable, row: id, field: "client_secret")
+        let (sealed, wrapped) = try await vault.sealPlatformSecret(
+            Array(clientSecret.utf8),
+            table: Self.platformTable,
+            row: id,
+            field: "client_secret"
+        )
         let rows = try await query(
             """
             INSERT INTO platform_oauth_apps (provider, id, client_id, client_secret, wrapped_key, kek_id, kek_version, scopes)
@@ -118,8 +145,10 @@ extension OperatorTransaction {
     }
 
     public func platformOAuthApp(provider: String) async throws -> OAuthAppRecord? {
-        try await query(PostgresQuery(unsafeSQL: "SELECT \(OAuthAppRecord.columns) FROM platform_oauth_apps WHERE provider = $1", binds: try bindings(provider)))
-            .decode(OAuthAppRecord.Row.self).collect().first.map { TenantTransaction.record($0, source: .platform) }
+        try await query(
+            PostgresQuery(unsafeSQL: "SELECT \(OAuthAppRecord.columns) FROM platform_oauth_apps WHERE provider = $1", binds: try bindings(provider))
+        )
+        .decode(OAuthAppRecord.Row.self).collect().first.map { TenantTransaction.record($0, source: .platform) }
     }
 
     public func deletePlatformOAuthApp(provider: String) async throws -> Bool {
@@ -132,7 +161,13 @@ extension OperatorTransaction {
         ).decode((UUID, String, ByteBuffer, ByteBuffer, String, Int, [String]?).self).collect()
         guard let row = rows.first else { return nil }
         let wrapped = WrappedDataKey(ciphertext: Array(row.3.readableBytesView), kek: KEKVersion(keyID: row.4, version: row.5))
-        let secret = try await vault.openPlatformSecret(row.2.readableBytesView, wrapped: wrapped, table: Self.platformTable, row: row.0, field: "client_secret")
+        let secret = try await vault.openPlatformSecret(
+            row.2.readableBytesView,
+            wrapped: wrapped,
+            table: Self.platformTable,
+            row: row.0,
+            field: "client_secret"
+        )
         return OAuthClientCredentials(clientID: row.1, clientSecret: String(decoding: secret, as: UTF8.self), scopes: row.6, source: .platform)
     }
 }

@@ -44,9 +44,20 @@ public struct NewOAuthState: Sendable {
     public var expiresAt: Date
 
     public init(
-        stateHash: [UInt8], provider: String, issuer: String?, sessionID: UUID?, integrationID: UUID?, browserBinding: [UInt8]?,
-        redirectURI: String, scopes: [String], connectionParameters: [String: String], endUserID: String?, tags: [String],
-        returnTo: String?, codeVerifier: String?, expiresAt: Date
+        stateHash: [UInt8],
+        provider: String,
+        issuer: String?,
+        sessionID: UUID?,
+        integrationID: UUID?,
+        browserBinding: [UInt8]?,
+        redirectURI: String,
+        scopes: [String],
+        connectionParameters: [String: String],
+        endUserID: String?,
+        tags: [String],
+        returnTo: String?,
+        codeVerifier: String?,
+        expiresAt: Date
     ) {
         self.stateHash = stateHash
         self.provider = provider
@@ -70,16 +81,33 @@ extension TenantTransaction {
         let id = UUID.v7()
         let sealed = try await new.codeVerifier.asyncMap { try await seal(Array($0.utf8), field: .oauthStateCodeVerifier, row: id) }
         try await query(
-            PostgresQuery(unsafeSQL: """
-                INSERT INTO oauth_states (tenant_id, id, state_hash, provider, issuer, session_id, integration_id, browser_binding,
-                                          redirect_uri, scopes, connection_parameters, end_user_id, tags, return_to,
-                                          code_verifier, dek_id, expires_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16, $17)
-                """,
-                binds: try bindings(tenantID.rawValue, id, ByteBuffer(bytes: new.stateHash), new.provider, new.issuer, new.sessionID,
-                                    new.integrationID, new.browserBinding.map { ByteBuffer(bytes: $0) }, new.redirectURI, new.scopes,
-                                    try JSONText.encode(new.connectionParameters), new.endUserID, new.tags, new.returnTo,
-                                    sealed.map { ByteBuffer(bytes: $0.bytes) }, sealed?.dataKeyID, new.expiresAt))
+            PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO oauth_states (tenant_id, id, state_hash, provider, issuer, session_id, integration_id, browser_binding,
+                                              redirect_uri, scopes, connection_parameters, end_user_id, tags, return_to,
+                                              code_verifier, dek_id, expires_at)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16, $17)
+                    """,
+                binds: try bindings(
+                    tenantID.rawValue,
+                    id,
+                    ByteBuffer(bytes: new.stateHash),
+                    new.provider,
+                    new.issuer,
+                    new.sessionID,
+                    new.integrationID,
+                    new.browserBinding.map { ByteBuffer(bytes: $0) },
+                    new.redirectURI,
+                    new.scopes,
+                    try JSONText.encode(new.connectionParameters),
+                    new.endUserID,
+                    new.tags,
+                    new.returnTo,
+                    sealed.map { ByteBuffer(bytes: $0.bytes) },
+                    sealed?.dataKeyID,
+                    new.expiresAt
+                )
+            )
         )
         try await query("DELETE FROM oauth_states WHERE tenant_id = \(tenantID.rawValue) AND expires_at < now() - interval '1 day'")
     }
@@ -94,16 +122,29 @@ extension TenantTransaction {
             RETURNING id, provider, issuer, session_id, integration_id, browser_binding, redirect_uri, scopes,
                       connection_parameters::text, end_user_id, tags, return_to, code_verifier, expires_at, created_at
             """
-        ).decode((UUID, String, String?, UUID?, UUID?, ByteBuffer?, String, [String], String, String?, [String], String?, ByteBuffer?, Date, Date).self).collect()
+        ).decode(
+            (UUID, String, String?, UUID?, UUID?, ByteBuffer?, String, [String], String, String?, [String], String?, ByteBuffer?, Date, Date).self
+        ).collect()
         guard let row = rows.first else { return nil }
         let verifier = try await row.12.asyncMap { sealed in
             String(decoding: try await open(sealed.readableBytesView, field: .oauthStateCodeVerifier, row: row.0), as: UTF8.self)
         }
         return OAuthStateRecord(
-            id: row.0, provider: row.1, issuer: row.2, sessionID: row.3, integrationID: row.4,
-            browserBinding: row.5.map { Array($0.readableBytesView) }, redirectURI: row.6, scopes: row.7,
-            connectionParameters: JSONText.stringDictionary(row.8), endUserID: row.9, tags: row.10, returnTo: row.11,
-            codeVerifier: verifier, expiresAt: row.13, createdAt: row.14
+            id: row.0,
+            provider: row.1,
+            issuer: row.2,
+            sessionID: row.3,
+            integrationID: row.4,
+            browserBinding: row.5.map { Array($0.readableBytesView) },
+            redirectURI: row.6,
+            scopes: row.7,
+            connectionParameters: JSONText.stringDictionary(row.8),
+            endUserID: row.9,
+            tags: row.10,
+            returnTo: row.11,
+            codeVerifier: verifier,
+            expiresAt: row.13,
+            createdAt: row.14
         )
     }
 }

@@ -83,7 +83,8 @@ extension OperatorTransaction {
     /// Deletes the tenant and, in the same statement, everything it owns, its data keys included
     /// (crypto-shredding, REQUIREMENTS EN-4): a copy of its ciphertexts cannot be opened afterwards.
     public func deleteTenant(_ id: TenantID) async throws -> Bool {
-        let deleted = try await query("DELETE FROM tenants WHERE id = \(id.rawValue) RETURNING id")
+        let deleted =
+            try await query("DELETE FROM tenants WHERE id = \(id.rawValue) RETURNING id")
             .decode(UUID.self).collect().isEmpty == false
         vault.forget(tenant: id)
         return deleted

@@ -42,7 +42,8 @@ public struct WebhookEventRecord: Sendable, Equatable {
     public let receivedAt: Date
     public let processedAt: Date?
 
-    static let columns = "id, source_id, event_id, event_type, integration_id, headers::text, body, status, attempts, last_error, received_at, processed_at"
+    static let columns =
+        "id, source_id, event_id, event_type, integration_id, headers::text, body, status, attempts, last_error, received_at, processed_at"
     typealias Row = (UUID, UUID, String, String?, UUID?, String, ByteBuffer, String, Int, String?, Date, Date?)
 
     init(row: Row) {
@@ -124,9 +125,17 @@ struct InsertWebhookEventsStatement: PostgresPreparedStatement {
 
     func makeBindings() throws -> PostgresBindings {
         try bindings(
-            events.map(\.tenantID.rawValue), events.map(\.id), events.map(\.sourceID), events.map(\.eventID),
-            events.map { $0.eventType ?? "" }, events.map { $0.integrationID ?? Self.nilUUID }, events.map(\.headers), events.map(\.body),
-            tenants, tenants.map { _ in UUID.v7() }, WebhookProcessPayload.kind
+            events.map(\.tenantID.rawValue),
+            events.map(\.id),
+            events.map(\.sourceID),
+            events.map(\.eventID),
+            events.map { $0.eventType ?? "" },
+            events.map { $0.integrationID ?? Self.nilUUID },
+            events.map(\.headers),
+            events.map(\.body),
+            tenants,
+            tenants.map { _ in UUID.v7() },
+            WebhookProcessPayload.kind
         )
     }
 
@@ -139,8 +148,10 @@ extension TenantTransaction {
     /// The event; with `locking`, its row stays locked until the transaction ends (one processor at a time).
     public func webhookEvent(_ id: UUID, locking: Bool = false) async throws -> WebhookEventRecord? {
         try await query(
-            PostgresQuery(unsafeSQL: "SELECT \(WebhookEventRecord.columns) FROM webhook_events WHERE tenant_id = $1 AND id = $2\(locking ? " FOR UPDATE" : "")",
-                          binds: try bindings(tenantID.rawValue, id))
+            PostgresQuery(
+                unsafeSQL: "SELECT \(WebhookEventRecord.columns) FROM webhook_events WHERE tenant_id = $1 AND id = $2\(locking ? " FOR UPDATE" : "")",
+                binds: try bindings(tenantID.rawValue, id)
+            )
         ).decode(WebhookEventRecord.Row.self).collect().first.map(WebhookEventRecord.init(row:))
     }
 
@@ -153,19 +164,29 @@ extension TenantTransaction {
     /// Newest first.
     public func webhookEvents(_ filter: WebhookEventFilter, page: PageRequest) async throws -> Page<WebhookEventRecord> {
         let rows = try await query(
-            PostgresQuery(unsafeSQL: """
-                SELECT \(WebhookEventRecord.columns) FROM webhook_events
-                 WHERE tenant_id = $1
-                   AND ($2::uuid IS NULL OR id < $2)
-                   AND ($3::uuid IS NULL OR source_id = $3)
-                   AND ($4::text IS NULL OR event_type = $4)
-                   AND ($5::text IS NULL OR status = $5)
-                   AND ($6::timestamptz IS NULL OR received_at >= $6)
-                   AND ($7::timestamptz IS NULL OR received_at < $7)
-                 ORDER BY id DESC LIMIT $8
-                """,
-                binds: try bindings(tenantID.rawValue, page.cursor?.lastID, filter.sourceID, filter.eventType, filter.status,
-                                    filter.receivedAfter, filter.receivedBefore, page.limit + 1))
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT \(WebhookEventRecord.columns) FROM webhook_events
+                     WHERE tenant_id = $1
+                       AND ($2::uuid IS NULL OR id < $2)
+                       AND ($3::uuid IS NULL OR source_id = $3)
+                       AND ($4::text IS NULL OR event_type = $4)
+                       AND ($5::text IS NULL OR status = $5)
+                       AND ($6::timestamptz IS NULL OR received_at >= $6)
+                       AND ($7::timestamptz IS NULL OR received_at < $7)
+                     ORDER BY id DESC LIMIT $8
+                    """,
+                binds: try bindings(
+                    tenantID.rawValue,
+                    page.cursor?.lastID,
+                    filter.sourceID,
+                    filter.eventType,
+                    filter.status,
+                    filter.receivedAfter,
+                    filter.receivedBefore,
+                    page.limit + 1
+                )
+            )
         ).decode(WebhookEventRecord.Row.self).collect()
         return Page(fetched: rows.map(WebhookEventRecord.init(row:)), limit: page.limit, id: \.id)
     }
@@ -173,22 +194,32 @@ extension TenantTransaction {
     /// Marks events to be processed again and enqueues their jobs in the same transaction; returns their ids.
     public func markWebhookEventsForReplay(_ filter: WebhookEventFilter, ids: [UUID]?, limit: Int) async throws -> [UUID] {
         let replayed = try await query(
-            PostgresQuery(unsafeSQL: """
-                UPDATE webhook_events SET status = 'received', processed_at = NULL, last_error = NULL
-                 WHERE tenant_id = $1 AND id IN (
-                       SELECT id FROM webhook_events
-                        WHERE tenant_id = $1
-                          AND ($2::uuid[] IS NULL OR id = ANY($2))
-                          AND ($3::uuid IS NULL OR source_id = $3)
-                          AND ($4::text IS NULL OR event_type = $4)
-                          AND ($5::text IS NULL OR status = $5)
-                          AND ($6::timestamptz IS NULL OR received_at >= $6)
-                          AND ($7::timestamptz IS NULL OR received_at < $7)
-                        ORDER BY id LIMIT $8)
-                RETURNING id
-                """,
-                binds: try bindings(tenantID.rawValue, ids, filter.sourceID, filter.eventType, filter.status, filter.receivedAfter,
-                                    filter.receivedBefore, limit))
+            PostgresQuery(
+                unsafeSQL: """
+                    UPDATE webhook_events SET status = 'received', processed_at = NULL, last_error = NULL
+                     WHERE tenant_id = $1 AND id IN (
+                           SELECT id FROM webhook_events
+                            WHERE tenant_id = $1
+                              AND ($2::uuid[] IS NULL OR id = ANY($2))
+                              AND ($3::uuid IS NULL OR source_id = $3)
+                              AND ($4::text IS NULL OR event_type = $4)
+                              AND ($5::text IS NULL OR status = $5)
+                              AND ($6::timestamptz IS NULL OR received_at >= $6)
+                              AND ($7::timestamptz IS NULL OR received_at < $7)
+                            ORDER BY id LIMIT $8)
+                    RETURNING id
+                    """,
+                binds: try bindings(
+                    tenantID.rawValue,
+                    ids,
+                    filter.sourceID,
+                    filter.eventType,
+                    filter.status,
+                    filter.receivedAfter,
+                    filter.receivedBefore,
+                    limit
+                )
+            )
         ).decode(UUID.self).collect()
         for chunk in stride(from: 0, to: replayed.count, by: 100) {
             try await enqueue(try NewJob(WebhookProcessPayload(eventIDs: Array(replayed[chunk..<min(chunk + 100, replayed.count)])), maxAttempts: 5))

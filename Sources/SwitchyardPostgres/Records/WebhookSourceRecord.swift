@@ -18,10 +18,20 @@ public struct WebhookSourceRecord: Sendable, Equatable {
     typealias Row = (UUID, UUID, String, String, UUID?, Int, Date, Date)
 
     init(row: Row) {
-        self.init(tenantID: TenantID(row.0), id: row.1, name: row.2, scheme: row.3, integrationID: row.4, maxBodyBytes: row.5, createdAt: row.6, updatedAt: row.7)
+        self.init(
+            tenantID: TenantID(row.0),
+            id: row.1,
+            name: row.2,
+            scheme: row.3,
+            integrationID: row.4,
+            maxBodyBytes: row.5,
+            createdAt: row.6,
+            updatedAt: row.7
+        )
     }
 
-    public init(tenantID: TenantID, id: UUID, name: String, scheme: String, integrationID: UUID?, maxBodyBytes: Int, createdAt: Date, updatedAt: Date) {
+    public init(tenantID: TenantID, id: UUID, name: String, scheme: String, integrationID: UUID?, maxBodyBytes: Int, createdAt: Date, updatedAt: Date)
+    {
         self.tenantID = tenantID
         self.id = id
         self.name = name
@@ -43,46 +53,60 @@ public struct WebhookSecretRecord: Sendable, Equatable {
 extension TenantTransaction {
     public func createWebhookSource(name: String, scheme: String, integrationID: UUID?, maxBodyBytes: Int) async throws -> WebhookSourceRecord {
         let rows = try await query(
-            PostgresQuery(unsafeSQL: """
-                INSERT INTO webhook_sources (tenant_id, id, name, scheme, integration_id, max_body_bytes)
-                VALUES ($1, $2, $3, $4::jsonb, $5, $6)
-                RETURNING \(WebhookSourceRecord.columns)
-                """,
-                binds: try bindings(tenantID.rawValue, UUID(), name, scheme, integrationID, maxBodyBytes))
+            PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO webhook_sources (tenant_id, id, name, scheme, integration_id, max_body_bytes)
+                    VALUES ($1, $2, $3, $4::jsonb, $5, $6)
+                    RETURNING \(WebhookSourceRecord.columns)
+                    """,
+                binds: try bindings(tenantID.rawValue, UUID(), name, scheme, integrationID, maxBodyBytes)
+            )
         ).decode(WebhookSourceRecord.Row.self).collect()
         return WebhookSourceRecord(row: rows[0])
     }
 
     public func webhookSource(_ id: UUID) async throws -> WebhookSourceRecord? {
         try await query(
-            PostgresQuery(unsafeSQL: "SELECT \(WebhookSourceRecord.columns) FROM webhook_sources WHERE tenant_id = $1 AND id = $2",
-                          binds: try bindings(tenantID.rawValue, id))
+            PostgresQuery(
+                unsafeSQL: "SELECT \(WebhookSourceRecord.columns) FROM webhook_sources WHERE tenant_id = $1 AND id = $2",
+                binds: try bindings(tenantID.rawValue, id)
+            )
         ).decode(WebhookSourceRecord.Row.self).collect().first.map(WebhookSourceRecord.init(row:))
     }
 
     public func webhookSources(_ page: PageRequest) async throws -> Page<WebhookSourceRecord> {
         let rows = try await query(
-            PostgresQuery(unsafeSQL: """
-                SELECT \(WebhookSourceRecord.columns) FROM webhook_sources
-                 WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3
-                """,
-                binds: try bindings(tenantID.rawValue, page.cursor?.lastID, page.limit + 1))
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT \(WebhookSourceRecord.columns) FROM webhook_sources
+                     WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3
+                    """,
+                binds: try bindings(tenantID.rawValue, page.cursor?.lastID, page.limit + 1)
+            )
         ).decode(WebhookSourceRecord.Row.self).collect()
         return Page(fetched: rows.map(WebhookSourceRecord.init(row:)), limit: page.limit, id: \.id)
     }
 
-    public func updateWebhookSource(_ id: UUID, name: String?, scheme: String?, integrationID: UUID??, maxBodyBytes: Int?) async throws -> WebhookSourceRecord? {
+    public func updateWebhookSource(
+        _ id: UUID,
+        name: String?,
+        scheme: String?,
+        integrationID: UUID??,
+        maxBodyBytes: Int?
+    ) async throws -> WebhookSourceRecord? {
         let setIntegration = integrationID != nil
         return try await query(
-            PostgresQuery(unsafeSQL: """
-                UPDATE webhook_sources
-                   SET name = coalesce($3, name), scheme = coalesce($4::jsonb, scheme),
-                       integration_id = CASE WHEN $5 THEN $6 ELSE integration_id END,
-                       max_body_bytes = coalesce($7, max_body_bytes), updated_at = now()
-                 WHERE tenant_id = $1 AND id = $2
-                RETURNING \(WebhookSourceRecord.columns)
-                """,
-                binds: try bindings(tenantID.rawValue, id, name, scheme, setIntegration, integrationID ?? nil, maxBodyBytes))
+            PostgresQuery(
+                unsafeSQL: """
+                    UPDATE webhook_sources
+                       SET name = coalesce($3, name), scheme = coalesce($4::jsonb, scheme),
+                           integration_id = CASE WHEN $5 THEN $6 ELSE integration_id END,
+                           max_body_bytes = coalesce($7, max_body_bytes), updated_at = now()
+                     WHERE tenant_id = $1 AND id = $2
+                    RETURNING \(WebhookSourceRecord.columns)
+                    """,
+                binds: try bindings(tenantID.rawValue, id, name, scheme, setIntegration, integrationID ?? nil, maxBodyBytes)
+            )
         ).decode(WebhookSourceRecord.Row.self).collect().first.map(WebhookSourceRecord.init(row:))
     }
 

@@ -32,7 +32,10 @@ public struct DataKeyMaintenance: Service {
         do {
             let progress = try await database.resealRetiringDataKeys(logger: logger)
             if progress.done > 0 || progress.remaining > 0 {
-                logger.info("re-sealed secrets of retiring data keys", metadata: ["resealed": "\(progress.done)", "remaining": "\(progress.remaining)"])
+                logger.info(
+                    "re-sealed secrets of retiring data keys",
+                    metadata: ["resealed": "\(progress.done)", "remaining": "\(progress.remaining)"]
+                )
             }
         } catch {
             logger.error("re-sealing failed; will retry", metadata: ["error": "\(loggableDescription(of: error))"])

@@ -8,7 +8,11 @@ import SwitchyardVault
 enum DataKeyRows {
     /// Creates, wraps and stores a new active data key for `tenant`.
     static func insertActive(
-        tenant: TenantID, encryptions: Int64, vault: Vault, connection: PostgresConnection, logger: Logger
+        tenant: TenantID,
+        encryptions: Int64,
+        vault: Vault,
+        connection: PostgresConnection,
+        logger: Logger
     ) async throws -> DataKey {
         let (key, wrapped) = try await vault.makeDataKey(for: tenant)
         try await connection.guardedQuery(

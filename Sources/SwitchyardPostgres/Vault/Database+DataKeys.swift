@@ -80,8 +80,12 @@ extension Database {
             try await withOperator(logger: logger) { transaction in
                 try await transaction.recordAudit(
                     NewAuditEvent(
-                        actor: "operator", action: "kek.rewrapped", resourceType: "keyring", resourceID: primary.description,
-                        requestID: nil, details: ["data_keys": "\(progress.done)"]
+                        actor: "operator",
+                        action: "kek.rewrapped",
+                        resourceType: "keyring",
+                        resourceID: primary.description,
+                        requestID: nil,
+                        details: ["data_keys": "\(progress.done)"]
                     ),
                     tenant: nil
                 )
@@ -123,15 +127,21 @@ extension Database {
                     if batch.resealed == 0 && batch.unreadable.isEmpty || batch.remaining == 0 { break }
                 }
             } catch {
-                logger.warning("re-sealing a retiring data key failed; it is retried at the next pass", metadata: [
-                    "tenant_id": "\(tenant)", "data_key": "\(dataKey)", "error": "\(loggableDescription(of: error))",
-                ])
+                logger.warning(
+                    "re-sealing a retiring data key failed; it is retried at the next pass",
+                    metadata: [
+                        "tenant_id": "\(tenant)", "data_key": "\(dataKey)", "error": "\(loggableDescription(of: error))",
+                    ]
+                )
                 left = max(left, 1)
             }
             if !unreadable.isEmpty {
-                logger.error("secrets that do not open keep a retiring data key alive; re-enter them (see `switchyard keys verify`)", metadata: [
-                    "tenant_id": "\(tenant)", "data_key": "\(dataKey)", "rows": "\(unreadable.map(\.uuidString).joined(separator: ","))",
-                ])
+                logger.error(
+                    "secrets that do not open keep a retiring data key alive; re-enter them (see `switchyard keys verify`)",
+                    metadata: [
+                        "tenant_id": "\(tenant)", "data_key": "\(dataKey)", "rows": "\(unreadable.map(\.uuidString).joined(separator: ","))",
+                    ]
+                )
             }
             progress.remaining += left
         }

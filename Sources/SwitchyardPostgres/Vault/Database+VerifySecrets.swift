@@ -89,7 +89,13 @@ extension OperatorTransaction {
         for row in rows {
             let wrapped = WrappedDataKey(ciphertext: Array(row.2.readableBytesView), kek: KEKVersion(keyID: row.3, version: row.4))
             do {
-                _ = try await vault.openPlatformSecret(row.1.readableBytesView, wrapped: wrapped, table: Self.platformTable, row: row.0, field: "client_secret")
+                _ = try await vault.openPlatformSecret(
+                    row.1.readableBytesView,
+                    wrapped: wrapped,
+                    table: Self.platformTable,
+                    row: row.0,
+                    field: "client_secret"
+                )
                 opened += 1
             } catch let error as VaultError {
                 unopened.append(UnopenedSecret(tenant: nil, table: Self.platformTable, field: "client_secret", row: row.0, cause: "\(error)"))

@@ -18,7 +18,12 @@ public struct SealedField: Sendable, Hashable {
     public static let oauthAppClientSecret = SealedField(table: "oauth_apps", rowIDColumn: "id", column: "client_secret", dataKeyColumn: "dek_id")
 
     /// `integration_credentials.secret`: an integration's credential document.
-    public static let integrationCredential = SealedField(table: "integration_credentials", rowIDColumn: "integration_id", column: "secret", dataKeyColumn: "dek_id")
+    public static let integrationCredential = SealedField(
+        table: "integration_credentials",
+        rowIDColumn: "integration_id",
+        column: "secret",
+        dataKeyColumn: "dek_id"
+    )
 
     /// `oauth_states.code_verifier`: the PKCE verifier of an authorization request in flight.
     public static let oauthStateCodeVerifier = SealedField(table: "oauth_states", rowIDColumn: "id", column: "code_verifier", dataKeyColumn: "dek_id")

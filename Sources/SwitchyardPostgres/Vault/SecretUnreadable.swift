@@ -13,8 +13,12 @@ public struct SecretUnreadable: Error, SwitchyardErrorConvertible, CustomStringC
     public let cause: VaultError
 
     public var switchyardError: SwitchyardError {
-        SwitchyardError(.conflict, code: "secret-unreadable", detail: "The stored \(field.ownerWords) \(row.lowercasedString) cannot be opened "
-            + "(it was altered or copied from another record). \(field.remedy)")
+        SwitchyardError(
+            .conflict,
+            code: "secret-unreadable",
+            detail: "The stored \(field.ownerWords) \(row.lowercasedString) cannot be opened "
+                + "(it was altered or copied from another record). \(field.remedy)"
+        )
     }
 
     public var description: String { "\(field.table).\(field.column) of row \(row.lowercasedString): \(cause)" }

@@ -50,12 +50,20 @@ extension TenantTransaction {
         }
         if row.4 > vault.policy.encryptionBudget {
             logger.notice("data key reached its encryption budget; rotating", metadata: ["data_key": "\(row.0)"])
-            try await query("UPDATE tenant_data_keys SET state = 'retiring', retired_at = now() WHERE tenant_id = \(tenantID.rawValue) AND id = \(row.0)")
+            try await query(
+                "UPDATE tenant_data_keys SET state = 'retiring', retired_at = now() WHERE tenant_id = \(tenantID.rawValue) AND id = \(row.0)"
+            )
             let key = try await insertActiveDataKey(encryptions: 1)
-            try await recordAudit(NewAuditEvent(
-                actor: "system", action: "data_key.rotated", resourceType: "data_key", resourceID: key.id.lowercasedString,
-                requestID: nil, details: ["reason": "encryption budget reached", "retired": row.0.lowercasedString]
-            ))
+            try await recordAudit(
+                NewAuditEvent(
+                    actor: "system",
+                    action: "data_key.rotated",
+                    resourceType: "data_key",
+                    resourceID: key.id.lowercasedString,
+                    requestID: nil,
+                    details: ["reason": "encryption budget reached", "retired": row.0.lowercasedString]
+                )
+            )
             return key
         }
         let wrapped = WrappedDataKey(ciphertext: Array(row.1.readableBytesView), kek: KEKVersion(keyID: row.2, version: row.3))

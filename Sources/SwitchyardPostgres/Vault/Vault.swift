@@ -1,7 +1,7 @@
 import Foundation
-import Synchronization
 import SwitchyardCore
 import SwitchyardVault
+import Synchronization
 
 /// How data keys are used: how long an unwrapped key stays in memory and when a key is retired.
 public struct DataKeyPolicy: Sendable {
@@ -94,7 +94,12 @@ public final class Vault: Sendable {
     }
 
     /// Seals a secret that belongs to no tenant under a fresh data key of its own, returned wrapped.
-    func sealPlatformSecret(_ plaintext: some Collection<UInt8>, table: String, row: UUID, field: String) async throws -> (sealed: SealedSecret, wrapped: WrappedDataKey) {
+    func sealPlatformSecret(
+        _ plaintext: some Collection<UInt8>,
+        table: String,
+        row: UUID,
+        field: String
+    ) async throws -> (sealed: SealedSecret, wrapped: WrappedDataKey) {
         let material = KeyMaterial.generate()
         let key = DataKey(id: row, material: material)
         let wrapped = try await provider.wrap(material, context: Self.platformContext(table: table, row: row))
@@ -102,8 +107,17 @@ public final class Vault: Sendable {
         return (sealed, wrapped)
     }
 
-    func openPlatformSecret(_ sealed: some Collection<UInt8>, wrapped: WrappedDataKey, table: String, row: UUID, field: String) async throws -> [UInt8] {
+    func openPlatformSecret(
+        _ sealed: some Collection<UInt8>,
+        wrapped: WrappedDataKey,
+        table: String,
+        row: UUID,
+        field: String
+    ) async throws -> [UInt8] {
         let material = try await provider.unwrap(wrapped, context: Self.platformContext(table: table, row: row))
-        return try DataKey(id: row, material: material).open(try SealedSecret(bytes: sealed), for: SecretBinding(tenant: Self.platformScope, table: table, row: row, field: field))
+        return try DataKey(id: row, material: material).open(
+            try SealedSecret(bytes: sealed),
+            for: SecretBinding(tenant: Self.platformScope, table: table, row: row, field: field)
+        )
     }
 }

@@ -25,8 +25,10 @@ extension ProviderDefinition {
         apiBaseURL: "https://api.github.com",
         requiredHeaders: ["Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"],
         rateLimitHeaders: RateLimitHeaders(
-            limit: "x-ratelimit-limit", remaining: "x-ratelimit-remaining",
-            reset: "x-ratelimit-reset", resetFormat: .epochSeconds
+            limit: "x-ratelimit-limit",
+            remaining: "x-ratelimit-remaining",
+            reset: "x-ratelimit-reset",
+            resetFormat: .epochSeconds
         ),
         webhookSignature: .hmacSHA256Hex(header: "X-Hub-Signature-256", prefix: "sha256="),
         webhookEventIDHeader: "X-GitHub-Delivery",

@@ -24,7 +24,8 @@ extension ProviderDefinition {
         // X-HubSpot-RateLimit-Interval-Milliseconds.
         rateLimitHeaders: RateLimitHeaders(limit: "X-HubSpot-RateLimit-Max", remaining: "X-HubSpot-RateLimit-Remaining"),
         webhookSignature: .hubspotV3(
-            signatureHeader: "X-HubSpot-Signature-v3", timestampHeader: "X-HubSpot-Request-Timestamp",
+            signatureHeader: "X-HubSpot-Signature-v3",
+            timestampHeader: "X-HubSpot-Request-Timestamp",
             toleranceSeconds: 300
         ),
         // Event ids are in the body.

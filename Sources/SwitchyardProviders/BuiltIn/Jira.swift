@@ -35,8 +35,10 @@ extension ProviderDefinition {
         ],
         // X-RateLimit-Reset is an ISO 8601 timestamp (jira.atlassian.com/browse/JRACLOUD-69262, "Rate limiting").
         rateLimitHeaders: RateLimitHeaders(
-            limit: "X-RateLimit-Limit", remaining: "X-RateLimit-Remaining",
-            reset: "X-RateLimit-Reset", resetFormat: .timestamp
+            limit: "X-RateLimit-Limit",
+            remaining: "X-RateLimit-Remaining",
+            reset: "X-RateLimit-Reset",
+            resetFormat: .timestamp
         ),
         // Admin webhooks registered with a secret are signed like GitHub's (WebSub). Webhooks an OAuth app
         // registers dynamically carry a JWT signed with the client secret instead, which this scheme does not cover.

@@ -21,8 +21,10 @@ extension ProviderDefinition {
         // Request budget; Linear also reports a separate complexity budget. The reset is a Unix time in
         // milliseconds per Linear's rate-limiting page (not confirmed from the stored copy).
         rateLimitHeaders: RateLimitHeaders(
-            limit: "X-RateLimit-Requests-Limit", remaining: "X-RateLimit-Requests-Remaining",
-            reset: "X-RateLimit-Requests-Reset", resetFormat: .epochMilliseconds
+            limit: "X-RateLimit-Requests-Limit",
+            remaining: "X-RateLimit-Requests-Remaining",
+            reset: "X-RateLimit-Requests-Reset",
+            resetFormat: .epochMilliseconds
         ),
         // Hex HMAC of the raw body, no prefix; the body's webhookTimestamp guards against replay.
         webhookSignature: .hmacSHA256Hex(header: "Linear-Signature", prefix: nil),

@@ -1,12 +1,17 @@
 extension ProviderDefinition {
     /// Salesforce production and Developer Edition orgs logging in through login.salesforce.com.
     static let salesforce = salesforceDefinition(
-        id: "salesforce", displayName: "Salesforce", loginHost: "login.salesforce.com", myDomainSuffix: ".my.salesforce.com"
+        id: "salesforce",
+        displayName: "Salesforce",
+        loginHost: "login.salesforce.com",
+        myDomainSuffix: ".my.salesforce.com"
     )
 
     /// Salesforce sandboxes, which log in through test.salesforce.com.
     static let salesforceSandbox = salesforceDefinition(
-        id: "salesforce-sandbox", displayName: "Salesforce (sandbox)", loginHost: "test.salesforce.com",
+        id: "salesforce-sandbox",
+        displayName: "Salesforce (sandbox)",
+        loginHost: "test.salesforce.com",
         myDomainSuffix: ".sandbox.my.salesforce.com"
     )
 
@@ -17,7 +22,10 @@ extension ProviderDefinition {
     /// URL stays a template with a fixed domain. Since enhanced domains (enforced from Winter '24) every org's
     /// instance_url is on My Domain; orgs on other suffixes (e.g. `.develop.my.salesforce.com`) are refused.
     private static func salesforceDefinition(
-        id: String, displayName: String, loginHost: String, myDomainSuffix: String
+        id: String,
+        displayName: String,
+        loginHost: String,
+        myDomainSuffix: String
     ) -> ProviderDefinition {
         ProviderDefinition(
             id: id,

@@ -24,7 +24,9 @@ extension ProviderDefinition {
         // Slack reports limits only through 429 + Retry-After.
         rateLimitHeaders: nil,
         webhookSignature: .slack(
-            signatureHeader: "X-Slack-Signature", timestampHeader: "X-Slack-Request-Timestamp", toleranceSeconds: 300
+            signatureHeader: "X-Slack-Signature",
+            timestampHeader: "X-Slack-Request-Timestamp",
+            toleranceSeconds: 300
         ),
         // The event id (`event_id`) is in the body, not a header.
         webhookEventIDHeader: nil,

@@ -7,7 +7,8 @@ extension ProviderDefinition {
             CredentialScheme(
                 fields: [
                     CredentialField(
-                        name: "api_key", description: "A secret key (sk_live_..., sk_test_...) or restricted key (rk_...).",
+                        name: "api_key",
+                        description: "A secret key (sk_live_..., sk_test_...) or restricted key (rk_...).",
                         secret: true
                     )
                 ],

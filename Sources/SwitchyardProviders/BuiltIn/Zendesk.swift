@@ -36,7 +36,9 @@ extension ProviderDefinition {
     )
 
     private static func zendeskDefinition(
-        id: String, displayName: String, authentication: ProviderAuthentication
+        id: String,
+        displayName: String,
+        authentication: ProviderAuthentication
     ) -> ProviderDefinition {
         ProviderDefinition(
             id: id,
@@ -54,12 +56,15 @@ extension ProviderDefinition {
             // X-Rate-Limit(-Remaining) come on every response; ratelimit-reset (seconds) only on some endpoints
             // (developer.zendesk.com best-practices-for-avoiding-rate-limiting).
             rateLimitHeaders: RateLimitHeaders(
-                limit: "X-Rate-Limit", remaining: "X-Rate-Limit-Remaining",
-                reset: "ratelimit-reset", resetFormat: .deltaSeconds
+                limit: "X-Rate-Limit",
+                remaining: "X-Rate-Limit-Remaining",
+                reset: "ratelimit-reset",
+                resetFormat: .deltaSeconds
             ),
             // base64(HMAC-SHA256(timestamp + body)) (developer.zendesk.com/documentation/webhooks/verifying).
             webhookSignature: .timestampedHMACSHA256Base64(
-                signatureHeader: "X-Zendesk-Webhook-Signature", timestampHeader: "X-Zendesk-Webhook-Signature-Timestamp"
+                signatureHeader: "X-Zendesk-Webhook-Signature",
+                timestampHeader: "X-Zendesk-Webhook-Signature-Timestamp"
             ),
             documentationURL: "https://developer.zendesk.com/documentation/authentication/"
         )

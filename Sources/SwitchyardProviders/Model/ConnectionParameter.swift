@@ -14,8 +14,12 @@ public struct ConnectionParameter: Sendable, Hashable, Codable {
     public var example: String?
 
     public init(
-        name: String, description: String, required: Bool = true, pattern: String,
-        source: ParameterSource = .user, example: String? = nil
+        name: String,
+        description: String,
+        required: Bool = true,
+        pattern: String,
+        source: ParameterSource = .user,
+        example: String? = nil
     ) {
         self.name = name
         self.description = description

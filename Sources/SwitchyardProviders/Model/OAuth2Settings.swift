@@ -24,10 +24,17 @@ public struct OAuth2Settings: Sendable, Hashable, Codable {
     public var issuer: String?
 
     public init(
-        authorizeURL: URLTemplate, tokenURL: URLTemplate, revocation: TokenRevocation? = nil,
-        defaultScopes: [String], scopeSeparator: ScopeSeparator = .space, pkce: PKCESupport,
-        tokenEndpointAuthMethod: TokenEndpointAuthMethod, tokenRequestEncoding: TokenRequestEncoding = .form,
-        extraAuthorizeParameters: [String: String] = [:], refreshTokensRotate: Bool?, issuer: String? = nil
+        authorizeURL: URLTemplate,
+        tokenURL: URLTemplate,
+        revocation: TokenRevocation? = nil,
+        defaultScopes: [String],
+        scopeSeparator: ScopeSeparator = .space,
+        pkce: PKCESupport,
+        tokenEndpointAuthMethod: TokenEndpointAuthMethod,
+        tokenRequestEncoding: TokenRequestEncoding = .form,
+        extraAuthorizeParameters: [String: String] = [:],
+        refreshTokensRotate: Bool?,
+        issuer: String? = nil
     ) {
         self.authorizeURL = authorizeURL
         self.tokenURL = tokenURL

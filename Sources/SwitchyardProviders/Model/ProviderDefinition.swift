@@ -27,10 +27,16 @@ public struct ProviderDefinition: Sendable, Hashable, Identifiable {
     public var documentationURL: String?
 
     public init(
-        id: String, displayName: String, authentication: ProviderAuthentication, apiBaseURL: URLTemplate,
-        requiredHeaders: [String: String] = [:], connectionParameters: [ConnectionParameter] = [],
-        rateLimitHeaders: RateLimitHeaders? = nil, webhookSignature: WebhookSignatureScheme = .none,
-        webhookEventIDHeader: String? = nil, documentationURL: String? = nil
+        id: String,
+        displayName: String,
+        authentication: ProviderAuthentication,
+        apiBaseURL: URLTemplate,
+        requiredHeaders: [String: String] = [:],
+        connectionParameters: [ConnectionParameter] = [],
+        rateLimitHeaders: RateLimitHeaders? = nil,
+        webhookSignature: WebhookSignatureScheme = .none,
+        webhookEventIDHeader: String? = nil,
+        documentationURL: String? = nil
     ) {
         self.id = id
         self.displayName = displayName

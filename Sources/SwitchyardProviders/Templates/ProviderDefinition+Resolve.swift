@@ -23,7 +23,8 @@ extension ProviderDefinition {
     public var userConnectionParameters: [ConnectionParameter] { connectionParameters.filter { $0.source == .user } }
 
     private func validateConnectionParameters(
-        _ parameters: [String: String], requiringOnly isRequired: (ConnectionParameter) -> Bool
+        _ parameters: [String: String],
+        requiringOnly isRequired: (ConnectionParameter) -> Bool
     ) throws(ConnectionParameterError) {
         for name in parameters.keys.sorted() where connectionParameter(named: name) == nil {
             throw .unknown(name: name)
@@ -41,7 +42,8 @@ extension ProviderDefinition {
     ///
     /// `allowingHTTPHosts` lists hosts that may be reached over plain http (development only, API-5).
     public func apiBaseURL(
-        with parameters: [String: String], allowingHTTPHosts: Set<String> = []
+        with parameters: [String: String],
+        allowingHTTPHosts: Set<String> = []
     ) throws(ConnectionParameterError) -> URL {
         try validateConnectionParameters(parameters)
         return try resolve(apiBaseURLTemplate, parameters, allowQuery: false, allowingHTTPHosts: allowingHTTPHosts)
@@ -50,7 +52,8 @@ extension ProviderDefinition {
     /// The OAuth endpoints for a connection with these parameters; nil for a provider that is not OAuth 2.0.
     /// Parameters filled from the token response may be missing (they are unknown until the code is exchanged).
     public func oauth2Endpoints(
-        with parameters: [String: String], allowingHTTPHosts: Set<String> = []
+        with parameters: [String: String],
+        allowingHTTPHosts: Set<String> = []
     ) throws(ConnectionParameterError) -> OAuth2Endpoints? {
         guard let settings = authentication.oauth2 else { return nil }
         try validateUserConnectionParameters(parameters)
@@ -70,14 +73,18 @@ extension ProviderDefinition {
     /// Substitutes validated parameters and re-checks the result, so a definition that slipped past
     /// validation still cannot produce a URL with another scheme, userinfo or fragment.
     private func resolve(
-        _ template: URLTemplate, _ parameters: [String: String], allowQuery: Bool, allowingHTTPHosts: Set<String>
+        _ template: URLTemplate,
+        _ parameters: [String: String],
+        allowQuery: Bool,
+        allowingHTTPHosts: Set<String>
     ) throws(ConnectionParameterError) -> URL {
         // '_' passes the value alphabet but is not valid in a host name; say so against the parameter rather
         // than blaming the template.
         for name in template.hostParameterNames.sorted() {
             if let value = parameters[name], !URLSyntax.isDNSName(value.lowercased()) {
                 throw .invalid(
-                    name: name, reason: "it is part of a host name, so it may only contain letters, digits and '-' (not at either end)"
+                    name: name,
+                    reason: "it is part of a host name, so it may only contain letters, digits and '-' (not at either end)"
                 )
             }
         }

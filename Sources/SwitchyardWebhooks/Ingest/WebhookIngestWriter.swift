@@ -1,9 +1,9 @@
 import Logging
 import ServiceLifecycle
-import Synchronization
 import SwitchyardCore
 import SwitchyardMetrics
 import SwitchyardPostgres
+import Synchronization
 
 /// Group commit for verified deliveries: concurrent deliveries are gathered into one multi-row insert and
 /// one commit, and each caller resumes only after the commit that holds its event (REQUIREMENTS WH-7).
@@ -54,7 +54,9 @@ public final class WebhookIngestWriter: Service, Sendable {
                 return (true, state.idleFlushers.popLast())
             }
             guard accepted else {
-                continuation.resume(throwing: SwitchyardError(.unavailable, code: "shutting-down", detail: "The server is shutting down; retry the delivery."))
+                continuation.resume(
+                    throwing: SwitchyardError(.unavailable, code: "shutting-down", detail: "The server is shutting down; retry the delivery.")
+                )
                 return
             }
             idle?.resume()
@@ -74,7 +76,7 @@ public final class WebhookIngestWriter: Service, Sendable {
                 defer { state.idleFlushers.removeAll() }
                 return state.idleFlushers
             }
-            idle.forEach { $0.resume() }
+            for flusher in idle { flusher.resume() }
         }
     }
 
@@ -110,19 +112,28 @@ public final class WebhookIngestWriter: Service, Sendable {
                 let outcome: Outcome = inserted.contains(pending.event.id) ? .recorded : .duplicate
                 pending.continuation.resume(returning: outcome)
             }
-        } catch where isDeterministicDatabaseFailure(error) && batch.count > 1 {
+        } catch  where isDeterministicDatabaseFailure(error) && batch.count > 1 {
             // One delivery is refused for what it holds: store the others one by one, so only that one is answered
             // with an error. Verification keeps ids and types storable, so this is a safety net, not a path.
-            logger.error("webhook batch refused by the database; committing its deliveries one by one", metadata: [
-                "batch_size": "\(batch.count)", "error": "\(loggableDescription(of: error))",
-            ])
+            logger.error(
+                "webhook batch refused by the database; committing its deliveries one by one",
+                metadata: [
+                    "batch_size": "\(batch.count)", "error": "\(loggableDescription(of: error))",
+                ]
+            )
             for pending in batch { await flush([pending]) }
         } catch {
-            logger.error("webhook batch commit failed; deliveries will be retried by their senders", metadata: [
-                "batch_size": "\(batch.count)", "error": "\(loggableDescription(of: error))",
-            ])
-            let failure = isDeterministicDatabaseFailure(error)
-                ? SwitchyardError.validation("The delivery was verified but cannot be stored: \(operatorDescription(of: error) ?? "refused by the database").")
+            logger.error(
+                "webhook batch commit failed; deliveries will be retried by their senders",
+                metadata: [
+                    "batch_size": "\(batch.count)", "error": "\(loggableDescription(of: error))",
+                ]
+            )
+            let failure =
+                isDeterministicDatabaseFailure(error)
+                ? SwitchyardError.validation(
+                    "The delivery was verified but cannot be stored: \(operatorDescription(of: error) ?? "refused by the database")."
+                )
                 : SwitchyardError(.unavailable, code: "service-unavailable", detail: "The delivery could not be stored; retry it.")
             for pending in batch { pending.continuation.resume(throwing: failure) }
         }

@@ -1,10 +1,10 @@
 import Foundation
 import Logging
 import NIOCore
-import Synchronization
 import SwitchyardCore
 import SwitchyardMetrics
 import SwitchyardPostgres
+import Synchronization
 
 /// A source as ingestion needs it: its tenant, scheme and opened secrets.
 public struct ResolvedWebhookSource: Sendable {
@@ -71,17 +71,29 @@ public final class WebhookIngestor: Sendable {
         guard let scheme = try? JSONDecoder().decode(WebhookScheme.self, from: Data(record.scheme.utf8)) else { throw SwitchyardError.internalError }
         let secrets = try await database.withTenant(record.tenantID, logger: logger) { try await $0.activeWebhookSecrets(of: id) }
         return ResolvedWebhookSource(
-            tenantID: record.tenantID, id: record.id, scheme: scheme, integrationID: record.integrationID, maxBodyBytes: record.maxBodyBytes, secrets: secrets
+            tenantID: record.tenantID,
+            id: record.id,
+            scheme: scheme,
+            integrationID: record.integrationID,
+            maxBodyBytes: record.maxBodyBytes,
+            secrets: secrets
         )
     }
 
     /// Verifies and records one delivery; returns once it is committed. Refusals throw `WebhookRejection`.
-    public func ingest(_ body: ByteBuffer, headers: [String: String], into source: ResolvedWebhookSource, logger: Logger) async throws -> WebhookIngestResult {
+    public func ingest(
+        _ body: ByteBuffer,
+        headers: [String: String],
+        into source: ResolvedWebhookSource,
+        logger: Logger
+    ) async throws -> WebhookIngestResult {
         let started = clock.now
         let delivery: VerifiedDelivery
         do {
             delivery = try WebhookVerifier(scheme: source.scheme).verify(
-                body: Array(body.readableBytesView), headers: headers, secrets: source.usableSecrets(at: Date())
+                body: Array(body.readableBytesView),
+                headers: headers,
+                secrets: source.usableSecrets(at: Date())
             )
         } catch {
             metrics?.recordRejected(reason: error.rawValue)
@@ -90,8 +102,13 @@ public final class WebhookIngestor: Sendable {
         }
         if let challenge = delivery.challenge { return .challenge(challenge) }
         let event = NewWebhookEvent(
-            tenantID: source.tenantID, sourceID: source.id, eventID: delivery.eventID, eventType: delivery.eventType,
-            integrationID: source.integrationID, headers: Self.storedHeaders(headers, scheme: source.scheme), body: body
+            tenantID: source.tenantID,
+            sourceID: source.id,
+            eventID: delivery.eventID,
+            eventType: delivery.eventType,
+            integrationID: source.integrationID,
+            headers: Self.storedHeaders(headers, scheme: source.scheme),
+            body: body
         )
         let outcome = try await writer.record(event)
         metrics?.recordAcknowledgement(clock.now - started)

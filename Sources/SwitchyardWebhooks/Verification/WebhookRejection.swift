@@ -15,9 +15,17 @@ public enum WebhookRejection: String, Error, Sendable, CaseIterable, SwitchyardE
         switch self {
         case .missingSignature, .invalidSignature, .staleTimestamp, .futureTimestamp, .missingTimestamp:
             // One answer for every signature failure: a caller probing secrets learns nothing from the details.
-            SwitchyardError(.unauthorized, code: "invalid-signature", detail: "The webhook signature is missing, invalid or outside the allowed time window.")
+            SwitchyardError(
+                .unauthorized,
+                code: "invalid-signature",
+                detail: "The webhook signature is missing, invalid or outside the allowed time window."
+            )
         case .noSecret:
-            SwitchyardError(.conflict, code: "no-secret", detail: "This webhook source has no active secret to verify deliveries with; add one first.")
+            SwitchyardError(
+                .conflict,
+                code: "no-secret",
+                detail: "This webhook source has no active secret to verify deliveries with; add one first."
+            )
         case .unknownSource:
             .notFound("The webhook source")
         case .tooLarge:

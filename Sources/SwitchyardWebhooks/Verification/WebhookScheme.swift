@@ -76,8 +76,15 @@ public struct GenericHMAC: Sendable, Hashable, Codable {
     public var eventTypeHeader: String?
 
     public init(
-        header: String, algorithm: Algorithm = .sha256, encoding: Encoding = .hex, prefix: String? = nil, signedContent: SignedContent = .body,
-        timestampHeader: String? = nil, toleranceSeconds: Int? = nil, eventIDHeader: String? = nil, eventTypeHeader: String? = nil
+        header: String,
+        algorithm: Algorithm = .sha256,
+        encoding: Encoding = .hex,
+        prefix: String? = nil,
+        signedContent: SignedContent = .body,
+        timestampHeader: String? = nil,
+        toleranceSeconds: Int? = nil,
+        eventIDHeader: String? = nil,
+        eventTypeHeader: String? = nil
     ) {
         self.header = header
         self.algorithm = algorithm
@@ -111,8 +118,14 @@ extension WebhookScheme: Codable {
     static func fields(of type: String) -> Set<String> {
         switch type {
         case "stripe", "slack", "standard_webhooks": ["type", "tolerance_seconds"]
-        case "hmac": Set(["type"] + [GenericHMAC.CodingKeys.header, .algorithm, .encoding, .prefix, .signedContent, .timestampHeader,
-                                   .toleranceSeconds, .eventIDHeader, .eventTypeHeader].map(\.stringValue))
+        case "hmac":
+            Set(
+                ["type"]
+                    + [
+                        GenericHMAC.CodingKeys.header, .algorithm, .encoding, .prefix, .signedContent, .timestampHeader,
+                        .toleranceSeconds, .eventIDHeader, .eventTypeHeader,
+                    ].map(\.stringValue)
+            )
         default: ["type"]
         }
     }
@@ -130,7 +143,9 @@ extension WebhookScheme: Codable {
         let sent = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue).sorted()
         if let stray = sent.first(where: { !Self.fields(of: type).contains($0) }) {
             throw DecodingError.dataCorruptedError(
-                forKey: .type, in: container, debugDescription: "'\(stray)' is not a field of a \(type) scheme (it takes \(Self.fields(of: type).sorted().joined(separator: ", ")))"
+                forKey: .type,
+                in: container,
+                debugDescription: "'\(stray)' is not a field of a \(type) scheme (it takes \(Self.fields(of: type).sorted().joined(separator: ", ")))"
             )
         }
         let tolerance = try container.decodeIfPresent(Int.self, forKey: .toleranceSeconds) ?? Self.defaultTolerance
@@ -143,7 +158,8 @@ extension WebhookScheme: Codable {
         case "hmac": self = .hmac(try GenericHMAC(from: decoder))
         default:
             throw DecodingError.dataCorruptedError(
-                forKey: .type, in: container,
+                forKey: .type,
+                in: container,
                 debugDescription: "type must be one of stripe, github, slack, shopify, standard_webhooks, hmac"
             )
         }

@@ -61,7 +61,12 @@ public struct WebhookVerifier: Sendable {
                 guard parts.count == 2, parts[0] == "v1" else { return nil }
                 return Data(base64Encoded: String(parts[1])).map(Array.init)
             }
-            try Self.match(signatures, secrets: secrets.compactMap(StandardWebhooksSecret.key), algorithm: .sha256, content: Array("\(id).\(timestamp).".utf8) + body)
+            try Self.match(
+                signatures,
+                secrets: secrets.compactMap(StandardWebhooksSecret.key),
+                algorithm: .sha256,
+                content: Array("\(id).\(timestamp).".utf8) + body
+            )
             return try delivery(body: body, headers: headers)
         case .hmac(let generic):
             guard let header = headers[generic.header.lowercased()] else { throw .missingSignature }
@@ -97,22 +102,23 @@ public struct WebhookVerifier: Sendable {
             return value
         }
         let digest = { "sha256:" + Hex.encode(Array(SHA256.hash(data: body))) }
-        let (id, type, challenge): (String?, String?, String?) = switch scheme {
-        case .stripe:
-            (json()?["id"] as? String, json()?["type"] as? String, nil)
-        case .github:
-            (headers["x-github-delivery"], headers["x-github-event"], nil)
-        case .slack where json()?["type"] as? String == "url_verification":
-            (nil, "url_verification", json()?["challenge"] as? String ?? "")
-        case .slack:
-            (json()?["event_id"] as? String, ((json()?["event"] as? [String: Any])?["type"] as? String) ?? (json()?["type"] as? String), nil)
-        case .shopify:
-            (headers["x-shopify-webhook-id"] ?? headers["x-shopify-event-id"], headers["x-shopify-topic"], nil)
-        case .standardWebhooks:
-            (StandardWebhooksHeaders(headers).id, json()?["type"] as? String, nil)
-        case .hmac(let generic):
-            (generic.eventIDHeader.flatMap { headers[$0.lowercased()] }, generic.eventTypeHeader.flatMap { headers[$0.lowercased()] }, nil)
-        }
+        let (id, type, challenge): (String?, String?, String?) =
+            switch scheme {
+            case .stripe:
+                (json()?["id"] as? String, json()?["type"] as? String, nil)
+            case .github:
+                (headers["x-github-delivery"], headers["x-github-event"], nil)
+            case .slack where json()?["type"] as? String == "url_verification":
+                (nil, "url_verification", json()?["challenge"] as? String ?? "")
+            case .slack:
+                (json()?["event_id"] as? String, ((json()?["event"] as? [String: Any])?["type"] as? String) ?? (json()?["type"] as? String), nil)
+            case .shopify:
+                (headers["x-shopify-webhook-id"] ?? headers["x-shopify-event-id"], headers["x-shopify-topic"], nil)
+            case .standardWebhooks:
+                (StandardWebhooksHeaders(headers).id, json()?["type"] as? String, nil)
+            case .hmac(let generic):
+                (generic.eventIDHeader.flatMap { headers[$0.lowercased()] }, generic.eventTypeHeader.flatMap { headers[$0.lowercased()] }, nil)
+            }
         return VerifiedDelivery(eventID: id.flatMap(Self.storable) ?? digest(), eventType: type.flatMap(Self.storable), challenge: challenge)
     }
 
