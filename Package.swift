@@ -37,7 +37,7 @@ let package = Package(
             name: "switchyard",
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics", "SwitchyardVault", "SwitchyardOutbound",
-                "SwitchyardJobs",
+                "SwitchyardJobs", "SwitchyardHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -118,12 +118,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // HTTP shared by the API server and the probe servers of `executor` and `scheduler`: problem documents and
+        // `/healthz`, `/readyz`, `/metrics`. The job processes link this, not the API.
+        .target(
+            name: "SwitchyardHTTP",
+            dependencies: [
+                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The HTTP API: server channels, middleware, controllers.
         .target(
             name: "SwitchyardAPI",
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics", "SwitchyardProviders", "SwitchyardOutbound", "SwitchyardOAuth",
-                "SwitchyardWebhooks", "SwitchyardJobs",
+                "SwitchyardWebhooks", "SwitchyardJobs", "SwitchyardHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
@@ -161,7 +174,7 @@ let package = Package(
         .target(
             name: "SwitchyardJobs",
             dependencies: [
-                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics", "SwitchyardOutbound", "SwitchyardOAuth",
+                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics", "SwitchyardOutbound", "SwitchyardOAuth", "SwitchyardProviders",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

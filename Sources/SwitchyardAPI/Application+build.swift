@@ -7,6 +7,7 @@ import NIOCore
 import NIOSSL
 import ServiceLifecycle
 import SwitchyardCore
+import SwitchyardHTTP
 import SwitchyardJobs
 import SwitchyardMetrics
 import SwitchyardOAuth
@@ -59,7 +60,7 @@ public func buildRouter(_ dependencies: APIDependencies) -> Router<AppRequestCon
     router.add(middleware: MetricsMiddleware(metrics: dependencies.metrics.http))
     router.add(middleware: ProblemMiddleware(routes: routeTable))
     router.add(middleware: RequestTextMiddleware())
-    SystemController(database: database, metrics: dependencies.metrics).addRoutes(to: router)
+    ProbeRoutes<AppRequestContext>(database: database, metrics: dependencies.metrics, requestID: { $0.requestID }).addRoutes(to: router)
 
     let v1 = router.group("v1").add(
         middleware: AuthenticationMiddleware(
@@ -160,41 +161,4 @@ public func buildApplication(
         onServerRunning: onServerRunning ?? { _ in },
         logger: logger
     )
-}
-
-/// `/healthz`, `/readyz` and `/metrics` alone, for processes that serve no API (`executor`, `scheduler`).
-/// `readiness` tells what the process itself needs besides the database (see `SystemController.processReadiness`).
-public func buildProbeApplication(
-    database: Database,
-    metrics: MetricsRegistry,
-    host: String,
-    port: Int,
-    logger: Logger,
-    readiness: @escaping @Sendable () -> String? = { nil }
-) -> some ApplicationProtocol {
-    let router = Router(context: AppRequestContext.self)
-    router.add(middleware: RequestIDMiddleware())
-    SystemController(database: database, metrics: metrics, processReadiness: readiness).addRoutes(to: router)
-    return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "switchyard"), logger: logger)
-}
-
-/// The job kinds an executor runs: the standard ones, `webhook.process` and `oauth.refresh`, whose refresher is built as the
-/// API builds its own (same provider directory, token endpoint client and single-flight lock).
-public func buildJobRegistry(
-    configuration: SwitchyardConfiguration,
-    database: Database,
-    outbound: OutboundClient,
-    webhookMetrics: WebhookMetrics? = nil
-) -> JobRegistry {
-    let directory = ProviderDirectory(builtIn: .builtIn, allowedHTTPHosts: outbound.ssrfGuard.allowListedHosts)
-    let refresher = TokenRefresher(
-        database: database,
-        providers: directory,
-        tokens: TokenEndpointClient(outbound: outbound),
-        skewSeconds: configuration.oauth.refreshSkewSeconds
-    )
-    var registry = JobRegistry.standard()
-    registry.register(OAuthRefreshHandler(database: database, refresher: refresher))
-    registry.register(WebhookProcessHandler(database: database, metrics: webhookMetrics))
-    return registry
 }

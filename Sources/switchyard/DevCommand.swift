@@ -67,7 +67,7 @@ struct DevCommand: AsyncParsableCommand {
         let metrics = MetricsRegistry(version: Switchyard.version)
         let database = try Database(configuration: configuration.database, vault: vault, metrics: metrics.database, logger: logger)
         let outbound = OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: metrics.outbound)
-        let jobs = buildJobRegistry(configuration: configuration, database: database, outbound: outbound, webhookMetrics: metrics.webhooks)
+        let jobs = JobRegistry.executor(configuration: configuration, database: database, outbound: outbound, webhookMetrics: metrics.webhooks)
         let app = try buildApplication(
             APIDependencies(configuration: configuration, database: database, metrics: metrics, outbound: outbound),
             // The scheduler and an executor in the same process, so a newcomer still needs one command.

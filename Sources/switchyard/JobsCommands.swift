@@ -3,8 +3,8 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
-import SwitchyardAPI
 import SwitchyardCore
+import SwitchyardHTTP
 import SwitchyardJobs
 import SwitchyardMetrics
 import SwitchyardOutbound
@@ -36,7 +36,12 @@ struct ExecutorCommand: AsyncParsableCommand {
         try await runJobsProcess(configuration: configuration, probes: probes, name: "executor") { database, metrics, logger in
             // Handlers call providers (token refresh) through the same outbound client as the API.
             let outbound = OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: metrics.outbound)
-            let registry = buildJobRegistry(configuration: configuration, database: database, outbound: outbound, webhookMetrics: metrics.webhooks)
+            let registry = JobRegistry.executor(
+                configuration: configuration,
+                database: database,
+                outbound: outbound,
+                webhookMetrics: metrics.webhooks
+            )
             let executor = JobExecutor(
                 database: database,
                 registry: registry,

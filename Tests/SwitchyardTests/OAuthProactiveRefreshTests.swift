@@ -30,7 +30,7 @@ struct OAuthProactiveRefreshTests {
                     #expect(fake.counters.refreshGrants == 0)
 
                     let outbound = environment.makeOutboundClient()
-                    let registry = buildJobRegistry(configuration: environment.configuration, database: database, outbound: outbound)
+                    let registry = JobRegistry.executor(configuration: environment.configuration, database: database, outbound: outbound)
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         group.addTask { try await outbound.run() }
                         defer { group.cancelAll() }

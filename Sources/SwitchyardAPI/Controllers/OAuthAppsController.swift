@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import SwitchyardCore
+import SwitchyardOAuth
 import SwitchyardPostgres
 import SwitchyardProviders
 

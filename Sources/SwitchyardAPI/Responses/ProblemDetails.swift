@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import SwitchyardCore
+import SwitchyardHTTP
 import SwitchyardPostgres
 
 /// RFC 9457 problem details: the one place where failures become responses.
@@ -10,48 +11,9 @@ import SwitchyardPostgres
 /// Only `SwitchyardError`s and Hummingbird's own HTTP errors say what went wrong; anything else
 /// (a SQL error, a bug) is logged with the request id and answered with a generic 500.
 enum ProblemDetails {
-    static let typeBase = "https://switchyard.dev/problems/"
-
-    struct Body: Encodable {
-        let type: String
-        let title: String
-        let status: Int
-        let detail: String
-        let instance: String
-    }
-
     static func payload(for error: any Error, requestID: String, logger: Logger) -> HTTPPayload {
-        let problem = switchyardError(for: error, logger: logger)
-        let status = problem.kind.status
-        var headers = HTTPFields()
-        headers[.contentType] = "application/problem+json"
-        switch problem.kind {
-        case .rateLimited(let seconds):
-            headers[.retryAfter] = String(seconds)
-        case .methodNotAllowed(let allowed):
-            headers[.allow] = allowed.joined(separator: ", ")
-        case .unsupportedMediaType(let accepted):
-            // RFC 9110 §15.5.16 and RFC 5789 §3.1: say what would have been read.
-            headers[HTTPField.Name("Accept-Post")!] = accepted.joined(separator: ", ")
-            headers[HTTPField.Name("Accept-Patch")!] = accepted.joined(separator: ", ")
-        case .unauthorized:
-            headers[.wwwAuthenticate] = "Bearer"
-        case .unavailable:
-            headers[.retryAfter] = "5"
-        default:
-            break
-        }
-        let body = Body(
-            type: typeBase + problem.code,
-            title: status.reasonPhrase,
-            status: status.code,
-            detail: problem.detail,
-            instance: requestID
-        )
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let bytes = (try? encoder.encode(body)).map(Array.init) ?? Array("{\"status\":\(status.code)}".utf8)
-        return HTTPPayload(status: status, headers: headers, body: bytes)
+        let problem = ProblemResponse(switchyardError(for: error, logger: logger), instance: requestID)
+        return HTTPPayload(status: problem.status, headers: problem.headers, body: problem.body)
     }
 
     private static func switchyardError(for error: any Error, logger: Logger) -> SwitchyardError {
@@ -86,24 +48,5 @@ enum ProblemDetails {
 }
 
 extension SwitchyardError.Kind {
-    var status: HTTPResponse.Status {
-        switch self {
-        case .badRequest: .badRequest
-        case .unauthorized: .unauthorized
-        case .forbidden: .forbidden
-        case .notFound: .notFound
-        case .methodNotAllowed: .methodNotAllowed
-        case .conflict: .conflict
-        case .payloadTooLarge: .contentTooLarge
-        case .unsupportedMediaType: .unsupportedMediaType
-        case .unprocessable: .unprocessableContent
-        case .rateLimited: .tooManyRequests
-        case .unavailable: .serviceUnavailable
-        case .badGateway: .badGateway
-        case .gatewayTimeout: .gatewayTimeout
-        case .internal: .internalServerError
-        }
-    }
-
     var statusCode: Int { status.code }
 }

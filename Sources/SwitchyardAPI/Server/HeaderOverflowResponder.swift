@@ -3,6 +3,8 @@ import HTTPTypes
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
+import SwitchyardCore
+import SwitchyardHTTP
 
 /// Answers a request whose header section is over the decoder's limit (80 KB) with 431 and a problem document
 /// (RFC 6585 §5, RFC 9457), instead of the bare 400 Hummingbird sends for every parse error.
@@ -39,26 +41,20 @@ final class HeaderOverflowResponder: ChannelDuplexHandler, RemovableChannelHandl
             context.close(promise: nil)
             return
         }
-        let body = ByteBuffer(bytes: Self.problem(instance: UUID().uuidString.lowercased()))
-        let head = HTTPResponse(
-            status: .requestHeaderFieldsTooLarge,
-            headerFields: [
-                .contentType: "application/problem+json", .contentLength: "\(body.readableBytes)", .connection: "close",
-            ]
-        )
+        let problem = ProblemResponse(Self.problem, instance: UUID().uuidString.lowercased())
+        let body = ByteBuffer(bytes: problem.body)
+        var headers = problem.headers
+        headers[.contentLength] = "\(body.readableBytes)"
+        headers[.connection] = "close"
+        let head = HTTPResponse(status: problem.status, headerFields: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
     }
 
-    static func problem(instance: String) -> [UInt8] {
-        let body: [String: Any] = [
-            "type": ProblemDetails.typeBase + "request-header-fields-too-large",
-            "title": HTTPResponse.Status.requestHeaderFieldsTooLarge.reasonPhrase,
-            "status": 431,
-            "detail": "The request's header fields are larger than the server reads (80 KB in all, 80 KB for one field). Send smaller headers.",
-            "instance": instance,
-        ]
-        return (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])).map(Array.init) ?? []
-    }
+    static let problem = SwitchyardError(
+        .headerFieldsTooLarge,
+        code: "request-header-fields-too-large",
+        detail: "The request's header fields are larger than the server reads (80 KB in all, 80 KB for one field). Send smaller headers."
+    )
 }

@@ -11,6 +11,8 @@ public struct SwitchyardError: Error, Sendable, Equatable {
         case methodNotAllowed(allowed: [String])
         case conflict
         case payloadTooLarge(limit: Int)
+        /// The header section is larger than the server reads (431, RFC 6585 §5).
+        case headerFieldsTooLarge
         /// The body is not in a media type the route reads (415); `accepted` goes into `Accept-Post`/`Accept-Patch`.
         case unsupportedMediaType(accepted: [String])
         case unprocessable

@@ -1,30 +1,34 @@
 import Foundation
 import SwitchyardCore
-import SwitchyardOAuth
 import SwitchyardPostgres
 import SwitchyardProviders
 
 /// Finds a provider for a tenant: the built-in catalog first, then the tenant's own definitions.
-struct ProviderDirectory: ProviderResolving {
-    let builtIn: ProviderCatalog
+public struct ProviderDirectory: ProviderResolving {
+    public let builtIn: ProviderCatalog
     /// Hosts reachable over plain http (development and tests only; REQUIREMENTS API-5).
-    let allowedHTTPHosts: Set<String>
+    public let allowedHTTPHosts: Set<String>
 
-    func provider(_ id: String, in transaction: TenantTransaction) async throws -> ProviderDefinition? {
+    public init(builtIn: ProviderCatalog, allowedHTTPHosts: Set<String>) {
+        self.builtIn = builtIn
+        self.allowedHTTPHosts = allowedHTTPHosts
+    }
+
+    public func provider(_ id: String, in transaction: TenantTransaction) async throws -> ProviderDefinition? {
         if let provider = builtIn.provider(id: id) { return provider }
         return try await transaction.customProvider(id).map { try Self.decode($0.definition) }
     }
 
     /// Every provider the tenant can use, built-in first, each list in id order.
-    func providers(in transaction: TenantTransaction) async throws -> [ProviderDefinition] {
+    public func providers(in transaction: TenantTransaction) async throws -> [ProviderDefinition] {
         builtIn.providers + (try await transaction.customProviders().map { try Self.decode($0.definition) })
     }
 
-    func metricsLabel(for provider: ProviderDefinition) -> String {
+    public func metricsLabel(for provider: ProviderDefinition) -> String {
         builtIn.contains(id: provider.id) ? provider.id : "custom"
     }
 
-    static func decode(_ json: String) throws -> ProviderDefinition {
+    public static func decode(_ json: String) throws -> ProviderDefinition {
         do {
             return try JSONDecoder().decode(ProviderDefinition.self, from: Data(json.utf8))
         } catch {
@@ -33,7 +37,7 @@ struct ProviderDirectory: ProviderResolving {
         }
     }
 
-    static func encode(_ provider: ProviderDefinition) throws -> String {
+    public static func encode(_ provider: ProviderDefinition) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(provider), as: UTF8.self)

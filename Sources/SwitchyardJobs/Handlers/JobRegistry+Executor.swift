@@ -1,0 +1,29 @@
+import SwitchyardCore
+import SwitchyardMetrics
+import SwitchyardOAuth
+import SwitchyardOutbound
+import SwitchyardPostgres
+import SwitchyardProviders
+
+extension JobRegistry {
+    /// The job kinds an executor runs: the standard ones, `webhook.process` and `oauth.refresh`, whose refresher is
+    /// built as the API builds its own (same provider directory, token endpoint client and single-flight lock).
+    public static func executor(
+        configuration: SwitchyardConfiguration,
+        database: Database,
+        outbound: OutboundClient,
+        webhookMetrics: WebhookMetrics? = nil
+    ) -> JobRegistry {
+        let directory = ProviderDirectory(builtIn: .builtIn, allowedHTTPHosts: outbound.ssrfGuard.allowListedHosts)
+        let refresher = TokenRefresher(
+            database: database,
+            providers: directory,
+            tokens: TokenEndpointClient(outbound: outbound),
+            skewSeconds: configuration.oauth.refreshSkewSeconds
+        )
+        var registry = JobRegistry.standard()
+        registry.register(OAuthRefreshHandler(database: database, refresher: refresher))
+        registry.register(WebhookProcessHandler(database: database, metrics: webhookMetrics))
+        return registry
+    }
+}
