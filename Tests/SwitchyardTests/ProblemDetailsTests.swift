@@ -332,4 +332,31 @@ struct ProblemDetailsTests {
             }
         }
     }
+
+    @Test("an internal error is logged once with its reason, its call site and the request id; the caller sees neither")
+    func internalErrorSaysWhy() async throws {
+        let capture = LogCapture()
+        let environment = try await TestEnvironment.make(logger: capture.logger())
+        try await environment.withApp { (client: any TestClientProtocol) async throws in
+            let tenant = try await client.makeTenant(slug: "why")
+            let source = try await WebhookFixture.makeSource(client, key: tenant.key)
+            // A scheme no build wrote: the stored row is corrupt.
+            try await environment.withOwnerConnection { connection in
+                try await connection.query(
+                    "UPDATE webhook_sources SET scheme = '{\"type\":\"carrier-pigeon\"}' WHERE id = \(UUID(uuidString: source.id)!)",
+                    logger: environment.logger
+                )
+            }
+            let response = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: "why-1")
+            try Self.expectProblem(response, .internalServerError, code: "internal-error")
+            #expect(!response.text.contains("carrier-pigeon") && !response.text.contains("webhook_sources"))
+            let requestID = try #require(response.headers[.requestID])
+            let logged = capture.lines.filter { $0.contains("internal error") && $0.contains(requestID) }
+            #expect(logged.count == 1, "\(capture.lines.filter { $0.contains(requestID) })")
+            #expect(
+                logged.first.map { $0.contains("holds a scheme that does not decode") && $0.contains("site=SwitchyardWebhooks/") } == true,
+                "\(logged)"
+            )
+        }
+    }
 }

@@ -18,7 +18,9 @@ enum ProblemDetails {
 
     private static func switchyardError(for error: any Error, logger: Logger) -> SwitchyardError {
         if let error = error as? SwitchyardError {
-            if case .internal = error.kind { logger.error("internal error", metadata: ["error": "\(error.detail)"]) }
+            if case .internal = error.kind {
+                logger.error("internal error", metadata: ["reason": "\(error.reason ?? "not given")", "site": "\(error.site ?? "unknown")"])
+            }
             return error
         }
         if let error = error as? any SwitchyardErrorConvertible {

@@ -30,6 +30,10 @@ public struct SwitchyardError: Error, Sendable, Equatable {
     public var code: String
     /// Human-readable explanation specific to this occurrence.
     public var detail: String
+    /// For internal errors: why, in words for the operator, and where it was thrown (`fileID:line`). Logged once
+    /// with the request id; never sent (the caller gets the generic `detail`).
+    public var reason: String?
+    public var site: String?
 
     public init(_ kind: Kind, code: String, detail: String) {
         self.kind = kind
@@ -68,6 +72,14 @@ extension SwitchyardError {
         code: "internal-error",
         detail: "The server could not complete the request. Quote the request id when reporting this."
     )
+
+    /// An internal error that says why and where: answered with the generic `internalError`, logged with both.
+    public static func `internal`(_ reason: String, fileID: String = #fileID, line: Int = #line) -> Self {
+        var error = internalError
+        error.reason = reason
+        error.site = "\(fileID):\(line)"
+        return error
+    }
 
     public static let databaseUnavailable = Self(
         .unavailable,

@@ -81,7 +81,7 @@ extension JobFailure {
             default: return outbound.outcome.isRetryable ? .transient(outbound.description) : .permanent(outbound.description)
             }
         }
-        if let problem = error as? SwitchyardError { return .transient(problem.detail) }
+        if let problem = error as? SwitchyardError { return .transient(problem.reason ?? problem.detail) }
         if let convertible = error as? any SwitchyardErrorConvertible { return .transient(convertible.switchyardError.detail) }
         if let refused = error as? ItemRefusedByDatabase { return .permanent(refused.description) }
         if let database = operatorDescription(of: error) {

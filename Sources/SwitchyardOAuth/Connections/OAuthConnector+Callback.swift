@@ -190,7 +190,7 @@ extension OAuthConnector {
         let provider = try await oauthProvider(record.provider, tenant: tenant, logger: logger)
         guard let settings = provider.authentication.oauth2,
             let endpoints = try provider.oauth2Endpoints(with: record.connectionParameters, allowingHTTPHosts: providers.allowedHTTPHosts)
-        else { throw SwitchyardError.internalError }
+        else { throw SwitchyardError.internal("provider '\(provider.id)' has no OAuth settings or endpoints") }
         guard let client = try await database.oauthClientCredentials(provider: provider.id, tenant: tenant, logger: logger) else {
             throw SwitchyardError.conflict("The OAuth app for '\(provider.id)' was removed while connecting.")
         }
@@ -217,7 +217,7 @@ extension OAuthConnector {
                 guard try await transaction.integration(id) != nil else { throw SwitchyardError.notFound("The integration being re-authorized") }
                 try await transaction.storeCredential(credential, for: id)
                 guard let updated = try await transaction.setIntegrationStatus(id, .connected, connectionParameters: parameters) else {
-                    throw SwitchyardError.internalError
+                    throw SwitchyardError.internal("integration \(id) disappeared while its credential was stored")
                 }
                 integration = updated
             } else {

@@ -61,14 +61,16 @@ public struct OAuthConnector: Sendable {
     /// The provider's consent URL for `request`, with a fresh single-use state and PKCE challenge stored server-side.
     public func authorizationURL(for request: Request, tenant: TenantID, logger: Logger) async throws -> (url: String, expiresAt: Date) {
         let provider = try await oauthProvider(request.provider, tenant: tenant, logger: logger)
-        guard let settings = provider.authentication.oauth2 else { throw SwitchyardError.internalError }
+        guard let settings = provider.authentication.oauth2 else {
+            throw SwitchyardError.internal("provider '\(provider.id)' has no oauth2 settings")
+        }
         guard let client = try await database.oauthClientCredentials(provider: provider.id, tenant: tenant, logger: logger) else {
             throw SwitchyardError.conflict(
                 "No OAuth app is configured for '\(provider.id)': save one with PUT /v1/oauth-apps/\(provider.id), or ask the operator for a platform default."
             )
         }
         guard let endpoints = try provider.oauth2Endpoints(with: request.connectionParameters, allowingHTTPHosts: providers.allowedHTTPHosts) else {
-            throw SwitchyardError.internalError
+            throw SwitchyardError.internal("provider '\(provider.id)' has no OAuth endpoints")
         }
         var scopes = client.scopes ?? settings.defaultScopes
         for scope in request.extraScopes where !scopes.contains(scope) { scopes.append(scope) }

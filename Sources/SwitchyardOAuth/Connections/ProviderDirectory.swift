@@ -33,7 +33,7 @@ public struct ProviderDirectory: ProviderResolving {
             return try JSONDecoder().decode(ProviderDefinition.self, from: Data(json.utf8))
         } catch {
             // Stored definitions were validated on the way in; one that no longer decodes is our bug.
-            throw SwitchyardError.internalError
+            throw SwitchyardError.internal("a stored custom provider definition no longer decodes: \(error)")
         }
     }
 

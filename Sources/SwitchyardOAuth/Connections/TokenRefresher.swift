@@ -113,7 +113,7 @@ public final class TokenRefresher: Sendable {
             throw SwitchyardError.conflict("No OAuth app is configured for '\(provider.id)', so its tokens cannot be refreshed.")
         }
         let endpoints = try provider.oauth2Endpoints(with: integration.connectionParameters, allowingHTTPHosts: providers.allowedHTTPHosts)
-        guard let tokenURL = endpoints?.tokenURL else { throw SwitchyardError.internalError }
+        guard let tokenURL = endpoints?.tokenURL else { throw SwitchyardError.internal("provider '\(provider.id)' has no token URL") }
         let caller = TokenEndpointClient.Caller(providerLabel: providers.metricsLabel(for: provider), key: integrationID.lowercasedString)
 
         let outcome = try await database.withTenant(tenant, logger: logger) { transaction -> Outcome in

@@ -75,7 +75,7 @@ public struct CatalogReader: Sendable {
             """ as PostgresQuery,
             logger: logger
         ).decode((String, Bool, Bool, Int).self).collect()
-        guard let row = rows.first else { throw SwitchyardError.internalError }
+        guard let row = rows.first else { throw SwitchyardError.internal("pg_roles has no row for current_user") }
         return RoleFacts(name: row.0, isSuperuser: row.1, bypassesRowSecurity: row.2, ownedTableCount: row.3)
     }
 

@@ -16,14 +16,14 @@ public struct AuditEventRecord: Sendable, Equatable {
     static let columns = "id, actor, action, resource_type, resource_id, request_id, details::text, created_at"
     typealias Row = (UUID, String, String, String, String?, String?, String, Date)
 
-    init(row: Row) {
+    init(row: Row) throws {
         id = row.0
         actor = row.1
         action = row.2
         resourceType = row.3
         resourceID = row.4
         requestID = row.5
-        details = (try? JSONDecoder().decode([String: String].self, from: Data(row.6.utf8))) ?? [:]
+        details = try JSONText.decode([String: String].self, row.6, column: "audit_events.details", row: row.0)
         createdAt = row.7
     }
 }
@@ -78,7 +78,7 @@ extension TenantTransaction {
                 binds: try bindings(tenantID.rawValue, page.cursor?.lastID, page.limit + 1)
             )
         ).decode(AuditEventRecord.Row.self).collect()
-        return Page(fetched: rows.map(AuditEventRecord.init(row:)), limit: page.limit, id: \.id)
+        return Page(fetched: try rows.map(AuditEventRecord.init(row:)), limit: page.limit, id: \.id)
     }
 }
 

@@ -24,7 +24,7 @@ public struct ConnectSessionRecord: Sendable, Equatable {
         """
     typealias Row = (UUID, UUID, [String], UUID?, String?, [String], [String], String, String?, Date, Date?, Date)
 
-    init(row: Row) {
+    init(row: Row) throws {
         tenantID = TenantID(row.0)
         id = row.1
         allowedProviders = row.2
@@ -32,7 +32,7 @@ public struct ConnectSessionRecord: Sendable, Equatable {
         endUserID = row.4
         tags = row.5
         extraScopes = row.6
-        connectionParameters = JSONText.stringDictionary(row.7)
+        connectionParameters = try JSONText.decode([String: String].self, row.7, column: "connect_sessions.connection_parameters")
         returnTo = row.8
         expiresAt = row.9
         completedAt = row.10
@@ -106,7 +106,7 @@ extension TenantTransaction {
         ).decode(ConnectSessionRecord.Row.self).collect()
         // Expired sessions are of no use to anyone; clearing the tenant's old ones here keeps the table small.
         try await query("DELETE FROM connect_sessions WHERE tenant_id = \(tenantID.rawValue) AND expires_at < now() - interval '1 day'")
-        return ConnectSessionRecord(row: rows[0])
+        return try ConnectSessionRecord(row: rows[0])
     }
 
     /// The session with this token hash, open or not.
@@ -143,16 +143,5 @@ extension OperatorTransaction {
     public func connectSessionTenant(tokenHash: [UInt8]) async throws -> TenantID? {
         try await query("SELECT tenant_id FROM connect_sessions WHERE token_hash = \(ByteBuffer(bytes: tokenHash))")
             .decode(UUID.self).collect().first.map(TenantID.init)
-    }
-}
-
-/// JSON columns read and written as text, for the string maps the schema keeps in jsonb.
-enum JSONText {
-    static func encode(_ value: some Encodable) throws -> String {
-        String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
-    }
-
-    static func stringDictionary(_ text: String) -> [String: String] {
-        (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
     }
 }

@@ -40,12 +40,12 @@ extension TenantTransaction {
              ORDER BY id LIMIT \(page.limit + 1)
             """
         ).decode((UUID, String, UUID?, String, Date).self).collect()
-        let events = rows.map {
+        let events = try rows.map {
             EventRecord(
                 id: $0.0,
                 type: $0.1,
                 integrationID: $0.2,
-                data: (try? JSONDecoder().decode([String: JSONValue].self, from: Data($0.3.utf8))) ?? [:],
+                data: try JSONText.decode([String: JSONValue].self, $0.3, column: "events.data", row: $0.0),
                 createdAt: $0.4
             )
         }

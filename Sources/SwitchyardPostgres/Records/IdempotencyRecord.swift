@@ -75,7 +75,7 @@ extension Database {
             guard let row = rows.first else { return .inProgress }  // deleted between the statements
             guard ConstantTime.bytesEqual(Array(row.0.readableBytesView), requestHash) else { return .mismatch }
             guard row.1 == "completed", let status = row.2 else { return .inProgress }
-            let headers = row.3.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
+            let headers = try row.3.map { try JSONText.decode([String: String].self, $0, column: "idempotency_keys.response_headers") } ?? [:]
             return .replay(StoredResponse(status: status, headers: headers, body: row.4.map { Array($0.readableBytesView) } ?? []))
         }
     }

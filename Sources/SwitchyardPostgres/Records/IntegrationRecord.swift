@@ -26,19 +26,21 @@ public struct IntegrationRecord: Sendable, Equatable {
 
     init(row: Row) throws {
         guard let authType = AuthType(rawValue: row.3), let status = IntegrationStatus(rawValue: row.4) else {
-            throw SwitchyardError.internalError
+            throw SwitchyardError.internal("integrations row \(row.0) has auth_type '\(row.3)' and status '\(row.4)', not both known")
         }
         id = row.0
         provider = row.1
         displayName = row.2
         self.authType = authType
         self.status = status
-        connectionParameters = (try? JSONDecoder().decode([String: String].self, from: Data(row.5.utf8))) ?? [:]
+        connectionParameters = try JSONText.decode([String: String].self, row.5, column: "integrations.connection_parameters", row: row.0)
         endUserID = row.6
         tags = row.7
         createdAt = row.8
         updatedAt = row.9
-        health = row.10.flatMap { try? IntegrationHealth.decoder.decode(IntegrationHealth.self, from: Data($0.utf8)) }
+        health = try row.10.map {
+            try JSONText.decode(IntegrationHealth.self, $0, column: "integrations.health", row: row.0, decoder: IntegrationHealth.decoder)
+        }
         providerAccountID = row.11
     }
 }

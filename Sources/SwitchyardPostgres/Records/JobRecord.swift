@@ -36,7 +36,7 @@ public struct JobRecord: Sendable {
     )
 
     init(row: Row) throws {
-        guard let state = JobState(rawValue: row.6) else { throw SwitchyardError.internalError }
+        guard let state = JobState(rawValue: row.6) else { throw SwitchyardError.internal("jobs row \(row.0) has the unknown state '\(row.6)'") }
         id = row.0
         tenantID = TenantID(row.1)
         kind = row.2
@@ -52,7 +52,7 @@ public struct JobRecord: Sendable {
         uniqueKey = row.12
         scheduleID = row.13
         fireTime = row.14
-        history = (try? JSONDecoder().decode([JobAttempt].self, from: Data(row.15.utf8))) ?? []
+        history = try JSONText.decode([JobAttempt].self, row.15, column: "jobs.history", row: row.0)
         createdAt = row.16
         startedAt = row.17
         finishedAt = row.18

@@ -138,7 +138,7 @@ extension TenantTransaction {
             browserBinding: row.5.map { Array($0.readableBytesView) },
             redirectURI: row.6,
             scopes: row.7,
-            connectionParameters: JSONText.stringDictionary(row.8),
+            connectionParameters: try JSONText.decode([String: String].self, row.8, column: "oauth_states.connection_parameters"),
             endUserID: row.9,
             tags: row.10,
             returnTo: row.11,

@@ -46,13 +46,13 @@ public struct WebhookEventRecord: Sendable, Equatable {
         "id, source_id, event_id, event_type, integration_id, headers::text, body, status, attempts, last_error, received_at, processed_at"
     typealias Row = (UUID, UUID, String, String?, UUID?, String, ByteBuffer, String, Int, String?, Date, Date?)
 
-    init(row: Row) {
+    init(row: Row) throws {
         id = row.0
         sourceID = row.1
         eventID = row.2
         eventType = row.3
         integrationID = row.4
-        headers = JSONText.stringDictionary(row.5)
+        headers = try JSONText.decode([String: String].self, row.5, column: "webhook_events.headers", row: row.0)
         body = row.6
         status = row.7
         attempts = row.8
@@ -188,7 +188,7 @@ extension TenantTransaction {
                 )
             )
         ).decode(WebhookEventRecord.Row.self).collect()
-        return Page(fetched: rows.map(WebhookEventRecord.init(row:)), limit: page.limit, id: \.id)
+        return Page(fetched: try rows.map(WebhookEventRecord.init(row:)), limit: page.limit, id: \.id)
     }
 
     /// Marks events to be processed again and enqueues their jobs in the same transaction; returns their ids.

@@ -1,0 +1,30 @@
+import Foundation
+import SwitchyardCore
+
+/// JSON stored in `jsonb` columns and read back as text. A value that does not decode is an internal error naming the
+/// column and the row: never an empty default, which would show a corrupt row as an empty one.
+enum JSONText {
+    static func encode(_ value: some Encodable) throws -> String {
+        String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
+    }
+
+    static func decode<Value: Decodable>(
+        _ type: Value.Type,
+        _ text: String,
+        column: String,
+        row: UUID? = nil,
+        decoder: JSONDecoder = JSONDecoder(),
+        fileID: String = #fileID,
+        line: Int = #line
+    ) throws -> Value {
+        do {
+            return try decoder.decode(Value.self, from: Data(text.utf8))
+        } catch {
+            throw SwitchyardError.internal(
+                "\(column)\(row.map { " of row \($0.lowercasedString)" } ?? "") does not decode as \(Value.self): \(error)",
+                fileID: fileID,
+                line: line
+            )
+        }
+    }
+}
