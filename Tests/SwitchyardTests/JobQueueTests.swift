@@ -295,7 +295,8 @@ struct ExecutorMetricsTests {
         try await environment.withDatabase { database in
             let tenant = try await database.makeTenant("metrics", logger: logger)
             let id = try await database.enqueue(try NewJob(NoopPayload()), for: tenant, logger: logger)
-            let port = Int.random(in: 20_000...60_000)
+            // A port the kernel just handed out and released: a random one could be a client socket's ephemeral port.
+            let port = try LocalPostgresCluster.freeLoopbackPort()
             let child = try SwitchyardProcess(["executor", "--metrics-port", "\(port)"], environment: environment, settings: childExecutorSettings())
             try await eventually("the job succeeds; log: \(child.output)") {
                 try await database.job(id, of: tenant, logger: logger).state == .succeeded
