@@ -9,6 +9,7 @@ import SwitchyardJobs
 import SwitchyardMetrics
 import SwitchyardOutbound
 import SwitchyardPostgres
+import SwitchyardVault
 
 /// Everything in one process for a first run: a private PostgreSQL, migrations, a demo tenant, the API.
 struct DevCommand: AsyncParsableCommand {

@@ -4,6 +4,7 @@ import Logging
 import SwitchyardCore
 import SwitchyardMetrics
 import SwitchyardPostgres
+import SwitchyardVault
 
 /// What every long-running process starts from: logging, the preflight check, the vault, metrics and the pool.
 struct ProcessBasics {

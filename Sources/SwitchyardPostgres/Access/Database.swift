@@ -4,6 +4,7 @@ import PostgresNIO
 import ServiceLifecycle
 import SwitchyardCore
 import SwitchyardMetrics
+import SwitchyardVault
 
 /// The application's only door to PostgreSQL.
 ///

@@ -1,6 +1,7 @@
 import Logging
 import PostgresNIO
 import SwitchyardCore
+import SwitchyardVault
 
 /// A connection (usually in a transaction) handed to record code for one kind of access; the kinds differ in
 /// what PostgreSQL lets them see, not in how they run statements.

@@ -1,6 +1,5 @@
 import Foundation
 import SwitchyardCore
-import SwitchyardVault
 import Synchronization
 
 /// How data keys are used: how long an unwrapped key stays in memory and when a key is retired.
@@ -40,12 +39,12 @@ public final class Vault: Sendable {
     }
 
     /// The wrap context of a data key: its tenant and its own id (REQUIREMENTS EN-1).
-    static func context(tenant: TenantID, dataKeyID: UUID) -> WrapContext {
+    package static func context(tenant: TenantID, dataKeyID: UUID) -> WrapContext {
         WrapContext(["tenant_id": tenant.description, "data_key_id": dataKeyID.lowercasedString])
     }
 
     /// A new random data key for `tenant`, and its wrapped form to store.
-    func makeDataKey(for tenant: TenantID) async throws -> (key: DataKey, wrapped: WrappedDataKey) {
+    package func makeDataKey(for tenant: TenantID) async throws -> (key: DataKey, wrapped: WrappedDataKey) {
         let material = KeyMaterial.generate()
         let key = DataKey(id: UUID.v7(), material: material)
         let wrapped = try await provider.wrap(material, context: Self.context(tenant: tenant, dataKeyID: key.id))
@@ -54,7 +53,7 @@ public final class Vault: Sendable {
     }
 
     /// The unwrapped data key `id` of `tenant`, from the cache or by unwrapping `wrapped()`.
-    func dataKey(_ id: UUID, tenant: TenantID, wrapped: () async throws -> WrappedDataKey?) async throws -> DataKey {
+    package func dataKey(_ id: UUID, tenant: TenantID, wrapped: () async throws -> WrappedDataKey?) async throws -> DataKey {
         let now = ContinuousClock.now
         if let cached = cache.withLock({ $0[id] }), cached.tenant == tenant, cached.expires > now {
             return cached.key
@@ -87,14 +86,14 @@ public final class Vault: Sendable {
     // MARK: - Platform secrets
 
     /// The tenant id bound into platform secrets' associated data: no real tenant has it.
-    static let platformScope = TenantID(UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)))
+    package static let platformScope = TenantID(UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)))
 
-    static func platformContext(table: String, row: UUID) -> WrapContext {
+    package static func platformContext(table: String, row: UUID) -> WrapContext {
         WrapContext(["scope": "platform", "table": table, "row": row.lowercasedString])
     }
 
     /// Seals a secret that belongs to no tenant under a fresh data key of its own, returned wrapped.
-    func sealPlatformSecret(
+    package func sealPlatformSecret(
         _ plaintext: some Collection<UInt8>,
         table: String,
         row: UUID,
@@ -107,7 +106,7 @@ public final class Vault: Sendable {
         return (sealed, wrapped)
     }
 
-    func openPlatformSecret(
+    package func openPlatformSecret(
         _ sealed: some Collection<UInt8>,
         wrapped: WrappedDataKey,
         table: String,
