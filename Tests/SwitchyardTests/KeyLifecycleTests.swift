@@ -38,19 +38,7 @@ struct KeyLifecycleTests {
 
     static func integration(_ database: Database, slug: String, key: String, logger: Logger) async throws -> (TenantID, UUID) {
         let tenant = try await database.withOperator(logger: logger) { try await $0.createTenant(slug: slug, name: slug) }.id
-        let integration = try await database.withTenant(tenant, logger: logger) { transaction in
-            try await transaction.createIntegration(
-                NewIntegration(
-                    provider: "stripe",
-                    displayName: "Stripe",
-                    status: .connected,
-                    connectionParameters: [:],
-                    endUserID: nil,
-                    tags: [],
-                    credential: .apiKey(fields: ["api_key": key])
-                )
-            )
-        }.id
+        let integration = try await VaultTests.makeIntegration(database, tenant, key: key, logger: logger)
         return (tenant, integration)
     }
 
@@ -152,19 +140,7 @@ struct KeyLifecycleTests {
         let logger = environment.logger
         try await environment.withDatabase { database in
             let (a, broken) = try await Self.integration(database, slug: "reseal-a", key: "sk_a_broken", logger: logger)
-            let fine = try await database.withTenant(a, logger: logger) { transaction in
-                try await transaction.createIntegration(
-                    NewIntegration(
-                        provider: "stripe",
-                        displayName: "Stripe",
-                        status: .connected,
-                        connectionParameters: [:],
-                        endUserID: nil,
-                        tags: [],
-                        credential: .apiKey(fields: ["api_key": "sk_a_fine"])
-                    )
-                )
-            }.id
+            let fine = try await VaultTests.makeIntegration(database, a, key: "sk_a_fine", logger: logger)
             let (b, other) = try await Self.integration(database, slug: "reseal-b", key: "sk_b", logger: logger)
             try await environment.withOwnerConnection { connection in
                 try await connection.query(
