@@ -12,6 +12,7 @@ import os
 import sys
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as conditions
@@ -31,7 +32,9 @@ def browser():
 def main(connect_url, deny_url, screenshots):
     os.makedirs(screenshots, exist_ok=True)
     driver = browser()
-    wait = WebDriverWait(driver, 20)
+    # A wait can look at an element of the page being replaced by a navigation (a form post, a redirect): that
+    # element goes stale mid-check, which means "not yet", not a failure.
+    wait = WebDriverWait(driver, 20, ignored_exceptions=[StaleElementReferenceException])
     try:
         # 1. The chooser: two providers, one asking for a workspace.
         driver.get(connect_url)

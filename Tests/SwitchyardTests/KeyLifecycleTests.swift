@@ -165,4 +165,24 @@ struct KeyLifecycleTests {
             #expect(retiring == [a.rawValue])
         }
     }
+
+    @Test("a webhook source whose secret does not open answers its sender 503, naming nothing of the tenant's trouble")
+    func unreadableWebhookSecret() async throws {
+        let environment = try await TestEnvironment.make()
+        try await environment.withApp { (client: any TestClientProtocol) async throws in
+            let tenant = try await client.makeTenant(slug: "unreadable-hook")
+            let source = try await WebhookFixture.makeSource(client, key: tenant.key)
+            try await environment.withOwnerConnection { connection in
+                try await connection.query(
+                    "UPDATE webhook_source_secrets SET secret = set_byte(secret, 40, get_byte(secret, 40) # 1) WHERE source_id = \(UUID(uuidString: source.id)!)",
+                    logger: environment.logger
+                )
+            }
+            let response = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: "hook-1")
+            #expect(response.status == .serviceUnavailable)
+            #expect(!response.text.contains("secret"), "\(response.text)")
+            let audit = try await client.request(.get, "/v1/audit-events", key: tenant.key).jsonObject()["data"] as? [[String: Any]] ?? []
+            #expect(audit.contains { $0["action"] as? String == "secret.unreadable" })
+        }
+    }
 }

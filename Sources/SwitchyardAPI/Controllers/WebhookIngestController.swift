@@ -4,6 +4,7 @@ import Hummingbird
 import NIOCore
 import SwitchyardCore
 import SwitchyardMetrics
+import SwitchyardPostgres
 import SwitchyardWebhooks
 
 /// `POST /webhooks/{source_id}`: where providers deliver. No API key: the signature, checked with the
@@ -17,9 +18,17 @@ struct WebhookIngestController: Sendable {
     }
 
     @Sendable func receive(_ request: Request, context: AppRequestContext) async throws -> Response {
-        guard let text = context.parameters.get("source_id"), let id = UUID(uuidString: text),
-            let source = try await ingestor.source(id, logger: context.logger)
-        else {
+        var resolved: ResolvedWebhookSource?
+        do {
+            if let id = UUID(uuidString: context.parameters.get("source_id") ?? "") {
+                resolved = try await ingestor.source(id, logger: context.logger)
+            }
+        } catch is SecretUnreadable {
+            // Logged, audited and counted where it was found; the sender only learns to come back later (its
+            // retries are delivered once the tenant enters the secret again), not what is wrong with the tenant.
+            throw SwitchyardError(.unavailable, code: "service-unavailable", detail: "This endpoint cannot verify deliveries right now; retry later.")
+        }
+        guard let source = resolved else {
             metrics.recordRejected(reason: WebhookRejection.unknownSource.rawValue)
             throw WebhookRejection.unknownSource
         }
