@@ -1,7 +1,8 @@
 import PostgresNIO
 
-/// Binds for `PostgresQuery(unsafeSQL:binds:)`, the form used where a statement's column list or table
-/// name comes from a constant (every value is still a bind); `nil` becomes SQL NULL.
+/// Binds for the prepared statements of the hot paths (`PostgresPreparedStatement.makeBindings`): claiming and
+/// completing jobs, and the ingest insert; `nil` becomes SQL NULL. Every other statement is `PostgresQuery`
+/// interpolation, where each value is a bind and only constant column lists go in `\(unescaped:)`.
 func bindings(_ values: (any PostgresEncodable)?...) throws -> PostgresBindings {
     var bindings = PostgresBindings()
     for value in values {

@@ -137,17 +137,14 @@ extension QueueTransaction {
     public func release(_ jobs: [ClaimedJob], owner: String) async throws -> Int {
         guard !jobs.isEmpty else { return 0 }
         return try await query(
-            PostgresQuery(
-                unsafeSQL: """
-                    UPDATE jobs j
-                       SET state = 'queued', attempts = j.attempts - 1, run_at = now(), lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
-                           history = j.history || \(JobAttempt.sql(outcome: "'released'", error: "'the executor shut down before the job finished'", retryAt: "NULL::timestamptz"))
-                      FROM unnest($1::uuid[], $2::uuid[]) AS c(tenant_id, id)
-                     WHERE j.tenant_id = c.tenant_id AND j.id = c.id AND j.state = 'running' AND j.lease_owner = $3
-                    RETURNING j.id
-                    """,
-                binds: try bindings(jobs.map(\.tenantID.rawValue), jobs.map(\.id), owner)
-            )
+            """
+            UPDATE jobs j
+               SET state = 'queued', attempts = j.attempts - 1, run_at = now(), lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+                   history = j.history || \(unescaped: JobAttempt.sql(outcome: "'released'", error: "'the executor shut down before the job finished'", retryAt: "NULL::timestamptz"))
+              FROM unnest(\(jobs.map(\.tenantID.rawValue))::uuid[], \(jobs.map(\.id))::uuid[]) AS c(tenant_id, id)
+             WHERE j.tenant_id = c.tenant_id AND j.id = c.id AND j.state = 'running' AND j.lease_owner = \(owner)
+            RETURNING j.id
+            """
         ).decode(UUID.self).collect().count
     }
 
@@ -156,19 +153,16 @@ extension QueueTransaction {
     public func rescueExpiredLeases(limit: Int = 1000) async throws -> [(kind: String, dead: Bool)] {
         let error = "'lease expired: the executor stopped without finishing the job'"
         return try await query(
-            PostgresQuery(
-                unsafeSQL: """
-                    UPDATE jobs j
-                       SET state = CASE WHEN j.attempts >= j.max_attempts THEN 'dead' ELSE 'failed' END,
-                           run_at = now(), last_error = \(error), lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
-                           finished_at = CASE WHEN j.attempts >= j.max_attempts THEN now() END,
-                           history = j.history || \(JobAttempt.sql(outcome: "'lease_expired'", error: error, retryAt: "now()"))
-                     WHERE (j.tenant_id, j.id) IN (
-                        SELECT tenant_id, id FROM jobs WHERE state = 'running' AND lease_expires_at < now() LIMIT $1 FOR UPDATE SKIP LOCKED)
-                    RETURNING j.kind, j.state = 'dead'
-                    """,
-                binds: try bindings(limit)
-            )
+            """
+            UPDATE jobs j
+               SET state = CASE WHEN j.attempts >= j.max_attempts THEN 'dead' ELSE 'failed' END,
+                   run_at = now(), last_error = \(unescaped: error), lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+                   finished_at = CASE WHEN j.attempts >= j.max_attempts THEN now() END,
+                   history = j.history || \(unescaped: JobAttempt.sql(outcome: "'lease_expired'", error: error, retryAt: "now()"))
+             WHERE (j.tenant_id, j.id) IN (
+                SELECT tenant_id, id FROM jobs WHERE state = 'running' AND lease_expires_at < now() LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+            RETURNING j.kind, j.state = 'dead'
+            """
         ).decode((String, Bool).self).collect().map { (kind: $0.0, dead: $0.1) }
     }
 
@@ -209,13 +203,10 @@ extension QueueTransaction {
     /// Locks up to `limit` unpaused schedules whose next fire is due; other schedulers skip them.
     public func dueSchedules(limit: Int) async throws -> [DueSchedule] {
         try await query(
-            PostgresQuery(
-                unsafeSQL: """
-                    SELECT \(JobScheduleRecord.columns), now() FROM job_schedules
-                     WHERE NOT paused AND next_fire_at <= now() ORDER BY next_fire_at LIMIT $1 FOR UPDATE SKIP LOCKED
-                    """,
-                binds: try bindings(limit)
-            )
+            """
+            SELECT \(unescaped: JobScheduleRecord.columns), now() FROM job_schedules
+             WHERE NOT paused AND next_fire_at <= now() ORDER BY next_fire_at LIMIT \(limit) FOR UPDATE SKIP LOCKED
+            """
         ).decode((UUID, UUID, String, String, String, Int, UUID?, Int?, String?, Int, Int, Bool, Date, Date?, Date, Date, Date).self).collect().map {
             DueSchedule(
                 schedule: JobScheduleRecord(
@@ -233,26 +224,12 @@ extension QueueTransaction {
         let schedule = due.schedule
         let created =
             try await query(
-                PostgresQuery(
-                    unsafeSQL: """
-                        INSERT INTO jobs (tenant_id, id, kind, payload, payload_version, integration_id, run_at, max_attempts, schedule_id, fire_time)
-                        VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10)
-                        ON CONFLICT (tenant_id, schedule_id, fire_time) WHERE schedule_id IS NOT NULL DO NOTHING
-                        RETURNING id
-                        """,
-                    binds: try bindings(
-                        schedule.tenantID.rawValue,
-                        UUID.v7(),
-                        schedule.kind,
-                        schedule.payload,
-                        schedule.payloadVersion,
-                        schedule.integrationID,
-                        runAt,
-                        schedule.maxAttempts,
-                        schedule.id,
-                        schedule.nextFireAt
-                    )
-                )
+                """
+                INSERT INTO jobs (tenant_id, id, kind, payload, payload_version, integration_id, run_at, max_attempts, schedule_id, fire_time)
+                VALUES (\(schedule.tenantID.rawValue), \(UUID.v7()), \(schedule.kind), \(schedule.payload)::jsonb, \(schedule.payloadVersion), \(schedule.integrationID), \(runAt), \(schedule.maxAttempts), \(schedule.id), \(schedule.nextFireAt))
+                ON CONFLICT (tenant_id, schedule_id, fire_time) WHERE schedule_id IS NOT NULL DO NOTHING
+                RETURNING id
+                """
             ).decode(UUID.self).collect().isEmpty == false
         try await query(
             """

@@ -69,14 +69,11 @@ extension TenantTransaction {
     /// The tenant's audit log, newest first.
     public func auditEvents(_ page: PageRequest) async throws -> Page<AuditEventRecord> {
         let rows = try await query(
-            PostgresQuery(
-                unsafeSQL: """
-                    SELECT \(AuditEventRecord.columns) FROM audit_events
-                     WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id < $2)
-                     ORDER BY id DESC LIMIT $3
-                    """,
-                binds: try bindings(tenantID.rawValue, page.cursor?.lastID, page.limit + 1)
-            )
+            """
+            SELECT \(unescaped: AuditEventRecord.columns) FROM audit_events
+             WHERE tenant_id = \(tenantID.rawValue) AND (\(page.cursor?.lastID)::uuid IS NULL OR id < \(page.cursor?.lastID))
+             ORDER BY id DESC LIMIT \(page.limit + 1)
+            """
         ).decode(AuditEventRecord.Row.self).collect()
         return Page(fetched: try rows.map(AuditEventRecord.init(row:)), limit: page.limit, id: \.id)
     }

@@ -82,27 +82,12 @@ extension TenantTransaction {
     public func createConnectSession(_ new: NewConnectSession) async throws -> ConnectSessionRecord {
         let parameters = try JSONText.encode(new.connectionParameters)
         let rows = try await query(
-            PostgresQuery(
-                unsafeSQL: """
-                    INSERT INTO connect_sessions (tenant_id, id, token_hash, allowed_providers, integration_id, end_user_id, tags,
-                                                  extra_scopes, connection_parameters, return_to, expires_at)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)
-                    RETURNING \(ConnectSessionRecord.columns)
-                    """,
-                binds: try bindings(
-                    tenantID.rawValue,
-                    UUID.v7(),
-                    ByteBuffer(bytes: new.tokenHash),
-                    new.allowedProviders,
-                    new.integrationID,
-                    new.endUserID,
-                    new.tags,
-                    new.extraScopes,
-                    parameters,
-                    new.returnTo,
-                    new.expiresAt
-                )
-            )
+            """
+            INSERT INTO connect_sessions (tenant_id, id, token_hash, allowed_providers, integration_id, end_user_id, tags,
+                                          extra_scopes, connection_parameters, return_to, expires_at)
+            VALUES (\(tenantID.rawValue), \(UUID.v7()), \(ByteBuffer(bytes: new.tokenHash)), \(new.allowedProviders), \(new.integrationID), \(new.endUserID), \(new.tags), \(new.extraScopes), \(parameters)::jsonb, \(new.returnTo), \(new.expiresAt))
+            RETURNING \(unescaped: ConnectSessionRecord.columns)
+            """
         ).decode(ConnectSessionRecord.Row.self).collect()
         // Expired sessions are of no use to anyone; clearing the tenant's old ones here keeps the table small.
         try await query("DELETE FROM connect_sessions WHERE tenant_id = \(tenantID.rawValue) AND expires_at < now() - interval '1 day'")
@@ -112,10 +97,7 @@ extension TenantTransaction {
     /// The session with this token hash, open or not.
     public func connectSession(tokenHash: [UInt8]) async throws -> ConnectSessionRecord? {
         try await query(
-            PostgresQuery(
-                unsafeSQL: "SELECT \(ConnectSessionRecord.columns) FROM connect_sessions WHERE tenant_id = $1 AND token_hash = $2",
-                binds: try bindings(tenantID.rawValue, ByteBuffer(bytes: tokenHash))
-            )
+            "SELECT \(unescaped: ConnectSessionRecord.columns) FROM connect_sessions WHERE tenant_id = \(tenantID.rawValue) AND token_hash = \(ByteBuffer(bytes: tokenHash))"
         ).decode(ConnectSessionRecord.Row.self).collect().first.map(ConnectSessionRecord.init(row:))
     }
 

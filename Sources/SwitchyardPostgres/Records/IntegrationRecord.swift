@@ -108,24 +108,11 @@ extension TenantTransaction {
         let id = UUID.v7()
         let parameters = String(decoding: try JSONEncoder().encode(new.connectionParameters), as: UTF8.self)
         let rows = try await query(
-            PostgresQuery(
-                unsafeSQL: """
-                    INSERT INTO integrations (tenant_id, id, provider, display_name, auth_type, status, connection_parameters, end_user_id, tags)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)
-                    RETURNING \(IntegrationRecord.columns)
-                    """,
-                binds: try bindings(
-                    tenantID.rawValue,
-                    id,
-                    new.provider,
-                    new.displayName,
-                    new.credential.authType.rawValue,
-                    new.status.rawValue,
-                    parameters,
-                    new.endUserID,
-                    new.tags
-                )
-            )
+            """
+            INSERT INTO integrations (tenant_id, id, provider, display_name, auth_type, status, connection_parameters, end_user_id, tags)
+            VALUES (\(tenantID.rawValue), \(id), \(new.provider), \(new.displayName), \(new.credential.authType.rawValue), \(new.status.rawValue), \(parameters)::jsonb, \(new.endUserID), \(new.tags))
+            RETURNING \(unescaped: IntegrationRecord.columns)
+            """
         ).decode(IntegrationRecord.Row.self).collect()
         try await storeCredential(new.credential, for: id)
         return try IntegrationRecord(row: rows[0])
@@ -133,43 +120,34 @@ extension TenantTransaction {
 
     public func integration(_ id: UUID) async throws -> IntegrationRecord? {
         try await query(
-            PostgresQuery(
-                unsafeSQL: "SELECT \(IntegrationRecord.columns) FROM integrations WHERE tenant_id = $1 AND id = $2",
-                binds: try bindings(tenantID.rawValue, id)
-            )
+            "SELECT \(unescaped: IntegrationRecord.columns) FROM integrations WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)"
         ).decode(IntegrationRecord.Row.self).collect().first.map(IntegrationRecord.init(row:))
     }
 
     public func integrations(_ filter: IntegrationFilter, page: PageRequest) async throws -> Page<IntegrationRecord> {
         let rows = try await query(
-            PostgresQuery(
-                unsafeSQL: """
-                    SELECT \(IntegrationRecord.columns) FROM integrations
-                     WHERE tenant_id = $1
-                       AND ($2::uuid IS NULL OR id > $2)
-                       AND ($3::text IS NULL OR provider = $3)
-                       AND ($4::text IS NULL OR status = $4)
-                       AND ($5::text IS NULL OR tags @> ARRAY[$5::text])
-                     ORDER BY id LIMIT $6
-                    """,
-                binds: try bindings(tenantID.rawValue, page.cursor?.lastID, filter.provider, filter.status?.rawValue, filter.tag, page.limit + 1)
-            )
+            """
+            SELECT \(unescaped: IntegrationRecord.columns) FROM integrations
+             WHERE tenant_id = \(tenantID.rawValue)
+               AND (\(page.cursor?.lastID)::uuid IS NULL OR id > \(page.cursor?.lastID))
+               AND (\(filter.provider)::text IS NULL OR provider = \(filter.provider))
+               AND (\(filter.status?.rawValue)::text IS NULL OR status = \(filter.status?.rawValue))
+               AND (\(filter.tag)::text IS NULL OR tags @> ARRAY[\(filter.tag)::text])
+             ORDER BY id LIMIT \(page.limit + 1)
+            """
         ).decode(IntegrationRecord.Row.self).collect()
         return Page(fetched: try rows.map(IntegrationRecord.init(row:)), limit: page.limit, id: \.id)
     }
 
     public func updateIntegration(_ id: UUID, _ update: IntegrationUpdate) async throws -> IntegrationRecord? {
         try await query(
-            PostgresQuery(
-                unsafeSQL: """
-                    UPDATE integrations
-                       SET display_name = coalesce($3, display_name), end_user_id = coalesce($4, end_user_id),
-                           tags = coalesce($5, tags), provider_account_id = coalesce($6, provider_account_id), updated_at = now()
-                     WHERE tenant_id = $1 AND id = $2
-                    RETURNING \(IntegrationRecord.columns)
-                    """,
-                binds: try bindings(tenantID.rawValue, id, update.displayName, update.endUserID, update.tags, update.providerAccountID)
-            )
+            """
+            UPDATE integrations
+               SET display_name = coalesce(\(update.displayName), display_name), end_user_id = coalesce(\(update.endUserID), end_user_id),
+                   tags = coalesce(\(update.tags), tags), provider_account_id = coalesce(\(update.providerAccountID), provider_account_id), updated_at = now()
+             WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)
+            RETURNING \(unescaped: IntegrationRecord.columns)
+            """
         ).decode(IntegrationRecord.Row.self).collect().first.map(IntegrationRecord.init(row:))
     }
 
@@ -277,15 +255,12 @@ extension TenantTransaction {
     ) async throws -> IntegrationRecord? {
         let parameters = try connectionParameters.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         return try await query(
-            PostgresQuery(
-                unsafeSQL: """
-                    UPDATE integrations
-                       SET status = $3, connection_parameters = coalesce($4::jsonb, connection_parameters), updated_at = now()
-                     WHERE tenant_id = $1 AND id = $2
-                    RETURNING \(IntegrationRecord.columns)
-                    """,
-                binds: try bindings(tenantID.rawValue, id, status.rawValue, parameters)
-            )
+            """
+            UPDATE integrations
+               SET status = \(status.rawValue), connection_parameters = coalesce(\(parameters)::jsonb, connection_parameters), updated_at = now()
+             WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)
+            RETURNING \(unescaped: IntegrationRecord.columns)
+            """
         ).decode(IntegrationRecord.Row.self).collect().first.map(IntegrationRecord.init(row:))
     }
 }
@@ -294,10 +269,7 @@ extension TenantTransaction {
     /// The integration connected to the provider account `accountID`, when exactly one is.
     public func integration(providerAccountID accountID: String) async throws -> IntegrationRecord? {
         let rows = try await query(
-            PostgresQuery(
-                unsafeSQL: "SELECT \(IntegrationRecord.columns) FROM integrations WHERE tenant_id = $1 AND provider_account_id = $2 LIMIT 2",
-                binds: try bindings(tenantID.rawValue, accountID)
-            )
+            "SELECT \(unescaped: IntegrationRecord.columns) FROM integrations WHERE tenant_id = \(tenantID.rawValue) AND provider_account_id = \(accountID) LIMIT 2"
         ).decode(IntegrationRecord.Row.self).collect()
         return rows.count == 1 ? try IntegrationRecord(row: rows[0]) : nil
     }

@@ -206,36 +206,19 @@ extension TenantTransaction {
     public func enqueue(_ new: NewJob) async throws -> Enqueued {
         let id = UUID.v7()
         let rows = try await query(
-            PostgresQuery(
-                unsafeSQL: """
-                    INSERT INTO jobs (tenant_id, id, kind, payload, payload_version, integration_id, priority, run_at, max_attempts, unique_key)
-                    VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, coalesce($8, now()), $9, $10)
-                    ON CONFLICT (tenant_id, kind, unique_key) WHERE unique_key IS NOT NULL AND state IN ('queued', 'running', 'failed') DO NOTHING
-                    RETURNING \(JobRecord.columns)
-                    """,
-                binds: try bindings(
-                    tenantID.rawValue,
-                    id,
-                    new.kind,
-                    new.payloadJSON,
-                    new.payloadVersion,
-                    new.integrationID,
-                    Int16(clamping: new.priority),
-                    new.runAt,
-                    new.maxAttempts,
-                    new.uniqueKey
-                )
-            )
+            """
+            INSERT INTO jobs (tenant_id, id, kind, payload, payload_version, integration_id, priority, run_at, max_attempts, unique_key)
+            VALUES (\(tenantID.rawValue), \(id), \(new.kind), \(new.payloadJSON)::jsonb, \(new.payloadVersion), \(new.integrationID), \(Int16(clamping: new.priority)), coalesce(\(new.runAt), now()), \(new.maxAttempts), \(new.uniqueKey))
+            ON CONFLICT (tenant_id, kind, unique_key) WHERE unique_key IS NOT NULL AND state IN ('queued', 'running', 'failed') DO NOTHING
+            RETURNING \(unescaped: JobRecord.columns)
+            """
         ).decode(JobRecord.Row.self).collect()
         if let row = rows.first { return Enqueued(job: try JobRecord(row: row), created: true) }
         let existing = try await query(
-            PostgresQuery(
-                unsafeSQL: """
-                    SELECT \(JobRecord.columns) FROM jobs
-                     WHERE tenant_id = $1 AND kind = $2 AND unique_key = $3 AND state IN ('queued', 'running', 'failed')
-                    """,
-                binds: try bindings(tenantID.rawValue, new.kind, new.uniqueKey)
-            )
+            """
+            SELECT \(unescaped: JobRecord.columns) FROM jobs
+             WHERE tenant_id = \(tenantID.rawValue) AND kind = \(new.kind) AND unique_key = \(new.uniqueKey) AND state IN ('queued', 'running', 'failed')
+            """
         ).decode(JobRecord.Row.self).collect()
         // The holder finished between the two statements: a rare race the caller resolves by enqueueing again.
         guard let row = existing.first else { throw JobStateConflict(detail: "A job with this unique key finished meanwhile; enqueue again.") }
@@ -244,35 +227,22 @@ extension TenantTransaction {
 
     public func job(_ id: UUID) async throws -> JobRecord? {
         try await query(
-            PostgresQuery(
-                unsafeSQL: "SELECT \(JobRecord.columns) FROM jobs WHERE tenant_id = $1 AND id = $2",
-                binds: try bindings(tenantID.rawValue, id)
-            )
+            "SELECT \(unescaped: JobRecord.columns) FROM jobs WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)"
         ).decode(JobRecord.Row.self).collect().first.map(JobRecord.init(row:))
     }
 
     /// The tenant's jobs, newest first.
     public func jobs(_ filter: JobFilter, page: PageRequest) async throws -> Page<JobRecord> {
         let rows = try await query(
-            PostgresQuery(
-                unsafeSQL: """
-                    SELECT \(JobRecord.columns) FROM jobs
-                     WHERE tenant_id = $1
-                       AND ($2::uuid IS NULL OR id < $2)
-                       AND (cardinality($3::text[]) = 0 OR state = ANY ($3))
-                       AND ($4::text IS NULL OR kind = $4)
-                       AND ($5::uuid IS NULL OR integration_id = $5)
-                     ORDER BY id DESC LIMIT $6
-                    """,
-                binds: try bindings(
-                    tenantID.rawValue,
-                    page.cursor?.lastID,
-                    filter.states.map(\.rawValue),
-                    filter.kind,
-                    filter.integrationID,
-                    page.limit + 1
-                )
-            )
+            """
+            SELECT \(unescaped: JobRecord.columns) FROM jobs
+             WHERE tenant_id = \(tenantID.rawValue)
+               AND (\(page.cursor?.lastID)::uuid IS NULL OR id < \(page.cursor?.lastID))
+               AND (cardinality(\(filter.states.map(\.rawValue))::text[]) = 0 OR state = ANY (\(filter.states.map(\.rawValue))))
+               AND (\(filter.kind)::text IS NULL OR kind = \(filter.kind))
+               AND (\(filter.integrationID)::uuid IS NULL OR integration_id = \(filter.integrationID))
+             ORDER BY id DESC LIMIT \(page.limit + 1)
+            """
         ).decode(JobRecord.Row.self).collect()
         return Page(fetched: try rows.map(JobRecord.init(row:)), limit: page.limit, id: \.id)
     }
@@ -280,14 +250,11 @@ extension TenantTransaction {
     /// Cancels a job that has not started (queued, or waiting for a retry). `nil` when there is no such job.
     public func cancelJob(_ id: UUID) async throws -> JobRecord? {
         let rows = try await query(
-            PostgresQuery(
-                unsafeSQL: """
-                    UPDATE jobs SET state = 'cancelled', finished_at = now(), updated_at = now()
-                     WHERE tenant_id = $1 AND id = $2 AND state IN ('queued', 'failed')
-                    RETURNING \(JobRecord.columns)
-                    """,
-                binds: try bindings(tenantID.rawValue, id)
-            )
+            """
+            UPDATE jobs SET state = 'cancelled', finished_at = now(), updated_at = now()
+             WHERE tenant_id = \(tenantID.rawValue) AND id = \(id) AND state IN ('queued', 'failed')
+            RETURNING \(unescaped: JobRecord.columns)
+            """
         ).decode(JobRecord.Row.self).collect()
         if let row = rows.first { return try JobRecord(row: row) }
         guard let existing = try await job(id) else { return nil }
@@ -312,22 +279,19 @@ extension TenantTransaction {
     private func requeue(_ filter: JobFilter, limit: Int) async throws -> [JobRecord] {
         do {
             let rows = try await query(
-                PostgresQuery(
-                    unsafeSQL: """
-                        UPDATE jobs
-                           SET state = 'queued', run_at = now(), finished_at = NULL, updated_at = now(),
-                               attempts = CASE WHEN state = 'failed' THEN attempts ELSE 0 END
-                         WHERE (tenant_id, id) IN (
-                            SELECT tenant_id, id FROM jobs
-                             WHERE tenant_id = $1 AND state = ANY ($2::text[])
-                               AND ($3::uuid[] IS NULL OR id = ANY ($3))
-                               AND ($4::text IS NULL OR kind = $4)
-                               AND ($5::uuid IS NULL OR integration_id = $5)
-                             ORDER BY id LIMIT $6 FOR UPDATE)
-                        RETURNING \(JobRecord.columns)
-                        """,
-                    binds: try bindings(tenantID.rawValue, filter.states.map(\.rawValue), filter.ids, filter.kind, filter.integrationID, limit)
-                )
+                """
+                UPDATE jobs
+                   SET state = 'queued', run_at = now(), finished_at = NULL, updated_at = now(),
+                       attempts = CASE WHEN state = 'failed' THEN attempts ELSE 0 END
+                 WHERE (tenant_id, id) IN (
+                    SELECT tenant_id, id FROM jobs
+                     WHERE tenant_id = \(tenantID.rawValue) AND state = ANY (\(filter.states.map(\.rawValue))::text[])
+                       AND (\(filter.ids)::uuid[] IS NULL OR id = ANY (\(filter.ids)))
+                       AND (\(filter.kind)::text IS NULL OR kind = \(filter.kind))
+                       AND (\(filter.integrationID)::uuid IS NULL OR integration_id = \(filter.integrationID))
+                     ORDER BY id LIMIT \(limit) FOR UPDATE)
+                RETURNING \(unescaped: JobRecord.columns)
+                """
             ).decode(JobRecord.Row.self).collect()
             if !rows.isEmpty { try await query("SELECT pg_notify(\(jobsNotificationChannel), '')") }
             return try rows.map(JobRecord.init(row:))
@@ -347,29 +311,14 @@ extension TenantTransaction {
         guard !jobs.isEmpty else { return 0 }
         precondition(jobs.allSatisfy { $0.uniqueKey == nil }, "enqueue(batch:) takes jobs without unique keys")
         return try await query(
-            PostgresQuery(
-                unsafeSQL: """
-                    INSERT INTO jobs (tenant_id, id, kind, payload, payload_version, priority, run_at, max_attempts, integration_id)
-                    SELECT $1, j.id, j.kind, j.payload::jsonb, j.version, j.priority, coalesce(nullif(j.run_at, $10), now()), j.max_attempts,
-                           nullif(j.integration_id, $11)
-                      FROM unnest($2::uuid[], $3::text[], $4::text[], $5::int8[], $6::int2[], $7::timestamptz[], $8::int8[], $9::uuid[])
-                           AS j(id, kind, payload, version, priority, run_at, max_attempts, integration_id)
-                    RETURNING id
-                    """,
-                binds: try bindings(
-                    tenantID.rawValue,
-                    jobs.map { _ in UUID.v7() },
-                    jobs.map(\.kind),
-                    jobs.map(\.payloadJSON),
-                    jobs.map { Int64($0.payloadVersion) },
-                    jobs.map { Int16(clamping: $0.priority) },
-                    jobs.map { $0.runAt ?? .distantPast },
-                    jobs.map { Int64($0.maxAttempts) },
-                    jobs.map { $0.integrationID ?? Self.noIntegration },
-                    Date.distantPast,
-                    Self.noIntegration
-                )
-            )
+            """
+            INSERT INTO jobs (tenant_id, id, kind, payload, payload_version, priority, run_at, max_attempts, integration_id)
+            SELECT \(tenantID.rawValue), j.id, j.kind, j.payload::jsonb, j.version, j.priority, coalesce(nullif(j.run_at, \(Date.distantPast)), now()), j.max_attempts,
+                   nullif(j.integration_id, \(Self.noIntegration))
+              FROM unnest(\(jobs.map { _ in UUID.v7() })::uuid[], \(jobs.map(\.kind))::text[], \(jobs.map(\.payloadJSON))::text[], \(jobs.map { Int64($0.payloadVersion) })::int8[], \(jobs.map { Int16(clamping: $0.priority) })::int2[], \(jobs.map { $0.runAt ?? .distantPast })::timestamptz[], \(jobs.map { Int64($0.maxAttempts) })::int8[], \(jobs.map { $0.integrationID ?? Self.noIntegration })::uuid[])
+                   AS j(id, kind, payload, version, priority, run_at, max_attempts, integration_id)
+            RETURNING id
+            """
         ).decode(UUID.self).collect().count
     }
 }

@@ -105,29 +105,12 @@ extension TenantTransaction {
     public func createSchedule(_ new: NewJobSchedule) async throws -> JobScheduleRecord {
         do {
             return try await query(
-                PostgresQuery(
-                    unsafeSQL: """
-                        INSERT INTO job_schedules (tenant_id, id, name, kind, payload, payload_version, integration_id, interval_seconds, cron,
-                                                   jitter_seconds, max_attempts, paused, next_fire_at)
-                        VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12, $13)
-                        RETURNING \(JobScheduleRecord.columns)
-                        """,
-                    binds: try bindings(
-                        tenantID.rawValue,
-                        UUID.v7(),
-                        new.name,
-                        new.kind,
-                        new.payloadJSON,
-                        new.payloadVersion,
-                        new.integrationID,
-                        new.intervalSeconds,
-                        new.cron,
-                        new.jitterSeconds,
-                        new.maxAttempts,
-                        new.paused,
-                        new.nextFireAt
-                    )
-                )
+                """
+                INSERT INTO job_schedules (tenant_id, id, name, kind, payload, payload_version, integration_id, interval_seconds, cron,
+                                           jitter_seconds, max_attempts, paused, next_fire_at)
+                VALUES (\(tenantID.rawValue), \(UUID.v7()), \(new.name), \(new.kind), \(new.payloadJSON)::jsonb, \(new.payloadVersion), \(new.integrationID), \(new.intervalSeconds), \(new.cron), \(new.jitterSeconds), \(new.maxAttempts), \(new.paused), \(new.nextFireAt))
+                RETURNING \(unescaped: JobScheduleRecord.columns)
+                """
             ).decode(JobScheduleRecord.Row.self).collect().map(JobScheduleRecord.init(row:))[0]
         } catch let error as PSQLError where error.isUniqueViolation {
             throw SwitchyardError.conflict("A schedule named '\(new.name)' exists already.")
@@ -136,22 +119,16 @@ extension TenantTransaction {
 
     public func schedule(_ id: UUID) async throws -> JobScheduleRecord? {
         try await query(
-            PostgresQuery(
-                unsafeSQL: "SELECT \(JobScheduleRecord.columns) FROM job_schedules WHERE tenant_id = $1 AND id = $2",
-                binds: try bindings(tenantID.rawValue, id)
-            )
+            "SELECT \(unescaped: JobScheduleRecord.columns) FROM job_schedules WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)"
         ).decode(JobScheduleRecord.Row.self).collect().first.map(JobScheduleRecord.init(row:))
     }
 
     public func schedules(_ page: PageRequest) async throws -> Page<JobScheduleRecord> {
         let rows = try await query(
-            PostgresQuery(
-                unsafeSQL: """
-                    SELECT \(JobScheduleRecord.columns) FROM job_schedules
-                     WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3
-                    """,
-                binds: try bindings(tenantID.rawValue, page.cursor?.lastID, page.limit + 1)
-            )
+            """
+            SELECT \(unescaped: JobScheduleRecord.columns) FROM job_schedules
+             WHERE tenant_id = \(tenantID.rawValue) AND (\(page.cursor?.lastID)::uuid IS NULL OR id > \(page.cursor?.lastID)) ORDER BY id LIMIT \(page.limit + 1)
+            """
         ).decode(JobScheduleRecord.Row.self).collect()
         return Page(fetched: rows.map(JobScheduleRecord.init(row:)), limit: page.limit, id: \.id)
     }
@@ -160,31 +137,16 @@ extension TenantTransaction {
         let changesRule = update.rule != nil
         do {
             return try await query(
-                PostgresQuery(
-                    unsafeSQL: """
-                        UPDATE job_schedules
-                           SET name = coalesce($3, name), payload = coalesce($4::jsonb, payload), payload_version = coalesce($5, payload_version),
-                               interval_seconds = CASE WHEN $6 THEN $7 ELSE interval_seconds END,
-                               cron = CASE WHEN $6 THEN $8 ELSE cron END,
-                               next_fire_at = CASE WHEN $6 AND NOT paused THEN $9 ELSE next_fire_at END,
-                               jitter_seconds = coalesce($10, jitter_seconds), max_attempts = coalesce($11, max_attempts), updated_at = now()
-                         WHERE tenant_id = $1 AND id = $2
-                        RETURNING \(JobScheduleRecord.columns)
-                        """,
-                    binds: try bindings(
-                        tenantID.rawValue,
-                        id,
-                        update.name,
-                        update.payloadJSON,
-                        update.payloadVersion,
-                        changesRule,
-                        update.rule?.intervalSeconds,
-                        update.rule?.cron,
-                        update.rule?.nextFireAt,
-                        update.jitterSeconds,
-                        update.maxAttempts
-                    )
-                )
+                """
+                UPDATE job_schedules
+                   SET name = coalesce(\(update.name), name), payload = coalesce(\(update.payloadJSON)::jsonb, payload), payload_version = coalesce(\(update.payloadVersion), payload_version),
+                       interval_seconds = CASE WHEN \(changesRule) THEN \(update.rule?.intervalSeconds) ELSE interval_seconds END,
+                       cron = CASE WHEN \(changesRule) THEN \(update.rule?.cron) ELSE cron END,
+                       next_fire_at = CASE WHEN \(changesRule) AND NOT paused THEN \(update.rule?.nextFireAt) ELSE next_fire_at END,
+                       jitter_seconds = coalesce(\(update.jitterSeconds), jitter_seconds), max_attempts = coalesce(\(update.maxAttempts), max_attempts), updated_at = now()
+                 WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)
+                RETURNING \(unescaped: JobScheduleRecord.columns)
+                """
             ).decode(JobScheduleRecord.Row.self).collect().first.map(JobScheduleRecord.init(row:))
         } catch let error as PSQLError where error.isUniqueViolation {
             throw SwitchyardError.conflict("A schedule named '\(update.name ?? "")' exists already.")
@@ -194,14 +156,11 @@ extension TenantTransaction {
     /// Pauses, or resumes with the next fire the rule gives from now (missed fires are not made up).
     public func setSchedulePaused(_ id: UUID, paused: Bool, nextFireAt: Date?) async throws -> JobScheduleRecord? {
         try await query(
-            PostgresQuery(
-                unsafeSQL: """
-                    UPDATE job_schedules SET paused = $3, next_fire_at = coalesce($4, next_fire_at), updated_at = now()
-                     WHERE tenant_id = $1 AND id = $2
-                    RETURNING \(JobScheduleRecord.columns)
-                    """,
-                binds: try bindings(tenantID.rawValue, id, paused, nextFireAt)
-            )
+            """
+            UPDATE job_schedules SET paused = \(paused), next_fire_at = coalesce(\(nextFireAt), next_fire_at), updated_at = now()
+             WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)
+            RETURNING \(unescaped: JobScheduleRecord.columns)
+            """
         ).decode(JobScheduleRecord.Row.self).collect().first.map(JobScheduleRecord.init(row:))
     }
 

@@ -68,20 +68,14 @@ extension TenantTransaction {
 
     public func oauthApps() async throws -> [OAuthAppRecord] {
         try await query(
-            PostgresQuery(
-                unsafeSQL: "SELECT \(OAuthAppRecord.columns) FROM oauth_apps WHERE tenant_id = $1 ORDER BY provider",
-                binds: try bindings(tenantID.rawValue)
-            )
+            "SELECT \(unescaped: OAuthAppRecord.columns) FROM oauth_apps WHERE tenant_id = \(tenantID.rawValue) ORDER BY provider"
         )
         .decode(OAuthAppRecord.Row.self).collect().map { Self.record($0, source: .tenant) }
     }
 
     public func oauthApp(provider: String) async throws -> OAuthAppRecord? {
         try await query(
-            PostgresQuery(
-                unsafeSQL: "SELECT \(OAuthAppRecord.columns) FROM oauth_apps WHERE tenant_id = $1 AND provider = $2",
-                binds: try bindings(tenantID.rawValue, provider)
-            )
+            "SELECT \(unescaped: OAuthAppRecord.columns) FROM oauth_apps WHERE tenant_id = \(tenantID.rawValue) AND provider = \(provider)"
         )
         .decode(OAuthAppRecord.Row.self).collect().first.map { Self.record($0, source: .tenant) }
     }
@@ -140,13 +134,13 @@ extension OperatorTransaction {
     }
 
     public func platformOAuthApps() async throws -> [OAuthAppRecord] {
-        try await query(PostgresQuery(unsafeSQL: "SELECT \(OAuthAppRecord.columns) FROM platform_oauth_apps ORDER BY provider"))
+        try await query("SELECT \(unescaped: OAuthAppRecord.columns) FROM platform_oauth_apps ORDER BY provider")
             .decode(OAuthAppRecord.Row.self).collect().map { TenantTransaction.record($0, source: .platform) }
     }
 
     public func platformOAuthApp(provider: String) async throws -> OAuthAppRecord? {
         try await query(
-            PostgresQuery(unsafeSQL: "SELECT \(OAuthAppRecord.columns) FROM platform_oauth_apps WHERE provider = $1", binds: try bindings(provider))
+            "SELECT \(unescaped: OAuthAppRecord.columns) FROM platform_oauth_apps WHERE provider = \(provider)"
         )
         .decode(OAuthAppRecord.Row.self).collect().first.map { TenantTransaction.record($0, source: .platform) }
     }

@@ -81,33 +81,12 @@ extension TenantTransaction {
         let id = UUID.v7()
         let sealed = try await new.codeVerifier.asyncMap { try await seal(Array($0.utf8), field: .oauthStateCodeVerifier, row: id) }
         try await query(
-            PostgresQuery(
-                unsafeSQL: """
-                    INSERT INTO oauth_states (tenant_id, id, state_hash, provider, issuer, session_id, integration_id, browser_binding,
-                                              redirect_uri, scopes, connection_parameters, end_user_id, tags, return_to,
-                                              code_verifier, dek_id, expires_at)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16, $17)
-                    """,
-                binds: try bindings(
-                    tenantID.rawValue,
-                    id,
-                    ByteBuffer(bytes: new.stateHash),
-                    new.provider,
-                    new.issuer,
-                    new.sessionID,
-                    new.integrationID,
-                    new.browserBinding.map { ByteBuffer(bytes: $0) },
-                    new.redirectURI,
-                    new.scopes,
-                    try JSONText.encode(new.connectionParameters),
-                    new.endUserID,
-                    new.tags,
-                    new.returnTo,
-                    sealed.map { ByteBuffer(bytes: $0.bytes) },
-                    sealed?.dataKeyID,
-                    new.expiresAt
-                )
-            )
+            """
+            INSERT INTO oauth_states (tenant_id, id, state_hash, provider, issuer, session_id, integration_id, browser_binding,
+                                      redirect_uri, scopes, connection_parameters, end_user_id, tags, return_to,
+                                      code_verifier, dek_id, expires_at)
+            VALUES (\(tenantID.rawValue), \(id), \(ByteBuffer(bytes: new.stateHash)), \(new.provider), \(new.issuer), \(new.sessionID), \(new.integrationID), \(new.browserBinding.map { ByteBuffer(bytes: $0) }), \(new.redirectURI), \(new.scopes), \(JSONText.encode(new.connectionParameters))::jsonb, \(new.endUserID), \(new.tags), \(new.returnTo), \(sealed.map { ByteBuffer(bytes: $0.bytes) }), \(sealed?.dataKeyID), \(new.expiresAt))
+            """
         )
         try await query("DELETE FROM oauth_states WHERE tenant_id = \(tenantID.rawValue) AND expires_at < now() - interval '1 day'")
     }

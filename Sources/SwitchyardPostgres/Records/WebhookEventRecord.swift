@@ -148,10 +148,10 @@ extension TenantTransaction {
     /// The event; with `locking`, its row stays locked until the transaction ends (one processor at a time).
     public func webhookEvent(_ id: UUID, locking: Bool = false) async throws -> WebhookEventRecord? {
         try await query(
-            PostgresQuery(
-                unsafeSQL: "SELECT \(WebhookEventRecord.columns) FROM webhook_events WHERE tenant_id = $1 AND id = $2\(locking ? " FOR UPDATE" : "")",
-                binds: try bindings(tenantID.rawValue, id)
-            )
+            """
+            SELECT \(unescaped: WebhookEventRecord.columns) FROM webhook_events
+             WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)\(unescaped: locking ? " FOR UPDATE" : "")
+            """
         ).decode(WebhookEventRecord.Row.self).collect().first.map(WebhookEventRecord.init(row:))
     }
 
@@ -164,29 +164,17 @@ extension TenantTransaction {
     /// Newest first.
     public func webhookEvents(_ filter: WebhookEventFilter, page: PageRequest) async throws -> Page<WebhookEventRecord> {
         let rows = try await query(
-            PostgresQuery(
-                unsafeSQL: """
-                    SELECT \(WebhookEventRecord.columns) FROM webhook_events
-                     WHERE tenant_id = $1
-                       AND ($2::uuid IS NULL OR id < $2)
-                       AND ($3::uuid IS NULL OR source_id = $3)
-                       AND ($4::text IS NULL OR event_type = $4)
-                       AND ($5::text IS NULL OR status = $5)
-                       AND ($6::timestamptz IS NULL OR received_at >= $6)
-                       AND ($7::timestamptz IS NULL OR received_at < $7)
-                     ORDER BY id DESC LIMIT $8
-                    """,
-                binds: try bindings(
-                    tenantID.rawValue,
-                    page.cursor?.lastID,
-                    filter.sourceID,
-                    filter.eventType,
-                    filter.status,
-                    filter.receivedAfter,
-                    filter.receivedBefore,
-                    page.limit + 1
-                )
-            )
+            """
+            SELECT \(unescaped: WebhookEventRecord.columns) FROM webhook_events
+             WHERE tenant_id = \(tenantID.rawValue)
+               AND (\(page.cursor?.lastID)::uuid IS NULL OR id < \(page.cursor?.lastID))
+               AND (\(filter.sourceID)::uuid IS NULL OR source_id = \(filter.sourceID))
+               AND (\(filter.eventType)::text IS NULL OR event_type = \(filter.eventType))
+               AND (\(filter.status)::text IS NULL OR status = \(filter.status))
+               AND (\(filter.receivedAfter)::timestamptz IS NULL OR received_at >= \(filter.receivedAfter))
+               AND (\(filter.receivedBefore)::timestamptz IS NULL OR received_at < \(filter.receivedBefore))
+             ORDER BY id DESC LIMIT \(page.limit + 1)
+            """
         ).decode(WebhookEventRecord.Row.self).collect()
         return Page(fetched: try rows.map(WebhookEventRecord.init(row:)), limit: page.limit, id: \.id)
     }
@@ -194,32 +182,20 @@ extension TenantTransaction {
     /// Marks events to be processed again and enqueues their jobs in the same transaction; returns their ids.
     public func markWebhookEventsForReplay(_ filter: WebhookEventFilter, ids: [UUID]?, limit: Int) async throws -> [UUID] {
         let replayed = try await query(
-            PostgresQuery(
-                unsafeSQL: """
-                    UPDATE webhook_events SET status = 'received', processed_at = NULL, last_error = NULL
-                     WHERE tenant_id = $1 AND id IN (
-                           SELECT id FROM webhook_events
-                            WHERE tenant_id = $1
-                              AND ($2::uuid[] IS NULL OR id = ANY($2))
-                              AND ($3::uuid IS NULL OR source_id = $3)
-                              AND ($4::text IS NULL OR event_type = $4)
-                              AND ($5::text IS NULL OR status = $5)
-                              AND ($6::timestamptz IS NULL OR received_at >= $6)
-                              AND ($7::timestamptz IS NULL OR received_at < $7)
-                            ORDER BY id LIMIT $8)
-                    RETURNING id
-                    """,
-                binds: try bindings(
-                    tenantID.rawValue,
-                    ids,
-                    filter.sourceID,
-                    filter.eventType,
-                    filter.status,
-                    filter.receivedAfter,
-                    filter.receivedBefore,
-                    limit
-                )
-            )
+            """
+            UPDATE webhook_events SET status = 'received', processed_at = NULL, last_error = NULL
+             WHERE tenant_id = \(tenantID.rawValue) AND id IN (
+                   SELECT id FROM webhook_events
+                    WHERE tenant_id = \(tenantID.rawValue)
+                      AND (\(ids)::uuid[] IS NULL OR id = ANY(\(ids)))
+                      AND (\(filter.sourceID)::uuid IS NULL OR source_id = \(filter.sourceID))
+                      AND (\(filter.eventType)::text IS NULL OR event_type = \(filter.eventType))
+                      AND (\(filter.status)::text IS NULL OR status = \(filter.status))
+                      AND (\(filter.receivedAfter)::timestamptz IS NULL OR received_at >= \(filter.receivedAfter))
+                      AND (\(filter.receivedBefore)::timestamptz IS NULL OR received_at < \(filter.receivedBefore))
+                    ORDER BY id LIMIT \(limit))
+            RETURNING id
+            """
         ).decode(UUID.self).collect()
         for chunk in stride(from: 0, to: replayed.count, by: 100) {
             try await enqueue(try NewJob(WebhookProcessPayload(eventIDs: Array(replayed[chunk..<min(chunk + 100, replayed.count)])), maxAttempts: 5))

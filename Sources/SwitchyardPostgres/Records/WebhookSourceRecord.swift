@@ -53,36 +53,27 @@ public struct WebhookSecretRecord: Sendable, Equatable {
 extension TenantTransaction {
     public func createWebhookSource(name: String, scheme: String, integrationID: UUID?, maxBodyBytes: Int) async throws -> WebhookSourceRecord {
         let rows = try await query(
-            PostgresQuery(
-                unsafeSQL: """
-                    INSERT INTO webhook_sources (tenant_id, id, name, scheme, integration_id, max_body_bytes)
-                    VALUES ($1, $2, $3, $4::jsonb, $5, $6)
-                    RETURNING \(WebhookSourceRecord.columns)
-                    """,
-                binds: try bindings(tenantID.rawValue, UUID(), name, scheme, integrationID, maxBodyBytes)
-            )
+            """
+            INSERT INTO webhook_sources (tenant_id, id, name, scheme, integration_id, max_body_bytes)
+            VALUES (\(tenantID.rawValue), \(UUID()), \(name), \(scheme)::jsonb, \(integrationID), \(maxBodyBytes))
+            RETURNING \(unescaped: WebhookSourceRecord.columns)
+            """
         ).decode(WebhookSourceRecord.Row.self).collect()
         return WebhookSourceRecord(row: rows[0])
     }
 
     public func webhookSource(_ id: UUID) async throws -> WebhookSourceRecord? {
         try await query(
-            PostgresQuery(
-                unsafeSQL: "SELECT \(WebhookSourceRecord.columns) FROM webhook_sources WHERE tenant_id = $1 AND id = $2",
-                binds: try bindings(tenantID.rawValue, id)
-            )
+            "SELECT \(unescaped: WebhookSourceRecord.columns) FROM webhook_sources WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)"
         ).decode(WebhookSourceRecord.Row.self).collect().first.map(WebhookSourceRecord.init(row:))
     }
 
     public func webhookSources(_ page: PageRequest) async throws -> Page<WebhookSourceRecord> {
         let rows = try await query(
-            PostgresQuery(
-                unsafeSQL: """
-                    SELECT \(WebhookSourceRecord.columns) FROM webhook_sources
-                     WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3
-                    """,
-                binds: try bindings(tenantID.rawValue, page.cursor?.lastID, page.limit + 1)
-            )
+            """
+            SELECT \(unescaped: WebhookSourceRecord.columns) FROM webhook_sources
+             WHERE tenant_id = \(tenantID.rawValue) AND (\(page.cursor?.lastID)::uuid IS NULL OR id > \(page.cursor?.lastID)) ORDER BY id LIMIT \(page.limit + 1)
+            """
         ).decode(WebhookSourceRecord.Row.self).collect()
         return Page(fetched: rows.map(WebhookSourceRecord.init(row:)), limit: page.limit, id: \.id)
     }
@@ -96,17 +87,14 @@ extension TenantTransaction {
     ) async throws -> WebhookSourceRecord? {
         let setIntegration = integrationID != nil
         return try await query(
-            PostgresQuery(
-                unsafeSQL: """
-                    UPDATE webhook_sources
-                       SET name = coalesce($3, name), scheme = coalesce($4::jsonb, scheme),
-                           integration_id = CASE WHEN $5 THEN $6 ELSE integration_id END,
-                           max_body_bytes = coalesce($7, max_body_bytes), updated_at = now()
-                     WHERE tenant_id = $1 AND id = $2
-                    RETURNING \(WebhookSourceRecord.columns)
-                    """,
-                binds: try bindings(tenantID.rawValue, id, name, scheme, setIntegration, integrationID ?? nil, maxBodyBytes)
-            )
+            """
+            UPDATE webhook_sources
+               SET name = coalesce(\(name), name), scheme = coalesce(\(scheme)::jsonb, scheme),
+                   integration_id = CASE WHEN \(setIntegration) THEN \(integrationID ?? nil) ELSE integration_id END,
+                   max_body_bytes = coalesce(\(maxBodyBytes), max_body_bytes), updated_at = now()
+             WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)
+            RETURNING \(unescaped: WebhookSourceRecord.columns)
+            """
         ).decode(WebhookSourceRecord.Row.self).collect().first.map(WebhookSourceRecord.init(row:))
     }
 
@@ -190,7 +178,7 @@ extension OperatorTransaction {
     /// The source behind an ingest URL, whatever its tenant.
     public func webhookSourceForIngest(_ id: UUID) async throws -> WebhookSourceRecord? {
         try await query(
-            PostgresQuery(unsafeSQL: "SELECT \(WebhookSourceRecord.columns) FROM webhook_sources WHERE id = $1", binds: try bindings(id))
+            "SELECT \(unescaped: WebhookSourceRecord.columns) FROM webhook_sources WHERE id = \(id)"
         ).decode(WebhookSourceRecord.Row.self).collect().first.map(WebhookSourceRecord.init(row:))
     }
 }

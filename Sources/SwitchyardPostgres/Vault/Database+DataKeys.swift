@@ -157,14 +157,11 @@ extension TenantTransaction {
         var resealed = 0
         var unreadable: [UUID] = []
         for field in SealedField.all {
-            let select = PostgresQuery(
-                unsafeSQL: """
-                    SELECT \(field.rowIDColumn), \(field.column) FROM \(field.table)
-                     WHERE tenant_id = $1 AND \(field.dataKeyColumn) = $2 AND NOT (\(field.rowIDColumn) = ANY($3))
-                     LIMIT \(batchSize) FOR UPDATE SKIP LOCKED
-                    """,
-                binds: try bindings(tenantID.rawValue, retiring, skipping)
-            )
+            let select: PostgresQuery = """
+                SELECT \(unescaped: field.rowIDColumn), \(unescaped: field.column) FROM \(unescaped: field.table)
+                 WHERE tenant_id = \(tenantID.rawValue) AND \(unescaped: field.dataKeyColumn) = \(retiring) AND NOT (\(unescaped: field.rowIDColumn) = ANY(\(skipping)))
+                 LIMIT \(batchSize) FOR UPDATE SKIP LOCKED
+                """
             let rows = try await query(select).decode((UUID, ByteBuffer).self).collect()
             for (row, sealed) in rows {
                 let plaintext: [UInt8]
@@ -175,23 +172,18 @@ extension TenantTransaction {
                     continue
                 }
                 let new = try await seal(plaintext, field: field, row: row)
-                let update = PostgresQuery(
-                    unsafeSQL: """
-                        UPDATE \(field.table) SET \(field.column) = $1, \(field.dataKeyColumn) = $2
-                         WHERE tenant_id = $3 AND \(field.rowIDColumn) = $4
-                        """,
-                    binds: try bindings(ByteBuffer(bytes: new.bytes), new.dataKeyID, tenantID.rawValue, row)
-                )
+                let update: PostgresQuery = """
+                    UPDATE \(unescaped: field.table) SET \(unescaped: field.column) = \(ByteBuffer(bytes: new.bytes)), \(unescaped: field.dataKeyColumn) = \(new.dataKeyID)
+                     WHERE tenant_id = \(tenantID.rawValue) AND \(unescaped: field.rowIDColumn) = \(row)
+                    """
                 try await query(update)
                 resealed += 1
             }
         }
         var remaining = 0
         for field in SealedField.all {
-            let count = PostgresQuery(
-                unsafeSQL: "SELECT count(*)::int FROM \(field.table) WHERE tenant_id = $1 AND \(field.dataKeyColumn) = $2",
-                binds: try bindings(tenantID.rawValue, retiring)
-            )
+            let count: PostgresQuery =
+                "SELECT count(*)::int FROM \(unescaped: field.table) WHERE tenant_id = \(tenantID.rawValue) AND \(unescaped: field.dataKeyColumn) = \(retiring)"
             remaining += try await query(count).decode(Int.self).collect().first ?? 0
         }
         if remaining == 0 {

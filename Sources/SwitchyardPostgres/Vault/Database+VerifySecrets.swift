@@ -56,13 +56,10 @@ extension TenantTransaction {
     /// Opens up to `limit` secrets of `field` with row ids after `after`; returns the last row id (`nil` when
     /// there were none), how many opened and those that did not.
     func verify(_ field: SealedField, after: UUID, limit: Int) async throws -> (last: UUID?, opened: Int, unopened: [UnopenedSecret]) {
-        let select = PostgresQuery(
-            unsafeSQL: """
-                SELECT \(field.rowIDColumn), \(field.column) FROM \(field.table)
-                 WHERE tenant_id = $1 AND \(field.rowIDColumn) > $2 ORDER BY \(field.rowIDColumn) LIMIT \(limit)
-                """,
-            binds: try bindings(tenantID.rawValue, after)
-        )
+        let select: PostgresQuery = """
+            SELECT \(unescaped: field.rowIDColumn), \(unescaped: field.column) FROM \(unescaped: field.table)
+             WHERE tenant_id = \(tenantID.rawValue) AND \(unescaped: field.rowIDColumn) > \(after) ORDER BY \(unescaped: field.rowIDColumn) LIMIT \(limit)
+            """
         let rows = try await query(select).decode((UUID, ByteBuffer).self).collect()
         var opened = 0
         var unopened: [UnopenedSecret] = []
