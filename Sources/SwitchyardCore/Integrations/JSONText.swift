@@ -1,14 +1,13 @@
 import Foundation
-import SwitchyardCore
 
-/// JSON stored in `jsonb` columns and read back as text. A value that does not decode is an internal error naming the
+/// JSON stored in `jsonb` columns and read back as text (records, and the API showing a stored payload). A value that does not decode is an internal error naming the
 /// column and the row: never an empty default, which would show a corrupt row as an empty one.
-enum JSONText {
-    static func encode(_ value: some Encodable) throws -> String {
+public enum JSONText {
+    public static func encode(_ value: some Encodable) throws -> String {
         String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
     }
 
-    static func decode<Value: Decodable>(
+    public static func decode<Value: Decodable>(
         _ type: Value.Type,
         _ text: String,
         column: String,
