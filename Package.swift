@@ -5,6 +5,9 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny")
 ]
 
+// Generated code's layout and imports are the generator's: its "package import not used" warnings are not ours to fix.
+let generatedSwiftSettings = swiftSettings + [.unsafeFlags(["-suppress-warnings"])]
+
 let package = Package(
     name: "switchyard",
     platforms: [.macOS(.v15)],
@@ -27,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", exact: "1.35.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
         .package(url: "https://github.com/apple/swift-http-types.git", exact: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime.git", exact: "1.13.4"),
         // Tests only: a self-signed certificate for the TLS (h2 over ALPN) test.
         .package(url: "https://github.com/apple/swift-certificates.git", exact: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", exact: "1.7.4"),
@@ -131,12 +135,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The API contract: request and response types generated from openapi/openapi.yaml by scripts/generate-openapi
+        // (committed; OpenAPIContractTests fails when they are stale).
+        .target(
+            name: "SwitchyardAPIContract",
+            dependencies: [
+                "SwitchyardCore",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+            ],
+            exclude: ["openapi-generator-config.yaml", "Generated/STAMP"],
+            swiftSettings: generatedSwiftSettings
+        ),
         // The HTTP API: server channels, middleware, controllers.
         .target(
             name: "SwitchyardAPI",
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics", "SwitchyardProviders", "SwitchyardOutbound", "SwitchyardOAuth",
-                "SwitchyardWebhooks", "SwitchyardJobs", "SwitchyardHTTP",
+                "SwitchyardWebhooks", "SwitchyardJobs", "SwitchyardHTTP", "SwitchyardAPIContract",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
@@ -190,12 +205,26 @@ let package = Package(
             capability: .buildTool(),
             dependencies: ["switchyard-embed-migrations"]
         ),
+        // The API client generated from openapi/openapi.yaml: the tests call the API through it, so a response that
+        // does not match its schema fails them.
+        .target(
+            name: "SwitchyardAPIClient",
+            dependencies: [
+                "SwitchyardAPIContract",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Tests/SwitchyardAPIClient",
+            exclude: ["openapi-generator-config.yaml", "Generated/STAMP"],
+            swiftSettings: generatedSwiftSettings
+        ),
         // Test helpers: a private PostgreSQL per test process, a database per suite, HTTP clients.
         .target(
             name: "SwitchyardTestSupport",
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics", "SwitchyardVault", "SwitchyardOutbound",
-                "SwitchyardJobs",
+                "SwitchyardJobs", "SwitchyardAPIContract", "SwitchyardAPIClient",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -228,6 +257,9 @@ let package = Package(
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics", "SwitchyardVault", "SwitchyardOutbound",
                 "SwitchyardProviders", "SwitchyardOAuth", "SwitchyardWebhooks", "SwitchyardTestSupport", "SwitchyardJobs",
+                "SwitchyardAPIContract", "SwitchyardAPIClient",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

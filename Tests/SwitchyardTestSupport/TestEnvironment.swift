@@ -6,6 +6,8 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import SwitchyardAPI
+import SwitchyardAPIClient
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardMetrics
 import SwitchyardOutbound
@@ -121,21 +123,12 @@ extension TestClientProtocol {
 
     /// Creates a tenant as the operator and a key for it (read and write unless `scopes`); returns (tenant id, key).
     public func makeTenant(slug: String, scopes: [APIKeyScope] = [.read, .write]) async throws -> (id: String, key: String) {
-        let tenant = try await request(.post, "/v1/tenants", key: TestEnvironment.adminKey, json: #"{"slug":"\#(slug)","name":"Tenant \#(slug)"}"#)
-        guard tenant.status == .created, let id = try tenant.jsonObject()["id"] as? String else {
-            throw TestFailure("creating tenant \(slug) answered \(tenant.status): \(tenant.text)")
-        }
-        let scopeJSON = scopes.map { "\"\($0.rawValue)\"" }.joined(separator: ",")
-        let key = try await request(
-            .post,
-            "/v1/tenants/\(id)/api-keys",
-            key: TestEnvironment.adminKey,
-            json: #"{"name":"first","scopes":[\#(scopeJSON)]}"#
-        )
-        guard key.status == .created, let secret = try key.jsonObject()["key"] as? String else {
-            throw TestFailure("creating a key answered \(key.status): \(key.text)")
-        }
-        return (id, secret)
+        let admin = api(key: TestEnvironment.adminKey)
+        let tenant = try await admin.createTenant(body: .json(.init(slug: slug, name: "Tenant \(slug)"))).created.body.json
+        let granted = scopes.compactMap { Components.Schemas.Scope(rawValue: $0.rawValue) }
+        let created = try await admin.createTenantAPIKey(path: .init(tenantId: tenant.id), body: .json(.init(name: "first", scopes: granted)))
+        guard let key = try created.created.body.json.value2.key else { throw TestFailure("a created key came without its secret") }
+        return (tenant.id, key)
     }
 }
 

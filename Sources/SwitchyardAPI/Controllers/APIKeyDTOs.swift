@@ -1,67 +1,57 @@
 import Foundation
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardPostgres
 
-/// An API key as lists show it: never the secret, never its hash.
-struct APIKeyResponse: Encodable, Sendable {
-    let record: APIKeyRecord
-    /// The full key, present only in the response that created it.
-    let key: String?
-
-    enum CodingKeys: String, CodingKey {
-        case id, name, prefix, scopes, key
-        case createdBy = "created_by"
-        case expiresAt = "expires_at"
-        case revokedAt = "revoked_at"
-        case lastUsedAt = "last_used_at"
-        case createdAt = "created_at"
-    }
-
-    init(_ record: APIKeyRecord, key: String? = nil) {
-        self.record = record
-        self.key = key
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(record.id.lowercasedString, forKey: .id)
-        try container.encode(record.name, forKey: .name)
-        try container.encode(record.displayPrefix, forKey: .prefix)
-        try container.encode(record.scopes.sorted().map(\.rawValue), forKey: .scopes)
-        try container.encode(record.createdBy, forKey: .createdBy)
-        try container.encode(record.expiresAt, forKey: .expiresAt)
-        try container.encode(record.revokedAt, forKey: .revokedAt)
-        try container.encode(record.lastUsedAt, forKey: .lastUsedAt)
-        try container.encode(record.createdAt, forKey: .createdAt)
-        try container.encodeIfPresent(key, forKey: .key)
+extension Components.Schemas.APIKey {
+    /// An API key as lists show it: never the secret, never its hash.
+    init(_ record: APIKeyRecord) {
+        self.init(
+            id: record.id.lowercasedString,
+            name: record.name,
+            prefix: record.displayPrefix,
+            scopes: record.scopes.sorted().map(Components.Schemas.Scope.init),
+            createdBy: record.createdBy,
+            expiresAt: record.expiresAt,
+            revokedAt: record.revokedAt,
+            lastUsedAt: record.lastUsedAt,
+            createdAt: record.createdAt
+        )
     }
 }
 
-struct APIKeyCreateBody: StrictJSONBody {
-    static let fields: Set<String> = ["name", "scopes", "expires_at"]
-    let name: String
-    let scopes: [APIKeyScope]?
-    let expiresAt: Date?
-
-    enum CodingKeys: String, CodingKey {
-        case name, scopes
-        case expiresAt = "expires_at"
+extension Components.Schemas.CreatedAPIKey {
+    /// The answer to creating a key: the record and, this once, the full key.
+    init(_ record: APIKeyRecord, key: String) {
+        self.init(value1: .init(record), value2: .init(key: key))
     }
+}
 
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        name = try container.decode(String.self, forKey: .name)
-        expiresAt = try container.decodeIfPresent(Date.self, forKey: .expiresAt)
-        // Decoded as strings first so an unknown scope gets a message that lists the valid ones.
-        let names = try container.decodeIfPresent([String].self, forKey: .scopes)
-        scopes = try names?.map { name in
-            guard let scope = APIKeyScope(rawValue: name) else {
-                throw SwitchyardError.validation("Unknown scope '\(name)'. Scopes: \(APIKeyScope.allCases.map(\.rawValue).joined(separator: ", ")).")
-            }
-            return scope
+extension Components.Schemas.APIKeyList {
+    init(_ page: Page<APIKeyRecord>) {
+        self.init(data: page.items.map(Components.Schemas.APIKey.init), nextCursor: page.nextCursor?.token)
+    }
+}
+
+extension Components.Schemas.Scope {
+    init(_ scope: APIKeyScope) {
+        switch scope {
+        case .read: self = .read
+        case .write: self = .write
+        case .credentialsRead: self = .credentials_colon_read
         }
     }
 
+    var scope: APIKeyScope {
+        switch self {
+        case .read: .read
+        case .write: .write
+        case .credentials_colon_read: .credentialsRead
+        }
+    }
+}
+
+extension Components.Schemas.APIKeyCreate: StrictJSONBody {
     func validate() throws(SwitchyardError) {
         try TenantRules.validate(name: name)
         if let scopes, scopes.isEmpty { throw .validation("scopes must name at least one scope.") }
@@ -71,6 +61,6 @@ struct APIKeyCreateBody: StrictJSONBody {
 
     /// Without `scopes`, a key may read and write; `credentials:read` is only ever granted by name.
     func newKey(createdBy: String) -> NewAPIKey {
-        NewAPIKey(name: name, scopes: Set(scopes ?? [.read, .write]), expiresAt: expiresAt, createdBy: createdBy)
+        NewAPIKey(name: name, scopes: Set(scopes?.map(\.scope) ?? [.read, .write]), expiresAt: expiresAt, createdBy: createdBy)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardPostgres
 
@@ -20,7 +21,7 @@ struct APIKeysController: Sendable {
     @Sendable func create(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
         return try await idempotent.respond(to: request, requestID: context.requestID, tenant: context.tenantID, logger: context.logger) { body in
-            let input = try APIKeyCreateBody.decode(from: body)
+            let input = try Components.Schemas.APIKeyCreate.decode(from: body)
             let new = input.newKey(createdBy: context.caller.key.displayPrefix)
             guard new.scopes.isSubset(of: context.caller.key.scopes) else {
                 throw SwitchyardError.forbidden("A key cannot create a key with scopes it does not have itself.")
@@ -34,9 +35,9 @@ struct APIKeysController: Sendable {
             }
             context.logger.info("api key created", metadata: ["new_api_key": "\(created.record.displayPrefix)"])
             return try .json(
-                APIKeyResponse(created.record, key: created.secret.value),
+                Components.Schemas.CreatedAPIKey(created.record, key: created.secret.value),
                 status: .created,
-                replayWithout: APIKeyResponse(created.record)
+                replayWithout: Components.Schemas.APIKey(created.record)
             )
         }
     }
@@ -44,7 +45,7 @@ struct APIKeysController: Sendable {
     @Sendable func list(_ request: Request, context: TenantRequestContext) async throws -> Response {
         let page = try request.pageRequest(limits)
         let result = try await database.withTenant(context.tenantID, logger: context.logger) { try await $0.apiKeys(page) }
-        return try HTTPPayload.json(ListEnvelope(data: result.items.map { APIKeyResponse($0) }, nextCursor: result.nextCursor?.token)).response
+        return try HTTPPayload.json(Components.Schemas.APIKeyList(result)).response
     }
 
     @Sendable func show(_ request: Request, context: TenantRequestContext) async throws -> Response {
@@ -52,7 +53,7 @@ struct APIKeysController: Sendable {
         guard let key = try await database.withTenant(context.tenantID, logger: context.logger, { try await $0.apiKey(id) }) else {
             throw SwitchyardError.notFound("The API key")
         }
-        return try HTTPPayload.json(APIKeyResponse(key)).response
+        return try HTTPPayload.json(Components.Schemas.APIKey(key)).response
     }
 
     @Sendable func revoke(_ request: Request, context: TenantRequestContext) async throws -> Response {
@@ -68,7 +69,7 @@ struct APIKeysController: Sendable {
         guard let key = revoked else { throw SwitchyardError.notFound("The API key") }
         authenticator.evict(keyID: id)
         context.logger.info("api key revoked", metadata: ["revoked_api_key": "\(key.displayPrefix)"])
-        return try HTTPPayload.json(APIKeyResponse(key)).response
+        return try HTTPPayload.json(Components.Schemas.APIKey(key)).response
     }
 }
 

@@ -5,7 +5,7 @@ import SwitchyardProviders
 
 /// What a connect session and a direct authorization request may both say about the connection to make.
 struct ConnectionOptions: Decodable, Sendable {
-    static let fields: Set<String> = ["integration_id", "end_user_id", "tags", "scopes", "connection_parameters", "return_to"]
+    static let accepted: Set<String> = ["integration_id", "end_user_id", "tags", "scopes", "connection_parameters", "return_to"]
     let integrationID: UUID?
     let endUserID: String?
     let tags: [String]?
@@ -31,7 +31,7 @@ struct ConnectionOptions: Decodable, Sendable {
 
 /// `POST /v1/connect-sessions`.
 struct ConnectSessionCreateBody: StrictJSONBody {
-    static let fields = ConnectionOptions.fields.union(["allowed_providers"])
+    static let fields: Set<String>? = ConnectionOptions.accepted.union(["allowed_providers"])
     let allowedProviders: [String]?
     let options: ConnectionOptions
 
@@ -95,7 +95,7 @@ struct ConnectSessionResponse: Encodable, Sendable {
 
 /// `POST /v1/integrations/authorize-url`: the same protections as a connect session, for apps with their own UI.
 struct AuthorizeURLBody: StrictJSONBody {
-    static let fields = ConnectionOptions.fields.union(["provider"])
+    static let fields: Set<String>? = ConnectionOptions.accepted.union(["provider"])
     let provider: String
     let options: ConnectionOptions
 

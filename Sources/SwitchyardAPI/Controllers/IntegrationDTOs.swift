@@ -54,7 +54,7 @@ struct IntegrationHealthResponse: Encodable, Sendable {
 
 /// `POST /v1/integrations`: an API-key or basic-auth connection, created with its credential.
 struct IntegrationCreateBody: StrictJSONBody {
-    static let fields: Set<String> = ["provider", "display_name", "credentials", "connection_parameters", "end_user_id", "tags"]
+    static let fields: Set<String>? = ["provider", "display_name", "credentials", "connection_parameters", "end_user_id", "tags"]
     let provider: String
     let displayName: String?
     let credentials: [String: String]
@@ -78,7 +78,7 @@ struct IntegrationCreateBody: StrictJSONBody {
 
 /// `PATCH /v1/integrations/{id}`: metadata only; status and credentials are not set this way.
 struct IntegrationUpdateBody: StrictJSONBody {
-    static let fields: Set<String> = ["display_name", "end_user_id", "tags", "provider_account_id"]
+    static let fields: Set<String>? = ["display_name", "end_user_id", "tags", "provider_account_id"]
     let displayName: String?
     let endUserID: String?
     let tags: [String]?

@@ -117,7 +117,7 @@ enum JobRules {
 
 /// `POST /v1/jobs`: enqueue a job of a kind tenants may run.
 struct JobCreateBody: StrictJSONBody {
-    static let fields: Set<String> = ["kind", "payload", "run_at", "priority", "max_attempts", "unique_key", "integration_id"]
+    static let fields: Set<String>? = ["kind", "payload", "run_at", "priority", "max_attempts", "unique_key", "integration_id"]
     static let freeFormFields: Set<String> = ["payload"]
     let kind: String
     let payload: JSONValue?
@@ -145,7 +145,7 @@ struct JobCreateBody: StrictJSONBody {
 
 /// `POST /v1/dead-letters/redrive`: which dead letters to run again.
 struct RedriveBody: StrictJSONBody {
-    static let fields: Set<String> = ["ids", "kind", "integration_id", "limit"]
+    static let fields: Set<String>? = ["ids", "kind", "integration_id", "limit"]
     let ids: [UUID]?
     let kind: String?
     let integrationID: UUID?
@@ -213,7 +213,7 @@ struct ScheduleResponse: Encodable, Sendable {
 
 /// `POST /v1/schedules`.
 struct ScheduleCreateBody: StrictJSONBody {
-    static let fields: Set<String> = [
+    static let fields: Set<String>? = [
         "name", "kind", "payload", "interval_seconds", "cron", "jitter_seconds", "max_attempts", "paused", "integration_id",
     ]
     static let freeFormFields: Set<String> = ["payload"]
@@ -249,7 +249,7 @@ struct ScheduleCreateBody: StrictJSONBody {
 
 /// `PATCH /v1/schedules/{id}`: the kind stays; everything else may change.
 struct ScheduleUpdateBody: StrictJSONBody {
-    static let fields: Set<String> = ["name", "payload", "interval_seconds", "cron", "jitter_seconds", "max_attempts"]
+    static let fields: Set<String>? = ["name", "payload", "interval_seconds", "cron", "jitter_seconds", "max_attempts"]
     static let freeFormFields: Set<String> = ["payload"]
     let name: String?
     let payload: JSONValue?
@@ -267,7 +267,7 @@ struct ScheduleUpdateBody: StrictJSONBody {
 
     func validate() throws(SwitchyardError) {
         guard name != nil || payload != nil || intervalSeconds != nil || cron != nil || jitterSeconds != nil || maxAttempts != nil else {
-            throw .validation("Send at least one of: \(Self.fields.sorted().joined(separator: ", ")).")
+            throw .validation("Send at least one of: \((Self.fields ?? []).sorted().joined(separator: ", ")).")
         }
         guard intervalSeconds == nil || cron == nil else { throw .validation("Send at most one of interval_seconds and cron.") }
         try JobRules.validateSchedule(

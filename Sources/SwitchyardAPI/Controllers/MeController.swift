@@ -1,21 +1,12 @@
 import Foundation
 import Hummingbird
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardPostgres
 
 /// `GET /v1/me`: who is calling, the tenant and the key.
 struct MeController: Sendable {
     let database: Database
-
-    struct MeResponse: Encodable, Sendable {
-        let tenant: TenantResponse
-        let apiKey: APIKeyResponse
-
-        enum CodingKeys: String, CodingKey {
-            case tenant
-            case apiKey = "api_key"
-        }
-    }
 
     func addRoutes(to group: RouterGroup<TenantRequestContext>) {
         group.get(use: show)
@@ -25,6 +16,6 @@ struct MeController: Sendable {
         guard let tenant = try await database.withTenant(context.tenantID, logger: context.logger, { try await $0.currentTenant() }) else {
             throw SwitchyardError.unauthorized("The tenant of this API key no longer exists.")
         }
-        return try HTTPPayload.json(MeResponse(tenant: TenantResponse(tenant), apiKey: APIKeyResponse(context.caller.key))).response
+        return try HTTPPayload.json(Components.Schemas.Me(tenant: .init(tenant), apiKey: .init(context.caller.key))).response
     }
 }

@@ -129,7 +129,7 @@ struct PlatformOAuthAppsController: Sendable {
 
 /// `PUT .../oauth-apps/{provider}`: the client registered at the provider.
 struct OAuthAppBody: StrictJSONBody {
-    static let fields: Set<String> = ["client_id", "client_secret", "scopes"]
+    static let fields: Set<String>? = ["client_id", "client_secret", "scopes"]
     let clientID: String
     let clientSecret: String
     let scopes: [String]?

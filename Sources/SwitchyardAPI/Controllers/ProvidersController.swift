@@ -100,7 +100,7 @@ struct ProviderResponse: Encodable, Sendable {
 
 /// A custom provider definition as sent: the provider's own JSON shape, unknown fields refused.
 struct CustomProviderBody: StrictJSONBody {
-    static let fields: Set<String> = [
+    static let fields: Set<String>? = [
         "id", "display_name", "auth_type", "oauth2", "credentials", "api_base_url", "required_headers",
         "connection_parameters", "rate_limit_headers", "webhook_signature", "webhook_event_id_header", "documentation_url",
     ]

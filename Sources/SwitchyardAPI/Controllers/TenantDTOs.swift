@@ -1,55 +1,35 @@
 import Foundation
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardPostgres
 
-/// A tenant as the API shows it.
-struct TenantResponse: Encodable, Sendable {
-    let id: String
-    let slug: String
-    let name: String
-    let createdAt: Date
-    let updatedAt: Date
-    let connectReturnOrigins: [String]
-
-    enum CodingKeys: String, CodingKey {
-        case id, slug, name
-        case createdAt = "created_at"
-        case updatedAt = "updated_at"
-        case connectReturnOrigins = "connect_return_origins"
-    }
-
+extension Components.Schemas.Tenant {
     init(_ record: TenantRecord) {
-        id = record.id.description
-        slug = record.slug
-        name = record.name
-        createdAt = record.createdAt
-        updatedAt = record.updatedAt
-        connectReturnOrigins = record.connectReturnOrigins
+        self.init(
+            id: record.id.description,
+            slug: record.slug,
+            name: record.name,
+            createdAt: record.createdAt,
+            updatedAt: record.updatedAt,
+            connectReturnOrigins: record.connectReturnOrigins
+        )
     }
 }
 
-struct TenantCreateBody: StrictJSONBody {
-    static let fields: Set<String> = ["slug", "name"]
-    let slug: String
-    let name: String
+extension Components.Schemas.TenantList {
+    init(_ page: Page<TenantRecord>) {
+        self.init(data: page.items.map(Components.Schemas.Tenant.init), nextCursor: page.nextCursor?.token)
+    }
+}
 
+extension Components.Schemas.TenantCreate: StrictJSONBody {
     func validate() throws(SwitchyardError) {
         try TenantRules.validate(slug: slug)
         try TenantRules.validate(name: name)
     }
 }
 
-struct TenantUpdateBody: StrictJSONBody {
-    static let fields: Set<String> = ["slug", "name", "connect_return_origins"]
-    let slug: String?
-    let name: String?
-    let connectReturnOrigins: [String]?
-
-    enum CodingKeys: String, CodingKey {
-        case slug, name
-        case connectReturnOrigins = "connect_return_origins"
-    }
-
+extension Components.Schemas.TenantUpdate: StrictJSONBody {
     func validate() throws(SwitchyardError) {
         guard slug != nil || name != nil || connectReturnOrigins != nil else {
             throw .validation("Send at least one of: slug, name, connect_return_origins.")

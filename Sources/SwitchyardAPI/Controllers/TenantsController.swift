@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardPostgres
 
@@ -21,19 +22,19 @@ struct TenantsController: Sendable {
 
     @Sendable func create(_ request: Request, context: OperatorRequestContext) async throws -> Response {
         try await idempotent.respond(to: request, requestID: context.requestID, tenant: nil, logger: context.logger) { body in
-            let input = try TenantCreateBody.decode(from: body)
+            let input = try Components.Schemas.TenantCreate.decode(from: body)
             let tenant = try await database.withOperator(logger: context.logger) {
                 try await $0.createTenant(slug: input.slug, name: input.name)
             }
             context.logger.info("tenant created", metadata: ["tenant_id": "\(tenant.id)"])
-            return try .json(TenantResponse(tenant), status: .created, headers: [.location: "/v1/tenants/\(tenant.id)"])
+            return try .json(Components.Schemas.Tenant(tenant), status: .created, headers: [.location: "/v1/tenants/\(tenant.id)"])
         }
     }
 
     @Sendable func list(_ request: Request, context: OperatorRequestContext) async throws -> Response {
         let page = try request.pageRequest(limits)
         let result = try await database.withOperator(logger: context.logger) { try await $0.tenants(page) }
-        return try HTTPPayload.json(ListEnvelope(data: result.items.map(TenantResponse.init), nextCursor: result.nextCursor?.token)).response
+        return try HTTPPayload.json(Components.Schemas.TenantList(result)).response
     }
 
     @Sendable func show(_ request: Request, context: OperatorRequestContext) async throws -> Response {
@@ -41,12 +42,12 @@ struct TenantsController: Sendable {
         guard let tenant = try await database.withOperator(logger: context.logger, { try await $0.tenant(id) }) else {
             throw SwitchyardError.notFound("The tenant")
         }
-        return try HTTPPayload.json(TenantResponse(tenant)).response
+        return try HTTPPayload.json(Components.Schemas.Tenant(tenant)).response
     }
 
     @Sendable func update(_ request: Request, context: OperatorRequestContext) async throws -> Response {
         let id = TenantID(try request.uuid("tenant_id", context: context, resource: "The tenant"))
-        let input = try TenantUpdateBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
+        let input = try Components.Schemas.TenantUpdate.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
         let origins = try input.normalizedReturnOrigins()
         guard
             let tenant = try await database.withOperator(
@@ -58,7 +59,7 @@ struct TenantsController: Sendable {
         else {
             throw SwitchyardError.notFound("The tenant")
         }
-        return try HTTPPayload.json(TenantResponse(tenant)).response
+        return try HTTPPayload.json(Components.Schemas.Tenant(tenant)).response
     }
 
     @Sendable func delete(_ request: Request, context: OperatorRequestContext) async throws -> Response {
@@ -73,7 +74,7 @@ struct TenantsController: Sendable {
     @Sendable func createKey(_ request: Request, context: OperatorRequestContext) async throws -> Response {
         let id = TenantID(try request.uuid("tenant_id", context: context, resource: "The tenant"))
         return try await idempotent.respond(to: request, requestID: context.requestID, tenant: nil, logger: context.logger) { body in
-            let input = try APIKeyCreateBody.decode(from: body)
+            let input = try Components.Schemas.APIKeyCreate.decode(from: body)
             let created = try await database.withTenant(id, logger: context.logger) { transaction in
                 guard try await transaction.currentTenant() != nil else { throw SwitchyardError.notFound("The tenant") }
                 let created = try await transaction.createAPIKey(input.newKey(createdBy: "operator"))
@@ -91,9 +92,9 @@ struct TenantsController: Sendable {
             }
             context.logger.info("api key created by the operator", metadata: ["tenant_id": "\(id)", "api_key": "\(created.record.displayPrefix)"])
             return try .json(
-                APIKeyResponse(created.record, key: created.secret.value),
+                Components.Schemas.CreatedAPIKey(created.record, key: created.secret.value),
                 status: .created,
-                replayWithout: APIKeyResponse(created.record)
+                replayWithout: Components.Schemas.APIKey(created.record)
             )
         }
     }
@@ -116,17 +117,9 @@ struct TenantsController: Sendable {
             return newKey
         }
         context.logger.notice("data key rotated", metadata: ["tenant_id": "\(id)"])
-        return try HTTPPayload.json(DataKeyRotationResponse(tenantID: id.description, dataKeyID: newKey.lowercasedString), status: .accepted).response
-    }
-}
-
-/// The answer to a data-key rotation: the new key's id; re-sealing continues in the background.
-struct DataKeyRotationResponse: Encodable, Sendable {
-    let tenantID: String
-    let dataKeyID: String
-
-    enum CodingKeys: String, CodingKey {
-        case tenantID = "tenant_id"
-        case dataKeyID = "data_key_id"
+        return try HTTPPayload.json(
+            Components.Schemas.DataKeyRotation(tenantId: id.description, dataKeyId: newKey.lowercasedString),
+            status: .accepted
+        ).response
     }
 }

@@ -91,7 +91,7 @@ struct WebhookEventsController: Sendable {
 }
 
 struct WebhookReplayBody: StrictJSONBody {
-    static let fields: Set<String> = ["source_id", "type", "status", "received_after", "received_before", "limit"]
+    static let fields: Set<String>? = ["source_id", "type", "status", "received_after", "received_before", "limit"]
     let sourceID: UUID?
     let type: String?
     let status: String?

@@ -6,7 +6,7 @@ import SwitchyardWebhooks
 
 /// `POST /v1/webhook-sources`.
 struct WebhookSourceCreateBody: StrictJSONBody {
-    static let fields: Set<String> = ["name", "scheme", "integration_id", "max_body_bytes", "secret", "generate_secret"]
+    static let fields: Set<String>? = ["name", "scheme", "integration_id", "max_body_bytes", "secret", "generate_secret"]
     let name: String
     let scheme: WebhookScheme
     let integrationID: UUID?
@@ -32,7 +32,7 @@ struct WebhookSourceCreateBody: StrictJSONBody {
 
 /// `PATCH /v1/webhook-sources/{id}`.
 struct WebhookSourceUpdateBody: StrictJSONBody {
-    static let fields: Set<String> = ["name", "scheme", "integration_id", "max_body_bytes"]
+    static let fields: Set<String>? = ["name", "scheme", "integration_id", "max_body_bytes"]
     static let nullableFields: Set<String> = ["integration_id"]
     let name: String?
     let scheme: WebhookScheme?
@@ -68,7 +68,7 @@ struct WebhookSourceUpdateBody: StrictJSONBody {
 
 /// `POST /v1/webhook-sources/{id}/secrets`: a new secret, the others optionally expiring after a grace period.
 struct WebhookSecretCreateBody: StrictJSONBody {
-    static let fields: Set<String> = ["secret", "expire_others_after_seconds"]
+    static let fields: Set<String>? = ["secret", "expire_others_after_seconds"]
     let secret: String?
     let expireOthersAfterSeconds: Int?
 

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import SwitchyardCore
 import SwitchyardPostgres
 
 /// A fully materialised response: what handlers produce, what idempotency stores and replays.
@@ -20,7 +21,7 @@ public struct HTTPPayload: Sendable {
         self.replayBody = replayBody
     }
 
-    /// A JSON body in the API's conventions: snake_case keys (from explicit `CodingKeys`), ISO 8601 dates.
+    /// A JSON body in the API's conventions: snake_case keys (from the generated types' `CodingKeys`), RFC 3339 dates.
     public static func json(
         _ value: some Encodable,
         status: HTTPResponse.Status = .ok,
@@ -34,11 +35,12 @@ public struct HTTPPayload: Sendable {
         return HTTPPayload(status: status, headers: headers, body: try encodeJSON(value), replayBody: replayBody)
     }
 
+    /// Through `JSONValueEncoder`, so that an optional property of a generated type that is `nil` is written as
+    /// `null`, as the document's required-but-nullable fields need.
     private static func encodeJSON(_ value: some Encodable) throws -> [UInt8] {
         let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(value))
+        return Array(try encoder.encode(try JSONValueEncoder().encode(value)))
     }
 
     public static func noContent() -> HTTPPayload {

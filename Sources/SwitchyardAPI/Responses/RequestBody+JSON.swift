@@ -3,10 +3,12 @@ import Hummingbird
 import NIOCore
 import SwitchyardCore
 
-/// A request body type that names every field it accepts, so unknown fields (`id`, `tenant_id`,
-/// timestamps, typos) are rejected instead of silently ignored (REQUIREMENTS API-3).
+/// A request body that refuses unknown fields (`id`, `tenant_id`, timestamps, typos) instead of silently ignoring
+/// them (REQUIREMENTS API-3). The generated request types do so themselves: the document gives each request schema
+/// `additionalProperties: false`. A hand-written body names its `fields` instead.
 protocol StrictJSONBody: Decodable, Sendable {
-    static var fields: Set<String> { get }
+    /// The accepted fields of a hand-written body; `nil` for the generated types, which check their own.
+    static var fields: Set<String>? { get }
     /// The fields that may be `null` (the document marks them so); a `null` anywhere else is refused, rather
     /// than read as left out.
     static var nullableFields: Set<String> { get }
@@ -17,6 +19,7 @@ protocol StrictJSONBody: Decodable, Sendable {
 }
 
 extension StrictJSONBody {
+    static var fields: Set<String>? { nil }
     func validate() throws(SwitchyardError) {}
     static var nullableFields: Set<String> { [] }
     static var freeFormFields: Set<String> { [] }
@@ -34,11 +37,13 @@ extension StrictJSONBody {
         if let path = JSONPaths.firstNUL(in: object) {
             throw SwitchyardError.validation("The field '\(path)' contains a NUL character (\\u0000), which cannot be stored.")
         }
-        let unknown = Set(fieldsSent).subtracting(fields).sorted()
-        guard unknown.isEmpty else {
-            throw SwitchyardError.validation(
-                "Unknown field\(unknown.count > 1 ? "s" : ""): \(unknown.joined(separator: ", ")). Accepted: \(fields.sorted().joined(separator: ", "))."
-            )
+        if let fields {
+            let unknown = Set(fieldsSent).subtracting(fields).sorted()
+            guard unknown.isEmpty else {
+                throw SwitchyardError.validation(
+                    "Unknown field\(unknown.count > 1 ? "s" : ""): \(unknown.joined(separator: ", ")). Accepted: \(fields.sorted().joined(separator: ", "))."
+                )
+            }
         }
         if let null = JSONPaths.first(in: object, skipping: nullableFields.union(freeFormFields), where: { $0 is NSNull }) {
             throw SwitchyardError.validation("The field '\(null)' may not be null; leave it out instead.")
@@ -62,13 +67,24 @@ extension StrictJSONBody {
     }
 
     private static func describe(_ error: DecodingError) -> String {
+        /// `scopes[1]`, `options.tags[0]`.
         func path(_ context: DecodingError.Context) -> String {
-            context.codingPath.map(\.stringValue).joined(separator: ".")
+            context.codingPath.reduce(into: "") { path, key in
+                if let index = key.intValue {
+                    path += "[\(index)]"
+                } else {
+                    path += path.isEmpty ? key.stringValue : ".\(key.stringValue)"
+                }
+            }
         }
         switch error {
         case .keyNotFound(let key, _): return "The field '\(key.stringValue)' is required."
         case .typeMismatch(_, let context), .valueNotFound(_, let context):
             return "The field '\(path(context))' has the wrong type or is null."
+        case .dataCorrupted(let context) where context.debugDescription.hasPrefix("Additional properties are disabled"):
+            // From a generated type (swift-openapi-runtime's `ensureNoAdditionalProperties`): the path ends at the
+            // first unknown key.
+            return "Unknown field '\(path(context))'. The document (openapi/openapi.yaml) lists the accepted fields."
         case .dataCorrupted(let context):
             return context.codingPath.isEmpty
                 ? "The request body is malformed." : "The field '\(path(context))' is not valid: \(context.debugDescription)."

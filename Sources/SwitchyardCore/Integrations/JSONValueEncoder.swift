@@ -1,0 +1,224 @@
+import Foundation
+
+/// Encodes a value into a `JSONValue` tree as `JSONEncoder` would, except for the keys that must be `null`.
+///
+/// The types generated from the API document encode every optional property with `encodeIfPresent`, which leaves
+/// the key out when the value is `nil`, also for the properties the document marks required and nullable
+/// (`next_cursor`, `end_user_id`): those must be present as `null` (swift-openapi-generator issue #934). The
+/// generation script lists them per schema, as a `RequiredNullableKeys` conformance of the schema's `CodingKeys`,
+/// and this encoder writes `null` for them. Dates are RFC 3339 timestamps in UTC without fractions, URLs their
+/// absolute string.
+public struct JSONValueEncoder: Sendable {
+    public init() {}
+
+    public func encode(_ value: some Encodable) throws -> JSONValue {
+        let root = JSONNode()
+        try root.store(value, codingPath: [])
+        return root.value
+    }
+}
+
+/// The coding keys of a type that are always present, as `null` when their value is `nil`.
+public protocol RequiredNullableKeys: CodingKey {
+    static var requiredNullable: Set<String> { get }
+}
+
+/// One value being built: a leaf, or the members or elements its containers write into.
+private final class JSONNode {
+    private enum State {
+        case empty
+        case leaf(JSONValue)
+        case object([(String, JSONNode)])
+        case array([JSONNode])
+    }
+
+    private var state = State.empty
+
+    var value: JSONValue {
+        switch state {
+        case .empty: .object([:])
+        case .leaf(let value): value
+        case .object(let members): .object(Dictionary(members.map { ($0.0, $0.1.value) }, uniquingKeysWith: { _, last in last }))
+        case .array(let elements): .array(elements.map(\.value))
+        }
+    }
+
+    func set(_ value: JSONValue) { state = .leaf(value) }
+
+    func member(_ key: String) -> JSONNode {
+        let node = JSONNode()
+        if case .object(var members) = state {
+            members.append((key, node))
+            state = .object(members)
+        } else {
+            state = .object([(key, node)])
+        }
+        return node
+    }
+
+    func makeObject() {
+        if case .object = state { return }
+        state = .object([])
+    }
+
+    func appendElement() -> JSONNode {
+        let node = JSONNode()
+        if case .array(var elements) = state {
+            elements.append(node)
+            state = .array(elements)
+        } else {
+            state = .array([node])
+        }
+        return node
+    }
+
+    func makeArray() {
+        if case .array = state { return }
+        state = .array([])
+    }
+
+    var count: Int {
+        if case .array(let elements) = state { return elements.count }
+        return 0
+    }
+
+    func store(_ value: some Encodable, codingPath: [any CodingKey]) throws {
+        // Primitives first: the containers' generic `encode` also stands for their Int8...UInt64 and Float
+        // requirements, and a primitive's own `encode(to:)` would call back into it.
+        switch value {
+        case let bool as Bool: set(.bool(bool))
+        case let string as String: set(.string(string))
+        case let double as Double: set(try .finite(double, at: codingPath))
+        case let float as Float: set(try .finite(Double(float), at: codingPath))
+        case let integer as any BinaryInteger: set(.number(Double(integer)))
+        case let date as Date: set(.string(date.formatted(.iso8601)))
+        case let url as URL: set(.string(url.absoluteString))
+        case let json as JSONValue: set(json)
+        default: try value.encode(to: NodeEncoder(node: self, codingPath: codingPath))
+        }
+    }
+}
+
+private struct NodeEncoder: Encoder {
+    let node: JSONNode
+    let codingPath: [any CodingKey]
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+        node.makeObject()
+        return KeyedEncodingContainer(KeyedNodeContainer(node: node, codingPath: codingPath))
+    }
+
+    func unkeyedContainer() -> any UnkeyedEncodingContainer {
+        node.makeArray()
+        return UnkeyedNodeContainer(node: node, codingPath: codingPath)
+    }
+
+    func singleValueContainer() -> any SingleValueEncodingContainer {
+        SingleNodeContainer(node: node, codingPath: codingPath)
+    }
+}
+
+private struct KeyedNodeContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
+    let node: JSONNode
+    let codingPath: [any CodingKey]
+    /// The keys written as `null` when `nil`; any other `nil` leaves its key out.
+    let nullWhenNil = (Key.self as? any RequiredNullableKeys.Type)?.requiredNullable ?? []
+
+    mutating func encodeNil(forKey key: Key) throws { node.member(key.stringValue).set(.null) }
+    mutating func encode(_ value: Bool, forKey key: Key) throws { node.member(key.stringValue).set(.bool(value)) }
+    mutating func encode(_ value: String, forKey key: Key) throws { node.member(key.stringValue).set(.string(value)) }
+    mutating func encode(_ value: Double, forKey key: Key) throws { node.member(key.stringValue).set(try .finite(value, at: codingPath + [key])) }
+    mutating func encode(_ value: Int, forKey key: Key) throws { node.member(key.stringValue).set(.number(Double(value))) }
+    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+        try node.member(key.stringValue).store(value, codingPath: codingPath + [key])
+    }
+
+    // The point of this encoder: `nil` is written as `null` for a required key instead of leaving it out.
+    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws { try encodeOptional(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws { try encodeOptional(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws { try encodeOptional(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: Float?, forKey key: Key) throws { try encodeOptional(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws { try encodeOptional(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: Int8?, forKey key: Key) throws { try encodeOptional(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: Int16?, forKey key: Key) throws { try encodeOptional(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: Int32?, forKey key: Key) throws { try encodeOptional(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: Int64?, forKey key: Key) throws { try encodeOptional(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: UInt?, forKey key: Key) throws { try encodeOptional(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: UInt8?, forKey key: Key) throws { try encodeOptional(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: UInt16?, forKey key: Key) throws { try encodeOptional(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: UInt32?, forKey key: Key) throws { try encodeOptional(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: UInt64?, forKey key: Key) throws { try encodeOptional(value, forKey: key) }
+    mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws { try encodeOptional(value, forKey: key) }
+
+    private mutating func encodeOptional<T: Encodable>(_ value: T?, forKey key: Key) throws {
+        if let value {
+            try encode(value, forKey: key)
+        } else if nullWhenNil.contains(key.stringValue) {
+            try encodeNil(forKey: key)
+        }
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+        let child = node.member(key.stringValue)
+        child.makeObject()
+        return KeyedEncodingContainer(KeyedNodeContainer<NestedKey>(node: child, codingPath: codingPath + [key]))
+    }
+
+    mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
+        let child = node.member(key.stringValue)
+        child.makeArray()
+        return UnkeyedNodeContainer(node: child, codingPath: codingPath + [key])
+    }
+
+    mutating func superEncoder() -> any Encoder { NodeEncoder(node: node.member("super"), codingPath: codingPath) }
+    mutating func superEncoder(forKey key: Key) -> any Encoder { NodeEncoder(node: node.member(key.stringValue), codingPath: codingPath + [key]) }
+}
+
+private struct UnkeyedNodeContainer: UnkeyedEncodingContainer {
+    let node: JSONNode
+    let codingPath: [any CodingKey]
+    var count: Int { node.count }
+
+    mutating func encodeNil() throws { node.appendElement().set(.null) }
+    mutating func encode(_ value: Bool) throws { node.appendElement().set(.bool(value)) }
+    mutating func encode(_ value: String) throws { node.appendElement().set(.string(value)) }
+    mutating func encode(_ value: Double) throws { node.appendElement().set(try .finite(value, at: codingPath)) }
+    mutating func encode(_ value: Int) throws { node.appendElement().set(.number(Double(value))) }
+    mutating func encode<T: Encodable>(_ value: T) throws { try node.appendElement().store(value, codingPath: codingPath) }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+        let child = node.appendElement()
+        child.makeObject()
+        return KeyedEncodingContainer(KeyedNodeContainer<NestedKey>(node: child, codingPath: codingPath))
+    }
+
+    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
+        let child = node.appendElement()
+        child.makeArray()
+        return UnkeyedNodeContainer(node: child, codingPath: codingPath)
+    }
+
+    mutating func superEncoder() -> any Encoder { NodeEncoder(node: node.appendElement(), codingPath: codingPath) }
+}
+
+private struct SingleNodeContainer: SingleValueEncodingContainer {
+    let node: JSONNode
+    let codingPath: [any CodingKey]
+
+    mutating func encodeNil() throws { node.set(.null) }
+    mutating func encode(_ value: Bool) throws { node.set(.bool(value)) }
+    mutating func encode(_ value: String) throws { node.set(.string(value)) }
+    mutating func encode(_ value: Double) throws { node.set(try .finite(value, at: codingPath)) }
+    mutating func encode(_ value: Int) throws { node.set(.number(Double(value))) }
+    mutating func encode<T: Encodable>(_ value: T) throws { try node.store(value, codingPath: codingPath) }
+}
+
+extension JSONValue {
+    fileprivate static func finite(_ value: Double, at codingPath: [any CodingKey]) throws -> JSONValue {
+        guard value.isFinite else {
+            throw EncodingError.invalidValue(value, .init(codingPath: codingPath, debugDescription: "JSON has no \(value)"))
+        }
+        return .number(value)
+    }
+}
