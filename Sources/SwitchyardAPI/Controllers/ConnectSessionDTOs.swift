@@ -1,11 +1,12 @@
 import Foundation
+import SwitchyardAPIContract
 import SwitchyardCore
+import SwitchyardOAuth
 import SwitchyardPostgres
 import SwitchyardProviders
 
 /// What a connect session and a direct authorization request may both say about the connection to make.
-struct ConnectionOptions: Decodable, Sendable {
-    static let accepted: Set<String> = ["integration_id", "end_user_id", "tags", "scopes", "connection_parameters", "return_to"]
+struct ConnectionOptions: Sendable {
     let integrationID: UUID?
     let endUserID: String?
     let tags: [String]?
@@ -13,15 +14,25 @@ struct ConnectionOptions: Decodable, Sendable {
     let connectionParameters: [String: String]?
     let returnTo: String?
 
-    enum CodingKeys: String, CodingKey {
-        case tags, scopes
-        case integrationID = "integration_id"
-        case endUserID = "end_user_id"
-        case connectionParameters = "connection_parameters"
-        case returnTo = "return_to"
-    }
-
-    func validate() throws(SwitchyardError) {
+    init(
+        integrationID: String?,
+        endUserID: String?,
+        tags: [String]?,
+        scopes: [String]?,
+        connectionParameters: [String: String]?,
+        returnTo: String?
+    ) throws(SwitchyardError) {
+        if let integrationID {
+            guard let id = UUID(uuidString: integrationID) else { throw .validation("integration_id must be a UUID.") }
+            self.integrationID = id
+        } else {
+            self.integrationID = nil
+        }
+        self.endUserID = endUserID
+        self.tags = tags
+        self.scopes = scopes
+        self.connectionParameters = connectionParameters
+        self.returnTo = returnTo
         if let endUserID { try IntegrationRules.validate(endUserID: endUserID) }
         if let tags { try IntegrationRules.validate(tags: tags) }
         try AuthorizationRules.validate(scopes: scopes)
@@ -30,21 +41,22 @@ struct ConnectionOptions: Decodable, Sendable {
 }
 
 /// `POST /v1/connect-sessions`.
-struct ConnectSessionCreateBody: StrictJSONBody {
-    static let fields: Set<String>? = ConnectionOptions.accepted.union(["allowed_providers"])
-    let allowedProviders: [String]?
-    let options: ConnectionOptions
-
-    enum CodingKeys: String, CodingKey {
-        case allowedProviders = "allowed_providers"
-    }
-
-    init(from decoder: any Decoder) throws {
-        allowedProviders = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent([String].self, forKey: .allowedProviders)
-        options = try ConnectionOptions(from: decoder)
+extension Components.Schemas.ConnectSessionCreate: StrictJSONBody {
+    var options: ConnectionOptions {
+        get throws(SwitchyardError) {
+            try ConnectionOptions(
+                integrationID: integrationId,
+                endUserID: endUserId,
+                tags: tags,
+                scopes: scopes,
+                connectionParameters: connectionParameters?.additionalProperties,
+                returnTo: returnTo
+            )
+        }
     }
 
     func validate() throws(SwitchyardError) {
+        let options = try options
         if let allowedProviders {
             guard (1...50).contains(allowedProviders.count), Set(allowedProviders).count == allowedProviders.count else {
                 throw .validation("allowed_providers must list 1 to 50 different provider ids.")
@@ -52,76 +64,60 @@ struct ConnectSessionCreateBody: StrictJSONBody {
         } else if options.integrationID == nil {
             throw .validation("Send allowed_providers (the providers the end user may connect), or integration_id to re-authorize one.")
         }
-        try options.validate()
         if let parameters = options.connectionParameters, !parameters.isEmpty, (allowedProviders?.count ?? 1) != 1 {
             throw .validation("connection_parameters can only be preset when exactly one provider is allowed.")
         }
     }
 }
 
-/// A connect session as the API shows it; `token` and `url` only in the response that created it.
-struct ConnectSessionResponse: Encodable, Sendable {
-    let record: ConnectSessionRecord
-    let token: String
-    let url: String
-
-    enum CodingKeys: String, CodingKey {
-        case id, token, url, tags, scopes
-        case allowedProviders = "allowed_providers"
-        case integrationID = "integration_id"
-        case endUserID = "end_user_id"
-        case connectionParameters = "connection_parameters"
-        case returnTo = "return_to"
-        case expiresAt = "expires_at"
-        case createdAt = "created_at"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(record.id.lowercasedString, forKey: .id)
-        try container.encode(token, forKey: .token)
-        try container.encode(url, forKey: .url)
-        try container.encode(record.allowedProviders, forKey: .allowedProviders)
-        try container.encode(record.integrationID?.lowercasedString, forKey: .integrationID)
-        try container.encode(record.endUserID, forKey: .endUserID)
-        try container.encode(record.tags, forKey: .tags)
-        try container.encode(record.extraScopes, forKey: .scopes)
-        try container.encode(record.connectionParameters, forKey: .connectionParameters)
-        try container.encode(record.returnTo, forKey: .returnTo)
-        try container.encode(record.expiresAt, forKey: .expiresAt)
-        try container.encode(record.createdAt, forKey: .createdAt)
+extension Components.Schemas.ConnectSession {
+    /// A connect session as the API shows it; `token` and `url` only in the response that created it.
+    init(_ record: ConnectSessionRecord, token: String, url: String) {
+        self.init(
+            id: record.id.lowercasedString,
+            token: token,
+            url: url,
+            allowedProviders: record.allowedProviders,
+            integrationId: record.integrationID?.lowercasedString,
+            endUserId: record.endUserID,
+            tags: record.tags,
+            scopes: record.extraScopes,
+            connectionParameters: .init(additionalProperties: record.connectionParameters),
+            returnTo: record.returnTo,
+            expiresAt: record.expiresAt,
+            createdAt: record.createdAt
+        )
     }
 }
 
 /// `POST /v1/integrations/authorize-url`: the same protections as a connect session, for apps with their own UI.
-struct AuthorizeURLBody: StrictJSONBody {
-    static let fields: Set<String>? = ConnectionOptions.accepted.union(["provider"])
-    let provider: String
-    let options: ConnectionOptions
-
-    enum CodingKeys: String, CodingKey {
-        case provider
-    }
-
-    init(from decoder: any Decoder) throws {
-        provider = try decoder.container(keyedBy: CodingKeys.self).decode(String.self, forKey: .provider)
-        options = try ConnectionOptions(from: decoder)
+extension Components.Schemas.AuthorizeURLRequest: StrictJSONBody {
+    var options: ConnectionOptions {
+        get throws(SwitchyardError) {
+            try ConnectionOptions(
+                integrationID: integrationId,
+                endUserID: endUserId,
+                tags: tags,
+                scopes: scopes,
+                connectionParameters: connectionParameters?.additionalProperties,
+                returnTo: returnTo
+            )
+        }
     }
 
     func validate() throws(SwitchyardError) {
-        try options.validate()
+        _ = try options
     }
 }
 
-struct AuthorizeURLResponse: Encodable, Sendable {
-    let url: String
-    let expiresAt: Date
-    let redirectURI: String
-
-    enum CodingKeys: String, CodingKey {
-        case url
-        case expiresAt = "expires_at"
-        case redirectURI = "redirect_uri"
+extension Components.Schemas.DisconnectResult.RevocationPayload {
+    init(_ result: TokenRevoker.Result) {
+        switch result {
+        case .revoked: self = .revoked
+        case .unsupported: self = .unsupported
+        case .nothingToRevoke: self = .nothingToRevoke
+        case .failed: self = .failed
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardOAuth
 import SwitchyardPostgres
@@ -17,8 +18,8 @@ struct ConnectSessionsController: Sendable {
 
     @Sendable func create(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
-        let body = try ConnectSessionCreateBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
-        let input = body.options
+        let body = try Components.Schemas.ConnectSessionCreate.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
+        let input = try body.options
         let token = OpaqueToken.generate(prefix: "cs_")
         let record = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
             var allowed = body.allowedProviders ?? []
@@ -69,7 +70,7 @@ struct ConnectSessionsController: Sendable {
         }
         let url = oauth.publicBaseURL + "/connect/" + token.value
         return try HTTPPayload.json(
-            ConnectSessionResponse(record: record, token: token.value, url: url),
+            Components.Schemas.ConnectSession(record, token: token.value, url: url),
             status: .created,
             headers: [.cacheControl: "no-store"]
         ).response

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardOAuth
 import SwitchyardPostgres
@@ -29,13 +30,13 @@ struct IntegrationsController: Sendable {
     @Sendable func create(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
         return try await idempotent.respond(to: request, requestID: context.requestID, tenant: context.tenantID, logger: context.logger) { body in
-            let input = try IntegrationCreateBody.decode(from: body)
+            let input = try Components.Schemas.IntegrationCreate.decode(from: body)
             let record = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
                 guard let provider = try await directory.provider(input.provider, in: transaction) else {
                     throw SwitchyardError.validation("Unknown provider '\(input.provider)'. GET /v1/providers lists them.")
                 }
-                let credential = try Self.credential(input.credentials, for: provider)
-                let parameters = input.connectionParameters ?? [:]
+                let credential = try Self.credential(input.credentials.additionalProperties, for: provider)
+                let parameters = input.connectionParameters?.additionalProperties ?? [:]
                 try provider.validateConnectionParameters(parameters)
                 let record = try await transaction.createIntegration(
                     NewIntegration(
@@ -43,7 +44,7 @@ struct IntegrationsController: Sendable {
                         displayName: input.displayName ?? provider.displayName,
                         status: .connected,
                         connectionParameters: parameters,
-                        endUserID: input.endUserID,
+                        endUserID: input.endUserId,
                         tags: input.tags ?? [],
                         credential: credential
                     )
@@ -54,7 +55,7 @@ struct IntegrationsController: Sendable {
                 return record
             }
             return try .json(
-                IntegrationResponse(record: record),
+                Components.Schemas.Integration(record),
                 status: .created,
                 headers: [.location: "/v1/integrations/\(record.id.lowercasedString)"]
             )
@@ -86,7 +87,7 @@ struct IntegrationsController: Sendable {
             filter.status = value
         }
         let result = try await database.withTenant(context.tenantID, logger: context.logger) { try await $0.integrations(filter, page: page) }
-        return try HTTPPayload.json(ListEnvelope(data: result.items.map(IntegrationResponse.init), nextCursor: result.nextCursor?.token)).response
+        return try HTTPPayload.json(Components.Schemas.IntegrationList(result)).response
     }
 
     @Sendable func show(_ request: Request, context: TenantRequestContext) async throws -> Response {
@@ -94,24 +95,24 @@ struct IntegrationsController: Sendable {
         guard let record = try await database.withTenant(context.tenantID, logger: context.logger, { try await $0.integration(id) }) else {
             throw SwitchyardError.notFound("The integration")
         }
-        return try HTTPPayload.json(IntegrationResponse(record: record)).response
+        return try HTTPPayload.json(Components.Schemas.Integration(record)).response
     }
 
     @Sendable func update(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
         let id = try request.uuid("integration_id", context: context, resource: "The integration")
-        let input = try IntegrationUpdateBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
+        let input = try Components.Schemas.IntegrationUpdate.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
         let update = IntegrationUpdate(
             displayName: input.displayName,
-            endUserID: input.endUserID,
+            endUserID: input.endUserId,
             tags: input.tags,
-            providerAccountID: input.providerAccountID
+            providerAccountID: input.providerAccountId
         )
         guard let record = try await database.withTenant(context.tenantID, logger: context.logger, { try await $0.updateIntegration(id, update) })
         else {
             throw SwitchyardError.notFound("The integration")
         }
-        return try HTTPPayload.json(IntegrationResponse(record: record)).response
+        return try HTTPPayload.json(Components.Schemas.Integration(record)).response
     }
 
     /// Deletes the integration; an OAuth grant is revoked at the provider first when it can be (REQUIREMENTS OA-8).
@@ -151,14 +152,14 @@ struct IntegrationsController: Sendable {
             try await transaction.recordEvent("integration.disconnected", integrationID: id, data: ["revocation": revocation.rawValue])
             return record
         }
-        return try HTTPPayload.json(DisconnectResponse(integration: IntegrationResponse(record: record), revocation: revocation.rawValue)).response
+        return try HTTPPayload.json(Components.Schemas.DisconnectResult(integration: .init(record), revocation: .init(revocation))).response
     }
 
     /// The provider's consent URL for an app that shows its own UI; same state and PKCE protections as connect sessions.
     @Sendable func authorizeURL(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
-        let body = try AuthorizeURLBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
-        let input = body.options
+        let body = try Components.Schemas.AuthorizeURLRequest.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
+        let input = try body.options
         let origins = try await database.withTenant(context.tenantID, logger: context.logger) {
             try await $0.currentTenant()?.connectReturnOrigins ?? []
         }
@@ -177,7 +178,7 @@ struct IntegrationsController: Sendable {
             logger: context.logger
         )
         return try HTTPPayload.json(
-            AuthorizeURLResponse(url: authorization.url, expiresAt: authorization.expiresAt, redirectURI: oauth.connector.redirectURI),
+            Components.Schemas.AuthorizeURL(url: authorization.url, expiresAt: authorization.expiresAt, redirectUri: oauth.connector.redirectURI),
             status: .created,
             headers: [.cacheControl: "no-store"]
         ).response
@@ -195,7 +196,7 @@ struct IntegrationsController: Sendable {
         }
         let credential = try await oauth.refresher.refresh(id, tenant: context.tenantID, force: true, logger: context.logger)
         let expiresAt: Date? = if case .oauth2(let tokens) = credential { tokens.expiresAt } else { nil }
-        return try HTTPPayload.json(RefreshResponse(integrationID: id, expiresAt: expiresAt)).response
+        return try HTTPPayload.json(Components.Schemas.RefreshResult(integrationID: id, expiresAt: expiresAt)).response
     }
 
     /// The usable credential, for keys granted `credentials:read`; every read is audited in the same transaction.
@@ -212,6 +213,6 @@ struct IntegrationsController: Sendable {
             throw SwitchyardError.conflict("This integration has no credential; connect it first.")
         }
         context.logger.info("credential read", metadata: ["integration_id": "\(id.lowercasedString)"])
-        return try HTTPPayload.json(CredentialResponse(integrationID: id, credential: credential), headers: [.cacheControl: "no-store"]).response
+        return try HTTPPayload.json(Components.Schemas.IntegrationCredential(integrationID: id, credential: credential), headers: [.cacheControl: "no-store"]).response
     }
 }

@@ -35,6 +35,10 @@ extension Components.Schemas.Integration.CodingKeys: RequiredNullableKeys {
     package static let requiredNullable: Set<String> = ["end_user_id", "health", "provider_account_id"]
 }
 
+extension Components.Schemas.IntegrationCredential.Case2Payload.CodingKeys: RequiredNullableKeys {
+    package static let requiredNullable: Set<String> = ["expires_at"]
+}
+
 extension Components.Schemas.IntegrationList.CodingKeys: RequiredNullableKeys {
     package static let requiredNullable: Set<String> = ["next_cursor"]
 }

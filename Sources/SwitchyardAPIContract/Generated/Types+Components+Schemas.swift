@@ -1122,27 +1122,7 @@ extension Components {
             /// Defaults to the provider's display name.
             ///
             /// - Remark: Generated from `#/components/schemas/IntegrationCreate/display_name`.
-            package struct DisplayNamePayload: Codable, Hashable, Sendable {
-                /// - Remark: Generated from `#/components/schemas/IntegrationCreate/display_name/value1`.
-                package var value1: Components.Schemas.IntegrationDisplayName
-                /// Creates a new `DisplayNamePayload`.
-                ///
-                /// - Parameters:
-                ///   - value1:
-                package init(value1: Components.Schemas.IntegrationDisplayName) {
-                    self.value1 = value1
-                }
-                package init(from decoder: any Swift.Decoder) throws {
-                    self.value1 = try decoder.decodeFromSingleValueContainer()
-                }
-                package func encode(to encoder: any Swift.Encoder) throws {
-                    try encoder.encodeToSingleValueContainer(self.value1)
-                }
-            }
-            /// Defaults to the provider's display name.
-            ///
-            /// - Remark: Generated from `#/components/schemas/IntegrationCreate/display_name`.
-            package var displayName: Components.Schemas.IntegrationCreate.DisplayNamePayload?
+            package var displayName: Components.Schemas.IntegrationDisplayName?
             /// The credential, as the named fields of the provider's
             /// `credentials.fields` (e.g. `{"api_key": "sk_live_..."}`, or
             /// `{"email": "...", "api_token": "..."}`). Every declared field is
@@ -1194,7 +1174,7 @@ extension Components {
             ///   - tags:
             package init(
                 provider: Swift.String,
-                displayName: Components.Schemas.IntegrationCreate.DisplayNamePayload? = nil,
+                displayName: Components.Schemas.IntegrationDisplayName? = nil,
                 credentials: Components.Schemas.IntegrationCreate.CredentialsPayload,
                 connectionParameters: Components.Schemas.ConnectionParameterValues? = nil,
                 endUserId: Components.Schemas.EndUserId? = nil,
@@ -1222,7 +1202,7 @@ extension Components {
                     forKey: .provider
                 )
                 self.displayName = try container.decodeIfPresent(
-                    Components.Schemas.IntegrationCreate.DisplayNamePayload.self,
+                    Components.Schemas.IntegrationDisplayName.self,
                     forKey: .displayName
                 )
                 self.credentials = try container.decode(
@@ -1264,27 +1244,7 @@ extension Components {
             /// Replaces the whole list.
             ///
             /// - Remark: Generated from `#/components/schemas/IntegrationUpdate/tags`.
-            package struct TagsPayload: Codable, Hashable, Sendable {
-                /// - Remark: Generated from `#/components/schemas/IntegrationUpdate/tags/value1`.
-                package var value1: Components.Schemas.IntegrationTags
-                /// Creates a new `TagsPayload`.
-                ///
-                /// - Parameters:
-                ///   - value1:
-                package init(value1: Components.Schemas.IntegrationTags) {
-                    self.value1 = value1
-                }
-                package init(from decoder: any Swift.Decoder) throws {
-                    self.value1 = try decoder.decodeFromSingleValueContainer()
-                }
-                package func encode(to encoder: any Swift.Encoder) throws {
-                    try encoder.encodeToSingleValueContainer(self.value1)
-                }
-            }
-            /// Replaces the whole list.
-            ///
-            /// - Remark: Generated from `#/components/schemas/IntegrationUpdate/tags`.
-            package var tags: Components.Schemas.IntegrationUpdate.TagsPayload?
+            package var tags: Components.Schemas.IntegrationTags?
             /// Creates a new `IntegrationUpdate`.
             ///
             /// - Parameters:
@@ -1296,7 +1256,7 @@ extension Components {
                 providerAccountId: Swift.String? = nil,
                 displayName: Components.Schemas.IntegrationDisplayName? = nil,
                 endUserId: Components.Schemas.EndUserId? = nil,
-                tags: Components.Schemas.IntegrationUpdate.TagsPayload? = nil
+                tags: Components.Schemas.IntegrationTags? = nil
             ) {
                 self.providerAccountId = providerAccountId
                 self.displayName = displayName
@@ -1324,7 +1284,7 @@ extension Components {
                     forKey: .endUserId
                 )
                 self.tags = try container.decodeIfPresent(
-                    Components.Schemas.IntegrationUpdate.TagsPayload.self,
+                    Components.Schemas.IntegrationTags.self,
                     forKey: .tags
                 )
                 try decoder.ensureNoAdditionalProperties(knownKeys: [

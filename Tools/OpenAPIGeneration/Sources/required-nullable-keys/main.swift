@@ -20,20 +20,31 @@ func isNullable(_ schema: [String: Any]) -> Bool {
     return false
 }
 
-/// Required-and-nullable property names of an object schema, and the inline object schemas beneath it.
-func requiredNullable(in schema: [String: Any], at path: String, nested: inout [String]) -> [String] {
+/// `connection_parameters` -> `ConnectionParameters`, as the generator's idiomatic naming strategy does.
+func upperCamel(_ name: String) -> String {
+    name.split(whereSeparator: { $0 == "_" || $0 == "-" }).map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+}
+
+/// The Swift type (as the generator names it) of every object schema at or beneath `schema` that has required
+/// nullable properties, with those properties: a property's inline object is `<Property>Payload`, a `oneOf`
+/// member `Case<n>Payload`, an `allOf`/`anyOf` member `Value<n>Payload`.
+func requiredNullable(in schema: [String: Any], swiftType: String, into found: inout [(type: String, keys: [String])]) {
     let properties = schema["properties"] as? [String: Any] ?? [:]
     let required = Set(schema["required"] as? [String] ?? [])
-    var names: [String] = []
+    let keys = properties.compactMap { name, value -> String? in
+        guard let property = value as? [String: Any], required.contains(name), isNullable(property) else { return nil }
+        return name
+    }
+    if !keys.isEmpty { found.append((swiftType, keys.sorted())) }
     for (name, value) in properties {
-        guard let property = value as? [String: Any] else { continue }
-        if required.contains(name), isNullable(property) { names.append(name) }
-        var inner: [String] = []
-        if !requiredNullable(in: property, at: "\(path)/\(name)", nested: &inner).isEmpty || !inner.isEmpty {
-            nested.append("\(path)/\(name)")
+        guard let property = value as? [String: Any], property["properties"] != nil || property["oneOf"] != nil else { continue }
+        requiredNullable(in: property, swiftType: "\(swiftType).\(upperCamel(name))Payload", into: &found)
+    }
+    for (combinator, prefix) in [("oneOf", "Case"), ("allOf", "Value"), ("anyOf", "Value")] {
+        for (index, member) in (schema[combinator] as? [[String: Any]] ?? []).enumerated() where member["$ref"] == nil {
+            requiredNullable(in: member, swiftType: "\(swiftType).\(prefix)\(index + 1)Payload", into: &found)
         }
     }
-    return names.sorted()
 }
 
 guard CommandLine.arguments.count == 2 else { fail("usage: required-nullable-keys openapi.yaml") }
@@ -51,35 +62,32 @@ var output = """
     import SwitchyardCore
 
     """
-var nested: [String] = []
+var found: [(type: String, keys: [String])] = []
 for name in schemas.keys.sorted() {
     guard let schema = schemas[name] as? [String: Any] else { continue }
-    let keys = requiredNullable(in: schema, at: name, nested: &nested)
-    guard !keys.isEmpty else { continue }
+    requiredNullable(in: schema, swiftType: "Components.Schemas.\(upperCamel(name))", into: &found)
+}
+for (type, keys) in found {
     output += """
 
-        extension Components.Schemas.\(name).CodingKeys: RequiredNullableKeys {
+        extension \(type).CodingKeys: RequiredNullableKeys {
             package static let requiredNullable: Set<String> = [\(keys.map { "\"\($0)\"" }.joined(separator: ", "))]
         }
 
         """
 }
-// Inline schemas under `paths` (request and response bodies written in place).
+
+// Inline schemas under `paths` (request and response bodies written in place) would need the generator's
+// operation-specific names: keep such objects as components instead.
+var inline: [(type: String, keys: [String])] = []
 @MainActor func scan(_ value: Any, at path: String) {
     if let object = value as? [String: Any] {
-        if object["properties"] != nil {
-            var inner: [String] = []
-            if !requiredNullable(in: object, at: path, nested: &inner).isEmpty { nested.append(path) }
-            nested += inner
-        }
-        for (key, child) in object { scan(child, at: "\(path)/\(key)") }
+        if object["properties"] != nil { requiredNullable(in: object, swiftType: path, into: &inline) }
+        for (key, child) in object where key != "properties" { scan(child, at: "\(path)/\(key)") }
     } else if let array = value as? [Any] {
         for (index, child) in array.enumerated() { scan(child, at: "\(path)/\(index)") }
     }
 }
 scan(document["paths"] ?? [:], at: "paths")
-
-// An inline object with required-nullable properties would need its generated type's name here: keep such
-// objects as components instead.
-guard nested.isEmpty else { fail("inline object schemas with required nullable properties (make them components): \(nested)") }
+guard inline.isEmpty else { fail("inline schemas under paths with required nullable properties (make them components): \(inline)") }
 print(output, terminator: "")
