@@ -2,85 +2,73 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import SwitchyardAPI
+import SwitchyardAPIClient
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardTestSupport
 import Testing
 
+/// Through the generated client (each response decoded by its schema), except the requests that are wrong on
+/// purpose and the proxy, whose answers are the provider's.
 @Suite("Integrations, credentials, custom providers and the proxy")
 struct IntegrationsAPITests {
     static let stripeSecret = "sk_test_51Hsecretvalue0123456789"
 
     static func createStripe(_ client: any TestClientProtocol, key: String, tags: [String] = []) async throws -> String {
-        let tagJSON = tags.map { "\"\($0)\"" }.joined(separator: ",")
-        let created = try await client.request(
-            .post,
-            "/v1/integrations",
-            key: key,
-            json:
-                #"{"provider":"stripe","display_name":"Billing","credentials":{"api_key":"\#(stripeSecret)"},"end_user_id":"user-42","tags":[\#(tagJSON)]}"#
+        let body = Components.Schemas.IntegrationCreate(
+            provider: "stripe",
+            displayName: "Billing",
+            credentials: .init(additionalProperties: ["api_key": stripeSecret]),
+            endUserId: "user-42",
+            tags: tags
         )
-        #expect(created.status == .created, "\(created.text)")
-        return try #require(try created.jsonObject()["id"] as? String)
+        return try await client.api(key: key).createIntegration(body: .json(body)).created.body.json.id
     }
 
     /// A key of the tenant with the given scopes, made by the operator (who may grant `credentials:read`).
-    static func key(_ client: any TestClientProtocol, tenant: String, scopes: [String]) async throws -> String {
-        let scopeJSON = scopes.map { "\"\($0)\"" }.joined(separator: ",")
-        let created = try await client.request(
-            .post,
-            "/v1/tenants/\(tenant)/api-keys",
-            key: TestEnvironment.adminKey,
-            json: #"{"name":"scoped","scopes":[\#(scopeJSON)]}"#
-        )
-        return try #require(try created.jsonObject()["key"] as? String, "\(created.text)")
+    static func key(_ client: any TestClientProtocol, tenant: String, scopes: [Components.Schemas.Scope]) async throws -> String {
+        let created = try await client.api(key: TestEnvironment.adminKey)
+            .createTenantAPIKey(path: .init(tenantId: tenant), body: .json(.init(name: "scoped", scopes: scopes)))
+        return try #require(try created.created.body.json.value2.key)
     }
 
     @Test("an API-key integration is created, listed, filtered, updated and deleted; no response shows its secret")
     func lifecycle() async throws {
         try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
             let tenant = try await client.makeTenant(slug: "integrations")
+            let api = client.api(key: tenant.key)
             let id = try await Self.createStripe(client, key: tenant.key, tags: ["billing", "eu"])
             _ = try await Self.createStripe(client, key: tenant.key, tags: ["us"])
 
-            let shown = try await client.request(.get, "/v1/integrations/\(id)", key: tenant.key)
-            let body = try shown.jsonObject()
-            #expect(body["provider"] as? String == "stripe")
-            #expect(body["auth_type"] as? String == "api_key")
-            #expect(body["status"] as? String == "connected")
-            #expect(body["end_user_id"] as? String == "user-42")
-            #expect(!shown.text.contains(Self.stripeSecret))
+            let shown = try await api.getIntegration(path: .init(integrationId: id)).ok.body.json
+            #expect(shown.provider == "stripe")
+            #expect(shown.authType == .apiKey)
+            #expect(shown.status == .connected)
+            #expect(shown.endUserId == "user-42")
+            #expect(shown.health == nil)
+            #expect(!(try await client.request(.get, "/v1/integrations/\(id)", key: tenant.key)).text.contains(Self.stripeSecret))
 
-            let all = try await client.request(.get, "/v1/integrations", key: tenant.key)
-            #expect((try all.jsonObject()["data"] as? [Any])?.count == 2)
-            #expect(!all.text.contains(Self.stripeSecret))
-            let tagged = try await client.request(.get, "/v1/integrations?tag=eu", key: tenant.key).jsonObject()["data"] as? [[String: Any]]
-            #expect(tagged?.map { $0["id"] as? String } == [id])
-            #expect(
-                (try await client.request(.get, "/v1/integrations?provider=github", key: tenant.key).jsonObject()["data"] as? [Any])?.isEmpty == true
-            )
-            #expect((try await client.request(.get, "/v1/integrations?status=connected", key: tenant.key).jsonObject()["data"] as? [Any])?.count == 2)
+            #expect(try await api.listIntegrations().ok.body.json.data.count == 2)
+            #expect(!(try await client.request(.get, "/v1/integrations", key: tenant.key)).text.contains(Self.stripeSecret))
+            #expect(try await api.listIntegrations(query: .init(tag: "eu")).ok.body.json.data.map(\.id) == [id])
+            #expect(try await api.listIntegrations(query: .init(provider: "github")).ok.body.json.data.isEmpty)
+            #expect(try await api.listIntegrations(query: .init(status: .connected)).ok.body.json.data.count == 2)
             #expect(try await client.request(.get, "/v1/integrations?status=sleeping", key: tenant.key).status == .badRequest)
 
-            let renamed = try await client.request(
-                .patch,
-                "/v1/integrations/\(id)",
-                key: tenant.key,
-                json: #"{"display_name":"Stripe EU","tags":["eu"]}"#
-            )
-            #expect(try renamed.jsonObject()["display_name"] as? String == "Stripe EU")
+            let renamed = try await api.updateIntegration(path: .init(integrationId: id), body: .json(.init(displayName: "Stripe EU", tags: ["eu"])))
+            #expect(try renamed.ok.body.json.displayName == "Stripe EU")
             #expect(
                 try await client.request(.patch, "/v1/integrations/\(id)", key: tenant.key, json: #"{"status":"connected"}"#).status
                     == .unprocessableContent
             )
 
-            #expect(try await client.request(.delete, "/v1/integrations/\(id)", key: tenant.key).status == .noContent)
-            #expect(try await client.request(.get, "/v1/integrations/\(id)", key: tenant.key).status == .notFound)
+            _ = try await api.deleteIntegration(path: .init(integrationId: id)).noContent
+            _ = try await api.getIntegration(path: .init(integrationId: id)).notFound
 
-            let audit = try await client.request(.get, "/v1/audit-events", key: tenant.key)
-            let actions = (try audit.jsonObject()["data"] as? [[String: Any]])?.compactMap { $0["action"] as? String } ?? []
+            let actions = try await api.listAuditEvents().ok.body.json.data.map(\.action)
             #expect(actions.filter { $0 == "integration.created" }.count == 2)
             #expect(actions.first == "integration.deleted")  // newest first
-            #expect(!audit.text.contains(Self.stripeSecret))
+            #expect(!(try await client.request(.get, "/v1/audit-events", key: tenant.key)).text.contains(Self.stripeSecret))
         }
     }
 
@@ -115,33 +103,29 @@ struct IntegrationsAPITests {
         try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
             let tenant = try await client.makeTenant(slug: "credentials")
             let id = try await Self.createStripe(client, key: tenant.key)
-            try ProblemDetailsTests.expectProblem(
-                try await client.request(.get, "/v1/integrations/\(id)/credentials", key: tenant.key),
-                .forbidden,
-                code: "forbidden"
-            )
+            let forbidden = try await client.api(key: tenant.key).getIntegrationCredentials(path: .init(integrationId: id)).forbidden
+            #expect(try forbidden.body.applicationProblemJson._type.hasSuffix("/forbidden"))
 
-            let reader = try await Self.key(client, tenant: tenant.id, scopes: ["read", "write", "credentials:read"])
+            let reader = try await Self.key(client, tenant: tenant.id, scopes: [.read, .write, .credentials_colon_read])
+            let api = client.api(key: reader)
             // A key cannot hand out a scope it does not have.
-            #expect(
-                try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":"x","scopes":["credentials:read"]}"#).status
-                    == .forbidden
-            )
+            _ = try await client.api(key: tenant.key).createAPIKey(body: .json(.init(name: "x", scopes: [.credentials_colon_read]))).forbidden
 
-            let read = try await client.request(.get, "/v1/integrations/\(id)/credentials", key: reader)
-            #expect(read.status == .ok)
-            #expect(read.headers[.cacheControl] == "no-store")
-            let body = try read.jsonObject()
-            #expect(body["type"] as? String == "api_key")
-            #expect((body["fields"] as? [String: String])?["api_key"] == Self.stripeSecret)
-            #expect(try await client.request(.get, "/v1/integrations/\(UUID())/credentials", key: reader).status == .notFound)
+            let read = try await api.getIntegrationCredentials(path: .init(integrationId: id)).ok
+            #expect(read.headers.cacheControl == .noStore)
+            guard case .case1(let credential) = try read.body.json else {
+                Issue.record("an API-key integration's credential is its fields")
+                return
+            }
+            #expect(credential._type == .apiKey)
+            #expect(credential.fields.additionalProperties["api_key"] == Self.stripeSecret)
+            _ = try await api.getIntegrationCredentials(path: .init(integrationId: UUID().uuidString)).notFound
 
-            let audit = try await client.request(.get, "/v1/audit-events", key: reader).jsonObject()["data"] as? [[String: Any]]
-            let event = try #require(audit?.first)
-            #expect(event["action"] as? String == "credential.read")
-            #expect(event["resource_id"] as? String == id)
-            #expect(event["request_id"] as? String == read.headers[.requestID])
-            #expect((event["actor"] as? String).map { reader.hasPrefix($0) } == true)
+            let event = try #require(try await api.listAuditEvents().ok.body.json.data.first)
+            #expect(event.action == "credential.read")
+            #expect(event.resourceId == id)
+            #expect(event.requestId == read.headers.xRequestId)
+            #expect(reader.hasPrefix(event.actor))
         }
     }
 
@@ -149,8 +133,8 @@ struct IntegrationsAPITests {
     func customProviders() async throws {
         try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
             let tenant = try await client.makeTenant(slug: "custom-providers")
-            let catalog = try await client.request(.get, "/v1/providers", key: tenant.key)
-            let ids = (try catalog.jsonObject()["data"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
+            let api = client.api(key: tenant.key)
+            let ids = try await api.listProviders().ok.body.json.data.map(\.value1.id)
             #expect(
                 Set(ids).isSuperset(of: [
                     "github", "slack", "google", "microsoft", "hubspot", "salesforce", "stripe", "shopify", "notion", "linear", "zendesk", "jira",
@@ -178,21 +162,15 @@ struct IntegrationsAPITests {
                 try await client.request(.put, "/v1/providers/acme", key: tenant.key, json: CustomProviderFixture.json(id: "acme")).status == .created
             )
             #expect(try await client.request(.put, "/v1/providers/acme", key: tenant.key, json: CustomProviderFixture.json(id: "acme")).status == .ok)
-            let shown = try await client.request(.get, "/v1/providers/acme", key: tenant.key).jsonObject()
-            #expect(shown["custom"] as? Bool == true)
+            #expect(try await api.getProvider(path: .init(providerId: "acme")).ok.body.json.value2.custom == true)
 
-            let integration = try await client.request(
-                .post,
-                "/v1/integrations",
-                key: tenant.key,
-                json: #"{"provider":"acme","credentials":{"api_key":"k"}}"#
-            )
-            #expect(integration.status == .created)
-            #expect(try await client.request(.delete, "/v1/providers/acme", key: tenant.key).status == .conflict)
-            let integrationID = try #require(try integration.jsonObject()["id"] as? String)
-            #expect(try await client.request(.delete, "/v1/integrations/\(integrationID)", key: tenant.key).status == .noContent)
-            #expect(try await client.request(.delete, "/v1/providers/acme", key: tenant.key).status == .noContent)
-            #expect(try await client.request(.get, "/v1/providers/acme", key: tenant.key).status == .notFound)
+            let integration = try await api.createIntegration(
+                body: .json(.init(provider: "acme", credentials: .init(additionalProperties: ["api_key": "k"])))
+            ).created.body.json
+            _ = try await api.deleteProvider(path: .init(providerId: "acme")).conflict
+            _ = try await api.deleteIntegration(path: .init(integrationId: integration.id)).noContent
+            _ = try await api.deleteProvider(path: .init(providerId: "acme")).noContent
+            _ = try await api.getProvider(path: .init(providerId: "acme")).notFound
         }
     }
 
@@ -258,7 +236,7 @@ struct IntegrationsAPITests {
                 try ProblemDetailsTests.expectProblem(traversal, .badRequest, code: "invalid-request")
                 #expect(fake.requests(to: "/v1/admin").isEmpty)
 
-                let reader = try await Self.key(client, tenant: tenant.id, scopes: ["read"])
+                let reader = try await Self.key(client, tenant: tenant.id, scopes: [.read])
                 #expect(try await client.request(.post, "/v1/integrations/\(id)/proxy/customers", key: reader, json: "{}").status == .forbidden)
             }
         }

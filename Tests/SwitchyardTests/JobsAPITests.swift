@@ -89,7 +89,7 @@ struct JobsAPITests {
             #expect(try await client.request(.get, "/v1/jobs/\(UUID().uuidString)", key: tenant.key).status == .notFound)
             #expect(try await client.request(.post, "/v1/jobs/\(UUID().uuidString)/cancel", key: tenant.key).status == .notFound)
 
-            let reader = try await IntegrationsAPITests.key(client, tenant: tenant.id, scopes: ["read"])
+            let reader = try await IntegrationsAPITests.key(client, tenant: tenant.id, scopes: [.read])
             #expect(try await client.request(.post, "/v1/jobs/\(id)/cancel", key: reader).status == .forbidden)
             #expect(try await client.request(.get, "/v1/jobs/\(id)", key: reader).status == .ok)
         }

@@ -213,6 +213,9 @@ struct IntegrationsController: Sendable {
             throw SwitchyardError.conflict("This integration has no credential; connect it first.")
         }
         context.logger.info("credential read", metadata: ["integration_id": "\(id.lowercasedString)"])
-        return try HTTPPayload.json(Components.Schemas.IntegrationCredential(integrationID: id, credential: credential), headers: [.cacheControl: "no-store"]).response
+        return try HTTPPayload.json(
+            Components.Schemas.IntegrationCredential(integrationID: id, credential: credential),
+            headers: [.cacheControl: "no-store"]
+        ).response
     }
 }
