@@ -1,6 +1,8 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import SwitchyardAPIClient
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardOAuth
 import SwitchyardTestSupport
@@ -12,17 +14,12 @@ struct OAuthConnectTests {
     func connectPageFlow() async throws {
         try await OAuthFixture.run { client, fixture in
             let fake = fixture.fake
-            let session = try await client.request(
-                .post,
-                "/v1/connect-sessions",
-                key: fixture.key,
-                json: #"{"allowed_providers":["fake"],"end_user_id":"user-7","tags":["beta"],"scopes":["write"]}"#
+            let created = try await fixture.connectSession(
+                client,
+                .init(allowedProviders: ["fake"], endUserId: "user-7", tags: ["beta"], scopes: ["write"])
             )
-            #expect(session.status == .created, "\(session.text)")
-            let created = try session.jsonObject()
-            let url = try #require(created["url"] as? String)
-            let token = try #require(created["token"] as? String)
-            #expect(url == OAuthFixture.publicURL + "/connect/" + token)
+            let token = created.token
+            #expect(created.url == OAuthFixture.publicURL + "/connect/" + token)
 
             // One provider and nothing to fill in: the page goes straight to the provider, binding the browser.
             let page = try await client.request(.get, "/connect/\(token)")
@@ -49,20 +46,19 @@ struct OAuthConnectTests {
 
             let id = try await fixture.onlyIntegrationID(client)
             let integration = try await fixture.integration(client, id)
-            #expect(integration["status"] as? String == "connected")
-            #expect(integration["auth_type"] as? String == "oauth2")
-            #expect(integration["end_user_id"] as? String == "user-7")
-            #expect(integration["tags"] as? [String] == ["beta"])
+            #expect(integration.status == .connected)
+            #expect(integration.authType == .oauth2)
+            #expect(integration.endUserId == "user-7")
+            #expect(integration.tags == ["beta"])
 
-            let credentials = try await client.request(.get, "/v1/integrations/\(id)/credentials", key: fixture.key).jsonObject()
-            let accessToken = try #require(credentials["access_token"] as? String)
-            #expect(fake.isLive(accessToken: accessToken))
-            #expect(credentials["refresh_token"] == nil)
-            #expect(credentials["scopes"] as? [String] == ["profile", "read", "write"])
+            // The schema has no refresh_token, and the client refuses unknown fields: it is not there.
+            let credentials = try await fixture.accessToken(client, id)
+            #expect(fake.isLive(accessToken: credentials.accessToken))
+            #expect(credentials.scopes == ["profile", "read", "write"])
 
             let events = try await fixture.events(client, type: "integration.connected")
             #expect(events.count == 1)
-            #expect(events.first?["integration_id"] as? String == id)
+            #expect(events.first?.integrationId == id)
             let audit = try await client.request(.get, "/v1/audit-events", key: fixture.key).text
             #expect(audit.contains("integration.connected"))
 
@@ -77,8 +73,7 @@ struct OAuthConnectTests {
     func connectLinkWorksOnce() async throws {
         try await OAuthFixture.run { client, fixture in
             let fake = fixture.fake
-            let session = try await client.request(.post, "/v1/connect-sessions", key: fixture.key, json: #"{"allowed_providers":["fake"]}"#)
-            let token = try #require(try session.jsonObject()["token"] as? String)
+            let token = try await fixture.connectSession(client, .init(allowedProviders: ["fake"])).token
             var tabs: [(callback: String, cookie: String)] = []
             for _ in 0..<2 {
                 let page = try await client.request(.get, "/connect/\(token)")
@@ -137,9 +132,8 @@ struct OAuthConnectTests {
     func browserBinding() async throws {
         try await OAuthFixture.run { client, fixture in
             let fake = fixture.fake
-            let session = try await client.request(.post, "/v1/connect-sessions", key: fixture.key, json: #"{"allowed_providers":["fake"]}"#)
-                .jsonObject()
-            let page = try await client.request(.get, "/connect/\(try #require(session["token"] as? String))")
+            let session = try await fixture.connectSession(client, .init(allowedProviders: ["fake"]))
+            let page = try await client.request(.get, "/connect/\(session.token)")
             let approved = try fake.decide(authorizationURL: try #require(page.location))
             let elsewhere = try await fixture.followCallback(client, approved, cookie: "sy_oauth_other=someone-elses-cookie")
             #expect(elsewhere.status == .badRequest)
@@ -229,7 +223,7 @@ struct OAuthConnectTests {
                 json: #"{"connect_return_origins":["https://app.acme.example"]}"#
             )
             #expect(origins.status == .ok, "\(origins.text)")
-            let url = try await fixture.authorizeURL(client, body: #"{"provider":"fake","return_to":"https://app.acme.example/done?x=1"}"#)
+            let url = try await fixture.authorizeURL(client, .init(provider: "fake", returnTo: "https://app.acme.example/done?x=1"))
             let back = try await fixture.followCallback(client, try fake.decide(authorizationURL: url, approve: false))
             #expect(back.status == .seeOther)
             #expect(back.location == "https://app.acme.example/done?x=1&error=provider-error")
@@ -240,10 +234,9 @@ struct OAuthConnectTests {
     func returnTo() async throws {
         try await OAuthFixture.run { client, fixture in
             let fake = fixture.fake
-            let body = #"{"allowed_providers":["fake"],"return_to":"https://app.acme.example/connected"}"#
-            let refused = try await client.request(.post, "/v1/connect-sessions", key: fixture.key, json: body)
-            try ProblemDetailsTests.expectProblem(refused, .unprocessableContent, code: "validation-failed")
-            #expect(refused.text.contains("connect_return_origins"))
+            let body = Components.Schemas.ConnectSessionCreate(allowedProviders: ["fake"], returnTo: "https://app.acme.example/connected")
+            let refused = try await client.api(key: fixture.key).createConnectSession(body: .json(body)).unprocessableContent
+            #expect(try refused.body.applicationProblemJson.detail?.contains("connect_return_origins") == true)
 
             let badOrigin = try await client.request(
                 .patch,
@@ -252,12 +245,11 @@ struct OAuthConnectTests {
                 json: #"{"connect_return_origins":["http://app.acme.example"]}"#
             )
             try ProblemDetailsTests.expectProblem(badOrigin, .unprocessableContent, code: "validation-failed")
-            _ = try await client.request(
-                .patch,
-                "/v1/tenants/\(fixture.tenantID)",
-                key: TestEnvironment.adminKey,
-                json: #"{"connect_return_origins":["https://APP.acme.example:443/"]}"#
+            let origins = try await client.api(key: TestEnvironment.adminKey).updateTenant(
+                path: .init(tenantId: fixture.tenantID),
+                body: .json(.init(connectReturnOrigins: ["https://APP.acme.example:443/"]))
             )
+            #expect(try origins.ok.body.json.connectReturnOrigins == ["https://app.acme.example"])
             let evil = try await client.request(
                 .post,
                 "/v1/connect-sessions",
@@ -266,8 +258,8 @@ struct OAuthConnectTests {
             )
             try ProblemDetailsTests.expectProblem(evil, .unprocessableContent, code: "validation-failed")
 
-            let session = try await client.request(.post, "/v1/connect-sessions", key: fixture.key, json: body).jsonObject()
-            let page = try await client.request(.get, "/connect/\(try #require(session["token"] as? String))")
+            let session = try await fixture.connectSession(client, body)
+            let page = try await client.request(.get, "/connect/\(session.token)")
             let cookie = String(try #require(page.headers[.setCookie]).split(separator: ";")[0])
             let back = try await fixture.followCallback(client, try fake.decide(authorizationURL: try #require(page.location)), cookie: cookie)
             #expect(back.status == .seeOther)
@@ -287,14 +279,7 @@ struct OAuthConnectTests {
                         #""api_base_url":"\#(fake.baseURL)/api","connection_parameters":[{"name":"workspace","description":"Your workspace's short name","required":true,"source":{"type":"user"},"pattern":"^[a-z0-9-]{1,30}$","example":"acme"}]"#
                 )
                 let fixture = try await OAuthFixture.make(client, environment: environment, fake: fake, providerJSON: withWorkspace)
-                let session = try await client.request(
-                    .post,
-                    "/v1/connect-sessions",
-                    key: fixture.key,
-                    json: #"{"allowed_providers":["fake","github"]}"#
-                )
-                #expect(session.status == .created, "\(session.text)")
-                let token = try #require(try session.jsonObject()["token"] as? String)
+                let token = try await fixture.connectSession(client, .init(allowedProviders: ["fake", "github"])).token
                 let page = try await client.request(.get, "/connect/\(token)")
                 #expect(page.status == .ok)
                 #expect(page.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("frame-ancestors 'none'") == true)
@@ -338,13 +323,16 @@ struct OAuthConnectTests {
                 )
                 let fixture = try await OAuthFixture.make(client, environment: environment, fake: fake, providerJSON: withSite)
                 let id = try await fixture.connect(client)
-                #expect(try await fixture.integration(client, id)["connection_parameters"] as? [String: String] == ["site": "site-1"])
+                #expect(try await fixture.integration(client, id).connectionParameters.additionalProperties == ["site": "site-1"])
 
                 fake.update { $0.resources = ["site-1", "site-2"] }
                 let ambiguous = try await fixture.followCallback(client, try fake.decide(authorizationURL: try await fixture.authorizeURL(client)))
                 #expect(ambiguous.status == .conflict)
                 #expect(ambiguous.text.contains("connection_parameters.site"))
-                let preset = try await fixture.authorizeURL(client, body: #"{"provider":"fake","connection_parameters":{"site":"site-2"}}"#)
+                let preset = try await fixture.authorizeURL(
+                    client,
+                    .init(provider: "fake", connectionParameters: .init(additionalProperties: ["site": "site-2"]))
+                )
                 #expect(try await fixture.followCallback(client, try fake.decide(authorizationURL: preset)).status == .ok)
                 #expect(try await fixture.count("integrations", where: "connection_parameters->>'site' = 'site-2'") == 1)
             }
@@ -365,13 +353,7 @@ struct OAuthConnectTests {
                     code: "validation-failed"
                 )
             }
-            let readOnly = try await client.request(
-                .post,
-                "/v1/tenants/\(fixture.tenantID)/api-keys",
-                key: TestEnvironment.adminKey,
-                json: #"{"name":"ro","scopes":["read"]}"#
-            )
-            let readKey = try #require(try readOnly.jsonObject()["key"] as? String)
+            let readKey = try await IntegrationsAPITests.key(client, tenant: fixture.tenantID, scopes: [.read])
             try ProblemDetailsTests.expectProblem(
                 try await client.request(.post, "/v1/connect-sessions", key: readKey, json: #"{"allowed_providers":["fake"]}"#),
                 .forbidden,
@@ -404,12 +386,12 @@ struct OAuthConnectTests {
             let approved = try fake.decide(authorizationURL: authorization)
             #expect(try await fixture.followCallback(client, approved).status == .ok)
             let id = try await fixture.onlyIntegrationID(client)
-            let first = try await client.request(.get, "/v1/integrations/\(id)/credentials", key: fixture.key).jsonObject()
-            #expect(try await client.request(.post, "/v1/integrations/\(id)/refresh", key: fixture.key).status == .ok)
-            let second = try await client.request(.get, "/v1/integrations/\(id)/credentials", key: fixture.key).jsonObject()
+            let first = try await fixture.accessToken(client, id)
+            _ = try await client.api(key: fixture.key).refreshIntegration(path: .init(integrationId: id)).ok
+            let second = try await fixture.accessToken(client, id)
             let query = try #require(URLComponents(string: approved)?.queryItems)
             var secrets = [
-                fake.settings.clientSecret, try #require(first["access_token"] as? String), try #require(second["access_token"] as? String),
+                fake.settings.clientSecret, first.accessToken, second.accessToken,
             ]
             secrets += query.filter { ["code", "state"].contains($0.name) }.compactMap(\.value)
             secrets += try #require(URLComponents(string: authorization)?.queryItems).filter { $0.name == "code_challenge" }.compactMap(\.value)

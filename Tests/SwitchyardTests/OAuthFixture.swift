@@ -3,6 +3,8 @@ import HTTPTypes
 import HummingbirdTesting
 import Logging
 import PostgresNIO
+import SwitchyardAPIClient
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardTestSupport
 import Testing
@@ -58,12 +60,23 @@ struct OAuthFixture: Sendable {
     }
 
     /// `POST /v1/integrations/authorize-url`; returns the provider URL.
-    func authorizeURL(_ client: any TestClientProtocol, body: String = #"{"provider":"fake"}"#) async throws -> String {
-        let response = try await client.request(.post, "/v1/integrations/authorize-url", key: key, json: body)
-        guard response.status == .created, let url = try response.jsonObject()["url"] as? String else {
-            throw TestFailure("authorize-url answered \(response.status): \(response.text)")
-        }
-        return url
+    func authorizeURL(
+        _ client: any TestClientProtocol,
+        _ request: Components.Schemas.AuthorizeURLRequest = .init(provider: "fake")
+    ) async throws
+        -> String
+    {
+        try await client.api(key: key).createAuthorizationURL(body: .json(request)).created.body.json.url
+    }
+
+    /// `POST /v1/connect-sessions`: the session with its token and URL.
+    func connectSession(
+        _ client: any TestClientProtocol,
+        _ body: Components.Schemas.ConnectSessionCreate
+    ) async throws
+        -> Components.Schemas.ConnectSession
+    {
+        try await client.api(key: key).createConnectSession(body: .json(body)).created.body.json
     }
 
     /// Follows a redirect to Switchyard's callback (as the browser would), with the cookies given.
@@ -82,19 +95,25 @@ struct OAuthFixture: Sendable {
     }
 
     func onlyIntegrationID(_ client: any TestClientProtocol) async throws -> String {
-        let list = try await client.request(.get, "/v1/integrations?provider=fake", key: key)
-        guard let data = try list.jsonObject()["data"] as? [[String: Any]], data.count == 1, let id = data[0]["id"] as? String else {
-            throw TestFailure("expected one fake integration: \(list.text)")
+        let integrations = try await client.api(key: key).listIntegrations(query: .init(provider: "fake")).ok.body.json.data
+        guard integrations.count == 1 else { throw TestFailure("expected one fake integration, found \(integrations.count)") }
+        return integrations[0].id
+    }
+
+    func integration(_ client: any TestClientProtocol, _ id: String) async throws -> Components.Schemas.Integration {
+        try await client.api(key: key).getIntegration(path: .init(integrationId: id)).ok.body.json
+    }
+
+    func events(_ client: any TestClientProtocol, type: String) async throws -> [Components.Schemas.Event] {
+        try await client.api(key: key).listEvents(query: .init(_type: type)).ok.body.json.data
+    }
+
+    /// The usable OAuth credential (the key has every scope).
+    func accessToken(_ client: any TestClientProtocol, _ id: String) async throws -> Components.Schemas.IntegrationCredential.Case2Payload {
+        guard case .case2(let token) = try await client.api(key: key).getIntegrationCredentials(path: .init(integrationId: id)).ok.body.json else {
+            throw TestFailure("integration \(id) has no OAuth access token")
         }
-        return id
-    }
-
-    func integration(_ client: any TestClientProtocol, _ id: String) async throws -> [String: Any] {
-        try await client.request(.get, "/v1/integrations/\(id)", key: key).jsonObject()
-    }
-
-    func events(_ client: any TestClientProtocol, type: String) async throws -> [[String: Any]] {
-        try await client.request(.get, "/v1/events?type=\(type)", key: key).jsonObject()["data"] as? [[String: Any]] ?? []
+        return token
     }
 
     /// Rows of `table` for this tenant, counted as the schema owner sees them.

@@ -1,6 +1,8 @@
 import Foundation
 import HummingbirdTesting
 import SwitchyardAPI
+import SwitchyardAPIClient
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardJobs
 import SwitchyardPostgres
@@ -64,7 +66,7 @@ struct OAuthProactiveRefreshTests {
                     }.items
                     #expect(dead.first?.attempts == 1 && dead.first?.lastError?.contains("invalid_grant") == true)
                 }
-                #expect(try await fixture.integration(client, integration.lowercasedString)["status"] as? String == "needs_reauth")
+                #expect(try await fixture.integration(client, integration.lowercasedString).status == .needsReauth)
             }
         }
     }

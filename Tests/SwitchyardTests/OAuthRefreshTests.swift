@@ -3,6 +3,8 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import SwitchyardAPIClient
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardTestSupport
 import Testing
@@ -71,18 +73,15 @@ struct OAuthRefreshTests {
             let id = try await fixture.connect(client)
             var previous = Set<String>()
             for round in 1...4 {
-                let refreshed = try await client.request(.post, "/v1/integrations/\(id)/refresh", key: fixture.key)
-                #expect(refreshed.status == .ok, "round \(round): \(refreshed.text)")
-                #expect(try refreshed.jsonObject()["expires_at"] as? String != nil)
-                let token = try #require(
-                    try await client.request(.get, "/v1/integrations/\(id)/credentials", key: fixture.key).jsonObject()["access_token"] as? String
-                )
+                let refreshed = try await client.api(key: fixture.key).refreshIntegration(path: .init(integrationId: id)).ok.body.json
+                #expect(refreshed.expiresAt != nil, "round \(round)")
+                let token = try await fixture.accessToken(client, id).accessToken
                 #expect(!previous.contains(token))
                 previous.insert(token)
             }
             #expect(fake.counters.refreshGrants == 4)
             // Each refresh used the token the previous one issued; a lost rotation would have been invalid_grant.
-            #expect(try await fixture.integration(client, id)["status"] as? String == "connected")
+            #expect(try await fixture.integration(client, id).status == .connected)
             #expect(try await fixture.count("integration_credentials") == 1)
         }
     }
@@ -99,7 +98,7 @@ struct OAuthRefreshTests {
                 let refused = try await client.request(.get, "/v1/integrations/\(id)/credentials", key: fixture.key)
                 try ProblemDetailsTests.expectProblem(refused, .conflict, code: "needs-reauth")
                 #expect(fake.counters.refreshGrants == 1)
-                #expect(try await fixture.integration(client, id)["status"] as? String == "needs_reauth")
+                #expect(try await fixture.integration(client, id).status == .needsReauth)
                 let events = try await fixture.events(client, type: "integration.needs_reauth")
                 #expect(events.count == 1)
 
@@ -119,13 +118,12 @@ struct OAuthRefreshTests {
                 #expect(try await fixture.events(client, type: "integration.needs_reauth").count == 1)
 
                 // Reconnecting through a connect session for that integration brings it back.
-                let session = try await client.request(.post, "/v1/connect-sessions", key: fixture.key, json: #"{"integration_id":"\#(id)"}"#)
-                    .jsonObject()
-                let page = try await client.request(.get, "/connect/\(try #require(session["token"] as? String))")
+                let session = try await fixture.connectSession(client, .init(integrationId: id))
+                let page = try await client.request(.get, "/connect/\(session.token)")
                 let cookie = String(try #require(page.headers[.setCookie]).split(separator: ";")[0])
                 let back = try await fixture.followCallback(client, try fake.decide(authorizationURL: try #require(page.location)), cookie: cookie)
                 #expect(back.status == .ok)
-                #expect(try await fixture.integration(client, id)["status"] as? String == "connected")
+                #expect(try await fixture.integration(client, id).status == .connected)
                 #expect(try await fixture.count("integrations") == 1)
             }
         }
@@ -143,7 +141,7 @@ struct OAuthRefreshTests {
             fake.failNextTokenCalls(100)
             let failed = try await client.request(.post, "/v1/integrations/\(id)/refresh", key: fixture.key)
             try ProblemDetailsTests.expectProblem(failed, .badGateway, code: "provider-unavailable")
-            #expect(try await fixture.integration(client, id)["status"] as? String == "connected")
+            #expect(try await fixture.integration(client, id).status == .connected)
             fake.failNextTokenCalls(0)
             #expect(try await client.request(.post, "/v1/integrations/\(id)/refresh", key: fixture.key).status == .ok)
         }
@@ -186,12 +184,12 @@ struct OAuthRefreshTests {
             }
             #expect(statuses == Array(repeating: 200, count: 8))
             #expect(fake.counters.refreshGrants == 1)
-            #expect(try await fixture.integration(client, id)["status"] as? String == "connected")
+            #expect(try await fixture.integration(client, id).status == .connected)
 
             fake.forgetAllGrants()
             let refused = try await client.request(.get, "/v1/integrations/\(id)/proxy/me", key: fixture.key)
             try ProblemDetailsTests.expectProblem(refused, .conflict, code: "needs-reauth")
-            #expect(try await fixture.integration(client, id)["status"] as? String == "needs_reauth")
+            #expect(try await fixture.integration(client, id).status == .needsReauth)
             #expect(fake.counters.refreshGrants == 2)
         }
     }
@@ -218,11 +216,9 @@ struct OAuthRefreshTests {
             let fake = fixture.fake
             let id = try await fixture.connect(client)
             fake.setRevocationStatus(503)
-            let response = try await client.request(.post, "/v1/integrations/\(id)/disconnect", key: fixture.key)
-            #expect(response.status == .ok, "\(response.text)")
-            let body = try response.jsonObject()
-            #expect(body["revocation"] as? String == "failed")
-            #expect((body["integration"] as? [String: Any])?["status"] as? String == "disconnected")
+            let body = try await client.api(key: fixture.key).disconnectIntegration(path: .init(integrationId: id)).ok.body.json
+            #expect(body.revocation == .failed)
+            #expect(body.integration.status == .disconnected)
             #expect(fake.counters.revocations == 3)  // bounded retries of the 503
             #expect(try await fixture.count("integration_credentials") == 0)
             #expect(try await fixture.events(client, type: "integration.disconnected").count == 1)
