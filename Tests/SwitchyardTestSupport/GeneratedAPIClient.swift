@@ -4,6 +4,7 @@ import HummingbirdTesting
 import NIOCore
 import OpenAPIRuntime
 import SwitchyardAPIClient
+import SwitchyardAPIContract
 
 /// The client generated from `openapi/openapi.yaml`, sending through a Hummingbird test client (the application as
 /// `serve` builds it, in process or on a live port). Each response is decoded by the schema the document gives for
@@ -44,5 +45,12 @@ struct BearerKey: ClientMiddleware {
         var request = request
         request.headerFields[.authorization] = "Bearer \(key)"
         return try await next(request, body, baseURL)
+    }
+}
+
+extension TestResponse {
+    /// The body as the document's `Problem`, for a request sent raw (malformed on purpose).
+    package var problem: Components.Schemas.Problem {
+        get throws { try JSONDecoder().decode(Components.Schemas.Problem.self, from: Data(body.readableBytesView)) }
     }
 }

@@ -5,6 +5,8 @@ import HummingbirdTesting
 import NIOCore
 import PostgresNIO
 import SwitchyardAPI
+import SwitchyardAPIClient
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardPostgres
 import SwitchyardTestSupport
@@ -25,8 +27,7 @@ struct IdempotencyTests {
             #expect(second.headers[.idempotentReplayed] == "true")
             #expect(second.text == first.text)
             #expect(second.headers[.location] == first.headers[.location])
-            let list = try await client.request(.get, "/v1/tenants", key: TestEnvironment.adminKey)
-            #expect((try list.jsonObject()["data"] as? [Any])?.count == 1)
+            #expect(try await client.api(key: TestEnvironment.adminKey).listTenants().ok.body.json.data.count == 1)
         }
     }
 
@@ -48,15 +49,16 @@ struct IdempotencyTests {
         let environment = try await TestEnvironment.make()
         try await environment.withApp { (client: any TestClientProtocol) async throws in
             let tenant = try await client.makeTenant(slug: "secret-replay")
-            let headers: HTTPFields = [.idempotencyKey: "new-key"]
-            let first = try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":"ci"}"#, headers: headers)
-            let secret = try #require(try first.jsonObject()["key"] as? String)
-            let replay = try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":"ci"}"#, headers: headers)
-            #expect(replay.status == .created)
-            #expect(replay.headers[.idempotentReplayed] == "true")
-            #expect(try replay.jsonObject()["key"] == nil)
-            #expect(try replay.jsonObject()["id"] as? String == first.jsonObject()["id"] as? String)
-            #expect(!replay.text.contains(secret))
+            let api = client.api(key: tenant.key)
+            let first = try await api.createAPIKey(headers: .init(idempotencyKey: "new-key"), body: .json(.init(name: "ci"))).created.body.json
+            let secret = try #require(first.value2.key)
+            // The replay is the key without its secret: still a CreatedAPIKey by the document, with no `key`.
+            let replay = try await api.createAPIKey(headers: .init(idempotencyKey: "new-key"), body: .json(.init(name: "ci"))).created
+            #expect(replay.headers.idempotentReplayed == ._true)
+            #expect(try replay.body.json.value2.key == nil)
+            #expect(try replay.body.json.value1.id == first.value1.id)
+            let raw = try await client.request(.post, "/v1/api-keys", key: tenant.key, json: #"{"name":"ci"}"#, headers: [.idempotencyKey: "new-key"])
+            #expect(!raw.text.contains(secret))
             let stored = try await environment.withOwnerConnection { connection in
                 let query: PostgresQuery = "SELECT count(*) FROM idempotency_keys WHERE position(\(ByteBuffer(string: secret)) IN response_body) > 0"
                 return try await connection.query(query, logger: environment.logger)
@@ -99,12 +101,10 @@ struct IdempotencyTests {
         try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
             let a = try await client.makeTenant(slug: "scope-a")
             let b = try await client.makeTenant(slug: "scope-b")
-            let headers: HTTPFields = [.idempotencyKey: "shared"]
-            let fromA = try await client.request(.post, "/v1/api-keys", key: a.key, json: #"{"name":"k"}"#, headers: headers)
-            let fromB = try await client.request(.post, "/v1/api-keys", key: b.key, json: #"{"name":"k"}"#, headers: headers)
-            #expect(fromA.status == .created && fromB.status == .created)
-            #expect(fromB.headers[.idempotentReplayed] == nil)
-            #expect(try fromA.jsonObject()["id"] as? String != fromB.jsonObject()["id"] as? String)
+            let fromA = try await client.api(key: a.key).createAPIKey(headers: .init(idempotencyKey: "shared"), body: .json(.init(name: "k"))).created
+            let fromB = try await client.api(key: b.key).createAPIKey(headers: .init(idempotencyKey: "shared"), body: .json(.init(name: "k"))).created
+            #expect(fromB.headers.idempotentReplayed == nil)
+            #expect(try fromA.body.json.value1.id != fromB.body.json.value1.id)
         }
     }
 
