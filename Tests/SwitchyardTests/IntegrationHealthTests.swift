@@ -1,5 +1,7 @@
 import Foundation
 import HummingbirdTesting
+import SwitchyardAPIClient
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardJobs
 import SwitchyardPostgres
@@ -33,7 +35,8 @@ struct IntegrationHealthTests {
             let tenant = TenantID(try #require(UUID(uuidString: made.id)))
             let integration = try await IntegrationsAPITests.createStripe(client, key: made.key)
             let integrationID = try #require(UUID(uuidString: integration))
-            #expect(try await client.request(.get, "/v1/integrations/\(integration)", key: made.key).jsonObject()["health"] is NSNull)
+            let api = client.api(key: made.key)
+            #expect(try await api.getIntegration(path: .init(integrationId: integration)).ok.body.json.health == nil)
             try await environment.withDatabase(maxConnections: 8) { database in
                 let scoring = IntegrationHealthScoring(database: database, metrics: nil)
                 let registry = JobQueueTests.registry()
@@ -46,11 +49,9 @@ struct IntegrationHealthTests {
                     try await eventually("three dead jobs") { try await database.count(.dead, of: tenant, logger: logger) == 3 }
                 }
                 #expect(try await scoring.run(logger: logger) == 1)
-                let down = try #require(
-                    try await client.request(.get, "/v1/integrations/\(integration)", key: made.key).jsonObject()["health"] as? [String: Any]
-                )
-                #expect(down["status"] as? String == "down" && down["score"] as? Double == 0, "\(down)")
-                #expect((down["reason"] as? String)?.contains("try again later") == true)
+                let down = try #require(try await api.getIntegration(path: .init(integrationId: integration)).ok.body.json.health)
+                #expect(down.status == .down && down.score == 0, "\(down)")
+                #expect(down.reason.contains("try again later"))
                 #expect(try await scoring.run(logger: logger) == 0)  // no change, no second event
 
                 _ = try await database.withTenant(tenant, logger: logger) {
@@ -60,16 +61,11 @@ struct IntegrationHealthTests {
                     try await eventually("thirty jobs succeed") { try await database.count(.succeeded, of: tenant, logger: logger) == 30 }
                 }
                 #expect(try await scoring.run(logger: logger) == 1)
-                let healthy = try #require(
-                    try await client.request(.get, "/v1/integrations/\(integration)", key: made.key).jsonObject()["health"] as? [String: Any]
-                )
-                #expect(healthy["status"] as? String == "healthy", "\(healthy)")
+                let healthy = try #require(try await api.getIntegration(path: .init(integrationId: integration)).ok.body.json.health)
+                #expect(healthy.status == .healthy, "\(healthy)")
             }
-            let events = try #require(
-                try await client.request(.get, "/v1/events?type=integration.health_changed&integration_id=\(integration)", key: made.key)
-                    .jsonObject()["data"] as? [[String: Any]]
-            )
-            let changes = events.compactMap { $0["data"] as? [String: String] }
+            let events = try await api.listEvents(query: .init(_type: "integration.health_changed", integrationId: integration)).ok.body.json.data
+            let changes = events.map { $0.data.value.compactMapValues { $0 as? String } }
             #expect(changes.map { $0["to"] ?? "" } == ["down", "healthy"])  // oldest first
             #expect(changes.first?["from"] == "unknown" && changes.last?["from"] == "down")
         }

@@ -1,6 +1,8 @@
 import Foundation
 import HummingbirdTesting
 import Logging
+import SwitchyardAPIClient
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardMetrics
 import SwitchyardTestSupport
@@ -91,14 +93,11 @@ struct KeyLifecycleTests {
             let (b, victim) = try await environment.withApp(metrics: metrics) { (client: any TestClientProtocol) async throws -> (String, String) in
                 let a = try await client.makeTenant(slug: "unreadable-a", scopes: [.read, .write, .credentialsRead])
                 let b = try await client.makeTenant(slug: "unreadable-b", scopes: [.read, .write, .credentialsRead])
-                let source = try #require(
-                    try await client.request(.post, "/v1/integrations", key: a.key, json: #"{"provider":"stripe","credentials":{"api_key":"sk_a"}}"#)
-                        .jsonObject()["id"] as? String
-                )
-                let victim = try #require(
-                    try await client.request(.post, "/v1/integrations", key: b.key, json: #"{"provider":"stripe","credentials":{"api_key":"sk_b"}}"#)
-                        .jsonObject()["id"] as? String
-                )
+                let stripe = { (secret: String) in
+                    Components.Schemas.IntegrationCreate(provider: "stripe", credentials: .init(additionalProperties: ["api_key": secret]))
+                }
+                let source = try await client.api(key: a.key).createIntegration(body: .json(stripe("sk_a"))).created.body.json.id
+                let victim = try await client.api(key: b.key).createIntegration(body: .json(stripe("sk_b"))).created.body.json.id
                 try await environment.withOwnerConnection { connection in
                     try await connection.query(
                         """
@@ -112,14 +111,14 @@ struct KeyLifecycleTests {
                 let response = try await client.request(.get, "/v1/integrations/\(victim)/credentials", key: b.key)
                 #expect(response.status == .conflict)
                 #expect(response.headers[.contentType] == "application/problem+json")
-                let problem = try response.jsonObject()
-                #expect((problem["type"] as? String)?.hasSuffix("/secret-unreadable") == true)
-                #expect((problem["detail"] as? String)?.contains(victim) == true)
+                let problem = try response.problem
+                #expect(problem._type.hasSuffix("/secret-unreadable"))
+                #expect(problem.detail?.contains(victim) == true)
                 #expect(!response.text.contains("sk_a") && !response.text.contains("sk_b"))
                 #expect(try await client.request(.get, "/v1/integrations/\(source)/credentials", key: a.key).status == .ok)
 
-                let audit = try await client.request(.get, "/v1/audit-events", key: b.key).jsonObject()["data"] as? [[String: Any]] ?? []
-                #expect(audit.contains { $0["action"] as? String == "secret.unreadable" && $0["resource_id"] as? String == victim })
+                let audit = try await client.api(key: b.key).listAuditEvents().ok.body.json.data
+                #expect(audit.contains { $0.action == "secret.unreadable" && $0.resourceId == victim })
                 let exposition = try await client.request(.get, "/metrics").text
                 #expect(
                     exposition.contains(#"switchyard_secrets_unreadable_total{field="integration_credentials.secret"} 1"#),
@@ -181,8 +180,8 @@ struct KeyLifecycleTests {
             let response = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: "hook-1")
             #expect(response.status == .serviceUnavailable)
             #expect(!response.text.contains("secret"), "\(response.text)")
-            let audit = try await client.request(.get, "/v1/audit-events", key: tenant.key).jsonObject()["data"] as? [[String: Any]] ?? []
-            #expect(audit.contains { $0["action"] as? String == "secret.unreadable" })
+            let audit = try await client.api(key: tenant.key).listAuditEvents().ok.body.json.data
+            #expect(audit.contains { $0.action == "secret.unreadable" })
         }
     }
 }

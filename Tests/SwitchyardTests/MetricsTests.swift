@@ -1,6 +1,8 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import SwitchyardAPIClient
+import SwitchyardAPIContract
 import SwitchyardMetrics
 import SwitchyardTestSupport
 import Testing
@@ -64,9 +66,8 @@ struct MetricsTests {
     func exposition() async throws {
         try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
             let tenant = try await client.makeTenant(slug: "metrics")
-            let keyID =
-                try #require(try await client.request(.get, "/v1/me", key: tenant.key).jsonObject()["api_key"] as? [String: Any])["id"] as? String
-            _ = try await client.request(.get, "/v1/api-keys/\(try #require(keyID))", key: tenant.key)
+            let keyID = try await client.api(key: tenant.key).getMe().ok.body.json.apiKey.id
+            _ = try await client.request(.get, "/v1/api-keys/\(keyID)", key: tenant.key)
             _ = try await client.request(.get, "/v1/api-keys/\(UUID())", key: tenant.key)
             _ = try await client.request(.get, "/no/such/route/\(UUID())")
 
