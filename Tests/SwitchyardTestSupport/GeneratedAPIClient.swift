@@ -1,7 +1,9 @@
+import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import OpenAPIAsyncHTTPClient
 import OpenAPIRuntime
 import SwitchyardAPIClient
 import SwitchyardAPIContract
@@ -16,6 +18,28 @@ extension TestClientProtocol {
             transport: HummingbirdTestTransport(client: self),
             middlewares: key.map { [BearerKey(key: $0)] } ?? []
         )
+    }
+}
+
+extension HTTPClient {
+    /// The generated client for a server listening on `port` of the loopback interface (a live server, a process).
+    package func api(port: Int, key: String? = nil) -> Client {
+        Client(
+            serverURL: URL(string: "http://127.0.0.1:\(port)")!,
+            transport: AsyncHTTPClientTransport(configuration: .init(client: self, timeout: .seconds(15))),
+            middlewares: key.map { [BearerKey(key: $0)] } ?? []
+        )
+    }
+}
+
+extension HTTPClient {
+    /// Creates a tenant as the operator on the server at `port`, and a key for it; returns (tenant id, key).
+    package func makeTenant(port: Int, slug: String, scopes: [Components.Schemas.Scope] = [.read, .write]) async throws -> (id: String, key: String) {
+        let admin = api(port: port, key: TestEnvironment.adminKey)
+        let tenant = try await admin.createTenant(body: .json(.init(slug: slug, name: "Tenant \(slug)"))).created.body.json
+        let created = try await admin.createTenantAPIKey(path: .init(tenantId: tenant.id), body: .json(.init(name: "first", scopes: scopes)))
+        guard let key = try created.created.body.json.value2.key else { throw TestFailure("a created key came without its secret") }
+        return (tenant.id, key)
     }
 }
 

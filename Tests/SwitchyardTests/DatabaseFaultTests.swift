@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import PostgresNIO
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardJobs
 import SwitchyardPostgres
@@ -38,20 +39,13 @@ struct DatabaseFaultTests {
         do {
             let http = LoopbackHTTP(client: client, port: port)
             try await http.waitUntilReady()
-            let tenant = try await http.json(.POST, "/v1/tenants", key: TestEnvironment.adminKey, body: #"{"slug":"faults","name":"Faults"}"#)
-            let tenantID = try #require(tenant["id"] as? String)
-            let key = try #require(
-                try await http.json(.POST, "/v1/tenants/\(tenantID)/api-keys", key: TestEnvironment.adminKey, body: #"{"name":"k"}"#)["key"]
-                    as? String
-            )
+            let (_, key) = try await client.makeTenant(port: port, slug: "faults")
             let secret = "fault-injection-secret"
-            let source = try await http.json(
-                .POST,
+            let sourceID = try await http.createdID(
                 "/v1/webhook-sources",
                 key: key,
                 body: #"{"name":"gh","scheme":{"type":"github"},"secret":"\#(secret)"}"#
             )
-            let sourceID = try #require(source["id"] as? String)
 
             let ledger = DeliveryLedger()
             let report = try await withThrowingTaskGroup(of: Void.self) { senders -> CrashReport in

@@ -95,12 +95,13 @@ struct LoopbackHTTP: Sendable {
         return Answer(status: Int(response.status.code), body: String(buffer: bytes), elapsed: ContinuousClock.now - started)
     }
 
-    func json(_ method: HTTPMethod, _ path: String, key: String, body: String) async throws -> [String: Any] {
-        let answer = try await send(method, path, headers: [("Authorization", "Bearer \(key)"), ("Content-Type", "application/json")], body: body)
-        guard (200..<300).contains(answer.status),
-            let object = try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any]
-        else { throw TestFailure("\(method) \(path) answered \(answer.status): \(answer.body)") }
-        return object
+    /// POSTs a JSON body and returns the `id` of what it created (for bodies the generated client cannot build
+    /// simply, such as a webhook source's scheme).
+    func createdID(_ path: String, key: String, body: String) async throws -> String {
+        struct Created: Decodable { let id: String }
+        let answer = try await send(.POST, path, headers: [("Authorization", "Bearer \(key)"), ("Content-Type", "application/json")], body: body)
+        guard answer.status == 201 else { throw TestFailure("POST \(path) answered \(answer.status): \(answer.body)") }
+        return try JSONDecoder().decode(Created.self, from: Data(answer.body.utf8)).id
     }
 
     /// The value of an unlabelled metric on `/metrics`, or `nil` when the process does not answer.

@@ -147,7 +147,7 @@ struct KeyLifecycleTests {
                     logger: logger
                 )
             }
-            for tenant in [a, b] { try await database.withTenant(tenant, logger: logger) { try await $0.rotateDataKey() } }
+            for tenant in [a, b] { _ = try await database.withTenant(tenant, logger: logger) { try await $0.rotateDataKey() } }
 
             let progress = try await database.resealRetiringDataKeys(batchSize: 1, logger: logger)
             #expect(progress.done == 2 && progress.remaining == 1, "\(progress)")

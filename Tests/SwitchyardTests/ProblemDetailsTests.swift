@@ -136,19 +136,11 @@ struct ProblemDetailsTests {
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
             do {
                 let http = LoopbackHTTP(client: client, port: port)
-                let tenant = try await http.json(.POST, "/v1/tenants", key: TestEnvironment.adminKey, body: #"{"slug":"chunked","name":"Chunked"}"#)
-                let tenantID = try #require(tenant["id"] as? String)
-                let key = try #require(
-                    try await http.json(.POST, "/v1/tenants/\(tenantID)/api-keys", key: TestEnvironment.adminKey, body: #"{"name":"k"}"#)["key"]
-                        as? String
-                )
-                let source = try #require(
-                    try await http.json(
-                        .POST,
-                        "/v1/webhook-sources",
-                        key: key,
-                        body: #"{"name":"gh","scheme":{"type":"github"},"secret":"chunky-secret","max_body_bytes":1024}"#
-                    )["id"] as? String
+                let (_, key) = try await client.makeTenant(port: port, slug: "chunked")
+                let source = try await http.createdID(
+                    "/v1/webhook-sources",
+                    key: key,
+                    body: #"{"name":"gh","scheme":{"type":"github"},"secret":"chunky-secret","max_body_bytes":1024}"#
                 )
                 for path in ["/v1/api-keys", "/webhooks/\(source)"] {
                     var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import SwitchyardAPIContract
 import SwitchyardTestSupport
 import Testing
 
@@ -22,25 +23,11 @@ struct SchemathesisTests {
             let run: (Int32, String)
             do {
                 let http = LoopbackHTTP(client: client, port: port)
-                let tenant = try await http.json(
-                    .POST,
-                    "/v1/tenants",
-                    key: TestEnvironment.adminKey,
-                    body: #"{"slug":"conformance","name":"Conformance"}"#
-                )
-                let tenantID = try #require(tenant["id"] as? String)
-                let key = try #require(
-                    try await http.json(
-                        .POST,
-                        "/v1/tenants/\(tenantID)/api-keys",
-                        key: TestEnvironment.adminKey,
-                        body: #"{"name":"schemathesis","scopes":["read","write","credentials:read"]}"#
-                    )["key"] as? String
-                )
+                let (_, key) = try await client.makeTenant(port: port, slug: "conformance", scopes: [.read, .write, .credentials_colon_read])
                 // Records for the operations that take an id, so they reach more than their 404 (the proxy's are left
                 // out: they would call the provider).
                 func create(_ path: String, _ body: String) async throws -> String {
-                    try #require(try await http.json(.POST, path, key: key, body: body)["id"] as? String)
+                    try await http.createdID(path, key: key, body: body)
                 }
                 let records = [
                     (
