@@ -15,19 +15,18 @@ public struct APIKeyRecord: Sendable, Equatable {
     public let lastUsedAt: Date?
     public let createdAt: Date
 
-    typealias Row = (UUID, UUID, String, String, [String], String, Date?, Date?, Date?, Date)
-
-    init(row: Row) {
-        id = row.0
-        tenantID = TenantID(row.1)
-        name = row.2
-        displayPrefix = row.3
-        scopes = Set(row.4.compactMap(APIKeyScope.init(rawValue:)))
-        createdBy = row.5
-        expiresAt = row.6
-        revokedAt = row.7
-        lastUsedAt = row.8
-        createdAt = row.9
+    init(row: PostgresRow) throws {
+        let row = NamedRow(row, table: "api_keys")
+        id = try row("id")
+        tenantID = TenantID(try row("tenant_id"))
+        name = try row("name")
+        displayPrefix = try row("display_prefix")
+        scopes = Set(try row.values("scopes", as: APIKeyScope.self))
+        createdBy = try row("created_by")
+        expiresAt = try row("expires_at")
+        revokedAt = try row("revoked_at")
+        lastUsedAt = try row("last_used_at")
+        createdAt = try row("created_at")
     }
 
     /// Whether the key authenticates at `now`.
@@ -62,8 +61,8 @@ extension TenantTransaction {
             VALUES (\(tenantID.rawValue), \(UUID.v7()), \(new.name), \(secret.displayPrefix), \(ByteBuffer(bytes: secret.hash)), \(scopes), \(new.createdBy), \(new.expiresAt))
             RETURNING id, tenant_id, name, display_prefix, scopes, created_by, expires_at, revoked_at, last_used_at, created_at
             """
-        ).decode(APIKeyRecord.Row.self).collect()
-        return (APIKeyRecord(row: rows[0]), secret)
+        ).collect()
+        return (try APIKeyRecord(row: rows[0]), secret)
     }
 
     public func apiKey(_ id: UUID) async throws -> APIKeyRecord? {
@@ -72,7 +71,7 @@ extension TenantTransaction {
             SELECT id, tenant_id, name, display_prefix, scopes, created_by, expires_at, revoked_at, last_used_at, created_at
               FROM api_keys WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)
             """
-        ).decode(APIKeyRecord.Row.self).collect().first.map(APIKeyRecord.init(row:))
+        ).collect().first.map(APIKeyRecord.init(row:))
     }
 
     public func apiKeys(_ page: PageRequest) async throws -> Page<APIKeyRecord> {
@@ -84,8 +83,8 @@ extension TenantTransaction {
              WHERE tenant_id = \(tenantID.rawValue) AND (\(after)::uuid IS NULL OR id > \(after))
              ORDER BY id LIMIT \(page.limit + 1)
             """
-        ).decode(APIKeyRecord.Row.self).collect()
-        return Page(fetched: rows.map(APIKeyRecord.init(row:)), limit: page.limit, id: \.id)
+        ).collect()
+        return Page(fetched: try rows.map(APIKeyRecord.init(row:)), limit: page.limit, id: \.id)
     }
 
     /// Marks the key revoked (idempotent: a second revoke keeps the first time). `nil` when it does not exist.
@@ -96,7 +95,7 @@ extension TenantTransaction {
              WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)
             RETURNING id, tenant_id, name, display_prefix, scopes, created_by, expires_at, revoked_at, last_used_at, created_at
             """
-        ).decode(APIKeyRecord.Row.self).collect().first.map(APIKeyRecord.init(row:))
+        ).collect().first.map(APIKeyRecord.init(row:))
     }
 }
 
@@ -115,6 +114,6 @@ extension OperatorTransaction {
             SELECT id, tenant_id, name, display_prefix, scopes, created_by, expires_at, revoked_at, last_used_at, created_at
               FROM api_keys WHERE secret_hash = \(ByteBuffer(bytes: hash))
             """
-        ).decode(APIKeyRecord.Row.self).collect().first.map(APIKeyRecord.init(row:))
+        ).collect().first.map(APIKeyRecord.init(row:))
     }
 }

@@ -14,17 +14,16 @@ public struct AuditEventRecord: Sendable, Equatable {
     public let createdAt: Date
 
     static let columns = "id, actor, action, resource_type, resource_id, request_id, details::text, created_at"
-    typealias Row = (UUID, String, String, String, String?, String?, String, Date)
-
-    init(row: Row) throws {
-        id = row.0
-        actor = row.1
-        action = row.2
-        resourceType = row.3
-        resourceID = row.4
-        requestID = row.5
-        details = try JSONText.decode([String: String].self, row.6, column: "audit_events.details", row: row.0)
-        createdAt = row.7
+    init(row: PostgresRow) throws {
+        let row = NamedRow(row, table: "audit_events")
+        id = try row("id")
+        actor = try row("actor")
+        action = try row("action")
+        resourceType = try row("resource_type")
+        resourceID = try row("resource_id")
+        requestID = try row("request_id")
+        details = try row.json("details")
+        createdAt = try row("created_at")
     }
 }
 
@@ -74,7 +73,7 @@ extension TenantTransaction {
              WHERE tenant_id = \(tenantID.rawValue) AND (\(page.cursor?.lastID)::uuid IS NULL OR id < \(page.cursor?.lastID))
              ORDER BY id DESC LIMIT \(page.limit + 1)
             """
-        ).decode(AuditEventRecord.Row.self).collect()
+        ).collect()
         return Page(fetched: try rows.map(AuditEventRecord.init(row:)), limit: page.limit, id: \.id)
     }
 }

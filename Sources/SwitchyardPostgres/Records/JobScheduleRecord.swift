@@ -130,7 +130,7 @@ extension TenantTransaction {
              WHERE tenant_id = \(tenantID.rawValue) AND (\(page.cursor?.lastID)::uuid IS NULL OR id > \(page.cursor?.lastID)) ORDER BY id LIMIT \(page.limit + 1)
             """
         ).decode(JobScheduleRecord.Row.self).collect()
-        return Page(fetched: rows.map(JobScheduleRecord.init(row:)), limit: page.limit, id: \.id)
+        return Page(fetched: try rows.map(JobScheduleRecord.init(row:)), limit: page.limit, id: \.id)
     }
 
     public func updateSchedule(_ id: UUID, _ update: JobScheduleUpdate) async throws -> JobScheduleRecord? {

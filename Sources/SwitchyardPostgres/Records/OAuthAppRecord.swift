@@ -13,7 +13,6 @@ public enum OAuthAppSource: String, Sendable, Codable {
 public struct OAuthAppRecord: Sendable, Equatable {
     /// The columns every query of `oauth_apps` or `platform_oauth_apps` returns for a record.
     static let columns = "id, provider, client_id, scopes, created_at, updated_at"
-    typealias Row = (UUID, String, String, [String]?, Date, Date)
 
     public let id: UUID
     public let provider: String
@@ -62,22 +61,22 @@ extension TenantTransaction {
                    scopes = EXCLUDED.scopes, updated_at = now()
             RETURNING id, provider, client_id, scopes, created_at, updated_at
             """
-        ).decode(OAuthAppRecord.Row.self).collect()
-        return (Self.record(rows[0], source: .tenant), existing == nil)
+        ).collect()
+        return (try Self.record(rows[0], source: .tenant), existing == nil)
     }
 
     public func oauthApps() async throws -> [OAuthAppRecord] {
         try await query(
             "SELECT \(unescaped: OAuthAppRecord.columns) FROM oauth_apps WHERE tenant_id = \(tenantID.rawValue) ORDER BY provider"
         )
-        .decode(OAuthAppRecord.Row.self).collect().map { Self.record($0, source: .tenant) }
+        .collect().map { try Self.record($0, source: .tenant) }
     }
 
     public func oauthApp(provider: String) async throws -> OAuthAppRecord? {
         try await query(
             "SELECT \(unescaped: OAuthAppRecord.columns) FROM oauth_apps WHERE tenant_id = \(tenantID.rawValue) AND provider = \(provider)"
         )
-        .decode(OAuthAppRecord.Row.self).collect().first.map { Self.record($0, source: .tenant) }
+        .collect().first.map { try Self.record($0, source: .tenant) }
     }
 
     public func deleteOAuthApp(provider: String) async throws -> Bool {
@@ -96,8 +95,17 @@ extension TenantTransaction {
         return OAuthClientCredentials(clientID: row.1, clientSecret: String(decoding: secret, as: UTF8.self), scopes: row.3, source: .tenant)
     }
 
-    static func record(_ row: OAuthAppRecord.Row, source: OAuthAppSource) -> OAuthAppRecord {
-        OAuthAppRecord(id: row.0, provider: row.1, clientID: row.2, scopes: row.3, source: source, createdAt: row.4, updatedAt: row.5)
+    static func record(_ row: PostgresRow, source: OAuthAppSource) throws -> OAuthAppRecord {
+        let row = NamedRow(row, table: source == .tenant ? "oauth_apps" : "platform_oauth_apps")
+        return OAuthAppRecord(
+            id: try row("id"),
+            provider: try row("provider"),
+            clientID: try row("client_id"),
+            scopes: try row("scopes"),
+            source: source,
+            createdAt: try row("created_at"),
+            updatedAt: try row("updated_at")
+        )
     }
 }
 
@@ -129,20 +137,20 @@ extension OperatorTransaction {
                    kek_id = EXCLUDED.kek_id, kek_version = EXCLUDED.kek_version, scopes = EXCLUDED.scopes, updated_at = now()
             RETURNING id, provider, client_id, scopes, created_at, updated_at
             """
-        ).decode(OAuthAppRecord.Row.self).collect()
-        return (TenantTransaction.record(rows[0], source: .platform), existing == nil)
+        ).collect()
+        return (try TenantTransaction.record(rows[0], source: .platform), existing == nil)
     }
 
     public func platformOAuthApps() async throws -> [OAuthAppRecord] {
         try await query("SELECT \(unescaped: OAuthAppRecord.columns) FROM platform_oauth_apps ORDER BY provider")
-            .decode(OAuthAppRecord.Row.self).collect().map { TenantTransaction.record($0, source: .platform) }
+            .collect().map { try TenantTransaction.record($0, source: .platform) }
     }
 
     public func platformOAuthApp(provider: String) async throws -> OAuthAppRecord? {
         try await query(
             "SELECT \(unescaped: OAuthAppRecord.columns) FROM platform_oauth_apps WHERE provider = \(provider)"
         )
-        .decode(OAuthAppRecord.Row.self).collect().first.map { TenantTransaction.record($0, source: .platform) }
+        .collect().first.map { try TenantTransaction.record($0, source: .platform) }
     }
 
     public func deletePlatformOAuthApp(provider: String) async throws -> Bool {

@@ -12,10 +12,16 @@ public struct TenantRecord: Sendable, Equatable {
     /// Origins (`https://app.example.com`) a connect flow may send the end user back to (REQUIREMENTS OA-3).
     public let connectReturnOrigins: [String]
 
-    typealias Row = (UUID, String, String, Date, Date, [String])
-
-    init(row: Row) {
-        self.init(id: TenantID(row.0), slug: row.1, name: row.2, createdAt: row.3, updatedAt: row.4, connectReturnOrigins: row.5)
+    init(row: PostgresRow) throws {
+        let row = NamedRow(row, table: "tenants")
+        self.init(
+            id: TenantID(try row("id")),
+            slug: try row("slug"),
+            name: try row("name"),
+            createdAt: try row("created_at"),
+            updatedAt: try row("updated_at"),
+            connectReturnOrigins: try row("connect_return_origins")
+        )
     }
 
     public init(id: TenantID, slug: String, name: String, createdAt: Date, updatedAt: Date, connectReturnOrigins: [String] = []) {
@@ -33,8 +39,8 @@ extension OperatorTransaction {
         do {
             let rows = try await query(
                 "INSERT INTO tenants (id, slug, name) VALUES (\(UUID.v7()), \(slug), \(name)) RETURNING id, slug, name, created_at, updated_at, connect_return_origins"
-            ).decode(TenantRecord.Row.self).collect()
-            let tenant = TenantRecord(row: rows[0])
+            ).collect()
+            let tenant = try TenantRecord(row: rows[0])
             try await createDataKey(for: tenant.id)
             return tenant
         } catch let error as PSQLError where error.isUniqueViolation {
@@ -44,12 +50,12 @@ extension OperatorTransaction {
 
     public func tenant(_ id: TenantID) async throws -> TenantRecord? {
         try await query("SELECT id, slug, name, created_at, updated_at, connect_return_origins FROM tenants WHERE id = \(id.rawValue)")
-            .decode(TenantRecord.Row.self).collect().first.map(TenantRecord.init(row:))
+            .collect().first.map(TenantRecord.init(row:))
     }
 
     public func tenant(slug: String) async throws -> TenantRecord? {
         try await query("SELECT id, slug, name, created_at, updated_at, connect_return_origins FROM tenants WHERE slug = \(slug)")
-            .decode(TenantRecord.Row.self).collect().first.map(TenantRecord.init(row:))
+            .collect().first.map(TenantRecord.init(row:))
     }
 
     public func tenants(_ page: PageRequest) async throws -> Page<TenantRecord> {
@@ -60,8 +66,8 @@ extension OperatorTransaction {
              WHERE \(after)::uuid IS NULL OR id > \(after)
              ORDER BY id LIMIT \(page.limit + 1)
             """
-        ).decode(TenantRecord.Row.self).collect()
-        return Page(fetched: rows.map(TenantRecord.init(row:)), limit: page.limit, id: \.id.rawValue)
+        ).collect()
+        return Page(fetched: try rows.map(TenantRecord.init(row:)), limit: page.limit, id: \.id.rawValue)
     }
 
     /// Applies the given changes; `nil` fields stay as they are.
@@ -74,7 +80,7 @@ extension OperatorTransaction {
                  WHERE id = \(id.rawValue)
                 RETURNING id, slug, name, created_at, updated_at, connect_return_origins
                 """
-            ).decode(TenantRecord.Row.self).collect().first.map(TenantRecord.init(row:))
+            ).collect().first.map(TenantRecord.init(row:))
         } catch let error as PSQLError where error.isUniqueViolation {
             throw SwitchyardError.conflict("A tenant with slug '\(slug ?? "")' already exists.")
         }
@@ -95,6 +101,6 @@ extension TenantTransaction {
     /// The tenant this transaction is scoped to.
     public func currentTenant() async throws -> TenantRecord? {
         try await query("SELECT id, slug, name, created_at, updated_at, connect_return_origins FROM tenants WHERE id = \(tenantID.rawValue)")
-            .decode(TenantRecord.Row.self).collect().first.map(TenantRecord.init(row:))
+            .collect().first.map(TenantRecord.init(row:))
     }
 }

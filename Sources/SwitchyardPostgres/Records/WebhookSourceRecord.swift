@@ -15,18 +15,17 @@ public struct WebhookSourceRecord: Sendable, Equatable {
     public let updatedAt: Date
 
     static let columns = "tenant_id, id, name, scheme::text, integration_id, max_body_bytes, created_at, updated_at"
-    typealias Row = (UUID, UUID, String, String, UUID?, Int, Date, Date)
-
-    init(row: Row) {
+    init(row: PostgresRow) throws {
+        let row = NamedRow(row, table: "webhook_sources")
         self.init(
-            tenantID: TenantID(row.0),
-            id: row.1,
-            name: row.2,
-            scheme: row.3,
-            integrationID: row.4,
-            maxBodyBytes: row.5,
-            createdAt: row.6,
-            updatedAt: row.7
+            tenantID: TenantID(try row("tenant_id")),
+            id: try row("id"),
+            name: try row("name"),
+            scheme: try row("scheme"),
+            integrationID: try row("integration_id"),
+            maxBodyBytes: try row("max_body_bytes"),
+            createdAt: try row("created_at"),
+            updatedAt: try row("updated_at")
         )
     }
 
@@ -58,14 +57,14 @@ extension TenantTransaction {
             VALUES (\(tenantID.rawValue), \(UUID()), \(name), \(scheme)::jsonb, \(integrationID), \(maxBodyBytes))
             RETURNING \(unescaped: WebhookSourceRecord.columns)
             """
-        ).decode(WebhookSourceRecord.Row.self).collect()
-        return WebhookSourceRecord(row: rows[0])
+        ).collect()
+        return try WebhookSourceRecord(row: rows[0])
     }
 
     public func webhookSource(_ id: UUID) async throws -> WebhookSourceRecord? {
         try await query(
             "SELECT \(unescaped: WebhookSourceRecord.columns) FROM webhook_sources WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)"
-        ).decode(WebhookSourceRecord.Row.self).collect().first.map(WebhookSourceRecord.init(row:))
+        ).collect().first.map(WebhookSourceRecord.init(row:))
     }
 
     public func webhookSources(_ page: PageRequest) async throws -> Page<WebhookSourceRecord> {
@@ -74,8 +73,8 @@ extension TenantTransaction {
             SELECT \(unescaped: WebhookSourceRecord.columns) FROM webhook_sources
              WHERE tenant_id = \(tenantID.rawValue) AND (\(page.cursor?.lastID)::uuid IS NULL OR id > \(page.cursor?.lastID)) ORDER BY id LIMIT \(page.limit + 1)
             """
-        ).decode(WebhookSourceRecord.Row.self).collect()
-        return Page(fetched: rows.map(WebhookSourceRecord.init(row:)), limit: page.limit, id: \.id)
+        ).collect()
+        return Page(fetched: try rows.map(WebhookSourceRecord.init(row:)), limit: page.limit, id: \.id)
     }
 
     public func updateWebhookSource(
@@ -95,7 +94,7 @@ extension TenantTransaction {
              WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)
             RETURNING \(unescaped: WebhookSourceRecord.columns)
             """
-        ).decode(WebhookSourceRecord.Row.self).collect().first.map(WebhookSourceRecord.init(row:))
+        ).collect().first.map(WebhookSourceRecord.init(row:))
     }
 
     public func deleteWebhookSource(_ id: UUID) async throws -> Bool {
@@ -179,6 +178,6 @@ extension OperatorTransaction {
     public func webhookSourceForIngest(_ id: UUID) async throws -> WebhookSourceRecord? {
         try await query(
             "SELECT \(unescaped: WebhookSourceRecord.columns) FROM webhook_sources WHERE id = \(id)"
-        ).decode(WebhookSourceRecord.Row.self).collect().first.map(WebhookSourceRecord.init(row:))
+        ).collect().first.map(WebhookSourceRecord.init(row:))
     }
 }
