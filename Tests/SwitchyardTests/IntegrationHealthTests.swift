@@ -1,5 +1,7 @@
 import Foundation
 import HummingbirdTesting
+import SwitchyardAPIClient
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardJobs
 import SwitchyardPostgres
@@ -65,11 +67,10 @@ struct IntegrationHealthTests {
                 )
                 #expect(healthy["status"] as? String == "healthy", "\(healthy)")
             }
-            let events = try #require(
-                try await client.request(.get, "/v1/events?type=integration.health_changed&integration_id=\(integration)", key: made.key)
-                    .jsonObject()["data"] as? [[String: Any]]
-            )
-            let changes = events.compactMap { $0["data"] as? [String: String] }
+            let events = try await client.api(key: made.key).listEvents(query: .init(_type: "integration.health_changed", integrationId: integration))
+                .ok.body.json.data
+            // `data` is free-form in the document; here its members are all text.
+            let changes = events.compactMap { $0.data.value as? [String: String] }
             #expect(changes.map { $0["to"] ?? "" } == ["down", "healthy"])  // oldest first
             #expect(changes.first?["from"] == "unknown" && changes.last?["from"] == "down")
         }

@@ -2,6 +2,8 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import SwitchyardAPI
+import SwitchyardAPIClient
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardTestSupport
 import Testing
@@ -76,11 +78,11 @@ struct IntegrationsAPITests {
             #expect(try await client.request(.delete, "/v1/integrations/\(id)", key: tenant.key).status == .noContent)
             #expect(try await client.request(.get, "/v1/integrations/\(id)", key: tenant.key).status == .notFound)
 
-            let audit = try await client.request(.get, "/v1/audit-events", key: tenant.key)
-            let actions = (try audit.jsonObject()["data"] as? [[String: Any]])?.compactMap { $0["action"] as? String } ?? []
+            let actions = try await client.api(key: tenant.key).listAuditEvents().ok.body.json.data.map(\.action)
             #expect(actions.filter { $0 == "integration.created" }.count == 2)
             #expect(actions.first == "integration.deleted")  // newest first
-            #expect(!audit.text.contains(Self.stripeSecret))
+            // In no field of any event: read raw.
+            #expect(!(try await client.request(.get, "/v1/audit-events", key: tenant.key).text.contains(Self.stripeSecret)))
         }
     }
 
@@ -136,12 +138,11 @@ struct IntegrationsAPITests {
             #expect((body["fields"] as? [String: String])?["api_key"] == Self.stripeSecret)
             #expect(try await client.request(.get, "/v1/integrations/\(UUID())/credentials", key: reader).status == .notFound)
 
-            let audit = try await client.request(.get, "/v1/audit-events", key: reader).jsonObject()["data"] as? [[String: Any]]
-            let event = try #require(audit?.first)
-            #expect(event["action"] as? String == "credential.read")
-            #expect(event["resource_id"] as? String == id)
-            #expect(event["request_id"] as? String == read.headers[.requestID])
-            #expect((event["actor"] as? String).map { reader.hasPrefix($0) } == true)
+            let event = try #require(try await client.api(key: reader).listAuditEvents().ok.body.json.data.first)
+            #expect(event.action == "credential.read")
+            #expect(event.resourceId == id)
+            #expect(event.requestId == read.headers[.requestID])
+            #expect(reader.hasPrefix(event.actor))
         }
     }
 

@@ -1,6 +1,8 @@
 import Foundation
 import HummingbirdTesting
 import Logging
+import SwitchyardAPIClient
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardMetrics
 import SwitchyardTestSupport
@@ -118,8 +120,8 @@ struct KeyLifecycleTests {
                 #expect(!response.text.contains("sk_a") && !response.text.contains("sk_b"))
                 #expect(try await client.request(.get, "/v1/integrations/\(source)/credentials", key: a.key).status == .ok)
 
-                let audit = try await client.request(.get, "/v1/audit-events", key: b.key).jsonObject()["data"] as? [[String: Any]] ?? []
-                #expect(audit.contains { $0["action"] as? String == "secret.unreadable" && $0["resource_id"] as? String == victim })
+                let audit = try await client.api(key: b.key).listAuditEvents().ok.body.json.data
+                #expect(audit.contains { $0.action == "secret.unreadable" && $0.resourceId == victim })
                 let exposition = try await client.request(.get, "/metrics").text
                 #expect(
                     exposition.contains(#"switchyard_secrets_unreadable_total{field="integration_credentials.secret"} 1"#),
@@ -181,8 +183,8 @@ struct KeyLifecycleTests {
             let response = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: "hook-1")
             #expect(response.status == .serviceUnavailable)
             #expect(!response.text.contains("secret"), "\(response.text)")
-            let audit = try await client.request(.get, "/v1/audit-events", key: tenant.key).jsonObject()["data"] as? [[String: Any]] ?? []
-            #expect(audit.contains { $0["action"] as? String == "secret.unreadable" })
+            let audit = try await client.api(key: tenant.key).listAuditEvents().ok.body.json.data
+            #expect(audit.contains { $0.action == "secret.unreadable" })
         }
     }
 }

@@ -62,7 +62,7 @@ struct OAuthConnectTests {
 
             let events = try await fixture.events(client, type: "integration.connected")
             #expect(events.count == 1)
-            #expect(events.first?["integration_id"] as? String == id)
+            #expect(events.first?.integrationId == id)
             let audit = try await client.request(.get, "/v1/audit-events", key: fixture.key).text
             #expect(audit.contains("integration.connected"))
 

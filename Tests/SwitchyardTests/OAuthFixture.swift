@@ -3,6 +3,8 @@ import HTTPTypes
 import HummingbirdTesting
 import Logging
 import PostgresNIO
+import SwitchyardAPIClient
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardTestSupport
 import Testing
@@ -93,8 +95,9 @@ struct OAuthFixture: Sendable {
         try await client.request(.get, "/v1/integrations/\(id)", key: key).jsonObject()
     }
 
-    func events(_ client: any TestClientProtocol, type: String) async throws -> [[String: Any]] {
-        try await client.request(.get, "/v1/events?type=\(type)", key: key).jsonObject()["data"] as? [[String: Any]] ?? []
+    /// The tenant's events of `type`, through the generated client.
+    func events(_ client: any TestClientProtocol, type: String) async throws -> [Components.Schemas.Event] {
+        try await client.api(key: key).listEvents(query: .init(_type: type)).ok.body.json.data
     }
 
     /// Rows of `table` for this tenant, counted as the schema owner sees them.
