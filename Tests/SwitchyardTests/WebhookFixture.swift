@@ -2,6 +2,8 @@ import Crypto
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import SwitchyardAPIClient
+import SwitchyardAPIContract
 import SwitchyardTestSupport
 import Testing
 
@@ -13,23 +15,31 @@ enum WebhookFixture {
         hex(HMAC<SHA256>.authenticationCode(for: Data(content.utf8), using: SymmetricKey(data: Data(secret.utf8))))
     }
 
-    /// A GitHub-scheme source with a known secret; returns its id and secret.
+    static let github = Components.Schemas.WebhookScheme.github(.init(_type: .github))
+    static let slack = Components.Schemas.WebhookScheme.slack(.init(_type: .slack))
+
+    static func stripe(toleranceSeconds: Int? = nil) -> Components.Schemas.WebhookScheme {
+        .stripe(.init(_type: .stripe, toleranceSeconds: toleranceSeconds))
+    }
+
+    /// A source with a known secret (GitHub's scheme unless told), made through the generated client; returns its id
+    /// and secret.
     static func makeSource(
         _ client: any TestClientProtocol,
         key: String,
-        scheme: String = #"{"type":"github"}"#,
+        scheme: Components.Schemas.WebhookScheme = github,
         secret: String = "It's a Secret to Everybody"
     ) async throws -> (id: String, secret: String) {
-        let created = try await client.request(
-            .post,
-            "/v1/webhook-sources",
-            key: key,
-            json: #"{"name":"source","scheme":\#(scheme),"secret":"\#(secret)"}"#
-        )
-        guard created.status == .created, let id = try created.jsonObject()["id"] as? String else {
-            throw TestFailure("creating a webhook source answered \(created.status): \(created.text)")
-        }
-        return (id, secret)
+        let created = try await client.api(key: key).createWebhookSource(body: .json(.init(name: "source", scheme: scheme, secret: secret)))
+        return (try created.created.body.json.id, secret)
+    }
+
+    /// The answer to an accepted delivery (`recorded` with the event's id, or `duplicate`), decoded by its schema in
+    /// the document. Deliveries themselves are posted raw, as a provider sends them.
+    typealias Receipt = Operations.ReceiveWebhook.Output.Ok.Body.JsonPayload.Case1Payload
+
+    static func receipt(_ response: TestResponse) throws -> Receipt {
+        try JSONDecoder().decode(Receipt.self, from: Data(response.body.readableBytesView))
     }
 
     /// A GitHub delivery signed with `secret` (the way GitHub signs: sha256= HMAC of the raw body).
@@ -64,5 +74,23 @@ enum WebhookFixture {
         let signatures = secrets.map { "v1=" + hmacHex($0, "\(timestamp).\(body)") }.joined(separator: ",")
         let headers: HTTPFields = [.contentType: "application/json", HTTPField.Name("Stripe-Signature")!: "t=\(timestamp),\(signatures)"]
         return try await client.execute(uri: "/webhooks/\(source)", method: .post, headers: headers, body: .init(string: body))
+    }
+}
+
+extension ProblemDetailsTests {
+    /// The checks of `expectProblem` on a response, for a problem the generated client decoded (which has checked its
+    /// media type, `application/problem+json`, and its shape).
+    static func expectProblem(
+        _ problem: Components.Schemas.Problem,
+        requestID: String,
+        _ status: HTTPResponse.Status,
+        code: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        #expect(problem.status == status.code, sourceLocation: sourceLocation)
+        #expect(problem._type == "https://switchyard.dev/problems/\(code)", sourceLocation: sourceLocation)
+        #expect(problem.title == status.reasonPhrase, sourceLocation: sourceLocation)
+        #expect(problem.detail?.isEmpty == false, sourceLocation: sourceLocation)
+        #expect(problem.instance == requestID, sourceLocation: sourceLocation)
     }
 }

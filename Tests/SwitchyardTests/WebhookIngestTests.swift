@@ -2,6 +2,8 @@ import Crypto
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import SwitchyardAPIClient
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardTestSupport
 import Testing
@@ -15,8 +17,13 @@ struct WebhookIngestTests {
         }
     }
 
-    static func events(_ client: any TestClientProtocol, key: String, query: String = "") async throws -> [[String: Any]] {
-        try await client.request(.get, "/v1/webhook-events\(query)", key: key).jsonObject()["data"] as? [[String: Any]] ?? []
+    /// The recorded events, through the generated client.
+    static func events(
+        _ client: any TestClientProtocol,
+        key: String,
+        query: Operations.ListWebhookEvents.Input.Query = .init()
+    ) async throws -> [Components.Schemas.WebhookEvent] {
+        try await client.api(key: key).listWebhookEvents(query: query).ok.body.json.data
     }
 
     @Test("a signed GitHub delivery is recorded once; a redelivery answers 2xx and changes nothing")
@@ -34,20 +41,20 @@ struct WebhookIngestTests {
                 ]
             )
             #expect(first.status == .ok)
-            #expect(try first.jsonObject()["status"] as? String == "recorded")
+            #expect(try WebhookFixture.receipt(first).status == .recorded)
             let again = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: "d-1")
             #expect(again.status == .ok)
-            #expect(try again.jsonObject()["status"] as? String == "duplicate")
+            #expect(try WebhookFixture.receipt(again).status == .duplicate)
 
             let events = try await Self.events(client, key: key)
             #expect(events.count == 1)
-            let id = try #require(events.first?["id"] as? String)
-            #expect(events.first?["event_id"] as? String == "d-1")
-            #expect(events.first?["type"] as? String == "pull_request")
-            #expect(events.first?["status"] as? String == "received")
-            let detail = try await client.request(.get, "/v1/webhook-events/\(id)", key: key).jsonObject()
-            #expect(detail["body"] as? String == #"{"action":"opened","number":1}"#)
-            let headers = try #require(detail["headers"] as? [String: String])
+            let id = try #require(events.first?.id)
+            #expect(events.first?.eventId == "d-1")
+            #expect(events.first?._type == "pull_request")
+            #expect(events.first?.status == .received)
+            let detail = try await client.api(key: key).getWebhookEvent(path: .init(eventId: id)).ok.body.json
+            #expect(detail.body == #"{"action":"opened","number":1}"#)
+            let headers = try #require(detail.headers?.additionalProperties)
             #expect(headers["x-hub-signature-256"] == "[redacted]")
             #expect(headers["svix-signature"] == "[redacted]")
             #expect(headers["x-relay-token"] == "[redacted]")
@@ -60,7 +67,7 @@ struct WebhookIngestTests {
     )
     func unstorableEventIDs() async throws {
         try await Self.run { client, key in
-            let source = try await WebhookFixture.makeSource(client, key: key, scheme: #"{"type":"stripe"}"#, secret: "whsec_ids")
+            let source = try await WebhookFixture.makeSource(client, key: key, scheme: WebhookFixture.stripe(), secret: "whsec_ids")
             let ids = ["", String(repeating: "e", count: 400), #"evt_\u0000_nul"#, "evt_fine_1", "evt_fine_2"]
             // Concurrently, so the group commit puts them in the same batches.
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -72,12 +79,12 @@ struct WebhookIngestTests {
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             #expect(statuses == Array(repeating: 200, count: ids.count))
-            let recorded = try await Self.events(client, key: key).compactMap { $0["event_id"] as? String }
+            let recorded = try await Self.events(client, key: key).map(\.eventId)
             #expect(recorded.count == ids.count)
             #expect(Set(recorded.filter { !$0.hasPrefix("sha256:") }) == ["evt_fine_1", "evt_fine_2"])
             // The digest still de-duplicates a redelivery.
             let redelivery = try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_ids"], eventID: "")
-            #expect(try redelivery.jsonObject()["status"] as? String == "duplicate")
+            #expect(try WebhookFixture.receipt(redelivery).status == .duplicate)
         }
     }
 
@@ -114,23 +121,21 @@ struct WebhookIngestTests {
     @Test("Stripe secrets rotate: both work during the grace period, the old one stops when expired; stale and future timestamps fail")
     func stripeRotation() async throws {
         try await Self.run { client, key in
+            let api = client.api(key: key)
             let source = try await WebhookFixture.makeSource(
                 client,
                 key: key,
-                scheme: #"{"type":"stripe","tolerance_seconds":300}"#,
+                scheme: WebhookFixture.stripe(toleranceSeconds: 300),
                 secret: "whsec_old_secret_1"
             )
             #expect(
                 try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_old_secret_1"], eventID: "evt_1").status == .ok
             )
-            let added = try await client.request(
-                .post,
-                "/v1/webhook-sources/\(source.id)/secrets",
-                key: key,
-                json: #"{"secret":"whsec_new_secret_2","expire_others_after_seconds":3600}"#
-            )
-            #expect(added.status == .created, "\(added.text)")
-            #expect(try added.jsonObject()["secret"] == nil)
+            let added = try await api.addWebhookSecret(
+                path: .init(sourceId: source.id),
+                body: .json(.init(secret: "whsec_new_secret_2", expireOthersAfterSeconds: 3600))
+            ).created.body.json
+            #expect(added.secret == nil)
             #expect(
                 try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_new_secret_2"], eventID: "evt_2").status == .ok
             )
@@ -143,12 +148,10 @@ struct WebhookIngestTests {
                     .status == .ok
             )
 
-            let secrets = try #require(
-                try await client.request(.get, "/v1/webhook-sources/\(source.id)", key: key).jsonObject()["secrets"] as? [[String: Any]]
-            )
+            let secrets = try await api.getWebhookSource(path: .init(sourceId: source.id)).ok.body.json.secrets
             #expect(secrets.count == 2)
-            let old = try #require(secrets.first { $0["expires_at"] is String }?["id"] as? String)
-            #expect(try await client.request(.delete, "/v1/webhook-sources/\(source.id)/secrets/\(old)", key: key).status == .noContent)
+            let old = try #require(secrets.first { $0.expiresAt != nil }?.id)
+            _ = try await api.expireWebhookSecret(path: .init(sourceId: source.id, secretId: old)).noContent
             try ProblemDetailsTests.expectProblem(
                 try await WebhookFixture.deliverStripe(client, source: source.id, secrets: ["whsec_old_secret_1"], eventID: "evt_5"),
                 .unauthorized,
@@ -178,34 +181,29 @@ struct WebhookIngestTests {
                 .unauthorized,
                 code: "invalid-signature"
             )
-            let recorded = try await Self.events(client, key: key).compactMap { $0["event_id"] as? String }
+            let recorded = try await Self.events(client, key: key).map(\.eventId)
             #expect(Set(recorded) == ["evt_1", "evt_2", "evt_3", "evt_4"])
-            #expect(try await Self.events(client, key: key, query: "?type=invoice.paid").count == 4)
+            #expect(try await Self.events(client, key: key, query: .init(_type: "invoice.paid")).count == 4)
         }
     }
 
     @Test("a grace period that ends while the source is cached: the old secret stops verifying at once (issue 12, item 6)")
     func graceEndsWhileCached() async throws {
         try await Self.run { client, key in
+            let api = client.api(key: key)
             let source = try await WebhookFixture.makeSource(
                 client,
                 key: key,
-                scheme: #"{"type":"stripe","tolerance_seconds":300}"#,
+                scheme: WebhookFixture.stripe(toleranceSeconds: 300),
                 secret: "whsec_old_secret_1"
             )
-            let added = try await client.request(
-                .post,
-                "/v1/webhook-sources/\(source.id)/secrets",
-                key: key,
-                json: #"{"secret":"whsec_new_secret_2","expire_others_after_seconds":2}"#
-            )
-            #expect(added.status == .created)
+            _ = try await api.addWebhookSecret(
+                path: .init(sourceId: source.id),
+                body: .json(.init(secret: "whsec_new_secret_2", expireOthersAfterSeconds: 2))
+            ).created
             // The grace ends when the server says (2 s after it handled the rotation, however long the request took).
-            let shown = try await client.request(.get, "/v1/webhook-sources/\(source.id)", key: key).jsonObject()
-            let expiries = (shown["secrets"] as? [[String: Any]] ?? []).compactMap {
-                ($0["expires_at"] as? String).flatMap(RFC3339Timestamp.date(from:))
-            }
-            let graceEnds = try #require(expiries.min())
+            let shown = try await api.getWebhookSource(path: .init(sourceId: source.id)).ok.body.json
+            let graceEnds = try #require(shown.secrets.compactMap(\.expiresAt).min())
             // Loads the source, with both secrets, into the cache (kept 5 s; no API call invalidates it below). Signed with
             // the new secret, so it passes however slow the machine is.
             #expect(
@@ -227,21 +225,17 @@ struct WebhookIngestTests {
     @Test("a Standard Webhooks source generates its whsec_ secret and shows it once")
     func standardWebhooksSecret() async throws {
         try await Self.run { client, key in
-            let created = try await client.request(
-                .post,
-                "/v1/webhook-sources",
-                key: key,
-                json: #"{"name":"std","scheme":{"type":"standard_webhooks"},"generate_secret":true}"#
-            )
-            #expect(created.status == .created)
-            let body = try created.jsonObject()
-            let secret = try #require(body["secret"] as? String)
+            let api = client.api(key: key)
+            let created = try await api.createWebhookSource(
+                body: .json(.init(name: "std", scheme: .standardWebhooks(.init(_type: .standardWebhooks)), generateSecret: true))
+            ).created.body.json
+            let secret = try #require(created.secret)
             #expect(secret.hasPrefix("whsec_"))
-            let id = try #require(body["id"] as? String)
-            #expect((body["ingest_url"] as? String)?.hasSuffix("/webhooks/\(id)") == true)
-            let shown = try await client.request(.get, "/v1/webhook-sources/\(id)", key: key)
-            #expect(try shown.jsonObject()["secret"] == nil)
-            #expect(!shown.text.contains(secret))
+            let id = created.id
+            #expect(created.ingestUrl.hasSuffix("/webhooks/\(id)"))
+            #expect(try await api.getWebhookSource(path: .init(sourceId: id)).ok.body.json.secret == nil)
+            // Nowhere in the answer, whichever field: read raw.
+            #expect(!(try await client.request(.get, "/v1/webhook-sources/\(id)", key: key).text.contains(secret)))
 
             let key32 = try #require(Data(base64Encoded: String(secret.dropFirst(6))))
             let timestamp = String(Int(Date().timeIntervalSince1970))
@@ -253,14 +247,14 @@ struct WebhookIngestTests {
             ]
             let delivered = try await client.execute(uri: "/webhooks/\(id)", method: .post, headers: headers, body: .init(string: payload))
             #expect(delivered.status == .ok, "\(String(buffer: delivered.body))")
-            #expect(try await Self.events(client, key: key, query: "?source_id=\(id)").first?["type"] as? String == "user.created")
+            #expect(try await Self.events(client, key: key, query: .init(sourceId: id)).first?._type == "user.created")
         }
     }
 
     @Test("Slack's url_verification is answered with its challenge and stores nothing")
     func slackChallenge() async throws {
         try await Self.run { client, key in
-            let source = try await WebhookFixture.makeSource(client, key: key, scheme: #"{"type":"slack"}"#, secret: "slack-signing-secret")
+            let source = try await WebhookFixture.makeSource(client, key: key, scheme: WebhookFixture.slack, secret: "slack-signing-secret")
             let timestamp = String(Int(Date().timeIntervalSince1970))
             let payload = #"{"token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}"#
             let headers: HTTPFields = [
@@ -277,13 +271,10 @@ struct WebhookIngestTests {
     @Test("oversize body 413, unknown source 404, source without a secret 409, bad source definitions 422")
     func badDeliveries() async throws {
         try await Self.run { client, key in
-            let created = try await client.request(
-                .post,
-                "/v1/webhook-sources",
-                key: key,
-                json: #"{"name":"small","scheme":{"type":"github"},"max_body_bytes":1024,"secret":"small-secret"}"#
-            )
-            let small = try #require(try created.jsonObject()["id"] as? String)
+            let api = client.api(key: key)
+            let small = try await api.createWebhookSource(
+                body: .json(.init(name: "small", scheme: WebhookFixture.github, maxBodyBytes: 1024, secret: "small-secret"))
+            ).created.body.json.id
             let big = String(repeating: "x", count: 2048)
             try ProblemDetailsTests.expectProblem(
                 try await WebhookFixture.deliverGitHub(client, source: small, secret: "small-secret", deliveryID: "big", body: big),
@@ -300,13 +291,13 @@ struct WebhookIngestTests {
                 .notFound,
                 code: "not-found"
             )
-            let bare = try await client.request(.post, "/v1/webhook-sources", key: key, json: #"{"name":"bare","scheme":{"type":"github"}}"#)
-            let bareID = try #require(try bare.jsonObject()["id"] as? String)
+            let bareID = try await api.createWebhookSource(body: .json(.init(name: "bare", scheme: WebhookFixture.github))).created.body.json.id
             try ProblemDetailsTests.expectProblem(
                 try await WebhookFixture.deliverGitHub(client, source: bareID, secret: "x", deliveryID: "n"),
                 .conflict,
                 code: "no-secret"
             )
+            // Bodies the generated client cannot send (an unknown type, missing fields) or that break a rule: raw.
             for body in [
                 #"{"name":"x","scheme":{"type":"nope"}}"#, #"{"name":"x","scheme":{"type":"stripe","tolerance_seconds":0}}"#,
                 #"{"name":"x","scheme":{"type":"hmac","header":"bad header"}}"#,
@@ -330,7 +321,7 @@ struct WebhookIngestTests {
         try await environment.withApp(.live) { (client: any TestClientProtocol) async throws in
             let tenant = try await client.makeTenant(slug: "hooks-race")
             let source = try await WebhookFixture.makeSource(client, key: tenant.key)
-            let statuses = try await withThrowingTaskGroup(of: (HTTPResponse.Status, String).self) { group in
+            let statuses = try await withThrowingTaskGroup(of: (HTTPResponse.Status, WebhookFixture.Receipt.StatusPayload?).self) { group in
                 for _ in 0..<50 {
                     group.addTask {
                         let response = try await WebhookFixture.deliverGitHub(
@@ -339,16 +330,16 @@ struct WebhookIngestTests {
                             secret: source.secret,
                             deliveryID: "same-delivery"
                         )
-                        return (response.status, (try? response.jsonObject()["status"] as? String) ?? "")
+                        return (response.status, try? WebhookFixture.receipt(response).status)
                     }
                 }
-                var all: [(HTTPResponse.Status, String)] = []
+                var all: [(HTTPResponse.Status, WebhookFixture.Receipt.StatusPayload?)] = []
                 for try await result in group { all.append(result) }
                 return all
             }
             #expect(statuses.allSatisfy { $0.0 == .ok })
-            #expect(statuses.filter { $0.1 == "recorded" }.count == 1)
-            #expect(statuses.filter { $0.1 == "duplicate" }.count == 49)
+            #expect(statuses.filter { $0.1 == .recorded }.count == 1)
+            #expect(statuses.filter { $0.1 == .duplicate }.count == 49)
             #expect(try await Self.events(client, key: tenant.key).count == 1)
         }
     }
@@ -356,19 +347,22 @@ struct WebhookIngestTests {
     @Test("events can be filtered, inspected and replayed, one or many")
     func eventsAPI() async throws {
         try await Self.run { client, key in
+            let api = client.api(key: key)
             let github = try await WebhookFixture.makeSource(client, key: key)
-            let stripe = try await WebhookFixture.makeSource(client, key: key, scheme: #"{"type":"stripe"}"#, secret: "whsec_abcdefgh")
+            let stripe = try await WebhookFixture.makeSource(client, key: key, scheme: WebhookFixture.stripe(), secret: "whsec_abcdefgh")
             for index in 1...3 {
                 _ = try await WebhookFixture.deliverGitHub(client, source: github.id, secret: github.secret, deliveryID: "g-\(index)")
             }
             _ = try await WebhookFixture.deliverStripe(client, source: stripe.id, secrets: [stripe.secret], eventID: "evt_a")
             #expect(try await Self.events(client, key: key).count == 4)
-            #expect(try await Self.events(client, key: key, query: "?source_id=\(github.id)").count == 3)
-            #expect(try await Self.events(client, key: key, query: "?type=invoice.paid&status=received").count == 1)
-            #expect(try await Self.events(client, key: key, query: "?received_after=2999-01-01T00:00:00Z").isEmpty)
-            let page = try await client.request(.get, "/v1/webhook-events?limit=2", key: key).jsonObject()
-            let cursor = try #require(page["next_cursor"] as? String)
-            #expect(try await Self.events(client, key: key, query: "?limit=2&cursor=\(cursor)").count == 2)
+            #expect(try await Self.events(client, key: key, query: .init(sourceId: github.id)).count == 3)
+            #expect(try await Self.events(client, key: key, query: .init(_type: "invoice.paid", status: .received)).count == 1)
+            let farFuture = try #require(RFC3339Timestamp.date(from: "2999-01-01T00:00:00Z"))
+            #expect(try await Self.events(client, key: key, query: .init(receivedAfter: farFuture)).isEmpty)
+            let page = try await api.listWebhookEvents(query: .init(limit: 2)).ok.body.json
+            let cursor = try #require(page.nextCursor)
+            #expect(try await Self.events(client, key: key, query: .init(limit: 2, cursor: cursor)).count == 2)
+            // Values the generated client cannot send: raw.
             try ProblemDetailsTests.expectProblem(
                 try await client.request(.get, "/v1/webhook-events?status=bogus", key: key),
                 .badRequest,
@@ -380,13 +374,15 @@ struct WebhookIngestTests {
                 code: "invalid-request"
             )
 
-            let one = try #require(try await Self.events(client, key: key).first?["id"] as? String)
-            let replayed = try await client.request(.post, "/v1/webhook-events/\(one)/replay", key: key)
-            #expect(try replayed.jsonObject()["replayed"] as? [String] == [one])
-            let many = try await client.request(.post, "/v1/webhook-events/replay", key: key, json: #"{"source_id":"\#(github.id)"}"#)
-            #expect((try many.jsonObject()["replayed"] as? [String])?.count == 3)
-            try ProblemDetailsTests.expectProblem(
-                try await client.request(.post, "/v1/webhook-events/\(UUID().uuidString)/replay", key: key),
+            let one = try #require(try await Self.events(client, key: key).first?.id)
+            let replayed = try await api.replayWebhookEvent(path: .init(eventId: one)).ok.body.json
+            #expect(replayed.replayed == [one])
+            let many = try await api.replayWebhookEvents(body: .json(.init(sourceId: github.id))).ok.body.json
+            #expect(many.replayed.count == 3)
+            let missing = try await api.replayWebhookEvent(path: .init(eventId: UUID().uuidString)).notFound
+            ProblemDetailsTests.expectProblem(
+                try missing.body.applicationProblemJson,
+                requestID: missing.headers.xRequestId,
                 .notFound,
                 code: "not-found"
             )

@@ -2,6 +2,8 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import PostgresNIO
+import SwitchyardAPIClient
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardPostgres
 import SwitchyardTestSupport
@@ -26,8 +28,18 @@ struct WebhookProcessingTests {
         }
     }
 
-    static func received(_ client: any TestClientProtocol, key: String) async throws -> [[String: Any]] {
-        try await client.request(.get, "/v1/events?type=webhook.received", key: key).jsonObject()["data"] as? [[String: Any]] ?? []
+    /// The `webhook.received` events, through the generated client.
+    static func received(_ client: any TestClientProtocol, key: String) async throws -> [Components.Schemas.Event] {
+        try await client.api(key: key).listEvents(query: .init(_type: "webhook.received")).ok.body.json.data
+    }
+
+    /// The webhook events in `status`, through the generated client.
+    static func webhookEvents(
+        _ client: any TestClientProtocol,
+        key: String,
+        status: Components.Schemas.WebhookEventStatus? = nil
+    ) async throws -> [Components.Schemas.WebhookEvent] {
+        try await client.api(key: key).listWebhookEvents(query: .init(status: status)).ok.body.json.data
     }
 
     @Test("a recorded event is enqueued with it, processed once into webhook.received with its integration and payload")
@@ -37,30 +49,23 @@ struct WebhookProcessingTests {
                 try await client.request(.post, "/v1/integrations", key: key, json: #"{"provider":"stripe","credentials":{"api_key":"sk_test_1"}}"#)
                     .jsonObject()["id"] as? String
             )
-            let created = try await client.request(
-                .post,
-                "/v1/webhook-sources",
-                key: key,
-                json: #"{"name":"linked","scheme":{"type":"github"},"secret":"linked-secret","integration_id":"\#(integration)"}"#
-            )
-            let source = try #require(try created.jsonObject()["id"] as? String)
+            let source = try await client.api(key: key).createWebhookSource(
+                body: .json(.init(name: "linked", scheme: WebhookFixture.github, integrationId: integration, secret: "linked-secret"))
+            ).created.body.json.id
             #expect(try await WebhookFixture.deliverGitHub(client, source: source, secret: "linked-secret", deliveryID: "p-1").status == .ok)
             #expect(try await WebhookFixture.deliverGitHub(client, source: source, secret: "linked-secret", deliveryID: "p-1").status == .ok)
 
-            try await eventually("the event is processed") {
-                try await client.request(.get, "/v1/webhook-events?status=processed", key: key).jsonObject()["data"].map {
-                    ($0 as? [Any])?.count == 1
-                } ?? false
-            }
+            try await eventually("the event is processed") { try await Self.webhookEvents(client, key: key, status: .processed).count == 1 }
             let events = try await Self.received(client, key: key)
             #expect(events.count == 1)
             let event = try #require(events.first)
-            #expect(event["integration_id"] as? String == integration)
-            let data = try #require(event["data"] as? [String: Any])
+            #expect(event.integrationId == integration)
+            // `data` is free-form in the document: its members are read as JSON values.
+            let data = event.data.value
             #expect(data["type"] as? String == "pull_request")
             #expect(data["provider"] as? String == "stripe")
             #expect(data["provider_event_id"] as? String == "p-1")
-            #expect((data["payload"] as? [String: Any])?["action"] as? String == "opened")
+            #expect((data["payload"] as? [String: (any Sendable)?])?["action"] as? String == "opened")
             let jobs = try await client.request(.get, "/v1/jobs?kind=webhook.process", key: key).jsonObject()["data"] as? [[String: Any]]
             #expect(jobs?.count == 1)
         }
@@ -75,7 +80,7 @@ struct WebhookProcessingTests {
             )
             let patched = try await client.request(.patch, "/v1/integrations/\(integration)", key: key, json: #"{"provider_account_id":"acct_123"}"#)
             #expect(try patched.jsonObject()["provider_account_id"] as? String == "acct_123")
-            let source = try await WebhookFixture.makeSource(client, key: key, scheme: #"{"type":"stripe"}"#, secret: "whsec_shared_1")
+            let source = try await WebhookFixture.makeSource(client, key: key, scheme: WebhookFixture.stripe(), secret: "whsec_shared_1")
             let body = #"{"id":"evt_shared","type":"charge.succeeded","account":"acct_123"}"#
             let timestamp = Int(Date().timeIntervalSince1970)
             let headers: HTTPFields = [
@@ -83,7 +88,7 @@ struct WebhookProcessingTests {
             ]
             #expect(try await client.execute(uri: "/webhooks/\(source.id)", method: .post, headers: headers, body: .init(string: body)).status == .ok)
             try await eventually("webhook.received is recorded") { try await !Self.received(client, key: key).isEmpty }
-            #expect(try await Self.received(client, key: key).first?["integration_id"] as? String == integration)
+            #expect(try await Self.received(client, key: key).first?.integrationId == integration)
         }
     }
 
@@ -93,12 +98,8 @@ struct WebhookProcessingTests {
             let source = try await WebhookFixture.makeSource(client, key: key)
             _ = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: "r-1")
             try await eventually("first processing") { try await Self.received(client, key: key).count == 1 }
-            let id = try #require(
-                try await client.request(.get, "/v1/webhook-events", key: key).jsonObject()["data"].flatMap {
-                    ($0 as? [[String: Any]])?.first?["id"] as? String
-                }
-            )
-            #expect(try await client.request(.post, "/v1/webhook-events/\(id)/replay", key: key).status == .ok)
+            let id = try #require(try await Self.webhookEvents(client, key: key).first?.id)
+            _ = try await client.api(key: key).replayWebhookEvent(path: .init(eventId: id)).ok
             try await eventually("second processing") { try await Self.received(client, key: key).count == 2 }
 
             try await environment.withOwnerConnection { connection in
@@ -108,7 +109,7 @@ struct WebhookProcessingTests {
                 try await JobScheduler(database: database, options: SchedulerOptions(fastJobsSettings()), metrics: nil, logger: environment.logger)
                     .housekeeping()
             }
-            #expect(try await (client.request(.get, "/v1/webhook-events", key: key).jsonObject()["data"] as? [Any])?.isEmpty == true)
+            #expect(try await Self.webhookEvents(client, key: key).isEmpty)
         }
     }
 
@@ -124,29 +125,29 @@ struct WebhookProcessingTests {
                     try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: id, body: body).status == .ok
                 )
             }
-            func events(_ status: String) async throws -> [[String: Any]] {
-                try await client.request(.get, "/v1/webhook-events?status=\(status)", key: key).jsonObject()["data"] as? [[String: Any]] ?? []
+            func events(_ status: Components.Schemas.WebhookEventStatus) async throws -> [Components.Schemas.WebhookEvent] {
+                try await Self.webhookEvents(client, key: key, status: status)
             }
             try await eventually("the poisoned event fails and the others are processed") {
-                let failed = try await events("failed").count
-                let processed = try await events("processed").count
+                let failed = try await events(.failed).count
+                let processed = try await events(.processed).count
                 return failed == 1 && processed == 2
             }
-            let failed = try #require(try await events("failed").first)
-            #expect(failed["event_id"] as? String == "n-poison")
-            let reason = try #require(failed["last_error"] as? String)
+            let failed = try #require(try await events(.failed).first)
+            #expect(failed.eventId == "n-poison")
+            let reason = try #require(failed.lastError)
             #expect(reason.contains("\\u0000") && reason.contains("22P05"), "reason: \(reason)")
 
             // A bulk replay puts all three in one job: the poisoned one fails again, alone.
-            let replayed = try await client.request(.post, "/v1/webhook-events/replay", key: key, json: #"{"source_id":"\#(source.id)"}"#)
-            #expect((try replayed.jsonObject()["replayed"] as? [Any])?.count == 3)
+            let replayed = try await client.api(key: key).replayWebhookEvents(body: .json(.init(sourceId: source.id))).ok.body.json
+            #expect(replayed.replayed.count == 3)
             try await eventually("the replay processes the neighbours again") { try await Self.received(client, key: key).count == 4 }
             try await eventually("every webhook.process job succeeds, the replay's too") {
                 let jobs = try await client.request(.get, "/v1/jobs?kind=webhook.process", key: key).jsonObject()["data"] as? [[String: Any]] ?? []
                 return jobs.count >= 2 && jobs.allSatisfy { $0["state"] as? String == "succeeded" }
             }
-            #expect(try await events("failed").map { $0["event_id"] as? String } == ["n-poison"])
-            #expect(try await events("processed").count == 2)
+            #expect(try await events(.failed).map(\.eventId) == ["n-poison"])
+            #expect(try await events(.processed).count == 2)
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardPostgres
 
@@ -15,48 +16,27 @@ struct AuditEventsController: Sendable {
     @Sendable func list(_ request: Request, context: TenantRequestContext) async throws -> Response {
         let page = try request.pageRequest(limits)
         let result = try await database.withTenant(context.tenantID, logger: context.logger) { try await $0.auditEvents(page) }
-        return try HTTPPayload.json(ListEnvelope(data: result.items.map(AuditEventResponse.init), nextCursor: result.nextCursor?.token)).response
+        return try HTTPPayload.json(Components.Schemas.AuditEventList(result)).response
     }
 }
 
-struct AuditEventResponse: Encodable, Sendable {
-    let id: String
-    let actor: String
-    let action: String
-    let resourceType: String
-    let resourceID: String?
-    let requestID: String?
-    let details: [String: String]
-    let createdAt: Date
-
+extension Components.Schemas.AuditEvent {
     init(_ record: AuditEventRecord) {
-        id = record.id.lowercasedString
-        actor = record.actor
-        action = record.action
-        resourceType = record.resourceType
-        resourceID = record.resourceID
-        requestID = record.requestID
-        details = record.details
-        createdAt = record.createdAt
+        self.init(
+            id: record.id.lowercasedString,
+            actor: record.actor,
+            action: record.action,
+            resourceType: record.resourceType,
+            resourceId: record.resourceID,
+            requestId: record.requestID,
+            details: .init(additionalProperties: record.details),
+            createdAt: record.createdAt
+        )
     }
+}
 
-    enum CodingKeys: String, CodingKey {
-        case id, actor, action, details
-        case resourceType = "resource_type"
-        case resourceID = "resource_id"
-        case requestID = "request_id"
-        case createdAt = "created_at"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(actor, forKey: .actor)
-        try container.encode(action, forKey: .action)
-        try container.encode(resourceType, forKey: .resourceType)
-        try container.encode(resourceID, forKey: .resourceID)
-        try container.encode(requestID, forKey: .requestID)
-        try container.encode(details, forKey: .details)
-        try container.encode(createdAt, forKey: .createdAt)
+extension Components.Schemas.AuditEventList {
+    init(_ page: Page<AuditEventRecord>) {
+        self.init(data: page.items.map(Components.Schemas.AuditEvent.init), nextCursor: page.nextCursor?.token)
     }
 }

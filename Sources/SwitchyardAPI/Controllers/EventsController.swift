@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardPostgres
 
@@ -24,29 +25,39 @@ struct EventsController: Sendable {
         let result = try await database.withTenant(context.tenantID, logger: context.logger) {
             try await $0.events(type: type, integrationID: integrationID, page: page)
         }
-        return try HTTPPayload.json(ListEnvelope(data: result.items.map(EventResponse.init), nextCursor: result.nextCursor?.token)).response
+        return try HTTPPayload.json(Components.Schemas.EventList(result)).response
     }
 }
 
-struct EventResponse: Encodable, Sendable {
-    let record: EventRecord
-
-    init(_ record: EventRecord) {
-        self.record = record
+extension Components.Schemas.Event {
+    init(_ record: EventRecord) throws {
+        self.init(
+            id: record.id.lowercasedString,
+            _type: record.type,
+            integrationId: record.integrationID?.lowercasedString,
+            data: try .init(unvalidatedValue: record.data.mapValues(\.openAPIValue)),
+            createdAt: record.createdAt
+        )
     }
+}
 
-    enum CodingKeys: String, CodingKey {
-        case id, type, data
-        case integrationID = "integration_id"
-        case createdAt = "created_at"
+extension Components.Schemas.EventList {
+    init(_ page: Page<EventRecord>) throws {
+        self.init(data: try page.items.map(Components.Schemas.Event.init), nextCursor: page.nextCursor?.token)
     }
+}
 
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(record.id.lowercasedString, forKey: .id)
-        try container.encode(record.type, forKey: .type)
-        try container.encode(record.integrationID?.lowercasedString, forKey: .integrationID)
-        try container.encode(record.data, forKey: .data)
-        try container.encode(record.createdAt, forKey: .createdAt)
+extension JSONValue {
+    /// The value as a free-form property of a generated type holds it (`OpenAPIValueContainer`): `nil` for null,
+    /// `[(any Sendable)?]` and `[String: (any Sendable)?]` for arrays and objects.
+    var openAPIValue: (any Sendable)? {
+        switch self {
+        case .null: nil
+        case .bool(let value): value
+        case .number(let value): value
+        case .string(let value): value
+        case .array(let values): values.map(\.openAPIValue) as [(any Sendable)?]
+        case .object(let members): members.mapValues(\.openAPIValue) as [String: (any Sendable)?]
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardPostgres
 
@@ -19,9 +20,7 @@ struct WebhookEventsController: Sendable {
         let page = try request.pageRequest(limits, filters: ["source_id", "type", "status", "received_after", "received_before"])
         let filter = try Self.filter(request.uri.queryParameters)
         let result = try await database.withTenant(context.tenantID, logger: context.logger) { try await $0.webhookEvents(filter, page: page) }
-        return try HTTPPayload.json(
-            ListEnvelope(data: result.items.map { WebhookEventResponse($0, detailed: false) }, nextCursor: result.nextCursor?.token)
-        ).response
+        return try HTTPPayload.json(Components.Schemas.WebhookEventList(result)).response
     }
 
     @Sendable func show(_ request: Request, context: TenantRequestContext) async throws -> Response {
@@ -29,7 +28,7 @@ struct WebhookEventsController: Sendable {
         guard let record = try await database.withTenant(context.tenantID, logger: context.logger, { try await $0.webhookEvent(id) }) else {
             throw SwitchyardError.notFound("The webhook event")
         }
-        return try HTTPPayload.json(WebhookEventResponse(record, detailed: true)).response
+        return try HTTPPayload.json(try Components.Schemas.WebhookEvent(record, detailed: true)).response
     }
 
     /// Processes the event again (its status goes back to `received`).
@@ -42,26 +41,20 @@ struct WebhookEventsController: Sendable {
             return ids
         }
         guard !replayed.isEmpty else { throw SwitchyardError.notFound("The webhook event") }
-        return try HTTPPayload.json(ReplayResponse(replayed: replayed.map(\.lowercasedString))).response
+        return try HTTPPayload.json(Components.Schemas.WebhookReplayResult(replayed: replayed.map(\.lowercasedString))).response
     }
 
     /// Replays every event matching the filter in the body (at most `limit`, default and cap 1000).
     @Sendable func replayMany(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
-        let input = try WebhookReplayBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
-        let filter = WebhookEventFilter(
-            sourceID: input.sourceID,
-            eventType: input.type,
-            status: input.status,
-            receivedAfter: input.receivedAfter,
-            receivedBefore: input.receivedBefore
-        )
+        let input = try Components.Schemas.WebhookReplayFilter.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
+        let filter = input.filter
         let replayed = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
             let ids = try await transaction.markWebhookEventsForReplay(filter, ids: nil, limit: input.limit ?? 1000)
             try await transaction.recordAudit(context.audit("webhook_event.replayed", "webhook_event", nil, ["count": "\(ids.count)"]))
             return ids
         }
-        return try HTTPPayload.json(ReplayResponse(replayed: replayed.map(\.lowercasedString))).response
+        return try HTTPPayload.json(Components.Schemas.WebhookReplayResult(replayed: replayed.map(\.lowercasedString))).response
     }
 
     static func filter(_ query: Parameters) throws -> WebhookEventFilter {
@@ -71,8 +64,8 @@ struct WebhookEventsController: Sendable {
             filter.sourceID = id
         }
         if let status = query["status"] {
-            guard WebhookEventResponse.statuses.contains(String(status)) else {
-                throw SwitchyardError.invalidRequest("status must be one of \(WebhookEventResponse.statuses.joined(separator: ", ")).")
+            guard Components.Schemas.WebhookEventStatus(rawValue: String(status)) != nil else {
+                throw SwitchyardError.invalidRequest("status must be one of \(Self.statuses).")
             }
             filter.status = String(status)
         }
@@ -80,6 +73,9 @@ struct WebhookEventsController: Sendable {
         filter.receivedBefore = try date(query["received_before"], name: "received_before")
         return filter
     }
+
+    /// `received, processed, failed`.
+    static let statuses = Components.Schemas.WebhookEventStatus.allCases.map(\.rawValue).joined(separator: ", ")
 
     static func date(_ text: Substring?, name: String) throws -> Date? {
         guard let text else { return nil }
@@ -90,79 +86,70 @@ struct WebhookEventsController: Sendable {
     }
 }
 
-struct WebhookReplayBody: StrictJSONBody {
-    static let fields: Set<String>? = ["source_id", "type", "status", "received_after", "received_before", "limit"]
-    let sourceID: UUID?
-    let type: String?
-    let status: String?
-    let receivedAfter: Date?
-    let receivedBefore: Date?
-    let limit: Int?
-
-    enum CodingKeys: String, CodingKey {
-        case type, status, limit
-        case sourceID = "source_id"
-        case receivedAfter = "received_after"
-        case receivedBefore = "received_before"
+/// `POST /v1/webhook-events/replay`.
+extension Components.Schemas.WebhookReplayFilter: StrictJSONBody {
+    /// An unknown `status` is refused before decoding, with the message the hand-written body gave.
+    static func precheck(_ members: [String: Any]) throws(SwitchyardError) {
+        if let status = members["status"] as? String, Components.Schemas.WebhookEventStatus(rawValue: status) == nil {
+            throw .validation("status must be one of \(WebhookEventsController.statuses).")
+        }
     }
 
     func validate() throws(SwitchyardError) {
-        if let status, !WebhookEventResponse.statuses.contains(status) {
-            throw .validation("status must be one of \(WebhookEventResponse.statuses.joined(separator: ", ")).")
-        }
+        _ = try UUIDField.parse(sourceId, field: "source_id")
         if let limit, !(1...1000).contains(limit) { throw .validation("limit must be from 1 to 1000.") }
     }
+
+    /// The events to replay; `source_id` was checked by `validate()`.
+    var filter: WebhookEventFilter {
+        WebhookEventFilter(
+            sourceID: sourceId.flatMap(UUID.init(uuidString:)),
+            eventType: _type,
+            status: status?.rawValue,
+            receivedAfter: receivedAfter,
+            receivedBefore: receivedBefore
+        )
+    }
 }
 
-struct ReplayResponse: Encodable, Sendable {
-    let replayed: [String]
-}
-
-/// An event as the API shows it; the body and headers only when `detailed`.
-struct WebhookEventResponse: Encodable, Sendable {
-    static let statuses = ["received", "processed", "failed"]
-    let record: WebhookEventRecord
-    let detailed: Bool
-
-    init(_ record: WebhookEventRecord, detailed: Bool) {
-        self.record = record
-        self.detailed = detailed
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case id, type, status, attempts, headers, body, verification
-        case sourceID = "source_id"
-        case eventID = "event_id"
-        case integrationID = "integration_id"
-        case lastError = "last_error"
-        case receivedAt = "received_at"
-        case processedAt = "processed_at"
-        case bodyEncoding = "body_encoding"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(record.id.lowercasedString, forKey: .id)
-        try container.encode(record.sourceID.lowercasedString, forKey: .sourceID)
-        try container.encode(record.eventID, forKey: .eventID)
-        try container.encode(record.eventType, forKey: .type)
-        try container.encode(record.integrationID?.lowercasedString, forKey: .integrationID)
-        try container.encode(record.status, forKey: .status)
-        try container.encode(record.attempts, forKey: .attempts)
-        try container.encode(record.lastError, forKey: .lastError)
-        // Only verified deliveries are ever stored.
-        try container.encode("verified", forKey: .verification)
-        try container.encode(record.receivedAt, forKey: .receivedAt)
-        try container.encode(record.processedAt, forKey: .processedAt)
+extension Components.Schemas.WebhookEvent {
+    /// An event as the API shows it; the body and headers only when `detailed`.
+    init(_ record: WebhookEventRecord, detailed: Bool) throws(SwitchyardError) {
+        guard let status = Components.Schemas.WebhookEventStatus(rawValue: record.status) else {
+            throw .internal("webhook event \(record.id.lowercasedString) has the status '\(record.status)', which the document does not define")
+        }
+        self.init(
+            id: record.id.lowercasedString,
+            sourceId: record.sourceID.lowercasedString,
+            eventId: record.eventID,
+            _type: record.eventType,
+            integrationId: record.integrationID?.lowercasedString,
+            status: status,
+            attempts: record.attempts,
+            lastError: record.lastError,
+            // Only verified deliveries are ever stored.
+            verification: .verified,
+            receivedAt: record.receivedAt,
+            processedAt: record.processedAt
+        )
         guard detailed else { return }
-        try container.encode(record.headers, forKey: .headers)
+        headers = .init(additionalProperties: record.headers)
         let bytes = Array(record.body.readableBytesView)
         if let text = String(validating: bytes, as: UTF8.self) {
-            try container.encode(text, forKey: .body)
-            try container.encode("utf8", forKey: .bodyEncoding)
+            body = text
+            bodyEncoding = .utf8
         } else {
-            try container.encode(Data(bytes).base64EncodedString(), forKey: .body)
-            try container.encode("base64", forKey: .bodyEncoding)
+            body = Data(bytes).base64EncodedString()
+            bodyEncoding = .base64
         }
+    }
+}
+
+extension Components.Schemas.WebhookEventList {
+    /// A page of events, without bodies and headers.
+    init(_ page: Page<WebhookEventRecord>) throws(SwitchyardError) {
+        var data: [Components.Schemas.WebhookEvent] = []
+        for record in page.items { data.append(try Components.Schemas.WebhookEvent(record, detailed: false)) }
+        self.init(data: data, nextCursor: page.nextCursor?.token)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardPostgres
 import SwitchyardWebhooks
@@ -23,28 +24,27 @@ struct WebhookSourcesController: Sendable {
 
     @Sendable func create(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
-        let input = try WebhookSourceCreateBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
-        let generated = input.generateSecret == true ? WebhookSourceRules.generate(for: input.scheme) : nil
+        let input = try Components.Schemas.WebhookSourceCreate.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
+        let scheme = input.scheme.verification
+        let generated = input.generateSecret == true ? WebhookSourceRules.generate(for: scheme) : nil
         let (record, secrets) = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
             if let integrationID = input.integrationID, try await transaction.integration(integrationID) == nil {
                 throw SwitchyardError.validation("integration_id names no integration of this tenant.")
             }
             let record = try await transaction.createWebhookSource(
                 name: input.name,
-                scheme: try Self.encode(input.scheme),
+                scheme: try Self.encode(scheme),
                 integrationID: input.integrationID,
                 maxBodyBytes: input.maxBodyBytes ?? WebhookSourceRules.defaultMaxBodyBytes
             )
             if let secret = generated ?? input.secret { _ = try await transaction.addWebhookSecret(secret, to: record.id, expiresAt: nil) }
             try await transaction.recordAudit(
-                context.audit("webhook_source.created", "webhook_source", record.id.lowercasedString, ["scheme": input.scheme.type])
+                context.audit("webhook_source.created", "webhook_source", record.id.lowercasedString, ["scheme": scheme.type])
             )
             return (record, try await transaction.webhookSecrets(of: record.id))
         }
-        var response = WebhookSourceResponse(record: record, secrets: secrets, ingestURL: ingestURL(record.id))
-        response.secret = generated
         return try HTTPPayload.json(
-            response,
+            Components.Schemas.WebhookSource(record, secrets: secrets, ingestURL: ingestURL(record.id), secret: generated),
             status: .created,
             headers: [.location: "/v1/webhook-sources/\(record.id.lowercasedString)", .cacheControl: "no-store"]
         ).response
@@ -58,8 +58,7 @@ struct WebhookSourcesController: Sendable {
             for source in result.items { secrets[source.id] = try await transaction.webhookSecrets(of: source.id) }
             return (result, secrets)
         }
-        let data = result.items.map { WebhookSourceResponse(record: $0, secrets: secrets[$0.id] ?? [], ingestURL: ingestURL($0.id)) }
-        return try HTTPPayload.json(ListEnvelope(data: data, nextCursor: result.nextCursor?.token)).response
+        return try HTTPPayload.json(Components.Schemas.WebhookSourceList(result, secrets: secrets, ingestURL: ingestURL)).response
     }
 
     @Sendable func show(_ request: Request, context: TenantRequestContext) async throws -> Response {
@@ -68,26 +67,26 @@ struct WebhookSourcesController: Sendable {
             guard let record = try await transaction.webhookSource(id) else { throw SwitchyardError.notFound("The webhook source") }
             return (record, try await transaction.webhookSecrets(of: id))
         }
-        return try HTTPPayload.json(WebhookSourceResponse(record: record, secrets: secrets, ingestURL: ingestURL(id))).response
+        return try HTTPPayload.json(Components.Schemas.WebhookSource(record, secrets: secrets, ingestURL: ingestURL(id))).response
     }
 
     @Sendable func update(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
         let id = try request.uuid("source_id", context: context, resource: "The webhook source")
-        let input = try WebhookSourceUpdateBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
-        let scheme = try input.scheme.map(Self.encode)
+        let input = try WebhookSourcePatch.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
+        let scheme = try input.update.scheme.map { try Self.encode($0.verification) }
+        let link = input.integrationLink
         let (record, secrets) = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
-            if let integrationID = input.integrationID, try await transaction.integration(integrationID) == nil {
+            if case .some(.some(let integrationID)) = link, try await transaction.integration(integrationID) == nil {
                 throw SwitchyardError.validation("integration_id names no integration of this tenant.")
             }
-            let link: UUID?? = input.clearsIntegration ? .some(nil) : input.integrationID.map { .some($0) }
             guard
                 let record = try await transaction.updateWebhookSource(
                     id,
-                    name: input.name,
+                    name: input.update.name,
                     scheme: scheme,
                     integrationID: link,
-                    maxBodyBytes: input.maxBodyBytes
+                    maxBodyBytes: input.update.maxBodyBytes
                 )
             else {
                 throw SwitchyardError.notFound("The webhook source")
@@ -96,7 +95,7 @@ struct WebhookSourcesController: Sendable {
             return (record, try await transaction.webhookSecrets(of: id))
         }
         ingestor.invalidate(id)
-        return try HTTPPayload.json(WebhookSourceResponse(record: record, secrets: secrets, ingestURL: ingestURL(id))).response
+        return try HTTPPayload.json(Components.Schemas.WebhookSource(record, secrets: secrets, ingestURL: ingestURL(id))).response
     }
 
     @Sendable func delete(_ request: Request, context: TenantRequestContext) async throws -> Response {
@@ -116,7 +115,7 @@ struct WebhookSourcesController: Sendable {
     @Sendable func addSecret(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
         let id = try request.uuid("source_id", context: context, resource: "The webhook source")
-        let input = try WebhookSecretCreateBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
+        let input = try Components.Schemas.WebhookSecretCreate.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
         let (record, generated) = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
             guard let source = try await transaction.webhookSource(id) else { throw SwitchyardError.notFound("The webhook source") }
             let scheme = try JSONDecoder().decode(WebhookScheme.self, from: Data(source.scheme.utf8))
@@ -133,7 +132,7 @@ struct WebhookSourcesController: Sendable {
         }
         ingestor.invalidate(id)
         return try HTTPPayload.json(
-            WebhookSecretCreatedResponse(record: record, secret: generated),
+            Components.Schemas.WebhookSecret(record, secret: generated),
             status: .created,
             headers: [.cacheControl: "no-store"]
         ).response

@@ -16,11 +16,15 @@ protocol StrictJSONBody: Decodable, Sendable {
     static var freeFormFields: Set<String> { get }
     /// Checks values beyond their types; throws a 422 that names the field.
     func validate() throws(SwitchyardError)
+    /// Checks the members before decoding, for a rule whose own message decoding would replace with a generic one
+    /// (a value outside a generated enum); throws a 422 that names the field.
+    static func precheck(_ members: [String: Any]) throws(SwitchyardError)
 }
 
 extension StrictJSONBody {
     static var fields: Set<String>? { nil }
     func validate() throws(SwitchyardError) {}
+    static func precheck(_ members: [String: Any]) throws(SwitchyardError) {}
     static var nullableFields: Set<String> { [] }
     static var freeFormFields: Set<String> { [] }
 
@@ -48,6 +52,7 @@ extension StrictJSONBody {
         if let null = JSONPaths.first(in: object, skipping: nullableFields.union(freeFormFields), where: { $0 is NSNull }) {
             throw SwitchyardError.validation("The field '\(null)' may not be null; leave it out instead.")
         }
+        try precheck(members)
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
