@@ -64,10 +64,10 @@ struct WebhookEventsController: Sendable {
             filter.sourceID = id
         }
         if let status = query["status"] {
-            guard Components.Schemas.WebhookEventStatus(rawValue: String(status)) != nil else {
+            guard let value = WebhookEventStatus(rawValue: String(status)) else {
                 throw SwitchyardError.invalidRequest("status must be one of \(Self.statuses).")
             }
-            filter.status = String(status)
+            filter.status = value
         }
         filter.receivedAfter = try date(query["received_after"], name: "received_after")
         filter.receivedBefore = try date(query["received_before"], name: "received_before")
@@ -105,7 +105,7 @@ extension Components.Schemas.WebhookReplayFilter: StrictJSONBody {
         WebhookEventFilter(
             sourceID: sourceId.flatMap(UUID.init(uuidString:)),
             eventType: _type,
-            status: status?.rawValue,
+            status: status.map(WebhookEventStatus.init),
             receivedAfter: receivedAfter,
             receivedBefore: receivedBefore
         )
@@ -115,16 +115,13 @@ extension Components.Schemas.WebhookReplayFilter: StrictJSONBody {
 extension Components.Schemas.WebhookEvent {
     /// An event as the API shows it; the body and headers only when `detailed`.
     init(_ record: WebhookEventRecord, detailed: Bool) throws(SwitchyardError) {
-        guard let status = Components.Schemas.WebhookEventStatus(rawValue: record.status) else {
-            throw .internal("webhook event \(record.id.lowercasedString) has the status '\(record.status)', which the document does not define")
-        }
         self.init(
             id: record.id.lowercasedString,
             sourceId: record.sourceID.lowercasedString,
             eventId: record.eventID,
             _type: record.eventType,
             integrationId: record.integrationID?.lowercasedString,
-            status: status,
+            status: .init(record.status),
             attempts: record.attempts,
             lastError: record.lastError,
             // Only verified deliveries are ever stored.
@@ -151,5 +148,25 @@ extension Components.Schemas.WebhookEventList {
         var data: [Components.Schemas.WebhookEvent] = []
         for record in page.items { data.append(try Components.Schemas.WebhookEvent(record, detailed: false)) }
         self.init(data: data, nextCursor: page.nextCursor?.token)
+    }
+}
+
+extension Components.Schemas.WebhookEventStatus {
+    init(_ status: WebhookEventStatus) {
+        switch status {
+        case .received: self = .received
+        case .processed: self = .processed
+        case .failed: self = .failed
+        }
+    }
+}
+
+extension WebhookEventStatus {
+    init(_ status: Components.Schemas.WebhookEventStatus) {
+        switch status {
+        case .received: self = .received
+        case .processed: self = .processed
+        case .failed: self = .failed
+        }
     }
 }

@@ -43,7 +43,7 @@ public struct WebhookProcessHandler: JobHandler {
             var schemes: [UUID: String] = [:]
             for id in ids {
                 // Locked, so a job run twice (at-least-once) processes each event once.
-                guard let event = try await transaction.webhookEvent(id, locking: true), event.status != "processed" else { continue }
+                guard let event = try await transaction.webhookEvent(id, locking: true), event.status != .processed else { continue }
                 if schemes[event.sourceID] == nil {
                     schemes[event.sourceID] = try await transaction.webhookSource(event.sourceID).map { Self.schemeType($0.scheme) } ?? "unknown"
                 }

@@ -22,21 +22,20 @@ public struct ConnectSessionRecord: Sendable, Equatable {
         tenant_id, id, allowed_providers, integration_id, end_user_id, tags, extra_scopes, connection_parameters::text,
         return_to, expires_at, completed_at, created_at
         """
-    typealias Row = (UUID, UUID, [String], UUID?, String?, [String], [String], String, String?, Date, Date?, Date)
-
-    init(row: Row) throws {
-        tenantID = TenantID(row.0)
-        id = row.1
-        allowedProviders = row.2
-        integrationID = row.3
-        endUserID = row.4
-        tags = row.5
-        extraScopes = row.6
-        connectionParameters = try JSONText.decode([String: String].self, row.7, column: "connect_sessions.connection_parameters")
-        returnTo = row.8
-        expiresAt = row.9
-        completedAt = row.10
-        createdAt = row.11
+    init(row: PostgresRow) throws {
+        let row = NamedRow(row, table: "connect_sessions")
+        tenantID = TenantID(try row("tenant_id"))
+        id = try row("id")
+        allowedProviders = try row("allowed_providers")
+        integrationID = try row("integration_id")
+        endUserID = try row("end_user_id")
+        tags = try row("tags")
+        extraScopes = try row("extra_scopes")
+        connectionParameters = try row.json("connection_parameters")
+        returnTo = try row("return_to")
+        expiresAt = try row("expires_at")
+        completedAt = try row("completed_at")
+        createdAt = try row("created_at")
     }
 
     /// Usable: neither expired nor completed.
@@ -88,7 +87,7 @@ extension TenantTransaction {
             VALUES (\(tenantID.rawValue), \(UUID.v7()), \(ByteBuffer(bytes: new.tokenHash)), \(new.allowedProviders), \(new.integrationID), \(new.endUserID), \(new.tags), \(new.extraScopes), \(parameters)::jsonb, \(new.returnTo), \(new.expiresAt))
             RETURNING \(unescaped: ConnectSessionRecord.columns)
             """
-        ).decode(ConnectSessionRecord.Row.self).collect()
+        ).collect()
         // Expired sessions are of no use to anyone; clearing the tenant's old ones here keeps the table small.
         try await query("DELETE FROM connect_sessions WHERE tenant_id = \(tenantID.rawValue) AND expires_at < now() - interval '1 day'")
         return try ConnectSessionRecord(row: rows[0])
@@ -98,7 +97,7 @@ extension TenantTransaction {
     public func connectSession(tokenHash: [UInt8]) async throws -> ConnectSessionRecord? {
         try await query(
             "SELECT \(unescaped: ConnectSessionRecord.columns) FROM connect_sessions WHERE tenant_id = \(tenantID.rawValue) AND token_hash = \(ByteBuffer(bytes: tokenHash))"
-        ).decode(ConnectSessionRecord.Row.self).collect().first.map(ConnectSessionRecord.init(row:))
+        ).collect().first.map(ConnectSessionRecord.init(row:))
     }
 
     /// Marks the session used up; false when it already was (or has expired).

@@ -22,26 +22,20 @@ public struct IntegrationRecord: Sendable, Equatable {
 
     static let columns =
         "id, provider, display_name, auth_type, status, connection_parameters::text, end_user_id, tags, created_at, updated_at, health::text, provider_account_id"
-    typealias Row = (UUID, String, String, String, String, String, String?, [String], Date, Date, String?, String?)
-
-    init(row: Row) throws {
-        guard let authType = AuthType(rawValue: row.3), let status = IntegrationStatus(rawValue: row.4) else {
-            throw SwitchyardError.internal("integrations row \(row.0) has auth_type '\(row.3)' and status '\(row.4)', not both known")
-        }
-        id = row.0
-        provider = row.1
-        displayName = row.2
-        self.authType = authType
-        self.status = status
-        connectionParameters = try JSONText.decode([String: String].self, row.5, column: "integrations.connection_parameters", row: row.0)
-        endUserID = row.6
-        tags = row.7
-        createdAt = row.8
-        updatedAt = row.9
-        health = try row.10.map {
-            try JSONText.decode(IntegrationHealth.self, $0, column: "integrations.health", row: row.0, decoder: IntegrationHealth.decoder)
-        }
-        providerAccountID = row.11
+    init(row: PostgresRow) throws {
+        let row = NamedRow(row, table: "integrations")
+        id = try row("id")
+        provider = try row("provider")
+        displayName = try row("display_name")
+        authType = try row.value("auth_type")
+        status = try row.value("status")
+        connectionParameters = try row.json("connection_parameters")
+        endUserID = try row("end_user_id")
+        tags = try row("tags")
+        createdAt = try row("created_at")
+        updatedAt = try row("updated_at")
+        health = try row.jsonIfPresent("health", decoder: IntegrationHealth.decoder)
+        providerAccountID = try row("provider_account_id")
     }
 }
 
@@ -113,7 +107,7 @@ extension TenantTransaction {
             VALUES (\(tenantID.rawValue), \(id), \(new.provider), \(new.displayName), \(new.credential.authType.rawValue), \(new.status.rawValue), \(parameters)::jsonb, \(new.endUserID), \(new.tags))
             RETURNING \(unescaped: IntegrationRecord.columns)
             """
-        ).decode(IntegrationRecord.Row.self).collect()
+        ).collect()
         try await storeCredential(new.credential, for: id)
         return try IntegrationRecord(row: rows[0])
     }
@@ -121,7 +115,7 @@ extension TenantTransaction {
     public func integration(_ id: UUID) async throws -> IntegrationRecord? {
         try await query(
             "SELECT \(unescaped: IntegrationRecord.columns) FROM integrations WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)"
-        ).decode(IntegrationRecord.Row.self).collect().first.map(IntegrationRecord.init(row:))
+        ).collect().first.map(IntegrationRecord.init(row:))
     }
 
     public func integrations(_ filter: IntegrationFilter, page: PageRequest) async throws -> Page<IntegrationRecord> {
@@ -135,7 +129,7 @@ extension TenantTransaction {
                AND (\(filter.tag)::text IS NULL OR tags @> ARRAY[\(filter.tag)::text])
              ORDER BY id LIMIT \(page.limit + 1)
             """
-        ).decode(IntegrationRecord.Row.self).collect()
+        ).collect()
         return Page(fetched: try rows.map(IntegrationRecord.init(row:)), limit: page.limit, id: \.id)
     }
 
@@ -148,7 +142,7 @@ extension TenantTransaction {
              WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)
             RETURNING \(unescaped: IntegrationRecord.columns)
             """
-        ).decode(IntegrationRecord.Row.self).collect().first.map(IntegrationRecord.init(row:))
+        ).collect().first.map(IntegrationRecord.init(row:))
     }
 
     /// Deletes the integration and its credential. Returns whether it existed.
@@ -261,7 +255,7 @@ extension TenantTransaction {
              WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)
             RETURNING \(unescaped: IntegrationRecord.columns)
             """
-        ).decode(IntegrationRecord.Row.self).collect().first.map(IntegrationRecord.init(row:))
+        ).collect().first.map(IntegrationRecord.init(row:))
     }
 }
 
@@ -270,7 +264,7 @@ extension TenantTransaction {
     public func integration(providerAccountID accountID: String) async throws -> IntegrationRecord? {
         let rows = try await query(
             "SELECT \(unescaped: IntegrationRecord.columns) FROM integrations WHERE tenant_id = \(tenantID.rawValue) AND provider_account_id = \(accountID) LIMIT 2"
-        ).decode(IntegrationRecord.Row.self).collect()
+        ).collect()
         return rows.count == 1 ? try IntegrationRecord(row: rows[0]) : nil
     }
 }

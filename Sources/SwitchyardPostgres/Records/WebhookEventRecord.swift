@@ -36,7 +36,7 @@ public struct WebhookEventRecord: Sendable, Equatable {
     public let integrationID: UUID?
     public let headers: [String: String]
     public let body: ByteBuffer
-    public let status: String
+    public let status: WebhookEventStatus
     public let attempts: Int
     public let lastError: String?
     public let receivedAt: Date
@@ -44,21 +44,20 @@ public struct WebhookEventRecord: Sendable, Equatable {
 
     static let columns =
         "id, source_id, event_id, event_type, integration_id, headers::text, body, status, attempts, last_error, received_at, processed_at"
-    typealias Row = (UUID, UUID, String, String?, UUID?, String, ByteBuffer, String, Int, String?, Date, Date?)
-
-    init(row: Row) throws {
-        id = row.0
-        sourceID = row.1
-        eventID = row.2
-        eventType = row.3
-        integrationID = row.4
-        headers = try JSONText.decode([String: String].self, row.5, column: "webhook_events.headers", row: row.0)
-        body = row.6
-        status = row.7
-        attempts = row.8
-        lastError = row.9
-        receivedAt = row.10
-        processedAt = row.11
+    init(row: PostgresRow) throws {
+        let row = NamedRow(row, table: "webhook_events")
+        id = try row("id")
+        sourceID = try row("source_id")
+        eventID = try row("event_id")
+        eventType = try row("event_type")
+        integrationID = try row("integration_id")
+        headers = try row.json("headers")
+        body = try row("body")
+        status = try row.value("status")
+        attempts = try row("attempts")
+        lastError = try row("last_error")
+        receivedAt = try row("received_at")
+        processedAt = try row("processed_at")
     }
 }
 
@@ -66,11 +65,17 @@ public struct WebhookEventRecord: Sendable, Equatable {
 public struct WebhookEventFilter: Sendable {
     public var sourceID: UUID?
     public var eventType: String?
-    public var status: String?
+    public var status: WebhookEventStatus?
     public var receivedAfter: Date?
     public var receivedBefore: Date?
 
-    public init(sourceID: UUID? = nil, eventType: String? = nil, status: String? = nil, receivedAfter: Date? = nil, receivedBefore: Date? = nil) {
+    public init(
+        sourceID: UUID? = nil,
+        eventType: String? = nil,
+        status: WebhookEventStatus? = nil,
+        receivedAfter: Date? = nil,
+        receivedBefore: Date? = nil
+    ) {
         self.sourceID = sourceID
         self.eventType = eventType
         self.status = status
@@ -152,7 +157,7 @@ extension TenantTransaction {
             SELECT \(unescaped: WebhookEventRecord.columns) FROM webhook_events
              WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)\(unescaped: locking ? " FOR UPDATE" : "")
             """
-        ).decode(WebhookEventRecord.Row.self).collect().first.map(WebhookEventRecord.init(row:))
+        ).collect().first.map(WebhookEventRecord.init(row:))
     }
 
     /// The id of the event recorded for (source, provider event id), for answering a redelivery.
@@ -170,12 +175,12 @@ extension TenantTransaction {
                AND (\(page.cursor?.lastID)::uuid IS NULL OR id < \(page.cursor?.lastID))
                AND (\(filter.sourceID)::uuid IS NULL OR source_id = \(filter.sourceID))
                AND (\(filter.eventType)::text IS NULL OR event_type = \(filter.eventType))
-               AND (\(filter.status)::text IS NULL OR status = \(filter.status))
+               AND (\(filter.status?.rawValue)::text IS NULL OR status = \(filter.status?.rawValue))
                AND (\(filter.receivedAfter)::timestamptz IS NULL OR received_at >= \(filter.receivedAfter))
                AND (\(filter.receivedBefore)::timestamptz IS NULL OR received_at < \(filter.receivedBefore))
              ORDER BY id DESC LIMIT \(page.limit + 1)
             """
-        ).decode(WebhookEventRecord.Row.self).collect()
+        ).collect()
         return Page(fetched: try rows.map(WebhookEventRecord.init(row:)), limit: page.limit, id: \.id)
     }
 
@@ -190,7 +195,7 @@ extension TenantTransaction {
                       AND (\(ids)::uuid[] IS NULL OR id = ANY(\(ids)))
                       AND (\(filter.sourceID)::uuid IS NULL OR source_id = \(filter.sourceID))
                       AND (\(filter.eventType)::text IS NULL OR event_type = \(filter.eventType))
-                      AND (\(filter.status)::text IS NULL OR status = \(filter.status))
+                      AND (\(filter.status?.rawValue)::text IS NULL OR status = \(filter.status?.rawValue))
                       AND (\(filter.receivedAfter)::timestamptz IS NULL OR received_at >= \(filter.receivedAfter))
                       AND (\(filter.receivedBefore)::timestamptz IS NULL OR received_at < \(filter.receivedBefore))
                     ORDER BY id LIMIT \(limit))
