@@ -2,6 +2,8 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import SwitchyardAPI
+import SwitchyardAPIClient
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardTestSupport
 import Testing
@@ -149,18 +151,24 @@ struct IntegrationsAPITests {
     func customProviders() async throws {
         try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
             let tenant = try await client.makeTenant(slug: "custom-providers")
-            let catalog = try await client.request(.get, "/v1/providers", key: tenant.key)
-            let ids = (try catalog.jsonObject()["data"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
+            let api = client.api(key: tenant.key)
+            let catalog = try await api.listProviders().ok.body.json
+            let ids = catalog.data.map(\.value1.id)
             #expect(
                 Set(ids).isSuperset(of: [
                     "github", "slack", "google", "microsoft", "hubspot", "salesforce", "stripe", "shopify", "notion", "linear", "zendesk", "jira",
                 ])
             )
+            #expect(catalog.data.allSatisfy { !$0.value2.custom })
 
-            #expect(
-                try await client.request(.put, "/v1/providers/stripe", key: tenant.key, json: CustomProviderFixture.json(id: "stripe")).status
-                    == .conflict
-            )
+            /// The fixture's definition as the document's request type.
+            func definition(id: String, baseURL: String = "https://api.acme-crm.example/v1") throws -> Components.Schemas.ProviderDefinitionBody {
+                try JSONDecoder().decode(
+                    Components.Schemas.ProviderDefinitionBody.self,
+                    from: Data(CustomProviderFixture.json(id: id, baseURL: baseURL).utf8)
+                )
+            }
+            _ = try await api.putProvider(path: .init(providerId: "stripe"), body: .json(try definition(id: "stripe"))).conflict
             for unsafe in ["http://api.acme.example/v1", "https://user:pw@api.acme.example/v1", "https://api.acme.example/v1#frag"] {
                 let refused = try await client.request(
                     .put,
@@ -170,16 +178,12 @@ struct IntegrationsAPITests {
                 )
                 try ProblemDetailsTests.expectProblem(refused, .unprocessableContent, code: "validation-failed")
             }
-            #expect(
-                try await client.request(.put, "/v1/providers/acme", key: tenant.key, json: CustomProviderFixture.json(id: "other")).status
-                    == .unprocessableContent
-            )
-            #expect(
-                try await client.request(.put, "/v1/providers/acme", key: tenant.key, json: CustomProviderFixture.json(id: "acme")).status == .created
-            )
-            #expect(try await client.request(.put, "/v1/providers/acme", key: tenant.key, json: CustomProviderFixture.json(id: "acme")).status == .ok)
-            let shown = try await client.request(.get, "/v1/providers/acme", key: tenant.key).jsonObject()
-            #expect(shown["custom"] as? Bool == true)
+            _ = try await api.putProvider(path: .init(providerId: "acme"), body: .json(try definition(id: "other"))).unprocessableContent
+            let saved = try await api.putProvider(path: .init(providerId: "acme"), body: .json(try definition(id: "acme"))).created.body.json
+            #expect(saved.value1.id == "acme" && saved.value2.custom)
+            _ = try await api.putProvider(path: .init(providerId: "acme"), body: .json(try definition(id: "acme"))).ok
+            let shown = try await api.getProvider(path: .init(providerId: "acme")).ok.body.json
+            #expect(shown.value2.custom == true)
 
             let integration = try await client.request(
                 .post,
@@ -188,11 +192,11 @@ struct IntegrationsAPITests {
                 json: #"{"provider":"acme","credentials":{"api_key":"k"}}"#
             )
             #expect(integration.status == .created)
-            #expect(try await client.request(.delete, "/v1/providers/acme", key: tenant.key).status == .conflict)
+            _ = try await api.deleteProvider(path: .init(providerId: "acme")).conflict
             let integrationID = try #require(try integration.jsonObject()["id"] as? String)
             #expect(try await client.request(.delete, "/v1/integrations/\(integrationID)", key: tenant.key).status == .noContent)
-            #expect(try await client.request(.delete, "/v1/providers/acme", key: tenant.key).status == .noContent)
-            #expect(try await client.request(.get, "/v1/providers/acme", key: tenant.key).status == .notFound)
+            _ = try await api.deleteProvider(path: .init(providerId: "acme")).noContent
+            _ = try await api.getProvider(path: .init(providerId: "acme")).notFound
         }
     }
 
