@@ -134,17 +134,23 @@ struct IntegrationsAPITests {
         try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
             let tenant = try await client.makeTenant(slug: "custom-providers")
             let api = client.api(key: tenant.key)
-            let ids = try await api.listProviders().ok.body.json.data.map(\.value1.id)
+            let catalog = try await api.listProviders().ok.body.json
+            let ids = catalog.data.map(\.value1.id)
             #expect(
                 Set(ids).isSuperset(of: [
                     "github", "slack", "google", "microsoft", "hubspot", "salesforce", "stripe", "shopify", "notion", "linear", "zendesk", "jira",
                 ])
             )
+            #expect(catalog.data.allSatisfy { !$0.value2.custom })
 
-            #expect(
-                try await client.request(.put, "/v1/providers/stripe", key: tenant.key, json: CustomProviderFixture.json(id: "stripe")).status
-                    == .conflict
-            )
+            /// The fixture's definition as the document's request type.
+            func definition(id: String, baseURL: String = "https://api.acme-crm.example/v1") throws -> Components.Schemas.ProviderDefinitionBody {
+                try JSONDecoder().decode(
+                    Components.Schemas.ProviderDefinitionBody.self,
+                    from: Data(CustomProviderFixture.json(id: id, baseURL: baseURL).utf8)
+                )
+            }
+            _ = try await api.putProvider(path: .init(providerId: "stripe"), body: .json(try definition(id: "stripe"))).conflict
             for unsafe in ["http://api.acme.example/v1", "https://user:pw@api.acme.example/v1", "https://api.acme.example/v1#frag"] {
                 let refused = try await client.request(
                     .put,
@@ -154,14 +160,10 @@ struct IntegrationsAPITests {
                 )
                 try ProblemDetailsTests.expectProblem(refused, .unprocessableContent, code: "validation-failed")
             }
-            #expect(
-                try await client.request(.put, "/v1/providers/acme", key: tenant.key, json: CustomProviderFixture.json(id: "other")).status
-                    == .unprocessableContent
-            )
-            #expect(
-                try await client.request(.put, "/v1/providers/acme", key: tenant.key, json: CustomProviderFixture.json(id: "acme")).status == .created
-            )
-            #expect(try await client.request(.put, "/v1/providers/acme", key: tenant.key, json: CustomProviderFixture.json(id: "acme")).status == .ok)
+            _ = try await api.putProvider(path: .init(providerId: "acme"), body: .json(try definition(id: "other"))).unprocessableContent
+            let saved = try await api.putProvider(path: .init(providerId: "acme"), body: .json(try definition(id: "acme"))).created.body.json
+            #expect(saved.value1.id == "acme" && saved.value2.custom)
+            _ = try await api.putProvider(path: .init(providerId: "acme"), body: .json(try definition(id: "acme"))).ok
             #expect(try await api.getProvider(path: .init(providerId: "acme")).ok.body.json.value2.custom == true)
 
             let integration = try await api.createIntegration(

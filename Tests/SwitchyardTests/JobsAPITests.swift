@@ -1,97 +1,75 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import OpenAPIRuntime
+import SwitchyardAPIClient
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardJobs
 import SwitchyardPostgres
 import SwitchyardTestSupport
 import Testing
 
+/// Through the generated client, except where a test sends what the document refuses (unknown fields, not JSON) or
+/// must see the raw text.
 @Suite("Jobs, dead letters and schedules API")
 struct JobsAPITests {
-    static let later = "2099-01-01T00:00:00Z"
-
-    static func items(_ response: TestResponse) throws -> [[String: Any]] {
-        try #require(try response.jsonObject()["data"] as? [[String: Any]], "\(response.text)")
-    }
+    /// 2099-01-01T00:00:00Z
+    static let later = Date(timeIntervalSince1970: 4_070_908_800)
 
     @Test("a job is enqueued, listed with filters, shown, cancelled and retried; bad input gets problem answers")
     func jobsLifecycle() async throws {
         try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
             let tenant = try await client.makeTenant(slug: "jobs")
-            let created = try await client.request(
-                .post,
-                "/v1/jobs",
-                key: tenant.key,
-                json: #"{"kind":"noop","payload":{"note":"hello"},"run_at":"\#(Self.later)","priority":5}"#
-            )
-            #expect(created.status == .created, "\(created.text)")
-            let job = try created.jsonObject()
-            let id = try #require(job["id"] as? String)
-            #expect(job["state"] as? String == "queued" && job["kind"] as? String == "noop" && job["priority"] as? Int == 5)
-            #expect((job["payload"] as? [String: Any])?["note"] as? String == "hello")
+            let api = client.api(key: tenant.key)
+            let job = try await api.createJob(
+                body: .json(
+                    .init(kind: "noop", payload: try OpenAPIObjectContainer(unvalidatedValue: ["note": "hello"]), runAt: Self.later, priority: 5)
+                )
+            ).created.body.json
+            #expect(job.state == .queued && job.kind == "noop" && job.priority == 5)
+            #expect(job.payload.value["note"] as? String == "hello")
 
             // The same unique key answers with the active job.
-            let keyed = try await client.request(
-                .post,
-                "/v1/jobs",
-                key: tenant.key,
-                json: #"{"kind":"noop","unique_key":"k1","run_at":"\#(Self.later)"}"#
-            )
-            let again = try await client.request(
-                .post,
-                "/v1/jobs",
-                key: tenant.key,
-                json: #"{"kind":"noop","unique_key":"k1","run_at":"\#(Self.later)"}"#
-            )
-            #expect(keyed.status == .created && again.status == .ok)
-            #expect(try keyed.jsonObject()["id"] as? String == (try again.jsonObject()["id"] as? String))
+            let keyed = try await api.createJob(body: .json(.init(kind: "noop", runAt: Self.later, uniqueKey: "k1"))).created.body.json
+            let again = try await api.createJob(body: .json(.init(kind: "noop", runAt: Self.later, uniqueKey: "k1"))).ok.body.json
+            #expect(keyed.id == again.id)
 
-            #expect(try Self.items(try await client.request(.get, "/v1/jobs", key: tenant.key)).count == 2)
-            #expect(try Self.items(try await client.request(.get, "/v1/jobs?state=queued,running&kind=noop", key: tenant.key)).count == 2)
-            #expect(try Self.items(try await client.request(.get, "/v1/jobs?state=dead", key: tenant.key)).isEmpty)
-            let paged = try await client.request(.get, "/v1/jobs?limit=1", key: tenant.key)
-            let cursor = try #require(try paged.jsonObject()["next_cursor"] as? String)
-            let second = try Self.items(try await client.request(.get, "/v1/jobs?limit=1&cursor=\(cursor)", key: tenant.key))
-            let first = try Self.items(paged)[0]["id"] as? String
-            #expect(second.count == 1 && second[0]["id"] as? String != first)
+            #expect(try await api.listJobs().ok.body.json.data.count == 2)
+            #expect(try await api.listJobs(query: .init(state: "queued,running", kind: "noop")).ok.body.json.data.count == 2)
+            #expect(try await api.listJobs(query: .init(state: "dead")).ok.body.json.data.isEmpty)
+            let paged = try await api.listJobs(query: .init(limit: 1)).ok.body.json
+            let cursor = try #require(paged.nextCursor)
+            let second = try await api.listJobs(query: .init(limit: 1, cursor: cursor)).ok.body.json.data
+            let first = try #require(paged.data.first).id
+            #expect(second.count == 1 && second[0].id != first)
 
-            let shown = try await client.request(.get, "/v1/jobs/\(id)", key: tenant.key)
-            let history = try shown.jsonObject()["history"] as? [Any]
-            #expect(shown.status == .ok && history?.isEmpty == true)
+            let shown = try await api.getJob(path: .init(jobId: job.id)).ok.body.json
+            #expect(shown.history.isEmpty)
 
-            let cancelled = try await client.request(.post, "/v1/jobs/\(id)/cancel", key: tenant.key)
-            #expect(try cancelled.jsonObject()["state"] as? String == "cancelled")
-            #expect(try await client.request(.post, "/v1/jobs/\(id)/cancel", key: tenant.key).status == .conflict)
-            let retried = try await client.request(.post, "/v1/jobs/\(id)/retry", key: tenant.key)
-            #expect(try retried.jsonObject()["state"] as? String == "queued", "\(retried.text)")
-            #expect(try await client.request(.post, "/v1/jobs/\(id)/retry", key: tenant.key).status == .conflict)
+            let cancelled = try await api.cancelJob(path: .init(jobId: job.id)).ok.body.json
+            #expect(cancelled.state == .cancelled)
+            _ = try await api.cancelJob(path: .init(jobId: job.id)).conflict
+            let retried = try await api.retryJob(path: .init(jobId: job.id)).ok.body.json
+            #expect(retried.state == .queued)
+            _ = try await api.retryJob(path: .init(jobId: job.id)).conflict
 
-            #expect(try await client.request(.post, "/v1/jobs", key: tenant.key, json: #"{"kind":"oauth.refresh"}"#).status == .unprocessableContent)
-            #expect(
-                try await client.request(.post, "/v1/jobs", key: tenant.key, json: #"{"kind":"noop","payload":{"sleep_ms":"long"}}"#).status
-                    == .unprocessableContent
-            )
-            #expect(
-                try await client.request(.post, "/v1/jobs", key: tenant.key, json: #"{"kind":"noop","state":"succeeded"}"#).status
-                    == .unprocessableContent
-            )
-            #expect(
-                try await client.request(.post, "/v1/jobs", key: tenant.key, json: #"{"kind":"noop","max_attempts":0}"#).status
-                    == .unprocessableContent
-            )
-            #expect(
-                try await client.request(.post, "/v1/jobs", key: tenant.key, json: #"{"kind":"noop","integration_id":"\#(UUID().uuidString)"}"#)
-                    .status == .unprocessableContent
-            )
-            #expect(try await client.request(.post, "/v1/jobs", key: tenant.key, json: "not json").status == .badRequest)
-            #expect(try await client.request(.get, "/v1/jobs?state=sleeping", key: tenant.key).status == .badRequest)
-            #expect(try await client.request(.get, "/v1/jobs/\(UUID().uuidString)", key: tenant.key).status == .notFound)
-            #expect(try await client.request(.post, "/v1/jobs/\(UUID().uuidString)/cancel", key: tenant.key).status == .notFound)
+            _ = try await api.createJob(body: .json(.init(kind: "oauth.refresh"))).unprocessableContent
+            let wrongPayload = try OpenAPIObjectContainer(unvalidatedValue: ["sleep_ms": "long"])
+            _ = try await api.createJob(body: .json(.init(kind: "noop", payload: wrongPayload))).unprocessableContent
+            // Fields the document does not have, and a body that is not JSON, go raw.
+            let unknown = try await client.request(.post, "/v1/jobs", key: tenant.key, json: #"{"kind":"noop","state":"succeeded"}"#)
+            #expect(try TypedBody.problem(unknown, .unprocessableContent).detail?.contains("state") == true)
+            _ = try await api.createJob(body: .json(.init(kind: "noop", maxAttempts: 0))).unprocessableContent
+            _ = try await api.createJob(body: .json(.init(kind: "noop", integrationId: UUID().uuidString))).unprocessableContent
+            _ = try TypedBody.problem(try await client.request(.post, "/v1/jobs", key: tenant.key, json: "not json"), .badRequest)
+            _ = try await api.listJobs(query: .init(state: "sleeping")).badRequest
+            _ = try await api.getJob(path: .init(jobId: UUID().uuidString)).notFound
+            _ = try await api.cancelJob(path: .init(jobId: UUID().uuidString)).notFound
 
-            let reader = try await IntegrationsAPITests.key(client, tenant: tenant.id, scopes: [.read])
-            #expect(try await client.request(.post, "/v1/jobs/\(id)/cancel", key: reader).status == .forbidden)
-            #expect(try await client.request(.get, "/v1/jobs/\(id)", key: reader).status == .ok)
+            let reader = client.api(key: try await IntegrationsAPITests.key(client, tenant: tenant.id, scopes: [.read]))
+            _ = try await reader.cancelJob(path: .init(jobId: job.id)).forbidden
+            _ = try await reader.getJob(path: .init(jobId: job.id)).ok
         }
     }
 
@@ -105,6 +83,7 @@ struct JobsAPITests {
         let jobs = registry
         try await environment.withApp { (client: any TestClientProtocol) async throws in
             let made = try await client.makeTenant(slug: "dead-letters")
+            let api = client.api(key: made.key)
             let tenant = TenantID(try #require(UUID(uuidString: made.id)))
             try await environment.withDatabase(maxConnections: 8) { database in
                 let ids = [
@@ -114,35 +93,27 @@ struct JobsAPITests {
                 try await database.withExecutor(registry: jobs, logger: logger) {
                     try await eventually("both jobs are dead") { try await database.count(.dead, of: tenant, logger: logger) == 2 }
                 }
-                let dead = try Self.items(try await client.request(.get, "/v1/dead-letters?kind=test.switched", key: made.key))
-                #expect(Set(dead.compactMap { $0["id"] as? String }) == Set(ids.map(\.lowercasedString)))
-                let shown = try await client.request(.get, "/v1/jobs/\(ids[0].lowercasedString)", key: made.key).jsonObject()
-                #expect(shown["last_error"] as? String == "the destination rejected the payload")
-                let history = try #require(shown["history"] as? [[String: Any]])
+                let dead = try await api.listDeadLetters(query: .init(kind: "test.switched")).ok.body.json.data
+                #expect(Set(dead.map(\.id)) == Set(ids.map(\.lowercasedString)))
+                let shown = try await api.getJob(path: .init(jobId: ids[0].lowercasedString)).ok.body.json
+                #expect(shown.lastError == "the destination rejected the payload")
                 #expect(
-                    history.count == 1 && history[0]["outcome"] as? String == "dead"
-                        && history[0]["error"] as? String == "the destination rejected the payload"
+                    shown.history.count == 1 && shown.history[0].outcome == .dead
+                        && shown.history[0].error == "the destination rejected the payload"
                 )
-                #expect(shown["attempts"] as? Int == 1)  // permanent: no retries
+                #expect(shown.attempts == 1)  // permanent: no retries
 
                 failure.fix()
-                let one = try await client.request(
-                    .post,
-                    "/v1/dead-letters/redrive",
-                    key: made.key,
-                    json: #"{"ids":["\#(ids[0].lowercasedString)"]}"#
-                )
-                #expect(try one.jsonObject()["redriven"] as? Int == 1, "\(one.text)")
-                let rest = try await client.request(.post, "/v1/dead-letters/redrive", key: made.key, json: #"{"kind":"test.switched"}"#)
-                #expect(try rest.jsonObject()["redriven"] as? Int == 1, "\(rest.text)")
-                #expect(
-                    try await client.request(.post, "/v1/dead-letters/redrive", key: made.key, json: #"{"kinds":"x"}"#).status
-                        == .unprocessableContent
-                )
+                let one = try await api.redriveDeadLetters(body: .json(.init(ids: [ids[0].lowercasedString]))).ok.body.json
+                #expect(one.redriven == 1)
+                let rest = try await api.redriveDeadLetters(body: .json(.init(kind: "test.switched"))).ok.body.json
+                #expect(rest.redriven == 1)
+                let unknown = try await client.request(.post, "/v1/dead-letters/redrive", key: made.key, json: #"{"kinds":"x"}"#)
+                #expect(try TypedBody.problem(unknown, .unprocessableContent).detail?.contains("kinds") == true)
                 try await database.withExecutor(registry: jobs, logger: logger) {
                     try await eventually("both redriven jobs succeed") { try await database.count(.succeeded, of: tenant, logger: logger) == 2 }
                 }
-                #expect(try Self.items(try await client.request(.get, "/v1/dead-letters", key: made.key)).isEmpty)
+                #expect(try await api.listDeadLetters().ok.body.json.data.isEmpty)
                 let redriven = try await database.job(ids[0], of: tenant, logger: logger)
                 #expect(redriven.history.map(\.outcome) == ["dead", "succeeded"])
             }
@@ -153,46 +124,50 @@ struct JobsAPITests {
     func schedules() async throws {
         try await TestEnvironment.make().withApp { (client: any TestClientProtocol) async throws in
             let tenant = try await client.makeTenant(slug: "schedules")
-            let created = try await client.request(
+            let api = client.api(key: tenant.key)
+            let schedule = try await api.createSchedule(
+                body: .json(.init(name: "nightly", kind: "noop", cron: "0  3 * * *", jitterSeconds: 30))
+            ).created.body.json
+            #expect(schedule.cron == "0 3 * * *" && schedule.paused == false)
+            _ = try await api.createSchedule(body: .json(.init(name: "nightly", kind: "noop", intervalSeconds: 60))).conflict
+            let refused: [Components.Schemas.ScheduleCreate] = [
+                .init(name: "x", kind: "noop", cron: "61 * * * *"), .init(name: "x", kind: "noop"),
+                .init(name: "x", kind: "noop", intervalSeconds: 5, cron: "* * * * *"), .init(name: "x", kind: "nope", intervalSeconds: 5),
+                .init(name: "x", kind: "noop", intervalSeconds: 0),
+            ]
+            for bad in refused {
+                _ = try await api.createSchedule(body: .json(bad)).unprocessableContent
+            }
+            // A field the document does not have goes raw.
+            let unknown = try await client.request(
                 .post,
                 "/v1/schedules",
                 key: tenant.key,
-                json: #"{"name":"nightly","kind":"noop","cron":"0  3 * * *","jitter_seconds":30}"#
+                json: #"{"name":"x","kind":"noop","interval_seconds":5,"next_fire_at":"2030-01-01T00:00:00Z"}"#
             )
-            #expect(created.status == .created, "\(created.text)")
-            let schedule = try created.jsonObject()
-            let id = try #require(schedule["id"] as? String)
-            #expect(schedule["cron"] as? String == "0 3 * * *" && schedule["paused"] as? Bool == false && schedule["next_fire_at"] is String)
-            #expect(
-                try await client.request(.post, "/v1/schedules", key: tenant.key, json: #"{"name":"nightly","kind":"noop","interval_seconds":60}"#)
-                    .status == .conflict
-            )
-            for bad in [
-                #"{"name":"x","kind":"noop","cron":"61 * * * *"}"#, #"{"name":"x","kind":"noop"}"#,
-                #"{"name":"x","kind":"noop","cron":"* * * * *","interval_seconds":5}"#, #"{"name":"x","kind":"nope","interval_seconds":5}"#,
-                #"{"name":"x","kind":"noop","interval_seconds":0}"#,
-                #"{"name":"x","kind":"noop","interval_seconds":5,"next_fire_at":"2030-01-01T00:00:00Z"}"#,
-            ] {
-                #expect(try await client.request(.post, "/v1/schedules", key: tenant.key, json: bad).status == .unprocessableContent, "\(bad)")
-            }
-            #expect(try Self.items(try await client.request(.get, "/v1/schedules", key: tenant.key)).count == 1)
+            #expect(try TypedBody.problem(unknown, .unprocessableContent).detail?.contains("next_fire_at") == true)
+            #expect(try await api.listSchedules().ok.body.json.data.count == 1)
 
+            // Raw, to see that `cron` is present as null: the generated type reads a missing key as nil too.
             let updated = try await client.request(
                 .patch,
-                "/v1/schedules/\(id)",
+                "/v1/schedules/\(schedule.id)",
                 key: tenant.key,
                 json: #"{"interval_seconds":600,"payload":{"note":"n"}}"#
             )
-            let body = try updated.jsonObject()
-            #expect(body["interval_seconds"] as? Int == 600 && body["cron"] is NSNull, "\(updated.text)")
-            #expect((body["payload"] as? [String: Any])?["note"] as? String == "n")
-            #expect(try await client.request(.patch, "/v1/schedules/\(id)", key: tenant.key, json: "{}").status == .unprocessableContent)
+            let body = try TypedBody.decode(Components.Schemas.Schedule.self, updated)
+            #expect(updated.status == .ok && body.intervalSeconds == 600 && body.cron == nil, "\(updated.text)")
+            #expect(updated.text.contains(#""cron":null"#), "\(updated.text)")
+            #expect(body.payload.value["note"] as? String == "n")
+            let empty = try await api.updateSchedule(path: .init(scheduleId: schedule.id), body: .json(.init())).unprocessableContent.body
+                .applicationProblemJson
+            #expect(empty.detail?.contains("at least one of") == true)
 
-            #expect(try await client.request(.post, "/v1/schedules/\(id)/pause", key: tenant.key).jsonObject()["paused"] as? Bool == true)
-            #expect(try await client.request(.post, "/v1/schedules/\(id)/resume", key: tenant.key).jsonObject()["paused"] as? Bool == false)
-            #expect(try await client.request(.delete, "/v1/schedules/\(id)", key: tenant.key).status == .noContent)
-            #expect(try await client.request(.get, "/v1/schedules/\(id)", key: tenant.key).status == .notFound)
-            #expect(try await client.request(.delete, "/v1/schedules/\(id)", key: tenant.key).status == .notFound)
+            #expect(try await api.pauseSchedule(path: .init(scheduleId: schedule.id)).ok.body.json.paused == true)
+            #expect(try await api.resumeSchedule(path: .init(scheduleId: schedule.id)).ok.body.json.paused == false)
+            _ = try await api.deleteSchedule(path: .init(scheduleId: schedule.id)).noContent
+            _ = try await api.getSchedule(path: .init(scheduleId: schedule.id)).notFound
+            _ = try await api.deleteSchedule(path: .init(scheduleId: schedule.id)).notFound
         }
     }
 }

@@ -3,6 +3,8 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import PostgresNIO
+import SwitchyardAPIClient
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardPostgres
 import SwitchyardTestSupport
@@ -17,6 +19,8 @@ struct OAuthAppsTests {
         let logger = environment.logger
         let tenantID = try await environment.withApp { (client: any TestClientProtocol) async throws -> String in
             let tenant = try await client.makeTenant(slug: "oauth-apps")
+            let api = client.api(key: tenant.key)
+            // The answers that must not show a secret are read raw, to search their whole text, then typed.
             let own = try await client.request(
                 .put,
                 "/v1/oauth-apps/github",
@@ -24,18 +28,14 @@ struct OAuthAppsTests {
                 json: #"{"client_id":"gh-tenant","client_secret":"gh-tenant-secret"}"#
             )
             #expect(own.status == .created)
-            #expect(try own.jsonObject()["source"] as? String == "tenant")
+            #expect(try TypedBody.decode(Components.Schemas.OAuthApp.self, own).source == .tenant)
             #expect(!own.text.contains("gh-tenant-secret"))
-            #expect(
-                try await client.request(
-                    .put,
-                    "/v1/oauth-apps/github",
-                    key: tenant.key,
-                    json: #"{"client_id":"gh-tenant","client_secret":"gh-tenant-secret-2"}"#
-                ).status == .ok
-            )
+            _ = try await api.putOAuthApp(
+                path: .init(providerId: "github"),
+                body: .json(.init(clientId: "gh-tenant", clientSecret: "gh-tenant-secret-2"))
+            ).ok
 
-            #expect(try await client.request(.get, "/v1/oauth-apps/slack", key: tenant.key).status == .notFound)
+            _ = try await api.getOAuthApp(path: .init(providerId: "slack")).notFound
             let platform = try await client.request(
                 .put,
                 "/v1/platform/oauth-apps/slack",
@@ -43,15 +43,16 @@ struct OAuthAppsTests {
                 json: #"{"client_id":"slack-platform","client_secret":"slack-platform-secret","scopes":["chat:write"]}"#
             )
             #expect(platform.status == .created)
+            #expect(try TypedBody.decode(Components.Schemas.OAuthApp.self, platform).source == .platform)
             #expect(!platform.text.contains("slack-platform-secret"))
-            let fallback = try await client.request(.get, "/v1/oauth-apps/slack", key: tenant.key).jsonObject()
-            #expect(fallback["source"] as? String == "platform")
-            #expect(fallback["client_id"] as? String == "slack-platform")
+            let fallback = try await api.getOAuthApp(path: .init(providerId: "slack")).ok.body.json
+            #expect(fallback.source == .platform)
+            #expect(fallback.clientId == "slack-platform")
 
             let listed = try await client.request(.get, "/v1/oauth-apps", key: tenant.key)
-            #expect((try listed.jsonObject()["data"] as? [[String: Any]])?.compactMap { $0["provider"] as? String } == ["github"])
+            #expect(try TypedBody.decode(Components.Schemas.OAuthAppList.self, listed).data.map(\.provider) == ["github"])
             #expect(!listed.text.contains("secret\""))
-            #expect(try await client.request(.get, "/v1/platform/oauth-apps", key: tenant.key).status == .forbidden)
+            _ = try await api.listPlatformOAuthApps().forbidden
             return tenant.id
         }
         let tenant = TenantID(try #require(UUID(uuidString: tenantID)))

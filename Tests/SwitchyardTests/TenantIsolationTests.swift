@@ -4,6 +4,8 @@ import HummingbirdTesting
 import Logging
 import PostgresNIO
 import SwitchyardAPI
+import SwitchyardAPIClient
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardPostgres
 import SwitchyardTestSupport
@@ -38,17 +40,11 @@ struct TenantIsolationTests {
         },
         "job_id": { client, key in
             // Due far in the future, so no executor changes it while the test runs.
-            let created = try await client.request(.post, "/v1/jobs", key: key, json: #"{"kind":"noop","run_at":"2099-01-01T00:00:00Z"}"#)
-            return try #require(try created.jsonObject()["id"] as? String, "\(created.text)")
+            try await client.api(key: key).createJob(body: .json(.init(kind: "noop", runAt: JobsAPITests.later))).created.body.json.id
         },
         "schedule_id": { client, key in
-            let created = try await client.request(
-                .post,
-                "/v1/schedules",
-                key: key,
-                json: #"{"name":"b-\#(UUID().uuidString)","kind":"noop","interval_seconds":3600}"#
-            )
-            return try #require(try created.jsonObject()["id"] as? String, "\(created.text)")
+            try await client.api(key: key).createSchedule(body: .json(.init(name: "b-\(UUID().uuidString)", kind: "noop", intervalSeconds: 3600)))
+                .created.body.json.id
         },
         // The proxied path itself names nothing; the integration in front of it is what is isolated.
         "path": { _, _ in "v1/customers" },

@@ -1,69 +1,109 @@
 import Foundation
+import OpenAPIRuntime
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardPostgres
 
-/// A job as the API shows it, with its attempt history.
-struct JobResponse: Encodable, Sendable {
-    let record: JobRecord
-
-    enum CodingKeys: String, CodingKey {
-        case id, kind, payload, state, priority, attempts, history
-        case payloadVersion = "payload_version"
-        case integrationID = "integration_id"
-        case runAt = "run_at"
-        case maxAttempts = "max_attempts"
-        case lastError = "last_error"
-        case uniqueKey = "unique_key"
-        case scheduleID = "schedule_id"
-        case fireTime = "fire_time"
-        case createdAt = "created_at"
-        case startedAt = "started_at"
-        case finishedAt = "finished_at"
-        case updatedAt = "updated_at"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(record.id.lowercasedString, forKey: .id)
-        try container.encode(record.kind, forKey: .kind)
-        try container.encode(try JSONText.decode(JSONValue.self, record.payload, column: "jobs.payload", row: record.id), forKey: .payload)
-        try container.encode(record.payloadVersion, forKey: .payloadVersion)
-        try container.encode(record.integrationID?.lowercasedString, forKey: .integrationID)
-        try container.encode(record.state, forKey: .state)
-        try container.encode(record.priority, forKey: .priority)
-        try container.encode(record.runAt, forKey: .runAt)
-        try container.encode(record.attempts, forKey: .attempts)
-        try container.encode(record.maxAttempts, forKey: .maxAttempts)
-        try container.encode(record.lastError, forKey: .lastError)
-        try container.encode(record.uniqueKey, forKey: .uniqueKey)
-        try container.encode(record.scheduleID?.lowercasedString, forKey: .scheduleID)
-        try container.encode(record.fireTime, forKey: .fireTime)
-        try container.encode(record.history.map(JobAttemptResponse.init), forKey: .history)
-        try container.encode(record.createdAt, forKey: .createdAt)
-        try container.encode(record.startedAt, forKey: .startedAt)
-        try container.encode(record.finishedAt, forKey: .finishedAt)
-        try container.encode(record.updatedAt, forKey: .updatedAt)
+extension Components.Schemas.Job {
+    /// A job as the API shows it, with its attempt history.
+    init(_ record: JobRecord) throws {
+        self.init(
+            id: record.id.lowercasedString,
+            kind: record.kind,
+            payload: try JSONText.decode(OpenAPIObjectContainer.self, record.payload, column: "jobs.payload", row: record.id),
+            payloadVersion: record.payloadVersion,
+            integrationId: record.integrationID?.lowercasedString,
+            state: .init(record.state),
+            priority: record.priority,
+            runAt: record.runAt,
+            attempts: record.attempts,
+            maxAttempts: record.maxAttempts,
+            lastError: record.lastError,
+            uniqueKey: record.uniqueKey,
+            scheduleId: record.scheduleID?.lowercasedString,
+            fireTime: record.fireTime,
+            history: try record.history.map { try Components.Schemas.JobAttempt($0, job: record.id) },
+            createdAt: record.createdAt,
+            startedAt: record.startedAt,
+            finishedAt: record.finishedAt,
+            updatedAt: record.updatedAt
+        )
     }
 }
 
-struct JobAttemptResponse: Encodable, Sendable {
-    let attempt: JobAttempt
-
-    enum CodingKeys: String, CodingKey {
-        case attempt, outcome, error
-        case startedAt = "started_at"
-        case finishedAt = "finished_at"
-        case retryAt = "retry_at"
+extension Components.Schemas.JobAttempt {
+    init(_ attempt: JobAttempt, job: UUID) throws {
+        guard let outcome = OutcomePayload(rawValue: attempt.outcome) else {
+            throw SwitchyardError.internal("jobs.history of row \(job.lowercasedString) has the unknown outcome '\(attempt.outcome)'")
+        }
+        self.init(
+            attempt: attempt.attempt,
+            outcome: outcome,
+            error: attempt.error,
+            startedAt: attempt.startedAt,
+            finishedAt: attempt.finishedAt,
+            retryAt: attempt.retryAt
+        )
     }
+}
 
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(attempt.attempt, forKey: .attempt)
-        try container.encode(attempt.outcome, forKey: .outcome)
-        try container.encode(attempt.error, forKey: .error)
-        try container.encode(attempt.startedAt, forKey: .startedAt)
-        try container.encode(attempt.finishedAt, forKey: .finishedAt)
-        try container.encode(attempt.retryAt, forKey: .retryAt)
+extension Components.Schemas.JobState {
+    init(_ state: JobState) {
+        switch state {
+        case .queued: self = .queued
+        case .running: self = .running
+        case .succeeded: self = .succeeded
+        case .failed: self = .failed
+        case .dead: self = .dead
+        case .cancelled: self = .cancelled
+        }
+    }
+}
+
+extension Components.Schemas.JobList {
+    init(_ page: Page<JobRecord>) throws {
+        self.init(data: try page.items.map(Components.Schemas.Job.init), nextCursor: page.nextCursor?.token)
+    }
+}
+
+extension Components.Schemas.RedriveResult {
+    init(_ jobs: [JobRecord]) {
+        self.init(redriven: jobs.count, ids: jobs.map(\.id.lowercasedString))
+    }
+}
+
+extension Components.Schemas.Schedule {
+    /// A schedule as the API shows it.
+    init(_ record: JobScheduleRecord) throws {
+        self.init(
+            id: record.id.lowercasedString,
+            name: record.name,
+            kind: record.kind,
+            payload: try JSONText.decode(OpenAPIObjectContainer.self, record.payload, column: "job_schedules.payload", row: record.id),
+            integrationId: record.integrationID?.lowercasedString,
+            intervalSeconds: record.intervalSeconds,
+            cron: record.cron,
+            jitterSeconds: record.jitterSeconds,
+            maxAttempts: record.maxAttempts,
+            paused: record.paused,
+            nextFireAt: record.nextFireAt,
+            lastFiredAt: record.lastFiredAt,
+            createdAt: record.createdAt,
+            updatedAt: record.updatedAt
+        )
+    }
+}
+
+extension Components.Schemas.ScheduleList {
+    init(_ page: Page<JobScheduleRecord>) throws {
+        self.init(data: try page.items.map(Components.Schemas.Schedule.init), nextCursor: page.nextCursor?.token)
+    }
+}
+
+extension OpenAPIObjectContainer {
+    /// The object as JSON, for handing a tenant's payload to the job kind that checks it.
+    var data: Data {
+        get throws { try JSONEncoder().encode(self) }
     }
 }
 
@@ -95,184 +135,104 @@ enum JobRules {
         }
     }
 
-    /// The fields schedule bodies share, each optional.
+    /// The fields schedule bodies share, each optional. (`payload` is a JSON object by its type: `StrictJSONBody`
+    /// refuses any other JSON in a free-form field.)
     static func validateSchedule(
         name: String?,
-        payload: JSONValue?,
         intervalSeconds: Int?,
         jitterSeconds: Int?,
         maxAttempts: Int?
     ) throws(SwitchyardError) {
         try validate(name: name)
-        try validate(payload: payload)
         try validate(intervalSeconds: intervalSeconds)
         try validate(jitterSeconds: jitterSeconds)
         try validate(maxAttempts: maxAttempts)
     }
 
-    static func validate(payload: JSONValue?) throws(SwitchyardError) {
-        if let payload, case .object = payload {} else if payload != nil { throw .validation("payload must be a JSON object.") }
+    /// A UUID in a body (`integration_id`, `ids[0]`), refused as the hand-written bodies' `UUID` fields were.
+    static func uuid(_ text: String, field: String) throws(SwitchyardError) -> UUID {
+        guard let id = UUID(uuidString: text) else {
+            throw .validation("The field '\(field)' is not valid: Attempted to decode UUID from invalid UUID string..")
+        }
+        return id
+    }
+
+    static func uuid(ifPresent text: String?, field: String) throws(SwitchyardError) -> UUID? {
+        guard let text else { return nil }
+        return try uuid(text, field: field)
     }
 }
 
 /// `POST /v1/jobs`: enqueue a job of a kind tenants may run.
-struct JobCreateBody: StrictJSONBody {
-    static let fields: Set<String>? = ["kind", "payload", "run_at", "priority", "max_attempts", "unique_key", "integration_id"]
+extension Components.Schemas.JobCreate: StrictJSONBody {
     static let freeFormFields: Set<String> = ["payload"]
-    let kind: String
-    let payload: JSONValue?
-    let runAt: Date?
-    let priority: Int?
-    let maxAttempts: Int?
-    let uniqueKey: String?
-    let integrationID: UUID?
-
-    enum CodingKeys: String, CodingKey {
-        case kind, payload, priority
-        case runAt = "run_at"
-        case maxAttempts = "max_attempts"
-        case uniqueKey = "unique_key"
-        case integrationID = "integration_id"
-    }
 
     func validate() throws(SwitchyardError) {
-        try JobRules.validate(payload: payload)
+        _ = try integrationID
         try JobRules.validate(priority: priority)
         try JobRules.validate(maxAttempts: maxAttempts)
         try JobRules.validate(uniqueKey: uniqueKey)
     }
+
+    var integrationID: UUID? {
+        get throws(SwitchyardError) { try JobRules.uuid(ifPresent: integrationId, field: "integration_id") }
+    }
 }
 
 /// `POST /v1/dead-letters/redrive`: which dead letters to run again.
-struct RedriveBody: StrictJSONBody {
-    static let fields: Set<String>? = ["ids", "kind", "integration_id", "limit"]
-    let ids: [UUID]?
-    let kind: String?
-    let integrationID: UUID?
-    let limit: Int?
-
-    enum CodingKeys: String, CodingKey {
-        case ids, kind, limit
-        case integrationID = "integration_id"
-    }
-
+extension Components.Schemas.RedriveRequest: StrictJSONBody {
     func validate() throws(SwitchyardError) {
+        _ = try jobIDs
+        _ = try integrationID
         if let ids, !(1...1000).contains(ids.count) { throw .validation("ids must list 1 to 1000 job ids.") }
         if let limit, !(1...10_000).contains(limit) { throw .validation("limit must be from 1 to 10000.") }
     }
-}
 
-struct RedriveResponse: Encodable, Sendable {
-    let jobs: [JobRecord]
-
-    enum CodingKeys: String, CodingKey {
-        case redriven, ids
+    var jobIDs: [UUID]? {
+        get throws(SwitchyardError) {
+            guard let ids else { return nil }
+            var parsed: [UUID] = []
+            for (index, id) in ids.enumerated() { parsed.append(try JobRules.uuid(id, field: "ids[\(index)]")) }
+            return parsed
+        }
     }
 
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(jobs.count, forKey: .redriven)
-        try container.encode(jobs.map(\.id.lowercasedString), forKey: .ids)
-    }
-}
-
-/// A schedule as the API shows it.
-struct ScheduleResponse: Encodable, Sendable {
-    let record: JobScheduleRecord
-
-    enum CodingKeys: String, CodingKey {
-        case id, name, kind, payload, cron, paused
-        case integrationID = "integration_id"
-        case intervalSeconds = "interval_seconds"
-        case jitterSeconds = "jitter_seconds"
-        case maxAttempts = "max_attempts"
-        case nextFireAt = "next_fire_at"
-        case lastFiredAt = "last_fired_at"
-        case createdAt = "created_at"
-        case updatedAt = "updated_at"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(record.id.lowercasedString, forKey: .id)
-        try container.encode(record.name, forKey: .name)
-        try container.encode(record.kind, forKey: .kind)
-        try container.encode(try JSONText.decode(JSONValue.self, record.payload, column: "job_schedules.payload", row: record.id), forKey: .payload)
-        try container.encode(record.integrationID?.lowercasedString, forKey: .integrationID)
-        try container.encode(record.intervalSeconds, forKey: .intervalSeconds)
-        try container.encode(record.cron, forKey: .cron)
-        try container.encode(record.jitterSeconds, forKey: .jitterSeconds)
-        try container.encode(record.maxAttempts, forKey: .maxAttempts)
-        try container.encode(record.paused, forKey: .paused)
-        try container.encode(record.nextFireAt, forKey: .nextFireAt)
-        try container.encode(record.lastFiredAt, forKey: .lastFiredAt)
-        try container.encode(record.createdAt, forKey: .createdAt)
-        try container.encode(record.updatedAt, forKey: .updatedAt)
+    var integrationID: UUID? {
+        get throws(SwitchyardError) { try JobRules.uuid(ifPresent: integrationId, field: "integration_id") }
     }
 }
 
 /// `POST /v1/schedules`.
-struct ScheduleCreateBody: StrictJSONBody {
-    static let fields: Set<String>? = [
-        "name", "kind", "payload", "interval_seconds", "cron", "jitter_seconds", "max_attempts", "paused", "integration_id",
-    ]
+extension Components.Schemas.ScheduleCreate: StrictJSONBody {
     static let freeFormFields: Set<String> = ["payload"]
-    let name: String
-    let kind: String
-    let payload: JSONValue?
-    let intervalSeconds: Int?
-    let cron: String?
-    let jitterSeconds: Int?
-    let maxAttempts: Int?
-    let paused: Bool?
-    let integrationID: UUID?
-
-    enum CodingKeys: String, CodingKey {
-        case name, kind, payload, cron, paused
-        case intervalSeconds = "interval_seconds"
-        case jitterSeconds = "jitter_seconds"
-        case maxAttempts = "max_attempts"
-        case integrationID = "integration_id"
-    }
 
     func validate() throws(SwitchyardError) {
+        _ = try integrationID
         try JobRules.validateSchedule(
             name: name,
-            payload: payload,
             intervalSeconds: intervalSeconds,
             jitterSeconds: jitterSeconds,
             maxAttempts: maxAttempts
         )
         guard (intervalSeconds == nil) != (cron == nil) else { throw .validation("Send exactly one of interval_seconds and cron.") }
     }
+
+    var integrationID: UUID? {
+        get throws(SwitchyardError) { try JobRules.uuid(ifPresent: integrationId, field: "integration_id") }
+    }
 }
 
 /// `PATCH /v1/schedules/{id}`: the kind stays; everything else may change.
-struct ScheduleUpdateBody: StrictJSONBody {
-    static let fields: Set<String>? = ["name", "payload", "interval_seconds", "cron", "jitter_seconds", "max_attempts"]
+extension Components.Schemas.ScheduleUpdate: StrictJSONBody {
     static let freeFormFields: Set<String> = ["payload"]
-    let name: String?
-    let payload: JSONValue?
-    let intervalSeconds: Int?
-    let cron: String?
-    let jitterSeconds: Int?
-    let maxAttempts: Int?
-
-    enum CodingKeys: String, CodingKey {
-        case name, payload, cron
-        case intervalSeconds = "interval_seconds"
-        case jitterSeconds = "jitter_seconds"
-        case maxAttempts = "max_attempts"
-    }
 
     func validate() throws(SwitchyardError) {
         guard name != nil || payload != nil || intervalSeconds != nil || cron != nil || jitterSeconds != nil || maxAttempts != nil else {
-            throw .validation("Send at least one of: \((Self.fields ?? []).sorted().joined(separator: ", ")).")
+            throw .validation("Send at least one of: cron, interval_seconds, jitter_seconds, max_attempts, name, payload.")
         }
         guard intervalSeconds == nil || cron == nil else { throw .validation("Send at most one of interval_seconds and cron.") }
         try JobRules.validateSchedule(
             name: name,
-            payload: payload,
             intervalSeconds: intervalSeconds,
             jitterSeconds: jitterSeconds,
             maxAttempts: maxAttempts

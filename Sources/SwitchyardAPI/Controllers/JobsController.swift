@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardJobs
 import SwitchyardPostgres
@@ -27,16 +28,17 @@ struct JobsController: Sendable {
     @Sendable func create(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
         return try await idempotent.respond(to: request, requestID: context.requestID, tenant: context.tenantID, logger: context.logger) { body in
-            let input = try JobCreateBody.decode(from: body)
-            let payload = try registry.tenantPayload(kind: input.kind, json: (input.payload ?? .object([:])).data)
+            let input = try Components.Schemas.JobCreate.decode(from: body)
+            let integrationID = try input.integrationID
+            let payload = try registry.tenantPayload(kind: input.kind, json: try (input.payload ?? .init()).data)
             let enqueued = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
-                try await Self.requireIntegration(input.integrationID, in: transaction)
+                try await Self.requireIntegration(integrationID, in: transaction)
                 return try await transaction.enqueue(
                     NewJob(
                         kind: input.kind,
                         payloadJSON: payload.json,
                         payloadVersion: payload.version,
-                        integrationID: input.integrationID,
+                        integrationID: integrationID,
                         priority: input.priority ?? 0,
                         runAt: input.runAt,
                         maxAttempts: input.maxAttempts ?? 10,
@@ -46,7 +48,7 @@ struct JobsController: Sendable {
             }
             // An active job with the same unique key is the answer, not an error.
             return try .json(
-                JobResponse(record: enqueued.job),
+                Components.Schemas.Job(enqueued.job),
                 status: enqueued.created ? .created : .ok,
                 headers: [.location: "/v1/jobs/\(enqueued.job.id.lowercasedString)"]
             )
@@ -86,7 +88,7 @@ struct JobsController: Sendable {
 
     private func list(_ page: PageRequest, filter: JobFilter, context: TenantRequestContext) async throws -> Response {
         let result = try await database.withTenant(context.tenantID, logger: context.logger) { try await $0.jobs(filter, page: page) }
-        return try HTTPPayload.json(ListEnvelope(data: result.items.map(JobResponse.init), nextCursor: result.nextCursor?.token)).response
+        return try HTTPPayload.json(Components.Schemas.JobList(result)).response
     }
 
     /// `kind` and `integration_id` from the query string.
@@ -105,7 +107,7 @@ struct JobsController: Sendable {
         guard let record = try await database.withTenant(context.tenantID, logger: context.logger, { try await $0.job(id) }) else {
             throw SwitchyardError.notFound("The job")
         }
-        return try HTTPPayload.json(JobResponse(record: record)).response
+        return try HTTPPayload.json(Components.Schemas.Job(record)).response
     }
 
     @Sendable func cancel(_ request: Request, context: TenantRequestContext) async throws -> Response {
@@ -129,13 +131,13 @@ struct JobsController: Sendable {
             try await transaction.recordAudit(context.audit(action, "job", id.lowercasedString))
             return record
         }
-        return try HTTPPayload.json(JobResponse(record: record)).response
+        return try HTTPPayload.json(Components.Schemas.Job(record)).response
     }
 
     @Sendable func redrive(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
-        let input = try RedriveBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
-        let filter = JobFilter(kind: input.kind, integrationID: input.integrationID, ids: input.ids)
+        let input = try Components.Schemas.RedriveRequest.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
+        let filter = JobFilter(kind: input.kind, integrationID: try input.integrationID, ids: try input.jobIDs)
         let jobs = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
             let jobs = try await transaction.redriveDeadJobs(filter, limit: input.limit ?? 1000)
             if !jobs.isEmpty {
@@ -143,6 +145,6 @@ struct JobsController: Sendable {
             }
             return jobs
         }
-        return try HTTPPayload.json(RedriveResponse(jobs: jobs)).response
+        return try HTTPPayload.json(Components.Schemas.RedriveResult(jobs)).response
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardOAuth
 import SwitchyardPostgres
@@ -21,7 +22,7 @@ struct OAuthAppsController: Sendable {
     /// The tenant's own apps (the platform defaults it may fall back to are shown per provider by `show`).
     @Sendable func list(_ request: Request, context: TenantRequestContext) async throws -> Response {
         let apps = try await database.withTenant(context.tenantID, logger: context.logger) { try await $0.oauthApps() }
-        return try HTTPPayload.json(ListEnvelope(data: apps.map(OAuthAppResponse.init), nextCursor: nil)).response
+        return try HTTPPayload.json(Components.Schemas.OAuthAppList(apps)).response
     }
 
     /// The app the connect flow would use for this provider: the tenant's own, else the platform default.
@@ -30,26 +31,26 @@ struct OAuthAppsController: Sendable {
         guard let app = try await database.effectiveOAuthApp(provider: provider, tenant: context.tenantID, logger: context.logger) else {
             throw SwitchyardError.notFound("An OAuth app for this provider")
         }
-        return try HTTPPayload.json(OAuthAppResponse(app)).response
+        return try HTTPPayload.json(Components.Schemas.OAuthApp(app)).response
     }
 
     @Sendable func save(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
         let providerID = context.parameters.get("provider_id") ?? ""
-        let input = try OAuthAppBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
+        let input = try Components.Schemas.OAuthAppSave.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
         let (record, created) = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
             guard let provider = try await directory.provider(providerID, in: transaction) else { throw SwitchyardError.notFound("The provider") }
-            try OAuthAppBody.requireOAuth(provider)
+            try Components.Schemas.OAuthAppSave.requireOAuth(provider)
             let saved = try await transaction.saveOAuthApp(
                 provider: provider.id,
-                clientID: input.clientID,
+                clientID: input.clientId,
                 clientSecret: input.clientSecret,
                 scopes: input.scopes
             )
-            try await transaction.recordAudit(context.audit("oauth_app.saved", "oauth_app", provider.id, ["client_id": input.clientID]))
+            try await transaction.recordAudit(context.audit("oauth_app.saved", "oauth_app", provider.id, ["client_id": input.clientId]))
             return saved
         }
-        return try HTTPPayload.json(OAuthAppResponse(record), status: created ? .created : .ok).response
+        return try HTTPPayload.json(Components.Schemas.OAuthApp(record), status: created ? .created : .ok).response
     }
 
     @Sendable func delete(_ request: Request, context: TenantRequestContext) async throws -> Response {
@@ -80,7 +81,7 @@ struct PlatformOAuthAppsController: Sendable {
 
     @Sendable func list(_ request: Request, context: OperatorRequestContext) async throws -> Response {
         let apps = try await database.withOperator(logger: context.logger) { try await $0.platformOAuthApps() }
-        return try HTTPPayload.json(ListEnvelope(data: apps.map(OAuthAppResponse.init), nextCursor: nil)).response
+        return try HTTPPayload.json(Components.Schemas.OAuthAppList(apps)).response
     }
 
     @Sendable func show(_ request: Request, context: OperatorRequestContext) async throws -> Response {
@@ -88,18 +89,18 @@ struct PlatformOAuthAppsController: Sendable {
         guard let app = try await database.withOperator(logger: context.logger, { try await $0.platformOAuthApp(provider: provider) }) else {
             throw SwitchyardError.notFound("A platform OAuth app for this provider")
         }
-        return try HTTPPayload.json(OAuthAppResponse(app)).response
+        return try HTTPPayload.json(Components.Schemas.OAuthApp(app)).response
     }
 
     @Sendable func save(_ request: Request, context: OperatorRequestContext) async throws -> Response {
         let providerID = context.parameters.get("provider_id") ?? ""
         guard let provider = directory.builtIn.provider(id: providerID) else { throw SwitchyardError.notFound("The built-in provider") }
-        try OAuthAppBody.requireOAuth(provider)
-        let input = try OAuthAppBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
+        try Components.Schemas.OAuthAppSave.requireOAuth(provider)
+        let input = try Components.Schemas.OAuthAppSave.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
         let (record, created) = try await database.withOperator(logger: context.logger) { transaction in
             let saved = try await transaction.savePlatformOAuthApp(
                 provider: provider.id,
-                clientID: input.clientID,
+                clientID: input.clientId,
                 clientSecret: input.clientSecret,
                 scopes: input.scopes
             )
@@ -115,7 +116,7 @@ struct PlatformOAuthAppsController: Sendable {
             )
             return saved
         }
-        return try HTTPPayload.json(OAuthAppResponse(record), status: created ? .created : .ok).response
+        return try HTTPPayload.json(Components.Schemas.OAuthApp(record), status: created ? .created : .ok).response
     }
 
     @Sendable func delete(_ request: Request, context: OperatorRequestContext) async throws -> Response {
@@ -128,20 +129,9 @@ struct PlatformOAuthAppsController: Sendable {
 }
 
 /// `PUT .../oauth-apps/{provider}`: the client registered at the provider.
-struct OAuthAppBody: StrictJSONBody {
-    static let fields: Set<String>? = ["client_id", "client_secret", "scopes"]
-    let clientID: String
-    let clientSecret: String
-    let scopes: [String]?
-
-    enum CodingKeys: String, CodingKey {
-        case scopes
-        case clientID = "client_id"
-        case clientSecret = "client_secret"
-    }
-
+extension Components.Schemas.OAuthAppSave: StrictJSONBody {
     func validate() throws(SwitchyardError) {
-        guard (1...500).contains(clientID.codePointCount) else { throw .validation("client_id must be 1 to 500 characters.") }
+        guard (1...500).contains(clientId.codePointCount) else { throw .validation("client_id must be 1 to 500 characters.") }
         guard (1...4096).contains(clientSecret.codePointCount) else { throw .validation("client_secret must be 1 to 4096 characters.") }
         if let scopes, scopes.count > 100 || scopes.contains(where: { $0.isEmpty || $0.contains(" ") }) {
             throw .validation("scopes are at most 100 non-empty values without spaces.")
@@ -155,28 +145,32 @@ struct OAuthAppBody: StrictJSONBody {
     }
 }
 
-/// An OAuth app as the API shows it: the client id, never the secret.
-struct OAuthAppResponse: Encodable, Sendable {
-    let record: OAuthAppRecord
-
+extension Components.Schemas.OAuthApp {
+    /// An OAuth app as the API shows it: the client id, never the secret.
     init(_ record: OAuthAppRecord) {
-        self.record = record
+        self.init(
+            provider: record.provider,
+            clientId: record.clientID,
+            scopes: record.scopes,
+            source: .init(record.source),
+            createdAt: record.createdAt,
+            updatedAt: record.updatedAt
+        )
     }
+}
 
-    enum CodingKeys: String, CodingKey {
-        case provider, scopes, source
-        case clientID = "client_id"
-        case createdAt = "created_at"
-        case updatedAt = "updated_at"
+extension Components.Schemas.OAuthApp.SourcePayload {
+    init(_ source: OAuthAppSource) {
+        switch source {
+        case .tenant: self = .tenant
+        case .platform: self = .platform
+        }
     }
+}
 
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(record.provider, forKey: .provider)
-        try container.encode(record.clientID, forKey: .clientID)
-        try container.encode(record.scopes, forKey: .scopes)
-        try container.encode(record.source, forKey: .source)
-        try container.encode(record.createdAt, forKey: .createdAt)
-        try container.encode(record.updatedAt, forKey: .updatedAt)
+extension Components.Schemas.OAuthAppList {
+    /// The list is short and not paginated.
+    init(_ apps: [OAuthAppRecord]) {
+        self.init(data: apps.map(Components.Schemas.OAuthApp.init), nextCursor: nil)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardOAuth
 import SwitchyardPostgres
@@ -21,8 +22,7 @@ struct ProvidersController: Sendable {
     @Sendable func list(_ request: Request, context: TenantRequestContext) async throws -> Response {
         let providers = try await database.withTenant(context.tenantID, logger: context.logger) { try await directory.providers(in: $0) }
         let custom = Set(providers.dropFirst(directory.builtIn.providers.count).map(\.id))
-        return try HTTPPayload.json(ListEnvelope(data: providers.map { ProviderResponse($0, custom: custom.contains($0.id)) }, nextCursor: nil))
-            .response
+        return try HTTPPayload.json(Components.Schemas.ProviderList(providers, custom: custom)).response
     }
 
     @Sendable func show(_ request: Request, context: TenantRequestContext) async throws -> Response {
@@ -31,7 +31,7 @@ struct ProvidersController: Sendable {
         else {
             throw SwitchyardError.notFound("The provider")
         }
-        return try HTTPPayload.json(ProviderResponse(provider, custom: directory.builtIn.provider(id: id) == nil)).response
+        return try HTTPPayload.json(Components.Schemas.Provider(provider, custom: directory.builtIn.provider(id: id) == nil)).response
     }
 
     /// Creates or replaces a custom provider; built-in ids are reserved.
@@ -45,7 +45,7 @@ struct ProvidersController: Sendable {
             throw SwitchyardError.conflict("'\(id)' is a built-in provider; choose another id for a custom one.")
         }
         let body = try await request.collectJSONBody(limit: limits.maxBodyBytes)
-        var provider = try CustomProviderBody.decode(from: body).definition
+        var provider = try Components.Schemas.ProviderDefinitionBody.decode(from: body).definition
         guard provider.id == id else {
             throw SwitchyardError.validation("The body's id '\(provider.id)' differs from the path's '\(id)'.")
         }
@@ -58,7 +58,7 @@ struct ProvidersController: Sendable {
             return saved
         }
         let status: HTTPResponse.Status = saved.createdAt == saved.updatedAt ? .created : .ok
-        return try HTTPPayload.json(ProviderResponse(provider, custom: true), status: status).response
+        return try HTTPPayload.json(Components.Schemas.Provider(provider, custom: true), status: status).response
     }
 
     @Sendable func delete(_ request: Request, context: TenantRequestContext) async throws -> Response {
@@ -74,39 +74,5 @@ struct ProvidersController: Sendable {
             throw SwitchyardError.notFound("The provider")
         }
         return HTTPPayload.noContent().response
-    }
-}
-
-/// A provider as the API shows it: its definition plus whether it is the tenant's own.
-struct ProviderResponse: Encodable, Sendable {
-    let provider: ProviderDefinition
-    let custom: Bool
-
-    init(_ provider: ProviderDefinition, custom: Bool) {
-        self.provider = provider
-        self.custom = custom
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case custom
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        try provider.encode(to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(custom, forKey: .custom)
-    }
-}
-
-/// A custom provider definition as sent: the provider's own JSON shape, unknown fields refused.
-struct CustomProviderBody: StrictJSONBody {
-    static let fields: Set<String>? = [
-        "id", "display_name", "auth_type", "oauth2", "credentials", "api_base_url", "required_headers",
-        "connection_parameters", "rate_limit_headers", "webhook_signature", "webhook_event_id_header", "documentation_url",
-    ]
-    let definition: ProviderDefinition
-
-    init(from decoder: any Decoder) throws {
-        definition = try ProviderDefinition(from: decoder)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardJobs
 import SwitchyardPostgres
@@ -38,18 +39,19 @@ struct SchedulesController: Sendable {
     @Sendable func create(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
         return try await idempotent.respond(to: request, requestID: context.requestID, tenant: context.tenantID, logger: context.logger) { body in
-            let input = try ScheduleCreateBody.decode(from: body)
-            let payload = try registry.tenantPayload(kind: input.kind, json: (input.payload ?? .object([:])).data)
+            let input = try Components.Schemas.ScheduleCreate.decode(from: body)
+            let integrationID = try input.integrationID
+            let payload = try registry.tenantPayload(kind: input.kind, json: try (input.payload ?? .init()).data)
             let (rule, firstFire) = try Self.rule(intervalSeconds: input.intervalSeconds, cron: input.cron)
             let record = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
-                try await JobsController.requireIntegration(input.integrationID, in: transaction)
+                try await JobsController.requireIntegration(integrationID, in: transaction)
                 let record = try await transaction.createSchedule(
                     NewJobSchedule(
                         name: input.name,
                         kind: input.kind,
                         payloadJSON: payload.json,
                         payloadVersion: payload.version,
-                        integrationID: input.integrationID,
+                        integrationID: integrationID,
                         intervalSeconds: rule.intervalSeconds,
                         cron: rule.cron,
                         jitterSeconds: input.jitterSeconds ?? 0,
@@ -61,14 +63,18 @@ struct SchedulesController: Sendable {
                 try await transaction.recordAudit(context.audit("schedule.created", "schedule", record.id.lowercasedString, ["kind": input.kind]))
                 return record
             }
-            return try .json(ScheduleResponse(record: record), status: .created, headers: [.location: "/v1/schedules/\(record.id.lowercasedString)"])
+            return try .json(
+                Components.Schemas.Schedule(record),
+                status: .created,
+                headers: [.location: "/v1/schedules/\(record.id.lowercasedString)"]
+            )
         }
     }
 
     @Sendable func list(_ request: Request, context: TenantRequestContext) async throws -> Response {
         let page = try request.pageRequest(limits)
         let result = try await database.withTenant(context.tenantID, logger: context.logger) { try await $0.schedules(page) }
-        return try HTTPPayload.json(ListEnvelope(data: result.items.map(ScheduleResponse.init), nextCursor: result.nextCursor?.token)).response
+        return try HTTPPayload.json(Components.Schemas.ScheduleList(result)).response
     }
 
     @Sendable func show(_ request: Request, context: TenantRequestContext) async throws -> Response {
@@ -76,13 +82,13 @@ struct SchedulesController: Sendable {
         guard let record = try await database.withTenant(context.tenantID, logger: context.logger, { try await $0.schedule(id) }) else {
             throw SwitchyardError.notFound("The schedule")
         }
-        return try HTTPPayload.json(ScheduleResponse(record: record)).response
+        return try HTTPPayload.json(Components.Schemas.Schedule(record)).response
     }
 
     @Sendable func update(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
         let id = try request.uuid("schedule_id", context: context, resource: "The schedule")
-        let input = try ScheduleUpdateBody.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
+        let input = try Components.Schemas.ScheduleUpdate.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
         var update = JobScheduleUpdate()
         update.name = input.name
         update.jitterSeconds = input.jitterSeconds
@@ -95,14 +101,14 @@ struct SchedulesController: Sendable {
             guard let existing = try await transaction.schedule(id) else { throw SwitchyardError.notFound("The schedule") }
             var update = update
             if let payload = input.payload {
-                let checked = try registry.tenantPayload(kind: existing.kind, json: payload.data)
+                let checked = try registry.tenantPayload(kind: existing.kind, json: try payload.data)
                 update.payloadJSON = checked.json
                 update.payloadVersion = checked.version
             }
             guard let record = try await transaction.updateSchedule(id, update) else { throw SwitchyardError.notFound("The schedule") }
             return record
         }
-        return try HTTPPayload.json(ScheduleResponse(record: record)).response
+        return try HTTPPayload.json(Components.Schemas.Schedule(record)).response
     }
 
     @Sendable func delete(_ request: Request, context: TenantRequestContext) async throws -> Response {
@@ -140,6 +146,6 @@ struct SchedulesController: Sendable {
             }
             return record
         }
-        return try HTTPPayload.json(ScheduleResponse(record: record)).response
+        return try HTTPPayload.json(Components.Schemas.Schedule(record)).response
     }
 }

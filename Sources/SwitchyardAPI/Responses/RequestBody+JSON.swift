@@ -12,7 +12,7 @@ protocol StrictJSONBody: Decodable, Sendable {
     /// The fields that may be `null` (the document marks them so); a `null` anywhere else is refused, rather
     /// than read as left out.
     static var nullableFields: Set<String> { get }
-    /// Fields holding the caller's own JSON (a job's `payload`), where `null` is data.
+    /// Fields holding the caller's own JSON object (a job's `payload`), where `null` is data.
     static var freeFormFields: Set<String> { get }
     /// Checks values beyond their types; throws a 422 that names the field.
     func validate() throws(SwitchyardError)
@@ -51,6 +51,11 @@ extension StrictJSONBody {
         }
         if let null = JSONPaths.first(in: object, skipping: nullableFields.union(freeFormFields), where: { $0 is NSNull }) {
             throw SwitchyardError.validation("The field '\(null)' may not be null; leave it out instead.")
+        }
+        for field in freeFormFields.sorted() {
+            if let value = members[field], !(value is NSNull), !(value is [String: Any]) {
+                throw SwitchyardError.validation("\(field) must be a JSON object.")
+            }
         }
         try precheck(members)
         let decoder = JSONDecoder()
