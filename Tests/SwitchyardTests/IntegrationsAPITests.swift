@@ -200,13 +200,9 @@ struct IntegrationsAPITests {
                         json: CustomProviderFixture.json(id: "acme", baseURL: "\(fake.baseURL)/v1")
                     ).status == .created
                 )
-                let created = try await client.request(
-                    .post,
-                    "/v1/integrations",
-                    key: tenant.key,
-                    json: #"{"provider":"acme","credentials":{"api_key":"\#(secret)"}}"#
-                )
-                let id = try #require(try created.jsonObject()["id"] as? String)
+                let id = try await client.api(key: tenant.key).createIntegration(
+                    body: .json(.init(provider: "acme", credentials: .init(additionalProperties: ["api_key": secret])))
+                ).created.body.json.id
 
                 let listed = try await client.request(
                     .get,

@@ -17,17 +17,12 @@ struct TenantIsolationTests {
     /// parameter must be added here, or `everyResourceRouteIsCovered` fails.
     static let resourceMakers: [String: @Sendable (any TestClientProtocol, String) async throws -> String] = [
         "key_id": { client, key in
-            let created = try await client.request(.post, "/v1/api-keys", key: key, json: #"{"name":"b-owned"}"#)
-            return try #require(try created.jsonObject()["id"] as? String)
+            try await client.api(key: key).createAPIKey(body: .json(.init(name: "b-owned"))).created.body.json.value1.id
         },
         "integration_id": { client, key in
-            let created = try await client.request(
-                .post,
-                "/v1/integrations",
-                key: key,
-                json: #"{"provider":"stripe","credentials":{"api_key":"sk_test_b_owned"}}"#
-            )
-            return try #require(try created.jsonObject()["id"] as? String, "\(created.text)")
+            try await client.api(key: key).createIntegration(
+                body: .json(.init(provider: "stripe", credentials: .init(additionalProperties: ["api_key": "sk_test_b_owned"])))
+            ).created.body.json.id
         },
         "provider_id": { client, key in
             // An OAuth provider of B's own with B's own OAuth app: both provider routes and app routes name it.
@@ -51,13 +46,13 @@ struct TenantIsolationTests {
         "source_id": { client, key in try await WebhookFixture.makeSource(client, key: key).id },
         "secret_id": { client, key in
             let source = try await WebhookFixture.makeSource(client, key: key)
-            let secrets = try await client.request(.get, "/v1/webhook-sources/\(source.id)", key: key).jsonObject()["secrets"] as? [[String: Any]]
-            return try #require(secrets?.first?["id"] as? String)
+            let shown = try await client.api(key: key).getWebhookSource(path: .init(sourceId: source.id)).ok.body.json
+            return try #require(shown.secrets.first?.id)
         },
         "event_id": { client, key in
             let source = try await WebhookFixture.makeSource(client, key: key)
             let delivered = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: "b-owned")
-            return try #require(try delivered.jsonObject()["id"] as? String, "\(delivered.text)")
+            return try #require(try WebhookFixture.receipt(delivered).id, "\(delivered.text)")
         },
     ]
 
@@ -198,10 +193,8 @@ struct TenantIsolationTests {
         try await environment.withApp { (client: any TestClientProtocol) async throws in
             let a = try await client.makeTenant(slug: "alpha")
             let b = try await client.makeTenant(slug: "beta")
-            let listA = try await client.request(.get, "/v1/api-keys", key: a.key)
-            let listB = try await client.request(.get, "/v1/api-keys", key: b.key)
-            let idsA = Set(((try listA.jsonObject()["data"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String })
-            let idsB = Set(((try listB.jsonObject()["data"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String })
+            let idsA = Set(try await client.api(key: a.key).listAPIKeys().ok.body.json.data.map(\.id))
+            let idsB = Set(try await client.api(key: b.key).listAPIKeys().ok.body.json.data.map(\.id))
             #expect(idsA.count == 1)
             #expect(idsB.count == 1)
             #expect(idsA.isDisjoint(with: idsB))

@@ -45,10 +45,9 @@ struct WebhookProcessingTests {
     @Test("a recorded event is enqueued with it, processed once into webhook.received with its integration and payload")
     func processedIntoInternalEvent() async throws {
         try await Self.run { client, key, _ in
-            let integration = try #require(
-                try await client.request(.post, "/v1/integrations", key: key, json: #"{"provider":"stripe","credentials":{"api_key":"sk_test_1"}}"#)
-                    .jsonObject()["id"] as? String
-            )
+            let integration = try await client.api(key: key).createIntegration(
+                body: .json(.init(provider: "stripe", credentials: .init(additionalProperties: ["api_key": "sk_test_1"])))
+            ).created.body.json.id
             let source = try await client.api(key: key).createWebhookSource(
                 body: .json(.init(name: "linked", scheme: WebhookFixture.github, integrationId: integration, secret: "linked-secret"))
             ).created.body.json.id
@@ -66,20 +65,21 @@ struct WebhookProcessingTests {
             #expect(data["provider"] as? String == "stripe")
             #expect(data["provider_event_id"] as? String == "p-1")
             #expect((data["payload"] as? [String: (any Sendable)?])?["action"] as? String == "opened")
-            let jobs = try await client.request(.get, "/v1/jobs?kind=webhook.process", key: key).jsonObject()["data"] as? [[String: Any]]
-            #expect(jobs?.count == 1)
+            #expect(try await client.api(key: key).listJobs(query: .init(kind: "webhook.process")).ok.body.json.data.count == 1)
         }
     }
 
     @Test("an event at a shared endpoint finds its integration by the provider account in the payload")
     func matchedByProviderAccount() async throws {
         try await Self.run { client, key, _ in
-            let integration = try #require(
-                try await client.request(.post, "/v1/integrations", key: key, json: #"{"provider":"stripe","credentials":{"api_key":"sk_test_2"}}"#)
-                    .jsonObject()["id"] as? String
+            let integration = try await client.api(key: key).createIntegration(
+                body: .json(.init(provider: "stripe", credentials: .init(additionalProperties: ["api_key": "sk_test_2"])))
+            ).created.body.json.id
+            let patched = try await client.api(key: key).updateIntegration(
+                path: .init(integrationId: integration),
+                body: .json(.init(providerAccountId: "acct_123"))
             )
-            let patched = try await client.request(.patch, "/v1/integrations/\(integration)", key: key, json: #"{"provider_account_id":"acct_123"}"#)
-            #expect(try patched.jsonObject()["provider_account_id"] as? String == "acct_123")
+            #expect(try patched.ok.body.json.providerAccountId == "acct_123")
             let source = try await WebhookFixture.makeSource(client, key: key, scheme: WebhookFixture.stripe(), secret: "whsec_shared_1")
             let body = #"{"id":"evt_shared","type":"charge.succeeded","account":"acct_123"}"#
             let timestamp = Int(Date().timeIntervalSince1970)
@@ -143,8 +143,8 @@ struct WebhookProcessingTests {
             #expect(replayed.replayed.count == 3)
             try await eventually("the replay processes the neighbours again") { try await Self.received(client, key: key).count == 4 }
             try await eventually("every webhook.process job succeeds, the replay's too") {
-                let jobs = try await client.request(.get, "/v1/jobs?kind=webhook.process", key: key).jsonObject()["data"] as? [[String: Any]] ?? []
-                return jobs.count >= 2 && jobs.allSatisfy { $0["state"] as? String == "succeeded" }
+                let jobs = try await client.api(key: key).listJobs(query: .init(kind: "webhook.process")).ok.body.json.data
+                return jobs.count >= 2 && jobs.allSatisfy { $0.state == .succeeded }
             }
             #expect(try await events(.failed).map(\.eventId) == ["n-poison"])
             #expect(try await events(.processed).count == 2)

@@ -72,20 +72,3 @@ public struct HTTPPayload: Sendable {
         self.init(status: .init(code: stored.status), headers: headers, body: stored.body)
     }
 }
-
-/// `{ "data": [...], "next_cursor": ... }`, the envelope of every list.
-struct ListEnvelope<Item: Encodable & Sendable>: Encodable, Sendable {
-    let data: [Item]
-    let nextCursor: String?
-
-    enum CodingKeys: String, CodingKey {
-        case data
-        case nextCursor = "next_cursor"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(data, forKey: .data)
-        try container.encode(nextCursor, forKey: .nextCursor)  // explicit null, not an absent key
-    }
-}
