@@ -34,7 +34,15 @@ public struct TestEnvironment: Sendable {
             // Some 40 suites share two cores and one PostgreSQL: a pool's first connection can take longer to make
             // than the production acquire deadline (2 s), which then answered 503 in tests that are not about
             // deadlines (seen in about one full run in three). The tests of deadlines set their own.
-            database: DatabaseConfiguration(url: urls.application, migrationURL: urls.owner, maxConnections: 8, acquireTimeoutMilliseconds: 10_000),
+            // The ingest writer's one-second wait for its first connection too (the webhook suites' first delivery
+            // answered 503 in full runs while other builds loaded the machine).
+            database: DatabaseConfiguration(
+                url: urls.application,
+                migrationURL: urls.owner,
+                maxConnections: 8,
+                acquireTimeoutMilliseconds: 10_000,
+                ingestAcquireTimeoutMilliseconds: 10_000
+            ),
             http: HTTPConfiguration(host: "127.0.0.1", port: 0),
             limits: limits,
             logging: LoggingConfiguration(),

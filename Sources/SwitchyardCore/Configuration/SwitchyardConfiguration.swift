@@ -134,6 +134,10 @@ public struct DatabaseConfiguration: Sendable {
     public var callTimeoutMilliseconds: Int
     /// The same for the webhook ingest writer's batches.
     public var ingestCallTimeoutMilliseconds: Int
+    /// How long an ingest batch waits for one of the writer's connections (at most `acquireTimeoutMilliseconds`):
+    /// short, so that while the database is down deliveries get their 503 quickly. Not a setting; tests on a loaded
+    /// shared cluster raise it, as they do the acquire deadline.
+    public var ingestAcquireTimeoutMilliseconds: Int
 
     public init(
         url: DatabaseURL,
@@ -142,7 +146,8 @@ public struct DatabaseConfiguration: Sendable {
         statementTimeoutMilliseconds: Int = 15_000,
         acquireTimeoutMilliseconds: Int = 2_000,
         callTimeoutMilliseconds: Int = 30_000,
-        ingestCallTimeoutMilliseconds: Int = 3_000
+        ingestCallTimeoutMilliseconds: Int = 3_000,
+        ingestAcquireTimeoutMilliseconds: Int = 1_000
     ) {
         self.url = url
         self.migrationURL = migrationURL ?? url
@@ -151,6 +156,7 @@ public struct DatabaseConfiguration: Sendable {
         self.acquireTimeoutMilliseconds = acquireTimeoutMilliseconds
         self.callTimeoutMilliseconds = callTimeoutMilliseconds
         self.ingestCallTimeoutMilliseconds = ingestCallTimeoutMilliseconds
+        self.ingestAcquireTimeoutMilliseconds = ingestAcquireTimeoutMilliseconds
     }
 }
 

@@ -53,10 +53,10 @@ public struct Database: Sendable, Service {
         self.metrics = metrics
         self.vault = vault
         self.deadlines = DatabaseDeadlines(configuration)
-        // A provider waits for the answer (GitHub gives up after 10 s): a batch waits at most a second for one of the
-        // writer's connections, so that while the database is down deliveries get their 503 quickly.
+        // A provider waits for the answer (GitHub gives up after 10 s): a batch waits at most a second (by default) for
+        // one of the writer's connections, so that while the database is down deliveries get their 503 quickly.
         self.ingestDeadlines = DatabaseDeadlines(
-            acquire: min(deadlines.acquire, .seconds(1)),
+            acquire: min(deadlines.acquire, .milliseconds(configuration.ingestAcquireTimeoutMilliseconds)),
             call: .milliseconds(min(configuration.callTimeoutMilliseconds, configuration.ingestCallTimeoutMilliseconds))
         )
         metrics?.setPoolSize(configuration.maxConnections)

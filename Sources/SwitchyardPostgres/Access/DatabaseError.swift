@@ -66,5 +66,9 @@ public func loggableDescription(of error: any Error) -> String {
         let underlying = error.code == .connectionError ? error.underlying.map { " cause=\(String(describing: $0))" } ?? "" : ""
         return "PSQLError code=\(error.code)\(state)\(message)\(underlying)"
     }
+    if let error = error as? SwitchyardError {
+        // An internal error's reason names what broke (a column that does not decode), never a value.
+        return "SwitchyardError code=\(error.code)\(error.reason.map { " reason=\($0)" } ?? "")\(error.site.map { " site=\($0)" } ?? "")"
+    }
     return String(describing: type(of: error))
 }

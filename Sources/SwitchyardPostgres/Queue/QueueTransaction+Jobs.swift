@@ -204,16 +204,11 @@ extension QueueTransaction {
     public func dueSchedules(limit: Int) async throws -> [DueSchedule] {
         try await query(
             """
-            SELECT \(unescaped: JobScheduleRecord.columns), now() FROM job_schedules
+            SELECT \(unescaped: JobScheduleRecord.columns), now() AS database_now FROM job_schedules
              WHERE NOT paused AND next_fire_at <= now() ORDER BY next_fire_at LIMIT \(limit) FOR UPDATE SKIP LOCKED
             """
-        ).decode((UUID, UUID, String, String, String, Int, UUID?, Int?, String?, Int, Int, Bool, Date, Date?, Date, Date, Date).self).collect().map {
-            DueSchedule(
-                schedule: JobScheduleRecord(
-                    row: ($0.0, $0.1, $0.2, $0.3, $0.4, $0.5, $0.6, $0.7, $0.8, $0.9, $0.10, $0.11, $0.12, $0.13, $0.14, $0.15)
-                ),
-                now: $0.16
-            )
+        ).collect().map { row in
+            DueSchedule(schedule: try JobScheduleRecord(row: row), now: try NamedRow(row, table: "job_schedules")("database_now"))
         }
     }
 
@@ -277,8 +272,8 @@ struct ClaimStatement: PostgresPreparedStatement {
                started_at = now(), updated_at = now()
           FROM chosen
          WHERE j.tenant_id = chosen.tenant_id AND j.id = chosen.id
-        RETURNING j.id, j.tenant_id, j.kind, j.payload::text, j.payload_version, j.integration_id, j.attempts, j.max_attempts,
-                  chosen.run_at, now()
+        RETURNING j.id, j.tenant_id, j.kind, j.payload::text AS payload, j.payload_version, j.integration_id, j.attempts, j.max_attempts,
+                  chosen.run_at, now() AS claimed_at
         """
 
     let request: ClaimRequest
@@ -288,19 +283,18 @@ struct ClaimStatement: PostgresPreparedStatement {
     }
 
     func decodeRow(_ row: PostgresRow) throws -> ClaimedJob {
-        let (id, tenant, kind, payload, version, integration, attempt, maxAttempts, dueAt, claimedAt) =
-            try row.decode((UUID, UUID, String, String, Int, UUID?, Int, Int, Date, Date).self)
+        let row = NamedRow(row, table: "jobs")
         return ClaimedJob(
-            id: id,
-            tenantID: TenantID(tenant),
-            kind: kind,
-            payload: payload,
-            payloadVersion: version,
-            integrationID: integration,
-            attempt: attempt,
-            maxAttempts: maxAttempts,
-            dueAt: dueAt,
-            claimedAt: claimedAt
+            id: try row("id"),
+            tenantID: TenantID(try row("tenant_id")),
+            kind: try row("kind"),
+            payload: try row("payload"),
+            payloadVersion: try row("payload_version"),
+            integrationID: try row("integration_id"),
+            attempt: try row("attempts"),
+            maxAttempts: try row("max_attempts"),
+            dueAt: try row("run_at"),
+            claimedAt: try row("claimed_at")
         )
     }
 }

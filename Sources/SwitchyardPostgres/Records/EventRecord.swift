@@ -39,14 +39,15 @@ extension TenantTransaction {
                AND (\(integrationID)::uuid IS NULL OR integration_id = \(integrationID))
              ORDER BY id LIMIT \(page.limit + 1)
             """
-        ).decode((UUID, String, UUID?, String, Date).self).collect()
-        let events = try rows.map {
-            EventRecord(
-                id: $0.0,
-                type: $0.1,
-                integrationID: $0.2,
-                data: try JSONText.decode([String: JSONValue].self, $0.3, column: "events.data", row: $0.0),
-                createdAt: $0.4
+        ).collect()
+        let events = try rows.map { result in
+            let row = NamedRow(result, table: "events")
+            return EventRecord(
+                id: try row("id"),
+                type: try row("type"),
+                integrationID: try row("integration_id"),
+                data: try row.json("data"),
+                createdAt: try row("created_at")
             )
         }
         return Page(fetched: events, limit: page.limit, id: \.id)

@@ -71,12 +71,15 @@ extension Database {
                    AND idempotency_key = \(key)
                 """,
                 logger: logger
-            ).decode((ByteBuffer, String, Int?, String?, ByteBuffer?).self).collect()
-            guard let row = rows.first else { return .inProgress }  // deleted between the statements
-            guard ConstantTime.bytesEqual(Array(row.0.readableBytesView), requestHash) else { return .mismatch }
-            guard row.1 == "completed", let status = row.2 else { return .inProgress }
-            let headers = try row.3.map { try JSONText.decode([String: String].self, $0, column: "idempotency_keys.response_headers") } ?? [:]
-            return .replay(StoredResponse(status: status, headers: headers, body: row.4.map { Array($0.readableBytesView) } ?? []))
+            ).collect()
+            guard let first = rows.first else { return .inProgress }  // deleted between the statements
+            let row = NamedRow(first, table: "idempotency_keys")
+            let storedHash: ByteBuffer = try row("request_hash")
+            guard ConstantTime.bytesEqual(Array(storedHash.readableBytesView), requestHash) else { return .mismatch }
+            guard try row("state", as: String.self) == "completed", let status = try row("response_status", as: Int?.self) else { return .inProgress }
+            let headers: [String: String] = try row.jsonIfPresent("response_headers") ?? [:]
+            let body: ByteBuffer? = try row("response_body")
+            return .replay(StoredResponse(status: status, headers: headers, body: body.map { Array($0.readableBytesView) } ?? []))
         }
     }
 

@@ -30,33 +30,28 @@ public struct JobRecord: Sendable {
         id, tenant_id, kind, payload::text, payload_version, integration_id, state, priority::int, run_at, attempts, max_attempts,
         last_error, unique_key, schedule_id, fire_time, history::text, created_at, started_at, finished_at, updated_at
         """
-    typealias Row = (
-        UUID, UUID, String, String, Int, UUID?, String, Int, Date, Int, Int,
-        String?, String?, UUID?, Date?, String, Date, Date?, Date?, Date
-    )
-
-    init(row: Row) throws {
-        guard let state = JobState(rawValue: row.6) else { throw SwitchyardError.internal("jobs row \(row.0) has the unknown state '\(row.6)'") }
-        id = row.0
-        tenantID = TenantID(row.1)
-        kind = row.2
-        payload = row.3
-        payloadVersion = row.4
-        integrationID = row.5
-        self.state = state
-        priority = row.7
-        runAt = row.8
-        attempts = row.9
-        maxAttempts = row.10
-        lastError = row.11
-        uniqueKey = row.12
-        scheduleID = row.13
-        fireTime = row.14
-        history = try JSONText.decode([JobAttempt].self, row.15, column: "jobs.history", row: row.0)
-        createdAt = row.16
-        startedAt = row.17
-        finishedAt = row.18
-        updatedAt = row.19
+    init(row: PostgresRow) throws {
+        let row = NamedRow(row, table: "jobs")
+        id = try row("id")
+        tenantID = TenantID(try row("tenant_id"))
+        kind = try row("kind")
+        payload = try row("payload")
+        payloadVersion = try row("payload_version")
+        integrationID = try row("integration_id")
+        state = try row.value("state")
+        priority = try row("priority")
+        runAt = try row("run_at")
+        attempts = try row("attempts")
+        maxAttempts = try row("max_attempts")
+        lastError = try row("last_error")
+        uniqueKey = try row("unique_key")
+        scheduleID = try row("schedule_id")
+        fireTime = try row("fire_time")
+        history = try row.json("history")
+        createdAt = try row("created_at")
+        startedAt = try row("started_at")
+        finishedAt = try row("finished_at")
+        updatedAt = try row("updated_at")
     }
 }
 
@@ -212,14 +207,14 @@ extension TenantTransaction {
             ON CONFLICT (tenant_id, kind, unique_key) WHERE unique_key IS NOT NULL AND state IN ('queued', 'running', 'failed') DO NOTHING
             RETURNING \(unescaped: JobRecord.columns)
             """
-        ).decode(JobRecord.Row.self).collect()
+        ).collect()
         if let row = rows.first { return Enqueued(job: try JobRecord(row: row), created: true) }
         let existing = try await query(
             """
             SELECT \(unescaped: JobRecord.columns) FROM jobs
              WHERE tenant_id = \(tenantID.rawValue) AND kind = \(new.kind) AND unique_key = \(new.uniqueKey) AND state IN ('queued', 'running', 'failed')
             """
-        ).decode(JobRecord.Row.self).collect()
+        ).collect()
         // The holder finished between the two statements: a rare race the caller resolves by enqueueing again.
         guard let row = existing.first else { throw JobStateConflict(detail: "A job with this unique key finished meanwhile; enqueue again.") }
         return Enqueued(job: try JobRecord(row: row), created: false)
@@ -228,7 +223,7 @@ extension TenantTransaction {
     public func job(_ id: UUID) async throws -> JobRecord? {
         try await query(
             "SELECT \(unescaped: JobRecord.columns) FROM jobs WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)"
-        ).decode(JobRecord.Row.self).collect().first.map(JobRecord.init(row:))
+        ).collect().first.map(JobRecord.init(row:))
     }
 
     /// The tenant's jobs, newest first.
@@ -243,7 +238,7 @@ extension TenantTransaction {
                AND (\(filter.integrationID)::uuid IS NULL OR integration_id = \(filter.integrationID))
              ORDER BY id DESC LIMIT \(page.limit + 1)
             """
-        ).decode(JobRecord.Row.self).collect()
+        ).collect()
         return Page(fetched: try rows.map(JobRecord.init(row:)), limit: page.limit, id: \.id)
     }
 
@@ -255,7 +250,7 @@ extension TenantTransaction {
              WHERE tenant_id = \(tenantID.rawValue) AND id = \(id) AND state IN ('queued', 'failed')
             RETURNING \(unescaped: JobRecord.columns)
             """
-        ).decode(JobRecord.Row.self).collect()
+        ).collect()
         if let row = rows.first { return try JobRecord(row: row) }
         guard let existing = try await job(id) else { return nil }
         throw JobStateConflict(detail: "The job is \(existing.state.rawValue); only queued jobs and jobs waiting for a retry can be cancelled.")
@@ -292,7 +287,7 @@ extension TenantTransaction {
                      ORDER BY id LIMIT \(limit) FOR UPDATE)
                 RETURNING \(unescaped: JobRecord.columns)
                 """
-            ).decode(JobRecord.Row.self).collect()
+            ).collect()
             if !rows.isEmpty { try await query("SELECT pg_notify(\(jobsNotificationChannel), '')") }
             return try rows.map(JobRecord.init(row:))
         } catch let error as PSQLError where error.isUniqueViolation {

@@ -25,25 +25,24 @@ public struct JobScheduleRecord: Sendable {
         id, tenant_id, name, kind, payload::text, payload_version, integration_id, interval_seconds, cron, jitter_seconds,
         max_attempts, paused, next_fire_at, last_fired_at, created_at, updated_at
         """
-    typealias Row = (UUID, UUID, String, String, String, Int, UUID?, Int?, String?, Int, Int, Bool, Date, Date?, Date, Date)
-
-    init(row: Row) {
-        id = row.0
-        tenantID = TenantID(row.1)
-        name = row.2
-        kind = row.3
-        payload = row.4
-        payloadVersion = row.5
-        integrationID = row.6
-        intervalSeconds = row.7
-        cron = row.8
-        jitterSeconds = row.9
-        maxAttempts = row.10
-        paused = row.11
-        nextFireAt = row.12
-        lastFiredAt = row.13
-        createdAt = row.14
-        updatedAt = row.15
+    init(row: PostgresRow) throws {
+        let row = NamedRow(row, table: "job_schedules")
+        id = try row("id")
+        tenantID = TenantID(try row("tenant_id"))
+        name = try row("name")
+        kind = try row("kind")
+        payload = try row("payload")
+        payloadVersion = try row("payload_version")
+        integrationID = try row("integration_id")
+        intervalSeconds = try row("interval_seconds")
+        cron = try row("cron")
+        jitterSeconds = try row("jitter_seconds")
+        maxAttempts = try row("max_attempts")
+        paused = try row("paused")
+        nextFireAt = try row("next_fire_at")
+        lastFiredAt = try row("last_fired_at")
+        createdAt = try row("created_at")
+        updatedAt = try row("updated_at")
     }
 }
 
@@ -111,7 +110,7 @@ extension TenantTransaction {
                 VALUES (\(tenantID.rawValue), \(UUID.v7()), \(new.name), \(new.kind), \(new.payloadJSON)::jsonb, \(new.payloadVersion), \(new.integrationID), \(new.intervalSeconds), \(new.cron), \(new.jitterSeconds), \(new.maxAttempts), \(new.paused), \(new.nextFireAt))
                 RETURNING \(unescaped: JobScheduleRecord.columns)
                 """
-            ).decode(JobScheduleRecord.Row.self).collect().map(JobScheduleRecord.init(row:))[0]
+            ).collect().map(JobScheduleRecord.init(row:))[0]
         } catch let error as PSQLError where error.isUniqueViolation {
             throw SwitchyardError.conflict("A schedule named '\(new.name)' exists already.")
         }
@@ -120,7 +119,7 @@ extension TenantTransaction {
     public func schedule(_ id: UUID) async throws -> JobScheduleRecord? {
         try await query(
             "SELECT \(unescaped: JobScheduleRecord.columns) FROM job_schedules WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)"
-        ).decode(JobScheduleRecord.Row.self).collect().first.map(JobScheduleRecord.init(row:))
+        ).collect().first.map(JobScheduleRecord.init(row:))
     }
 
     public func schedules(_ page: PageRequest) async throws -> Page<JobScheduleRecord> {
@@ -129,7 +128,7 @@ extension TenantTransaction {
             SELECT \(unescaped: JobScheduleRecord.columns) FROM job_schedules
              WHERE tenant_id = \(tenantID.rawValue) AND (\(page.cursor?.lastID)::uuid IS NULL OR id > \(page.cursor?.lastID)) ORDER BY id LIMIT \(page.limit + 1)
             """
-        ).decode(JobScheduleRecord.Row.self).collect()
+        ).collect()
         return Page(fetched: try rows.map(JobScheduleRecord.init(row:)), limit: page.limit, id: \.id)
     }
 
@@ -147,7 +146,7 @@ extension TenantTransaction {
                  WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)
                 RETURNING \(unescaped: JobScheduleRecord.columns)
                 """
-            ).decode(JobScheduleRecord.Row.self).collect().first.map(JobScheduleRecord.init(row:))
+            ).collect().first.map(JobScheduleRecord.init(row:))
         } catch let error as PSQLError where error.isUniqueViolation {
             throw SwitchyardError.conflict("A schedule named '\(update.name ?? "")' exists already.")
         }
@@ -161,7 +160,7 @@ extension TenantTransaction {
              WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)
             RETURNING \(unescaped: JobScheduleRecord.columns)
             """
-        ).decode(JobScheduleRecord.Row.self).collect().first.map(JobScheduleRecord.init(row:))
+        ).collect().first.map(JobScheduleRecord.init(row:))
     }
 
     /// Deletes the schedule; jobs it already fired stay. Returns whether it existed.

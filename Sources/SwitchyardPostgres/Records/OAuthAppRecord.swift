@@ -160,17 +160,23 @@ extension OperatorTransaction {
     func platformOAuthClientCredentials(provider: String) async throws -> OAuthClientCredentials? {
         let rows = try await query(
             "SELECT id, client_id, client_secret, wrapped_key, kek_id, kek_version, scopes FROM platform_oauth_apps WHERE provider = \(provider)"
-        ).decode((UUID, String, ByteBuffer, ByteBuffer, String, Int, [String]?).self).collect()
-        guard let row = rows.first else { return nil }
-        let wrapped = WrappedDataKey(ciphertext: Array(row.3.readableBytesView), kek: KEKVersion(keyID: row.4, version: row.5))
+        ).collect()
+        guard let first = rows.first else { return nil }
+        let row = NamedRow(first, table: Self.platformTable)
+        let sealed: ByteBuffer = try row("client_secret")
         let secret = try await vault.openPlatformSecret(
-            row.2.readableBytesView,
-            wrapped: wrapped,
+            sealed.readableBytesView,
+            wrapped: try row.wrappedKey(),
             table: Self.platformTable,
-            row: row.0,
+            row: try row("id"),
             field: "client_secret"
         )
-        return OAuthClientCredentials(clientID: row.1, clientSecret: String(decoding: secret, as: UTF8.self), scopes: row.6, source: .platform)
+        return OAuthClientCredentials(
+            clientID: try row("client_id"),
+            clientSecret: String(decoding: secret, as: UTF8.self),
+            scopes: try row("scopes"),
+            source: .platform
+        )
     }
 }
 

@@ -54,16 +54,18 @@ extension Database {
                      WHERE NOT (kek_id = \(primary.keyID) AND kek_version = \(primary.version))
                      ORDER BY tenant_id, id LIMIT \(batchSize) FOR UPDATE SKIP LOCKED
                     """
-                ).decode((UUID, UUID, ByteBuffer, String, Int).self).collect()
-                for row in rows {
-                    let context = Vault.context(tenant: TenantID(row.0), dataKeyID: row.1)
-                    let old = WrappedDataKey(ciphertext: Array(row.2.readableBytesView), kek: KEKVersion(keyID: row.3, version: row.4))
+                ).collect()
+                for result in rows {
+                    let row = NamedRow(result, table: "tenant_data_keys")
+                    let (tenant, id): (UUID, UUID) = (try row("tenant_id"), try row("id"))
+                    let context = Vault.context(tenant: TenantID(tenant), dataKeyID: id)
+                    let old = try row.wrappedKey()
                     let material = try await vault.provider.unwrap(old, context: context)
                     let new = try await vault.provider.wrap(material, context: context)
                     try await transaction.query(
                         """
                         UPDATE tenant_data_keys SET wrapped_key = \(ByteBuffer(bytes: new.ciphertext)), kek_id = \(new.kek.keyID), kek_version = \(new.kek.version)
-                         WHERE tenant_id = \(row.0) AND id = \(row.1)
+                         WHERE tenant_id = \(tenant) AND id = \(id)
                         """
                     )
                 }
@@ -202,15 +204,17 @@ extension OperatorTransaction {
              WHERE NOT (kek_id = \(primary.keyID) AND kek_version = \(primary.version))
              ORDER BY id LIMIT \(batchSize) FOR UPDATE SKIP LOCKED
             """
-        ).decode((UUID, ByteBuffer, String, Int).self).collect()
-        for row in rows {
-            let context = Vault.platformContext(table: Self.platformTable, row: row.0)
-            let old = WrappedDataKey(ciphertext: Array(row.1.readableBytesView), kek: KEKVersion(keyID: row.2, version: row.3))
+        ).collect()
+        for result in rows {
+            let row = NamedRow(result, table: Self.platformTable)
+            let id: UUID = try row("id")
+            let context = Vault.platformContext(table: Self.platformTable, row: id)
+            let old = try row.wrappedKey()
             let new = try await vault.provider.wrap(try await vault.provider.unwrap(old, context: context), context: context)
             try await query(
                 """
                 UPDATE platform_oauth_apps SET wrapped_key = \(ByteBuffer(bytes: new.ciphertext)), kek_id = \(new.kek.keyID), kek_version = \(new.kek.version)
-                 WHERE id = \(row.0)
+                 WHERE id = \(id)
                 """
             )
         }

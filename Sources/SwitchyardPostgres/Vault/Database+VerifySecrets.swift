@@ -80,22 +80,24 @@ extension TenantTransaction {
 extension OperatorTransaction {
     func verifyPlatformSecrets() async throws -> (opened: Int, unopened: [UnopenedSecret]) {
         let rows = try await query("SELECT id, client_secret, wrapped_key, kek_id, kek_version FROM platform_oauth_apps ORDER BY id")
-            .decode((UUID, ByteBuffer, ByteBuffer, String, Int).self).collect()
+            .collect()
         var opened = 0
         var unopened: [UnopenedSecret] = []
-        for row in rows {
-            let wrapped = WrappedDataKey(ciphertext: Array(row.2.readableBytesView), kek: KEKVersion(keyID: row.3, version: row.4))
+        for result in rows {
+            let row = NamedRow(result, table: Self.platformTable)
+            let id: UUID = try row("id")
+            let sealed: ByteBuffer = try row("client_secret")
             do {
                 _ = try await vault.openPlatformSecret(
-                    row.1.readableBytesView,
-                    wrapped: wrapped,
+                    sealed.readableBytesView,
+                    wrapped: try row.wrappedKey(),
                     table: Self.platformTable,
-                    row: row.0,
+                    row: id,
                     field: "client_secret"
                 )
                 opened += 1
             } catch let error as VaultError {
-                unopened.append(UnopenedSecret(tenant: nil, table: Self.platformTable, field: "client_secret", row: row.0, cause: "\(error)"))
+                unopened.append(UnopenedSecret(tenant: nil, table: Self.platformTable, field: "client_secret", row: id, cause: "\(error)"))
             }
         }
         return (opened, unopened)

@@ -44,14 +44,16 @@ extension TenantTransaction {
              WHERE tenant_id = \(tenantID.rawValue) AND state = 'active'
             RETURNING id, wrapped_key, kek_id, kek_version, encryptions
             """
-        ).decode((UUID, ByteBuffer, String, Int, Int64).self).collect()
-        guard let row = rows.first else {
+        ).collect()
+        guard let first = rows.first else {
             return try await insertActiveDataKey(encryptions: 1)
         }
-        if row.4 > vault.policy.encryptionBudget {
-            logger.notice("data key reached its encryption budget; rotating", metadata: ["data_key": "\(row.0)"])
+        let row = NamedRow(first, table: "tenant_data_keys")
+        let id: UUID = try row("id")
+        if try row("encryptions", as: Int64.self) > vault.policy.encryptionBudget {
+            logger.notice("data key reached its encryption budget; rotating", metadata: ["data_key": "\(id)"])
             try await query(
-                "UPDATE tenant_data_keys SET state = 'retiring', retired_at = now() WHERE tenant_id = \(tenantID.rawValue) AND id = \(row.0)"
+                "UPDATE tenant_data_keys SET state = 'retiring', retired_at = now() WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)"
             )
             let key = try await insertActiveDataKey(encryptions: 1)
             try await recordAudit(
@@ -61,13 +63,13 @@ extension TenantTransaction {
                     resourceType: "data_key",
                     resourceID: key.id.lowercasedString,
                     requestID: nil,
-                    details: ["reason": "encryption budget reached", "retired": row.0.lowercasedString]
+                    details: ["reason": "encryption budget reached", "retired": id.lowercasedString]
                 )
             )
             return key
         }
-        let wrapped = WrappedDataKey(ciphertext: Array(row.1.readableBytesView), kek: KEKVersion(keyID: row.2, version: row.3))
-        return try await vault.dataKey(row.0, tenant: tenantID) { wrapped }
+        let wrapped = try row.wrappedKey()
+        return try await vault.dataKey(id, tenant: tenantID) { wrapped }
     }
 
     private func insertActiveDataKey(encryptions: Int64) async throws -> DataKey {
@@ -76,8 +78,8 @@ extension TenantTransaction {
 
     private func wrappedDataKey(_ id: UUID) async throws -> WrappedDataKey? {
         try await query("SELECT wrapped_key, kek_id, kek_version FROM tenant_data_keys WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)")
-            .decode((ByteBuffer, String, Int).self).collect().first
-            .map { WrappedDataKey(ciphertext: Array($0.0.readableBytesView), kek: KEKVersion(keyID: $0.1, version: $0.2)) }
+            .collect().first
+            .map { try NamedRow($0, table: "tenant_data_keys").wrappedKey() }
     }
 
     private func binding(_ field: SealedField, row: UUID) -> SecretBinding {
