@@ -43,7 +43,7 @@ let package = Package(
             name: "switchyard",
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics", "SwitchyardVault", "SwitchyardOutbound",
-                "SwitchyardJobs", "SwitchyardHTTP", "SwitchyardDevCluster",
+                "SwitchyardJobs", "SwitchyardHTTP", "SwitchyardDevCluster", "SwitchyardBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -201,11 +201,30 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Background work: job handlers by kind, the executor and scheduler services, schedules, the queue benchmark.
+        // Background work: job handlers by kind, the executor and scheduler services, schedules.
         .target(
             name: "SwitchyardJobs",
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics", "SwitchyardOutbound", "SwitchyardOAuth", "SwitchyardProviders",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Not production code: the load generators and ceilings of `switchyard bench` (the queue benchmark and its raw SQL
+        // claim loop, the ingest benchmark, its single-insert ceiling and its lean HTTP/1.1 client). Only the `switchyard`
+        // executable and the tests depend on it; LayeringTests fails when a production target imports it.
+        .target(
+            name: "SwitchyardBenchmarks",
+            dependencies: [
+                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics", "SwitchyardOutbound", "SwitchyardJobs", "SwitchyardAPI",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
