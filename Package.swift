@@ -43,7 +43,7 @@ let package = Package(
             name: "switchyard",
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics", "SwitchyardVault", "SwitchyardOutbound",
-                "SwitchyardJobs", "SwitchyardHTTP",
+                "SwitchyardJobs", "SwitchyardHTTP", "SwitchyardDevCluster", "SwitchyardBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -71,7 +71,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // PostgreSQL: tenant-scoped transactions, migrations, stores, the private dev cluster.
+        // PostgreSQL: tenant-scoped transactions, migrations, stores. The private dev cluster is SwitchyardDevCluster's.
         .target(
             name: "SwitchyardPostgres",
             dependencies: [
@@ -84,6 +84,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings,
             plugins: ["EmbedMigrations"]
+        ),
+        // Not production code: the private PostgreSQL cluster (started from the installed binaries, which it may install
+        // with apt-get) and what `switchyard dev` sets up on it. Only the `switchyard` executable (`dev`, `bench`) and
+        // the tests depend on it; LayeringTests fails when a production target imports it.
+        .target(
+            name: "SwitchyardDevCluster",
+            dependencies: [
+                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardVault",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
         ),
         // Provider catalog: definitions, URL templates with parameter checks, custom-provider validation.
         .target(
@@ -188,11 +201,30 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Background work: job handlers by kind, the executor and scheduler services, schedules, the queue benchmark.
+        // Background work: job handlers by kind, the executor and scheduler services, schedules.
         .target(
             name: "SwitchyardJobs",
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics", "SwitchyardOutbound", "SwitchyardOAuth", "SwitchyardProviders",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Not production code: the load generators and ceilings of `switchyard bench` (the queue benchmark and its raw SQL
+        // claim loop, the ingest benchmark, its single-insert ceiling and its lean HTTP/1.1 client). Only the `switchyard`
+        // executable and the tests depend on it; LayeringTests fails when a production target imports it.
+        .target(
+            name: "SwitchyardBenchmarks",
+            dependencies: [
+                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics", "SwitchyardOutbound", "SwitchyardJobs", "SwitchyardAPI",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -226,7 +258,7 @@ let package = Package(
             name: "SwitchyardTestSupport",
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics", "SwitchyardVault", "SwitchyardOutbound",
-                "SwitchyardJobs", "SwitchyardAPIContract", "SwitchyardAPIClient",
+                "SwitchyardJobs", "SwitchyardAPIContract", "SwitchyardAPIClient", "SwitchyardDevCluster",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -261,7 +293,7 @@ let package = Package(
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics", "SwitchyardVault", "SwitchyardOutbound",
                 "SwitchyardProviders", "SwitchyardOAuth", "SwitchyardWebhooks", "SwitchyardTestSupport", "SwitchyardJobs",
-                "SwitchyardAPIContract", "SwitchyardAPIClient",
+                "SwitchyardAPIContract", "SwitchyardAPIClient", "SwitchyardDevCluster",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),

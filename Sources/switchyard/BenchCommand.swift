@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SwitchyardBenchmarks
 import SwitchyardCore
-import SwitchyardJobs
 import SwitchyardPostgres
 import SwitchyardVault
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SwitchyardCore
+import SwitchyardDevCluster
 import SwitchyardPostgres
 
 /// The database a benchmark runs on: `SWITCHYARD_DATABASE_URL` when set, else a private, durable PostgreSQL in a

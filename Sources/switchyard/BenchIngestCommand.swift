@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
-import SwitchyardAPI
+import SwitchyardBenchmarks
 import SwitchyardCore
 import SwitchyardPostgres
 import SwitchyardVault

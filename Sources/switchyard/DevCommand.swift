@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import SwitchyardAPI
 import SwitchyardCore
+import SwitchyardDevCluster
 import SwitchyardJobs
 import SwitchyardMetrics
 import SwitchyardOutbound

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import SwitchyardCore
+import SwitchyardDevCluster
 import SwitchyardPostgres
 
 /// One PostgreSQL for the whole test process and a fresh database for each test environment.

@@ -4,6 +4,7 @@ import Logging
 import PostgresNIO
 import SwitchyardAPIContract
 import SwitchyardCore
+import SwitchyardDevCluster
 import SwitchyardJobs
 import SwitchyardPostgres
 import SwitchyardTestSupport

@@ -1,5 +1,5 @@
 import Foundation
-import SwitchyardPostgres
+import SwitchyardDevCluster
 import Testing
 
 @Suite("switchyard dev")

@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import PostgresNIO
 import SwitchyardCore
+import SwitchyardDevCluster
 import SwitchyardPostgres
 import SwitchyardTestSupport
 import SwitchyardVault

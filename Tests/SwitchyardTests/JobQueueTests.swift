@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import SwitchyardCore
+import SwitchyardDevCluster
 import SwitchyardJobs
 import SwitchyardPostgres
 import SwitchyardTestSupport

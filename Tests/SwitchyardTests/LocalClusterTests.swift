@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import SwitchyardPostgres
+import SwitchyardDevCluster
 import Testing
 
 #if canImport(Glibc)

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import SwitchyardCore
+import SwitchyardDevCluster
 import SwitchyardPostgres
 import SwitchyardTestSupport
 import Testing

@@ -3,6 +3,7 @@ import HummingbirdTesting
 import Logging
 import PostgresNIO
 import SwitchyardCore
+import SwitchyardDevCluster
 import SwitchyardPostgres
 import SwitchyardTestSupport
 import Testing

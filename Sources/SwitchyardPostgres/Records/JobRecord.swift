@@ -318,15 +318,16 @@ extension TenantTransaction {
     }
 }
 
+// For the queue benchmark (SwitchyardBenchmarks) and the tests: `package`, not part of what the module exposes.
 extension TenantTransaction {
     /// Whether any of the tenant's jobs is queued, running or waiting for a retry; stops at the first it finds.
-    public func hasActiveJobs() async throws -> Bool {
+    package func hasActiveJobs() async throws -> Bool {
         try await query("SELECT EXISTS (SELECT 1 FROM jobs WHERE tenant_id = \(tenantID.rawValue) AND state IN ('queued', 'running', 'failed'))")
             .decode(Bool.self).collect().first ?? false
     }
 
     /// How many of the tenant's jobs are in `state`.
-    public func countJobs(state: JobState) async throws -> Int {
+    package func countJobs(state: JobState) async throws -> Int {
         try await query("SELECT count(*)::int FROM jobs WHERE tenant_id = \(tenantID.rawValue) AND state = \(state.rawValue)")
             .decode(Int.self).collect().first ?? 0
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SwitchyardCore
+import SwitchyardJobs
 import SwitchyardPostgres
 
 /// `switchyard bench queue`: N no-op jobs through the real executor, then N more through the raw SQL

@@ -2,12 +2,13 @@ import Foundation
 import Logging
 import PostgresNIO
 import SwitchyardCore
+import SwitchyardPostgres
 
 /// The queue's raw SQL ceiling, for `switchyard bench queue`: plain statements on dedicated connections,
 /// claiming 10 jobs and completing them, with no transaction wrapping, no history and no handlers.
-public enum RawClaimLoop {
+enum RawClaimLoop {
     /// Runs `workers` loops against `tenant`'s queued jobs until none is left; returns the jobs completed.
-    public static func run(url: DatabaseURL, tenant: TenantID, workers: Int, batch: Int = 10, logger: Logger) async throws -> Int {
+    static func run(url: DatabaseURL, tenant: TenantID, workers: Int, batch: Int = 10, logger: Logger) async throws -> Int {
         try await withThrowingTaskGroup(of: Int.self) { group in
             for worker in 0..<workers {
                 group.addTask {

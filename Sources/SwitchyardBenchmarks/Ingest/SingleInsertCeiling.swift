@@ -3,13 +3,14 @@ import Logging
 import NIOCore
 import PostgresNIO
 import SwitchyardCore
+import SwitchyardPostgres
 import Synchronization
 
 /// The ceiling `switchyard bench ingest` compares group commit with: every event its own durable insert
 /// transaction (one autocommitted INSERT, so one WAL flush each), `concurrency` connections at once.
-public enum SingleInsertCeiling {
+enum SingleInsertCeiling {
     /// Inserts `events` webhook events for `source` and returns how long they took.
-    public static func run(
+    static func run(
         url: DatabaseURL,
         tenant: TenantID,
         source: UUID,

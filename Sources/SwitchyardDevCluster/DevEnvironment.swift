@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Logging
 import SwitchyardCore
+import SwitchyardPostgres
 import SwitchyardVault
 
 /// What `switchyard dev` sets up for a newcomer: a private cluster under `.switchyard/`, a migrated

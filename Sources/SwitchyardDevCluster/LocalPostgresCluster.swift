@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import SwitchyardCore
+import SwitchyardPostgres
 
 #if canImport(Glibc)
 import Glibc
