@@ -126,14 +126,17 @@ public func buildServer(_ http: HTTPConfiguration) throws -> HTTPServerBuilder {
         certificates = try NIOSSLCertificate.fromPEMFile(files.certificatePath)
     } catch {
         throw ConfigurationError(
-            variable: "SWITCHYARD_TLS_CERTIFICATE_PATH",
+            variable: SwitchyardSettings.tlsCertificatePath.environmentKey,
             problem: "cannot read a PEM certificate chain from \(files.certificatePath)"
         )
     }
     do {
         privateKey = try NIOSSLPrivateKey(file: files.privateKeyPath, format: .pem)
     } catch {
-        throw ConfigurationError(variable: "SWITCHYARD_TLS_PRIVATE_KEY_PATH", problem: "cannot read a PEM private key from \(files.privateKeyPath)")
+        throw ConfigurationError(
+            variable: SwitchyardSettings.tlsPrivateKeyPath.environmentKey,
+            problem: "cannot read a PEM private key from \(files.privateKeyPath)"
+        )
     }
     let tls = TLSConfiguration.makeServerConfiguration(certificateChain: certificates.map { .certificate($0) }, privateKey: .privateKey(privateKey))
     return try .http2Upgrade(

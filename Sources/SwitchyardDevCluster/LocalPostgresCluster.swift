@@ -263,7 +263,7 @@ public final class LocalPostgresCluster: Sendable {
         } catch {
             let aptGet = URL(filePath: "/usr/bin/apt-get")
             guard geteuid() == 0, FileManager.default.isExecutableFile(atPath: aptGet.path),
-                ProcessInfo.processInfo.environment["SWITCHYARD_NO_INSTALL"] == nil
+                ProcessInfo.processInfo.environment[SwitchyardSettings.noInstall.environmentKey] == nil
             else { throw error }
             logger.notice(
                 "PostgreSQL is not installed; installing the Debian package postgresql with apt-get (set SWITCHYARD_NO_INSTALL=1 to refuse)"
@@ -278,7 +278,7 @@ public final class LocalPostgresCluster: Sendable {
     /// The newest `/usr/lib/postgresql/N/bin`, or `SWITCHYARD_POSTGRES_BIN`, or `initdb` on the PATH.
     static func findBinaries() throws -> URL {
         let fileManager = FileManager.default
-        if let configured = ProcessInfo.processInfo.environment["SWITCHYARD_POSTGRES_BIN"] {
+        if let configured = ProcessInfo.processInfo.environment[SwitchyardSettings.postgresBin.environmentKey] {
             return URL(filePath: configured)
         }
         let versions = (try? fileManager.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []

@@ -35,7 +35,7 @@ struct BenchCommand: AsyncParsableCommand {
                 configuration.database.maxConnections = concurrency / 8 + 8
                 configuration.jobs.executorConcurrency = concurrency
                 // No-op jobs finish at once: big claims are what amortise each transaction's commit.
-                configuration.jobs.claimBatch = min(1000, concurrency)
+                configuration.jobs.claimBatch = min(SwitchyardSettings.executorClaimBatch.range.upperBound, concurrency)
                 // One tenant's jobs: its cap must not be what limits the run (the raw loop has none).
                 configuration.jobs.tenantConcurrency = 100_000
                 let vault = Vault(provider: LocalKeyProvider(keyring: .generate(keyID: "bench")))

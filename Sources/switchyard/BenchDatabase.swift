@@ -12,16 +12,17 @@ enum BenchDatabase {
         _ body: (inout SwitchyardConfiguration, Logger) async throws -> Result
     ) async throws -> Result {
         let environment = ProcessInfo.processInfo.environment
+        let ownDatabase = environment[SwitchyardSettings.databaseURL.environmentKey] != nil
         var configuration = try SwitchyardConfiguration.loadOrExit(
             environment: environment,
-            requiring: .init(database: environment["SWITCHYARD_DATABASE_URL"] != nil, adminKey: false, keyring: false)
+            requiring: .init(database: ownDatabase, adminKey: false, keyring: false)
         )
         // The report is the output; progress lines only when asked for.
-        if environment["SWITCHYARD_LOG_LEVEL"] == nil { configuration.logging.level = .warning }
+        if environment[SwitchyardSettings.logLevel.environmentKey] == nil { configuration.logging.level = .warning }
         configuration.logging.bootstrap()
         let logger = Logger(label: "switchyard.bench")
         var cluster: LocalPostgresCluster?
-        if environment["SWITCHYARD_DATABASE_URL"] == nil {
+        if !ownDatabase {
             let directory = URL(filePath: NSTemporaryDirectory()).appending(path: "switchyard-bench-\(ProcessInfo.processInfo.processIdentifier)")
             let started = try LocalPostgresCluster.start(.init(directory: directory, durable: true), logger: logger)
             cluster = started

@@ -13,8 +13,8 @@ struct HTTPOptions: ParsableArguments {
 
     var overrides: [AbsoluteConfigKey: ConfigValue] {
         var values: [AbsoluteConfigKey: ConfigValue] = [:]
-        if let host { values["switchyard.http.host"] = .init(.string(host), isSecret: false) }
-        if let port { values["switchyard.http.port"] = .init(.string(String(port)), isSecret: false) }
+        if let host { values[AbsoluteConfigKey(SwitchyardSettings.httpHost.configKey)] = .init(.string(host), isSecret: false) }
+        if let port { values[AbsoluteConfigKey(SwitchyardSettings.httpPort.configKey)] = .init(.string(String(port)), isSecret: false) }
         return values
     }
 }

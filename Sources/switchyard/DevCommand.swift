@@ -27,8 +27,9 @@ struct DevCommand: AsyncParsableCommand {
     var directory: String = ".switchyard"
 
     func run() async throws {
+        typealias S = SwitchyardSettings
         var environment = ProcessInfo.processInfo.environment
-        let existingDatabase = environment["SWITCHYARD_DATABASE_URL"] != nil
+        let existingDatabase = environment[S.databaseURL.environmentKey] != nil
         let loaded = try SwitchyardConfiguration.loadOrExit(
             overrides: http.overrides,
             environment: environment,
@@ -52,15 +53,15 @@ struct DevCommand: AsyncParsableCommand {
         defer { dev.cluster?.stop() }
 
         let report = try await Migrator(logger: logger).run(url: dev.ownerURL)
-        let credentials = try dev.loadCredentials(adminKeyOverride: environment["SWITCHYARD_ADMIN_KEY"])
-        environment["SWITCHYARD_DATABASE_URL"] = dev.applicationURL.urlString
-        environment["SWITCHYARD_ADMIN_KEY"] = credentials.adminKey
-        if environment["SWITCHYARD_OUTBOUND_HTTP_ALLOW_LIST"] == nil {
+        let credentials = try dev.loadCredentials(adminKeyOverride: environment[S.adminKey.environmentKey])
+        environment[S.databaseURL.environmentKey] = dev.applicationURL.urlString
+        environment[S.adminKey.environmentKey] = credentials.adminKey
+        if environment[S.outboundHTTPAllowList.environmentKey] == nil {
             // Local development: let custom providers and the proxy reach services on this machine.
-            environment["SWITCHYARD_OUTBOUND_HTTP_ALLOW_LIST"] = "127.0.0.1,localhost"
+            environment[S.outboundHTTPAllowList.environmentKey] = "127.0.0.1,localhost"
         }
         if loaded.keyring == nil {
-            environment["SWITCHYARD_KEYRING_FILE"] = try dev.ensureKeyring().path
+            environment[S.keyringFile.environmentKey] = try dev.ensureKeyring().path
         }
         let configuration = try SwitchyardConfiguration.loadOrExit(overrides: http.overrides, environment: environment, requiring: .init())
         try await Preflight.check(configuration.database.url, logger: logger)

@@ -174,7 +174,7 @@ struct KeysCommand: AsyncParsableCommand {
 
 /// The keyring file a command changes: `--keyring`, else `SWITCHYARD_KEYRING_FILE`.
 func keyringFile(_ option: String?) throws -> String {
-    guard let path = option ?? ProcessInfo.processInfo.environment["SWITCHYARD_KEYRING_FILE"] else {
+    guard let path = option ?? ProcessInfo.processInfo.environment[SwitchyardSettings.keyringFile.environmentKey] else {
         throw ValidationError(
             "name the keyring file with --keyring or SWITCHYARD_KEYRING_FILE (a keyring given as SWITCHYARD_KEYRING cannot be changed in place)"
         )

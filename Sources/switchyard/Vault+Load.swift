@@ -18,8 +18,8 @@ extension Vault {
                 throw VaultError.keyring("is required")
             }
         } catch {
-            let variable = if case .inline = source { "SWITCHYARD_KEYRING" } else { "SWITCHYARD_KEYRING_FILE" }
-            FileHandle.standardError.write(Data("switchyard: invalid configuration: \(variable): \(error)\n".utf8))
+            let setting = if case .inline = source { SwitchyardSettings.keyring } else { SwitchyardSettings.keyringFile }
+            FileHandle.standardError.write(Data("switchyard: invalid configuration: \(setting.environmentKey): \(error)\n".utf8))
             throw ExitCode(78)
         }
     }

@@ -1,18 +1,9 @@
+import SwitchyardCore
+
 /// Settings of the outbound client, shared by every call to a third-party API.
 ///
-/// Suggested environment variables, for when the executable reads them (defaults in brackets):
-///
-/// | variable | meaning | default |
-/// |---|---|---|
-/// | `SWITCHYARD_OUTBOUND_CONNECT_TIMEOUT_MS` | TCP + TLS connect timeout | 5000 |
-/// | `SWITCHYARD_OUTBOUND_READ_TIMEOUT_MS` | longest silence while reading a response | 30000 |
-/// | `SWITCHYARD_OUTBOUND_ATTEMPT_TIMEOUT_MS` | one attempt, from sending to the last body byte | 60000 |
-/// | `SWITCHYARD_OUTBOUND_MAX_RESPONSE_BYTES` | response body cap | 10485760 |
-/// | `SWITCHYARD_OUTBOUND_MAX_RATE_LIMIT_WAIT_MS` | longest wait for a provider's quota before `rateLimited` | 30000 |
-/// | `SWITCHYARD_OUTBOUND_BREAKER_FAILURES` | consecutive failures that open a circuit | 5 |
-/// | `SWITCHYARD_OUTBOUND_BREAKER_COOL_DOWN_MS` | open time before the half-open probe | 30000 |
-/// | `SWITCHYARD_OUTBOUND_MAX_CONNECTIONS_PER_HOST` | HTTP/1.1 connection pool size per host | 8 |
-/// | `SWITCHYARD_OUTBOUND_HTTP_ALLOW_LIST` | comma-separated `host[:port]` that may use plain http and private addresses (development only) | empty |
+/// The environment sets those defined in `SwitchyardSettings` (`SWITCHYARD_OUTBOUND_...`, through `OutboundSettings`),
+/// and this initialiser's defaults are theirs; the others are fixed, or changed by tests.
 public struct OutboundConfiguration: Sendable {
     public var connectTimeout: Duration
     public var readTimeout: Duration
@@ -36,19 +27,19 @@ public struct OutboundConfiguration: Sendable {
     package var dnsOverride: [String: String] = [:]
 
     public init(
-        connectTimeout: Duration = .seconds(5),
-        readTimeout: Duration = .seconds(30),
-        attemptTimeout: Duration = .seconds(60),
-        maxResponseBytes: Int = 10 << 20,
-        maxRateLimitWait: Duration = .seconds(30),
-        breakerFailureThreshold: Int = 5,
-        breakerCoolDown: Duration = .seconds(30),
+        connectTimeout: Duration = .milliseconds(SwitchyardSettings.outboundConnectTimeoutMilliseconds.defaultValue),
+        readTimeout: Duration = .milliseconds(SwitchyardSettings.outboundReadTimeoutMilliseconds.defaultValue),
+        attemptTimeout: Duration = .milliseconds(SwitchyardSettings.outboundAttemptTimeoutMilliseconds.defaultValue),
+        maxResponseBytes: Int = SwitchyardSettings.outboundMaxResponseBytes.defaultValue,
+        maxRateLimitWait: Duration = .milliseconds(SwitchyardSettings.outboundMaxRateLimitWaitMilliseconds.defaultValue),
+        breakerFailureThreshold: Int = SwitchyardSettings.outboundBreakerFailures.defaultValue,
+        breakerCoolDown: Duration = .milliseconds(SwitchyardSettings.outboundBreakerCoolDownMilliseconds.defaultValue),
         lowQuotaFraction: Double = 0.2,
         rateLimitResetMargin: Duration = .milliseconds(250),
         maxTrackedKeys: Int = 10_000,
         maxConnectionsPerHost: Int = 8,
         idleConnectionTimeout: Duration = .seconds(60),
-        plainHTTPAllowList: [String] = []
+        plainHTTPAllowList: [String] = SwitchyardSettings.outboundHTTPAllowList.defaultValue
     ) {
         self.connectTimeout = connectTimeout
         self.readTimeout = readTimeout
