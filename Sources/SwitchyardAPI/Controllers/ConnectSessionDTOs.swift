@@ -40,8 +40,18 @@ struct ConnectionOptions: Sendable {
     }
 }
 
-/// `POST /v1/connect-sessions`.
-extension Components.Schemas.ConnectSessionCreate: StrictJSONBody {
+/// The options a connect session and a direct authorization request share (the two schemas name them alike).
+protocol ConnectionOptionsBody {
+    var integrationId: String? { get }
+    var endUserId: String? { get }
+    var tags: [String]? { get }
+    var scopes: [String]? { get }
+    var returnTo: String? { get }
+    var presetConnectionParameters: [String: String]? { get }
+}
+
+extension ConnectionOptionsBody {
+    /// The options, checked.
     var options: ConnectionOptions {
         get throws(SwitchyardError) {
             try ConnectionOptions(
@@ -49,11 +59,16 @@ extension Components.Schemas.ConnectSessionCreate: StrictJSONBody {
                 endUserID: endUserId,
                 tags: tags,
                 scopes: scopes,
-                connectionParameters: connectionParameters?.additionalProperties,
+                connectionParameters: presetConnectionParameters,
                 returnTo: returnTo
             )
         }
     }
+}
+
+/// `POST /v1/connect-sessions`.
+extension Components.Schemas.ConnectSessionCreate: StrictJSONBody, ConnectionOptionsBody {
+    var presetConnectionParameters: [String: String]? { connectionParameters?.additionalProperties }
 
     func validate() throws(SwitchyardError) {
         let options = try options
@@ -91,19 +106,8 @@ extension Components.Schemas.ConnectSession {
 }
 
 /// `POST /v1/integrations/authorize-url`: the same protections as a connect session, for apps with their own UI.
-extension Components.Schemas.AuthorizeURLRequest: StrictJSONBody {
-    var options: ConnectionOptions {
-        get throws(SwitchyardError) {
-            try ConnectionOptions(
-                integrationID: integrationId,
-                endUserID: endUserId,
-                tags: tags,
-                scopes: scopes,
-                connectionParameters: connectionParameters?.additionalProperties,
-                returnTo: returnTo
-            )
-        }
-    }
+extension Components.Schemas.AuthorizeURLRequest: StrictJSONBody, ConnectionOptionsBody {
+    var presetConnectionParameters: [String: String]? { connectionParameters?.additionalProperties }
 
     func validate() throws(SwitchyardError) {
         _ = try options

@@ -76,8 +76,10 @@ struct NamedRow {
         fileID: String = #fileID,
         line: Int = #line
     ) throws -> Value {
-        let text: String = try self(column, fileID: fileID, line: line)
-        return try JSONText.decode(Value.self, text, column: "\(table).\(column)", row: id, decoder: decoder, fileID: fileID, line: line)
+        guard let value = try jsonIfPresent(column, as: Value.self, decoder: decoder, fileID: fileID, line: line) else {
+            throw fault(column, "is NULL", fileID: fileID, line: line)
+        }
+        return value
     }
 
     /// A nullable `jsonb` column selected as text: `nil` for SQL NULL.
