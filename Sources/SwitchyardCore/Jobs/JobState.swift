@@ -17,12 +17,16 @@ public protocol JobPayload: Codable, Sendable {
     static var kind: String { get }
     /// The payload's current shape; raise it when the shape changes and teach `decode(version:from:)` the old one.
     static var version: Int { get }
+    /// How many attempts a job of this kind gets unless its enqueuer says otherwise: the kind's retry policy, kept
+    /// with the kind rather than with whoever enqueues it.
+    static var maxAttempts: Int { get }
     /// Reads a stored payload of `version`. The default reads only the current version.
     static func decode(version: Int, from json: Data) throws -> Self
 }
 
 extension JobPayload {
     public static var version: Int { 1 }
+    public static var maxAttempts: Int { 10 }
 
     public static func decode(version: Int, from json: Data) throws -> Self {
         guard version == Self.version else { throw UnknownPayloadVersion(kind: kind, version: version) }

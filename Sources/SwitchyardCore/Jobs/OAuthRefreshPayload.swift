@@ -6,6 +6,8 @@ import Foundation
 /// token expires; the job does nothing if a newer token has been stored since (that one has its own job).
 public struct OAuthRefreshPayload: JobPayload, Equatable {
     public static let kind = "oauth.refresh"
+    /// A provider's token endpoint may be down for a while; the token is refreshed well before it expires.
+    public static let maxAttempts = 8
     public var integrationID: UUID
     /// The expiry (seconds since 1970) of the token this job is to replace.
     public var expiresAt: Double

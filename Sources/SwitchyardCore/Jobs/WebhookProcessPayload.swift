@@ -7,6 +7,9 @@ import Foundation
 /// to one row per event. A replay enqueues one too.
 public struct WebhookProcessPayload: JobPayload, Equatable {
     public static let kind = "webhook.process"
+    /// A batch that keeps failing is most likely refused for what one event holds, and each event then fails on
+    /// its own; a few attempts are enough.
+    public static let maxAttempts = 5
     public var eventIDs: [UUID]
 
     public init(eventIDs: [UUID]) {

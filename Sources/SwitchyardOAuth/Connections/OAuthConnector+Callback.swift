@@ -216,6 +216,7 @@ extension OAuthConnector {
             if let id = record.integrationID {
                 guard try await transaction.integration(id) != nil else { throw SwitchyardError.notFound("The integration being re-authorized") }
                 try await transaction.storeCredential(credential, for: id)
+                try await transaction.scheduleRefresh(of: credential, integration: id)
                 guard let updated = try await transaction.setIntegrationStatus(id, .connected, connectionParameters: parameters) else {
                     throw SwitchyardError.internal("integration \(id) disappeared while its credential was stored")
                 }
@@ -232,6 +233,7 @@ extension OAuthConnector {
                         credential: credential
                     )
                 )
+                try await transaction.scheduleRefresh(of: credential, integration: integration.id)
             }
             var connected = integration
             if let account = grant.tokens.providerAccountID,

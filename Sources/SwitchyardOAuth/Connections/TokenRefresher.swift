@@ -151,6 +151,7 @@ public final class TokenRefresher: Sendable {
                 )
                 let credential = IntegrationCredential.oauth2(grant.tokens)
                 try await transaction.storeCredential(credential, for: integrationID)
+                try await transaction.scheduleRefresh(of: credential, integration: integrationID)
                 return .refreshed(credential)
             } catch TokenEndpointError.invalidGrant(let description) {
                 return try await markNeedsReauth(integrationID, transaction, reason: description ?? "invalid_grant")

@@ -151,8 +151,8 @@ extension TenantTransaction {
             .decode(UUID.self).collect().isEmpty == false
     }
 
-    /// Seals and stores (or replaces) the credential of integration `id`. A refreshable OAuth token also
-    /// gets its `oauth.refresh` job, in this transaction, due before the token expires.
+    /// Seals and stores (or replaces) the credential of integration `id`. What follows from it (an OAuth token's
+    /// refresh job) is the caller's: see `RefreshSchedule` in SwitchyardOAuth.
     public func storeCredential(_ credential: IntegrationCredential, for id: UUID) async throws {
         let document = try JSONEncoder().encode(credential)
         let sealed = try await seal(document, field: .integrationCredential, row: id)
@@ -165,18 +165,6 @@ extension TenantTransaction {
                SET secret = EXCLUDED.secret, dek_id = EXCLUDED.dek_id, expires_at = EXCLUDED.expires_at, updated_at = now()
             """
         )
-        if case .oauth2(let tokens) = credential, tokens.refreshToken != nil, let expiresAt = tokens.expiresAt {
-            let payload = OAuthRefreshPayload(integrationID: id, expiresAt: expiresAt)
-            try await enqueue(
-                NewJob(
-                    payload,
-                    integrationID: id,
-                    runAt: OAuthRefreshPayload.refreshTime(expiresAt: expiresAt),
-                    maxAttempts: 8,
-                    uniqueKey: payload.uniqueKey
-                )
-            )
-        }
     }
 
     /// The opened credential of integration `id`, or `nil` when it has none.

@@ -125,7 +125,7 @@ public struct NewJob: Sendable {
         integrationID: UUID? = nil,
         priority: Int = 0,
         runAt: Date? = nil,
-        maxAttempts: Int = 10,
+        maxAttempts: Int? = nil,
         uniqueKey: String? = nil
     ) throws {
         let encoder = JSONEncoder()
@@ -137,7 +137,7 @@ public struct NewJob: Sendable {
             integrationID: integrationID,
             priority: priority,
             runAt: runAt,
-            maxAttempts: maxAttempts,
+            maxAttempts: maxAttempts ?? Payload.maxAttempts,
             uniqueKey: uniqueKey
         )
     }

@@ -112,7 +112,7 @@ struct InsertWebhookEventsStatement: PostgresPreparedStatement {
             RETURNING tenant_id, id
         ), new_jobs AS (
             INSERT INTO jobs (tenant_id, id, kind, payload, max_attempts)
-            SELECT n.tenant_id, j.job_id, $11::text, jsonb_build_object('event_ids', jsonb_agg(n.id ORDER BY n.id)), 5
+            SELECT n.tenant_id, j.job_id, $11::text, jsonb_build_object('event_ids', jsonb_agg(n.id ORDER BY n.id)), $12::int
               FROM new_events n JOIN unnest($9::uuid[], $10::uuid[]) AS j(tenant_id, job_id) ON j.tenant_id = n.tenant_id
              GROUP BY n.tenant_id, j.job_id
         )
@@ -140,7 +140,8 @@ struct InsertWebhookEventsStatement: PostgresPreparedStatement {
             events.map(\.body),
             tenants,
             tenants.map { _ in UUID.v7() },
-            WebhookProcessPayload.kind
+            WebhookProcessPayload.kind,
+            WebhookProcessPayload.maxAttempts
         )
     }
 
@@ -203,7 +204,7 @@ extension TenantTransaction {
             """
         ).decode(UUID.self).collect()
         for chunk in stride(from: 0, to: replayed.count, by: 100) {
-            try await enqueue(try NewJob(WebhookProcessPayload(eventIDs: Array(replayed[chunk..<min(chunk + 100, replayed.count)])), maxAttempts: 5))
+            try await enqueue(try NewJob(WebhookProcessPayload(eventIDs: Array(replayed[chunk..<min(chunk + 100, replayed.count)]))))
         }
         return replayed
     }
