@@ -118,7 +118,7 @@ struct WebhookSourcesController: Sendable {
         let input = try Components.Schemas.WebhookSecretCreate.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
         let (record, generated) = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
             guard let source = try await transaction.webhookSource(id) else { throw SwitchyardError.notFound("The webhook source") }
-            let scheme = try JSONDecoder().decode(WebhookScheme.self, from: Data(source.scheme.utf8))
+            let scheme = try WebhookScheme.stored(source.scheme, source: id)
             if let secret = input.secret { try WebhookSourceRules.validate(secret: secret, scheme: scheme) }
             let generated = input.secret == nil ? WebhookSourceRules.generate(for: scheme) : nil
             let record = try await transaction.addWebhookSecret(input.secret ?? generated ?? "", to: id, expiresAt: nil)

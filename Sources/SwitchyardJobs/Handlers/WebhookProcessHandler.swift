@@ -2,6 +2,7 @@ import Foundation
 import SwitchyardCore
 import SwitchyardMetrics
 import SwitchyardPostgres
+import SwitchyardWebhooks
 
 /// Runs `webhook.process` jobs: matches a recorded event to its integration, records the tenant's
 /// normalised `webhook.received` event and marks the webhook event processed, in one transaction.
@@ -40,14 +41,21 @@ public struct WebhookProcessHandler: JobHandler {
     private func processAll(_ ids: [UUID], isolatingEach: Bool, context: JobContext) async throws -> [Date] {
         try await database.withTenant(context.tenantID, logger: context.logger) { transaction -> [Date] in
             var received: [Date] = []
-            var schemes: [UUID: String] = [:]
+            var schemes: [UUID: WebhookScheme] = [:]
             for id in ids {
                 // Locked, so a job run twice (at-least-once) processes each event once.
                 guard let event = try await transaction.webhookEvent(id, locking: true), event.status != .processed else { continue }
-                if schemes[event.sourceID] == nil {
-                    schemes[event.sourceID] = try await transaction.webhookSource(event.sourceID).map { Self.schemeType($0.scheme) } ?? "unknown"
+                let scheme: WebhookScheme
+                if let known = schemes[event.sourceID] {
+                    scheme = known
+                } else {
+                    // A source is deleted with its events (ON DELETE CASCADE), so a recorded event always has one.
+                    guard let source = try await transaction.webhookSource(event.sourceID) else {
+                        throw SwitchyardError.internal("webhook event \(event.id.lowercasedString) names a source that does not exist")
+                    }
+                    scheme = try WebhookScheme.stored(source.scheme, source: source.id)
+                    schemes[event.sourceID] = scheme
                 }
-                let scheme = schemes[event.sourceID] ?? "unknown"
                 guard isolatingEach else {
                     try await process(event, scheme: scheme, in: transaction)
                     received.append(event.receivedAt)
@@ -75,11 +83,11 @@ public struct WebhookProcessHandler: JobHandler {
         }
     }
 
-    private func process(_ event: WebhookEventRecord, scheme: String, in transaction: TenantTransaction) async throws {
+    private func process(_ event: WebhookEventRecord, scheme: WebhookScheme, in transaction: TenantTransaction) async throws {
         let body = Array(event.body.readableBytesView)
         let json = try? JSONDecoder().decode(JSONValue.self, from: Data(body))
         var integration = try await event.integrationID.asyncFlatMap { try await transaction.integration($0) }
-        if integration == nil, let account = Self.accountID(scheme: scheme, payload: json, headers: event.headers) {
+        if integration == nil, let account = scheme.accountID(in: json, headers: event.headers) {
             integration = try await transaction.integration(providerAccountID: account)
         }
         try await transaction.recordEvent(
@@ -87,7 +95,7 @@ public struct WebhookProcessHandler: JobHandler {
             integrationID: integration?.id,
             json: [
                 "type": event.eventType.map(JSONValue.string) ?? .null,
-                "provider": .string(integration?.provider ?? scheme),
+                "provider": .string(integration?.provider ?? scheme.type),
                 "source_id": .string(event.sourceID.lowercasedString),
                 "webhook_event_id": .string(event.id.lowercasedString),
                 "provider_event_id": .string(event.eventID),
@@ -95,33 +103,6 @@ public struct WebhookProcessHandler: JobHandler {
             ]
         )
         try await transaction.finishWebhookEvent(event.id, processed: true, integrationID: integration?.id, error: nil)
-    }
-
-    static func schemeType(_ json: String) -> String {
-        guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)), case .string(let type)? = object["type"]
-        else {
-            return "unknown"
-        }
-        return type
-    }
-
-    /// Where each provider names the account an event belongs to.
-    static func accountID(scheme: String, payload: JSONValue?, headers: [String: String]) -> String? {
-        func field(_ path: String...) -> String? {
-            var value = payload
-            for key in path {
-                guard case .object(let object)? = value else { return nil }
-                value = object[key]
-            }
-            return value?.text
-        }
-        switch scheme {
-        case "stripe": return field("account")
-        case "slack": return field("team_id") ?? field("team", "id")
-        case "github": return field("installation", "id")
-        case "shopify": return headers["x-shopify-shop-domain"]
-        default: return field("account_id")
-        }
     }
 }
 

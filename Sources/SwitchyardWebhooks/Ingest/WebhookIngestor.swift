@@ -68,12 +68,7 @@ public final class WebhookIngestor: Sendable {
 
     private func load(_ id: UUID, logger: Logger) async throws -> ResolvedWebhookSource? {
         guard let record = try await database.withOperator(logger: logger, { try await $0.webhookSourceForIngest(id) }) else { return nil }
-        let scheme: WebhookScheme
-        do {
-            scheme = try JSONDecoder().decode(WebhookScheme.self, from: Data(record.scheme.utf8))
-        } catch {
-            throw SwitchyardError.internal("webhook_sources row \(id) holds a scheme that does not decode: \(error)")
-        }
+        let scheme = try WebhookScheme.stored(record.scheme, source: id)
         let secrets = try await database.withTenant(record.tenantID, logger: logger) { try await $0.activeWebhookSecrets(of: id) }
         return ResolvedWebhookSource(
             tenantID: record.tenantID,
