@@ -85,14 +85,15 @@ public struct WebhookEventFilter: Sendable {
 }
 
 extension IngestSession {
-    /// Inserts a batch of verified deliveries in one statement, with one `webhook.process` job per tenant listing
-    /// its new events (REQUIREMENTS RL-1); returns the ids of the events that were new (a redelivery of a
+    /// Inserts a batch of verified deliveries in one statement, with one job of `processing`'s kind per tenant listing
+    /// its new events (`{"event_ids": [...]}`, REQUIREMENTS RL-1); returns the ids of the events that were new (a redelivery of a
     /// recorded (tenant, source, event id) is skipped, WH-6, and processed no further). The statement commits
     /// on its own (the session is in autocommit), so the batch costs one WAL flush, and returns only once that
     /// commit is durable (see `guardedAutocommit`).
-    public func insertWebhookEvents(_ events: [NewWebhookEvent]) async throws -> Set<UUID> {
+    public func insertWebhookEvents(_ events: [NewWebhookEvent], processing: WebhookProcessPayload.Type) async throws -> Set<UUID> {
         guard !events.isEmpty else { return [] }
-        let inserted = Set(try await connection.guardedAutocommit(InsertWebhookEventsStatement(events), logger: logger))
+        let statement = InsertWebhookEventsStatement(events, jobKind: processing.kind, maxAttempts: processing.maxAttempts)
+        let inserted = Set(try await connection.guardedAutocommit(statement, logger: logger))
         return inserted
     }
 
@@ -122,10 +123,14 @@ struct InsertWebhookEventsStatement: PostgresPreparedStatement {
 
     let events: [NewWebhookEvent]
     let tenants: [UUID]
+    let jobKind: String
+    let maxAttempts: Int
 
-    init(_ events: [NewWebhookEvent]) {
+    init(_ events: [NewWebhookEvent], jobKind: String, maxAttempts: Int) {
         self.events = events
         self.tenants = Array(Set(events.map(\.tenantID.rawValue)))
+        self.jobKind = jobKind
+        self.maxAttempts = maxAttempts
     }
 
     func makeBindings() throws -> PostgresBindings {
@@ -140,8 +145,8 @@ struct InsertWebhookEventsStatement: PostgresPreparedStatement {
             events.map(\.body),
             tenants,
             tenants.map { _ in UUID.v7() },
-            WebhookProcessPayload.kind,
-            WebhookProcessPayload.maxAttempts
+            jobKind,
+            maxAttempts
         )
     }
 

@@ -106,7 +106,9 @@ public final class WebhookIngestWriter: Service, Sendable {
 
     private func flush(_ batch: [Pending]) async {
         do {
-            let inserted = try await database.withIngest(logger: logger) { try await $0.insertWebhookEvents(batch.map(\.event)) }
+            let inserted = try await database.withIngest(logger: logger) {
+                try await $0.insertWebhookEvents(batch.map(\.event), processing: WebhookProcessPayload.self)
+            }
             metrics?.recordBatch(size: batch.count)
             for pending in batch {
                 let outcome: Outcome = inserted.contains(pending.event.id) ? .recorded : .duplicate
