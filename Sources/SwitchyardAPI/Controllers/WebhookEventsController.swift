@@ -3,6 +3,7 @@ import Hummingbird
 import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardPostgres
+import SwitchyardWebhooks
 
 /// `/v1/webhook-events`: the deliveries a tenant's sources recorded, and replaying them.
 struct WebhookEventsController: Sendable {
@@ -36,7 +37,7 @@ struct WebhookEventsController: Sendable {
         try context.require(.write)
         let id = try request.uuid("event_id", context: context, resource: "The webhook event")
         let replayed = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
-            let ids = try await transaction.markWebhookEventsForReplay(WebhookEventFilter(), ids: [id], limit: 1)
+            let ids = try await WebhookReplay.replay(WebhookEventFilter(), ids: [id], limit: 1, in: transaction)
             if !ids.isEmpty { try await transaction.recordAudit(context.audit("webhook_event.replayed", "webhook_event", id.lowercasedString)) }
             return ids
         }
@@ -50,7 +51,7 @@ struct WebhookEventsController: Sendable {
         let input = try Components.Schemas.WebhookReplayFilter.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
         let filter = input.filter
         let replayed = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
-            let ids = try await transaction.markWebhookEventsForReplay(filter, ids: nil, limit: input.limit ?? 1000)
+            let ids = try await WebhookReplay.replay(filter, ids: nil, limit: input.limit ?? 1000, in: transaction)
             try await transaction.recordAudit(context.audit("webhook_event.replayed", "webhook_event", nil, ["count": "\(ids.count)"]))
             return ids
         }

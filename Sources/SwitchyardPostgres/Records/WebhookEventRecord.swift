@@ -190,9 +190,10 @@ extension TenantTransaction {
         return Page(fetched: try rows.map(WebhookEventRecord.init(row:)), limit: page.limit, id: \.id)
     }
 
-    /// Marks events to be processed again and enqueues their jobs in the same transaction; returns their ids.
+    /// Marks events to be processed again (`received`); returns their ids. Their jobs are the caller's to enqueue
+    /// (`WebhookReplay`).
     public func markWebhookEventsForReplay(_ filter: WebhookEventFilter, ids: [UUID]?, limit: Int) async throws -> [UUID] {
-        let replayed = try await query(
+        try await query(
             """
             UPDATE webhook_events SET status = 'received', processed_at = NULL, last_error = NULL
              WHERE tenant_id = \(tenantID.rawValue) AND id IN (
@@ -208,10 +209,6 @@ extension TenantTransaction {
             RETURNING id
             """
         ).decode(UUID.self).collect()
-        for chunk in stride(from: 0, to: replayed.count, by: 100) {
-            try await enqueue(try NewJob(WebhookProcessPayload(eventIDs: Array(replayed[chunk..<min(chunk + 100, replayed.count)]))))
-        }
-        return replayed
     }
 
     /// Records the outcome of processing event `id`: `processed` (with the integration it matched) or `failed`.
