@@ -87,6 +87,7 @@ public func buildRouter(_ dependencies: APIDependencies) -> Router<AppRequestCon
         .addRoutes(to: integrations)
     ProxyController(database: database, directory: directory, outbound: dependencies.outbound, limits: limits, refresher: oauth.refresher)
         .addRoutes(to: integrations)
+    SyncRecordsController(database: database, limits: limits).addRoutes(to: integrations)
     ConnectSessionsController(database: database, limits: limits, oauth: oauth)
         .addRoutes(to: v1.group("connect-sessions", context: TenantRequestContext.self))
     EventsController(database: database, limits: limits)

@@ -1,6 +1,8 @@
 import Foundation
 import HummingbirdTesting
 import Logging
+import SwitchyardAPIClient
+import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardPostgres
 import SwitchyardTestSupport
@@ -172,6 +174,55 @@ struct SyncRecordStoreTests {
             var latest: [String: String] = [:]
             for change in seen { latest[change.externalID] = change.json }
             #expect(latest == Dictionary(uniqueKeysWithValues: stored.map { ($0.externalID, $0.json) }))
+        }
+    }
+}
+
+extension SyncRecordStoreTests {
+    @Test("GET /v1/integrations/{id}/records follows the feed through the generated client; bad input is 400 or 404")
+    func changeFeedAPI() async throws {
+        let environment = try await TestEnvironment.make()
+        try await environment.withApp { (client: any TestClientProtocol) async throws in
+            let made = try await client.makeTenant(slug: "feed")
+            let integration = try await IntegrationsAPITests.createStripe(client, key: made.key)
+            let tenant = TenantID(try #require(UUID(uuidString: made.id)))
+            let integrationID = try #require(UUID(uuidString: integration))
+            try await environment.withDatabase { database in
+                try await database.withTenant(tenant, logger: environment.logger) { transaction in
+                    _ = try await transaction.upsertSyncRecords(
+                        [Self.record("cus_1", "1"), Self.record("cus_2", "1")],
+                        integration: integrationID,
+                        model: "customers"
+                    )
+                }
+                _ = try await database.withTenant(tenant, logger: environment.logger) {
+                    try await $0.deleteSyncRecords(["cus_1"], integration: integrationID, model: "customers")
+                }
+            }
+            let api = client.api(key: made.key)
+            var page = Components.Schemas.SyncRecordChangePage(data: [], nextCursor: nil)
+            try await eventually("both changes are visible") {
+                page = try await api.listSyncRecordChanges(path: .init(integrationId: integration), query: .init(model: "customers")).ok.body.json
+                return page.data.count == 2
+            }
+            #expect(page.data.map(\.externalId) == ["cus_2", "cus_1"])
+            #expect(page.data.map(\.deleted) == [false, true])
+            #expect(page.data.first?.data.value["value"] as? String == "1")
+            let cursor = try #require(page.nextCursor)
+            let after = try await api.listSyncRecordChanges(path: .init(integrationId: integration), query: .init(model: "customers", cursor: cursor))
+                .ok.body.json
+            #expect(after.data.isEmpty && after.nextCursor == cursor)
+            let live = try await api.listSyncRecordChanges(
+                path: .init(integrationId: integration),
+                query: .init(model: "customers", includeDeleted: false)
+            ).ok.body.json
+            #expect(live.data.map(\.externalId) == ["cus_2"])
+
+            for query in ["model=Customers", "model=customers&cursor=abc", "model=customers&include_deleted=maybe", "model=customers&since=1", ""] {
+                let refused = try await client.request(.get, "/v1/integrations/\(integration)/records?\(query)", key: made.key)
+                try ProblemDetailsTests.expectProblem(refused, .badRequest, code: "invalid-request")
+            }
+            _ = try await api.listSyncRecordChanges(path: .init(integrationId: UUID().uuidString), query: .init(model: "customers")).notFound
         }
     }
 }

@@ -145,23 +145,29 @@ extension Request {
     /// than these and the list's `filters` is refused with 400, as the API document says: a misspelt filter
     /// (`?staus=dead`) silently ignored would list everything.
     func pageRequest(_ limits: LimitsConfiguration, filters: Set<String> = []) throws -> PageRequest {
-        let accepted = filters.union(["limit", "cursor"])
+        try refuseUnknownQueryParameters(accepting: filters.union(["limit", "cursor"]))
+        let cursor = try uri.queryParameters["cursor"].map { try PageCursor(token: String($0)) }
+        return PageRequest(limit: try pageLimit(limits), cursor: cursor)
+    }
+
+    /// Refuses (400) a query parameter other than `accepted`.
+    func refuseUnknownQueryParameters(accepting accepted: Set<String>) throws {
         for (name, _) in uri.queryParameters where !accepted.contains(String(name)) {
             throw SwitchyardError.invalidRequest(
                 "Unknown query parameter '\(name)'. This list accepts: \(accepted.sorted().joined(separator: ", "))."
             )
         }
-        var limit = limits.defaultPageSize
-        if let text = uri.queryParameters["limit"] {
-            // Any larger whole number is capped, however many digits it has (issue 12, item 14).
-            let isWholeNumber = !text.isEmpty && text.utf8.allSatisfy { (48...57).contains($0) }
-            guard isWholeNumber, text.contains(where: { $0 != "0" }) else {
-                throw SwitchyardError.invalidRequest("limit must be a whole number from 1 to \(limits.maxPageSize).")
-            }
-            limit = min(Int(text) ?? .max, limits.maxPageSize)
+    }
+
+    /// `limit` from the query string, capped at the maximum page size.
+    func pageLimit(_ limits: LimitsConfiguration) throws -> Int {
+        guard let text = uri.queryParameters["limit"] else { return limits.defaultPageSize }
+        // Any larger whole number is capped, however many digits it has (issue 12, item 14).
+        let isWholeNumber = !text.isEmpty && text.utf8.allSatisfy { (48...57).contains($0) }
+        guard isWholeNumber, text.contains(where: { $0 != "0" }) else {
+            throw SwitchyardError.invalidRequest("limit must be a whole number from 1 to \(limits.maxPageSize).")
         }
-        let cursor = try uri.queryParameters["cursor"].map { try PageCursor(token: String($0)) }
-        return PageRequest(limit: limit, cursor: cursor)
+        return min(Int(text) ?? .max, limits.maxPageSize)
     }
 
     /// A UUID path parameter; a malformed one is simply a resource that does not exist.

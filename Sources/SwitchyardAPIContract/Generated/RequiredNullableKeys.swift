@@ -79,6 +79,14 @@ extension Components.Schemas.ScheduleList.CodingKeys: RequiredNullableKeys {
     package static let requiredNullable: Set<String> = ["next_cursor"]
 }
 
+extension Components.Schemas.SyncRecord.CodingKeys: RequiredNullableKeys {
+    package static let requiredNullable: Set<String> = ["deleted_at"]
+}
+
+extension Components.Schemas.SyncRecordChangePage.CodingKeys: RequiredNullableKeys {
+    package static let requiredNullable: Set<String> = ["next_cursor"]
+}
+
 extension Components.Schemas.TenantList.CodingKeys: RequiredNullableKeys {
     package static let requiredNullable: Set<String> = ["next_cursor"]
 }

@@ -1295,6 +1295,121 @@ extension Components {
                 ])
             }
         }
+        /// - Remark: Generated from `#/components/schemas/SyncRecord`.
+        package struct SyncRecord: Codable, Hashable, Sendable {
+            /// The provider's id of the record.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncRecord/external_id`.
+            package var externalId: Swift.String
+            /// The record as the provider last gave it.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncRecord/data`.
+            package var data: OpenAPIRuntime.OpenAPIObjectContainer
+            /// - Remark: Generated from `#/components/schemas/SyncRecord/deleted`.
+            package var deleted: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/SyncRecord/deleted_at`.
+            package var deletedAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/SyncRecord/modified_at`.
+            package var modifiedAt: Foundation.Date
+            /// Creates a new `SyncRecord`.
+            ///
+            /// - Parameters:
+            ///   - externalId: The provider's id of the record.
+            ///   - data: The record as the provider last gave it.
+            ///   - deleted:
+            ///   - deletedAt:
+            ///   - modifiedAt:
+            package init(
+                externalId: Swift.String,
+                data: OpenAPIRuntime.OpenAPIObjectContainer,
+                deleted: Swift.Bool,
+                deletedAt: Foundation.Date? = nil,
+                modifiedAt: Foundation.Date
+            ) {
+                self.externalId = externalId
+                self.data = data
+                self.deleted = deleted
+                self.deletedAt = deletedAt
+                self.modifiedAt = modifiedAt
+            }
+            package enum CodingKeys: String, CodingKey {
+                case externalId = "external_id"
+                case data
+                case deleted
+                case deletedAt = "deleted_at"
+                case modifiedAt = "modified_at"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.externalId = try container.decode(
+                    Swift.String.self,
+                    forKey: .externalId
+                )
+                self.data = try container.decode(
+                    OpenAPIRuntime.OpenAPIObjectContainer.self,
+                    forKey: .data
+                )
+                self.deleted = try container.decode(
+                    Swift.Bool.self,
+                    forKey: .deleted
+                )
+                self.deletedAt = try container.decodeIfPresent(
+                    Foundation.Date.self,
+                    forKey: .deletedAt
+                )
+                self.modifiedAt = try container.decode(
+                    Foundation.Date.self,
+                    forKey: .modifiedAt
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "external_id",
+                    "data",
+                    "deleted",
+                    "deleted_at",
+                    "modified_at"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SyncRecordChangePage`.
+        package struct SyncRecordChangePage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SyncRecordChangePage/data`.
+            package var data: [Components.Schemas.SyncRecord]
+            /// Where to continue (also when this page is not full, to poll for later changes); null only when the model has had no visible change after the given cursor and none was given.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncRecordChangePage/next_cursor`.
+            package var nextCursor: Swift.String?
+            /// Creates a new `SyncRecordChangePage`.
+            ///
+            /// - Parameters:
+            ///   - data:
+            ///   - nextCursor: Where to continue (also when this page is not full, to poll for later changes); null only when the model has had no visible change after the given cursor and none was given.
+            package init(
+                data: [Components.Schemas.SyncRecord],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.data = data
+                self.nextCursor = nextCursor
+            }
+            package enum CodingKeys: String, CodingKey {
+                case data
+                case nextCursor = "next_cursor"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.data = try container.decode(
+                    [Components.Schemas.SyncRecord].self,
+                    forKey: .data
+                )
+                self.nextCursor = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .nextCursor
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "data",
+                    "next_cursor"
+                ])
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/IntegrationList`.
         package struct IntegrationList: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/IntegrationList/data`.

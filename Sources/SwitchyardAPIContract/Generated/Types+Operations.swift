@@ -6346,6 +6346,358 @@ package enum Operations {
             }
         }
     }
+    /// Read an integration's synced records as a change feed
+    ///
+    /// The records of one model that changed after `cursor`, oldest change first: a record added, updated or
+    /// deleted (`deleted: true`) appears once for its latest change. Follow `next_cursor` to see every later
+    /// change exactly once, also changes committed out of order by concurrent writers: a change becomes
+    /// visible once every older writing transaction of the database has finished. Requires the `read` scope.
+    /// 404 when the integration does not exist (or belongs to another tenant).
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/integrations/{integration_id}/records`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/records/get(listSyncRecordChanges)`.
+    package enum ListSyncRecordChanges {
+        package static let id: Swift.String = "listSyncRecordChanges"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/records/GET/path`.
+            package struct Path: Sendable, Hashable {
+                /// Integration identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/records/GET/path/integration_id`.
+                package var integrationId: Components.Parameters.IntegrationId
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - integrationId: Integration identifier. A malformed id yields 404.
+                package init(integrationId: Components.Parameters.IntegrationId) {
+                    self.integrationId = integrationId
+                }
+            }
+            package var path: Operations.ListSyncRecordChanges.Input.Path
+            /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/records/GET/query`.
+            package struct Query: Sendable, Hashable {
+                /// The model, e.g. `customers`.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/records/GET/query/model`.
+                package var model: Swift.String
+                /// A `next_cursor` of an earlier page; without it the feed starts at the first change. Anything else yields 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/records/GET/query/cursor`.
+                package var cursor: Swift.String?
+                /// Maximum number of items to return. Values above the server's cap (SWITCHYARD_MAX_PAGE_SIZE, 100 by default) are capped; values below 1 or not a number yield 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/records/GET/query/limit`.
+                package var limit: Components.Parameters.Limit?
+                /// Whether deletions are shown (`true` by default).
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/records/GET/query/include_deleted`.
+                package var includeDeleted: Swift.Bool?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - model: The model, e.g. `customers`.
+                ///   - cursor: A `next_cursor` of an earlier page; without it the feed starts at the first change. Anything else yields 400.
+                ///   - limit: Maximum number of items to return. Values above the server's cap (SWITCHYARD_MAX_PAGE_SIZE, 100 by default) are capped; values below 1 or not a number yield 400.
+                ///   - includeDeleted: Whether deletions are shown (`true` by default).
+                package init(
+                    model: Swift.String,
+                    cursor: Swift.String? = nil,
+                    limit: Components.Parameters.Limit? = nil,
+                    includeDeleted: Swift.Bool? = nil
+                ) {
+                    self.model = model
+                    self.cursor = cursor
+                    self.limit = limit
+                    self.includeDeleted = includeDeleted
+                }
+            }
+            package var query: Operations.ListSyncRecordChanges.Input.Query
+            /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/records/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/records/GET/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListSyncRecordChanges.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListSyncRecordChanges.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.ListSyncRecordChanges.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - query:
+            ///   - headers:
+            package init(
+                path: Operations.ListSyncRecordChanges.Input.Path,
+                query: Operations.ListSyncRecordChanges.Input.Query,
+                headers: Operations.ListSyncRecordChanges.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/records/GET/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/records/GET/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.ListSyncRecordChanges.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/records/GET/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/records/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.SyncRecordChangePage)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.SyncRecordChangePage {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.ListSyncRecordChanges.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.ListSyncRecordChanges.Output.Ok.Headers,
+                    body: Operations.ListSyncRecordChanges.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The changes after the cursor and where to continue.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/records/get(listSyncRecordChanges)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.ListSyncRecordChanges.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.ListSyncRecordChanges.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/records/get(listSyncRecordChanges)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/records/get(listSyncRecordChanges)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/records/get(listSyncRecordChanges)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/records/get(listSyncRecordChanges)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/records/get(listSyncRecordChanges)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/records/get(listSyncRecordChanges)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
     /// Read an integration's usable credential
     ///
     /// Returns the integration's credential in plaintext, for a tenant

@@ -203,6 +203,18 @@ package protocol APIProtocol: Sendable {
     /// - Remark: HTTP `DELETE /v1/integrations/{integration_id}`.
     /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/delete(deleteIntegration)`.
     func deleteIntegration(_ input: Operations.DeleteIntegration.Input) async throws -> Operations.DeleteIntegration.Output
+    /// Read an integration's synced records as a change feed
+    ///
+    /// The records of one model that changed after `cursor`, oldest change first: a record added, updated or
+    /// deleted (`deleted: true`) appears once for its latest change. Follow `next_cursor` to see every later
+    /// change exactly once, also changes committed out of order by concurrent writers: a change becomes
+    /// visible once every older writing transaction of the database has finished. Requires the `read` scope.
+    /// 404 when the integration does not exist (or belongs to another tenant).
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/integrations/{integration_id}/records`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/records/get(listSyncRecordChanges)`.
+    func listSyncRecordChanges(_ input: Operations.ListSyncRecordChanges.Input) async throws -> Operations.ListSyncRecordChanges.Output
     /// Read an integration's usable credential
     ///
     /// Returns the integration's credential in plaintext, for a tenant
@@ -1106,6 +1118,28 @@ extension APIProtocol {
     ) async throws -> Operations.DeleteIntegration.Output {
         try await deleteIntegration(Operations.DeleteIntegration.Input(
             path: path,
+            headers: headers
+        ))
+    }
+    /// Read an integration's synced records as a change feed
+    ///
+    /// The records of one model that changed after `cursor`, oldest change first: a record added, updated or
+    /// deleted (`deleted: true`) appears once for its latest change. Follow `next_cursor` to see every later
+    /// change exactly once, also changes committed out of order by concurrent writers: a change becomes
+    /// visible once every older writing transaction of the database has finished. Requires the `read` scope.
+    /// 404 when the integration does not exist (or belongs to another tenant).
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/integrations/{integration_id}/records`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/records/get(listSyncRecordChanges)`.
+    package func listSyncRecordChanges(
+        path: Operations.ListSyncRecordChanges.Input.Path,
+        query: Operations.ListSyncRecordChanges.Input.Query,
+        headers: Operations.ListSyncRecordChanges.Input.Headers = .init()
+    ) async throws -> Operations.ListSyncRecordChanges.Output {
+        try await listSyncRecordChanges(Operations.ListSyncRecordChanges.Input(
+            path: path,
+            query: query,
             headers: headers
         ))
     }

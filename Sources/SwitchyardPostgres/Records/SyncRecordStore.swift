@@ -41,6 +41,17 @@ public struct SyncChangeCursor: Sendable, Hashable, Comparable {
         self.sequence = sequence
     }
 
+    /// The API's form, `<transaction id>-<sequence>`.
+    public var token: String { "\(transactionID)-\(sequence)" }
+
+    public init?(token: String) {
+        let parts = token.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { (48...57).contains($0) } }),
+            let transactionID = Int64(parts[0]), let sequence = Int64(parts[1])
+        else { return nil }
+        self.init(transactionID: transactionID, sequence: sequence)
+    }
+
     public static func < (lhs: Self, rhs: Self) -> Bool {
         (lhs.transactionID, lhs.sequence) < (rhs.transactionID, rhs.sequence)
     }
@@ -97,10 +108,9 @@ extension TenantTransaction {
         integration: UUID,
         model: String,
         after cursor: SyncChangeCursor?,
-        limit: Int
-    ) async throws
-        -> [SyncRecordChange]
-    {
+        limit: Int,
+        includeDeleted: Bool = true
+    ) async throws -> [SyncRecordChange] {
         let after = cursor ?? SyncChangeCursor(transactionID: 0, sequence: 0)
         return try await query(
             """
@@ -109,6 +119,7 @@ extension TenantTransaction {
              WHERE tenant_id = \(tenantID.rawValue) AND integration_id = \(integration) AND model = \(model)
                AND (change_xid, change_seq) > (\(String(after.transactionID))::xid8, \(after.sequence))
                AND change_xid < pg_snapshot_xmin(pg_current_snapshot())
+               AND (\(includeDeleted) OR deleted_at IS NULL)
              ORDER BY change_xid, change_seq
              LIMIT \(limit)
             """
