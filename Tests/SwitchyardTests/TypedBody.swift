@@ -22,7 +22,7 @@ enum TypedBody {
         guard response.status == status, response.headers[.contentType] == "application/problem+json" else {
             throw TestFailure("expected a \(status.code) problem, got \(response.status): \(response.text)")
         }
-        let problem = try decode(Components.Schemas.Problem.self, response)
+        let problem = try response.problem
         guard problem.status == status.code else { throw TestFailure("the problem says \(problem.status), the response \(status.code)") }
         return problem
     }

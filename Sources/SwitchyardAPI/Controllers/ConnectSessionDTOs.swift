@@ -22,12 +22,7 @@ struct ConnectionOptions: Sendable {
         connectionParameters: [String: String]?,
         returnTo: String?
     ) throws(SwitchyardError) {
-        if let integrationID {
-            guard let id = UUID(uuidString: integrationID) else { throw .validation("integration_id must be a UUID.") }
-            self.integrationID = id
-        } else {
-            self.integrationID = nil
-        }
+        self.integrationID = try UUIDField.parse(ifPresent: integrationID, field: "integration_id")
         self.endUserID = endUserID
         self.tags = tags
         self.scopes = scopes

@@ -148,19 +148,6 @@ enum JobRules {
         try validate(jitterSeconds: jitterSeconds)
         try validate(maxAttempts: maxAttempts)
     }
-
-    /// A UUID in a body (`integration_id`, `ids[0]`), refused as the hand-written bodies' `UUID` fields were.
-    static func uuid(_ text: String, field: String) throws(SwitchyardError) -> UUID {
-        guard let id = UUID(uuidString: text) else {
-            throw .validation("The field '\(field)' is not valid: Attempted to decode UUID from invalid UUID string..")
-        }
-        return id
-    }
-
-    static func uuid(ifPresent text: String?, field: String) throws(SwitchyardError) -> UUID? {
-        guard let text else { return nil }
-        return try uuid(text, field: field)
-    }
 }
 
 /// `POST /v1/jobs`: enqueue a job of a kind tenants may run.
@@ -175,7 +162,7 @@ extension Components.Schemas.JobCreate: StrictJSONBody {
     }
 
     var integrationID: UUID? {
-        get throws(SwitchyardError) { try JobRules.uuid(ifPresent: integrationId, field: "integration_id") }
+        get throws(SwitchyardError) { try UUIDField.parse(ifPresent: integrationId, field: "integration_id") }
     }
 }
 
@@ -192,13 +179,13 @@ extension Components.Schemas.RedriveRequest: StrictJSONBody {
         get throws(SwitchyardError) {
             guard let ids else { return nil }
             var parsed: [UUID] = []
-            for (index, id) in ids.enumerated() { parsed.append(try JobRules.uuid(id, field: "ids[\(index)]")) }
+            for (index, id) in ids.enumerated() { parsed.append(try UUIDField.parse(id, field: "ids[\(index)]")) }
             return parsed
         }
     }
 
     var integrationID: UUID? {
-        get throws(SwitchyardError) { try JobRules.uuid(ifPresent: integrationId, field: "integration_id") }
+        get throws(SwitchyardError) { try UUIDField.parse(ifPresent: integrationId, field: "integration_id") }
     }
 }
 
@@ -218,7 +205,7 @@ extension Components.Schemas.ScheduleCreate: StrictJSONBody {
     }
 
     var integrationID: UUID? {
-        get throws(SwitchyardError) { try JobRules.uuid(ifPresent: integrationId, field: "integration_id") }
+        get throws(SwitchyardError) { try UUIDField.parse(ifPresent: integrationId, field: "integration_id") }
     }
 }
 

@@ -69,15 +69,9 @@ struct FeedQuery: Sendable {
 
 extension Components.Schemas.SyncRecord {
     init(_ change: SyncRecordChange) throws {
-        let data: OpenAPIObjectContainer
-        do {
-            data = try JSONDecoder().decode(OpenAPIObjectContainer.self, from: Data(change.json.utf8))
-        } catch {
-            throw SwitchyardError.internal("sync_records.data of \(change.externalID) is not a JSON object: \(error)")
-        }
         self.init(
             externalId: change.externalID,
-            data: data,
+            data: try JSONText.decode(OpenAPIObjectContainer.self, change.json, column: "sync_records.data"),
             deleted: change.deletedAt != nil,
             deletedAt: change.deletedAt,
             modifiedAt: change.modifiedAt

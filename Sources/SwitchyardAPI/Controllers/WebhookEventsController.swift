@@ -97,7 +97,7 @@ extension Components.Schemas.WebhookReplayFilter: StrictJSONBody {
     }
 
     func validate() throws(SwitchyardError) {
-        _ = try UUIDField.parse(sourceId, field: "source_id")
+        _ = try UUIDField.parse(ifPresent: sourceId, field: "source_id")
         if let limit, !(1...1000).contains(limit) { throw .validation("limit must be from 1 to 1000.") }
     }
 

@@ -12,7 +12,7 @@ extension Components.Schemas.WebhookSourceCreate: StrictJSONBody {
     }
 
     func validate() throws(SwitchyardError) {
-        _ = try UUIDField.parse(integrationId, field: "integration_id")
+        _ = try UUIDField.parse(ifPresent: integrationId, field: "integration_id")
         try WebhookSourceRules.validate(name: name)
         try WebhookSourceRules.validate(scheme: scheme.verification)
         try WebhookSourceRules.validate(maxBodyBytes: maxBodyBytes)
@@ -44,7 +44,7 @@ struct WebhookSourcePatch: StrictJSONBody {
     }
 
     func validate() throws(SwitchyardError) {
-        _ = try UUIDField.parse(update.integrationId, field: "integration_id")
+        _ = try UUIDField.parse(ifPresent: update.integrationId, field: "integration_id")
         guard update.name != nil || update.scheme != nil || update.integrationId != nil || clearsIntegration || update.maxBodyBytes != nil else {
             throw .validation("Send at least one of: name, scheme, integration_id, max_body_bytes.")
         }
@@ -70,16 +70,6 @@ extension Components.Schemas.WebhookSecretCreate: StrictJSONBody {
 
 /// A `format: uuid` field, which the generated types hold as text: refused (422) with the words the decoding of a
 /// `UUID` gave when the bodies were hand-written.
-enum UUIDField {
-    static func parse(_ text: String?, field: String) throws(SwitchyardError) -> UUID? {
-        guard let text else { return nil }
-        guard let id = UUID(uuidString: text) else {
-            throw .validation("The field '\(field)' is not valid: Attempted to decode UUID from invalid UUID string..")
-        }
-        return id
-    }
-}
-
 enum WebhookSourceRules {
     static let defaultMaxBodyBytes = 1 << 20
     static let schemeTypes = ["stripe", "github", "slack", "shopify", "standard_webhooks", "hmac"]

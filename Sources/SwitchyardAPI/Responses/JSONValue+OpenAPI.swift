@@ -8,10 +8,3 @@ extension OpenAPIObjectContainer {
         self = try JSONDecoder().decode(Self.self, from: JSONEncoder().encode(object))
     }
 }
-
-extension OpenAPIValueContainer {
-    /// Stored JSON as the generated types' free-form value.
-    init(_ value: JSONValue) throws {
-        self = try JSONDecoder().decode(Self.self, from: JSONEncoder().encode(value))
-    }
-}

@@ -103,6 +103,21 @@ extension StrictJSONBody {
     }
 }
 
+/// A UUID in a request body (`integration_id`, `ids[0]`): the generated types hold them as strings.
+enum UUIDField {
+    static func parse(_ text: String, field: String) throws(SwitchyardError) -> UUID {
+        guard let id = UUID(uuidString: text) else {
+            throw .validation("The field '\(field)' is not valid: Attempted to decode UUID from invalid UUID string..")
+        }
+        return id
+    }
+
+    static func parse(ifPresent text: String?, field: String) throws(SwitchyardError) -> UUID? {
+        guard let text else { return nil }
+        return try parse(text, field: field)
+    }
+}
+
 extension Request {
     /// Reads the whole body, or answers 413 when it exceeds `limit` bytes (checked against
     /// `Content-Length` first, so an oversize upload is refused before it is read).

@@ -48,9 +48,14 @@ func requiredNullable(in schema: [String: Any], swiftType: String, into found: i
 }
 
 guard CommandLine.arguments.count == 2 else { fail("usage: required-nullable-keys openapi.yaml") }
-let text: String
-do { text = try String(contentsOfFile: CommandLine.arguments[1], encoding: .utf8) } catch { fail("cannot read \(CommandLine.arguments[1]): \(error)") }
-guard let document = try? Yams.load(yaml: text) as? [String: Any],
+let path = CommandLine.arguments[1]
+let loaded: Any?
+do {
+    loaded = try Yams.load(yaml: try String(contentsOfFile: path, encoding: .utf8))
+} catch {
+    fail("cannot read \(path): \(error)")
+}
+guard let document = loaded as? [String: Any],
     let components = document["components"] as? [String: Any],
     let schemas = components["schemas"] as? [String: Any]
 else { fail("no components.schemas in the document") }
