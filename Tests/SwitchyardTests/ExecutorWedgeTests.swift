@@ -32,6 +32,7 @@ struct ExecutorWedgeTests {
         let gate = Gate()
         var settings = fastJobsSettings()
         settings.runTimeoutMilliseconds = 300
+        settings.leaseMilliseconds = 1_000
         let options = ExecutorOptions(settings)
         let registry = { () -> JobRegistry in
             var registry = JobRegistry.standard()

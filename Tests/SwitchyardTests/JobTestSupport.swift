@@ -13,7 +13,9 @@ import Testing
 func fastJobsSettings() -> JobsSettings {
     var settings = JobsSettings()
     settings.executorConcurrency = 4
-    settings.leaseMilliseconds = 1_000
+    // Long enough that a heartbeat delayed by a loaded machine does not expire a lease mid-test; the tests of
+    // lease expiry shorten it themselves.
+    settings.leaseMilliseconds = 5_000
     settings.pollIntervalMilliseconds = 50
     settings.retryBaseMilliseconds = 20
     settings.retryMaxMilliseconds = 400
