@@ -119,6 +119,16 @@ let package = Package(
         ),
         // Inbound webhooks: signature schemes verified over raw bytes, and the group-commit ingest writer.
         .target(
+            name: "SwitchyardSyncs",
+            dependencies: [
+                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardProviders", "SwitchyardOutbound", "SwitchyardOAuth",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "SwitchyardWebhooks",
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics",
@@ -166,7 +176,7 @@ let package = Package(
             name: "SwitchyardAPI",
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics", "SwitchyardProviders", "SwitchyardOutbound", "SwitchyardOAuth",
-                "SwitchyardWebhooks", "SwitchyardJobs", "SwitchyardHTTP", "SwitchyardAPIContract",
+                "SwitchyardWebhooks", "SwitchyardJobs", "SwitchyardHTTP", "SwitchyardAPIContract", "SwitchyardSyncs",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -206,7 +216,7 @@ let package = Package(
             name: "SwitchyardJobs",
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics", "SwitchyardOutbound", "SwitchyardOAuth", "SwitchyardProviders",
-                "SwitchyardWebhooks",
+                "SwitchyardWebhooks", "SwitchyardSyncs",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -294,7 +304,7 @@ let package = Package(
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics", "SwitchyardVault", "SwitchyardOutbound",
                 "SwitchyardProviders", "SwitchyardOAuth", "SwitchyardWebhooks", "SwitchyardTestSupport", "SwitchyardJobs",
-                "SwitchyardAPIContract", "SwitchyardAPIClient", "SwitchyardDevCluster",
+                "SwitchyardAPIContract", "SwitchyardAPIClient", "SwitchyardDevCluster", "SwitchyardSyncs",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "Crypto", package: "swift-crypto"),

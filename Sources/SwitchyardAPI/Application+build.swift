@@ -85,7 +85,7 @@ public func buildRouter(_ dependencies: APIDependencies) -> Router<AppRequestCon
     let integrations = v1.group("integrations", context: TenantRequestContext.self)
     IntegrationsController(database: database, limits: limits, idempotent: idempotent, directory: directory, oauth: oauth)
         .addRoutes(to: integrations)
-    ProxyController(database: database, directory: directory, outbound: dependencies.outbound, limits: limits, refresher: oauth.refresher)
+    ProxyController(caller: oauth.caller, limits: limits)
         .addRoutes(to: integrations)
     SyncRecordsController(database: database, limits: limits).addRoutes(to: integrations)
     ConnectSessionsController(database: database, limits: limits, oauth: oauth)

@@ -9,6 +9,7 @@ struct OAuthServices: Sendable {
     let connector: OAuthConnector
     let refresher: TokenRefresher
     let revoker: TokenRevoker
+    let caller: IntegrationCaller
     let directory: ProviderDirectory
     let settings: OAuthSettings
     let publicBaseURL: String
@@ -27,5 +28,6 @@ struct OAuthServices: Sendable {
         )
         refresher = TokenRefresher(database: database, providers: directory, tokens: tokens, skewSeconds: configuration.oauth.refreshSkewSeconds)
         revoker = TokenRevoker(database: database, providers: directory, tokens: tokens)
+        caller = IntegrationCaller(database: database, directory: directory, outbound: outbound, refresher: refresher)
     }
 }

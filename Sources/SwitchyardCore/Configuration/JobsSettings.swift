@@ -15,6 +15,7 @@ public struct JobsSettings: Sendable, Equatable {
     public var retentionHours = SwitchyardSettings.jobRetentionHours.defaultValue
     public var deadRetentionHours = SwitchyardSettings.deadJobRetentionHours.defaultValue
     public var webhookRetentionHours = SwitchyardSettings.webhookRetentionHours.defaultValue
+    public var syncDeletedRecordRetentionHours = SwitchyardSettings.syncDeletedRecordRetentionHours.defaultValue
 
     public init() {}
 
@@ -35,6 +36,7 @@ public struct JobsSettings: Sendable, Equatable {
         jobs.retentionHours = try settings.value(S.jobRetentionHours)
         jobs.deadRetentionHours = try settings.value(S.deadJobRetentionHours)
         jobs.webhookRetentionHours = try settings.value(S.webhookRetentionHours)
+        jobs.syncDeletedRecordRetentionHours = try settings.value(S.syncDeletedRecordRetentionHours)
         return jobs
     }
 }

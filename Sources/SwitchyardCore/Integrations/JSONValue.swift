@@ -31,6 +31,9 @@ public enum JSONValue: Sendable, Hashable, Codable {
         switch self {
         case .null: try container.encodeNil()
         case .bool(let value): try container.encode(value)
+        // An integral number is written without a fraction (`2`, not `2.0`): a page number or an id must read
+        // as an integer to the strictest parser (GraphQL `Int`).
+        case .number(let value) where value.rounded() == value && abs(value) < 9_007_199_254_740_992: try container.encode(Int64(value))
         case .number(let value): try container.encode(value)
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
@@ -44,6 +47,26 @@ public enum JSONValue: Sendable, Hashable, Codable {
         case .string(let value): value
         case .number(let value): value.rounded() == value ? String(Int(value)) : String(value)
         default: nil
+        }
+    }
+
+    /// This value with `value` placed at the pointer `tokens`, creating the objects on the way (an array element is
+    /// replaced only where it exists).
+    public func setting(_ value: JSONValue, at tokens: some Collection<String>) -> JSONValue {
+        guard let first = tokens.first else { return value }
+        let rest = tokens.dropFirst()
+        switch self {
+        case .array(var elements):
+            if let index = Int(first), elements.indices.contains(index) {
+                elements[index] = elements[index].setting(value, at: rest)
+                return .array(elements)
+            }
+            return self
+        case .object(var members):
+            members[first] = (members[first] ?? .null).setting(value, at: rest)
+            return .object(members)
+        default:
+            return JSONValue.object([:]).setting(value, at: tokens)
         }
     }
 }

@@ -4,10 +4,12 @@ import SwitchyardOAuth
 import SwitchyardOutbound
 import SwitchyardPostgres
 import SwitchyardProviders
+import SwitchyardSyncs
 
 extension JobRegistry {
-    /// The job kinds an executor runs: the standard ones, `webhook.process` and `oauth.refresh`, whose refresher is
-    /// built as the API builds its own (same provider directory, token endpoint client and single-flight lock).
+    /// The job kinds an executor runs: the standard ones, `webhook.process`, `oauth.refresh` and `sync.run`, whose
+    /// refresher is built as the API builds its own (same provider directory, token endpoint client and single-flight
+    /// lock).
     public static func executor(
         configuration: SwitchyardConfiguration,
         database: Database,
@@ -23,6 +25,8 @@ extension JobRegistry {
         )
         var registry = JobRegistry.standard()
         registry.register(OAuthRefreshHandler(database: database, refresher: refresher))
+        let caller = IntegrationCaller(database: database, directory: directory, outbound: outbound, refresher: refresher)
+        registry.register(SyncRunHandler(runner: SyncRunner(database: database, caller: caller)))
         registry.register(WebhookProcessHandler(database: database, metrics: webhookMetrics))
         return registry
     }

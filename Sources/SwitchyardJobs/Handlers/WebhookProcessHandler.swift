@@ -2,10 +2,12 @@ import Foundation
 import SwitchyardCore
 import SwitchyardMetrics
 import SwitchyardPostgres
+import SwitchyardSyncs
 import SwitchyardWebhooks
 
-/// Runs `webhook.process` jobs: matches a recorded event to its integration, records the tenant's
-/// normalised `webhook.received` event and marks the webhook event processed, in one transaction.
+/// Runs `webhook.process` jobs: matches a recorded event to its integration, applies it to the records of the
+/// integration's syncs that map its type (real-time updates), records the tenant's normalised `webhook.received`
+/// event and marks the webhook event processed, in one transaction.
 ///
 /// The integration is the source's linked one, or, for providers that deliver many accounts' events to one
 /// endpoint, the integration whose `provider_account_id` is the account named in the payload.
@@ -89,6 +91,15 @@ public struct WebhookProcessHandler: JobHandler {
         var integration = try await event.integrationID.asyncFlatMap { try await transaction.integration($0) }
         if integration == nil, let account = scheme.accountID(in: json, headers: event.headers) {
             integration = try await transaction.integration(providerAccountID: account)
+        }
+        if let integration, let type = event.eventType, json != nil {
+            _ = try await SyncWebhooks.apply(
+                eventType: type,
+                body: String(decoding: body, as: UTF8.self),
+                json: json,
+                integration: integration,
+                in: transaction
+            )
         }
         try await transaction.recordEvent(
             "webhook.received",

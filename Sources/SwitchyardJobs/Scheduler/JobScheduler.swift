@@ -4,6 +4,7 @@ import ServiceLifecycle
 import SwitchyardCore
 import SwitchyardMetrics
 import SwitchyardPostgres
+import SwitchyardSyncs
 
 /// How the scheduler ticks and what it keeps (from `JobsSettings`).
 public struct SchedulerOptions: Sendable {
@@ -12,6 +13,8 @@ public struct SchedulerOptions: Sendable {
     public var deadRetention: Duration
     /// Recorded webhook events older than this are deleted.
     public var webhookRetention: Duration
+    /// Synced records deleted longer ago than this leave the records store.
+    public var syncDeletedRecordRetention: Duration
     /// Only the holder of a session advisory lock ticks; the others wait to take over. Firing is safe
     /// without it (schedules are locked row by row and a fire time is unique per schedule); it saves work.
     public var leaderLock: Bool = true
@@ -23,11 +26,12 @@ public struct SchedulerOptions: Sendable {
         retention = .seconds(settings.retentionHours * 3600)
         deadRetention = .seconds(settings.deadRetentionHours * 3600)
         webhookRetention = .seconds(settings.webhookRetentionHours * 3600)
+        syncDeletedRecordRetention = .seconds(settings.syncDeletedRecordRetentionHours * 3600)
     }
 }
 
-/// `switchyard scheduler`: turns due schedule fires into jobs (REQUIREMENTS RL-5) and runs the queue's
-/// own periodic work: lease rescue (RL-2), retention pruning, the queue-depth metric and integration
+/// `switchyard scheduler`: turns due schedule fires and due syncs into jobs (REQUIREMENTS RL-5) and runs the
+/// queue's own periodic work: lease rescue (RL-2), retention pruning, the queue-depth metric and integration
 /// health scoring (RL-7).
 ///
 /// Platform periodic work that needs other subsystems (proactive OAuth token refresh, integration
@@ -112,7 +116,8 @@ public struct JobScheduler: Service {
         }
     }
 
-    /// Fires every due schedule (in batches, each in one transaction) and rescues expired leases.
+    /// Fires every due schedule (in batches, each in one transaction), starts due syncs' runs and rescues expired
+    /// leases.
     public func tick() async throws {
         while true {
             let fired = try await database.withQueue(logger: logger) { queue in
@@ -124,6 +129,7 @@ public struct JobScheduler: Service {
             }
             if fired < 100 { break }
         }
+        try await SyncScheduling.fireDue(database: database, logger: logger)
         let rescued = try await database.withQueue(logger: logger) { try await $0.rescueExpiredLeases() }
         if !rescued.isEmpty {
             logger.notice("rescued jobs with expired leases", metadata: ["count": "\(rescued.count)"])
@@ -148,7 +154,8 @@ public struct JobScheduler: Service {
         }
     }
 
-    /// Counts the queue for the depth metric, prunes finished jobs and webhook events past their retention and scores integrations' health.
+    /// Counts the queue for the depth metric, prunes finished jobs, webhook events and deleted sync records past their
+    /// retention and scores integrations' health.
     public func housekeeping() async throws {
         let depth = try await database.withQueue(logger: logger) { try await $0.queueDepth() }
         metrics?.setQueueDepth(depth.map { (kind: $0.kind, state: $0.state.rawValue, count: $0.count) })
@@ -169,6 +176,15 @@ public struct JobScheduler: Service {
             if deleted < 5000 { break }
         }
         if prunedEvents > 0 { logger.info("pruned webhook events past their retention", metadata: ["count": "\(prunedEvents)"]) }
+        var prunedRecords = 0
+        while true {
+            let deleted = try await database.withQueue(logger: logger) {
+                try await $0.pruneDeletedSyncRecords(olderThan: options.syncDeletedRecordRetention)
+            }
+            prunedRecords += deleted
+            if deleted < 5000 { break }
+        }
+        if prunedRecords > 0 { logger.info("pruned deleted sync records past their retention", metadata: ["count": "\(prunedRecords)"]) }
         let changed = try await IntegrationHealthScoring(database: database, metrics: metrics).run(logger: logger)
         if changed > 0 { logger.info("integration health changed", metadata: ["count": "\(changed)"]) }
     }

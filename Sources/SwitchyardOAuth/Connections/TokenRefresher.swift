@@ -176,20 +176,8 @@ public final class TokenRefresher: Sendable {
         }
     }
 
-    /// Records that the grant is gone (OA-7): status, an event for the tenant, an audit entry; no retry.
     private func markNeedsReauth(_ integrationID: UUID, _ transaction: TenantTransaction, reason: String) async throws -> Outcome {
-        try await transaction.setIntegrationStatus(integrationID, .needsReauth)
-        try await transaction.recordEvent("integration.needs_reauth", integrationID: integrationID, data: ["reason": reason])
-        try await transaction.recordAudit(
-            NewAuditEvent(
-                actor: "switchyard",
-                action: "integration.needs_reauth",
-                resourceType: "integration",
-                resourceID: integrationID.lowercasedString,
-                requestID: nil,
-                details: ["reason": reason]
-            )
-        )
+        try await transaction.markNeedsReauth(integrationID, reason: reason)
         return .needsReauth(.invalidGrant(description: reason))
     }
 

@@ -1,9 +1,9 @@
 import HTTPTypes
 
 /// The `Retry-After` response header (RFC 9110 §10.2.3): delay-seconds or an HTTP-date.
-enum RetryAfter {
+public enum RetryAfter {
     /// How long the server asked us to wait, never negative; `nil` when the header is absent or unreadable.
-    static func delay(in fields: HTTPFields, unixTime: Double) -> Duration? {
+    public static func delay(in fields: HTTPFields, unixTime: Double) -> Duration? {
         guard let value = fields[.retryAfter] else { return nil }
         return parse(value, unixTime: unixTime)
     }

@@ -1,11 +1,10 @@
-import Crypto
 import Foundation
 import NIOCore
 import PostgresNIO
 import SwitchyardCore
 
 /// A record as a sync page delivers it: the provider's id for it and its JSON. The content hash is SHA-256 of the
-/// JSON text as given, so a writer that serialises records canonically (sorted keys) rewrites only real changes.
+/// record's canonical `jsonb` text, as `writeSyncPage` computes it, so key order and spacing are not changes.
 public struct SyncRecordInput: Sendable {
     public var externalID: String
     public var json: String
@@ -14,8 +13,6 @@ public struct SyncRecordInput: Sendable {
         self.externalID = externalID
         self.json = json
     }
-
-    var contentHash: ByteBuffer { ByteBuffer(bytes: SHA256.hash(data: Data(json.utf8))) }
 }
 
 /// What writing one page did.
@@ -74,9 +71,8 @@ extension TenantTransaction {
         let inserted = try await query(
             """
             INSERT INTO sync_records (tenant_id, integration_id, model, external_id, data, content_hash)
-            SELECT \(tenantID.rawValue), \(integration), \(model), r.external_id, r.data::jsonb, r.content_hash
-              FROM unnest(\(records.map(\.externalID))::text[], \(records.map(\.json))::text[], \(records.map(\.contentHash))::bytea[])
-                   AS r(external_id, data, content_hash)
+            SELECT \(tenantID.rawValue), \(integration), \(model), r.external_id, r.data, sha256(convert_to(r.data::text, 'UTF8'))
+              FROM unnest(\(records.map(\.externalID))::text[], \(records.map(\.json))::jsonb[]) AS r(external_id, data)
             ON CONFLICT (tenant_id, integration_id, model, external_id) DO UPDATE
                SET data = EXCLUDED.data, content_hash = EXCLUDED.content_hash, modified_at = now(), deleted_at = NULL,
                    change_xid = pg_current_xact_id(), change_seq = nextval('sync_record_change_seq')

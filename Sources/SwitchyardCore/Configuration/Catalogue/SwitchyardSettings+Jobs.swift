@@ -82,4 +82,10 @@ extension SwitchyardSettings {
         in: 1...87_600,
         "recorded webhook events are deleted this long after they arrived (by the scheduler)"
     )
+    public static let syncDeletedRecordRetentionHours = IntegerSetting(
+        "SWITCHYARD_SYNC_DELETED_RECORD_RETENTION_HOURS",
+        default: 720,
+        in: 1...87_600,
+        "synced records marked deleted stay in the records store and its change feed this long (then the scheduler removes them)"
+    )
 }

@@ -4,7 +4,7 @@ import SwitchyardProviders
 
 extension SwitchyardOutbound.RateLimitHeaders {
     /// The outbound limiter's view of a provider's rate-limit headers; the standard names when it declares none.
-    init(_ declared: SwitchyardProviders.RateLimitHeaders?) {
+    public init(_ declared: SwitchyardProviders.RateLimitHeaders?) {
         guard let declared else {
             self = .standard
             return

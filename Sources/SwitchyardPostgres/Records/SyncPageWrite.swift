@@ -1,0 +1,136 @@
+import Foundation
+import PostgresNIO
+import SwitchyardCore
+
+/// One provider response to store: the document as received and the pointers (as `text[]` paths) that say where
+/// its records, their ids and the pagination's next step are.
+///
+/// PostgreSQL parses the document once, as `jsonb`, and does the rest in the statement that writes the page: it
+/// finds the records, reads their ids, hashes their canonical `jsonb` text (so a provider reordering keys is not a
+/// change), upserts them and reads the next cursor. The executor never parses a page.
+public struct SyncPageWrite: Sendable {
+    public var integration: UUID
+    public var model: String
+    public var document: String
+    public var records: [String]
+    /// Accept an object where the records should be (a webhook payload's one record).
+    public var allowsSingleRecord = false
+    public var id: [String]
+    public var modified: [String]?
+    public var nextCursor: [String]?
+    public var cursorFromLastRecord: [String]?
+    public var nextURL: [String]?
+    public var hasMore: [String]?
+    /// A full run's page: its ids are kept for delete detection.
+    public var seen: (run: UUID, page: Int)?
+
+    public init(integration: UUID, model: String, document: String, records: [String], id: [String]) {
+        self.integration = integration
+        self.model = model
+        self.document = document
+        self.records = records
+        self.id = id
+    }
+}
+
+/// What the page held and what writing it did. Nothing is written when the records are not an array (or an object,
+/// where one is allowed) or when a record has no usable id.
+public struct SyncPageFacts: Sendable {
+    /// The `jsonb_typeof` of what is at the records pointer; `nil` when nothing is there.
+    public let recordsType: String?
+    public let recordCount: Int
+    /// The 1-based position of the first record without a string or number id (of 1 to 512 characters).
+    public let invalidRecord: Int?
+    public let outcome: SyncPageOutcome
+    public let nextCursor: String?
+    public let nextURL: String?
+    /// `true` or `false` when the document holds a boolean there.
+    public let hasMore: Bool?
+    public let lastRecordCursor: String?
+    /// The greatest last-modified value among the records, as JSON text.
+    public let maxModified: String?
+}
+
+extension TenantTransaction {
+    public func writeSyncPage(_ page: SyncPageWrite) async throws -> SyncPageFacts {
+        let rows = try await query(
+            """
+            WITH page AS (
+                SELECT \(page.document)::jsonb AS doc
+            ), located AS (
+                SELECT doc #> \(page.records)::text[] AS records FROM page
+            ), elements AS (
+                SELECT e.value AS data, e.ordinality AS position,
+                       CASE WHEN jsonb_typeof(e.value #> \(page.id)::text[]) IN ('string', 'number') THEN e.value #>> \(page.id)::text[] END AS external_id,
+                       e.value #> \(page.modified)::text[] AS modified
+                  FROM located CROSS JOIN LATERAL jsonb_array_elements(
+                       CASE jsonb_typeof(located.records)
+                            WHEN 'array' THEN located.records
+                            WHEN 'object' THEN CASE WHEN \(page.allowsSingleRecord) THEN jsonb_build_array(located.records) END
+                       END) WITH ORDINALITY e
+            ), invalid AS (
+                SELECT min(position) AS position FROM elements WHERE external_id IS NULL OR length(external_id) NOT BETWEEN 1 AND 512
+            ), items AS (
+                SELECT DISTINCT ON (external_id) external_id, data FROM elements
+                 WHERE (SELECT position FROM invalid) IS NULL ORDER BY external_id, position DESC
+            ), written AS (
+                INSERT INTO sync_records (tenant_id, integration_id, model, external_id, data, content_hash)
+                SELECT \(tenantID.rawValue), \(page.integration), \(page.model), external_id, data, sha256(convert_to(data::text, 'UTF8')) FROM items
+                ON CONFLICT (tenant_id, integration_id, model, external_id) DO UPDATE
+                   SET data = EXCLUDED.data, content_hash = EXCLUDED.content_hash, modified_at = now(), deleted_at = NULL,
+                       change_xid = pg_current_xact_id(), change_seq = nextval('sync_record_change_seq')
+                 WHERE sync_records.content_hash <> EXCLUDED.content_hash OR sync_records.deleted_at IS NOT NULL
+                RETURNING (xmax = 0) AS inserted
+            ), seen AS (
+                INSERT INTO sync_run_pages (tenant_id, run_id, page, external_ids)
+                SELECT \(tenantID.rawValue), \(page.seen?.run), \(page.seen?.page), array_agg(external_id) FROM items
+                 WHERE \(page.seen != nil) HAVING count(*) > 0
+                RETURNING 1
+            )
+            SELECT (SELECT jsonb_typeof(records) FROM located) AS records_type,
+                   (SELECT count(*) FROM elements)::int8 AS record_count,
+                   (SELECT count(*) FROM items)::int8 AS distinct_count,
+                   (SELECT position FROM invalid)::int8 AS invalid_record,
+                   (SELECT count(*) FILTER (WHERE inserted) FROM written)::int8 AS added,
+                   (SELECT count(*) FILTER (WHERE NOT inserted) FROM written)::int8 AS updated,
+                   (SELECT count(*) FROM seen)::int8 AS seen,
+                   (SELECT doc #>> \(page.nextCursor)::text[] FROM page) AS next_cursor,
+                   (SELECT doc #>> \(page.nextURL)::text[] FROM page) AS next_url,
+                   (SELECT (doc #> \(page.hasMore)::text[])::text FROM page) AS has_more,
+                   (SELECT data #>> \(page.cursorFromLastRecord)::text[] FROM elements ORDER BY position DESC LIMIT 1) AS last_record_cursor,
+                   (SELECT modified::text FROM elements WHERE jsonb_typeof(modified) IN ('string', 'number') ORDER BY modified DESC LIMIT 1) AS max_modified
+            """
+        ).collect()
+        let row = NamedRow(rows[0], table: "sync_records")
+        let distinct: Int = try row("distinct_count")
+        let added: Int = try row("added")
+        let updated: Int = try row("updated")
+        let hasMore: String? = try row("has_more")
+        return SyncPageFacts(
+            recordsType: try row("records_type"),
+            recordCount: try row("record_count"),
+            invalidRecord: try row("invalid_record"),
+            outcome: SyncPageOutcome(added: added, updated: updated, unchanged: distinct - added - updated),
+            nextCursor: try row("next_cursor"),
+            nextURL: try row("next_url"),
+            hasMore: hasMore == "true" ? true : hasMore == "false" ? false : nil,
+            lastRecordCursor: try row("last_record_cursor"),
+            maxModified: try row("max_modified")
+        )
+    }
+}
+
+extension TenantTransaction {
+    /// Marks deleted the record whose id is at `idPath` in `document` (a webhook payload); returns whether one was.
+    public func deleteSyncRecord(named idPath: [String], in document: String, integration: UUID, model: String) async throws -> Bool {
+        try await query(
+            """
+            UPDATE sync_records
+               SET deleted_at = now(), modified_at = now(), change_xid = pg_current_xact_id(), change_seq = nextval('sync_record_change_seq')
+             WHERE tenant_id = \(tenantID.rawValue) AND integration_id = \(integration) AND model = \(model) AND deleted_at IS NULL
+               AND external_id = (\(document)::jsonb #>> \(idPath)::text[])
+            RETURNING 1
+            """
+        ).decode(Int.self).collect().isEmpty == false
+    }
+}

@@ -1,0 +1,222 @@
+import Foundation
+import PostgresNIO
+import SwitchyardCore
+
+/// One run of a sync: its log (pages, what they did to the records store, the checkpoint it reached, the error
+/// that ended it) and, while it runs, where the next page starts.
+public struct SyncRunRecord: Sendable {
+    public let id: UUID
+    public let integrationID: UUID
+    public let syncName: String
+    public let model: String
+    public let definitionVersion: Int
+    public let mode: SyncRunMode
+    public let trigger: SyncRunTrigger
+    public let status: SyncRunStatus
+    /// Where the next page starts, as the runner wrote it (JSON text); `nil` before the first page.
+    public let position: String?
+    public let pages: Int
+    public let added: Int
+    public let updated: Int
+    public let unchanged: Int
+    public let deleted: Int
+    /// The checkpoint the run asks for changes after (incremental runs), as JSON text.
+    public let since: String?
+    /// The greatest last-modified value seen so far, as JSON text.
+    public let checkpoint: String?
+    public let error: String?
+    public let createdAt: Date
+    public let startedAt: Date?
+    public let finishedAt: Date?
+
+    static let columns = """
+        id, integration_id, sync_name, model, definition_version, mode, trigger, status, position::text AS position, pages, added, updated,
+        unchanged, deleted, since::text AS since, checkpoint::text AS checkpoint, error, created_at, started_at, finished_at
+        """
+
+    init(row: PostgresRow) throws {
+        let row = NamedRow(row, table: "sync_runs")
+        id = try row("id")
+        integrationID = try row("integration_id")
+        syncName = try row("sync_name")
+        model = try row("model")
+        definitionVersion = try row("definition_version")
+        mode = try row.value("mode")
+        trigger = try row.value("trigger")
+        status = try row.value("status")
+        position = try row("position")
+        pages = try row("pages")
+        added = try row("added")
+        updated = try row("updated")
+        unchanged = try row("unchanged")
+        deleted = try row("deleted")
+        since = try row("since")
+        checkpoint = try row("checkpoint")
+        error = try row("error")
+        createdAt = try row("created_at")
+        startedAt = try row("started_at")
+        finishedAt = try row("finished_at")
+    }
+}
+
+/// A run about to be recorded beside its job.
+public struct NewSyncRun: Sendable {
+    public var id: UUID
+    public var integrationID: UUID
+    public var syncName: String
+    public var model: String
+    public var definitionVersion: Int
+    public var mode: SyncRunMode
+    public var trigger: SyncRunTrigger
+    public var since: String?
+
+    public init(
+        id: UUID,
+        integrationID: UUID,
+        syncName: String,
+        model: String,
+        definitionVersion: Int,
+        mode: SyncRunMode,
+        trigger: SyncRunTrigger,
+        since: String?
+    ) {
+        self.id = id
+        self.integrationID = integrationID
+        self.syncName = syncName
+        self.model = model
+        self.definitionVersion = definitionVersion
+        self.mode = mode
+        self.trigger = trigger
+        self.since = since
+    }
+}
+
+/// What committing one page did to the run's log.
+public struct SyncRunProgress: Sendable {
+    public var added: Int
+    public var updated: Int
+    public var unchanged: Int
+    /// Where the next page starts (JSON text).
+    public var position: String
+    /// The page's greatest last-modified value (JSON text), if it had one.
+    public var maxModified: String?
+
+    public init(added: Int, updated: Int, unchanged: Int, position: String, maxModified: String?) {
+        self.added = added
+        self.updated = updated
+        self.unchanged = unchanged
+        self.position = position
+        self.maxModified = maxModified
+    }
+}
+
+/// The run a page was for has moved on without this writer: another attempt of its job committed the page, or
+/// the run finished. The writer's transaction is rolled back and it stops.
+public struct SyncRunSuperseded: Error, Sendable {}
+
+extension TenantTransaction {
+    public func insertSyncRun(_ run: NewSyncRun) async throws -> SyncRunRecord {
+        try await query(
+            """
+            INSERT INTO sync_runs (tenant_id, id, integration_id, sync_name, model, definition_version, mode, trigger, since)
+            VALUES (\(tenantID.rawValue), \(run.id), \(run.integrationID), \(run.syncName), \(run.model), \(run.definitionVersion),
+                    \(run.mode.rawValue), \(run.trigger.rawValue), \(run.since)::jsonb)
+            RETURNING \(unescaped: SyncRunRecord.columns)
+            """
+        ).collect().map(SyncRunRecord.init(row:))[0]
+    }
+
+    public func syncRun(_ id: UUID) async throws -> SyncRunRecord? {
+        try await query(
+            "SELECT \(unescaped: SyncRunRecord.columns) FROM sync_runs WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)"
+        ).collect().first.map(SyncRunRecord.init(row:))
+    }
+
+    /// Runs newest first, of one integration and optionally one of its syncs.
+    public func syncRuns(integration: UUID, sync: String?, page: PageRequest) async throws -> Page<SyncRunRecord> {
+        let rows = try await query(
+            """
+            SELECT \(unescaped: SyncRunRecord.columns) FROM sync_runs
+             WHERE tenant_id = \(tenantID.rawValue) AND integration_id = \(integration)
+               AND (\(sync)::text IS NULL OR sync_name = \(sync))
+               AND (\(page.cursor?.lastID)::uuid IS NULL OR id < \(page.cursor?.lastID))
+             ORDER BY id DESC LIMIT \(page.limit + 1)
+            """
+        ).collect()
+        return Page(fetched: try rows.map(SyncRunRecord.init(row:)), limit: page.limit, id: \.id)
+    }
+
+    /// Marks the run running (its first attempt) and returns it; `nil` when it does not exist.
+    public func startSyncRun(_ id: UUID) async throws -> SyncRunRecord? {
+        let started = try await query(
+            """
+            UPDATE sync_runs SET status = 'running', started_at = coalesce(started_at, now())
+             WHERE tenant_id = \(tenantID.rawValue) AND id = \(id) AND status IN ('queued', 'running')
+            RETURNING \(unescaped: SyncRunRecord.columns)
+            """
+        ).collect().first.map(SyncRunRecord.init(row:))
+        if let started { return started }
+        return try await syncRun(id)
+    }
+
+    /// Adds a committed page to the run, provided the run still has `pagesBefore` pages and is running: otherwise
+    /// another attempt moved it on, and `SyncRunSuperseded` rolls this page back.
+    public func recordSyncPage(run: UUID, pagesBefore: Int, _ progress: SyncRunProgress) async throws {
+        let updated = try await query(
+            """
+            UPDATE sync_runs
+               SET pages = pages + 1, added = added + \(progress.added), updated = updated + \(progress.updated),
+                   unchanged = unchanged + \(progress.unchanged), position = \(progress.position)::jsonb,
+                   checkpoint = GREATEST(checkpoint, \(progress.maxModified)::jsonb)
+             WHERE tenant_id = \(tenantID.rawValue) AND id = \(run) AND pages = \(pagesBefore) AND status = 'running'
+            RETURNING 1
+            """
+        ).decode(Int.self).collect()
+        guard !updated.isEmpty else { throw SyncRunSuperseded() }
+    }
+
+    /// Marks `model`'s records that no page of the full run `run` named as deleted; returns how many.
+    public func markUnseenSyncRecordsDeleted(run: UUID, integration: UUID, model: String) async throws -> Int {
+        try await query(
+            """
+            WITH seen AS (
+                SELECT DISTINCT unnest(external_ids) AS external_id FROM sync_run_pages WHERE tenant_id = \(tenantID.rawValue) AND run_id = \(run)
+            )
+            UPDATE sync_records r
+               SET deleted_at = now(), modified_at = now(), change_xid = pg_current_xact_id(), change_seq = nextval('sync_record_change_seq')
+             WHERE r.tenant_id = \(tenantID.rawValue) AND r.integration_id = \(integration) AND r.model = \(model) AND r.deleted_at IS NULL
+               AND NOT EXISTS (SELECT 1 FROM seen WHERE seen.external_id = r.external_id)
+            RETURNING 1
+            """
+        ).decode(Int.self).collect().count
+    }
+
+    /// Ends the run: `succeeded` (with the records it deleted) or `failed` (with its error). Its page list goes.
+    /// Returns the finished run, or `nil` when it had finished already.
+    public func finishSyncRun(_ id: UUID, status: SyncRunStatus, deleted: Int = 0, error: String? = nil) async throws -> SyncRunRecord? {
+        try await query("DELETE FROM sync_run_pages WHERE tenant_id = \(tenantID.rawValue) AND run_id = \(id)")
+        return try await query(
+            """
+            UPDATE sync_runs SET status = \(status.rawValue), deleted = \(deleted), error = \(error), finished_at = now(),
+                   started_at = coalesce(started_at, now())
+             WHERE tenant_id = \(tenantID.rawValue) AND id = \(id) AND status IN ('queued', 'running')
+            RETURNING \(unescaped: SyncRunRecord.columns)
+            """
+        ).collect().first.map(SyncRunRecord.init(row:))
+    }
+
+    /// Keeps a transient failure on the run while its job waits to retry.
+    public func noteSyncRunError(_ id: UUID, error: String) async throws {
+        try await query("UPDATE sync_runs SET error = \(error) WHERE tenant_id = \(tenantID.rawValue) AND id = \(id) AND status = 'running'")
+    }
+
+    /// After a run ends: the integration's sync remembers it and, when given (a completed run), its checkpoint.
+    public func recordLastSyncRun(integration: UUID, name: String, run: UUID, checkpoint: String?) async throws {
+        try await query(
+            """
+            UPDATE integration_syncs SET last_run_id = \(run), checkpoint = coalesce(\(checkpoint)::jsonb, checkpoint), updated_at = now()
+             WHERE tenant_id = \(tenantID.rawValue) AND integration_id = \(integration) AND sync_name = \(name)
+            """
+        )
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import HTTPTypes
+import Logging
+import NIOCore
+import SwitchyardCore
+import SwitchyardOAuth
+import SwitchyardOutbound
+import SwitchyardPostgres
+
+/// One attempt's walk through a run's remaining pages.
+struct SyncRunPass {
+    let runner: SyncRunner
+    let run: SyncRunRecord
+    let definition: SyncDefinition
+    let target: IntegrationCaller.Target
+    let logger: Logger
+
+    func readPages() async throws {
+        var position = try run.position.map { try JSONText.decode(SyncPagePosition.self, $0, column: "sync_runs.position", row: run.id) } ?? .start
+        let since =
+            run.mode == .incremental ? try run.since.map { try JSONText.decode(JSONValue.self, $0, column: "sync_runs.since", row: run.id) } : nil
+        var committed = run.pages
+        while position != .done {
+            let number = committed + 1
+            let request = try SyncPageRequest(
+                definition,
+                baseURL: target.baseURL,
+                connectionParameters: target.integration.connectionParameters,
+                position: position,
+                since: since
+            )
+            let response = try await runner.fetch(request, page: number, target: target, logger: logger)
+            position = try await commit(response, page: number, after: position)
+            committed = number
+        }
+    }
+
+    /// Writes the page and moves the run past it, in one transaction.
+    private func commit(_ response: OutboundResponse, page number: Int, after position: SyncPagePosition) async throws -> SyncPagePosition {
+        let pagination = definition.pagination
+        var write = SyncPageWrite(
+            integration: run.integrationID,
+            model: definition.model,
+            document: String(buffer: response.body),
+            records: definition.records.pointer.tokens,
+            id: definition.records.id.tokens
+        )
+        write.modified = definition.records.modified?.tokens
+        write.nextCursor = pagination.nextCursor?.tokens
+        write.cursorFromLastRecord = pagination.cursorFromLastRecord?.tokens
+        write.nextURL = pagination.nextURL?.tokens
+        write.hasMore = pagination.hasMore?.tokens
+        if run.mode == .full { write.seen = (run.id, number) }
+        let links = response.headers[values: HTTPField.Name("Link")!]
+        do {
+            return try await runner.database.withTenant(target.tenantID, logger: logger) { transaction in
+                let facts = try await transaction.writeSyncPage(write)
+                try check(facts, page: number)
+                let next = try nextPosition(after: position, facts: facts, links: links, page: number)
+                try await transaction.recordSyncPage(
+                    run: run.id,
+                    pagesBefore: number - 1,
+                    SyncRunProgress(
+                        added: facts.outcome.added,
+                        updated: facts.outcome.updated,
+                        unchanged: facts.outcome.unchanged,
+                        position: try JSONText.encode(next),
+                        maxModified: facts.maxModified
+                    )
+                )
+                return next
+            }
+        } catch let error where isDeterministicDatabaseFailure(error) {
+            // Not JSON, or JSON PostgreSQL cannot hold (`\u0000`): the same page would fail again.
+            let reason = operatorDescription(of: error) ?? "\(error)"
+            throw SyncRunFailure.page(number, "the response could not be stored as JSON records: \(reason)")
+        }
+    }
+
+    private func check(_ facts: SyncPageFacts, page number: Int) throws(SyncRunFailure) {
+        let pointer = definition.records.pointer
+        guard let type = facts.recordsType else {
+            throw .page(number, "the response has nothing at the records pointer '\(pointer.text)'")
+        }
+        guard type == "array" else {
+            throw .page(number, "the records pointer '\(pointer.text)' holds a JSON \(type), not an array")
+        }
+        if let invalid = facts.invalidRecord {
+            throw .page(
+                number,
+                "record \(invalid) of the page has no id at '\(definition.records.id.text)' (a string or number of 1 to 512 characters)"
+            )
+        }
+    }
+
+    /// Where the page after this one starts, or `.done`.
+    private func nextPosition(after position: SyncPagePosition, facts: SyncPageFacts, links: [String], page number: Int) throws -> SyncPagePosition {
+        let pagination = definition.pagination
+        if facts.hasMore == false { return .done }
+        switch pagination.style {
+        case .none:
+            return .done
+        case .cursor:
+            let cursor = pagination.nextCursor != nil ? facts.nextCursor : facts.lastRecordCursor
+            guard let cursor, !cursor.isEmpty, facts.recordCount > 0 || pagination.nextCursor != nil else { return .done }
+            if case .cursor(let previous) = position, previous == cursor {
+                throw SyncRunFailure.page(number, "the provider returned the same cursor as for the previous page, which would never end")
+            }
+            return .cursor(cursor)
+        case .linkHeader, .nextURL:
+            let next = pagination.style == .linkHeader ? LinkHeader.next(in: links) : facts.nextURL
+            guard let next, !next.isEmpty else { return .done }
+            let url = resolve(next)
+            guard runner.caller.isUnderBase(url, of: target) else {
+                throw SyncRunFailure.page(
+                    number,
+                    "the next page's URL leaves the provider's API base; the integration's credential is not sent there"
+                )
+            }
+            if case .url(let previous) = position, previous == url {
+                throw SyncRunFailure.page(number, "the provider returned the same next URL as for the previous page, which would never end")
+            }
+            return .url(url)
+        case .offset:
+            guard facts.recordCount >= (pagination.pageSize ?? 1), facts.recordCount > 0 else { return .done }
+            if case .offset(let offset) = position { return .offset(offset + facts.recordCount) }
+            return .offset(facts.recordCount)
+        case .pageNumber:
+            guard facts.recordCount >= (pagination.pageSize ?? 1), facts.recordCount > 0 else { return .done }
+            if case .page(let page) = position { return .page(page + 1) }
+            return .page(pagination.firstPage + 1)
+        }
+    }
+
+    /// An absolute URL as it is; a path-absolute one (`/api/v2/items?page=2`) on the API base's origin.
+    private func resolve(_ link: String) -> String {
+        guard link.hasPrefix("/"), !link.hasPrefix("//"), let base = URLComponents(string: target.baseURL) else { return link }
+        var origin = URLComponents()
+        origin.scheme = base.scheme
+        origin.host = base.host
+        origin.port = base.port
+        return (origin.string ?? "") + link
+    }
+}
