@@ -40,6 +40,7 @@ public final class RecordsProvider: Sendable {
         public var path: String
         public var query: [String: String]
         public var body: String
+        public var receivedAt: ContinuousClock.Instant
     }
 
     private struct Record {
@@ -61,6 +62,7 @@ public final class RecordsProvider: Sendable {
         var scripted: [String: [(after: Int, reply: Reply)]] = [:]
         var received: [Received] = []
         var recording = true
+        var pageDelay: Duration = .zero
     }
 
     private let state: Mutex<State>
@@ -127,6 +129,11 @@ public final class RecordsProvider: Sendable {
         state.withLock { state in state.received.filter { path == nil || $0.path == path } }
     }
 
+    /// Waits this long before every answer (a slow provider, so a test can stop a run half way).
+    public func setPageDelay(_ delay: Duration) {
+        state.withLock { $0.pageDelay = delay }
+    }
+
     /// The benchmark turns the request log off: it would grow with every page.
     public func setRecording(_ on: Bool) {
         state.withLock { $0.recording = on }
@@ -179,19 +186,21 @@ public final class RecordsProvider: Sendable {
         let path = request.uri.path
         var query: [String: String] = [:]
         for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
-        let (authorized, scripted) = state.withLock { state -> (Bool, Reply?) in
-            if state.recording { state.received.append(Received(method: request.method, path: path, query: query, body: body)) }
+        let now = ContinuousClock.now
+        let (authorized, scripted, delay) = state.withLock { state -> (Bool, Reply?, Duration) in
+            if state.recording { state.received.append(Received(method: request.method, path: path, query: query, body: body, receivedAt: now)) }
             let authorized = request.headers[.authorization] == "Bearer \(state.apiKey)"
-            guard var waiting = state.scripted[path], !waiting.isEmpty else { return (authorized, nil) }
+            guard var waiting = state.scripted[path], !waiting.isEmpty else { return (authorized, nil, state.pageDelay) }
             if waiting[0].after > 0 {
                 waiting[0].after -= 1
                 state.scripted[path] = waiting
-                return (authorized, nil)
+                return (authorized, nil, state.pageDelay)
             }
             let reply = waiting.removeFirst().reply
             state.scripted[path] = waiting
-            return (authorized, reply)
+            return (authorized, reply, state.pageDelay)
         }
+        if delay > .zero { try await Task.sleep(for: delay) }
         if let scripted {
             var fields = HTTPFields()
             for (name, value) in scripted.headers {

@@ -54,6 +54,7 @@ struct SyncRunPass {
         let links = response.headers[values: HTTPField.Name("Link")!]
         do {
             return try await runner.database.withTenant(target.tenantID, logger: logger) { transaction in
+                try await transaction.lockSyncRun(run.id, pagesBefore: number - 1)
                 let facts = try await transaction.writeSyncPage(write)
                 try check(facts, page: number)
                 let next = try nextPosition(after: position, facts: facts, links: links, page: number)
