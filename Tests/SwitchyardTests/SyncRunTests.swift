@@ -190,11 +190,8 @@ struct SyncRunTests {
 
     @Test("a response over the size cap fails the run cleanly")
     func oversizedResponse() async throws {
-        try await SyncFixture.with(
-            [try .cursorItems(pageSize: 50)],
-            recordBytes: 1000,
-            configure: { $0.configuration.outbound.maxResponseBytes = 4096 }
-        ) { fixture in
+        let capped: @Sendable (inout TestEnvironment) -> Void = { $0.configuration.outbound.maxResponseBytes = 4096 }
+        try await SyncFixture.with([try .cursorItems(pageSize: 50)], recordBytes: 1000, configure: capped) { fixture in
             for id in 1...50 { fixture.provider.put(id, name: "item \(id)") }
             let run = try await fixture.run("items")
             #expect(run.status == .failed)
