@@ -10,6 +10,7 @@ import SwitchyardPostgres
 import SwitchyardProviders
 import SwitchyardSyncs
 import SwitchyardTestSupport
+import SwitchyardVault
 import Testing
 
 /// A tenant with the loopback `RecordsProvider` saved as its custom provider `records` (API key in a bearer header),
@@ -25,6 +26,8 @@ struct SyncFixture: Sendable {
     let tenant: TenantID
     let integration: UUID
     let runner: SyncRunner
+    /// The keyring the integration's credential is sealed under, for a child `switchyard executor`.
+    let keyringJSON: String
     var logger: Logger { environment.logger }
 
     static func with(
@@ -39,7 +42,9 @@ struct SyncFixture: Sendable {
             environment.configuration.outbound.plainHTTPAllowList = [provider.hostAndPort]
             configure(&environment)
             let configured = environment
-            try await configured.withDatabase(maxConnections: 8) { database in
+            let keyring = LocalKeyring.generate(keyID: "syncs")
+            let vault = Vault(provider: LocalKeyProvider(keyring: keyring))
+            try await configured.withDatabase(maxConnections: 8, vault: vault) { database in
                 let outbound = configured.makeOutboundClient()
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await outbound.run() }
@@ -83,7 +88,8 @@ struct SyncFixture: Sendable {
                             outbound: outbound,
                             tenant: tenant,
                             integration: integration,
-                            runner: SyncRunner(database: database, caller: caller)
+                            runner: SyncRunner(database: database, caller: caller),
+                            keyringJSON: keyring.json()
                         )
                     )
                 }

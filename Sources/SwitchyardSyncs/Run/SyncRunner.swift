@@ -140,7 +140,7 @@ public struct SyncRunner: Sendable {
         case 408, 425, 500...:
             throw SyncRunFailure.transient("Page \(number): the provider answered \(response.status.code).")
         default:
-            throw SyncRunFailure.page(number, "the provider answered \(response.status.code) \(response.status.reasonPhrase)")
+            throw SyncRunFailure.page(number, "the provider answered \(response.status.code)")
         }
     }
 }

@@ -1,0 +1,112 @@
+import Foundation
+import SwitchyardBenchmarks
+import SwitchyardCore
+import SwitchyardJobs
+import SwitchyardPostgres
+import SwitchyardSyncs
+import SwitchyardTestSupport
+import Testing
+
+/// Sync runs as the platform runs them: fired by the scheduler, run by executors as `sync.run` jobs, surviving an
+/// executor killed mid-run, and counted by integration health.
+@Suite("Sync runs on the job queue: scheduling, kill -9 mid-run, health (issue 14)")
+struct SyncExecutionTests {
+    @Test("an executor killed with SIGKILL mid-run: the next one resumes at the first uncommitted page and writes nothing twice")
+    func killedMidRun() async throws {
+        try await SyncFixture.with([try .cursorItems(pageSize: 10)]) { fixture in
+            for id in 1...400 { fixture.provider.put(id, name: "item \(id)") }
+            fixture.provider.setPageDelay(.milliseconds(60))
+            let run = try await fixture.start("items", mode: .full)
+            let child = try SwitchyardProcess(
+                ["executor"],
+                environment: fixture.environment,
+                settings: childExecutorSettings([
+                    "SWITCHYARD_KEYRING": fixture.keyringJSON, "SWITCHYARD_OUTBOUND_HTTP_ALLOW_LIST": fixture.provider.hostAndPort,
+                ])
+            )
+            try await eventually("the child executor commits a few pages; its log: \(child.output)") {
+                try await fixture.syncRun(run.id).pages >= 5
+            }
+            child.signal(SIGKILL)
+            _ = try await child.waitForExit()
+            let atKill = try await fixture.syncRun(run.id)
+            #expect(atKill.status == .running && atKill.pages < 40, "the run was still going when the executor died")
+            let askedBeforeRestart = fixture.provider.requests(to: "/cursor/items").count
+
+            let registry = JobRegistry.executor(
+                configuration: fixture.environment.configuration,
+                database: fixture.database,
+                outbound: fixture.outbound
+            )
+            try await fixture.database.withExecutor(registry: registry, logger: fixture.logger) {
+                try await eventually("another executor completes the run", timeout: .seconds(60)) {
+                    try await fixture.syncRun(run.id).status == .succeeded
+                }
+            }
+            let finished = try await fixture.syncRun(run.id)
+            #expect(finished.pages == 40)
+            #expect(finished.added == 400 && finished.updated == 0 && finished.unchanged == 0, "a page written twice would count as unchanged")
+            #expect(try await fixture.records("item").count == 400)
+            // Resumed, not restarted: no request after the restart asks for the first page, and the pages asked for
+            // are at most the uncommitted ones plus the one in flight when the child died.
+            let afterRestart = fixture.provider.requests(to: "/cursor/items").dropFirst(askedBeforeRestart)
+            #expect(afterRestart.allSatisfy { $0.query["after"] != nil })
+            #expect(afterRestart.count == 40 - atKill.pages)
+            let job = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) { try await $0.job(run.id) }
+            #expect(job?.history.map(\.outcome) == ["lease_expired", "succeeded"])
+        }
+    }
+
+    @Test("enabling a sync schedules it: the scheduler fires it, an executor runs it, events follow and health counts it")
+    func scheduled() async throws {
+        try await SyncFixture.with([try .cursorItems()]) { fixture in
+            for id in 1...7 { fixture.provider.put(id, name: "item \(id)") }
+            try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
+                try await $0.changeIntegrationSync(integration: fixture.integration, name: "items", IntegrationSyncChange(enabled: true))
+            }
+            let scheduler = JobScheduler(
+                database: fixture.database,
+                options: SchedulerOptions(fastJobsSettings()),
+                metrics: nil,
+                logger: fixture.logger
+            )
+            try await scheduler.tick()
+            try await scheduler.tick()  // Not due again: its next run is a frequency away.
+            let runs = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
+                try await $0.syncRuns(integration: fixture.integration, sync: "items", page: PageRequest(limit: 10, cursor: nil))
+            }.items
+            #expect(runs.count == 1 && runs.first?.trigger == .schedule && runs.first?.mode == .full && runs.first?.status == .queued)
+            let state = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
+                try await $0.integrationSync(integration: fixture.integration, name: "items")
+            }
+            #expect(state.map { $0.nextRunAt > Date().addingTimeInterval(30) } == true)
+
+            let registry = JobRegistry.executor(
+                configuration: fixture.environment.configuration,
+                database: fixture.database,
+                outbound: fixture.outbound
+            )
+            try await fixture.database.withExecutor(registry: registry, logger: fixture.logger) {
+                try await eventually("the executor completes the run") { try await fixture.syncRun(runs[0].id).status == .succeeded }
+            }
+            #expect(try await fixture.records("item").count == 7)
+            #expect(try await fixture.events("sync.completed").first?.data["added"] == .number(7))
+            #expect(try await fixture.events("records.changed").first?.data["added"] == .number(7))
+
+            // A failing run fails its job, and health scoring counts both outcomes.
+            fixture.provider.script("/cursor/items", RecordsProvider.Reply(status: 404, body: "{}"))
+            let failing = try await fixture.start("items", mode: .full)
+            try await fixture.database.withExecutor(registry: registry, logger: fixture.logger) {
+                try await eventually("the failing run ends") { try await fixture.syncRun(failing.id).status == .failed }
+            }
+            #expect(try await fixture.syncRun(failing.id).error == "Page 1: the provider answered 404.")
+            #expect(try await fixture.events("sync.failed").count == 1)
+            try await IntegrationHealthScoring(database: fixture.database, metrics: nil).run(logger: fixture.logger)
+            let health = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
+                try await $0.integration(fixture.integration)
+            }?.health
+            #expect(health?.score == 0.5)
+            #expect(health?.reason.contains("404") == true)
+        }
+    }
+}
