@@ -75,10 +75,13 @@ struct SyncDefinitionTests {
     func invalid(_ field: String, _ patch: String) throws {
         let members = try #require(try JSONSerialization.jsonObject(with: Data(patch.utf8)) as? [String: Any])
         let definition = try Self.definition { $0.merge(members) { $1 } }
-        #expect(performing: { try definition.validate(connectionParameters: []) }, throws: { error in
-            guard let error = error as? SyncDefinitionError else { return false }
-            return error.issues.contains { $0.field == field } && error.description.contains(field)
-        })
+        #expect(
+            performing: { try definition.validate(connectionParameters: []) },
+            throws: { error in
+                guard let error = error as? SyncDefinitionError else { return false }
+                return error.issues.contains { $0.field == field } && error.description.contains(field)
+            }
+        )
     }
 
     @Test("JSON pointers follow RFC 6901: escapes, array indexes, the whole document")

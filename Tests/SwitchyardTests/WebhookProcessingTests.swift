@@ -167,3 +167,50 @@ struct WebhookProcessingTests {
         #expect(failure.message.contains("unsupported Unicode escape sequence") && failure.message.contains("22P05"), "message: \(failure.message)")
     }
 }
+
+extension WebhookProcessingTests {
+    @Test("a Stripe customer event updates, then deletes, the record of the integration's enabled customers sync (real-time)")
+    func mappedEventsUpdateSyncedRecords() async throws {
+        try await Self.run { client, key, environment in
+            let api = client.api(key: key)
+            let integration = try await api.createIntegration(
+                body: .json(.init(provider: "stripe", credentials: .init(additionalProperties: ["api_key": "sk_test_3"])))
+            ).created.body.json.id
+            let tenant = TenantID(try #require(UUID(uuidString: try await api.getMe().ok.body.json.tenant.id)))
+            try await environment.withDatabase { database in
+                try await database.withTenant(tenant, logger: environment.logger) {
+                    try await $0.changeIntegrationSync(
+                        integration: try #require(UUID(uuidString: integration)),
+                        name: "customers",
+                        IntegrationSyncChange(enabled: true)
+                    )
+                }
+            }
+            let source = try await api.createWebhookSource(
+                body: .json(.init(name: "stripe", scheme: WebhookFixture.stripe(), integrationId: integration, secret: "whsec_sync"))
+            ).created.body.json.id
+            func deliver(_ id: String, _ type: String, _ customer: String) async throws {
+                let body = #"{"id":"\#(id)","type":"\#(type)","data":{"object":\#(customer)}}"#
+                let timestamp = Int(Date().timeIntervalSince1970)
+                let headers: HTTPFields = [
+                    .contentType: "application/json",
+                    HTTPField.Name("Stripe-Signature")!: "t=\(timestamp),v1=" + WebhookFixture.hmacHex("whsec_sync", "\(timestamp).\(body)"),
+                ]
+                #expect(
+                    try await client.execute(uri: "/webhooks/\(source)", method: .post, headers: headers, body: .init(string: body)).status == .ok
+                )
+            }
+            func customers() async throws -> [Components.Schemas.SyncRecord] {
+                try await api.listSyncRecordChanges(path: .init(integrationId: integration), query: .init(model: "stripe_customer")).ok.body.json.data
+            }
+            try await deliver("evt_1", "customer.updated", #"{"id":"cus_1","object":"customer","email":"ada@example.com"}"#)
+            try await eventually("the customer is in the records store") { try await customers().count == 1 }
+            #expect(try await customers().first?.externalId == "cus_1")
+            #expect(try await customers().first?.deleted == false)
+            try await deliver("evt_2", "customer.deleted", #"{"id":"cus_1","object":"customer","deleted":true}"#)
+            try await eventually("the customer is deleted") { try await customers().first?.deleted == true }
+            let changed = try await api.listEvents(query: .init(_type: "records.changed")).ok.body.json.data
+            #expect(changed.count == 2)
+        }
+    }
+}
