@@ -11,7 +11,7 @@ struct Switchyard: AsyncParsableCommand {
         version: version,
         subcommands: [
             ServeCommand.self, ExecutorCommand.self, SchedulerCommand.self, MigrateCommand.self, DevCommand.self, KeysCommand.self,
-            BenchCommand.self, VersionCommand.self,
+            BenchCommand.self, DemoProviderCommand.self, VersionCommand.self,
         ]
     )
 }

@@ -68,10 +68,13 @@ public final class RecordsProvider: Sendable {
     private let state: Mutex<State>
     private let boundPort = Mutex(0)
     private let filler: String
+    /// The port to listen on; 0 lets the system choose.
+    private let requestedPort: Int
 
-    public init(apiKey: String, recordBytes: Int = 200) {
+    public init(apiKey: String, recordBytes: Int = 200, port: Int = 0) {
         state = Mutex(State(apiKey: apiKey))
         filler = String(repeating: "x", count: max(0, recordBytes - 120))
+        requestedPort = port
     }
 
     public var port: Int { boundPort.withLock { $0 } }
@@ -160,7 +163,7 @@ public final class RecordsProvider: Sendable {
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
             responder: CallbackResponder<BasicRequestContext> { request, _ in try await provider.respond(to: request) },
-            configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0), serverName: "records-provider"),
+            configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: provider.requestedPort), serverName: "records-provider"),
             onServerRunning: { channel in
                 portSink.yield(channel.localAddress?.port ?? 0)
                 portSink.finish()
