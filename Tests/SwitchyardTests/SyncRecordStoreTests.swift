@@ -4,6 +4,7 @@ import Logging
 import SwitchyardAPIClient
 import SwitchyardAPIContract
 import SwitchyardCore
+import SwitchyardJobs
 import SwitchyardPostgres
 import SwitchyardTestSupport
 import Synchronization
@@ -32,14 +33,14 @@ struct SyncRecordStoreTests {
         }
     }
 
-    static func record(_ id: String, _ value: String) -> SyncRecordInput {
-        SyncRecordInput(externalID: id, json: #"{"id":"\#(id)","value":"\#(value)"}"#)
+    static func record(_ id: String, _ value: String) -> String {
+        #"{"id":"\#(id)","value":"\#(value)"}"#
     }
 
     @Test("a page adds, updates and leaves unchanged records; a deleted record comes back as updated")
     func pageOutcomes() async throws {
         try await Self.run { database, tenant, integration, logger in
-            func write(_ records: [SyncRecordInput]) async throws -> SyncPageOutcome {
+            func write(_ records: [String]) async throws -> SyncPageOutcome {
                 try await database.withTenant(tenant, logger: logger) {
                     try await $0.upsertSyncRecords(records, integration: integration, model: "customers")
                 }
@@ -179,6 +180,41 @@ struct SyncRecordStoreTests {
 }
 
 extension SyncRecordStoreTests {
+    @Test("deleted records leave the store after their retention (scheduler housekeeping); all records go with their integration")
+    func retentionAndCascade() async throws {
+        try await Self.run { database, tenant, integration, logger in
+            _ = try await database.withTenant(tenant, logger: logger) { transaction in
+                _ = try await transaction.upsertSyncRecords(
+                    [Self.record("a", "1"), Self.record("b", "1")],
+                    integration: integration,
+                    model: "customers"
+                )
+                return try await transaction.deleteSyncRecords(["a"], integration: integration, model: "customers")
+            }
+            var options = SchedulerOptions(fastJobsSettings())
+            options.syncDeletedRecordRetention = .seconds(3600)
+            try await JobScheduler(database: database, options: options, metrics: nil, logger: logger).housekeeping()
+            try await eventually("both records are in the feed") {
+                try await database.withTenant(tenant, logger: logger) {
+                    try await $0.syncRecordChanges(integration: integration, model: "customers", after: nil, limit: 10)
+                }.count == 2
+            }
+            options.syncDeletedRecordRetention = .zero
+            try await JobScheduler(database: database, options: options, metrics: nil, logger: logger).housekeeping()
+            try await eventually("only the live record is left") {
+                try await database.withTenant(tenant, logger: logger) {
+                    try await $0.syncRecordChanges(integration: integration, model: "customers", after: nil, limit: 10)
+                }.map(\.externalID) == ["b"]
+            }
+            #expect(try await database.withTenant(tenant, logger: logger) { try await $0.deleteIntegration(integration) })
+            try await eventually("the integration's records are gone") {
+                try await database.withTenant(tenant, logger: logger) {
+                    try await $0.syncRecordChanges(integration: integration, model: "customers", after: nil, limit: 10)
+                }.isEmpty
+            }
+        }
+    }
+
     @Test("GET /v1/integrations/{id}/records follows the feed through the generated client; bad input is 400 or 404")
     func changeFeedAPI() async throws {
         let environment = try await TestEnvironment.make()
@@ -232,4 +268,27 @@ final class ManagedAtomicFlag: Sendable {
     private let value = Mutex(false)
     func set() { value.withLock { $0 = true } }
     var isSet: Bool { value.withLock { $0 } }
+}
+
+extension TenantTransaction {
+    /// Writes `records` (JSON objects with an `id`) as one page, through the syncs' page writer.
+    fileprivate func upsertSyncRecords(_ records: [String], integration: UUID, model: String) async throws -> SyncPageOutcome {
+        let page = SyncPageWrite(
+            integration: integration,
+            model: model,
+            document: "[" + records.joined(separator: ",") + "]",
+            records: [],
+            id: ["id"]
+        )
+        return try await writeSyncPage(page).outcome
+    }
+
+    /// Marks the named records deleted, as a webhook deletion does; returns how many were not deleted already.
+    fileprivate func deleteSyncRecords(_ ids: [String], integration: UUID, model: String) async throws -> Int {
+        var deleted = 0
+        for id in ids where try await deleteSyncRecord(named: ["id"], in: #"{"id":"\#(id)"}"#, integration: integration, model: model) {
+            deleted += 1
+        }
+        return deleted
+    }
 }

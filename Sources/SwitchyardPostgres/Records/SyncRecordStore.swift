@@ -3,18 +3,6 @@ import NIOCore
 import PostgresNIO
 import SwitchyardCore
 
-/// A record as a sync page delivers it: the provider's id for it and its JSON. The content hash is SHA-256 of the
-/// record's canonical `jsonb` text, as `writeSyncPage` computes it, so key order and spacing are not changes.
-public struct SyncRecordInput: Sendable {
-    public var externalID: String
-    public var json: String
-
-    public init(externalID: String, json: String) {
-        self.externalID = externalID
-        self.json = json
-    }
-}
-
 /// What writing one page did.
 public struct SyncPageOutcome: Sendable, Equatable {
     public var added = 0
@@ -64,39 +52,6 @@ public struct SyncRecordChange: Sendable {
 }
 
 extension TenantTransaction {
-    /// Writes one page of records in one statement. A record whose content hash is unchanged (and that is not
-    /// deleted) is not rewritten and does not appear in the change feed again.
-    public func upsertSyncRecords(_ records: [SyncRecordInput], integration: UUID, model: String) async throws -> SyncPageOutcome {
-        guard !records.isEmpty else { return SyncPageOutcome() }
-        let inserted = try await query(
-            """
-            INSERT INTO sync_records (tenant_id, integration_id, model, external_id, data, content_hash)
-            SELECT \(tenantID.rawValue), \(integration), \(model), r.external_id, r.data, sha256(convert_to(r.data::text, 'UTF8'))
-              FROM unnest(\(records.map(\.externalID))::text[], \(records.map(\.json))::jsonb[]) AS r(external_id, data)
-            ON CONFLICT (tenant_id, integration_id, model, external_id) DO UPDATE
-               SET data = EXCLUDED.data, content_hash = EXCLUDED.content_hash, modified_at = now(), deleted_at = NULL,
-                   change_xid = pg_current_xact_id(), change_seq = nextval('sync_record_change_seq')
-             WHERE sync_records.content_hash <> EXCLUDED.content_hash OR sync_records.deleted_at IS NOT NULL
-            RETURNING (xmax = 0) AS inserted
-            """
-        ).decode(Bool.self).collect()
-        let added = inserted.filter { $0 }.count
-        return SyncPageOutcome(added: added, updated: inserted.count - added, unchanged: records.count - inserted.count)
-    }
-
-    /// Marks the named records deleted (a change in the feed); returns how many were not deleted already.
-    public func deleteSyncRecords(_ externalIDs: [String], integration: UUID, model: String) async throws -> Int {
-        try await query(
-            """
-            UPDATE sync_records
-               SET deleted_at = now(), modified_at = now(), change_xid = pg_current_xact_id(), change_seq = nextval('sync_record_change_seq')
-             WHERE tenant_id = \(tenantID.rawValue) AND integration_id = \(integration) AND model = \(model)
-               AND external_id = ANY(\(externalIDs)::text[]) AND deleted_at IS NULL
-            RETURNING 1
-            """
-        ).decode(Int.self).collect().count
-    }
-
     /// Up to `limit` changes of the model after `cursor`, oldest first. Only changes of transactions below this
     /// snapshot's xmin are returned: each of those has finished, so no change can later appear before the last one
     /// returned (see `Migrations/0021_create_sync_records.sql`).
