@@ -1,8 +1,9 @@
 import Foundation
 import SwitchyardCore
 import SwitchyardProviders
-import SwitchyardSyncs
 import Testing
+
+@testable import SwitchyardSyncs
 
 /// Sync definitions as documents: the built-in catalog, what validation refuses (naming the field), JSON pointers.
 @Suite("Sync definitions: the built-in catalog, validation, JSON pointers (issue 14)")
@@ -19,6 +20,49 @@ struct SyncDefinitionTests {
                 #expect(try JSONDecoder().decode(SyncDefinition.self, from: Data(stored.utf8)) == sync)
             }
         }
+    }
+
+    @Test("the built-ins' first requests go where the providers' APIs are")
+    func builtInRequests() throws {
+        func first(_ provider: String, _ name: String) throws -> SyncPageRequest {
+            let definition = try #require(SyncCatalog.builtIn(provider: provider, name: name))
+            let base = try #require(ProviderCatalog.builtIn.provider(id: provider)).apiBaseURL(with: [:], allowingHTTPHosts: []).absoluteString
+            return try SyncPageRequest(definition, baseURL: base, connectionParameters: [:], position: .start, since: nil)
+        }
+        #expect(try first("github", "issues").url == "https://api.github.com/issues?direction=asc&filter=all&per_page=100&sort=updated&state=all")
+        #expect(try first("stripe", "customers").url == "https://api.stripe.com/v1/customers?limit=100")
+        #expect(try first("hubspot", "contacts").url == "https://api.hubapi.com/crm/v3/objects/contacts?archived=false&limit=100")
+        let linear = try first("linear", "issues")
+        #expect(linear.url == "https://api.linear.app/graphql" && linear.method == .post)
+        let body = try JSONDecoder().decode(JSONValue.self, from: Data(try #require(linear.body).utf8))
+        #expect(try JSONPointer("/variables/since").value(in: body) == .string("1970-01-01T00:00:00.000Z"))
+        // An incremental page: the checkpoint and the cursor in the GraphQL variables; in GitHub's query string.
+        let definition = try #require(SyncCatalog.builtIn(provider: "linear", name: "issues"))
+        let next = try SyncPageRequest(
+            definition,
+            baseURL: "https://api.linear.app/graphql",
+            connectionParameters: [:],
+            position: .cursor("abc"),
+            since: .string("2026-12-01T00:00:00.000Z")
+        )
+        let variables = try JSONDecoder().decode(JSONValue.self, from: Data(try #require(next.body).utf8))
+        #expect(
+            try JSONPointer("/variables").value(in: variables) == .object(["after": .string("abc"), "since": .string("2026-12-01T00:00:00.000Z")])
+        )
+        let github = try SyncPageRequest(
+            try #require(SyncCatalog.builtIn(provider: "github", name: "issues")),
+            baseURL: "https://api.github.com",
+            connectionParameters: [:],
+            position: .start,
+            since: .string("2026-12-01T00:00:00Z")
+        )
+        #expect(github.url.contains("&since=2026-12-01T00%3A00%3A00Z&"))
+    }
+
+    @Test("path placeholders take the connection parameters, percent-encoded as one segment")
+    func pathParameters() throws {
+        #expect(try SyncPageRequest.expand("/repos/{owner}/{repo}/issues", with: ["owner": "a b", "repo": "x/y"]) == "/repos/a%20b/x%2Fy/issues")
+        #expect(throws: SyncRunFailure.self) { try SyncPageRequest.expand("/orgs/{org}", with: [:]) }
     }
 
     /// A valid definition, as JSON, with `change` applied to its object.

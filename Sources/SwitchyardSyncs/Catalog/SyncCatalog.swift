@@ -51,13 +51,13 @@ extension SyncDefinition {
         ]
     )
 
-    /// Stripe customers: `GET /v1/customers`, paged with `starting_after` set to the last customer's id. Stripe
+    /// Stripe customers: `GET /v1/customers` (the provider's base ends in `/v1`), paged with `starting_after` set to the last customer's id. Stripe
     /// lists have no last-modified filter, so every run reads all of them and deletions are detected by absence.
     static let stripeCustomers = SyncDefinition(
         name: "customers",
         model: "stripe_customer",
         description: "Customers of the connected Stripe account.",
-        request: SyncRequestTemplate(path: "/v1/customers", query: ["limit": "100"]),
+        request: SyncRequestTemplate(path: "/customers", query: ["limit": "100"]),
         pagination: SyncPagination(
             .cursor,
             cursorFromLastRecord: JSONPointer(literal: "/id"),
@@ -88,14 +88,15 @@ extension SyncDefinition {
         frequencySeconds: 3600
     )
 
-    /// Linear issues through its GraphQL API: the cursor and the checkpoint travel as query variables.
+    /// Linear issues through its GraphQL API (the provider's base is the endpoint itself, so the path is empty): the
+    /// cursor and the checkpoint travel as query variables.
     static let linearIssues = SyncDefinition(
         name: "issues",
         model: "linear_issue",
         description: "Issues of the connected workspace, oldest change first.",
         request: SyncRequestTemplate(
             method: .post,
-            path: "/graphql",
+            path: "",
             body: .object([
                 "query": .string(
                     "query Issues($after: String, $since: DateTimeOrDuration!) { issues(first: 100, after: $after, orderBy: updatedAt, "

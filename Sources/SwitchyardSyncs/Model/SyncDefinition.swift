@@ -65,8 +65,9 @@ public struct SyncDefinition: Sendable, Hashable, Codable {
     }
 }
 
-/// The request for the first page. `path` is below the provider's API base and may name the integration's
-/// connection parameters as `{name}`; `body` (POST only) is a JSON object, such as a GraphQL query.
+/// The request for the first page. `path` is below the provider's API base (empty: the base itself, as for a GraphQL
+/// endpoint) and may name the integration's connection parameters as `{name}`; `body` (POST only) is a JSON object,
+/// such as a GraphQL query.
 public struct SyncRequestTemplate: Sendable, Hashable, Codable {
     public enum Method: String, Sendable, Hashable, Codable {
         case get = "GET"

@@ -62,7 +62,9 @@ extension SyncDefinition {
 
     private func validateRequest(_ fail: (String, String) -> Void) {
         let path = request.path
-        if !path.hasPrefix("/") || path.count > 1000 { fail("request.path", "must start with '/' and be at most 1000 characters") }
+        if !(path.isEmpty || path.hasPrefix("/")) || path.count > 1000 {
+            fail("request.path", "must be empty (the API base itself) or start with '/', and be at most 1000 characters")
+        }
         if path.contains("?") || path.contains("#") { fail("request.path", "may not hold a query or fragment; put parameters in request.query") }
         if path.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) { fail("request.path", "may not hold '.' or '..' segments") }
         if path.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F }) {
