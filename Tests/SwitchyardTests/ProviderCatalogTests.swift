@@ -25,7 +25,7 @@ struct ProviderCatalogTests {
     static func validationError(
         _ definition: ProviderDefinition,
         allowingHTTPHosts: Set<String> = []
-    ) -> ProviderValidationError? {
+    ) -> DefinitionValidationError? {
         do {
             try definition.validateCustom(allowingHTTPHosts: allowingHTTPHosts)
             return nil

@@ -122,7 +122,7 @@ struct SyncDefinitionTests {
         #expect(
             performing: { try definition.validate(connectionParameters: []) },
             throws: { error in
-                guard let error = error as? SyncDefinitionError else { return false }
+                guard let error = error as? DefinitionValidationError else { return false }
                 return error.issues.contains { $0.field == field } && error.description.contains(field)
             }
         )

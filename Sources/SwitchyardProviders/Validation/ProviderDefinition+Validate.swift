@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 
 extension ProviderDefinition {
     /// Most connection parameters, credential fields, scopes and similar lists a definition may have.
@@ -19,10 +20,10 @@ extension ProviderDefinition {
     /// in the host (before a fixed domain of two or more labels), path or query, and every list and string is
     /// bounded. Hosts are not resolved here; the SSRF guard does that at connect time (API-5). Whether the id
     /// clashes with a built-in is `ProviderCatalog.checkCustomProviderID(_:)`'s business.
-    public func validateCustom(allowingHTTPHosts: Set<String> = []) throws(ProviderValidationError) {
+    public func validateCustom(allowingHTTPHosts: Set<String> = []) throws(DefinitionValidationError) {
         var validator = DefinitionValidator(definition: self, allowingHTTPHosts: Set(allowingHTTPHosts.map { $0.lowercased() }))
         validator.validate()
-        if !validator.issues.isEmpty { throw ProviderValidationError(issues: validator.issues) }
+        if !validator.issues.isEmpty { throw DefinitionValidationError("provider definition", issues: validator.issues) }
     }
 }
 
@@ -30,7 +31,7 @@ extension ProviderDefinition {
 private struct DefinitionValidator {
     let definition: ProviderDefinition
     let allowingHTTPHosts: Set<String>
-    var issues: [ProviderValidationError.Issue] = []
+    var issues: [DefinitionValidationError.Issue] = []
 
     /// Authorization-request parameters that Switchyard itself sets; a definition overriding them could
     /// weaken state or PKCE (OA-1, OA-2) or redirect the code.

@@ -3,8 +3,8 @@ import SwitchyardCore
 extension SyncDefinition {
     /// Checks what JSON decoding cannot: names, ranges, what each pagination style needs and nothing it does not
     /// use, and that the path names only the provider's connection parameters (`parameters`, when known).
-    public func validate(connectionParameters parameters: Set<String>? = nil) throws(SyncDefinitionError) {
-        var issues: [SyncDefinitionError.Issue] = []
+    public func validate(connectionParameters parameters: Set<String>? = nil) throws(DefinitionValidationError) {
+        var issues: [DefinitionValidationError.Issue] = []
         func fail(_ field: String, _ message: String) { issues.append(.init(field: field, message: message)) }
 
         if !Self.isValidName(name) { fail("name", "must be 1 to 63 characters of a-z, 0-9, '_' and '-', starting with a letter") }
@@ -33,7 +33,7 @@ extension SyncDefinition {
                 fail("request.path", "names '{\(name)}', which is not a connection parameter of the provider")
             }
         }
-        guard issues.isEmpty else { throw SyncDefinitionError(issues: issues) }
+        guard issues.isEmpty else { throw DefinitionValidationError("sync definition", issues: issues) }
     }
 
     public static func isValidName(_ name: String) -> Bool {
@@ -137,24 +137,4 @@ extension SyncDefinition {
             }
         }
     }
-}
-
-/// The problems found in a sync definition, each naming its field: the API's 422.
-public struct SyncDefinitionError: SwitchyardErrorConvertible, Sendable, Hashable, CustomStringConvertible {
-    public struct Issue: Sendable, Hashable, CustomStringConvertible {
-        public var field: String
-        public var message: String
-
-        public var description: String { "\(field) \(message)" }
-    }
-
-    public var issues: [Issue]
-
-    public var description: String {
-        let shown = issues.prefix(10).map(\.description).joined(separator: "; ")
-        let more = issues.count > 10 ? " (and \(issues.count - 10) more)" : ""
-        return "The sync definition is invalid: \(shown)\(more)."
-    }
-
-    public var switchyardError: SwitchyardError { .validation(description) }
 }
