@@ -31,6 +31,18 @@ public enum SyncWebhooks {
         var applied: [Applied] = []
         for (sync, mapping) in mapped {
             let definition = sync.definition
+            func recordChanges(added: Int = 0, updated: Int = 0, deleted: Int = 0) async throws {
+                try await SyncRunEnd.recordChanges(
+                    integration: integration.id,
+                    model: definition.model,
+                    sync: definition.name,
+                    run: nil,
+                    added: added,
+                    updated: updated,
+                    deleted: deleted,
+                    in: transaction
+                )
+            }
             guard try await transaction.integrationSync(integration: integration.id, name: definition.name)?.enabled == true else { continue }
             let idPath = mapping.record.tokens + definition.records.id.tokens
             let deletes =
@@ -59,32 +71,14 @@ public enum SyncWebhooks {
                     applied.append(.unchanged(model: definition.model))
                     continue
                 }
-                try await SyncRunEnd.recordChanges(
-                    integration: integration.id,
-                    model: definition.model,
-                    sync: definition.name,
-                    run: nil,
-                    added: outcome.added,
-                    updated: outcome.updated,
-                    deleted: 0,
-                    in: transaction
-                )
+                try await recordChanges(added: outcome.added, updated: outcome.updated)
                 applied.append(.written(model: definition.model, added: outcome.added, updated: outcome.updated))
             case .upsert, .delete:
                 guard try await transaction.deleteSyncRecord(named: idPath, in: body, integration: integration.id, model: definition.model) else {
                     applied.append(.unchanged(model: definition.model))
                     continue
                 }
-                try await SyncRunEnd.recordChanges(
-                    integration: integration.id,
-                    model: definition.model,
-                    sync: definition.name,
-                    run: nil,
-                    added: 0,
-                    updated: 0,
-                    deleted: 1,
-                    in: transaction
-                )
+                try await recordChanges(deleted: 1)
                 applied.append(.deleted(model: definition.model))
             }
         }

@@ -19,18 +19,7 @@ enum SyncRunEnd {
             checkpoint: definition.incremental != nil ? finished.checkpoint : nil
         )
         try await transaction.recordEvent("sync.completed", integrationID: run.integrationID, json: summary(of: finished))
-        if finished.added + finished.updated + finished.deleted > 0 {
-            try await recordChanges(
-                integration: run.integrationID,
-                model: run.model,
-                sync: run.syncName,
-                run: run.id,
-                added: finished.added,
-                updated: finished.updated,
-                deleted: finished.deleted,
-                in: transaction
-            )
-        }
+        try await recordChanges(of: finished, in: transaction)
         return finished
     }
 
@@ -42,18 +31,22 @@ enum SyncRunEnd {
         data["error"] = .string(error)
         try await transaction.recordEvent("sync.failed", integrationID: run.integrationID, json: data)
         // Pages committed before the failure changed records all the same.
-        if finished.added + finished.updated > 0 {
-            try await recordChanges(
-                integration: run.integrationID,
-                model: run.model,
-                sync: run.syncName,
-                run: run.id,
-                added: finished.added,
-                updated: finished.updated,
-                deleted: 0,
-                in: transaction
-            )
-        }
+        try await recordChanges(of: finished, in: transaction)
+    }
+
+    /// The run's `records.changed` event, when it changed any.
+    private static func recordChanges(of run: SyncRunRecord, in transaction: TenantTransaction) async throws {
+        guard run.added + run.updated + run.deleted > 0 else { return }
+        try await recordChanges(
+            integration: run.integrationID,
+            model: run.model,
+            sync: run.syncName,
+            run: run.id,
+            added: run.added,
+            updated: run.updated,
+            deleted: run.deleted,
+            in: transaction
+        )
     }
 
     /// `records.changed`: counts per model, never the records (the change feed has them).
