@@ -57,6 +57,33 @@ struct SyncExecutionTests {
         }
     }
 
+    @Test("a run longer than the job run timeout continues in new attempts at page boundaries, spending no attempt")
+    func longRunContinues() async throws {
+        try await SyncFixture.with([try .cursorItems(pageSize: 10)]) { fixture in
+            for id in 1...300 { fixture.provider.put(id, name: "item \(id)") }
+            fixture.provider.setPageDelay(.milliseconds(80))
+            var settings = fastJobsSettings()
+            settings.runTimeoutMilliseconds = 1_200
+            let run = try await fixture.start("items", mode: .full)
+            let registry = JobRegistry.executor(
+                configuration: fixture.environment.configuration,
+                database: fixture.database,
+                outbound: fixture.outbound
+            )
+            try await fixture.database.withExecutor(registry: registry, settings: settings, logger: fixture.logger) {
+                try await eventually("the run completes", timeout: .seconds(60)) { try await fixture.syncRun(run.id).status == .succeeded }
+            }
+            let finished = try await fixture.syncRun(run.id)
+            #expect(finished.pages == 30 && finished.added == 300 && finished.unchanged == 0)
+            let job = try #require(try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) { try await $0.job(run.id) })
+            let outcomes = job.history.map(\.outcome)
+            #expect(outcomes.count >= 3 && outcomes.dropLast().allSatisfy { $0 == "released" } && outcomes.last == "succeeded", "\(outcomes)")
+            #expect(job.attempts == 1, "continuing spends no attempt")
+            #expect(job.history.first?.error?.hasSuffix("pages committed; the run continues from the next one") == true)
+            #expect(job.lastError == nil)
+        }
+    }
+
     @Test("enabling a sync schedules it: the scheduler fires it, an executor runs it, events follow and health counts it")
     func scheduled() async throws {
         try await SyncFixture.with([try .cursorItems()]) { fixture in

@@ -139,7 +139,10 @@ struct SyncFixture: Sendable {
                 isLastAttempt: attempt == attempts,
                 logger: logger
             )
-            if case .retry = outcome { continue }
+            switch outcome {
+            case .retry, .continuing: continue
+            case .done, .failed: break
+            }
             break
         }
         if let claimed {

@@ -144,13 +144,17 @@ public struct JobExecutor: Service {
             integrationID: job.integrationID,
             attempt: job.attempt,
             maxAttempts: job.maxAttempts,
+            deadline: ContinuousClock.now + options.runTimeout,
             logger: jobLogger
         )
         let started = ContinuousClock.now
         var failure: JobFailure?
+        var continuation: JobContinues?
         if let entry = registry.entry(for: job.kind) {
             do {
                 try await entry.run(job, context)
+            } catch let continues as JobContinues {
+                continuation = continues
             } catch {
                 failure = JobFailure.classify(error)
             }
@@ -167,16 +171,23 @@ public struct JobExecutor: Service {
         // and the lease brings it back.
         if failure != nil && Task.isCancelled { return }
         let outcome: JobCompletion.Outcome =
-            if let failure { options.retry.outcome(attempt: job.attempt, maxAttempts: job.maxAttempts, failure: failure) } else { .succeeded }
+            if let failure {
+                options.retry.outcome(attempt: job.attempt, maxAttempts: job.maxAttempts, failure: failure)
+            } else if let continuation {
+                .continued(after: continuation.after)
+            } else {
+                .succeeded
+            }
         if let failure {
             jobLogger.warning("job attempt failed", metadata: ["attempt": "\(job.attempt)", "outcome": "\(outcome)", "error": "\(failure.message)"])
         }
-        completions.append(JobCompletion(job: job, outcome: outcome, error: failure?.message))
+        completions.append(JobCompletion(job: job, outcome: outcome, error: failure?.message ?? continuation?.progress))
         let label =
             switch outcome {
             case .succeeded: "succeeded"
             case .retry: "retry"
             case .dead: "dead"
+            case .continued: "continued"
             }
         metrics?.recordAttempt(kind: job.kind, outcome: label, duration: duration)
     }

@@ -10,6 +10,9 @@ public struct JobContext: Sendable {
     /// This attempt's number, from 1.
     public let attempt: Int
     public let maxAttempts: Int
+    /// When the executor abandons this attempt (its run timeout): a handler with long work stops at a safe point
+    /// before it and throws `JobContinues`.
+    public let deadline: ContinuousClock.Instant
     /// Carries `job_id`, `kind` and `tenant_id` metadata.
     public let logger: Logger
 }
@@ -46,4 +49,18 @@ public struct JobFailure: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message }
+}
+
+/// Thrown by a handler that stopped at a safe point with work left (a long sync between two pages): the job goes
+/// back to the queue, due after `after`, and the attempt is not spent. The next attempt continues where this one
+/// stopped, so a long job never runs into the run timeout.
+public struct JobContinues: Error, Sendable {
+    public let after: Duration
+    /// Says how far the job got, for its history.
+    public let progress: String
+
+    public init(after: Duration = .zero, progress: String) {
+        self.after = after
+        self.progress = progress
+    }
 }

@@ -26,6 +26,9 @@ public struct JobCompletion: Sendable {
         case retry(after: Duration)
         /// Failed for good (permanent, or the last attempt): a dead letter.
         case dead
+        /// Stopped at a safe point with work left (a long sync's next pages): queued again, due after `after`,
+        /// without spending an attempt (history: `released`).
+        case continued(after: Duration)
     }
 
     public let tenantID: TenantID
@@ -102,6 +105,9 @@ extension QueueTransaction {
             case .dead:
                 states.append(JobState.dead.rawValue)
                 delays.append(0)
+            case .continued(let delay):
+                states.append(JobState.queued.rawValue)
+                delays.append(max(0, delay.wholeMilliseconds))
             }
         }
         let statement = CompleteStatement(
@@ -301,16 +307,19 @@ struct ClaimStatement: PostgresPreparedStatement {
 
 /// The batched completion, prepared like the claim. Only attempts still leased to the owner change.
 struct CompleteStatement: PostgresPreparedStatement {
-    static let name = "switchyard_complete_jobs_v1"
-    static let retryAt = "CASE WHEN c.state = 'failed' THEN now() + c.delay_ms * interval '1 millisecond' END"
+    static let name = "switchyard_complete_jobs_v2"
+    static let retryAt = "CASE WHEN c.state IN ('failed', 'queued') THEN now() + c.delay_ms * interval '1 millisecond' END"
+    /// A continued job goes back to `queued` with its attempt given back, recorded as `released`.
+    static let outcome = "CASE WHEN c.state = 'queued' THEN 'released' ELSE c.state END"
     static let sql = """
         UPDATE jobs j
            SET state = c.state,
+               attempts = j.attempts - CASE WHEN c.state = 'queued' THEN 1 ELSE 0 END,
                run_at = coalesce(\(retryAt), j.run_at),
-               last_error = coalesce(nullif(c.error, ''), j.last_error),
+               last_error = CASE WHEN c.state = 'queued' THEN j.last_error ELSE coalesce(nullif(c.error, ''), j.last_error) END,
                finished_at = CASE WHEN c.state IN ('succeeded', 'dead') THEN now() END,
                lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
-               history = j.history || \(JobAttempt.sql(outcome: "c.state", error: "nullif(c.error, '')", retryAt: retryAt))
+               history = j.history || \(JobAttempt.sql(outcome: outcome, error: "nullif(c.error, '')", retryAt: retryAt))
           FROM unnest($1::uuid[], $2::uuid[], $3::int8[], $4::text[], $5::text[], $6::int8[]) AS c(tenant_id, id, attempt, state, error, delay_ms)
          WHERE j.tenant_id = c.tenant_id AND j.id = c.id AND j.attempts = c.attempt AND j.state = 'running' AND j.lease_owner = $7::text
         RETURNING j.id

@@ -15,12 +15,16 @@ struct SyncRunPass {
     let target: IntegrationCaller.Target
     let logger: Logger
 
-    func readPages() async throws {
+    /// Reads and commits pages until the last one, or until `until` has passed (checked between pages). Returns
+    /// the run's committed page count and whether every page is read.
+    func readPages(until: ContinuousClock.Instant?) async throws -> (pages: Int, finished: Bool) {
         var position = try run.position.map { try JSONText.decode(SyncPagePosition.self, $0, column: "sync_runs.position", row: run.id) } ?? .start
         let since =
             run.mode == .incremental ? try run.since.map { try JSONText.decode(JSONValue.self, $0, column: "sync_runs.since", row: run.id) } : nil
         var committed = run.pages
+        let first = committed
         while position != .done {
+            if let until, committed > first, ContinuousClock.now >= until { return (committed, false) }
             let number = committed + 1
             let request = try SyncPageRequest(
                 definition,
@@ -33,6 +37,7 @@ struct SyncRunPass {
             position = try await commit(response, page: number, after: position)
             committed = number
         }
+        return (committed, true)
     }
 
     /// Writes the page and moves the run past it, in one transaction.

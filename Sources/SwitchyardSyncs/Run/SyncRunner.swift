@@ -15,6 +15,8 @@ public enum SyncRunOutcome: Sendable {
     case failed(String)
     /// Try the same page again later (the run stays `running` with this error noted).
     case retry(String, after: Duration?)
+    /// The attempt's time is up with pages left: continue from the next page in a new attempt.
+    case continuing(String)
 }
 
 /// Runs a sync: page after page through the integration's provider, each page written and checkpointed in one
@@ -33,7 +35,15 @@ public struct SyncRunner: Sendable {
     }
 
     /// Runs, or continues, run `runID` of `payload`'s sync. `isLastAttempt`: a transient failure fails the run.
-    public func run(_ runID: UUID, payload: SyncRunPayload, tenant: TenantID, isLastAttempt: Bool, logger: Logger) async throws -> SyncRunOutcome {
+    /// `until`: no page starts after it (the attempt then ends `continuing`); the first page always does.
+    public func run(
+        _ runID: UUID,
+        payload: SyncRunPayload,
+        tenant: TenantID,
+        isLastAttempt: Bool,
+        until: ContinuousClock.Instant? = nil,
+        logger: Logger
+    ) async throws -> SyncRunOutcome {
         var logger = logger
         logger[metadataKey: "sync"] = "\(payload.sync)"
         logger[metadataKey: "sync_run_id"] = "\(runID.lowercasedString)"
@@ -60,7 +70,11 @@ public struct SyncRunner: Sendable {
                 throw SyncRunFailure.permanent(error.detail)
             }
             let pass = SyncRunPass(runner: self, run: run, definition: resolved.definition, target: target, logger: logger)
-            try await pass.readPages()
+            let committed = try await pass.readPages(until: until)
+            guard committed.finished else {
+                logger.info("sync run continues in its next attempt", metadata: ["pages": "\(committed.pages)"])
+                return .continuing("\(committed.pages) pages committed; the run continues from the next one")
+            }
             let finished = try await database.withTenant(tenant, logger: logger) {
                 try await SyncRunEnd.complete(run, definition: resolved.definition, in: $0)
             }
