@@ -90,6 +90,19 @@ struct SyncsAPITests {
             }
             #expect(try await api.getProviderSync(path: .init(providerId: "acme", syncName: "customers")).ok.body.json.version == 2)
 
+            // A POST body is the tenant's own JSON: a null in it (GraphQL's first `after`) is data, not a missing field.
+            let graphQL = """
+                {"name":"nodes","model":"acme_node","request":{"method":"POST","path":"/graphql",
+                  "body":{"query":"query($after: String) { nodes(after: $after) { id } }","variables":{"after":null}}},
+                 "pagination":{"type":"cursor","next_cursor":"/data/nodes/end","parameter":{"in":"body","name":"/variables/after"}},
+                 "records":{"pointer":"/data/nodes/items","id":"/id"}}
+                """
+            let nodes = try JSONDecoder().decode(Components.Schemas.SyncDefinition.self, from: Data(graphQL.utf8))
+            let savedNodes = try await api.putProviderSync(path: .init(providerId: "acme", syncName: "nodes"), body: .json(nodes)).created.body.json
+            let variables = (savedNodes.request.body?.value as? [String: (any Sendable)?])?["variables"] as? [String: (any Sendable)?]
+            #expect(variables?.keys.contains("after") == true && savedNodes.request.method == .post)
+            _ = try await api.deleteProviderSync(path: .init(providerId: "acme", syncName: "nodes")).noContent
+
             // Built-in names are reserved; unknown providers are 404.
             let githubIssues = Operations.PutProviderSync.Input.Path(providerId: "github", syncName: "issues")
             _ = try await api.putProviderSync(path: githubIssues, body: .json(try Self.definition(name: "issues"))).conflict
