@@ -69,18 +69,20 @@ struct SyncsController: Sendable {
             throw SwitchyardError.conflict("'\(name)' is a built-in sync of '\(providerID)'; choose another name for your own.")
         }
         let body = try await request.collectJSONBody(limit: limits.maxBodyBytes)
-        let definition = try Components.Schemas.SyncDefinition.decode(from: body).definition
-        guard definition.name == name else {
-            throw SwitchyardError.validation("The body's name '\(definition.name)' differs from the path's '\(name)'.")
-        }
-        let (saved, created) = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
+        // Checked after the provider is found: another tenant's provider is a 404 whatever the body says.
+        let parsed = Result { try Components.Schemas.SyncDefinition.decode(from: body).definition }
+        let (definition, saved, created) = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
             let provider = try await requireProvider(providerID, in: transaction)
+            let definition = try parsed.get()
+            guard definition.name == name else {
+                throw SwitchyardError.validation("The body's name '\(definition.name)' differs from the path's '\(name)'.")
+            }
             try definition.validate(connectionParameters: Set(provider.connectionParameters.map(\.name)))
             let saved = try await transaction.saveSyncDefinition(provider: providerID, name: name, definition: try SyncDirectory.encode(definition))
             try await transaction.recordAudit(
                 context.audit("sync_definition.saved", "sync_definition", "\(providerID)/\(name)", ["version": "\(saved.version)"])
             )
-            return (saved, saved.createdAt == saved.updatedAt)
+            return (definition, saved, saved.createdAt == saved.updatedAt)
         }
         let sync = ResolvedSync(provider: providerID, definition: definition, version: saved.version, builtIn: false, updatedAt: saved.updatedAt)
         return try HTTPPayload.json(Components.Schemas.Sync(sync), status: created ? .created : .ok).response
@@ -132,11 +134,13 @@ struct SyncsController: Sendable {
     @Sendable func updateIntegrationSync(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
         let body = try await request.collectJSONBody(limit: limits.maxBodyBytes)
-        let input = try Components.Schemas.IntegrationSyncUpdate.decode(from: body)
+        // Checked after the integration and sync are found: another tenant's integration is a 404 whatever the body says.
+        let parsed = Result { try Components.Schemas.IntegrationSyncUpdate.decode(from: body) }
         // The generated type reads `"frequency_seconds": null` and no frequency alike; null goes back to the definition's.
         let members = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
         let clearsFrequency = members?["frequency_seconds"] is NSNull
         return try await respond(request, context: context) { transaction, integration, sync in
+            let input = try parsed.get()
             let name = sync.definition.name
             let current = try await transaction.integrationSync(integration: integration.id, name: name, locking: true)
             var change = IntegrationSyncChange(enabled: input.enabled)
@@ -211,10 +215,11 @@ struct SyncsController: Sendable {
     @Sendable func trigger(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
         let body = try await request.collectJSONBody(limit: limits.maxBodyBytes)
-        let mode = try body.readableBytes == 0 ? nil : Components.Schemas.SyncTrigger.decode(from: body).mode
-        let requested: SyncRunMode? = mode.map { $0 == .full ? .full : .incremental }
+        // Checked after the integration and sync are found, as the other bodies are.
+        let parsed = Result { try body.readableBytes == 0 ? nil : Components.Schemas.SyncTrigger.decode(from: body).mode }
         return try await start(request, context: context, action: "integration_sync.triggered") { transaction, integration, sync in
-            try await SyncRunStart.start(sync, integration: integration, mode: requested, trigger: .api, in: transaction)
+            let requested: SyncRunMode? = try parsed.get().map { $0 == .full ? .full : .incremental }
+            return try await SyncRunStart.start(sync, integration: integration, mode: requested, trigger: .api, in: transaction)
         }
     }
 
