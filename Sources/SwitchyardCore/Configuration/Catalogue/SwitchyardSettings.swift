@@ -20,7 +20,7 @@ public enum SwitchyardSettings {
         executorConcurrency, executorTenantConcurrency, executorClaimBatch, executorShutdownTimeoutMilliseconds,
         jobLeaseMilliseconds, jobRunTimeoutMilliseconds, queuePollIntervalMilliseconds, queuePollOnly,
         jobRetryBaseMilliseconds, jobRetryMaxMilliseconds, schedulerTickMilliseconds,
-        jobRetentionHours, deadJobRetentionHours, webhookRetentionHours,
+        jobRetentionHours, deadJobRetentionHours, webhookRetentionHours, syncDeletedRecordRetentionHours,
     ]
 
     public static let development: [any ConfigurationSetting] = [postgresBin, noInstall]
