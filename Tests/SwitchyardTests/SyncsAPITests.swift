@@ -83,6 +83,14 @@ struct SyncsAPITests {
                 (Self.definitionJSON().replacingOccurrences(of: #""limit":"50"}"#, with: #""limit":"50"},"verb":"GET""#), "request.verb"),
                 (Self.definitionJSON(name: "other"), "name"),
             ]
+            // Another sync of the provider may not write the same model (their full runs would delete each other's records).
+            let sameModel = try await client.request(
+                .put,
+                "/v1/providers/acme/syncs/again",
+                key: tenant.key,
+                json: Self.definitionJSON(name: "again")
+            )
+            #expect(try TypedBody.problem(sameModel, .unprocessableContent).detail?.contains("model 'acme_customer'") == true)
             for (json, field) in bad {
                 let refused = try await client.request(.put, "/v1/providers/acme/syncs/customers", key: tenant.key, json: json)
                 let problem = try TypedBody.problem(refused, .unprocessableContent)

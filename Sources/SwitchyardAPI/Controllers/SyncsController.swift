@@ -78,6 +78,14 @@ struct SyncsController: Sendable {
                 throw SwitchyardError.validation("The body's name '\(definition.name)' differs from the path's '\(name)'.")
             }
             try definition.validate(connectionParameters: Set(provider.connectionParameters.map(\.name)))
+            // A model belongs to one sync of the provider: a full run marks the model's records it did not see as deleted,
+            // so two syncs writing one model would delete each other's records.
+            let others = try await SyncDirectory.syncs(provider: providerID, in: transaction)
+            if let other = others.first(where: { $0.definition.model == definition.model && $0.definition.name != name }) {
+                throw SwitchyardError.validation(
+                    "The sync definition is invalid: model '\(definition.model)' is already written by the sync '\(other.definition.name)' of this provider; give each sync its own model."
+                )
+            }
             let saved = try await transaction.saveSyncDefinition(provider: providerID, name: name, definition: try SyncDirectory.encode(definition))
             try await transaction.recordAudit(
                 context.audit("sync_definition.saved", "sync_definition", "\(providerID)/\(name)", ["version": "\(saved.version)"])

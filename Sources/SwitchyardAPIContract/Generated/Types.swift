@@ -701,7 +701,10 @@ package protocol APIProtocol: Sendable {
     /// provider's connection parameters as `{name}`, and that an
     /// incremental sync says where records' last-modified value is. All
     /// problems found are reported at once in the 422 `detail`, each naming
-    /// its field (e.g. `pagination.parameter`).
+    /// its field (e.g. `pagination.parameter`). Each sync of a provider
+    /// writes its own `model` (a full run marks the model's records it did
+    /// not see as deleted): a model another sync of the provider writes is
+    /// refused with 422.
     ///
     /// A replaced definition gets the next `version` when its document
     /// changed (runs record the version they ran); saving the same document
@@ -2144,7 +2147,10 @@ extension APIProtocol {
     /// provider's connection parameters as `{name}`, and that an
     /// incremental sync says where records' last-modified value is. All
     /// problems found are reported at once in the 422 `detail`, each naming
-    /// its field (e.g. `pagination.parameter`).
+    /// its field (e.g. `pagination.parameter`). Each sync of a provider
+    /// writes its own `model` (a full run marks the model's records it did
+    /// not see as deleted): a model another sync of the provider writes is
+    /// refused with 422.
     ///
     /// A replaced definition gets the next `version` when its document
     /// changed (runs record the version they ran); saving the same document
