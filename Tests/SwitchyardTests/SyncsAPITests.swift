@@ -209,18 +209,19 @@ struct SyncsAPITests {
             // A lost connection pauses it with a reason; the trigger needs a connected integration.
             let tenantID = TenantID(try #require(UUID(uuidString: tenant.id)))
             let integrationID = try #require(UUID(uuidString: integration))
-            try await environment.withDatabase { database in
-                try await database.withTenant(tenantID, logger: environment.logger) { try await $0.setIntegrationStatus(integrationID, .needsReauth) }
+            func setStatus(_ status: IntegrationStatus) async throws {
+                try await environment.withDatabase { database in
+                    _ = try await database.withTenant(tenantID, logger: environment.logger) {
+                        try await $0.setIntegrationStatus(integrationID, status)
+                    }
+                }
             }
+            try await setStatus(.needsReauth)
             let reauth = try await api.getIntegrationSync(path: customers).ok.body.json
             #expect(reauth.status == .needsReauth && reauth.pauseReason?.contains("needs_reauth") == true && reauth.enabled)
             _ = try await api.triggerIntegrationSync(path: .init(integrationId: integration, syncName: "customers")).conflict
             _ = try await api.resetIntegrationSync(path: .init(integrationId: integration, syncName: "customers")).conflict
-            try await environment.withDatabase { database in
-                try await database.withTenant(tenantID, logger: environment.logger) {
-                    try await $0.setIntegrationStatus(integrationID, .disconnected)
-                }
-            }
+            try await setStatus(.disconnected)
             #expect(try await api.getIntegrationSync(path: customers).ok.body.json.status == .integrationNotConnected)
 
             _ = try await api.getIntegrationSync(path: .init(integrationId: integration, syncName: "nope")).notFound
