@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import SwitchyardAPIClient
 import SwitchyardAPIContract
 import SwitchyardTestSupport
 import Testing
@@ -24,30 +25,39 @@ struct SchemathesisTests {
             do {
                 let http = LoopbackHTTP(client: client, port: port)
                 let (_, key) = try await client.makeTenant(port: port, slug: "conformance", scopes: [.read, .write, .credentials_colon_read])
-                // Records for the operations that take an id, so they reach more than their 404 (the proxy's are left
-                // out: they would call the provider).
                 func create(_ path: String, _ body: String) async throws -> String {
                     try await http.createdID(path, key: key, body: body)
                 }
+                let integration = try await create("/v1/integrations", #"{"provider":"stripe","credentials":{"api_key":"sk_test_conformance"}}"#)
+                // The syncs' operations get an integration of their own, which no case deletes or disconnects, and a queued
+                // run of its built-in `customers` sync (no executor runs here, so it stays queued).
+                let syncing = try await create("/v1/integrations", #"{"provider":"stripe","credentials":{"api_key":"sk_test_conformance"}}"#)
+                let syncRun = try await client.api(port: port, key: key)
+                    .triggerIntegrationSync(path: .init(integrationId: syncing, syncName: "customers")).accepted.body.json.id
+                // (path regex, parameters): records for the operations that take an id, so they reach more than their 404
+                // (the proxy's are left out: they would call the provider).
                 let records = [
+                    ("^/v1/integrations/\\{integration_id\\}(/credentials|/refresh|/disconnect)?$", "integration_id = \"\(integration)\""),
+                    ("^/v1/integrations/\\{integration_id\\}/syncs", "integration_id = \"\(syncing)\", sync_name = \"customers\""),
+                    ("^/v1/providers/\\{provider_id\\}/syncs", "provider_id = \"stripe\""),
+                    ("^/v1/sync-runs/\\{run_id\\}", "run_id = \"\(syncRun)\""),
                     (
-                        "integration_id", "^/v1/integrations/\\{integration_id\\}(/credentials|/refresh|/disconnect)?$",
-                        try await create("/v1/integrations", #"{"provider":"stripe","credentials":{"api_key":"sk_test_conformance"}}"#)
+                        "^/(v1/webhook-sources|webhooks)/\\{source_id\\}",
+                        "source_id = \"\(try await create("/v1/webhook-sources", #"{"name":"gh","scheme":{"type":"github"},"secret":"conformance-secret"}"#))\""
                     ),
                     (
-                        "source_id", "^/(v1/webhook-sources|webhooks)/\\{source_id\\}",
-                        try await create("/v1/webhook-sources", #"{"name":"gh","scheme":{"type":"github"},"secret":"conformance-secret"}"#)
+                        "^/v1/schedules/\\{schedule_id\\}",
+                        "schedule_id = \"\(try await create("/v1/schedules", #"{"name":"tick","kind":"noop","interval_seconds":3600}"#))\""
                     ),
                     (
-                        "schedule_id", "^/v1/schedules/\\{schedule_id\\}",
-                        try await create("/v1/schedules", #"{"name":"tick","kind":"noop","interval_seconds":3600}"#)
+                        "^/v1/jobs/\\{job_id\\}",
+                        "job_id = \"\(try await create("/v1/jobs", #"{"kind":"noop","run_at":"2100-01-01T00:00:00Z"}"#))\""
                     ),
-                    ("job_id", "^/v1/jobs/\\{job_id\\}", try await create("/v1/jobs", #"{"kind":"noop","run_at":"2100-01-01T00:00:00Z"}"#)),
                 ]
                 let root = Schemathesis.packageRoot
                 var configuration = try String(contentsOf: root.appending(path: "Tests/Conformance/schemathesis.toml"), encoding: .utf8)
-                for (name, paths, id) in records {
-                    configuration += "\n[[operations]]\ninclude-path-regex = '\(paths)'\nparameters = { \(name) = \"\(id)\" }\n"
+                for (paths, parameters) in records {
+                    configuration += "\n[[operations]]\ninclude-path-regex = '\(paths)'\nparameters = { \(parameters) }\n"
                 }
                 let configurationFile = FileManager.default.temporaryDirectory.appending(path: "schemathesis-\(UUID().uuidString).toml")
                 try configuration.write(to: configurationFile, atomically: true, encoding: .utf8)

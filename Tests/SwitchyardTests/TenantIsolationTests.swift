@@ -31,7 +31,17 @@ struct TenantIsolationTests {
             #expect(saved.status == .created, "\(saved.text)")
             let app = try await client.request(.put, "/v1/oauth-apps/\(id)", key: key, json: #"{"client_id":"b-client","client_secret":"b-secret"}"#)
             #expect(app.status == .created, "\(app.text)")
+            // And a sync of B's own for it, named as `sync_name` names it.
+            let sync = try await client.request(.put, "/v1/providers/\(id)/syncs/customers", key: key, json: SyncsAPITests.definitionJSON())
+            #expect(sync.status == .created, "\(sync.text)")
             return id
+        },
+        // B's custom provider above has its own sync `customers`, and B's stripe integration the built-in one.
+        "sync_name": { _, _ in "customers" },
+        "run_id": { client, key in
+            let integration = try await IntegrationsAPITests.createStripe(client, key: key)
+            return try await client.api(key: key).triggerIntegrationSync(path: .init(integrationId: integration, syncName: "customers"))
+                .accepted.body.json.id
         },
         "job_id": { client, key in
             // Due far in the future, so no executor changes it while the test runs.

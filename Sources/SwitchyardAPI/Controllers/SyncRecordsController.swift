@@ -26,7 +26,8 @@ struct SyncRecordsController: Sendable {
                 model: query.model,
                 after: query.cursor,
                 limit: query.limit,
-                includeDeleted: query.includeDeleted
+                includeDeleted: query.includeDeleted,
+                modifiedAfter: query.modifiedAfter
             )
             return (changes, query)
         }
@@ -38,15 +39,18 @@ struct SyncRecordsController: Sendable {
     }
 }
 
-/// The feed's query string: `model` (required), `cursor`, `limit`, `include_deleted`; anything else is 400.
+/// The feed's query string: `model` (required), `cursor`, `limit`, `include_deleted`, `modified_after`; anything else
+/// is 400.
 struct FeedQuery: Sendable {
     let model: String
     let cursor: SyncChangeCursor?
     let limit: Int
     let includeDeleted: Bool
+    /// Only records last modified after it (an RFC 3339 date-time).
+    let modifiedAfter: Date?
 
     init(_ request: Request, limits: LimitsConfiguration) throws {
-        try request.refuseUnknownQueryParameters(accepting: ["model", "cursor", "limit", "include_deleted"])
+        try request.refuseUnknownQueryParameters(accepting: ["model", "cursor", "limit", "include_deleted", "modified_after"])
         let query = request.uri.queryParameters
         guard let model = query["model"].map(String.init), model.wholeMatch(of: /[a-z][a-z0-9_]{0,63}/) != nil else {
             throw SwitchyardError.invalidRequest("model is required: a lower-case name such as customers (a-z, 0-9, _; at most 64).")
@@ -63,6 +67,7 @@ struct FeedQuery: Sendable {
         case "false": includeDeleted = false
         default: throw SwitchyardError.invalidRequest("include_deleted must be true or false.")
         }
+        modifiedAfter = try WebhookEventsController.date(query["modified_after"], name: "modified_after")
         limit = try request.pageLimit(limits)
     }
 }

@@ -76,7 +76,8 @@ extension StrictJSONBody {
         return value
     }
 
-    private static func describe(_ error: DecodingError) -> String {
+    /// A decoding failure as a 422 detail that names the field.
+    static func describe(_ error: DecodingError) -> String {
         /// `scopes[1]`, `options.tags[0]`.
         func path(_ context: DecodingError.Context) -> String {
             context.codingPath.reduce(into: "") { path, key in

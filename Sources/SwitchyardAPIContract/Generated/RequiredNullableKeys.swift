@@ -43,6 +43,18 @@ extension Components.Schemas.IntegrationList.CodingKeys: RequiredNullableKeys {
     package static let requiredNullable: Set<String> = ["next_cursor"]
 }
 
+extension Components.Schemas.IntegrationSync.CodingKeys: RequiredNullableKeys {
+    package static let requiredNullable: Set<String> = ["frequency_override", "last_run", "next_run_at", "pause_reason"]
+}
+
+extension Components.Schemas.IntegrationSync.LastRunPayload.CodingKeys: RequiredNullableKeys {
+    package static let requiredNullable: Set<String> = ["error", "finished_at", "started_at"]
+}
+
+extension Components.Schemas.IntegrationSyncList.CodingKeys: RequiredNullableKeys {
+    package static let requiredNullable: Set<String> = ["next_cursor"]
+}
+
 extension Components.Schemas.Job.CodingKeys: RequiredNullableKeys {
     package static let requiredNullable: Set<String> = ["finished_at", "fire_time", "integration_id", "last_error", "schedule_id", "started_at", "unique_key"]
 }
@@ -79,11 +91,27 @@ extension Components.Schemas.ScheduleList.CodingKeys: RequiredNullableKeys {
     package static let requiredNullable: Set<String> = ["next_cursor"]
 }
 
+extension Components.Schemas.Sync.CodingKeys: RequiredNullableKeys {
+    package static let requiredNullable: Set<String> = ["updated_at"]
+}
+
+extension Components.Schemas.SyncList.CodingKeys: RequiredNullableKeys {
+    package static let requiredNullable: Set<String> = ["next_cursor"]
+}
+
 extension Components.Schemas.SyncRecord.CodingKeys: RequiredNullableKeys {
     package static let requiredNullable: Set<String> = ["deleted_at"]
 }
 
 extension Components.Schemas.SyncRecordChangePage.CodingKeys: RequiredNullableKeys {
+    package static let requiredNullable: Set<String> = ["next_cursor"]
+}
+
+extension Components.Schemas.SyncRun.CodingKeys: RequiredNullableKeys {
+    package static let requiredNullable: Set<String> = ["error", "finished_at", "started_at"]
+}
+
+extension Components.Schemas.SyncRunList.CodingKeys: RequiredNullableKeys {
     package static let requiredNullable: Set<String> = ["next_cursor"]
 }
 

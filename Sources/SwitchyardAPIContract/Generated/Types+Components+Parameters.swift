@@ -107,6 +107,14 @@ extension Components {
         ///
         /// - Remark: Generated from `#/components/parameters/ScheduleId`.
         package typealias ScheduleId = Swift.String
+        /// A sync's name, e.g. `issues`.
+        ///
+        /// - Remark: Generated from `#/components/parameters/SyncName`.
+        package typealias SyncName = Swift.String
+        /// Sync run identifier. A malformed id yields 404.
+        ///
+        /// - Remark: Generated from `#/components/parameters/SyncRunId`.
+        package typealias SyncRunId = Swift.String
         /// Only jobs in these states, comma-separated (e.g. `queued,failed`). Unknown states yield 400.
         ///
         /// - Remark: Generated from `#/components/parameters/JobStateFilter`.

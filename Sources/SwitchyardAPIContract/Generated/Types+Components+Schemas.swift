@@ -6194,5 +6194,1660 @@ extension Components {
                 ])
             }
         }
+        /// An RFC 6901 JSON pointer, e.g. `/data/0/id`; the empty string is the whole document.
+        ///
+        /// - Remark: Generated from `#/components/schemas/JSONPointer`.
+        package typealias JSONPointer = Swift.String
+        /// Where a value the runner supplies goes in a request - a query parameter, or (POST requests) a member of the JSON body named by a JSON pointer.
+        ///
+        /// - Remark: Generated from `#/components/schemas/SyncParameter`.
+        package struct SyncParameter: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SyncParameter/in`.
+            @frozen package enum InPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case query = "query"
+                case body = "body"
+            }
+            /// - Remark: Generated from `#/components/schemas/SyncParameter/in`.
+            package var _in: Components.Schemas.SyncParameter.InPayload
+            /// The query parameter's name (at most 200 characters), or for `body` a JSON pointer into the request body, e.g. `/variables/after`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncParameter/name`.
+            package var name: Swift.String
+            /// Creates a new `SyncParameter`.
+            ///
+            /// - Parameters:
+            ///   - _in:
+            ///   - name: The query parameter's name (at most 200 characters), or for `body` a JSON pointer into the request body, e.g. `/variables/after`.
+            package init(
+                _in: Components.Schemas.SyncParameter.InPayload,
+                name: Swift.String
+            ) {
+                self._in = _in
+                self.name = name
+            }
+            package enum CodingKeys: String, CodingKey {
+                case _in = "in"
+                case name
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self._in = try container.decode(
+                    Components.Schemas.SyncParameter.InPayload.self,
+                    forKey: ._in
+                )
+                self.name = try container.decode(
+                    Swift.String.self,
+                    forKey: .name
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "in",
+                    "name"
+                ])
+            }
+        }
+        /// The request for the first page, below the provider's API base URL.
+        ///
+        /// - Remark: Generated from `#/components/schemas/SyncRequest`.
+        package struct SyncRequest: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SyncRequest/method`.
+            @frozen package enum MethodPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case get = "GET"
+                case post = "POST"
+            }
+            /// - Remark: Generated from `#/components/schemas/SyncRequest/method`.
+            package var method: Components.Schemas.SyncRequest.MethodPayload?
+            /// The path below the provider's API base URL (at most 1000 characters, no query, fragment, spaces
+            /// or `.`/`..` segments); `{name}` inserts the integration's connection parameter `name`, which the
+            /// provider must declare.
+            ///
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncRequest/path`.
+            package var path: Swift.String
+            /// Query parameters of every page's request (names 1-200 characters, values at most 2000).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncRequest/query`.
+            package struct QueryPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                package var additionalProperties: [String: Swift.String]
+                /// Creates a new `QueryPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                package init(additionalProperties: [String: Swift.String] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                package init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                package func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// Query parameters of every page's request (names 1-200 characters, values at most 2000).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncRequest/query`.
+            package var query: Components.Schemas.SyncRequest.QueryPayload?
+            /// The JSON object sent with a POST request (a GraphQL query and its variables); not allowed with GET.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncRequest/body`.
+            package var body: OpenAPIRuntime.OpenAPIValueContainer?
+            /// Creates a new `SyncRequest`.
+            ///
+            /// - Parameters:
+            ///   - method:
+            ///   - path: The path below the provider's API base URL (at most 1000 characters, no query, fragment, spaces
+            ///   - query: Query parameters of every page's request (names 1-200 characters, values at most 2000).
+            ///   - body: The JSON object sent with a POST request (a GraphQL query and its variables); not allowed with GET.
+            package init(
+                method: Components.Schemas.SyncRequest.MethodPayload? = nil,
+                path: Swift.String,
+                query: Components.Schemas.SyncRequest.QueryPayload? = nil,
+                body: OpenAPIRuntime.OpenAPIValueContainer? = nil
+            ) {
+                self.method = method
+                self.path = path
+                self.query = query
+                self.body = body
+            }
+            package enum CodingKeys: String, CodingKey {
+                case method
+                case path
+                case query
+                case body
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.method = try container.decodeIfPresent(
+                    Components.Schemas.SyncRequest.MethodPayload.self,
+                    forKey: .method
+                )
+                self.path = try container.decode(
+                    Swift.String.self,
+                    forKey: .path
+                )
+                self.query = try container.decodeIfPresent(
+                    Components.Schemas.SyncRequest.QueryPayload.self,
+                    forKey: .query
+                )
+                self.body = try container.decodeIfPresent(
+                    OpenAPIRuntime.OpenAPIValueContainer.self,
+                    forKey: .body
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "method",
+                    "path",
+                    "query",
+                    "body"
+                ])
+            }
+        }
+        /// How the provider pages a listing. `type` says which members apply, and a member another type uses is
+        /// refused: `none` (one request returns everything); `cursor` (`next_cursor` in the response, or
+        /// `cursor_from_last_record` within the page's last record, exactly one; the cursor goes in `parameter`;
+        /// `has_more`, `limit_parameter` and `page_size` optional); `link_header` (RFC 8288 `Link: <...>;
+        /// rel="next"`, nothing else); `next_url` (the next page's URL at `next_url`; `has_more` optional);
+        /// `offset` and `page_number` (`parameter` and `page_size` required, `limit_parameter` and `has_more`
+        /// optional, `first_page` for page numbers). Without `has_more`, the last page is the one without a
+        /// next cursor or URL, or (offset, page number) a page shorter than `page_size`.
+        ///
+        ///
+        /// - Remark: Generated from `#/components/schemas/SyncPagination`.
+        package struct SyncPagination: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SyncPagination/type`.
+            @frozen package enum _TypePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case none = "none"
+                case cursor = "cursor"
+                case linkHeader = "link_header"
+                case nextUrl = "next_url"
+                case offset = "offset"
+                case pageNumber = "page_number"
+            }
+            /// - Remark: Generated from `#/components/schemas/SyncPagination/type`.
+            package var _type: Components.Schemas.SyncPagination._TypePayload
+            /// Where the next page's cursor is in the response.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncPagination/next_cursor`.
+            package var nextCursor: Components.Schemas.JSONPointer?
+            /// Where the next page's cursor is within the page's last record (Stripe's `starting_after`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncPagination/cursor_from_last_record`.
+            package var cursorFromLastRecord: Components.Schemas.JSONPointer?
+            /// Where the next page's full URL is in the response.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncPagination/next_url`.
+            package var nextUrl: Components.Schemas.JSONPointer?
+            /// A boolean in the response that is false on the last page.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncPagination/has_more`.
+            package var hasMore: Components.Schemas.JSONPointer?
+            /// Where the cursor, offset or page number goes in the next request.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncPagination/parameter`.
+            package var parameter: Components.Schemas.SyncParameter?
+            /// Where `page_size` goes in each request.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncPagination/limit_parameter`.
+            package var limitParameter: Components.Schemas.SyncParameter?
+            /// - Remark: Generated from `#/components/schemas/SyncPagination/page_size`.
+            package var pageSize: Swift.Int?
+            /// The first page's number (`page_number` only).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncPagination/first_page`.
+            package var firstPage: Swift.Int?
+            /// Creates a new `SyncPagination`.
+            ///
+            /// - Parameters:
+            ///   - _type:
+            ///   - nextCursor: Where the next page's cursor is in the response.
+            ///   - cursorFromLastRecord: Where the next page's cursor is within the page's last record (Stripe's `starting_after`).
+            ///   - nextUrl: Where the next page's full URL is in the response.
+            ///   - hasMore: A boolean in the response that is false on the last page.
+            ///   - parameter: Where the cursor, offset or page number goes in the next request.
+            ///   - limitParameter: Where `page_size` goes in each request.
+            ///   - pageSize:
+            ///   - firstPage: The first page's number (`page_number` only).
+            package init(
+                _type: Components.Schemas.SyncPagination._TypePayload,
+                nextCursor: Components.Schemas.JSONPointer? = nil,
+                cursorFromLastRecord: Components.Schemas.JSONPointer? = nil,
+                nextUrl: Components.Schemas.JSONPointer? = nil,
+                hasMore: Components.Schemas.JSONPointer? = nil,
+                parameter: Components.Schemas.SyncParameter? = nil,
+                limitParameter: Components.Schemas.SyncParameter? = nil,
+                pageSize: Swift.Int? = nil,
+                firstPage: Swift.Int? = nil
+            ) {
+                self._type = _type
+                self.nextCursor = nextCursor
+                self.cursorFromLastRecord = cursorFromLastRecord
+                self.nextUrl = nextUrl
+                self.hasMore = hasMore
+                self.parameter = parameter
+                self.limitParameter = limitParameter
+                self.pageSize = pageSize
+                self.firstPage = firstPage
+            }
+            package enum CodingKeys: String, CodingKey {
+                case _type = "type"
+                case nextCursor = "next_cursor"
+                case cursorFromLastRecord = "cursor_from_last_record"
+                case nextUrl = "next_url"
+                case hasMore = "has_more"
+                case parameter
+                case limitParameter = "limit_parameter"
+                case pageSize = "page_size"
+                case firstPage = "first_page"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self._type = try container.decode(
+                    Components.Schemas.SyncPagination._TypePayload.self,
+                    forKey: ._type
+                )
+                self.nextCursor = try container.decodeIfPresent(
+                    Components.Schemas.JSONPointer.self,
+                    forKey: .nextCursor
+                )
+                self.cursorFromLastRecord = try container.decodeIfPresent(
+                    Components.Schemas.JSONPointer.self,
+                    forKey: .cursorFromLastRecord
+                )
+                self.nextUrl = try container.decodeIfPresent(
+                    Components.Schemas.JSONPointer.self,
+                    forKey: .nextUrl
+                )
+                self.hasMore = try container.decodeIfPresent(
+                    Components.Schemas.JSONPointer.self,
+                    forKey: .hasMore
+                )
+                self.parameter = try container.decodeIfPresent(
+                    Components.Schemas.SyncParameter.self,
+                    forKey: .parameter
+                )
+                self.limitParameter = try container.decodeIfPresent(
+                    Components.Schemas.SyncParameter.self,
+                    forKey: .limitParameter
+                )
+                self.pageSize = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .pageSize
+                )
+                self.firstPage = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .firstPage
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "type",
+                    "next_cursor",
+                    "cursor_from_last_record",
+                    "next_url",
+                    "has_more",
+                    "parameter",
+                    "limit_parameter",
+                    "page_size",
+                    "first_page"
+                ])
+            }
+        }
+        /// Where a page's records are, and each record's id and last-modified value within it.
+        ///
+        /// - Remark: Generated from `#/components/schemas/SyncRecordLocation`.
+        package struct SyncRecordLocation: Codable, Hashable, Sendable {
+            /// The array of records in the response (`""` when the response is the array).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncRecordLocation/pointer`.
+            package var pointer: Components.Schemas.JSONPointer
+            /// Within a record, its id at the provider (a string or a number).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncRecordLocation/id`.
+            package var id: Components.Schemas.JSONPointer
+            /// Within a record, when it last changed (an RFC 3339 timestamp or a number); required by incremental syncs.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncRecordLocation/modified`.
+            package var modified: Components.Schemas.JSONPointer?
+            /// Creates a new `SyncRecordLocation`.
+            ///
+            /// - Parameters:
+            ///   - pointer: The array of records in the response (`""` when the response is the array).
+            ///   - id: Within a record, its id at the provider (a string or a number).
+            ///   - modified: Within a record, when it last changed (an RFC 3339 timestamp or a number); required by incremental syncs.
+            package init(
+                pointer: Components.Schemas.JSONPointer,
+                id: Components.Schemas.JSONPointer,
+                modified: Components.Schemas.JSONPointer? = nil
+            ) {
+                self.pointer = pointer
+                self.id = id
+                self.modified = modified
+            }
+            package enum CodingKeys: String, CodingKey {
+                case pointer
+                case id
+                case modified
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.pointer = try container.decode(
+                    Components.Schemas.JSONPointer.self,
+                    forKey: .pointer
+                )
+                self.id = try container.decode(
+                    Components.Schemas.JSONPointer.self,
+                    forKey: .id
+                )
+                self.modified = try container.decodeIfPresent(
+                    Components.Schemas.JSONPointer.self,
+                    forKey: .modified
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "pointer",
+                    "id",
+                    "modified"
+                ])
+            }
+        }
+        /// How to ask for the records changed since the last completed run - the greatest `records.modified` value it saw (its checkpoint) goes in `parameter`.
+        ///
+        /// - Remark: Generated from `#/components/schemas/SyncIncremental`.
+        package struct SyncIncremental: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SyncIncremental/parameter`.
+            package var parameter: Components.Schemas.SyncParameter
+            /// Creates a new `SyncIncremental`.
+            ///
+            /// - Parameters:
+            ///   - parameter:
+            package init(parameter: Components.Schemas.SyncParameter) {
+                self.parameter = parameter
+            }
+            package enum CodingKeys: String, CodingKey {
+                case parameter
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.parameter = try container.decode(
+                    Components.Schemas.SyncParameter.self,
+                    forKey: .parameter
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "parameter"
+                ])
+            }
+        }
+        /// A payload member equal to a string.
+        ///
+        /// - Remark: Generated from `#/components/schemas/SyncWebhookCondition`.
+        package struct SyncWebhookCondition: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SyncWebhookCondition/pointer`.
+            package var pointer: Components.Schemas.JSONPointer
+            /// - Remark: Generated from `#/components/schemas/SyncWebhookCondition/equals`.
+            package var equals: Swift.String
+            /// Creates a new `SyncWebhookCondition`.
+            ///
+            /// - Parameters:
+            ///   - pointer:
+            ///   - equals:
+            package init(
+                pointer: Components.Schemas.JSONPointer,
+                equals: Swift.String
+            ) {
+                self.pointer = pointer
+                self.equals = equals
+            }
+            package enum CodingKeys: String, CodingKey {
+                case pointer
+                case equals
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.pointer = try container.decode(
+                    Components.Schemas.JSONPointer.self,
+                    forKey: .pointer
+                )
+                self.equals = try container.decode(
+                    Swift.String.self,
+                    forKey: .equals
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "pointer",
+                    "equals"
+                ])
+            }
+        }
+        /// An inbound webhook event type that carries one record of the sync's model, applied as it arrives.
+        ///
+        /// - Remark: Generated from `#/components/schemas/SyncWebhookMapping`.
+        package struct SyncWebhookMapping: Codable, Hashable, Sendable {
+            /// The event's type as the webhook source reports it (at most 200 characters, each mapped once), e.g. `customer.updated`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncWebhookMapping/event_type`.
+            package var eventType: Swift.String
+            /// Where the record is in the payload; its id is at the sync's `records.id` within it.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncWebhookMapping/record`.
+            package var record: Components.Schemas.JSONPointer
+            /// `upsert` writes the record, `delete` marks it deleted, `trigger` starts an incremental run instead (for thin payloads).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncWebhookMapping/action`.
+            @frozen package enum ActionPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case upsert = "upsert"
+                case delete = "delete"
+                case trigger = "trigger"
+            }
+            /// `upsert` writes the record, `delete` marks it deleted, `trigger` starts an incremental run instead (for thin payloads).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncWebhookMapping/action`.
+            package var action: Components.Schemas.SyncWebhookMapping.ActionPayload?
+            /// For `upsert` mappings, a payload member that marks a deletion instead (GitHub's `"action": "deleted"`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncWebhookMapping/delete_when`.
+            package var deleteWhen: Components.Schemas.SyncWebhookCondition?
+            /// Creates a new `SyncWebhookMapping`.
+            ///
+            /// - Parameters:
+            ///   - eventType: The event's type as the webhook source reports it (at most 200 characters, each mapped once), e.g. `customer.updated`.
+            ///   - record: Where the record is in the payload; its id is at the sync's `records.id` within it.
+            ///   - action: `upsert` writes the record, `delete` marks it deleted, `trigger` starts an incremental run instead (for thin payloads).
+            ///   - deleteWhen: For `upsert` mappings, a payload member that marks a deletion instead (GitHub's `"action": "deleted"`).
+            package init(
+                eventType: Swift.String,
+                record: Components.Schemas.JSONPointer,
+                action: Components.Schemas.SyncWebhookMapping.ActionPayload? = nil,
+                deleteWhen: Components.Schemas.SyncWebhookCondition? = nil
+            ) {
+                self.eventType = eventType
+                self.record = record
+                self.action = action
+                self.deleteWhen = deleteWhen
+            }
+            package enum CodingKeys: String, CodingKey {
+                case eventType = "event_type"
+                case record
+                case action
+                case deleteWhen = "delete_when"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.eventType = try container.decode(
+                    Swift.String.self,
+                    forKey: .eventType
+                )
+                self.record = try container.decode(
+                    Components.Schemas.JSONPointer.self,
+                    forKey: .record
+                )
+                self.action = try container.decodeIfPresent(
+                    Components.Schemas.SyncWebhookMapping.ActionPayload.self,
+                    forKey: .action
+                )
+                self.deleteWhen = try container.decodeIfPresent(
+                    Components.Schemas.SyncWebhookCondition.self,
+                    forKey: .deleteWhen
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "event_type",
+                    "record",
+                    "action",
+                    "delete_when"
+                ])
+            }
+        }
+        /// A declarative sync (no user code runs): which provider endpoint holds a model's records, how to page
+        /// through it, where each record's id and last-modified value are, how to ask for changes only, how
+        /// often it runs, and which inbound webhooks update its records in real time.
+        ///
+        ///
+        /// - Remark: Generated from `#/components/schemas/SyncDefinition`.
+        package struct SyncDefinition: Codable, Hashable, Sendable {
+            /// Unique per provider; in a PUT it must equal `sync_name`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncDefinition/name`.
+            package var name: Swift.String
+            /// The records' model in the store and the change feed (`GET /v1/integrations/{integration_id}/records?model=...`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncDefinition/model`.
+            package var model: Swift.String
+            /// At most 500 characters.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncDefinition/description`.
+            package var description: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/SyncDefinition/request`.
+            package var request: Components.Schemas.SyncRequest
+            /// - Remark: Generated from `#/components/schemas/SyncDefinition/pagination`.
+            package var pagination: Components.Schemas.SyncPagination
+            /// - Remark: Generated from `#/components/schemas/SyncDefinition/records`.
+            package var records: Components.Schemas.SyncRecordLocation
+            /// How to ask for changes only; without it every run reads everything.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncDefinition/incremental`.
+            package var incremental: Components.Schemas.SyncIncremental?
+            /// How often an enabled sync runs, unless the integration overrides it.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncDefinition/frequency_seconds`.
+            package var frequencySeconds: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/SyncDefinition/webhooks`.
+            package var webhooks: [Components.Schemas.SyncWebhookMapping]?
+            /// Creates a new `SyncDefinition`.
+            ///
+            /// - Parameters:
+            ///   - name: Unique per provider; in a PUT it must equal `sync_name`.
+            ///   - model: The records' model in the store and the change feed (`GET /v1/integrations/{integration_id}/records?model=...`).
+            ///   - description: At most 500 characters.
+            ///   - request:
+            ///   - pagination:
+            ///   - records:
+            ///   - incremental: How to ask for changes only; without it every run reads everything.
+            ///   - frequencySeconds: How often an enabled sync runs, unless the integration overrides it.
+            ///   - webhooks:
+            package init(
+                name: Swift.String,
+                model: Swift.String,
+                description: Swift.String? = nil,
+                request: Components.Schemas.SyncRequest,
+                pagination: Components.Schemas.SyncPagination,
+                records: Components.Schemas.SyncRecordLocation,
+                incremental: Components.Schemas.SyncIncremental? = nil,
+                frequencySeconds: Swift.Int? = nil,
+                webhooks: [Components.Schemas.SyncWebhookMapping]? = nil
+            ) {
+                self.name = name
+                self.model = model
+                self.description = description
+                self.request = request
+                self.pagination = pagination
+                self.records = records
+                self.incremental = incremental
+                self.frequencySeconds = frequencySeconds
+                self.webhooks = webhooks
+            }
+            package enum CodingKeys: String, CodingKey {
+                case name
+                case model
+                case description
+                case request
+                case pagination
+                case records
+                case incremental
+                case frequencySeconds = "frequency_seconds"
+                case webhooks
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.name = try container.decode(
+                    Swift.String.self,
+                    forKey: .name
+                )
+                self.model = try container.decode(
+                    Swift.String.self,
+                    forKey: .model
+                )
+                self.description = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .description
+                )
+                self.request = try container.decode(
+                    Components.Schemas.SyncRequest.self,
+                    forKey: .request
+                )
+                self.pagination = try container.decode(
+                    Components.Schemas.SyncPagination.self,
+                    forKey: .pagination
+                )
+                self.records = try container.decode(
+                    Components.Schemas.SyncRecordLocation.self,
+                    forKey: .records
+                )
+                self.incremental = try container.decodeIfPresent(
+                    Components.Schemas.SyncIncremental.self,
+                    forKey: .incremental
+                )
+                self.frequencySeconds = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .frequencySeconds
+                )
+                self.webhooks = try container.decodeIfPresent(
+                    [Components.Schemas.SyncWebhookMapping].self,
+                    forKey: .webhooks
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "name",
+                    "model",
+                    "description",
+                    "request",
+                    "pagination",
+                    "records",
+                    "incremental",
+                    "frequency_seconds",
+                    "webhooks"
+                ])
+            }
+        }
+        /// A sync definition as the API shows it - the definition's fields, its provider, and its version.
+        ///
+        /// - Remark: Generated from `#/components/schemas/Sync`.
+        package struct Sync: Codable, Hashable, Sendable {
+            /// The provider's id.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Sync/provider`.
+            package var provider: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Sync/name`.
+            package var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Sync/model`.
+            package var model: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Sync/description`.
+            package var description: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Sync/request`.
+            package var request: Components.Schemas.SyncRequest
+            /// - Remark: Generated from `#/components/schemas/Sync/pagination`.
+            package var pagination: Components.Schemas.SyncPagination
+            /// - Remark: Generated from `#/components/schemas/Sync/records`.
+            package var records: Components.Schemas.SyncRecordLocation
+            /// Absent when every run reads everything.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Sync/incremental`.
+            package var incremental: Components.Schemas.SyncIncremental?
+            /// - Remark: Generated from `#/components/schemas/Sync/frequency_seconds`.
+            package var frequencySeconds: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Sync/webhooks`.
+            package var webhooks: [Components.Schemas.SyncWebhookMapping]
+            /// Grows by one each time the tenant's definition changes; built-in definitions are version 1. Runs record the version they ran.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Sync/version`.
+            package var version: Swift.Int
+            /// true for a definition that ships with the provider (read-only), false for the tenant's own.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Sync/built_in`.
+            package var builtIn: Swift.Bool
+            /// When the tenant's definition was last saved; null for a built-in one.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Sync/updated_at`.
+            package var updatedAt: Foundation.Date?
+            /// Creates a new `Sync`.
+            ///
+            /// - Parameters:
+            ///   - provider: The provider's id.
+            ///   - name:
+            ///   - model:
+            ///   - description:
+            ///   - request:
+            ///   - pagination:
+            ///   - records:
+            ///   - incremental: Absent when every run reads everything.
+            ///   - frequencySeconds:
+            ///   - webhooks:
+            ///   - version: Grows by one each time the tenant's definition changes; built-in definitions are version 1. Runs record the version they ran.
+            ///   - builtIn: true for a definition that ships with the provider (read-only), false for the tenant's own.
+            ///   - updatedAt: When the tenant's definition was last saved; null for a built-in one.
+            package init(
+                provider: Swift.String,
+                name: Swift.String,
+                model: Swift.String,
+                description: Swift.String? = nil,
+                request: Components.Schemas.SyncRequest,
+                pagination: Components.Schemas.SyncPagination,
+                records: Components.Schemas.SyncRecordLocation,
+                incremental: Components.Schemas.SyncIncremental? = nil,
+                frequencySeconds: Swift.Int,
+                webhooks: [Components.Schemas.SyncWebhookMapping],
+                version: Swift.Int,
+                builtIn: Swift.Bool,
+                updatedAt: Foundation.Date? = nil
+            ) {
+                self.provider = provider
+                self.name = name
+                self.model = model
+                self.description = description
+                self.request = request
+                self.pagination = pagination
+                self.records = records
+                self.incremental = incremental
+                self.frequencySeconds = frequencySeconds
+                self.webhooks = webhooks
+                self.version = version
+                self.builtIn = builtIn
+                self.updatedAt = updatedAt
+            }
+            package enum CodingKeys: String, CodingKey {
+                case provider
+                case name
+                case model
+                case description
+                case request
+                case pagination
+                case records
+                case incremental
+                case frequencySeconds = "frequency_seconds"
+                case webhooks
+                case version
+                case builtIn = "built_in"
+                case updatedAt = "updated_at"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.provider = try container.decode(
+                    Swift.String.self,
+                    forKey: .provider
+                )
+                self.name = try container.decode(
+                    Swift.String.self,
+                    forKey: .name
+                )
+                self.model = try container.decode(
+                    Swift.String.self,
+                    forKey: .model
+                )
+                self.description = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .description
+                )
+                self.request = try container.decode(
+                    Components.Schemas.SyncRequest.self,
+                    forKey: .request
+                )
+                self.pagination = try container.decode(
+                    Components.Schemas.SyncPagination.self,
+                    forKey: .pagination
+                )
+                self.records = try container.decode(
+                    Components.Schemas.SyncRecordLocation.self,
+                    forKey: .records
+                )
+                self.incremental = try container.decodeIfPresent(
+                    Components.Schemas.SyncIncremental.self,
+                    forKey: .incremental
+                )
+                self.frequencySeconds = try container.decode(
+                    Swift.Int.self,
+                    forKey: .frequencySeconds
+                )
+                self.webhooks = try container.decode(
+                    [Components.Schemas.SyncWebhookMapping].self,
+                    forKey: .webhooks
+                )
+                self.version = try container.decode(
+                    Swift.Int.self,
+                    forKey: .version
+                )
+                self.builtIn = try container.decode(
+                    Swift.Bool.self,
+                    forKey: .builtIn
+                )
+                self.updatedAt = try container.decodeIfPresent(
+                    Foundation.Date.self,
+                    forKey: .updatedAt
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "provider",
+                    "name",
+                    "model",
+                    "description",
+                    "request",
+                    "pagination",
+                    "records",
+                    "incremental",
+                    "frequency_seconds",
+                    "webhooks",
+                    "version",
+                    "built_in",
+                    "updated_at"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SyncList`.
+        package struct SyncList: Codable, Hashable, Sendable {
+            /// Built-in definitions first, then the tenant's own, each group in name order.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncList/data`.
+            package var data: [Components.Schemas.Sync]
+            /// Always null; the list is not paginated.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncList/next_cursor`.
+            package var nextCursor: Swift.String?
+            /// Creates a new `SyncList`.
+            ///
+            /// - Parameters:
+            ///   - data: Built-in definitions first, then the tenant's own, each group in name order.
+            ///   - nextCursor: Always null; the list is not paginated.
+            package init(
+                data: [Components.Schemas.Sync],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.data = data
+                self.nextCursor = nextCursor
+            }
+            package enum CodingKeys: String, CodingKey {
+                case data
+                case nextCursor = "next_cursor"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.data = try container.decode(
+                    [Components.Schemas.Sync].self,
+                    forKey: .data
+                )
+                self.nextCursor = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .nextCursor
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "data",
+                    "next_cursor"
+                ])
+            }
+        }
+        /// `full` reads everything and then marks the records it did not see as deleted; `incremental` asks only for the records changed since the checkpoint.
+        ///
+        /// - Remark: Generated from `#/components/schemas/SyncRunMode`.
+        @frozen package enum SyncRunMode: String, Codable, Hashable, Sendable, CaseIterable {
+            case incremental = "incremental"
+            case full = "full"
+        }
+        /// One run of a sync, its log.
+        ///
+        /// - Remark: Generated from `#/components/schemas/SyncRun`.
+        package struct SyncRun: Codable, Hashable, Sendable {
+            /// The run's id, also the id of the `sync.run` job that carries it (`GET /v1/jobs/{job_id}`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncRun/id`.
+            package var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/SyncRun/integration_id`.
+            package var integrationId: Swift.String
+            /// The sync's name.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncRun/sync`.
+            package var sync: Swift.String
+            /// - Remark: Generated from `#/components/schemas/SyncRun/model`.
+            package var model: Swift.String
+            /// The version of the sync definition the run started with.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncRun/definition_version`.
+            package var definitionVersion: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/SyncRun/mode`.
+            package var mode: Components.Schemas.SyncRunMode
+            /// What started the run.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncRun/trigger`.
+            @frozen package enum TriggerPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case schedule = "schedule"
+                case api = "api"
+                case reset = "reset"
+                case webhook = "webhook"
+            }
+            /// What started the run.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncRun/trigger`.
+            package var trigger: Components.Schemas.SyncRun.TriggerPayload
+            /// - Remark: Generated from `#/components/schemas/SyncRun/status`.
+            @frozen package enum StatusPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case queued = "queued"
+                case running = "running"
+                case succeeded = "succeeded"
+                case failed = "failed"
+            }
+            /// - Remark: Generated from `#/components/schemas/SyncRun/status`.
+            package var status: Components.Schemas.SyncRun.StatusPayload
+            /// Pages committed so far.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncRun/pages`.
+            package var pages: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/SyncRun/added`.
+            package var added: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/SyncRun/updated`.
+            package var updated: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/SyncRun/unchanged`.
+            package var unchanged: Swift.Int
+            /// Records a completed full run marked deleted because it did not see them.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncRun/deleted`.
+            package var deleted: Swift.Int
+            /// The greatest last-modified value the run has seen (any JSON); null when none.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncRun/checkpoint`.
+            package var checkpoint: OpenAPIRuntime.OpenAPIValueContainer
+            /// Why the run failed, or the last transient failure while its job waits to retry.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncRun/error`.
+            package var error: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/SyncRun/created_at`.
+            package var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/SyncRun/started_at`.
+            package var startedAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/SyncRun/finished_at`.
+            package var finishedAt: Foundation.Date?
+            /// Creates a new `SyncRun`.
+            ///
+            /// - Parameters:
+            ///   - id: The run's id, also the id of the `sync.run` job that carries it (`GET /v1/jobs/{job_id}`).
+            ///   - integrationId:
+            ///   - sync: The sync's name.
+            ///   - model:
+            ///   - definitionVersion: The version of the sync definition the run started with.
+            ///   - mode:
+            ///   - trigger: What started the run.
+            ///   - status:
+            ///   - pages: Pages committed so far.
+            ///   - added:
+            ///   - updated:
+            ///   - unchanged:
+            ///   - deleted: Records a completed full run marked deleted because it did not see them.
+            ///   - checkpoint: The greatest last-modified value the run has seen (any JSON); null when none.
+            ///   - error: Why the run failed, or the last transient failure while its job waits to retry.
+            ///   - createdAt:
+            ///   - startedAt:
+            ///   - finishedAt:
+            package init(
+                id: Swift.String,
+                integrationId: Swift.String,
+                sync: Swift.String,
+                model: Swift.String,
+                definitionVersion: Swift.Int,
+                mode: Components.Schemas.SyncRunMode,
+                trigger: Components.Schemas.SyncRun.TriggerPayload,
+                status: Components.Schemas.SyncRun.StatusPayload,
+                pages: Swift.Int,
+                added: Swift.Int,
+                updated: Swift.Int,
+                unchanged: Swift.Int,
+                deleted: Swift.Int,
+                checkpoint: OpenAPIRuntime.OpenAPIValueContainer,
+                error: Swift.String? = nil,
+                createdAt: Foundation.Date,
+                startedAt: Foundation.Date? = nil,
+                finishedAt: Foundation.Date? = nil
+            ) {
+                self.id = id
+                self.integrationId = integrationId
+                self.sync = sync
+                self.model = model
+                self.definitionVersion = definitionVersion
+                self.mode = mode
+                self.trigger = trigger
+                self.status = status
+                self.pages = pages
+                self.added = added
+                self.updated = updated
+                self.unchanged = unchanged
+                self.deleted = deleted
+                self.checkpoint = checkpoint
+                self.error = error
+                self.createdAt = createdAt
+                self.startedAt = startedAt
+                self.finishedAt = finishedAt
+            }
+            package enum CodingKeys: String, CodingKey {
+                case id
+                case integrationId = "integration_id"
+                case sync
+                case model
+                case definitionVersion = "definition_version"
+                case mode
+                case trigger
+                case status
+                case pages
+                case added
+                case updated
+                case unchanged
+                case deleted
+                case checkpoint
+                case error
+                case createdAt = "created_at"
+                case startedAt = "started_at"
+                case finishedAt = "finished_at"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.id = try container.decode(
+                    Swift.String.self,
+                    forKey: .id
+                )
+                self.integrationId = try container.decode(
+                    Swift.String.self,
+                    forKey: .integrationId
+                )
+                self.sync = try container.decode(
+                    Swift.String.self,
+                    forKey: .sync
+                )
+                self.model = try container.decode(
+                    Swift.String.self,
+                    forKey: .model
+                )
+                self.definitionVersion = try container.decode(
+                    Swift.Int.self,
+                    forKey: .definitionVersion
+                )
+                self.mode = try container.decode(
+                    Components.Schemas.SyncRunMode.self,
+                    forKey: .mode
+                )
+                self.trigger = try container.decode(
+                    Components.Schemas.SyncRun.TriggerPayload.self,
+                    forKey: .trigger
+                )
+                self.status = try container.decode(
+                    Components.Schemas.SyncRun.StatusPayload.self,
+                    forKey: .status
+                )
+                self.pages = try container.decode(
+                    Swift.Int.self,
+                    forKey: .pages
+                )
+                self.added = try container.decode(
+                    Swift.Int.self,
+                    forKey: .added
+                )
+                self.updated = try container.decode(
+                    Swift.Int.self,
+                    forKey: .updated
+                )
+                self.unchanged = try container.decode(
+                    Swift.Int.self,
+                    forKey: .unchanged
+                )
+                self.deleted = try container.decode(
+                    Swift.Int.self,
+                    forKey: .deleted
+                )
+                self.checkpoint = try container.decode(
+                    OpenAPIRuntime.OpenAPIValueContainer.self,
+                    forKey: .checkpoint
+                )
+                self.error = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .error
+                )
+                self.createdAt = try container.decode(
+                    Foundation.Date.self,
+                    forKey: .createdAt
+                )
+                self.startedAt = try container.decodeIfPresent(
+                    Foundation.Date.self,
+                    forKey: .startedAt
+                )
+                self.finishedAt = try container.decodeIfPresent(
+                    Foundation.Date.self,
+                    forKey: .finishedAt
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "id",
+                    "integration_id",
+                    "sync",
+                    "model",
+                    "definition_version",
+                    "mode",
+                    "trigger",
+                    "status",
+                    "pages",
+                    "added",
+                    "updated",
+                    "unchanged",
+                    "deleted",
+                    "checkpoint",
+                    "error",
+                    "created_at",
+                    "started_at",
+                    "finished_at"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SyncRunList`.
+        package struct SyncRunList: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SyncRunList/data`.
+            package var data: [Components.Schemas.SyncRun]
+            /// Cursor for the next page, or null when this is the last page.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncRunList/next_cursor`.
+            package var nextCursor: Swift.String?
+            /// Creates a new `SyncRunList`.
+            ///
+            /// - Parameters:
+            ///   - data:
+            ///   - nextCursor: Cursor for the next page, or null when this is the last page.
+            package init(
+                data: [Components.Schemas.SyncRun],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.data = data
+                self.nextCursor = nextCursor
+            }
+            package enum CodingKeys: String, CodingKey {
+                case data
+                case nextCursor = "next_cursor"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.data = try container.decode(
+                    [Components.Schemas.SyncRun].self,
+                    forKey: .data
+                )
+                self.nextCursor = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .nextCursor
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "data",
+                    "next_cursor"
+                ])
+            }
+        }
+        /// An integration's state of one sync of its provider.
+        ///
+        /// - Remark: Generated from `#/components/schemas/IntegrationSync`.
+        package struct IntegrationSync: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/IntegrationSync/name`.
+            package var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/IntegrationSync/model`.
+            package var model: Swift.String
+            /// Whether the scheduler runs the sync.
+            ///
+            /// - Remark: Generated from `#/components/schemas/IntegrationSync/enabled`.
+            package var enabled: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/IntegrationSync/paused`.
+            package var paused: Swift.Bool
+            /// The effective frequency, the integration's override or the definition's.
+            ///
+            /// - Remark: Generated from `#/components/schemas/IntegrationSync/frequency_seconds`.
+            package var frequencySeconds: Swift.Int
+            /// The integration's own frequency; null follows the definition's.
+            ///
+            /// - Remark: Generated from `#/components/schemas/IntegrationSync/frequency_override`.
+            package var frequencyOverride: Swift.Int?
+            /// Where the next incremental run continues (the greatest last-modified value the last completed run saw; any JSON); null when none.
+            ///
+            /// - Remark: Generated from `#/components/schemas/IntegrationSync/checkpoint`.
+            package var checkpoint: OpenAPIRuntime.OpenAPIValueContainer
+            /// When the scheduler runs the sync next (in the past - due now); null unless it is enabled and not paused.
+            ///
+            /// - Remark: Generated from `#/components/schemas/IntegrationSync/next_run_at`.
+            package var nextRunAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/IntegrationSync/status`.
+            @frozen package enum StatusPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case disabled = "disabled"
+                case scheduled = "scheduled"
+                case paused = "paused"
+                case needsReauth = "needs_reauth"
+                case integrationNotConnected = "integration_not_connected"
+            }
+            /// - Remark: Generated from `#/components/schemas/IntegrationSync/status`.
+            package var status: Components.Schemas.IntegrationSync.StatusPayload
+            /// Why the sync does not run on schedule although enabled (paused, connection lost, integration not connected).
+            ///
+            /// - Remark: Generated from `#/components/schemas/IntegrationSync/pause_reason`.
+            package var pauseReason: Swift.String?
+            /// The sync's latest run (queued, running or finished); null before its first.
+            ///
+            /// - Remark: Generated from `#/components/schemas/IntegrationSync/last_run`.
+            package struct LastRunPayload: Codable, Hashable, Sendable {
+                /// The run's id, also the id of the `sync.run` job that carries it (`GET /v1/jobs/{job_id}`).
+                ///
+                /// - Remark: Generated from `#/components/schemas/IntegrationSync/last_run/id`.
+                package var id: Swift.String
+                /// - Remark: Generated from `#/components/schemas/IntegrationSync/last_run/integration_id`.
+                package var integrationId: Swift.String
+                /// The sync's name.
+                ///
+                /// - Remark: Generated from `#/components/schemas/IntegrationSync/last_run/sync`.
+                package var sync: Swift.String
+                /// - Remark: Generated from `#/components/schemas/IntegrationSync/last_run/model`.
+                package var model: Swift.String
+                /// The version of the sync definition the run started with.
+                ///
+                /// - Remark: Generated from `#/components/schemas/IntegrationSync/last_run/definition_version`.
+                package var definitionVersion: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/IntegrationSync/last_run/mode`.
+                package var mode: Components.Schemas.SyncRunMode
+                /// What started the run.
+                ///
+                /// - Remark: Generated from `#/components/schemas/IntegrationSync/last_run/trigger`.
+                @frozen package enum TriggerPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                    case schedule = "schedule"
+                    case api = "api"
+                    case reset = "reset"
+                    case webhook = "webhook"
+                }
+                /// What started the run.
+                ///
+                /// - Remark: Generated from `#/components/schemas/IntegrationSync/last_run/trigger`.
+                package var trigger: Components.Schemas.IntegrationSync.LastRunPayload.TriggerPayload
+                /// - Remark: Generated from `#/components/schemas/IntegrationSync/last_run/status`.
+                @frozen package enum StatusPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                    case queued = "queued"
+                    case running = "running"
+                    case succeeded = "succeeded"
+                    case failed = "failed"
+                }
+                /// - Remark: Generated from `#/components/schemas/IntegrationSync/last_run/status`.
+                package var status: Components.Schemas.IntegrationSync.LastRunPayload.StatusPayload
+                /// Pages committed so far.
+                ///
+                /// - Remark: Generated from `#/components/schemas/IntegrationSync/last_run/pages`.
+                package var pages: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/IntegrationSync/last_run/added`.
+                package var added: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/IntegrationSync/last_run/updated`.
+                package var updated: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/IntegrationSync/last_run/unchanged`.
+                package var unchanged: Swift.Int
+                /// Records a completed full run marked deleted because it did not see them.
+                ///
+                /// - Remark: Generated from `#/components/schemas/IntegrationSync/last_run/deleted`.
+                package var deleted: Swift.Int
+                /// The greatest last-modified value the run has seen (any JSON); null when none.
+                ///
+                /// - Remark: Generated from `#/components/schemas/IntegrationSync/last_run/checkpoint`.
+                package var checkpoint: OpenAPIRuntime.OpenAPIValueContainer
+                /// Why the run failed, or the last transient failure while its job waits to retry.
+                ///
+                /// - Remark: Generated from `#/components/schemas/IntegrationSync/last_run/error`.
+                package var error: Swift.String?
+                /// - Remark: Generated from `#/components/schemas/IntegrationSync/last_run/created_at`.
+                package var createdAt: Foundation.Date
+                /// - Remark: Generated from `#/components/schemas/IntegrationSync/last_run/started_at`.
+                package var startedAt: Foundation.Date?
+                /// - Remark: Generated from `#/components/schemas/IntegrationSync/last_run/finished_at`.
+                package var finishedAt: Foundation.Date?
+                /// Creates a new `LastRunPayload`.
+                ///
+                /// - Parameters:
+                ///   - id: The run's id, also the id of the `sync.run` job that carries it (`GET /v1/jobs/{job_id}`).
+                ///   - integrationId:
+                ///   - sync: The sync's name.
+                ///   - model:
+                ///   - definitionVersion: The version of the sync definition the run started with.
+                ///   - mode:
+                ///   - trigger: What started the run.
+                ///   - status:
+                ///   - pages: Pages committed so far.
+                ///   - added:
+                ///   - updated:
+                ///   - unchanged:
+                ///   - deleted: Records a completed full run marked deleted because it did not see them.
+                ///   - checkpoint: The greatest last-modified value the run has seen (any JSON); null when none.
+                ///   - error: Why the run failed, or the last transient failure while its job waits to retry.
+                ///   - createdAt:
+                ///   - startedAt:
+                ///   - finishedAt:
+                package init(
+                    id: Swift.String,
+                    integrationId: Swift.String,
+                    sync: Swift.String,
+                    model: Swift.String,
+                    definitionVersion: Swift.Int,
+                    mode: Components.Schemas.SyncRunMode,
+                    trigger: Components.Schemas.IntegrationSync.LastRunPayload.TriggerPayload,
+                    status: Components.Schemas.IntegrationSync.LastRunPayload.StatusPayload,
+                    pages: Swift.Int,
+                    added: Swift.Int,
+                    updated: Swift.Int,
+                    unchanged: Swift.Int,
+                    deleted: Swift.Int,
+                    checkpoint: OpenAPIRuntime.OpenAPIValueContainer,
+                    error: Swift.String? = nil,
+                    createdAt: Foundation.Date,
+                    startedAt: Foundation.Date? = nil,
+                    finishedAt: Foundation.Date? = nil
+                ) {
+                    self.id = id
+                    self.integrationId = integrationId
+                    self.sync = sync
+                    self.model = model
+                    self.definitionVersion = definitionVersion
+                    self.mode = mode
+                    self.trigger = trigger
+                    self.status = status
+                    self.pages = pages
+                    self.added = added
+                    self.updated = updated
+                    self.unchanged = unchanged
+                    self.deleted = deleted
+                    self.checkpoint = checkpoint
+                    self.error = error
+                    self.createdAt = createdAt
+                    self.startedAt = startedAt
+                    self.finishedAt = finishedAt
+                }
+                package enum CodingKeys: String, CodingKey {
+                    case id
+                    case integrationId = "integration_id"
+                    case sync
+                    case model
+                    case definitionVersion = "definition_version"
+                    case mode
+                    case trigger
+                    case status
+                    case pages
+                    case added
+                    case updated
+                    case unchanged
+                    case deleted
+                    case checkpoint
+                    case error
+                    case createdAt = "created_at"
+                    case startedAt = "started_at"
+                    case finishedAt = "finished_at"
+                }
+                package init(from decoder: any Swift.Decoder) throws {
+                    let container = try decoder.container(keyedBy: CodingKeys.self)
+                    self.id = try container.decode(
+                        Swift.String.self,
+                        forKey: .id
+                    )
+                    self.integrationId = try container.decode(
+                        Swift.String.self,
+                        forKey: .integrationId
+                    )
+                    self.sync = try container.decode(
+                        Swift.String.self,
+                        forKey: .sync
+                    )
+                    self.model = try container.decode(
+                        Swift.String.self,
+                        forKey: .model
+                    )
+                    self.definitionVersion = try container.decode(
+                        Swift.Int.self,
+                        forKey: .definitionVersion
+                    )
+                    self.mode = try container.decode(
+                        Components.Schemas.SyncRunMode.self,
+                        forKey: .mode
+                    )
+                    self.trigger = try container.decode(
+                        Components.Schemas.IntegrationSync.LastRunPayload.TriggerPayload.self,
+                        forKey: .trigger
+                    )
+                    self.status = try container.decode(
+                        Components.Schemas.IntegrationSync.LastRunPayload.StatusPayload.self,
+                        forKey: .status
+                    )
+                    self.pages = try container.decode(
+                        Swift.Int.self,
+                        forKey: .pages
+                    )
+                    self.added = try container.decode(
+                        Swift.Int.self,
+                        forKey: .added
+                    )
+                    self.updated = try container.decode(
+                        Swift.Int.self,
+                        forKey: .updated
+                    )
+                    self.unchanged = try container.decode(
+                        Swift.Int.self,
+                        forKey: .unchanged
+                    )
+                    self.deleted = try container.decode(
+                        Swift.Int.self,
+                        forKey: .deleted
+                    )
+                    self.checkpoint = try container.decode(
+                        OpenAPIRuntime.OpenAPIValueContainer.self,
+                        forKey: .checkpoint
+                    )
+                    self.error = try container.decodeIfPresent(
+                        Swift.String.self,
+                        forKey: .error
+                    )
+                    self.createdAt = try container.decode(
+                        Foundation.Date.self,
+                        forKey: .createdAt
+                    )
+                    self.startedAt = try container.decodeIfPresent(
+                        Foundation.Date.self,
+                        forKey: .startedAt
+                    )
+                    self.finishedAt = try container.decodeIfPresent(
+                        Foundation.Date.self,
+                        forKey: .finishedAt
+                    )
+                    try decoder.ensureNoAdditionalProperties(knownKeys: [
+                        "id",
+                        "integration_id",
+                        "sync",
+                        "model",
+                        "definition_version",
+                        "mode",
+                        "trigger",
+                        "status",
+                        "pages",
+                        "added",
+                        "updated",
+                        "unchanged",
+                        "deleted",
+                        "checkpoint",
+                        "error",
+                        "created_at",
+                        "started_at",
+                        "finished_at"
+                    ])
+                }
+            }
+            /// The sync's latest run (queued, running or finished); null before its first.
+            ///
+            /// - Remark: Generated from `#/components/schemas/IntegrationSync/last_run`.
+            package var lastRun: Components.Schemas.IntegrationSync.LastRunPayload?
+            /// Creates a new `IntegrationSync`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - model:
+            ///   - enabled: Whether the scheduler runs the sync.
+            ///   - paused:
+            ///   - frequencySeconds: The effective frequency, the integration's override or the definition's.
+            ///   - frequencyOverride: The integration's own frequency; null follows the definition's.
+            ///   - checkpoint: Where the next incremental run continues (the greatest last-modified value the last completed run saw; any JSON); null when none.
+            ///   - nextRunAt: When the scheduler runs the sync next (in the past - due now); null unless it is enabled and not paused.
+            ///   - status:
+            ///   - pauseReason: Why the sync does not run on schedule although enabled (paused, connection lost, integration not connected).
+            ///   - lastRun: The sync's latest run (queued, running or finished); null before its first.
+            package init(
+                name: Swift.String,
+                model: Swift.String,
+                enabled: Swift.Bool,
+                paused: Swift.Bool,
+                frequencySeconds: Swift.Int,
+                frequencyOverride: Swift.Int? = nil,
+                checkpoint: OpenAPIRuntime.OpenAPIValueContainer,
+                nextRunAt: Foundation.Date? = nil,
+                status: Components.Schemas.IntegrationSync.StatusPayload,
+                pauseReason: Swift.String? = nil,
+                lastRun: Components.Schemas.IntegrationSync.LastRunPayload? = nil
+            ) {
+                self.name = name
+                self.model = model
+                self.enabled = enabled
+                self.paused = paused
+                self.frequencySeconds = frequencySeconds
+                self.frequencyOverride = frequencyOverride
+                self.checkpoint = checkpoint
+                self.nextRunAt = nextRunAt
+                self.status = status
+                self.pauseReason = pauseReason
+                self.lastRun = lastRun
+            }
+            package enum CodingKeys: String, CodingKey {
+                case name
+                case model
+                case enabled
+                case paused
+                case frequencySeconds = "frequency_seconds"
+                case frequencyOverride = "frequency_override"
+                case checkpoint
+                case nextRunAt = "next_run_at"
+                case status
+                case pauseReason = "pause_reason"
+                case lastRun = "last_run"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.name = try container.decode(
+                    Swift.String.self,
+                    forKey: .name
+                )
+                self.model = try container.decode(
+                    Swift.String.self,
+                    forKey: .model
+                )
+                self.enabled = try container.decode(
+                    Swift.Bool.self,
+                    forKey: .enabled
+                )
+                self.paused = try container.decode(
+                    Swift.Bool.self,
+                    forKey: .paused
+                )
+                self.frequencySeconds = try container.decode(
+                    Swift.Int.self,
+                    forKey: .frequencySeconds
+                )
+                self.frequencyOverride = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .frequencyOverride
+                )
+                self.checkpoint = try container.decode(
+                    OpenAPIRuntime.OpenAPIValueContainer.self,
+                    forKey: .checkpoint
+                )
+                self.nextRunAt = try container.decodeIfPresent(
+                    Foundation.Date.self,
+                    forKey: .nextRunAt
+                )
+                self.status = try container.decode(
+                    Components.Schemas.IntegrationSync.StatusPayload.self,
+                    forKey: .status
+                )
+                self.pauseReason = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .pauseReason
+                )
+                self.lastRun = try container.decodeIfPresent(
+                    Components.Schemas.IntegrationSync.LastRunPayload.self,
+                    forKey: .lastRun
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "name",
+                    "model",
+                    "enabled",
+                    "paused",
+                    "frequency_seconds",
+                    "frequency_override",
+                    "checkpoint",
+                    "next_run_at",
+                    "status",
+                    "pause_reason",
+                    "last_run"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/IntegrationSyncList`.
+        package struct IntegrationSyncList: Codable, Hashable, Sendable {
+            /// One entry per sync of the provider, built-in first.
+            ///
+            /// - Remark: Generated from `#/components/schemas/IntegrationSyncList/data`.
+            package var data: [Components.Schemas.IntegrationSync]
+            /// Always null; the list is not paginated.
+            ///
+            /// - Remark: Generated from `#/components/schemas/IntegrationSyncList/next_cursor`.
+            package var nextCursor: Swift.String?
+            /// Creates a new `IntegrationSyncList`.
+            ///
+            /// - Parameters:
+            ///   - data: One entry per sync of the provider, built-in first.
+            ///   - nextCursor: Always null; the list is not paginated.
+            package init(
+                data: [Components.Schemas.IntegrationSync],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.data = data
+                self.nextCursor = nextCursor
+            }
+            package enum CodingKeys: String, CodingKey {
+                case data
+                case nextCursor = "next_cursor"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.data = try container.decode(
+                    [Components.Schemas.IntegrationSync].self,
+                    forKey: .data
+                )
+                self.nextCursor = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .nextCursor
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "data",
+                    "next_cursor"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/IntegrationSyncUpdate`.
+        package struct IntegrationSyncUpdate: Codable, Hashable, Sendable {
+            /// Whether the scheduler runs the sync; enabling a disabled sync makes it due now.
+            ///
+            /// - Remark: Generated from `#/components/schemas/IntegrationSyncUpdate/enabled`.
+            package var enabled: Swift.Bool?
+            /// The integration's own frequency; null goes back to the definition's.
+            ///
+            /// - Remark: Generated from `#/components/schemas/IntegrationSyncUpdate/frequency_seconds`.
+            package var frequencySeconds: Swift.Int?
+            /// Creates a new `IntegrationSyncUpdate`.
+            ///
+            /// - Parameters:
+            ///   - enabled: Whether the scheduler runs the sync; enabling a disabled sync makes it due now.
+            ///   - frequencySeconds: The integration's own frequency; null goes back to the definition's.
+            package init(
+                enabled: Swift.Bool? = nil,
+                frequencySeconds: Swift.Int? = nil
+            ) {
+                self.enabled = enabled
+                self.frequencySeconds = frequencySeconds
+            }
+            package enum CodingKeys: String, CodingKey {
+                case enabled
+                case frequencySeconds = "frequency_seconds"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.enabled = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .enabled
+                )
+                self.frequencySeconds = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .frequencySeconds
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "enabled",
+                    "frequency_seconds"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SyncTrigger`.
+        package struct SyncTrigger: Codable, Hashable, Sendable {
+            /// Without it, incremental when the sync has an incremental form and a checkpoint, full otherwise.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncTrigger/mode`.
+            package var mode: Components.Schemas.SyncRunMode?
+            /// Creates a new `SyncTrigger`.
+            ///
+            /// - Parameters:
+            ///   - mode: Without it, incremental when the sync has an incremental form and a checkpoint, full otherwise.
+            package init(mode: Components.Schemas.SyncRunMode? = nil) {
+                self.mode = mode
+            }
+            package enum CodingKeys: String, CodingKey {
+                case mode
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.mode = try container.decodeIfPresent(
+                    Components.Schemas.SyncRunMode.self,
+                    forKey: .mode
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "mode"
+                ])
+            }
+        }
     }
 }

@@ -6393,6 +6393,10 @@ package enum Operations {
                 ///
                 /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/records/GET/query/include_deleted`.
                 package var includeDeleted: Swift.Bool?
+                /// Only records last modified (added, changed or deleted) after this time, an RFC 3339 date-time; anything else yields 400. The cursor still says where the feed continues.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/records/GET/query/modified_after`.
+                package var modifiedAfter: Foundation.Date?
                 /// Creates a new `Query`.
                 ///
                 /// - Parameters:
@@ -6400,16 +6404,19 @@ package enum Operations {
                 ///   - cursor: A `next_cursor` of an earlier page; without it the feed starts at the first change. Anything else yields 400.
                 ///   - limit: Maximum number of items to return. Values above the server's cap (SWITCHYARD_MAX_PAGE_SIZE, 100 by default) are capped; values below 1 or not a number yield 400.
                 ///   - includeDeleted: Whether deletions are shown (`true` by default).
+                ///   - modifiedAfter: Only records last modified (added, changed or deleted) after this time, an RFC 3339 date-time; anything else yields 400. The cursor still says where the feed continues.
                 package init(
                     model: Swift.String,
                     cursor: Swift.String? = nil,
                     limit: Components.Parameters.Limit? = nil,
-                    includeDeleted: Swift.Bool? = nil
+                    includeDeleted: Swift.Bool? = nil,
+                    modifiedAfter: Foundation.Date? = nil
                 ) {
                     self.model = model
                     self.cursor = cursor
                     self.limit = limit
                     self.includeDeleted = includeDeleted
+                    self.modifiedAfter = modifiedAfter
                 }
             }
             package var query: Operations.ListSyncRecordChanges.Input.Query
@@ -6641,6 +6648,3317 @@ package enum Operations {
             /// Unexpected server error.
             ///
             /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/records/get(listSyncRecordChanges)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// List an integration's syncs
+    ///
+    /// One entry per sync of the integration's provider (built-in first, then
+    /// the tenant's own), with the integration's state of it: whether it is
+    /// enabled or paused, its effective frequency and override, the
+    /// checkpoint the next incremental run continues from, when it is next
+    /// due and its latest run. A sync the integration never touched is
+    /// `disabled`, with the definition's frequency. `status` says what the
+    /// scheduler will do: `scheduled`, `disabled`, `paused` (by
+    /// `POST .../pause`), `needs_reauth` (the connection was lost: the sync
+    /// resumes by itself once the integration is reconnected) or
+    /// `integration_not_connected`; `pause_reason` explains the last three.
+    /// Not paginated: `next_cursor` is always null. 404 when the integration
+    /// does not exist (or belongs to another tenant).
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/integrations/{integration_id}/syncs`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/get(listIntegrationSyncs)`.
+    package enum ListIntegrationSyncs {
+        package static let id: Swift.String = "listIntegrationSyncs"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/GET/path`.
+            package struct Path: Sendable, Hashable {
+                /// Integration identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/GET/path/integration_id`.
+                package var integrationId: Components.Parameters.IntegrationId
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - integrationId: Integration identifier. A malformed id yields 404.
+                package init(integrationId: Components.Parameters.IntegrationId) {
+                    self.integrationId = integrationId
+                }
+            }
+            package var path: Operations.ListIntegrationSyncs.Input.Path
+            /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/GET/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListIntegrationSyncs.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListIntegrationSyncs.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.ListIntegrationSyncs.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.ListIntegrationSyncs.Input.Path,
+                headers: Operations.ListIntegrationSyncs.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/GET/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/GET/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.ListIntegrationSyncs.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/GET/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.IntegrationSyncList)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.IntegrationSyncList {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.ListIntegrationSyncs.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.ListIntegrationSyncs.Output.Ok.Headers,
+                    body: Operations.ListIntegrationSyncs.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The integration's syncs.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/get(listIntegrationSyncs)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.ListIntegrationSyncs.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.ListIntegrationSyncs.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/get(listIntegrationSyncs)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/get(listIntegrationSyncs)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/get(listIntegrationSyncs)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/get(listIntegrationSyncs)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/get(listIntegrationSyncs)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/get(listIntegrationSyncs)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Get an integration's sync
+    ///
+    /// The integration's state of one sync of its provider (see
+    /// `GET /v1/integrations/{integration_id}/syncs`). 404 for an unknown
+    /// integration or sync.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/integrations/{integration_id}/syncs/{sync_name}`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/get(getIntegrationSync)`.
+    package enum GetIntegrationSync {
+        package static let id: Swift.String = "getIntegrationSync"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/GET/path`.
+            package struct Path: Sendable, Hashable {
+                /// Integration identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/GET/path/integration_id`.
+                package var integrationId: Components.Parameters.IntegrationId
+                /// A sync's name, e.g. `issues`.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/GET/path/sync_name`.
+                package var syncName: Components.Parameters.SyncName
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - integrationId: Integration identifier. A malformed id yields 404.
+                ///   - syncName: A sync's name, e.g. `issues`.
+                package init(
+                    integrationId: Components.Parameters.IntegrationId,
+                    syncName: Components.Parameters.SyncName
+                ) {
+                    self.integrationId = integrationId
+                    self.syncName = syncName
+                }
+            }
+            package var path: Operations.GetIntegrationSync.Input.Path
+            /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/GET/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetIntegrationSync.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetIntegrationSync.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.GetIntegrationSync.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.GetIntegrationSync.Input.Path,
+                headers: Operations.GetIntegrationSync.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/GET/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/GET/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.GetIntegrationSync.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/GET/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.IntegrationSync)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.IntegrationSync {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.GetIntegrationSync.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.GetIntegrationSync.Output.Ok.Headers,
+                    body: Operations.GetIntegrationSync.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The integration's sync.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/get(getIntegrationSync)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetIntegrationSync.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.GetIntegrationSync.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/get(getIntegrationSync)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/get(getIntegrationSync)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/get(getIntegrationSync)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/get(getIntegrationSync)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/get(getIntegrationSync)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/get(getIntegrationSync)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Enable, disable or reschedule an integration's sync
+    ///
+    /// `enabled` turns scheduled runs on or off; enabling a disabled sync
+    /// makes it due at once. `frequency_seconds` overrides the definition's
+    /// frequency (60 to 2678400 seconds); `null` goes back to the
+    /// definition's. At least one field. Requires the `write` scope (403
+    /// otherwise); 422 for a frequency out of range or an unknown field.
+    /// Recorded in the audit log as `integration_sync.updated`.
+    ///
+    ///
+    /// - Remark: HTTP `PATCH /v1/integrations/{integration_id}/syncs/{sync_name}`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/patch(updateIntegrationSync)`.
+    package enum UpdateIntegrationSync {
+        package static let id: Swift.String = "updateIntegrationSync"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/PATCH/path`.
+            package struct Path: Sendable, Hashable {
+                /// Integration identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/PATCH/path/integration_id`.
+                package var integrationId: Components.Parameters.IntegrationId
+                /// A sync's name, e.g. `issues`.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/PATCH/path/sync_name`.
+                package var syncName: Components.Parameters.SyncName
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - integrationId: Integration identifier. A malformed id yields 404.
+                ///   - syncName: A sync's name, e.g. `issues`.
+                package init(
+                    integrationId: Components.Parameters.IntegrationId,
+                    syncName: Components.Parameters.SyncName
+                ) {
+                    self.integrationId = integrationId
+                    self.syncName = syncName
+                }
+            }
+            package var path: Operations.UpdateIntegrationSync.Input.Path
+            /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/PATCH/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/PATCH/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.UpdateIntegrationSync.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.UpdateIntegrationSync.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.UpdateIntegrationSync.Input.Headers
+            /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/PATCH/requestBody`.
+            @frozen package enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/PATCH/requestBody/content/application\/json`.
+                case json(Components.Schemas.IntegrationSyncUpdate)
+            }
+            package var body: Operations.UpdateIntegrationSync.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            ///   - body:
+            package init(
+                path: Operations.UpdateIntegrationSync.Input.Path,
+                headers: Operations.UpdateIntegrationSync.Input.Headers = .init(),
+                body: Operations.UpdateIntegrationSync.Input.Body
+            ) {
+                self.path = path
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/PATCH/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/PATCH/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.UpdateIntegrationSync.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/PATCH/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/PATCH/responses/200/content/application\/json`.
+                    case json(Components.Schemas.IntegrationSync)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.IntegrationSync {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.UpdateIntegrationSync.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.UpdateIntegrationSync.Output.Ok.Headers,
+                    body: Operations.UpdateIntegrationSync.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The integration's sync after the change.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/patch(updateIntegrationSync)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.UpdateIntegrationSync.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.UpdateIntegrationSync.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/patch(updateIntegrationSync)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/patch(updateIntegrationSync)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/patch(updateIntegrationSync)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/patch(updateIntegrationSync)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Conflict (for example the slug is taken, or a request with the same Idempotency-Key is still in progress).
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/patch(updateIntegrationSync)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.Conflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            package var conflict: Components.Responses.Conflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body exceeds `SWITCHYARD_MAX_BODY_BYTES`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/patch(updateIntegrationSync)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.PayloadTooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            package var contentTooLarge: Components.Responses.PayloadTooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The body is not JSON (`Content-Type` must be `application/json` or an `application/*+json` type).
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/patch(updateIntegrationSync)/responses/415`.
+            ///
+            /// HTTP response code: `415 unsupportedMediaType`.
+            case unsupportedMediaType(Components.Responses.UnsupportedMediaType)
+            /// The associated value of the enum case if `self` is `.unsupportedMediaType`.
+            ///
+            /// - Throws: An error if `self` is not `.unsupportedMediaType`.
+            /// - SeeAlso: `.unsupportedMediaType`.
+            package var unsupportedMediaType: Components.Responses.UnsupportedMediaType {
+                get throws {
+                    switch self {
+                    case let .unsupportedMediaType(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unsupportedMediaType",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Validation failed, the body contains unknown fields, or an Idempotency-Key was reused with a different body.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/patch(updateIntegrationSync)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Components.Responses.Unprocessable)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            package var unprocessableContent: Components.Responses.Unprocessable {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/patch(updateIntegrationSync)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/patch(updateIntegrationSync)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Run an integration's sync now
+    ///
+    /// Starts a run now, whether the sync is enabled or not: `mode`
+    /// `incremental` asks only for what changed since the checkpoint (a sync
+    /// without a checkpoint yet runs full), `full` reads everything and then
+    /// marks the records it did not see as deleted; without `mode`,
+    /// incremental when the sync has an incremental form. Two runs of one
+    /// sync never overlap: while one is queued or running, the answer is that
+    /// run with 200 instead of a new one with 202. The body is optional.
+    /// Requires the `write` scope (403 otherwise). 409 when the integration is
+    /// not connected; 422 when `incremental` is asked of a sync without an
+    /// incremental form. Recorded in the audit log as
+    /// `integration_sync.triggered`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/integrations/{integration_id}/syncs/{sync_name}/trigger`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/trigger/post(triggerIntegrationSync)`.
+    package enum TriggerIntegrationSync {
+        package static let id: Swift.String = "triggerIntegrationSync"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/trigger/POST/path`.
+            package struct Path: Sendable, Hashable {
+                /// Integration identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/trigger/POST/path/integration_id`.
+                package var integrationId: Components.Parameters.IntegrationId
+                /// A sync's name, e.g. `issues`.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/trigger/POST/path/sync_name`.
+                package var syncName: Components.Parameters.SyncName
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - integrationId: Integration identifier. A malformed id yields 404.
+                ///   - syncName: A sync's name, e.g. `issues`.
+                package init(
+                    integrationId: Components.Parameters.IntegrationId,
+                    syncName: Components.Parameters.SyncName
+                ) {
+                    self.integrationId = integrationId
+                    self.syncName = syncName
+                }
+            }
+            package var path: Operations.TriggerIntegrationSync.Input.Path
+            /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/trigger/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/trigger/POST/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.TriggerIntegrationSync.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.TriggerIntegrationSync.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.TriggerIntegrationSync.Input.Headers
+            /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/trigger/POST/requestBody`.
+            @frozen package enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/trigger/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.SyncTrigger)
+            }
+            package var body: Operations.TriggerIntegrationSync.Input.Body?
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            ///   - body:
+            package init(
+                path: Operations.TriggerIntegrationSync.Input.Path,
+                headers: Operations.TriggerIntegrationSync.Input.Headers = .init(),
+                body: Operations.TriggerIntegrationSync.Input.Body? = nil
+            ) {
+                self.path = path
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Accepted: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/trigger/POST/responses/202/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/trigger/POST/responses/202/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.TriggerIntegrationSync.Output.Accepted.Headers
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/trigger/POST/responses/202/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/trigger/POST/responses/202/content/application\/json`.
+                    case json(Components.Schemas.SyncRun)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.SyncRun {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.TriggerIntegrationSync.Output.Accepted.Body
+                /// Creates a new `Accepted`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.TriggerIntegrationSync.Output.Accepted.Headers,
+                    body: Operations.TriggerIntegrationSync.Output.Accepted.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The run was queued.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/trigger/post(triggerIntegrationSync)/responses/202`.
+            ///
+            /// HTTP response code: `202 accepted`.
+            case accepted(Operations.TriggerIntegrationSync.Output.Accepted)
+            /// The associated value of the enum case if `self` is `.accepted`.
+            ///
+            /// - Throws: An error if `self` is not `.accepted`.
+            /// - SeeAlso: `.accepted`.
+            package var accepted: Operations.TriggerIntegrationSync.Output.Accepted {
+                get throws {
+                    switch self {
+                    case let .accepted(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "accepted",
+                            response: self
+                        )
+                    }
+                }
+            }
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/trigger/POST/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/trigger/POST/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.TriggerIntegrationSync.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/trigger/POST/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/trigger/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.SyncRun)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.SyncRun {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.TriggerIntegrationSync.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.TriggerIntegrationSync.Output.Ok.Headers,
+                    body: Operations.TriggerIntegrationSync.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// A run of this sync is already queued or running; it is returned.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/trigger/post(triggerIntegrationSync)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.TriggerIntegrationSync.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.TriggerIntegrationSync.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/trigger/post(triggerIntegrationSync)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/trigger/post(triggerIntegrationSync)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/trigger/post(triggerIntegrationSync)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/trigger/post(triggerIntegrationSync)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Conflict (for example the slug is taken, or a request with the same Idempotency-Key is still in progress).
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/trigger/post(triggerIntegrationSync)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.Conflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            package var conflict: Components.Responses.Conflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body exceeds `SWITCHYARD_MAX_BODY_BYTES`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/trigger/post(triggerIntegrationSync)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.PayloadTooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            package var contentTooLarge: Components.Responses.PayloadTooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The body is not JSON (`Content-Type` must be `application/json` or an `application/*+json` type).
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/trigger/post(triggerIntegrationSync)/responses/415`.
+            ///
+            /// HTTP response code: `415 unsupportedMediaType`.
+            case unsupportedMediaType(Components.Responses.UnsupportedMediaType)
+            /// The associated value of the enum case if `self` is `.unsupportedMediaType`.
+            ///
+            /// - Throws: An error if `self` is not `.unsupportedMediaType`.
+            /// - SeeAlso: `.unsupportedMediaType`.
+            package var unsupportedMediaType: Components.Responses.UnsupportedMediaType {
+                get throws {
+                    switch self {
+                    case let .unsupportedMediaType(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unsupportedMediaType",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Validation failed, the body contains unknown fields, or an Idempotency-Key was reused with a different body.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/trigger/post(triggerIntegrationSync)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Components.Responses.Unprocessable)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            package var unprocessableContent: Components.Responses.Unprocessable {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/trigger/post(triggerIntegrationSync)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/trigger/post(triggerIntegrationSync)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Pause an integration's sync
+    ///
+    /// Stops scheduled runs of the sync until it is resumed, keeping whether
+    /// it is enabled, its frequency and its checkpoint. A run already queued
+    /// or running finishes. Requires the `write` scope (403 otherwise).
+    /// Recorded in the audit log as `integration_sync.paused`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/integrations/{integration_id}/syncs/{sync_name}/pause`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/pause/post(pauseIntegrationSync)`.
+    package enum PauseIntegrationSync {
+        package static let id: Swift.String = "pauseIntegrationSync"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/pause/POST/path`.
+            package struct Path: Sendable, Hashable {
+                /// Integration identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/pause/POST/path/integration_id`.
+                package var integrationId: Components.Parameters.IntegrationId
+                /// A sync's name, e.g. `issues`.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/pause/POST/path/sync_name`.
+                package var syncName: Components.Parameters.SyncName
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - integrationId: Integration identifier. A malformed id yields 404.
+                ///   - syncName: A sync's name, e.g. `issues`.
+                package init(
+                    integrationId: Components.Parameters.IntegrationId,
+                    syncName: Components.Parameters.SyncName
+                ) {
+                    self.integrationId = integrationId
+                    self.syncName = syncName
+                }
+            }
+            package var path: Operations.PauseIntegrationSync.Input.Path
+            /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/pause/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/pause/POST/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.PauseIntegrationSync.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.PauseIntegrationSync.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.PauseIntegrationSync.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.PauseIntegrationSync.Input.Path,
+                headers: Operations.PauseIntegrationSync.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/pause/POST/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/pause/POST/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.PauseIntegrationSync.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/pause/POST/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/pause/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.IntegrationSync)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.IntegrationSync {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.PauseIntegrationSync.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.PauseIntegrationSync.Output.Ok.Headers,
+                    body: Operations.PauseIntegrationSync.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The paused sync.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/pause/post(pauseIntegrationSync)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.PauseIntegrationSync.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.PauseIntegrationSync.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/pause/post(pauseIntegrationSync)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/pause/post(pauseIntegrationSync)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/pause/post(pauseIntegrationSync)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/pause/post(pauseIntegrationSync)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Conflict (for example the slug is taken, or a request with the same Idempotency-Key is still in progress).
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/pause/post(pauseIntegrationSync)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.Conflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            package var conflict: Components.Responses.Conflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/pause/post(pauseIntegrationSync)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/pause/post(pauseIntegrationSync)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Resume an integration's sync
+    ///
+    /// Lets the scheduler run the sync again; a sync that became due while it
+    /// was paused is due at once. Requires the `write` scope (403 otherwise).
+    /// Recorded in the audit log as `integration_sync.resumed`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/integrations/{integration_id}/syncs/{sync_name}/resume`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/resume/post(resumeIntegrationSync)`.
+    package enum ResumeIntegrationSync {
+        package static let id: Swift.String = "resumeIntegrationSync"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/resume/POST/path`.
+            package struct Path: Sendable, Hashable {
+                /// Integration identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/resume/POST/path/integration_id`.
+                package var integrationId: Components.Parameters.IntegrationId
+                /// A sync's name, e.g. `issues`.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/resume/POST/path/sync_name`.
+                package var syncName: Components.Parameters.SyncName
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - integrationId: Integration identifier. A malformed id yields 404.
+                ///   - syncName: A sync's name, e.g. `issues`.
+                package init(
+                    integrationId: Components.Parameters.IntegrationId,
+                    syncName: Components.Parameters.SyncName
+                ) {
+                    self.integrationId = integrationId
+                    self.syncName = syncName
+                }
+            }
+            package var path: Operations.ResumeIntegrationSync.Input.Path
+            /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/resume/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/resume/POST/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ResumeIntegrationSync.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ResumeIntegrationSync.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.ResumeIntegrationSync.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.ResumeIntegrationSync.Input.Path,
+                headers: Operations.ResumeIntegrationSync.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/resume/POST/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/resume/POST/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.ResumeIntegrationSync.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/resume/POST/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/resume/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.IntegrationSync)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.IntegrationSync {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.ResumeIntegrationSync.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.ResumeIntegrationSync.Output.Ok.Headers,
+                    body: Operations.ResumeIntegrationSync.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The resumed sync.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/resume/post(resumeIntegrationSync)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.ResumeIntegrationSync.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.ResumeIntegrationSync.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/resume/post(resumeIntegrationSync)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/resume/post(resumeIntegrationSync)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/resume/post(resumeIntegrationSync)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/resume/post(resumeIntegrationSync)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Conflict (for example the slug is taken, or a request with the same Idempotency-Key is still in progress).
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/resume/post(resumeIntegrationSync)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.Conflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            package var conflict: Components.Responses.Conflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/resume/post(resumeIntegrationSync)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/resume/post(resumeIntegrationSync)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Reset an integration's sync
+    ///
+    /// Forgets the sync's checkpoint and starts a full run (trigger `reset`),
+    /// in one transaction: the run reads everything and marks the records it
+    /// does not see as deleted. While a run is already queued or running, the
+    /// checkpoint is still forgotten and that run is returned with 200.
+    /// Requires the `write` scope (403 otherwise); 409 when the integration is
+    /// not connected. Recorded in the audit log as `integration_sync.reset`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/integrations/{integration_id}/syncs/{sync_name}/reset`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/reset/post(resetIntegrationSync)`.
+    package enum ResetIntegrationSync {
+        package static let id: Swift.String = "resetIntegrationSync"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/reset/POST/path`.
+            package struct Path: Sendable, Hashable {
+                /// Integration identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/reset/POST/path/integration_id`.
+                package var integrationId: Components.Parameters.IntegrationId
+                /// A sync's name, e.g. `issues`.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/reset/POST/path/sync_name`.
+                package var syncName: Components.Parameters.SyncName
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - integrationId: Integration identifier. A malformed id yields 404.
+                ///   - syncName: A sync's name, e.g. `issues`.
+                package init(
+                    integrationId: Components.Parameters.IntegrationId,
+                    syncName: Components.Parameters.SyncName
+                ) {
+                    self.integrationId = integrationId
+                    self.syncName = syncName
+                }
+            }
+            package var path: Operations.ResetIntegrationSync.Input.Path
+            /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/reset/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/reset/POST/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ResetIntegrationSync.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ResetIntegrationSync.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.ResetIntegrationSync.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.ResetIntegrationSync.Input.Path,
+                headers: Operations.ResetIntegrationSync.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Accepted: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/reset/POST/responses/202/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/reset/POST/responses/202/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.ResetIntegrationSync.Output.Accepted.Headers
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/reset/POST/responses/202/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/reset/POST/responses/202/content/application\/json`.
+                    case json(Components.Schemas.SyncRun)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.SyncRun {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.ResetIntegrationSync.Output.Accepted.Body
+                /// Creates a new `Accepted`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.ResetIntegrationSync.Output.Accepted.Headers,
+                    body: Operations.ResetIntegrationSync.Output.Accepted.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The checkpoint was forgotten and a full run queued.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/reset/post(resetIntegrationSync)/responses/202`.
+            ///
+            /// HTTP response code: `202 accepted`.
+            case accepted(Operations.ResetIntegrationSync.Output.Accepted)
+            /// The associated value of the enum case if `self` is `.accepted`.
+            ///
+            /// - Throws: An error if `self` is not `.accepted`.
+            /// - SeeAlso: `.accepted`.
+            package var accepted: Operations.ResetIntegrationSync.Output.Accepted {
+                get throws {
+                    switch self {
+                    case let .accepted(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "accepted",
+                            response: self
+                        )
+                    }
+                }
+            }
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/reset/POST/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/reset/POST/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.ResetIntegrationSync.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/reset/POST/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/reset/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.SyncRun)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.SyncRun {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.ResetIntegrationSync.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.ResetIntegrationSync.Output.Ok.Headers,
+                    body: Operations.ResetIntegrationSync.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The checkpoint was forgotten; a run of this sync was already queued or running and is returned.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/reset/post(resetIntegrationSync)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.ResetIntegrationSync.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.ResetIntegrationSync.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/reset/post(resetIntegrationSync)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/reset/post(resetIntegrationSync)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/reset/post(resetIntegrationSync)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/reset/post(resetIntegrationSync)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Conflict (for example the slug is taken, or a request with the same Idempotency-Key is still in progress).
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/reset/post(resetIntegrationSync)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.Conflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            package var conflict: Components.Responses.Conflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/reset/post(resetIntegrationSync)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/reset/post(resetIntegrationSync)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// List a sync's runs
+    ///
+    /// The runs of one sync of the integration, newest first, with cursor
+    /// pagination: each with its mode, trigger, status, pages, what it did to
+    /// the records store (added, updated, unchanged, deleted), the checkpoint
+    /// it reached and the error that ended it. 404 for an unknown
+    /// integration or sync.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/integrations/{integration_id}/syncs/{sync_name}/runs`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/runs/get(listIntegrationSyncRuns)`.
+    package enum ListIntegrationSyncRuns {
+        package static let id: Swift.String = "listIntegrationSyncRuns"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/runs/GET/path`.
+            package struct Path: Sendable, Hashable {
+                /// Integration identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/runs/GET/path/integration_id`.
+                package var integrationId: Components.Parameters.IntegrationId
+                /// A sync's name, e.g. `issues`.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/runs/GET/path/sync_name`.
+                package var syncName: Components.Parameters.SyncName
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - integrationId: Integration identifier. A malformed id yields 404.
+                ///   - syncName: A sync's name, e.g. `issues`.
+                package init(
+                    integrationId: Components.Parameters.IntegrationId,
+                    syncName: Components.Parameters.SyncName
+                ) {
+                    self.integrationId = integrationId
+                    self.syncName = syncName
+                }
+            }
+            package var path: Operations.ListIntegrationSyncRuns.Input.Path
+            /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/runs/GET/query`.
+            package struct Query: Sendable, Hashable {
+                /// Maximum number of items to return. Values above the server's cap (SWITCHYARD_MAX_PAGE_SIZE, 100 by default) are capped; values below 1 or not a number yield 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/runs/GET/query/limit`.
+                package var limit: Components.Parameters.Limit?
+                /// Opaque cursor taken from `next_cursor` of a previous page. Anything that is not a cursor's form (empty included) yields 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/runs/GET/query/cursor`.
+                package var cursor: Components.Parameters.Cursor?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - limit: Maximum number of items to return. Values above the server's cap (SWITCHYARD_MAX_PAGE_SIZE, 100 by default) are capped; values below 1 or not a number yield 400.
+                ///   - cursor: Opaque cursor taken from `next_cursor` of a previous page. Anything that is not a cursor's form (empty included) yields 400.
+                package init(
+                    limit: Components.Parameters.Limit? = nil,
+                    cursor: Components.Parameters.Cursor? = nil
+                ) {
+                    self.limit = limit
+                    self.cursor = cursor
+                }
+            }
+            package var query: Operations.ListIntegrationSyncRuns.Input.Query
+            /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/runs/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/runs/GET/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListIntegrationSyncRuns.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListIntegrationSyncRuns.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.ListIntegrationSyncRuns.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - query:
+            ///   - headers:
+            package init(
+                path: Operations.ListIntegrationSyncRuns.Input.Path,
+                query: Operations.ListIntegrationSyncRuns.Input.Query = .init(),
+                headers: Operations.ListIntegrationSyncRuns.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/runs/GET/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/runs/GET/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.ListIntegrationSyncRuns.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/runs/GET/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/syncs/{sync_name}/runs/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.SyncRunList)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.SyncRunList {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.ListIntegrationSyncRuns.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.ListIntegrationSyncRuns.Output.Ok.Headers,
+                    body: Operations.ListIntegrationSyncRuns.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// A page of runs, newest first.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/runs/get(listIntegrationSyncRuns)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.ListIntegrationSyncRuns.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.ListIntegrationSyncRuns.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/runs/get(listIntegrationSyncRuns)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/runs/get(listIntegrationSyncRuns)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/runs/get(listIntegrationSyncRuns)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/runs/get(listIntegrationSyncRuns)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/runs/get(listIntegrationSyncRuns)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/runs/get(listIntegrationSyncRuns)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Get a sync run
+    ///
+    /// One run of a sync (see `GET .../syncs/{sync_name}/runs`). Another
+    /// tenant's run (or a malformed id) yields 404.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/sync-runs/{run_id}`.
+    /// - Remark: Generated from `#/paths//v1/sync-runs/{run_id}/get(getSyncRun)`.
+    package enum GetSyncRun {
+        package static let id: Swift.String = "getSyncRun"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/sync-runs/{run_id}/GET/path`.
+            package struct Path: Sendable, Hashable {
+                /// Sync run identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/sync-runs/{run_id}/GET/path/run_id`.
+                package var runId: Components.Parameters.SyncRunId
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - runId: Sync run identifier. A malformed id yields 404.
+                package init(runId: Components.Parameters.SyncRunId) {
+                    self.runId = runId
+                }
+            }
+            package var path: Operations.GetSyncRun.Input.Path
+            /// - Remark: Generated from `#/paths/v1/sync-runs/{run_id}/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/sync-runs/{run_id}/GET/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetSyncRun.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetSyncRun.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.GetSyncRun.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.GetSyncRun.Input.Path,
+                headers: Operations.GetSyncRun.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/sync-runs/{run_id}/GET/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/sync-runs/{run_id}/GET/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.GetSyncRun.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/sync-runs/{run_id}/GET/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/sync-runs/{run_id}/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.SyncRun)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.SyncRun {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.GetSyncRun.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.GetSyncRun.Output.Ok.Headers,
+                    body: Operations.GetSyncRun.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The run.
+            ///
+            /// - Remark: Generated from `#/paths//v1/sync-runs/{run_id}/get(getSyncRun)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetSyncRun.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.GetSyncRun.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/sync-runs/{run_id}/get(getSyncRun)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/sync-runs/{run_id}/get(getSyncRun)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/sync-runs/{run_id}/get(getSyncRun)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/sync-runs/{run_id}/get(getSyncRun)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/sync-runs/{run_id}/get(getSyncRun)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/sync-runs/{run_id}/get(getSyncRun)/responses/500`.
             ///
             /// HTTP response code: `500 internalServerError`.
             case internalServerError(Components.Responses.InternalError)
@@ -17594,6 +20912,1451 @@ package enum Operations {
             }
         }
     }
+    /// List a provider's sync definitions
+    ///
+    /// Lists the syncs an integration of the provider can run: the built-in
+    /// definitions first (`built_in: true`, version 1, `updated_at` null),
+    /// then the calling tenant's own, each group in name order. Not
+    /// paginated: `next_cursor` is always null. 404 when the provider is
+    /// neither built in nor one of the tenant's custom providers.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/providers/{provider_id}/syncs`.
+    /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/get(listProviderSyncs)`.
+    package enum ListProviderSyncs {
+        package static let id: Swift.String = "listProviderSyncs"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/GET/path`.
+            package struct Path: Sendable, Hashable {
+                /// Provider id, e.g. `github` (built-in) or a custom provider's id.
+                ///
+                /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/GET/path/provider_id`.
+                package var providerId: Components.Parameters.ProviderId
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - providerId: Provider id, e.g. `github` (built-in) or a custom provider's id.
+                package init(providerId: Components.Parameters.ProviderId) {
+                    self.providerId = providerId
+                }
+            }
+            package var path: Operations.ListProviderSyncs.Input.Path
+            /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/GET/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListProviderSyncs.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListProviderSyncs.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.ListProviderSyncs.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.ListProviderSyncs.Input.Path,
+                headers: Operations.ListProviderSyncs.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/GET/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/GET/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.ListProviderSyncs.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/GET/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.SyncList)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.SyncList {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.ListProviderSyncs.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.ListProviderSyncs.Output.Ok.Headers,
+                    body: Operations.ListProviderSyncs.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The provider's sync definitions.
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/get(listProviderSyncs)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.ListProviderSyncs.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.ListProviderSyncs.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/get(listProviderSyncs)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/get(listProviderSyncs)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/get(listProviderSyncs)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/get(listProviderSyncs)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/get(listProviderSyncs)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/get(listProviderSyncs)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Get a sync definition
+    ///
+    /// Returns a built-in sync definition of the provider or one of the calling tenant's own. 404 for an unknown provider or sync.
+    ///
+    /// - Remark: HTTP `GET /v1/providers/{provider_id}/syncs/{sync_name}`.
+    /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/get(getProviderSync)`.
+    package enum GetProviderSync {
+        package static let id: Swift.String = "getProviderSync"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/GET/path`.
+            package struct Path: Sendable, Hashable {
+                /// Provider id, e.g. `github` (built-in) or a custom provider's id.
+                ///
+                /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/GET/path/provider_id`.
+                package var providerId: Components.Parameters.ProviderId
+                /// A sync's name, e.g. `issues`.
+                ///
+                /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/GET/path/sync_name`.
+                package var syncName: Components.Parameters.SyncName
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - providerId: Provider id, e.g. `github` (built-in) or a custom provider's id.
+                ///   - syncName: A sync's name, e.g. `issues`.
+                package init(
+                    providerId: Components.Parameters.ProviderId,
+                    syncName: Components.Parameters.SyncName
+                ) {
+                    self.providerId = providerId
+                    self.syncName = syncName
+                }
+            }
+            package var path: Operations.GetProviderSync.Input.Path
+            /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/GET/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetProviderSync.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetProviderSync.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.GetProviderSync.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.GetProviderSync.Input.Path,
+                headers: Operations.GetProviderSync.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/GET/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/GET/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.GetProviderSync.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/GET/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.Sync)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.Sync {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.GetProviderSync.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.GetProviderSync.Output.Ok.Headers,
+                    body: Operations.GetProviderSync.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The sync definition.
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/get(getProviderSync)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetProviderSync.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.GetProviderSync.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/get(getProviderSync)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/get(getProviderSync)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/get(getProviderSync)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/get(getProviderSync)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/get(getProviderSync)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/get(getProviderSync)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Create or replace a sync definition
+    ///
+    /// Creates the calling tenant's sync `sync_name` for the provider, or
+    /// replaces it whole. The body is a sync definition whose `name` must
+    /// equal `sync_name`. It is checked before it is stored: names and
+    /// ranges, what the pagination type needs (and nothing it does not use),
+    /// JSON pointers (RFC 6901), that `request.path` names only the
+    /// provider's connection parameters as `{name}`, and that an
+    /// incremental sync says where records' last-modified value is. All
+    /// problems found are reported at once in the 422 `detail`, each naming
+    /// its field (e.g. `pagination.parameter`). Each sync of a provider
+    /// writes its own `model` (a full run marks the model's records it did
+    /// not see as deleted): a model another sync of the provider writes is
+    /// refused with 422.
+    ///
+    /// A replaced definition gets the next `version` when its document
+    /// changed (runs record the version they ran); saving the same document
+    /// again keeps the version. Requires the `write` scope (403 otherwise).
+    /// 404 for an unknown provider; 409 when `sync_name` is a built-in sync
+    /// of the provider. Recorded in the audit log as `sync_definition.saved`.
+    ///
+    ///
+    /// - Remark: HTTP `PUT /v1/providers/{provider_id}/syncs/{sync_name}`.
+    /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/put(putProviderSync)`.
+    package enum PutProviderSync {
+        package static let id: Swift.String = "putProviderSync"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/PUT/path`.
+            package struct Path: Sendable, Hashable {
+                /// Provider id, e.g. `github` (built-in) or a custom provider's id.
+                ///
+                /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/PUT/path/provider_id`.
+                package var providerId: Components.Parameters.ProviderId
+                /// A sync's name, e.g. `issues`.
+                ///
+                /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/PUT/path/sync_name`.
+                package var syncName: Components.Parameters.SyncName
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - providerId: Provider id, e.g. `github` (built-in) or a custom provider's id.
+                ///   - syncName: A sync's name, e.g. `issues`.
+                package init(
+                    providerId: Components.Parameters.ProviderId,
+                    syncName: Components.Parameters.SyncName
+                ) {
+                    self.providerId = providerId
+                    self.syncName = syncName
+                }
+            }
+            package var path: Operations.PutProviderSync.Input.Path
+            /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/PUT/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/PUT/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.PutProviderSync.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.PutProviderSync.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.PutProviderSync.Input.Headers
+            /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/PUT/requestBody`.
+            @frozen package enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/PUT/requestBody/content/application\/json`.
+                case json(Components.Schemas.SyncDefinition)
+            }
+            package var body: Operations.PutProviderSync.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            ///   - body:
+            package init(
+                path: Operations.PutProviderSync.Input.Path,
+                headers: Operations.PutProviderSync.Input.Headers = .init(),
+                body: Operations.PutProviderSync.Input.Body
+            ) {
+                self.path = path
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/PUT/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/PUT/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.PutProviderSync.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/PUT/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/PUT/responses/200/content/application\/json`.
+                    case json(Components.Schemas.Sync)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.Sync {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.PutProviderSync.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.PutProviderSync.Output.Ok.Headers,
+                    body: Operations.PutProviderSync.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The sync definition was replaced.
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/put(putProviderSync)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.PutProviderSync.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.PutProviderSync.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            package struct Created: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/PUT/responses/201/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/PUT/responses/201/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.PutProviderSync.Output.Created.Headers
+                /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/PUT/responses/201/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/PUT/responses/201/content/application\/json`.
+                    case json(Components.Schemas.Sync)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.Sync {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.PutProviderSync.Output.Created.Body
+                /// Creates a new `Created`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.PutProviderSync.Output.Created.Headers,
+                    body: Operations.PutProviderSync.Output.Created.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The sync definition was created.
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/put(putProviderSync)/responses/201`.
+            ///
+            /// HTTP response code: `201 created`.
+            case created(Operations.PutProviderSync.Output.Created)
+            /// The associated value of the enum case if `self` is `.created`.
+            ///
+            /// - Throws: An error if `self` is not `.created`.
+            /// - SeeAlso: `.created`.
+            package var created: Operations.PutProviderSync.Output.Created {
+                get throws {
+                    switch self {
+                    case let .created(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "created",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/put(putProviderSync)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/put(putProviderSync)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/put(putProviderSync)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/put(putProviderSync)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Conflict (for example the slug is taken, or a request with the same Idempotency-Key is still in progress).
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/put(putProviderSync)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.Conflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            package var conflict: Components.Responses.Conflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body exceeds `SWITCHYARD_MAX_BODY_BYTES`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/put(putProviderSync)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.PayloadTooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            package var contentTooLarge: Components.Responses.PayloadTooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The body is not JSON (`Content-Type` must be `application/json` or an `application/*+json` type).
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/put(putProviderSync)/responses/415`.
+            ///
+            /// HTTP response code: `415 unsupportedMediaType`.
+            case unsupportedMediaType(Components.Responses.UnsupportedMediaType)
+            /// The associated value of the enum case if `self` is `.unsupportedMediaType`.
+            ///
+            /// - Throws: An error if `self` is not `.unsupportedMediaType`.
+            /// - SeeAlso: `.unsupportedMediaType`.
+            package var unsupportedMediaType: Components.Responses.UnsupportedMediaType {
+                get throws {
+                    switch self {
+                    case let .unsupportedMediaType(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unsupportedMediaType",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Validation failed, the body contains unknown fields, or an Idempotency-Key was reused with a different body.
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/put(putProviderSync)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Components.Responses.Unprocessable)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            package var unprocessableContent: Components.Responses.Unprocessable {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/put(putProviderSync)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/put(putProviderSync)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Delete a sync definition
+    ///
+    /// Deletes one of the calling tenant's sync definitions, with every
+    /// integration's state of it (enabled, frequency, checkpoint); records
+    /// already synced stay until their integration goes. Requires the
+    /// `write` scope (403 otherwise). 409 for a built-in sync, 404 for an
+    /// unknown one. Recorded in the audit log as `sync_definition.deleted`.
+    ///
+    ///
+    /// - Remark: HTTP `DELETE /v1/providers/{provider_id}/syncs/{sync_name}`.
+    /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/delete(deleteProviderSync)`.
+    package enum DeleteProviderSync {
+        package static let id: Swift.String = "deleteProviderSync"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/DELETE/path`.
+            package struct Path: Sendable, Hashable {
+                /// Provider id, e.g. `github` (built-in) or a custom provider's id.
+                ///
+                /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/DELETE/path/provider_id`.
+                package var providerId: Components.Parameters.ProviderId
+                /// A sync's name, e.g. `issues`.
+                ///
+                /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/DELETE/path/sync_name`.
+                package var syncName: Components.Parameters.SyncName
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - providerId: Provider id, e.g. `github` (built-in) or a custom provider's id.
+                ///   - syncName: A sync's name, e.g. `issues`.
+                package init(
+                    providerId: Components.Parameters.ProviderId,
+                    syncName: Components.Parameters.SyncName
+                ) {
+                    self.providerId = providerId
+                    self.syncName = syncName
+                }
+            }
+            package var path: Operations.DeleteProviderSync.Input.Path
+            /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/DELETE/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/DELETE/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.DeleteProviderSync.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.DeleteProviderSync.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.DeleteProviderSync.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.DeleteProviderSync.Input.Path,
+                headers: Operations.DeleteProviderSync.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct NoContent: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/DELETE/responses/204/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/providers/{provider_id}/syncs/{sync_name}/DELETE/responses/204/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.DeleteProviderSync.Output.NoContent.Headers
+                /// Creates a new `NoContent`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                package init(headers: Operations.DeleteProviderSync.Output.NoContent.Headers) {
+                    self.headers = headers
+                }
+            }
+            /// The sync definition was deleted.
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/delete(deleteProviderSync)/responses/204`.
+            ///
+            /// HTTP response code: `204 noContent`.
+            case noContent(Operations.DeleteProviderSync.Output.NoContent)
+            /// The associated value of the enum case if `self` is `.noContent`.
+            ///
+            /// - Throws: An error if `self` is not `.noContent`.
+            /// - SeeAlso: `.noContent`.
+            package var noContent: Operations.DeleteProviderSync.Output.NoContent {
+                get throws {
+                    switch self {
+                    case let .noContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "noContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/delete(deleteProviderSync)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/delete(deleteProviderSync)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/delete(deleteProviderSync)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/delete(deleteProviderSync)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Conflict (for example the slug is taken, or a request with the same Idempotency-Key is still in progress).
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/delete(deleteProviderSync)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.Conflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            package var conflict: Components.Responses.Conflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/delete(deleteProviderSync)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/delete(deleteProviderSync)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
     /// List audit events
     ///
     /// Lists the calling tenant's audit log, newest first, with cursor
@@ -17601,8 +22364,11 @@ package enum Operations {
     /// they describe: `api_key.created`, `api_key.revoked`,
     /// `integration.created`, `integration.deleted`, `credential.read`,
     /// `provider.saved`, `provider.deleted`, `job.cancelled`, `job.retried`,
-    /// `job.redriven`, `schedule.created`, `schedule.deleted` and
-    /// `data_key.rotated` (by the operator).
+    /// `job.redriven`, `schedule.created`, `schedule.deleted`,
+    /// `sync_definition.saved`, `sync_definition.deleted`,
+    /// `integration_sync.updated`, `integration_sync.paused`,
+    /// `integration_sync.resumed`, `integration_sync.triggered`,
+    /// `integration_sync.reset` and `data_key.rotated` (by the operator).
     ///
     ///
     /// - Remark: HTTP `GET /v1/audit-events`.

@@ -215,6 +215,121 @@ package protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /v1/integrations/{integration_id}/records`.
     /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/records/get(listSyncRecordChanges)`.
     func listSyncRecordChanges(_ input: Operations.ListSyncRecordChanges.Input) async throws -> Operations.ListSyncRecordChanges.Output
+    /// List an integration's syncs
+    ///
+    /// One entry per sync of the integration's provider (built-in first, then
+    /// the tenant's own), with the integration's state of it: whether it is
+    /// enabled or paused, its effective frequency and override, the
+    /// checkpoint the next incremental run continues from, when it is next
+    /// due and its latest run. A sync the integration never touched is
+    /// `disabled`, with the definition's frequency. `status` says what the
+    /// scheduler will do: `scheduled`, `disabled`, `paused` (by
+    /// `POST .../pause`), `needs_reauth` (the connection was lost: the sync
+    /// resumes by itself once the integration is reconnected) or
+    /// `integration_not_connected`; `pause_reason` explains the last three.
+    /// Not paginated: `next_cursor` is always null. 404 when the integration
+    /// does not exist (or belongs to another tenant).
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/integrations/{integration_id}/syncs`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/get(listIntegrationSyncs)`.
+    func listIntegrationSyncs(_ input: Operations.ListIntegrationSyncs.Input) async throws -> Operations.ListIntegrationSyncs.Output
+    /// Get an integration's sync
+    ///
+    /// The integration's state of one sync of its provider (see
+    /// `GET /v1/integrations/{integration_id}/syncs`). 404 for an unknown
+    /// integration or sync.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/integrations/{integration_id}/syncs/{sync_name}`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/get(getIntegrationSync)`.
+    func getIntegrationSync(_ input: Operations.GetIntegrationSync.Input) async throws -> Operations.GetIntegrationSync.Output
+    /// Enable, disable or reschedule an integration's sync
+    ///
+    /// `enabled` turns scheduled runs on or off; enabling a disabled sync
+    /// makes it due at once. `frequency_seconds` overrides the definition's
+    /// frequency (60 to 2678400 seconds); `null` goes back to the
+    /// definition's. At least one field. Requires the `write` scope (403
+    /// otherwise); 422 for a frequency out of range or an unknown field.
+    /// Recorded in the audit log as `integration_sync.updated`.
+    ///
+    ///
+    /// - Remark: HTTP `PATCH /v1/integrations/{integration_id}/syncs/{sync_name}`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/patch(updateIntegrationSync)`.
+    func updateIntegrationSync(_ input: Operations.UpdateIntegrationSync.Input) async throws -> Operations.UpdateIntegrationSync.Output
+    /// Run an integration's sync now
+    ///
+    /// Starts a run now, whether the sync is enabled or not: `mode`
+    /// `incremental` asks only for what changed since the checkpoint (a sync
+    /// without a checkpoint yet runs full), `full` reads everything and then
+    /// marks the records it did not see as deleted; without `mode`,
+    /// incremental when the sync has an incremental form. Two runs of one
+    /// sync never overlap: while one is queued or running, the answer is that
+    /// run with 200 instead of a new one with 202. The body is optional.
+    /// Requires the `write` scope (403 otherwise). 409 when the integration is
+    /// not connected; 422 when `incremental` is asked of a sync without an
+    /// incremental form. Recorded in the audit log as
+    /// `integration_sync.triggered`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/integrations/{integration_id}/syncs/{sync_name}/trigger`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/trigger/post(triggerIntegrationSync)`.
+    func triggerIntegrationSync(_ input: Operations.TriggerIntegrationSync.Input) async throws -> Operations.TriggerIntegrationSync.Output
+    /// Pause an integration's sync
+    ///
+    /// Stops scheduled runs of the sync until it is resumed, keeping whether
+    /// it is enabled, its frequency and its checkpoint. A run already queued
+    /// or running finishes. Requires the `write` scope (403 otherwise).
+    /// Recorded in the audit log as `integration_sync.paused`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/integrations/{integration_id}/syncs/{sync_name}/pause`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/pause/post(pauseIntegrationSync)`.
+    func pauseIntegrationSync(_ input: Operations.PauseIntegrationSync.Input) async throws -> Operations.PauseIntegrationSync.Output
+    /// Resume an integration's sync
+    ///
+    /// Lets the scheduler run the sync again; a sync that became due while it
+    /// was paused is due at once. Requires the `write` scope (403 otherwise).
+    /// Recorded in the audit log as `integration_sync.resumed`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/integrations/{integration_id}/syncs/{sync_name}/resume`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/resume/post(resumeIntegrationSync)`.
+    func resumeIntegrationSync(_ input: Operations.ResumeIntegrationSync.Input) async throws -> Operations.ResumeIntegrationSync.Output
+    /// Reset an integration's sync
+    ///
+    /// Forgets the sync's checkpoint and starts a full run (trigger `reset`),
+    /// in one transaction: the run reads everything and marks the records it
+    /// does not see as deleted. While a run is already queued or running, the
+    /// checkpoint is still forgotten and that run is returned with 200.
+    /// Requires the `write` scope (403 otherwise); 409 when the integration is
+    /// not connected. Recorded in the audit log as `integration_sync.reset`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/integrations/{integration_id}/syncs/{sync_name}/reset`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/reset/post(resetIntegrationSync)`.
+    func resetIntegrationSync(_ input: Operations.ResetIntegrationSync.Input) async throws -> Operations.ResetIntegrationSync.Output
+    /// List a sync's runs
+    ///
+    /// The runs of one sync of the integration, newest first, with cursor
+    /// pagination: each with its mode, trigger, status, pages, what it did to
+    /// the records store (added, updated, unchanged, deleted), the checkpoint
+    /// it reached and the error that ended it. 404 for an unknown
+    /// integration or sync.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/integrations/{integration_id}/syncs/{sync_name}/runs`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/runs/get(listIntegrationSyncRuns)`.
+    func listIntegrationSyncRuns(_ input: Operations.ListIntegrationSyncRuns.Input) async throws -> Operations.ListIntegrationSyncRuns.Output
+    /// Get a sync run
+    ///
+    /// One run of a sync (see `GET .../syncs/{sync_name}/runs`). Another
+    /// tenant's run (or a malformed id) yields 404.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/sync-runs/{run_id}`.
+    /// - Remark: Generated from `#/paths//v1/sync-runs/{run_id}/get(getSyncRun)`.
+    func getSyncRun(_ input: Operations.GetSyncRun.Input) async throws -> Operations.GetSyncRun.Output
     /// Read an integration's usable credential
     ///
     /// Returns the integration's credential in plaintext, for a tenant
@@ -557,6 +672,62 @@ package protocol APIProtocol: Sendable {
     /// - Remark: HTTP `DELETE /v1/providers/{provider_id}`.
     /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/delete(deleteProvider)`.
     func deleteProvider(_ input: Operations.DeleteProvider.Input) async throws -> Operations.DeleteProvider.Output
+    /// List a provider's sync definitions
+    ///
+    /// Lists the syncs an integration of the provider can run: the built-in
+    /// definitions first (`built_in: true`, version 1, `updated_at` null),
+    /// then the calling tenant's own, each group in name order. Not
+    /// paginated: `next_cursor` is always null. 404 when the provider is
+    /// neither built in nor one of the tenant's custom providers.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/providers/{provider_id}/syncs`.
+    /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/get(listProviderSyncs)`.
+    func listProviderSyncs(_ input: Operations.ListProviderSyncs.Input) async throws -> Operations.ListProviderSyncs.Output
+    /// Get a sync definition
+    ///
+    /// Returns a built-in sync definition of the provider or one of the calling tenant's own. 404 for an unknown provider or sync.
+    ///
+    /// - Remark: HTTP `GET /v1/providers/{provider_id}/syncs/{sync_name}`.
+    /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/get(getProviderSync)`.
+    func getProviderSync(_ input: Operations.GetProviderSync.Input) async throws -> Operations.GetProviderSync.Output
+    /// Create or replace a sync definition
+    ///
+    /// Creates the calling tenant's sync `sync_name` for the provider, or
+    /// replaces it whole. The body is a sync definition whose `name` must
+    /// equal `sync_name`. It is checked before it is stored: names and
+    /// ranges, what the pagination type needs (and nothing it does not use),
+    /// JSON pointers (RFC 6901), that `request.path` names only the
+    /// provider's connection parameters as `{name}`, and that an
+    /// incremental sync says where records' last-modified value is. All
+    /// problems found are reported at once in the 422 `detail`, each naming
+    /// its field (e.g. `pagination.parameter`). Each sync of a provider
+    /// writes its own `model` (a full run marks the model's records it did
+    /// not see as deleted): a model another sync of the provider writes is
+    /// refused with 422.
+    ///
+    /// A replaced definition gets the next `version` when its document
+    /// changed (runs record the version they ran); saving the same document
+    /// again keeps the version. Requires the `write` scope (403 otherwise).
+    /// 404 for an unknown provider; 409 when `sync_name` is a built-in sync
+    /// of the provider. Recorded in the audit log as `sync_definition.saved`.
+    ///
+    ///
+    /// - Remark: HTTP `PUT /v1/providers/{provider_id}/syncs/{sync_name}`.
+    /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/put(putProviderSync)`.
+    func putProviderSync(_ input: Operations.PutProviderSync.Input) async throws -> Operations.PutProviderSync.Output
+    /// Delete a sync definition
+    ///
+    /// Deletes one of the calling tenant's sync definitions, with every
+    /// integration's state of it (enabled, frequency, checkpoint); records
+    /// already synced stay until their integration goes. Requires the
+    /// `write` scope (403 otherwise). 409 for a built-in sync, 404 for an
+    /// unknown one. Recorded in the audit log as `sync_definition.deleted`.
+    ///
+    ///
+    /// - Remark: HTTP `DELETE /v1/providers/{provider_id}/syncs/{sync_name}`.
+    /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/delete(deleteProviderSync)`.
+    func deleteProviderSync(_ input: Operations.DeleteProviderSync.Input) async throws -> Operations.DeleteProviderSync.Output
     /// List audit events
     ///
     /// Lists the calling tenant's audit log, newest first, with cursor
@@ -564,8 +735,11 @@ package protocol APIProtocol: Sendable {
     /// they describe: `api_key.created`, `api_key.revoked`,
     /// `integration.created`, `integration.deleted`, `credential.read`,
     /// `provider.saved`, `provider.deleted`, `job.cancelled`, `job.retried`,
-    /// `job.redriven`, `schedule.created`, `schedule.deleted` and
-    /// `data_key.rotated` (by the operator).
+    /// `job.redriven`, `schedule.created`, `schedule.deleted`,
+    /// `sync_definition.saved`, `sync_definition.deleted`,
+    /// `integration_sync.updated`, `integration_sync.paused`,
+    /// `integration_sync.resumed`, `integration_sync.triggered`,
+    /// `integration_sync.reset` and `data_key.rotated` (by the operator).
     ///
     ///
     /// - Remark: HTTP `GET /v1/audit-events`.
@@ -1140,6 +1314,199 @@ extension APIProtocol {
         try await listSyncRecordChanges(Operations.ListSyncRecordChanges.Input(
             path: path,
             query: query,
+            headers: headers
+        ))
+    }
+    /// List an integration's syncs
+    ///
+    /// One entry per sync of the integration's provider (built-in first, then
+    /// the tenant's own), with the integration's state of it: whether it is
+    /// enabled or paused, its effective frequency and override, the
+    /// checkpoint the next incremental run continues from, when it is next
+    /// due and its latest run. A sync the integration never touched is
+    /// `disabled`, with the definition's frequency. `status` says what the
+    /// scheduler will do: `scheduled`, `disabled`, `paused` (by
+    /// `POST .../pause`), `needs_reauth` (the connection was lost: the sync
+    /// resumes by itself once the integration is reconnected) or
+    /// `integration_not_connected`; `pause_reason` explains the last three.
+    /// Not paginated: `next_cursor` is always null. 404 when the integration
+    /// does not exist (or belongs to another tenant).
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/integrations/{integration_id}/syncs`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/get(listIntegrationSyncs)`.
+    package func listIntegrationSyncs(
+        path: Operations.ListIntegrationSyncs.Input.Path,
+        headers: Operations.ListIntegrationSyncs.Input.Headers = .init()
+    ) async throws -> Operations.ListIntegrationSyncs.Output {
+        try await listIntegrationSyncs(Operations.ListIntegrationSyncs.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Get an integration's sync
+    ///
+    /// The integration's state of one sync of its provider (see
+    /// `GET /v1/integrations/{integration_id}/syncs`). 404 for an unknown
+    /// integration or sync.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/integrations/{integration_id}/syncs/{sync_name}`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/get(getIntegrationSync)`.
+    package func getIntegrationSync(
+        path: Operations.GetIntegrationSync.Input.Path,
+        headers: Operations.GetIntegrationSync.Input.Headers = .init()
+    ) async throws -> Operations.GetIntegrationSync.Output {
+        try await getIntegrationSync(Operations.GetIntegrationSync.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Enable, disable or reschedule an integration's sync
+    ///
+    /// `enabled` turns scheduled runs on or off; enabling a disabled sync
+    /// makes it due at once. `frequency_seconds` overrides the definition's
+    /// frequency (60 to 2678400 seconds); `null` goes back to the
+    /// definition's. At least one field. Requires the `write` scope (403
+    /// otherwise); 422 for a frequency out of range or an unknown field.
+    /// Recorded in the audit log as `integration_sync.updated`.
+    ///
+    ///
+    /// - Remark: HTTP `PATCH /v1/integrations/{integration_id}/syncs/{sync_name}`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/patch(updateIntegrationSync)`.
+    package func updateIntegrationSync(
+        path: Operations.UpdateIntegrationSync.Input.Path,
+        headers: Operations.UpdateIntegrationSync.Input.Headers = .init(),
+        body: Operations.UpdateIntegrationSync.Input.Body
+    ) async throws -> Operations.UpdateIntegrationSync.Output {
+        try await updateIntegrationSync(Operations.UpdateIntegrationSync.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Run an integration's sync now
+    ///
+    /// Starts a run now, whether the sync is enabled or not: `mode`
+    /// `incremental` asks only for what changed since the checkpoint (a sync
+    /// without a checkpoint yet runs full), `full` reads everything and then
+    /// marks the records it did not see as deleted; without `mode`,
+    /// incremental when the sync has an incremental form. Two runs of one
+    /// sync never overlap: while one is queued or running, the answer is that
+    /// run with 200 instead of a new one with 202. The body is optional.
+    /// Requires the `write` scope (403 otherwise). 409 when the integration is
+    /// not connected; 422 when `incremental` is asked of a sync without an
+    /// incremental form. Recorded in the audit log as
+    /// `integration_sync.triggered`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/integrations/{integration_id}/syncs/{sync_name}/trigger`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/trigger/post(triggerIntegrationSync)`.
+    package func triggerIntegrationSync(
+        path: Operations.TriggerIntegrationSync.Input.Path,
+        headers: Operations.TriggerIntegrationSync.Input.Headers = .init(),
+        body: Operations.TriggerIntegrationSync.Input.Body? = nil
+    ) async throws -> Operations.TriggerIntegrationSync.Output {
+        try await triggerIntegrationSync(Operations.TriggerIntegrationSync.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Pause an integration's sync
+    ///
+    /// Stops scheduled runs of the sync until it is resumed, keeping whether
+    /// it is enabled, its frequency and its checkpoint. A run already queued
+    /// or running finishes. Requires the `write` scope (403 otherwise).
+    /// Recorded in the audit log as `integration_sync.paused`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/integrations/{integration_id}/syncs/{sync_name}/pause`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/pause/post(pauseIntegrationSync)`.
+    package func pauseIntegrationSync(
+        path: Operations.PauseIntegrationSync.Input.Path,
+        headers: Operations.PauseIntegrationSync.Input.Headers = .init()
+    ) async throws -> Operations.PauseIntegrationSync.Output {
+        try await pauseIntegrationSync(Operations.PauseIntegrationSync.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Resume an integration's sync
+    ///
+    /// Lets the scheduler run the sync again; a sync that became due while it
+    /// was paused is due at once. Requires the `write` scope (403 otherwise).
+    /// Recorded in the audit log as `integration_sync.resumed`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/integrations/{integration_id}/syncs/{sync_name}/resume`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/resume/post(resumeIntegrationSync)`.
+    package func resumeIntegrationSync(
+        path: Operations.ResumeIntegrationSync.Input.Path,
+        headers: Operations.ResumeIntegrationSync.Input.Headers = .init()
+    ) async throws -> Operations.ResumeIntegrationSync.Output {
+        try await resumeIntegrationSync(Operations.ResumeIntegrationSync.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Reset an integration's sync
+    ///
+    /// Forgets the sync's checkpoint and starts a full run (trigger `reset`),
+    /// in one transaction: the run reads everything and marks the records it
+    /// does not see as deleted. While a run is already queued or running, the
+    /// checkpoint is still forgotten and that run is returned with 200.
+    /// Requires the `write` scope (403 otherwise); 409 when the integration is
+    /// not connected. Recorded in the audit log as `integration_sync.reset`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/integrations/{integration_id}/syncs/{sync_name}/reset`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/reset/post(resetIntegrationSync)`.
+    package func resetIntegrationSync(
+        path: Operations.ResetIntegrationSync.Input.Path,
+        headers: Operations.ResetIntegrationSync.Input.Headers = .init()
+    ) async throws -> Operations.ResetIntegrationSync.Output {
+        try await resetIntegrationSync(Operations.ResetIntegrationSync.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// List a sync's runs
+    ///
+    /// The runs of one sync of the integration, newest first, with cursor
+    /// pagination: each with its mode, trigger, status, pages, what it did to
+    /// the records store (added, updated, unchanged, deleted), the checkpoint
+    /// it reached and the error that ended it. 404 for an unknown
+    /// integration or sync.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/integrations/{integration_id}/syncs/{sync_name}/runs`.
+    /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/syncs/{sync_name}/runs/get(listIntegrationSyncRuns)`.
+    package func listIntegrationSyncRuns(
+        path: Operations.ListIntegrationSyncRuns.Input.Path,
+        query: Operations.ListIntegrationSyncRuns.Input.Query = .init(),
+        headers: Operations.ListIntegrationSyncRuns.Input.Headers = .init()
+    ) async throws -> Operations.ListIntegrationSyncRuns.Output {
+        try await listIntegrationSyncRuns(Operations.ListIntegrationSyncRuns.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Get a sync run
+    ///
+    /// One run of a sync (see `GET .../syncs/{sync_name}/runs`). Another
+    /// tenant's run (or a malformed id) yields 404.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/sync-runs/{run_id}`.
+    /// - Remark: Generated from `#/paths//v1/sync-runs/{run_id}/get(getSyncRun)`.
+    package func getSyncRun(
+        path: Operations.GetSyncRun.Input.Path,
+        headers: Operations.GetSyncRun.Input.Headers = .init()
+    ) async throws -> Operations.GetSyncRun.Output {
+        try await getSyncRun(Operations.GetSyncRun.Input(
+            path: path,
             headers: headers
         ))
     }
@@ -1735,6 +2102,96 @@ extension APIProtocol {
             headers: headers
         ))
     }
+    /// List a provider's sync definitions
+    ///
+    /// Lists the syncs an integration of the provider can run: the built-in
+    /// definitions first (`built_in: true`, version 1, `updated_at` null),
+    /// then the calling tenant's own, each group in name order. Not
+    /// paginated: `next_cursor` is always null. 404 when the provider is
+    /// neither built in nor one of the tenant's custom providers.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/providers/{provider_id}/syncs`.
+    /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/get(listProviderSyncs)`.
+    package func listProviderSyncs(
+        path: Operations.ListProviderSyncs.Input.Path,
+        headers: Operations.ListProviderSyncs.Input.Headers = .init()
+    ) async throws -> Operations.ListProviderSyncs.Output {
+        try await listProviderSyncs(Operations.ListProviderSyncs.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Get a sync definition
+    ///
+    /// Returns a built-in sync definition of the provider or one of the calling tenant's own. 404 for an unknown provider or sync.
+    ///
+    /// - Remark: HTTP `GET /v1/providers/{provider_id}/syncs/{sync_name}`.
+    /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/get(getProviderSync)`.
+    package func getProviderSync(
+        path: Operations.GetProviderSync.Input.Path,
+        headers: Operations.GetProviderSync.Input.Headers = .init()
+    ) async throws -> Operations.GetProviderSync.Output {
+        try await getProviderSync(Operations.GetProviderSync.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Create or replace a sync definition
+    ///
+    /// Creates the calling tenant's sync `sync_name` for the provider, or
+    /// replaces it whole. The body is a sync definition whose `name` must
+    /// equal `sync_name`. It is checked before it is stored: names and
+    /// ranges, what the pagination type needs (and nothing it does not use),
+    /// JSON pointers (RFC 6901), that `request.path` names only the
+    /// provider's connection parameters as `{name}`, and that an
+    /// incremental sync says where records' last-modified value is. All
+    /// problems found are reported at once in the 422 `detail`, each naming
+    /// its field (e.g. `pagination.parameter`). Each sync of a provider
+    /// writes its own `model` (a full run marks the model's records it did
+    /// not see as deleted): a model another sync of the provider writes is
+    /// refused with 422.
+    ///
+    /// A replaced definition gets the next `version` when its document
+    /// changed (runs record the version they ran); saving the same document
+    /// again keeps the version. Requires the `write` scope (403 otherwise).
+    /// 404 for an unknown provider; 409 when `sync_name` is a built-in sync
+    /// of the provider. Recorded in the audit log as `sync_definition.saved`.
+    ///
+    ///
+    /// - Remark: HTTP `PUT /v1/providers/{provider_id}/syncs/{sync_name}`.
+    /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/put(putProviderSync)`.
+    package func putProviderSync(
+        path: Operations.PutProviderSync.Input.Path,
+        headers: Operations.PutProviderSync.Input.Headers = .init(),
+        body: Operations.PutProviderSync.Input.Body
+    ) async throws -> Operations.PutProviderSync.Output {
+        try await putProviderSync(Operations.PutProviderSync.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Delete a sync definition
+    ///
+    /// Deletes one of the calling tenant's sync definitions, with every
+    /// integration's state of it (enabled, frequency, checkpoint); records
+    /// already synced stay until their integration goes. Requires the
+    /// `write` scope (403 otherwise). 409 for a built-in sync, 404 for an
+    /// unknown one. Recorded in the audit log as `sync_definition.deleted`.
+    ///
+    ///
+    /// - Remark: HTTP `DELETE /v1/providers/{provider_id}/syncs/{sync_name}`.
+    /// - Remark: Generated from `#/paths//v1/providers/{provider_id}/syncs/{sync_name}/delete(deleteProviderSync)`.
+    package func deleteProviderSync(
+        path: Operations.DeleteProviderSync.Input.Path,
+        headers: Operations.DeleteProviderSync.Input.Headers = .init()
+    ) async throws -> Operations.DeleteProviderSync.Output {
+        try await deleteProviderSync(Operations.DeleteProviderSync.Input(
+            path: path,
+            headers: headers
+        ))
+    }
     /// List audit events
     ///
     /// Lists the calling tenant's audit log, newest first, with cursor
@@ -1742,8 +2199,11 @@ extension APIProtocol {
     /// they describe: `api_key.created`, `api_key.revoked`,
     /// `integration.created`, `integration.deleted`, `credential.read`,
     /// `provider.saved`, `provider.deleted`, `job.cancelled`, `job.retried`,
-    /// `job.redriven`, `schedule.created`, `schedule.deleted` and
-    /// `data_key.rotated` (by the operator).
+    /// `job.redriven`, `schedule.created`, `schedule.deleted`,
+    /// `sync_definition.saved`, `sync_definition.deleted`,
+    /// `integration_sync.updated`, `integration_sync.paused`,
+    /// `integration_sync.resumed`, `integration_sync.triggered`,
+    /// `integration_sync.reset` and `data_key.rotated` (by the operator).
     ///
     ///
     /// - Remark: HTTP `GET /v1/audit-events`.

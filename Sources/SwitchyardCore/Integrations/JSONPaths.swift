@@ -3,7 +3,7 @@
 /// text and jsonb cannot hold it; issue 12, items 1 and 2) and a `null` the API document does not allow.
 public enum JSONPaths {
     /// The path of the first value (or object key) for which `test` holds, `(body)` for the top level; `nil` when
-    /// none does. Members of a top-level object named in `skipping` are not looked into.
+    /// none does. Members named in `skipping` by their path (`payload`, `request.body`) are not looked into.
     public static func first(in value: Any, skipping: Set<String> = [], where test: (Any) -> Bool) -> String? {
         first(in: value, path: "", skipping: skipping, where: test)
     }
@@ -17,8 +17,9 @@ public enum JSONPaths {
         if test(value) { return path.isEmpty ? "(body)" : path }
         switch value {
         case let object as [String: Any]:
-            for (key, member) in object.sorted(by: { $0.key < $1.key }) where !(path.isEmpty && skipping.contains(key)) {
+            for (key, member) in object.sorted(by: { $0.key < $1.key }) {
                 let memberPath = path.isEmpty ? key : "\(path).\(key)"
+                if skipping.contains(memberPath) { continue }
                 if test(key) { return memberPath.replacingOccurrences(of: "\u{0}", with: "\\u0000") }
                 if let found = first(in: member, path: memberPath, skipping: skipping, where: test) { return found }
             }

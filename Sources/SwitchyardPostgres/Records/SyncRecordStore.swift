@@ -54,13 +54,15 @@ public struct SyncRecordChange: Sendable {
 extension TenantTransaction {
     /// Up to `limit` changes of the model after `cursor`, oldest first. Only changes of transactions below this
     /// snapshot's xmin are returned: each of those has finished, so no change can later appear before the last one
-    /// returned (see `Migrations/0021_create_sync_records.sql`).
+    /// returned (see `Migrations/0021_create_sync_records.sql`). `modifiedAfter` leaves out the records last modified
+    /// at or before it; the cursor still orders and positions the feed.
     public func syncRecordChanges(
         integration: UUID,
         model: String,
         after cursor: SyncChangeCursor?,
         limit: Int,
-        includeDeleted: Bool = true
+        includeDeleted: Bool = true,
+        modifiedAfter: Date? = nil
     ) async throws -> [SyncRecordChange] {
         let after = cursor ?? SyncChangeCursor(transactionID: 0, sequence: 0)
         return try await query(
@@ -71,6 +73,7 @@ extension TenantTransaction {
                AND (change_xid, change_seq) > (\(String(after.transactionID))::xid8, \(after.sequence))
                AND change_xid < pg_snapshot_xmin(pg_current_snapshot())
                AND (\(includeDeleted) OR deleted_at IS NULL)
+               AND (\(modifiedAfter)::timestamptz IS NULL OR modified_at > \(modifiedAfter))
              ORDER BY change_xid, change_seq
              LIMIT \(limit)
             """

@@ -146,6 +146,18 @@ extension TenantTransaction {
         return Page(fetched: try rows.map(SyncRunRecord.init(row:)), limit: page.limit, id: \.id)
     }
 
+    /// The newest run of each of the integration's syncs (queued, running or finished), by sync name.
+    public func latestSyncRuns(integration: UUID) async throws -> [String: SyncRunRecord] {
+        let runs = try await query(
+            """
+            SELECT DISTINCT ON (sync_name) \(unescaped: SyncRunRecord.columns) FROM sync_runs
+             WHERE tenant_id = \(tenantID.rawValue) AND integration_id = \(integration)
+             ORDER BY sync_name, id DESC
+            """
+        ).collect().map(SyncRunRecord.init(row:))
+        return Dictionary(runs.map { ($0.syncName, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// Marks the run running (its first attempt) and returns it; `nil` when it does not exist.
     public func startSyncRun(_ id: UUID) async throws -> SyncRunRecord? {
         let started = try await query(
