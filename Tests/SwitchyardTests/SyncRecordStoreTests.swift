@@ -272,7 +272,7 @@ final class ManagedAtomicFlag: Sendable {
 
 extension TenantTransaction {
     /// Writes `records` (JSON objects with an `id`) as one page, through the syncs' page writer.
-    fileprivate func upsertSyncRecords(_ records: [String], integration: UUID, model: String) async throws -> SyncPageOutcome {
+    func upsertSyncRecords(_ records: [String], integration: UUID, model: String) async throws -> SyncPageOutcome {
         let page = SyncPageWrite(
             integration: integration,
             model: model,
@@ -284,7 +284,7 @@ extension TenantTransaction {
     }
 
     /// Marks the named records deleted, as a webhook deletion does; returns how many were not deleted already.
-    fileprivate func deleteSyncRecords(_ ids: [String], integration: UUID, model: String) async throws -> Int {
+    func deleteSyncRecords(_ ids: [String], integration: UUID, model: String) async throws -> Int {
         var deleted = 0
         for id in ids where try await deleteSyncRecord(named: ["id"], in: #"{"id":"\#(id)"}"#, integration: integration, model: model) {
             deleted += 1
