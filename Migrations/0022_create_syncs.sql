@@ -16,7 +16,8 @@ CREATE TABLE sync_definitions (
 );
 
 -- One integration's use of one sync: whether it runs, how often, where the last completed run left the
--- provider's change cursor (`checkpoint`, the greatest last-modified value seen), and when it is due.
+-- provider's change cursor (`checkpoint`, the greatest last-modified value seen), and when it is due. A reset
+-- forgets the checkpoint at `checkpoint_reset_at`; a run started before that does not bring it back.
 CREATE TABLE integration_syncs (
     tenant_id         uuid        NOT NULL,
     integration_id    uuid        NOT NULL,
@@ -25,6 +26,7 @@ CREATE TABLE integration_syncs (
     frequency_seconds int         CHECK (frequency_seconds BETWEEN 60 AND 2678400),
     paused            boolean     NOT NULL DEFAULT false,
     checkpoint        jsonb,
+    checkpoint_reset_at timestamptz,
     next_run_at       timestamptz NOT NULL DEFAULT now(),
     last_run_id       uuid,
     created_at        timestamptz NOT NULL DEFAULT now(),

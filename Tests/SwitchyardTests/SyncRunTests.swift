@@ -148,6 +148,37 @@ struct SyncRunTests {
         }
     }
 
+    @Test("a reset is not undone by a run that started before it; a provider deleted takes its sync definitions along")
+    func resetAndProviderDeletion() async throws {
+        try await SyncFixture.with([try .cursorItems()]) { fixture in
+            for id in 1...6 { fixture.provider.put(id, name: "item \(id)") }
+            try await fixture.run("items")
+            func checkpoint() async throws -> String? {
+                try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
+                    try await $0.integrationSync(integration: fixture.integration, name: "items")
+                }?.checkpoint
+            }
+            #expect(try await checkpoint() != nil)
+            let before = try await fixture.start("items")
+            #expect(before.mode == .incremental)
+            try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
+                try await $0.changeIntegrationSync(integration: fixture.integration, name: "items", IntegrationSyncChange(forgetCheckpoint: true))
+            }
+            #expect(try await fixture.resume(before.id, sync: "items").status == .succeeded)
+            #expect(try await checkpoint() == nil, "the older run left the reset alone")
+            let after = try await fixture.run("items")
+            #expect(after.mode == .full && after.status == .succeeded)
+            #expect(try await checkpoint() == after.checkpoint)
+
+            let left = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) { transaction in
+                _ = try await transaction.deleteIntegration(fixture.integration)
+                _ = try await transaction.deleteCustomProvider("records")
+                return try await transaction.syncDefinitions(provider: "records")
+            }
+            #expect(left.isEmpty)
+        }
+    }
+
     @Test("a record that comes back after its deletion is undeleted by the next run")
     func undelete() async throws {
         try await SyncFixture.with([try .cursorItems()]) { fixture in

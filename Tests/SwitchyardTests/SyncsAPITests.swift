@@ -271,22 +271,26 @@ struct SyncsAPITests {
             // While the run is queued, reset forgets the checkpoint and answers that run.
             #expect(try await api.resetIntegrationSync(path: .init(integrationId: integration, syncName: "customers")).ok.body.json.id == run.id)
 
-            // The run ends (its job cancelled, the run failed) after reaching a checkpoint.
+            // The run ends (its job cancelled, the run failed); a run started after the reset ends after reaching a
+            // checkpoint (one started before it could not bring a checkpoint back).
             let tenantID = TenantID(try #require(UUID(uuidString: tenant.id)))
             let integrationID = try #require(UUID(uuidString: integration))
-            let runID = try #require(UUID(uuidString: run.id))
-            try await environment.withDatabase { database in
-                try await database.withTenant(tenantID, logger: environment.logger) { transaction in
-                    _ = try await transaction.cancelJob(runID)
-                    _ = try await transaction.finishSyncRun(runID, status: .failed, error: "stopped by the test")
-                    try await transaction.recordLastSyncRun(
-                        integration: integrationID,
-                        name: "customers",
-                        run: runID,
-                        checkpoint: #""2026-01-01T00:00:00Z""#
-                    )
+            func end(_ id: String, checkpoint: String?) async throws {
+                let runID = try #require(UUID(uuidString: id))
+                try await environment.withDatabase { database in
+                    try await database.withTenant(tenantID, logger: environment.logger) { transaction in
+                        _ = try await transaction.cancelJob(runID)
+                        _ = try await transaction.finishSyncRun(runID, status: .failed, error: "stopped by the test")
+                        try await transaction.recordLastSyncRun(integration: integrationID, name: "customers", run: runID, checkpoint: checkpoint)
+                    }
                 }
             }
+            try await end(run.id, checkpoint: #""2025-01-01T00:00:00Z""#)
+            #expect(
+                try await api.getIntegrationSync(path: .init(integrationId: integration, syncName: "customers")).ok.body.json.checkpoint.value == nil
+            )
+            let later = try await api.triggerIntegrationSync(path: .init(integrationId: integration, syncName: "customers")).accepted.body.json
+            try await end(later.id, checkpoint: #""2026-01-01T00:00:00Z""#)
             let checkpointed = try await api.getIntegrationSync(path: .init(integrationId: integration, syncName: "customers")).ok.body.json
             #expect(checkpointed.checkpoint.value as? String == "2026-01-01T00:00:00Z" && checkpointed.lastRun?.status == .failed)
             #expect(checkpointed.lastRun?.error == "stopped by the test")
@@ -298,12 +302,14 @@ struct SyncsAPITests {
 
             let runsPath = Operations.ListIntegrationSyncRuns.Input.Path(integrationId: integration, syncName: "customers")
             let all = try await api.listIntegrationSyncRuns(path: runsPath).ok.body.json
-            #expect(all.data.map(\.id) == [reset.id, run.id] && all.nextCursor == nil)
+            #expect(all.data.map(\.id) == [reset.id, later.id, run.id] && all.nextCursor == nil)
             let first = try await api.listIntegrationSyncRuns(path: runsPath, query: .init(limit: 1)).ok.body.json
             let cursor = try #require(first.nextCursor)
             #expect(first.data.map(\.id) == [reset.id])
             #expect(
-                try await api.listIntegrationSyncRuns(path: runsPath, query: .init(limit: 1, cursor: cursor)).ok.body.json.data.map(\.id) == [run.id]
+                try await api.listIntegrationSyncRuns(path: runsPath, query: .init(limit: 1, cursor: cursor)).ok.body.json.data.map(\.id) == [
+                    later.id
+                ]
             )
             let unknownQuery = try await client.request(.get, "/v1/integrations/\(integration)/syncs/customers/runs?status=queued", key: tenant.key)
             try ProblemDetailsTests.expectProblem(unknownQuery, .badRequest, code: "invalid-request")

@@ -36,7 +36,7 @@ extension TenantTransaction {
         ).decode((String, String, Date, Date).self).collect().map(CustomProviderRecord.init)[0]
     }
 
-    /// Deletes provider `id` unless an integration still uses it (409). Returns whether it existed.
+    /// Deletes provider `id` and its sync definitions unless an integration still uses it (409). Returns whether it existed.
     public func deleteCustomProvider(_ id: String) async throws -> Bool {
         let users =
             try await query("SELECT count(*)::int FROM integrations WHERE tenant_id = \(tenantID.rawValue) AND provider = \(id)")
@@ -44,7 +44,11 @@ extension TenantTransaction {
         guard users == 0 else {
             throw SwitchyardError.conflict("\(users) integration(s) still use provider '\(id)'; delete them first.")
         }
-        return try await query("DELETE FROM custom_providers WHERE tenant_id = \(tenantID.rawValue) AND id = \(id) RETURNING id")
+        let deleted =
+            try await query("DELETE FROM custom_providers WHERE tenant_id = \(tenantID.rawValue) AND id = \(id) RETURNING id")
             .decode(String.self).collect().isEmpty == false
+        // Its sync definitions go with it: a provider created again with this id starts without them.
+        if deleted { try await query("DELETE FROM sync_definitions WHERE tenant_id = \(tenantID.rawValue) AND provider = \(id)") }
+        return deleted
     }
 }

@@ -91,6 +91,7 @@ extension TenantTransaction {
                    frequency_seconds = CASE WHEN \(setsFrequency) THEN \(frequency) ELSE s.frequency_seconds END,
                    paused = coalesce(\(change.paused), s.paused),
                    checkpoint = CASE WHEN \(change.forgetCheckpoint) THEN NULL ELSE s.checkpoint END,
+                   checkpoint_reset_at = CASE WHEN \(change.forgetCheckpoint) THEN now() ELSE s.checkpoint_reset_at END,
                    next_run_at = coalesce(\(change.nextRunAt), s.next_run_at),
                    updated_at = now()
             RETURNING \(unescaped: IntegrationSyncRecord.columns)

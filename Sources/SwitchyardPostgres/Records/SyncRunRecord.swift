@@ -237,10 +237,16 @@ extension TenantTransaction {
 
     /// After a run ends: the integration's sync remembers it and, when given (a completed run), its checkpoint.
     public func recordLastSyncRun(integration: UUID, name: String, run: UUID, checkpoint: String?) async throws {
+        // A run started before the checkpoint was last reset does not bring the forgotten checkpoint back.
         try await query(
             """
-            UPDATE integration_syncs SET last_run_id = \(run), checkpoint = coalesce(\(checkpoint)::jsonb, checkpoint), updated_at = now()
-             WHERE tenant_id = \(tenantID.rawValue) AND integration_id = \(integration) AND sync_name = \(name)
+            UPDATE integration_syncs s
+               SET last_run_id = r.id, updated_at = now(),
+                   checkpoint = CASE WHEN s.checkpoint_reset_at IS NULL OR s.checkpoint_reset_at <= r.created_at
+                                     THEN coalesce(\(checkpoint)::jsonb, s.checkpoint) ELSE s.checkpoint END
+              FROM sync_runs r
+             WHERE s.tenant_id = \(tenantID.rawValue) AND s.integration_id = \(integration) AND s.sync_name = \(name)
+               AND r.tenant_id = s.tenant_id AND r.id = \(run)
             """
         )
     }
