@@ -34,6 +34,7 @@ struct DemoProviderCommand: AsyncParsableCommand {
         provider.setRecording(false)
         try await RecordsProvider.withRunning(provider) { provider in
             print("demo provider: \(provider.baseURL) with \(provider.count) records; API key \(apiKey)")
+            fflush(stdout)
             var next = records + 1
             while !Task.isCancelled {
                 try await Task.sleep(for: .seconds(max(1, changeEvery)))
