@@ -33,8 +33,8 @@ struct DemoProviderCommand: AsyncParsableCommand {
         provider.fill(count: records)
         provider.setRecording(false)
         try await RecordsProvider.withRunning(provider) { provider in
-            print("demo provider: \(provider.baseURL) with \(provider.count) records; API key \(apiKey)")
-            fflush(stdout)
+            // Unbuffered, so that it reaches a pipe at once.
+            FileHandle.standardOutput.write(Data("demo provider: \(provider.baseURL) with \(provider.count) records; API key \(apiKey)\n".utf8))
             var next = records + 1
             while !Task.isCancelled {
                 try await Task.sleep(for: .seconds(max(1, changeEvery)))
