@@ -91,6 +91,11 @@ struct SyncExecutionTests {
             try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
                 try await $0.changeIntegrationSync(integration: fixture.integration, name: "items", IntegrationSyncChange(enabled: true))
             }
+            // A sync whose stored definition no longer reads does not stop the others from being fired.
+            try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) { transaction in
+                _ = try await transaction.saveSyncDefinition(provider: "records", name: "broken", definition: #"{"name":"broken"}"#)
+                try await transaction.changeIntegrationSync(integration: fixture.integration, name: "broken", IntegrationSyncChange(enabled: true))
+            }
             let scheduler = JobScheduler(
                 database: fixture.database,
                 options: SchedulerOptions(fastJobsSettings()),
@@ -107,6 +112,10 @@ struct SyncExecutionTests {
                 try await $0.integrationSync(integration: fixture.integration, name: "items")
             }
             #expect(state.map { $0.nextRunAt > Date().addingTimeInterval(30) } == true)
+            let broken = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
+                try await $0.integrationSync(integration: fixture.integration, name: "broken")
+            }
+            #expect(broken.map { $0.nextRunAt > Date().addingTimeInterval(200) } == true, "looked at again in 5 minutes")
 
             let registry = JobRegistry.executor(
                 configuration: fixture.environment.configuration,
