@@ -17,10 +17,14 @@ enum ProcessMemory {
     }
 
     private static func field(_ name: String) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        // Read, not stat-sized: procfs files report a size of 0.
+        guard let handle = FileHandle(forReadingAtPath: "/proc/self/status") else { return 0 }
+        defer { try? handle.close() }
+        guard let data = try? handle.readToEnd() else { return 0 }
+        let status = String(decoding: data, as: UTF8.self)
         for line in status.split(separator: "\n") where line.hasPrefix(name + ":") {
-            // "VmRSS:     123456 kB"
-            let kilobytes = line.dropFirst(name.count + 1).split(separator: " ").first.flatMap { Int($0) } ?? 0
+            // "VmRSS:\t  123456 kB"
+            let kilobytes = line.dropFirst(name.count + 1).split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 0
             return kilobytes * 1024
         }
         return 0
