@@ -305,7 +305,7 @@ let package = Package(
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics", "SwitchyardVault", "SwitchyardOutbound",
                 "SwitchyardProviders", "SwitchyardOAuth", "SwitchyardWebhooks", "SwitchyardTestSupport", "SwitchyardJobs",
-                "SwitchyardAPIContract", "SwitchyardAPIClient", "SwitchyardDevCluster", "SwitchyardSyncs",
+                "SwitchyardAPIContract", "SwitchyardAPIClient", "SwitchyardDevCluster", "SwitchyardSyncs", "SwitchyardBenchmarks",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "Crypto", package: "swift-crypto"),
