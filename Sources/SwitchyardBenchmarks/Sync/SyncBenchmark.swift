@@ -11,7 +11,7 @@ import SwitchyardSyncs
 /// `switchyard bench sync`: a full sync of a loopback provider's records through the whole path (fetch over HTTP,
 /// parse, hash, upsert, checkpoint, delete detection), against the raw ceiling of the same pages upserted by one
 /// prepared statement each with no HTTP; the full run's peak RSS growth; then an incremental run after 1% of the
-/// records changed.
+/// records changed, and a second full run after 1% were removed (delete detection).
 public struct SyncBenchmark: Sendable {
     static let providerID = "bench-records"
     static let syncName = "items"
@@ -97,6 +97,16 @@ public struct SyncBenchmark: Sendable {
             )
         }
 
+        // Delete detection at scale: 1% of the records go, and a second full run marks exactly those deleted.
+        let removed = Array(stride(from: min(50, records), through: records, by: 100))
+        for id in removed { provider.remove(id) }
+        let rescanStart = ContinuousClock.now
+        let rescan = try await syncRun(.full, runner: runner, setup: setup)
+        let rescanSeconds = (ContinuousClock.now - rescanStart).seconds
+        guard rescan.status == .succeeded else {
+            throw BenchmarkFailure("the second full run ended \(rescan.status.rawValue): \(rescan.error ?? "")")
+        }
+
         return SyncBenchmarkReport(
             records: records,
             recordBytes: recordBytes,
@@ -112,7 +122,11 @@ public struct SyncBenchmark: Sendable {
             changed: changed.count,
             incrementalAdded: incremental.added,
             incrementalUpdated: incremental.updated,
-            incrementalUnchanged: incremental.unchanged
+            incrementalUnchanged: incremental.unchanged,
+            removed: removed.count,
+            rescanSeconds: rescanSeconds,
+            rescanDeleted: rescan.deleted,
+            rescanWritten: rescan.added + rescan.updated
         )
     }
 

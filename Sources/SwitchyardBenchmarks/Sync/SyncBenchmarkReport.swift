@@ -20,6 +20,11 @@ public struct SyncBenchmarkReport: Sendable, CustomStringConvertible {
     public let incrementalAdded: Int
     public let incrementalUpdated: Int
     public let incrementalUnchanged: Int
+    /// Records removed at the provider before the second full run, and what that run did.
+    public let removed: Int
+    public let rescanSeconds: Double
+    public let rescanDeleted: Int
+    public let rescanWritten: Int
 
     public var pathRate: Double { Double(records) / fullSeconds }
     public var ceilingRate: Double { Double(records) / ceilingSeconds }
@@ -39,6 +44,7 @@ public struct SyncBenchmarkReport: Sendable, CustomStringConvertible {
             peak RSS growth:     \(megabytes(peakGrowth)) during the full run  (resident \(megabytes(residentBefore)) before, peak \(megabytes(peakResident)); the goal is < 100 MB)
             incremental run:     \(String(format: "%.3f", incrementalSeconds)) s, \(String(format: "%.1f", incrementalPercent))% of the full run  (the goal is < 10%); \(incrementalPages) pages
             incremental writes:  \(incrementalWritten) rows for \(changed) changed records (added \(incrementalAdded), updated \(incrementalUpdated), unchanged \(incrementalUnchanged))\(writesOnlyChanged ? "" : "  MISMATCH: expected exactly the changed records")
+            delete detection:    a second full run after \(removed) records were removed: \(rescanDeleted) marked deleted, \(rescanWritten) rows written, \(String(format: "%.2f", rescanSeconds)) s\(rescanDeleted == removed && rescanWritten == 0 ? "" : "  MISMATCH: expected exactly the removed records deleted, nothing written")
             """
     }
 }

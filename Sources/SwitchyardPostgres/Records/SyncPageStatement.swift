@@ -3,7 +3,8 @@ import PostgresNIO
 import SwitchyardCore
 
 /// The page write of `writeSyncPage`, prepared once per connection: a sync writes one page after another with
-/// the same statement, and planning its CTEs anew for every page cost as much as a small page's upsert.
+/// the same statement, and planning its CTEs anew took about 1.2 ms a page (next to some 3 ms of execution for 100
+/// records of 1 KB); prepared, PostgreSQL settles on a generic plan after five executions.
 ///
 /// Every parameter is cast, so that the server infers each one's type whatever the bindings say (a `nil` goes as
 /// an untyped NULL). The document goes as `text` and is parsed by the `::jsonb` cast, as before: an invalid

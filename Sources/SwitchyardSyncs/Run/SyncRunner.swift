@@ -89,11 +89,6 @@ public struct SyncRunner: Sendable {
         }
     }
 
-    /// Calls the provider for one page and sorts its answer: a 2xx is returned; anything else is a failure.
-    func fetch(_ request: SyncPageRequest, page number: Int, target: IntegrationCaller.Target, logger: Logger) async throws -> OutboundResponse {
-        try await check(try await send(request, page: number, target: target, logger: logger), page: number, target: target, logger: logger)
-    }
-
     /// Calls the provider for one page: its answer whatever the status, or the call's failure as the run's.
     func send(_ request: SyncPageRequest, page number: Int, target: IntegrationCaller.Target, logger: Logger) async throws -> OutboundResponse {
         var headers: HTTPFields = [.accept: "application/json"]
