@@ -229,6 +229,7 @@ let package = Package(
             name: "SwitchyardBenchmarks",
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics", "SwitchyardOutbound", "SwitchyardJobs", "SwitchyardAPI",
+                "SwitchyardProviders", "SwitchyardOAuth", "SwitchyardSyncs",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -118,6 +118,17 @@ public final class RecordsProvider: Sendable {
 
     public var count: Int { state.withLock { $0.records.count } }
 
+    /// Records `start..<start + count` of the full listing (no `since`), as pages serve them: each record's id and
+    /// JSON text. The benchmark's raw ceiling upserts these without HTTP.
+    public func listing(from start: Int, count: Int) -> [(id: String, json: String)] {
+        state.withLock { state in
+            let all = state.ordered ?? state.records.values.sorted { ($0.updatedAt, $0.id) < ($1.updatedAt, $1.id) }
+            state.ordered = all
+            guard start < all.count else { return [] }
+            return all[max(0, start)..<min(all.count, start + max(1, count))].map { (String($0.id), $0.json) }
+        }
+    }
+
     /// Refuses the current key from now on (a revoked credential).
     public func changeAPIKey(to key: String) {
         state.withLock { $0.apiKey = key }

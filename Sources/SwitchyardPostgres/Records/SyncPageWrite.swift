@@ -53,54 +53,7 @@ public struct SyncPageFacts: Sendable {
 
 extension TenantTransaction {
     public func writeSyncPage(_ page: SyncPageWrite) async throws -> SyncPageFacts {
-        let rows = try await query(
-            """
-            WITH page AS (
-                SELECT \(page.document)::jsonb AS doc
-            ), located AS (
-                SELECT doc #> \(page.records)::text[] AS records FROM page
-            ), elements AS (
-                SELECT e.value AS data, e.ordinality AS position,
-                       CASE WHEN jsonb_typeof(e.value #> \(page.id)::text[]) IN ('string', 'number') THEN e.value #>> \(page.id)::text[] END AS external_id,
-                       e.value #> \(page.modified)::text[] AS modified
-                  FROM located CROSS JOIN LATERAL jsonb_array_elements(
-                       CASE jsonb_typeof(located.records)
-                            WHEN 'array' THEN located.records
-                            WHEN 'object' THEN CASE WHEN \(page.allowsSingleRecord) THEN jsonb_build_array(located.records) END
-                       END) WITH ORDINALITY e
-            ), invalid AS (
-                SELECT min(position) AS position FROM elements WHERE external_id IS NULL OR length(external_id) NOT BETWEEN 1 AND 512
-            ), items AS (
-                SELECT DISTINCT ON (external_id) external_id, data FROM elements
-                 WHERE (SELECT position FROM invalid) IS NULL ORDER BY external_id, position DESC
-            ), written AS (
-                INSERT INTO sync_records (tenant_id, integration_id, model, external_id, data, content_hash)
-                SELECT \(tenantID.rawValue), \(page.integration), \(page.model), external_id, data, sha256(convert_to(data::text, 'UTF8')) FROM items
-                ON CONFLICT (tenant_id, integration_id, model, external_id) DO UPDATE
-                   SET data = EXCLUDED.data, content_hash = EXCLUDED.content_hash, modified_at = now(), deleted_at = NULL,
-                       change_xid = pg_current_xact_id(), change_seq = nextval('sync_record_change_seq')
-                 WHERE sync_records.content_hash <> EXCLUDED.content_hash OR sync_records.deleted_at IS NOT NULL
-                RETURNING (xmax = 0) AS inserted
-            ), seen AS (
-                INSERT INTO sync_run_pages (tenant_id, run_id, page, external_ids)
-                SELECT \(tenantID.rawValue), \(page.seen?.run), \(page.seen?.page), array_agg(external_id) FROM items
-                 WHERE \(page.seen != nil) HAVING count(*) > 0
-                RETURNING 1
-            )
-            SELECT (SELECT jsonb_typeof(records) FROM located) AS records_type,
-                   (SELECT count(*) FROM elements)::int8 AS record_count,
-                   (SELECT count(*) FROM items)::int8 AS distinct_count,
-                   (SELECT position FROM invalid)::int8 AS invalid_record,
-                   (SELECT count(*) FILTER (WHERE inserted) FROM written)::int8 AS added,
-                   (SELECT count(*) FILTER (WHERE NOT inserted) FROM written)::int8 AS updated,
-                   (SELECT count(*) FROM seen)::int8 AS seen,
-                   (SELECT doc #>> \(page.nextCursor)::text[] FROM page) AS next_cursor,
-                   (SELECT doc #>> \(page.nextURL)::text[] FROM page) AS next_url,
-                   (SELECT (doc #> \(page.hasMore)::text[])::text FROM page) AS has_more,
-                   (SELECT data #>> \(page.cursorFromLastRecord)::text[] FROM elements ORDER BY position DESC LIMIT 1) AS last_record_cursor,
-                   (SELECT modified::text FROM elements WHERE jsonb_typeof(modified) IN ('string', 'number') ORDER BY modified DESC LIMIT 1) AS max_modified
-            """
-        ).collect()
+        let rows = try await connection.guardedExecute(SyncPageStatement(tenant: tenantID.rawValue, page: page), logger: logger)
         let row = NamedRow(rows[0], table: "sync_records")
         let distinct: Int = try row("distinct_count")
         let added: Int = try row("added")

@@ -202,15 +202,22 @@ extension TenantTransaction {
 
     /// Marks `model`'s records that no page of the full run `run` named as deleted; returns how many.
     public func markUnseenSyncRecordsDeleted(run: UUID, integration: UUID, model: String) async throws -> Int {
+        // The ids no page named are computed once, by EXCEPT (a hashed or sorted set difference, whatever the
+        // estimates), into an array joined back by id. A `NOT EXISTS` against the seen ids was planned, on tables
+        // just filled and not yet analyzed (a first full run), as a nested-loop anti-join re-reading every seen id
+        // for every record: quadratic, past the statement timeout at 100,000 records, so such a run never finished.
         try await query(
             """
-            WITH seen AS (
-                SELECT DISTINCT unnest(external_ids) AS external_id FROM sync_run_pages WHERE tenant_id = \(tenantID.rawValue) AND run_id = \(run)
-            )
             UPDATE sync_records r
                SET deleted_at = now(), modified_at = now(), change_xid = pg_current_xact_id(), change_seq = nextval('sync_record_change_seq')
+              FROM unnest(ARRAY(
+                    SELECT external_id FROM sync_records
+                     WHERE tenant_id = \(tenantID.rawValue) AND integration_id = \(integration) AND model = \(model) AND deleted_at IS NULL
+                    EXCEPT
+                    SELECT unnest(external_ids) FROM sync_run_pages WHERE tenant_id = \(tenantID.rawValue) AND run_id = \(run)
+                   )) AS gone(external_id)
              WHERE r.tenant_id = \(tenantID.rawValue) AND r.integration_id = \(integration) AND r.model = \(model) AND r.deleted_at IS NULL
-               AND NOT EXISTS (SELECT 1 FROM seen WHERE seen.external_id = r.external_id)
+               AND r.external_id = gone.external_id
             RETURNING 1
             """
         ).decode(Int.self).collect().count

@@ -23,25 +23,54 @@ struct SyncRunPass {
             run.mode == .incremental ? try run.since.map { try JSONText.decode(JSONValue.self, $0, column: "sync_runs.since", row: run.id) } : nil
         var committed = run.pages
         let first = committed
+        // The request for the page after the one committing, sent before that commit (see `commit`).
+        var ahead: Task<OutboundResponse, any Error>?
+        defer { ahead?.cancel() }
         while position != .done {
             if let until, committed > first, ContinuousClock.now >= until { return (committed, false) }
             let number = committed + 1
-            let request = try SyncPageRequest(
-                definition,
-                baseURL: target.baseURL,
-                connectionParameters: target.integration.connectionParameters,
-                position: position,
-                since: since
-            )
-            let response = try await runner.fetch(request, page: number, target: target, logger: logger)
-            position = try await commit(response, page: number, after: position)
+            let sent: OutboundResponse
+            if let early = ahead {
+                sent = try await withTaskCancellationHandler {
+                    try await early.value
+                } onCancel: {
+                    early.cancel()
+                }
+                ahead = nil
+            } else {
+                sent = try await runner.send(try request(at: position, since: since), page: number, target: target, logger: logger)
+            }
+            // Sorted only now, in page order: a 401 marks the integration only once the pages before it committed.
+            let response = try await runner.check(sent, page: number, target: target, logger: logger)
+            (position, ahead) = try await commit(response, page: number, after: position, since: since)
             committed = number
         }
         return (committed, true)
     }
 
-    /// Writes the page and moves the run past it, in one transaction.
-    private func commit(_ response: OutboundResponse, page number: Int, after position: SyncPagePosition) async throws -> SyncPagePosition {
+    private func request(at position: SyncPagePosition, since: JSONValue?) throws -> SyncPageRequest {
+        try SyncPageRequest(
+            definition,
+            baseURL: target.baseURL,
+            connectionParameters: target.integration.connectionParameters,
+            position: position,
+            since: since
+        )
+    }
+
+    /// Writes the page and moves the run past it, in one transaction; returns the next position, with the next
+    /// page's request already sent.
+    ///
+    /// The next page's position is known once the page's statement has run, before the run's progress is recorded
+    /// and the transaction commits: its request goes then, so that the provider's answer (and the credential read
+    /// before it) travel while this page's commit is made durable, instead of after it. A provider is only read
+    /// from, so a request whose page does not follow (this commit failed) is merely cancelled and forgotten.
+    private func commit(
+        _ response: OutboundResponse,
+        page number: Int,
+        after position: SyncPagePosition,
+        since: JSONValue?
+    ) async throws -> (SyncPagePosition, Task<OutboundResponse, any Error>?) {
         let pagination = definition.pagination
         var write = SyncPageWrite(
             integration: run.integrationID,
@@ -57,12 +86,17 @@ struct SyncRunPass {
         write.hasMore = pagination.hasMore?.tokens
         if run.mode == .full { write.seen = (run.id, number) }
         let links = response.headers[values: HTTPField.Name("Link")!]
+        var ahead: Task<OutboundResponse, any Error>?
         do {
-            return try await runner.database.withTenant(target.tenantID, logger: logger) { transaction in
+            let next = try await runner.database.withTenant(target.tenantID, logger: logger) { transaction in
                 try await transaction.lockSyncRun(run.id, pagesBefore: number - 1)
                 let facts = try await transaction.writeSyncPage(write)
                 try check(facts, page: number)
                 let next = try nextPosition(after: position, facts: facts, links: links, page: number)
+                // A request that cannot be made is left for the next turn, which fails on it in order.
+                if next != .done, let request = try? request(at: next, since: since) {
+                    ahead = Task { [runner, target, logger] in try await runner.send(request, page: number + 1, target: target, logger: logger) }
+                }
                 try await transaction.recordSyncPage(
                     run: run.id,
                     pagesBefore: number - 1,
@@ -76,7 +110,10 @@ struct SyncRunPass {
                 )
                 return next
             }
-        } catch let error where isDeterministicDatabaseFailure(error) {
+            return (next, ahead)
+        } catch {
+            ahead?.cancel()
+            guard isDeterministicDatabaseFailure(error) else { throw error }
             // Not JSON, or JSON PostgreSQL cannot hold (`\u0000`): the same page would fail again.
             let reason = operatorDescription(of: error) ?? "\(error)"
             throw SyncRunFailure.page(number, "the response could not be stored as JSON records: \(reason)")

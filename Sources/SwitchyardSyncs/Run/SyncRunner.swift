@@ -103,8 +103,8 @@ public struct SyncRunner: Sendable {
         }
     }
 
-    /// Calls the provider for one page and sorts its answer: a 2xx is returned; anything else is a failure.
-    func fetch(_ request: SyncPageRequest, page number: Int, target: IntegrationCaller.Target, logger: Logger) async throws -> OutboundResponse {
+    /// Calls the provider for one page: its answer whatever the status, or the call's failure as the run's.
+    func send(_ request: SyncPageRequest, page number: Int, target: IntegrationCaller.Target, logger: Logger) async throws -> OutboundResponse {
         var headers: HTTPFields = [.accept: "application/json"]
         if request.body != nil { headers[.contentType] = "application/json" }
         let response: OutboundResponse
@@ -133,6 +133,12 @@ public struct SyncRunner: Sendable {
         } catch let error as SwitchyardError {
             throw SyncRunFailure.permanent("Page \(number): \(error.detail)")
         }
+        return response
+    }
+
+    /// Sorts a page's answer: a 2xx is returned; anything else is a failure (a 401 marks the integration
+    /// `needs_reauth` first).
+    func check(_ response: OutboundResponse, page number: Int, target: IntegrationCaller.Target, logger: Logger) async throws -> OutboundResponse {
         switch response.status.code {
         case 200..<300:
             return response
