@@ -293,6 +293,27 @@ struct SyncRunTests {
         }
     }
 
+    @Test("keys replaced during a run: the held credential's 401 is retried with the stored one, and the run goes on")
+    func credentialReplacedMidRun() async throws {
+        try await SyncFixture.with([try .cursorItems()]) { fixture in
+            for id in 1...40 { fixture.provider.put(id, name: "item \(id)") }
+            fixture.provider.setPageDelay(.milliseconds(50))
+            let run = try await fixture.start("items", mode: .full)
+            async let finished = fixture.resume(run.id, sync: "items")
+            try await eventually("a few pages are committed") { try await fixture.syncRun(run.id).pages >= 2 }
+            try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
+                try await $0.storeCredential(.apiKey(fields: ["api_key": "rotated_key_0123"]), for: fixture.integration)
+            }
+            fixture.provider.changeAPIKey(to: "rotated_key_0123")
+            let done = try await finished
+            #expect(done.status == .succeeded && done.pages == 8 && done.added == 40, "\(done.error ?? "")")
+            let integration = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
+                try await $0.integration(fixture.integration)
+            }
+            #expect(integration?.status == .connected)
+        }
+    }
+
     @Test("two runs of one sync never overlap: a second start finds the active run")
     func noOverlap() async throws {
         try await SyncFixture.with([try .cursorItems()]) { fixture in

@@ -57,6 +57,7 @@ public struct IntegrationCaller: Sendable {
     }
 
     /// Sends `method url` with the integration's credential and the provider's required headers added to `headers`.
+    /// With a `lease`, the credential it holds is used (and what is read is kept in it) across calls.
     public func send(
         _ target: Target,
         method: HTTPRequest.Method,
@@ -64,12 +65,19 @@ public struct IntegrationCaller: Sendable {
         headers: HTTPFields = [:],
         body: ByteBuffer? = nil,
         retry: RetryPolicy = .standard,
+        lease: CredentialLease? = nil,
         logger: Logger
     ) async throws -> OutboundResponse {
         let id = target.integration.id
-        guard let credential = try await refresher.usableCredential(id, tenant: target.tenantID, logger: logger) else {
-            throw SwitchyardError.conflict("This integration has no credential yet; finish connecting it first.")
+        func stored() async throws -> IntegrationCredential {
+            guard let credential = try await refresher.usableCredential(id, tenant: target.tenantID, logger: logger) else {
+                throw SwitchyardError.conflict("This integration has no credential yet; finish connecting it first.")
+            }
+            lease?.hold(credential)
+            return credential
         }
+        let held = lease?.current
+        var credential = if let held { held } else { try await stored() }
         var headers = headers
         for (name, value) in target.provider.requiredHeaders {
             if let name = HTTPField.Name(name) { headers[name] = value }
@@ -92,7 +100,16 @@ public struct IntegrationCaller: Sendable {
                 logger: logger
             )
         }
-        let response = try await send(with: credential)
+        var response = try await send(with: credential)
+        // A held credential the provider refuses may have been replaced meanwhile (new keys, a refresh elsewhere):
+        // the stored one is tried once before the refusal counts.
+        if response.status == .unauthorized, held != nil {
+            let current = try await stored()
+            if current != credential {
+                credential = current
+                response = try await send(with: credential)
+            }
+        }
         // A 401 to an OAuth token that has not expired: the provider revoked it (a password change, an admin).
         // One refresh and one retry; a refresh refused with invalid_grant marks the integration needs_reauth
         // (409), and a second 401 goes back to the caller as it is. The request was refused, so resending a
@@ -100,6 +117,7 @@ public struct IntegrationCaller: Sendable {
         guard response.status == .unauthorized, case .oauth2(let tokens) = credential, tokens.refreshToken != nil else { return response }
         logger.info("the provider refused the access token; refreshing it once")
         let refreshed = try await refresher.refresh(id, tenant: target.tenantID, rejecting: tokens.accessToken, logger: logger)
+        lease?.hold(refreshed)
         return try await send(with: refreshed)
     }
 

@@ -42,6 +42,9 @@ struct SyncPageStatement: PostgresPreparedStatement {
             INSERT INTO sync_run_pages (tenant_id, run_id, page, external_ids)
             SELECT $6::uuid, $9::uuid, $10::int4, array_agg(external_id) FROM items
              WHERE $11::bool HAVING count(*) > 0
+            -- A second attempt of the run writing the same page (a lease that expired under a live executor) finds
+            -- the first one's row; its progress update then fails and rolls this page back.
+            ON CONFLICT (tenant_id, run_id, page) DO NOTHING
             RETURNING 1
         )
         SELECT (SELECT jsonb_typeof(records) FROM located) AS records_type,

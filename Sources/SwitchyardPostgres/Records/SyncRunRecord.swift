@@ -171,19 +171,6 @@ extension TenantTransaction {
         return try await syncRun(id)
     }
 
-    /// Locks the run for the page about to be written, provided it still has `pagesBefore` pages and is running:
-    /// otherwise another attempt moved it on (it waited here for that attempt's page to commit), and
-    /// `SyncRunSuperseded` says this attempt stops without writing.
-    public func lockSyncRun(_ run: UUID, pagesBefore: Int) async throws {
-        let locked = try await query(
-            """
-            SELECT 1 FROM sync_runs WHERE tenant_id = \(tenantID.rawValue) AND id = \(run) AND pages = \(pagesBefore) AND status = 'running'
-               FOR UPDATE
-            """
-        ).decode(Int.self).collect()
-        guard !locked.isEmpty else { throw SyncRunSuperseded() }
-    }
-
     /// Adds a committed page to the run, provided the run still has `pagesBefore` pages and is running: otherwise
     /// another attempt moved it on, and `SyncRunSuperseded` rolls this page back.
     public func recordSyncPage(run: UUID, pagesBefore: Int, _ progress: SyncRunProgress) async throws {

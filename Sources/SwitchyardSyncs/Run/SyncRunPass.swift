@@ -13,6 +13,8 @@ struct SyncRunPass {
     let run: SyncRunRecord
     let definition: SyncDefinition
     let target: IntegrationCaller.Target
+    /// The integration's credential, read once for the pages of this attempt rather than once per page.
+    let lease = CredentialLease()
     let logger: Logger
 
     /// Reads and commits pages until the last one, or until `until` has passed (checked between pages). Returns
@@ -38,7 +40,7 @@ struct SyncRunPass {
                 }
                 ahead = nil
             } else {
-                sent = try await runner.send(try request(at: position, since: since), page: number, target: target, logger: logger)
+                sent = try await runner.send(try request(at: position, since: since), page: number, target: target, lease: lease, logger: logger)
             }
             // Sorted only now, in page order: a 401 marks the integration only once the pages before it committed.
             let response = try await runner.check(sent, page: number, target: target, logger: logger)
@@ -89,13 +91,14 @@ struct SyncRunPass {
         var ahead: Task<OutboundResponse, any Error>?
         do {
             let next = try await runner.database.withTenant(target.tenantID, logger: logger) { transaction in
-                try await transaction.lockSyncRun(run.id, pagesBefore: number - 1)
                 let facts = try await transaction.writeSyncPage(write)
                 try check(facts, page: number)
                 let next = try nextPosition(after: position, facts: facts, links: links, page: number)
                 // A request that cannot be made is left for the next turn, which fails on it in order.
                 if next != .done, let request = try? request(at: next, since: since) {
-                    ahead = Task { [runner, target, logger] in try await runner.send(request, page: number + 1, target: target, logger: logger) }
+                    ahead = Task { [runner, target, lease, logger] in
+                        try await runner.send(request, page: number + 1, target: target, lease: lease, logger: logger)
+                    }
                 }
                 try await transaction.recordSyncPage(
                     run: run.id,

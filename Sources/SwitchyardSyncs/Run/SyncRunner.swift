@@ -104,7 +104,13 @@ public struct SyncRunner: Sendable {
     }
 
     /// Calls the provider for one page: its answer whatever the status, or the call's failure as the run's.
-    func send(_ request: SyncPageRequest, page number: Int, target: IntegrationCaller.Target, logger: Logger) async throws -> OutboundResponse {
+    func send(
+        _ request: SyncPageRequest,
+        page number: Int,
+        target: IntegrationCaller.Target,
+        lease: CredentialLease,
+        logger: Logger
+    ) async throws -> OutboundResponse {
         var headers: HTTPFields = [.accept: "application/json"]
         if request.body != nil { headers[.contentType] = "application/json" }
         let response: OutboundResponse
@@ -117,6 +123,7 @@ public struct SyncRunner: Sendable {
                 body: request.body.map { ByteBuffer(string: $0) },
                 // A sync's POST (a GraphQL query) only reads, so it is retried like a GET.
                 retry: RetryPolicy(retryNonIdempotent: true),
+                lease: lease,
                 logger: logger
             )
         } catch let error as OutboundError {
