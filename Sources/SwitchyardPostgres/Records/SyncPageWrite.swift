@@ -21,8 +21,8 @@ public struct SyncPageWrite: Sendable {
     public var cursorFromLastRecord: [String]?
     public var nextURL: [String]?
     public var hasMore: [String]?
-    /// A full run's page: its ids are kept for delete detection.
-    public var seen: (run: UUID, page: Int)?
+    /// A run's page: the run moves past it in the same statement.
+    public var run: SyncPageProgress?
 
     public init(integration: UUID, model: String, document: String, records: [String], id: [String]) {
         self.integration = integration
@@ -30,6 +30,29 @@ public struct SyncPageWrite: Sendable {
         self.document = document
         self.records = records
         self.id = id
+    }
+}
+
+/// The run a page belongs to, moved past the page by the statement that writes it, provided it still has
+/// `page - 1` pages (otherwise another attempt of the run wrote this page; `SyncPageFacts.progressed` is false and
+/// the caller rolls back).
+public struct SyncPageProgress: Sendable {
+    public var run: UUID
+    /// The page's number, from 1.
+    public var page: Int
+    /// Where the page was read (JSON text): with `last_page`, what the run resumes from.
+    public var position: String
+    /// The `Link` header's `rel="next"` target, kept with the page's facts.
+    public var linkNext: String?
+    /// A full run's page: its ids are kept for delete detection.
+    public var recordsSeenIDs: Bool
+
+    public init(run: UUID, page: Int, position: String, linkNext: String?, recordsSeenIDs: Bool) {
+        self.run = run
+        self.page = page
+        self.position = position
+        self.linkNext = linkNext
+        self.recordsSeenIDs = recordsSeenIDs
     }
 }
 
@@ -49,6 +72,8 @@ public struct SyncPageFacts: Sendable {
     public let lastRecordCursor: String?
     /// The greatest last-modified value among the records, as JSON text.
     public let maxModified: String?
+    /// Whether the run (when the page is a run's) moved past the page.
+    public let progressed: Bool
 }
 
 extension TenantTransaction {
@@ -68,7 +93,8 @@ extension TenantTransaction {
             nextURL: try row("next_url"),
             hasMore: hasMore == "true" ? true : hasMore == "false" ? false : nil,
             lastRecordCursor: try row("last_record_cursor"),
-            maxModified: try row("max_modified")
+            maxModified: try row("max_modified"),
+            progressed: (try row("progressed") as Int) == 1
         )
     }
 }

@@ -13,8 +13,11 @@ public struct SyncRunRecord: Sendable {
     public let mode: SyncRunMode
     public let trigger: SyncRunTrigger
     public let status: SyncRunStatus
-    /// Where the next page starts, as the runner wrote it (JSON text); `nil` before the first page.
+    /// Where the last committed page was read, as the runner wrote it (JSON text); `nil` before the first page.
     public let position: String?
+    /// What the last committed page said about the next one (JSON text: `records`, `next_cursor`, `next_url`,
+    /// `has_more`, `last_record_cursor`, `link_next`).
+    public let lastPage: String?
     public let pages: Int
     public let added: Int
     public let updated: Int
@@ -30,7 +33,7 @@ public struct SyncRunRecord: Sendable {
     public let finishedAt: Date?
 
     static let columns = """
-        id, integration_id, sync_name, model, definition_version, mode, trigger, status, position::text AS position, pages, added, updated,
+        id, integration_id, sync_name, model, definition_version, mode, trigger, status, position::text AS position, last_page::text AS last_page, pages, added, updated,
         unchanged, deleted, since::text AS since, checkpoint::text AS checkpoint, error, created_at, started_at, finished_at
         """
 
@@ -45,6 +48,7 @@ public struct SyncRunRecord: Sendable {
         trigger = try row.value("trigger")
         status = try row.value("status")
         position = try row("position")
+        lastPage = try row("last_page")
         pages = try row("pages")
         added = try row("added")
         updated = try row("updated")
@@ -90,29 +94,6 @@ public struct NewSyncRun: Sendable {
         self.since = since
     }
 }
-
-/// What committing one page did to the run's log.
-public struct SyncRunProgress: Sendable {
-    public var added: Int
-    public var updated: Int
-    public var unchanged: Int
-    /// Where the next page starts (JSON text).
-    public var position: String
-    /// The page's greatest last-modified value (JSON text), if it had one.
-    public var maxModified: String?
-
-    public init(added: Int, updated: Int, unchanged: Int, position: String, maxModified: String?) {
-        self.added = added
-        self.updated = updated
-        self.unchanged = unchanged
-        self.position = position
-        self.maxModified = maxModified
-    }
-}
-
-/// The run a page was for has moved on without this writer: another attempt of its job committed the page, or
-/// the run finished. The writer's transaction is rolled back and it stops.
-public struct SyncRunSuperseded: Error, Sendable {}
 
 extension TenantTransaction {
     public func insertSyncRun(_ run: NewSyncRun) async throws -> SyncRunRecord {
@@ -169,22 +150,6 @@ extension TenantTransaction {
         ).collect().first.map(SyncRunRecord.init(row:))
         if let started { return started }
         return try await syncRun(id)
-    }
-
-    /// Adds a committed page to the run, provided the run still has `pagesBefore` pages and is running: otherwise
-    /// another attempt moved it on, and `SyncRunSuperseded` rolls this page back.
-    public func recordSyncPage(run: UUID, pagesBefore: Int, _ progress: SyncRunProgress) async throws {
-        let updated = try await query(
-            """
-            UPDATE sync_runs
-               SET pages = pages + 1, added = added + \(progress.added), updated = updated + \(progress.updated),
-                   unchanged = unchanged + \(progress.unchanged), position = \(progress.position)::jsonb,
-                   checkpoint = GREATEST(checkpoint, \(progress.maxModified)::jsonb)
-             WHERE tenant_id = \(tenantID.rawValue) AND id = \(run) AND pages = \(pagesBefore) AND status = 'running'
-            RETURNING 1
-            """
-        ).decode(Int.self).collect()
-        guard !updated.isEmpty else { throw SyncRunSuperseded() }
     }
 
     /// Marks `model`'s records that no page of the full run `run` named as deleted; returns how many.

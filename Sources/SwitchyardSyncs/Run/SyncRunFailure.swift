@@ -18,3 +18,7 @@ public struct SyncRunFailure: Error, Sendable, Equatable, CustomStringConvertibl
     static func transient(_ message: String, retryAfter: Duration? = nil) -> Self { Self(kind: .transient(retryAfter: retryAfter), message: message) }
     static func permanent(_ message: String) -> Self { Self(kind: .permanent, message: message) }
 }
+
+/// The run a page was for has moved on without this attempt: another attempt of its job committed the page, or the
+/// run finished. The attempt's transaction is rolled back and it stops.
+struct SyncRunSuperseded: Error, Sendable {}

@@ -20,7 +20,7 @@ struct SyncRunPass {
     /// Reads and commits pages until the last one, or until `until` has passed (checked between pages). Returns
     /// the run's committed page count and whether every page is read.
     func readPages(until: ContinuousClock.Instant?) async throws -> (pages: Int, finished: Bool) {
-        var position = try run.position.map { try JSONText.decode(SyncPagePosition.self, $0, column: "sync_runs.position", row: run.id) } ?? .start
+        var position = try resumePosition()
         let since =
             run.mode == .incremental ? try run.since.map { try JSONText.decode(JSONValue.self, $0, column: "sync_runs.since", row: run.id) } : nil
         var committed = run.pages
@@ -50,6 +50,14 @@ struct SyncRunPass {
         return (committed, true)
     }
 
+    /// Where this attempt starts: the first page, or the one after the last committed page, from what that page said.
+    private func resumePosition() throws -> SyncPagePosition {
+        guard run.pages > 0, let read = run.position, let said = run.lastPage else { return .start }
+        let position = try JSONText.decode(SyncPagePosition.self, read, column: "sync_runs.position", row: run.id)
+        let next = try JSONText.decode(SyncPageNext.self, said, column: "sync_runs.last_page", row: run.id)
+        return try nextPosition(after: position, next: next, page: run.pages)
+    }
+
     private func request(at position: SyncPagePosition, since: JSONValue?) throws -> SyncPageRequest {
         try SyncPageRequest(
             definition,
@@ -60,11 +68,11 @@ struct SyncRunPass {
         )
     }
 
-    /// Writes the page and moves the run past it, in one transaction; returns the next position, with the next
-    /// page's request already sent.
+    /// Writes the page and moves the run past it, in one statement and one transaction; returns the next position,
+    /// with the next page's request already sent.
     ///
-    /// The next page's position is known once the page's statement has run, before the run's progress is recorded
-    /// and the transaction commits: its request goes then, so that the provider's answer (and the credential read
+    /// The next page's position is known once the page's statement has run, before the transaction commits: its
+    /// request goes then, so that the provider's answer (and the credential read
     /// before it) travel while this page's commit is made durable, instead of after it. A provider is only read
     /// from, so a request whose page does not follow (this commit failed) is merely cancelled and forgotten.
     private func commit(
@@ -86,31 +94,27 @@ struct SyncRunPass {
         write.cursorFromLastRecord = pagination.cursorFromLastRecord?.tokens
         write.nextURL = pagination.nextURL?.tokens
         write.hasMore = pagination.hasMore?.tokens
-        if run.mode == .full { write.seen = (run.id, number) }
-        let links = response.headers[values: HTTPField.Name("Link")!]
+        let linkNext = LinkHeader.next(in: response.headers[values: HTTPField.Name("Link")!])
+        write.run = SyncPageProgress(
+            run: run.id,
+            page: number,
+            position: try JSONText.encode(position),
+            linkNext: linkNext,
+            recordsSeenIDs: run.mode == .full
+        )
         var ahead: Task<OutboundResponse, any Error>?
         do {
             let next = try await runner.database.withTenant(target.tenantID, logger: logger) { transaction in
                 let facts = try await transaction.writeSyncPage(write)
+                guard facts.progressed else { throw SyncRunSuperseded() }
                 try check(facts, page: number)
-                let next = try nextPosition(after: position, facts: facts, links: links, page: number)
+                let next = try nextPosition(after: position, next: SyncPageNext(facts, linkNext: linkNext), page: number)
                 // A request that cannot be made is left for the next turn, which fails on it in order.
                 if next != .done, let request = try? request(at: next, since: since) {
                     ahead = Task { [runner, target, lease, logger] in
                         try await runner.send(request, page: number + 1, target: target, lease: lease, logger: logger)
                     }
                 }
-                try await transaction.recordSyncPage(
-                    run: run.id,
-                    pagesBefore: number - 1,
-                    SyncRunProgress(
-                        added: facts.outcome.added,
-                        updated: facts.outcome.updated,
-                        unchanged: facts.outcome.unchanged,
-                        position: try JSONText.encode(next),
-                        maxModified: facts.maxModified
-                    )
-                )
                 return next
             }
             return (next, ahead)
@@ -139,8 +143,8 @@ struct SyncRunPass {
         }
     }
 
-    /// Where the page after this one starts, or `.done`.
-    private func nextPosition(after position: SyncPagePosition, facts: SyncPageFacts, links: [String], page number: Int) throws -> SyncPagePosition {
+    /// Where the page after the one read at `position` starts, from what that page said, or `.done`.
+    private func nextPosition(after position: SyncPagePosition, next facts: SyncPageNext, page number: Int) throws -> SyncPagePosition {
         let pagination = definition.pagination
         if facts.hasMore == false { return .done }
         switch pagination.style {
@@ -154,7 +158,7 @@ struct SyncRunPass {
             }
             return .cursor(cursor)
         case .linkHeader, .nextURL:
-            let next = pagination.style == .linkHeader ? LinkHeader.next(in: links) : facts.nextURL
+            let next = pagination.style == .linkHeader ? facts.linkNext : facts.nextURL
             guard let next, !next.isEmpty else { return .done }
             let url = resolve(next)
             guard runner.caller.isUnderBase(url, of: target) else {
@@ -186,5 +190,45 @@ struct SyncRunPass {
         origin.host = base.host
         origin.port = base.port
         return (origin.string ?? "") + link
+    }
+}
+
+/// What a committed page said about the next one: from the page statement's answer, or as `sync_runs.last_page`
+/// keeps it for an attempt that resumes.
+struct SyncPageNext: Sendable, Decodable {
+    var recordCount: Int
+    var nextCursor: String?
+    var nextURL: String?
+    var hasMore: Bool?
+    var lastRecordCursor: String?
+    var linkNext: String?
+
+    init(_ facts: SyncPageFacts, linkNext: String?) {
+        recordCount = facts.recordCount
+        nextCursor = facts.nextCursor
+        nextURL = facts.nextURL
+        hasMore = facts.hasMore
+        lastRecordCursor = facts.lastRecordCursor
+        self.linkNext = linkNext
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case recordCount = "records"
+        case nextCursor = "next_cursor"
+        case nextURL = "next_url"
+        case hasMore = "has_more"
+        case lastRecordCursor = "last_record_cursor"
+        case linkNext = "link_next"
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        recordCount = try container.decode(Int.self, forKey: .recordCount)
+        nextCursor = try container.decodeIfPresent(String.self, forKey: .nextCursor)
+        nextURL = try container.decodeIfPresent(String.self, forKey: .nextURL)
+        // Any JSON the provider put there; only a boolean says something, as in the page's own facts.
+        hasMore = try? container.decodeIfPresent(Bool.self, forKey: .hasMore)
+        lastRecordCursor = try container.decodeIfPresent(String.self, forKey: .lastRecordCursor)
+        linkNext = try container.decodeIfPresent(String.self, forKey: .linkNext)
     }
 }
