@@ -57,13 +57,15 @@ struct SyncExecutionTests {
         }
     }
 
-    @Test("a run longer than the job run timeout continues in new attempts at page boundaries, spending no attempt")
+    @Test("a run longer than half the job run timeout continues in new attempts at page boundaries, spending no attempt")
     func longRunContinues() async throws {
         try await SyncFixture.with([try .cursorItems(pageSize: 10)]) { fixture in
             for id in 1...300 { fixture.provider.put(id, name: "item \(id)") }
-            fixture.provider.setPageDelay(.milliseconds(80))
+            fixture.provider.setPageDelay(.milliseconds(100))
+            // An attempt reads for half of this (2 s); the 30 pages take over 3 s. The other half is the margin for
+            // one page on a loaded machine: a page longer than that would be abandoned, not continued.
             var settings = fastJobsSettings()
-            settings.runTimeoutMilliseconds = 1_200
+            settings.runTimeoutMilliseconds = 4_000
             let run = try await fixture.start("items", mode: .full)
             let registry = JobRegistry.executor(
                 configuration: fixture.environment.configuration,
@@ -77,7 +79,7 @@ struct SyncExecutionTests {
             #expect(finished.pages == 30 && finished.added == 300 && finished.unchanged == 0)
             let job = try #require(try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) { try await $0.job(run.id) })
             let outcomes = job.history.map(\.outcome)
-            #expect(outcomes.count >= 3 && outcomes.dropLast().allSatisfy { $0 == "released" } && outcomes.last == "succeeded", "\(outcomes)")
+            #expect(outcomes.count >= 2 && outcomes.dropLast().allSatisfy { $0 == "released" } && outcomes.last == "succeeded", "\(outcomes)")
             #expect(job.attempts == 1, "continuing spends no attempt")
             #expect(job.history.first?.error?.hasSuffix("pages committed; the run continues from the next one") == true)
             #expect(job.lastError == nil)
