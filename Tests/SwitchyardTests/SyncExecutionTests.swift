@@ -42,6 +42,7 @@ struct SyncExecutionTests {
                 try await eventually("another executor completes the run", timeout: .seconds(60)) {
                     try await fixture.syncRun(run.id).status == .succeeded
                 }
+                try await eventually("its job is finished") { try await fixture.jobState(run.id) == .succeeded }
             }
             let finished = try await fixture.syncRun(run.id)
             #expect(finished.pages == 40)
@@ -74,6 +75,7 @@ struct SyncExecutionTests {
             )
             try await fixture.database.withExecutor(registry: registry, settings: settings, logger: fixture.logger) {
                 try await eventually("the run completes", timeout: .seconds(60)) { try await fixture.syncRun(run.id).status == .succeeded }
+                try await eventually("its job is finished") { try await fixture.jobState(run.id) == .succeeded }
             }
             let finished = try await fixture.syncRun(run.id)
             #expect(finished.pages == 30 && finished.added == 300 && finished.unchanged == 0)
@@ -126,6 +128,8 @@ struct SyncExecutionTests {
             )
             try await fixture.database.withExecutor(registry: registry, logger: fixture.logger) {
                 try await eventually("the executor completes the run") { try await fixture.syncRun(runs[0].id).status == .succeeded }
+                // Its job too (written after the run ends), so the next run of the sync can start.
+                try await eventually("its job is finished") { try await fixture.jobState(runs[0].id) == .succeeded }
             }
             #expect(try await fixture.records("item").count == 7)
             #expect(try await fixture.events("sync.completed").first?.data["added"] == .number(7))
@@ -136,6 +140,7 @@ struct SyncExecutionTests {
             let failing = try await fixture.start("items", mode: .full)
             try await fixture.database.withExecutor(registry: registry, logger: fixture.logger) {
                 try await eventually("the failing run ends") { try await fixture.syncRun(failing.id).status == .failed }
+                try await eventually("its job is a dead letter") { try await fixture.jobState(failing.id) == .dead }
             }
             #expect(try await fixture.syncRun(failing.id).error == "Page 1: the provider answered 404.")
             #expect(try await fixture.events("sync.failed").count == 1)

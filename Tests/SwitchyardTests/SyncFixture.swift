@@ -154,6 +154,11 @@ struct SyncFixture: Sendable {
         return try await syncRun(id)
     }
 
+    /// The state of run `id`'s job (the executor writes it after the handler returns).
+    func jobState(_ id: UUID) async throws -> JobState? {
+        try await database.withTenant(tenant, logger: logger) { try await $0.job(id) }?.state
+    }
+
     func syncRun(_ id: UUID) async throws -> SyncRunRecord {
         guard let run = try await database.withTenant(tenant, logger: logger, { try await $0.syncRun(id) }) else { throw TestFailure("no run \(id)") }
         return run
