@@ -158,17 +158,27 @@ extension Components.Schemas.IntegrationSync {
     }
 }
 
-/// `PATCH /v1/integrations/{integration_id}/syncs/{sync_name}`.
-extension Components.Schemas.IntegrationSyncUpdate: StrictJSONBody {
-    /// `null` goes back to the definition's frequency.
+/// `PATCH /v1/integrations/{integration_id}/syncs/{sync_name}`: the generated body, and whether it goes back to the
+/// definition's frequency. The generated type reads `"frequency_seconds": null` and a body without it alike, as
+/// `WebhookSourcePatch` explains.
+struct IntegrationSyncPatch: StrictJSONBody {
     static let nullableFields: Set<String> = ["frequency_seconds"]
+    let update: Components.Schemas.IntegrationSyncUpdate
+    /// `"frequency_seconds": null`; leaving it out keeps the frequency.
+    let clearsFrequency: Bool
+
+    init(from decoder: any Decoder) throws {
+        update = try Components.Schemas.IntegrationSyncUpdate(from: decoder)
+        let container = try decoder.container(keyedBy: Components.Schemas.IntegrationSyncUpdate.CodingKeys.self)
+        clearsFrequency = try container.contains(.frequencySeconds) && container.decodeNil(forKey: .frequencySeconds)
+    }
 
     static func precheck(_ members: [String: Any]) throws(SwitchyardError) {
         guard !members.isEmpty else { throw .validation("Send at least one of: enabled, frequency_seconds.") }
     }
 
     func validate() throws(SwitchyardError) {
-        if let frequencySeconds, !(60...2_678_400).contains(frequencySeconds) {
+        if let frequencySeconds = update.frequencySeconds, !(60...2_678_400).contains(frequencySeconds) {
             throw .validation("frequency_seconds must be from 60 to 2678400 (31 days), or null for the definition's.")
         }
     }

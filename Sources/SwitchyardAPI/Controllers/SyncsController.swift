@@ -143,12 +143,10 @@ struct SyncsController: Sendable {
         try context.require(.write)
         let body = try await request.collectJSONBody(limit: limits.maxBodyBytes)
         // Checked after the integration and sync are found: another tenant's integration is a 404 whatever the body says.
-        let parsed = Result { try Components.Schemas.IntegrationSyncUpdate.decode(from: body) }
-        // The generated type reads `"frequency_seconds": null` and no frequency alike; null goes back to the definition's.
-        let members = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
-        let clearsFrequency = members?["frequency_seconds"] is NSNull
+        let parsed = Result { try IntegrationSyncPatch.decode(from: body) }
         return try await respond(request, context: context) { transaction, integration, sync in
-            let input = try parsed.get()
+            let patch = try parsed.get()
+            let input = patch.update
             let name = sync.definition.name
             let current = try await transaction.integrationSync(integration: integration.id, name: name, locking: true)
             var change = IntegrationSyncChange(enabled: input.enabled)
@@ -156,7 +154,7 @@ struct SyncsController: Sendable {
             if input.enabled == true, current?.enabled != true { change.nextRunAt = Date() }
             if let frequency = input.frequencySeconds {
                 change.frequencySeconds = .some(frequency)
-            } else if clearsFrequency {
+            } else if patch.clearsFrequency {
                 change.frequencySeconds = .some(nil)
             }
             try await transaction.changeIntegrationSync(integration: integration.id, name: name, change)
