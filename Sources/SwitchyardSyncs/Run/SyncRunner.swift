@@ -130,10 +130,9 @@ public struct SyncRunner: Sendable {
             switch error.kind {
             case .rateLimited(let wait), .circuitOpen(let wait):
                 throw SyncRunFailure.transient("Page \(number): \(error.description).", retryAfter: wait)
-            case .timeout, .connectionFailed:
+            default:
+                guard error.outcome.isRetryable else { throw SyncRunFailure.page(number, error.description) }
                 throw SyncRunFailure.transient("Page \(number): \(error.description).")
-            case .responseTooLarge, .blocked, .invalidRequest:
-                throw SyncRunFailure.page(number, error.description)
             }
         } catch let error as TokenEndpointError {
             throw SyncRunFailure.permanent("Page \(number): the access token could not be refreshed (\(error.description)).")
@@ -143,13 +142,12 @@ public struct SyncRunner: Sendable {
         return response
     }
 
-    /// Sorts a page's answer: a 2xx is returned; anything else is a failure (a 401 marks the integration
-    /// `needs_reauth` first).
+    /// Sorts a page's answer by the outbound client's classes (RL-4): a 2xx is returned; anything else is a failure
+    /// (a 401 marks the integration `needs_reauth` first).
     func check(_ response: OutboundResponse, page number: Int, target: IntegrationCaller.Target, logger: Logger) async throws -> OutboundResponse {
-        switch response.status.code {
-        case 200..<300:
-            return response
-        case 401:
+        let code = response.status.code
+        if (200..<300).contains(code) { return response }
+        if code == 401 {
             let reason = "the provider refused the integration's credential (401) while a sync read from it"
             try await database.withTenant(target.tenantID, logger: logger) { transaction in
                 if try await transaction.integration(target.integration.id)?.status == .connected {
@@ -159,15 +157,18 @@ public struct SyncRunner: Sendable {
             throw SyncRunFailure.permanent(
                 "Page \(number): the provider refused the integration's credential (401); the integration needs re-authorization."
             )
-        case 429:
+        }
+        switch response.outcome {
+        case .rateLimited:
             throw SyncRunFailure.transient(
                 "Page \(number): the provider's rate limit was reached (429).",
                 retryAfter: RetryAfter.delay(in: response.headers, unixTime: Date().timeIntervalSince1970)
             )
-        case 408, 425, 500...:
-            throw SyncRunFailure.transient("Page \(number): the provider answered \(response.status.code).")
+        case .transient:
+            throw SyncRunFailure.transient("Page \(number): the provider answered \(code).")
         default:
-            throw SyncRunFailure.page(number, "the provider answered \(response.status.code)")
+            // A 3xx too: the outbound client returns redirects rather than following them.
+            throw SyncRunFailure.page(number, "the provider answered \(code)")
         }
     }
 }
