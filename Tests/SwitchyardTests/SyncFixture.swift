@@ -72,14 +72,7 @@ struct SyncFixture: Sendable {
                             )
                         ).id
                     }
-                    let directory = ProviderDirectory(builtIn: .builtIn, allowedHTTPHosts: outbound.ssrfGuard.allowListedHosts)
-                    let refresher = TokenRefresher(
-                        database: database,
-                        providers: directory,
-                        tokens: TokenEndpointClient(outbound: outbound),
-                        skewSeconds: 60
-                    )
-                    let caller = IntegrationCaller(database: database, directory: directory, outbound: outbound, refresher: refresher)
+                    let caller = IntegrationCaller(database: database, outbound: outbound, refreshSkewSeconds: 60)
                     try await body(
                         SyncFixture(
                             environment: configured,

@@ -55,17 +55,10 @@ public struct SyncBenchmark: Sendable {
     }
 
     private func run(_ provider: RecordsProvider, outbound: OutboundClient) async throws -> SyncBenchmarkReport {
-        // Built as the executor builds them (JobRegistry.executor).
-        let directory = ProviderDirectory(builtIn: .builtIn, allowedHTTPHosts: outbound.ssrfGuard.allowListedHosts)
-        let refresher = TokenRefresher(
-            database: database,
-            providers: directory,
-            tokens: TokenEndpointClient(outbound: outbound),
-            skewSeconds: configuration.oauth.refreshSkewSeconds
-        )
+        // Built as the executor builds it (JobRegistry.executor).
         let runner = SyncRunner(
             database: database,
-            caller: IntegrationCaller(database: database, directory: directory, outbound: outbound, refresher: refresher)
+            caller: IntegrationCaller(database: database, outbound: outbound, refreshSkewSeconds: configuration.oauth.refreshSkewSeconds)
         )
         let setup = try await setUp(provider)
 

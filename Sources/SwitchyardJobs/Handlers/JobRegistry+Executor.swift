@@ -16,16 +16,9 @@ extension JobRegistry {
         outbound: OutboundClient,
         webhookMetrics: WebhookMetrics? = nil
     ) -> JobRegistry {
-        let directory = ProviderDirectory(builtIn: .builtIn, allowedHTTPHosts: outbound.ssrfGuard.allowListedHosts)
-        let refresher = TokenRefresher(
-            database: database,
-            providers: directory,
-            tokens: TokenEndpointClient(outbound: outbound),
-            skewSeconds: configuration.oauth.refreshSkewSeconds
-        )
+        let caller = IntegrationCaller(database: database, outbound: outbound, refreshSkewSeconds: configuration.oauth.refreshSkewSeconds)
         var registry = JobRegistry.standard()
-        registry.register(OAuthRefreshHandler(database: database, refresher: refresher))
-        let caller = IntegrationCaller(database: database, directory: directory, outbound: outbound, refresher: refresher)
+        registry.register(OAuthRefreshHandler(database: database, refresher: caller.refresher))
         registry.register(SyncRunHandler(runner: SyncRunner(database: database, caller: caller)))
         registry.register(WebhookProcessHandler(database: database, metrics: webhookMetrics))
         return registry

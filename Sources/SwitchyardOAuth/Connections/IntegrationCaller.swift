@@ -15,13 +15,28 @@ public struct IntegrationCaller: Sendable {
     let database: Database
     let directory: ProviderDirectory
     let outbound: OutboundClient
-    let refresher: TokenRefresher
+    /// Refreshes the integrations' OAuth tokens; share it with whatever else refreshes them in the process, so that
+    /// its single flight covers them all.
+    public let refresher: TokenRefresher
 
     public init(database: Database, directory: ProviderDirectory, outbound: OutboundClient, refresher: TokenRefresher) {
         self.database = database
         self.directory = directory
         self.outbound = outbound
         self.refresher = refresher
+    }
+
+    /// The caller over the built-in provider directory (plain http reaching the hosts `outbound` allows) with a
+    /// refresher of its own, as executors build it.
+    public init(database: Database, outbound: OutboundClient, refreshSkewSeconds: Int) {
+        let directory = ProviderDirectory(builtIn: .builtIn, allowedHTTPHosts: outbound.ssrfGuard.allowListedHosts)
+        let refresher = TokenRefresher(
+            database: database,
+            providers: directory,
+            tokens: TokenEndpointClient(outbound: outbound),
+            skewSeconds: refreshSkewSeconds
+        )
+        self.init(database: database, directory: directory, outbound: outbound, refresher: refresher)
     }
 
     /// A connected integration, its provider and the provider's API base URL for it (no trailing `/`).
