@@ -128,6 +128,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Destinations: Standard Webhooks signing and the delivery of one event to one endpoint.
+        .target(
+            name: "SwitchyardDestinations",
+            dependencies: [
+                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardOutbound",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SwitchyardWebhooks",
             dependencies: [
@@ -176,7 +188,7 @@ let package = Package(
             name: "SwitchyardAPI",
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics", "SwitchyardProviders", "SwitchyardOutbound", "SwitchyardOAuth",
-                "SwitchyardWebhooks", "SwitchyardJobs", "SwitchyardHTTP", "SwitchyardAPIContract", "SwitchyardSyncs",
+                "SwitchyardWebhooks", "SwitchyardJobs", "SwitchyardHTTP", "SwitchyardAPIContract", "SwitchyardSyncs", "SwitchyardDestinations",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -216,7 +228,7 @@ let package = Package(
             name: "SwitchyardJobs",
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics", "SwitchyardOutbound", "SwitchyardOAuth", "SwitchyardProviders",
-                "SwitchyardWebhooks", "SwitchyardSyncs",
+                "SwitchyardWebhooks", "SwitchyardSyncs", "SwitchyardDestinations",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -306,6 +318,7 @@ let package = Package(
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics", "SwitchyardVault", "SwitchyardOutbound",
                 "SwitchyardProviders", "SwitchyardOAuth", "SwitchyardWebhooks", "SwitchyardTestSupport", "SwitchyardJobs",
                 "SwitchyardAPIContract", "SwitchyardAPIClient", "SwitchyardDevCluster", "SwitchyardSyncs", "SwitchyardBenchmarks",
+                "SwitchyardDestinations",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "Crypto", package: "swift-crypto"),

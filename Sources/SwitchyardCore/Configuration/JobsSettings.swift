@@ -16,6 +16,7 @@ public struct JobsSettings: Sendable, Equatable {
     public var deadRetentionHours = SwitchyardSettings.deadJobRetentionHours.defaultValue
     public var webhookRetentionHours = SwitchyardSettings.webhookRetentionHours.defaultValue
     public var syncDeletedRecordRetentionHours = SwitchyardSettings.syncDeletedRecordRetentionHours.defaultValue
+    public var destinationDisableAfterHours = SwitchyardSettings.destinationDisableAfterHours.defaultValue
 
     public init() {}
 
@@ -37,6 +38,7 @@ public struct JobsSettings: Sendable, Equatable {
         jobs.deadRetentionHours = try settings.value(S.deadJobRetentionHours)
         jobs.webhookRetentionHours = try settings.value(S.webhookRetentionHours)
         jobs.syncDeletedRecordRetentionHours = try settings.value(S.syncDeletedRecordRetentionHours)
+        jobs.destinationDisableAfterHours = try settings.value(S.destinationDisableAfterHours)
         return jobs
     }
 }

@@ -150,11 +150,14 @@ public struct JobExecutor: Service {
         let started = ContinuousClock.now
         var failure: JobFailure?
         var continuation: JobContinues?
+        var deferral: JobDeferred?
         if let entry = registry.entry(for: job.kind) {
             do {
                 try await entry.run(job, context)
             } catch let continues as JobContinues {
                 continuation = continues
+            } catch let deferred as JobDeferred {
+                deferral = deferred
             } catch {
                 failure = JobFailure.classify(error)
             }
@@ -175,19 +178,24 @@ public struct JobExecutor: Service {
                 options.retry.outcome(attempt: job.attempt, maxAttempts: job.maxAttempts, failure: failure)
             } else if let continuation {
                 .continued(after: continuation.after)
+            } else if let deferral {
+                .deferred(after: deferral.after)
             } else {
                 .succeeded
             }
         if let failure {
             jobLogger.warning("job attempt failed", metadata: ["attempt": "\(job.attempt)", "outcome": "\(outcome)", "error": "\(failure.message)"])
         }
-        completions.append(JobCompletion(job: job, outcome: outcome, error: failure?.message ?? continuation?.progress))
+        completions.append(
+            JobCompletion(job: job, outcome: outcome, error: failure?.message ?? continuation?.progress, detail: context.attemptDetail.values)
+        )
         let label =
             switch outcome {
             case .succeeded: "succeeded"
             case .retry: "retry"
             case .dead: "dead"
             case .continued: "continued"
+            case .deferred: "deferred"
             }
         metrics?.recordAttempt(kind: job.kind, outcome: label, duration: duration)
     }

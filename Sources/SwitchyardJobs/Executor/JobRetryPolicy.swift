@@ -22,7 +22,13 @@ public struct JobRetryPolicy: Sendable {
 
     /// What becomes of a job whose attempt number `attempt` failed with `failure`.
     public func outcome(attempt: Int, maxAttempts: Int, failure: JobFailure, unitRandom: Double = .random(in: 0..<1)) -> JobCompletion.Outcome {
-        guard case .transient(let requested) = failure.kind, attempt < maxAttempts else { return .dead }
+        guard attempt < maxAttempts else { return .dead }
+        let requested: Duration?
+        switch failure.kind {
+        case .permanent: return .dead
+        case .scheduled(let after): return .retry(after: after)
+        case .transient(let delay): requested = delay
+        }
         let drawn = backoff.backoff(retry: attempt, unitRandom: unitRandom)
         guard let requested, requested > drawn else { return .retry(after: drawn) }
         return .retry(after: requested)

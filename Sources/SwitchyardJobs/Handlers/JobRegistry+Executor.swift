@@ -1,4 +1,5 @@
 import SwitchyardCore
+import SwitchyardDestinations
 import SwitchyardMetrics
 import SwitchyardOAuth
 import SwitchyardOutbound
@@ -7,7 +8,7 @@ import SwitchyardProviders
 import SwitchyardSyncs
 
 extension JobRegistry {
-    /// The job kinds an executor runs: the standard ones, `webhook.process`, `oauth.refresh` and `sync.run`, whose
+    /// The job kinds an executor runs: the standard ones, `webhook.process`, `oauth.refresh`, `sync.run` and `destination.deliver`, whose
     /// refresher is built as the API builds its own (same provider directory, token endpoint client and single-flight
     /// lock).
     public static func executor(
@@ -21,6 +22,16 @@ extension JobRegistry {
         registry.register(OAuthRefreshHandler(database: database, refresher: caller.refresher))
         registry.register(SyncRunHandler(runner: SyncRunner(database: database, caller: caller)))
         registry.register(WebhookProcessHandler(database: database, metrics: webhookMetrics))
+        registry.register(
+            DestinationDeliveryHandler(
+                delivery: DestinationDelivery(
+                    database: database,
+                    outbound: outbound,
+                    targets: DestinationTargets(database: database),
+                    disableAfter: .seconds(configuration.jobs.destinationDisableAfterHours * 3600)
+                )
+            )
+        )
         return registry
     }
 }

@@ -29,6 +29,9 @@ public struct JobCompletion: Sendable {
         /// Stopped at a safe point with work left (a long sync's next pages): queued again, due after `after`,
         /// without spending an attempt (history: `released`).
         case continued(after: Duration)
+        /// Could not start now (its destination's circuit is open, its rate or concurrency limit is reached):
+        /// queued again, due after `after`, without spending an attempt or writing history.
+        case deferred(after: Duration)
     }
 
     public let tenantID: TenantID
@@ -36,12 +39,15 @@ public struct JobCompletion: Sendable {
     public let attempt: Int
     public let outcome: Outcome
     public let error: String?
+    /// What the handler recorded about the attempt (a delivery's response status and body), merged into its history entry.
+    public let detail: [String: JSONValue]
 
-    public init(job: ClaimedJob, outcome: Outcome, error: String?) {
+    public init(job: ClaimedJob, outcome: Outcome, error: String?, detail: [String: JSONValue] = [:]) {
         tenantID = job.tenantID
         id = job.id
         attempt = job.attempt
         self.outcome = outcome
+        self.detail = detail
         // PostgreSQL text cannot hold NUL, and a provider's error text can: one such message would fail the whole
         // batch of completions it is written with, again and again.
         self.error = error.map { String($0.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}").prefix(2000)) }
@@ -70,10 +76,6 @@ public struct DueSchedule: Sendable {
     public let schedule: JobScheduleRecord
     /// The database's clock, so that next fires do not depend on the scheduler host's.
     public let now: Date
-}
-
-extension Duration {
-    var wholeMilliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
 }
 
 extension QueueTransaction {
@@ -108,6 +110,9 @@ extension QueueTransaction {
             case .continued(let delay):
                 states.append(JobState.queued.rawValue)
                 delays.append(max(0, delay.wholeMilliseconds))
+            case .deferred(let delay):
+                states.append(CompleteStatement.deferred)
+                delays.append(max(0, delay.wholeMilliseconds))
             }
         }
         let statement = CompleteStatement(
@@ -117,6 +122,7 @@ extension QueueTransaction {
             states: states,
             errors: completions.map { $0.error ?? "" },
             delays: delays,
+            details: try completions.map { $0.detail.isEmpty ? "" : try JSONText.encode($0.detail) },
             owner: owner
         )
         return try await connection.guardedExecute(statement, logger: logger).count
@@ -245,7 +251,7 @@ extension QueueTransaction {
 /// The claim, prepared once per connection: it runs at every wake-up of every executor, and planning
 /// its CTEs costs more than executing them.
 struct ClaimStatement: PostgresPreparedStatement {
-    static let name = "switchyard_claim_jobs_v1"
+    static let name = "switchyard_claim_jobs_v2"
     static let sql = """
         WITH RECURSIVE ready(tenant_id, depth) AS (
             (SELECT tenant_id, 1 FROM jobs WHERE state IN ('queued', 'failed') AND run_at <= now() ORDER BY tenant_id LIMIT 1)
@@ -262,6 +268,10 @@ struct ClaimStatement: PostgresPreparedStatement {
              CROSS JOIN LATERAL (
                 SELECT j.tenant_id, j.id, j.priority, j.run_at FROM jobs j
                  WHERE j.tenant_id = r.tenant_id AND j.state IN ('queued', 'failed') AND j.run_at <= now()
+                   AND (j.ordering_key IS NULL OR NOT EXISTS (
+                        SELECT 1 FROM jobs h
+                         WHERE h.tenant_id = j.tenant_id AND h.ordering_key = j.ordering_key AND h.ordering_seq < j.ordering_seq
+                           AND h.state IN ('queued', 'running', 'failed')))
                  ORDER BY j.priority, j.run_at
                  LIMIT least($2::int8, greatest(0, $3::int8
                        - (SELECT count(*) FROM jobs x WHERE x.tenant_id = r.tenant_id AND x.state = 'running')))
@@ -307,21 +317,25 @@ struct ClaimStatement: PostgresPreparedStatement {
 
 /// The batched completion, prepared like the claim. Only attempts still leased to the owner change.
 struct CompleteStatement: PostgresPreparedStatement {
-    static let name = "switchyard_complete_jobs_v2"
-    static let retryAt = "CASE WHEN c.state IN ('failed', 'queued') THEN now() + c.delay_ms * interval '1 millisecond' END"
+    static let name = "switchyard_complete_jobs_v3"
+    /// The state a deferred attempt is written with: back to `queued`, the attempt given back, nothing recorded.
+    static let deferred = "deferred"
+    static let retryAt = "CASE WHEN c.state IN ('failed', 'queued', 'deferred') THEN now() + c.delay_ms * interval '1 millisecond' END"
     /// A continued job goes back to `queued` with its attempt given back, recorded as `released`.
     static let outcome = "CASE WHEN c.state = 'queued' THEN 'released' ELSE c.state END"
     static let sql = """
         UPDATE jobs j
-           SET state = c.state,
-               attempts = j.attempts - CASE WHEN c.state = 'queued' THEN 1 ELSE 0 END,
+           SET state = CASE WHEN c.state = 'deferred' THEN 'queued' ELSE c.state END,
+               attempts = j.attempts - CASE WHEN c.state IN ('queued', 'deferred') THEN 1 ELSE 0 END,
                run_at = coalesce(\(retryAt), j.run_at),
-               last_error = CASE WHEN c.state = 'queued' THEN j.last_error ELSE coalesce(nullif(c.error, ''), j.last_error) END,
+               last_error = CASE WHEN c.state IN ('queued', 'deferred') THEN j.last_error ELSE coalesce(nullif(c.error, ''), j.last_error) END,
                finished_at = CASE WHEN c.state IN ('succeeded', 'dead') THEN now() END,
                lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
-               history = j.history || \(JobAttempt.sql(outcome: outcome, error: "nullif(c.error, '')", retryAt: retryAt))
-          FROM unnest($1::uuid[], $2::uuid[], $3::int8[], $4::text[], $5::text[], $6::int8[]) AS c(tenant_id, id, attempt, state, error, delay_ms)
-         WHERE j.tenant_id = c.tenant_id AND j.id = c.id AND j.attempts = c.attempt AND j.state = 'running' AND j.lease_owner = $7::text
+               history = CASE WHEN c.state = 'deferred' THEN j.history
+                         ELSE j.history || \(JobAttempt.sql(outcome: outcome, error: "nullif(c.error, '')", retryAt: retryAt, detail: "nullif(c.detail, '')::jsonb")) END
+          FROM unnest($1::uuid[], $2::uuid[], $3::int8[], $4::text[], $5::text[], $6::int8[], $7::text[])
+               AS c(tenant_id, id, attempt, state, error, delay_ms, detail)
+         WHERE j.tenant_id = c.tenant_id AND j.id = c.id AND j.attempts = c.attempt AND j.state = 'running' AND j.lease_owner = $8::text
         RETURNING j.id
         """
 
@@ -331,10 +345,12 @@ struct CompleteStatement: PostgresPreparedStatement {
     let states: [String]
     let errors: [String]
     let delays: [Int64]
+    /// Each completion's detail as a JSON object, or empty.
+    let details: [String]
     let owner: String
 
     func makeBindings() throws -> PostgresBindings {
-        try bindings(tenants, ids, attempts, states, errors, delays, owner)
+        try bindings(tenants, ids, attempts, states, errors, delays, details, owner)
     }
 
     func decodeRow(_ row: PostgresRow) throws -> UUID {

@@ -66,9 +66,11 @@ public struct JobAttempt: Sendable, Codable, Equatable {
     public let finishedAt: Date
     /// When the next attempt may start, for `failed`.
     public let retryAt: Date?
+    /// What the handler recorded about the attempt: a delivery's response status, body and duration.
+    public let detail: [String: JSONValue]?
 
     enum CodingKeys: String, CodingKey {
-        case attempt, outcome, error
+        case attempt, outcome, error, detail
         case startedAt = "started_at"
         case finishedAt = "finished_at"
         case retryAt = "retry_at"
@@ -83,6 +85,7 @@ public struct JobAttempt: Sendable, Codable, Equatable {
         startedAt = try container.decodeIfPresent(Double.self, forKey: .startedAt).map(Date.init(timeIntervalSince1970:))
         finishedAt = Date(timeIntervalSince1970: try container.decode(Double.self, forKey: .finishedAt))
         retryAt = try container.decodeIfPresent(Double.self, forKey: .retryAt).map(Date.init(timeIntervalSince1970:))
+        detail = try container.decodeIfPresent([String: JSONValue].self, forKey: .detail)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -93,15 +96,18 @@ public struct JobAttempt: Sendable, Codable, Equatable {
         try container.encode(startedAt?.timeIntervalSince1970, forKey: .startedAt)
         try container.encode(finishedAt.timeIntervalSince1970, forKey: .finishedAt)
         try container.encode(retryAt?.timeIntervalSince1970, forKey: .retryAt)
+        try container.encodeIfPresent(detail, forKey: .detail)
     }
 
     /// The SQL that builds the history entry of the attempt a statement is finishing on row `j`.
-    static func sql(outcome: String, error: String, retryAt: String) -> String {
+    /// `detail` is a jsonb expression, left out of the entry when it is null.
+    static func sql(outcome: String, error: String, retryAt: String, detail: String = "NULL::jsonb") -> String {
         """
         jsonb_build_array(jsonb_build_object(
             'attempt', j.attempts, 'outcome', \(outcome), 'error', \(error),
             'started_at', extract(epoch FROM j.started_at), 'finished_at', extract(epoch FROM now()),
-            'retry_at', extract(epoch FROM \(retryAt))))
+            'retry_at', extract(epoch FROM \(retryAt)))
+          || CASE WHEN \(detail) IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('detail', \(detail)) END)
         """
     }
 }

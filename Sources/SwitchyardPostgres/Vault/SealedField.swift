@@ -12,7 +12,9 @@ public struct SealedField: Sendable, Hashable {
     public let dataKeyColumn: String
 
     /// Every sealed column of the schema. Add a new one here when a migration adds one.
-    static let all: [SealedField] = [.integrationCredential, .oauthAppClientSecret, .oauthStateCodeVerifier, .webhookSourceSecret]
+    static let all: [SealedField] = [
+        .integrationCredential, .oauthAppClientSecret, .oauthStateCodeVerifier, .webhookSourceSecret, .destinationSecret, .destinationHeaders,
+    ]
 
     /// `oauth_apps.client_secret`: a tenant's own OAuth client secret.
     public static let oauthAppClientSecret = SealedField(table: "oauth_apps", rowIDColumn: "id", column: "client_secret", dataKeyColumn: "dek_id")
@@ -30,4 +32,10 @@ public struct SealedField: Sendable, Hashable {
 
     /// `webhook_source_secrets.secret`: a secret webhook deliveries are verified with.
     public static let webhookSourceSecret = SealedField(table: "webhook_source_secrets", rowIDColumn: "id", column: "secret", dataKeyColumn: "dek_id")
+
+    /// `destination_secrets.secret`: a `whsec_` secret deliveries to a destination are signed with.
+    public static let destinationSecret = SealedField(table: "destination_secrets", rowIDColumn: "id", column: "secret", dataKeyColumn: "dek_id")
+
+    /// `destinations.headers`: a destination's custom request headers, as one JSON object.
+    public static let destinationHeaders = SealedField(table: "destinations", rowIDColumn: "id", column: "headers", dataKeyColumn: "headers_dek_id")
 }

@@ -88,4 +88,10 @@ extension SwitchyardSettings {
         in: 1...87_600,
         "synced records marked deleted stay in the records store and its change feed this long (then the scheduler removes them)"
     )
+    public static let destinationDisableAfterHours = IntegerSetting(
+        "SWITCHYARD_DESTINATION_DISABLE_AFTER_HOURS",
+        default: 120,
+        in: 1...87_600,
+        "a destination whose deliveries have all failed for this long is disabled (a `destination.disabled` event says so)"
+    )
 }

@@ -21,6 +21,7 @@ public enum SwitchyardSettings {
         jobLeaseMilliseconds, jobRunTimeoutMilliseconds, queuePollIntervalMilliseconds, queuePollOnly,
         jobRetryBaseMilliseconds, jobRetryMaxMilliseconds, schedulerTickMilliseconds,
         jobRetentionHours, deadJobRetentionHours, webhookRetentionHours, syncDeletedRecordRetentionHours,
+        destinationDisableAfterHours,
     ]
 
     public static let development: [any ConfigurationSetting] = [postgresBin, noInstall]
