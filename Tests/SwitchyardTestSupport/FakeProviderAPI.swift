@@ -69,6 +69,7 @@ public final class FakeProviderAPI: Sendable {
 
     private struct State {
         var scripts: [String: (pending: [Reply], fallback: Reply)] = [:]
+        var deciders: [String: @Sendable (ReceivedRequest) -> Reply] = [:]
         var quotas: [String: QuotaState] = [:]
         var received: [ReceivedRequest] = []
         var tooManyRequestsServed = 0
@@ -97,6 +98,11 @@ public final class FakeProviderAPI: Sendable {
     /// Answers requests to `path` with `replies` in order, then with `fallback` for ever.
     public func script(_ path: String, _ replies: [Reply], then fallback: Reply = .status(200, body: "ok")) {
         state.withLock { $0.scripts[path] = (replies, fallback) }
+    }
+
+    /// Answers requests to `path` with what `decide` says of each (it sees the request, body included).
+    public func decide(_ path: String, _ decide: @escaping @Sendable (ReceivedRequest) -> Reply) {
+        state.withLock { $0.deciders[path] = decide }
     }
 
     /// Requests received for `path` (all paths when `nil`), oldest first.
@@ -155,6 +161,7 @@ public final class FakeProviderAPI: Sendable {
             if state.quotas[path] != nil {
                 return (Self.enforce(&state, path: path, now: now), .status(200))
             }
+            if let decide = state.deciders[path] { return (nil, decide(received)) }
             guard var script = state.scripts[path] else { return (nil, .status(200, body: "ok")) }
             let next = script.pending.isEmpty ? script.fallback : script.pending.removeFirst()
             state.scripts[path] = script

@@ -12,19 +12,24 @@ public struct EventRecord: Sendable, Equatable {
 }
 
 extension TenantTransaction {
-    /// Records an event in the caller's transaction, so it exists exactly when the change it reports does.
-    public func recordEvent(_ type: String, integrationID: UUID?, data: [String: String] = [:]) async throws {
+    /// Records an event in the caller's transaction, so it exists exactly when the change it reports does (its
+    /// deliveries to the tenant's destinations too: see the fan-out trigger of migration 0023). Returns its id.
+    @discardableResult
+    public func recordEvent(_ type: String, integrationID: UUID?, data: [String: String] = [:]) async throws -> UUID {
         try await recordEvent(type, integrationID: integrationID, json: data.mapValues(JSONValue.string))
     }
 
     /// Records an event whose data holds any JSON (a webhook's payload).
-    public func recordEvent(_ type: String, integrationID: UUID?, json data: [String: JSONValue]) async throws {
+    @discardableResult
+    public func recordEvent(_ type: String, integrationID: UUID?, json data: [String: JSONValue]) async throws -> UUID {
+        let id = UUID.v7()
         try await query(
             """
             INSERT INTO events (tenant_id, id, type, integration_id, data)
-            VALUES (\(tenantID.rawValue), \(UUID.v7()), \(type), \(integrationID), \(try JSONText.encode(data))::jsonb)
+            VALUES (\(tenantID.rawValue), \(id), \(type), \(integrationID), \(try JSONText.encode(data))::jsonb)
             """
         )
+        return id
     }
 
     /// Events, oldest first, optionally of one type or one integration.

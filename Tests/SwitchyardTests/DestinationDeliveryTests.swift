@@ -1,0 +1,234 @@
+import Foundation
+import HTTPTypes
+import SwitchyardCore
+import SwitchyardDestinations
+import SwitchyardJobs
+import SwitchyardPostgres
+import SwitchyardTestSupport
+import Testing
+
+/// Deliveries to loopback receivers as the executor makes them: signed, fanned out by filter, retried by class.
+@Suite("Destinations: signing, fan-out, delivery and retries (issue 15)")
+struct DestinationDeliveryTests {
+    @Test("the Standard Webhooks test vector: the signer reproduces the published signature, and the spec's verifier accepts it")
+    func publishedTestVector() throws {
+        // From the Standard Webhooks specification's reference tests.
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+        let id = "msg_p5jXN8AQM9LWM0D4loKWxJek"
+        let body = #"{"test": 2432232314}"#
+        let header = StandardWebhookSignature.header(
+            id: id,
+            timestamp: 1_614_265_330,
+            body: Array(body.utf8),
+            secrets: [try #require(StandardWebhookSecret(secret))]
+        )
+        #expect(header == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+        try StandardWebhooksVerifier.verify(
+            secret: secret,
+            id: id,
+            timestamp: "1614265330",
+            signatureHeader: header,
+            body: body,
+            now: Date(timeIntervalSince1970: 1_614_265_330)
+        )
+        #expect(throws: StandardWebhooksVerifier.Failure.self) {
+            try StandardWebhooksVerifier.verify(secret: secret, id: id, timestamp: "1614265330", signatureHeader: header, body: body + " ")
+        }
+        let generated = StandardWebhookSecret.generate()
+        #expect(generated.text.hasPrefix("whsec_") && generated.key.count == 32 && StandardWebhookSecret(generated.text) == generated)
+        #expect(StandardWebhookSecret("sk_notasecret") == nil)
+    }
+
+    @Test("recording an event creates one delivery per enabled destination whose filters match, in the same transaction")
+    func fanOutByFilter() async throws {
+        try await DestinationFixture.with { fixture in
+            let github = UUID.v7()
+            let everything = try await fixture.createDestination("/all")
+            let exact = try await fixture.createDestination("/exact") { $0.filter.eventTypes = ["integration.connected"] }
+            let wildcard = try await fixture.createDestination("/wildcard") { $0.filter.eventTypes = ["sync.*"] }
+            let oneIntegration = try await fixture.createDestination("/one") { $0.filter.integrationIDs = [github] }
+            let disabled = try await fixture.createDestination("/disabled")
+            _ = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
+                try await $0.disableDestination(disabled.record.id, reason: "test")
+            }
+
+            let connected = try await fixture.recordEvent("integration.connected", integration: github)
+            let synced = try await fixture.recordEvent("sync.completed", integration: UUID.v7())
+            // An event whose transaction rolls back leaves no delivery behind.
+            await #expect(throws: TestFailure.self) {
+                try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) { transaction in
+                    try await transaction.recordEvent("integration.connected", integrationID: github)
+                    throw TestFailure("roll back")
+                }
+            }
+
+            func events(_ destination: DestinationRecord) async throws -> [UUID] {
+                try await fixture.deliveries(to: destination.id).map {
+                    try JSONDecoder().decode(DestinationDeliveryPayload.self, from: Data($0.payload.utf8)).eventID
+                }
+            }
+            // destination.disabled (recorded above) reaches the destination that hears everything.
+            #expect(try await events(everything.record).suffix(2) == [connected, synced])
+            #expect(try await events(exact.record) == [connected])
+            #expect(try await events(wildcard.record) == [synced])
+            #expect(try await events(oneIntegration.record) == [connected])
+            #expect(try await events(disabled.record).isEmpty)
+
+            let delivery = try #require(try await fixture.deliveries(to: exact.record.id).first)
+            #expect(delivery.state == .queued && delivery.maxAttempts == DeliveryRetrySchedule.standard.attempts)
+            let payload = try JSONDecoder().decode(DestinationDeliveryPayload.self, from: Data(delivery.payload.utf8))
+            let body = try JSONDecoder().decode([String: JSONValue].self, from: Data(payload.body.utf8))
+            #expect(body["id"] == .string(connected.lowercasedString) && body["type"] == .string("integration.connected"))
+            #expect(body["integration_id"] == .string(github.lowercasedString) && body["data"] == .object([:]))
+            #expect(body["created_at"].flatMap { if case .string(let text) = $0 { RFC3339Timestamp.date(from: text) } else { nil } } != nil)
+        }
+    }
+
+    @Test("a delivery is a signed POST of the event; the attempt keeps the status, the first 4 KB of the answer and its duration")
+    func signedDelivery() async throws {
+        try await DestinationFixture.with { fixture in
+            let (destination, secret) = try await fixture.createDestination("/hooks") { $0.headers = ["X-Receiver-Token": "t0ken"] }
+            fixture.receiver.script("/hooks", [], then: .status(200, body: String(repeating: "a", count: 5000)))
+            let integration = UUID.v7()
+            let event = try await fixture.recordEvent("integration.connected", integration: integration, data: ["provider": "github"])
+            try await fixture.database.withExecutor(registry: fixture.registry(), logger: fixture.logger) {
+                try await eventually("the delivery succeeds") { try await fixture.deliveries(to: destination.id).first?.state == .succeeded }
+            }
+            let request = try #require(fixture.receiver.requests(to: "/hooks").first)
+            #expect(request.method == .post)
+            #expect(request.headers[.contentType] == "application/json")
+            #expect(request.headers[HTTPField.Name("X-Receiver-Token")!] == "t0ken")
+            let webhookID = request.headers[HTTPField.Name("webhook-id")!]
+            #expect(webhookID == "msg_" + event.lowercasedString)
+            try StandardWebhooksVerifier.verify(
+                secret: secret,
+                id: webhookID,
+                timestamp: request.headers[HTTPField.Name("webhook-timestamp")!],
+                signatureHeader: request.headers[HTTPField.Name("webhook-signature")!],
+                body: request.body
+            )
+            let body = try JSONDecoder().decode([String: JSONValue].self, from: Data(request.body.utf8))
+            #expect(body["id"] == .string(event.lowercasedString) && body["data"] == .object(["provider": .string("github")]))
+
+            let attempt = try #require(try await fixture.deliveries(to: destination.id).first?.history.first)
+            #expect(attempt.outcome == "succeeded")
+            #expect(attempt.detail?["status"] == .number(200))
+            #expect(attempt.detail?["webhook_id"] == .string("msg_" + event.lowercasedString))
+            #expect(attempt.detail?["response_body"] == .string(String(repeating: "a", count: 4096)))
+            #expect(attempt.detail?["duration_ms"] != nil)
+        }
+    }
+
+    @Test("every failure class is retried with the same webhook-id: 5xx, 429 with Retry-After, a timeout, a refused connection")
+    func retryClasses() async throws {
+        let closedPort = "127.0.0.1:9"
+        try await DestinationFixture.with(outbound: {
+            $0.attemptTimeout = .milliseconds(700)
+            $0.plainHTTPAllowList.append(closedPort)
+        }) { fixture in
+            let failing = try await fixture.createDestination("/fail")
+            fixture.receiver.script("/fail", [.status(503), .status(429, headers: ["Retry-After": "2"]), .slow(.seconds(3))])
+            let refused = try await fixture.createDestination("/refused") { $0.url = "http://\(closedPort)/refused" }
+            try await fixture.recordEvent("integration.connected", integration: UUID.v7())
+            try await fixture.database.withExecutor(registry: fixture.registry(), logger: fixture.logger) {
+                try await eventually("the delivery succeeds at its fourth attempt", timeout: .seconds(60)) {
+                    try await fixture.deliveries(to: failing.record.id).first?.state == .succeeded
+                }
+                try await eventually("the refused delivery has failed twice", timeout: .seconds(60)) {
+                    try await fixture.deliveries(to: refused.record.id).first.map { $0.history.count >= 2 } == true
+                }
+            }
+            let requests = fixture.receiver.requests(to: "/fail")
+            #expect(requests.count == 4)
+            #expect(Set(requests.map { $0.headers[HTTPField.Name("webhook-id")!] }).count == 1, "one webhook-id for every attempt")
+            // Retry-After: 2 holds the third attempt back for two seconds, far past the 200 ms step.
+            #expect(requests[2].receivedAtUnixTime - requests[1].receivedAtUnixTime >= 1.9)
+            let delivery = try #require(try await fixture.deliveries(to: failing.record.id).first)
+            #expect(delivery.history.map(\.outcome) == ["failed", "failed", "failed", "succeeded"])
+            #expect(delivery.history.map { $0.detail?["status"] } == [.number(503), .number(429), nil, .number(200)])
+            #expect(delivery.history[0].error == "the endpoint answered 503")
+            #expect(delivery.history[2].error?.contains("did not answer in time") == true)
+
+            let refusedDelivery = try #require(try await fixture.deliveries(to: refused.record.id).first)
+            #expect(refusedDelivery.history.allSatisfy { $0.error?.hasPrefix("the connection to the endpoint failed") == true })
+        }
+    }
+
+    @Test("a delivery whose every attempt fails becomes a dead letter after the schedule's last step")
+    func deadLetter() async throws {
+        try await DestinationFixture.with { fixture in
+            let (destination, _) = try await fixture.createDestination("/down")
+            fixture.receiver.script("/down", [], then: .status(500))
+            try await fixture.recordEvent("integration.connected")
+            try await fixture.database.withExecutor(registry: fixture.registry(), logger: fixture.logger) {
+                try await eventually("the delivery is dead", timeout: .seconds(60)) {
+                    try await fixture.deliveries(to: destination.id).first?.state == .dead
+                }
+            }
+            let delivery = try #require(try await fixture.deliveries(to: destination.id).first)
+            let attempts = DeliveryRetrySchedule.standard.attempts
+            #expect(delivery.history.map(\.outcome) == Array(repeating: "failed", count: attempts - 1) + ["dead"])
+            #expect(fixture.receiver.requests(to: "/down").count == attempts)
+            #expect(delivery.lastError == "the endpoint answered 500 (attempt \(attempts) of \(attempts))")
+        }
+    }
+
+    @Test("410 Gone disables the destination (destination.disabled) and parks its deliveries; enabling it redelivers them")
+    func goneDisables() async throws {
+        try await DestinationFixture.with { fixture in
+            let (destination, _) = try await fixture.createDestination("/gone") { $0.filter.eventTypes = ["integration.*"] }
+            fixture.receiver.script("/gone", [.status(410)], then: .status(204))
+            try await fixture.recordEvent("integration.connected")
+            try await fixture.database.withExecutor(registry: fixture.registry(), logger: fixture.logger) {
+                try await eventually("the destination is disabled") {
+                    try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
+                        try await $0.destination(destination.id)
+                    }?.enabled == false
+                }
+                // Disabled: a new event is not fanned out to it, and the parked delivery is not retried.
+                try await fixture.recordEvent("integration.needs_reauth")
+                try await Task.sleep(for: .milliseconds(600))
+                #expect(fixture.receiver.requests(to: "/gone").count == 1)
+                let parked = try #require(try await fixture.deliveries(to: destination.id).first)
+                #expect(parked.state == .failed && parked.runAt > Date().addingTimeInterval(86_400))
+                #expect(try await fixture.deliveries(to: destination.id).count == 1)
+
+                _ = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) { try await $0.enableDestination(destination.id) }
+                try await eventually("the parked delivery is redelivered") {
+                    try await fixture.deliveries(to: destination.id).first?.state == .succeeded
+                }
+            }
+            let disabled = try #require(try await fixture.events("destination.disabled").first)
+            #expect(disabled.data["destination_id"] == .string(destination.id.lowercasedString))
+            #expect(disabled.data["reason"] == .string("the endpoint answered 410 Gone"))
+            #expect(fixture.receiver.requests(to: "/gone").count == 2)
+        }
+    }
+
+    @Test("a destination failing for longer than the disable period is disabled with a destination.disabled event")
+    func autoDisable() async throws {
+        try await DestinationFixture.with { fixture in
+            let (destination, _) = try await fixture.createDestination("/flaky")
+            fixture.receiver.script("/flaky", [], then: .status(502))
+            try await fixture.recordEvent("integration.connected")
+            try await fixture.database.withExecutor(
+                registry: fixture.registry(disableAfter: .milliseconds(500), jitter: false),
+                logger: fixture.logger
+            ) {
+                try await eventually("the destination is disabled", timeout: .seconds(60)) {
+                    try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
+                        try await $0.destination(destination.id)
+                    }?.enabled == false
+                }
+            }
+            let record = try #require(
+                try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) { try await $0.destination(destination.id) }
+            )
+            #expect(record.disabledReason?.hasPrefix("every delivery failed since ") == true)
+            #expect(try await fixture.events("destination.disabled").count == 1)
+            let delivery = try #require(try await fixture.deliveries(to: destination.id).first)
+            #expect(delivery.state == .failed && delivery.runAt > Date().addingTimeInterval(86_400), "parked, not dead")
+            #expect(delivery.history.count >= 2 && delivery.history.count < DeliveryRetrySchedule.standard.attempts)
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Logging
+import SwitchyardCore
+import SwitchyardDestinations
+import SwitchyardJobs
+import SwitchyardOutbound
+import SwitchyardPostgres
+import SwitchyardTestSupport
+import SwitchyardVault
+import Testing
+
+/// A tenant, a loopback receiver (`FakeProviderAPI`, one path per destination) and an outbound client allowed to reach
+/// it, for tests of deliveries as executors make them.
+struct DestinationFixture: Sendable {
+    let environment: TestEnvironment
+    let database: Database
+    let receiver: FakeProviderAPI
+    let outbound: OutboundClient
+    let tenant: TenantID
+    /// The keyring the destinations' secrets are sealed under, for a child `switchyard executor`.
+    let keyringJSON: String
+    var logger: Logger { environment.logger }
+
+    /// A schedule of the standard's length whose steps are short enough to watch retries happen.
+    static let quickSchedule = DeliveryRetrySchedule(
+        steps: Array(repeating: .milliseconds(200), count: DeliveryRetrySchedule.standard.steps.count),
+        retryAfterCap: .seconds(5)
+    )
+
+    static func with(
+        outbound configure: @Sendable (inout OutboundConfiguration) -> Void = { _ in },
+        _ body: @Sendable (DestinationFixture) async throws -> Void
+    ) async throws {
+        let base = try await TestEnvironment.make()
+        try await FakeProviderAPI.withRunning { receiver in
+            var environment = base
+            environment.configuration.outbound.plainHTTPAllowList = [receiver.hostAndPort]
+            let configured = environment
+            let keyring = LocalKeyring.generate(keyID: "destinations")
+            let vault = Vault(provider: LocalKeyProvider(keyring: keyring))
+            try await configured.withDatabase(maxConnections: 8, vault: vault) { database in
+                var outboundConfiguration = OutboundConfiguration(configured.configuration.outbound)
+                // Tests of retries fail a destination many times in a row; the breaker's own test sets it.
+                outboundConfiguration.breakerFailureThreshold = 1000
+                configure(&outboundConfiguration)
+                let outbound = OutboundClient(configuration: outboundConfiguration, metrics: nil)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await outbound.run() }
+                    defer { group.cancelAll() }
+                    let tenant = try await database.makeTenant("destinations", logger: configured.logger)
+                    try await body(
+                        DestinationFixture(
+                            environment: configured,
+                            database: database,
+                            receiver: receiver,
+                            outbound: outbound,
+                            tenant: tenant,
+                            keyringJSON: keyring.json()
+                        )
+                    )
+                }
+            }
+        }
+    }
+
+    /// The executor's job kinds, with deliveries made on `schedule` and destinations disabled after `disableAfter`.
+    /// Without `jitter`, every retry waits its step's whole delay.
+    func registry(schedule: DeliveryRetrySchedule = Self.quickSchedule, disableAfter: Duration = .seconds(3600), jitter: Bool = true) -> JobRegistry {
+        let unitRandom: @Sendable () -> Double
+        if jitter {
+            unitRandom = { Double.random(in: 0..<1) }
+        } else {
+            unitRandom = { 1.0 }
+        }
+        var registry = JobRegistry.standard()
+        registry.register(
+            DestinationDeliveryHandler(
+                delivery: DestinationDelivery(
+                    database: database,
+                    outbound: outbound,
+                    targets: DestinationTargets(database: database, timeToLive: .milliseconds(100)),
+                    schedule: schedule,
+                    disableAfter: disableAfter,
+                    unitRandom: unitRandom
+                )
+            )
+        )
+        return registry
+    }
+
+    /// A destination posting to `path` on the receiver; returns it with its secret.
+    func createDestination(
+        _ path: String,
+        _ configure: (inout DestinationSettings) -> Void = { _ in }
+    ) async throws -> (record: DestinationRecord, secret: String) {
+        var settings = DestinationSettings(url: receiver.baseURL + path)
+        configure(&settings)
+        let secret = StandardWebhookSecret.generate().text
+        let record = try await database.withTenant(tenant, logger: logger) { [settings] in
+            try await $0.createDestination(settings, secret: secret)
+        }
+        return (record, secret)
+    }
+
+    @discardableResult
+    func recordEvent(_ type: String, integration: UUID? = nil, data: [String: String] = [:]) async throws -> UUID {
+        try await database.withTenant(tenant, logger: logger) { try await $0.recordEvent(type, integrationID: integration, data: data) }
+    }
+
+    /// The deliveries (jobs) of a destination, oldest first.
+    func deliveries(to destination: UUID) async throws -> [JobRecord] {
+        let jobs = try await database.withTenant(tenant, logger: logger) {
+            try await $0.jobs(JobFilter(kind: DestinationDeliveryPayload.kind), page: PageRequest(limit: 500, cursor: nil))
+        }.items
+        return try jobs.filter {
+            try JSONDecoder().decode(DestinationDeliveryPayload.self, from: Data($0.payload.utf8)).destinationID == destination
+        }.sorted { $0.id.uuidString < $1.id.uuidString }
+    }
+
+    /// The events of `type`, oldest first.
+    func events(_ type: String) async throws -> [EventRecord] {
+        try await database.withTenant(tenant, logger: logger) {
+            try await $0.events(type: type, integrationID: nil, page: PageRequest(limit: 100, cursor: nil))
+        }.items
+    }
+}
