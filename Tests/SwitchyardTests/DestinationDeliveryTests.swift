@@ -3,6 +3,7 @@ import HTTPTypes
 import SwitchyardCore
 import SwitchyardDestinations
 import SwitchyardJobs
+import SwitchyardOutbound
 import SwitchyardPostgres
 import SwitchyardTestSupport
 import Testing
@@ -119,13 +120,59 @@ struct DestinationDeliveryTests {
         }
     }
 
+    @Test("during a rotation's grace period a delivery carries a signature under each secret; after it, only the new one")
+    func rotationSignsWithBoth() async throws {
+        try await DestinationFixture.with { fixture in
+            let (destination, oldSecret) = try await fixture.createDestination("/rotating")
+            let newSecret = StandardWebhookSecret.generate().text
+            let added = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) { transaction in
+                let added = try await transaction.addDestinationSecret(newSecret, to: destination.id, expiresAt: nil)
+                try await transaction.expireOtherDestinationSecrets(of: destination.id, keeping: added.id, at: Date().addingTimeInterval(3600))
+                return added
+            }
+            try await fixture.recordEvent("integration.connected")
+            try await fixture.database.withExecutor(registry: fixture.registry(), logger: fixture.logger) {
+                try await eventually("the first delivery succeeds") {
+                    try await fixture.deliveries(to: destination.id).first?.state == .succeeded
+                }
+                // The grace period ends: the old secret stops signing (checked per attempt, whatever is cached).
+                try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
+                    try await $0.expireOtherDestinationSecrets(of: destination.id, keeping: added.id, at: Date())
+                }
+                try await fixture.recordEvent("integration.connected")
+                try await eventually("the second delivery succeeds") {
+                    let deliveries = try await fixture.deliveries(to: destination.id)
+                    return deliveries.count == 2 && deliveries.allSatisfy { $0.state == .succeeded }
+                }
+            }
+            let requests = fixture.receiver.requests(to: "/rotating")
+            func verify(_ request: FakeProviderAPI.ReceivedRequest, _ secret: String) throws {
+                try StandardWebhooksVerifier.verify(
+                    secret: secret,
+                    id: request.headers[HTTPField.Name("webhook-id")!],
+                    timestamp: request.headers[HTTPField.Name("webhook-timestamp")!],
+                    signatureHeader: request.headers[HTTPField.Name("webhook-signature")!],
+                    body: request.body
+                )
+            }
+            #expect(requests.count == 2)
+            #expect(requests[0].headers[HTTPField.Name("webhook-signature")!]?.split(separator: " ").count == 2)
+            try verify(requests[0], oldSecret)
+            try verify(requests[0], newSecret)
+            #expect(requests[1].headers[HTTPField.Name("webhook-signature")!]?.split(separator: " ").count == 1)
+            try verify(requests[1], newSecret)
+            #expect(throws: StandardWebhooksVerifier.Failure.self) { try verify(requests[1], oldSecret) }
+        }
+    }
+
     @Test("every failure class is retried with the same webhook-id: 5xx, 429 with Retry-After, a timeout, a refused connection")
     func retryClasses() async throws {
         let closedPort = "127.0.0.1:9"
-        try await DestinationFixture.with(outbound: {
+        let shortTimeoutAndClosedPort: @Sendable (inout OutboundConfiguration) -> Void = {
             $0.attemptTimeout = .milliseconds(700)
             $0.plainHTTPAllowList.append(closedPort)
-        }) { fixture in
+        }
+        try await DestinationFixture.with(outbound: shortTimeoutAndClosedPort) { fixture in
             let failing = try await fixture.createDestination("/fail")
             fixture.receiver.script("/fail", [.status(503), .status(429, headers: ["Retry-After": "2"]), .slow(.seconds(3))])
             let refused = try await fixture.createDestination("/refused") { $0.url = "http://\(closedPort)/refused" }

@@ -91,25 +91,28 @@ struct DestinationFixture: Sendable {
     /// A destination posting to `path` on the receiver; returns it with its secret.
     func createDestination(
         _ path: String,
+        tenant: TenantID? = nil,
         _ configure: (inout DestinationSettings) -> Void = { _ in }
     ) async throws -> (record: DestinationRecord, secret: String) {
         var settings = DestinationSettings(url: receiver.baseURL + path)
         configure(&settings)
         let secret = StandardWebhookSecret.generate().text
-        let record = try await database.withTenant(tenant, logger: logger) { [settings] in
+        let record = try await database.withTenant(tenant ?? self.tenant, logger: logger) { [settings] in
             try await $0.createDestination(settings, secret: secret)
         }
         return (record, secret)
     }
 
     @discardableResult
-    func recordEvent(_ type: String, integration: UUID? = nil, data: [String: String] = [:]) async throws -> UUID {
-        try await database.withTenant(tenant, logger: logger) { try await $0.recordEvent(type, integrationID: integration, data: data) }
+    func recordEvent(_ type: String, integration: UUID? = nil, data: [String: String] = [:], tenant: TenantID? = nil) async throws -> UUID {
+        try await database.withTenant(tenant ?? self.tenant, logger: logger) {
+            try await $0.recordEvent(type, integrationID: integration, data: data)
+        }
     }
 
     /// The deliveries (jobs) of a destination, oldest first.
-    func deliveries(to destination: UUID) async throws -> [JobRecord] {
-        let jobs = try await database.withTenant(tenant, logger: logger) {
+    func deliveries(to destination: UUID, tenant: TenantID? = nil) async throws -> [JobRecord] {
+        let jobs = try await database.withTenant(tenant ?? self.tenant, logger: logger) {
             try await $0.jobs(JobFilter(kind: DestinationDeliveryPayload.kind), page: PageRequest(limit: 500, cursor: nil))
         }.items
         return try jobs.filter {

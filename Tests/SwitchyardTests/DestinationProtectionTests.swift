@@ -3,6 +3,7 @@ import HTTPTypes
 import SwitchyardCore
 import SwitchyardDestinations
 import SwitchyardJobs
+import SwitchyardOutbound
 import SwitchyardPostgres
 import SwitchyardTestSupport
 import Synchronization
@@ -67,10 +68,11 @@ struct DestinationProtectionTests {
 
     @Test("the circuit breaker opens after consecutive failures: due deliveries wait without spending attempts; a half-open probe closes it")
     func circuitBreaker() async throws {
-        try await DestinationFixture.with(outbound: {
+        let quickBreaker: @Sendable (inout OutboundConfiguration) -> Void = {
             $0.breakerFailureThreshold = 3
             $0.breakerCoolDown = .seconds(1)
-        }) { fixture in
+        }
+        try await DestinationFixture.with(outbound: quickBreaker) { fixture in
             let (destination, _) = try await fixture.createDestination("/breaker")
             let failing = Mutex(true)
             fixture.receiver.decide("/breaker") { _ in failing.withLock { $0 } ? .status(500) : .status(200) }
@@ -96,6 +98,58 @@ struct DestinationProtectionTests {
             let deliveries = try await fixture.deliveries(to: destination.id)
             #expect(deliveries.map(\.attempts).reduce(0, +) == requests.count, "waiting for the circuit spent no attempt")
             #expect(deliveries.flatMap(\.history).count == requests.count, "and wrote no history")
+        }
+    }
+
+    @Test("a destination's concurrency limit holds however many workers are free; its rate limit spaces deliveries; neither spends attempts")
+    func perDestinationLimits() async throws {
+        try await DestinationFixture.with { fixture in
+            let narrow = try await fixture.createDestination("/narrow") { $0.maxConcurrency = 2 }
+            let paced = try await fixture.createDestination("/paced") { $0.rateLimitPerSecond = 5 }
+            fixture.receiver.script("/narrow", [], then: .slow(.milliseconds(200)))
+            for n in 1...10 { try await fixture.recordEvent("record.changed", data: ["n": "\(n)"]) }
+            var settings = fastJobsSettings()
+            settings.executorConcurrency = 8
+            try await fixture.database.withExecutor(registry: fixture.registry(), settings: settings, logger: fixture.logger) {
+                try await eventually("every delivery succeeds", timeout: .seconds(60)) {
+                    let all = try await fixture.deliveries(to: narrow.record.id) + fixture.deliveries(to: paced.record.id)
+                    return all.count == 20 && all.allSatisfy { $0.state == .succeeded }
+                }
+            }
+            // Each answer takes at least 200 ms: a request that arrived less than that before another was still in flight.
+            let narrowArrivals = fixture.receiver.requests(to: "/narrow").map(\.receivedAt)
+            for arrival in narrowArrivals {
+                let inFlight = narrowArrivals.filter { $0 <= arrival && arrival < $0 + .milliseconds(200) }.count
+                #expect(inFlight <= 2, "at most two deliveries in flight")
+            }
+            // Five at once (a second's worth), then one every 200 ms.
+            let pacedArrivals = fixture.receiver.requests(to: "/paced").map(\.receivedAt)
+            #expect(pacedArrivals.count == 10)
+            if let first = pacedArrivals.first, let last = pacedArrivals.last {
+                #expect(last - first >= .milliseconds(800))
+            }
+            let attempts = try await (fixture.deliveries(to: narrow.record.id) + fixture.deliveries(to: paced.record.id)).map(\.attempts)
+            #expect(attempts.allSatisfy { $0 == 1 }, "a delivery held back by a limit spends no attempt")
+        }
+    }
+
+    @Test("a tenant with 200 destinations and a burst of events does not hold another tenant's delivery back")
+    func fairAcrossTenants() async throws {
+        try await DestinationFixture.with { fixture in
+            for index in 0..<200 { _ = try await fixture.createDestination("/busy/\(index % 10)") }
+            for path in (0..<10).map({ "/busy/\($0)" }) { fixture.receiver.script(path, [], then: .slow(.milliseconds(10))) }
+            let quiet = try await fixture.database.makeTenant("quiet", logger: fixture.logger)
+            let (destination, _) = try await fixture.createDestination("/quiet", tenant: quiet)
+            for n in 1...10 { try await fixture.recordEvent("record.changed", data: ["n": "\(n)"]) }
+            try await fixture.recordEvent("integration.connected", tenant: quiet)
+            try await fixture.database.withExecutor(registry: fixture.registry(), logger: fixture.logger) {
+                try await eventually("the quiet tenant's delivery succeeds") {
+                    try await fixture.deliveries(to: destination.id, tenant: quiet).first?.state == .succeeded
+                }
+                let waiting = try await fixture.database.withQueue(logger: fixture.logger) { try await $0.queueDepth() }
+                    .filter { $0.kind == DestinationDeliveryPayload.kind && $0.state != .dead }.map(\.count).reduce(0, +)
+                #expect(waiting > 1000, "most of the busy tenant's 2,000 deliveries were still waiting")
+            }
         }
     }
 
