@@ -241,8 +241,9 @@ let package = Package(
             name: "SwitchyardBenchmarks",
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics", "SwitchyardOutbound", "SwitchyardJobs", "SwitchyardAPI",
-                "SwitchyardProviders", "SwitchyardOAuth", "SwitchyardSyncs",
+                "SwitchyardProviders", "SwitchyardOAuth", "SwitchyardSyncs", "SwitchyardDestinations",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

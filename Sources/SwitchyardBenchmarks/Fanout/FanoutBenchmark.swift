@@ -1,0 +1,192 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import SwitchyardCore
+import SwitchyardDestinations
+import SwitchyardJobs
+import SwitchyardOutbound
+import SwitchyardPostgres
+
+/// `switchyard bench fanout`: events fanned out to loopback receivers, one destination each, through the whole path
+/// (the fan-out trigger's delivery jobs claimed by the executor, signed, POSTed through the outbound client, the
+/// attempt recorded), against a plain HTTP load generator POSTing the same bodies to the same receivers with the
+/// same concurrency and connection pool; then the latency from an event's commit to each of its first delivery
+/// attempts, with events recorded at half the measured peak.
+public struct FanoutBenchmark: Sendable {
+    let configuration: SwitchyardConfiguration
+    let database: Database
+    let receivers: Int
+    let events: Int
+    let latencySeconds: Double
+    let logger: Logger
+
+    /// `database` must be running.
+    public init(configuration: SwitchyardConfiguration, database: Database, receivers: Int, events: Int, latencySeconds: Double, logger: Logger) {
+        self.configuration = configuration
+        self.database = database
+        self.receivers = max(1, receivers)
+        self.events = max(1, events)
+        self.latencySeconds = latencySeconds
+        self.logger = logger
+    }
+
+    public func run() async throws -> FanoutBenchmarkReport {
+        try await FanoutReceivers.withRunning(count: receivers) { receivers in
+            var outboundSettings = configuration.outbound
+            outboundSettings.plainHTTPAllowList = receivers.boundPorts.map { "127.0.0.1:\($0)" }
+            let outbound = OutboundClient(configuration: OutboundConfiguration(outboundSettings), metrics: nil)
+            do {
+                let report = try await run(receivers, outbound: outbound)
+                try await outbound.shutdown()
+                return report
+            } catch {
+                try? await outbound.shutdown()
+                throw error
+            }
+        }
+    }
+
+    private func run(_ receivers: FanoutReceivers, outbound: OutboundClient) async throws -> FanoutBenchmarkReport {
+        let tenant = try await database.withOperator(logger: logger) { try await $0.createTenant(slug: "bench-fanout", name: "Bench fan-out") }.id
+        try await database.withTenant(tenant, logger: logger) { transaction in
+            for port in receivers.boundPorts {
+                _ = try await transaction.createDestination(
+                    DestinationSettings(url: "http://127.0.0.1:\(port)/hook"),
+                    secret: StandardWebhookSecret.generate().text
+                )
+            }
+        }
+        let deliveries = events * receivers.boundPorts.count
+        let sampleBody = try await recordEvents(events, tenant: tenant)
+
+        let ceilingBefore = try await ceiling(receivers, requests: deliveries, body: sampleBody)
+        let registry = JobRegistry.executor(configuration: configuration, database: database, outbound: outbound)
+        let executor = JobExecutor(database: database, registry: registry, options: ExecutorOptions(configuration.jobs), metrics: nil, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            let started = ContinuousClock.now
+            let before = receivers.requests
+            group.addTask { try await executor.run() }
+            defer { group.cancelAll() }
+            while receivers.requests - before < deliveries { try await Task.sleep(for: .milliseconds(20)) }
+            try await waitUntilDelivered()
+            let platformSeconds = (ContinuousClock.now - started).inSeconds
+            let peak = Double(deliveries) / platformSeconds
+
+            // Half of the peak, as events a second.
+            let eventsPerSecond = max(1, peak / 2 / Double(receivers.boundPorts.count))
+            let latencies = try await latency(receivers, tenant: tenant, eventsPerSecond: eventsPerSecond)
+            group.cancelAll()
+            let ceilingAfter = try await ceiling(receivers, requests: deliveries, body: sampleBody)
+            return FanoutBenchmarkReport(
+                receivers: receivers.boundPorts.count,
+                events: events,
+                deliveries: deliveries,
+                bodyBytes: sampleBody.utf8.count,
+                concurrency: configuration.jobs.executorConcurrency,
+                platformSeconds: platformSeconds,
+                ceilingSeconds: min(ceilingBefore, ceilingAfter),
+                ceilingPasses: [ceilingBefore, ceilingAfter],
+                latencyRate: eventsPerSecond * Double(receivers.boundPorts.count),
+                latencies: latencies
+            )
+        }
+    }
+
+    /// Records `count` events, 100 per transaction; the fan-out trigger makes their deliveries. Returns one event's body.
+    private func recordEvents(_ count: Int, tenant: TenantID) async throws -> String {
+        var recorded = 0
+        while recorded < count {
+            let batch = min(100, count - recorded)
+            try await database.withTenant(tenant, logger: logger) { transaction in
+                for index in 0..<batch {
+                    try await transaction.recordEvent(
+                        "record.changed",
+                        integrationID: nil,
+                        data: ["index": String(recorded + index), "model": "contact", "note": String(repeating: "x", count: 200)]
+                    )
+                }
+            }
+            recorded += batch
+        }
+        return try await database.withQueue(logger: logger) { try await $0.sampleDeliveryBody() } ?? "{}"
+    }
+
+    private func waitUntilDelivered() async throws {
+        while try await database.withQueue(logger: logger, { try await $0.unfinishedJobs(kind: DestinationDeliveryPayload.kind) }) > 0 {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Records events at `eventsPerSecond` for `latencySeconds`, one per transaction, and returns, per delivery, the
+    /// time from the event's commit to the receiver's first sight of it.
+    private func latency(_ receivers: FanoutReceivers, tenant: TenantID, eventsPerSecond: Double) async throws -> [Duration] {
+        receivers.startRecording()
+        var committed: [String: ContinuousClock.Instant] = [:]
+        let interval = Duration.seconds(1 / eventsPerSecond)
+        let count = max(1, Int(eventsPerSecond * latencySeconds))
+        var next = ContinuousClock.now
+        for index in 0..<count {
+            try await Task.sleep(until: next)
+            next += interval
+            let id = try await database.withTenant(tenant, logger: logger) {
+                try await $0.recordEvent("record.changed", integrationID: nil, data: ["index": String(index), "model": "contact"])
+            }
+            committed[DestinationDelivery.webhookID(event: id)] = ContinuousClock.now
+        }
+        // A delivery acknowledged was seen by its receiver before it answered.
+        try await waitUntilDelivered()
+        let arrivals = receivers.stopRecording()
+        return arrivals.compactMap { arrival, at in committed[arrival.webhookID].map { at - $0 } }.sorted()
+    }
+
+    /// The plain load generator: `requests` POSTs of `body`, spread over the receivers, `concurrency` at a time, through
+    /// an AsyncHTTPClient pool configured as the outbound client's. Returns the seconds taken.
+    private func ceiling(_ receivers: FanoutReceivers, requests: Int, body: String) async throws -> Double {
+        var poolConfiguration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .seconds(5), read: .seconds(30)),
+            connectionPool: .init(
+                idleTimeout: .seconds(60),
+                concurrentHTTP1ConnectionsPerHostSoftLimit: OutboundConfiguration(configuration.outbound).maxConnectionsPerHost
+            ),
+            decompression: .disabled
+        )
+        poolConfiguration.connectionPool.retryConnectionEstablishment = false
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: poolConfiguration)
+        let urls = receivers.boundPorts.map { "http://127.0.0.1:\($0)/hook" }
+        let bytes = ByteBuffer(string: body)
+        let tickets = TicketCounter()
+        let started = ContinuousClock.now
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<max(1, configuration.jobs.executorConcurrency) {
+                    group.addTask {
+                        while true {
+                            let ticket = tickets.take()
+                            guard ticket < requests else { return }
+                            var request = HTTPClientRequest(url: urls[ticket % urls.count])
+                            request.method = .POST
+                            request.headers.add(name: "content-type", value: "application/json")
+                            request.headers.add(name: "webhook-id", value: "msg_load_\(ticket)")
+                            request.headers.add(name: "webhook-timestamp", value: "1700000000")
+                            request.headers.add(name: "webhook-signature", value: "v1,\(String(repeating: "A", count: 43))=")
+                            request.body = .bytes(bytes)
+                            let response = try await client.execute(request, timeout: TimeAmount.seconds(30))
+                            _ = try await response.body.collect(upTo: 1 << 20)
+                            guard response.status == .ok else { throw BenchmarkFailure("a receiver answered \(response.status.code)") }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        let seconds = (ContinuousClock.now - started).inSeconds
+        try await client.shutdown()
+        return seconds
+    }
+}
