@@ -132,7 +132,7 @@ let package = Package(
         .target(
             name: "SwitchyardDestinations",
             dependencies: [
-                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardOutbound",
+                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardOutbound", "SwitchyardMetrics",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

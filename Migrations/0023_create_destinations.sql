@@ -67,6 +67,9 @@ ALTER TABLE destinations FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON destinations
     USING (tenant_id = app_current_tenant())
     WITH CHECK (tenant_id = app_current_tenant());
+-- The scheduler (queue mode) counts disabled destinations for the metric; it reads nothing else of them.
+CREATE POLICY queue_counts_disabled ON destinations FOR SELECT USING (app_is_queue() AND NOT enabled);
+CREATE INDEX destinations_disabled ON destinations (tenant_id) WHERE NOT enabled;
 
 ALTER TABLE destination_secrets ENABLE ROW LEVEL SECURITY;
 ALTER TABLE destination_secrets FORCE ROW LEVEL SECURITY;

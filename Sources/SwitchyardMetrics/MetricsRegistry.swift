@@ -11,6 +11,7 @@ public final class MetricsRegistry: Sendable {
     public let outbound: OutboundMetrics
     public let jobs: JobMetrics
     public let webhooks: WebhookMetrics
+    public let deliveries: DeliveryMetrics
 
     public init(version: String) {
         let registry = PrometheusCollectorRegistry()
@@ -20,6 +21,7 @@ public final class MetricsRegistry: Sendable {
         self.outbound = OutboundMetrics(registry: registry)
         self.jobs = JobMetrics(registry: registry)
         self.webhooks = WebhookMetrics(registry: registry)
+        self.deliveries = DeliveryMetrics(registry: registry)
         registry.makeGauge(
             descriptor: .switchyard("build", unit: "info", help: "Build information; the value is always 1."),
             labels: [("version", version), ("swift", Self.swiftVersion)]

@@ -70,13 +70,25 @@ struct DevCommand: AsyncParsableCommand {
         let metrics = MetricsRegistry(version: Switchyard.version)
         let database = try Database(configuration: configuration.database, vault: vault, metrics: metrics.database, logger: logger)
         let outbound = OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: metrics.outbound)
-        let jobs = JobRegistry.executor(configuration: configuration, database: database, outbound: outbound, webhookMetrics: metrics.webhooks)
+        let jobs = JobRegistry.executor(
+            configuration: configuration,
+            database: database,
+            outbound: outbound,
+            webhookMetrics: metrics.webhooks,
+            deliveryMetrics: metrics.deliveries
+        )
         let app = try buildApplication(
             APIDependencies(configuration: configuration, database: database, metrics: metrics, outbound: outbound),
             // The scheduler and an executor in the same process, so a newcomer still needs one command.
             extraServices: [
                 DataKeyMaintenance(database: database, logger: logger),
-                JobScheduler(database: database, options: SchedulerOptions(configuration.jobs), metrics: metrics.jobs, logger: logger),
+                JobScheduler(
+                    database: database,
+                    options: SchedulerOptions(configuration.jobs),
+                    metrics: metrics.jobs,
+                    deliveryMetrics: metrics.deliveries,
+                    logger: logger
+                ),
                 JobExecutor(database: database, registry: jobs, options: ExecutorOptions(configuration.jobs), metrics: metrics.jobs, logger: logger),
             ],
             logger: logger,

@@ -40,7 +40,8 @@ struct ExecutorCommand: AsyncParsableCommand {
                 configuration: configuration,
                 database: database,
                 outbound: outbound,
-                webhookMetrics: metrics.webhooks
+                webhookMetrics: metrics.webhooks,
+                deliveryMetrics: metrics.deliveries
             )
             let executor = JobExecutor(
                 database: database,
@@ -69,7 +70,13 @@ struct SchedulerCommand: AsyncParsableCommand {
         let configuration = try SwitchyardConfiguration.loadOrExit(requiring: .init(adminKey: false))
         try await runJobsProcess(configuration: configuration, probes: probes, name: "scheduler") { database, metrics, logger in
             ProcessServices(services: [
-                JobScheduler(database: database, options: SchedulerOptions(configuration.jobs), metrics: metrics.jobs, logger: logger)
+                JobScheduler(
+                    database: database,
+                    options: SchedulerOptions(configuration.jobs),
+                    metrics: metrics.jobs,
+                    deliveryMetrics: metrics.deliveries,
+                    logger: logger
+                )
             ])
         }
     }

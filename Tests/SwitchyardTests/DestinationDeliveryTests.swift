@@ -3,6 +3,7 @@ import HTTPTypes
 import SwitchyardCore
 import SwitchyardDestinations
 import SwitchyardJobs
+import SwitchyardMetrics
 import SwitchyardOutbound
 import SwitchyardPostgres
 import SwitchyardTestSupport
@@ -198,6 +199,42 @@ struct DestinationDeliveryTests {
 
             let refusedDelivery = try #require(try await fixture.deliveries(to: refused.record.id).first)
             #expect(refusedDelivery.history.allSatisfy { $0.error?.hasPrefix("the connection to the endpoint failed") == true })
+        }
+    }
+
+    @Test("metrics: attempts by outcome and their durations, with no destination or tenant in any label; disabled destinations counted")
+    func deliveryMetrics() async throws {
+        try await DestinationFixture.with { fixture in
+            let metrics = MetricsRegistry(version: "test")
+            let (destination, _) = try await fixture.createDestination("/metered")
+            fixture.receiver.script("/metered", [.status(500)], then: .status(200))
+            try await fixture.recordEvent("integration.connected")
+            try await fixture.database.withExecutor(registry: fixture.registry(metrics: metrics.deliveries), logger: fixture.logger) {
+                try await eventually("the delivery succeeds") { try await fixture.deliveries(to: destination.id).first?.state == .succeeded }
+            }
+            _ = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
+                try await $0.disableDestination(destination.id, reason: "metrics test")
+            }
+            let scheduler = JobScheduler(
+                database: fixture.database,
+                options: SchedulerOptions(fastJobsSettings()),
+                metrics: metrics.jobs,
+                deliveryMetrics: metrics.deliveries,
+                logger: fixture.logger
+            )
+            try await scheduler.housekeeping()
+            let exposition = try MetricsTests.Exposition(parsing: String(decoding: metrics.render(), as: UTF8.self))
+            func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
+                exposition.samples.first { sample in
+                    sample.name == name && labels.allSatisfy { key, value in sample.labels[key] == value }
+                }?.value
+            }
+            #expect(value("switchyard_deliveries_total", ["outcome": "delivered"]) == 1)
+            #expect(value("switchyard_deliveries_total", ["outcome": "failed"]) == 1)
+            #expect(value("switchyard_delivery_attempt_duration_seconds_count", ["outcome": "delivered"]) == 1)
+            #expect(value("switchyard_destinations_disabled") == 1)
+            let labelValues = exposition.samples.flatMap { $0.labels.values }
+            #expect(!labelValues.contains { $0.contains(destination.id.lowercasedString) || $0.contains(fixture.tenant.description) })
         }
     }
 

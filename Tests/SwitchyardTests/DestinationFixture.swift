@@ -3,6 +3,7 @@ import Logging
 import SwitchyardCore
 import SwitchyardDestinations
 import SwitchyardJobs
+import SwitchyardMetrics
 import SwitchyardOutbound
 import SwitchyardPostgres
 import SwitchyardTestSupport
@@ -65,7 +66,12 @@ struct DestinationFixture: Sendable {
 
     /// The executor's job kinds, with deliveries made on `schedule` and destinations disabled after `disableAfter`.
     /// Without `jitter`, every retry waits its step's whole delay.
-    func registry(schedule: DeliveryRetrySchedule = Self.quickSchedule, disableAfter: Duration = .seconds(3600), jitter: Bool = true) -> JobRegistry {
+    func registry(
+        schedule: DeliveryRetrySchedule = Self.quickSchedule,
+        disableAfter: Duration = .seconds(3600),
+        jitter: Bool = true,
+        metrics: DeliveryMetrics? = nil
+    ) -> JobRegistry {
         let unitRandom: @Sendable () -> Double
         if jitter {
             unitRandom = { Double.random(in: 0..<1) }
@@ -81,6 +87,7 @@ struct DestinationFixture: Sendable {
                     targets: DestinationTargets(database: database, timeToLive: .milliseconds(100)),
                     schedule: schedule,
                     disableAfter: disableAfter,
+                    metrics: metrics,
                     unitRandom: unitRandom
                 )
             )

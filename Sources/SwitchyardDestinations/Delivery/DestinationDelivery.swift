@@ -3,6 +3,7 @@ import HTTPTypes
 import Logging
 import NIOCore
 import SwitchyardCore
+import SwitchyardMetrics
 import SwitchyardOutbound
 import SwitchyardPostgres
 
@@ -25,6 +26,7 @@ public struct DestinationDelivery: Sendable {
     let schedule: DeliveryRetrySchedule
     /// A destination whose attempts have all failed for this long is disabled.
     let disableAfter: Duration
+    let metrics: DeliveryMetrics?
     let unitRandom: @Sendable () -> Double
 
     public init(
@@ -34,6 +36,7 @@ public struct DestinationDelivery: Sendable {
         limits: DestinationLimits = DestinationLimits(),
         schedule: DeliveryRetrySchedule = .standard,
         disableAfter: Duration,
+        metrics: DeliveryMetrics? = nil,
         unitRandom: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
     ) {
         self.database = database
@@ -42,6 +45,7 @@ public struct DestinationDelivery: Sendable {
         self.limits = limits
         self.schedule = schedule
         self.disableAfter = disableAfter
+        self.metrics = metrics
         self.unitRandom = unitRandom
     }
 
@@ -53,6 +57,29 @@ public struct DestinationDelivery: Sendable {
     /// Makes attempt number `attempt` of `payload`'s delivery. `record` receives the attempt's detail before the outcome
     /// is returned (and also when this throws).
     public func deliver(
+        _ payload: DestinationDeliveryPayload,
+        tenant: TenantID,
+        attempt: Int,
+        logger: Logger,
+        record: (DeliveryAttemptDetail) -> Void
+    ) async throws -> DeliveryOutcome {
+        var sentFor: Duration?
+        let outcome = try await send(payload, tenant: tenant, attempt: attempt, logger: logger) { detail in
+            sentFor = detail.durationMilliseconds.map { .milliseconds($0) }
+            record(detail)
+        }
+        if let metrics {
+            switch outcome {
+            case .delivered: metrics.recordAttempt(.delivered, duration: sentFor)
+            case .retry: metrics.recordAttempt(.failed, duration: sentFor)
+            case .dead: metrics.recordAttempt(.dead, duration: sentFor)
+            case .deferred: metrics.recordAttempt(.deferred, duration: nil)
+            }
+        }
+        return outcome
+    }
+
+    private func send(
         _ payload: DestinationDeliveryPayload,
         tenant: TenantID,
         attempt: Int,

@@ -15,7 +15,8 @@ extension JobRegistry {
         configuration: SwitchyardConfiguration,
         database: Database,
         outbound: OutboundClient,
-        webhookMetrics: WebhookMetrics? = nil
+        webhookMetrics: WebhookMetrics? = nil,
+        deliveryMetrics: DeliveryMetrics? = nil
     ) -> JobRegistry {
         let caller = IntegrationCaller(database: database, outbound: outbound, refreshSkewSeconds: configuration.oauth.refreshSkewSeconds)
         var registry = JobRegistry.standard()
@@ -28,7 +29,8 @@ extension JobRegistry {
                     database: database,
                     outbound: outbound,
                     targets: DestinationTargets(database: database),
-                    disableAfter: .seconds(configuration.jobs.destinationDisableAfterHours * 3600)
+                    disableAfter: .seconds(configuration.jobs.destinationDisableAfterHours * 3600),
+                    metrics: deliveryMetrics
                 )
             )
         )

@@ -43,6 +43,7 @@ public struct JobScheduler: Service {
     let database: Database
     let options: SchedulerOptions
     let metrics: JobMetrics?
+    let deliveryMetrics: DeliveryMetrics?
     let logger: Logger
     let periodicWork: [@Sendable (Database, Logger) async throws -> Void]
 
@@ -50,12 +51,14 @@ public struct JobScheduler: Service {
         database: Database,
         options: SchedulerOptions,
         metrics: JobMetrics?,
+        deliveryMetrics: DeliveryMetrics? = nil,
         logger: Logger,
         periodicWork: [@Sendable (Database, Logger) async throws -> Void] = []
     ) {
         self.database = database
         self.options = options
         self.metrics = metrics
+        self.deliveryMetrics = deliveryMetrics
         self.logger = logger
         self.periodicWork = periodicWork
     }
@@ -154,12 +157,15 @@ public struct JobScheduler: Service {
         }
     }
 
-    /// Counts the queue for the depth metric, prunes finished jobs, webhook events and deleted sync records past their
+    /// Counts the queue for the depth metric (and the disabled destinations), prunes finished jobs, webhook events and deleted sync records past their
     /// retention and scores integrations' health.
     public func housekeeping() async throws {
         let depth = try await database.withQueue(logger: logger) { try await $0.queueDepth() }
         metrics?.setQueueDepth(depth.map { (kind: $0.kind, state: $0.state.rawValue, count: $0.count) })
         metrics?.setOldestRunningJobAge(try await database.withQueue(logger: logger) { try await $0.oldestRunningJobAge() })
+        if let deliveryMetrics {
+            deliveryMetrics.setDisabledDestinations(try await database.withQueue(logger: logger) { try await $0.disabledDestinations() })
+        }
         var pruned = 0
         while true {
             let deleted = try await database.withQueue(logger: logger) {

@@ -17,3 +17,10 @@ extension QueueTransaction {
             .decode(String.self).collect().first
     }
 }
+
+extension QueueTransaction {
+    /// Destinations disabled, across tenants (a metric).
+    public func disabledDestinations() async throws -> Int {
+        try await query("SELECT count(*) FROM destinations WHERE NOT enabled" as PostgresQuery).decode(Int.self).collect().first ?? 0
+    }
+}
