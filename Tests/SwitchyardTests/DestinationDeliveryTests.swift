@@ -41,6 +41,21 @@ struct DestinationDeliveryTests {
         #expect(StandardWebhookSecret("sk_notasecret") == nil)
     }
 
+    @Test("the retry schedule: full jitter up to each step, Retry-After as a floor capped at the largest step, nothing after the last")
+    func retrySchedule() {
+        let schedule = DeliveryRetrySchedule.standard
+        #expect(schedule.steps == [.seconds(5), .seconds(300), .seconds(1800), .seconds(7200), .seconds(18_000), .seconds(36_000), .seconds(36_000)])
+        #expect(schedule.attempts == 8 && schedule.attempts == DestinationDeliveryPayload.maxAttempts)
+        #expect(schedule.delay(afterAttempt: 1, retryAfter: nil, unitRandom: 0) == .zero)
+        #expect(schedule.delay(afterAttempt: 1, retryAfter: nil, unitRandom: 0.5) == .milliseconds(2500))
+        #expect(schedule.delay(afterAttempt: 2, retryAfter: nil, unitRandom: 1) == .seconds(300))
+        #expect(schedule.delay(afterAttempt: 1, retryAfter: .seconds(60), unitRandom: 0.5) == .seconds(60), "Retry-After is a floor")
+        #expect(schedule.delay(afterAttempt: 3, retryAfter: .seconds(10), unitRandom: 0.5) == .seconds(900), "a shorter Retry-After changes nothing")
+        #expect(schedule.delay(afterAttempt: 1, retryAfter: .seconds(86_400), unitRandom: 0) == .seconds(36_000), "capped at 10 h")
+        #expect(schedule.delay(afterAttempt: 7, retryAfter: nil, unitRandom: 1) == .seconds(36_000))
+        #expect(schedule.delay(afterAttempt: 8, retryAfter: nil, unitRandom: 1) == nil, "the eighth attempt was the last")
+    }
+
     @Test("recording an event creates one delivery per enabled destination whose filters match, in the same transaction")
     func fanOutByFilter() async throws {
         try await DestinationFixture.with { fixture in
