@@ -509,7 +509,11 @@ struct DestinationsAPITests {
                 // Hears everything as it is recorded: its deliveries' bodies are what a replay must reproduce.
                 let live = try await Self.create(client, key: tenant.key)
                 func record(_ type: String) async throws {
-                    try await database.withTenant(tenantID, logger: environment.logger) { try await $0.recordEvent(type, integrationID: nil) }
+                    try await database.withTenant(tenantID, logger: environment.logger) { transaction in
+                        // A statement of its own: whatever `recordEvent` returns, this closure returns nothing.
+                        try await transaction.recordEvent(type, integrationID: nil)
+                        return
+                    }
                     try await Task.sleep(for: .milliseconds(20))
                 }
                 // The boundaries are whole seconds, as the client sends times.
