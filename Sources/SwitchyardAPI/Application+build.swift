@@ -113,6 +113,9 @@ public func buildRouter(_ dependencies: APIDependencies) -> Router<AppRequestCon
     jobs.addRoutes(deadLetters: v1.group("dead-letters", context: TenantRequestContext.self))
     SchedulesController(database: database, limits: limits, idempotent: idempotent, registry: dependencies.jobs)
         .addRoutes(to: v1.group("schedules", context: TenantRequestContext.self))
+    let destinations = DestinationsController(database: database, limits: limits, ssrfGuard: dependencies.outbound.ssrfGuard)
+    destinations.addRoutes(destinations: v1.group("destinations", context: TenantRequestContext.self))
+    destinations.addRoutes(deliveries: v1.group("deliveries", context: TenantRequestContext.self))
 
     routeTable.set(RouteTable(router: router))
     return router

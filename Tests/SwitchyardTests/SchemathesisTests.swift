@@ -17,7 +17,8 @@ struct SchemathesisTests {
 
     @Test("schemathesis finds no disagreement between the document and the server, under every check")
     func documentAndServerAgree() async throws {
-        let environment = try await TestEnvironment.make()
+        // The destinations' operations get one that points at an allow-listed loopback address.
+        let environment = try await DestinationsAPITests.environment()
         let st = try await Schemathesis.executable(logger: environment.logger)
         try await environment.withLiveServer { port in
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -32,6 +33,7 @@ struct SchemathesisTests {
                 // The syncs' operations get an integration of their own, which no case deletes or disconnects, and a queued
                 // run of its built-in `customers` sync (no executor runs here, so it stays queued).
                 let syncing = try await create("/v1/integrations", #"{"provider":"stripe","credentials":{"api_key":"sk_test_conformance"}}"#)
+                let destination = try await create("/v1/destinations", #"{"url":"\#(DestinationsAPITests.receiverURL)"}"#)
                 let syncRun = try await client.api(port: port, key: key)
                     .triggerIntegrationSync(path: .init(integrationId: syncing, syncName: "customers")).accepted.body.json.id
                 // (path regex, parameters): records for the operations that take an id, so they reach more than their 404
@@ -48,6 +50,14 @@ struct SchemathesisTests {
                     (
                         "^/v1/schedules/\\{schedule_id\\}",
                         "schedule_id = \"\(try await create("/v1/schedules", #"{"name":"tick","kind":"noop","interval_seconds":3600}"#))\""
+                    ),
+                    (
+                        "^/v1/destinations/\\{destination_id\\}",
+                        "destination_id = \"\(destination)\""
+                    ),
+                    (
+                        "^/v1/deliveries/\\{delivery_id\\}",
+                        "delivery_id = \"\(try await client.api(port: port, key: key).testDestination(path: .init(destinationId: destination)).accepted.body.json.id)\""
                     ),
                     (
                         "^/v1/jobs/\\{job_id\\}",

@@ -59,6 +59,11 @@ struct TenantIsolationTests {
             let shown = try await client.api(key: key).getWebhookSource(path: .init(sourceId: source.id)).ok.body.json
             return try #require(shown.secrets.first?.id)
         },
+        "destination_id": { client, key in try await DestinationsAPITests.create(client, key: key).id },
+        "delivery_id": { client, key in
+            let destination = try await DestinationsAPITests.create(client, key: key)
+            return try await client.api(key: key).testDestination(path: .init(destinationId: destination.id)).accepted.body.json.id
+        },
         "event_id": { client, key in
             let source = try await WebhookFixture.makeSource(client, key: key)
             let delivered = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: "b-owned")
@@ -79,7 +84,8 @@ struct TenantIsolationTests {
 
     @Test("tenant A's key on every tenant route naming tenant B's resource answers 404")
     func crossTenantAccessIsNotFound() async throws {
-        let environment = try await TestEnvironment.make()
+        // Destinations point at an allow-listed loopback address (`DestinationsAPITests.receiverURL`).
+        let environment = try await DestinationsAPITests.environment()
         try await environment.withApp { (client: any TestClientProtocol) async throws in
             let a = try await client.makeTenant(slug: "tenant-a", scopes: APIKeyScope.allCases)
             let b = try await client.makeTenant(slug: "tenant-b", scopes: APIKeyScope.allCases)

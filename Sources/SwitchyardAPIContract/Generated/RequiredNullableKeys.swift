@@ -23,6 +23,34 @@ extension Components.Schemas.ConnectSession.CodingKeys: RequiredNullableKeys {
     package static let requiredNullable: Set<String> = ["end_user_id", "integration_id", "return_to"]
 }
 
+extension Components.Schemas.Delivery.CodingKeys: RequiredNullableKeys {
+    package static let requiredNullable: Set<String> = ["finished_at", "last_error", "next_attempt_at"]
+}
+
+extension Components.Schemas.DeliveryAttempt.CodingKeys: RequiredNullableKeys {
+    package static let requiredNullable: Set<String> = ["duration_ms", "error", "response_body", "retry_at", "started_at", "status", "webhook_id"]
+}
+
+extension Components.Schemas.DeliveryList.CodingKeys: RequiredNullableKeys {
+    package static let requiredNullable: Set<String> = ["next_cursor"]
+}
+
+extension Components.Schemas.Destination.CodingKeys: RequiredNullableKeys {
+    package static let requiredNullable: Set<String> = ["disabled_at", "disabled_reason", "failing_since", "max_concurrency", "rate_limit_per_second"]
+}
+
+extension Components.Schemas.DestinationList.CodingKeys: RequiredNullableKeys {
+    package static let requiredNullable: Set<String> = ["next_cursor"]
+}
+
+extension Components.Schemas.DestinationReplayResult.CodingKeys: RequiredNullableKeys {
+    package static let requiredNullable: Set<String> = ["next_since"]
+}
+
+extension Components.Schemas.DestinationSecret.CodingKeys: RequiredNullableKeys {
+    package static let requiredNullable: Set<String> = ["expires_at"]
+}
+
 extension Components.Schemas.Event.CodingKeys: RequiredNullableKeys {
     package static let requiredNullable: Set<String> = ["integration_id"]
 }

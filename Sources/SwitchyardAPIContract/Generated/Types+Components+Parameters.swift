@@ -19,6 +19,14 @@ package import struct Foundation.Date
 extension Components {
     /// Types generated from the `#/components/parameters` section of the OpenAPI document.
     package enum Parameters {
+        /// Destination identifier. A malformed id yields 404.
+        ///
+        /// - Remark: Generated from `#/components/parameters/DestinationId`.
+        package typealias DestinationId = Swift.String
+        /// Delivery identifier. A malformed id yields 404.
+        ///
+        /// - Remark: Generated from `#/components/parameters/DeliveryId`.
+        package typealias DeliveryId = Swift.String
         /// - Remark: Generated from `#/components/parameters/WebhookSourceId`.
         package typealias WebhookSourceId = Swift.String
         /// - Remark: Generated from `#/components/parameters/WebhookEventId`.

@@ -7849,5 +7849,1200 @@ extension Components {
                 ])
             }
         }
+        /// An event type (`integration.connected`), every type under a prefix (`integration.*`), or every type (`*`).
+        ///
+        /// - Remark: Generated from `#/components/schemas/DestinationEventTypePattern`.
+        package typealias DestinationEventTypePattern = Swift.String
+        /// Which events the destination hears; an empty list matches everything.
+        ///
+        /// - Remark: Generated from `#/components/schemas/DestinationFilter`.
+        package struct DestinationFilter: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/DestinationFilter/event_types`.
+            package var eventTypes: [Components.Schemas.DestinationEventTypePattern]
+            /// - Remark: Generated from `#/components/schemas/DestinationFilter/integration_ids`.
+            package var integrationIds: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/DestinationFilter/providers`.
+            package var providers: [Swift.String]
+            /// Creates a new `DestinationFilter`.
+            ///
+            /// - Parameters:
+            ///   - eventTypes:
+            ///   - integrationIds:
+            ///   - providers:
+            package init(
+                eventTypes: [Components.Schemas.DestinationEventTypePattern],
+                integrationIds: [Swift.String],
+                providers: [Swift.String]
+            ) {
+                self.eventTypes = eventTypes
+                self.integrationIds = integrationIds
+                self.providers = providers
+            }
+            package enum CodingKeys: String, CodingKey {
+                case eventTypes = "event_types"
+                case integrationIds = "integration_ids"
+                case providers
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.eventTypes = try container.decode(
+                    [Components.Schemas.DestinationEventTypePattern].self,
+                    forKey: .eventTypes
+                )
+                self.integrationIds = try container.decode(
+                    [Swift.String].self,
+                    forKey: .integrationIds
+                )
+                self.providers = try container.decode(
+                    [Swift.String].self,
+                    forKey: .providers
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "event_types",
+                    "integration_ids",
+                    "providers"
+                ])
+            }
+        }
+        /// Which events the destination hears; a list left out or empty matches everything. An event matches when it matches each list.
+        ///
+        /// - Remark: Generated from `#/components/schemas/DestinationFilterInput`.
+        package struct DestinationFilterInput: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/DestinationFilterInput/event_types`.
+            package var eventTypes: [Components.Schemas.DestinationEventTypePattern]?
+            /// Only events about these integrations.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DestinationFilterInput/integration_ids`.
+            package var integrationIds: [Swift.String]?
+            /// Only events about integrations of these providers.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DestinationFilterInput/providers`.
+            package var providers: [Swift.String]?
+            /// Creates a new `DestinationFilterInput`.
+            ///
+            /// - Parameters:
+            ///   - eventTypes:
+            ///   - integrationIds: Only events about these integrations.
+            ///   - providers: Only events about integrations of these providers.
+            package init(
+                eventTypes: [Components.Schemas.DestinationEventTypePattern]? = nil,
+                integrationIds: [Swift.String]? = nil,
+                providers: [Swift.String]? = nil
+            ) {
+                self.eventTypes = eventTypes
+                self.integrationIds = integrationIds
+                self.providers = providers
+            }
+            package enum CodingKeys: String, CodingKey {
+                case eventTypes = "event_types"
+                case integrationIds = "integration_ids"
+                case providers
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.eventTypes = try container.decodeIfPresent(
+                    [Components.Schemas.DestinationEventTypePattern].self,
+                    forKey: .eventTypes
+                )
+                self.integrationIds = try container.decodeIfPresent(
+                    [Swift.String].self,
+                    forKey: .integrationIds
+                )
+                self.providers = try container.decodeIfPresent(
+                    [Swift.String].self,
+                    forKey: .providers
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "event_types",
+                    "integration_ids",
+                    "providers"
+                ])
+            }
+        }
+        /// Headers sent with every delivery, by name (an RFC 9110 token of at most 100 characters; names differing only
+        /// in case are one header); values at most 1000 printable ASCII characters. Not `webhook-*`, `Content-Type`,
+        /// `Content-Length`, `Content-Encoding`, `Host`, `User-Agent`, `Cookie` or transport headers.
+        ///
+        ///
+        /// - Remark: Generated from `#/components/schemas/DestinationHeaders`.
+        package struct DestinationHeaders: Codable, Hashable, Sendable {
+            /// A container of undocumented properties.
+            package var additionalProperties: [String: Swift.String]
+            /// Creates a new `DestinationHeaders`.
+            ///
+            /// - Parameters:
+            ///   - additionalProperties: A container of undocumented properties.
+            package init(additionalProperties: [String: Swift.String] = .init()) {
+                self.additionalProperties = additionalProperties
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+            }
+            package func encode(to encoder: any Swift.Encoder) throws {
+                try encoder.encodeAdditionalProperties(additionalProperties)
+            }
+        }
+        /// What an ordered destination keeps in order, one delivery in flight at a time per key.
+        ///
+        /// - Remark: Generated from `#/components/schemas/DestinationOrderingKey`.
+        @frozen package enum DestinationOrderingKey: String, Codable, Hashable, Sendable, CaseIterable {
+            case integrationId = "integration_id"
+            case eventType = "event_type"
+        }
+        /// - Remark: Generated from `#/components/schemas/DestinationCreate`.
+        package struct DestinationCreate: Codable, Hashable, Sendable {
+            /// An absolute https URL, without user name or password, that reaches a public address.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DestinationCreate/url`.
+            package var url: Swift.String
+            /// - Remark: Generated from `#/components/schemas/DestinationCreate/description`.
+            package var description: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/DestinationCreate/headers`.
+            package var headers: Components.Schemas.DestinationHeaders?
+            /// - Remark: Generated from `#/components/schemas/DestinationCreate/filter`.
+            package var filter: Components.Schemas.DestinationFilterInput?
+            /// Deliver the events of one key (`ordering_key`) one at a time, in the order they were recorded.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DestinationCreate/ordered`.
+            package var ordered: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/DestinationCreate/ordering_key`.
+            package var orderingKey: Components.Schemas.DestinationOrderingKey?
+            /// At most this many delivery attempts a second (none by default).
+            ///
+            /// - Remark: Generated from `#/components/schemas/DestinationCreate/rate_limit_per_second`.
+            package var rateLimitPerSecond: Swift.Int?
+            /// At most this many delivery attempts at once (none by default).
+            ///
+            /// - Remark: Generated from `#/components/schemas/DestinationCreate/max_concurrency`.
+            package var maxConcurrency: Swift.Int?
+            /// Creates a new `DestinationCreate`.
+            ///
+            /// - Parameters:
+            ///   - url: An absolute https URL, without user name or password, that reaches a public address.
+            ///   - description:
+            ///   - headers:
+            ///   - filter:
+            ///   - ordered: Deliver the events of one key (`ordering_key`) one at a time, in the order they were recorded.
+            ///   - orderingKey:
+            ///   - rateLimitPerSecond: At most this many delivery attempts a second (none by default).
+            ///   - maxConcurrency: At most this many delivery attempts at once (none by default).
+            package init(
+                url: Swift.String,
+                description: Swift.String? = nil,
+                headers: Components.Schemas.DestinationHeaders? = nil,
+                filter: Components.Schemas.DestinationFilterInput? = nil,
+                ordered: Swift.Bool? = nil,
+                orderingKey: Components.Schemas.DestinationOrderingKey? = nil,
+                rateLimitPerSecond: Swift.Int? = nil,
+                maxConcurrency: Swift.Int? = nil
+            ) {
+                self.url = url
+                self.description = description
+                self.headers = headers
+                self.filter = filter
+                self.ordered = ordered
+                self.orderingKey = orderingKey
+                self.rateLimitPerSecond = rateLimitPerSecond
+                self.maxConcurrency = maxConcurrency
+            }
+            package enum CodingKeys: String, CodingKey {
+                case url
+                case description
+                case headers
+                case filter
+                case ordered
+                case orderingKey = "ordering_key"
+                case rateLimitPerSecond = "rate_limit_per_second"
+                case maxConcurrency = "max_concurrency"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.url = try container.decode(
+                    Swift.String.self,
+                    forKey: .url
+                )
+                self.description = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .description
+                )
+                self.headers = try container.decodeIfPresent(
+                    Components.Schemas.DestinationHeaders.self,
+                    forKey: .headers
+                )
+                self.filter = try container.decodeIfPresent(
+                    Components.Schemas.DestinationFilterInput.self,
+                    forKey: .filter
+                )
+                self.ordered = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .ordered
+                )
+                self.orderingKey = try container.decodeIfPresent(
+                    Components.Schemas.DestinationOrderingKey.self,
+                    forKey: .orderingKey
+                )
+                self.rateLimitPerSecond = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .rateLimitPerSecond
+                )
+                self.maxConcurrency = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .maxConcurrency
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "url",
+                    "description",
+                    "headers",
+                    "filter",
+                    "ordered",
+                    "ordering_key",
+                    "rate_limit_per_second",
+                    "max_concurrency"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/DestinationUpdate`.
+        package struct DestinationUpdate: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/DestinationUpdate/url`.
+            package var url: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/DestinationUpdate/description`.
+            package var description: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/DestinationUpdate/headers`.
+            package var headers: Components.Schemas.DestinationHeaders?
+            /// - Remark: Generated from `#/components/schemas/DestinationUpdate/filter`.
+            package var filter: Components.Schemas.DestinationFilterInput?
+            /// - Remark: Generated from `#/components/schemas/DestinationUpdate/ordered`.
+            package var ordered: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/DestinationUpdate/ordering_key`.
+            package var orderingKey: Components.Schemas.DestinationOrderingKey?
+            /// Null removes the limit.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DestinationUpdate/rate_limit_per_second`.
+            package var rateLimitPerSecond: Swift.Int?
+            /// Null removes the limit.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DestinationUpdate/max_concurrency`.
+            package var maxConcurrency: Swift.Int?
+            /// Creates a new `DestinationUpdate`.
+            ///
+            /// - Parameters:
+            ///   - url:
+            ///   - description:
+            ///   - headers:
+            ///   - filter:
+            ///   - ordered:
+            ///   - orderingKey:
+            ///   - rateLimitPerSecond: Null removes the limit.
+            ///   - maxConcurrency: Null removes the limit.
+            package init(
+                url: Swift.String? = nil,
+                description: Swift.String? = nil,
+                headers: Components.Schemas.DestinationHeaders? = nil,
+                filter: Components.Schemas.DestinationFilterInput? = nil,
+                ordered: Swift.Bool? = nil,
+                orderingKey: Components.Schemas.DestinationOrderingKey? = nil,
+                rateLimitPerSecond: Swift.Int? = nil,
+                maxConcurrency: Swift.Int? = nil
+            ) {
+                self.url = url
+                self.description = description
+                self.headers = headers
+                self.filter = filter
+                self.ordered = ordered
+                self.orderingKey = orderingKey
+                self.rateLimitPerSecond = rateLimitPerSecond
+                self.maxConcurrency = maxConcurrency
+            }
+            package enum CodingKeys: String, CodingKey {
+                case url
+                case description
+                case headers
+                case filter
+                case ordered
+                case orderingKey = "ordering_key"
+                case rateLimitPerSecond = "rate_limit_per_second"
+                case maxConcurrency = "max_concurrency"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.url = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .url
+                )
+                self.description = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .description
+                )
+                self.headers = try container.decodeIfPresent(
+                    Components.Schemas.DestinationHeaders.self,
+                    forKey: .headers
+                )
+                self.filter = try container.decodeIfPresent(
+                    Components.Schemas.DestinationFilterInput.self,
+                    forKey: .filter
+                )
+                self.ordered = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .ordered
+                )
+                self.orderingKey = try container.decodeIfPresent(
+                    Components.Schemas.DestinationOrderingKey.self,
+                    forKey: .orderingKey
+                )
+                self.rateLimitPerSecond = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .rateLimitPerSecond
+                )
+                self.maxConcurrency = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .maxConcurrency
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "url",
+                    "description",
+                    "headers",
+                    "filter",
+                    "ordered",
+                    "ordering_key",
+                    "rate_limit_per_second",
+                    "max_concurrency"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/DestinationSecret`.
+        package struct DestinationSecret: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/DestinationSecret/id`.
+            package var id: Swift.String
+            /// When a rotated-out secret stops signing; null for the current one.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DestinationSecret/expires_at`.
+            package var expiresAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/DestinationSecret/created_at`.
+            package var createdAt: Foundation.Date
+            /// Creates a new `DestinationSecret`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - expiresAt: When a rotated-out secret stops signing; null for the current one.
+            ///   - createdAt:
+            package init(
+                id: Swift.String,
+                expiresAt: Foundation.Date? = nil,
+                createdAt: Foundation.Date
+            ) {
+                self.id = id
+                self.expiresAt = expiresAt
+                self.createdAt = createdAt
+            }
+            package enum CodingKeys: String, CodingKey {
+                case id
+                case expiresAt = "expires_at"
+                case createdAt = "created_at"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.id = try container.decode(
+                    Swift.String.self,
+                    forKey: .id
+                )
+                self.expiresAt = try container.decodeIfPresent(
+                    Foundation.Date.self,
+                    forKey: .expiresAt
+                )
+                self.createdAt = try container.decode(
+                    Foundation.Date.self,
+                    forKey: .createdAt
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "id",
+                    "expires_at",
+                    "created_at"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Destination`.
+        package struct Destination: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Destination/id`.
+            package var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Destination/url`.
+            package var url: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Destination/description`.
+            package var description: Swift.String
+            /// The custom headers' names; their values are never shown.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Destination/header_names`.
+            package var headerNames: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/Destination/filter`.
+            package var filter: Components.Schemas.DestinationFilter
+            /// - Remark: Generated from `#/components/schemas/Destination/ordered`.
+            package var ordered: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/Destination/ordering_key`.
+            package var orderingKey: Components.Schemas.DestinationOrderingKey
+            /// - Remark: Generated from `#/components/schemas/Destination/rate_limit_per_second`.
+            package var rateLimitPerSecond: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/Destination/max_concurrency`.
+            package var maxConcurrency: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/Destination/enabled`.
+            package var enabled: Swift.Bool
+            /// Why it was disabled (by its owner, a 410 Gone, or days of failures).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Destination/disabled_reason`.
+            package var disabledReason: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Destination/disabled_at`.
+            package var disabledAt: Foundation.Date?
+            /// When its current run of failed attempts began; null after a success.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Destination/failing_since`.
+            package var failingSince: Foundation.Date?
+            /// The unexpired signing secrets, newest first; every delivery carries a signature under each.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Destination/secrets`.
+            package var secrets: [Components.Schemas.DestinationSecret]
+            /// A new signing secret (`whsec_` + base64), only in the response that generated it.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Destination/secret`.
+            package var secret: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Destination/created_at`.
+            package var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/Destination/updated_at`.
+            package var updatedAt: Foundation.Date
+            /// Creates a new `Destination`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - url:
+            ///   - description:
+            ///   - headerNames: The custom headers' names; their values are never shown.
+            ///   - filter:
+            ///   - ordered:
+            ///   - orderingKey:
+            ///   - rateLimitPerSecond:
+            ///   - maxConcurrency:
+            ///   - enabled:
+            ///   - disabledReason: Why it was disabled (by its owner, a 410 Gone, or days of failures).
+            ///   - disabledAt:
+            ///   - failingSince: When its current run of failed attempts began; null after a success.
+            ///   - secrets: The unexpired signing secrets, newest first; every delivery carries a signature under each.
+            ///   - secret: A new signing secret (`whsec_` + base64), only in the response that generated it.
+            ///   - createdAt:
+            ///   - updatedAt:
+            package init(
+                id: Swift.String,
+                url: Swift.String,
+                description: Swift.String,
+                headerNames: [Swift.String],
+                filter: Components.Schemas.DestinationFilter,
+                ordered: Swift.Bool,
+                orderingKey: Components.Schemas.DestinationOrderingKey,
+                rateLimitPerSecond: Swift.Int? = nil,
+                maxConcurrency: Swift.Int? = nil,
+                enabled: Swift.Bool,
+                disabledReason: Swift.String? = nil,
+                disabledAt: Foundation.Date? = nil,
+                failingSince: Foundation.Date? = nil,
+                secrets: [Components.Schemas.DestinationSecret],
+                secret: Swift.String? = nil,
+                createdAt: Foundation.Date,
+                updatedAt: Foundation.Date
+            ) {
+                self.id = id
+                self.url = url
+                self.description = description
+                self.headerNames = headerNames
+                self.filter = filter
+                self.ordered = ordered
+                self.orderingKey = orderingKey
+                self.rateLimitPerSecond = rateLimitPerSecond
+                self.maxConcurrency = maxConcurrency
+                self.enabled = enabled
+                self.disabledReason = disabledReason
+                self.disabledAt = disabledAt
+                self.failingSince = failingSince
+                self.secrets = secrets
+                self.secret = secret
+                self.createdAt = createdAt
+                self.updatedAt = updatedAt
+            }
+            package enum CodingKeys: String, CodingKey {
+                case id
+                case url
+                case description
+                case headerNames = "header_names"
+                case filter
+                case ordered
+                case orderingKey = "ordering_key"
+                case rateLimitPerSecond = "rate_limit_per_second"
+                case maxConcurrency = "max_concurrency"
+                case enabled
+                case disabledReason = "disabled_reason"
+                case disabledAt = "disabled_at"
+                case failingSince = "failing_since"
+                case secrets
+                case secret
+                case createdAt = "created_at"
+                case updatedAt = "updated_at"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.id = try container.decode(
+                    Swift.String.self,
+                    forKey: .id
+                )
+                self.url = try container.decode(
+                    Swift.String.self,
+                    forKey: .url
+                )
+                self.description = try container.decode(
+                    Swift.String.self,
+                    forKey: .description
+                )
+                self.headerNames = try container.decode(
+                    [Swift.String].self,
+                    forKey: .headerNames
+                )
+                self.filter = try container.decode(
+                    Components.Schemas.DestinationFilter.self,
+                    forKey: .filter
+                )
+                self.ordered = try container.decode(
+                    Swift.Bool.self,
+                    forKey: .ordered
+                )
+                self.orderingKey = try container.decode(
+                    Components.Schemas.DestinationOrderingKey.self,
+                    forKey: .orderingKey
+                )
+                self.rateLimitPerSecond = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .rateLimitPerSecond
+                )
+                self.maxConcurrency = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .maxConcurrency
+                )
+                self.enabled = try container.decode(
+                    Swift.Bool.self,
+                    forKey: .enabled
+                )
+                self.disabledReason = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .disabledReason
+                )
+                self.disabledAt = try container.decodeIfPresent(
+                    Foundation.Date.self,
+                    forKey: .disabledAt
+                )
+                self.failingSince = try container.decodeIfPresent(
+                    Foundation.Date.self,
+                    forKey: .failingSince
+                )
+                self.secrets = try container.decode(
+                    [Components.Schemas.DestinationSecret].self,
+                    forKey: .secrets
+                )
+                self.secret = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .secret
+                )
+                self.createdAt = try container.decode(
+                    Foundation.Date.self,
+                    forKey: .createdAt
+                )
+                self.updatedAt = try container.decode(
+                    Foundation.Date.self,
+                    forKey: .updatedAt
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "id",
+                    "url",
+                    "description",
+                    "header_names",
+                    "filter",
+                    "ordered",
+                    "ordering_key",
+                    "rate_limit_per_second",
+                    "max_concurrency",
+                    "enabled",
+                    "disabled_reason",
+                    "disabled_at",
+                    "failing_since",
+                    "secrets",
+                    "secret",
+                    "created_at",
+                    "updated_at"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/DestinationList`.
+        package struct DestinationList: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/DestinationList/data`.
+            package var data: [Components.Schemas.Destination]
+            /// Cursor for the next page, or null when this is the last page.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DestinationList/next_cursor`.
+            package var nextCursor: Swift.String?
+            /// Creates a new `DestinationList`.
+            ///
+            /// - Parameters:
+            ///   - data:
+            ///   - nextCursor: Cursor for the next page, or null when this is the last page.
+            package init(
+                data: [Components.Schemas.Destination],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.data = data
+                self.nextCursor = nextCursor
+            }
+            package enum CodingKeys: String, CodingKey {
+                case data
+                case nextCursor = "next_cursor"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.data = try container.decode(
+                    [Components.Schemas.Destination].self,
+                    forKey: .data
+                )
+                self.nextCursor = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .nextCursor
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "data",
+                    "next_cursor"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/DestinationSecretRotation`.
+        package struct DestinationSecretRotation: Codable, Hashable, Sendable {
+            /// How long the other secrets keep signing.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DestinationSecretRotation/grace_period_seconds`.
+            package var gracePeriodSeconds: Swift.Int?
+            /// Creates a new `DestinationSecretRotation`.
+            ///
+            /// - Parameters:
+            ///   - gracePeriodSeconds: How long the other secrets keep signing.
+            package init(gracePeriodSeconds: Swift.Int? = nil) {
+                self.gracePeriodSeconds = gracePeriodSeconds
+            }
+            package enum CodingKeys: String, CodingKey {
+                case gracePeriodSeconds = "grace_period_seconds"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.gracePeriodSeconds = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .gracePeriodSeconds
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "grace_period_seconds"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/DestinationDisable`.
+        package struct DestinationDisable: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/DestinationDisable/reason`.
+            package var reason: Swift.String?
+            /// Creates a new `DestinationDisable`.
+            ///
+            /// - Parameters:
+            ///   - reason:
+            package init(reason: Swift.String? = nil) {
+                self.reason = reason
+            }
+            package enum CodingKeys: String, CodingKey {
+                case reason
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.reason = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .reason
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "reason"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/DestinationReplay`.
+        package struct DestinationReplay: Codable, Hashable, Sendable {
+            /// Events recorded at or after this time.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DestinationReplay/since`.
+            package var since: Foundation.Date
+            /// Events recorded before this time (default now).
+            ///
+            /// - Remark: Generated from `#/components/schemas/DestinationReplay/until`.
+            package var until: Foundation.Date?
+            /// Creates a new `DestinationReplay`.
+            ///
+            /// - Parameters:
+            ///   - since: Events recorded at or after this time.
+            ///   - until: Events recorded before this time (default now).
+            package init(
+                since: Foundation.Date,
+                until: Foundation.Date? = nil
+            ) {
+                self.since = since
+                self.until = until
+            }
+            package enum CodingKeys: String, CodingKey {
+                case since
+                case until
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.since = try container.decode(
+                    Foundation.Date.self,
+                    forKey: .since
+                )
+                self.until = try container.decodeIfPresent(
+                    Foundation.Date.self,
+                    forKey: .until
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "since",
+                    "until"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/DestinationReplayResult`.
+        package struct DestinationReplayResult: Codable, Hashable, Sendable {
+            /// The deliveries queued.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DestinationReplayResult/enqueued`.
+            package var enqueued: Swift.Int
+            /// More events matched than one call queues (100000).
+            ///
+            /// - Remark: Generated from `#/components/schemas/DestinationReplayResult/capped`.
+            package var capped: Swift.Bool
+            /// When capped, the `since` of the next call (the last queued event's time; an event at that very instant may be delivered twice, with the same `webhook-id`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/DestinationReplayResult/next_since`.
+            package var nextSince: Foundation.Date?
+            /// Creates a new `DestinationReplayResult`.
+            ///
+            /// - Parameters:
+            ///   - enqueued: The deliveries queued.
+            ///   - capped: More events matched than one call queues (100000).
+            ///   - nextSince: When capped, the `since` of the next call (the last queued event's time; an event at that very instant may be delivered twice, with the same `webhook-id`).
+            package init(
+                enqueued: Swift.Int,
+                capped: Swift.Bool,
+                nextSince: Foundation.Date? = nil
+            ) {
+                self.enqueued = enqueued
+                self.capped = capped
+                self.nextSince = nextSince
+            }
+            package enum CodingKeys: String, CodingKey {
+                case enqueued
+                case capped
+                case nextSince = "next_since"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.enqueued = try container.decode(
+                    Swift.Int.self,
+                    forKey: .enqueued
+                )
+                self.capped = try container.decode(
+                    Swift.Bool.self,
+                    forKey: .capped
+                )
+                self.nextSince = try container.decodeIfPresent(
+                    Foundation.Date.self,
+                    forKey: .nextSince
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "enqueued",
+                    "capped",
+                    "next_since"
+                ])
+            }
+        }
+        /// `failed`: the last attempt failed and another is scheduled at `next_attempt_at`; `dead`: the attempts are
+        /// used up (a dead letter); `cancelled`: its destination was deleted.
+        ///
+        ///
+        /// - Remark: Generated from `#/components/schemas/DeliveryStatus`.
+        @frozen package enum DeliveryStatus: String, Codable, Hashable, Sendable, CaseIterable {
+            case queued = "queued"
+            case running = "running"
+            case failed = "failed"
+            case succeeded = "succeeded"
+            case dead = "dead"
+            case cancelled = "cancelled"
+        }
+        /// - Remark: Generated from `#/components/schemas/DeliveryAttempt`.
+        package struct DeliveryAttempt: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/DeliveryAttempt/attempt`.
+            package var attempt: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/DeliveryAttempt/outcome`.
+            @frozen package enum OutcomePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case succeeded = "succeeded"
+                case failed = "failed"
+                case dead = "dead"
+                case released = "released"
+                case leaseExpired = "lease_expired"
+            }
+            /// - Remark: Generated from `#/components/schemas/DeliveryAttempt/outcome`.
+            package var outcome: Components.Schemas.DeliveryAttempt.OutcomePayload
+            /// - Remark: Generated from `#/components/schemas/DeliveryAttempt/error`.
+            package var error: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/DeliveryAttempt/started_at`.
+            package var startedAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/DeliveryAttempt/finished_at`.
+            package var finishedAt: Foundation.Date
+            /// When the next attempt may start (for `failed`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/DeliveryAttempt/retry_at`.
+            package var retryAt: Foundation.Date?
+            /// The receiver's HTTP status; null when it did not answer.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DeliveryAttempt/status`.
+            package var status: Swift.Int?
+            /// The first 4 KB of the receiver's answer.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DeliveryAttempt/response_body`.
+            package var responseBody: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/DeliveryAttempt/duration_ms`.
+            package var durationMs: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/DeliveryAttempt/webhook_id`.
+            package var webhookId: Swift.String?
+            /// Creates a new `DeliveryAttempt`.
+            ///
+            /// - Parameters:
+            ///   - attempt:
+            ///   - outcome:
+            ///   - error:
+            ///   - startedAt:
+            ///   - finishedAt:
+            ///   - retryAt: When the next attempt may start (for `failed`).
+            ///   - status: The receiver's HTTP status; null when it did not answer.
+            ///   - responseBody: The first 4 KB of the receiver's answer.
+            ///   - durationMs:
+            ///   - webhookId:
+            package init(
+                attempt: Swift.Int,
+                outcome: Components.Schemas.DeliveryAttempt.OutcomePayload,
+                error: Swift.String? = nil,
+                startedAt: Foundation.Date? = nil,
+                finishedAt: Foundation.Date,
+                retryAt: Foundation.Date? = nil,
+                status: Swift.Int? = nil,
+                responseBody: Swift.String? = nil,
+                durationMs: Swift.Int? = nil,
+                webhookId: Swift.String? = nil
+            ) {
+                self.attempt = attempt
+                self.outcome = outcome
+                self.error = error
+                self.startedAt = startedAt
+                self.finishedAt = finishedAt
+                self.retryAt = retryAt
+                self.status = status
+                self.responseBody = responseBody
+                self.durationMs = durationMs
+                self.webhookId = webhookId
+            }
+            package enum CodingKeys: String, CodingKey {
+                case attempt
+                case outcome
+                case error
+                case startedAt = "started_at"
+                case finishedAt = "finished_at"
+                case retryAt = "retry_at"
+                case status
+                case responseBody = "response_body"
+                case durationMs = "duration_ms"
+                case webhookId = "webhook_id"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.attempt = try container.decode(
+                    Swift.Int.self,
+                    forKey: .attempt
+                )
+                self.outcome = try container.decode(
+                    Components.Schemas.DeliveryAttempt.OutcomePayload.self,
+                    forKey: .outcome
+                )
+                self.error = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .error
+                )
+                self.startedAt = try container.decodeIfPresent(
+                    Foundation.Date.self,
+                    forKey: .startedAt
+                )
+                self.finishedAt = try container.decode(
+                    Foundation.Date.self,
+                    forKey: .finishedAt
+                )
+                self.retryAt = try container.decodeIfPresent(
+                    Foundation.Date.self,
+                    forKey: .retryAt
+                )
+                self.status = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .status
+                )
+                self.responseBody = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .responseBody
+                )
+                self.durationMs = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .durationMs
+                )
+                self.webhookId = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .webhookId
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "attempt",
+                    "outcome",
+                    "error",
+                    "started_at",
+                    "finished_at",
+                    "retry_at",
+                    "status",
+                    "response_body",
+                    "duration_ms",
+                    "webhook_id"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Delivery`.
+        package struct Delivery: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Delivery/id`.
+            package var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Delivery/destination_id`.
+            package var destinationId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Delivery/event_id`.
+            package var eventId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Delivery/event_type`.
+            package var eventType: Swift.String
+            /// The `webhook-id` header of every attempt, and of every resend and replay of the event.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Delivery/webhook_id`.
+            package var webhookId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Delivery/status`.
+            package var status: Components.Schemas.DeliveryStatus
+            /// - Remark: Generated from `#/components/schemas/Delivery/attempt_count`.
+            package var attemptCount: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Delivery/max_attempts`.
+            package var maxAttempts: Swift.Int
+            /// When it is due, while it waits; null while its destination is disabled, and once finished.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Delivery/next_attempt_at`.
+            package var nextAttemptAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/Delivery/last_error`.
+            package var lastError: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Delivery/created_at`.
+            package var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/Delivery/finished_at`.
+            package var finishedAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/Delivery/updated_at`.
+            package var updatedAt: Foundation.Date
+            /// The JSON sent, exactly (only for a single delivery).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Delivery/body`.
+            package var body: Swift.String?
+            /// The attempts so far, oldest first (only for a single delivery).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Delivery/attempts`.
+            package var attempts: [Components.Schemas.DeliveryAttempt]?
+            /// Creates a new `Delivery`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - destinationId:
+            ///   - eventId:
+            ///   - eventType:
+            ///   - webhookId: The `webhook-id` header of every attempt, and of every resend and replay of the event.
+            ///   - status:
+            ///   - attemptCount:
+            ///   - maxAttempts:
+            ///   - nextAttemptAt: When it is due, while it waits; null while its destination is disabled, and once finished.
+            ///   - lastError:
+            ///   - createdAt:
+            ///   - finishedAt:
+            ///   - updatedAt:
+            ///   - body: The JSON sent, exactly (only for a single delivery).
+            ///   - attempts: The attempts so far, oldest first (only for a single delivery).
+            package init(
+                id: Swift.String,
+                destinationId: Swift.String,
+                eventId: Swift.String,
+                eventType: Swift.String,
+                webhookId: Swift.String,
+                status: Components.Schemas.DeliveryStatus,
+                attemptCount: Swift.Int,
+                maxAttempts: Swift.Int,
+                nextAttemptAt: Foundation.Date? = nil,
+                lastError: Swift.String? = nil,
+                createdAt: Foundation.Date,
+                finishedAt: Foundation.Date? = nil,
+                updatedAt: Foundation.Date,
+                body: Swift.String? = nil,
+                attempts: [Components.Schemas.DeliveryAttempt]? = nil
+            ) {
+                self.id = id
+                self.destinationId = destinationId
+                self.eventId = eventId
+                self.eventType = eventType
+                self.webhookId = webhookId
+                self.status = status
+                self.attemptCount = attemptCount
+                self.maxAttempts = maxAttempts
+                self.nextAttemptAt = nextAttemptAt
+                self.lastError = lastError
+                self.createdAt = createdAt
+                self.finishedAt = finishedAt
+                self.updatedAt = updatedAt
+                self.body = body
+                self.attempts = attempts
+            }
+            package enum CodingKeys: String, CodingKey {
+                case id
+                case destinationId = "destination_id"
+                case eventId = "event_id"
+                case eventType = "event_type"
+                case webhookId = "webhook_id"
+                case status
+                case attemptCount = "attempt_count"
+                case maxAttempts = "max_attempts"
+                case nextAttemptAt = "next_attempt_at"
+                case lastError = "last_error"
+                case createdAt = "created_at"
+                case finishedAt = "finished_at"
+                case updatedAt = "updated_at"
+                case body
+                case attempts
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.id = try container.decode(
+                    Swift.String.self,
+                    forKey: .id
+                )
+                self.destinationId = try container.decode(
+                    Swift.String.self,
+                    forKey: .destinationId
+                )
+                self.eventId = try container.decode(
+                    Swift.String.self,
+                    forKey: .eventId
+                )
+                self.eventType = try container.decode(
+                    Swift.String.self,
+                    forKey: .eventType
+                )
+                self.webhookId = try container.decode(
+                    Swift.String.self,
+                    forKey: .webhookId
+                )
+                self.status = try container.decode(
+                    Components.Schemas.DeliveryStatus.self,
+                    forKey: .status
+                )
+                self.attemptCount = try container.decode(
+                    Swift.Int.self,
+                    forKey: .attemptCount
+                )
+                self.maxAttempts = try container.decode(
+                    Swift.Int.self,
+                    forKey: .maxAttempts
+                )
+                self.nextAttemptAt = try container.decodeIfPresent(
+                    Foundation.Date.self,
+                    forKey: .nextAttemptAt
+                )
+                self.lastError = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .lastError
+                )
+                self.createdAt = try container.decode(
+                    Foundation.Date.self,
+                    forKey: .createdAt
+                )
+                self.finishedAt = try container.decodeIfPresent(
+                    Foundation.Date.self,
+                    forKey: .finishedAt
+                )
+                self.updatedAt = try container.decode(
+                    Foundation.Date.self,
+                    forKey: .updatedAt
+                )
+                self.body = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .body
+                )
+                self.attempts = try container.decodeIfPresent(
+                    [Components.Schemas.DeliveryAttempt].self,
+                    forKey: .attempts
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "id",
+                    "destination_id",
+                    "event_id",
+                    "event_type",
+                    "webhook_id",
+                    "status",
+                    "attempt_count",
+                    "max_attempts",
+                    "next_attempt_at",
+                    "last_error",
+                    "created_at",
+                    "finished_at",
+                    "updated_at",
+                    "body",
+                    "attempts"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/DeliveryList`.
+        package struct DeliveryList: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/DeliveryList/data`.
+            package var data: [Components.Schemas.Delivery]
+            /// Cursor for the next page, or null when this is the last page.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DeliveryList/next_cursor`.
+            package var nextCursor: Swift.String?
+            /// Creates a new `DeliveryList`.
+            ///
+            /// - Parameters:
+            ///   - data:
+            ///   - nextCursor: Cursor for the next page, or null when this is the last page.
+            package init(
+                data: [Components.Schemas.Delivery],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.data = data
+                self.nextCursor = nextCursor
+            }
+            package enum CodingKeys: String, CodingKey {
+                case data
+                case nextCursor = "next_cursor"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.data = try container.decode(
+                    [Components.Schemas.Delivery].self,
+                    forKey: .data
+                )
+                self.nextCursor = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .nextCursor
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "data",
+                    "next_cursor"
+                ])
+            }
+        }
     }
 }

@@ -30062,4 +30062,4470 @@ package enum Operations {
             }
         }
     }
+    /// List destinations
+    ///
+    /// - Remark: HTTP `GET /v1/destinations`.
+    /// - Remark: Generated from `#/paths//v1/destinations/get(listDestinations)`.
+    package enum ListDestinations {
+        package static let id: Swift.String = "listDestinations"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/destinations/GET/query`.
+            package struct Query: Sendable, Hashable {
+                /// Maximum number of items to return. Values above the server's cap (SWITCHYARD_MAX_PAGE_SIZE, 100 by default) are capped; values below 1 or not a number yield 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/destinations/GET/query/limit`.
+                package var limit: Components.Parameters.Limit?
+                /// Opaque cursor taken from `next_cursor` of a previous page. Anything that is not a cursor's form (empty included) yields 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/destinations/GET/query/cursor`.
+                package var cursor: Components.Parameters.Cursor?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - limit: Maximum number of items to return. Values above the server's cap (SWITCHYARD_MAX_PAGE_SIZE, 100 by default) are capped; values below 1 or not a number yield 400.
+                ///   - cursor: Opaque cursor taken from `next_cursor` of a previous page. Anything that is not a cursor's form (empty included) yields 400.
+                package init(
+                    limit: Components.Parameters.Limit? = nil,
+                    cursor: Components.Parameters.Cursor? = nil
+                ) {
+                    self.limit = limit
+                    self.cursor = cursor
+                }
+            }
+            package var query: Operations.ListDestinations.Input.Query
+            /// - Remark: Generated from `#/paths/v1/destinations/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/destinations/GET/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListDestinations.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListDestinations.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.ListDestinations.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            package init(
+                query: Operations.ListDestinations.Input.Query = .init(),
+                headers: Operations.ListDestinations.Input.Headers = .init()
+            ) {
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/destinations/GET/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/destinations/GET/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.ListDestinations.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/destinations/GET/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/destinations/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.DestinationList)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.DestinationList {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.ListDestinations.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.ListDestinations.Output.Ok.Headers,
+                    body: Operations.ListDestinations.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// A page of destinations, in id order.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/get(listDestinations)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.ListDestinations.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.ListDestinations.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/get(listDestinations)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/get(listDestinations)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/get(listDestinations)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/get(listDestinations)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/get(listDestinations)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Create a destination
+    ///
+    /// An endpoint of the tenant's that hears the events of `GET /v1/events` it subscribes to (`filter`), each
+    /// POSTed as JSON and signed the Standard Webhooks way (`webhook-id`, `webhook-timestamp`,
+    /// `webhook-signature`). `url` must be https and must not be, or resolve to, a loopback, private, link-local
+    /// (cloud metadata), CGNAT or ULA address, nor carry a user name or password (plain http, and private
+    /// addresses, only for hosts on `SWITCHYARD_OUTBOUND_HTTP_ALLOW_LIST`). `headers` are sent with every
+    /// delivery (often the receiver's own credential): they are sealed like every credential and never shown
+    /// again, only their names; they may not be the Standard Webhooks headers, `Content-Type`, `User-Agent` or
+    /// transport headers. The signing secret (`whsec_` + base64) is generated and returned in this response only.
+    /// Requires the `write` scope; recorded as `destination.created`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/destinations`.
+    /// - Remark: Generated from `#/paths//v1/destinations/post(createDestination)`.
+    package enum CreateDestination {
+        package static let id: Swift.String = "createDestination"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/destinations/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/destinations/POST/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.CreateDestination.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.CreateDestination.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.CreateDestination.Input.Headers
+            /// - Remark: Generated from `#/paths/v1/destinations/POST/requestBody`.
+            @frozen package enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/destinations/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.DestinationCreate)
+            }
+            package var body: Operations.CreateDestination.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - headers:
+            ///   - body:
+            package init(
+                headers: Operations.CreateDestination.Input.Headers = .init(),
+                body: Operations.CreateDestination.Input.Body
+            ) {
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Created: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/destinations/POST/responses/201/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/destinations/POST/responses/201/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// URL of the created resource.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/destinations/POST/responses/201/headers/Location`.
+                    package var location: Components.Headers.Location?
+                    /// - Remark: Generated from `#/components/headers/CacheControlNoStore`.
+                    @frozen package enum CacheControlNoStore: String, Codable, Hashable, Sendable, CaseIterable {
+                        case noStore = "no-store"
+                    }
+                    /// Always `no-store`; the response holds a secret.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/destinations/POST/responses/201/headers/Cache-Control`.
+                    package var cacheControl: Components.Headers.CacheControlNoStore
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    ///   - location: URL of the created resource.
+                    ///   - cacheControl: Always `no-store`; the response holds a secret.
+                    package init(
+                        xRequestId: Components.Headers.XRequestId,
+                        location: Components.Headers.Location? = nil,
+                        cacheControl: Components.Headers.CacheControlNoStore
+                    ) {
+                        self.xRequestId = xRequestId
+                        self.location = location
+                        self.cacheControl = cacheControl
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.CreateDestination.Output.Created.Headers
+                /// - Remark: Generated from `#/paths/v1/destinations/POST/responses/201/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/destinations/POST/responses/201/content/application\/json`.
+                    case json(Components.Schemas.Destination)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.Destination {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.CreateDestination.Output.Created.Body
+                /// Creates a new `Created`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.CreateDestination.Output.Created.Headers,
+                    body: Operations.CreateDestination.Output.Created.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The destination, with its signing secret (`secret`) shown this once.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/post(createDestination)/responses/201`.
+            ///
+            /// HTTP response code: `201 created`.
+            case created(Operations.CreateDestination.Output.Created)
+            /// The associated value of the enum case if `self` is `.created`.
+            ///
+            /// - Throws: An error if `self` is not `.created`.
+            /// - SeeAlso: `.created`.
+            package var created: Operations.CreateDestination.Output.Created {
+                get throws {
+                    switch self {
+                    case let .created(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "created",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/post(createDestination)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/post(createDestination)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/post(createDestination)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body exceeds `SWITCHYARD_MAX_BODY_BYTES`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/post(createDestination)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.PayloadTooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            package var contentTooLarge: Components.Responses.PayloadTooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The body is not JSON (`Content-Type` must be `application/json` or an `application/*+json` type).
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/post(createDestination)/responses/415`.
+            ///
+            /// HTTP response code: `415 unsupportedMediaType`.
+            case unsupportedMediaType(Components.Responses.UnsupportedMediaType)
+            /// The associated value of the enum case if `self` is `.unsupportedMediaType`.
+            ///
+            /// - Throws: An error if `self` is not `.unsupportedMediaType`.
+            /// - SeeAlso: `.unsupportedMediaType`.
+            package var unsupportedMediaType: Components.Responses.UnsupportedMediaType {
+                get throws {
+                    switch self {
+                    case let .unsupportedMediaType(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unsupportedMediaType",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Validation failed, the body contains unknown fields, or an Idempotency-Key was reused with a different body.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/post(createDestination)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Components.Responses.Unprocessable)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            package var unprocessableContent: Components.Responses.Unprocessable {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/post(createDestination)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/post(createDestination)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Get a destination
+    ///
+    /// The destination with its header names and its secrets' ids and expiry; never a header's or a secret's value.
+    ///
+    /// - Remark: HTTP `GET /v1/destinations/{destination_id}`.
+    /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/get(getDestination)`.
+    package enum GetDestination {
+        package static let id: Swift.String = "getDestination"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/GET/path`.
+            package struct Path: Sendable, Hashable {
+                /// Destination identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/GET/path/destination_id`.
+                package var destinationId: Components.Parameters.DestinationId
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - destinationId: Destination identifier. A malformed id yields 404.
+                package init(destinationId: Components.Parameters.DestinationId) {
+                    self.destinationId = destinationId
+                }
+            }
+            package var path: Operations.GetDestination.Input.Path
+            /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/GET/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetDestination.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetDestination.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.GetDestination.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.GetDestination.Input.Path,
+                headers: Operations.GetDestination.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/GET/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/GET/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.GetDestination.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/GET/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.Destination)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.Destination {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.GetDestination.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.GetDestination.Output.Ok.Headers,
+                    body: Operations.GetDestination.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The destination.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/get(getDestination)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetDestination.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.GetDestination.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/get(getDestination)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/get(getDestination)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/get(getDestination)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/get(getDestination)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/get(getDestination)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/get(getDestination)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Update a destination
+    ///
+    /// Each field given replaces the stored one; the others stay. `headers` replaces all the custom headers
+    /// (`{}` removes them); `filter` replaces the whole filter (a list left out of it matches everything);
+    /// `rate_limit_per_second` or `max_concurrency` `null` removes that limit. A new `url` is checked as at
+    /// creation. Deliveries already made keep the body they were made with. Requires the `write` scope;
+    /// recorded as `destination.updated`.
+    ///
+    ///
+    /// - Remark: HTTP `PATCH /v1/destinations/{destination_id}`.
+    /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/patch(updateDestination)`.
+    package enum UpdateDestination {
+        package static let id: Swift.String = "updateDestination"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/PATCH/path`.
+            package struct Path: Sendable, Hashable {
+                /// Destination identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/PATCH/path/destination_id`.
+                package var destinationId: Components.Parameters.DestinationId
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - destinationId: Destination identifier. A malformed id yields 404.
+                package init(destinationId: Components.Parameters.DestinationId) {
+                    self.destinationId = destinationId
+                }
+            }
+            package var path: Operations.UpdateDestination.Input.Path
+            /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/PATCH/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/PATCH/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.UpdateDestination.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.UpdateDestination.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.UpdateDestination.Input.Headers
+            /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/PATCH/requestBody`.
+            @frozen package enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/PATCH/requestBody/content/application\/json`.
+                case json(Components.Schemas.DestinationUpdate)
+            }
+            package var body: Operations.UpdateDestination.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            ///   - body:
+            package init(
+                path: Operations.UpdateDestination.Input.Path,
+                headers: Operations.UpdateDestination.Input.Headers = .init(),
+                body: Operations.UpdateDestination.Input.Body
+            ) {
+                self.path = path
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/PATCH/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/PATCH/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.UpdateDestination.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/PATCH/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/PATCH/responses/200/content/application\/json`.
+                    case json(Components.Schemas.Destination)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.Destination {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.UpdateDestination.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.UpdateDestination.Output.Ok.Headers,
+                    body: Operations.UpdateDestination.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The updated destination.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/patch(updateDestination)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.UpdateDestination.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.UpdateDestination.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/patch(updateDestination)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/patch(updateDestination)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/patch(updateDestination)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/patch(updateDestination)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body exceeds `SWITCHYARD_MAX_BODY_BYTES`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/patch(updateDestination)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.PayloadTooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            package var contentTooLarge: Components.Responses.PayloadTooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The body is not JSON (`Content-Type` must be `application/json` or an `application/*+json` type).
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/patch(updateDestination)/responses/415`.
+            ///
+            /// HTTP response code: `415 unsupportedMediaType`.
+            case unsupportedMediaType(Components.Responses.UnsupportedMediaType)
+            /// The associated value of the enum case if `self` is `.unsupportedMediaType`.
+            ///
+            /// - Throws: An error if `self` is not `.unsupportedMediaType`.
+            /// - SeeAlso: `.unsupportedMediaType`.
+            package var unsupportedMediaType: Components.Responses.UnsupportedMediaType {
+                get throws {
+                    switch self {
+                    case let .unsupportedMediaType(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unsupportedMediaType",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Validation failed, the body contains unknown fields, or an Idempotency-Key was reused with a different body.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/patch(updateDestination)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Components.Responses.Unprocessable)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            package var unprocessableContent: Components.Responses.Unprocessable {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/patch(updateDestination)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/patch(updateDestination)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Delete a destination
+    ///
+    /// Deletes the destination and its secrets, and cancels its deliveries that are still waiting; finished
+    /// deliveries stay listed. Requires the `write` scope; recorded as `destination.deleted`.
+    ///
+    ///
+    /// - Remark: HTTP `DELETE /v1/destinations/{destination_id}`.
+    /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/delete(deleteDestination)`.
+    package enum DeleteDestination {
+        package static let id: Swift.String = "deleteDestination"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/DELETE/path`.
+            package struct Path: Sendable, Hashable {
+                /// Destination identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/DELETE/path/destination_id`.
+                package var destinationId: Components.Parameters.DestinationId
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - destinationId: Destination identifier. A malformed id yields 404.
+                package init(destinationId: Components.Parameters.DestinationId) {
+                    self.destinationId = destinationId
+                }
+            }
+            package var path: Operations.DeleteDestination.Input.Path
+            /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/DELETE/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/DELETE/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.DeleteDestination.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.DeleteDestination.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.DeleteDestination.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.DeleteDestination.Input.Path,
+                headers: Operations.DeleteDestination.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct NoContent: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/DELETE/responses/204/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/DELETE/responses/204/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.DeleteDestination.Output.NoContent.Headers
+                /// Creates a new `NoContent`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                package init(headers: Operations.DeleteDestination.Output.NoContent.Headers) {
+                    self.headers = headers
+                }
+            }
+            /// Deleted.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/delete(deleteDestination)/responses/204`.
+            ///
+            /// HTTP response code: `204 noContent`.
+            case noContent(Operations.DeleteDestination.Output.NoContent)
+            /// The associated value of the enum case if `self` is `.noContent`.
+            ///
+            /// - Throws: An error if `self` is not `.noContent`.
+            /// - SeeAlso: `.noContent`.
+            package var noContent: Operations.DeleteDestination.Output.NoContent {
+                get throws {
+                    switch self {
+                    case let .noContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "noContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/delete(deleteDestination)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/delete(deleteDestination)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/delete(deleteDestination)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/delete(deleteDestination)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/delete(deleteDestination)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/delete(deleteDestination)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Rotate a destination's signing secret
+    ///
+    /// Generates a new signing secret, returned in this response only. The others keep signing for
+    /// `grace_period_seconds` (default 86400, at most 604800: 7 days), during which every delivery carries one
+    /// signature per secret in `webhook-signature`, space-separated, so the receiver can move to the new secret
+    /// at its own pace. 409 when the destination already has 10 unexpired secrets. The body is optional.
+    /// Requires the `write` scope; recorded as `destination.secret_rotated`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/destinations/{destination_id}/rotate-secret`.
+    /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/rotate-secret/post(rotateDestinationSecret)`.
+    package enum RotateDestinationSecret {
+        package static let id: Swift.String = "rotateDestinationSecret"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/rotate-secret/POST/path`.
+            package struct Path: Sendable, Hashable {
+                /// Destination identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/rotate-secret/POST/path/destination_id`.
+                package var destinationId: Components.Parameters.DestinationId
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - destinationId: Destination identifier. A malformed id yields 404.
+                package init(destinationId: Components.Parameters.DestinationId) {
+                    self.destinationId = destinationId
+                }
+            }
+            package var path: Operations.RotateDestinationSecret.Input.Path
+            /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/rotate-secret/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/rotate-secret/POST/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.RotateDestinationSecret.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.RotateDestinationSecret.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.RotateDestinationSecret.Input.Headers
+            /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/rotate-secret/POST/requestBody`.
+            @frozen package enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/rotate-secret/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.DestinationSecretRotation)
+            }
+            package var body: Operations.RotateDestinationSecret.Input.Body?
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            ///   - body:
+            package init(
+                path: Operations.RotateDestinationSecret.Input.Path,
+                headers: Operations.RotateDestinationSecret.Input.Headers = .init(),
+                body: Operations.RotateDestinationSecret.Input.Body? = nil
+            ) {
+                self.path = path
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/rotate-secret/POST/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/rotate-secret/POST/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// - Remark: Generated from `#/components/headers/CacheControlNoStore`.
+                    @frozen package enum CacheControlNoStore: String, Codable, Hashable, Sendable, CaseIterable {
+                        case noStore = "no-store"
+                    }
+                    /// Always `no-store`; the response holds a secret.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/rotate-secret/POST/responses/200/headers/Cache-Control`.
+                    package var cacheControl: Components.Headers.CacheControlNoStore
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    ///   - cacheControl: Always `no-store`; the response holds a secret.
+                    package init(
+                        xRequestId: Components.Headers.XRequestId,
+                        cacheControl: Components.Headers.CacheControlNoStore
+                    ) {
+                        self.xRequestId = xRequestId
+                        self.cacheControl = cacheControl
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.RotateDestinationSecret.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/rotate-secret/POST/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/rotate-secret/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.Destination)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.Destination {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.RotateDestinationSecret.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.RotateDestinationSecret.Output.Ok.Headers,
+                    body: Operations.RotateDestinationSecret.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The destination with the new secret in `secret` (shown this once) and every unexpired secret in `secrets`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/rotate-secret/post(rotateDestinationSecret)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.RotateDestinationSecret.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.RotateDestinationSecret.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/rotate-secret/post(rotateDestinationSecret)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/rotate-secret/post(rotateDestinationSecret)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/rotate-secret/post(rotateDestinationSecret)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/rotate-secret/post(rotateDestinationSecret)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Conflict (for example the slug is taken, or a request with the same Idempotency-Key is still in progress).
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/rotate-secret/post(rotateDestinationSecret)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.Conflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            package var conflict: Components.Responses.Conflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body exceeds `SWITCHYARD_MAX_BODY_BYTES`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/rotate-secret/post(rotateDestinationSecret)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.PayloadTooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            package var contentTooLarge: Components.Responses.PayloadTooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The body is not JSON (`Content-Type` must be `application/json` or an `application/*+json` type).
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/rotate-secret/post(rotateDestinationSecret)/responses/415`.
+            ///
+            /// HTTP response code: `415 unsupportedMediaType`.
+            case unsupportedMediaType(Components.Responses.UnsupportedMediaType)
+            /// The associated value of the enum case if `self` is `.unsupportedMediaType`.
+            ///
+            /// - Throws: An error if `self` is not `.unsupportedMediaType`.
+            /// - SeeAlso: `.unsupportedMediaType`.
+            package var unsupportedMediaType: Components.Responses.UnsupportedMediaType {
+                get throws {
+                    switch self {
+                    case let .unsupportedMediaType(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unsupportedMediaType",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Validation failed, the body contains unknown fields, or an Idempotency-Key was reused with a different body.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/rotate-secret/post(rotateDestinationSecret)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Components.Responses.Unprocessable)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            package var unprocessableContent: Components.Responses.Unprocessable {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/rotate-secret/post(rotateDestinationSecret)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/rotate-secret/post(rotateDestinationSecret)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Enable a destination
+    ///
+    /// Enables the destination: new events reach it again, the deliveries that waited while it was disabled are
+    /// due at once, and its failure streak starts over. Enabling an enabled destination changes nothing.
+    /// Requires the `write` scope; recorded as `destination.enabled`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/destinations/{destination_id}/enable`.
+    /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/enable/post(enableDestination)`.
+    package enum EnableDestination {
+        package static let id: Swift.String = "enableDestination"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/enable/POST/path`.
+            package struct Path: Sendable, Hashable {
+                /// Destination identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/enable/POST/path/destination_id`.
+                package var destinationId: Components.Parameters.DestinationId
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - destinationId: Destination identifier. A malformed id yields 404.
+                package init(destinationId: Components.Parameters.DestinationId) {
+                    self.destinationId = destinationId
+                }
+            }
+            package var path: Operations.EnableDestination.Input.Path
+            /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/enable/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/enable/POST/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.EnableDestination.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.EnableDestination.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.EnableDestination.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.EnableDestination.Input.Path,
+                headers: Operations.EnableDestination.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/enable/POST/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/enable/POST/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.EnableDestination.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/enable/POST/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/enable/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.Destination)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.Destination {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.EnableDestination.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.EnableDestination.Output.Ok.Headers,
+                    body: Operations.EnableDestination.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The destination.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/enable/post(enableDestination)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.EnableDestination.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.EnableDestination.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/enable/post(enableDestination)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/enable/post(enableDestination)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/enable/post(enableDestination)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/enable/post(enableDestination)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/enable/post(enableDestination)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/enable/post(enableDestination)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Disable a destination
+    ///
+    /// Disables the destination: events recorded while it is disabled are not delivered to it, and its waiting
+    /// deliveries wait (without spending attempts) until it is enabled again. A `destination.disabled` event
+    /// with the `reason` is recorded (`GET /v1/events`). Disabling a disabled destination changes nothing. The
+    /// body is optional. Requires the `write` scope; recorded as `destination.disabled`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/destinations/{destination_id}/disable`.
+    /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/disable/post(disableDestination)`.
+    package enum DisableDestination {
+        package static let id: Swift.String = "disableDestination"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/disable/POST/path`.
+            package struct Path: Sendable, Hashable {
+                /// Destination identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/disable/POST/path/destination_id`.
+                package var destinationId: Components.Parameters.DestinationId
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - destinationId: Destination identifier. A malformed id yields 404.
+                package init(destinationId: Components.Parameters.DestinationId) {
+                    self.destinationId = destinationId
+                }
+            }
+            package var path: Operations.DisableDestination.Input.Path
+            /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/disable/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/disable/POST/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.DisableDestination.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.DisableDestination.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.DisableDestination.Input.Headers
+            /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/disable/POST/requestBody`.
+            @frozen package enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/disable/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.DestinationDisable)
+            }
+            package var body: Operations.DisableDestination.Input.Body?
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            ///   - body:
+            package init(
+                path: Operations.DisableDestination.Input.Path,
+                headers: Operations.DisableDestination.Input.Headers = .init(),
+                body: Operations.DisableDestination.Input.Body? = nil
+            ) {
+                self.path = path
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/disable/POST/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/disable/POST/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.DisableDestination.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/disable/POST/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/disable/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.Destination)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.Destination {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.DisableDestination.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.DisableDestination.Output.Ok.Headers,
+                    body: Operations.DisableDestination.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The destination.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/disable/post(disableDestination)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.DisableDestination.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.DisableDestination.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/disable/post(disableDestination)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/disable/post(disableDestination)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/disable/post(disableDestination)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/disable/post(disableDestination)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body exceeds `SWITCHYARD_MAX_BODY_BYTES`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/disable/post(disableDestination)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.PayloadTooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            package var contentTooLarge: Components.Responses.PayloadTooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The body is not JSON (`Content-Type` must be `application/json` or an `application/*+json` type).
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/disable/post(disableDestination)/responses/415`.
+            ///
+            /// HTTP response code: `415 unsupportedMediaType`.
+            case unsupportedMediaType(Components.Responses.UnsupportedMediaType)
+            /// The associated value of the enum case if `self` is `.unsupportedMediaType`.
+            ///
+            /// - Throws: An error if `self` is not `.unsupportedMediaType`.
+            /// - SeeAlso: `.unsupportedMediaType`.
+            package var unsupportedMediaType: Components.Responses.UnsupportedMediaType {
+                get throws {
+                    switch self {
+                    case let .unsupportedMediaType(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unsupportedMediaType",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Validation failed, the body contains unknown fields, or an Idempotency-Key was reused with a different body.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/disable/post(disableDestination)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Components.Responses.Unprocessable)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            package var unprocessableContent: Components.Responses.Unprocessable {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/disable/post(disableDestination)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/disable/post(disableDestination)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Send a test event to a destination
+    ///
+    /// Queues one delivery, to this destination only, of a synthetic event
+    /// `{"id": ..., "type": "destination.test", "integration_id": null, "data": {"destination_id": ...}, "created_at": ...}`,
+    /// signed and retried like any other. The event is not recorded in `GET /v1/events`. 409 when the
+    /// destination is disabled. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/destinations/{destination_id}/test`.
+    /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/test/post(testDestination)`.
+    package enum TestDestination {
+        package static let id: Swift.String = "testDestination"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/test/POST/path`.
+            package struct Path: Sendable, Hashable {
+                /// Destination identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/test/POST/path/destination_id`.
+                package var destinationId: Components.Parameters.DestinationId
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - destinationId: Destination identifier. A malformed id yields 404.
+                package init(destinationId: Components.Parameters.DestinationId) {
+                    self.destinationId = destinationId
+                }
+            }
+            package var path: Operations.TestDestination.Input.Path
+            /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/test/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/test/POST/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.TestDestination.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.TestDestination.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.TestDestination.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.TestDestination.Input.Path,
+                headers: Operations.TestDestination.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Accepted: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/test/POST/responses/202/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/test/POST/responses/202/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// URL of the created resource.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/test/POST/responses/202/headers/Location`.
+                    package var location: Components.Headers.Location?
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    ///   - location: URL of the created resource.
+                    package init(
+                        xRequestId: Components.Headers.XRequestId,
+                        location: Components.Headers.Location? = nil
+                    ) {
+                        self.xRequestId = xRequestId
+                        self.location = location
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.TestDestination.Output.Accepted.Headers
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/test/POST/responses/202/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/test/POST/responses/202/content/application\/json`.
+                    case json(Components.Schemas.Delivery)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.Delivery {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.TestDestination.Output.Accepted.Body
+                /// Creates a new `Accepted`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.TestDestination.Output.Accepted.Headers,
+                    body: Operations.TestDestination.Output.Accepted.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The delivery was queued.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/test/post(testDestination)/responses/202`.
+            ///
+            /// HTTP response code: `202 accepted`.
+            case accepted(Operations.TestDestination.Output.Accepted)
+            /// The associated value of the enum case if `self` is `.accepted`.
+            ///
+            /// - Throws: An error if `self` is not `.accepted`.
+            /// - SeeAlso: `.accepted`.
+            package var accepted: Operations.TestDestination.Output.Accepted {
+                get throws {
+                    switch self {
+                    case let .accepted(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "accepted",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/test/post(testDestination)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/test/post(testDestination)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/test/post(testDestination)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/test/post(testDestination)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Conflict (for example the slug is taken, or a request with the same Idempotency-Key is still in progress).
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/test/post(testDestination)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.Conflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            package var conflict: Components.Responses.Conflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/test/post(testDestination)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/test/post(testDestination)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Deliver every event since a time to a destination again
+    ///
+    /// Recovery after an outage: queues one delivery to this destination of every event of `GET /v1/events`
+    /// recorded at or after `since` (and before `until`, when given) that matches the destination's filter
+    /// now, oldest first, each with its original body and `webhook-id` (receivers deduplicate on it). At most
+    /// 100000 events per call: when more match, `capped` is true and `next_since` says where to call again
+    /// from. A disabled destination's deliveries wait until it is enabled. Requires the `write` scope; recorded
+    /// as `destination.replayed`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/destinations/{destination_id}/replay`.
+    /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/replay/post(replayDestination)`.
+    package enum ReplayDestination {
+        package static let id: Swift.String = "replayDestination"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/replay/POST/path`.
+            package struct Path: Sendable, Hashable {
+                /// Destination identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/replay/POST/path/destination_id`.
+                package var destinationId: Components.Parameters.DestinationId
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - destinationId: Destination identifier. A malformed id yields 404.
+                package init(destinationId: Components.Parameters.DestinationId) {
+                    self.destinationId = destinationId
+                }
+            }
+            package var path: Operations.ReplayDestination.Input.Path
+            /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/replay/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/replay/POST/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ReplayDestination.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ReplayDestination.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.ReplayDestination.Input.Headers
+            /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/replay/POST/requestBody`.
+            @frozen package enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/replay/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.DestinationReplay)
+            }
+            package var body: Operations.ReplayDestination.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            ///   - body:
+            package init(
+                path: Operations.ReplayDestination.Input.Path,
+                headers: Operations.ReplayDestination.Input.Headers = .init(),
+                body: Operations.ReplayDestination.Input.Body
+            ) {
+                self.path = path
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Accepted: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/replay/POST/responses/202/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/replay/POST/responses/202/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.ReplayDestination.Output.Accepted.Headers
+                /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/replay/POST/responses/202/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/destinations/{destination_id}/replay/POST/responses/202/content/application\/json`.
+                    case json(Components.Schemas.DestinationReplayResult)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.DestinationReplayResult {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.ReplayDestination.Output.Accepted.Body
+                /// Creates a new `Accepted`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.ReplayDestination.Output.Accepted.Headers,
+                    body: Operations.ReplayDestination.Output.Accepted.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The deliveries were queued.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/replay/post(replayDestination)/responses/202`.
+            ///
+            /// HTTP response code: `202 accepted`.
+            case accepted(Operations.ReplayDestination.Output.Accepted)
+            /// The associated value of the enum case if `self` is `.accepted`.
+            ///
+            /// - Throws: An error if `self` is not `.accepted`.
+            /// - SeeAlso: `.accepted`.
+            package var accepted: Operations.ReplayDestination.Output.Accepted {
+                get throws {
+                    switch self {
+                    case let .accepted(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "accepted",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/replay/post(replayDestination)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/replay/post(replayDestination)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/replay/post(replayDestination)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/replay/post(replayDestination)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body exceeds `SWITCHYARD_MAX_BODY_BYTES`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/replay/post(replayDestination)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.PayloadTooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            package var contentTooLarge: Components.Responses.PayloadTooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The body is not JSON (`Content-Type` must be `application/json` or an `application/*+json` type).
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/replay/post(replayDestination)/responses/415`.
+            ///
+            /// HTTP response code: `415 unsupportedMediaType`.
+            case unsupportedMediaType(Components.Responses.UnsupportedMediaType)
+            /// The associated value of the enum case if `self` is `.unsupportedMediaType`.
+            ///
+            /// - Throws: An error if `self` is not `.unsupportedMediaType`.
+            /// - SeeAlso: `.unsupportedMediaType`.
+            package var unsupportedMediaType: Components.Responses.UnsupportedMediaType {
+                get throws {
+                    switch self {
+                    case let .unsupportedMediaType(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unsupportedMediaType",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Validation failed, the body contains unknown fields, or an Idempotency-Key was reused with a different body.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/replay/post(replayDestination)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Components.Responses.Unprocessable)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            package var unprocessableContent: Components.Responses.Unprocessable {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/replay/post(replayDestination)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/replay/post(replayDestination)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// List deliveries of events to destinations
+    ///
+    /// The tenant's deliveries, newest first, with cursor pagination; each is one event on its way to one
+    /// destination (a `destination.deliver` job: dead ones are also dead letters, redriven through
+    /// `POST /v1/dead-letters/redrive`). Filters combine. The attempts are in `GET /v1/deliveries/{delivery_id}`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/deliveries`.
+    /// - Remark: Generated from `#/paths//v1/deliveries/get(listDeliveries)`.
+    package enum ListDeliveries {
+        package static let id: Swift.String = "listDeliveries"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/deliveries/GET/query`.
+            package struct Query: Sendable, Hashable {
+                /// Maximum number of items to return. Values above the server's cap (SWITCHYARD_MAX_PAGE_SIZE, 100 by default) are capped; values below 1 or not a number yield 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/deliveries/GET/query/limit`.
+                package var limit: Components.Parameters.Limit?
+                /// Opaque cursor taken from `next_cursor` of a previous page. Anything that is not a cursor's form (empty included) yields 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/deliveries/GET/query/cursor`.
+                package var cursor: Components.Parameters.Cursor?
+                /// Only deliveries to this destination. A malformed id yields 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/deliveries/GET/query/destination_id`.
+                package var destinationId: Swift.String?
+                /// Only deliveries of this event. A malformed id yields 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/deliveries/GET/query/event_id`.
+                package var eventId: Swift.String?
+                /// Only deliveries with this status.
+                ///
+                /// - Remark: Generated from `#/paths/v1/deliveries/GET/query/status`.
+                package var status: Components.Schemas.DeliveryStatus?
+                /// Only deliveries made at or after this time.
+                ///
+                /// - Remark: Generated from `#/paths/v1/deliveries/GET/query/created_after`.
+                package var createdAfter: Foundation.Date?
+                /// Only deliveries made before this time.
+                ///
+                /// - Remark: Generated from `#/paths/v1/deliveries/GET/query/created_before`.
+                package var createdBefore: Foundation.Date?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - limit: Maximum number of items to return. Values above the server's cap (SWITCHYARD_MAX_PAGE_SIZE, 100 by default) are capped; values below 1 or not a number yield 400.
+                ///   - cursor: Opaque cursor taken from `next_cursor` of a previous page. Anything that is not a cursor's form (empty included) yields 400.
+                ///   - destinationId: Only deliveries to this destination. A malformed id yields 400.
+                ///   - eventId: Only deliveries of this event. A malformed id yields 400.
+                ///   - status: Only deliveries with this status.
+                ///   - createdAfter: Only deliveries made at or after this time.
+                ///   - createdBefore: Only deliveries made before this time.
+                package init(
+                    limit: Components.Parameters.Limit? = nil,
+                    cursor: Components.Parameters.Cursor? = nil,
+                    destinationId: Swift.String? = nil,
+                    eventId: Swift.String? = nil,
+                    status: Components.Schemas.DeliveryStatus? = nil,
+                    createdAfter: Foundation.Date? = nil,
+                    createdBefore: Foundation.Date? = nil
+                ) {
+                    self.limit = limit
+                    self.cursor = cursor
+                    self.destinationId = destinationId
+                    self.eventId = eventId
+                    self.status = status
+                    self.createdAfter = createdAfter
+                    self.createdBefore = createdBefore
+                }
+            }
+            package var query: Operations.ListDeliveries.Input.Query
+            /// - Remark: Generated from `#/paths/v1/deliveries/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/deliveries/GET/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListDeliveries.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListDeliveries.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.ListDeliveries.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            package init(
+                query: Operations.ListDeliveries.Input.Query = .init(),
+                headers: Operations.ListDeliveries.Input.Headers = .init()
+            ) {
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/deliveries/GET/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/deliveries/GET/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.ListDeliveries.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/deliveries/GET/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/deliveries/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.DeliveryList)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.DeliveryList {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.ListDeliveries.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.ListDeliveries.Output.Ok.Headers,
+                    body: Operations.ListDeliveries.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// A page of deliveries, newest first.
+            ///
+            /// - Remark: Generated from `#/paths//v1/deliveries/get(listDeliveries)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.ListDeliveries.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.ListDeliveries.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/deliveries/get(listDeliveries)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/deliveries/get(listDeliveries)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/deliveries/get(listDeliveries)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/deliveries/get(listDeliveries)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/deliveries/get(listDeliveries)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Get a delivery with its attempts
+    ///
+    /// The delivery, the exact body it sends, and each attempt with the receiver's status, the first 4 KB of its answer and its duration.
+    ///
+    /// - Remark: HTTP `GET /v1/deliveries/{delivery_id}`.
+    /// - Remark: Generated from `#/paths//v1/deliveries/{delivery_id}/get(getDelivery)`.
+    package enum GetDelivery {
+        package static let id: Swift.String = "getDelivery"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/deliveries/{delivery_id}/GET/path`.
+            package struct Path: Sendable, Hashable {
+                /// Delivery identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/deliveries/{delivery_id}/GET/path/delivery_id`.
+                package var deliveryId: Components.Parameters.DeliveryId
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - deliveryId: Delivery identifier. A malformed id yields 404.
+                package init(deliveryId: Components.Parameters.DeliveryId) {
+                    self.deliveryId = deliveryId
+                }
+            }
+            package var path: Operations.GetDelivery.Input.Path
+            /// - Remark: Generated from `#/paths/v1/deliveries/{delivery_id}/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/deliveries/{delivery_id}/GET/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetDelivery.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetDelivery.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.GetDelivery.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.GetDelivery.Input.Path,
+                headers: Operations.GetDelivery.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/deliveries/{delivery_id}/GET/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/deliveries/{delivery_id}/GET/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.GetDelivery.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/deliveries/{delivery_id}/GET/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/deliveries/{delivery_id}/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.Delivery)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.Delivery {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.GetDelivery.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.GetDelivery.Output.Ok.Headers,
+                    body: Operations.GetDelivery.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The delivery.
+            ///
+            /// - Remark: Generated from `#/paths//v1/deliveries/{delivery_id}/get(getDelivery)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetDelivery.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.GetDelivery.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/deliveries/{delivery_id}/get(getDelivery)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/deliveries/{delivery_id}/get(getDelivery)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/deliveries/{delivery_id}/get(getDelivery)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/deliveries/{delivery_id}/get(getDelivery)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/deliveries/{delivery_id}/get(getDelivery)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/deliveries/{delivery_id}/get(getDelivery)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Send a delivery again
+    ///
+    /// Queues a new delivery of the same event to the same destination, with the same body and the same
+    /// `webhook-id`, whatever became of the first. 409 when the destination was deleted. Requires the `write`
+    /// scope; recorded as `delivery.resent`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/deliveries/{delivery_id}/resend`.
+    /// - Remark: Generated from `#/paths//v1/deliveries/{delivery_id}/resend/post(resendDelivery)`.
+    package enum ResendDelivery {
+        package static let id: Swift.String = "resendDelivery"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/deliveries/{delivery_id}/resend/POST/path`.
+            package struct Path: Sendable, Hashable {
+                /// Delivery identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/deliveries/{delivery_id}/resend/POST/path/delivery_id`.
+                package var deliveryId: Components.Parameters.DeliveryId
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - deliveryId: Delivery identifier. A malformed id yields 404.
+                package init(deliveryId: Components.Parameters.DeliveryId) {
+                    self.deliveryId = deliveryId
+                }
+            }
+            package var path: Operations.ResendDelivery.Input.Path
+            /// - Remark: Generated from `#/paths/v1/deliveries/{delivery_id}/resend/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/deliveries/{delivery_id}/resend/POST/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ResendDelivery.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ResendDelivery.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.ResendDelivery.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.ResendDelivery.Input.Path,
+                headers: Operations.ResendDelivery.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Accepted: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/deliveries/{delivery_id}/resend/POST/responses/202/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/deliveries/{delivery_id}/resend/POST/responses/202/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// URL of the created resource.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/deliveries/{delivery_id}/resend/POST/responses/202/headers/Location`.
+                    package var location: Components.Headers.Location?
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    ///   - location: URL of the created resource.
+                    package init(
+                        xRequestId: Components.Headers.XRequestId,
+                        location: Components.Headers.Location? = nil
+                    ) {
+                        self.xRequestId = xRequestId
+                        self.location = location
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.ResendDelivery.Output.Accepted.Headers
+                /// - Remark: Generated from `#/paths/v1/deliveries/{delivery_id}/resend/POST/responses/202/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/deliveries/{delivery_id}/resend/POST/responses/202/content/application\/json`.
+                    case json(Components.Schemas.Delivery)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.Delivery {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.ResendDelivery.Output.Accepted.Body
+                /// Creates a new `Accepted`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.ResendDelivery.Output.Accepted.Headers,
+                    body: Operations.ResendDelivery.Output.Accepted.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The new delivery was queued.
+            ///
+            /// - Remark: Generated from `#/paths//v1/deliveries/{delivery_id}/resend/post(resendDelivery)/responses/202`.
+            ///
+            /// HTTP response code: `202 accepted`.
+            case accepted(Operations.ResendDelivery.Output.Accepted)
+            /// The associated value of the enum case if `self` is `.accepted`.
+            ///
+            /// - Throws: An error if `self` is not `.accepted`.
+            /// - SeeAlso: `.accepted`.
+            package var accepted: Operations.ResendDelivery.Output.Accepted {
+                get throws {
+                    switch self {
+                    case let .accepted(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "accepted",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/deliveries/{delivery_id}/resend/post(resendDelivery)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/deliveries/{delivery_id}/resend/post(resendDelivery)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/deliveries/{delivery_id}/resend/post(resendDelivery)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/deliveries/{delivery_id}/resend/post(resendDelivery)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Conflict (for example the slug is taken, or a request with the same Idempotency-Key is still in progress).
+            ///
+            /// - Remark: Generated from `#/paths//v1/deliveries/{delivery_id}/resend/post(resendDelivery)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.Conflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            package var conflict: Components.Responses.Conflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/deliveries/{delivery_id}/resend/post(resendDelivery)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/deliveries/{delivery_id}/resend/post(resendDelivery)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
 }

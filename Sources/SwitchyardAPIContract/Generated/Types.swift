@@ -964,6 +964,139 @@ package protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /v1/schedules/{schedule_id}/resume`.
     /// - Remark: Generated from `#/paths//v1/schedules/{schedule_id}/resume/post(resumeSchedule)`.
     func resumeSchedule(_ input: Operations.ResumeSchedule.Input) async throws -> Operations.ResumeSchedule.Output
+    /// List destinations
+    ///
+    /// - Remark: HTTP `GET /v1/destinations`.
+    /// - Remark: Generated from `#/paths//v1/destinations/get(listDestinations)`.
+    func listDestinations(_ input: Operations.ListDestinations.Input) async throws -> Operations.ListDestinations.Output
+    /// Create a destination
+    ///
+    /// An endpoint of the tenant's that hears the events of `GET /v1/events` it subscribes to (`filter`), each
+    /// POSTed as JSON and signed the Standard Webhooks way (`webhook-id`, `webhook-timestamp`,
+    /// `webhook-signature`). `url` must be https and must not be, or resolve to, a loopback, private, link-local
+    /// (cloud metadata), CGNAT or ULA address, nor carry a user name or password (plain http, and private
+    /// addresses, only for hosts on `SWITCHYARD_OUTBOUND_HTTP_ALLOW_LIST`). `headers` are sent with every
+    /// delivery (often the receiver's own credential): they are sealed like every credential and never shown
+    /// again, only their names; they may not be the Standard Webhooks headers, `Content-Type`, `User-Agent` or
+    /// transport headers. The signing secret (`whsec_` + base64) is generated and returned in this response only.
+    /// Requires the `write` scope; recorded as `destination.created`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/destinations`.
+    /// - Remark: Generated from `#/paths//v1/destinations/post(createDestination)`.
+    func createDestination(_ input: Operations.CreateDestination.Input) async throws -> Operations.CreateDestination.Output
+    /// Get a destination
+    ///
+    /// The destination with its header names and its secrets' ids and expiry; never a header's or a secret's value.
+    ///
+    /// - Remark: HTTP `GET /v1/destinations/{destination_id}`.
+    /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/get(getDestination)`.
+    func getDestination(_ input: Operations.GetDestination.Input) async throws -> Operations.GetDestination.Output
+    /// Update a destination
+    ///
+    /// Each field given replaces the stored one; the others stay. `headers` replaces all the custom headers
+    /// (`{}` removes them); `filter` replaces the whole filter (a list left out of it matches everything);
+    /// `rate_limit_per_second` or `max_concurrency` `null` removes that limit. A new `url` is checked as at
+    /// creation. Deliveries already made keep the body they were made with. Requires the `write` scope;
+    /// recorded as `destination.updated`.
+    ///
+    ///
+    /// - Remark: HTTP `PATCH /v1/destinations/{destination_id}`.
+    /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/patch(updateDestination)`.
+    func updateDestination(_ input: Operations.UpdateDestination.Input) async throws -> Operations.UpdateDestination.Output
+    /// Delete a destination
+    ///
+    /// Deletes the destination and its secrets, and cancels its deliveries that are still waiting; finished
+    /// deliveries stay listed. Requires the `write` scope; recorded as `destination.deleted`.
+    ///
+    ///
+    /// - Remark: HTTP `DELETE /v1/destinations/{destination_id}`.
+    /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/delete(deleteDestination)`.
+    func deleteDestination(_ input: Operations.DeleteDestination.Input) async throws -> Operations.DeleteDestination.Output
+    /// Rotate a destination's signing secret
+    ///
+    /// Generates a new signing secret, returned in this response only. The others keep signing for
+    /// `grace_period_seconds` (default 86400, at most 604800: 7 days), during which every delivery carries one
+    /// signature per secret in `webhook-signature`, space-separated, so the receiver can move to the new secret
+    /// at its own pace. 409 when the destination already has 10 unexpired secrets. The body is optional.
+    /// Requires the `write` scope; recorded as `destination.secret_rotated`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/destinations/{destination_id}/rotate-secret`.
+    /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/rotate-secret/post(rotateDestinationSecret)`.
+    func rotateDestinationSecret(_ input: Operations.RotateDestinationSecret.Input) async throws -> Operations.RotateDestinationSecret.Output
+    /// Enable a destination
+    ///
+    /// Enables the destination: new events reach it again, the deliveries that waited while it was disabled are
+    /// due at once, and its failure streak starts over. Enabling an enabled destination changes nothing.
+    /// Requires the `write` scope; recorded as `destination.enabled`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/destinations/{destination_id}/enable`.
+    /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/enable/post(enableDestination)`.
+    func enableDestination(_ input: Operations.EnableDestination.Input) async throws -> Operations.EnableDestination.Output
+    /// Disable a destination
+    ///
+    /// Disables the destination: events recorded while it is disabled are not delivered to it, and its waiting
+    /// deliveries wait (without spending attempts) until it is enabled again. A `destination.disabled` event
+    /// with the `reason` is recorded (`GET /v1/events`). Disabling a disabled destination changes nothing. The
+    /// body is optional. Requires the `write` scope; recorded as `destination.disabled`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/destinations/{destination_id}/disable`.
+    /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/disable/post(disableDestination)`.
+    func disableDestination(_ input: Operations.DisableDestination.Input) async throws -> Operations.DisableDestination.Output
+    /// Send a test event to a destination
+    ///
+    /// Queues one delivery, to this destination only, of a synthetic event
+    /// `{"id": ..., "type": "destination.test", "integration_id": null, "data": {"destination_id": ...}, "created_at": ...}`,
+    /// signed and retried like any other. The event is not recorded in `GET /v1/events`. 409 when the
+    /// destination is disabled. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/destinations/{destination_id}/test`.
+    /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/test/post(testDestination)`.
+    func testDestination(_ input: Operations.TestDestination.Input) async throws -> Operations.TestDestination.Output
+    /// Deliver every event since a time to a destination again
+    ///
+    /// Recovery after an outage: queues one delivery to this destination of every event of `GET /v1/events`
+    /// recorded at or after `since` (and before `until`, when given) that matches the destination's filter
+    /// now, oldest first, each with its original body and `webhook-id` (receivers deduplicate on it). At most
+    /// 100000 events per call: when more match, `capped` is true and `next_since` says where to call again
+    /// from. A disabled destination's deliveries wait until it is enabled. Requires the `write` scope; recorded
+    /// as `destination.replayed`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/destinations/{destination_id}/replay`.
+    /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/replay/post(replayDestination)`.
+    func replayDestination(_ input: Operations.ReplayDestination.Input) async throws -> Operations.ReplayDestination.Output
+    /// List deliveries of events to destinations
+    ///
+    /// The tenant's deliveries, newest first, with cursor pagination; each is one event on its way to one
+    /// destination (a `destination.deliver` job: dead ones are also dead letters, redriven through
+    /// `POST /v1/dead-letters/redrive`). Filters combine. The attempts are in `GET /v1/deliveries/{delivery_id}`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/deliveries`.
+    /// - Remark: Generated from `#/paths//v1/deliveries/get(listDeliveries)`.
+    func listDeliveries(_ input: Operations.ListDeliveries.Input) async throws -> Operations.ListDeliveries.Output
+    /// Get a delivery with its attempts
+    ///
+    /// The delivery, the exact body it sends, and each attempt with the receiver's status, the first 4 KB of its answer and its duration.
+    ///
+    /// - Remark: HTTP `GET /v1/deliveries/{delivery_id}`.
+    /// - Remark: Generated from `#/paths//v1/deliveries/{delivery_id}/get(getDelivery)`.
+    func getDelivery(_ input: Operations.GetDelivery.Input) async throws -> Operations.GetDelivery.Output
+    /// Send a delivery again
+    ///
+    /// Queues a new delivery of the same event to the same destination, with the same body and the same
+    /// `webhook-id`, whatever became of the first. 409 when the destination was deleted. Requires the `write`
+    /// scope; recorded as `delivery.resent`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/deliveries/{delivery_id}/resend`.
+    /// - Remark: Generated from `#/paths//v1/deliveries/{delivery_id}/resend/post(resendDelivery)`.
+    func resendDelivery(_ input: Operations.ResendDelivery.Input) async throws -> Operations.ResendDelivery.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -2602,6 +2735,251 @@ extension APIProtocol {
         headers: Operations.ResumeSchedule.Input.Headers = .init()
     ) async throws -> Operations.ResumeSchedule.Output {
         try await resumeSchedule(Operations.ResumeSchedule.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// List destinations
+    ///
+    /// - Remark: HTTP `GET /v1/destinations`.
+    /// - Remark: Generated from `#/paths//v1/destinations/get(listDestinations)`.
+    package func listDestinations(
+        query: Operations.ListDestinations.Input.Query = .init(),
+        headers: Operations.ListDestinations.Input.Headers = .init()
+    ) async throws -> Operations.ListDestinations.Output {
+        try await listDestinations(Operations.ListDestinations.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Create a destination
+    ///
+    /// An endpoint of the tenant's that hears the events of `GET /v1/events` it subscribes to (`filter`), each
+    /// POSTed as JSON and signed the Standard Webhooks way (`webhook-id`, `webhook-timestamp`,
+    /// `webhook-signature`). `url` must be https and must not be, or resolve to, a loopback, private, link-local
+    /// (cloud metadata), CGNAT or ULA address, nor carry a user name or password (plain http, and private
+    /// addresses, only for hosts on `SWITCHYARD_OUTBOUND_HTTP_ALLOW_LIST`). `headers` are sent with every
+    /// delivery (often the receiver's own credential): they are sealed like every credential and never shown
+    /// again, only their names; they may not be the Standard Webhooks headers, `Content-Type`, `User-Agent` or
+    /// transport headers. The signing secret (`whsec_` + base64) is generated and returned in this response only.
+    /// Requires the `write` scope; recorded as `destination.created`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/destinations`.
+    /// - Remark: Generated from `#/paths//v1/destinations/post(createDestination)`.
+    package func createDestination(
+        headers: Operations.CreateDestination.Input.Headers = .init(),
+        body: Operations.CreateDestination.Input.Body
+    ) async throws -> Operations.CreateDestination.Output {
+        try await createDestination(Operations.CreateDestination.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Get a destination
+    ///
+    /// The destination with its header names and its secrets' ids and expiry; never a header's or a secret's value.
+    ///
+    /// - Remark: HTTP `GET /v1/destinations/{destination_id}`.
+    /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/get(getDestination)`.
+    package func getDestination(
+        path: Operations.GetDestination.Input.Path,
+        headers: Operations.GetDestination.Input.Headers = .init()
+    ) async throws -> Operations.GetDestination.Output {
+        try await getDestination(Operations.GetDestination.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Update a destination
+    ///
+    /// Each field given replaces the stored one; the others stay. `headers` replaces all the custom headers
+    /// (`{}` removes them); `filter` replaces the whole filter (a list left out of it matches everything);
+    /// `rate_limit_per_second` or `max_concurrency` `null` removes that limit. A new `url` is checked as at
+    /// creation. Deliveries already made keep the body they were made with. Requires the `write` scope;
+    /// recorded as `destination.updated`.
+    ///
+    ///
+    /// - Remark: HTTP `PATCH /v1/destinations/{destination_id}`.
+    /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/patch(updateDestination)`.
+    package func updateDestination(
+        path: Operations.UpdateDestination.Input.Path,
+        headers: Operations.UpdateDestination.Input.Headers = .init(),
+        body: Operations.UpdateDestination.Input.Body
+    ) async throws -> Operations.UpdateDestination.Output {
+        try await updateDestination(Operations.UpdateDestination.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Delete a destination
+    ///
+    /// Deletes the destination and its secrets, and cancels its deliveries that are still waiting; finished
+    /// deliveries stay listed. Requires the `write` scope; recorded as `destination.deleted`.
+    ///
+    ///
+    /// - Remark: HTTP `DELETE /v1/destinations/{destination_id}`.
+    /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/delete(deleteDestination)`.
+    package func deleteDestination(
+        path: Operations.DeleteDestination.Input.Path,
+        headers: Operations.DeleteDestination.Input.Headers = .init()
+    ) async throws -> Operations.DeleteDestination.Output {
+        try await deleteDestination(Operations.DeleteDestination.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Rotate a destination's signing secret
+    ///
+    /// Generates a new signing secret, returned in this response only. The others keep signing for
+    /// `grace_period_seconds` (default 86400, at most 604800: 7 days), during which every delivery carries one
+    /// signature per secret in `webhook-signature`, space-separated, so the receiver can move to the new secret
+    /// at its own pace. 409 when the destination already has 10 unexpired secrets. The body is optional.
+    /// Requires the `write` scope; recorded as `destination.secret_rotated`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/destinations/{destination_id}/rotate-secret`.
+    /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/rotate-secret/post(rotateDestinationSecret)`.
+    package func rotateDestinationSecret(
+        path: Operations.RotateDestinationSecret.Input.Path,
+        headers: Operations.RotateDestinationSecret.Input.Headers = .init(),
+        body: Operations.RotateDestinationSecret.Input.Body? = nil
+    ) async throws -> Operations.RotateDestinationSecret.Output {
+        try await rotateDestinationSecret(Operations.RotateDestinationSecret.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Enable a destination
+    ///
+    /// Enables the destination: new events reach it again, the deliveries that waited while it was disabled are
+    /// due at once, and its failure streak starts over. Enabling an enabled destination changes nothing.
+    /// Requires the `write` scope; recorded as `destination.enabled`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/destinations/{destination_id}/enable`.
+    /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/enable/post(enableDestination)`.
+    package func enableDestination(
+        path: Operations.EnableDestination.Input.Path,
+        headers: Operations.EnableDestination.Input.Headers = .init()
+    ) async throws -> Operations.EnableDestination.Output {
+        try await enableDestination(Operations.EnableDestination.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Disable a destination
+    ///
+    /// Disables the destination: events recorded while it is disabled are not delivered to it, and its waiting
+    /// deliveries wait (without spending attempts) until it is enabled again. A `destination.disabled` event
+    /// with the `reason` is recorded (`GET /v1/events`). Disabling a disabled destination changes nothing. The
+    /// body is optional. Requires the `write` scope; recorded as `destination.disabled`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/destinations/{destination_id}/disable`.
+    /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/disable/post(disableDestination)`.
+    package func disableDestination(
+        path: Operations.DisableDestination.Input.Path,
+        headers: Operations.DisableDestination.Input.Headers = .init(),
+        body: Operations.DisableDestination.Input.Body? = nil
+    ) async throws -> Operations.DisableDestination.Output {
+        try await disableDestination(Operations.DisableDestination.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Send a test event to a destination
+    ///
+    /// Queues one delivery, to this destination only, of a synthetic event
+    /// `{"id": ..., "type": "destination.test", "integration_id": null, "data": {"destination_id": ...}, "created_at": ...}`,
+    /// signed and retried like any other. The event is not recorded in `GET /v1/events`. 409 when the
+    /// destination is disabled. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/destinations/{destination_id}/test`.
+    /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/test/post(testDestination)`.
+    package func testDestination(
+        path: Operations.TestDestination.Input.Path,
+        headers: Operations.TestDestination.Input.Headers = .init()
+    ) async throws -> Operations.TestDestination.Output {
+        try await testDestination(Operations.TestDestination.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Deliver every event since a time to a destination again
+    ///
+    /// Recovery after an outage: queues one delivery to this destination of every event of `GET /v1/events`
+    /// recorded at or after `since` (and before `until`, when given) that matches the destination's filter
+    /// now, oldest first, each with its original body and `webhook-id` (receivers deduplicate on it). At most
+    /// 100000 events per call: when more match, `capped` is true and `next_since` says where to call again
+    /// from. A disabled destination's deliveries wait until it is enabled. Requires the `write` scope; recorded
+    /// as `destination.replayed`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/destinations/{destination_id}/replay`.
+    /// - Remark: Generated from `#/paths//v1/destinations/{destination_id}/replay/post(replayDestination)`.
+    package func replayDestination(
+        path: Operations.ReplayDestination.Input.Path,
+        headers: Operations.ReplayDestination.Input.Headers = .init(),
+        body: Operations.ReplayDestination.Input.Body
+    ) async throws -> Operations.ReplayDestination.Output {
+        try await replayDestination(Operations.ReplayDestination.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// List deliveries of events to destinations
+    ///
+    /// The tenant's deliveries, newest first, with cursor pagination; each is one event on its way to one
+    /// destination (a `destination.deliver` job: dead ones are also dead letters, redriven through
+    /// `POST /v1/dead-letters/redrive`). Filters combine. The attempts are in `GET /v1/deliveries/{delivery_id}`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/deliveries`.
+    /// - Remark: Generated from `#/paths//v1/deliveries/get(listDeliveries)`.
+    package func listDeliveries(
+        query: Operations.ListDeliveries.Input.Query = .init(),
+        headers: Operations.ListDeliveries.Input.Headers = .init()
+    ) async throws -> Operations.ListDeliveries.Output {
+        try await listDeliveries(Operations.ListDeliveries.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Get a delivery with its attempts
+    ///
+    /// The delivery, the exact body it sends, and each attempt with the receiver's status, the first 4 KB of its answer and its duration.
+    ///
+    /// - Remark: HTTP `GET /v1/deliveries/{delivery_id}`.
+    /// - Remark: Generated from `#/paths//v1/deliveries/{delivery_id}/get(getDelivery)`.
+    package func getDelivery(
+        path: Operations.GetDelivery.Input.Path,
+        headers: Operations.GetDelivery.Input.Headers = .init()
+    ) async throws -> Operations.GetDelivery.Output {
+        try await getDelivery(Operations.GetDelivery.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Send a delivery again
+    ///
+    /// Queues a new delivery of the same event to the same destination, with the same body and the same
+    /// `webhook-id`, whatever became of the first. 409 when the destination was deleted. Requires the `write`
+    /// scope; recorded as `delivery.resent`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/deliveries/{delivery_id}/resend`.
+    /// - Remark: Generated from `#/paths//v1/deliveries/{delivery_id}/resend/post(resendDelivery)`.
+    package func resendDelivery(
+        path: Operations.ResendDelivery.Input.Path,
+        headers: Operations.ResendDelivery.Input.Headers = .init()
+    ) async throws -> Operations.ResendDelivery.Output {
+        try await resendDelivery(Operations.ResendDelivery.Input(
             path: path,
             headers: headers
         ))
