@@ -185,12 +185,12 @@ struct DestinationDeliveryTests {
     func retryClasses() async throws {
         let closedPort = "127.0.0.1:9"
         let shortTimeoutAndClosedPort: @Sendable (inout OutboundConfiguration) -> Void = {
-            $0.attemptTimeout = .milliseconds(700)
+            $0.attemptTimeout = .seconds(2)
             $0.plainHTTPAllowList.append(closedPort)
         }
         try await DestinationFixture.with(outbound: shortTimeoutAndClosedPort) { fixture in
             let failing = try await fixture.createDestination("/fail")
-            fixture.receiver.script("/fail", [.status(503), .status(429, headers: ["Retry-After": "2"]), .slow(.seconds(3))])
+            fixture.receiver.script("/fail", [.status(503), .status(429, headers: ["Retry-After": "2"]), .slow(.seconds(5))])
             let refused = try await fixture.createDestination("/refused") { $0.url = "http://\(closedPort)/refused" }
             try await fixture.recordEvent("integration.connected", integration: UUID.v7())
             try await fixture.database.withExecutor(registry: fixture.registry(), logger: fixture.logger) {

@@ -49,7 +49,9 @@ public struct FanoutBenchmark: Sendable {
     }
 
     private func run(_ receivers: FanoutReceivers, outbound: OutboundClient) async throws -> FanoutBenchmarkReport {
-        let tenant = try await database.withOperator(logger: logger) { try await $0.createTenant(slug: "bench-fanout", name: "Bench fan-out") }.id
+        let tenant = try await database.withOperator(logger: logger) {
+            try await $0.createTenant(slug: "bench-fanout-\(UInt32.random(in: 0...UInt32.max))", name: "Bench fan-out")
+        }.id
         try await database.withTenant(tenant, logger: logger) { transaction in
             for port in receivers.boundPorts {
                 _ = try await transaction.createDestination(

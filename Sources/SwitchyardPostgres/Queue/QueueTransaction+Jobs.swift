@@ -134,11 +134,17 @@ extension QueueTransaction {
     @discardableResult
     public func extendLeases(_ jobs: [(tenantID: TenantID, id: UUID)], owner: String, lease: Duration) async throws -> Int {
         guard !jobs.isEmpty else { return 0 }
+        // SKIP LOCKED: a job whose row is locked is being finished by this executor's completion writer, whose batch
+        // locks rows in its own order; waiting for it here could close a deadlock between the two statements.
         return try await query(
             """
             UPDATE jobs j SET lease_expires_at = now() + \(lease.wholeMilliseconds) * interval '1 millisecond'
-              FROM unnest(\(jobs.map(\.tenantID.rawValue))::uuid[], \(jobs.map(\.id))::uuid[]) AS c(tenant_id, id)
-             WHERE j.tenant_id = c.tenant_id AND j.id = c.id AND j.state = 'running' AND j.lease_owner = \(owner)
+             WHERE (j.tenant_id, j.id) IN (
+                SELECT x.tenant_id, x.id FROM jobs x
+                  JOIN unnest(\(jobs.map(\.tenantID.rawValue))::uuid[], \(jobs.map(\.id))::uuid[]) AS c(tenant_id, id)
+                    ON x.tenant_id = c.tenant_id AND x.id = c.id
+                 WHERE x.state = 'running' AND x.lease_owner = \(owner)
+                   FOR UPDATE OF x SKIP LOCKED)
             RETURNING j.id
             """
         ).decode(UUID.self).collect().count
