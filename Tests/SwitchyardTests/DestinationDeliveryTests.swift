@@ -56,6 +56,28 @@ struct DestinationDeliveryTests {
         #expect(schedule.delay(afterAttempt: 8, retryAfter: nil, unitRandom: 1) == nil, "the eighth attempt was the last")
     }
 
+    @Test("the README documents the schedule the deliveries follow: its steps, the number of attempts and the Retry-After cap")
+    func retryScheduleAsDocumented() throws {
+        let readme = try String(contentsOf: Schemathesis.packageRoot.appending(path: "README.md"), encoding: .utf8)
+        let line = try #require(readme.components(separatedBy: "\n").first { $0.contains("(full jitter)") }, "the README states the schedule")
+        let listed = try #require(line.components(separatedBy: "**").dropFirst().first, "the steps are in bold")
+        let steps = try listed.components(separatedBy: ", ").map { step in
+            let parts = step.split(separator: " ")
+            let amount = try #require(parts.first.flatMap { Int64($0) })
+            let unit: Int64 =
+                switch parts.last {
+                case "s": 1
+                case "min": 60
+                case "h": 3600
+                default: 0
+                }
+            return Duration.seconds(amount * unit)
+        }
+        #expect(steps == DeliveryRetrySchedule.standard.steps)
+        #expect(readme.contains("That is \(DeliveryRetrySchedule.standard.attempts) attempts"))
+        #expect(readme.contains("which is honoured up to \(DeliveryRetrySchedule.standard.retryAfterCap.components.seconds / 3600) h"))
+    }
+
     @Test("recording an event creates one delivery per enabled destination whose filters match, in the same transaction")
     func fanOutByFilter() async throws {
         try await DestinationFixture.with { fixture in
