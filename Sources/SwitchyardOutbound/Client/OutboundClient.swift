@@ -132,19 +132,13 @@ public final class OutboundClient: Service, Sendable {
     /// Any status comes back as a response (check ``OutboundResponse/outcome``). Throws ``OutboundError`` when no
     /// response could be had (refused, timed out, connection failed, body over the cap), or `CancellationError`.
     public func send(_ request: OutboundRequest, logger: Logger) async throws -> OutboundResponse {
-        var logger = logger
-        let safeURL = LogSafeURL(request.url)
-        logger[metadataKey: "outbound_provider"] = "\(request.provider)"
-        logger[metadataKey: "outbound_method"] = "\(request.method.rawValue)"
-        logger[metadataKey: "outbound_host"] = "\(safeURL.host)"
-        logger[metadataKey: "outbound_path"] = "\(safeURL.path)"
-        if let query = safeURL.query { logger[metadataKey: "outbound_query"] = "\(query)" }
+        var log = OutboundRequestLog(logger: logger, request: request)
 
         do {
             _ = try await ssrfGuard.check(request.url)
         } catch {
             metrics?.recordAttempt(provider: request.provider, outcome: OutboundOutcome.blocked.label, duration: nil)
-            logger.warning("outbound request blocked", metadata: ["reason": "\(error.description)"])
+            log.warning("outbound request blocked", metadata: ["reason": "\(error.description)"])
             throw OutboundError(.blocked(error.reason))
         }
 
@@ -154,8 +148,8 @@ public final class OutboundClient: Service, Sendable {
         var attempt = 0
         while true {
             attempt += 1
-            logger[metadataKey: "outbound_attempt"] = "\(attempt)"
-            let (ticket, permit) = try await admit(request, attempt: attempt, maxWait: maxWait, logger: logger)
+            log.attempt = attempt
+            let (ticket, permit) = try await admit(request, attempt: attempt, maxWait: maxWait, log: log)
 
             let started = clock.now
             let result: Result<AttemptResponse, AttemptFailure>
@@ -180,7 +174,7 @@ public final class OutboundClient: Service, Sendable {
                 breaker.record(ticket, answer.status >= 500 || answer.status == 408 ? .failure : .success)
                 let response = OutboundResponse(status: .init(code: answer.status), headers: answer.headers, body: answer.body, attempts: attempt)
                 metrics?.recordAttempt(provider: request.provider, outcome: response.outcome.label, duration: duration)
-                logger.debug(
+                log.debug(
                     "outbound attempt answered",
                     metadata: ["status": "\(answer.status)", "outcome": "\(response.outcome.label)", "duration_ms": "\(duration.wholeMilliseconds)"]
                 )
@@ -193,12 +187,12 @@ public final class OutboundClient: Service, Sendable {
                     )
                 else {
                     if response.outcome != .success {
-                        logger.info("outbound request answered with an error", metadata: ["status": "\(answer.status)"])
+                        log.info("outbound request answered with an error", metadata: ["status": "\(answer.status)"])
                     }
                     return response
                 }
                 delay = next
-                logger.info("retrying outbound request", metadata: ["status": "\(answer.status)", "delay_ms": "\(delay.wholeMilliseconds)"])
+                log.info("retrying outbound request", metadata: ["status": "\(answer.status)", "delay_ms": "\(delay.wholeMilliseconds)"])
 
             case .failure(let failure):
                 limiter.complete(permit, status: nil, announcement: nil, retryAfter: nil)
@@ -209,7 +203,7 @@ public final class OutboundClient: Service, Sendable {
                 }
                 let error = OutboundError(failure.kind, attempts: attempt)
                 metrics?.recordAttempt(provider: request.provider, outcome: error.outcome.label, duration: duration)
-                logger.debug(
+                log.debug(
                     "outbound attempt failed",
                     metadata: ["error": "\(error.description)", "duration_ms": "\(duration.wholeMilliseconds)"]
                 )
@@ -222,11 +216,11 @@ public final class OutboundClient: Service, Sendable {
                         unitRandom: unitRandom()
                     )
                 else {
-                    logger.warning("outbound request failed", metadata: ["error": "\(error.description)"])
+                    log.warning("outbound request failed", metadata: ["error": "\(error.description)"])
                     throw error
                 }
                 delay = next
-                logger.info("retrying outbound request", metadata: ["error": "\(error.description)", "delay_ms": "\(delay.wholeMilliseconds)"])
+                log.info("retrying outbound request", metadata: ["error": "\(error.description)", "delay_ms": "\(delay.wholeMilliseconds)"])
             }
             try await Task.sleep(for: delay)
             waitedBetweenAttempts += delay
@@ -238,27 +232,27 @@ public final class OutboundClient: Service, Sendable {
         _ request: OutboundRequest,
         attempt: Int,
         maxWait: Duration,
-        logger: Logger
+        log: OutboundRequestLog
     ) async throws -> (CircuitBreaker.Ticket, AdaptiveRateLimiter.Permit) {
         let ticket: CircuitBreaker.Ticket
         do {
             ticket = try breaker.admit(request.breakerKey, provider: request.provider)
         } catch {
             metrics?.recordAttempt(provider: request.provider, outcome: OutboundOutcome.circuitOpen.label, duration: nil)
-            logger.warning("outbound request refused: circuit open", metadata: ["breaker_key": "\(request.breakerKey)"])
+            log.warning("outbound request refused: circuit open", metadata: ["breaker_key": "\(request.breakerKey)"])
             throw OutboundError(error.kind, attempts: attempt - 1)
         }
         do {
             let (permit, waited) = try await limiter.acquire(request.limiterKey, maxWait: maxWait)
             metrics?.recordRateLimitWait(provider: request.provider, duration: waited)
             if waited > .zero {
-                logger.debug("outbound request waited for the rate limit", metadata: ["wait_ms": "\(waited.wholeMilliseconds)"])
+                log.debug("outbound request waited for the rate limit", metadata: ["wait_ms": "\(waited.wholeMilliseconds)"])
             }
             return (ticket, permit)
         } catch let error as OutboundError {
             breaker.record(ticket, .neutral)
             metrics?.recordAttempt(provider: request.provider, outcome: OutboundOutcome.rateLimited.label, duration: nil)
-            logger.warning("outbound request refused: rate limit wait too long", metadata: ["limiter_key": "\(request.limiterKey)"])
+            log.warning("outbound request refused: rate limit wait too long", metadata: ["limiter_key": "\(request.limiterKey)"])
             throw OutboundError(error.kind, attempts: attempt - 1)
         } catch {
             breaker.record(ticket, .neutral)
