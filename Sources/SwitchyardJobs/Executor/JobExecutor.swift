@@ -134,9 +134,11 @@ public struct JobExecutor: Service {
 
     private func execute(_ job: ClaimedJob, _ running: RunningJobs, _ wake: WakeSignal, _ completions: CompletionBuffer) async {
         var jobLogger = logger
-        jobLogger[metadataKey: "job_id"] = "\(job.id.lowercasedString)"
-        jobLogger[metadataKey: "kind"] = "\(job.kind)"
-        jobLogger[metadataKey: "tenant_id"] = "\(job.tenantID)"
+        // One change of the handler's metadata, not three: some handlers re-render their metadata at every change.
+        jobLogger.handler.metadata.merge(
+            ["job_id": "\(job.id.lowercasedString)", "kind": "\(job.kind)", "tenant_id": "\(job.tenantID)"],
+            uniquingKeysWith: { _, job in job }
+        )
         metrics?.recordStartLatency(kind: job.kind, latency: .seconds(job.claimedAt.timeIntervalSince(job.dueAt)))
         let context = JobContext(
             jobID: job.id,
