@@ -40,21 +40,15 @@ struct BenchCommand: AsyncParsableCommand {
                 configuration.jobs.tenantConcurrency = 100_000
                 let vault = Vault(provider: LocalKeyProvider(keyring: .generate(keyID: "bench")))
                 let database = try Database(configuration: configuration.database, vault: vault, metrics: nil, logger: logger)
-                let report = try await withThrowingTaskGroup(of: QueueBenchmark.Report?.self) { group in
-                    group.addTask {
-                        try await database.run()
-                        return nil
-                    }
-                    defer { group.cancelAll() }
-                    return try await QueueBenchmark(
-                        database: database,
-                        url: configuration.database.url,
-                        settings: configuration.jobs,
-                        jobs: jobs,
-                        rawWorkers: rawWorkers,
-                        logger: logger
-                    ).run()
-                }
+                let benchmark = QueueBenchmark(
+                    database: database,
+                    url: configuration.database.url,
+                    settings: configuration.jobs,
+                    jobs: jobs,
+                    rawWorkers: rawWorkers,
+                    logger: logger
+                )
+                let report = try await BenchDatabase.serving(database) { try await benchmark.run() }
                 print(report)
             }
         }

@@ -36,4 +36,16 @@ enum BenchDatabase {
         }
         return try await body(&configuration, logger)
     }
+
+    /// Runs `body` while `database`'s pool runs (its connections serve the benchmark), then stops the pool.
+    static func serving<Result: Sendable>(_ database: Database, _ body: @Sendable () async throws -> Result) async throws -> Result {
+        try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask {
+                try await database.run()
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await body()
+        }
+    }
 }

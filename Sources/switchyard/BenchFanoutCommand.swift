@@ -46,14 +46,7 @@ struct BenchFanoutCommand: AsyncParsableCommand {
                 latencySeconds: latencySeconds,
                 logger: logger
             )
-            let report = try await withThrowingTaskGroup(of: FanoutBenchmarkReport?.self) { group in
-                group.addTask {
-                    try await database.run()
-                    return nil
-                }
-                defer { group.cancelAll() }
-                return try await benchmark.run()
-            }
+            let report = try await BenchDatabase.serving(database) { try await benchmark.run() }
             print(report)
         }
     }

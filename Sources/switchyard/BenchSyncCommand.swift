@@ -38,14 +38,7 @@ struct BenchSyncCommand: AsyncParsableCommand {
                 pageSize: pageSize,
                 logger: logger
             )
-            let report = try await withThrowingTaskGroup(of: SyncBenchmarkReport?.self) { group in
-                group.addTask {
-                    try await database.run()
-                    return nil
-                }
-                defer { group.cancelAll() }
-                return try await benchmark.run()
-            }
+            let report = try await BenchDatabase.serving(database) { try await benchmark.run() }
             print(report)
         }
     }
