@@ -54,7 +54,14 @@ struct SyncRunPass {
                 // Sorted only now, in page order: a 401 marks the integration only once the pages before it committed.
                 if !(200..<300).contains(sent.status.code) { try await committing?.value }
                 let response = try await runner.check(sent, page: number, target: target, logger: logger)
-                let page = try await write(response, page: number, after: position, since: since, following: committing)
+                let guess = try? guessNext(after: position, in: response, page: number, since: since)
+                let page: WrittenPage
+                do {
+                    page = try await write(response, page: number, after: position, since: since, guess: guess, following: committing)
+                } catch {
+                    guess?.request.cancel()
+                    throw error
+                }
                 (position, ahead, committing) = (page.next, page.ahead, page.committing)
                 written = number
             }
@@ -108,6 +115,7 @@ struct SyncRunPass {
         page number: Int,
         after position: SyncPagePosition,
         since: JSONValue?,
+        guess: GuessedPage?,
         following previous: Task<Void, any Error>?
     ) async throws -> WrittenPage {
         let pagination = definition.pagination
@@ -148,17 +156,21 @@ struct SyncRunPass {
                     guard facts.progressed else { throw SyncRunSuperseded() }
                     try check(facts, page: number)
                     let next = try nextPosition(after: position, next: SyncPageNext(facts, linkNext: linkNext), page: number)
-                    // A request that cannot be made is left for the next turn, which fails on it in order.
-                    if next != .done, let request = try? request(at: next, since: since) {
-                        ahead = Task { [runner, target, lease, logger] in
-                            try await runner.send(request, page: number + 1, target: target, lease: lease, logger: logger)
-                        }
+                    if let guess, guess.position == next {
+                        ahead = guess.request
+                    } else if next != .done, let request = try? request(at: next, since: since) {
+                        // A request that cannot be made is left for the next turn, which fails on it in order.
+                        guess?.request.cancel()
+                        ahead = send(request, page: number + 1)
+                    } else {
+                        guess?.request.cancel()
                     }
                     signal.yield((next, ahead))
                     signal.finish()
                 }
             } catch {
                 ahead?.cancel()
+                guess?.request.cancel()
                 let failure = pageFailure(error, page: number)
                 signal.finish(throwing: failure)
                 throw failure
@@ -170,6 +182,64 @@ struct SyncRunPass {
         // The wait was cancelled: the transaction ends on its own, before the attempt does.
         try await committing.value
         throw CancellationError()
+    }
+
+    /// The next page's position as read from the page by `RawJSONPointer`, and its request, sent on that guess.
+    private struct GuessedPage: Sendable {
+        let position: SyncPagePosition
+        let request: Task<OutboundResponse, any Error>
+    }
+
+    /// Sends the next page's request on what the page seems to say, before its statement has run: the provider's
+    /// answer then travels while PostgreSQL parses and writes the page. The statement's answer decides (`write`);
+    /// a guess it does not confirm is cancelled. Only the pagination that a page's cursor, next URL, `has_more`
+    /// flag and `Link` header settle is guessed: not the ones that need its records counted.
+    private func guessNext(
+        after position: SyncPagePosition,
+        in response: OutboundResponse,
+        page number: Int,
+        since: JSONValue?
+    ) throws -> GuessedPage? {
+        let pagination = definition.pagination
+        switch pagination.style {
+        case .cursor where pagination.nextCursor != nil, .nextURL, .linkHeader: break
+        default: return nil
+        }
+        // The text `#>>` would give (`.some(nil)` for nothing there), or `nil` when the scan cannot tell.
+        func text(_ pointer: JSONPointer?) -> String?? {
+            guard let pointer else { return .some(nil) }
+            switch RawJSONPointer.value(at: pointer.tokens, in: response.body) {
+            case .absent?: return .some(nil)
+            case .text(let text)?: return .some(text)
+            default: return nil
+            }
+        }
+        var hasMore: Bool?
+        if let pointer = pagination.hasMore {
+            switch RawJSONPointer.value(at: pointer.tokens, in: response.body) {
+            case .bool(let flag)?: hasMore = flag
+            case .absent?, .text?: hasMore = nil
+            default: return nil
+            }
+        }
+        guard let nextCursor = text(pagination.nextCursor), let nextURL = text(pagination.nextURL) else { return nil }
+        let said = SyncPageNext(
+            recordCount: 0,
+            nextCursor: nextCursor,
+            nextURL: nextURL,
+            hasMore: hasMore,
+            lastRecordCursor: nil,
+            linkNext: LinkHeader.next(in: response.headers[values: HTTPField.Name("Link")!])
+        )
+        let next = try nextPosition(after: position, next: said, page: number)
+        guard next != .done else { return nil }
+        return GuessedPage(position: next, request: send(try request(at: next, since: since), page: number + 1))
+    }
+
+    private func send(_ request: SyncPageRequest, page number: Int) -> Task<OutboundResponse, any Error> {
+        Task { [runner, target, lease, logger] in
+            try await runner.send(request, page: number, target: target, lease: lease, logger: logger)
+        }
     }
 
     /// A page's statement that failed: not JSON, or JSON PostgreSQL cannot hold (`\u0000`), would fail again.
@@ -254,6 +324,15 @@ struct SyncPageNext: Sendable, Decodable {
     var hasMore: Bool?
     var lastRecordCursor: String?
     var linkNext: String?
+
+    init(recordCount: Int, nextCursor: String?, nextURL: String?, hasMore: Bool?, lastRecordCursor: String?, linkNext: String?) {
+        self.recordCount = recordCount
+        self.nextCursor = nextCursor
+        self.nextURL = nextURL
+        self.hasMore = hasMore
+        self.lastRecordCursor = lastRecordCursor
+        self.linkNext = linkNext
+    }
 
     init(_ facts: SyncPageFacts, linkNext: String?) {
         recordCount = facts.recordCount
