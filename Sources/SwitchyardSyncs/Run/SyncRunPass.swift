@@ -28,7 +28,7 @@ struct SyncRunPass {
             run.mode == .incremental ? try run.since.map { try JSONText.decode(JSONValue.self, $0, column: "sync_runs.since", row: run.id) } : nil
         var written = run.pages
         let first = written
-        // The request for the page after the one committing, sent before that commit (see `write`).
+        // The next page's request, sent while the page before it was written (see `guessNext` and `write`).
         var ahead: Task<OutboundResponse, any Error>?
         // The commit of the last page written, which the next page's write overlaps.
         var committing: Task<Void, any Error>?
