@@ -342,6 +342,56 @@ struct SyncRunTests {
         }
     }
 
+    @Test("a page written while the one before it commits waits for that commit, and moves the run on only when it committed")
+    func pageAfterCommittingPage() async throws {
+        try await SyncFixture.with([try .cursorItems()]) { fixture in
+            let run = try await fixture.start("items", mode: .full)
+            _ = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) { try await $0.startSyncRun(run.id) }
+            func page(_ number: Int) -> SyncPageWrite {
+                var write = SyncPageWrite(
+                    integration: fixture.integration,
+                    model: "item",
+                    document: #"{"data":[{"id":\#(number)}]}"#,
+                    records: ["data"],
+                    id: ["id"]
+                )
+                write.run = SyncPageProgress(run: run.id, page: number, position: "{}", linkNext: nil, recordsSeenIDs: true)
+                return write
+            }
+            // The rolled-back case first: the run is then still at page 0 for the committed one.
+            for commits in [false, true] {
+                let (wrote, wroteFirst) = AsyncStream<Void>.makeStream()
+                let (gate, release) = AsyncStream<Void>.makeStream()
+                let first = Task {
+                    try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) { transaction in
+                        #expect(try await transaction.writeSyncPage(page(1)).progressed)
+                        wroteFirst.yield()
+                        for await _ in gate { break }
+                        if !commits { throw TestFailure("page 1 rolls back") }
+                    }
+                }
+                for await _ in wrote { break }
+                let answered = ManagedAtomicFlag()
+                let second = Task {
+                    try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) { transaction in
+                        let progressed = try await transaction.writeSyncPage(page(2)).progressed
+                        answered.set()
+                        // As the run pass does: a page that did not move the run on is rolled back.
+                        guard progressed else { throw TestFailure("page 2 did not follow page 1") }
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(!answered.isSet, "page 2 waits on the run's row while page 1's transaction is open")
+                release.yield()
+                _ = await first.result
+                let followed = (try? await second.value) != nil
+                #expect(answered.isSet)
+                #expect(followed == commits)
+                #expect(try await fixture.syncRun(run.id).pages == (commits ? 2 : 0))
+            }
+        }
+    }
+
     @Test("a webhook event mapped by an enabled sync writes or deletes its record through the same writer")
     func realtimeWebhooks() async throws {
         let mapped = try SyncDefinition.records(

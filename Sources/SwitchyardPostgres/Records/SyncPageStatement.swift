@@ -10,8 +10,14 @@ import SwitchyardCore
 /// Every parameter is cast, so that the server infers each one's type whatever the bindings say (a `nil` goes as
 /// an untyped NULL). The document goes as `text` and is parsed by the `::jsonb` cast, as before: an invalid
 /// document fails the execution (22P02), not the binding.
+///
+/// The run's guard accepts a run at `page - 2` as well as `page - 1` pages, so that a page written while the one
+/// before it commits (`SyncRunPass`) waits for that commit on the run's row instead of missing it: a row the
+/// snapshot shows at `page - 2` is locked by the previous page's transaction, and once that commits PostgreSQL
+/// re-checks the guard on the row's new version. The page moves the run on only when the count it leaves is `page`
+/// (`progressed`); otherwise, the previous page having rolled back, the caller rolls this one back too.
 struct SyncPageStatement: PostgresPreparedStatement {
-    static let name = "switchyard_write_sync_page_v2"
+    static let name = "switchyard_write_sync_page_v3"
     static let sql = """
         WITH page AS (
             SELECT $1::text::jsonb AS doc
@@ -63,8 +69,8 @@ struct SyncPageStatement: PostgresPreparedStatement {
                        'link_next', $17::text),
                    checkpoint = GREATEST(checkpoint, (SELECT modified FROM elements
                                                        WHERE jsonb_typeof(modified) IN ('string', 'number') ORDER BY modified DESC LIMIT 1))
-             WHERE tenant_id = $6::uuid AND id = $9::uuid AND pages = $10::int4 - 1 AND status = 'running'
-            RETURNING 1
+             WHERE tenant_id = $6::uuid AND id = $9::uuid AND pages BETWEEN $10::int4 - 2 AND $10::int4 - 1 AND status = 'running'
+            RETURNING pages
         )
         SELECT (SELECT jsonb_typeof(records) FROM located) AS records_type,
                (SELECT count(*) FROM elements)::int8 AS record_count,
@@ -78,7 +84,7 @@ struct SyncPageStatement: PostgresPreparedStatement {
                (SELECT (doc #> $14::text[])::text FROM page) AS has_more,
                (SELECT data #>> $15::text[] FROM elements ORDER BY position DESC LIMIT 1) AS last_record_cursor,
                (SELECT modified::text FROM elements WHERE jsonb_typeof(modified) IN ('string', 'number') ORDER BY modified DESC LIMIT 1) AS max_modified,
-               (SELECT count(*) FROM progress)::int8 AS progressed
+               (SELECT count(*) FROM progress WHERE pages = $10::int4)::int8 AS progressed
         """
 
     let tenant: UUID

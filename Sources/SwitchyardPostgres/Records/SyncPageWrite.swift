@@ -33,9 +33,9 @@ public struct SyncPageWrite: Sendable {
     }
 }
 
-/// The run a page belongs to, moved past the page by the statement that writes it, provided it still has
-/// `page - 1` pages (otherwise another attempt of the run wrote this page; `SyncPageFacts.progressed` is false and
-/// the caller rolls back).
+/// The run a page belongs to, moved past the page by the statement that writes it, provided it has `page - 1`
+/// pages once any page still committing has (otherwise another attempt of the run wrote this page, or the page
+/// before it rolled back; `SyncPageFacts.progressed` is false and the caller rolls back).
 public struct SyncPageProgress: Sendable {
     public var run: UUID
     /// The page's number, from 1.
