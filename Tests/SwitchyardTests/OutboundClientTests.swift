@@ -65,9 +65,10 @@ struct OutboundClientTests {
     @Test("the per-attempt deadline also covers a body that trickles in")
     func attemptDeadlineCoversBody() async throws {
         try await FakeProviderAPI.withRunning { api in
-            // Every chunk arrives well within the read timeout, but the whole takes longer than the attempt may.
+            // Every chunk arrives well within the read timeout (far longer than the attempt, so that a starved machine cannot
+            // make it fire first), but the whole takes longer than the attempt may.
             api.script("/trickle", [], then: .trickle(chunks: 20, interval: .milliseconds(100)))
-            let configuration = OutboundConfiguration(readTimeout: .seconds(1), attemptTimeout: .milliseconds(500))
+            let configuration = OutboundConfiguration(readTimeout: .seconds(5), attemptTimeout: .milliseconds(500))
             try await api.withClient(configuration) { client in
                 let error = await #expect(throws: OutboundError.self) { try await client.send(api.request(.get, "/trickle"), logger: logger) }
                 #expect(error?.kind == .timeout(.deadline))
