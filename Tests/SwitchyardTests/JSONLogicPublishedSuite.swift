@@ -1,5 +1,5 @@
 // The published JSON Logic test suite: jsonlogic.com/tests.json (the spec's own expected results, used by
-// json-logic-js and the other implementations), as vendored unchanged by GoPlasmatic/datalogic-rs at
+// json-logic-js and the other implementations), as copied unchanged from GoPlasmatic/datalogic-rs at
 // tests/tests.json (commit 2149879ac34bb06d1410324de9a3a55d0970a89c). An array of [rule, data, expected] triples
 // with strings between groups naming them. Kept as a literal so the test target needs no resources.
 let jsonLogicPublishedSuite = #"""

@@ -188,6 +188,11 @@ struct JSONLogicTests {
             #expect(error?.reason == .outputTooLarge(limit: 1 << 20), "\(body)")
             #expect(error?.pointer.hasPrefix("/reduce/1") == true, "\(body)")
         }
+        // Wrapping the accumulator once per iteration builds a value too deep to walk, though small.
+        let wrapping = try Self.json(#"{"reduce": [{"var": "xs"}, [{"var": "accumulator"}], 0]}"#)
+        let thousand = JSONValue.object(["xs": .array(Array(repeating: .null, count: 1_000))])
+        let deep = #expect(throws: JSONLogicError.self) { try JSONLogic.evaluate(wrapping, data: thousand) }
+        #expect(deep?.reason == .outputTooDeep(limit: 256))
         let limits = JSONLogic.Limits(maxOutputBytes: 10)
         #expect(throws: JSONLogicError.self) { try JSONLogic.evaluate(Self.json(#"{"cat": ["12345", "678901"]}"#), limits: limits) }
         #expect(try JSONLogic.evaluate(Self.json(#"{"cat": ["12345", "67890"]}"#), limits: limits) == .string("1234567890"))

@@ -50,14 +50,17 @@ extension JSONLogic {
             guard steps <= limits.maxSteps else { throw JSONLogicError(.tooManySteps(limit: limits.maxSteps), path: path) }
         }
 
-        /// `value`, once its size is known to be within the limit. Measuring costs a step per KiB measured, so that
-        /// building and measuring the same large value over and over is bounded too.
+        /// `value`, once its size and nesting are known to be within the limits. Measuring costs a step per KiB
+        /// measured, so that building and measuring the same large value over and over is bounded too.
         private mutating func built(_ value: JSONValue) throws(JSONLogicError) -> JSONValue {
             var remaining = limits.maxOutputBytes
-            let within = value.fitsEstimatedSize(&remaining)
+            let fit = value.fit(within: &remaining, levels: limits.maxOutputDepth)
             try step((limits.maxOutputBytes - remaining) / 1024)
-            guard within else { throw JSONLogicError(.outputTooLarge(limit: limits.maxOutputBytes), path: path) }
-            return value
+            switch fit {
+            case .fits: return value
+            case .tooLarge: throw JSONLogicError(.outputTooLarge(limit: limits.maxOutputBytes), path: path)
+            case .tooDeep: throw JSONLogicError(.outputTooDeep(limit: limits.maxOutputDepth), path: path)
+            }
         }
 
         /// The argument at `index`, evaluated, with the path pointing at it.
@@ -264,26 +267,38 @@ extension JSONLogic {
 }
 
 extension JSONValue {
-    /// Whether the value's JSON text is at most `remaining` bytes (an estimate: a number counts 8), taking what it
-    /// measures from `remaining` and stopping as soon as it runs out.
-    func fitsEstimatedSize(_ remaining: inout Int) -> Bool {
+    enum Fit {
+        case fits
+        case tooLarge
+        case tooDeep
+    }
+
+    /// Whether the value's JSON text is at most `remaining` bytes (an estimate: a number counts 8) and its arrays and
+    /// objects nest at most `levels` deep, taking what it measures from `remaining` and stopping as soon as either
+    /// runs out (a value nested a hundred thousand deep would overflow the stack of whatever walks it next).
+    func fit(within remaining: inout Int, levels: Int) -> Fit {
         switch self {
         case .null, .bool: remaining -= 5
         case .number: remaining -= 8
         case .string(let text): remaining -= text.utf8.count + 2
         case .array(let elements):
+            guard levels > 0 else { return .tooDeep }
             remaining -= 2 + elements.count
-            guard remaining >= 0 else { return false }
+            guard remaining >= 0 else { return .tooLarge }
             for element in elements {
-                guard element.fitsEstimatedSize(&remaining) else { return false }
+                let fit = element.fit(within: &remaining, levels: levels - 1)
+                guard case .fits = fit else { return fit }
             }
         case .object(let members):
+            guard levels > 0 else { return .tooDeep }
             remaining -= 2
             for (key, value) in members {
                 remaining -= key.utf8.count + 4
-                guard remaining >= 0, value.fitsEstimatedSize(&remaining) else { return false }
+                guard remaining >= 0 else { return .tooLarge }
+                let fit = value.fit(within: &remaining, levels: levels - 1)
+                guard case .fits = fit else { return fit }
             }
         }
-        return remaining >= 0
+        return remaining >= 0 ? .fits : .tooLarge
     }
 }

@@ -14,11 +14,14 @@ public enum JSONLogic {
         public var maxSteps: Int
         /// The largest string or array (its JSON size, estimated) that an operator may build.
         public var maxOutputBytes: Int
+        /// How deeply the arrays and objects of a value that an operator builds may nest.
+        public var maxOutputDepth: Int
 
-        public init(maxDepth: Int = 64, maxSteps: Int = 100_000, maxOutputBytes: Int = 1 << 20) {
+        public init(maxDepth: Int = 64, maxSteps: Int = 100_000, maxOutputBytes: Int = 1 << 20, maxOutputDepth: Int = 256) {
             self.maxDepth = maxDepth
             self.maxSteps = maxSteps
             self.maxOutputBytes = maxOutputBytes
+            self.maxOutputDepth = maxOutputDepth
         }
 
         public static let standard = Limits()
@@ -86,6 +89,8 @@ public struct JSONLogicError: Error, Sendable, Hashable, CustomStringConvertible
         case tooManySteps(limit: Int)
         /// A string or array larger than the limit, in bytes of JSON.
         case outputTooLarge(limit: Int)
+        /// A value built with arrays or objects nested deeper than the limit.
+        case outputTooDeep(limit: Int)
     }
 
     public var reason: Reason
@@ -106,6 +111,7 @@ public struct JSONLogicError: Error, Sendable, Hashable, CustomStringConvertible
         case .tooDeep(let limit): return "\(location): the rule nests deeper than \(limit)"
         case .tooManySteps(let limit): return "\(location): the evaluation took more than \(limit) operations"
         case .outputTooLarge(let limit): return "\(location): a value built is larger than \(limit) bytes"
+        case .outputTooDeep(let limit): return "\(location): a value built nests deeper than \(limit)"
         }
     }
 }

@@ -1,7 +1,7 @@
 import SwitchyardCore
 
 // JSON Logic's reference implementation is JavaScript, and its published tests expect JavaScript's coercions
-// (`"1" == 1`, `"2" > 1`, `[] ` falsy). These are those coercions (ECMA-262 ToNumber, ToString, IsLooselyEqual,
+// (`"1" == 1`, `"2" > 1`, `[]` falsy). These are those coercions (ECMA-262 ToNumber, ToString, IsLooselyEqual,
 // IsLessThan) over JSON values, which have no `undefined` and no object identity.
 extension JSONValue {
     /// JSON Logic's truthiness: JavaScript's, except that an empty array is false.
