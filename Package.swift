@@ -104,6 +104,12 @@ let package = Package(
             dependencies: ["SwitchyardCore"],
             swiftSettings: swiftSettings
         ),
+        // Workflows: the JSON Logic expressions of conditions and computed values (issue 16).
+        .target(
+            name: "SwitchyardWorkflows",
+            dependencies: ["SwitchyardCore"],
+            swiftSettings: swiftSettings
+        ),
         // OAuth 2.0 as a confidential client: authorization requests with state and PKCE, the callback, token
         // exchange, single-flight refresh and revocation.
         .target(
@@ -320,7 +326,7 @@ let package = Package(
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardAPI", "SwitchyardMetrics", "SwitchyardVault", "SwitchyardOutbound",
                 "SwitchyardProviders", "SwitchyardOAuth", "SwitchyardWebhooks", "SwitchyardTestSupport", "SwitchyardJobs",
                 "SwitchyardAPIContract", "SwitchyardAPIClient", "SwitchyardDevCluster", "SwitchyardSyncs", "SwitchyardBenchmarks",
-                "SwitchyardDestinations",
+                "SwitchyardDestinations", "SwitchyardWorkflows",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "Crypto", package: "swift-crypto"),
