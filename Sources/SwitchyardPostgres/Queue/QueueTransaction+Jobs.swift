@@ -90,7 +90,7 @@ extension QueueTransaction {
     /// claimed again (jobs run at least once, REQUIREMENTS RL-2), and the completion that follows it flushes it anyway.
     /// Waiting for the flush made the claim's round trip what capped how fast an executor took work.
     public func claim(_ request: ClaimRequest) async throws -> [ClaimedJob] {
-        try await query("SELECT set_config('synchronous_commit', 'off', true)")
+        _ = try await query("SELECT set_config('synchronous_commit', 'off', true)").collect()
         return try await connection.guardedExecute(ClaimStatement(request: request), logger: logger)
     }
 
