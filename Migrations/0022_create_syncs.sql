@@ -38,10 +38,9 @@ CREATE TABLE integration_syncs (
 CREATE INDEX integration_syncs_due ON integration_syncs (next_run_at) WHERE enabled AND NOT paused;
 
 -- One run of a sync. Its id is the id of the `sync.run` job that carries it, so every attempt of that job
--- continues the same run. `position` is where the last committed page was read (a cursor, a URL, an offset or
--- a page number), `last_page` what that page said about the next one (its cursor, next URL, record count), and
--- `pages` how many pages are committed: all move in the statement that writes a page, so an executor killed
--- mid-run resumes at the first uncommitted page, and a page is never written twice.
+-- continues the same run. `position` is where the next page starts (a cursor, a URL, an offset or a page
+-- number) and `pages` how many pages are committed: both move in the transaction that writes a page, so an
+-- executor killed mid-run resumes at the first uncommitted page, and a page is never written twice.
 CREATE TABLE sync_runs (
     tenant_id          uuid        NOT NULL,
     id                 uuid        NOT NULL,
@@ -53,7 +52,6 @@ CREATE TABLE sync_runs (
     trigger            text        NOT NULL CHECK (trigger IN ('schedule', 'api', 'reset', 'webhook')),
     status             text        NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'running', 'succeeded', 'failed')),
     position           jsonb,
-    last_page          jsonb,
     pages              int         NOT NULL DEFAULT 0,
     added              int         NOT NULL DEFAULT 0,
     updated            int         NOT NULL DEFAULT 0,
