@@ -27,6 +27,9 @@ public struct APIDependencies: Sendable {
     /// Group commit of webhook deliveries; a service of the application.
     public let webhookWriter: WebhookIngestWriter
     public let webhooks: WebhookIngestor
+    /// Tenants' usage counted in this process; `usageFlusher` (a service of the application) writes it.
+    public let usage: UsageMeter
+    public let usageFlusher: UsageFlusher
 
     public init(
         configuration: SwitchyardConfiguration,
@@ -34,6 +37,7 @@ public struct APIDependencies: Sendable {
         metrics: MetricsRegistry,
         outbound: OutboundClient,
         jobs: JobRegistry = .standard(),
+        usage: UsageMeter = UsageMeter(),
         logger: Logger = Logger(label: "switchyard.webhooks")
     ) {
         self.configuration = configuration
@@ -41,8 +45,10 @@ public struct APIDependencies: Sendable {
         self.metrics = metrics
         self.outbound = outbound
         self.jobs = jobs
+        self.usage = usage
+        self.usageFlusher = UsageFlusher(database: database, meter: usage, settings: configuration.usage, logger: logger)
         self.webhookWriter = WebhookIngestWriter(database: database, metrics: metrics.webhooks, logger: logger)
-        self.webhooks = WebhookIngestor(database: database, writer: webhookWriter, metrics: metrics.webhooks)
+        self.webhooks = WebhookIngestor(database: database, writer: webhookWriter, metrics: metrics.webhooks, usage: usage)
     }
 }
 
@@ -65,7 +71,8 @@ public func buildRouter(_ dependencies: APIDependencies) -> Router<AppRequestCon
     let v1 = router.group("v1").add(
         middleware: AuthenticationMiddleware(
             authenticator: authenticator,
-            rateLimiter: RateLimiter(ratePerSecond: limits.rateLimitPerSecond, burst: limits.rateLimitBurst)
+            rateLimiter: RateLimiter(ratePerSecond: limits.rateLimitPerSecond, burst: limits.rateLimitBurst),
+            usage: dependencies.usage
         )
     )
     TenantsController(database: database, limits: limits, idempotent: idempotent)
@@ -85,7 +92,7 @@ public func buildRouter(_ dependencies: APIDependencies) -> Router<AppRequestCon
     let integrations = v1.group("integrations", context: TenantRequestContext.self)
     IntegrationsController(database: database, limits: limits, idempotent: idempotent, directory: directory, oauth: oauth)
         .addRoutes(to: integrations)
-    ProxyController(caller: oauth.caller, limits: limits)
+    ProxyController(caller: oauth.caller, limits: limits, usage: dependencies.usage)
         .addRoutes(to: integrations)
     SyncRecordsController(database: database, limits: limits).addRoutes(to: integrations)
     let syncs = SyncsController(database: database, directory: directory, limits: limits)
@@ -101,7 +108,7 @@ public func buildRouter(_ dependencies: APIDependencies) -> Router<AppRequestCon
     WebhookEventsController(database: database, limits: limits)
         .addRoutes(to: v1.group("webhook-events", context: TenantRequestContext.self))
     // Providers: no API key, the signature is the credential.
-    WebhookIngestController(ingestor: dependencies.webhooks, metrics: dependencies.metrics.webhooks).addRoutes(to: router)
+    WebhookIngestController(ingestor: dependencies.webhooks).addRoutes(to: router)
     // End users' browsers: no API key, the connect token or the OAuth state is the credential.
     ConnectPageController(database: database, oauth: oauth).addRoutes(to: router)
     OAuthCallbackController(oauth: oauth).addRoutes(to: router)
@@ -113,9 +120,23 @@ public func buildRouter(_ dependencies: APIDependencies) -> Router<AppRequestCon
     jobs.addRoutes(deadLetters: v1.group("dead-letters", context: TenantRequestContext.self))
     SchedulesController(database: database, limits: limits, idempotent: idempotent, registry: dependencies.jobs)
         .addRoutes(to: v1.group("schedules", context: TenantRequestContext.self))
-    let destinations = DestinationsController(database: database, limits: limits, ssrfGuard: dependencies.outbound.ssrfGuard)
+    let destinationActions = DestinationActions(database: database, ssrfGuard: dependencies.outbound.ssrfGuard)
+    let destinations = DestinationsController(database: database, limits: limits, actions: destinationActions)
     destinations.addRoutes(destinations: v1.group("destinations", context: TenantRequestContext.self))
     destinations.addRoutes(deliveries: v1.group("deliveries", context: TenantRequestContext.self))
+    PortalSessionsController(database: database, settings: configuration.portal, publicBaseURL: configuration.publicBaseURL)
+        .addRoutes(to: v1.group("portal-sessions", context: TenantRequestContext.self))
+    // People's browsers: no API key, the portal session's cookie (from a one-time link) is the credential.
+    PortalController(
+        database: database,
+        access: PortalAccess(database: database, settings: configuration.portal, secureCookies: configuration.http.tls != nil),
+        destinations: destinationActions,
+        oauth: oauth,
+        publicBaseURL: configuration.publicBaseURL
+    ).addRoutes(to: router)
+    let usage = UsageController(database: database)
+    usage.addRoutes(tenant: v1.group("metrics/usage", context: TenantRequestContext.self))
+    usage.addRoutes(operator: v1.group("platform/metrics/usage", context: OperatorRequestContext.self))
 
     routeTable.set(RouteTable(router: router))
     return router
@@ -168,7 +189,9 @@ public func buildApplication(
         router: buildRouter(dependencies),
         server: try buildServer(http),
         configuration: .init(address: .hostname(http.host, port: http.port), serverName: "switchyard"),
-        services: [dependencies.database, dependencies.outbound, dependencies.webhookWriter] + extraServices,
+        // Stopped in reverse order: the usage flusher's last flush comes after the executor of `dev` (an extra service)
+        // has stopped counting, and before the pool closes.
+        services: [dependencies.database, dependencies.outbound, dependencies.webhookWriter, dependencies.usageFlusher] + extraServices,
         onServerRunning: onServerRunning ?? { _ in },
         logger: logger
     )

@@ -108,7 +108,7 @@ public final class LocalPostgresCluster: Sendable {
         let port = try options.port ?? freeLoopbackPort()
         var serverOptions = [
             "-p \(port)", "-c listen_addresses=127.0.0.1", "-c unix_socket_directories='\(dataDirectory.path)'",
-            "-c max_connections=300", "-c shared_buffers=128MB",
+            "-c max_connections=600", "-c shared_buffers=128MB",
         ]
         if !options.durable {
             serverOptions += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]

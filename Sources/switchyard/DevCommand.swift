@@ -70,15 +70,17 @@ struct DevCommand: AsyncParsableCommand {
         let metrics = MetricsRegistry(version: Switchyard.version)
         let database = try Database(configuration: configuration.database, vault: vault, metrics: metrics.database, logger: logger)
         let outbound = OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: metrics.outbound)
+        let usage = UsageMeter()
         let jobs = JobRegistry.executor(
             configuration: configuration,
             database: database,
             outbound: outbound,
             webhookMetrics: metrics.webhooks,
-            deliveryMetrics: metrics.deliveries
+            deliveryMetrics: metrics.deliveries,
+            usage: usage
         )
         let app = try buildApplication(
-            APIDependencies(configuration: configuration, database: database, metrics: metrics, outbound: outbound),
+            APIDependencies(configuration: configuration, database: database, metrics: metrics, outbound: outbound, usage: usage),
             // The scheduler and an executor in the same process, so a newcomer still needs one command.
             extraServices: [
                 DataKeyMaintenance(database: database, logger: logger),
@@ -89,7 +91,14 @@ struct DevCommand: AsyncParsableCommand {
                     deliveryMetrics: metrics.deliveries,
                     logger: logger
                 ),
-                JobExecutor(database: database, registry: jobs, options: ExecutorOptions(configuration.jobs), metrics: metrics.jobs, logger: logger),
+                JobExecutor(
+                    database: database,
+                    registry: jobs,
+                    options: ExecutorOptions(configuration.jobs),
+                    metrics: metrics.jobs,
+                    usage: usage,
+                    logger: logger
+                ),
             ],
             logger: logger,
             onServerRunning: { channel in

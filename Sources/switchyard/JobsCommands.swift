@@ -36,21 +36,26 @@ struct ExecutorCommand: AsyncParsableCommand {
         try await runJobsProcess(configuration: configuration, probes: probes, name: "executor") { database, metrics, logger in
             // Handlers call providers (token refresh) through the same outbound client as the API.
             let outbound = OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: metrics.outbound)
+            let usage = UsageMeter()
             let registry = JobRegistry.executor(
                 configuration: configuration,
                 database: database,
                 outbound: outbound,
                 webhookMetrics: metrics.webhooks,
-                deliveryMetrics: metrics.deliveries
+                deliveryMetrics: metrics.deliveries,
+                usage: usage
             )
             let executor = JobExecutor(
                 database: database,
                 registry: registry,
                 options: ExecutorOptions(configuration.jobs),
                 metrics: metrics.jobs,
+                usage: usage,
                 logger: logger
             )
-            return ProcessServices(services: [outbound, executor], readiness: { executor.notReadyReason() })
+            // Started before the executor, so stopped after it: its last flush has every attempt's count.
+            let usageFlusher = UsageFlusher(database: database, meter: usage, settings: configuration.usage, logger: logger)
+            return ProcessServices(services: [outbound, usageFlusher, executor], readiness: { executor.notReadyReason() })
         }
     }
 }

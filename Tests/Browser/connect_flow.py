@@ -11,27 +11,17 @@ Driven by OAuthBrowserTests (Swift), which checks the resulting integration thro
 import os
 import sys
 
-from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-
-def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--window-size=900,900", "--no-first-run", "--disable-extensions"):
-        options.add_argument(argument)
-    service = Service(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
-    return webdriver.Chrome(options=options, service=service)
+from chromium import browser
 
 
 def main(connect_url, deny_url, screenshots):
     os.makedirs(screenshots, exist_ok=True)
-    driver = browser()
+    driver = browser("900,900")
     # A wait can look at an element of the page being replaced by a navigation (a form post, a redirect): that
     # element goes stale mid-check, which means "not yet", not a failure.
     wait = WebDriverWait(driver, 20, ignored_exceptions=[StaleElementReferenceException])

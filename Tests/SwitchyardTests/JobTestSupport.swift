@@ -101,10 +101,11 @@ extension Database {
     func withExecutor<Result: Sendable>(
         registry: JobRegistry,
         settings: JobsSettings = fastJobsSettings(),
+        usage: UsageMeter? = nil,
         logger: Logger,
         _ body: @Sendable () async throws -> Result
     ) async throws -> Result {
-        let executor = JobExecutor(database: self, registry: registry, options: ExecutorOptions(settings), metrics: nil, logger: logger)
+        let executor = JobExecutor(database: self, registry: registry, options: ExecutorOptions(settings), metrics: nil, usage: usage, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await executor.run() }
             defer { group.cancelAll() }

@@ -118,7 +118,7 @@ enum DestinationRules {
         "keep-alive", "proxy-connection", "proxy-authorization", "te", "trailer", "upgrade", "expect", "cookie",
     ]
 
-    /// The form of the URL; where it leads is `DestinationsController.checkReachable`'s (the SSRF guard resolves it).
+    /// The form of the URL; where it leads is `DestinationActions.checkReachable`'s (the SSRF guard resolves it).
     static func validate(url: String) throws(SwitchyardError) {
         guard (8...2048).contains(url.utf8.count) else { throw .validation("url must be 8 to 2048 characters.") }
         // RFC 3986 characters only: no spaces or Unicode for the URL parsers to read two ways.

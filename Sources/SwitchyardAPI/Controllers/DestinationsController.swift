@@ -12,13 +12,10 @@ import SwitchyardPostgres
 struct DestinationsController: Sendable {
     let database: Database
     let limits: LimitsConfiguration
-    /// The outbound client's guard: a URL is refused here by the rules its deliveries are sent under (API-5, DS-3).
-    let ssrfGuard: SSRFGuard
+    let actions: DestinationActions
 
     /// Events one replay queues at most; a capped replay says where to go on from.
     static let replayLimit = 100_000
-    /// Unexpired signing secrets a destination may have: every delivery carries one signature per secret.
-    static let maxSecrets = 10
 
     func addRoutes(destinations group: RouterGroup<TenantRequestContext>) {
         group.post(use: create)
@@ -44,18 +41,11 @@ struct DestinationsController: Sendable {
     @Sendable func create(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
         let input = try Components.Schemas.DestinationCreate.decode(from: try await request.collectJSONBody(limit: limits.maxBodyBytes))
-        let settings = try input.settings
-        try await checkReachable(settings.url)
-        let secret = StandardWebhookSecret.generate().text
-        let (record, secrets) = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
-            let record = try await transaction.createDestination(settings, secret: secret)
-            try await transaction.recordAudit(context.audit("destination.created", "destination", record.id.lowercasedString))
-            return (record, try await transaction.destinationSecrets(of: record.id))
-        }
+        let saved = try await actions.create(input, tenant: context.tenantID, audit: context.auditor, logger: context.logger)
         return try HTTPPayload.json(
-            Components.Schemas.Destination(record, secrets: secrets, secret: secret),
+            Components.Schemas.Destination(saved.record, secrets: saved.secrets, secret: saved.newSecret),
             status: .created,
-            headers: [.location: "/v1/destinations/\(record.id.lowercasedString)", .cacheControl: "no-store"]
+            headers: [.location: "/v1/destinations/\(saved.record.id.lowercasedString)", .cacheControl: "no-store"]
         ).response
     }
 
@@ -72,32 +62,22 @@ struct DestinationsController: Sendable {
 
     @Sendable func show(_ request: Request, context: TenantRequestContext) async throws -> Response {
         let id = try request.uuid("destination_id", context: context, resource: "The destination")
-        let (record, secrets) = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
-            (try await Self.require(id, in: transaction), try await transaction.destinationSecrets(of: id))
-        }
-        return try HTTPPayload.json(Components.Schemas.Destination(record, secrets: secrets)).response
+        let saved = try await actions.show(id, tenant: context.tenantID, logger: context.logger)
+        return try HTTPPayload.json(Components.Schemas.Destination(saved.record, secrets: saved.secrets)).response
     }
 
     @Sendable func update(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
         let id = try request.uuid("destination_id", context: context, resource: "The destination")
         let body = try await request.collectJSONBody(limit: limits.maxBodyBytes)
-        // Checked after the destination is found: another tenant's destination is a 404 whatever the body says.
-        let parsed = Result { try DestinationPatch.decode(from: body) }
-        _ = try await database.withTenant(context.tenantID, logger: context.logger) { try await Self.require(id, in: $0) }
-        let patch = try parsed.get()
-        // Resolved outside the transaction, which would otherwise hold its connection through a DNS lookup.
-        if let url = patch.update.url { try await checkReachable(url) }
-        let (record, secrets) = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
-            let current = try await Self.require(id, in: transaction)
-            let change = try patch.settings(replacing: current)
-            guard let record = try await transaction.updateDestination(id, change.settings, replacingHeaders: change.replacingHeaders) else {
-                throw SwitchyardError.notFound("The destination")
-            }
-            try await transaction.recordAudit(context.audit("destination.updated", "destination", id.lowercasedString))
-            return (record, try await transaction.destinationSecrets(of: id))
-        }
-        return try HTTPPayload.json(Components.Schemas.Destination(record, secrets: secrets)).response
+        let saved = try await actions.update(
+            id,
+            Result { try DestinationPatch.decode(from: body) },
+            tenant: context.tenantID,
+            audit: context.auditor,
+            logger: context.logger
+        )
+        return try HTTPPayload.json(Components.Schemas.Destination(saved.record, secrets: saved.secrets)).response
     }
 
     @Sendable func delete(_ request: Request, context: TenantRequestContext) async throws -> Response {
@@ -117,30 +97,10 @@ struct DestinationsController: Sendable {
         try context.require(.write)
         let id = try request.uuid("destination_id", context: context, resource: "The destination")
         let body = try await request.collectJSONBody(limit: limits.maxBodyBytes)
-        let parsed = Result { try body.readableBytes == 0 ? nil : Components.Schemas.DestinationSecretRotation.decode(from: body) }
-        let secret = StandardWebhookSecret.generate().text
-        let (record, secrets) = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
-            let record = try await Self.require(id, in: transaction)
-            let grace = try parsed.get()?.gracePeriodSeconds ?? Components.Schemas.DestinationSecretRotation.defaultGracePeriodSeconds
-            guard try await transaction.destinationSecrets(of: id).count < Self.maxSecrets else {
-                throw SwitchyardError.conflict(
-                    "The destination has \(Self.maxSecrets) unexpired secrets; rotate again when the grace period of one has ended."
-                )
-            }
-            let added = try await transaction.addDestinationSecret(secret, to: id, expiresAt: nil)
-            try await transaction.expireOtherDestinationSecrets(of: id, keeping: added.id, at: Date().addingTimeInterval(TimeInterval(grace)))
-            try await transaction.recordAudit(
-                context.audit(
-                    "destination.secret_rotated",
-                    "destination",
-                    id.lowercasedString,
-                    ["secret_id": added.id.lowercasedString, "grace_period_seconds": "\(grace)"]
-                )
-            )
-            return (record, try await transaction.destinationSecrets(of: id))
-        }
+        let grace = Result { try body.readableBytes == 0 ? nil : Components.Schemas.DestinationSecretRotation.decode(from: body).gracePeriodSeconds }
+        let saved = try await actions.rotateSecret(id, gracePeriod: grace, tenant: context.tenantID, audit: context.auditor, logger: context.logger)
         return try HTTPPayload.json(
-            Components.Schemas.Destination(record, secrets: secrets, secret: secret),
+            Components.Schemas.Destination(saved.record, secrets: saved.secrets, secret: saved.newSecret),
             headers: [.cacheControl: "no-store"]
         ).response
     }
@@ -148,53 +108,24 @@ struct DestinationsController: Sendable {
     @Sendable func enable(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
         let id = try request.uuid("destination_id", context: context, resource: "The destination")
-        let (record, secrets) = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
-            var record = try await Self.require(id, in: transaction)
-            if !record.enabled {
-                guard let enabled = try await transaction.enableDestination(id) else { throw SwitchyardError.notFound("The destination") }
-                record = enabled
-                try await transaction.recordAudit(context.audit("destination.enabled", "destination", id.lowercasedString))
-            }
-            return (record, try await transaction.destinationSecrets(of: id))
-        }
-        return try HTTPPayload.json(Components.Schemas.Destination(record, secrets: secrets)).response
+        let saved = try await actions.enable(id, tenant: context.tenantID, audit: context.auditor, logger: context.logger)
+        return try HTTPPayload.json(Components.Schemas.Destination(saved.record, secrets: saved.secrets)).response
     }
 
     @Sendable func disable(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
         let id = try request.uuid("destination_id", context: context, resource: "The destination")
         let body = try await request.collectJSONBody(limit: limits.maxBodyBytes)
-        let parsed = Result { try body.readableBytes == 0 ? nil : Components.Schemas.DestinationDisable.decode(from: body) }
-        let (record, secrets) = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
-            var record = try await Self.require(id, in: transaction)
-            let reason = try parsed.get()?.reason ?? "disabled through the API"
-            if record.enabled {
-                guard let disabled = try await transaction.disableDestination(id, reason: reason) else {
-                    throw SwitchyardError.notFound("The destination")
-                }
-                record = disabled
-                try await transaction.recordAudit(context.audit("destination.disabled", "destination", id.lowercasedString))
-            }
-            return (record, try await transaction.destinationSecrets(of: id))
-        }
-        return try HTTPPayload.json(Components.Schemas.Destination(record, secrets: secrets)).response
+        let reason = Result { try body.readableBytes == 0 ? nil : Components.Schemas.DestinationDisable.decode(from: body).reason }
+        let saved = try await actions.disable(id, reason: reason, tenant: context.tenantID, audit: context.auditor, logger: context.logger)
+        return try HTTPPayload.json(Components.Schemas.Destination(saved.record, secrets: saved.secrets)).response
     }
 
     /// One delivery of a synthetic `destination.test` event, to this destination only.
     @Sendable func test(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.write)
         let id = try request.uuid("destination_id", context: context, resource: "The destination")
-        let delivery = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
-            guard try await Self.require(id, in: transaction).enabled else {
-                throw SwitchyardError.conflict("The destination is disabled; enable it to send it a test event.")
-            }
-            guard let delivery = try await transaction.enqueueTestDelivery(to: id) else { throw SwitchyardError.notFound("The destination") }
-            try await transaction.recordAudit(
-                context.audit("destination.tested", "destination", id.lowercasedString, ["delivery_id": delivery.id.lowercasedString])
-            )
-            return delivery
-        }
-        return try Self.accepted(delivery)
+        return try Self.accepted(try await actions.test(id, tenant: context.tenantID, audit: context.auditor, logger: context.logger))
     }
 
     /// Every recorded event since a time that the destination's filter matches, delivered to it again.
@@ -204,7 +135,7 @@ struct DestinationsController: Sendable {
         let body = try await request.collectJSONBody(limit: limits.maxBodyBytes)
         let parsed = Result { try Components.Schemas.DestinationReplay.decode(from: body) }
         let replayed = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
-            _ = try await Self.require(id, in: transaction)
+            _ = try await DestinationActions.require(id, in: transaction)
             let input = try parsed.get()
             let replayed = try await transaction.replayEvents(to: id, since: input.since, until: input.until, limit: Self.replayLimit)
             try await transaction.recordAudit(
@@ -267,21 +198,6 @@ struct DestinationsController: Sendable {
     }
 
     // MARK: Helpers
-
-    /// Refuses (422) a URL the SSRF guard would refuse at delivery time: not https (unless allow-listed), with a user
-    /// name or password, or naming or resolving to a loopback, private, link-local, CGNAT or ULA address.
-    private func checkReachable(_ url: String) async throws {
-        do {
-            _ = try await ssrfGuard.check(url)
-        } catch {
-            throw SwitchyardError.validation("The field 'url' is not valid: \(error.description).")
-        }
-    }
-
-    private static func require(_ id: UUID, in transaction: TenantTransaction) async throws -> DestinationRecord {
-        guard let record = try await transaction.destination(id) else { throw SwitchyardError.notFound("The destination") }
-        return record
-    }
 
     private static func accepted(_ delivery: DeliveryRecord) throws -> Response {
         try HTTPPayload.json(

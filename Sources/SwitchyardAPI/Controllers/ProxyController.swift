@@ -12,6 +12,8 @@ import SwitchyardOutbound
 struct ProxyController: Sendable {
     let caller: IntegrationCaller
     let limits: LimitsConfiguration
+    /// Counts calls per provider and status class (`failed` when no answer came) in the tenant's usage.
+    let usage: UsageMeter?
 
     static let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
     /// Request headers passed on to the provider; everything else (cookies, auth, forwarding headers) stays here.
@@ -41,14 +43,21 @@ struct ProxyController: Sendable {
         for name in Self.forwardedRequestHeaders {
             if let value = request.headers[name] { headers[name] = value }
         }
-        let response = try await caller.send(
-            target,
-            method: request.method,
-            url: url,
-            headers: headers,
-            body: body.readableBytes > 0 ? body : nil,
-            logger: context.logger
-        )
+        let response: OutboundResponse
+        do {
+            response = try await caller.send(
+                target,
+                method: request.method,
+                url: url,
+                headers: headers,
+                body: body.readableBytes > 0 ? body : nil,
+                logger: context.logger
+            )
+        } catch {
+            usage?.record(.proxyCalls, tenant: context.tenantID, dimension: "\(target.provider.id)/failed")
+            throw error
+        }
+        usage?.record(.proxyCalls, tenant: context.tenantID, dimension: "\(target.provider.id)/\(response.status.code / 100)xx")
         var returned = HTTPFields()
         for name in Self.returnedResponseHeaders {
             if let value = response.headers[name] { returned[name] = value }

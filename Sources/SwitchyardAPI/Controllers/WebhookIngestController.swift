@@ -3,7 +3,6 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import SwitchyardCore
-import SwitchyardMetrics
 import SwitchyardPostgres
 import SwitchyardWebhooks
 
@@ -11,7 +10,6 @@ import SwitchyardWebhooks
 /// source's own secrets over the raw bytes, is the credential. 2xx only once the event is committed.
 struct WebhookIngestController: Sendable {
     let ingestor: WebhookIngestor
-    let metrics: WebhookMetrics
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.post("webhooks/{source_id}", use: receive)
@@ -29,14 +27,14 @@ struct WebhookIngestController: Sendable {
             throw SwitchyardError(.unavailable, code: "service-unavailable", detail: "This endpoint cannot verify deliveries right now; retry later.")
         }
         guard let source = resolved else {
-            metrics.recordRejected(reason: WebhookRejection.unknownSource.rawValue)
+            ingestor.rejected(.unknownSource, source: nil)
             throw WebhookRejection.unknownSource
         }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: source.maxBodyBytes)
         } catch {
-            metrics.recordRejected(reason: WebhookRejection.tooLarge.rawValue)
+            ingestor.rejected(.tooLarge, source: source)
             throw SwitchyardError(
                 .payloadTooLarge(limit: source.maxBodyBytes),
                 code: "payload-too-large",

@@ -10,6 +10,8 @@ struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let authenticator: Authenticator
     let rateLimiter: RateLimiter
+    /// Counts each tenant's authenticated requests by status class (`GET /v1/metrics/usage`).
+    let usage: UsageMeter?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.uri.queryParameters.contains(where: { ["api_key", "access_token", "key", "token"].contains(String($0.key)) }) {
@@ -32,7 +34,24 @@ struct AuthenticationMiddleware: RouterMiddleware {
             limiterKey = caller.key.id.lowercasedString
             context.logger[metadataKey: "tenant_id"] = .string(caller.tenantID.description)
             context.logger[metadataKey: "api_key"] = .string(caller.key.displayPrefix)
+            if let usage {
+                return try await Self.counting(usage, tenant: caller.tenantID) {
+                    try await admit(limiterKey, principal: principal, request: request, context: context, next: next)
+                }
+            }
         }
+        return try await admit(limiterKey, principal: principal, request: request, context: context, next: next)
+    }
+
+    /// Applies the key's rate limit, then calls the route as `principal`.
+    private func admit(
+        _ limiterKey: String,
+        principal: Principal,
+        request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var context = context
         if case .limited(let seconds) = rateLimiter.check(limiterKey) {
             throw SwitchyardError(
                 .rateLimited(retryAfterSeconds: seconds),
@@ -42,5 +61,24 @@ struct AuthenticationMiddleware: RouterMiddleware {
         }
         context.principal = principal
         return try await next(request, context)
+    }
+}
+
+extension AuthenticationMiddleware {
+    /// Runs `route` and counts its answer, or the error it throws, by status class.
+    static func counting(_ usage: UsageMeter, tenant: TenantID, _ route: () async throws -> Response) async throws -> Response {
+        do {
+            let response = try await route()
+            usage.record(.apiRequests, tenant: tenant, dimension: statusClass(response.status.code))
+            return response
+        } catch {
+            let status = ProblemDetails.status(of: error)
+            usage.record(.apiRequests, tenant: tenant, dimension: statusClass(status))
+            throw error
+        }
+    }
+
+    static func statusClass(_ code: Int) -> String {
+        "\(min(max(code / 100, 1), 5))xx"
     }
 }

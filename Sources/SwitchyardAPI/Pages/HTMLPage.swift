@@ -11,16 +11,8 @@ struct HTMLPage: Sendable {
     var status: HTTPResponse.Status = .ok
 
     var response: Response {
-        var headers = HTTPFields()
+        var headers = Self.headers(formsOnlyHere: false)
         headers[.contentType] = "text/html; charset=utf-8"
-        headers[.cacheControl] = "no-store"
-        // No scripts, no framing (a consent step must not be clickjacked), and no Referer carrying the
-        // connect token to the provider.
-        headers[HTTPField.Name("Content-Security-Policy")!] =
-            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'"
-        headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
-        headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
-        headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
         let html = """
             <!doctype html>
             <html lang="en">
@@ -38,6 +30,21 @@ struct HTMLPage: Sendable {
             </html>
             """
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// The headers of every page for people: not cached, no scripts, no framing (a consent step must not be
+    /// clickjacked), and no Referer carrying a token in the URL elsewhere. `formsOnlyHere` adds `form-action 'self'`
+    /// (the connect pages' forms end at the provider through a redirect, which that would block).
+    static func headers(formsOnlyHere: Bool) -> HTTPFields {
+        var headers = HTTPFields()
+        headers[.cacheControl] = "no-store"
+        headers[HTTPField.Name("Content-Security-Policy")!] =
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; " + (formsOnlyHere ? "form-action 'self'; " : "")
+            + "frame-ancestors 'none'; base-uri 'none'"
+        headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
+        headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+        return headers
     }
 
     static let style = """

@@ -16,6 +16,16 @@ enum ProblemDetails {
         return HTTPPayload(status: problem.status, headers: problem.headers, body: problem.body)
     }
 
+    /// The status `error` is answered with, without logging anything (usage counting).
+    static func status(of error: any Error) -> Int {
+        switch error {
+        case let error as SwitchyardError: error.kind.statusCode
+        case let error as any SwitchyardErrorConvertible: error.switchyardError.kind.statusCode
+        case let error as any HTTPResponseError: error.status.code
+        default: 500
+        }
+    }
+
     private static func switchyardError(for error: any Error, logger: Logger) -> SwitchyardError {
         if let error = error as? SwitchyardError {
             if case .internal = error.kind {

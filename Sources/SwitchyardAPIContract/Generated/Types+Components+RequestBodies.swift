@@ -19,6 +19,53 @@ package import struct Foundation.Date
 extension Components {
     /// Types generated from the `#/components/requestBodies` section of the OpenAPI document.
     package enum RequestBodies {
+        /// - Remark: Generated from `#/components/requestBodies/PortalForm`.
+        @frozen package enum PortalForm: Sendable, Hashable {
+            /// - Remark: Generated from `#/components/requestBodies/PortalForm/urlEncodedForm`.
+            package struct UrlEncodedFormPayload: Codable, Hashable, Sendable {
+                /// The session's form token, in every portal form.
+                ///
+                /// - Remark: Generated from `#/components/requestBodies/PortalForm/urlEncodedForm/csrf`.
+                package var csrf: Swift.String
+                /// A container of undocumented properties.
+                package var additionalProperties: [String: Swift.String]
+                /// Creates a new `UrlEncodedFormPayload`.
+                ///
+                /// - Parameters:
+                ///   - csrf: The session's form token, in every portal form.
+                ///   - additionalProperties: A container of undocumented properties.
+                package init(
+                    csrf: Swift.String,
+                    additionalProperties: [String: Swift.String] = .init()
+                ) {
+                    self.csrf = csrf
+                    self.additionalProperties = additionalProperties
+                }
+                package enum CodingKeys: String, CodingKey {
+                    case csrf
+                }
+                package init(from decoder: any Swift.Decoder) throws {
+                    let container = try decoder.container(keyedBy: CodingKeys.self)
+                    self.csrf = try container.decode(
+                        Swift.String.self,
+                        forKey: .csrf
+                    )
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [
+                        "csrf"
+                    ])
+                }
+                package func encode(to encoder: any Swift.Encoder) throws {
+                    var container = encoder.container(keyedBy: CodingKeys.self)
+                    try container.encode(
+                        self.csrf,
+                        forKey: .csrf
+                    )
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// - Remark: Generated from `#/components/requestBodies/PortalForm/content/application\/x-www-form-urlencoded`.
+            case urlEncodedForm(Components.RequestBodies.PortalForm.UrlEncodedFormPayload)
+        }
         /// - Remark: Generated from `#/components/requestBodies/ProxiedBody`.
         @frozen package enum ProxiedBody: Sendable, Hashable {
             /// - Remark: Generated from `#/components/requestBodies/ProxiedBody/content/*\/*`.

@@ -19,6 +19,236 @@ package import struct Foundation.Date
 extension Components {
     /// Types generated from the `#/components/responses` section of the OpenAPI document.
     package enum Responses {
+        package struct PortalPage: Sendable, Hashable {
+            /// - Remark: Generated from `#/components/responses/PortalPage/content`.
+            @frozen package enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/components/responses/PortalPage/content/text\/html`.
+                case html(OpenAPIRuntime.HTTPBody)
+                /// The associated value of the enum case if `self` is `.html`.
+                ///
+                /// - Throws: An error if `self` is not `.html`.
+                /// - SeeAlso: `.html`.
+                package var html: OpenAPIRuntime.HTTPBody {
+                    get throws {
+                        switch self {
+                        case let .html(body):
+                            return body
+                        }
+                    }
+                }
+            }
+            /// Received HTTP response body
+            package var body: Components.Responses.PortalPage.Body
+            /// Creates a new `PortalPage`.
+            ///
+            /// - Parameters:
+            ///   - body: Received HTTP response body
+            package init(body: Components.Responses.PortalPage.Body) {
+                self.body = body
+            }
+        }
+        package struct PortalSessionEnded: Sendable, Hashable {
+            /// - Remark: Generated from `#/components/responses/PortalSessionEnded/content`.
+            @frozen package enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/components/responses/PortalSessionEnded/content/text\/html`.
+                case html(OpenAPIRuntime.HTTPBody)
+                /// The associated value of the enum case if `self` is `.html`.
+                ///
+                /// - Throws: An error if `self` is not `.html`.
+                /// - SeeAlso: `.html`.
+                package var html: OpenAPIRuntime.HTTPBody {
+                    get throws {
+                        switch self {
+                        case let .html(body):
+                            return body
+                        }
+                    }
+                }
+            }
+            /// Received HTTP response body
+            package var body: Components.Responses.PortalSessionEnded.Body
+            /// Creates a new `PortalSessionEnded`.
+            ///
+            /// - Parameters:
+            ///   - body: Received HTTP response body
+            package init(body: Components.Responses.PortalSessionEnded.Body) {
+                self.body = body
+            }
+        }
+        package struct PortalFormRefused: Sendable, Hashable {
+            /// - Remark: Generated from `#/components/responses/PortalFormRefused/content`.
+            @frozen package enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/components/responses/PortalFormRefused/content/text\/html`.
+                case html(OpenAPIRuntime.HTTPBody)
+                /// The associated value of the enum case if `self` is `.html`.
+                ///
+                /// - Throws: An error if `self` is not `.html`.
+                /// - SeeAlso: `.html`.
+                package var html: OpenAPIRuntime.HTTPBody {
+                    get throws {
+                        switch self {
+                        case let .html(body):
+                            return body
+                        }
+                    }
+                }
+            }
+            /// Received HTTP response body
+            package var body: Components.Responses.PortalFormRefused.Body
+            /// Creates a new `PortalFormRefused`.
+            ///
+            /// - Parameters:
+            ///   - body: Received HTTP response body
+            package init(body: Components.Responses.PortalFormRefused.Body) {
+                self.body = body
+            }
+        }
+        package struct PortalNotFound: Sendable, Hashable {
+            /// - Remark: Generated from `#/components/responses/PortalNotFound/content`.
+            @frozen package enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/components/responses/PortalNotFound/content/text\/html`.
+                case html(OpenAPIRuntime.HTTPBody)
+                /// The associated value of the enum case if `self` is `.html`.
+                ///
+                /// - Throws: An error if `self` is not `.html`.
+                /// - SeeAlso: `.html`.
+                package var html: OpenAPIRuntime.HTTPBody {
+                    get throws {
+                        switch self {
+                        case let .html(body):
+                            return body
+                        }
+                    }
+                }
+            }
+            /// Received HTTP response body
+            package var body: Components.Responses.PortalNotFound.Body
+            /// Creates a new `PortalNotFound`.
+            ///
+            /// - Parameters:
+            ///   - body: Received HTTP response body
+            package init(body: Components.Responses.PortalNotFound.Body) {
+                self.body = body
+            }
+        }
+        package struct PortalConflict: Sendable, Hashable {
+            /// - Remark: Generated from `#/components/responses/PortalConflict/content`.
+            @frozen package enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/components/responses/PortalConflict/content/text\/html`.
+                case html(OpenAPIRuntime.HTTPBody)
+                /// The associated value of the enum case if `self` is `.html`.
+                ///
+                /// - Throws: An error if `self` is not `.html`.
+                /// - SeeAlso: `.html`.
+                package var html: OpenAPIRuntime.HTTPBody {
+                    get throws {
+                        switch self {
+                        case let .html(body):
+                            return body
+                        }
+                    }
+                }
+            }
+            /// Received HTTP response body
+            package var body: Components.Responses.PortalConflict.Body
+            /// Creates a new `PortalConflict`.
+            ///
+            /// - Parameters:
+            ///   - body: Received HTTP response body
+            package init(body: Components.Responses.PortalConflict.Body) {
+                self.body = body
+            }
+        }
+        package struct PortalLinkUnusable: Sendable, Hashable {
+            /// - Remark: Generated from `#/components/responses/PortalLinkUnusable/content`.
+            @frozen package enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/components/responses/PortalLinkUnusable/content/text\/html`.
+                case html(OpenAPIRuntime.HTTPBody)
+                /// The associated value of the enum case if `self` is `.html`.
+                ///
+                /// - Throws: An error if `self` is not `.html`.
+                /// - SeeAlso: `.html`.
+                package var html: OpenAPIRuntime.HTTPBody {
+                    get throws {
+                        switch self {
+                        case let .html(body):
+                            return body
+                        }
+                    }
+                }
+            }
+            /// Received HTTP response body
+            package var body: Components.Responses.PortalLinkUnusable.Body
+            /// Creates a new `PortalLinkUnusable`.
+            ///
+            /// - Parameters:
+            ///   - body: Received HTTP response body
+            package init(body: Components.Responses.PortalLinkUnusable.Body) {
+                self.body = body
+            }
+        }
+        package struct PortalUnprocessable: Sendable, Hashable {
+            /// - Remark: Generated from `#/components/responses/PortalUnprocessable/content`.
+            @frozen package enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/components/responses/PortalUnprocessable/content/text\/html`.
+                case html(OpenAPIRuntime.HTTPBody)
+                /// The associated value of the enum case if `self` is `.html`.
+                ///
+                /// - Throws: An error if `self` is not `.html`.
+                /// - SeeAlso: `.html`.
+                package var html: OpenAPIRuntime.HTTPBody {
+                    get throws {
+                        switch self {
+                        case let .html(body):
+                            return body
+                        }
+                    }
+                }
+            }
+            /// Received HTTP response body
+            package var body: Components.Responses.PortalUnprocessable.Body
+            /// Creates a new `PortalUnprocessable`.
+            ///
+            /// - Parameters:
+            ///   - body: Received HTTP response body
+            package init(body: Components.Responses.PortalUnprocessable.Body) {
+                self.body = body
+            }
+        }
+        package struct PortalRedirect: Sendable, Hashable {
+            /// - Remark: Generated from `#/components/responses/PortalRedirect/headers`.
+            package struct Headers: Sendable, Hashable {
+                /// URL of the created resource.
+                ///
+                /// - Remark: Generated from `#/components/responses/PortalRedirect/headers/Location`.
+                package var location: Components.Headers.Location?
+                /// The portal session cookie, when it starts.
+                ///
+                /// - Remark: Generated from `#/components/responses/PortalRedirect/headers/Set-Cookie`.
+                package var setCookie: Swift.String?
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - location: URL of the created resource.
+                ///   - setCookie: The portal session cookie, when it starts.
+                package init(
+                    location: Components.Headers.Location? = nil,
+                    setCookie: Swift.String? = nil
+                ) {
+                    self.location = location
+                    self.setCookie = setCookie
+                }
+            }
+            /// Received HTTP response headers
+            package var headers: Components.Responses.PortalRedirect.Headers
+            /// Creates a new `PortalRedirect`.
+            ///
+            /// - Parameters:
+            ///   - headers: Received HTTP response headers
+            package init(headers: Components.Responses.PortalRedirect.Headers = .init()) {
+                self.headers = headers
+            }
+        }
         package struct BadRequest: Sendable, Hashable {
             /// - Remark: Generated from `#/components/responses/BadRequest/headers`.
             package struct Headers: Sendable, Hashable {

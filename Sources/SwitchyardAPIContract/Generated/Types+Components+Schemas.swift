@@ -19,6 +19,228 @@ package import struct Foundation.Date
 extension Components {
     /// Types generated from the `#/components/schemas` section of the OpenAPI document.
     package enum Schemas {
+        /// - Remark: Generated from `#/components/schemas/PortalSession`.
+        package struct PortalSession: Codable, Hashable, Sendable {
+            /// The one-time link; shown only here.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PortalSession/url`.
+            package var url: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PortalSession/expires_at`.
+            package var expiresAt: Foundation.Date
+            /// Creates a new `PortalSession`.
+            ///
+            /// - Parameters:
+            ///   - url: The one-time link; shown only here.
+            ///   - expiresAt:
+            package init(
+                url: Swift.String,
+                expiresAt: Foundation.Date
+            ) {
+                self.url = url
+                self.expiresAt = expiresAt
+            }
+            package enum CodingKeys: String, CodingKey {
+                case url
+                case expiresAt = "expires_at"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.url = try container.decode(
+                    Swift.String.self,
+                    forKey: .url
+                )
+                self.expiresAt = try container.decode(
+                    Foundation.Date.self,
+                    forKey: .expiresAt
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "url",
+                    "expires_at"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/UsageReport`.
+        package struct UsageReport: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/UsageReport/granularity`.
+            @frozen package enum GranularityPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case hour = "hour"
+                case day = "day"
+            }
+            /// - Remark: Generated from `#/components/schemas/UsageReport/granularity`.
+            package var granularity: Components.Schemas.UsageReport.GranularityPayload
+            /// The start of the first bucket.
+            ///
+            /// - Remark: Generated from `#/components/schemas/UsageReport/from`.
+            package var from: Foundation.Date
+            /// The end of the range, exclusive.
+            ///
+            /// - Remark: Generated from `#/components/schemas/UsageReport/to`.
+            package var to: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/UsageReport/series`.
+            package var series: [Components.Schemas.UsageSeries]
+            /// Creates a new `UsageReport`.
+            ///
+            /// - Parameters:
+            ///   - granularity:
+            ///   - from: The start of the first bucket.
+            ///   - to: The end of the range, exclusive.
+            ///   - series:
+            package init(
+                granularity: Components.Schemas.UsageReport.GranularityPayload,
+                from: Foundation.Date,
+                to: Foundation.Date,
+                series: [Components.Schemas.UsageSeries]
+            ) {
+                self.granularity = granularity
+                self.from = from
+                self.to = to
+                self.series = series
+            }
+            package enum CodingKeys: String, CodingKey {
+                case granularity
+                case from
+                case to
+                case series
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.granularity = try container.decode(
+                    Components.Schemas.UsageReport.GranularityPayload.self,
+                    forKey: .granularity
+                )
+                self.from = try container.decode(
+                    Foundation.Date.self,
+                    forKey: .from
+                )
+                self.to = try container.decode(
+                    Foundation.Date.self,
+                    forKey: .to
+                )
+                self.series = try container.decode(
+                    [Components.Schemas.UsageSeries].self,
+                    forKey: .series
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "granularity",
+                    "from",
+                    "to",
+                    "series"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/UsageSeries`.
+        package struct UsageSeries: Codable, Hashable, Sendable {
+            /// The tenant (the operator's view only).
+            ///
+            /// - Remark: Generated from `#/components/schemas/UsageSeries/tenant_id`.
+            package var tenantId: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/UsageSeries/metric`.
+            package var metric: Swift.String
+            /// What the metric is split by (a status class, an outcome, `provider/status class`); empty when nothing.
+            ///
+            /// - Remark: Generated from `#/components/schemas/UsageSeries/dimension`.
+            package var dimension: Swift.String
+            /// - Remark: Generated from `#/components/schemas/UsageSeries/total`.
+            package var total: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/UsageSeries/points`.
+            package var points: [Components.Schemas.UsagePoint]
+            /// Creates a new `UsageSeries`.
+            ///
+            /// - Parameters:
+            ///   - tenantId: The tenant (the operator's view only).
+            ///   - metric:
+            ///   - dimension: What the metric is split by (a status class, an outcome, `provider/status class`); empty when nothing.
+            ///   - total:
+            ///   - points:
+            package init(
+                tenantId: Swift.String? = nil,
+                metric: Swift.String,
+                dimension: Swift.String,
+                total: Swift.Int64,
+                points: [Components.Schemas.UsagePoint]
+            ) {
+                self.tenantId = tenantId
+                self.metric = metric
+                self.dimension = dimension
+                self.total = total
+                self.points = points
+            }
+            package enum CodingKeys: String, CodingKey {
+                case tenantId = "tenant_id"
+                case metric
+                case dimension
+                case total
+                case points
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.tenantId = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .tenantId
+                )
+                self.metric = try container.decode(
+                    Swift.String.self,
+                    forKey: .metric
+                )
+                self.dimension = try container.decode(
+                    Swift.String.self,
+                    forKey: .dimension
+                )
+                self.total = try container.decode(
+                    Swift.Int64.self,
+                    forKey: .total
+                )
+                self.points = try container.decode(
+                    [Components.Schemas.UsagePoint].self,
+                    forKey: .points
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "tenant_id",
+                    "metric",
+                    "dimension",
+                    "total",
+                    "points"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/UsagePoint`.
+        package struct UsagePoint: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/UsagePoint/start`.
+            package var start: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/UsagePoint/value`.
+            package var value: Swift.Int64
+            /// Creates a new `UsagePoint`.
+            ///
+            /// - Parameters:
+            ///   - start:
+            ///   - value:
+            package init(
+                start: Foundation.Date,
+                value: Swift.Int64
+            ) {
+                self.start = start
+                self.value = value
+            }
+            package enum CodingKeys: String, CodingKey {
+                case start
+                case value
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.start = try container.decode(
+                    Foundation.Date.self,
+                    forKey: .start
+                )
+                self.value = try container.decode(
+                    Swift.Int64.self,
+                    forKey: .value
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "start",
+                    "value"
+                ])
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/OAuthAppSave`.
         package struct OAuthAppSave: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/OAuthAppSave/client_id`.

@@ -34528,4 +34528,3802 @@ package enum Operations {
             }
         }
     }
+    /// The calling tenant's usage over time
+    ///
+    /// Counters of what the tenant used, summed per hour or per UTC day: `api.requests` (by status class),
+    /// `webhooks.received` (by signature scheme) and `webhooks.rejected` (by reason), `jobs` (finished attempts by
+    /// outcome), `proxy.calls` (by `provider/status class`, `failed` when no answer came), `sync.records` (records a
+    /// completed sync run changed, by model) and `deliveries` (attempts by outcome). Each process adds what it
+    /// counted every `SWITCHYARD_USAGE_FLUSH_INTERVAL_MS` (5 s by default), so the last seconds may not show yet.
+    /// Only buckets with counts appear.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/metrics/usage`.
+    /// - Remark: Generated from `#/paths//v1/metrics/usage/get(getUsage)`.
+    package enum GetUsage {
+        package static let id: Swift.String = "getUsage"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/metrics/usage/GET/query`.
+            package struct Query: Sendable, Hashable {
+                /// Start of the range (RFC 3339), rounded down to its hour or day. Default 24 hours (hour) or 30 days (day) before `to`.
+                ///
+                /// - Remark: Generated from `#/paths/v1/metrics/usage/GET/query/from`.
+                package var from: Foundation.Date?
+                /// End of the range (RFC 3339), exclusive. Default now. At most 31 days after `from` per hour, 400 days per day.
+                ///
+                /// - Remark: Generated from `#/paths/v1/metrics/usage/GET/query/to`.
+                package var to: Foundation.Date?
+                /// - Remark: Generated from `#/paths/v1/metrics/usage/GET/query/granularity`.
+                @frozen package enum GranularityPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                    case hour = "hour"
+                    case day = "day"
+                }
+                /// Buckets of an hour (default) or of a UTC day.
+                ///
+                /// - Remark: Generated from `#/paths/v1/metrics/usage/GET/query/granularity`.
+                package var granularity: Operations.GetUsage.Input.Query.GranularityPayload?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - from: Start of the range (RFC 3339), rounded down to its hour or day. Default 24 hours (hour) or 30 days (day) before `to`.
+                ///   - to: End of the range (RFC 3339), exclusive. Default now. At most 31 days after `from` per hour, 400 days per day.
+                ///   - granularity: Buckets of an hour (default) or of a UTC day.
+                package init(
+                    from: Foundation.Date? = nil,
+                    to: Foundation.Date? = nil,
+                    granularity: Operations.GetUsage.Input.Query.GranularityPayload? = nil
+                ) {
+                    self.from = from
+                    self.to = to
+                    self.granularity = granularity
+                }
+            }
+            package var query: Operations.GetUsage.Input.Query
+            /// - Remark: Generated from `#/paths/v1/metrics/usage/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/metrics/usage/GET/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetUsage.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetUsage.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.GetUsage.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            package init(
+                query: Operations.GetUsage.Input.Query = .init(),
+                headers: Operations.GetUsage.Input.Headers = .init()
+            ) {
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/metrics/usage/GET/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/metrics/usage/GET/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.GetUsage.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/metrics/usage/GET/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/metrics/usage/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.UsageReport)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.UsageReport {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.GetUsage.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.GetUsage.Output.Ok.Headers,
+                    body: Operations.GetUsage.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The usage series in the range.
+            ///
+            /// - Remark: Generated from `#/paths//v1/metrics/usage/get(getUsage)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetUsage.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.GetUsage.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/metrics/usage/get(getUsage)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/metrics/usage/get(getUsage)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/metrics/usage/get(getUsage)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Validation failed, the body contains unknown fields, or an Idempotency-Key was reused with a different body.
+            ///
+            /// - Remark: Generated from `#/paths//v1/metrics/usage/get(getUsage)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Components.Responses.Unprocessable)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            package var unprocessableContent: Components.Responses.Unprocessable {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/metrics/usage/get(getUsage)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/metrics/usage/get(getUsage)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Every tenant's usage over time
+    ///
+    /// The operator's view of `GET /v1/metrics/usage`: one series per tenant, metric and dimension, optionally for one tenant.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/platform/metrics/usage`.
+    /// - Remark: Generated from `#/paths//v1/platform/metrics/usage/get(getPlatformUsage)`.
+    package enum GetPlatformUsage {
+        package static let id: Swift.String = "getPlatformUsage"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/platform/metrics/usage/GET/query`.
+            package struct Query: Sendable, Hashable {
+                /// Start of the range (RFC 3339), rounded down to its hour or day. Default 24 hours (hour) or 30 days (day) before `to`.
+                ///
+                /// - Remark: Generated from `#/paths/v1/platform/metrics/usage/GET/query/from`.
+                package var from: Foundation.Date?
+                /// End of the range (RFC 3339), exclusive. Default now. At most 31 days after `from` per hour, 400 days per day.
+                ///
+                /// - Remark: Generated from `#/paths/v1/platform/metrics/usage/GET/query/to`.
+                package var to: Foundation.Date?
+                /// - Remark: Generated from `#/paths/v1/platform/metrics/usage/GET/query/granularity`.
+                @frozen package enum GranularityPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                    case hour = "hour"
+                    case day = "day"
+                }
+                /// Buckets of an hour (default) or of a UTC day.
+                ///
+                /// - Remark: Generated from `#/paths/v1/platform/metrics/usage/GET/query/granularity`.
+                package var granularity: Operations.GetPlatformUsage.Input.Query.GranularityPayload?
+                /// Only this tenant's usage.
+                ///
+                /// - Remark: Generated from `#/paths/v1/platform/metrics/usage/GET/query/tenant_id`.
+                package var tenantId: Swift.String?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - from: Start of the range (RFC 3339), rounded down to its hour or day. Default 24 hours (hour) or 30 days (day) before `to`.
+                ///   - to: End of the range (RFC 3339), exclusive. Default now. At most 31 days after `from` per hour, 400 days per day.
+                ///   - granularity: Buckets of an hour (default) or of a UTC day.
+                ///   - tenantId: Only this tenant's usage.
+                package init(
+                    from: Foundation.Date? = nil,
+                    to: Foundation.Date? = nil,
+                    granularity: Operations.GetPlatformUsage.Input.Query.GranularityPayload? = nil,
+                    tenantId: Swift.String? = nil
+                ) {
+                    self.from = from
+                    self.to = to
+                    self.granularity = granularity
+                    self.tenantId = tenantId
+                }
+            }
+            package var query: Operations.GetPlatformUsage.Input.Query
+            /// - Remark: Generated from `#/paths/v1/platform/metrics/usage/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/platform/metrics/usage/GET/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetPlatformUsage.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetPlatformUsage.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.GetPlatformUsage.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            package init(
+                query: Operations.GetPlatformUsage.Input.Query = .init(),
+                headers: Operations.GetPlatformUsage.Input.Headers = .init()
+            ) {
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/platform/metrics/usage/GET/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/platform/metrics/usage/GET/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.GetPlatformUsage.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/platform/metrics/usage/GET/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/platform/metrics/usage/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.UsageReport)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.UsageReport {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.GetPlatformUsage.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.GetPlatformUsage.Output.Ok.Headers,
+                    body: Operations.GetPlatformUsage.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The usage series in the range.
+            ///
+            /// - Remark: Generated from `#/paths//v1/platform/metrics/usage/get(getPlatformUsage)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetPlatformUsage.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.GetPlatformUsage.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/platform/metrics/usage/get(getPlatformUsage)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/platform/metrics/usage/get(getPlatformUsage)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/platform/metrics/usage/get(getPlatformUsage)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Validation failed, the body contains unknown fields, or an Idempotency-Key was reused with a different body.
+            ///
+            /// - Remark: Generated from `#/paths//v1/platform/metrics/usage/get(getPlatformUsage)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Components.Responses.Unprocessable)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            package var unprocessableContent: Components.Responses.Unprocessable {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/platform/metrics/usage/get(getPlatformUsage)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/platform/metrics/usage/get(getPlatformUsage)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// A one-time link to the tenant portal
+    ///
+    /// A link (`url`) that opens the server-rendered portal for the calling tenant, once, within
+    /// `SWITCHYARD_PORTAL_LINK_TTL_SECONDS` (5 minutes by default). Hand it to one of your people (for example
+    /// behind a button in your own admin page); the session it starts lasts `SWITCHYARD_PORTAL_SESSION_TTL_SECONDS`.
+    /// The link is shown only here.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/portal-sessions`.
+    /// - Remark: Generated from `#/paths//v1/portal-sessions/post(createPortalSession)`.
+    package enum CreatePortalSession {
+        package static let id: Swift.String = "createPortalSession"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/portal-sessions/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/portal-sessions/POST/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.CreatePortalSession.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.CreatePortalSession.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.CreatePortalSession.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - headers:
+            package init(headers: Operations.CreatePortalSession.Input.Headers = .init()) {
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Created: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/portal-sessions/POST/responses/201/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/portal-sessions/POST/responses/201/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.CreatePortalSession.Output.Created.Headers
+                /// - Remark: Generated from `#/paths/v1/portal-sessions/POST/responses/201/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/portal-sessions/POST/responses/201/content/application\/json`.
+                    case json(Components.Schemas.PortalSession)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.PortalSession {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.CreatePortalSession.Output.Created.Body
+                /// Creates a new `Created`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.CreatePortalSession.Output.Created.Headers,
+                    body: Operations.CreatePortalSession.Output.Created.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The link.
+            ///
+            /// - Remark: Generated from `#/paths//v1/portal-sessions/post(createPortalSession)/responses/201`.
+            ///
+            /// HTTP response code: `201 created`.
+            case created(Operations.CreatePortalSession.Output.Created)
+            /// The associated value of the enum case if `self` is `.created`.
+            ///
+            /// - Throws: An error if `self` is not `.created`.
+            /// - SeeAlso: `.created`.
+            package var created: Operations.CreatePortalSession.Output.Created {
+                get throws {
+                    switch self {
+                    case let .created(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "created",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/portal-sessions/post(createPortalSession)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/portal-sessions/post(createPortalSession)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/portal-sessions/post(createPortalSession)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/portal-sessions/post(createPortalSession)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/portal-sessions/post(createPortalSession)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// A portal link's landing page (HTML)
+    ///
+    /// A button that opens the portal: a GET never uses the link up, so a link previewer cannot spend it. 404 page for an unknown, used or expired link.
+    ///
+    ///
+    /// - Remark: HTTP `GET /portal/open/{token}`.
+    /// - Remark: Generated from `#/paths//portal/open/{token}/get(showPortalLink)`.
+    package enum ShowPortalLink {
+        package static let id: Swift.String = "showPortalLink"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/portal/open/{token}/GET/path`.
+            package struct Path: Sendable, Hashable {
+                /// The link's token (`pl_...`), from `POST /v1/portal-sessions`.
+                ///
+                /// - Remark: Generated from `#/paths/portal/open/{token}/GET/path/token`.
+                package var token: Swift.String
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - token: The link's token (`pl_...`), from `POST /v1/portal-sessions`.
+                package init(token: Swift.String) {
+                    self.token = token
+                }
+            }
+            package var path: Operations.ShowPortalLink.Input.Path
+            /// - Remark: Generated from `#/paths/portal/open/{token}/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ShowPortalLink.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                package init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ShowPortalLink.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.ShowPortalLink.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.ShowPortalLink.Input.Path,
+                headers: Operations.ShowPortalLink.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            /// A portal page.
+            ///
+            /// - Remark: Generated from `#/paths//portal/open/{token}/get(showPortalLink)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Components.Responses.PortalPage)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Components.Responses.PortalPage {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The link is unknown, used or expired (HTML page).
+            ///
+            /// - Remark: Generated from `#/paths//portal/open/{token}/get(showPortalLink)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.PortalLinkUnusable)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.PortalLinkUnusable {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case html
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "text/html":
+                    self = .html
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .html:
+                    return "text/html"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .html
+                ]
+            }
+        }
+    }
+    /// Opens the portal from a link (HTML)
+    ///
+    /// Uses the link (once) and starts a session: 303 to `/portal` with an HttpOnly, `SameSite=Lax` cookie scoped to `/portal` (`Secure` over TLS). 404 page for an unknown, used or expired link.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/open/{token}`.
+    /// - Remark: Generated from `#/paths//portal/open/{token}/post(openPortal)`.
+    package enum OpenPortal {
+        package static let id: Swift.String = "openPortal"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/portal/open/{token}/POST/path`.
+            package struct Path: Sendable, Hashable {
+                /// The link's token (`pl_...`), from `POST /v1/portal-sessions`.
+                ///
+                /// - Remark: Generated from `#/paths/portal/open/{token}/POST/path/token`.
+                package var token: Swift.String
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - token: The link's token (`pl_...`), from `POST /v1/portal-sessions`.
+                package init(token: Swift.String) {
+                    self.token = token
+                }
+            }
+            package var path: Operations.OpenPortal.Input.Path
+            /// - Remark: Generated from `#/paths/portal/open/{token}/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.OpenPortal.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                package init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.OpenPortal.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.OpenPortal.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.OpenPortal.Input.Path,
+                headers: Operations.OpenPortal.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            /// To the next page (post, redirect, get).
+            ///
+            /// - Remark: Generated from `#/paths//portal/open/{token}/post(openPortal)/responses/303`.
+            ///
+            /// HTTP response code: `303 seeOther`.
+            case seeOther(Components.Responses.PortalRedirect)
+            /// The associated value of the enum case if `self` is `.seeOther`.
+            ///
+            /// - Throws: An error if `self` is not `.seeOther`.
+            /// - SeeAlso: `.seeOther`.
+            package var seeOther: Components.Responses.PortalRedirect {
+                get throws {
+                    switch self {
+                    case let .seeOther(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "seeOther",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The link is unknown, used or expired (HTML page).
+            ///
+            /// - Remark: Generated from `#/paths//portal/open/{token}/post(openPortal)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.PortalLinkUnusable)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.PortalLinkUnusable {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case html
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "text/html":
+                    self = .html
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .html:
+                    return "text/html"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .html
+                ]
+            }
+        }
+    }
+    /// Ends the portal session (HTML)
+    ///
+    /// Ends the session and clears its cookie.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/logout`.
+    /// - Remark: Generated from `#/paths//portal/logout/post(portalLogout)`.
+    package enum PortalLogout {
+        package static let id: Swift.String = "portalLogout"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/portal/logout/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.PortalLogout.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                package init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.PortalLogout.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.PortalLogout.Input.Headers
+            package var body: Components.RequestBodies.PortalForm
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - headers:
+            ///   - body:
+            package init(
+                headers: Operations.PortalLogout.Input.Headers = .init(),
+                body: Components.RequestBodies.PortalForm
+            ) {
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            /// A portal page.
+            ///
+            /// - Remark: Generated from `#/paths//portal/logout/post(portalLogout)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Components.Responses.PortalPage)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Components.Responses.PortalPage {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No live portal session (HTML page asking for a new link).
+            ///
+            /// - Remark: Generated from `#/paths//portal/logout/post(portalLogout)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.PortalSessionEnded)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.PortalSessionEnded {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The form did not carry the session's CSRF token (HTML page).
+            ///
+            /// - Remark: Generated from `#/paths//portal/logout/post(portalLogout)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.PortalFormRefused)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.PortalFormRefused {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body exceeds `SWITCHYARD_MAX_BODY_BYTES`.
+            ///
+            /// - Remark: Generated from `#/paths//portal/logout/post(portalLogout)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.PayloadTooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            package var contentTooLarge: Components.Responses.PayloadTooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case html
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "text/html":
+                    self = .html
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .html:
+                    return "text/html"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .html,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// The portal's overview (HTML)
+    ///
+    /// Charts of events and failures per hour over the last day (inline SVG) and the integrations with their status and health.
+    ///
+    ///
+    /// - Remark: HTTP `GET /portal`.
+    /// - Remark: Generated from `#/paths//portal/get(showPortalOverview)`.
+    package enum ShowPortalOverview {
+        package static let id: Swift.String = "showPortalOverview"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/portal/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ShowPortalOverview.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                package init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ShowPortalOverview.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.ShowPortalOverview.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - headers:
+            package init(headers: Operations.ShowPortalOverview.Input.Headers = .init()) {
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            /// A portal page.
+            ///
+            /// - Remark: Generated from `#/paths//portal/get(showPortalOverview)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Components.Responses.PortalPage)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Components.Responses.PortalPage {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No live portal session (HTML page asking for a new link).
+            ///
+            /// - Remark: Generated from `#/paths//portal/get(showPortalOverview)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.PortalSessionEnded)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.PortalSessionEnded {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case html
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "text/html":
+                    self = .html
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .html:
+                    return "text/html"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .html
+                ]
+            }
+        }
+    }
+    /// One integration (HTML)
+    ///
+    /// Its status, health and the recent job outcomes that explain the health; a Reconnect button when it needs re-authorization.
+    ///
+    ///
+    /// - Remark: HTTP `GET /portal/integrations/{integration_id}`.
+    /// - Remark: Generated from `#/paths//portal/integrations/{integration_id}/get(showPortalIntegration)`.
+    package enum ShowPortalIntegration {
+        package static let id: Swift.String = "showPortalIntegration"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/portal/integrations/{integration_id}/GET/path`.
+            package struct Path: Sendable, Hashable {
+                /// The integration's id.
+                ///
+                /// - Remark: Generated from `#/paths/portal/integrations/{integration_id}/GET/path/integration_id`.
+                package var integrationId: Swift.String
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - integrationId: The integration's id.
+                package init(integrationId: Swift.String) {
+                    self.integrationId = integrationId
+                }
+            }
+            package var path: Operations.ShowPortalIntegration.Input.Path
+            /// - Remark: Generated from `#/paths/portal/integrations/{integration_id}/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ShowPortalIntegration.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                package init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ShowPortalIntegration.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.ShowPortalIntegration.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.ShowPortalIntegration.Input.Path,
+                headers: Operations.ShowPortalIntegration.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            /// A portal page.
+            ///
+            /// - Remark: Generated from `#/paths//portal/integrations/{integration_id}/get(showPortalIntegration)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Components.Responses.PortalPage)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Components.Responses.PortalPage {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No live portal session (HTML page asking for a new link).
+            ///
+            /// - Remark: Generated from `#/paths//portal/integrations/{integration_id}/get(showPortalIntegration)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.PortalSessionEnded)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.PortalSessionEnded {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unknown, or another tenant's (HTML page).
+            ///
+            /// - Remark: Generated from `#/paths//portal/integrations/{integration_id}/get(showPortalIntegration)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.PortalNotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.PortalNotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case html
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "text/html":
+                    self = .html
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .html:
+                    return "text/html"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .html
+                ]
+            }
+        }
+    }
+    /// Reconnects an integration (HTML)
+    ///
+    /// Starts a connect session that re-authorizes the integration and answers 303 to its connect page.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/integrations/{integration_id}/reconnect`.
+    /// - Remark: Generated from `#/paths//portal/integrations/{integration_id}/reconnect/post(reconnectPortalIntegration)`.
+    package enum ReconnectPortalIntegration {
+        package static let id: Swift.String = "reconnectPortalIntegration"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/portal/integrations/{integration_id}/reconnect/POST/path`.
+            package struct Path: Sendable, Hashable {
+                /// The integration's id.
+                ///
+                /// - Remark: Generated from `#/paths/portal/integrations/{integration_id}/reconnect/POST/path/integration_id`.
+                package var integrationId: Swift.String
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - integrationId: The integration's id.
+                package init(integrationId: Swift.String) {
+                    self.integrationId = integrationId
+                }
+            }
+            package var path: Operations.ReconnectPortalIntegration.Input.Path
+            /// - Remark: Generated from `#/paths/portal/integrations/{integration_id}/reconnect/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ReconnectPortalIntegration.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                package init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ReconnectPortalIntegration.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.ReconnectPortalIntegration.Input.Headers
+            package var body: Components.RequestBodies.PortalForm
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            ///   - body:
+            package init(
+                path: Operations.ReconnectPortalIntegration.Input.Path,
+                headers: Operations.ReconnectPortalIntegration.Input.Headers = .init(),
+                body: Components.RequestBodies.PortalForm
+            ) {
+                self.path = path
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            /// To the next page (post, redirect, get).
+            ///
+            /// - Remark: Generated from `#/paths//portal/integrations/{integration_id}/reconnect/post(reconnectPortalIntegration)/responses/303`.
+            ///
+            /// HTTP response code: `303 seeOther`.
+            case seeOther(Components.Responses.PortalRedirect)
+            /// The associated value of the enum case if `self` is `.seeOther`.
+            ///
+            /// - Throws: An error if `self` is not `.seeOther`.
+            /// - SeeAlso: `.seeOther`.
+            package var seeOther: Components.Responses.PortalRedirect {
+                get throws {
+                    switch self {
+                    case let .seeOther(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "seeOther",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No live portal session (HTML page asking for a new link).
+            ///
+            /// - Remark: Generated from `#/paths//portal/integrations/{integration_id}/reconnect/post(reconnectPortalIntegration)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.PortalSessionEnded)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.PortalSessionEnded {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The form did not carry the session's CSRF token (HTML page).
+            ///
+            /// - Remark: Generated from `#/paths//portal/integrations/{integration_id}/reconnect/post(reconnectPortalIntegration)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.PortalFormRefused)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.PortalFormRefused {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unknown, or another tenant's (HTML page).
+            ///
+            /// - Remark: Generated from `#/paths//portal/integrations/{integration_id}/reconnect/post(reconnectPortalIntegration)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.PortalNotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.PortalNotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body exceeds `SWITCHYARD_MAX_BODY_BYTES`.
+            ///
+            /// - Remark: Generated from `#/paths//portal/integrations/{integration_id}/reconnect/post(reconnectPortalIntegration)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.PayloadTooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            package var contentTooLarge: Components.Responses.PayloadTooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case html
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "text/html":
+                    self = .html
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .html:
+                    return "text/html"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .html,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Webhook sources and their recent events (HTML)
+    ///
+    /// Each source with its ingest URL and its last ten events with their processing status.
+    ///
+    ///
+    /// - Remark: HTTP `GET /portal/webhooks`.
+    /// - Remark: Generated from `#/paths//portal/webhooks/get(showPortalWebhooks)`.
+    package enum ShowPortalWebhooks {
+        package static let id: Swift.String = "showPortalWebhooks"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/portal/webhooks/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ShowPortalWebhooks.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                package init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ShowPortalWebhooks.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.ShowPortalWebhooks.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - headers:
+            package init(headers: Operations.ShowPortalWebhooks.Input.Headers = .init()) {
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            /// A portal page.
+            ///
+            /// - Remark: Generated from `#/paths//portal/webhooks/get(showPortalWebhooks)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Components.Responses.PortalPage)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Components.Responses.PortalPage {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No live portal session (HTML page asking for a new link).
+            ///
+            /// - Remark: Generated from `#/paths//portal/webhooks/get(showPortalWebhooks)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.PortalSessionEnded)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.PortalSessionEnded {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case html
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "text/html":
+                    self = .html
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .html:
+                    return "text/html"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .html
+                ]
+            }
+        }
+    }
+    /// Dead letters (HTML)
+    ///
+    /// Jobs that failed every attempt, each with a Redrive button.
+    ///
+    ///
+    /// - Remark: HTTP `GET /portal/dead-letters`.
+    /// - Remark: Generated from `#/paths//portal/dead-letters/get(showPortalDeadLetters)`.
+    package enum ShowPortalDeadLetters {
+        package static let id: Swift.String = "showPortalDeadLetters"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/portal/dead-letters/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ShowPortalDeadLetters.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                package init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ShowPortalDeadLetters.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.ShowPortalDeadLetters.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - headers:
+            package init(headers: Operations.ShowPortalDeadLetters.Input.Headers = .init()) {
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            /// A portal page.
+            ///
+            /// - Remark: Generated from `#/paths//portal/dead-letters/get(showPortalDeadLetters)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Components.Responses.PortalPage)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Components.Responses.PortalPage {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No live portal session (HTML page asking for a new link).
+            ///
+            /// - Remark: Generated from `#/paths//portal/dead-letters/get(showPortalDeadLetters)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.PortalSessionEnded)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.PortalSessionEnded {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case html
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "text/html":
+                    self = .html
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .html:
+                    return "text/html"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .html
+                ]
+            }
+        }
+    }
+    /// Redrives a dead letter (HTML)
+    ///
+    /// Queues the job again and answers 303 to the dead letters.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/dead-letters/{job_id}/redrive`.
+    /// - Remark: Generated from `#/paths//portal/dead-letters/{job_id}/redrive/post(redrivePortalDeadLetter)`.
+    package enum RedrivePortalDeadLetter {
+        package static let id: Swift.String = "redrivePortalDeadLetter"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/portal/dead-letters/{job_id}/redrive/POST/path`.
+            package struct Path: Sendable, Hashable {
+                /// The dead job's id.
+                ///
+                /// - Remark: Generated from `#/paths/portal/dead-letters/{job_id}/redrive/POST/path/job_id`.
+                package var jobId: Swift.String
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - jobId: The dead job's id.
+                package init(jobId: Swift.String) {
+                    self.jobId = jobId
+                }
+            }
+            package var path: Operations.RedrivePortalDeadLetter.Input.Path
+            /// - Remark: Generated from `#/paths/portal/dead-letters/{job_id}/redrive/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.RedrivePortalDeadLetter.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                package init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.RedrivePortalDeadLetter.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.RedrivePortalDeadLetter.Input.Headers
+            package var body: Components.RequestBodies.PortalForm
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            ///   - body:
+            package init(
+                path: Operations.RedrivePortalDeadLetter.Input.Path,
+                headers: Operations.RedrivePortalDeadLetter.Input.Headers = .init(),
+                body: Components.RequestBodies.PortalForm
+            ) {
+                self.path = path
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            /// To the next page (post, redirect, get).
+            ///
+            /// - Remark: Generated from `#/paths//portal/dead-letters/{job_id}/redrive/post(redrivePortalDeadLetter)/responses/303`.
+            ///
+            /// HTTP response code: `303 seeOther`.
+            case seeOther(Components.Responses.PortalRedirect)
+            /// The associated value of the enum case if `self` is `.seeOther`.
+            ///
+            /// - Throws: An error if `self` is not `.seeOther`.
+            /// - SeeAlso: `.seeOther`.
+            package var seeOther: Components.Responses.PortalRedirect {
+                get throws {
+                    switch self {
+                    case let .seeOther(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "seeOther",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No live portal session (HTML page asking for a new link).
+            ///
+            /// - Remark: Generated from `#/paths//portal/dead-letters/{job_id}/redrive/post(redrivePortalDeadLetter)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.PortalSessionEnded)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.PortalSessionEnded {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The form did not carry the session's CSRF token (HTML page).
+            ///
+            /// - Remark: Generated from `#/paths//portal/dead-letters/{job_id}/redrive/post(redrivePortalDeadLetter)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.PortalFormRefused)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.PortalFormRefused {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unknown, or another tenant's (HTML page).
+            ///
+            /// - Remark: Generated from `#/paths//portal/dead-letters/{job_id}/redrive/post(redrivePortalDeadLetter)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.PortalNotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.PortalNotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body exceeds `SWITCHYARD_MAX_BODY_BYTES`.
+            ///
+            /// - Remark: Generated from `#/paths//portal/dead-letters/{job_id}/redrive/post(redrivePortalDeadLetter)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.PayloadTooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            package var contentTooLarge: Components.Responses.PayloadTooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case html
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "text/html":
+                    self = .html
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .html:
+                    return "text/html"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .html,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Destinations and a form to add one (HTML)
+    ///
+    /// The tenant's destinations.
+    ///
+    ///
+    /// - Remark: HTTP `GET /portal/destinations`.
+    /// - Remark: Generated from `#/paths//portal/destinations/get(showPortalDestinations)`.
+    package enum ShowPortalDestinations {
+        package static let id: Swift.String = "showPortalDestinations"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/portal/destinations/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ShowPortalDestinations.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                package init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ShowPortalDestinations.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.ShowPortalDestinations.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - headers:
+            package init(headers: Operations.ShowPortalDestinations.Input.Headers = .init()) {
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            /// A portal page.
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/get(showPortalDestinations)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Components.Responses.PortalPage)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Components.Responses.PortalPage {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No live portal session (HTML page asking for a new link).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/get(showPortalDestinations)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.PortalSessionEnded)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.PortalSessionEnded {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case html
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "text/html":
+                    self = .html
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .html:
+                    return "text/html"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .html
+                ]
+            }
+        }
+    }
+    /// Adds a destination (HTML)
+    ///
+    /// Fields `url`, `description`, `event_types` (comma-separated). The new destination's page, with its signing secret shown once; the list again (422) explaining what to correct.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/destinations`.
+    /// - Remark: Generated from `#/paths//portal/destinations/post(createPortalDestination)`.
+    package enum CreatePortalDestination {
+        package static let id: Swift.String = "createPortalDestination"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/portal/destinations/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.CreatePortalDestination.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                package init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.CreatePortalDestination.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.CreatePortalDestination.Input.Headers
+            package var body: Components.RequestBodies.PortalForm
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - headers:
+            ///   - body:
+            package init(
+                headers: Operations.CreatePortalDestination.Input.Headers = .init(),
+                body: Components.RequestBodies.PortalForm
+            ) {
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            /// A portal page.
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/post(createPortalDestination)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Components.Responses.PortalPage)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Components.Responses.PortalPage {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No live portal session (HTML page asking for a new link).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/post(createPortalDestination)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.PortalSessionEnded)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.PortalSessionEnded {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The form did not carry the session's CSRF token (HTML page).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/post(createPortalDestination)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.PortalFormRefused)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.PortalFormRefused {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body exceeds `SWITCHYARD_MAX_BODY_BYTES`.
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/post(createPortalDestination)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.PayloadTooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            package var contentTooLarge: Components.Responses.PayloadTooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The page again, explaining what to correct.
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/post(createPortalDestination)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Components.Responses.PortalUnprocessable)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            package var unprocessableContent: Components.Responses.PortalUnprocessable {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case html
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "text/html":
+                    self = .html
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .html:
+                    return "text/html"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .html,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// One destination with its recent deliveries and their attempts (HTML)
+    ///
+    /// Edit form, test-send, secret rotation, enable and disable.
+    ///
+    ///
+    /// - Remark: HTTP `GET /portal/destinations/{destination_id}`.
+    /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/get(showPortalDestination)`.
+    package enum ShowPortalDestination {
+        package static let id: Swift.String = "showPortalDestination"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/portal/destinations/{destination_id}/GET/path`.
+            package struct Path: Sendable, Hashable {
+                /// The destination's id.
+                ///
+                /// - Remark: Generated from `#/paths/portal/destinations/{destination_id}/GET/path/destination_id`.
+                package var destinationId: Swift.String
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - destinationId: The destination's id.
+                package init(destinationId: Swift.String) {
+                    self.destinationId = destinationId
+                }
+            }
+            package var path: Operations.ShowPortalDestination.Input.Path
+            /// - Remark: Generated from `#/paths/portal/destinations/{destination_id}/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ShowPortalDestination.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                package init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ShowPortalDestination.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.ShowPortalDestination.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.ShowPortalDestination.Input.Path,
+                headers: Operations.ShowPortalDestination.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            /// A portal page.
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/get(showPortalDestination)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Components.Responses.PortalPage)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Components.Responses.PortalPage {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No live portal session (HTML page asking for a new link).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/get(showPortalDestination)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.PortalSessionEnded)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.PortalSessionEnded {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unknown, or another tenant's (HTML page).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/get(showPortalDestination)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.PortalNotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.PortalNotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case html
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "text/html":
+                    self = .html
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .html:
+                    return "text/html"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .html
+                ]
+            }
+        }
+    }
+    /// Saves a destination (HTML)
+    ///
+    /// Fields `url`, `description`, `event_types`. 303 back to its page; the page again (422) explaining what to correct.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/destinations/{destination_id}`.
+    /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/post(updatePortalDestination)`.
+    package enum UpdatePortalDestination {
+        package static let id: Swift.String = "updatePortalDestination"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/portal/destinations/{destination_id}/POST/path`.
+            package struct Path: Sendable, Hashable {
+                /// The destination's id.
+                ///
+                /// - Remark: Generated from `#/paths/portal/destinations/{destination_id}/POST/path/destination_id`.
+                package var destinationId: Swift.String
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - destinationId: The destination's id.
+                package init(destinationId: Swift.String) {
+                    self.destinationId = destinationId
+                }
+            }
+            package var path: Operations.UpdatePortalDestination.Input.Path
+            /// - Remark: Generated from `#/paths/portal/destinations/{destination_id}/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.UpdatePortalDestination.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                package init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.UpdatePortalDestination.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.UpdatePortalDestination.Input.Headers
+            package var body: Components.RequestBodies.PortalForm
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            ///   - body:
+            package init(
+                path: Operations.UpdatePortalDestination.Input.Path,
+                headers: Operations.UpdatePortalDestination.Input.Headers = .init(),
+                body: Components.RequestBodies.PortalForm
+            ) {
+                self.path = path
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            /// To the next page (post, redirect, get).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/post(updatePortalDestination)/responses/303`.
+            ///
+            /// HTTP response code: `303 seeOther`.
+            case seeOther(Components.Responses.PortalRedirect)
+            /// The associated value of the enum case if `self` is `.seeOther`.
+            ///
+            /// - Throws: An error if `self` is not `.seeOther`.
+            /// - SeeAlso: `.seeOther`.
+            package var seeOther: Components.Responses.PortalRedirect {
+                get throws {
+                    switch self {
+                    case let .seeOther(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "seeOther",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No live portal session (HTML page asking for a new link).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/post(updatePortalDestination)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.PortalSessionEnded)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.PortalSessionEnded {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The form did not carry the session's CSRF token (HTML page).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/post(updatePortalDestination)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.PortalFormRefused)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.PortalFormRefused {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unknown, or another tenant's (HTML page).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/post(updatePortalDestination)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.PortalNotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.PortalNotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body exceeds `SWITCHYARD_MAX_BODY_BYTES`.
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/post(updatePortalDestination)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.PayloadTooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            package var contentTooLarge: Components.Responses.PayloadTooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The page again, explaining what to correct.
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/post(updatePortalDestination)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Components.Responses.PortalUnprocessable)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            package var unprocessableContent: Components.Responses.PortalUnprocessable {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case html
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "text/html":
+                    self = .html
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .html:
+                    return "text/html"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .html,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Sends a test event (HTML)
+    ///
+    /// A `destination.test` delivery; 303 back; 409 page when the destination is disabled.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/destinations/{destination_id}/test`.
+    /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/test/post(testPortalDestination)`.
+    package enum TestPortalDestination {
+        package static let id: Swift.String = "testPortalDestination"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/portal/destinations/{destination_id}/test/POST/path`.
+            package struct Path: Sendable, Hashable {
+                /// The destination's id.
+                ///
+                /// - Remark: Generated from `#/paths/portal/destinations/{destination_id}/test/POST/path/destination_id`.
+                package var destinationId: Swift.String
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - destinationId: The destination's id.
+                package init(destinationId: Swift.String) {
+                    self.destinationId = destinationId
+                }
+            }
+            package var path: Operations.TestPortalDestination.Input.Path
+            /// - Remark: Generated from `#/paths/portal/destinations/{destination_id}/test/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.TestPortalDestination.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                package init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.TestPortalDestination.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.TestPortalDestination.Input.Headers
+            package var body: Components.RequestBodies.PortalForm
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            ///   - body:
+            package init(
+                path: Operations.TestPortalDestination.Input.Path,
+                headers: Operations.TestPortalDestination.Input.Headers = .init(),
+                body: Components.RequestBodies.PortalForm
+            ) {
+                self.path = path
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            /// To the next page (post, redirect, get).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/test/post(testPortalDestination)/responses/303`.
+            ///
+            /// HTTP response code: `303 seeOther`.
+            case seeOther(Components.Responses.PortalRedirect)
+            /// The associated value of the enum case if `self` is `.seeOther`.
+            ///
+            /// - Throws: An error if `self` is not `.seeOther`.
+            /// - SeeAlso: `.seeOther`.
+            package var seeOther: Components.Responses.PortalRedirect {
+                get throws {
+                    switch self {
+                    case let .seeOther(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "seeOther",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No live portal session (HTML page asking for a new link).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/test/post(testPortalDestination)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.PortalSessionEnded)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.PortalSessionEnded {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The form did not carry the session's CSRF token (HTML page).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/test/post(testPortalDestination)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.PortalFormRefused)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.PortalFormRefused {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unknown, or another tenant's (HTML page).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/test/post(testPortalDestination)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.PortalNotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.PortalNotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Cannot be done in the current state (HTML page).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/test/post(testPortalDestination)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.PortalConflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            package var conflict: Components.Responses.PortalConflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body exceeds `SWITCHYARD_MAX_BODY_BYTES`.
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/test/post(testPortalDestination)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.PayloadTooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            package var contentTooLarge: Components.Responses.PayloadTooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case html
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "text/html":
+                    self = .html
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .html:
+                    return "text/html"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .html,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Rotates the signing secret (HTML)
+    ///
+    /// The destination's page with the new secret shown once; the old one signs for 24 more hours. 409 page at ten unexpired secrets.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/destinations/{destination_id}/rotate-secret`.
+    /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/rotate-secret/post(rotatePortalDestinationSecret)`.
+    package enum RotatePortalDestinationSecret {
+        package static let id: Swift.String = "rotatePortalDestinationSecret"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/portal/destinations/{destination_id}/rotate-secret/POST/path`.
+            package struct Path: Sendable, Hashable {
+                /// The destination's id.
+                ///
+                /// - Remark: Generated from `#/paths/portal/destinations/{destination_id}/rotate-secret/POST/path/destination_id`.
+                package var destinationId: Swift.String
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - destinationId: The destination's id.
+                package init(destinationId: Swift.String) {
+                    self.destinationId = destinationId
+                }
+            }
+            package var path: Operations.RotatePortalDestinationSecret.Input.Path
+            /// - Remark: Generated from `#/paths/portal/destinations/{destination_id}/rotate-secret/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.RotatePortalDestinationSecret.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                package init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.RotatePortalDestinationSecret.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.RotatePortalDestinationSecret.Input.Headers
+            package var body: Components.RequestBodies.PortalForm
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            ///   - body:
+            package init(
+                path: Operations.RotatePortalDestinationSecret.Input.Path,
+                headers: Operations.RotatePortalDestinationSecret.Input.Headers = .init(),
+                body: Components.RequestBodies.PortalForm
+            ) {
+                self.path = path
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            /// A portal page.
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/rotate-secret/post(rotatePortalDestinationSecret)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Components.Responses.PortalPage)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Components.Responses.PortalPage {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No live portal session (HTML page asking for a new link).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/rotate-secret/post(rotatePortalDestinationSecret)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.PortalSessionEnded)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.PortalSessionEnded {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The form did not carry the session's CSRF token (HTML page).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/rotate-secret/post(rotatePortalDestinationSecret)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.PortalFormRefused)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.PortalFormRefused {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unknown, or another tenant's (HTML page).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/rotate-secret/post(rotatePortalDestinationSecret)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.PortalNotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.PortalNotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Cannot be done in the current state (HTML page).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/rotate-secret/post(rotatePortalDestinationSecret)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.PortalConflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            package var conflict: Components.Responses.PortalConflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body exceeds `SWITCHYARD_MAX_BODY_BYTES`.
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/rotate-secret/post(rotatePortalDestinationSecret)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.PayloadTooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            package var contentTooLarge: Components.Responses.PayloadTooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case html
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "text/html":
+                    self = .html
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .html:
+                    return "text/html"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .html,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Enables a destination (HTML)
+    ///
+    /// 303 back to its page.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/destinations/{destination_id}/enable`.
+    /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/enable/post(enablePortalDestination)`.
+    package enum EnablePortalDestination {
+        package static let id: Swift.String = "enablePortalDestination"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/portal/destinations/{destination_id}/enable/POST/path`.
+            package struct Path: Sendable, Hashable {
+                /// The destination's id.
+                ///
+                /// - Remark: Generated from `#/paths/portal/destinations/{destination_id}/enable/POST/path/destination_id`.
+                package var destinationId: Swift.String
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - destinationId: The destination's id.
+                package init(destinationId: Swift.String) {
+                    self.destinationId = destinationId
+                }
+            }
+            package var path: Operations.EnablePortalDestination.Input.Path
+            /// - Remark: Generated from `#/paths/portal/destinations/{destination_id}/enable/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.EnablePortalDestination.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                package init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.EnablePortalDestination.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.EnablePortalDestination.Input.Headers
+            package var body: Components.RequestBodies.PortalForm
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            ///   - body:
+            package init(
+                path: Operations.EnablePortalDestination.Input.Path,
+                headers: Operations.EnablePortalDestination.Input.Headers = .init(),
+                body: Components.RequestBodies.PortalForm
+            ) {
+                self.path = path
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            /// To the next page (post, redirect, get).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/enable/post(enablePortalDestination)/responses/303`.
+            ///
+            /// HTTP response code: `303 seeOther`.
+            case seeOther(Components.Responses.PortalRedirect)
+            /// The associated value of the enum case if `self` is `.seeOther`.
+            ///
+            /// - Throws: An error if `self` is not `.seeOther`.
+            /// - SeeAlso: `.seeOther`.
+            package var seeOther: Components.Responses.PortalRedirect {
+                get throws {
+                    switch self {
+                    case let .seeOther(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "seeOther",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No live portal session (HTML page asking for a new link).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/enable/post(enablePortalDestination)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.PortalSessionEnded)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.PortalSessionEnded {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The form did not carry the session's CSRF token (HTML page).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/enable/post(enablePortalDestination)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.PortalFormRefused)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.PortalFormRefused {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unknown, or another tenant's (HTML page).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/enable/post(enablePortalDestination)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.PortalNotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.PortalNotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body exceeds `SWITCHYARD_MAX_BODY_BYTES`.
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/enable/post(enablePortalDestination)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.PayloadTooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            package var contentTooLarge: Components.Responses.PayloadTooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case html
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "text/html":
+                    self = .html
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .html:
+                    return "text/html"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .html,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Disables a destination (HTML)
+    ///
+    /// 303 back to its page.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/destinations/{destination_id}/disable`.
+    /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/disable/post(disablePortalDestination)`.
+    package enum DisablePortalDestination {
+        package static let id: Swift.String = "disablePortalDestination"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/portal/destinations/{destination_id}/disable/POST/path`.
+            package struct Path: Sendable, Hashable {
+                /// The destination's id.
+                ///
+                /// - Remark: Generated from `#/paths/portal/destinations/{destination_id}/disable/POST/path/destination_id`.
+                package var destinationId: Swift.String
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - destinationId: The destination's id.
+                package init(destinationId: Swift.String) {
+                    self.destinationId = destinationId
+                }
+            }
+            package var path: Operations.DisablePortalDestination.Input.Path
+            /// - Remark: Generated from `#/paths/portal/destinations/{destination_id}/disable/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.DisablePortalDestination.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                package init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.DisablePortalDestination.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.DisablePortalDestination.Input.Headers
+            package var body: Components.RequestBodies.PortalForm
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            ///   - body:
+            package init(
+                path: Operations.DisablePortalDestination.Input.Path,
+                headers: Operations.DisablePortalDestination.Input.Headers = .init(),
+                body: Components.RequestBodies.PortalForm
+            ) {
+                self.path = path
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            /// To the next page (post, redirect, get).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/disable/post(disablePortalDestination)/responses/303`.
+            ///
+            /// HTTP response code: `303 seeOther`.
+            case seeOther(Components.Responses.PortalRedirect)
+            /// The associated value of the enum case if `self` is `.seeOther`.
+            ///
+            /// - Throws: An error if `self` is not `.seeOther`.
+            /// - SeeAlso: `.seeOther`.
+            package var seeOther: Components.Responses.PortalRedirect {
+                get throws {
+                    switch self {
+                    case let .seeOther(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "seeOther",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No live portal session (HTML page asking for a new link).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/disable/post(disablePortalDestination)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.PortalSessionEnded)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.PortalSessionEnded {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The form did not carry the session's CSRF token (HTML page).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/disable/post(disablePortalDestination)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.PortalFormRefused)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.PortalFormRefused {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unknown, or another tenant's (HTML page).
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/disable/post(disablePortalDestination)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.PortalNotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.PortalNotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body exceeds `SWITCHYARD_MAX_BODY_BYTES`.
+            ///
+            /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/disable/post(disablePortalDestination)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.PayloadTooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            package var contentTooLarge: Components.Responses.PayloadTooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case html
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "text/html":
+                    self = .html
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .html:
+                    return "text/html"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .html,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
 }

@@ -1097,6 +1097,174 @@ package protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /v1/deliveries/{delivery_id}/resend`.
     /// - Remark: Generated from `#/paths//v1/deliveries/{delivery_id}/resend/post(resendDelivery)`.
     func resendDelivery(_ input: Operations.ResendDelivery.Input) async throws -> Operations.ResendDelivery.Output
+    /// The calling tenant's usage over time
+    ///
+    /// Counters of what the tenant used, summed per hour or per UTC day: `api.requests` (by status class),
+    /// `webhooks.received` (by signature scheme) and `webhooks.rejected` (by reason), `jobs` (finished attempts by
+    /// outcome), `proxy.calls` (by `provider/status class`, `failed` when no answer came), `sync.records` (records a
+    /// completed sync run changed, by model) and `deliveries` (attempts by outcome). Each process adds what it
+    /// counted every `SWITCHYARD_USAGE_FLUSH_INTERVAL_MS` (5 s by default), so the last seconds may not show yet.
+    /// Only buckets with counts appear.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/metrics/usage`.
+    /// - Remark: Generated from `#/paths//v1/metrics/usage/get(getUsage)`.
+    func getUsage(_ input: Operations.GetUsage.Input) async throws -> Operations.GetUsage.Output
+    /// Every tenant's usage over time
+    ///
+    /// The operator's view of `GET /v1/metrics/usage`: one series per tenant, metric and dimension, optionally for one tenant.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/platform/metrics/usage`.
+    /// - Remark: Generated from `#/paths//v1/platform/metrics/usage/get(getPlatformUsage)`.
+    func getPlatformUsage(_ input: Operations.GetPlatformUsage.Input) async throws -> Operations.GetPlatformUsage.Output
+    /// A one-time link to the tenant portal
+    ///
+    /// A link (`url`) that opens the server-rendered portal for the calling tenant, once, within
+    /// `SWITCHYARD_PORTAL_LINK_TTL_SECONDS` (5 minutes by default). Hand it to one of your people (for example
+    /// behind a button in your own admin page); the session it starts lasts `SWITCHYARD_PORTAL_SESSION_TTL_SECONDS`.
+    /// The link is shown only here.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/portal-sessions`.
+    /// - Remark: Generated from `#/paths//v1/portal-sessions/post(createPortalSession)`.
+    func createPortalSession(_ input: Operations.CreatePortalSession.Input) async throws -> Operations.CreatePortalSession.Output
+    /// A portal link's landing page (HTML)
+    ///
+    /// A button that opens the portal: a GET never uses the link up, so a link previewer cannot spend it. 404 page for an unknown, used or expired link.
+    ///
+    ///
+    /// - Remark: HTTP `GET /portal/open/{token}`.
+    /// - Remark: Generated from `#/paths//portal/open/{token}/get(showPortalLink)`.
+    func showPortalLink(_ input: Operations.ShowPortalLink.Input) async throws -> Operations.ShowPortalLink.Output
+    /// Opens the portal from a link (HTML)
+    ///
+    /// Uses the link (once) and starts a session: 303 to `/portal` with an HttpOnly, `SameSite=Lax` cookie scoped to `/portal` (`Secure` over TLS). 404 page for an unknown, used or expired link.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/open/{token}`.
+    /// - Remark: Generated from `#/paths//portal/open/{token}/post(openPortal)`.
+    func openPortal(_ input: Operations.OpenPortal.Input) async throws -> Operations.OpenPortal.Output
+    /// Ends the portal session (HTML)
+    ///
+    /// Ends the session and clears its cookie.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/logout`.
+    /// - Remark: Generated from `#/paths//portal/logout/post(portalLogout)`.
+    func portalLogout(_ input: Operations.PortalLogout.Input) async throws -> Operations.PortalLogout.Output
+    /// The portal's overview (HTML)
+    ///
+    /// Charts of events and failures per hour over the last day (inline SVG) and the integrations with their status and health.
+    ///
+    ///
+    /// - Remark: HTTP `GET /portal`.
+    /// - Remark: Generated from `#/paths//portal/get(showPortalOverview)`.
+    func showPortalOverview(_ input: Operations.ShowPortalOverview.Input) async throws -> Operations.ShowPortalOverview.Output
+    /// One integration (HTML)
+    ///
+    /// Its status, health and the recent job outcomes that explain the health; a Reconnect button when it needs re-authorization.
+    ///
+    ///
+    /// - Remark: HTTP `GET /portal/integrations/{integration_id}`.
+    /// - Remark: Generated from `#/paths//portal/integrations/{integration_id}/get(showPortalIntegration)`.
+    func showPortalIntegration(_ input: Operations.ShowPortalIntegration.Input) async throws -> Operations.ShowPortalIntegration.Output
+    /// Reconnects an integration (HTML)
+    ///
+    /// Starts a connect session that re-authorizes the integration and answers 303 to its connect page.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/integrations/{integration_id}/reconnect`.
+    /// - Remark: Generated from `#/paths//portal/integrations/{integration_id}/reconnect/post(reconnectPortalIntegration)`.
+    func reconnectPortalIntegration(_ input: Operations.ReconnectPortalIntegration.Input) async throws -> Operations.ReconnectPortalIntegration.Output
+    /// Webhook sources and their recent events (HTML)
+    ///
+    /// Each source with its ingest URL and its last ten events with their processing status.
+    ///
+    ///
+    /// - Remark: HTTP `GET /portal/webhooks`.
+    /// - Remark: Generated from `#/paths//portal/webhooks/get(showPortalWebhooks)`.
+    func showPortalWebhooks(_ input: Operations.ShowPortalWebhooks.Input) async throws -> Operations.ShowPortalWebhooks.Output
+    /// Dead letters (HTML)
+    ///
+    /// Jobs that failed every attempt, each with a Redrive button.
+    ///
+    ///
+    /// - Remark: HTTP `GET /portal/dead-letters`.
+    /// - Remark: Generated from `#/paths//portal/dead-letters/get(showPortalDeadLetters)`.
+    func showPortalDeadLetters(_ input: Operations.ShowPortalDeadLetters.Input) async throws -> Operations.ShowPortalDeadLetters.Output
+    /// Redrives a dead letter (HTML)
+    ///
+    /// Queues the job again and answers 303 to the dead letters.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/dead-letters/{job_id}/redrive`.
+    /// - Remark: Generated from `#/paths//portal/dead-letters/{job_id}/redrive/post(redrivePortalDeadLetter)`.
+    func redrivePortalDeadLetter(_ input: Operations.RedrivePortalDeadLetter.Input) async throws -> Operations.RedrivePortalDeadLetter.Output
+    /// Destinations and a form to add one (HTML)
+    ///
+    /// The tenant's destinations.
+    ///
+    ///
+    /// - Remark: HTTP `GET /portal/destinations`.
+    /// - Remark: Generated from `#/paths//portal/destinations/get(showPortalDestinations)`.
+    func showPortalDestinations(_ input: Operations.ShowPortalDestinations.Input) async throws -> Operations.ShowPortalDestinations.Output
+    /// Adds a destination (HTML)
+    ///
+    /// Fields `url`, `description`, `event_types` (comma-separated). The new destination's page, with its signing secret shown once; the list again (422) explaining what to correct.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/destinations`.
+    /// - Remark: Generated from `#/paths//portal/destinations/post(createPortalDestination)`.
+    func createPortalDestination(_ input: Operations.CreatePortalDestination.Input) async throws -> Operations.CreatePortalDestination.Output
+    /// One destination with its recent deliveries and their attempts (HTML)
+    ///
+    /// Edit form, test-send, secret rotation, enable and disable.
+    ///
+    ///
+    /// - Remark: HTTP `GET /portal/destinations/{destination_id}`.
+    /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/get(showPortalDestination)`.
+    func showPortalDestination(_ input: Operations.ShowPortalDestination.Input) async throws -> Operations.ShowPortalDestination.Output
+    /// Saves a destination (HTML)
+    ///
+    /// Fields `url`, `description`, `event_types`. 303 back to its page; the page again (422) explaining what to correct.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/destinations/{destination_id}`.
+    /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/post(updatePortalDestination)`.
+    func updatePortalDestination(_ input: Operations.UpdatePortalDestination.Input) async throws -> Operations.UpdatePortalDestination.Output
+    /// Sends a test event (HTML)
+    ///
+    /// A `destination.test` delivery; 303 back; 409 page when the destination is disabled.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/destinations/{destination_id}/test`.
+    /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/test/post(testPortalDestination)`.
+    func testPortalDestination(_ input: Operations.TestPortalDestination.Input) async throws -> Operations.TestPortalDestination.Output
+    /// Rotates the signing secret (HTML)
+    ///
+    /// The destination's page with the new secret shown once; the old one signs for 24 more hours. 409 page at ten unexpired secrets.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/destinations/{destination_id}/rotate-secret`.
+    /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/rotate-secret/post(rotatePortalDestinationSecret)`.
+    func rotatePortalDestinationSecret(_ input: Operations.RotatePortalDestinationSecret.Input) async throws -> Operations.RotatePortalDestinationSecret.Output
+    /// Enables a destination (HTML)
+    ///
+    /// 303 back to its page.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/destinations/{destination_id}/enable`.
+    /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/enable/post(enablePortalDestination)`.
+    func enablePortalDestination(_ input: Operations.EnablePortalDestination.Input) async throws -> Operations.EnablePortalDestination.Output
+    /// Disables a destination (HTML)
+    ///
+    /// 303 back to its page.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/destinations/{destination_id}/disable`.
+    /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/disable/post(disablePortalDestination)`.
+    func disablePortalDestination(_ input: Operations.DisablePortalDestination.Input) async throws -> Operations.DisablePortalDestination.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -2982,6 +3150,318 @@ extension APIProtocol {
         try await resendDelivery(Operations.ResendDelivery.Input(
             path: path,
             headers: headers
+        ))
+    }
+    /// The calling tenant's usage over time
+    ///
+    /// Counters of what the tenant used, summed per hour or per UTC day: `api.requests` (by status class),
+    /// `webhooks.received` (by signature scheme) and `webhooks.rejected` (by reason), `jobs` (finished attempts by
+    /// outcome), `proxy.calls` (by `provider/status class`, `failed` when no answer came), `sync.records` (records a
+    /// completed sync run changed, by model) and `deliveries` (attempts by outcome). Each process adds what it
+    /// counted every `SWITCHYARD_USAGE_FLUSH_INTERVAL_MS` (5 s by default), so the last seconds may not show yet.
+    /// Only buckets with counts appear.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/metrics/usage`.
+    /// - Remark: Generated from `#/paths//v1/metrics/usage/get(getUsage)`.
+    package func getUsage(
+        query: Operations.GetUsage.Input.Query = .init(),
+        headers: Operations.GetUsage.Input.Headers = .init()
+    ) async throws -> Operations.GetUsage.Output {
+        try await getUsage(Operations.GetUsage.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Every tenant's usage over time
+    ///
+    /// The operator's view of `GET /v1/metrics/usage`: one series per tenant, metric and dimension, optionally for one tenant.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/platform/metrics/usage`.
+    /// - Remark: Generated from `#/paths//v1/platform/metrics/usage/get(getPlatformUsage)`.
+    package func getPlatformUsage(
+        query: Operations.GetPlatformUsage.Input.Query = .init(),
+        headers: Operations.GetPlatformUsage.Input.Headers = .init()
+    ) async throws -> Operations.GetPlatformUsage.Output {
+        try await getPlatformUsage(Operations.GetPlatformUsage.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// A one-time link to the tenant portal
+    ///
+    /// A link (`url`) that opens the server-rendered portal for the calling tenant, once, within
+    /// `SWITCHYARD_PORTAL_LINK_TTL_SECONDS` (5 minutes by default). Hand it to one of your people (for example
+    /// behind a button in your own admin page); the session it starts lasts `SWITCHYARD_PORTAL_SESSION_TTL_SECONDS`.
+    /// The link is shown only here.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/portal-sessions`.
+    /// - Remark: Generated from `#/paths//v1/portal-sessions/post(createPortalSession)`.
+    package func createPortalSession(headers: Operations.CreatePortalSession.Input.Headers = .init()) async throws -> Operations.CreatePortalSession.Output {
+        try await createPortalSession(Operations.CreatePortalSession.Input(headers: headers))
+    }
+    /// A portal link's landing page (HTML)
+    ///
+    /// A button that opens the portal: a GET never uses the link up, so a link previewer cannot spend it. 404 page for an unknown, used or expired link.
+    ///
+    ///
+    /// - Remark: HTTP `GET /portal/open/{token}`.
+    /// - Remark: Generated from `#/paths//portal/open/{token}/get(showPortalLink)`.
+    package func showPortalLink(
+        path: Operations.ShowPortalLink.Input.Path,
+        headers: Operations.ShowPortalLink.Input.Headers = .init()
+    ) async throws -> Operations.ShowPortalLink.Output {
+        try await showPortalLink(Operations.ShowPortalLink.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Opens the portal from a link (HTML)
+    ///
+    /// Uses the link (once) and starts a session: 303 to `/portal` with an HttpOnly, `SameSite=Lax` cookie scoped to `/portal` (`Secure` over TLS). 404 page for an unknown, used or expired link.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/open/{token}`.
+    /// - Remark: Generated from `#/paths//portal/open/{token}/post(openPortal)`.
+    package func openPortal(
+        path: Operations.OpenPortal.Input.Path,
+        headers: Operations.OpenPortal.Input.Headers = .init()
+    ) async throws -> Operations.OpenPortal.Output {
+        try await openPortal(Operations.OpenPortal.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Ends the portal session (HTML)
+    ///
+    /// Ends the session and clears its cookie.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/logout`.
+    /// - Remark: Generated from `#/paths//portal/logout/post(portalLogout)`.
+    package func portalLogout(
+        headers: Operations.PortalLogout.Input.Headers = .init(),
+        body: Components.RequestBodies.PortalForm
+    ) async throws -> Operations.PortalLogout.Output {
+        try await portalLogout(Operations.PortalLogout.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// The portal's overview (HTML)
+    ///
+    /// Charts of events and failures per hour over the last day (inline SVG) and the integrations with their status and health.
+    ///
+    ///
+    /// - Remark: HTTP `GET /portal`.
+    /// - Remark: Generated from `#/paths//portal/get(showPortalOverview)`.
+    package func showPortalOverview(headers: Operations.ShowPortalOverview.Input.Headers = .init()) async throws -> Operations.ShowPortalOverview.Output {
+        try await showPortalOverview(Operations.ShowPortalOverview.Input(headers: headers))
+    }
+    /// One integration (HTML)
+    ///
+    /// Its status, health and the recent job outcomes that explain the health; a Reconnect button when it needs re-authorization.
+    ///
+    ///
+    /// - Remark: HTTP `GET /portal/integrations/{integration_id}`.
+    /// - Remark: Generated from `#/paths//portal/integrations/{integration_id}/get(showPortalIntegration)`.
+    package func showPortalIntegration(
+        path: Operations.ShowPortalIntegration.Input.Path,
+        headers: Operations.ShowPortalIntegration.Input.Headers = .init()
+    ) async throws -> Operations.ShowPortalIntegration.Output {
+        try await showPortalIntegration(Operations.ShowPortalIntegration.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Reconnects an integration (HTML)
+    ///
+    /// Starts a connect session that re-authorizes the integration and answers 303 to its connect page.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/integrations/{integration_id}/reconnect`.
+    /// - Remark: Generated from `#/paths//portal/integrations/{integration_id}/reconnect/post(reconnectPortalIntegration)`.
+    package func reconnectPortalIntegration(
+        path: Operations.ReconnectPortalIntegration.Input.Path,
+        headers: Operations.ReconnectPortalIntegration.Input.Headers = .init(),
+        body: Components.RequestBodies.PortalForm
+    ) async throws -> Operations.ReconnectPortalIntegration.Output {
+        try await reconnectPortalIntegration(Operations.ReconnectPortalIntegration.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Webhook sources and their recent events (HTML)
+    ///
+    /// Each source with its ingest URL and its last ten events with their processing status.
+    ///
+    ///
+    /// - Remark: HTTP `GET /portal/webhooks`.
+    /// - Remark: Generated from `#/paths//portal/webhooks/get(showPortalWebhooks)`.
+    package func showPortalWebhooks(headers: Operations.ShowPortalWebhooks.Input.Headers = .init()) async throws -> Operations.ShowPortalWebhooks.Output {
+        try await showPortalWebhooks(Operations.ShowPortalWebhooks.Input(headers: headers))
+    }
+    /// Dead letters (HTML)
+    ///
+    /// Jobs that failed every attempt, each with a Redrive button.
+    ///
+    ///
+    /// - Remark: HTTP `GET /portal/dead-letters`.
+    /// - Remark: Generated from `#/paths//portal/dead-letters/get(showPortalDeadLetters)`.
+    package func showPortalDeadLetters(headers: Operations.ShowPortalDeadLetters.Input.Headers = .init()) async throws -> Operations.ShowPortalDeadLetters.Output {
+        try await showPortalDeadLetters(Operations.ShowPortalDeadLetters.Input(headers: headers))
+    }
+    /// Redrives a dead letter (HTML)
+    ///
+    /// Queues the job again and answers 303 to the dead letters.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/dead-letters/{job_id}/redrive`.
+    /// - Remark: Generated from `#/paths//portal/dead-letters/{job_id}/redrive/post(redrivePortalDeadLetter)`.
+    package func redrivePortalDeadLetter(
+        path: Operations.RedrivePortalDeadLetter.Input.Path,
+        headers: Operations.RedrivePortalDeadLetter.Input.Headers = .init(),
+        body: Components.RequestBodies.PortalForm
+    ) async throws -> Operations.RedrivePortalDeadLetter.Output {
+        try await redrivePortalDeadLetter(Operations.RedrivePortalDeadLetter.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Destinations and a form to add one (HTML)
+    ///
+    /// The tenant's destinations.
+    ///
+    ///
+    /// - Remark: HTTP `GET /portal/destinations`.
+    /// - Remark: Generated from `#/paths//portal/destinations/get(showPortalDestinations)`.
+    package func showPortalDestinations(headers: Operations.ShowPortalDestinations.Input.Headers = .init()) async throws -> Operations.ShowPortalDestinations.Output {
+        try await showPortalDestinations(Operations.ShowPortalDestinations.Input(headers: headers))
+    }
+    /// Adds a destination (HTML)
+    ///
+    /// Fields `url`, `description`, `event_types` (comma-separated). The new destination's page, with its signing secret shown once; the list again (422) explaining what to correct.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/destinations`.
+    /// - Remark: Generated from `#/paths//portal/destinations/post(createPortalDestination)`.
+    package func createPortalDestination(
+        headers: Operations.CreatePortalDestination.Input.Headers = .init(),
+        body: Components.RequestBodies.PortalForm
+    ) async throws -> Operations.CreatePortalDestination.Output {
+        try await createPortalDestination(Operations.CreatePortalDestination.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// One destination with its recent deliveries and their attempts (HTML)
+    ///
+    /// Edit form, test-send, secret rotation, enable and disable.
+    ///
+    ///
+    /// - Remark: HTTP `GET /portal/destinations/{destination_id}`.
+    /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/get(showPortalDestination)`.
+    package func showPortalDestination(
+        path: Operations.ShowPortalDestination.Input.Path,
+        headers: Operations.ShowPortalDestination.Input.Headers = .init()
+    ) async throws -> Operations.ShowPortalDestination.Output {
+        try await showPortalDestination(Operations.ShowPortalDestination.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Saves a destination (HTML)
+    ///
+    /// Fields `url`, `description`, `event_types`. 303 back to its page; the page again (422) explaining what to correct.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/destinations/{destination_id}`.
+    /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/post(updatePortalDestination)`.
+    package func updatePortalDestination(
+        path: Operations.UpdatePortalDestination.Input.Path,
+        headers: Operations.UpdatePortalDestination.Input.Headers = .init(),
+        body: Components.RequestBodies.PortalForm
+    ) async throws -> Operations.UpdatePortalDestination.Output {
+        try await updatePortalDestination(Operations.UpdatePortalDestination.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Sends a test event (HTML)
+    ///
+    /// A `destination.test` delivery; 303 back; 409 page when the destination is disabled.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/destinations/{destination_id}/test`.
+    /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/test/post(testPortalDestination)`.
+    package func testPortalDestination(
+        path: Operations.TestPortalDestination.Input.Path,
+        headers: Operations.TestPortalDestination.Input.Headers = .init(),
+        body: Components.RequestBodies.PortalForm
+    ) async throws -> Operations.TestPortalDestination.Output {
+        try await testPortalDestination(Operations.TestPortalDestination.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Rotates the signing secret (HTML)
+    ///
+    /// The destination's page with the new secret shown once; the old one signs for 24 more hours. 409 page at ten unexpired secrets.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/destinations/{destination_id}/rotate-secret`.
+    /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/rotate-secret/post(rotatePortalDestinationSecret)`.
+    package func rotatePortalDestinationSecret(
+        path: Operations.RotatePortalDestinationSecret.Input.Path,
+        headers: Operations.RotatePortalDestinationSecret.Input.Headers = .init(),
+        body: Components.RequestBodies.PortalForm
+    ) async throws -> Operations.RotatePortalDestinationSecret.Output {
+        try await rotatePortalDestinationSecret(Operations.RotatePortalDestinationSecret.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Enables a destination (HTML)
+    ///
+    /// 303 back to its page.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/destinations/{destination_id}/enable`.
+    /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/enable/post(enablePortalDestination)`.
+    package func enablePortalDestination(
+        path: Operations.EnablePortalDestination.Input.Path,
+        headers: Operations.EnablePortalDestination.Input.Headers = .init(),
+        body: Components.RequestBodies.PortalForm
+    ) async throws -> Operations.EnablePortalDestination.Output {
+        try await enablePortalDestination(Operations.EnablePortalDestination.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Disables a destination (HTML)
+    ///
+    /// 303 back to its page.
+    ///
+    ///
+    /// - Remark: HTTP `POST /portal/destinations/{destination_id}/disable`.
+    /// - Remark: Generated from `#/paths//portal/destinations/{destination_id}/disable/post(disablePortalDestination)`.
+    package func disablePortalDestination(
+        path: Operations.DisablePortalDestination.Input.Path,
+        headers: Operations.DisablePortalDestination.Input.Headers = .init(),
+        body: Components.RequestBodies.PortalForm
+    ) async throws -> Operations.DisablePortalDestination.Output {
+        try await disablePortalDestination(Operations.DisablePortalDestination.Input(
+            path: path,
+            headers: headers,
+            body: body
         ))
     }
 }

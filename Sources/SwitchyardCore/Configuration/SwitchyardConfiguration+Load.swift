@@ -67,7 +67,9 @@ extension SwitchyardConfiguration {
             keyring: keyring,
             outbound: outbound,
             jobs: try JobsSettings.load(settings),
-            oauth: oauth
+            oauth: oauth,
+            usage: try UsageSettings.load(settings),
+            portal: try PortalSettings.load(settings)
         )
     }
 

@@ -20,6 +20,10 @@ public struct SwitchyardConfiguration: Sendable {
     public var jobs: JobsSettings = JobsSettings()
     /// The OAuth connect flow and token refresh.
     public var oauth: OAuthSettings = OAuthSettings()
+    /// Per-tenant usage counters (`GET /v1/metrics/usage`).
+    public var usage: UsageSettings = UsageSettings()
+    /// The tenant portal's links and sessions.
+    public var portal: PortalSettings = PortalSettings()
 
     public init(
         database: DatabaseConfiguration,
@@ -30,7 +34,9 @@ public struct SwitchyardConfiguration: Sendable {
         keyring: KeyringSource? = nil,
         outbound: OutboundSettings = OutboundSettings(),
         jobs: JobsSettings = JobsSettings(),
-        oauth: OAuthSettings = OAuthSettings()
+        oauth: OAuthSettings = OAuthSettings(),
+        usage: UsageSettings = UsageSettings(),
+        portal: PortalSettings = PortalSettings()
     ) {
         self.database = database
         self.http = http
@@ -41,6 +47,8 @@ public struct SwitchyardConfiguration: Sendable {
         self.outbound = outbound
         self.jobs = jobs
         self.oauth = oauth
+        self.usage = usage
+        self.portal = portal
     }
 
     /// Where browsers reach this server, without a trailing slash: `SWITCHYARD_PUBLIC_URL`, else the listen address.

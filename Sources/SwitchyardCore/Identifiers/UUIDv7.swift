@@ -21,6 +21,22 @@ extension UUID {
             )
         )
     }
+
+    /// The smallest UUID that sorts at or after every version 7 UUID made at `time` or later: a bound for a range of
+    /// ids by time (the primary key then serves a query by time).
+    public static func v7Floor(at time: Date) -> UUID {
+        let milliseconds = UInt64(max(0, time.timeIntervalSince1970 * 1000))
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for index in 0..<6 {
+            bytes[index] = UInt8(truncatingIfNeeded: milliseconds >> (8 * (5 - UInt64(index))))
+        }
+        return UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            )
+        )
+    }
 }
 
 extension UUID {

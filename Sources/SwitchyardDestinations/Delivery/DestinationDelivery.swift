@@ -27,6 +27,8 @@ public struct DestinationDelivery: Sendable {
     /// A destination whose attempts have all failed for this long is disabled.
     let disableAfter: Duration
     let metrics: DeliveryMetrics?
+    /// Counts attempts by outcome in the tenant's usage.
+    let usage: UsageMeter?
     let unitRandom: @Sendable () -> Double
 
     public init(
@@ -37,6 +39,7 @@ public struct DestinationDelivery: Sendable {
         schedule: DeliveryRetrySchedule = .standard,
         disableAfter: Duration,
         metrics: DeliveryMetrics? = nil,
+        usage: UsageMeter? = nil,
         unitRandom: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
     ) {
         self.database = database
@@ -46,6 +49,7 @@ public struct DestinationDelivery: Sendable {
         self.schedule = schedule
         self.disableAfter = disableAfter
         self.metrics = metrics
+        self.usage = usage
         self.unitRandom = unitRandom
     }
 
@@ -74,6 +78,14 @@ public struct DestinationDelivery: Sendable {
             case .retry: metrics.recordAttempt(.failed, duration: sentFor)
             case .dead: metrics.recordAttempt(.dead, duration: sentFor)
             case .deferred: metrics.recordAttempt(.deferred, duration: nil)
+            }
+        }
+        if let usage {
+            switch outcome {
+            case .delivered: usage.record(.deliveries, tenant: tenant, dimension: "delivered")
+            case .retry: usage.record(.deliveries, tenant: tenant, dimension: "failed")
+            case .dead: usage.record(.deliveries, tenant: tenant, dimension: "dead")
+            case .deferred: break  // nothing was sent
             }
         }
         return outcome

@@ -17,14 +17,24 @@ public struct JobExecutor: Service {
     let registry: JobRegistry
     let options: ExecutorOptions
     let metrics: JobMetrics?
+    /// Counts finished attempts by outcome in their tenants' usage.
+    let usage: UsageMeter?
     let logger: Logger
     private let running = RunningJobs()
 
-    public init(database: Database, registry: JobRegistry, options: ExecutorOptions, metrics: JobMetrics?, logger: Logger) {
+    public init(
+        database: Database,
+        registry: JobRegistry,
+        options: ExecutorOptions,
+        metrics: JobMetrics?,
+        usage: UsageMeter? = nil,
+        logger: Logger
+    ) {
         self.database = database
         self.registry = registry
         self.options = options
         self.metrics = metrics
+        self.usage = usage
         var logger = logger
         logger[metadataKey: "executor"] = "\(options.owner)"
         self.logger = logger
@@ -200,6 +210,7 @@ public struct JobExecutor: Service {
             case .deferred: "deferred"
             }
         metrics?.recordAttempt(kind: job.kind, outcome: label, duration: duration)
+        usage?.record(.jobs, tenant: job.tenantID, dimension: label)
     }
 
     // MARK: Completions, leases, wake-ups

@@ -16,12 +16,13 @@ extension JobRegistry {
         database: Database,
         outbound: OutboundClient,
         webhookMetrics: WebhookMetrics? = nil,
-        deliveryMetrics: DeliveryMetrics? = nil
+        deliveryMetrics: DeliveryMetrics? = nil,
+        usage: UsageMeter? = nil
     ) -> JobRegistry {
         let caller = IntegrationCaller(database: database, outbound: outbound, refreshSkewSeconds: configuration.oauth.refreshSkewSeconds)
         var registry = JobRegistry.standard()
         registry.register(OAuthRefreshHandler(database: database, refresher: caller.refresher))
-        registry.register(SyncRunHandler(runner: SyncRunner(database: database, caller: caller)))
+        registry.register(SyncRunHandler(runner: SyncRunner(database: database, caller: caller, usage: usage)))
         registry.register(WebhookProcessHandler(database: database, metrics: webhookMetrics))
         registry.register(
             DestinationDeliveryHandler(
@@ -30,7 +31,8 @@ extension JobRegistry {
                     outbound: outbound,
                     targets: DestinationTargets(database: database),
                     disableAfter: .seconds(configuration.jobs.destinationDisableAfterHours * 3600),
-                    metrics: deliveryMetrics
+                    metrics: deliveryMetrics,
+                    usage: usage
                 )
             )
         )

@@ -144,6 +144,17 @@ public struct Database: Sendable, Service {
         }
     }
 
+    /// Runs `body` in a transaction of the usage writer: it may add to and prune `usage_counters` of every tenant
+    /// (its policy names `app_is_usage_writer()`), and see nothing else.
+    public func withUsageWriter<Result: Sendable>(
+        logger: Logger,
+        _ body: (UsageWriterTransaction) async throws -> Result
+    ) async throws -> Result {
+        try await transaction(enabling: "app.usage", logger: logger) { connection in
+            try await body(UsageWriterTransaction(connection: connection, logger: logger))
+        }
+    }
+
     /// Holds one pooled connection and calls `onNotification` for each NOTIFY on `channel` until
     /// the task is cancelled or the connection fails (which throws, so the caller can reconnect).
     public func listen(channel: String, logger: Logger, onNotification: @Sendable () -> Void) async throws {

@@ -48,6 +48,13 @@ public struct QueueTransaction: ConnectionScope {
     let logger: Logger
 }
 
+/// A transaction of the usage writer (`app.usage = on`): adds every tenant's usage counts and prunes old ones; it
+/// sees nothing else of any tenant.
+public struct UsageWriterTransaction: ConnectionScope {
+    let connection: PostgresConnection
+    let logger: Logger
+}
+
 /// Read-only questions about the schema and the connected role, asked without any tenant.
 public struct CatalogReader: Sendable {
     let connection: PostgresConnection

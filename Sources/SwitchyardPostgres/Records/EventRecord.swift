@@ -57,4 +57,16 @@ extension TenantTransaction {
         }
         return Page(fetched: events, limit: page.limit, id: \.id)
     }
+
+    /// How many events were recorded per hour (UTC) since `since`; hours without events are left out.
+    public func eventCountsByHour(since: Date) async throws -> [(hour: Date, count: Int64)] {
+        // Ids are version 7 UUIDs: the range by id is a range by time that the primary key serves.
+        try await query(
+            """
+            SELECT date_trunc('hour', created_at, 'UTC') AS hour, count(*)::int8 AS count FROM events
+             WHERE tenant_id = \(tenantID.rawValue) AND id >= \(UUID.v7Floor(at: since)) AND created_at >= \(since)
+             GROUP BY 1 ORDER BY 1
+            """
+        ).decode((Date, Int64).self).collect().map { (hour: $0.0, count: $0.1) }
+    }
 }

@@ -28,10 +28,13 @@ public enum SyncRunOutcome: Sendable {
 public struct SyncRunner: Sendable {
     let database: Database
     let caller: IntegrationCaller
+    /// Counts the records a completed run changed in the tenant's usage.
+    let usage: UsageMeter?
 
-    public init(database: Database, caller: IntegrationCaller) {
+    public init(database: Database, caller: IntegrationCaller, usage: UsageMeter? = nil) {
         self.database = database
         self.caller = caller
+        self.usage = usage
     }
 
     /// Runs, or continues, run `runID` of `payload`'s sync. `isLastAttempt`: a transient failure fails the run.
@@ -79,6 +82,7 @@ public struct SyncRunner: Sendable {
                 try await SyncRunEnd.complete(run, definition: resolved.definition, in: $0)
             }
             if let finished {
+                usage?.record(.syncRecords, tenant: tenant, dimension: finished.model, count: finished.added + finished.updated + finished.deleted)
                 logger.info(
                     "sync run completed",
                     metadata: [

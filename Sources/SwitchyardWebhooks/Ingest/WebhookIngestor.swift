@@ -37,15 +37,23 @@ public final class WebhookIngestor: Sendable {
     private let database: Database
     private let writer: WebhookIngestWriter
     private let metrics: WebhookMetrics?
+    private let usage: UsageMeter?
     private let cacheTTL: Duration
     private let clock = ContinuousClock()
     private let cache = Mutex<[UUID: (expires: ContinuousClock.Instant, source: ResolvedWebhookSource?)]>([:])
     static let maxCachedSources = 10_000
 
-    public init(database: Database, writer: WebhookIngestWriter, metrics: WebhookMetrics?, cacheTTL: Duration = .seconds(5)) {
+    public init(
+        database: Database,
+        writer: WebhookIngestWriter,
+        metrics: WebhookMetrics?,
+        usage: UsageMeter? = nil,
+        cacheTTL: Duration = .seconds(5)
+    ) {
         self.database = database
         self.writer = writer
         self.metrics = metrics
+        self.usage = usage
         self.cacheTTL = cacheTTL
     }
 
@@ -96,7 +104,7 @@ public final class WebhookIngestor: Sendable {
                 secrets: source.usableSecrets(at: Date())
             )
         } catch {
-            metrics?.recordRejected(reason: error.rawValue)
+            rejected(error, source: source)
             logger.info("webhook delivery refused", metadata: ["source_id": "\(source.id)", "reason": "\(error.rawValue)"])
             throw error
         }
@@ -115,11 +123,19 @@ public final class WebhookIngestor: Sendable {
         switch outcome {
         case .recorded:
             metrics?.recordReceived(scheme: source.scheme.type)
+            usage?.record(.webhooksReceived, tenant: source.tenantID, dimension: source.scheme.type)
             return .recorded(id: event.id)
         case .duplicate:
             metrics?.recordDuplicate()
+            usage?.record(.webhooksReceived, tenant: source.tenantID, dimension: source.scheme.type)
             return .duplicate
         }
+    }
+
+    /// Counts a refused delivery: in the metrics, and in the tenant's usage when its source is known.
+    public func rejected(_ rejection: WebhookRejection, source: ResolvedWebhookSource?) {
+        metrics?.recordRejected(reason: rejection.rawValue)
+        if let source { usage?.record(.webhooksRejected, tenant: source.tenantID, dimension: rejection.rawValue) }
     }
 
     /// Headers kept with the event, as a JSON object: signatures and anything that authenticates replaced by

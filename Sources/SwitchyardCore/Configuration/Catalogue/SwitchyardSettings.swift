@@ -14,6 +14,7 @@ public enum SwitchyardSettings {
         outboundMaxResponseBytes, outboundMaxRateLimitWaitMilliseconds, outboundBreakerFailures,
         outboundBreakerCoolDownMilliseconds, outboundHTTPAllowList,
         publicURL, oauthRefreshSkewSeconds, connectSessionTTLSeconds, logLevel, logFormat,
+        usageFlushIntervalMilliseconds, usageRetentionDays, portalLinkTTLSeconds, portalSessionTTLSeconds,
     ]
 
     public static let jobs: [any ConfigurationSetting] = [
