@@ -129,7 +129,7 @@ public final class DatabaseMetrics: Sendable {
                 "database_up",
                 unit: "",
                 help:
-                    "1 when this process's last database check (made at every scrape of /metrics and every /readyz) answered within a second, else 0."
+                    "1 when this process's last database check (made at every scrape of /metrics and every /readyz) answered within a second, else 0 (the database unreachable, or no pooled connection free)."
             )
         )
     }
