@@ -39,6 +39,7 @@ struct MonitoringKitTests {
     func ruleTestsCanFail() async throws {
         let rules = try AlertRules(text: String(contentsOf: Self.rulesFile, encoding: .utf8))
         let names = Set(rules.alerts.map(\.name))
+        #expect(rules.alerts.count == rules.text.components(separatedBy: "- alert: ").count - 1, "an alert's expr was not read")
         #expect(names.isSuperset(of: Self.requiredAlerts), "missing: \(Self.requiredAlerts.subtracting(names))")
         let cases = AlertTestCases(text: try String(contentsOf: Self.ruleTestsFile, encoding: .utf8))
         for name in names {
