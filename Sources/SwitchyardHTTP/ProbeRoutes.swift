@@ -55,12 +55,7 @@ public struct ProbeRoutes<Context: RequestContext>: Sendable {
 
     /// The database answers, its schema is the one this build needs, and the process itself is ready.
     @Sendable func readiness(_ request: Request, context: Context) async throws -> Response {
-        let applied: [Int]?
-        do {
-            applied = try await database.withCatalog(deadlines: Self.probeDeadlines, logger: context.logger) {
-                try await $0.appliedMigrationVersions()
-            }
-        } catch {
+        guard let applied = await appliedMigrations(logger: context.logger) else {
             return refusal(.databaseUnavailable, context)
         }
         if let reason = processReadiness() {
@@ -81,12 +76,30 @@ public struct ProbeRoutes<Context: RequestContext>: Sendable {
         }
     }
 
+    /// Checks the database first, so that `switchyard_database_up` is as fresh as the scrape: a process whose pool cannot
+    /// reach PostgreSQL says so even when nothing probes its `/readyz`.
     @Sendable func exposition(_ request: Request, context: Context) async throws -> Response {
-        Response(
+        _ = await appliedMigrations(logger: context.logger)
+        return Response(
             status: .ok,
             headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(bytes: metrics.render()))
         )
+    }
+
+    /// The applied migration versions (`.some(nil)` before the first migration), or `nil` when the database did not answer
+    /// within the probe's deadlines; either way recorded in `switchyard_database_up`.
+    private func appliedMigrations(logger: Logger) async -> [Int]?? {
+        do {
+            let applied = try await database.withCatalog(deadlines: Self.probeDeadlines, logger: logger) {
+                try await $0.appliedMigrationVersions()
+            }
+            metrics.database.setReachable(true)
+            return .some(applied)
+        } catch {
+            metrics.database.setReachable(false)
+            return nil
+        }
     }
 
     private func refusal(_ problem: SwitchyardError, _ context: Context) -> Response {

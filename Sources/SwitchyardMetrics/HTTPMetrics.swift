@@ -74,6 +74,7 @@ public final class DatabaseMetrics: Sendable {
     let waiting: Gauge
     let acquireTimeouts: Counter
     let callTimeouts: Counter
+    let reachable: Gauge
     private let registry: PrometheusCollectorRegistry
 
     public func connectionLeased() { inUse.increment() }
@@ -83,6 +84,8 @@ public final class DatabaseMetrics: Sendable {
     public func leaseWaitEnded() { waiting.decrement() }
     public func acquireTimedOut() { acquireTimeouts.increment() }
     public func callTimedOut() { callTimeouts.increment() }
+    /// The outcome of the probe's database check, made at every `/readyz` and every scrape of `/metrics`.
+    public func setReachable(_ isReachable: Bool) { reachable.set(to: isReachable ? 1 : 0) }
 
     /// A stored secret that did not open (tampered with or copied), by sealed field (`table.column`: a fixed set).
     public func secretUnreadable(field: String) {
@@ -120,6 +123,14 @@ public final class DatabaseMetrics: Sendable {
         )
         self.maxConnections = registry.makeGauge(
             descriptor: .switchyard("db_pool_connections_max", unit: "", help: "Maximum size of the database connection pool.")
+        )
+        self.reachable = registry.makeGauge(
+            descriptor: .switchyard(
+                "database_up",
+                unit: "",
+                help:
+                    "1 when this process's last database check (made at every scrape of /metrics and every /readyz) answered within a second, else 0 (the database unreachable, or no pooled connection free)."
+            )
         )
     }
 }

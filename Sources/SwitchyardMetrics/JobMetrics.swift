@@ -25,6 +25,7 @@ public final class JobMetrics: Sendable {
     private let stuck: Gauge
     private let oldestRunning: Gauge
     private let oldestRunningInQueue: Gauge
+    private let oldestDue: Gauge
     private let fires: Counter
     private let health = Mutex<[String: Gauge]>([:])
 
@@ -61,6 +62,14 @@ public final class JobMetrics: Sendable {
                 unit: "seconds",
                 help:
                     "Age of the oldest job in state running across all executors, counted by the scheduler (a job running far past its lease means a wedged executor)."
+            )
+        )
+        oldestDue = registry.makeGauge(
+            descriptor: .switchyard(
+                "queue_oldest_due_job_age",
+                unit: "seconds",
+                help:
+                    "How long the longest-waiting due job (queued, or failed and past its retry time) has waited to start, counted by the scheduler; 0 when none waits."
             )
         )
         fires = registry.makeCounter(
@@ -161,6 +170,10 @@ public final class JobMetrics: Sendable {
 
     /// The queue-wide view, set by the scheduler's housekeeping.
     public func setOldestRunningJobAge(_ age: Duration) { oldestRunningInQueue.set(to: Self.seconds(age)) }
+
+    /// The queue's lag as it stands, set by the scheduler's housekeeping: unlike `job_start_latency`, which is only
+    /// recorded when a job starts, it keeps growing while no executor takes anything.
+    public func setOldestDueJobAge(_ age: Duration) { oldestDue.set(to: Self.seconds(age)) }
 
     private static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18

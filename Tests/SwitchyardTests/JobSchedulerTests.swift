@@ -165,4 +165,46 @@ struct JobSchedulerTests {
             #expect(try await database.withTenant(tenant, logger: logger) { try await $0.job(fresh) } != nil)
         }
     }
+
+    @Test("housekeeping reports how long the oldest due job has waited, with no executor running; jobs not yet due do not count")
+    func oldestDueJobAge() async throws {
+        let environment = try await TestEnvironment.make()
+        let logger = environment.logger
+        try await environment.withDatabase(maxConnections: 6) { database in
+            let tenant = try await database.makeTenant("lag", logger: logger)
+            let metrics = MetricsRegistry(version: "test")
+            let scheduler = JobScheduler(database: database, options: SchedulerOptions(fastJobsSettings()), metrics: metrics.jobs, logger: logger)
+            let age: @Sendable () throws -> Double? = {
+                try MetricsTests.Exposition(parsing: String(decoding: metrics.render(), as: UTF8.self)).samples
+                    .first { $0.name == "switchyard_queue_oldest_due_job_age_seconds" }?.value
+            }
+            try await scheduler.housekeeping()
+            #expect(try age() == 0)
+
+            let waiting = try await database.enqueue(try NewJob(NoopPayload()), for: tenant, logger: logger)
+            let retrying = try await database.enqueue(try NewJob(NoopPayload()), for: tenant, logger: logger)
+            let later = try await database.enqueue(try NewJob(NoopPayload()), for: tenant, logger: logger)
+            _ = try await environment.withOwnerConnection { connection in
+                try await connection.query("UPDATE jobs SET run_at = now() - interval '10 minutes' WHERE id = \(waiting)", logger: logger)
+                // Failed, its retry due 5 minutes ago; and one not due for an hour.
+                try await connection.query(
+                    "UPDATE jobs SET state = 'failed', run_at = now() - interval '5 minutes' WHERE id = \(retrying)",
+                    logger: logger
+                )
+                try await connection.query("UPDATE jobs SET run_at = now() + interval '1 hour' WHERE id = \(later)", logger: logger)
+            }
+            try await scheduler.housekeeping()
+            let waited = try #require(try age())
+            #expect(waited >= 600 && waited < 660, "\(waited)")
+
+            _ = try await database.withTenant(tenant, logger: logger) { try await $0.cancelJob(waiting) }
+            try await scheduler.housekeeping()
+            let retried = try #require(try age())
+            #expect(retried >= 300 && retried < 360, "\(retried)")
+
+            _ = try await database.withTenant(tenant, logger: logger) { try await $0.cancelJob(retrying) }
+            try await scheduler.housekeeping()
+            #expect(try age() == 0, "a job due in an hour is no lag")
+        }
+    }
 }

@@ -163,6 +163,7 @@ public struct JobScheduler: Service {
         let depth = try await database.withQueue(logger: logger) { try await $0.queueDepth() }
         metrics?.setQueueDepth(depth.map { (kind: $0.kind, state: $0.state.rawValue, count: $0.count) })
         metrics?.setOldestRunningJobAge(try await database.withQueue(logger: logger) { try await $0.oldestRunningJobAge() })
+        metrics?.setOldestDueJobAge(try await database.withQueue(logger: logger) { try await $0.oldestDueJobAge() })
         if let deliveryMetrics {
             deliveryMetrics.setDisabledDestinations(try await database.withQueue(logger: logger) { try await $0.disabledDestinations() })
         }

@@ -223,6 +223,17 @@ extension QueueTransaction {
         return .milliseconds(milliseconds)
     }
 
+    /// How long the job that has been due the longest (queued, or failed with its retry time passed) has waited (zero when
+    /// none is due): the queue's lag, whether or not any executor is claiming.
+    public func oldestDueJobAge() async throws -> Duration {
+        let milliseconds =
+            try await query(
+                "SELECT coalesce((extract(epoch FROM now() - min(run_at)) * 1000)::bigint, 0) FROM jobs WHERE state IN ('queued', 'failed') AND run_at <= now()"
+                    as PostgresQuery
+            ).decode(Int64.self).collect().first ?? 0
+        return .milliseconds(milliseconds)
+    }
+
     /// Locks up to `limit` unpaused schedules whose next fire is due; other schedulers skip them.
     public func dueSchedules(limit: Int) async throws -> [DueSchedule] {
         try await query(
