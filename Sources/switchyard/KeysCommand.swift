@@ -187,7 +187,7 @@ func withMaintenanceDatabase(label: String, _ body: (Database, Logger) async thr
     let configuration = try SwitchyardConfiguration.loadOrExit(requiring: .init(adminKey: false))
     configuration.logging.bootstrap()
     let logger = Logger(label: label)
-    let vault = try Vault.loadOrExit(configuration.keyring)
+    let vault = try await Vault.loadOrExit(configuration)
     let database = try Database(configuration: configuration.database, vault: vault, metrics: nil, logger: logger)
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await database.run() }

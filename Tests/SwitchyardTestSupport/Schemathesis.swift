@@ -35,23 +35,29 @@ public enum Schemathesis {
             logger.notice("installing schemathesis \(Schemathesis.version) from PyPI", metadata: ["into": "\(Schemathesis.environment.path)"])
             try? FileManager.default.removeItem(at: Schemathesis.environment)
             let target = Schemathesis.environment.path
-            var made = false
-            for python in HeadlessBrowser.pythons where FileManager.default.isExecutableFile(atPath: python[0]) {
-                if try await ChildProcess.run(python + ["-m", "venv", target]).status == 0 {
-                    made = true
-                    break
-                }
-            }
-            if !made, geteuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/apt-get") {
-                for command in [["/usr/bin/apt-get", "update", "-q"], ["/usr/bin/apt-get", "install", "-y", "-q", "python3-venv"]] {
-                    let (status, output) = try await ChildProcess.run(command, environment: ["DEBIAN_FRONTEND": "noninteractive"])
-                    guard status == 0 else { throw TestFailure("\(command.joined(separator: " ")) failed:\n\(output)") }
-                }
-                made = try await ChildProcess.run(["/usr/bin/python3", "-m", "venv", target]).status == 0
-            }
-            guard made else { throw TestFailure("The conformance test needs Python 3 with venv: apt-get install -y python3-venv") }
+            try await PythonEnvironment.make(at: target, purpose: "The conformance test")
             let (status, output) = try await ChildProcess.run(["\(target)/bin/pip", "install", "-q", "schemathesis==\(Schemathesis.version)"])
             guard status == 0 else { throw TestFailure("pip install schemathesis==\(Schemathesis.version) failed:\n\(output)") }
         }
+    }
+}
+
+/// Virtualenvs for the Python tools the tests install from PyPI (schemathesis, moto): never the system's own
+/// site-packages, which Debian's Python refuses pip for (PEP 668).
+enum PythonEnvironment {
+    /// Makes a virtualenv at `target`, adding Debian's `python3-venv` first when no Python has `venv` and the tests
+    /// run as root.
+    static func make(at target: String, purpose: String) async throws {
+        for python in HeadlessBrowser.pythons where FileManager.default.isExecutableFile(atPath: python[0]) {
+            if try await ChildProcess.run(python + ["-m", "venv", target]).status == 0 { return }
+        }
+        if geteuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/apt-get") {
+            for command in [["/usr/bin/apt-get", "update", "-q"], ["/usr/bin/apt-get", "install", "-y", "-q", "python3-venv"]] {
+                let (status, output) = try await ChildProcess.run(command, environment: ["DEBIAN_FRONTEND": "noninteractive"])
+                guard status == 0 else { throw TestFailure("\(command.joined(separator: " ")) failed:\n\(output)") }
+            }
+            if try await ChildProcess.run(["/usr/bin/python3", "-m", "venv", target]).status == 0 { return }
+        }
+        throw TestFailure("\(purpose) needs Python 3 with venv: apt-get install -y python3-venv")
     }
 }
