@@ -112,9 +112,13 @@ struct KeysCommand: AsyncParsableCommand {
                 }
                 for version in versions where version != primary {
                     let wrapped = counts.filter { $0.kek == version }.reduce(0) { $0 + $1.count }
+                    // A KMS key is retired by configuration, not by editing the keyring file.
+                    let retire =
+                        AWSKMSKeyProvider.isKMSKey(version)
+                        ? "unset \(SwitchyardSettings.awsKMSKeyID.environmentKey)" : "`switchyard keys retire --version \(version.version)`"
                     print(
                         wrapped == 0
-                            ? "\(version): wraps nothing; safe to retire (`switchyard keys retire --version \(version.version)`)"
+                            ? "\(version): wraps nothing; safe to retire (\(retire))"
                             : "\(version): still wraps \(wrapped) key(s); not safe to retire until `switchyard keys rewrap` moves them"
                     )
                 }

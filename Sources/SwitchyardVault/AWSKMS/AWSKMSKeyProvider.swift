@@ -58,7 +58,10 @@ public struct AWSKMSKeyProvider: KeyEncryptionKeyProvider {
 
     /// Any KMS key's ARN: `Decrypt` names the key of the wrapped form, and the principal's permissions decide.
     /// So keys wrapped under a key that an alias pointed to before stay readable, and `keys rewrap` moves them.
-    public func canUnwrap(_ version: KEKVersion) async -> Bool {
+    public func canUnwrap(_ version: KEKVersion) async -> Bool { Self.isKMSKey(version) }
+
+    /// Whether `version` names a KMS key (by its ARN) rather than a keyring's version.
+    public static func isKMSKey(_ version: KEKVersion) -> Bool {
         version.keyID.hasPrefix("arn:") && version.keyID.contains(":kms:")
     }
 
