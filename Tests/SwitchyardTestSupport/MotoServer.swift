@@ -6,15 +6,21 @@ import SwitchyardCore
 import SwitchyardVault
 
 /// moto's server mode (PyPI `moto[server]`), a local implementation of AWS APIs that serves the KMS JSON API over
-/// plain HTTP: the tests' real KMS API. Installed on first use into a virtualenv under `.build/` (pinned, like
-/// schemathesis); each `start()` runs its own `moto_server` on a free loopback port, stopped by `stop()` or deinit.
+/// plain HTTP: the tests' real KMS API. Installed on first use into a virtualenv under `.build/` (`PipTool`; `.ci/run`
+/// installs the same version first); each `start()` runs its own `moto_server` on a free loopback port, stopped by
+/// `stop()` or deinit.
 ///
 /// moto keeps its keys in memory, so an outage is made by freezing the process (`pause()`, SIGSTOP: connections hang
 /// until the client's deadline, as with an unreachable KMS) and ended by `resume()`, which keeps the keys.
 public final class MotoServer: Sendable {
     public static let version = "5.2.1"
-    static let environment = Schemathesis.packageRoot.appending(path: ".build/moto-\(version)")
-    private static let installation = InstallOnce()
+    private static let installation = PipTool(
+        requirement: "moto[server]==\(version)",
+        directory: "moto-\(version)",
+        executable: "moto_server",
+        check: ["--help"],
+        purpose: "The AWS KMS tests"
+    )
     /// The credentials the tests sign with; moto accepts any.
     public static let credentials = AWSCredentials(accessKeyID: "AKIASWITCHYARDTEST", secretAccessKey: "moto-secret-not-real")
     public static let region = "us-east-1"
@@ -124,29 +130,5 @@ public final class MotoServer: Sendable {
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         try? FileManager.default.removeItem(at: log)
-    }
-
-    private actor InstallOnce {
-        private var executable: String?
-
-        func ensure(logger: Logger) async throws -> String {
-            if let executable { return executable }
-            let server = MotoServer.environment.appending(path: "bin/moto_server").path
-            if !FileManager.default.isExecutableFile(atPath: server) {
-                try await install(logger: logger)
-                guard FileManager.default.isExecutableFile(atPath: server) else { throw TestFailure("moto was installed but has no moto_server") }
-            }
-            executable = server
-            return server
-        }
-
-        private func install(logger: Logger) async throws {
-            logger.notice("installing moto[server] \(MotoServer.version) from PyPI", metadata: ["into": "\(MotoServer.environment.path)"])
-            try? FileManager.default.removeItem(at: MotoServer.environment)
-            let target = MotoServer.environment.path
-            try await PythonEnvironment.make(at: target, purpose: "The KMS tests")
-            let (status, output) = try await ChildProcess.run(["\(target)/bin/pip", "install", "-q", "moto[server]==\(MotoServer.version)"])
-            guard status == 0 else { throw TestFailure("pip install moto[server]==\(MotoServer.version) failed:\n\(output)") }
-        }
     }
 }
