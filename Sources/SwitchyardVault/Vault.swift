@@ -43,6 +43,9 @@ public final class Vault: Sendable {
     }
 
     private let cache = Mutex<[UUID: CachedKey]>([:])
+    /// Until when expired cached keys are served without asking the provider first: set by an unavailable provider,
+    /// so that while KMS hangs each read does not wait for its deadlines before falling back to the cache.
+    private let servingStaleUntil = Mutex<ContinuousClock.Instant?>(nil)
 
     public init(provider: any KeyEncryptionKeyProvider, policy: DataKeyPolicy = DataKeyPolicy()) {
         self.provider = provider
@@ -71,11 +74,14 @@ public final class Vault: Sendable {
             return cached.key
         }
         guard let stored = try await wrapped() else { throw VaultError.dataKeyNotFound }
+        let stale = cached.flatMap { $0.expires + policy.staleWhileUnavailable > now ? $0.key : nil }
+        if let stale, let until = servingStaleUntil.withLock({ $0 }), now < until { return stale }
         let material: KeyMaterial
         do {
             material = try await provider.unwrap(stored, context: Self.context(tenant: tenant, dataKeyID: id))
         } catch let error as KeyProviderUnavailable {
-            if let cached, cached.expires + policy.staleWhileUnavailable > now { return cached.key }
+            servingStaleUntil.withLock { $0 = ContinuousClock.now + .seconds(10) }
+            if let stale { return stale }
             throw error
         }
         let key = DataKey(id: id, material: material)

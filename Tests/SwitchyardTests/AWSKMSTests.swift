@@ -108,18 +108,23 @@ struct AWSKMSTests {
         }
     }
 
-    @Test("KMS unreachable during operation: cached data keys keep serving, a new tenant gets 503 problem+json until KMS is back")
+    @Test("KMS unreachable during operation: cached data keys keep serving past their cache time, a new tenant gets 503 until KMS is back")
     func unavailableDuringOperation() async throws {
         try await Self.withMoto { moto, _ in
             var environment = try await TestEnvironment.make()
             // A shorter deadline than production's 5 s per attempt, still ample for moto on a loaded machine: a frozen
             // KMS is reported in about 4 s.
-            environment.vault = Vault(provider: try await AWSKMSKeyProvider.connect(moto.settings(keyID: Self.alias), timeout: .seconds(2)))
+            // A cache time shorter than the outage: expired keys keep serving while KMS is unreachable.
+            environment.vault = Vault(
+                provider: try await AWSKMSKeyProvider.connect(moto.settings(keyID: Self.alias), timeout: .seconds(2)),
+                policy: DataKeyPolicy(cacheTTL: .milliseconds(500))
+            )
             try await environment.withApp { client in
                 let tenant = try await client.makeTenant(slug: "kms-before-outage", scopes: [.read, .write, .credentialsRead])
                 let integration = try await client.api(key: tenant.key).createIntegration(body: .json(Self.stripe("sk_cached"))).created.body.json.id
 
                 moto.pause()
+                try await Task.sleep(for: .seconds(1))
                 let cached = try await client.request(.get, "/v1/integrations/\(integration)/credentials", key: tenant.key)
                 #expect(cached.status == .ok, "\(cached.text)")
                 #expect(cached.text.contains("sk_cached"))
