@@ -62,13 +62,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Envelope encryption: key-encryption-key providers (the local keyring), data keys, sealed secrets. No I/O
-        // beyond reading and writing a keyring file.
+        // Envelope encryption: key-encryption-key providers (the local keyring, AWS KMS over its JSON API with SigV4),
+        // data keys, sealed secrets. Its I/O: the keyring file and calls to KMS.
         .target(
             name: "SwitchyardVault",
             dependencies: [
                 "SwitchyardCore",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -18,10 +18,14 @@ public struct DevEnvironment: Sendable {
     public struct Credentials: Codable, Sendable {
         public var adminKey: String
         public var demoTenantKey: String?
+        /// The application role's URL of the running dev database, for commands run beside `dev`
+        /// (`SWITCHYARD_DATABASE_URL=... switchyard keys rewrap`); rewritten at every start.
+        public var databaseURL: String?
 
         enum CodingKeys: String, CodingKey {
             case adminKey = "admin_key"
             case demoTenantKey = "demo_tenant_key"
+            case databaseURL = "database_url"
         }
     }
 
@@ -68,8 +72,13 @@ public struct DevEnvironment: Sendable {
     public func loadCredentials(adminKeyOverride: String?) throws -> Credentials {
         var credentials =
             (try? JSONDecoder().decode(Credentials.self, from: Data(contentsOf: credentialsFile)))
-            ?? Credentials(adminKey: "sy_admin_" + APIKeySecret.generate().value.dropFirst(APIKeySecret.prefix.count).prefix(40), demoTenantKey: nil)
+            ?? Credentials(
+                adminKey: "sy_admin_" + APIKeySecret.generate().value.dropFirst(APIKeySecret.prefix.count).prefix(40),
+                demoTenantKey: nil,
+                databaseURL: nil
+            )
         if let adminKeyOverride { credentials.adminKey = adminKeyOverride }
+        credentials.databaseURL = applicationURL.urlString
         try saveCredentials(credentials)
         return credentials
     }

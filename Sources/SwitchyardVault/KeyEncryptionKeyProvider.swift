@@ -48,8 +48,9 @@ public struct WrapContext: Sendable, Equatable {
 
 /// Wraps and unwraps data keys with a key-encryption key that this process may not hold itself.
 ///
-/// The local keyring implements it now; AWS KMS (`Encrypt`/`Decrypt` with an encryption context),
-/// Google Cloud KMS (additional authenticated data) and Vault Transit (`context`) fit the same shape.
+/// The local keyring (`LocalKeyProvider`) and AWS KMS (`AWSKMSKeyProvider`: `GenerateDataKey`/`Encrypt`/`Decrypt`
+/// with an encryption context) implement it; Google Cloud KMS (additional authenticated data) and Vault Transit
+/// (`context`) fit the same shape.
 /// New wraps always use the primary version; unwrap uses the version recorded with the wrapped key.
 public protocol KeyEncryptionKeyProvider: Sendable {
     /// The version new data keys are wrapped with.
@@ -58,6 +59,22 @@ public protocol KeyEncryptionKeyProvider: Sendable {
     func availableVersions() async throws -> [KEKVersion]
     func wrap(_ dataKey: KeyMaterial, context: WrapContext) async throws -> WrappedDataKey
     func unwrap(_ wrapped: WrappedDataKey, context: WrapContext) async throws -> KeyMaterial
+    /// A new random data key and its wrapped form. A provider with a generator of its own (KMS `GenerateDataKey`)
+    /// uses it; the default makes the key here and wraps it.
+    func generateDataKey(context: WrapContext) async throws -> (material: KeyMaterial, wrapped: WrappedDataKey)
+    /// Whether this provider can unwrap keys wrapped by `version`; `KeyProviderChain` asks each of its providers.
+    func canUnwrap(_ version: KEKVersion) async -> Bool
+}
+
+extension KeyEncryptionKeyProvider {
+    public func generateDataKey(context: WrapContext) async throws -> (material: KeyMaterial, wrapped: WrappedDataKey) {
+        let material = KeyMaterial.generate()
+        return (material, try await wrap(material, context: context))
+    }
+
+    public func canUnwrap(_ version: KEKVersion) async -> Bool {
+        (try? await availableVersions().contains(version)) ?? false
+    }
 }
 
 /// Why the vault could not do what it was asked; never carries key bytes or plaintext.

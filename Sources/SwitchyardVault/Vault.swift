@@ -11,11 +11,22 @@ public struct DataKeyPolicy: Sendable {
     /// Encryptions after which a tenant's active key is retired and a new one created (REQUIREMENTS EN-5).
     /// 2^30 stays far below the 2^32 that random 96-bit nonces allow (NIST SP 800-38D 8.3).
     public var encryptionBudget: Int64
+    /// How long past `cacheTTL` a cached key keeps serving while the key service is unavailable
+    /// (`KeyProviderUnavailable`): a KMS outage does not stop reads of keys this process had unwrapped. The row of
+    /// the key is still read first, so a deleted tenant's key stops working all the same; a refusal (a disabled
+    /// KMS key, access denied) is never answered from the cache.
+    public var staleWhileUnavailable: Duration
 
-    public init(cacheTTL: Duration = .seconds(300), maxCachedKeys: Int = 10_000, encryptionBudget: Int64 = 1 << 30) {
+    public init(
+        cacheTTL: Duration = .seconds(300),
+        maxCachedKeys: Int = 10_000,
+        encryptionBudget: Int64 = 1 << 30,
+        staleWhileUnavailable: Duration = .seconds(3600)
+    ) {
         self.cacheTTL = cacheTTL
         self.maxCachedKeys = maxCachedKeys
         self.encryptionBudget = encryptionBudget
+        self.staleWhileUnavailable = staleWhileUnavailable
     }
 }
 
@@ -32,6 +43,9 @@ public final class Vault: Sendable {
     }
 
     private let cache = Mutex<[UUID: CachedKey]>([:])
+    /// Until when expired cached keys are served without asking the provider first: set by an unavailable provider,
+    /// so that while KMS hangs each read does not wait for its deadlines before falling back to the cache.
+    private let servingStaleUntil = Mutex<ContinuousClock.Instant?>(nil)
 
     public init(provider: any KeyEncryptionKeyProvider, policy: DataKeyPolicy = DataKeyPolicy()) {
         self.provider = provider
@@ -45,9 +59,9 @@ public final class Vault: Sendable {
 
     /// A new random data key for `tenant`, and its wrapped form to store.
     package func makeDataKey(for tenant: TenantID) async throws -> (key: DataKey, wrapped: WrappedDataKey) {
-        let material = KeyMaterial.generate()
-        let key = DataKey(id: UUID.v7(), material: material)
-        let wrapped = try await provider.wrap(material, context: Self.context(tenant: tenant, dataKeyID: key.id))
+        let id = UUID.v7()
+        let (material, wrapped) = try await provider.generateDataKey(context: Self.context(tenant: tenant, dataKeyID: id))
+        let key = DataKey(id: id, material: material)
         remember(key, tenant: tenant)
         return (key, wrapped)
     }
@@ -55,11 +69,21 @@ public final class Vault: Sendable {
     /// The unwrapped data key `id` of `tenant`, from the cache or by unwrapping `wrapped()`.
     package func dataKey(_ id: UUID, tenant: TenantID, wrapped: () async throws -> WrappedDataKey?) async throws -> DataKey {
         let now = ContinuousClock.now
-        if let cached = cache.withLock({ $0[id] }), cached.tenant == tenant, cached.expires > now {
+        let cached = cache.withLock { $0[id] }.flatMap { $0.tenant == tenant ? $0 : nil }
+        if let cached, cached.expires > now {
             return cached.key
         }
         guard let stored = try await wrapped() else { throw VaultError.dataKeyNotFound }
-        let material = try await provider.unwrap(stored, context: Self.context(tenant: tenant, dataKeyID: id))
+        let stale = cached.flatMap { $0.expires + policy.staleWhileUnavailable > now ? $0.key : nil }
+        if let stale, let until = servingStaleUntil.withLock({ $0 }), now < until { return stale }
+        let material: KeyMaterial
+        do {
+            material = try await provider.unwrap(stored, context: Self.context(tenant: tenant, dataKeyID: id))
+        } catch let error as KeyProviderUnavailable {
+            servingStaleUntil.withLock { $0 = ContinuousClock.now + .seconds(10) }
+            if let stale { return stale }
+            throw error
+        }
         let key = DataKey(id: id, material: material)
         remember(key, tenant: tenant)
         return key
@@ -76,7 +100,7 @@ public final class Vault: Sendable {
         cache.withLock { cache in
             if cache.count >= policy.maxCachedKeys {
                 let now = ContinuousClock.now
-                cache = cache.filter { $0.value.expires > now }
+                cache = cache.filter { $0.value.expires + policy.staleWhileUnavailable > now }
                 if cache.count >= policy.maxCachedKeys { cache.removeAll() }  // bounded; refilled on demand
             }
             cache[key.id] = entry
@@ -99,9 +123,8 @@ public final class Vault: Sendable {
         row: UUID,
         field: String
     ) async throws -> (sealed: SealedSecret, wrapped: WrappedDataKey) {
-        let material = KeyMaterial.generate()
+        let (material, wrapped) = try await provider.generateDataKey(context: Self.platformContext(table: table, row: row))
         let key = DataKey(id: row, material: material)
-        let wrapped = try await provider.wrap(material, context: Self.platformContext(table: table, row: row))
         let sealed = try key.seal(plaintext, for: SecretBinding(tenant: Self.platformScope, table: table, row: row, field: field))
         return (sealed, wrapped)
     }

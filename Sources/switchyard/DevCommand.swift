@@ -66,7 +66,7 @@ struct DevCommand: AsyncParsableCommand {
         let configuration = try SwitchyardConfiguration.loadOrExit(overrides: http.overrides, environment: environment, requiring: .init())
         try await Preflight.check(configuration.database.url, logger: logger)
 
-        let vault = try Vault.loadOrExit(configuration.keyring)
+        let vault = try await Vault.loadOrExit(configuration)
         let metrics = MetricsRegistry(version: Switchyard.version)
         let database = try Database(configuration: configuration.database, vault: vault, metrics: metrics.database, logger: logger)
         let outbound = OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: metrics.outbound)

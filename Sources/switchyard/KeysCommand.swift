@@ -112,9 +112,13 @@ struct KeysCommand: AsyncParsableCommand {
                 }
                 for version in versions where version != primary {
                     let wrapped = counts.filter { $0.kek == version }.reduce(0) { $0 + $1.count }
+                    // A KMS key is retired by configuration, not by editing the keyring file.
+                    let retire =
+                        AWSKMSKeyProvider.isKMSKey(version)
+                        ? "unset \(SwitchyardSettings.awsKMSKeyID.environmentKey)" : "`switchyard keys retire --version \(version.version)`"
                     print(
                         wrapped == 0
-                            ? "\(version): wraps nothing; safe to retire (`switchyard keys retire --version \(version.version)`)"
+                            ? "\(version): wraps nothing; safe to retire (\(retire))"
                             : "\(version): still wraps \(wrapped) key(s); not safe to retire until `switchyard keys rewrap` moves them"
                     )
                 }
@@ -187,7 +191,7 @@ func withMaintenanceDatabase(label: String, _ body: (Database, Logger) async thr
     let configuration = try SwitchyardConfiguration.loadOrExit(requiring: .init(adminKey: false))
     configuration.logging.bootstrap()
     let logger = Logger(label: label)
-    let vault = try Vault.loadOrExit(configuration.keyring)
+    let vault = try await Vault.loadOrExit(configuration)
     let database = try Database(configuration: configuration.database, vault: vault, metrics: nil, logger: logger)
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await database.run() }

@@ -22,7 +22,7 @@ struct ProcessBasics {
             FileHandle.standardError.write(Data("\(name): \(failure)\n".utf8))
             throw ExitCode.failure
         }
-        let vault = try Vault.loadOrExit(configuration.keyring)
+        let vault = try await Vault.loadOrExit(configuration)
         let metrics = MetricsRegistry(version: Switchyard.version)
         let database = try Database(configuration: configuration.database, vault: vault, metrics: metrics.database, logger: logger)
         return ProcessBasics(logger: logger, metrics: metrics, database: database)

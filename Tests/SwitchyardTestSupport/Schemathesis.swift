@@ -8,50 +8,16 @@ import Logging
 public enum Schemathesis {
     public static let version = "4.32.5"
     public static let packageRoot = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let environment = packageRoot.appending(path: ".build/schemathesis-\(version)")
-    private static let installation = InstallOnce()
+    private static let installation = PipTool(
+        requirement: "schemathesis==\(version)",
+        directory: "schemathesis-\(version)",
+        executable: "st",
+        check: ["--version"],
+        purpose: "The conformance test"
+    )
 
     /// The `st` executable, installed when missing.
     public static func executable(logger: Logger) async throws -> String {
         try await installation.ensure(logger: logger)
-    }
-
-    private actor InstallOnce {
-        private var executable: String?
-
-        func ensure(logger: Logger) async throws -> String {
-            if let executable { return executable }
-            let st = Schemathesis.environment.appending(path: "bin/st").path
-            if !FileManager.default.isExecutableFile(atPath: st) {
-                try await install(logger: logger)
-                let (status, output) = try await ChildProcess.run([st, "--version"])
-                guard status == 0 else { throw TestFailure("schemathesis was installed but does not run:\n\(output)") }
-            }
-            executable = st
-            return st
-        }
-
-        private func install(logger: Logger) async throws {
-            logger.notice("installing schemathesis \(Schemathesis.version) from PyPI", metadata: ["into": "\(Schemathesis.environment.path)"])
-            try? FileManager.default.removeItem(at: Schemathesis.environment)
-            let target = Schemathesis.environment.path
-            var made = false
-            for python in HeadlessBrowser.pythons where FileManager.default.isExecutableFile(atPath: python[0]) {
-                if try await ChildProcess.run(python + ["-m", "venv", target]).status == 0 {
-                    made = true
-                    break
-                }
-            }
-            if !made, geteuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/apt-get") {
-                for command in [["/usr/bin/apt-get", "update", "-q"], ["/usr/bin/apt-get", "install", "-y", "-q", "python3-venv"]] {
-                    let (status, output) = try await ChildProcess.run(command, environment: ["DEBIAN_FRONTEND": "noninteractive"])
-                    guard status == 0 else { throw TestFailure("\(command.joined(separator: " ")) failed:\n\(output)") }
-                }
-                made = try await ChildProcess.run(["/usr/bin/python3", "-m", "venv", target]).status == 0
-            }
-            guard made else { throw TestFailure("The conformance test needs Python 3 with venv: apt-get install -y python3-venv") }
-            let (status, output) = try await ChildProcess.run(["\(target)/bin/pip", "install", "-q", "schemathesis==\(Schemathesis.version)"])
-            guard status == 0 else { throw TestFailure("pip install schemathesis==\(Schemathesis.version) failed:\n\(output)") }
-        }
     }
 }

@@ -131,3 +131,37 @@ final class AccessRecorder: AccessReporter {
         reads.withLock { $0[key] = isSecret }
     }
 }
+
+/// `SWITCHYARD_KEY_PROVIDER` and the AWS KMS settings (issue 17).
+@Suite("Configuration loading: the key provider")
+struct KeyProviderConfigurationTests {
+    typealias S = SwitchyardSettings
+    static let credentials = ["AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret-example"]
+
+    @Test("aws-kms needs a key id, a region and credentials, each error naming its variable; the keyring is then optional")
+    func awsKMSRequirements() throws {
+        #expect(ConfigurationLoadingTests.problem([S.keyProvider.environmentKey: "aws-kms"])?.hasPrefix("SWITCHYARD_AWS_KMS_KEY_ID:") == true)
+        #expect(ConfigurationLoadingTests.problem([S.keyProvider.environmentKey: "vault"])?.hasPrefix("SWITCHYARD_KEY_PROVIDER:") == true)
+        let alias = [S.keyProvider.environmentKey: "aws-kms", S.awsKMSKeyID.environmentKey: "alias/switchyard"]
+        #expect(ConfigurationLoadingTests.problem(alias.merging(Self.credentials) { $1 })?.hasPrefix("SWITCHYARD_AWS_KMS_REGION:") == true)
+        #expect(ConfigurationLoadingTests.problem(alias.merging(["AWS_REGION": "eu-west-1"]) { $1 })?.hasPrefix("AWS_ACCESS_KEY_ID:") == true)
+        #expect(
+            ConfigurationLoadingTests.problem(
+                alias.merging(Self.credentials) { $1 }.merging([S.awsKMSEndpoint.environmentKey: "ftp://x/y", "AWS_REGION": "eu-west-1"]) { $1 }
+            )?
+            .hasPrefix("SWITCHYARD_AWS_KMS_ENDPOINT:") == true
+        )
+
+        let arn = "arn:aws:kms:eu-central-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        let variables = [S.keyProvider.environmentKey: "aws-kms", S.awsKMSKeyID.environmentKey: arn, "AWS_SESSION_TOKEN": "token-example"]
+        let reader = ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: variables.merging(Self.credentials) { $1 }))
+        let configuration = try SwitchyardConfiguration.load(from: reader, requiring: .init(database: false, adminKey: false, keyring: true))
+        #expect(configuration.keyring == nil)
+        let kms = try #require(configuration.keyProvider.awsKMS)
+        #expect(configuration.keyProvider.kind == .awsKMS)
+        #expect(kms.region == "eu-central-1", "the region of the key's ARN")
+        #expect(kms.endpoint.absoluteString == "https://kms.eu-central-1.amazonaws.com")
+        #expect(kms.credentials == AWSCredentials(accessKeyID: "AKIAEXAMPLE", secretAccessKey: "secret-example", sessionToken: "token-example"))
+        #expect(!"\(configuration.keyProvider)".contains("secret-example") && !"\(configuration.keyProvider)".contains("token-example"))
+    }
+}

@@ -28,11 +28,17 @@ struct KeyLifecycleTests {
     }
 
     /// Runs `switchyard keys <arguments>` on the environment's database with the keyring file; returns (status, output).
-    static func keys(_ arguments: [String], _ environment: TestEnvironment, keyring path: String) async throws -> (Int32, String) {
+    /// `extra` adds variables (AWS KMS's, for the KMS tests).
+    static func keys(
+        _ arguments: [String],
+        _ environment: TestEnvironment,
+        keyring path: String,
+        extra: [String: String] = [:]
+    ) async throws -> (Int32, String) {
         let child = try SwitchyardProcess(
             ["keys"] + arguments,
             environment: environment,
-            settings: ["SWITCHYARD_KEYRING": "", "SWITCHYARD_KEYRING_FILE": path]
+            settings: ["SWITCHYARD_KEYRING": "", "SWITCHYARD_KEYRING_FILE": path].merging(extra) { $1 }
         )
         let status = try await child.waitForExit()
         return (status, child.output)

@@ -35,7 +35,8 @@ extension SwitchyardConfiguration {
         // Of several bad settings, the first one read is reported.
         let tls = try tlsFiles(settings)
         let adminKey = try adminKey(settings, required: requirements.adminKey)
-        let keyring = try keyringSource(settings, required: requirements.keyring)
+        let keyProvider = try KeyProviderConfiguration.load(settings)
+        let keyring = try keyringSource(settings, required: requirements.keyring && keyProvider.kind == .local)
         let logging = LoggingConfiguration(level: try settings.value(S.logLevel), format: try settings.value(S.logFormat))
         let outbound = try OutboundSettings.load(settings)
         let oauth = try OAuthSettings.load(settings)
@@ -65,6 +66,7 @@ extension SwitchyardConfiguration {
             logging: logging,
             adminKey: adminKey,
             keyring: keyring,
+            keyProvider: keyProvider,
             outbound: outbound,
             jobs: try JobsSettings.load(settings),
             oauth: oauth,
@@ -179,5 +181,67 @@ extension OAuthSettings {
         oauth.refreshSkewSeconds = try settings.value(S.oauthRefreshSkewSeconds)
         oauth.connectSessionTTLSeconds = try settings.value(S.connectSessionTTLSeconds)
         return oauth
+    }
+}
+
+extension KeyProviderConfiguration {
+    static func load(_ settings: SettingsReader) throws(ConfigurationError) -> KeyProviderConfiguration {
+        typealias S = SwitchyardSettings
+        let kind = try settings.value(S.keyProvider)
+        // All four are read whatever is set, so every process reads every setting it documents.
+        let (regionSetting, endpointSetting) = (try settings.value(S.awsKMSRegion), try settings.value(S.awsKMSEndpoint))
+        guard let keyID = try settings.value(S.awsKMSKeyID) else {
+            if kind == .awsKMS {
+                throw ConfigurationError(
+                    variable: S.awsKMSKeyID.environmentKey,
+                    problem: "is required when \(S.keyProvider.environmentKey) is aws-kms: the key id, key ARN or alias (alias/NAME) of the KMS key"
+                )
+            }
+            return KeyProviderConfiguration(kind: kind)
+        }
+        let arnRegion =
+            keyID.hasPrefix("arn:") ? keyID.split(separator: ":", omittingEmptySubsequences: false).dropFirst(3).first.map(String.init) : nil
+        let region =
+            regionSetting ?? settings.standardVariable("AWS_REGION") ?? settings.standardVariable("AWS_DEFAULT_REGION")
+            ?? arnRegion.flatMap { $0.isEmpty ? nil : $0 }
+        guard let region else {
+            throw ConfigurationError(variable: S.awsKMSRegion.environmentKey, problem: "is required: the region of the KMS key (or set AWS_REGION)")
+        }
+        guard region.wholeMatch(of: /[a-z0-9-]{1,40}/) != nil else {
+            throw ConfigurationError(variable: S.awsKMSRegion.environmentKey, problem: "must be an AWS region such as eu-west-1")
+        }
+        var endpoint: URL?
+        if let text = endpointSetting {
+            guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false,
+                url.path.isEmpty || url.path == "/", url.query == nil, url.user == nil
+            else {
+                throw ConfigurationError(
+                    variable: S.awsKMSEndpoint.environmentKey,
+                    problem: "must be an http(s) URL without path, such as https://kms.eu-west-1.amazonaws.com or http://127.0.0.1:5000"
+                )
+            }
+            endpoint = url
+        }
+        guard let accessKeyID = settings.standardVariable("AWS_ACCESS_KEY_ID") else {
+            throw ConfigurationError(
+                variable: "AWS_ACCESS_KEY_ID",
+                problem: "is required with \(S.awsKMSKeyID.environmentKey): the access key id of AWS credentials"
+            )
+        }
+        guard let secretAccessKey = settings.standardVariable("AWS_SECRET_ACCESS_KEY", secret: true) else {
+            throw ConfigurationError(
+                variable: "AWS_SECRET_ACCESS_KEY",
+                problem: "is required with \(S.awsKMSKeyID.environmentKey): the secret access key of AWS credentials"
+            )
+        }
+        let credentials = AWSCredentials(
+            accessKeyID: accessKeyID,
+            secretAccessKey: secretAccessKey,
+            sessionToken: settings.standardVariable("AWS_SESSION_TOKEN", secret: true)
+        )
+        return KeyProviderConfiguration(
+            kind: kind,
+            awsKMS: AWSKMSSettings(keyID: keyID, region: region, endpoint: endpoint, credentials: credentials)
+        )
     }
 }

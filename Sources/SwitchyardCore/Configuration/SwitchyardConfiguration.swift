@@ -14,6 +14,8 @@ public struct SwitchyardConfiguration: Sendable {
     public var adminKey: String?
     /// Where the key-encryption keys come from; `nil` only for processes that touch no secret (`migrate`).
     public var keyring: KeyringSource?
+    /// Which provider wraps new data keys, and AWS KMS's settings when it is configured.
+    public var keyProvider: KeyProviderConfiguration = KeyProviderConfiguration()
     /// Calls to third-party APIs.
     public var outbound: OutboundSettings = OutboundSettings()
     /// The job queue, its executors and the scheduler (see `JobsSettings`).
@@ -32,6 +34,7 @@ public struct SwitchyardConfiguration: Sendable {
         logging: LoggingConfiguration,
         adminKey: String?,
         keyring: KeyringSource? = nil,
+        keyProvider: KeyProviderConfiguration = KeyProviderConfiguration(),
         outbound: OutboundSettings = OutboundSettings(),
         jobs: JobsSettings = JobsSettings(),
         oauth: OAuthSettings = OAuthSettings(),
@@ -44,6 +47,7 @@ public struct SwitchyardConfiguration: Sendable {
         self.logging = logging
         self.adminKey = adminKey
         self.keyring = keyring
+        self.keyProvider = keyProvider
         self.outbound = outbound
         self.jobs = jobs
         self.oauth = oauth

@@ -10,6 +10,7 @@ public enum SwitchyardSettings {
         databaseAcquireTimeoutMilliseconds, databaseCallTimeoutMilliseconds, databaseIngestTimeoutMilliseconds,
         httpHost, httpPort, tlsCertificatePath, tlsPrivateKeyPath, httpIdleTimeoutSeconds,
         adminKey, maxBodyBytes, maxPageSize, rateLimitPerSecond, rateLimitBurst, keyringFile, keyring,
+        keyProvider, awsKMSKeyID, awsKMSRegion, awsKMSEndpoint,
         outboundConnectTimeoutMilliseconds, outboundReadTimeoutMilliseconds, outboundAttemptTimeoutMilliseconds,
         outboundMaxResponseBytes, outboundMaxRateLimitWaitMilliseconds, outboundBreakerFailures,
         outboundBreakerCoolDownMilliseconds, outboundHTTPAllowList,
