@@ -116,6 +116,9 @@ public func buildRouter(_ dependencies: APIDependencies) -> Router<AppRequestCon
     let destinations = DestinationsController(database: database, limits: limits, ssrfGuard: dependencies.outbound.ssrfGuard)
     destinations.addRoutes(destinations: v1.group("destinations", context: TenantRequestContext.self))
     destinations.addRoutes(deliveries: v1.group("deliveries", context: TenantRequestContext.self))
+    let workflows = WorkflowsController(database: database, limits: limits, idempotent: idempotent)
+    workflows.addRoutes(workflows: v1.group("workflows", context: TenantRequestContext.self))
+    workflows.addRoutes(runs: v1.group("workflow-runs", context: TenantRequestContext.self))
 
     routeTable.set(RouteTable(router: router))
     return router

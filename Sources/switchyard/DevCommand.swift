@@ -75,7 +75,8 @@ struct DevCommand: AsyncParsableCommand {
             database: database,
             outbound: outbound,
             webhookMetrics: metrics.webhooks,
-            deliveryMetrics: metrics.deliveries
+            deliveryMetrics: metrics.deliveries,
+            workflowMetrics: metrics.workflows
         )
         let app = try buildApplication(
             APIDependencies(configuration: configuration, database: database, metrics: metrics, outbound: outbound),

@@ -41,7 +41,8 @@ struct ExecutorCommand: AsyncParsableCommand {
                 database: database,
                 outbound: outbound,
                 webhookMetrics: metrics.webhooks,
-                deliveryMetrics: metrics.deliveries
+                deliveryMetrics: metrics.deliveries,
+                workflowMetrics: metrics.workflows
             )
             let executor = JobExecutor(
                 database: database,
