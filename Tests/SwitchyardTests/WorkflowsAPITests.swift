@@ -220,4 +220,59 @@ struct WorkflowsAPITests {
             _ = try await api.cancelWorkflowRun(path: .init(workflowRunId: run.id)).conflict
         }
     }
+
+    @Test(
+        "a schedule trigger keeps a schedule of the workflow whose fires start runs of the active version; disabling removes it; a bad cron is a 422"
+    )
+    func scheduleTrigger() async throws {
+        let environment = try await TestEnvironment.make()
+        try await environment.withApp { (client: any TestClientProtocol) async throws in
+            let tenant = try await client.makeTenant(slug: "workflows-schedule")
+            let api = client.api(key: tenant.key)
+            let badCron = try await client.request(
+                .post,
+                "/v1/workflows",
+                key: tenant.key,
+                json:
+                    #"{"name": "w", "definition": {"trigger": {"type": "schedule", "cron": "61 * * * *"}, "steps": [{"id": "a", "type": "map", "template": {}}]}}"#
+            )
+            #expect(try TypedBody.problem(badCron, .unprocessableContent).detail?.contains("Field 'trigger.cron'") == true)
+            let definition = try Self.object(
+                #"{"trigger": {"type": "schedule", "interval_seconds": 3600}, "steps": [{"id": "tick", "type": "map", "template": {"how": {"var": "trigger.type"}}}]}"#
+            )
+            let workflow = try await api.createWorkflow(body: .json(.init(name: "hourly", definition: definition))).created.body.json
+            let schedules = try await api.listSchedules().ok.body.json.data
+            #expect(schedules.map(\.name) == ["workflow:\(workflow.id)"])
+            #expect(schedules.first?.kind == "workflow.run" && schedules.first?.intervalSeconds == 3600)
+
+            // Due now: a scheduler's tick fires it, and an executor runs the run it starts.
+            try await environment.withOwnerConnection { connection in
+                _ = try await connection.query(
+                    "UPDATE job_schedules SET next_fire_at = now() - interval '1 second' WHERE name = \("workflow:\(workflow.id)")",
+                    logger: environment.logger
+                )
+            }
+            try await environment.withDatabase(maxConnections: 4) { database in
+                var options = SchedulerOptions(fastJobsSettings())
+                options.leaderLock = false
+                try await JobScheduler(database: database, options: options, metrics: nil, logger: environment.logger).tick()
+            }
+            try await Self.withExecutor(environment) { () async throws in
+                try await eventually("the scheduled run succeeds") {
+                    try await api.listWorkflowRuns(query: .init(workflowId: workflow.id, status: .succeeded)).ok.body.json.data.count == 1
+                }
+            }
+            let run = try #require(try await api.listWorkflowRuns(query: .init(workflowId: workflow.id)).ok.body.json.data.first)
+            let shown = try await api.getWorkflowRun(path: .init(workflowRunId: run.id)).ok.body.json
+            #expect(shown.version == 1)
+            #expect(shown.steps?.first?.output == (try JSONDecoder().decode(OpenAPIValueContainer.self, from: Data(#"{"how": "schedule"}"#.utf8))))
+
+            _ = try await api.disableWorkflow(path: .init(workflowId: workflow.id)).ok
+            #expect(try await api.listSchedules().ok.body.json.data.isEmpty)
+            _ = try await api.enableWorkflow(path: .init(workflowId: workflow.id)).ok
+            #expect(try await api.listSchedules().ok.body.json.data.count == 1)
+            _ = try await api.deleteWorkflow(path: .init(workflowId: workflow.id)).noContent
+            #expect(try await api.listSchedules().ok.body.json.data.isEmpty)
+        }
+    }
 }

@@ -3,6 +3,7 @@ import Hummingbird
 import OpenAPIRuntime
 import SwitchyardAPIContract
 import SwitchyardCore
+import SwitchyardJobs
 import SwitchyardPostgres
 import SwitchyardWorkflows
 
@@ -48,6 +49,7 @@ struct WorkflowsController: Sendable {
                 enabled: input.enabled ?? true,
                 in: transaction
             )
+            try await WorkflowSchedules.sync(workflow, in: transaction)
             try await transaction.recordAudit(context.audit("workflow.created", "workflow", workflow.id.lowercasedString))
             return (workflow, try await Self.activeVersion(of: workflow, in: transaction))
         }
@@ -103,6 +105,7 @@ struct WorkflowsController: Sendable {
                     )
                 else { throw SwitchyardError.notFound("The workflow") }
                 workflow = published
+                try await WorkflowSchedules.sync(workflow, in: transaction)
                 try await transaction.recordAudit(
                     context.audit("workflow.version_published", "workflow", id.lowercasedString, ["version": "\(workflow.activeVersion)"])
                 )
@@ -121,6 +124,7 @@ struct WorkflowsController: Sendable {
         let id = try request.uuid("workflow_id", context: context, resource: "The workflow")
         let deleted = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
             let deleted = try await transaction.deleteWorkflow(id)
+            try await transaction.deleteSchedule(named: WorkflowSchedules.name(of: id))
             if deleted { try await transaction.recordAudit(context.audit("workflow.deleted", "workflow", id.lowercasedString)) }
             return deleted
         }
@@ -143,6 +147,7 @@ struct WorkflowsController: Sendable {
             guard let workflow = try await transaction.setWorkflowEnabled(id, enabled: enabled) else {
                 throw SwitchyardError.notFound("The workflow")
             }
+            try await WorkflowSchedules.sync(workflow, in: transaction)
             try await transaction.recordAudit(context.audit(enabled ? "workflow.enabled" : "workflow.disabled", "workflow", id.lowercasedString))
             return (workflow, try await Self.activeVersion(of: workflow, in: transaction))
         }
@@ -184,6 +189,7 @@ struct WorkflowsController: Sendable {
             guard let workflow = try await WorkflowPublishing.activate(id, version: number, in: transaction) else {
                 throw SwitchyardError.notFound("The version")
             }
+            try await WorkflowSchedules.sync(workflow, in: transaction)
             try await transaction.recordAudit(context.audit("workflow.version_activated", "workflow", id.lowercasedString, ["version": "\(number)"]))
             return (workflow, try await Self.activeVersion(of: workflow, in: transaction))
         }

@@ -592,6 +592,13 @@ extension TenantTransaction {
     }
 }
 
+extension TenantTransaction {
+    /// Deletes the schedule named `name`, if there is one (a workflow's own schedule).
+    public func deleteSchedule(named name: String) async throws {
+        try await query("DELETE FROM job_schedules WHERE tenant_id = \(tenantID.rawValue) AND name = \(name)")
+    }
+}
+
 // For the workflow benchmark (SwitchyardBenchmarks) and the tests: `package`, not part of what the module exposes.
 extension TenantTransaction {
     /// How many of the tenant's workflow runs have `status`.

@@ -75,25 +75,8 @@ public struct WorkflowRunner: Sendable {
         let loaded = try await database.withTenant(tenant, logger: logger) { transaction -> Loaded? in
             var run = try await transaction.workflowRun(runID, locking: true)
             if run == nil {
-                guard let version = payload.version, let event = payload.event else {
-                    throw SwitchyardError.internal("workflow run \(runID.lowercasedString) does not exist")
-                }
-                let definition = try await definition(payload.workflowID, version: version, tenant: tenant, in: transaction)
-                if case .event(_, let condition?) = definition.trigger {
-                    let holds = try WorkflowTemplate.evaluate(condition, data: .object(["event": event])).isTruthy
-                    if !holds { return nil }
-                }
-                run = try await transaction.insertWorkflowRun(
-                    NewWorkflowRun(
-                        id: runID,
-                        workflowID: payload.workflowID,
-                        version: version,
-                        jobID: jobID,
-                        trigger: .object(["type": .string("event"), "event": event]),
-                        input: .object([:]),
-                        idempotencyKey: nil
-                    )
-                ).run
+                guard let created = try await create(payload, runID: runID, tenant: tenant, in: transaction) else { return nil }
+                run = created
             }
             guard var run else { return nil }
             let definition = try await definition(run.workflowID, version: run.version, tenant: tenant, in: transaction)
@@ -132,6 +115,44 @@ public struct WorkflowRunner: Sendable {
             logger: logger
         )
         return try await execution.go()
+    }
+
+    /// The run a job of an event or a schedule starts, with the job's id: for an event, when the trigger's condition
+    /// holds, on the version the event found active; for a schedule's fire, on the version active now, when the
+    /// workflow is enabled. Nil when no run starts.
+    private func create(
+        _ payload: WorkflowRunPayload,
+        runID: UUID,
+        tenant: TenantID,
+        in transaction: TenantTransaction
+    ) async throws
+        -> WorkflowRunRecord?
+    {
+        let version: Int
+        let trigger: JSONValue
+        if let event = payload.event, let pinned = payload.version {
+            let definition = try await definition(payload.workflowID, version: pinned, tenant: tenant, in: transaction)
+            if case .event(_, let condition?) = definition.trigger {
+                guard try WorkflowTemplate.evaluate(condition, data: .object(["event": event])).isTruthy else { return nil }
+            }
+            version = pinned
+            trigger = .object(["type": .string("event"), "event": event])
+        } else {
+            guard let workflow = try await transaction.workflow(payload.workflowID), workflow.enabled else { return nil }
+            version = workflow.activeVersion
+            trigger = .object(["type": .string("schedule"), "fired_at": .string(Date().formatted(.iso8601))])
+        }
+        return try await transaction.insertWorkflowRun(
+            NewWorkflowRun(
+                id: runID,
+                workflowID: payload.workflowID,
+                version: version,
+                jobID: runID,
+                trigger: trigger,
+                input: .object([:]),
+                idempotencyKey: nil
+            )
+        ).run
     }
 
     struct Loaded: Sendable {
