@@ -394,6 +394,7 @@ extension TenantTransaction {
             SELECT \(unescaped: WorkflowRunRecord.columns) FROM workflow_runs
              WHERE tenant_id = \(tenantID.rawValue)
                AND (id = \(new.id) OR (workflow_id = \(new.workflowID) AND idempotency_key = \(new.idempotencyKey)))
+               FOR UPDATE
             """
         ).collect()
         guard let row = existing.first else { throw SwitchyardError.internal("workflow run insert conflicted with no row") }
@@ -449,8 +450,9 @@ extension TenantTransaction {
     }
 
     /// Moves a queued run to running when fewer than `workflowLimit` runs of its workflow and fewer than
-    /// `tenantLimit` of the tenant's runs are running or waiting. False when a limit holds it back.
-    public func startWorkflowRun(_ id: UUID, workflowLimit: Int, tenantLimit: Int) async throws -> Bool {
+    /// `tenantLimit` of the tenant's runs are running or waiting, and returns it. Nil when a limit holds it back. A
+    /// soft cap: two runs starting at the same instant may each see room.
+    public func startWorkflowRun(_ id: UUID, workflowLimit: Int, tenantLimit: Int) async throws -> WorkflowRunRecord? {
         try await query(
             """
             UPDATE workflow_runs r SET status = 'running', started_at = coalesce(started_at, now()), updated_at = now()
@@ -458,9 +460,9 @@ extension TenantTransaction {
                AND (SELECT count(*) FROM workflow_runs a WHERE a.tenant_id = r.tenant_id AND a.workflow_id = r.workflow_id
                        AND a.status IN ('running', 'waiting')) < \(workflowLimit)
                AND (SELECT count(*) FROM workflow_runs a WHERE a.tenant_id = r.tenant_id AND a.status IN ('running', 'waiting')) < \(tenantLimit)
-            RETURNING id
+            RETURNING \(unescaped: WorkflowRunRecord.columns)
             """
-        ).collect().count == 1
+        ).collect().first.map(WorkflowRunRecord.init(row:))
     }
 
     /// Writes steps' states (each row whole) and, when given, the run's new status, error and step count; returns
@@ -473,27 +475,22 @@ extension TenantTransaction {
         error: String? = nil,
         stepsRun: Int
     ) async throws -> Bool {
-        if !steps.isEmpty {
-            // One JSON document of rows: postgres-nio binds no NULL array elements, and most of these columns are NULL.
-            let rows = steps.map(StepRow.init)
-            try await query(
-                """
+        // One statement: the steps (one JSON document of rows: postgres-nio binds no NULL array elements, and most of
+        // these columns are NULL), then the run. An empty document inserts nothing.
+        let finished = status?.isFinished ?? false
+        let rows = try await query(
+            """
+            WITH s AS (
                 INSERT INTO workflow_run_steps (tenant_id, run_id, key, position, type, state, input, output, error, attempts, resume_at, started_at, finished_at)
                 SELECT \(tenantID.rawValue), \(runID), s.key, s.position, s.type, s.state, s.input, s.output, s.error, s.attempts,
                        to_timestamp(s.resume_at), to_timestamp(s.started_at), to_timestamp(s.finished_at)
-                  FROM jsonb_to_recordset(\(try JSONText.encode(rows))::jsonb)
+                  FROM jsonb_to_recordset(\(try JSONText.encode(steps.map(StepRow.init)))::jsonb)
                        AS s(key text, position int, type text, state text, input jsonb, output jsonb, error text, attempts int,
                             resume_at float8, started_at float8, finished_at float8)
                 ON CONFLICT (tenant_id, run_id, key) DO UPDATE
                    SET state = excluded.state, input = excluded.input, output = excluded.output, error = excluded.error,
                        attempts = excluded.attempts, resume_at = excluded.resume_at, started_at = excluded.started_at,
-                       finished_at = excluded.finished_at
-                """
-            )
-        }
-        let finished = status?.isFinished ?? false
-        let rows = try await query(
-            """
+                       finished_at = excluded.finished_at)
             UPDATE workflow_runs
                SET status = coalesce(\(status?.rawValue), status), error = CASE WHEN \(status?.rawValue)::text IS NULL THEN error ELSE \(error) END,
                    steps_run = \(stepsRun), finished_at = CASE WHEN \(finished) THEN now() ELSE finished_at END, updated_at = now()

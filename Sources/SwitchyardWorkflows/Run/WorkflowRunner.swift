@@ -73,14 +73,21 @@ public struct WorkflowRunner: Sendable {
     public func run(_ payload: WorkflowRunPayload, jobID: UUID, tenant: TenantID, attempt: Int, logger: Logger) async throws -> Outcome {
         let runID = payload.runID ?? jobID
         let loaded = try await database.withTenant(tenant, logger: logger) { transaction -> Loaded? in
-            var run = try await transaction.workflowRun(runID, locking: true)
-            if run == nil {
-                guard let created = try await create(payload, runID: runID, tenant: tenant, in: transaction) else { return nil }
-                run = created
+            var run: WorkflowRunRecord
+            var steps: [WorkflowRunStepRecord]
+            if payload.runID == nil {
+                // A run an event or a schedule starts: made by the job's first attempt, found by the later ones.
+                guard let found = try await create(payload, runID: runID, tenant: tenant, in: transaction) else { return nil }
+                run = found.run
+                steps = found.created ? [] : try await transaction.workflowRunSteps(runID)
+            } else {
+                guard let found = try await transaction.workflowRun(runID, locking: true) else {
+                    throw SwitchyardError.internal("workflow run \(runID.lowercasedString) does not exist")
+                }
+                run = found
+                steps = try await transaction.workflowRunSteps(runID)
             }
-            guard var run else { return nil }
             let definition = try await definition(run.workflowID, version: run.version, tenant: tenant, in: transaction)
-            var steps = try await transaction.workflowRunSteps(runID)
             if run.status == .failed, attempt == 1 {
                 // The dead job was redriven (here or through the dead letters): resume from the failed step.
                 try await transaction.reopenFailedWorkflowRun(runID)
@@ -89,10 +96,16 @@ public struct WorkflowRunner: Sendable {
             }
             if run.status == .queued {
                 let limit = definition.limits.maxConcurrentRuns
-                guard try await transaction.startWorkflowRun(runID, workflowLimit: limit, tenantLimit: settings.maxConcurrentRunsPerTenant) else {
+                guard
+                    let started = try await transaction.startWorkflowRun(
+                        runID,
+                        workflowLimit: limit,
+                        tenantLimit: settings.maxConcurrentRunsPerTenant
+                    )
+                else {
                     return Loaded(run: run, definition: definition, steps: steps, held: true)
                 }
-                run = try await transaction.workflowRun(runID) ?? run
+                run = started
                 metrics?.runStarted()
             }
             return Loaded(run: run, definition: definition, steps: steps, held: false)
@@ -119,26 +132,30 @@ public struct WorkflowRunner: Sendable {
 
     /// The run a job of an event or a schedule starts, with the job's id: for an event, when the trigger's condition
     /// holds, on the version the event found active; for a schedule's fire, on the version active now, when the
-    /// workflow is enabled. Nil when no run starts.
+    /// workflow is enabled. An earlier attempt's run is returned as it is (`created` false); nil when no run starts.
     private func create(
         _ payload: WorkflowRunPayload,
         runID: UUID,
         tenant: TenantID,
         in transaction: TenantTransaction
     ) async throws
-        -> WorkflowRunRecord?
+        -> (run: WorkflowRunRecord, created: Bool)?
     {
         let version: Int
         let trigger: JSONValue
         if let event = payload.event, let pinned = payload.version {
             let definition = try await definition(payload.workflowID, version: pinned, tenant: tenant, in: transaction)
-            if case .event(_, let condition?) = definition.trigger {
-                guard try WorkflowTemplate.evaluate(condition, data: .object(["event": event])).isTruthy else { return nil }
+            if case .event(_, let condition?) = definition.trigger,
+                !(try WorkflowTemplate.evaluate(condition, data: .object(["event": event])).isTruthy)
+            {
+                return try await transaction.workflowRun(runID, locking: true).map { ($0, false) }
             }
             version = pinned
             trigger = .object(["type": .string("event"), "event": event])
         } else {
-            guard let workflow = try await transaction.workflow(payload.workflowID), workflow.enabled else { return nil }
+            guard let workflow = try await transaction.workflow(payload.workflowID), workflow.enabled else {
+                return try await transaction.workflowRun(runID, locking: true).map { ($0, false) }
+            }
             version = workflow.activeVersion
             trigger = .object(["type": .string("schedule"), "fired_at": .string(Date().formatted(.iso8601))])
         }
@@ -152,7 +169,7 @@ public struct WorkflowRunner: Sendable {
                 input: .object([:]),
                 idempotencyKey: nil
             )
-        ).run
+        )
     }
 
     struct Loaded: Sendable {
