@@ -21,6 +21,8 @@ public final class WorkflowMetrics: Sendable {
     private let runs: [RunOutcome: Counter]
     private let steps: [String: Counter]
     private let durations: [String: DurationHistogram]
+    private let running: Gauge
+    private let waiting: Gauge
 
     init(registry: PrometheusCollectorRegistry) {
         started = registry.makeCounter(
@@ -67,6 +69,19 @@ public final class WorkflowMetrics: Sendable {
         self.runs = runs
         self.steps = steps
         self.durations = durations
+        let active = MetricNameDescriptor.switchyard(
+            "workflow_runs_active",
+            unit: "",
+            help:
+                "Workflow runs running (on an executor) or waiting (a delay, a sync, a step's retry: no executor held), across tenants; counted by the scheduler."
+        )
+        running = registry.makeGauge(descriptor: active, labels: [("status", "running")])
+        waiting = registry.makeGauge(descriptor: active, labels: [("status", "waiting")])
+    }
+
+    public func setActiveRuns(running: Int, waiting: Int) {
+        self.running.set(to: Double(running))
+        self.waiting.set(to: Double(waiting))
     }
 
     public func runStarted() { started.increment() }

@@ -88,7 +88,8 @@ struct DevCommand: AsyncParsableCommand {
                     options: SchedulerOptions(configuration.jobs),
                     metrics: metrics.jobs,
                     deliveryMetrics: metrics.deliveries,
-                    logger: logger
+                    logger: logger,
+                    periodicWork: [WorkflowSchedules.countActiveRuns(into: metrics.workflows)]
                 ),
                 JobExecutor(database: database, registry: jobs, options: ExecutorOptions(configuration.jobs), metrics: metrics.jobs, logger: logger),
             ],

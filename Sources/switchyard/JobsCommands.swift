@@ -76,7 +76,8 @@ struct SchedulerCommand: AsyncParsableCommand {
                     options: SchedulerOptions(configuration.jobs),
                     metrics: metrics.jobs,
                     deliveryMetrics: metrics.deliveries,
-                    logger: logger
+                    logger: logger,
+                    periodicWork: [WorkflowSchedules.countActiveRuns(into: metrics.workflows)]
                 )
             ])
         }

@@ -3,6 +3,7 @@ import Logging
 import SwitchyardCore
 import SwitchyardDestinations
 import SwitchyardJobs
+import SwitchyardMetrics
 import SwitchyardOAuth
 import SwitchyardOutbound
 import SwitchyardPostgres
@@ -25,6 +26,8 @@ struct WorkflowFixture: Sendable {
     let tenant: TenantID
     let integration: UUID
     let runner: WorkflowRunner
+    /// What the runner records.
+    let metrics: MetricsRegistry
     /// The keyring the integration's credential is sealed under, for a child `switchyard executor`.
     let keyringJSON: String
     var logger: Logger { environment.logger }
@@ -61,6 +64,7 @@ struct WorkflowFixture: Sendable {
                         ).id
                     }
                     let caller = IntegrationCaller(database: database, outbound: outbound, refreshSkewSeconds: 60)
+                    let metrics = MetricsRegistry(version: "test")
                     try await body(
                         WorkflowFixture(
                             environment: configured,
@@ -69,7 +73,8 @@ struct WorkflowFixture: Sendable {
                             outbound: outbound,
                             tenant: tenant,
                             integration: integration,
-                            runner: WorkflowRunner(database: database, caller: caller, settings: settings),
+                            runner: WorkflowRunner(database: database, caller: caller, settings: settings, metrics: metrics.workflows),
+                            metrics: metrics,
                             keyringJSON: keyring.json()
                         )
                     )
@@ -146,6 +151,13 @@ struct WorkflowFixture: Sendable {
     /// Runs an in-process executor of `registry` while `body` runs.
     func withExecutor<Result: Sendable>(_ body: @Sendable () async throws -> Result) async throws -> Result {
         try await database.withExecutor(registry: registry, logger: logger, body)
+    }
+
+    /// The exposition text's sample lines of the workflow families.
+    var workflowSamples: [String] {
+        String(decoding: metrics.render(), as: UTF8.self).split(separator: "\n").map(String.init).filter {
+            $0.hasPrefix("switchyard_workflow_")
+        }
     }
 
     func events(_ type: String) async throws -> [EventRecord] {

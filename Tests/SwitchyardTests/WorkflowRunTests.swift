@@ -61,6 +61,16 @@ struct WorkflowRunTests {
             let sent = try JSONDecoder().decode(JSONValue.self, from: Data(request.body.utf8))
             #expect(sent == steps["shape"]?.output)
 
+            let samples = fixture.workflowSamples
+            for sample in [
+                #"switchyard_workflow_runs_started_total 1"#, #"switchyard_workflow_runs_finished_total{outcome="succeeded"} 1"#,
+                #"switchyard_workflow_steps_total{type="filter",outcome="succeeded"} 1"#,
+                #"switchyard_workflow_steps_total{type="http",outcome="succeeded"} 1"#,
+                #"switchyard_workflow_step_duration_seconds_count{type="http"} 1"#,
+            ] {
+                #expect(samples.contains(sample), "\(sample) not in \(samples)")
+            }
+
             let events = try await fixture.events("workflow.run.succeeded")
             #expect(events.count == 1)
             #expect(events.first?.data["run_id"] == .string(run.id.lowercasedString))
@@ -240,7 +250,10 @@ struct WorkflowRunTests {
             try await fixture.withExecutor { () async throws in
                 try await eventually("the run waits") { try await fixture.run(run.id).status == .waiting }
             }
-            // The executor is gone: the run's job waits in the queue for the delay's end.
+            // The executor is gone: the run's job waits in the queue for the delay's end, counted as waiting.
+            try await WorkflowSchedules.countActiveRuns(into: fixture.metrics.workflows)(fixture.database, fixture.logger)
+            #expect(fixture.workflowSamples.contains(#"switchyard_workflow_runs_active{status="waiting"} 1.0"#), "\(fixture.workflowSamples)")
+            #expect(fixture.workflowSamples.contains(#"switchyard_workflow_runs_active{status="running"} 0.0"#))
             let waiting = try await fixture.run(run.id)
             let job = try await fixture.database.job(waiting.jobID, of: fixture.tenant, logger: fixture.logger)
             let delayStep = try #require(try await fixture.steps(run.id)["wait"])

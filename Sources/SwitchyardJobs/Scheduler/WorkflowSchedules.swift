@@ -1,5 +1,7 @@
 import Foundation
+import Logging
 import SwitchyardCore
+import SwitchyardMetrics
 import SwitchyardPostgres
 import SwitchyardWorkflows
 
@@ -51,5 +53,15 @@ public enum WorkflowSchedules {
             throw SwitchyardError.internal("workflow \(workflow.id.lowercasedString) has no version \(workflow.activeVersion)")
         }
         try await sync(workflow, definition: try WorkflowDefinition.parse(version.definition), in: transaction)
+    }
+}
+
+extension WorkflowSchedules {
+    /// The scheduler's periodic count of running and waiting runs, for `switchyard_workflow_runs_active`.
+    public static func countActiveRuns(into metrics: WorkflowMetrics) -> @Sendable (Database, Logger) async throws -> Void {
+        { database, logger in
+            let active = try await database.withQueue(logger: logger) { try await $0.activeWorkflowRuns() }
+            metrics.setActiveRuns(running: active.running, waiting: active.waiting)
+        }
     }
 }

@@ -596,6 +596,17 @@ extension TenantTransaction {
     }
 }
 
+extension QueueTransaction {
+    /// Workflow runs running and waiting, across tenants (a metric).
+    public func activeWorkflowRuns() async throws -> (running: Int, waiting: Int) {
+        let rows = try await query(
+            "SELECT count(*) FILTER (WHERE status = 'running')::int, count(*) FILTER (WHERE status = 'waiting')::int FROM workflow_runs WHERE status IN ('running', 'waiting')"
+                as PostgresQuery
+        ).decode((Int, Int).self).collect()
+        return (rows.first?.0 ?? 0, rows.first?.1 ?? 0)
+    }
+}
+
 // For the workflow benchmark (SwitchyardBenchmarks) and the tests: `package`, not part of what the module exposes.
 extension TenantTransaction {
     /// How many of the tenant's workflow runs have `status`.
