@@ -108,10 +108,16 @@ let package = Package(
             dependencies: ["SwitchyardCore"],
             swiftSettings: swiftSettings
         ),
-        // Workflows: the JSON Logic expressions of conditions and computed values (issue 16).
+        // Workflows (issue 16): definitions and their validation, the JSON Logic expressions of conditions and computed
+        // values, and the run engine that executes a run step by step.
         .target(
             name: "SwitchyardWorkflows",
-            dependencies: ["SwitchyardCore"],
+            dependencies: [
+                "SwitchyardCore", "SwitchyardPostgres", "SwitchyardOutbound", "SwitchyardOAuth", "SwitchyardSyncs", "SwitchyardMetrics",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // OAuth 2.0 as a confidential client: authorization requests with state and PKCE, the callback, token
@@ -199,6 +205,7 @@ let package = Package(
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics", "SwitchyardProviders", "SwitchyardOutbound", "SwitchyardOAuth",
                 "SwitchyardWebhooks", "SwitchyardJobs", "SwitchyardHTTP", "SwitchyardAPIContract", "SwitchyardSyncs", "SwitchyardDestinations",
+                "SwitchyardWorkflows",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -239,7 +246,7 @@ let package = Package(
             name: "SwitchyardJobs",
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics", "SwitchyardOutbound", "SwitchyardOAuth", "SwitchyardProviders",
-                "SwitchyardWebhooks", "SwitchyardSyncs", "SwitchyardDestinations",
+                "SwitchyardWebhooks", "SwitchyardSyncs", "SwitchyardDestinations", "SwitchyardWorkflows",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -252,7 +259,7 @@ let package = Package(
             name: "SwitchyardBenchmarks",
             dependencies: [
                 "SwitchyardCore", "SwitchyardPostgres", "SwitchyardMetrics", "SwitchyardOutbound", "SwitchyardJobs", "SwitchyardAPI",
-                "SwitchyardProviders", "SwitchyardOAuth", "SwitchyardSyncs", "SwitchyardDestinations",
+                "SwitchyardProviders", "SwitchyardOAuth", "SwitchyardSyncs", "SwitchyardDestinations", "SwitchyardWorkflows",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),

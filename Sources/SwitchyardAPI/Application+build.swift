@@ -137,6 +137,9 @@ public func buildRouter(_ dependencies: APIDependencies) -> Router<AppRequestCon
     let usage = UsageController(database: database)
     usage.addRoutes(tenant: v1.group("metrics/usage", context: TenantRequestContext.self))
     usage.addRoutes(operator: v1.group("platform/metrics/usage", context: OperatorRequestContext.self))
+    let workflows = WorkflowsController(database: database, limits: limits, idempotent: idempotent)
+    workflows.addRoutes(workflows: v1.group("workflows", context: TenantRequestContext.self))
+    workflows.addRoutes(runs: v1.group("workflow-runs", context: TenantRequestContext.self))
 
     routeTable.set(RouteTable(router: router))
     return router

@@ -12,6 +12,7 @@ public final class MetricsRegistry: Sendable {
     public let jobs: JobMetrics
     public let webhooks: WebhookMetrics
     public let deliveries: DeliveryMetrics
+    public let workflows: WorkflowMetrics
 
     public init(version: String) {
         let registry = PrometheusCollectorRegistry()
@@ -22,6 +23,7 @@ public final class MetricsRegistry: Sendable {
         self.jobs = JobMetrics(registry: registry)
         self.webhooks = WebhookMetrics(registry: registry)
         self.deliveries = DeliveryMetrics(registry: registry)
+        self.workflows = WorkflowMetrics(registry: registry)
         registry.makeGauge(
             descriptor: .switchyard("build", unit: "info", help: "Build information; the value is always 1."),
             labels: [("version", version), ("swift", Self.swiftVersion)]

@@ -11,7 +11,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run a benchmark.",
-        subcommands: [Queue.self, BenchIngestCommand.self, BenchSyncCommand.self, BenchFanoutCommand.self]
+        subcommands: [Queue.self, BenchIngestCommand.self, BenchSyncCommand.self, BenchFanoutCommand.self, BenchWorkflowCommand.self]
     )
 
     struct Queue: AsyncParsableCommand {

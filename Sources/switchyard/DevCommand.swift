@@ -77,7 +77,8 @@ struct DevCommand: AsyncParsableCommand {
             outbound: outbound,
             webhookMetrics: metrics.webhooks,
             deliveryMetrics: metrics.deliveries,
-            usage: usage
+            usage: usage,
+            workflowMetrics: metrics.workflows
         )
         let app = try buildApplication(
             APIDependencies(configuration: configuration, database: database, metrics: metrics, outbound: outbound, usage: usage),
@@ -89,7 +90,8 @@ struct DevCommand: AsyncParsableCommand {
                     options: SchedulerOptions(configuration.jobs),
                     metrics: metrics.jobs,
                     deliveryMetrics: metrics.deliveries,
-                    logger: logger
+                    logger: logger,
+                    periodicWork: [WorkflowSchedules.countActiveRuns(into: metrics.workflows)]
                 ),
                 JobExecutor(
                     database: database,

@@ -43,7 +43,8 @@ struct ExecutorCommand: AsyncParsableCommand {
                 outbound: outbound,
                 webhookMetrics: metrics.webhooks,
                 deliveryMetrics: metrics.deliveries,
-                usage: usage
+                usage: usage,
+                workflowMetrics: metrics.workflows
             )
             let executor = JobExecutor(
                 database: database,
@@ -80,7 +81,8 @@ struct SchedulerCommand: AsyncParsableCommand {
                     options: SchedulerOptions(configuration.jobs),
                     metrics: metrics.jobs,
                     deliveryMetrics: metrics.deliveries,
-                    logger: logger
+                    logger: logger,
+                    periodicWork: [WorkflowSchedules.countActiveRuns(into: metrics.workflows)]
                 )
             ])
         }

@@ -64,6 +64,14 @@ struct TenantIsolationTests {
             let destination = try await DestinationsAPITests.create(client, key: key)
             return try await client.api(key: key).testDestination(path: .init(destinationId: destination.id)).accepted.body.json.id
         },
+        "workflow_id": { client, key in try await WorkflowsAPITests.createMapOnly(client, key: key).id },
+        // B's workflow above has its version 1.
+        "version": { _, _ in "1" },
+        "workflow_run_id": { client, key in
+            // No executor runs here: the run stays queued.
+            let workflow = try await WorkflowsAPITests.createMapOnly(client, key: key)
+            return try await client.api(key: key).startWorkflowRun(path: .init(workflowId: workflow.id), body: .json(.init())).created.body.json.id
+        },
         "event_id": { client, key in
             let source = try await WebhookFixture.makeSource(client, key: key)
             let delivered = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: "b-owned")
@@ -80,6 +88,7 @@ struct TenantIsolationTests {
         "PATCH /v1/integrations/{integration_id}": #"{"display_name":"renamed"}"#,
         "PATCH /v1/schedules/{schedule_id}": #"{"name":"renamed"}"#,
         "PATCH /v1/webhook-sources/{source_id}": #"{"name":"renamed"}"#,
+        "PATCH /v1/workflows/{workflow_id}": #"{"name":"renamed"}"#,
     ]
 
     @Test("tenant A's key on every tenant route naming tenant B's resource answers 404")

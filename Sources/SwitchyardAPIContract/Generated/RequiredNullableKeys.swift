@@ -166,3 +166,19 @@ extension Components.Schemas.WebhookSource.CodingKeys: RequiredNullableKeys {
 extension Components.Schemas.WebhookSourceList.CodingKeys: RequiredNullableKeys {
     package static let requiredNullable: Set<String> = ["next_cursor"]
 }
+
+extension Components.Schemas.WorkflowList.CodingKeys: RequiredNullableKeys {
+    package static let requiredNullable: Set<String> = ["next_cursor"]
+}
+
+extension Components.Schemas.WorkflowRun.CodingKeys: RequiredNullableKeys {
+    package static let requiredNullable: Set<String> = ["error", "finished_at", "idempotency_key", "started_at"]
+}
+
+extension Components.Schemas.WorkflowRunList.CodingKeys: RequiredNullableKeys {
+    package static let requiredNullable: Set<String> = ["next_cursor"]
+}
+
+extension Components.Schemas.WorkflowRunStep.CodingKeys: RequiredNullableKeys {
+    package static let requiredNullable: Set<String> = ["error", "finished_at", "resume_at", "started_at"]
+}

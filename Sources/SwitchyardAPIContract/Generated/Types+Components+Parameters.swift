@@ -19,6 +19,18 @@ package import struct Foundation.Date
 extension Components {
     /// Types generated from the `#/components/parameters` section of the OpenAPI document.
     package enum Parameters {
+        /// Workflow identifier. A malformed id yields 404.
+        ///
+        /// - Remark: Generated from `#/components/parameters/WorkflowId`.
+        package typealias WorkflowId = Swift.String
+        /// A version number of the workflow (from 1).
+        ///
+        /// - Remark: Generated from `#/components/parameters/WorkflowVersionNumber`.
+        package typealias WorkflowVersionNumber = Swift.Int
+        /// Workflow run identifier. A malformed id yields 404.
+        ///
+        /// - Remark: Generated from `#/components/parameters/WorkflowRunId`.
+        package typealias WorkflowRunId = Swift.String
         /// Destination identifier. A malformed id yields 404.
         ///
         /// - Remark: Generated from `#/components/parameters/DestinationId`.

@@ -8482,6 +8482,760 @@ extension Components {
                 ])
             }
         }
+        /// `{"trigger": {...}, "steps": [...], "limits": {...}}`, checked whole on save. Steps read the context
+        /// `{"trigger": ..., "input": ..., "steps": {"<id>": output}}` (and `item`, `index` in a `for_each`) through JSON
+        /// Logic; a `map` template and the `http` and `deliver` fields are JSON whose one-member objects naming an operator
+        /// are expressions. See the README's "Workflows" section for every field.
+        ///
+        ///
+        /// - Remark: Generated from `#/components/schemas/WorkflowDefinition`.
+        package typealias WorkflowDefinition = OpenAPIRuntime.OpenAPIObjectContainer
+        /// - Remark: Generated from `#/components/schemas/Workflow`.
+        package struct Workflow: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Workflow/id`.
+            package var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Workflow/name`.
+            package var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Workflow/enabled`.
+            package var enabled: Swift.Bool
+            /// The version new runs pin.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Workflow/active_version`.
+            package var activeVersion: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Workflow/latest_version`.
+            package var latestVersion: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Workflow/definition`.
+            package var definition: Components.Schemas.WorkflowDefinition
+            /// - Remark: Generated from `#/components/schemas/Workflow/created_at`.
+            package var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/Workflow/updated_at`.
+            package var updatedAt: Foundation.Date
+            /// Creates a new `Workflow`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - name:
+            ///   - enabled:
+            ///   - activeVersion: The version new runs pin.
+            ///   - latestVersion:
+            ///   - definition:
+            ///   - createdAt:
+            ///   - updatedAt:
+            package init(
+                id: Swift.String,
+                name: Swift.String,
+                enabled: Swift.Bool,
+                activeVersion: Swift.Int,
+                latestVersion: Swift.Int,
+                definition: Components.Schemas.WorkflowDefinition,
+                createdAt: Foundation.Date,
+                updatedAt: Foundation.Date
+            ) {
+                self.id = id
+                self.name = name
+                self.enabled = enabled
+                self.activeVersion = activeVersion
+                self.latestVersion = latestVersion
+                self.definition = definition
+                self.createdAt = createdAt
+                self.updatedAt = updatedAt
+            }
+            package enum CodingKeys: String, CodingKey {
+                case id
+                case name
+                case enabled
+                case activeVersion = "active_version"
+                case latestVersion = "latest_version"
+                case definition
+                case createdAt = "created_at"
+                case updatedAt = "updated_at"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.id = try container.decode(
+                    Swift.String.self,
+                    forKey: .id
+                )
+                self.name = try container.decode(
+                    Swift.String.self,
+                    forKey: .name
+                )
+                self.enabled = try container.decode(
+                    Swift.Bool.self,
+                    forKey: .enabled
+                )
+                self.activeVersion = try container.decode(
+                    Swift.Int.self,
+                    forKey: .activeVersion
+                )
+                self.latestVersion = try container.decode(
+                    Swift.Int.self,
+                    forKey: .latestVersion
+                )
+                self.definition = try container.decode(
+                    Components.Schemas.WorkflowDefinition.self,
+                    forKey: .definition
+                )
+                self.createdAt = try container.decode(
+                    Foundation.Date.self,
+                    forKey: .createdAt
+                )
+                self.updatedAt = try container.decode(
+                    Foundation.Date.self,
+                    forKey: .updatedAt
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "id",
+                    "name",
+                    "enabled",
+                    "active_version",
+                    "latest_version",
+                    "definition",
+                    "created_at",
+                    "updated_at"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/WorkflowList`.
+        package struct WorkflowList: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/WorkflowList/data`.
+            package var data: [Components.Schemas.Workflow]
+            /// Cursor for the next page, or null when this is the last page.
+            ///
+            /// - Remark: Generated from `#/components/schemas/WorkflowList/next_cursor`.
+            package var nextCursor: Swift.String?
+            /// Creates a new `WorkflowList`.
+            ///
+            /// - Parameters:
+            ///   - data:
+            ///   - nextCursor: Cursor for the next page, or null when this is the last page.
+            package init(
+                data: [Components.Schemas.Workflow],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.data = data
+                self.nextCursor = nextCursor
+            }
+            package enum CodingKeys: String, CodingKey {
+                case data
+                case nextCursor = "next_cursor"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.data = try container.decode(
+                    [Components.Schemas.Workflow].self,
+                    forKey: .data
+                )
+                self.nextCursor = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .nextCursor
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "data",
+                    "next_cursor"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/WorkflowCreate`.
+        package struct WorkflowCreate: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/WorkflowCreate/name`.
+            package var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/WorkflowCreate/enabled`.
+            package var enabled: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/WorkflowCreate/definition`.
+            package var definition: Components.Schemas.WorkflowDefinition
+            /// Creates a new `WorkflowCreate`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - enabled:
+            ///   - definition:
+            package init(
+                name: Swift.String,
+                enabled: Swift.Bool? = nil,
+                definition: Components.Schemas.WorkflowDefinition
+            ) {
+                self.name = name
+                self.enabled = enabled
+                self.definition = definition
+            }
+            package enum CodingKeys: String, CodingKey {
+                case name
+                case enabled
+                case definition
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.name = try container.decode(
+                    Swift.String.self,
+                    forKey: .name
+                )
+                self.enabled = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .enabled
+                )
+                self.definition = try container.decode(
+                    Components.Schemas.WorkflowDefinition.self,
+                    forKey: .definition
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "name",
+                    "enabled",
+                    "definition"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/WorkflowUpdate`.
+        package struct WorkflowUpdate: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/WorkflowUpdate/name`.
+            package var name: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/WorkflowUpdate/definition`.
+            package var definition: Components.Schemas.WorkflowDefinition?
+            /// Creates a new `WorkflowUpdate`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - definition:
+            package init(
+                name: Swift.String? = nil,
+                definition: Components.Schemas.WorkflowDefinition? = nil
+            ) {
+                self.name = name
+                self.definition = definition
+            }
+            package enum CodingKeys: String, CodingKey {
+                case name
+                case definition
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.name = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .name
+                )
+                self.definition = try container.decodeIfPresent(
+                    Components.Schemas.WorkflowDefinition.self,
+                    forKey: .definition
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "name",
+                    "definition"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/WorkflowVersion`.
+        package struct WorkflowVersion: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/WorkflowVersion/workflow_id`.
+            package var workflowId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/WorkflowVersion/version`.
+            package var version: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/WorkflowVersion/active`.
+            package var active: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/WorkflowVersion/definition`.
+            package var definition: Components.Schemas.WorkflowDefinition
+            /// - Remark: Generated from `#/components/schemas/WorkflowVersion/created_at`.
+            package var createdAt: Foundation.Date
+            /// Creates a new `WorkflowVersion`.
+            ///
+            /// - Parameters:
+            ///   - workflowId:
+            ///   - version:
+            ///   - active:
+            ///   - definition:
+            ///   - createdAt:
+            package init(
+                workflowId: Swift.String,
+                version: Swift.Int,
+                active: Swift.Bool,
+                definition: Components.Schemas.WorkflowDefinition,
+                createdAt: Foundation.Date
+            ) {
+                self.workflowId = workflowId
+                self.version = version
+                self.active = active
+                self.definition = definition
+                self.createdAt = createdAt
+            }
+            package enum CodingKeys: String, CodingKey {
+                case workflowId = "workflow_id"
+                case version
+                case active
+                case definition
+                case createdAt = "created_at"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.workflowId = try container.decode(
+                    Swift.String.self,
+                    forKey: .workflowId
+                )
+                self.version = try container.decode(
+                    Swift.Int.self,
+                    forKey: .version
+                )
+                self.active = try container.decode(
+                    Swift.Bool.self,
+                    forKey: .active
+                )
+                self.definition = try container.decode(
+                    Components.Schemas.WorkflowDefinition.self,
+                    forKey: .definition
+                )
+                self.createdAt = try container.decode(
+                    Foundation.Date.self,
+                    forKey: .createdAt
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "workflow_id",
+                    "version",
+                    "active",
+                    "definition",
+                    "created_at"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/WorkflowVersionList`.
+        package struct WorkflowVersionList: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/WorkflowVersionList/data`.
+            package var data: [Components.Schemas.WorkflowVersion]
+            /// Creates a new `WorkflowVersionList`.
+            ///
+            /// - Parameters:
+            ///   - data:
+            package init(data: [Components.Schemas.WorkflowVersion]) {
+                self.data = data
+            }
+            package enum CodingKeys: String, CodingKey {
+                case data
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.data = try container.decode(
+                    [Components.Schemas.WorkflowVersion].self,
+                    forKey: .data
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "data"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/WorkflowRunCreate`.
+        package struct WorkflowRunCreate: Codable, Hashable, Sendable {
+            /// The run's input document (`{"var": "input..."}` in expressions); `{}` when left out.
+            ///
+            ///
+            /// - Remark: Generated from `#/components/schemas/WorkflowRunCreate/input`.
+            package var input: OpenAPIRuntime.OpenAPIObjectContainer?
+            /// Creates a new `WorkflowRunCreate`.
+            ///
+            /// - Parameters:
+            ///   - input: The run's input document (`{"var": "input..."}` in expressions); `{}` when left out.
+            package init(input: OpenAPIRuntime.OpenAPIObjectContainer? = nil) {
+                self.input = input
+            }
+            package enum CodingKeys: String, CodingKey {
+                case input
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.input = try container.decodeIfPresent(
+                    OpenAPIRuntime.OpenAPIObjectContainer.self,
+                    forKey: .input
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "input"
+                ])
+            }
+        }
+        /// `waiting`: in a delay, waiting for a sync, or before a step's retry, with no executor held; `failed`: a step
+        /// exhausted its retries (a dead letter until redriven); `skipped`: a filter, or the trigger's condition, stopped it.
+        ///
+        ///
+        /// - Remark: Generated from `#/components/schemas/WorkflowRunStatus`.
+        @frozen package enum WorkflowRunStatus: String, Codable, Hashable, Sendable, CaseIterable {
+            case queued = "queued"
+            case running = "running"
+            case waiting = "waiting"
+            case succeeded = "succeeded"
+            case failed = "failed"
+            case skipped = "skipped"
+            case cancelled = "cancelled"
+        }
+        /// - Remark: Generated from `#/components/schemas/WorkflowStepState`.
+        @frozen package enum WorkflowStepState: String, Codable, Hashable, Sendable, CaseIterable {
+            case pending = "pending"
+            case running = "running"
+            case succeeded = "succeeded"
+            case failed = "failed"
+            case skipped = "skipped"
+        }
+        /// - Remark: Generated from `#/components/schemas/WorkflowRunStep`.
+        package struct WorkflowRunStep: Codable, Hashable, Sendable {
+            /// The step's id, or for a step in a `for_each` the path to it (`each/3/inner`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/WorkflowRunStep/key`.
+            package var key: Swift.String
+            /// - Remark: Generated from `#/components/schemas/WorkflowRunStep/type`.
+            package var _type: Swift.String
+            /// - Remark: Generated from `#/components/schemas/WorkflowRunStep/state`.
+            package var state: Components.Schemas.WorkflowStepState
+            /// What the step was given (an `http` step's method, path, query and body), or null.
+            ///
+            /// - Remark: Generated from `#/components/schemas/WorkflowRunStep/input`.
+            package var input: OpenAPIRuntime.OpenAPIValueContainer
+            /// The step's output (`{"truncated": true, "bytes": n}` past the size cap), or null.
+            ///
+            ///
+            /// - Remark: Generated from `#/components/schemas/WorkflowRunStep/output`.
+            package var output: OpenAPIRuntime.OpenAPIValueContainer
+            /// - Remark: Generated from `#/components/schemas/WorkflowRunStep/error`.
+            package var error: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/WorkflowRunStep/attempts`.
+            package var attempts: Swift.Int
+            /// When a waiting delay ends.
+            ///
+            /// - Remark: Generated from `#/components/schemas/WorkflowRunStep/resume_at`.
+            package var resumeAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/WorkflowRunStep/started_at`.
+            package var startedAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/WorkflowRunStep/finished_at`.
+            package var finishedAt: Foundation.Date?
+            /// Creates a new `WorkflowRunStep`.
+            ///
+            /// - Parameters:
+            ///   - key: The step's id, or for a step in a `for_each` the path to it (`each/3/inner`).
+            ///   - _type:
+            ///   - state:
+            ///   - input: What the step was given (an `http` step's method, path, query and body), or null.
+            ///   - output: The step's output (`{"truncated": true, "bytes": n}` past the size cap), or null.
+            ///   - error:
+            ///   - attempts:
+            ///   - resumeAt: When a waiting delay ends.
+            ///   - startedAt:
+            ///   - finishedAt:
+            package init(
+                key: Swift.String,
+                _type: Swift.String,
+                state: Components.Schemas.WorkflowStepState,
+                input: OpenAPIRuntime.OpenAPIValueContainer,
+                output: OpenAPIRuntime.OpenAPIValueContainer,
+                error: Swift.String? = nil,
+                attempts: Swift.Int,
+                resumeAt: Foundation.Date? = nil,
+                startedAt: Foundation.Date? = nil,
+                finishedAt: Foundation.Date? = nil
+            ) {
+                self.key = key
+                self._type = _type
+                self.state = state
+                self.input = input
+                self.output = output
+                self.error = error
+                self.attempts = attempts
+                self.resumeAt = resumeAt
+                self.startedAt = startedAt
+                self.finishedAt = finishedAt
+            }
+            package enum CodingKeys: String, CodingKey {
+                case key
+                case _type = "type"
+                case state
+                case input
+                case output
+                case error
+                case attempts
+                case resumeAt = "resume_at"
+                case startedAt = "started_at"
+                case finishedAt = "finished_at"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.key = try container.decode(
+                    Swift.String.self,
+                    forKey: .key
+                )
+                self._type = try container.decode(
+                    Swift.String.self,
+                    forKey: ._type
+                )
+                self.state = try container.decode(
+                    Components.Schemas.WorkflowStepState.self,
+                    forKey: .state
+                )
+                self.input = try container.decode(
+                    OpenAPIRuntime.OpenAPIValueContainer.self,
+                    forKey: .input
+                )
+                self.output = try container.decode(
+                    OpenAPIRuntime.OpenAPIValueContainer.self,
+                    forKey: .output
+                )
+                self.error = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .error
+                )
+                self.attempts = try container.decode(
+                    Swift.Int.self,
+                    forKey: .attempts
+                )
+                self.resumeAt = try container.decodeIfPresent(
+                    Foundation.Date.self,
+                    forKey: .resumeAt
+                )
+                self.startedAt = try container.decodeIfPresent(
+                    Foundation.Date.self,
+                    forKey: .startedAt
+                )
+                self.finishedAt = try container.decodeIfPresent(
+                    Foundation.Date.self,
+                    forKey: .finishedAt
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "key",
+                    "type",
+                    "state",
+                    "input",
+                    "output",
+                    "error",
+                    "attempts",
+                    "resume_at",
+                    "started_at",
+                    "finished_at"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/WorkflowRun`.
+        package struct WorkflowRun: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/WorkflowRun/id`.
+            package var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/WorkflowRun/workflow_id`.
+            package var workflowId: Swift.String
+            /// The version the run pinned when it started.
+            ///
+            /// - Remark: Generated from `#/components/schemas/WorkflowRun/version`.
+            package var version: Swift.Int
+            /// The `workflow.run` job that executes it (`GET /v1/jobs/{job_id}`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/WorkflowRun/job_id`.
+            package var jobId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/WorkflowRun/status`.
+            package var status: Components.Schemas.WorkflowRunStatus
+            /// What started it, `{"type": "manual"}`, `{"type": "event", "event": {...}}` or `{"type": "schedule", ...}`.
+            ///
+            ///
+            /// - Remark: Generated from `#/components/schemas/WorkflowRun/trigger`.
+            package var trigger: OpenAPIRuntime.OpenAPIObjectContainer
+            /// - Remark: Generated from `#/components/schemas/WorkflowRun/input`.
+            package var input: OpenAPIRuntime.OpenAPIObjectContainer
+            /// - Remark: Generated from `#/components/schemas/WorkflowRun/idempotency_key`.
+            package var idempotencyKey: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/WorkflowRun/cancel_requested`.
+            package var cancelRequested: Swift.Bool
+            /// Why it failed, naming the step.
+            ///
+            /// - Remark: Generated from `#/components/schemas/WorkflowRun/error`.
+            package var error: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/WorkflowRun/steps_run`.
+            package var stepsRun: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/WorkflowRun/created_at`.
+            package var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/WorkflowRun/started_at`.
+            package var startedAt: Foundation.Date?
+            /// - Remark: Generated from `#/components/schemas/WorkflowRun/finished_at`.
+            package var finishedAt: Foundation.Date?
+            /// The steps, in the order they ran (only in `GET /v1/workflow-runs/{workflow_run_id}` and the run's actions).
+            ///
+            /// - Remark: Generated from `#/components/schemas/WorkflowRun/steps`.
+            package var steps: [Components.Schemas.WorkflowRunStep]?
+            /// Creates a new `WorkflowRun`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - workflowId:
+            ///   - version: The version the run pinned when it started.
+            ///   - jobId: The `workflow.run` job that executes it (`GET /v1/jobs/{job_id}`).
+            ///   - status:
+            ///   - trigger: What started it, `{"type": "manual"}`, `{"type": "event", "event": {...}}` or `{"type": "schedule", ...}`.
+            ///   - input:
+            ///   - idempotencyKey:
+            ///   - cancelRequested:
+            ///   - error: Why it failed, naming the step.
+            ///   - stepsRun:
+            ///   - createdAt:
+            ///   - startedAt:
+            ///   - finishedAt:
+            ///   - steps: The steps, in the order they ran (only in `GET /v1/workflow-runs/{workflow_run_id}` and the run's actions).
+            package init(
+                id: Swift.String,
+                workflowId: Swift.String,
+                version: Swift.Int,
+                jobId: Swift.String,
+                status: Components.Schemas.WorkflowRunStatus,
+                trigger: OpenAPIRuntime.OpenAPIObjectContainer,
+                input: OpenAPIRuntime.OpenAPIObjectContainer,
+                idempotencyKey: Swift.String? = nil,
+                cancelRequested: Swift.Bool,
+                error: Swift.String? = nil,
+                stepsRun: Swift.Int,
+                createdAt: Foundation.Date,
+                startedAt: Foundation.Date? = nil,
+                finishedAt: Foundation.Date? = nil,
+                steps: [Components.Schemas.WorkflowRunStep]? = nil
+            ) {
+                self.id = id
+                self.workflowId = workflowId
+                self.version = version
+                self.jobId = jobId
+                self.status = status
+                self.trigger = trigger
+                self.input = input
+                self.idempotencyKey = idempotencyKey
+                self.cancelRequested = cancelRequested
+                self.error = error
+                self.stepsRun = stepsRun
+                self.createdAt = createdAt
+                self.startedAt = startedAt
+                self.finishedAt = finishedAt
+                self.steps = steps
+            }
+            package enum CodingKeys: String, CodingKey {
+                case id
+                case workflowId = "workflow_id"
+                case version
+                case jobId = "job_id"
+                case status
+                case trigger
+                case input
+                case idempotencyKey = "idempotency_key"
+                case cancelRequested = "cancel_requested"
+                case error
+                case stepsRun = "steps_run"
+                case createdAt = "created_at"
+                case startedAt = "started_at"
+                case finishedAt = "finished_at"
+                case steps
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.id = try container.decode(
+                    Swift.String.self,
+                    forKey: .id
+                )
+                self.workflowId = try container.decode(
+                    Swift.String.self,
+                    forKey: .workflowId
+                )
+                self.version = try container.decode(
+                    Swift.Int.self,
+                    forKey: .version
+                )
+                self.jobId = try container.decode(
+                    Swift.String.self,
+                    forKey: .jobId
+                )
+                self.status = try container.decode(
+                    Components.Schemas.WorkflowRunStatus.self,
+                    forKey: .status
+                )
+                self.trigger = try container.decode(
+                    OpenAPIRuntime.OpenAPIObjectContainer.self,
+                    forKey: .trigger
+                )
+                self.input = try container.decode(
+                    OpenAPIRuntime.OpenAPIObjectContainer.self,
+                    forKey: .input
+                )
+                self.idempotencyKey = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .idempotencyKey
+                )
+                self.cancelRequested = try container.decode(
+                    Swift.Bool.self,
+                    forKey: .cancelRequested
+                )
+                self.error = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .error
+                )
+                self.stepsRun = try container.decode(
+                    Swift.Int.self,
+                    forKey: .stepsRun
+                )
+                self.createdAt = try container.decode(
+                    Foundation.Date.self,
+                    forKey: .createdAt
+                )
+                self.startedAt = try container.decodeIfPresent(
+                    Foundation.Date.self,
+                    forKey: .startedAt
+                )
+                self.finishedAt = try container.decodeIfPresent(
+                    Foundation.Date.self,
+                    forKey: .finishedAt
+                )
+                self.steps = try container.decodeIfPresent(
+                    [Components.Schemas.WorkflowRunStep].self,
+                    forKey: .steps
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "id",
+                    "workflow_id",
+                    "version",
+                    "job_id",
+                    "status",
+                    "trigger",
+                    "input",
+                    "idempotency_key",
+                    "cancel_requested",
+                    "error",
+                    "steps_run",
+                    "created_at",
+                    "started_at",
+                    "finished_at",
+                    "steps"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/WorkflowRunList`.
+        package struct WorkflowRunList: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/WorkflowRunList/data`.
+            package var data: [Components.Schemas.WorkflowRun]
+            /// Cursor for the next page, or null when this is the last page.
+            ///
+            /// - Remark: Generated from `#/components/schemas/WorkflowRunList/next_cursor`.
+            package var nextCursor: Swift.String?
+            /// Creates a new `WorkflowRunList`.
+            ///
+            /// - Parameters:
+            ///   - data:
+            ///   - nextCursor: Cursor for the next page, or null when this is the last page.
+            package init(
+                data: [Components.Schemas.WorkflowRun],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.data = data
+                self.nextCursor = nextCursor
+            }
+            package enum CodingKeys: String, CodingKey {
+                case data
+                case nextCursor = "next_cursor"
+            }
+            package init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.data = try container.decode(
+                    [Components.Schemas.WorkflowRun].self,
+                    forKey: .data
+                )
+                self.nextCursor = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .nextCursor
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "data",
+                    "next_cursor"
+                ])
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/Destination`.
         package struct Destination: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/Destination/id`.

@@ -34528,12 +34528,4971 @@ package enum Operations {
             }
         }
     }
+    /// List workflows
+    ///
+    /// - Remark: HTTP `GET /v1/workflows`.
+    /// - Remark: Generated from `#/paths//v1/workflows/get(listWorkflows)`.
+    package enum ListWorkflows {
+        package static let id: Swift.String = "listWorkflows"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/workflows/GET/query`.
+            package struct Query: Sendable, Hashable {
+                /// Maximum number of items to return. Values above the server's cap (SWITCHYARD_MAX_PAGE_SIZE, 100 by default) are capped; values below 1 or not a number yield 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflows/GET/query/limit`.
+                package var limit: Components.Parameters.Limit?
+                /// Opaque cursor taken from `next_cursor` of a previous page. Anything that is not a cursor's form (empty included) yields 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflows/GET/query/cursor`.
+                package var cursor: Components.Parameters.Cursor?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - limit: Maximum number of items to return. Values above the server's cap (SWITCHYARD_MAX_PAGE_SIZE, 100 by default) are capped; values below 1 or not a number yield 400.
+                ///   - cursor: Opaque cursor taken from `next_cursor` of a previous page. Anything that is not a cursor's form (empty included) yields 400.
+                package init(
+                    limit: Components.Parameters.Limit? = nil,
+                    cursor: Components.Parameters.Cursor? = nil
+                ) {
+                    self.limit = limit
+                    self.cursor = cursor
+                }
+            }
+            package var query: Operations.ListWorkflows.Input.Query
+            /// - Remark: Generated from `#/paths/v1/workflows/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflows/GET/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListWorkflows.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListWorkflows.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.ListWorkflows.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            package init(
+                query: Operations.ListWorkflows.Input.Query = .init(),
+                headers: Operations.ListWorkflows.Input.Headers = .init()
+            ) {
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/workflows/GET/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/workflows/GET/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.ListWorkflows.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/workflows/GET/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/workflows/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.WorkflowList)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.WorkflowList {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.ListWorkflows.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.ListWorkflows.Output.Ok.Headers,
+                    body: Operations.ListWorkflows.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// A page of workflows, in id order.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/get(listWorkflows)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.ListWorkflows.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.ListWorkflows.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/get(listWorkflows)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/get(listWorkflows)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/get(listWorkflows)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/get(listWorkflows)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/get(listWorkflows)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Create a workflow
+    ///
+    /// A named workflow with its first version (1, active): a trigger (`manual`, `event` with `event_types` and an
+    /// optional JSON Logic `condition` over `{"event": ...}`, or `schedule`) and an ordered list of steps (`filter`, `map`,
+    /// `http`, `deliver`, `sync`, `delay`, `for_each`). The definition is checked whole: an unknown step type or field,
+    /// a reference to a step that does not exist or comes later, an integration or destination the tenant does not have,
+    /// or an expression that does not parse is a 422 naming the step and the field. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/workflows`.
+    /// - Remark: Generated from `#/paths//v1/workflows/post(createWorkflow)`.
+    package enum CreateWorkflow {
+        package static let id: Swift.String = "createWorkflow"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/workflows/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflows/POST/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.CreateWorkflow.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.CreateWorkflow.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.CreateWorkflow.Input.Headers
+            /// - Remark: Generated from `#/paths/v1/workflows/POST/requestBody`.
+            @frozen package enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/workflows/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.WorkflowCreate)
+            }
+            package var body: Operations.CreateWorkflow.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - headers:
+            ///   - body:
+            package init(
+                headers: Operations.CreateWorkflow.Input.Headers = .init(),
+                body: Operations.CreateWorkflow.Input.Body
+            ) {
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Created: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/workflows/POST/responses/201/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/workflows/POST/responses/201/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// URL of the created resource.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/workflows/POST/responses/201/headers/Location`.
+                    package var location: Components.Headers.Location?
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    ///   - location: URL of the created resource.
+                    package init(
+                        xRequestId: Components.Headers.XRequestId,
+                        location: Components.Headers.Location? = nil
+                    ) {
+                        self.xRequestId = xRequestId
+                        self.location = location
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.CreateWorkflow.Output.Created.Headers
+                /// - Remark: Generated from `#/paths/v1/workflows/POST/responses/201/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/workflows/POST/responses/201/content/application\/json`.
+                    case json(Components.Schemas.Workflow)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.Workflow {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.CreateWorkflow.Output.Created.Body
+                /// Creates a new `Created`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.CreateWorkflow.Output.Created.Headers,
+                    body: Operations.CreateWorkflow.Output.Created.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The workflow.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/post(createWorkflow)/responses/201`.
+            ///
+            /// HTTP response code: `201 created`.
+            case created(Operations.CreateWorkflow.Output.Created)
+            /// The associated value of the enum case if `self` is `.created`.
+            ///
+            /// - Throws: An error if `self` is not `.created`.
+            /// - SeeAlso: `.created`.
+            package var created: Operations.CreateWorkflow.Output.Created {
+                get throws {
+                    switch self {
+                    case let .created(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "created",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/post(createWorkflow)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/post(createWorkflow)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/post(createWorkflow)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Conflict (for example the slug is taken, or a request with the same Idempotency-Key is still in progress).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/post(createWorkflow)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.Conflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            package var conflict: Components.Responses.Conflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body exceeds `SWITCHYARD_MAX_BODY_BYTES`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/post(createWorkflow)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.PayloadTooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            package var contentTooLarge: Components.Responses.PayloadTooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The body is not JSON (`Content-Type` must be `application/json` or an `application/*+json` type).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/post(createWorkflow)/responses/415`.
+            ///
+            /// HTTP response code: `415 unsupportedMediaType`.
+            case unsupportedMediaType(Components.Responses.UnsupportedMediaType)
+            /// The associated value of the enum case if `self` is `.unsupportedMediaType`.
+            ///
+            /// - Throws: An error if `self` is not `.unsupportedMediaType`.
+            /// - SeeAlso: `.unsupportedMediaType`.
+            package var unsupportedMediaType: Components.Responses.UnsupportedMediaType {
+                get throws {
+                    switch self {
+                    case let .unsupportedMediaType(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unsupportedMediaType",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Validation failed, the body contains unknown fields, or an Idempotency-Key was reused with a different body.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/post(createWorkflow)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Components.Responses.Unprocessable)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            package var unprocessableContent: Components.Responses.Unprocessable {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/post(createWorkflow)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/post(createWorkflow)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Get a workflow
+    ///
+    /// The workflow with its active version's definition.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/workflows/{workflow_id}`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/get(getWorkflow)`.
+    package enum GetWorkflow {
+        package static let id: Swift.String = "getWorkflow"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/GET/path`.
+            package struct Path: Sendable, Hashable {
+                /// Workflow identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/GET/path/workflow_id`.
+                package var workflowId: Components.Parameters.WorkflowId
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - workflowId: Workflow identifier. A malformed id yields 404.
+                package init(workflowId: Components.Parameters.WorkflowId) {
+                    self.workflowId = workflowId
+                }
+            }
+            package var path: Operations.GetWorkflow.Input.Path
+            /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/GET/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetWorkflow.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetWorkflow.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.GetWorkflow.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.GetWorkflow.Input.Path,
+                headers: Operations.GetWorkflow.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/GET/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/GET/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.GetWorkflow.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/GET/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.Workflow)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.Workflow {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.GetWorkflow.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.GetWorkflow.Output.Ok.Headers,
+                    body: Operations.GetWorkflow.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The workflow.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/get(getWorkflow)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetWorkflow.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.GetWorkflow.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/get(getWorkflow)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/get(getWorkflow)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/get(getWorkflow)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/get(getWorkflow)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/get(getWorkflow)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/get(getWorkflow)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Rename a workflow or publish a new version
+    ///
+    /// A `definition` is checked whole (as at creation) and published as the next version, which becomes the active one;
+    /// runs already started stay on the version they started on. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `PATCH /v1/workflows/{workflow_id}`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/patch(updateWorkflow)`.
+    package enum UpdateWorkflow {
+        package static let id: Swift.String = "updateWorkflow"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/PATCH/path`.
+            package struct Path: Sendable, Hashable {
+                /// Workflow identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/PATCH/path/workflow_id`.
+                package var workflowId: Components.Parameters.WorkflowId
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - workflowId: Workflow identifier. A malformed id yields 404.
+                package init(workflowId: Components.Parameters.WorkflowId) {
+                    self.workflowId = workflowId
+                }
+            }
+            package var path: Operations.UpdateWorkflow.Input.Path
+            /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/PATCH/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/PATCH/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.UpdateWorkflow.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.UpdateWorkflow.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.UpdateWorkflow.Input.Headers
+            /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/PATCH/requestBody`.
+            @frozen package enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/PATCH/requestBody/content/application\/json`.
+                case json(Components.Schemas.WorkflowUpdate)
+            }
+            package var body: Operations.UpdateWorkflow.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            ///   - body:
+            package init(
+                path: Operations.UpdateWorkflow.Input.Path,
+                headers: Operations.UpdateWorkflow.Input.Headers = .init(),
+                body: Operations.UpdateWorkflow.Input.Body
+            ) {
+                self.path = path
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/PATCH/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/PATCH/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.UpdateWorkflow.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/PATCH/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/PATCH/responses/200/content/application\/json`.
+                    case json(Components.Schemas.Workflow)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.Workflow {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.UpdateWorkflow.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.UpdateWorkflow.Output.Ok.Headers,
+                    body: Operations.UpdateWorkflow.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The workflow.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/patch(updateWorkflow)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.UpdateWorkflow.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.UpdateWorkflow.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/patch(updateWorkflow)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/patch(updateWorkflow)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/patch(updateWorkflow)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/patch(updateWorkflow)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Conflict (for example the slug is taken, or a request with the same Idempotency-Key is still in progress).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/patch(updateWorkflow)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.Conflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            package var conflict: Components.Responses.Conflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body exceeds `SWITCHYARD_MAX_BODY_BYTES`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/patch(updateWorkflow)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.PayloadTooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            package var contentTooLarge: Components.Responses.PayloadTooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The body is not JSON (`Content-Type` must be `application/json` or an `application/*+json` type).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/patch(updateWorkflow)/responses/415`.
+            ///
+            /// HTTP response code: `415 unsupportedMediaType`.
+            case unsupportedMediaType(Components.Responses.UnsupportedMediaType)
+            /// The associated value of the enum case if `self` is `.unsupportedMediaType`.
+            ///
+            /// - Throws: An error if `self` is not `.unsupportedMediaType`.
+            /// - SeeAlso: `.unsupportedMediaType`.
+            package var unsupportedMediaType: Components.Responses.UnsupportedMediaType {
+                get throws {
+                    switch self {
+                    case let .unsupportedMediaType(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unsupportedMediaType",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Validation failed, the body contains unknown fields, or an Idempotency-Key was reused with a different body.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/patch(updateWorkflow)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Components.Responses.Unprocessable)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            package var unprocessableContent: Components.Responses.Unprocessable {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/patch(updateWorkflow)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/patch(updateWorkflow)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Delete a workflow
+    ///
+    /// Deletes the workflow, its versions and its finished runs; a workflow with unfinished runs is a 409. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `DELETE /v1/workflows/{workflow_id}`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/delete(deleteWorkflow)`.
+    package enum DeleteWorkflow {
+        package static let id: Swift.String = "deleteWorkflow"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/DELETE/path`.
+            package struct Path: Sendable, Hashable {
+                /// Workflow identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/DELETE/path/workflow_id`.
+                package var workflowId: Components.Parameters.WorkflowId
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - workflowId: Workflow identifier. A malformed id yields 404.
+                package init(workflowId: Components.Parameters.WorkflowId) {
+                    self.workflowId = workflowId
+                }
+            }
+            package var path: Operations.DeleteWorkflow.Input.Path
+            /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/DELETE/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/DELETE/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.DeleteWorkflow.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.DeleteWorkflow.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.DeleteWorkflow.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.DeleteWorkflow.Input.Path,
+                headers: Operations.DeleteWorkflow.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct NoContent: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/DELETE/responses/204/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/DELETE/responses/204/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.DeleteWorkflow.Output.NoContent.Headers
+                /// Creates a new `NoContent`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                package init(headers: Operations.DeleteWorkflow.Output.NoContent.Headers) {
+                    self.headers = headers
+                }
+            }
+            /// Deleted.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/delete(deleteWorkflow)/responses/204`.
+            ///
+            /// HTTP response code: `204 noContent`.
+            case noContent(Operations.DeleteWorkflow.Output.NoContent)
+            /// The associated value of the enum case if `self` is `.noContent`.
+            ///
+            /// - Throws: An error if `self` is not `.noContent`.
+            /// - SeeAlso: `.noContent`.
+            package var noContent: Operations.DeleteWorkflow.Output.NoContent {
+                get throws {
+                    switch self {
+                    case let .noContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "noContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/delete(deleteWorkflow)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/delete(deleteWorkflow)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/delete(deleteWorkflow)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/delete(deleteWorkflow)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Conflict (for example the slug is taken, or a request with the same Idempotency-Key is still in progress).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/delete(deleteWorkflow)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.Conflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            package var conflict: Components.Responses.Conflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/delete(deleteWorkflow)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/delete(deleteWorkflow)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Enable a workflow
+    ///
+    /// Triggers start it again, and manual runs are accepted. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/workflows/{workflow_id}/enable`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/enable/post(enableWorkflow)`.
+    package enum EnableWorkflow {
+        package static let id: Swift.String = "enableWorkflow"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/enable/POST/path`.
+            package struct Path: Sendable, Hashable {
+                /// Workflow identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/enable/POST/path/workflow_id`.
+                package var workflowId: Components.Parameters.WorkflowId
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - workflowId: Workflow identifier. A malformed id yields 404.
+                package init(workflowId: Components.Parameters.WorkflowId) {
+                    self.workflowId = workflowId
+                }
+            }
+            package var path: Operations.EnableWorkflow.Input.Path
+            /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/enable/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/enable/POST/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.EnableWorkflow.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.EnableWorkflow.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.EnableWorkflow.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.EnableWorkflow.Input.Path,
+                headers: Operations.EnableWorkflow.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/enable/POST/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/enable/POST/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.EnableWorkflow.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/enable/POST/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/enable/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.Workflow)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.Workflow {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.EnableWorkflow.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.EnableWorkflow.Output.Ok.Headers,
+                    body: Operations.EnableWorkflow.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The workflow.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/enable/post(enableWorkflow)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.EnableWorkflow.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.EnableWorkflow.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/enable/post(enableWorkflow)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/enable/post(enableWorkflow)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/enable/post(enableWorkflow)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/enable/post(enableWorkflow)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/enable/post(enableWorkflow)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/enable/post(enableWorkflow)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Disable a workflow
+    ///
+    /// No trigger starts it and manual runs are refused (409); runs already started go on. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/workflows/{workflow_id}/disable`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/disable/post(disableWorkflow)`.
+    package enum DisableWorkflow {
+        package static let id: Swift.String = "disableWorkflow"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/disable/POST/path`.
+            package struct Path: Sendable, Hashable {
+                /// Workflow identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/disable/POST/path/workflow_id`.
+                package var workflowId: Components.Parameters.WorkflowId
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - workflowId: Workflow identifier. A malformed id yields 404.
+                package init(workflowId: Components.Parameters.WorkflowId) {
+                    self.workflowId = workflowId
+                }
+            }
+            package var path: Operations.DisableWorkflow.Input.Path
+            /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/disable/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/disable/POST/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.DisableWorkflow.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.DisableWorkflow.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.DisableWorkflow.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.DisableWorkflow.Input.Path,
+                headers: Operations.DisableWorkflow.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/disable/POST/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/disable/POST/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.DisableWorkflow.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/disable/POST/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/disable/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.Workflow)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.Workflow {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.DisableWorkflow.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.DisableWorkflow.Output.Ok.Headers,
+                    body: Operations.DisableWorkflow.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The workflow.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/disable/post(disableWorkflow)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.DisableWorkflow.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.DisableWorkflow.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/disable/post(disableWorkflow)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/disable/post(disableWorkflow)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/disable/post(disableWorkflow)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/disable/post(disableWorkflow)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/disable/post(disableWorkflow)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/disable/post(disableWorkflow)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// List a workflow's versions
+    ///
+    /// Every published version, newest first; versions never change.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/workflows/{workflow_id}/versions`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/get(listWorkflowVersions)`.
+    package enum ListWorkflowVersions {
+        package static let id: Swift.String = "listWorkflowVersions"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/GET/path`.
+            package struct Path: Sendable, Hashable {
+                /// Workflow identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/GET/path/workflow_id`.
+                package var workflowId: Components.Parameters.WorkflowId
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - workflowId: Workflow identifier. A malformed id yields 404.
+                package init(workflowId: Components.Parameters.WorkflowId) {
+                    self.workflowId = workflowId
+                }
+            }
+            package var path: Operations.ListWorkflowVersions.Input.Path
+            /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/GET/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListWorkflowVersions.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListWorkflowVersions.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.ListWorkflowVersions.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.ListWorkflowVersions.Input.Path,
+                headers: Operations.ListWorkflowVersions.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/GET/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/GET/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.ListWorkflowVersions.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/GET/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.WorkflowVersionList)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.WorkflowVersionList {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.ListWorkflowVersions.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.ListWorkflowVersions.Output.Ok.Headers,
+                    body: Operations.ListWorkflowVersions.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The versions.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/get(listWorkflowVersions)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.ListWorkflowVersions.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.ListWorkflowVersions.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/get(listWorkflowVersions)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/get(listWorkflowVersions)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/get(listWorkflowVersions)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/get(listWorkflowVersions)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/get(listWorkflowVersions)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/get(listWorkflowVersions)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Get a version of a workflow
+    ///
+    /// - Remark: HTTP `GET /v1/workflows/{workflow_id}/versions/{version}`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/{version}/get(getWorkflowVersion)`.
+    package enum GetWorkflowVersion {
+        package static let id: Swift.String = "getWorkflowVersion"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/{version}/GET/path`.
+            package struct Path: Sendable, Hashable {
+                /// Workflow identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/{version}/GET/path/workflow_id`.
+                package var workflowId: Components.Parameters.WorkflowId
+                /// A version number of the workflow (from 1).
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/{version}/GET/path/version`.
+                package var version: Components.Parameters.WorkflowVersionNumber
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - workflowId: Workflow identifier. A malformed id yields 404.
+                ///   - version: A version number of the workflow (from 1).
+                package init(
+                    workflowId: Components.Parameters.WorkflowId,
+                    version: Components.Parameters.WorkflowVersionNumber
+                ) {
+                    self.workflowId = workflowId
+                    self.version = version
+                }
+            }
+            package var path: Operations.GetWorkflowVersion.Input.Path
+            /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/{version}/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/{version}/GET/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetWorkflowVersion.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetWorkflowVersion.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.GetWorkflowVersion.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.GetWorkflowVersion.Input.Path,
+                headers: Operations.GetWorkflowVersion.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/{version}/GET/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/{version}/GET/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.GetWorkflowVersion.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/{version}/GET/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/{version}/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.WorkflowVersion)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.WorkflowVersion {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.GetWorkflowVersion.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.GetWorkflowVersion.Output.Ok.Headers,
+                    body: Operations.GetWorkflowVersion.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The version.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/{version}/get(getWorkflowVersion)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetWorkflowVersion.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.GetWorkflowVersion.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/{version}/get(getWorkflowVersion)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/{version}/get(getWorkflowVersion)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/{version}/get(getWorkflowVersion)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/{version}/get(getWorkflowVersion)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/{version}/get(getWorkflowVersion)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/{version}/get(getWorkflowVersion)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Activate a version (roll back or forward)
+    ///
+    /// New runs pin this version; runs already started finish on theirs. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/workflows/{workflow_id}/versions/{version}/activate`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/{version}/activate/post(activateWorkflowVersion)`.
+    package enum ActivateWorkflowVersion {
+        package static let id: Swift.String = "activateWorkflowVersion"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/{version}/activate/POST/path`.
+            package struct Path: Sendable, Hashable {
+                /// Workflow identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/{version}/activate/POST/path/workflow_id`.
+                package var workflowId: Components.Parameters.WorkflowId
+                /// A version number of the workflow (from 1).
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/{version}/activate/POST/path/version`.
+                package var version: Components.Parameters.WorkflowVersionNumber
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - workflowId: Workflow identifier. A malformed id yields 404.
+                ///   - version: A version number of the workflow (from 1).
+                package init(
+                    workflowId: Components.Parameters.WorkflowId,
+                    version: Components.Parameters.WorkflowVersionNumber
+                ) {
+                    self.workflowId = workflowId
+                    self.version = version
+                }
+            }
+            package var path: Operations.ActivateWorkflowVersion.Input.Path
+            /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/{version}/activate/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/{version}/activate/POST/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ActivateWorkflowVersion.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ActivateWorkflowVersion.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.ActivateWorkflowVersion.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.ActivateWorkflowVersion.Input.Path,
+                headers: Operations.ActivateWorkflowVersion.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/{version}/activate/POST/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/{version}/activate/POST/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.ActivateWorkflowVersion.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/{version}/activate/POST/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/versions/{version}/activate/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.Workflow)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.Workflow {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.ActivateWorkflowVersion.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.ActivateWorkflowVersion.Output.Ok.Headers,
+                    body: Operations.ActivateWorkflowVersion.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The workflow.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/{version}/activate/post(activateWorkflowVersion)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.ActivateWorkflowVersion.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.ActivateWorkflowVersion.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/{version}/activate/post(activateWorkflowVersion)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/{version}/activate/post(activateWorkflowVersion)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/{version}/activate/post(activateWorkflowVersion)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/{version}/activate/post(activateWorkflowVersion)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/{version}/activate/post(activateWorkflowVersion)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/{version}/activate/post(activateWorkflowVersion)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Start a run
+    ///
+    /// A manual run of the active version with `input`, queued for an executor. With `Idempotency-Key`, the key also stays
+    /// with the run: the same key on this workflow returns the first run (200) for as long as it exists, and the same key
+    /// with another input is a 422. A disabled workflow is a 409. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/workflows/{workflow_id}/runs`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/runs/post(startWorkflowRun)`.
+    package enum StartWorkflowRun {
+        package static let id: Swift.String = "startWorkflowRun"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/runs/POST/path`.
+            package struct Path: Sendable, Hashable {
+                /// Workflow identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/runs/POST/path/workflow_id`.
+                package var workflowId: Components.Parameters.WorkflowId
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - workflowId: Workflow identifier. A malformed id yields 404.
+                package init(workflowId: Components.Parameters.WorkflowId) {
+                    self.workflowId = workflowId
+                }
+            }
+            package var path: Operations.StartWorkflowRun.Input.Path
+            /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/runs/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/runs/POST/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                /// Client-chosen key (1-255 visible ASCII characters; anything else is
+                /// 400) making the request safe to retry.
+                /// The first response is stored for 24 hours and replayed, with the
+                /// response header `Idempotent-Replayed: true`, for requests with the
+                /// same key and the same body. The same key with a different body yields
+                /// 422; the same key while the first request is still running yields 409.
+                /// A secret shown once (the `key` of a new API key) is never stored: its
+                /// replay shows the same record without `key`.
+                ///
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/runs/POST/header/Idempotency-Key`.
+                package var idempotencyKey: Components.Parameters.IdempotencyKey?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.StartWorkflowRun.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - idempotencyKey: Client-chosen key (1-255 visible ASCII characters; anything else is
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    idempotencyKey: Components.Parameters.IdempotencyKey? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.StartWorkflowRun.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.idempotencyKey = idempotencyKey
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.StartWorkflowRun.Input.Headers
+            /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/runs/POST/requestBody`.
+            @frozen package enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/runs/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.WorkflowRunCreate)
+            }
+            package var body: Operations.StartWorkflowRun.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            ///   - body:
+            package init(
+                path: Operations.StartWorkflowRun.Input.Path,
+                headers: Operations.StartWorkflowRun.Input.Headers = .init(),
+                body: Operations.StartWorkflowRun.Input.Body
+            ) {
+                self.path = path
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Created: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/runs/POST/responses/201/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/runs/POST/responses/201/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// URL of the created resource.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/runs/POST/responses/201/headers/Location`.
+                    package var location: Components.Headers.Location?
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    ///   - location: URL of the created resource.
+                    package init(
+                        xRequestId: Components.Headers.XRequestId,
+                        location: Components.Headers.Location? = nil
+                    ) {
+                        self.xRequestId = xRequestId
+                        self.location = location
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.StartWorkflowRun.Output.Created.Headers
+                /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/runs/POST/responses/201/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/workflows/{workflow_id}/runs/POST/responses/201/content/application\/json`.
+                    case json(Components.Schemas.WorkflowRun)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.WorkflowRun {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.StartWorkflowRun.Output.Created.Body
+                /// Creates a new `Created`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.StartWorkflowRun.Output.Created.Headers,
+                    body: Operations.StartWorkflowRun.Output.Created.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The run, queued.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/runs/post(startWorkflowRun)/responses/201`.
+            ///
+            /// HTTP response code: `201 created`.
+            case created(Operations.StartWorkflowRun.Output.Created)
+            /// The associated value of the enum case if `self` is `.created`.
+            ///
+            /// - Throws: An error if `self` is not `.created`.
+            /// - SeeAlso: `.created`.
+            package var created: Operations.StartWorkflowRun.Output.Created {
+                get throws {
+                    switch self {
+                    case let .created(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "created",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/runs/post(startWorkflowRun)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/runs/post(startWorkflowRun)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/runs/post(startWorkflowRun)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/runs/post(startWorkflowRun)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Conflict (for example the slug is taken, or a request with the same Idempotency-Key is still in progress).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/runs/post(startWorkflowRun)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.Conflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            package var conflict: Components.Responses.Conflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body exceeds `SWITCHYARD_MAX_BODY_BYTES`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/runs/post(startWorkflowRun)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.PayloadTooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            package var contentTooLarge: Components.Responses.PayloadTooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The body is not JSON (`Content-Type` must be `application/json` or an `application/*+json` type).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/runs/post(startWorkflowRun)/responses/415`.
+            ///
+            /// HTTP response code: `415 unsupportedMediaType`.
+            case unsupportedMediaType(Components.Responses.UnsupportedMediaType)
+            /// The associated value of the enum case if `self` is `.unsupportedMediaType`.
+            ///
+            /// - Throws: An error if `self` is not `.unsupportedMediaType`.
+            /// - SeeAlso: `.unsupportedMediaType`.
+            package var unsupportedMediaType: Components.Responses.UnsupportedMediaType {
+                get throws {
+                    switch self {
+                    case let .unsupportedMediaType(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unsupportedMediaType",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Validation failed, the body contains unknown fields, or an Idempotency-Key was reused with a different body.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/runs/post(startWorkflowRun)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Components.Responses.Unprocessable)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            package var unprocessableContent: Components.Responses.Unprocessable {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/runs/post(startWorkflowRun)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/runs/post(startWorkflowRun)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// List workflow runs
+    ///
+    /// The tenant's runs, newest first (without their steps); filters combine.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/workflow-runs`.
+    /// - Remark: Generated from `#/paths//v1/workflow-runs/get(listWorkflowRuns)`.
+    package enum ListWorkflowRuns {
+        package static let id: Swift.String = "listWorkflowRuns"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/workflow-runs/GET/query`.
+            package struct Query: Sendable, Hashable {
+                /// Maximum number of items to return. Values above the server's cap (SWITCHYARD_MAX_PAGE_SIZE, 100 by default) are capped; values below 1 or not a number yield 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflow-runs/GET/query/limit`.
+                package var limit: Components.Parameters.Limit?
+                /// Opaque cursor taken from `next_cursor` of a previous page. Anything that is not a cursor's form (empty included) yields 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflow-runs/GET/query/cursor`.
+                package var cursor: Components.Parameters.Cursor?
+                /// Only runs of this workflow. A malformed id yields 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflow-runs/GET/query/workflow_id`.
+                package var workflowId: Swift.String?
+                /// Only runs with this status.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflow-runs/GET/query/status`.
+                package var status: Components.Schemas.WorkflowRunStatus?
+                /// Only runs created at or after this time.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflow-runs/GET/query/created_after`.
+                package var createdAfter: Foundation.Date?
+                /// Only runs created before this time.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflow-runs/GET/query/created_before`.
+                package var createdBefore: Foundation.Date?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - limit: Maximum number of items to return. Values above the server's cap (SWITCHYARD_MAX_PAGE_SIZE, 100 by default) are capped; values below 1 or not a number yield 400.
+                ///   - cursor: Opaque cursor taken from `next_cursor` of a previous page. Anything that is not a cursor's form (empty included) yields 400.
+                ///   - workflowId: Only runs of this workflow. A malformed id yields 400.
+                ///   - status: Only runs with this status.
+                ///   - createdAfter: Only runs created at or after this time.
+                ///   - createdBefore: Only runs created before this time.
+                package init(
+                    limit: Components.Parameters.Limit? = nil,
+                    cursor: Components.Parameters.Cursor? = nil,
+                    workflowId: Swift.String? = nil,
+                    status: Components.Schemas.WorkflowRunStatus? = nil,
+                    createdAfter: Foundation.Date? = nil,
+                    createdBefore: Foundation.Date? = nil
+                ) {
+                    self.limit = limit
+                    self.cursor = cursor
+                    self.workflowId = workflowId
+                    self.status = status
+                    self.createdAfter = createdAfter
+                    self.createdBefore = createdBefore
+                }
+            }
+            package var query: Operations.ListWorkflowRuns.Input.Query
+            /// - Remark: Generated from `#/paths/v1/workflow-runs/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflow-runs/GET/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListWorkflowRuns.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListWorkflowRuns.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.ListWorkflowRuns.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            package init(
+                query: Operations.ListWorkflowRuns.Input.Query = .init(),
+                headers: Operations.ListWorkflowRuns.Input.Headers = .init()
+            ) {
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/workflow-runs/GET/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/workflow-runs/GET/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.ListWorkflowRuns.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/workflow-runs/GET/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/workflow-runs/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.WorkflowRunList)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.WorkflowRunList {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.ListWorkflowRuns.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.ListWorkflowRuns.Output.Ok.Headers,
+                    body: Operations.ListWorkflowRuns.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// A page of runs, newest first.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/get(listWorkflowRuns)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.ListWorkflowRuns.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.ListWorkflowRuns.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/get(listWorkflowRuns)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/get(listWorkflowRuns)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/get(listWorkflowRuns)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/get(listWorkflowRuns)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/get(listWorkflowRuns)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Get a run with its steps
+    ///
+    /// The run and each step's state, input, output (capped), attempts and times, in the order they ran.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/workflow-runs/{workflow_run_id}`.
+    /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/get(getWorkflowRun)`.
+    package enum GetWorkflowRun {
+        package static let id: Swift.String = "getWorkflowRun"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/workflow-runs/{workflow_run_id}/GET/path`.
+            package struct Path: Sendable, Hashable {
+                /// Workflow run identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflow-runs/{workflow_run_id}/GET/path/workflow_run_id`.
+                package var workflowRunId: Components.Parameters.WorkflowRunId
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - workflowRunId: Workflow run identifier. A malformed id yields 404.
+                package init(workflowRunId: Components.Parameters.WorkflowRunId) {
+                    self.workflowRunId = workflowRunId
+                }
+            }
+            package var path: Operations.GetWorkflowRun.Input.Path
+            /// - Remark: Generated from `#/paths/v1/workflow-runs/{workflow_run_id}/GET/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflow-runs/{workflow_run_id}/GET/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetWorkflowRun.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetWorkflowRun.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.GetWorkflowRun.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.GetWorkflowRun.Input.Path,
+                headers: Operations.GetWorkflowRun.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/workflow-runs/{workflow_run_id}/GET/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/workflow-runs/{workflow_run_id}/GET/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.GetWorkflowRun.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/workflow-runs/{workflow_run_id}/GET/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/workflow-runs/{workflow_run_id}/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.WorkflowRun)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.WorkflowRun {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.GetWorkflowRun.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.GetWorkflowRun.Output.Ok.Headers,
+                    body: Operations.GetWorkflowRun.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The run.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/get(getWorkflowRun)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetWorkflowRun.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.GetWorkflowRun.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/get(getWorkflowRun)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/get(getWorkflowRun)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/get(getWorkflowRun)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/get(getWorkflowRun)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/get(getWorkflowRun)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/get(getWorkflowRun)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Cancel a run
+    ///
+    /// A queued or waiting run is cancelled at once; a running one stops at its next step boundary. A finished run is a 409. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/workflow-runs/{workflow_run_id}/cancel`.
+    /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/cancel/post(cancelWorkflowRun)`.
+    package enum CancelWorkflowRun {
+        package static let id: Swift.String = "cancelWorkflowRun"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/workflow-runs/{workflow_run_id}/cancel/POST/path`.
+            package struct Path: Sendable, Hashable {
+                /// Workflow run identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflow-runs/{workflow_run_id}/cancel/POST/path/workflow_run_id`.
+                package var workflowRunId: Components.Parameters.WorkflowRunId
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - workflowRunId: Workflow run identifier. A malformed id yields 404.
+                package init(workflowRunId: Components.Parameters.WorkflowRunId) {
+                    self.workflowRunId = workflowRunId
+                }
+            }
+            package var path: Operations.CancelWorkflowRun.Input.Path
+            /// - Remark: Generated from `#/paths/v1/workflow-runs/{workflow_run_id}/cancel/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflow-runs/{workflow_run_id}/cancel/POST/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.CancelWorkflowRun.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.CancelWorkflowRun.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.CancelWorkflowRun.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.CancelWorkflowRun.Input.Path,
+                headers: Operations.CancelWorkflowRun.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/workflow-runs/{workflow_run_id}/cancel/POST/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/workflow-runs/{workflow_run_id}/cancel/POST/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.CancelWorkflowRun.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/workflow-runs/{workflow_run_id}/cancel/POST/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/workflow-runs/{workflow_run_id}/cancel/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.WorkflowRun)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.WorkflowRun {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.CancelWorkflowRun.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.CancelWorkflowRun.Output.Ok.Headers,
+                    body: Operations.CancelWorkflowRun.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The run.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/cancel/post(cancelWorkflowRun)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.CancelWorkflowRun.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.CancelWorkflowRun.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/cancel/post(cancelWorkflowRun)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/cancel/post(cancelWorkflowRun)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/cancel/post(cancelWorkflowRun)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/cancel/post(cancelWorkflowRun)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Conflict (for example the slug is taken, or a request with the same Idempotency-Key is still in progress).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/cancel/post(cancelWorkflowRun)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.Conflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            package var conflict: Components.Responses.Conflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/cancel/post(cancelWorkflowRun)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/cancel/post(cancelWorkflowRun)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Redrive a failed run
+    ///
+    /// A failed run (a dead letter) resumes from its failed step, with that step's attempts reset, on the version it pinned; finished steps do not run again. Any other run is a 409. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/workflow-runs/{workflow_run_id}/redrive`.
+    /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/redrive/post(redriveWorkflowRun)`.
+    package enum RedriveWorkflowRun {
+        package static let id: Swift.String = "redriveWorkflowRun"
+        package struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/workflow-runs/{workflow_run_id}/redrive/POST/path`.
+            package struct Path: Sendable, Hashable {
+                /// Workflow run identifier. A malformed id yields 404.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflow-runs/{workflow_run_id}/redrive/POST/path/workflow_run_id`.
+                package var workflowRunId: Components.Parameters.WorkflowRunId
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - workflowRunId: Workflow run identifier. A malformed id yields 404.
+                package init(workflowRunId: Components.Parameters.WorkflowRunId) {
+                    self.workflowRunId = workflowRunId
+                }
+            }
+            package var path: Operations.RedriveWorkflowRun.Input.Path
+            /// - Remark: Generated from `#/paths/v1/workflow-runs/{workflow_run_id}/redrive/POST/header`.
+            package struct Headers: Sendable, Hashable {
+                /// Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///
+                /// - Remark: Generated from `#/paths/v1/workflow-runs/{workflow_run_id}/redrive/POST/header/X-Request-Id`.
+                package var xRequestId: Components.Parameters.RequestId?
+                package var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.RedriveWorkflowRun.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: Optional client-supplied request id (1-128 characters of `[A-Za-z0-9._-]`), echoed on the response and logged. If absent, the server generates one; any other value is refused with 400.
+                ///   - accept:
+                package init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.RedriveWorkflowRun.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            package var headers: Operations.RedriveWorkflowRun.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            package init(
+                path: Operations.RedriveWorkflowRun.Input.Path,
+                headers: Operations.RedriveWorkflowRun.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen package enum Output: Sendable, Hashable {
+            package struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/workflow-runs/{workflow_run_id}/redrive/POST/responses/200/headers`.
+                package struct Headers: Sendable, Hashable {
+                    /// The request id (client-supplied or server-generated). Present on every response.
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/workflow-runs/{workflow_run_id}/redrive/POST/responses/200/headers/X-Request-Id`.
+                    package var xRequestId: Components.Headers.XRequestId
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request id (client-supplied or server-generated). Present on every response.
+                    package init(xRequestId: Components.Headers.XRequestId) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                package var headers: Operations.RedriveWorkflowRun.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/v1/workflow-runs/{workflow_run_id}/redrive/POST/responses/200/content`.
+                @frozen package enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/workflow-runs/{workflow_run_id}/redrive/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.WorkflowRun)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    package var json: Components.Schemas.WorkflowRun {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                package var body: Operations.RedriveWorkflowRun.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                package init(
+                    headers: Operations.RedriveWorkflowRun.Output.Ok.Headers,
+                    body: Operations.RedriveWorkflowRun.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The run, running again.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/redrive/post(redriveWorkflowRun)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.RedriveWorkflowRun.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            package var ok: Operations.RedriveWorkflowRun.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Bad request (malformed JSON, an invalid cursor, limit, filter or X-Request-Id, an unknown query parameter).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/redrive/post(redriveWorkflowRun)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            package var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Missing, malformed, unknown, revoked or expired key.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/redrive/post(redriveWorkflowRun)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            package var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The key is valid but not allowed to perform this operation (wrong key kind, or missing scope). Behind the provider proxy also `destination-not-allowed`, when the SSRF guard refuses the provider's address.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/redrive/post(redriveWorkflowRun)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            package var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The resource does not exist (or belongs to another tenant).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/redrive/post(redriveWorkflowRun)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            package var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Conflict (for example the slug is taken, or a request with the same Idempotency-Key is still in progress).
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/redrive/post(redriveWorkflowRun)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.Conflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            package var conflict: Components.Responses.Conflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The per-key rate limit was exceeded (`rate-limited`), or, behind the provider proxy, waiting for the provider's quota would take longer than allowed (`provider-rate-limited`). Retry after the number of seconds in `Retry-After`.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/redrive/post(redriveWorkflowRun)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyRequests)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyRequests {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Unexpected server error.
+            ///
+            /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/redrive/post(redriveWorkflowRun)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            package var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen package enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            package init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            package var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            package static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
     /// The calling tenant's usage over time
     ///
     /// Counters of what the tenant used, summed per hour or per UTC day: `api.requests` (by status class),
     /// `webhooks.received` (by signature scheme) and `webhooks.rejected` (by reason), `jobs` (finished attempts by
     /// outcome), `proxy.calls` (by `provider/status class`, `failed` when no answer came), `sync.records` (records a
-    /// completed sync run changed, by model) and `deliveries` (attempts by outcome). Each process adds what it
+    /// completed sync run changed, by model), `deliveries` (attempts by outcome) and `workflow.runs` (finished runs by
+    /// outcome). Each process adds what it
     /// counted every `SWITCHYARD_USAGE_FLUSH_INTERVAL_MS` (5 s by default), so the last seconds may not show yet.
     /// Only buckets with counts appear.
     ///

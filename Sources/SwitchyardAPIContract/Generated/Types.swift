@@ -1097,12 +1097,134 @@ package protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /v1/deliveries/{delivery_id}/resend`.
     /// - Remark: Generated from `#/paths//v1/deliveries/{delivery_id}/resend/post(resendDelivery)`.
     func resendDelivery(_ input: Operations.ResendDelivery.Input) async throws -> Operations.ResendDelivery.Output
+    /// List workflows
+    ///
+    /// - Remark: HTTP `GET /v1/workflows`.
+    /// - Remark: Generated from `#/paths//v1/workflows/get(listWorkflows)`.
+    func listWorkflows(_ input: Operations.ListWorkflows.Input) async throws -> Operations.ListWorkflows.Output
+    /// Create a workflow
+    ///
+    /// A named workflow with its first version (1, active): a trigger (`manual`, `event` with `event_types` and an
+    /// optional JSON Logic `condition` over `{"event": ...}`, or `schedule`) and an ordered list of steps (`filter`, `map`,
+    /// `http`, `deliver`, `sync`, `delay`, `for_each`). The definition is checked whole: an unknown step type or field,
+    /// a reference to a step that does not exist or comes later, an integration or destination the tenant does not have,
+    /// or an expression that does not parse is a 422 naming the step and the field. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/workflows`.
+    /// - Remark: Generated from `#/paths//v1/workflows/post(createWorkflow)`.
+    func createWorkflow(_ input: Operations.CreateWorkflow.Input) async throws -> Operations.CreateWorkflow.Output
+    /// Get a workflow
+    ///
+    /// The workflow with its active version's definition.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/workflows/{workflow_id}`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/get(getWorkflow)`.
+    func getWorkflow(_ input: Operations.GetWorkflow.Input) async throws -> Operations.GetWorkflow.Output
+    /// Rename a workflow or publish a new version
+    ///
+    /// A `definition` is checked whole (as at creation) and published as the next version, which becomes the active one;
+    /// runs already started stay on the version they started on. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `PATCH /v1/workflows/{workflow_id}`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/patch(updateWorkflow)`.
+    func updateWorkflow(_ input: Operations.UpdateWorkflow.Input) async throws -> Operations.UpdateWorkflow.Output
+    /// Delete a workflow
+    ///
+    /// Deletes the workflow, its versions and its finished runs; a workflow with unfinished runs is a 409. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `DELETE /v1/workflows/{workflow_id}`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/delete(deleteWorkflow)`.
+    func deleteWorkflow(_ input: Operations.DeleteWorkflow.Input) async throws -> Operations.DeleteWorkflow.Output
+    /// Enable a workflow
+    ///
+    /// Triggers start it again, and manual runs are accepted. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/workflows/{workflow_id}/enable`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/enable/post(enableWorkflow)`.
+    func enableWorkflow(_ input: Operations.EnableWorkflow.Input) async throws -> Operations.EnableWorkflow.Output
+    /// Disable a workflow
+    ///
+    /// No trigger starts it and manual runs are refused (409); runs already started go on. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/workflows/{workflow_id}/disable`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/disable/post(disableWorkflow)`.
+    func disableWorkflow(_ input: Operations.DisableWorkflow.Input) async throws -> Operations.DisableWorkflow.Output
+    /// List a workflow's versions
+    ///
+    /// Every published version, newest first; versions never change.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/workflows/{workflow_id}/versions`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/get(listWorkflowVersions)`.
+    func listWorkflowVersions(_ input: Operations.ListWorkflowVersions.Input) async throws -> Operations.ListWorkflowVersions.Output
+    /// Get a version of a workflow
+    ///
+    /// - Remark: HTTP `GET /v1/workflows/{workflow_id}/versions/{version}`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/{version}/get(getWorkflowVersion)`.
+    func getWorkflowVersion(_ input: Operations.GetWorkflowVersion.Input) async throws -> Operations.GetWorkflowVersion.Output
+    /// Activate a version (roll back or forward)
+    ///
+    /// New runs pin this version; runs already started finish on theirs. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/workflows/{workflow_id}/versions/{version}/activate`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/{version}/activate/post(activateWorkflowVersion)`.
+    func activateWorkflowVersion(_ input: Operations.ActivateWorkflowVersion.Input) async throws -> Operations.ActivateWorkflowVersion.Output
+    /// Start a run
+    ///
+    /// A manual run of the active version with `input`, queued for an executor. With `Idempotency-Key`, the key also stays
+    /// with the run: the same key on this workflow returns the first run (200) for as long as it exists, and the same key
+    /// with another input is a 422. A disabled workflow is a 409. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/workflows/{workflow_id}/runs`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/runs/post(startWorkflowRun)`.
+    func startWorkflowRun(_ input: Operations.StartWorkflowRun.Input) async throws -> Operations.StartWorkflowRun.Output
+    /// List workflow runs
+    ///
+    /// The tenant's runs, newest first (without their steps); filters combine.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/workflow-runs`.
+    /// - Remark: Generated from `#/paths//v1/workflow-runs/get(listWorkflowRuns)`.
+    func listWorkflowRuns(_ input: Operations.ListWorkflowRuns.Input) async throws -> Operations.ListWorkflowRuns.Output
+    /// Get a run with its steps
+    ///
+    /// The run and each step's state, input, output (capped), attempts and times, in the order they ran.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/workflow-runs/{workflow_run_id}`.
+    /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/get(getWorkflowRun)`.
+    func getWorkflowRun(_ input: Operations.GetWorkflowRun.Input) async throws -> Operations.GetWorkflowRun.Output
+    /// Cancel a run
+    ///
+    /// A queued or waiting run is cancelled at once; a running one stops at its next step boundary. A finished run is a 409. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/workflow-runs/{workflow_run_id}/cancel`.
+    /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/cancel/post(cancelWorkflowRun)`.
+    func cancelWorkflowRun(_ input: Operations.CancelWorkflowRun.Input) async throws -> Operations.CancelWorkflowRun.Output
+    /// Redrive a failed run
+    ///
+    /// A failed run (a dead letter) resumes from its failed step, with that step's attempts reset, on the version it pinned; finished steps do not run again. Any other run is a 409. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/workflow-runs/{workflow_run_id}/redrive`.
+    /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/redrive/post(redriveWorkflowRun)`.
+    func redriveWorkflowRun(_ input: Operations.RedriveWorkflowRun.Input) async throws -> Operations.RedriveWorkflowRun.Output
     /// The calling tenant's usage over time
     ///
     /// Counters of what the tenant used, summed per hour or per UTC day: `api.requests` (by status class),
     /// `webhooks.received` (by signature scheme) and `webhooks.rejected` (by reason), `jobs` (finished attempts by
     /// outcome), `proxy.calls` (by `provider/status class`, `failed` when no answer came), `sync.records` (records a
-    /// completed sync run changed, by model) and `deliveries` (attempts by outcome). Each process adds what it
+    /// completed sync run changed, by model), `deliveries` (attempts by outcome) and `workflow.runs` (finished runs by
+    /// outcome). Each process adds what it
     /// counted every `SWITCHYARD_USAGE_FLUSH_INTERVAL_MS` (5 s by default), so the last seconds may not show yet.
     /// Only buckets with counts appear.
     ///
@@ -3152,12 +3274,258 @@ extension APIProtocol {
             headers: headers
         ))
     }
+    /// List workflows
+    ///
+    /// - Remark: HTTP `GET /v1/workflows`.
+    /// - Remark: Generated from `#/paths//v1/workflows/get(listWorkflows)`.
+    package func listWorkflows(
+        query: Operations.ListWorkflows.Input.Query = .init(),
+        headers: Operations.ListWorkflows.Input.Headers = .init()
+    ) async throws -> Operations.ListWorkflows.Output {
+        try await listWorkflows(Operations.ListWorkflows.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Create a workflow
+    ///
+    /// A named workflow with its first version (1, active): a trigger (`manual`, `event` with `event_types` and an
+    /// optional JSON Logic `condition` over `{"event": ...}`, or `schedule`) and an ordered list of steps (`filter`, `map`,
+    /// `http`, `deliver`, `sync`, `delay`, `for_each`). The definition is checked whole: an unknown step type or field,
+    /// a reference to a step that does not exist or comes later, an integration or destination the tenant does not have,
+    /// or an expression that does not parse is a 422 naming the step and the field. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/workflows`.
+    /// - Remark: Generated from `#/paths//v1/workflows/post(createWorkflow)`.
+    package func createWorkflow(
+        headers: Operations.CreateWorkflow.Input.Headers = .init(),
+        body: Operations.CreateWorkflow.Input.Body
+    ) async throws -> Operations.CreateWorkflow.Output {
+        try await createWorkflow(Operations.CreateWorkflow.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Get a workflow
+    ///
+    /// The workflow with its active version's definition.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/workflows/{workflow_id}`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/get(getWorkflow)`.
+    package func getWorkflow(
+        path: Operations.GetWorkflow.Input.Path,
+        headers: Operations.GetWorkflow.Input.Headers = .init()
+    ) async throws -> Operations.GetWorkflow.Output {
+        try await getWorkflow(Operations.GetWorkflow.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Rename a workflow or publish a new version
+    ///
+    /// A `definition` is checked whole (as at creation) and published as the next version, which becomes the active one;
+    /// runs already started stay on the version they started on. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `PATCH /v1/workflows/{workflow_id}`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/patch(updateWorkflow)`.
+    package func updateWorkflow(
+        path: Operations.UpdateWorkflow.Input.Path,
+        headers: Operations.UpdateWorkflow.Input.Headers = .init(),
+        body: Operations.UpdateWorkflow.Input.Body
+    ) async throws -> Operations.UpdateWorkflow.Output {
+        try await updateWorkflow(Operations.UpdateWorkflow.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Delete a workflow
+    ///
+    /// Deletes the workflow, its versions and its finished runs; a workflow with unfinished runs is a 409. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `DELETE /v1/workflows/{workflow_id}`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/delete(deleteWorkflow)`.
+    package func deleteWorkflow(
+        path: Operations.DeleteWorkflow.Input.Path,
+        headers: Operations.DeleteWorkflow.Input.Headers = .init()
+    ) async throws -> Operations.DeleteWorkflow.Output {
+        try await deleteWorkflow(Operations.DeleteWorkflow.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Enable a workflow
+    ///
+    /// Triggers start it again, and manual runs are accepted. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/workflows/{workflow_id}/enable`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/enable/post(enableWorkflow)`.
+    package func enableWorkflow(
+        path: Operations.EnableWorkflow.Input.Path,
+        headers: Operations.EnableWorkflow.Input.Headers = .init()
+    ) async throws -> Operations.EnableWorkflow.Output {
+        try await enableWorkflow(Operations.EnableWorkflow.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Disable a workflow
+    ///
+    /// No trigger starts it and manual runs are refused (409); runs already started go on. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/workflows/{workflow_id}/disable`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/disable/post(disableWorkflow)`.
+    package func disableWorkflow(
+        path: Operations.DisableWorkflow.Input.Path,
+        headers: Operations.DisableWorkflow.Input.Headers = .init()
+    ) async throws -> Operations.DisableWorkflow.Output {
+        try await disableWorkflow(Operations.DisableWorkflow.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// List a workflow's versions
+    ///
+    /// Every published version, newest first; versions never change.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/workflows/{workflow_id}/versions`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/get(listWorkflowVersions)`.
+    package func listWorkflowVersions(
+        path: Operations.ListWorkflowVersions.Input.Path,
+        headers: Operations.ListWorkflowVersions.Input.Headers = .init()
+    ) async throws -> Operations.ListWorkflowVersions.Output {
+        try await listWorkflowVersions(Operations.ListWorkflowVersions.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Get a version of a workflow
+    ///
+    /// - Remark: HTTP `GET /v1/workflows/{workflow_id}/versions/{version}`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/{version}/get(getWorkflowVersion)`.
+    package func getWorkflowVersion(
+        path: Operations.GetWorkflowVersion.Input.Path,
+        headers: Operations.GetWorkflowVersion.Input.Headers = .init()
+    ) async throws -> Operations.GetWorkflowVersion.Output {
+        try await getWorkflowVersion(Operations.GetWorkflowVersion.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Activate a version (roll back or forward)
+    ///
+    /// New runs pin this version; runs already started finish on theirs. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/workflows/{workflow_id}/versions/{version}/activate`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/versions/{version}/activate/post(activateWorkflowVersion)`.
+    package func activateWorkflowVersion(
+        path: Operations.ActivateWorkflowVersion.Input.Path,
+        headers: Operations.ActivateWorkflowVersion.Input.Headers = .init()
+    ) async throws -> Operations.ActivateWorkflowVersion.Output {
+        try await activateWorkflowVersion(Operations.ActivateWorkflowVersion.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Start a run
+    ///
+    /// A manual run of the active version with `input`, queued for an executor. With `Idempotency-Key`, the key also stays
+    /// with the run: the same key on this workflow returns the first run (200) for as long as it exists, and the same key
+    /// with another input is a 422. A disabled workflow is a 409. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/workflows/{workflow_id}/runs`.
+    /// - Remark: Generated from `#/paths//v1/workflows/{workflow_id}/runs/post(startWorkflowRun)`.
+    package func startWorkflowRun(
+        path: Operations.StartWorkflowRun.Input.Path,
+        headers: Operations.StartWorkflowRun.Input.Headers = .init(),
+        body: Operations.StartWorkflowRun.Input.Body
+    ) async throws -> Operations.StartWorkflowRun.Output {
+        try await startWorkflowRun(Operations.StartWorkflowRun.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// List workflow runs
+    ///
+    /// The tenant's runs, newest first (without their steps); filters combine.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/workflow-runs`.
+    /// - Remark: Generated from `#/paths//v1/workflow-runs/get(listWorkflowRuns)`.
+    package func listWorkflowRuns(
+        query: Operations.ListWorkflowRuns.Input.Query = .init(),
+        headers: Operations.ListWorkflowRuns.Input.Headers = .init()
+    ) async throws -> Operations.ListWorkflowRuns.Output {
+        try await listWorkflowRuns(Operations.ListWorkflowRuns.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Get a run with its steps
+    ///
+    /// The run and each step's state, input, output (capped), attempts and times, in the order they ran.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/workflow-runs/{workflow_run_id}`.
+    /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/get(getWorkflowRun)`.
+    package func getWorkflowRun(
+        path: Operations.GetWorkflowRun.Input.Path,
+        headers: Operations.GetWorkflowRun.Input.Headers = .init()
+    ) async throws -> Operations.GetWorkflowRun.Output {
+        try await getWorkflowRun(Operations.GetWorkflowRun.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Cancel a run
+    ///
+    /// A queued or waiting run is cancelled at once; a running one stops at its next step boundary. A finished run is a 409. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/workflow-runs/{workflow_run_id}/cancel`.
+    /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/cancel/post(cancelWorkflowRun)`.
+    package func cancelWorkflowRun(
+        path: Operations.CancelWorkflowRun.Input.Path,
+        headers: Operations.CancelWorkflowRun.Input.Headers = .init()
+    ) async throws -> Operations.CancelWorkflowRun.Output {
+        try await cancelWorkflowRun(Operations.CancelWorkflowRun.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Redrive a failed run
+    ///
+    /// A failed run (a dead letter) resumes from its failed step, with that step's attempts reset, on the version it pinned; finished steps do not run again. Any other run is a 409. Requires the `write` scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/workflow-runs/{workflow_run_id}/redrive`.
+    /// - Remark: Generated from `#/paths//v1/workflow-runs/{workflow_run_id}/redrive/post(redriveWorkflowRun)`.
+    package func redriveWorkflowRun(
+        path: Operations.RedriveWorkflowRun.Input.Path,
+        headers: Operations.RedriveWorkflowRun.Input.Headers = .init()
+    ) async throws -> Operations.RedriveWorkflowRun.Output {
+        try await redriveWorkflowRun(Operations.RedriveWorkflowRun.Input(
+            path: path,
+            headers: headers
+        ))
+    }
     /// The calling tenant's usage over time
     ///
     /// Counters of what the tenant used, summed per hour or per UTC day: `api.requests` (by status class),
     /// `webhooks.received` (by signature scheme) and `webhooks.rejected` (by reason), `jobs` (finished attempts by
     /// outcome), `proxy.calls` (by `provider/status class`, `failed` when no answer came), `sync.records` (records a
-    /// completed sync run changed, by model) and `deliveries` (attempts by outcome). Each process adds what it
+    /// completed sync run changed, by model), `deliveries` (attempts by outcome) and `workflow.runs` (finished runs by
+    /// outcome). Each process adds what it
     /// counted every `SWITCHYARD_USAGE_FLUSH_INTERVAL_MS` (5 s by default), so the last seconds may not show yet.
     /// Only buckets with counts appear.
     ///

@@ -50,6 +50,34 @@ public struct QueueBenchmark: Sendable {
         let tenant = try await database.withOperator(logger: logger) { try await $0.createTenant(slug: "bench-\(suffix)", name: "Queue benchmark") }
             .id
 
+        let executorSeconds = try await executorPhase(tenant)
+
+        try await enqueue(tenant)
+        let rawStart = ContinuousClock.now
+        let done = try await RawClaimLoop.run(url: url, tenant: tenant, workers: rawWorkers, logger: logger)
+        let rawSeconds = (ContinuousClock.now - rawStart).seconds
+        guard done == jobs else { throw BenchmarkFailure("the raw loop completed \(done) of \(jobs) jobs") }
+
+        return Report(
+            jobs: jobs,
+            executorSeconds: executorSeconds,
+            rawSeconds: rawSeconds,
+            executorConcurrency: settings.executorConcurrency,
+            claimBatch: settings.claimBatch,
+            rawWorkers: rawWorkers
+        )
+    }
+
+    /// The executor's phase alone, for a tenant of its own: N no-op jobs queued, then run; returns the seconds they took
+    /// (`bench workflow` compares its steps with it).
+    public func executorPhase() async throws -> Double {
+        let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        let tenant = try await database.withOperator(logger: logger) { try await $0.createTenant(slug: "bench-noop-\(suffix)", name: "No-op jobs") }
+            .id
+        return try await executorPhase(tenant)
+    }
+
+    private func executorPhase(_ tenant: TenantID) async throws -> Double {
         try await enqueue(tenant)
         let executorStart = ContinuousClock.now
         var options = ExecutorOptions(settings)
@@ -66,21 +94,7 @@ public struct QueueBenchmark: Sendable {
         let executorSeconds = (ContinuousClock.now - executorStart).seconds
         let succeeded = try await database.withTenant(tenant, logger: logger) { try await $0.countJobs(state: .succeeded) }
         guard succeeded == jobs else { throw BenchmarkFailure("the executor completed \(succeeded) of \(jobs) jobs") }
-
-        try await enqueue(tenant)
-        let rawStart = ContinuousClock.now
-        let done = try await RawClaimLoop.run(url: url, tenant: tenant, workers: rawWorkers, logger: logger)
-        let rawSeconds = (ContinuousClock.now - rawStart).seconds
-        guard done == jobs else { throw BenchmarkFailure("the raw loop completed \(done) of \(jobs) jobs") }
-
-        return Report(
-            jobs: jobs,
-            executorSeconds: executorSeconds,
-            rawSeconds: rawSeconds,
-            executorConcurrency: settings.executorConcurrency,
-            claimBatch: settings.claimBatch,
-            rawWorkers: rawWorkers
-        )
+        return executorSeconds
     }
 
     private func enqueue(_ tenant: TenantID) async throws {

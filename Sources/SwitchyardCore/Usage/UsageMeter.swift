@@ -17,6 +17,8 @@ public enum UsageMetric: String, Sendable, CaseIterable, Codable {
     case syncRecords = "sync.records"
     /// Delivery attempts to destinations; dimension: the outcome (`delivered`, `failed`, `dead`).
     case deliveries
+    /// Workflow runs that finished; dimension: the outcome (`succeeded`, `failed`, `cancelled`).
+    case workflowRuns = "workflow.runs"
 }
 
 /// One counter's increment for one tenant and one hour.

@@ -6,9 +6,10 @@ import SwitchyardOutbound
 import SwitchyardPostgres
 import SwitchyardProviders
 import SwitchyardSyncs
+import SwitchyardWorkflows
 
 extension JobRegistry {
-    /// The job kinds an executor runs: the standard ones, `webhook.process`, `oauth.refresh`, `sync.run` and `destination.deliver`, whose
+    /// The job kinds an executor runs: the standard ones, `webhook.process`, `oauth.refresh`, `sync.run`, `destination.deliver` and `workflow.run`, whose
     /// refresher is built as the API builds its own (same provider directory, token endpoint client and single-flight
     /// lock).
     public static func executor(
@@ -17,13 +18,15 @@ extension JobRegistry {
         outbound: OutboundClient,
         webhookMetrics: WebhookMetrics? = nil,
         deliveryMetrics: DeliveryMetrics? = nil,
-        usage: UsageMeter? = nil
+        usage: UsageMeter? = nil,
+        workflowMetrics: WorkflowMetrics? = nil
     ) -> JobRegistry {
         let caller = IntegrationCaller(database: database, outbound: outbound, refreshSkewSeconds: configuration.oauth.refreshSkewSeconds)
         var registry = JobRegistry.standard()
         registry.register(OAuthRefreshHandler(database: database, refresher: caller.refresher))
         registry.register(SyncRunHandler(runner: SyncRunner(database: database, caller: caller, usage: usage)))
         registry.register(WebhookProcessHandler(database: database, metrics: webhookMetrics))
+        registry.register(WorkflowRunHandler(runner: WorkflowRunner(database: database, caller: caller, metrics: workflowMetrics, usage: usage)))
         registry.register(
             DestinationDeliveryHandler(
                 delivery: DestinationDelivery(
