@@ -9,13 +9,13 @@ import Logging
 /// for the system Python (Debian's own Python refuses pip installs, PEP 668). Otherwise the test fails saying what
 /// to install.
 public enum HeadlessBrowser {
-    private static let installation = InstallOnce()
+    private static let installation = PreparedOnce<[String]>()
     /// The Pythons tried, in order: the PATH's (a virtualenv or pyenv), then the system's.
     static let pythons = [["/usr/bin/env", "python3"], ["/usr/bin/python3"]]
 
     /// Runs `Tests/Browser/<script>` with `arguments`; returns its output, or throws with it when it fails.
     public static func run(script: String, arguments: [String], logger: Logger) async throws -> String {
-        let python = try await installation.ensure(logger: logger)
+        let python = try await installation.value { try await prepare(logger: logger) }
         let path = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appending(path: "Browser/\(script)").path
         let (status, output) = try await ChildProcess.run(python + [path] + arguments)
         guard status == 0 else { throw TestFailure("\(script) exited with \(status):\n\(output)") }
@@ -37,39 +37,29 @@ public enum HeadlessBrowser {
         return missing
     }
 
-    private actor InstallOnce {
-        private var python: [String]?
-
-        func ensure(logger: Logger) async throws -> [String] {
-            if let python { return python }
-            let canInstall = geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/apt-get")
-            var debian = HeadlessBrowser.missingDebianPackages()
-            var found = await HeadlessBrowser.pythonWithSelenium()
-            if found == nil, canInstall {
-                // pip first (a PATH Python of the user's own), Debian's package when pip is absent or refused.
-                let pip = try? await ChildProcess.run(["/usr/bin/env", "python3", "-m", "pip", "install", "-q", "selenium"])
-                if pip?.status == 0 { found = await HeadlessBrowser.pythonWithSelenium() }
-                if found == nil { debian.append("python3-selenium") }
-            }
-            if !debian.isEmpty {
-                guard canInstall else {
-                    throw TestFailure(
-                        "The browser test needs \(debian.joined(separator: ", ")): apt-get install -y chromium chromium-driver python3-selenium"
-                    )
-                }
-                logger.notice("installing the browser test's prerequisites", metadata: ["missing": "\(debian.joined(separator: ","))"])
-                for command in [["/usr/bin/apt-get", "update", "-q"], ["/usr/bin/apt-get", "install", "-y", "-q"] + debian] {
-                    let (status, output) = try await ChildProcess.run(command, environment: ["DEBIAN_FRONTEND": "noninteractive"])
-                    guard status == 0 else { throw TestFailure("\(command.joined(separator: " ")) failed:\n\(output)") }
-                }
-                if found == nil { found = await HeadlessBrowser.pythonWithSelenium() }
-            }
-            guard let found else {
-                throw TestFailure("The browser test needs Selenium for Python 3: pip install selenium, or apt-get install -y python3-selenium")
-            }
-            python = found
-            return found
+    /// Chromium, its driver and Selenium, installed when missing (see the type's comment).
+    private static func prepare(logger: Logger) async throws -> [String] {
+        var debian = missingDebianPackages()
+        var found = await pythonWithSelenium()
+        if found == nil, DebianPackages.canInstall {
+            // pip first (a PATH Python of the user's own), Debian's package when pip is absent or refused.
+            let pip = try? await ChildProcess.run(["/usr/bin/env", "python3", "-m", "pip", "install", "-q", "selenium"])
+            if pip?.status == 0 { found = await pythonWithSelenium() }
+            if found == nil { debian.append("python3-selenium") }
         }
+        if !debian.isEmpty {
+            guard DebianPackages.canInstall else {
+                throw TestFailure(
+                    "The browser test needs \(debian.joined(separator: ", ")): apt-get install -y chromium chromium-driver python3-selenium"
+                )
+            }
+            try await DebianPackages.install(debian, logger: logger)
+            if found == nil { found = await pythonWithSelenium() }
+        }
+        guard let found else {
+            throw TestFailure("The browser test needs Selenium for Python 3: pip install selenium, or apt-get install -y python3-selenium")
+        }
+        return found
     }
 }
 

@@ -11,7 +11,7 @@ actor PipTool {
     let executableName: String
     let check: [String]
     let purpose: String
-    private var executable: String?
+    private let prepared = PreparedOnce<String>()
 
     /// `requirement` as pip takes it (`moto[server]==5.2.1`), `directory` under `.build/`, `executable` in its
     /// `bin/`, run once with `check` after installing to prove it works; `purpose` names the tests needing it.
@@ -23,16 +23,18 @@ actor PipTool {
         self.purpose = purpose
     }
 
-    /// The executable's path, installing the tool first when it is missing.
+    /// The executable's path, installing the tool first when it is missing; concurrent callers share one install.
     func ensure(logger: Logger) async throws -> String {
-        if let executable { return executable }
+        try await prepared.value { [self] in try await prepare(logger: logger) }
+    }
+
+    private func prepare(logger: Logger) async throws -> String {
         let path = environment.appending(path: "bin/\(executableName)").path
         if !FileManager.default.isExecutableFile(atPath: path) {
             try await install(logger: logger)
             let (status, output) = try await ChildProcess.run([path] + check)
             guard status == 0 else { throw TestFailure("\(requirement) was installed but \(executableName) does not run:\n\(output)") }
         }
-        executable = path
         return path
     }
 
@@ -40,20 +42,17 @@ actor PipTool {
         logger.notice("installing \(requirement) from PyPI", metadata: ["into": "\(environment.path)"])
         try? FileManager.default.removeItem(at: environment)
         let target = environment.path
-        try await makeVirtualenv(at: target)
+        try await makeVirtualenv(at: target, logger: logger)
         let (status, output) = try await ChildProcess.run(["\(target)/bin/pip", "install", "-q", requirement])
         guard status == 0 else { throw TestFailure("pip install \(requirement) failed:\n\(output)") }
     }
 
-    private func makeVirtualenv(at target: String) async throws {
+    private func makeVirtualenv(at target: String, logger: Logger) async throws {
         for python in HeadlessBrowser.pythons where FileManager.default.isExecutableFile(atPath: python[0]) {
             if try await ChildProcess.run(python + ["-m", "venv", target]).status == 0 { return }
         }
-        if geteuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/apt-get") {
-            for command in [["/usr/bin/apt-get", "update", "-q"], ["/usr/bin/apt-get", "install", "-y", "-q", "python3-venv"]] {
-                let (status, output) = try await ChildProcess.run(command, environment: ["DEBIAN_FRONTEND": "noninteractive"])
-                guard status == 0 else { throw TestFailure("\(command.joined(separator: " ")) failed:\n\(output)") }
-            }
+        if DebianPackages.canInstall {
+            try await DebianPackages.install(["python3-venv"], logger: logger)
             if try await ChildProcess.run(["/usr/bin/python3", "-m", "venv", target]).status == 0 { return }
         }
         throw TestFailure("\(purpose) needs Python 3 with venv: apt-get install -y python3-venv")
