@@ -104,15 +104,14 @@ struct PlatformOAuthAppsController: Sendable {
                 clientSecret: input.clientSecret,
                 scopes: input.scopes
             )
-            try await transaction.recordAudit(
+            try await transaction.recordPlatformAudit(
                 NewAuditEvent(
                     actor: "operator",
                     action: "oauth_app.saved",
                     resourceType: "platform_oauth_app",
                     resourceID: provider.id,
                     requestID: context.requestID
-                ),
-                tenant: nil
+                )
             )
             return saved
         }

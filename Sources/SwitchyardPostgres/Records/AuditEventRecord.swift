@@ -47,15 +47,26 @@ public struct NewAuditEvent: Sendable {
 }
 
 extension PostgresConnection {
+    /// Into the tenant's audit log, or the platform's (`platform_audit_events`, the operator's own) when `tenant` is nil.
     fileprivate func insertAudit(_ event: NewAuditEvent, tenant: UUID?, logger: Logger) async throws {
         let details = String(decoding: try JSONEncoder().encode(event.details), as: UTF8.self)
-        try await query(
-            """
-            INSERT INTO audit_events (tenant_id, id, actor, action, resource_type, resource_id, request_id, details)
-            VALUES (\(tenant), \(UUID.v7()), \(event.actor), \(event.action), \(event.resourceType), \(event.resourceID), \(event.requestID), \(details)::jsonb)
-            """,
-            logger: logger
-        )
+        if let tenant {
+            try await query(
+                """
+                INSERT INTO audit_events (tenant_id, id, actor, action, resource_type, resource_id, request_id, details)
+                VALUES (\(tenant), \(UUID.v7()), \(event.actor), \(event.action), \(event.resourceType), \(event.resourceID), \(event.requestID), \(details)::jsonb)
+                """,
+                logger: logger
+            )
+        } else {
+            try await query(
+                """
+                INSERT INTO platform_audit_events (id, actor, action, resource_type, resource_id, request_id, details)
+                VALUES (\(UUID.v7()), \(event.actor), \(event.action), \(event.resourceType), \(event.resourceID), \(event.requestID), \(details)::jsonb)
+                """,
+                logger: logger
+            )
+        }
     }
 }
 
@@ -79,8 +90,8 @@ extension TenantTransaction {
 }
 
 extension OperatorTransaction {
-    /// Records an event about `tenant`, or a platform-level event when `tenant` is nil.
-    public func recordAudit(_ event: NewAuditEvent, tenant: TenantID?) async throws {
-        try await connection.insertAudit(event, tenant: tenant?.rawValue, logger: logger)
+    /// Records a platform-level event (the operator's own, about no one tenant).
+    public func recordPlatformAudit(_ event: NewAuditEvent) async throws {
+        try await connection.insertAudit(event, tenant: nil, logger: logger)
     }
 }

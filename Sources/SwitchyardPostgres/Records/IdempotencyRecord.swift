@@ -34,6 +34,24 @@ public enum IdempotencyPolicy {
     public static let abandonedAfter: Duration = .seconds(60)
 }
 
+/// Where a key lives: a tenant's keys in `idempotency_keys` (keyed by tenant), the operator's own in
+/// `platform_idempotency_keys` (migration 0032).
+private struct IdempotencyScope {
+    let tenant: UUID?
+    let key: String
+
+    var table: String { tenant == nil ? "platform_idempotency_keys" : "idempotency_keys" }
+
+    /// `SELECT ... FROM` or `DELETE FROM` (`head`, naming the table) followed by `tail`, for the key's row.
+    func statement(_ head: String, _ tail: String = "") -> PostgresQuery {
+        if let tenant {
+            "\(unescaped: head) WHERE tenant_id = \(tenant) AND idempotency_key = \(key) \(unescaped: tail)"
+        } else {
+            "\(unescaped: head) WHERE idempotency_key = \(key) \(unescaped: tail)"
+        }
+    }
+}
+
 extension Database {
     /// Claims `key` for a request whose method, path and body hash to `requestHash`.
     /// Commits before returning, so concurrent requests with the same key see the claim.
@@ -43,37 +61,44 @@ extension Database {
         tenant: TenantID?,
         logger: Logger
     ) async throws -> IdempotencyClaim {
-        try await withIdempotencyScope(tenant: tenant, logger: logger) { connection, tenantID in
+        try await withIdempotencyScope(key, tenant: tenant, logger: logger) { connection, scope in
             let retention = "\(IdempotencyPolicy.retention.components.seconds) seconds"
             let abandoned = "\(IdempotencyPolicy.abandonedAfter.components.seconds) seconds"
-            let claimed = try await connection.guardedQuery(
-                """
-                INSERT INTO idempotency_keys (tenant_id, idempotency_key, request_hash, state, expires_at)
-                VALUES (\(tenantID), \(key), \(ByteBuffer(bytes: requestHash)), 'in_progress', now() + \(retention)::interval)
-                ON CONFLICT ((coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)), idempotency_key)
+            let hash = ByteBuffer(bytes: requestHash)
+            // Taken over when it expired, or when its request never finished (a crash).
+            let takeOver = """
                 DO UPDATE SET request_hash = EXCLUDED.request_hash, state = 'in_progress', response_status = NULL,
                               response_headers = NULL, response_body = NULL, locked_at = now(), created_at = now(),
                               expires_at = EXCLUDED.expires_at
-                 WHERE idempotency_keys.expires_at < now()
-                    OR (idempotency_keys.state = 'in_progress' AND idempotency_keys.locked_at < now() - \(abandoned)::interval)
+                 WHERE \(scope.table).expires_at < now()
+                    OR (\(scope.table).state = 'in_progress' AND \(scope.table).locked_at < now() - interval '\(abandoned)')
                 RETURNING true
-                """,
-                logger: logger
-            ).decode(Bool.self).collect()
+                """
+            let insert: PostgresQuery =
+                if let tenant = scope.tenant {
+                    """
+                    INSERT INTO idempotency_keys (tenant_id, idempotency_key, request_hash, state, expires_at)
+                    VALUES (\(tenant), \(key), \(hash), 'in_progress', now() + \(retention)::interval)
+                    ON CONFLICT (tenant_id, idempotency_key) \(unescaped: takeOver)
+                    """
+                } else {
+                    """
+                    INSERT INTO platform_idempotency_keys (idempotency_key, request_hash, state, expires_at)
+                    VALUES (\(key), \(hash), 'in_progress', now() + \(retention)::interval)
+                    ON CONFLICT (idempotency_key) \(unescaped: takeOver)
+                    """
+                }
+            let claimed = try await connection.guardedQuery(insert, logger: logger).decode(Bool.self).collect()
             if !claimed.isEmpty { return .proceed }
 
             let rows = try await connection.guardedQuery(
-                """
-                SELECT request_hash, state, response_status, response_headers::text, response_body
-                  FROM idempotency_keys
-                 WHERE coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)
-                       = coalesce(\(tenantID)::uuid, '00000000-0000-0000-0000-000000000000'::uuid)
-                   AND idempotency_key = \(key)
-                """,
+                scope.statement(
+                    "SELECT request_hash, state, response_status, response_headers::text, response_body FROM \(scope.table)"
+                ),
                 logger: logger
             ).collect()
             guard let first = rows.first else { return .inProgress }  // deleted between the statements
-            let row = NamedRow(first, table: "idempotency_keys")
+            let row = NamedRow(first, table: scope.table)
             let storedHash: ByteBuffer = try row("request_hash")
             guard ConstantTime.bytesEqual(Array(storedHash.readableBytesView), requestHash) else { return .mismatch }
             guard try row("state", as: String.self) == "completed", let status = try row("response_status", as: Int?.self) else { return .inProgress }
@@ -86,45 +111,43 @@ extension Database {
     /// Stores the response of a request that owned `key`.
     public func completeIdempotentRequest(_ key: String, tenant: TenantID?, response: StoredResponse, logger: Logger) async throws {
         let headers = String(decoding: try JSONEncoder().encode(response.headers), as: UTF8.self)
-        try await withIdempotencyScope(tenant: tenant, logger: logger) { connection, tenantID in
-            _ = try await connection.guardedQuery(
-                """
-                UPDATE idempotency_keys
-                   SET state = 'completed', response_status = \(response.status),
-                       response_headers = \(headers)::jsonb, response_body = \(ByteBuffer(bytes: response.body))
-                 WHERE coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)
-                       = coalesce(\(tenantID)::uuid, '00000000-0000-0000-0000-000000000000'::uuid)
-                   AND idempotency_key = \(key)
-                """,
-                logger: logger
-            )
+        try await withIdempotencyScope(key, tenant: tenant, logger: logger) { connection, scope in
+            let body = ByteBuffer(bytes: response.body)
+            let update: PostgresQuery =
+                if let tenant = scope.tenant {
+                    """
+                    UPDATE idempotency_keys
+                       SET state = 'completed', response_status = \(response.status), response_headers = \(headers)::jsonb, response_body = \(body)
+                     WHERE tenant_id = \(tenant) AND idempotency_key = \(key)
+                    """
+                } else {
+                    """
+                    UPDATE platform_idempotency_keys
+                       SET state = 'completed', response_status = \(response.status), response_headers = \(headers)::jsonb, response_body = \(body)
+                     WHERE idempotency_key = \(key)
+                    """
+                }
+            _ = try await connection.guardedQuery(update, logger: logger)
         }
     }
 
     /// Forgets a claim whose request failed in a way worth retrying (a 5xx), so a retry runs again.
     public func releaseIdempotencyKey(_ key: String, tenant: TenantID?, logger: Logger) async throws {
-        try await withIdempotencyScope(tenant: tenant, logger: logger) { connection, tenantID in
-            _ = try await connection.guardedQuery(
-                """
-                DELETE FROM idempotency_keys
-                 WHERE coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)
-                       = coalesce(\(tenantID)::uuid, '00000000-0000-0000-0000-000000000000'::uuid)
-                   AND idempotency_key = \(key) AND state = 'in_progress'
-                """,
-                logger: logger
-            )
+        try await withIdempotencyScope(key, tenant: tenant, logger: logger) { connection, scope in
+            _ = try await connection.guardedQuery(scope.statement("DELETE FROM \(scope.table)", "AND state = 'in_progress'"), logger: logger)
         }
     }
 
     private func withIdempotencyScope<Result: Sendable>(
+        _ key: String,
         tenant: TenantID?,
         logger: Logger,
-        _ body: (PostgresConnection, UUID?) async throws -> Result
+        _ body: (PostgresConnection, IdempotencyScope) async throws -> Result
     ) async throws -> Result {
         if let tenant {
-            try await withTenant(tenant, logger: logger) { try await body($0.connection, tenant.rawValue) }
+            try await withTenant(tenant, logger: logger) { try await body($0.connection, IdempotencyScope(tenant: tenant.rawValue, key: key)) }
         } else {
-            try await withOperator(logger: logger) { try await body($0.connection, nil) }
+            try await withOperator(logger: logger) { try await body($0.connection, IdempotencyScope(tenant: nil, key: key)) }
         }
     }
 }

@@ -147,7 +147,9 @@ extension TenantTransaction {
 
     /// Deletes the integration and its credential. Returns whether it existed.
     public func deleteIntegration(_ id: UUID) async throws -> Bool {
-        try await query("DELETE FROM integrations WHERE tenant_id = \(tenantID.rawValue) AND id = \(id) RETURNING id")
+        // Its webhook sources stay, detached (the foreign key does not do it: see migration 0032).
+        try await query("UPDATE webhook_sources SET integration_id = NULL WHERE tenant_id = \(tenantID.rawValue) AND integration_id = \(id)")
+        return try await query("DELETE FROM integrations WHERE tenant_id = \(tenantID.rawValue) AND id = \(id) RETURNING id")
             .decode(UUID.self).collect().isEmpty == false
     }
 

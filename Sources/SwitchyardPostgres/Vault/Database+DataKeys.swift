@@ -80,7 +80,7 @@ extension Database {
         }
         if progress.done > 0 {
             try await withOperator(logger: logger) { transaction in
-                try await transaction.recordAudit(
+                try await transaction.recordPlatformAudit(
                     NewAuditEvent(
                         actor: "operator",
                         action: "kek.rewrapped",
@@ -88,8 +88,7 @@ extension Database {
                         resourceID: primary.description,
                         requestID: nil,
                         details: ["data_keys": "\(progress.done)"]
-                    ),
-                    tenant: nil
+                    )
                 )
             }
         }
