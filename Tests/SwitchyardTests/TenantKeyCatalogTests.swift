@@ -15,6 +15,8 @@ struct TenantKeyCatalogTests {
     static let globalTables: [String: String] = [
         "tenants": "the tenants themselves: every tenant_id references tenants.id, and slugs are unique across tenants",
         "platform_oauth_apps": "the operator's default OAuth client per provider, used by every tenant without an app of its own",
+        "platform_audit_events": "the operator's own audit events (a key-encryption-key rewrap, a platform OAuth app saved), about no one tenant",
+        "platform_idempotency_keys": "the operator's own Idempotency-Keys (creating tenants and their keys), remembered outside any tenant",
         "schema_migrations": "the migrator's record of applied migrations (Migrator creates it), read at start, never per tenant",
     ]
 
