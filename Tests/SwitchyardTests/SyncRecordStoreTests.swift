@@ -5,10 +5,11 @@ import SwitchyardAPIClient
 import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardJobs
-import SwitchyardPostgres
 import SwitchyardTestSupport
 import Synchronization
 import Testing
+
+@testable import SwitchyardPostgres
 
 /// The records store of syncs and its change feed, on a real PostgreSQL.
 ///
@@ -113,7 +114,7 @@ struct SyncRecordStoreTests {
     func concurrentWriters() async throws {
         try await Self.run { database, tenant, integration, logger in
             let writersDone = ManagedAtomicFlag()
-            let seen = try await withThrowingTaskGroup(of: [SyncRecordChange].self) { group in
+            let followed = try await withThrowingTaskGroup(of: [SyncRecordChange].self) { group in
                 for writer in 0..<4 {
                     group.addTask {
                         for round in 0..<25 {
@@ -133,10 +134,10 @@ struct SyncRecordStoreTests {
                 }
                 group.addTask {
                     // Follows the feed until the writers are done and every one of the 120 records has shown up
-                    // (or 30 s pass, and the test fails on what is missing).
+                    // (or 60 s pass; what it has not seen by then is read after the writers are done).
                     var seen: [SyncRecordChange] = []
                     var records = Set<String>()
-                    let deadline = ContinuousClock.now + .seconds(30)
+                    let deadline = ContinuousClock.now + .seconds(60)
                     while !(writersDone.isSet && records.count == 120) && ContinuousClock.now < deadline {
                         let page = try await database.withTenant(tenant, logger: logger) {
                             try await $0.syncRecordChanges(integration: integration, model: "contacts", after: seen.last?.cursor, limit: 7)
@@ -158,6 +159,25 @@ struct SyncRecordStoreTests {
                     }
                 }
                 return collected
+            }
+            // The feed shows a change once every transaction older than it has ended, in the whole cluster: another
+            // suite's transaction may still hold it back when the writers are done. Wait for the horizon to pass the
+            // writers' last commit, then read what the reader has not seen yet.
+            let lastWrite = try await database.withTenant(tenant, logger: logger) {
+                try await $0.query("SELECT pg_current_xact_id()::text::int8").decode(Int64.self).collect()[0]
+            }
+            try await eventually("the feed's horizon passes the writers' last transaction", timeout: .seconds(180)) {
+                try await database.withTenant(tenant, logger: logger) {
+                    try await $0.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::int8").decode(Int64.self).collect()[0]
+                } > lastWrite
+            }
+            var seen = followed
+            while true {
+                let page = try await database.withTenant(tenant, logger: logger) {
+                    try await $0.syncRecordChanges(integration: integration, model: "contacts", after: seen.last?.cursor, limit: 50)
+                }
+                if page.isEmpty { break }
+                seen += page
             }
             // No change twice, in cursor order.
             #expect(zip(seen, seen.dropFirst()).allSatisfy { $0.cursor < $1.cursor })
@@ -258,6 +278,13 @@ extension SyncRecordStoreTests {
                 let refused = try await client.request(.get, "/v1/integrations/\(integration)/records?\(query)", key: made.key)
                 try ProblemDetailsTests.expectProblem(refused, .badRequest, code: "invalid-request")
             }
+            // The cursor's shape with a transaction id past 64 bits: well-formed, never given out.
+            let outOfRange = try await client.request(
+                .get,
+                "/v1/integrations/\(integration)/records?model=customers&cursor=49040288798379081964-0165",
+                key: made.key
+            )
+            try ProblemDetailsTests.expectProblem(outOfRange, .unprocessableContent, code: "validation-failed")
             _ = try await api.listSyncRecordChanges(path: .init(integrationId: UUID().uuidString), query: .init(model: "customers")).notFound
         }
     }

@@ -58,6 +58,10 @@ struct FeedQuery: Sendable {
         self.model = model
         cursor = try query["cursor"].map { text in
             guard let cursor = SyncChangeCursor(token: String(text)) else {
+                // The document's shape, numbers too large for a cursor: well-formed, but no page ever gave it.
+                if text.wholeMatch(of: /[0-9]{1,20}-[0-9]{1,19}/) != nil {
+                    throw SwitchyardError.validation("cursor is not a next_cursor of an earlier page: its numbers are out of range.")
+                }
                 throw SwitchyardError.invalidRequest("cursor must be a next_cursor of an earlier page.")
             }
             return cursor

@@ -6381,7 +6381,7 @@ package enum Operations {
                 ///
                 /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/records/GET/query/model`.
                 package var model: Swift.String
-                /// A `next_cursor` of an earlier page; without it the feed starts at the first change. Anything else yields 400.
+                /// A `next_cursor` of an earlier page; without it the feed starts at the first change. Another shape yields 400; the right shape with numbers no cursor can hold yields 422.
                 ///
                 /// - Remark: Generated from `#/paths/v1/integrations/{integration_id}/records/GET/query/cursor`.
                 package var cursor: Swift.String?
@@ -6401,7 +6401,7 @@ package enum Operations {
                 ///
                 /// - Parameters:
                 ///   - model: The model, e.g. `customers`.
-                ///   - cursor: A `next_cursor` of an earlier page; without it the feed starts at the first change. Anything else yields 400.
+                ///   - cursor: A `next_cursor` of an earlier page; without it the feed starts at the first change. Another shape yields 400; the right shape with numbers no cursor can hold yields 422.
                 ///   - limit: Maximum number of items to return. Values above the server's cap (SWITCHYARD_MAX_PAGE_SIZE, 100 by default) are capped; values below 1 or not a number yield 400.
                 ///   - includeDeleted: Whether deletions are shown (`true` by default).
                 ///   - modifiedAfter: Only records last modified (added, changed or deleted) after this time, an RFC 3339 date-time; anything else yields 400. The cursor still says where the feed continues.
@@ -6617,6 +6617,29 @@ package enum Operations {
                     default:
                         try throwUnexpectedResponseStatus(
                             expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Validation failed, the body contains unknown fields, or an Idempotency-Key was reused with a different body.
+            ///
+            /// - Remark: Generated from `#/paths//v1/integrations/{integration_id}/records/get(listSyncRecordChanges)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Components.Responses.Unprocessable)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            package var unprocessableContent: Components.Responses.Unprocessable {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
                             response: self
                         )
                     }
