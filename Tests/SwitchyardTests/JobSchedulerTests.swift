@@ -166,6 +166,43 @@ struct JobSchedulerTests {
         }
     }
 
+    @Test("housekeeping deletes expired Idempotency-Keys, the tenants' and the operator's, and keeps the others")
+    func expiredIdempotencyKeys() async throws {
+        let environment = try await TestEnvironment.make()
+        let logger = environment.logger
+        try await environment.withDatabase(maxConnections: 6) { database in
+            let tenant = try await database.makeTenant("idempotency-prune", logger: logger)
+            for (key, owner) in [("expired", Optional(tenant)), ("live", tenant), ("expired", nil), ("live", nil)] {
+                #expect(try await database.claimIdempotencyKey(key, requestHash: [1], tenant: owner, logger: logger) == .proceed)
+            }
+            _ = try await environment.withOwnerConnection { connection in
+                try await connection.query(
+                    "SELECT set_config('app.operator', 'on', false), set_config('app.tenant_id', \(tenant.description), false)",
+                    logger: logger
+                )
+                for table in ["idempotency_keys", "platform_idempotency_keys"] {
+                    try await connection.query(
+                        PostgresQuery(unsafeSQL: "UPDATE \(table) SET expires_at = now() - interval '1 minute' WHERE idempotency_key = 'expired'"),
+                        logger: logger
+                    )
+                }
+            }
+            let scheduler = JobScheduler(database: database, options: SchedulerOptions(fastJobsSettings()), metrics: nil, logger: logger)
+            try await scheduler.housekeeping()
+            let left = try await environment.withOwnerConnection { connection in
+                try await connection.query(
+                    "SELECT set_config('app.operator', 'on', false), set_config('app.tenant_id', \(tenant.description), false)",
+                    logger: logger
+                )
+                return try await connection.query(
+                    "SELECT 'tenant ' || idempotency_key FROM idempotency_keys UNION ALL SELECT 'platform ' || idempotency_key FROM platform_idempotency_keys",
+                    logger: logger
+                ).decode(String.self).collect().sorted()
+            }
+            #expect(left == ["platform live", "tenant live"])
+        }
+    }
+
     @Test("housekeeping reports how long the oldest due job has waited, with no executor running; jobs not yet due do not count")
     func oldestDueJobAge() async throws {
         let environment = try await TestEnvironment.make()

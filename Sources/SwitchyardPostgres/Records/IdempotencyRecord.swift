@@ -151,3 +151,24 @@ extension Database {
         }
     }
 }
+
+extension QueueTransaction {
+    /// Deletes up to `limit` expired Idempotency-Keys, any tenant's and the operator's; returns how many.
+    public func pruneExpiredIdempotencyKeys(limit: Int = 5000) async throws -> Int {
+        let tenants = try await query(
+            """
+            DELETE FROM idempotency_keys WHERE (tenant_id, idempotency_key) IN (
+                SELECT tenant_id, idempotency_key FROM idempotency_keys WHERE expires_at < now() LIMIT \(limit))
+            RETURNING 1
+            """
+        ).collect().count
+        let platform = try await query(
+            """
+            DELETE FROM platform_idempotency_keys WHERE idempotency_key IN (
+                SELECT idempotency_key FROM platform_idempotency_keys WHERE expires_at < now() LIMIT \(limit))
+            RETURNING 1
+            """
+        ).collect().count
+        return tenants + platform
+    }
+}
