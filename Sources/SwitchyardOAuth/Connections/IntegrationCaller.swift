@@ -50,19 +50,30 @@ public struct IntegrationCaller: Sendable {
     /// The integration as a call target: 404 when it does not exist, 409 when it is not connected or its provider
     /// is gone.
     public func target(_ integrationID: UUID, tenant: TenantID, logger: Logger) async throws -> Target {
-        let (integration, provider) = try await database.withTenant(tenant, logger: logger) { transaction in
-            guard let integration = try await transaction.integration(integrationID) else { throw SwitchyardError.notFound("The integration") }
-            guard let provider = try await directory.provider(integration.provider, in: transaction) else {
-                throw SwitchyardError.conflict("The provider '\(integration.provider)' of this integration no longer exists.")
-            }
-            return (integration, provider)
+        try await database.withTenant(tenant, logger: logger) { try await target(integrationID, in: $0, lease: nil) }
+    }
+
+    /// The same, read in `transaction`; with a `lease`, the credential is read there too and held in it, so that
+    /// `send` with that lease needs no transaction of its own (a workflow's http step reads its target in the
+    /// transaction that records the step as running: one transaction where there were three).
+    public func target(_ integrationID: UUID, in transaction: TenantTransaction, lease: CredentialLease?) async throws -> Target {
+        guard let integration = try await transaction.integration(integrationID) else { throw SwitchyardError.notFound("The integration") }
+        guard let provider = try await directory.provider(integration.provider, in: transaction) else {
+            throw SwitchyardError.conflict("The provider '\(integration.provider)' of this integration no longer exists.")
         }
         guard integration.status == .connected else {
             if integration.status == .needsReauth { throw TokenRefresher.needsReauth }
             throw SwitchyardError.conflict("This integration is \(integration.status.rawValue); only connected integrations can be called.")
         }
+        // An OAuth token close to expiry is not held: `send` then goes through the refresher as without a lease.
+        if let lease, let credential = try await transaction.credential(for: integrationID) { lease.hold(credential) }
         let base = try provider.apiBaseURL(with: integration.connectionParameters, allowingHTTPHosts: directory.allowedHTTPHosts).absoluteString
-        return Target(tenantID: tenant, integration: integration, provider: provider, baseURL: base.hasSuffix("/") ? String(base.dropLast()) : base)
+        return Target(
+            tenantID: transaction.tenantID,
+            integration: integration,
+            provider: provider,
+            baseURL: base.hasSuffix("/") ? String(base.dropLast()) : base
+        )
     }
 
     /// Whether `url` lies under the target's API base: a next-page URL a provider hands back must, or the

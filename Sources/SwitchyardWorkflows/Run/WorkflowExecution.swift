@@ -278,12 +278,24 @@ struct Execution {
                 startedAt: startedAt
             )
         )
-        try await write()
+        // The target (and its credential, into `lease`) is read in the transaction that records the step as running.
+        let lease = CredentialLease()
+        let caller = runner.caller
+        let lookup = try await writeReading { transaction -> (read: Result<IntegrationCaller.Target, any Error>, extra: [WorkflowStepWrite]) in
+            do {
+                return (.success(try await caller.target(call.integrationID, in: transaction, lease: lease)), [])
+            } catch let error where !(error is SecretUnreadable) {
+                // Judged below as the step's outcome, as when it was read on its own; the write still commits (a
+                // failed statement aborts the transaction, and the write then fails as it should). A secret that
+                // does not open leaves the transaction, to be reported as a security event.
+                return (.failure(error), [])
+            }
+        }
         if cancelRequested { return (.end(try await finish(.cancelled, error: nil)), nil) }
 
         let result: StepResult
         do {
-            let target = try await runner.caller.target(call.integrationID, tenant: tenant, logger: logger)
+            let target = try lookup.get()
             var fields = HTTPFields()
             for (name, value) in headers { if let name = HTTPField.Name(name) { fields[name] = value } }
             fields[Self.idempotencyKey] = "\(run.id.lowercasedString)/\(key)"
@@ -294,12 +306,13 @@ struct Execution {
             }
             let url =
                 target.baseURL + path + (query.isEmpty ? "" : "?" + query.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&"))
-            let response = try await runner.caller.send(
+            let response = try await caller.send(
                 target,
                 method: HTTPRequest.Method(call.method) ?? .get,
                 url: url,
                 headers: fields,
                 body: buffer,
+                lease: lease,
                 logger: logger
             )
             let code = response.status.code
@@ -527,16 +540,26 @@ struct Execution {
         status: WorkflowRunStatus? = nil,
         alongside: ((TenantTransaction) async throws -> [WorkflowStepWrite])? = nil
     ) async throws {
+        try await writeReading(status: status) { transaction in (read: (), extra: try await alongside?(transaction) ?? []) }
+    }
+
+    /// The same, and returns what `body` reads in that transaction (before the write) besides the writes it adds.
+    private mutating func writeReading<Read: Sendable>(
+        status: WorkflowRunStatus? = nil,
+        _ body: (TenantTransaction) async throws -> (read: Read, extra: [WorkflowStepWrite])
+    ) async throws -> Read {
         let writes = pendingOrder.compactMap { pending[$0] }
         let runID = run.id
         let stepsRun = stepsRun
-        cancelRequested = try await runner.database.withTenant(tenant, logger: logger) { transaction in
-            let extra = try await alongside?(transaction) ?? []
-            return try await transaction.saveWorkflowProgress(runID, steps: writes + extra, status: status, stepsRun: stepsRun)
+        let (read, cancel) = try await runner.database.withTenant(tenant, logger: logger) { transaction in
+            let (read, extra) = try await body(transaction)
+            return (read, try await transaction.saveWorkflowProgress(runID, steps: writes + extra, status: status, stepsRun: stepsRun))
         }
+        cancelRequested = cancel
         pending = [:]
         pendingOrder = []
         mustWrite = false
+        return read
     }
 
     /// The step fails and so does the run.
