@@ -1,0 +1,137 @@
+import Foundation
+import HummingbirdTesting
+import Logging
+import PostgresNIO
+import SwitchyardAPIClient
+import SwitchyardAPIContract
+import SwitchyardCore
+import SwitchyardJobs
+import SwitchyardPostgres
+import SwitchyardTestSupport
+import Testing
+
+/// The serving processes and executors behind a real PgBouncer in transaction pooling mode (Debian's 1.18: no named
+/// prepared statements in that mode), with `SWITCHYARD_DATABASE_PREPARED_STATEMENTS=false` and executors polling.
+@Suite("Behind PgBouncer in transaction pooling mode (issue 18)")
+struct PgBouncerTests {
+    /// An environment whose application pool goes through a PgBouncer of its own, which `body` gets too.
+    static func run(_ body: @Sendable (TestEnvironment, PgBouncer) async throws -> Void) async throws {
+        var environment = try await TestEnvironment.make()
+        let bouncer = try await PgBouncer.start(
+            inFrontOf: environment.applicationURL,
+            logins: [environment.applicationURL],
+            logger: environment.logger
+        )
+        defer { bouncer.stop() }
+        environment.configuration.database.url = bouncer.url(for: environment.applicationURL)
+        environment.configuration.database.preparedStatements = false
+        try await body(environment, bouncer)
+        try await expectTraffic(through: bouncer, on: environment.applicationURL)
+    }
+
+    /// PgBouncer really was in the path: its pool for the database and the application role exists, and its counters
+    /// (refreshed every second) show the transactions.
+    static func expectTraffic(through bouncer: PgBouncer, on url: DatabaseURL) async throws {
+        let pools = try await bouncer.show("POOLS")
+        #expect(pools.contains { $0["database"] == url.database && $0["user"] == url.username }, "SHOW POOLS: \(pools)")
+        try await eventually("pgbouncer's SHOW STATS counts transactions on \(url.database)") {
+            let stats = try await bouncer.show("STATS").first { $0["database"] == url.database }
+            return (Int(stats?["total_xact_count"] ?? "") ?? 0) >= 5
+        }
+    }
+
+    @Test("jobs are enqueued, claimed and completed through PgBouncer by an executor that polls")
+    func queue() async throws {
+        try await Self.run { environment, _ in
+            let logger = environment.logger
+            try await environment.withDatabase(maxConnections: 8) { database in
+                let tenant = try await database.makeTenant("bounced-queue", logger: logger)
+                var settings = fastJobsSettings()
+                settings.pollOnly = true
+                try await database.withExecutor(registry: .standard(), settings: settings, logger: logger) {
+                    _ = try await database.withTenant(tenant, logger: logger) {
+                        try await $0.enqueue(batch: Array(repeating: try NewJob(NoopPayload()), count: 25))
+                    }
+                    try await eventually("25 jobs succeed through pgbouncer") {
+                        try await database.count(.succeeded, of: tenant, logger: logger) == 25
+                    }
+                }
+                let page = try await database.withTenant(tenant, logger: logger) {
+                    try await $0.jobs(JobFilter(states: [.succeeded]), page: PageRequest(limit: 1, cursor: nil))
+                }
+                let job = try #require(page.items.first)
+                #expect(job.attempts == 1 && job.history.map(\.outcome) == ["succeeded"])
+            }
+        }
+    }
+
+    @Test("tenant routes and a signed webhook delivery (recorded once, its job enqueued) work through PgBouncer")
+    func routesAndIngest() async throws {
+        try await Self.run { environment, _ in
+            let tenantID = try await environment.withApp { client in
+                let tenant = try await client.makeTenant(slug: "bounced")
+                let me = try await client.api(key: tenant.key).getMe().ok.body.json
+                #expect(me.tenant.id == tenant.id)
+                let read = try await client.api(key: TestEnvironment.adminKey).getTenant(path: .init(tenantId: tenant.id)).ok.body.json
+                #expect(read.slug == "bounced")
+
+                let source = try await WebhookFixture.makeSource(client, key: tenant.key)
+                let first = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: "b-1")
+                #expect(first.status == .ok)
+                #expect(try WebhookFixture.receipt(first).status == .recorded)
+                let again = try await WebhookFixture.deliverGitHub(client, source: source.id, secret: source.secret, deliveryID: "b-1")
+                #expect(try WebhookFixture.receipt(again).status == .duplicate)
+                let events = try await client.api(key: tenant.key).listWebhookEvents(query: .init()).ok.body.json.data
+                #expect(events.map(\.eventId) == ["b-1"])
+                return try TenantID(#require(UUID(uuidString: tenant.id)))
+            }
+            // The ingest statement enqueued the event's processing job (the jobs policy lets the ingest mode insert).
+            try await environment.withDatabase { database in
+                let queued = try await database.count(.queued, of: tenantID, logger: environment.logger)
+                #expect(queued == 1)
+            }
+        }
+    }
+
+    @Test("the modes and the statement timeout end with their transaction: PgBouncer's server connections carry none of them")
+    func nothingLeaksIntoPooledSessions() async throws {
+        try await Self.run { environment, bouncer in
+            let logger = environment.logger
+            try await environment.withApp { client in
+                let tenant = try await client.makeTenant(slug: "leak")
+                let source = try await WebhookFixture.makeSource(client, key: tenant.key)
+                for delivery in 0..<8 {
+                    let response = try await WebhookFixture.deliverGitHub(
+                        client,
+                        source: source.id,
+                        secret: source.secret,
+                        deliveryID: "l-\(delivery)"
+                    )
+                    #expect(response.status == .ok)
+                }
+            }
+            // Four clients at once (PgBouncer's pool holds four server connections), each asking its server session.
+            let through = bouncer.url(for: environment.applicationURL)
+            let settings = try await withThrowingTaskGroup(of: [String].self) { group in
+                for id in 0..<4 {
+                    group.addTask {
+                        let connection = try await PostgresConnection.connect(configuration: try .init(through), id: id, logger: logger)
+                        defer { Task { try? await connection.close() } }
+                        let row = try await connection.query(
+                            """
+                            SELECT coalesce(current_setting('app.ingest', true), ''), coalesce(current_setting('app.tenant_id', true), ''),
+                                   coalesce(current_setting('app.operator', true), ''), current_setting('statement_timeout')
+                            """,
+                            logger: logger
+                        ).decode((String, String, String, String).self).collect().first
+                        let values = try #require(row)
+                        return [values.0, values.1, values.2, values.3]
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(settings.count == 4)
+            for values in settings { #expect(values == ["", "", "", "0"]) }
+        }
+    }
+}
