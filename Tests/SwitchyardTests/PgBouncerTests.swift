@@ -1,14 +1,16 @@
 import Foundation
 import HummingbirdTesting
 import Logging
+import NIOCore
 import PostgresNIO
 import SwitchyardAPIClient
 import SwitchyardAPIContract
 import SwitchyardCore
 import SwitchyardJobs
-import SwitchyardPostgres
 import SwitchyardTestSupport
 import Testing
+
+@testable import SwitchyardPostgres
 
 /// The serving processes and executors behind a real PgBouncer in transaction pooling mode (Debian's 1.18: no named
 /// prepared statements in that mode), with `SWITCHYARD_DATABASE_PREPARED_STATEMENTS=false` and executors polling.
@@ -132,6 +134,65 @@ struct PgBouncerTests {
             }
             #expect(settings.count == 4)
             for values in settings { #expect(values == ["", "", "", "0"]) }
+        }
+    }
+
+    @Test("the statement timeout is set in each transaction: it cancels a slow statement directly and through PgBouncer", arguments: [false, true])
+    func statementTimeoutPerTransaction(throughPgBouncer: Bool) async throws {
+        var environment = try await TestEnvironment.make()
+        let bouncer =
+            throughPgBouncer
+            ? try await PgBouncer.start(inFrontOf: environment.applicationURL, logins: [environment.applicationURL], logger: environment.logger) : nil
+        defer { bouncer?.stop() }
+        if let bouncer {
+            environment.configuration.database.url = bouncer.url(for: environment.applicationURL)
+            environment.configuration.database.preparedStatements = false
+        }
+        environment.configuration.database.statementTimeoutMilliseconds = 200
+        let logger = environment.logger
+        try await environment.withDatabase { database in
+            let tenant = try await database.makeTenant("slow", logger: logger)
+            let started = ContinuousClock.now
+            let error = await #expect(throws: SwitchyardError.self) {
+                try await database.withTenant(tenant, logger: logger) { try await $0.query("SELECT pg_sleep(5)").collect() }
+            }
+            #expect(error?.code == "timeout")
+            #expect(ContinuousClock.now - started < .seconds(4))
+        }
+    }
+
+    @Test("an ingest session is in the ingest mode only while its insert runs: after it, row-level security refuses its writes")
+    func ingestModeEndsWithItsStatement() async throws {
+        let environment = try await TestEnvironment.make()
+        let (tenant, source) = try await environment.withApp { client in
+            let tenant = try await client.makeTenant(slug: "ingest-mode")
+            let source = try await WebhookFixture.makeSource(client, key: tenant.key)
+            return (try TenantID(#require(UUID(uuidString: tenant.id))), try #require(UUID(uuidString: source.id)))
+        }
+        try await environment.withDatabase { database in
+            try await database.withIngest(logger: environment.logger) { session in
+                let event = NewWebhookEvent(
+                    tenantID: tenant,
+                    sourceID: source,
+                    eventID: "m-1",
+                    eventType: nil,
+                    integrationID: nil,
+                    headers: "{}",
+                    body: ByteBuffer(string: "{}")
+                )
+                #expect(try await session.insertWebhookEvents([event], processing: WebhookProcessPayload.self) == [event.id])
+                let mode = try await session.query("SELECT coalesce(current_setting('app.ingest', true), '')").decode(String.self).collect()
+                #expect(mode == [""])
+                let refused = await #expect(throws: PSQLError.self) {
+                    try await session.query(
+                        """
+                        INSERT INTO webhook_events (tenant_id, id, source_id, event_id, headers, body)
+                        VALUES (\(tenant.rawValue), \(UUID()), \(source), 'm-2', '{}'::jsonb, ''::bytea)
+                        """
+                    )
+                }
+                #expect(refused?.sqlState == "42501", "a row-level security violation")
+            }
         }
     }
 }
