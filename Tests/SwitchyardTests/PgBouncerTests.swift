@@ -19,16 +19,23 @@ struct PgBouncerTests {
     /// An environment whose application pool goes through a PgBouncer of its own, which `body` gets too.
     static func run(_ body: @Sendable (TestEnvironment, PgBouncer) async throws -> Void) async throws {
         var environment = try await TestEnvironment.make()
+        let bouncer = try await bounce(&environment)
+        defer { bouncer.stop() }
+        try await body(environment, bouncer)
+        try await expectTraffic(through: bouncer, on: environment.applicationURL)
+    }
+
+    /// Starts a PgBouncer in front of `environment`'s database and points its application pool there, as the README says
+    /// to: through PgBouncer, without named prepared statements.
+    static func bounce(_ environment: inout TestEnvironment) async throws -> PgBouncer {
         let bouncer = try await PgBouncer.start(
             inFrontOf: environment.applicationURL,
             logins: [environment.applicationURL],
             logger: environment.logger
         )
-        defer { bouncer.stop() }
         environment.configuration.database.url = bouncer.url(for: environment.applicationURL)
         environment.configuration.database.preparedStatements = false
-        try await body(environment, bouncer)
-        try await expectTraffic(through: bouncer, on: environment.applicationURL)
+        return bouncer
     }
 
     /// PgBouncer really was in the path: its pool for the database and the application role exists, and its counters
@@ -140,14 +147,8 @@ struct PgBouncerTests {
     @Test("the statement timeout is set in each transaction: it cancels a slow statement directly and through PgBouncer", arguments: [false, true])
     func statementTimeoutPerTransaction(throughPgBouncer: Bool) async throws {
         var environment = try await TestEnvironment.make()
-        let bouncer =
-            throughPgBouncer
-            ? try await PgBouncer.start(inFrontOf: environment.applicationURL, logins: [environment.applicationURL], logger: environment.logger) : nil
+        let bouncer = throughPgBouncer ? try await Self.bounce(&environment) : nil
         defer { bouncer?.stop() }
-        if let bouncer {
-            environment.configuration.database.url = bouncer.url(for: environment.applicationURL)
-            environment.configuration.database.preparedStatements = false
-        }
         environment.configuration.database.statementTimeoutMilliseconds = 200
         let logger = environment.logger
         try await environment.withDatabase { database in
