@@ -271,7 +271,7 @@ extension QueueTransaction {
 }
 
 /// The claim, prepared once per connection: it runs at every wake-up of every executor, and planning
-/// its CTEs costs more than executing them.
+/// its CTEs costs more than executing them (unnamed behind a pooler that cannot pass that: `StatementPreparation`).
 struct ClaimStatement: PostgresPreparedStatement {
     static let name = "switchyard_claim_jobs_v2"
     static let sql = """

@@ -99,7 +99,7 @@ extension IngestSession {
 
 }
 
-/// The ingest hot path's statement, prepared once per connection so PostgreSQL plans it once.
+/// The ingest hot path's statement, prepared once per connection so PostgreSQL plans it once (`StatementPreparation`).
 ///
 /// It turns the ingest mode on itself, for its own transaction alone (`set_config(..., true)` in an autocommitted
 /// statement lasts until that statement commits): the row-level security policies that name `app_is_ingest()` then
