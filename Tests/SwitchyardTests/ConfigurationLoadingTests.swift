@@ -58,6 +58,7 @@ struct ConfigurationLoadingTests {
         #expect(configuration.oauth == OAuthSettings())
         #expect(configuration.database.maxConnections == S.databaseMaxConnections.defaultValue)
         #expect(configuration.database.ingestCallTimeoutMilliseconds == S.databaseIngestTimeoutMilliseconds.defaultValue)
+        #expect(configuration.database.preparedStatements && S.databasePreparedStatements.defaultValue)
         #expect(configuration.http.host == S.httpHost.defaultValue)
         #expect(configuration.http.port == S.httpPort.defaultValue)
         #expect(configuration.limits.maxBodyBytes == S.maxBodyBytes.defaultValue)
@@ -101,6 +102,8 @@ struct ConfigurationLoadingTests {
             #expect(try Self.load([pollOnly: text]).jobs.pollOnly == value, "\(text)")
         }
         #expect(Self.problem([pollOnly: "maybe"]) == "SWITCHYARD_QUEUE_POLL_ONLY: must be true or false, got 'maybe'")
+        // Behind PgBouncer before 1.21 (README, "Behind PgBouncer").
+        #expect(try Self.load([S.databasePreparedStatements.environmentKey: "false"]).database.preparedStatements == false)
         #expect(try Self.load([S.logLevel.environmentKey: "debug"]).logging.level == .debug)
         #expect(
             Self.problem([S.logLevel.environmentKey: "INFO"])

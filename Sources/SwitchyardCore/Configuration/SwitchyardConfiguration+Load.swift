@@ -49,7 +49,8 @@ extension SwitchyardConfiguration {
                 statementTimeoutMilliseconds: try settings.value(S.databaseStatementTimeoutMilliseconds),
                 acquireTimeoutMilliseconds: try settings.value(S.databaseAcquireTimeoutMilliseconds),
                 callTimeoutMilliseconds: try settings.value(S.databaseCallTimeoutMilliseconds),
-                ingestCallTimeoutMilliseconds: try settings.value(S.databaseIngestTimeoutMilliseconds)
+                ingestCallTimeoutMilliseconds: try settings.value(S.databaseIngestTimeoutMilliseconds),
+                preparedStatements: try settings.value(S.databasePreparedStatements)
             ),
             http: HTTPConfiguration(
                 host: try settings.value(S.httpHost),

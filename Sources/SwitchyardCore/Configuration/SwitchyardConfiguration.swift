@@ -125,6 +125,9 @@ public struct DatabaseConfiguration: Sendable {
     /// short, so that while the database is down deliveries get their 503 quickly. Not a setting; tests on a loaded
     /// shared cluster raise it, as they do the acquire deadline.
     public var ingestAcquireTimeoutMilliseconds: Int
+    /// Whether the hot statements are prepared (named) once per connection; off, they run as unnamed statements,
+    /// which a pooler in transaction mode that does not track named ones (PgBouncer before 1.21) can pass.
+    public var preparedStatements: Bool
 
     public init(
         url: DatabaseURL,
@@ -134,7 +137,8 @@ public struct DatabaseConfiguration: Sendable {
         acquireTimeoutMilliseconds: Int = SwitchyardSettings.databaseAcquireTimeoutMilliseconds.defaultValue,
         callTimeoutMilliseconds: Int = SwitchyardSettings.databaseCallTimeoutMilliseconds.defaultValue,
         ingestCallTimeoutMilliseconds: Int = SwitchyardSettings.databaseIngestTimeoutMilliseconds.defaultValue,
-        ingestAcquireTimeoutMilliseconds: Int = 1_000
+        ingestAcquireTimeoutMilliseconds: Int = 1_000,
+        preparedStatements: Bool = SwitchyardSettings.databasePreparedStatements.defaultValue
     ) {
         self.url = url
         self.migrationURL = migrationURL ?? url
@@ -144,6 +148,7 @@ public struct DatabaseConfiguration: Sendable {
         self.callTimeoutMilliseconds = callTimeoutMilliseconds
         self.ingestCallTimeoutMilliseconds = ingestCallTimeoutMilliseconds
         self.ingestAcquireTimeoutMilliseconds = ingestAcquireTimeoutMilliseconds
+        self.preparedStatements = preparedStatements
     }
 }
 

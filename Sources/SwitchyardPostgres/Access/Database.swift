@@ -14,8 +14,10 @@ import SwitchyardVault
 /// outside this module cannot run SQL that forgot its tenant.
 public struct Database: Sendable, Service {
     private let client: PostgresClient
-    /// The webhook ingest writer's own connections, logged in with `app.ingest = on` for their whole session:
-    /// each batch is then one autocommitted statement (one round trip, one WAL flush). Nothing else uses them.
+    /// The webhook ingest writer's own connections: each batch is one autocommitted statement (one round trip, one WAL
+    /// flush) that turns the ingest mode on for itself. Nothing else uses them. That statement has no statement timeout
+    /// of ours (one it set would apply to the next statement only; a login parameter is what PgBouncer refuses): the
+    /// ingest call deadline bounds it from this side, and a role's own `statement_timeout` applies when set.
     private let ingestClient: PostgresClient
     /// One per flusher of the ingest writer (six measured no better than four in `bench ingest`).
     public static let ingestConnections = 4
@@ -28,30 +30,29 @@ public struct Database: Sendable, Service {
     public let ingestDeadlines: DatabaseDeadlines
     /// Seals and opens tenants' secrets inside their transactions.
     public let vault: Vault
+    /// Set in each transaction (`set_config(..., true)`), not at login: see `PostgresClient.Configuration.Role`.
+    private let statementTimeout: String
+    private let statements: StatementPreparation
 
     public init(configuration: DatabaseConfiguration, vault: Vault, metrics: DatabaseMetrics?, logger: Logger) throws {
         self.client = PostgresClient(
             configuration: try .init(
                 configuration.url,
-                role: .application(
-                    maxConnections: configuration.maxConnections,
-                    statementTimeoutMilliseconds: configuration.statementTimeoutMilliseconds
-                )
+                role: .application(maxConnections: configuration.maxConnections)
             ),
             backgroundLogger: logger
         )
         self.ingestClient = PostgresClient(
             configuration: try .init(
                 configuration.url,
-                role: .ingest(
-                    maxConnections: Self.ingestConnections,
-                    statementTimeoutMilliseconds: configuration.statementTimeoutMilliseconds
-                )
+                role: .ingest(maxConnections: Self.ingestConnections)
             ),
             backgroundLogger: logger
         )
         self.metrics = metrics
         self.vault = vault
+        self.statementTimeout = String(configuration.statementTimeoutMilliseconds)
+        self.statements = StatementPreparation(prepared: configuration.preparedStatements)
         self.deadlines = DatabaseDeadlines(configuration)
         // A provider waits for the answer (GitHub gives up after 10 s): a batch waits at most a second (by default) for
         // one of the writer's connections, so that while the database is down deliveries get their 503 quickly.
@@ -83,9 +84,8 @@ public struct Database: Sendable, Service {
         _ body: (TenantTransaction) async throws -> Result
     ) async throws -> Result {
         do {
-            return try await transaction(logger: logger) { connection in
-                try await connection.guardedQuery("SELECT set_config('app.tenant_id', \(tenantID.description), true)", logger: logger)
-                return try await body(TenantTransaction(connection: connection, tenantID: tenantID, vault: vault, logger: logger))
+            return try await transaction(setting: "app.tenant_id", to: tenantID.description, logger: logger) { connection in
+                try await body(TenantTransaction(connection: connection, tenantID: tenantID, vault: vault, logger: logger, statements: statements))
             }
         } catch let unreadable as SecretUnreadable {
             await report(unreadable, logger: logger)
@@ -127,7 +127,7 @@ public struct Database: Sendable, Service {
         logger: Logger,
         _ body: (OperatorTransaction) async throws -> Result
     ) async throws -> Result {
-        try await transaction(enabling: "app.operator", logger: logger) { connection in
+        try await transaction(setting: "app.operator", to: "on", logger: logger) { connection in
             try await body(OperatorTransaction(connection: connection, vault: vault, logger: logger))
         }
     }
@@ -139,8 +139,8 @@ public struct Database: Sendable, Service {
         logger: Logger,
         _ body: (QueueTransaction) async throws -> Result
     ) async throws -> Result {
-        try await transaction(enabling: "app.queue", logger: logger) { connection in
-            try await body(QueueTransaction(connection: connection, logger: logger))
+        try await transaction(setting: "app.queue", to: "on", logger: logger) { connection in
+            try await body(QueueTransaction(connection: connection, logger: logger, statements: statements))
         }
     }
 
@@ -150,7 +150,7 @@ public struct Database: Sendable, Service {
         logger: Logger,
         _ body: (UsageWriterTransaction) async throws -> Result
     ) async throws -> Result {
-        try await transaction(enabling: "app.usage", logger: logger) { connection in
+        try await transaction(setting: "app.usage", to: "on", logger: logger) { connection in
             try await body(UsageWriterTransaction(connection: connection, logger: logger))
         }
     }
@@ -205,7 +205,7 @@ public struct Database: Sendable, Service {
     ) async throws -> Result {
         do {
             return try await ingestClient.withConnection(deadlines: ingestDeadlines, metrics: metrics, running: ingestClientRunning) { connection in
-                try await body(IngestSession(connection: connection, logger: logger))
+                try await body(IngestSession(connection: connection, logger: logger, statements: statements))
             }
         } catch {
             throw DatabaseError.translate(error)
@@ -219,19 +219,32 @@ public struct Database: Sendable, Service {
         logger: Logger,
         _ body: (CatalogReader) async throws -> Result
     ) async throws -> Result {
-        try await transaction(deadlines: deadlines, logger: logger) { connection in
+        try await transaction(setting: nil, deadlines: deadlines, logger: logger) { connection in
             try await body(CatalogReader(connection: connection, logger: logger))
         }
     }
 
-    /// A transaction in which the boolean setting `name` (`app.operator`, `app.queue`) is on, for it alone.
+    /// A transaction in which the setting `name` (`app.tenant_id`, `app.operator`, `app.queue`) has `value`, and the
+    /// statement timeout its configured value, for it alone: one statement after BEGIN sets both (`is_local`), so the
+    /// timeout costs no round trip of its own where a setting is made anyway (the catalog's transactions, rare, pay one).
+    /// PostgreSQL drops both at COMMIT or ROLLBACK, so a pooled session, or a pooler's server connection that serves
+    /// other clients next, never carries them past the transaction.
     private func transaction<Result: Sendable>(
-        enabling name: String,
+        setting name: String?,
+        to value: String = "",
+        deadlines: DatabaseDeadlines? = nil,
         logger: Logger,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await transaction(logger: logger) { connection in
-            try await connection.guardedQuery("SELECT set_config(\(name), 'on', true)", logger: logger)
+        try await transaction(deadlines: deadlines, logger: logger) { connection in
+            if let name {
+                try await connection.guardedQuery(
+                    "SELECT set_config(\(name), \(value), true), set_config('statement_timeout', \(statementTimeout), true)",
+                    logger: logger
+                )
+            } else {
+                try await connection.guardedQuery("SELECT set_config('statement_timeout', \(statementTimeout), true)", logger: logger)
+            }
             return try await body(connection)
         }
     }

@@ -3,11 +3,18 @@ import PostgresNIO
 import SwitchyardCore
 
 extension PostgresClient.Configuration {
+    /// Which pool: they differ in size and in the name PostgreSQL shows for their sessions (`pg_stat_activity`).
+    ///
+    /// Nothing else is set at login: the statement timeout and the modes (`app.ingest`, `app.queue`, ...) are set
+    /// per transaction (`Database.transaction`, `InsertWebhookEventsStatement`), in a statement that runs anyway.
+    /// A pooler in transaction mode (PgBouncer) refuses login parameters it does not know, or drops them when told
+    /// to ignore them, and hands a session to whichever client comes next: a setting that lives in the session
+    /// would not reach the server, or would reach another client's transactions.
     enum Role {
-        /// The serving processes: pooled, with a statement timeout so no request holds a connection forever.
-        case application(maxConnections: Int, statementTimeoutMilliseconds: Int)
-        /// The webhook ingest writer's pool: every session in the ingest mode (`app.ingest = on`).
-        case ingest(maxConnections: Int, statementTimeoutMilliseconds: Int)
+        /// The serving processes' pool.
+        case application(maxConnections: Int)
+        /// The webhook ingest writer's pool.
+        case ingest(maxConnections: Int)
     }
 
     init(_ url: DatabaseURL, role: Role) throws {
@@ -19,19 +26,12 @@ extension PostgresClient.Configuration {
             }
         self.init(host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: tls)
         switch role {
-        case .application(let maxConnections, let statementTimeout):
+        case .application(let maxConnections):
             options.maximumConnections = maxConnections
-            options.additionalStartupParameters = [
-                ("statement_timeout", "\(statementTimeout)"),
-                ("application_name", "switchyard"),
-            ]
-        case .ingest(let maxConnections, let statementTimeout):
+            options.additionalStartupParameters = [("application_name", "switchyard")]
+        case .ingest(let maxConnections):
             options.maximumConnections = maxConnections
-            options.additionalStartupParameters = [
-                ("statement_timeout", "\(statementTimeout)"),
-                ("application_name", "switchyard-ingest"),
-                ("app.ingest", "on"),
-            ]
+            options.additionalStartupParameters = [("application_name", "switchyard-ingest")]
         }
     }
 }

@@ -4,6 +4,21 @@ import PostgresNIO
 import SwitchyardCore
 import Synchronization
 
+/// How the hot paths' statements (`PostgresPreparedStatement`s: the claim, the completion, the ingest batch, the sync
+/// page) reach the server (`SWITCHYARD_DATABASE_PREPARED_STATEMENTS`).
+///
+/// Named, postgres-nio prepares each once per connection and PostgreSQL plans it once (planning the claim's CTEs costs
+/// more than running them). A pooler in transaction mode hands each transaction whichever server connection is free,
+/// where that name is unknown or already taken; PgBouncer tracks named statements only from 1.21
+/// (`max_prepared_statements`), and Debian bookworm ships 1.18. Unnamed, the same SQL and bindings go as one
+/// Parse/Bind/Execute/Sync, planned at every execution, which any pooler passes: the price of the pooler.
+enum StatementPreparation: Sendable {
+    case named
+    case unnamed
+
+    init(prepared: Bool) { self = prepared ? .named : .unnamed }
+}
+
 /// Queries whose caller stops waiting the moment their connection closes.
 ///
 /// postgres-nio 1.33 writes a query to its channel without a write promise. When the server has just gone away
@@ -26,15 +41,16 @@ extension PostgresConnection {
         }
     }
 
-    /// Runs a prepared statement and returns its rows, decoded (collected in the waiting task, so that no part of
-    /// the wait can outlive the connection).
+    /// Runs a hot statement and returns its rows, decoded (collected in the waiting task, so that no part of the wait
+    /// can outlive the connection), as a named statement or an unnamed one (`StatementPreparation`).
     func guardedExecute<Statement: PostgresPreparedStatement>(
         _ statement: Statement,
+        _ preparation: StatementPreparation,
         logger: Logger,
         file: String = #fileID,
         line: Int = #line
     ) async throws -> [Statement.Row] where Statement.Row: Sendable {
-        try await guardedRows(of: statement, confirmingCommit: false, logger: logger, file: file, line: line)
+        try await guardedRows(of: statement, preparation, confirmingCommit: false, logger: logger, file: file, line: line)
     }
 
     /// Runs a prepared statement outside any transaction (it commits on its own) and returns its rows once that
@@ -47,15 +63,17 @@ extension PostgresConnection {
     /// the connection when the server crashed meanwhile). Both wait in one task: one round trip more, no more.
     func guardedAutocommit<Statement: PostgresPreparedStatement>(
         _ statement: Statement,
+        _ preparation: StatementPreparation,
         logger: Logger,
         file: String = #fileID,
         line: Int = #line
     ) async throws -> [Statement.Row] where Statement.Row: Sendable {
-        try await guardedRows(of: statement, confirmingCommit: true, logger: logger, file: file, line: line)
+        try await guardedRows(of: statement, preparation, confirmingCommit: true, logger: logger, file: file, line: line)
     }
 
     private func guardedRows<Statement: PostgresPreparedStatement>(
         of statement: Statement,
+        _ preparation: StatementPreparation,
         confirmingCommit: Bool,
         logger: Logger,
         file: String,
@@ -64,7 +82,15 @@ extension PostgresConnection {
         try ensureOpen()
         return try await ConnectionCloseWatch.shared.untilClosed(self) { connection in
             var rows: [Statement.Row] = []
-            for try await row in try await connection.execute(statement, logger: logger, file: file, line: line) { rows.append(row) }
+            switch preparation {
+            case .named:
+                for try await row in try await connection.execute(statement, logger: logger, file: file, line: line) { rows.append(row) }
+            case .unnamed:
+                let query = PostgresQuery(unsafeSQL: Statement.sql, binds: try statement.makeBindings())
+                for try await row in try await connection.query(query, logger: logger, file: file, line: line) {
+                    rows.append(try statement.decodeRow(row))
+                }
+            }
             if confirmingCommit { _ = try await connection.query("SELECT 1", logger: logger, file: file, line: line).collect() }
             return rows
         }

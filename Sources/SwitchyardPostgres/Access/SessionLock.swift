@@ -7,6 +7,9 @@ import PostgresNIO
 /// The lock lives exactly as long as its session, so it dies with the connection when PostgreSQL restarts, and
 /// nothing tells the holder. `isHeld()` asks, on the lock's own connection and within a deadline, whether this
 /// session still holds it: a leader checks before every tick and steps down when the answer is no (REQUIREMENTS RL-8).
+///
+/// It needs a real session: behind a pooler in transaction mode (PgBouncer) the lock would stay on a server connection
+/// that other clients use next, so the scheduler connects to PostgreSQL directly (README, "Behind PgBouncer").
 public struct SessionLock: Sendable {
     let connection: PostgresConnection
     let key: Int64

@@ -26,6 +26,7 @@ public struct TenantTransaction: ConnectionScope {
     public let tenantID: TenantID
     let vault: Vault
     let logger: Logger
+    let statements: StatementPreparation
 }
 
 /// An open transaction with the platform operator's cross-tenant view (`app.operator = on`).
@@ -35,17 +36,19 @@ public struct OperatorTransaction: ConnectionScope {
     let logger: Logger
 }
 
-/// A connection of the webhook ingest writer (`app.ingest = on` for the session): inserts events for any
-/// tenant, each statement its own transaction.
+/// A connection of the webhook ingest writer: inserts events for any tenant, each statement its own transaction and
+/// in the ingest mode (`app.ingest = on`) for that transaction alone (see `InsertWebhookEventsStatement`).
 public struct IngestSession: ConnectionScope {
     let connection: PostgresConnection
     let logger: Logger
+    let statements: StatementPreparation
 }
 
 /// An open transaction of the job queue's machinery (`app.queue = on`): every tenant's jobs and schedules, nothing else.
 public struct QueueTransaction: ConnectionScope {
     let connection: PostgresConnection
     let logger: Logger
+    let statements: StatementPreparation
 }
 
 /// A transaction of the usage writer (`app.usage = on`): adds every tenant's usage counts and prunes old ones; it

@@ -91,7 +91,7 @@ extension QueueTransaction {
     /// Waiting for the flush made the claim's round trip what capped how fast an executor took work.
     public func claim(_ request: ClaimRequest) async throws -> [ClaimedJob] {
         _ = try await query("SELECT set_config('synchronous_commit', 'off', true)").collect()
-        return try await connection.guardedExecute(ClaimStatement(request: request), logger: logger)
+        return try await connection.guardedExecute(ClaimStatement(request: request), statements, logger: logger)
     }
 
     /// Finishes attempts in one statement. Only attempts still leased to `owner` change: one whose lease
@@ -130,7 +130,7 @@ extension QueueTransaction {
             details: try completions.map { $0.detail.isEmpty ? "" : try JSONText.encode($0.detail) },
             owner: owner
         )
-        return try await connection.guardedExecute(statement, logger: logger).count
+        return try await connection.guardedExecute(statement, statements, logger: logger).count
     }
 
     /// Extends the leases of `jobs` that `owner` still holds (the heartbeat). Only the jobs the executor knows to be
@@ -271,7 +271,7 @@ extension QueueTransaction {
 }
 
 /// The claim, prepared once per connection: it runs at every wake-up of every executor, and planning
-/// its CTEs costs more than executing them.
+/// its CTEs costs more than executing them (unnamed behind a pooler that cannot pass that: `StatementPreparation`).
 struct ClaimStatement: PostgresPreparedStatement {
     static let name = "switchyard_claim_jobs_v2"
     static let sql = """

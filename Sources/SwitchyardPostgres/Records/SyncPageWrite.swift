@@ -78,7 +78,7 @@ public struct SyncPageFacts: Sendable {
 
 extension TenantTransaction {
     public func writeSyncPage(_ page: SyncPageWrite) async throws -> SyncPageFacts {
-        let rows = try await connection.guardedExecute(SyncPageStatement(tenant: tenantID.rawValue, page: page), logger: logger)
+        let rows = try await connection.guardedExecute(SyncPageStatement(tenant: tenantID.rawValue, page: page), statements, logger: logger)
         let row = NamedRow(rows[0], table: "sync_records")
         let distinct: Int = try row("distinct_count")
         let added: Int = try row("added")

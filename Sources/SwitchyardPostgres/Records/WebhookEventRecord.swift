@@ -93,15 +93,24 @@ extension IngestSession {
     public func insertWebhookEvents(_ events: [NewWebhookEvent], processing: WebhookProcessPayload.Type) async throws -> Set<UUID> {
         guard !events.isEmpty else { return [] }
         let statement = InsertWebhookEventsStatement(events, jobKind: processing.kind, maxAttempts: processing.maxAttempts)
-        let inserted = Set(try await connection.guardedAutocommit(statement, logger: logger))
+        let inserted = Set(try await connection.guardedAutocommit(statement, statements, logger: logger))
         return inserted
     }
 
 }
 
-/// The ingest hot path's statement, prepared once per connection so PostgreSQL plans it once.
+/// The ingest hot path's statement, prepared once per connection so PostgreSQL plans it once (`StatementPreparation`).
+///
+/// It turns the ingest mode on itself, for its own transaction alone (`set_config(..., true)` in an autocommitted
+/// statement lasts until that statement commits): the row-level security policies that name `app_is_ingest()` then
+/// let it write any tenant's events and jobs, and the mode cannot outlive it on the session, which a pooler in
+/// transaction mode (PgBouncer) hands to others. A login parameter (`app.ingest=on` for the whole session, as before)
+/// is what PgBouncer refuses, and setting the mode in a statement of its own would take an explicit transaction:
+/// BEGIN, set, insert, COMMIT, twice the round trips of this one. The setting is a filter on each source row, and
+/// a volatile filter runs before its row reaches the insert (never hoisted into a one-time test, and `IS NOT NULL`
+/// keeps the row estimate as it was), so every policy check sees the mode on.
 struct InsertWebhookEventsStatement: PostgresPreparedStatement {
-    static let name = "switchyard_insert_webhook_events_v1"
+    static let name = "switchyard_insert_webhook_events_v2"
     // postgres-nio binds no arrays of optionals: '' and the nil UUID stand for NULL. Job ids are made by the
     // caller so they are time-ordered like every other id.
     static let sql = """
@@ -109,6 +118,7 @@ struct InsertWebhookEventsStatement: PostgresPreparedStatement {
             INSERT INTO webhook_events (tenant_id, id, source_id, event_id, event_type, integration_id, headers, body)
             SELECT t, i, s, e, nullif(ty, ''), nullif(ig, '00000000-0000-0000-0000-000000000000'::uuid), h::jsonb, b
               FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::uuid[], $7::text[], $8::bytea[]) AS x(t, i, s, e, ty, ig, h, b)
+             WHERE set_config('app.ingest', 'on', true) IS NOT NULL
             ON CONFLICT (tenant_id, source_id, event_id) DO NOTHING
             RETURNING tenant_id, id
         ), new_jobs AS (

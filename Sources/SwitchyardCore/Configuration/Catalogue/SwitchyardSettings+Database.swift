@@ -45,4 +45,9 @@ extension SwitchyardSettings {
         in: 100...600_000,
         "the same for one webhook ingest batch; with the acquire timeout it bounds how long a provider waits for a 503"
     )
+    public static let databasePreparedStatements = FlagSetting(
+        "SWITCHYARD_DATABASE_PREPARED_STATEMENTS",
+        default: true,
+        "prepare the hot statements (claim, completion, ingest, sync page) once per connection; `false` behind PgBouncer before 1.21 in transaction pooling mode"
+    )
 }

@@ -7,7 +7,7 @@ public enum SwitchyardSettings {
 
     public static let general: [any ConfigurationSetting] = [
         databaseURL, migrationDatabaseURL, databaseMaxConnections, databaseStatementTimeoutMilliseconds,
-        databaseAcquireTimeoutMilliseconds, databaseCallTimeoutMilliseconds, databaseIngestTimeoutMilliseconds,
+        databaseAcquireTimeoutMilliseconds, databaseCallTimeoutMilliseconds, databaseIngestTimeoutMilliseconds, databasePreparedStatements,
         httpHost, httpPort, tlsCertificatePath, tlsPrivateKeyPath, httpIdleTimeoutSeconds,
         adminKey, maxBodyBytes, maxPageSize, rateLimitPerSecond, rateLimitBurst, keyringFile, keyring,
         keyProvider, awsKMSKeyID, awsKMSRegion, awsKMSEndpoint,
