@@ -11,7 +11,10 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run a benchmark.",
-        subcommands: [Queue.self, BenchIngestCommand.self, BenchSyncCommand.self, BenchFanoutCommand.self, BenchWorkflowCommand.self]
+        subcommands: [
+            Queue.self, BenchIngestCommand.self, BenchSyncCommand.self, BenchFanoutCommand.self, BenchWorkflowCommand.self,
+            BenchExecutorsCommand.self,
+        ]
     )
 
     struct Queue: AsyncParsableCommand {

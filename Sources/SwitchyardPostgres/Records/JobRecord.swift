@@ -338,3 +338,19 @@ extension TenantTransaction {
             .decode(Int.self).collect().first ?? 0
     }
 }
+
+// For `bench executors` (SwitchyardBenchmarks): `package`, not part of what the module exposes.
+extension QueueTransaction {
+    /// How many jobs of each of `tenants` have succeeded.
+    package func succeededJobs(of tenants: [TenantID]) async throws -> [TenantID: Int] {
+        let rows = try await query(
+            "SELECT tenant_id, count(*)::int FROM jobs WHERE tenant_id = ANY(\(tenants.map(\.rawValue))) AND state = 'succeeded' GROUP BY tenant_id"
+        ).decode((UUID, Int).self).collect()
+        return Dictionary(uniqueKeysWithValues: rows.map { (TenantID($0.0), $0.1) })
+    }
+
+    /// The process id of this connection's PostgreSQL backend (its parent is the server's postmaster).
+    package func backendProcessID() async throws -> Int32 {
+        try await query("SELECT pg_backend_pid()").decode(Int32.self).collect().first ?? 0
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+
+/// CPU time read from `/proc` (Linux): where a benchmark's time went, by process.
+enum ProcessCPU {
+    /// Clock ticks per second of `/proc`'s CPU figures.
+    static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+
+    /// User plus system CPU seconds `pid` has used so far; nil when it is gone.
+    static func seconds(of pid: Int32) -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let end = stat.lastIndex(of: ")")
+        else { return nil }
+        // Fields after the command's closing parenthesis: state is field 3, utime 14 and stime 15.
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / ticksPerSecond
+    }
+
+    /// The parent of `pid`, from `/proc`; nil when it is gone.
+    static func parent(of pid: Int32) -> Int32? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let end = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        return fields.count > 1 ? Int32(fields[1]) : nil
+    }
+
+    /// `pid` and its children: a PostgreSQL server's postmaster and its backends and workers.
+    static func family(of pid: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return [pid] + entries.compactMap { entry in Int32(entry).flatMap { parent(of: $0) == pid ? $0 : nil } }
+    }
+
+    /// CPU seconds the whole machine spent busy (all but idle and iowait), summed over its cores.
+    static func machineBusySeconds() -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+            let line = stat.split(separator: "\n").first, line.hasPrefix("cpu ")
+        else { return 0 }
+        let values = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard values.count >= 5 else { return 0 }
+        return (values.reduce(0, +) - values[3] - values[4]) / ticksPerSecond
+    }
+}
