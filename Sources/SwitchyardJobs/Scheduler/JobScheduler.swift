@@ -158,7 +158,7 @@ public struct JobScheduler: Service {
     }
 
     /// Counts the queue for the depth metric (and the disabled destinations), prunes finished jobs, webhook events and deleted sync records past their
-    /// retention and scores integrations' health.
+    /// retention and rate limit buckets that are full again, and scores integrations' health.
     public func housekeeping() async throws {
         let depth = try await database.withQueue(logger: logger) { try await $0.queueDepth() }
         metrics?.setQueueDepth(depth.map { (kind: $0.kind, state: $0.state.rawValue, count: $0.count) })
@@ -192,6 +192,8 @@ public struct JobScheduler: Service {
             if deleted < 5000 { break }
         }
         if prunedRecords > 0 { logger.info("pruned deleted sync records past their retention", metadata: ["count": "\(prunedRecords)"]) }
+        // Rate limit buckets that are full again mean the same as none (migration 0033): quietly, they come and go.
+        while try await database.withRateLimiter(logger: logger, { try await $0.pruneFullBuckets() }) >= 5000 {}
         let changed = try await IntegrationHealthScoring(database: database, metrics: metrics).run(logger: logger)
         if changed > 0 { logger.info("integration health changed", metadata: ["count": "\(changed)"]) }
     }
