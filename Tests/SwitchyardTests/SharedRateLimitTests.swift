@@ -135,14 +135,26 @@ struct SharedRateLimitTests {
             let limit = Double(burst) + Double(rate) * seconds
             let tolerance = 2 * lease
             let counts = tally.counts
+            var leases: [String: Double] = [:]
+            for port in ports {
+                let answer = try await LoopbackHTTP(client: client, port: port).send(.GET, "/metrics")
+                for sample in try MetricsTests.Exposition(parsing: answer.body).samples where sample.name == "switchyard_rate_limit_leases_total" {
+                    leases[sample.labels["outcome"] ?? "", default: 0] += sample.value
+                }
+            }
+            let statements = leases.values.reduce(0, +)
             print(
                 "shared rate limit: \(counts.admitted) admitted (\(counts.admittedPerServer)), \(counts.refused) refused in \(elapsed); "
-                    + "limit \(limit), tolerance \(tolerance), per-process limits would allow \(2 * limit)"
+                    + "limit \(limit), tolerance \(tolerance), per-process limits would allow \(2 * limit); leases \(leases)"
             )
             #expect(Double(counts.admitted) <= limit + Double(tolerance), "admitted \(counts.admitted) over \(elapsed)")
             #expect(counts.admitted >= burst, "the shared budget under-admitted: \(counts.admitted)")
             #expect(counts.admittedPerServer.allSatisfy { $0 > 0 }, "each process admits some: \(counts.admittedPerServer)")
             #expect(counts.refused > 0)
+            // Off the hot path: a lease serves `lease` requests, and a key over its limit is refused from memory.
+            #expect(leases["failed", default: 0] == 0)
+            #expect(leases["granted", default: 0] <= Double(counts.admitted / lease + 2), "\(leases)")
+            #expect(statements * 5 < Double(counts.admitted + counts.refused), "\(leases) for \(counts.admitted + counts.refused) requests")
             #expect(counts.other.isEmpty, "answers neither 200 nor 429: \(counts.other.prefix(5))")
             #expect(counts.badRefusals.isEmpty, "429s without Retry-After or problem+json: \(counts.badRefusals.prefix(5))")
         } catch {
@@ -156,7 +168,9 @@ struct SharedRateLimitTests {
         }
     }
 
-    @Test("when the shared buckets cannot be written the API still answers, limited by each process alone, and says so in /metrics")
+    @Test(
+        "when the shared buckets cannot be written the API still answers, limited by each process alone, says so in /metrics, and uses them again once repaired"
+    )
     func failsOpen() async throws {
         var environment = try await TestEnvironment.make()
         environment.configuration.limits.rateLimitPerSecond = 1
@@ -165,6 +179,7 @@ struct SharedRateLimitTests {
             try await connection.query("REVOKE ALL ON rate_limit_buckets FROM switchyard_app", logger: environment.logger)
         }
         let metrics = MetricsRegistry(version: "test")
+        let owner = environment
         try await environment.withApp(metrics: metrics) { (client: any TestClientProtocol) async throws in
             let tenant = try await client.makeTenant(slug: "fail-open")
             var statuses: [HTTPResponse.Status] = []
@@ -179,14 +194,24 @@ struct SharedRateLimitTests {
             let response = try #require(limited, "the per-process limiter still applies: \(statuses)")
             #expect(response.headers[.retryAfter].flatMap { Int($0) } != nil)
             #expect(response.headers[.contentType] == "application/problem+json")
-            let exposition = try MetricsTests.Exposition(parsing: String(decoding: metrics.render(), as: UTF8.self))
-            func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
-                exposition.samples.first { $0.name == name && $0.labels == labels }?.value
+            func value(_ name: String, _ labels: [String: String] = [:]) throws -> Double? {
+                let exposition = try MetricsTests.Exposition(parsing: String(decoding: metrics.render(), as: UTF8.self))
+                return exposition.samples.first { $0.name == name && $0.labels == labels }?.value
             }
             // One failed lease, and another each time the buckets are tried again (every 5 s) on a slow machine.
-            #expect((value("switchyard_rate_limit_leases_total", ["outcome": "failed"]) ?? 0) >= 1)
-            #expect(value("switchyard_rate_limit_leases_total", ["outcome": "granted"]) == 0)
-            #expect(value("switchyard_rate_limit_local_decisions_total") == Double(statuses.count))
+            #expect(try (value("switchyard_rate_limit_leases_total", ["outcome": "failed"]) ?? 0) >= 1)
+            #expect(try value("switchyard_rate_limit_leases_total", ["outcome": "granted"]) == 0)
+            #expect(try value("switchyard_rate_limit_local_decisions_total") == Double(statuses.count))
+
+            // Repaired, the buckets are tried again after `retryInterval` by one request in the background, and the
+            // key is limited through them from then on.
+            try await owner.withOwnerConnection { connection in
+                try await connection.query("GRANT SELECT, INSERT, UPDATE, DELETE ON rate_limit_buckets TO switchyard_app", logger: owner.logger)
+            }
+            try await eventually("a lease is granted again", timeout: SharedRateLimiter.retryInterval + .seconds(15)) {
+                _ = try await client.request(.get, "/v1/me", key: tenant.key)
+                return try (value("switchyard_rate_limit_leases_total", ["outcome": "granted"]) ?? 0) >= 1
+            }
         }
     }
 }
