@@ -16,13 +16,15 @@ import Synchronization
 /// small too: tokens leased and not used (a process whose traffic stopped) are lost, at most N x leaseSize a second.
 ///
 /// **Lease size** (`leaseSize(ratePerSecond:burst:)`): ceil(rate / 16), so that a key at its full rate costs one
-/// process about 16 lease statements a second, at least 1 and at most half the burst, so that the tolerance above
+/// process about 16 lease transactions a second, at least 1 and at most half the burst, so that the tolerance above
 /// stays within a burst for two processes. The defaults (50/s, burst 100) lease 4 tokens; 20/s lease 2.
 ///
 /// **At the limit.** A lease is all or nothing: a bucket holding fewer than `leaseSize` tokens grants none and says
 /// when it will hold enough; until then this process answers 429 for the key from memory, with `Retry-After` that
-/// wait rounded up to whole seconds (at least 1). A key over its limit therefore costs each process at most
-/// rate / leaseSize statements a second, however fast it is hammered.
+/// wait rounded up to whole seconds (at least 1). A process asks again only when the bucket could grant a lease, so
+/// its refused leases are at most one more than the leases the others were granted meanwhile: a key hammered through
+/// N processes costs about (N + 1) x rate / leaseSize lease transactions a second however many requests it sends
+/// (the two-process test: 69 for some 1,700 requests in 2 s at 20/s).
 ///
 /// **When PostgreSQL does not answer** (down, the pool exhausted past its acquire deadline, the table broken), the
 /// limiter fails open to a per-process GCRA limiter with the same rate and burst (`RateLimiter`): requests are never
