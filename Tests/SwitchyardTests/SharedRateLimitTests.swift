@@ -214,6 +214,30 @@ struct SharedRateLimitTests {
             }
         }
     }
+
+    @Test("SWITCHYARD_RATE_LIMIT_SCOPE=process limits each key in the process alone and writes no bucket")
+    func processScope() async throws {
+        var environment = try await TestEnvironment.make()
+        environment.configuration.limits.rateLimitPerSecond = 1
+        environment.configuration.limits.rateLimitBurst = 3
+        environment.configuration.limits.rateLimitScope = .process
+        let metrics = MetricsRegistry(version: "test")
+        try await environment.withApp(metrics: metrics) { (client: any TestClientProtocol) async throws in
+            let tenant = try await client.makeTenant(slug: "process-scope")
+            var statuses: [HTTPResponse.Status] = []
+            for _ in 0..<50 where statuses.last != .tooManyRequests {
+                statuses.append(try await client.request(.get, "/v1/me", key: tenant.key).status)
+            }
+            #expect(statuses.prefix(3).allSatisfy { $0 == .ok } && statuses.last == .tooManyRequests, "\(statuses)")
+            let exposition = try MetricsTests.Exposition(parsing: String(decoding: metrics.render(), as: UTF8.self))
+            let leases = exposition.samples.filter { $0.name == "switchyard_rate_limit_leases_total" }.map(\.value).reduce(0, +)
+            #expect(leases == 0)
+        }
+        let rows = try await environment.withOwnerConnection { connection in
+            try await connection.query("SELECT count(*)::int FROM rate_limit_buckets", logger: environment.logger).decode(Int.self).collect()
+        }
+        #expect(rows == [0])
+    }
 }
 
 /// What the senders of `twoProcessesShareOneLimit` got back.
