@@ -142,19 +142,23 @@ struct SharedRateLimitTests {
                     leases[sample.labels["outcome"] ?? "", default: 0] += sample.value
                 }
             }
-            let statements = leases.values.reduce(0, +)
             print(
                 "shared rate limit: \(counts.admitted) admitted (\(counts.admittedPerServer)), \(counts.refused) refused in \(elapsed); "
                     + "limit \(limit), tolerance \(tolerance), per-process limits would allow \(2 * limit); leases \(leases)"
             )
             #expect(Double(counts.admitted) <= limit + Double(tolerance), "admitted \(counts.admitted) over \(elapsed)")
-            #expect(counts.admitted >= burst, "the shared budget under-admitted: \(counts.admitted)")
+            // At most a lease per process is stranded where the next request does not go.
+            let total = counts.admitted + counts.refused
+            #expect(counts.admitted >= min(burst, total) - tolerance, "the shared budget under-admitted: \(counts.admitted) of \(total)")
             #expect(counts.admittedPerServer.allSatisfy { $0 > 0 }, "each process admits some: \(counts.admittedPerServer)")
             #expect(counts.refused > 0)
-            // Off the hot path: a lease serves `lease` requests, and a key over its limit is refused from memory.
+            // Off the hot path, however many requests are sent: a lease serves `lease` requests (only the last one of
+            // each process may go unused), and a process asks again after a refusal only once the bucket could grant,
+            // so between two of its refused leases some lease was granted.
+            let granted = leases["granted", default: 0]
             #expect(leases["failed", default: 0] == 0)
-            #expect(leases["granted", default: 0] <= Double(counts.admitted / lease + 2), "\(leases)")
-            #expect(statements * 5 < Double(counts.admitted + counts.refused), "\(leases) for \(counts.admitted + counts.refused) requests")
+            #expect(granted <= Double(counts.admitted / lease + 2), "\(leases)")
+            #expect(leases["exhausted", default: 0] <= 2 * (granted + 1), "\(leases)")
             #expect(counts.other.isEmpty, "answers neither 200 nor 429: \(counts.other.prefix(5))")
             #expect(counts.badRefusals.isEmpty, "429s without Retry-After or problem+json: \(counts.badRefusals.prefix(5))")
         } catch {
