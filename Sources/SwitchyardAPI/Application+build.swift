@@ -71,7 +71,13 @@ public func buildRouter(_ dependencies: APIDependencies) -> Router<AppRequestCon
     let v1 = router.group("v1").add(
         middleware: AuthenticationMiddleware(
             authenticator: authenticator,
-            rateLimiter: RateLimiter(ratePerSecond: limits.rateLimitPerSecond, burst: limits.rateLimitBurst),
+            rateLimiter: SharedRateLimiter(
+                ratePerSecond: limits.rateLimitPerSecond,
+                burst: limits.rateLimitBurst,
+                scope: limits.rateLimitScope,
+                database: database,
+                metrics: dependencies.metrics.rateLimits
+            ),
             usage: dependencies.usage
         )
     )

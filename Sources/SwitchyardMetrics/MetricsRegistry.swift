@@ -13,6 +13,7 @@ public final class MetricsRegistry: Sendable {
     public let webhooks: WebhookMetrics
     public let deliveries: DeliveryMetrics
     public let workflows: WorkflowMetrics
+    public let rateLimits: RateLimitMetrics
 
     public init(version: String) {
         let registry = PrometheusCollectorRegistry()
@@ -24,6 +25,7 @@ public final class MetricsRegistry: Sendable {
         self.webhooks = WebhookMetrics(registry: registry)
         self.deliveries = DeliveryMetrics(registry: registry)
         self.workflows = WorkflowMetrics(registry: registry)
+        self.rateLimits = RateLimitMetrics(registry: registry)
         registry.makeGauge(
             descriptor: .switchyard("build", unit: "info", help: "Build information; the value is always 1."),
             labels: [("version", version), ("swift", Self.swiftVersion)]

@@ -2,7 +2,8 @@ import Synchronization
 
 /// A per-key rate limit using the generic cell rate algorithm (GCRA): a steady `ratePerSecond` with bursts
 /// of up to `burst` requests. One timestamp per key, no timers. Limits are per process; with N `serve`
-/// replicas a key may reach N times the rate.
+/// replicas a key may reach N times the rate. `SharedRateLimiter` uses it for the operator's key, for tenant keys
+/// when `SWITCHYARD_RATE_LIMIT_SCOPE` is `process`, and while the shared buckets are unreachable.
 public final class RateLimiter: Sendable {
     public enum Decision: Equatable, Sendable {
         case allowed

@@ -9,7 +9,7 @@ import SwitchyardCore
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let authenticator: Authenticator
-    let rateLimiter: RateLimiter
+    let rateLimiter: SharedRateLimiter
     /// Counts each tenant's authenticated requests by status class (`GET /v1/metrics/usage`).
     let usage: UsageMeter?
 
@@ -26,33 +26,35 @@ struct AuthenticationMiddleware: RouterMiddleware {
         let token = header.dropFirst(7).drop(while: { $0 == " " })
         var context = context
         let principal = try await authenticator.authenticate(bearer: token, logger: context.logger)
-        let limiterKey: String
         switch principal {
         case .operator:
-            limiterKey = "operator"
+            break
         case .tenant(let caller):
-            limiterKey = caller.key.id.lowercasedString
             context.logger[metadataKey: "tenant_id"] = .string(caller.tenantID.description)
             context.logger[metadataKey: "api_key"] = .string(caller.key.displayPrefix)
             if let usage {
                 return try await Self.counting(usage, tenant: caller.tenantID) {
-                    try await admit(limiterKey, principal: principal, request: request, context: context, next: next)
+                    try await admit(principal, request: request, context: context, next: next)
                 }
             }
         }
-        return try await admit(limiterKey, principal: principal, request: request, context: context, next: next)
+        return try await admit(principal, request: request, context: context, next: next)
     }
 
     /// Applies the key's rate limit, then calls the route as `principal`.
     private func admit(
-        _ limiterKey: String,
-        principal: Principal,
+        _ principal: Principal,
         request: Request,
         context: Context,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         var context = context
-        if case .limited(let seconds) = rateLimiter.check(limiterKey) {
+        let decision =
+            switch principal {
+            case .operator: rateLimiter.checkOperator()
+            case .tenant(let caller): await rateLimiter.check(tenant: caller.tenantID, apiKey: caller.key.id, logger: context.logger)
+            }
+        if case .limited(let seconds) = decision {
             throw SwitchyardError(
                 .rateLimited(retryAfterSeconds: seconds),
                 code: "rate-limited",

@@ -62,7 +62,8 @@ extension SwitchyardConfiguration {
                 maxBodyBytes: try settings.value(S.maxBodyBytes),
                 maxPageSize: maxPageSize,
                 rateLimitPerSecond: Double(try settings.value(S.rateLimitPerSecond)),
-                rateLimitBurst: try settings.value(S.rateLimitBurst)
+                rateLimitBurst: try settings.value(S.rateLimitBurst),
+                rateLimitScope: try settings.value(S.rateLimitScope)
             ),
             logging: logging,
             adminKey: adminKey,

@@ -187,20 +187,32 @@ public struct LimitsConfiguration: Sendable {
     public var defaultPageSize: Int
     public var rateLimitPerSecond: Double
     public var rateLimitBurst: Int
+    /// Whether a tenant key's rate limit holds across all `serve` processes or in each one.
+    public var rateLimitScope: RateLimitScope
 
     public init(
         maxBodyBytes: Int = SwitchyardSettings.maxBodyBytes.defaultValue,
         maxPageSize: Int = SwitchyardSettings.maxPageSize.defaultValue,
         defaultPageSize: Int = 20,
         rateLimitPerSecond: Double = Double(SwitchyardSettings.rateLimitPerSecond.defaultValue),
-        rateLimitBurst: Int = SwitchyardSettings.rateLimitBurst.defaultValue
+        rateLimitBurst: Int = SwitchyardSettings.rateLimitBurst.defaultValue,
+        rateLimitScope: RateLimitScope = SwitchyardSettings.rateLimitScope.defaultValue
     ) {
         self.maxBodyBytes = maxBodyBytes
         self.maxPageSize = maxPageSize
         self.defaultPageSize = min(defaultPageSize, maxPageSize)
         self.rateLimitPerSecond = rateLimitPerSecond
         self.rateLimitBurst = rateLimitBurst
+        self.rateLimitScope = rateLimitScope
     }
+}
+
+/// Where a tenant key's request budget lives (`SWITCHYARD_RATE_LIMIT_SCOPE`).
+public enum RateLimitScope: String, Sendable, CaseIterable {
+    /// One budget per key for all `serve` processes, leased in small batches from PostgreSQL (issue 18).
+    case shared
+    /// One budget per key in each process: N processes allow N times the rate.
+    case process
 }
 
 public struct LoggingConfiguration: Sendable {

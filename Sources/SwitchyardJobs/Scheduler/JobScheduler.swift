@@ -158,7 +158,7 @@ public struct JobScheduler: Service {
     }
 
     /// Counts the queue for the depth metric (and the disabled destinations), prunes finished jobs, webhook events and deleted sync records past their
-    /// retention and expired Idempotency-Keys, and scores integrations' health.
+    /// retention, expired Idempotency-Keys and rate limit buckets that are full again, and scores integrations' health.
     public func housekeeping() async throws {
         let depth = try await database.withQueue(logger: logger) { try await $0.queueDepth() }
         metrics?.setQueueDepth(depth.map { (kind: $0.kind, state: $0.state.rawValue, count: $0.count) })
@@ -199,6 +199,8 @@ public struct JobScheduler: Service {
             if deleted < 5000 { break }
         }
         if prunedKeys > 0 { logger.info("pruned expired idempotency keys", metadata: ["count": "\(prunedKeys)"]) }
+        // Rate limit buckets that are full again mean the same as none (migration 0033): quietly, they come and go.
+        while try await database.withRateLimiter(logger: logger, { try await $0.pruneFullBuckets() }) >= 5000 {}
         let changed = try await IntegrationHealthScoring(database: database, metrics: metrics).run(logger: logger)
         if changed > 0 { logger.info("integration health changed", metadata: ["count": "\(changed)"]) }
     }

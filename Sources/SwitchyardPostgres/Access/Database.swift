@@ -155,6 +155,17 @@ public struct Database: Sendable, Service {
         }
     }
 
+    /// Runs `body` in a transaction of the API's rate limiter: it may lease tokens from and prune `rate_limit_buckets`
+    /// of every tenant (its policy names `app_is_rate_limiter()`), and see nothing else.
+    public func withRateLimiter<Result: Sendable>(
+        logger: Logger,
+        _ body: (RateLimiterTransaction) async throws -> Result
+    ) async throws -> Result {
+        try await transaction(enabling: "app.rate_limiter", logger: logger) { connection in
+            try await body(RateLimiterTransaction(connection: connection, logger: logger))
+        }
+    }
+
     /// Holds one pooled connection and calls `onNotification` for each NOTIFY on `channel` until
     /// the task is cancelled or the connection fails (which throws, so the caller can reconnect).
     public func listen(channel: String, logger: Logger, onNotification: @Sendable () -> Void) async throws {

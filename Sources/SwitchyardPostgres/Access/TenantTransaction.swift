@@ -58,6 +58,13 @@ public struct UsageWriterTransaction: ConnectionScope {
     let logger: Logger
 }
 
+/// A transaction of the API's rate limiter (`app.rate_limiter = on`): leases tokens from every tenant's per-key
+/// buckets and prunes full ones; it sees nothing else of any tenant.
+public struct RateLimiterTransaction: ConnectionScope {
+    let connection: PostgresConnection
+    let logger: Logger
+}
+
 /// Read-only questions about the schema and the connected role, asked without any tenant.
 public struct CatalogReader: Sendable {
     let connection: PostgresConnection

@@ -35,12 +35,17 @@ extension SwitchyardSettings {
         "SWITCHYARD_RATE_LIMIT_PER_SECOND",
         default: 50,
         in: 1...1_000_000,
-        "per-key request rate (429 with `Retry-After` above it)"
+        "per-key request rate (429 with `Retry-After` above it), for all `serve` processes together unless `SWITCHYARD_RATE_LIMIT_SCOPE` is `process`"
     )
     public static let rateLimitBurst = IntegerSetting(
         "SWITCHYARD_RATE_LIMIT_BURST",
         default: 100,
         in: 1...1_000_000,
         "requests a key may make at once before the rate applies"
+    )
+    public static let rateLimitScope = ChoiceSetting<RateLimitScope>(
+        "SWITCHYARD_RATE_LIMIT_SCOPE",
+        default: .shared,
+        "`shared`: a tenant key's budget holds across all `serve` processes (leased from PostgreSQL a few tokens at a time, see \"Rate limits\"); `process`: each process grants the whole budget"
     )
 }

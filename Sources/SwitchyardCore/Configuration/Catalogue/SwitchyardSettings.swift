@@ -9,7 +9,7 @@ public enum SwitchyardSettings {
         databaseURL, migrationDatabaseURL, databaseMaxConnections, databaseStatementTimeoutMilliseconds,
         databaseAcquireTimeoutMilliseconds, databaseCallTimeoutMilliseconds, databaseIngestTimeoutMilliseconds, databasePreparedStatements,
         httpHost, httpPort, tlsCertificatePath, tlsPrivateKeyPath, httpIdleTimeoutSeconds,
-        adminKey, maxBodyBytes, maxPageSize, rateLimitPerSecond, rateLimitBurst, keyringFile, keyring,
+        adminKey, maxBodyBytes, maxPageSize, rateLimitPerSecond, rateLimitBurst, rateLimitScope, keyringFile, keyring,
         keyProvider, awsKMSKeyID, awsKMSRegion, awsKMSEndpoint,
         outboundConnectTimeoutMilliseconds, outboundReadTimeoutMilliseconds, outboundAttemptTimeoutMilliseconds,
         outboundMaxResponseBytes, outboundMaxRateLimitWaitMilliseconds, outboundBreakerFailures,

@@ -1,0 +1,277 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import PostgresNIO
+import SwitchyardAPI
+import SwitchyardCore
+import SwitchyardDevCluster
+import SwitchyardJobs
+import SwitchyardMetrics
+import SwitchyardPostgres
+import SwitchyardTestSupport
+import Synchronization
+import Testing
+
+/// A tenant key's API rate limit holds across `serve` processes sharing one PostgreSQL (issue 18), within the
+/// tolerance `SharedRateLimiter` states: burst + rate x T + N x lease size over any T.
+@Suite("Rate limits shared across processes (issue 18)")
+struct SharedRateLimitTests {
+    @Test(
+        "the lease size is ceil(rate / 16), at least 1 and at most half the burst",
+        arguments: [(50.0, 100, 4), (20, 20, 2), (1, 5, 1), (1000, 100, 50), (10_000, 10_000, 625), (100, 1, 1), (100, 3, 1)]
+    )
+    func leaseSize(rate: Double, burst: Int, expected: Int) {
+        #expect(SharedRateLimiter.leaseSize(ratePerSecond: rate, burst: burst) == expected)
+    }
+
+    @Test(
+        "a lease is all or nothing from a bucket that starts full and refills by elapsed time; only the limiter sees buckets; housekeeping prunes full ones"
+    )
+    func leasesFromTheBucket() async throws {
+        let environment = try await TestEnvironment.make()
+        let logger = environment.logger
+        try await environment.withDatabase { database in
+            let tenant = try await database.withOperator(logger: logger) { try await $0.createTenant(slug: "buckets", name: "buckets") }.id
+            let key = UUID()
+            let lease = { @Sendable in
+                try await database.withRateLimiter(logger: logger) {
+                    try await $0.lease(tenant: tenant, apiKey: key, tokens: 4, ratePerSecond: 1, burst: 10)
+                }
+            }
+            let first = try await lease()
+            #expect(first.granted == 4)
+            #expect(abs(first.tokensLeft - 6) < 0.1)
+            #expect(try await lease().granted == 4)
+            let refused = try await lease()
+            #expect(refused.granted == 0, "\(refused)")
+            #expect(refused.tokensLeft > 1.9 && refused.tokensLeft < 3, "\(refused)")
+
+            // Only the limiter sees the rows: not the tenant itself, not the operator.
+            let seen = try await TestEnvironment.withConnection(to: environment.applicationURL, logger: logger) { connection in
+                var seen: [String: Int] = [:]
+                for (name, setting, value) in [
+                    ("tenant", "app.tenant_id", tenant.description), ("operator", "app.operator", "on"), ("limiter", "app.rate_limiter", "on"),
+                ] {
+                    try await connection.query("BEGIN", logger: logger)
+                    try await connection.query("SELECT set_config(\(setting), \(value), true)", logger: logger)
+                    seen[name] = try await connection.query("SELECT count(*)::int FROM rate_limit_buckets", logger: logger).decode(Int.self).collect()
+                        .first
+                    try await connection.query("COMMIT", logger: logger)
+                }
+                return seen
+            }
+            #expect(seen == ["tenant": 0, "operator": 0, "limiter": 1])
+            #expect(try await database.withRateLimiter(logger: logger) { try await $0.pruneFullBuckets() } == 0)
+            try await environment.withOwnerConnection { connection in
+                try await connection.query("UPDATE rate_limit_buckets SET full_at = now() - interval '1 second'", logger: logger)
+            }
+            // The scheduler's housekeeping prunes them.
+            try await JobScheduler(database: database, options: SchedulerOptions(fastJobsSettings()), metrics: nil, logger: logger).housekeeping()
+            let rows = try await environment.withOwnerConnection { connection in
+                try await connection.query("SELECT count(*)::int FROM rate_limit_buckets", logger: logger).decode(Int.self).collect()
+            }
+            #expect(rows == [0])
+            // Gone means full again.
+            let afresh = try await lease()
+            #expect(afresh.granted == 4 && abs(afresh.tokensLeft - 6) < 0.1, "\(afresh)")
+        }
+    }
+
+    @Test("two serve processes on one database admit one key's requests within burst + rate x T + 2 x lease, and refuse the rest with 429")
+    func twoProcessesShareOneLimit() async throws {
+        let rate = 20
+        let burst = 20
+        let environment = try await TestEnvironment.make()
+        let settings = [
+            "SWITCHYARD_ADMIN_KEY": TestEnvironment.adminKey, "SWITCHYARD_RATE_LIMIT_PER_SECOND": "\(rate)",
+            "SWITCHYARD_RATE_LIMIT_BURST": "\(burst)",
+        ]
+        let ports = [try LocalPostgresCluster.freeLoopbackPort(), try LocalPostgresCluster.freeLoopbackPort()]
+        let processes = try ports.map { port in
+            try SwitchyardProcess(["serve"], environment: environment, settings: settings.merging(["SWITCHYARD_HTTP_PORT": "\(port)"]) { $1 })
+        }
+        let client = HTTPClient.forLoad(connections: 16)
+        do {
+            for (port, process) in zip(ports, processes) {
+                do {
+                    try await LoopbackHTTP(client: client, port: port).waitUntilReady()
+                } catch {
+                    Issue.record("serve on \(port) did not become ready: \(process.output.suffix(2000))")
+                    throw error
+                }
+            }
+            let (_, key) = try await client.makeTenant(port: ports[0], slug: "shared-limit")
+
+            let tally = Tally()
+            let started = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { senders in
+                for sender in 0..<8 {
+                    senders.addTask {
+                        var turn = sender
+                        while ContinuousClock.now - started < .seconds(2) {
+                            turn += 1
+                            let server = turn % 2
+                            var request = HTTPClientRequest(url: "http://127.0.0.1:\(ports[server])/v1/me")
+                            request.headers.add(name: "Authorization", value: "Bearer \(key)")
+                            let response = try await client.execute(request, timeout: .seconds(10))
+                            let body = try await response.body.collect(upTo: 1 << 16)
+                            tally.record(
+                                server: server,
+                                status: Int(response.status.code),
+                                retryAfter: response.headers.first(name: "Retry-After"),
+                                contentType: response.headers.first(name: "Content-Type"),
+                                body: String(buffer: body)
+                            )
+                        }
+                    }
+                }
+                try await senders.waitForAll()
+            }
+            let elapsed = ContinuousClock.now - started
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let lease = SharedRateLimiter.leaseSize(ratePerSecond: Double(rate), burst: burst)
+            let limit = Double(burst) + Double(rate) * seconds
+            let tolerance = 2 * lease
+            let counts = tally.counts
+            var leases: [String: Double] = [:]
+            for port in ports {
+                let answer = try await LoopbackHTTP(client: client, port: port).send(.GET, "/metrics")
+                for sample in try MetricsTests.Exposition(parsing: answer.body).samples where sample.name == "switchyard_rate_limit_leases_total" {
+                    leases[sample.labels["outcome"] ?? "", default: 0] += sample.value
+                }
+            }
+            print(
+                "shared rate limit: \(counts.admitted) admitted (\(counts.admittedPerServer)), \(counts.refused) refused in \(elapsed); "
+                    + "limit \(limit), tolerance \(tolerance), per-process limits would allow \(2 * limit); leases \(leases)"
+            )
+            #expect(Double(counts.admitted) <= limit + Double(tolerance), "admitted \(counts.admitted) over \(elapsed)")
+            // At most a lease per process is stranded where the next request does not go.
+            let total = counts.admitted + counts.refused
+            #expect(counts.admitted >= min(burst, total) - tolerance, "the shared budget under-admitted: \(counts.admitted) of \(total)")
+            #expect(counts.admittedPerServer.allSatisfy { $0 > 0 }, "each process admits some: \(counts.admittedPerServer)")
+            #expect(counts.refused > 0)
+            // Off the hot path, however many requests are sent: a lease serves `lease` requests (only the last one of
+            // each process may go unused), and a process asks again after a refusal only once the bucket could grant,
+            // so between two of its refused leases some lease was granted.
+            let granted = leases["granted", default: 0]
+            #expect(leases["failed", default: 0] == 0)
+            #expect(granted <= Double(counts.admitted / lease + 2), "\(leases)")
+            #expect(leases["exhausted", default: 0] <= 2 * (granted + 1), "\(leases)")
+            #expect(counts.other.isEmpty, "answers neither 200 nor 429: \(counts.other.prefix(5))")
+            #expect(counts.badRefusals.isEmpty, "429s without Retry-After or problem+json: \(counts.badRefusals.prefix(5))")
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+        for process in processes {
+            process.signal(SIGTERM)
+            _ = try await process.waitForExit()
+        }
+    }
+
+    @Test(
+        "when the shared buckets cannot be written the API still answers, limited by each process alone, says so in /metrics, and uses them again once repaired"
+    )
+    func failsOpen() async throws {
+        var environment = try await TestEnvironment.make()
+        environment.configuration.limits.rateLimitPerSecond = 1
+        environment.configuration.limits.rateLimitBurst = 5
+        try await environment.withOwnerConnection { connection in
+            try await connection.query("REVOKE ALL ON rate_limit_buckets FROM switchyard_app", logger: environment.logger)
+        }
+        let metrics = MetricsRegistry(version: "test")
+        let owner = environment
+        try await environment.withApp(metrics: metrics) { (client: any TestClientProtocol) async throws in
+            let tenant = try await client.makeTenant(slug: "fail-open")
+            var statuses: [HTTPResponse.Status] = []
+            var limited: TestResponse?
+            for _ in 0..<50 where limited == nil {
+                let response = try await client.request(.get, "/v1/me", key: tenant.key)
+                statuses.append(response.status)
+                if response.status == .tooManyRequests { limited = response }
+            }
+            #expect(statuses.prefix(5).allSatisfy { $0 == .ok }, "\(statuses)")
+            #expect(!statuses.contains { $0.code >= 500 }, "\(statuses)")
+            let response = try #require(limited, "the per-process limiter still applies: \(statuses)")
+            #expect(response.headers[.retryAfter].flatMap { Int($0) } != nil)
+            #expect(response.headers[.contentType] == "application/problem+json")
+            func value(_ name: String, _ labels: [String: String] = [:]) throws -> Double? {
+                let exposition = try MetricsTests.Exposition(parsing: String(decoding: metrics.render(), as: UTF8.self))
+                return exposition.samples.first { $0.name == name && $0.labels == labels }?.value
+            }
+            // One failed lease, and another each time the buckets are tried again (every 5 s) on a slow machine.
+            #expect(try (value("switchyard_rate_limit_leases_total", ["outcome": "failed"]) ?? 0) >= 1)
+            #expect(try value("switchyard_rate_limit_leases_total", ["outcome": "granted"]) == 0)
+            #expect(try value("switchyard_rate_limit_local_decisions_total") == Double(statuses.count))
+
+            // Repaired, the buckets are tried again after `retryInterval` by one request in the background, and the
+            // key is limited through them from then on.
+            try await owner.withOwnerConnection { connection in
+                try await connection.query("GRANT SELECT, INSERT, UPDATE, DELETE ON rate_limit_buckets TO switchyard_app", logger: owner.logger)
+            }
+            try await eventually("a lease is granted again", timeout: SharedRateLimiter.retryInterval + .seconds(15)) {
+                _ = try await client.request(.get, "/v1/me", key: tenant.key)
+                return try (value("switchyard_rate_limit_leases_total", ["outcome": "granted"]) ?? 0) >= 1
+            }
+        }
+    }
+
+    @Test("SWITCHYARD_RATE_LIMIT_SCOPE=process limits each key in the process alone and writes no bucket")
+    func processScope() async throws {
+        var environment = try await TestEnvironment.make()
+        environment.configuration.limits.rateLimitPerSecond = 1
+        environment.configuration.limits.rateLimitBurst = 3
+        environment.configuration.limits.rateLimitScope = .process
+        let metrics = MetricsRegistry(version: "test")
+        try await environment.withApp(metrics: metrics) { (client: any TestClientProtocol) async throws in
+            let tenant = try await client.makeTenant(slug: "process-scope")
+            var statuses: [HTTPResponse.Status] = []
+            for _ in 0..<50 where statuses.last != .tooManyRequests {
+                statuses.append(try await client.request(.get, "/v1/me", key: tenant.key).status)
+            }
+            #expect(statuses.prefix(3).allSatisfy { $0 == .ok } && statuses.last == .tooManyRequests, "\(statuses)")
+            let exposition = try MetricsTests.Exposition(parsing: String(decoding: metrics.render(), as: UTF8.self))
+            let leases = exposition.samples.filter { $0.name == "switchyard_rate_limit_leases_total" }.map(\.value).reduce(0, +)
+            #expect(leases == 0)
+        }
+        let rows = try await environment.withOwnerConnection { connection in
+            try await connection.query("SELECT count(*)::int FROM rate_limit_buckets", logger: environment.logger).decode(Int.self).collect()
+        }
+        #expect(rows == [0])
+    }
+}
+
+/// What the senders of `twoProcessesShareOneLimit` got back.
+private final class Tally: Sendable {
+    struct Counts {
+        var admittedPerServer = [0, 0]
+        var refused = 0
+        var other: [String] = []
+        var badRefusals: [String] = []
+        var admitted: Int { admittedPerServer.reduce(0, +) }
+    }
+
+    private let state = Mutex(Counts())
+
+    func record(server: Int, status: Int, retryAfter: String?, contentType: String?, body: String) {
+        state.withLock { counts in
+            switch status {
+            case 200:
+                counts.admittedPerServer[server] += 1
+            case 429:
+                counts.refused += 1
+                let seconds = retryAfter.flatMap { Int($0) } ?? 0
+                if seconds < 1 || contentType != "application/problem+json" || !body.contains("rate-limited") {
+                    counts.badRefusals.append("Retry-After \(retryAfter ?? "none"), \(contentType ?? "no type"): \(body)")
+                }
+            default:
+                counts.other.append("\(status): \(body)")
+            }
+        }
+    }
+
+    var counts: Counts { state.withLock { $0 } }
+}
