@@ -161,7 +161,7 @@ public struct Database: Sendable, Service {
         logger: Logger,
         _ body: (RateLimiterTransaction) async throws -> Result
     ) async throws -> Result {
-        try await transaction(enabling: "app.rate_limiter", logger: logger) { connection in
+        try await transaction(setting: "app.rate_limiter", to: "on", logger: logger) { connection in
             try await body(RateLimiterTransaction(connection: connection, logger: logger))
         }
     }
