@@ -35,9 +35,10 @@ struct SharedRateLimitTests {
         try await environment.withDatabase { database in
             let tenant = try await database.withOperator(logger: logger) { try await $0.createTenant(slug: "buckets", name: "buckets") }.id
             let key = UUID()
+            // A rate slow enough that the seconds a loaded machine takes between two leases refill next to nothing.
             let lease = { @Sendable in
                 try await database.withRateLimiter(logger: logger) {
-                    try await $0.lease(tenant: tenant, apiKey: key, tokens: 4, ratePerSecond: 1, burst: 10)
+                    try await $0.lease(tenant: tenant, apiKey: key, tokens: 4, ratePerSecond: 0.001, burst: 10)
                 }
             }
             let first = try await lease()
@@ -46,7 +47,13 @@ struct SharedRateLimitTests {
             #expect(try await lease().granted == 4)
             let refused = try await lease()
             #expect(refused.granted == 0, "\(refused)")
-            #expect(refused.tokensLeft > 1.9 && refused.tokensLeft < 3, "\(refused)")
+            #expect(refused.tokensLeft > 1.9 && refused.tokensLeft < 2.5, "\(refused)")
+            // 2,000 s later the bucket has refilled 2 tokens: a lease of 4 is granted again.
+            try await environment.withOwnerConnection { connection in
+                try await connection.query("UPDATE rate_limit_buckets SET updated_at = updated_at - interval '2000 seconds'", logger: logger)
+            }
+            let refilled = try await lease()
+            #expect(refilled.granted == 4 && refilled.tokensLeft < 0.5, "\(refilled)")
 
             // Only the limiter sees the rows: not the tenant itself, not the operator.
             let seen = try await TestEnvironment.withConnection(to: environment.applicationURL, logger: logger) { connection in
@@ -81,8 +88,9 @@ struct SharedRateLimitTests {
 
     @Test("two serve processes on one database admit one key's requests within burst + rate x T + 2 x lease, and refuse the rest with 429")
     func twoProcessesShareOneLimit() async throws {
-        let rate = 20
-        let burst = 20
+        // Low enough that even a loaded machine's two servers are asked for more than the limit in the 2 s.
+        let rate = 5
+        let burst = 5
         let environment = try await TestEnvironment.make()
         let settings = [
             "SWITCHYARD_ADMIN_KEY": TestEnvironment.adminKey, "SWITCHYARD_RATE_LIMIT_PER_SECOND": "\(rate)",
