@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Crypto
 import Foundation
 import HTTPTypes
@@ -321,22 +322,35 @@ struct WebhookIngestTests {
         try await environment.withApp(.live) { (client: any TestClientProtocol) async throws in
             let tenant = try await client.makeTenant(slug: "hooks-race")
             let source = try await WebhookFixture.makeSource(client, key: tenant.key)
-            let statuses = try await withThrowingTaskGroup(of: (HTTPResponse.Status, WebhookFixture.Receipt.StatusPayload?).self) { group in
-                for _ in 0..<50 {
-                    group.addTask {
-                        let response = try await WebhookFixture.deliverGitHub(
-                            client,
-                            source: source.id,
-                            secret: source.secret,
-                            deliveryID: "same-delivery"
-                        )
-                        return (response.status, try? WebhookFixture.receipt(response).status)
+            // Fifty connections: the test client pipelines its requests on one, which the server answers one after
+            // another (no race at all, and the last waited for the other 49 within its own timeout).
+            let port = try #require(client.port)
+            let http = HTTPClient.forLoad(connections: 50)
+            let loopback = LoopbackHTTP(client: http, port: port)
+            let body = #"{"action":"opened","number":1}"#
+            let headers = [
+                ("Content-Type", "application/json"), ("X-GitHub-Delivery", "same-delivery"), ("X-GitHub-Event", "pull_request"),
+                ("X-Hub-Signature-256", "sha256=" + WebhookFixture.hmacHex(source.secret, body)),
+            ]
+            let statuses: [(HTTPResponse.Status, WebhookFixture.Receipt.StatusPayload?)]
+            do {
+                statuses = try await withThrowingTaskGroup(of: (HTTPResponse.Status, WebhookFixture.Receipt.StatusPayload?).self) { group in
+                    for _ in 0..<50 {
+                        group.addTask {
+                            let answer = try await loopback.send(.POST, "/webhooks/\(source.id)", headers: headers, body: body, timeout: .seconds(60))
+                            let receipt = try? JSONDecoder().decode(WebhookFixture.Receipt.self, from: Data(answer.body.utf8))
+                            return (HTTPResponse.Status(code: answer.status), receipt?.status)
+                        }
                     }
+                    var all: [(HTTPResponse.Status, WebhookFixture.Receipt.StatusPayload?)] = []
+                    for try await result in group { all.append(result) }
+                    return all
                 }
-                var all: [(HTTPResponse.Status, WebhookFixture.Receipt.StatusPayload?)] = []
-                for try await result in group { all.append(result) }
-                return all
+            } catch {
+                try await http.shutdown()
+                throw error
             }
+            try await http.shutdown()
             #expect(statuses.allSatisfy { $0.0 == .ok })
             #expect(statuses.filter { $0.1 == .recorded }.count == 1)
             #expect(statuses.filter { $0.1 == .duplicate }.count == 49)
