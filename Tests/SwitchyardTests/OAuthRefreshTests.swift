@@ -34,7 +34,9 @@ struct OAuthRefreshTests {
             // only the row lock in PostgreSQL is shared, as between two `serve` processes.
             let tokens = try await environment.withLiveServer { first in
                 try await environment.withLiveServer { second in
-                    let http = HTTPClient(eventLoopGroupProvider: .singleton)
+                    // A connection per request: with the client's default 8 per host the rest queue inside it, where a
+                    // loaded machine once ran out the wait for a connection.
+                    let http = HTTPClient.forLoad(connections: 50)
                     defer { Task { try? await http.shutdown() } }
                     return try await withThrowingTaskGroup(of: String?.self) { group in
                         for index in 0..<50 {
