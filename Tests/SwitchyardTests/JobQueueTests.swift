@@ -314,7 +314,11 @@ struct ExecutorMetricsTests {
                     response.status == .ok
                 else { return false }
                 text = String(buffer: try await response.body.collect(upTo: 1 << 20))
-                return text.contains("switchyard_job_attempts_total")
+                // The attempt is counted once its outcome is handled, which may be just after the job's row says
+                // succeeded: wait for the sample, not only its family.
+                return try MetricsTests.Exposition(parsing: text).samples.contains {
+                    $0.name == "switchyard_job_attempts_total" && $0.labels == ["kind": "noop", "outcome": "succeeded"] && $0.value >= 1
+                }
             }
             let exposition = try MetricsTests.Exposition(parsing: text)
             for family in exposition.type.keys { #expect(!(exposition.help[family] ?? "").isEmpty, "\(family) has no help text") }
