@@ -180,12 +180,14 @@ struct JobSchedulerTests {
                     "SELECT set_config('app.operator', 'on', false), set_config('app.tenant_id', \(tenant.description), false)",
                     logger: logger
                 )
-                for table in ["idempotency_keys", "platform_idempotency_keys"] {
-                    try await connection.query(
-                        PostgresQuery(unsafeSQL: "UPDATE \(table) SET expires_at = now() - interval '1 minute' WHERE idempotency_key = 'expired'"),
-                        logger: logger
-                    )
-                }
+                try await connection.query(
+                    "UPDATE idempotency_keys SET expires_at = now() - interval '1 minute' WHERE idempotency_key = 'expired'",
+                    logger: logger
+                )
+                try await connection.query(
+                    "UPDATE platform_idempotency_keys SET expires_at = now() - interval '1 minute' WHERE idempotency_key = 'expired'",
+                    logger: logger
+                )
             }
             let scheduler = JobScheduler(database: database, options: SchedulerOptions(fastJobsSettings()), metrics: nil, logger: logger)
             try await scheduler.housekeeping()
