@@ -559,4 +559,50 @@ struct WorkflowRunTests {
             #expect(try await runs(of: disabled.id).isEmpty)
         }
     }
+
+    @Test(
+        "a workflow's concurrent-runs limit holds event runs back: created queued, no step run, their jobs wait; they run once the running one ends"
+    )
+    func concurrencyLimitHoldsEventRuns() async throws {
+        try await WorkflowFixture.with { fixture in
+            let workflow = try await fixture.create(
+                "one-at-a-time",
+                """
+                {"trigger": {"type": "event", "event_types": ["test.arrived"]}, "limits": {"max_concurrent_runs": 1},
+                 "steps": [{"id": "wait", "type": "delay", "seconds": 600, "if": {"var": "input.wait"}},
+                           {"id": "done", "type": "map", "template": {"index": {"var": "trigger.event.data.index"}}}]}
+                """
+            )
+            let blocker = try await fixture.start(workflow.id, input: #"{"wait": true}"#)
+            try await fixture.withExecutor { () async throws in
+                try await eventually("the first run waits") { try await fixture.run(blocker.id).status == .waiting }
+                for index in 0..<2 {
+                    try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
+                        _ = try await $0.recordEvent("test.arrived", integrationID: nil, data: ["index": String(index)])
+                    }
+                }
+                var held: [WorkflowRunRecord] = []
+                try await eventually("both event runs are created, queued") {
+                    held = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
+                        try await $0.workflowRuns(
+                            WorkflowRunFilter(workflowID: workflow.id, statuses: [.queued]),
+                            page: PageRequest(limit: 10, cursor: nil)
+                        )
+                    }.items
+                    return held.count == 2
+                }
+                for run in held {
+                    #expect(run.startedAt == nil)
+                    #expect(try await fixture.steps(run.id).isEmpty)
+                }
+                _ = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) { try await $0.cancelWorkflowRun(blocker.id) }
+                for run in held {
+                    let done = try await fixture.finished(run.id)
+                    #expect(done.status == .succeeded)
+                    #expect(try await fixture.steps(run.id)["wait"]?.state == .skipped)
+                }
+            }
+            #expect(try await fixture.run(blocker.id).status == .cancelled)
+        }
+    }
 }

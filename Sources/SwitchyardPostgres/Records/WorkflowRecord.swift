@@ -70,6 +70,25 @@ public struct WorkflowRunRecord: Sendable {
         created_at, started_at, finished_at, updated_at
         """
 
+    /// The run `new` becomes when it starts at once (the run engine's view of a run it creates with its first write).
+    public init(starting new: NewWorkflowRun, at now: Date) {
+        id = new.id
+        workflowID = new.workflowID
+        version = new.version
+        jobID = new.jobID
+        status = .running
+        trigger = new.trigger
+        input = new.input
+        idempotencyKey = new.idempotencyKey
+        cancelRequested = false
+        error = nil
+        stepsRun = 0
+        createdAt = now
+        startedAt = now
+        finishedAt = nil
+        updatedAt = now
+    }
+
     init(row: PostgresRow) throws {
         let row = NamedRow(row, table: "workflow_runs")
         id = try row("id")
@@ -164,35 +183,6 @@ public struct WorkflowStepWrite: Sendable {
     }
 }
 
-/// A step write as one element of the JSON document the statement reads rows from (times as Unix seconds).
-private struct StepRow: Encodable {
-    let key: String
-    let position: Int
-    let type: String
-    let state: String
-    let input: JSONValue?
-    let output: JSONValue?
-    let error: String?
-    let attempts: Int
-    let resume_at: Double?
-    let started_at: Double?
-    let finished_at: Double?
-
-    init(_ write: WorkflowStepWrite) {
-        key = write.key
-        position = write.position
-        type = write.type
-        state = write.state.rawValue
-        input = write.input
-        output = write.output
-        error = write.error
-        attempts = write.attempts
-        resume_at = write.resumeAt?.timeIntervalSince1970
-        started_at = write.startedAt?.timeIntervalSince1970
-        finished_at = write.finishedAt?.timeIntervalSince1970
-    }
-}
-
 /// A run to create.
 public struct NewWorkflowRun: Sendable {
     public var id: UUID
@@ -212,6 +202,16 @@ public struct NewWorkflowRun: Sendable {
         self.input = input
         self.idempotencyKey = idempotencyKey
     }
+}
+
+/// What `startNewWorkflowRun` did.
+public enum NewWorkflowRunStart: Sendable {
+    /// The run was created, running.
+    case started(WorkflowRunRecord)
+    /// The run was created, queued: a limit of running runs holds it back.
+    case held(WorkflowRunRecord)
+    /// The run existed already; nothing was written.
+    case exists
 }
 
 /// Which runs a list shows.
@@ -465,41 +465,53 @@ extension TenantTransaction {
         ).collect().first.map(WorkflowRunRecord.init(row:))
     }
 
-    /// Writes steps' states (each row whole) and, when given, the run's new status, error and step count; returns
-    /// whether a cancel has been asked for meanwhile.
+    /// Writes steps' states (each row whole), the run's step count and, when given, its new status (running or
+    /// waiting; which clears its error); returns whether a cancel has been asked for meanwhile.
     @discardableResult
-    public func saveWorkflowProgress(
+    public func saveWorkflowProgress(_ runID: UUID, steps: [WorkflowStepWrite], status: WorkflowRunStatus?, stepsRun: Int) async throws -> Bool {
+        let statement = SaveWorkflowProgressStatement(
+            tenant: tenantID.rawValue,
+            runID: runID,
+            steps: try StepRow.document(steps),
+            status: status,
+            stepsRun: stepsRun
+        )
+        guard let cancel = try await connection.guardedExecute(statement, statements, logger: logger).first else {
+            throw SwitchyardError.internal("workflow run \(runID.lowercasedString) vanished")
+        }
+        return cancel
+    }
+
+    /// Ends a run with its last steps' states, its final `status` (succeeded, failed, skipped or cancelled) and
+    /// `error`, and records `event` (`workflow.run.succeeded`, `workflow.run.failed`) in the same statement.
+    public func finishWorkflowRun(
         _ runID: UUID,
         steps: [WorkflowStepWrite],
-        status: WorkflowRunStatus?,
-        error: String? = nil,
-        stepsRun: Int
-    ) async throws -> Bool {
-        // One statement: the steps (one JSON document of rows: postgres-nio binds no NULL array elements, and most of
-        // these columns are NULL), then the run. An empty document inserts nothing.
-        let finished = status?.isFinished ?? false
-        let rows = try await query(
-            """
-            WITH s AS (
-                INSERT INTO workflow_run_steps (tenant_id, run_id, key, position, type, state, input, output, error, attempts, resume_at, started_at, finished_at)
-                SELECT \(tenantID.rawValue), \(runID), s.key, s.position, s.type, s.state, s.input, s.output, s.error, s.attempts,
-                       to_timestamp(s.resume_at), to_timestamp(s.started_at), to_timestamp(s.finished_at)
-                  FROM jsonb_to_recordset(\(try JSONText.encode(steps.map(StepRow.init)))::jsonb)
-                       AS s(key text, position int, type text, state text, input jsonb, output jsonb, error text, attempts int,
-                            resume_at float8, started_at float8, finished_at float8)
-                ON CONFLICT (tenant_id, run_id, key) DO UPDATE
-                   SET state = excluded.state, input = excluded.input, output = excluded.output, error = excluded.error,
-                       attempts = excluded.attempts, resume_at = excluded.resume_at, started_at = excluded.started_at,
-                       finished_at = excluded.finished_at)
-            UPDATE workflow_runs
-               SET status = coalesce(\(status?.rawValue), status), error = CASE WHEN \(status?.rawValue)::text IS NULL THEN error ELSE \(error) END,
-                   steps_run = \(stepsRun), finished_at = CASE WHEN \(finished) THEN now() ELSE finished_at END, updated_at = now()
-             WHERE tenant_id = \(tenantID.rawValue) AND id = \(runID)
-            RETURNING cancel_requested
-            """
-        ).decode(Bool.self).collect()
-        guard let cancel = rows.first else { throw SwitchyardError.internal("workflow run \(runID.lowercasedString) vanished") }
-        return cancel
+        status: WorkflowRunStatus,
+        error: String?,
+        stepsRun: Int,
+        event: (type: String, data: [String: JSONValue])?
+    ) async throws {
+        let statement = FinishWorkflowRunStatement(
+            tenant: tenantID.rawValue,
+            runID: runID,
+            steps: try StepRow.document(steps),
+            status: status,
+            error: error,
+            stepsRun: stepsRun,
+            event: try event.map { (id: UUID.v7(), type: $0.type, data: try JSONText.encode($0.data)) }
+        )
+        guard try await connection.guardedExecute(statement, statements, logger: logger).first != nil else {
+            throw SwitchyardError.internal("workflow run \(runID.lowercasedString) vanished")
+        }
+    }
+
+    /// Creates the run of an event's or a schedule's job, started at once when the workflow's and the tenant's limits
+    /// of running and waiting runs leave room, queued otherwise; `.exists` when an earlier attempt created it.
+    public func startNewWorkflowRun(_ new: NewWorkflowRun, workflowLimit: Int, tenantLimit: Int) async throws -> NewWorkflowRunStart {
+        let statement = StartNewWorkflowRunStatement(tenant: tenantID.rawValue, run: new, workflowLimit: workflowLimit, tenantLimit: tenantLimit)
+        guard let run = try await connection.guardedExecute(statement, statements, logger: logger).first else { return .exists }
+        return run.status == .running ? .started(run) : .held(run)
     }
 
     /// Asks a run to stop: a queued or waiting run is cancelled at once (with its job), a running one at its next

@@ -28,6 +28,8 @@ struct Execution {
     private var positions: [String: Int] = [:]
     /// A step with effects finished: its state is written before anything else happens.
     private var mustWrite = false
+    /// The run this attempt creates with its first write, when it was not read first (`init(starting:)`).
+    private var pendingStart: NewWorkflowRun?
 
     init(
         runner: WorkflowRunner,
@@ -49,6 +51,25 @@ struct Execution {
         self.stepsRun = stepsRun
         self.cancelRequested = cancelRequested
         self.logger = logger
+    }
+
+    /// The first attempt of an event's run that is not created yet: its steps run from the first, and the first
+    /// write creates the run (running) before anything else; when a limit holds the run back, that write creates it
+    /// queued and the attempt ends (`RunHeldBack`), and when the run exists already, nothing is written
+    /// (`RunExistsAlready`). Nothing with effects happens before that write, so either way nothing happened twice.
+    init(runner: WorkflowRunner, starting new: NewWorkflowRun, definition: WorkflowDefinition, tenant: TenantID, logger: Logger) {
+        self.init(
+            runner: runner,
+            run: WorkflowRunRecord(starting: new, at: Date()),
+            definition: definition,
+            tenant: tenant,
+            rows: [:],
+            nextPosition: 0,
+            stepsRun: 0,
+            cancelRequested: false,
+            logger: logger
+        )
+        pendingStart = new
     }
 
     enum Flow {
@@ -551,10 +572,14 @@ struct Execution {
         let writes = pendingOrder.compactMap { pending[$0] }
         let runID = run.id
         let stepsRun = stepsRun
-        let (read, cancel) = try await runner.database.withTenant(tenant, logger: logger) { transaction in
+        let start = pendingStart
+        let written = try await runner.database.withTenant(tenant, logger: logger) { transaction -> (Read, Bool)? in
+            if let start, try await !self.start(start, in: transaction) { return nil }
             let (read, extra) = try await body(transaction)
             return (read, try await transaction.saveWorkflowProgress(runID, steps: writes + extra, status: status, stepsRun: stepsRun))
         }
+        guard let (read, cancel) = written else { throw RunHeldBack() }
+        pendingStart = nil
         cancelRequested = cancel
         pending = [:]
         pendingOrder = []
@@ -597,16 +622,23 @@ struct Execution {
         let run = run
         let stepsRun = stepsRun
         let error = error.map(Self.clean)
-        try await runner.database.withTenant(tenant, logger: logger) { transaction in
-            try await transaction.saveWorkflowProgress(run.id, steps: writes, status: status, error: error, stepsRun: stepsRun)
-            guard status == .succeeded || status == .failed else { return }
+        var event: (type: String, data: [String: JSONValue])?
+        if status == .succeeded || status == .failed {
             var data: [String: JSONValue] = [
                 "workflow_id": .string(run.workflowID.lowercasedString), "run_id": .string(run.id.lowercasedString),
                 "version": .number(Double(run.version)), "status": .string(status.rawValue),
             ]
             if let error { data["error"] = .string(error) }
-            try await transaction.recordEvent("workflow.run.\(status.rawValue)", integrationID: nil, json: data)
+            event = ("workflow.run.\(status.rawValue)", data)
         }
+        let start = pendingStart
+        let finished = try await runner.database.withTenant(tenant, logger: logger) { [event] transaction in
+            if let start, try await !self.start(start, in: transaction) { return false }
+            try await transaction.finishWorkflowRun(run.id, steps: writes, status: status, error: error, stepsRun: stepsRun, event: event)
+            return true
+        }
+        guard finished else { throw RunHeldBack() }
+        pendingStart = nil
         pending = [:]
         pendingOrder = []
         if let outcome = WorkflowMetrics.RunOutcome(rawValue: status.rawValue) {
@@ -614,6 +646,19 @@ struct Execution {
             runner.usage?.record(.workflowRuns, tenant: tenant, dimension: outcome.rawValue)
         }
         return .finished(status, error: error)
+    }
+
+    /// Creates the run `new` in `transaction`: true when it runs, false when a limit holds it back (queued); throws
+    /// `RunExistsAlready` when it exists.
+    private func start(_ new: NewWorkflowRun, in transaction: TenantTransaction) async throws -> Bool {
+        let limits = (workflow: definition.limits.maxConcurrentRuns, tenant: runner.settings.maxConcurrentRunsPerTenant)
+        switch try await transaction.startNewWorkflowRun(new, workflowLimit: limits.workflow, tenantLimit: limits.tenant) {
+        case .started:
+            runner.metrics?.runStarted()
+            return true
+        case .held: return false
+        case .exists: throw RunExistsAlready()
+        }
     }
 
     /// The value, or a note of its size when its JSON is larger than the cap.
@@ -639,6 +684,12 @@ struct Execution {
         text.addingPercentEncoding(withAllowedCharacters: queryAllowed) ?? text
     }
 }
+
+/// The run an attempt meant to create was created queued: a limit of running runs holds it back.
+struct RunHeldBack: Error {}
+
+/// The run an attempt meant to create exists: an earlier claim of its job created it.
+struct RunExistsAlready: Error {}
 
 /// A step that cannot do what it says (its destination or integration is gone); the run fails with the message.
 struct StepRefused: Error {

@@ -79,6 +79,18 @@ public struct WorkflowRunner: Sendable {
     /// One attempt of the run `payload` names (or, for an event's run not yet created, the run with id `jobID`).
     /// `attempt` 1 of a failed run is a redrive of its dead job: the run resumes from its failed step.
     public func run(_ payload: WorkflowRunPayload, jobID: UUID, tenant: TenantID, attempt: Int, logger: Logger) async throws -> Outcome {
+        if attempt == 1, let fresh = freshRun(payload, jobID: jobID, tenant: tenant) {
+            guard let (run, definition) = fresh else { return .notStarted }
+            var execution = Execution(runner: self, starting: run, definition: definition, tenant: tenant, logger: logger)
+            do {
+                return try await execution.go()
+            } catch is RunHeldBack {
+                return .deferred(after: settings.concurrencyRetry, reason: "the workflow's or the tenant's concurrent runs are at their limit")
+            } catch is RunExistsAlready {
+                // A redriven job whose run its first claim made: the long way below resumes it. Its pure steps were
+                // evaluated (and counted in the step metrics) for nothing.
+            }
+        }
         let runID = payload.runID ?? jobID
         let loaded = try await database.withTenant(tenant, logger: logger) { transaction -> Loaded? in
             var run: WorkflowRunRecord
@@ -178,6 +190,30 @@ public struct WorkflowRunner: Sendable {
                 idempotencyKey: nil
             )
         )
+    }
+
+    /// The run an event's job starts, when its first attempt can go without reading anything first: the version's
+    /// definition is known to this process, and the run will be created by the attempt's first write
+    /// (`Execution.starting`). `.some(nil)` when the trigger's condition is false (no run); nil to go the long way.
+    private func freshRun(_ payload: WorkflowRunPayload, jobID: UUID, tenant: TenantID) -> (NewWorkflowRun, WorkflowDefinition)?? {
+        guard payload.runID == nil, let event = payload.event, let version = payload.version,
+            let definition = definitions[DefinitionCache.Key(tenant: tenant, workflow: payload.workflowID, version: version)]
+        else { return nil }
+        if case .event(_, let condition?) = definition.trigger {
+            // A condition that fails to evaluate fails the job the long way, as it always has.
+            guard let holds = try? WorkflowTemplate.evaluate(condition, data: .object(["event": event])).isTruthy else { return nil }
+            if !holds { return .some(nil) }
+        }
+        let run = NewWorkflowRun(
+            id: jobID,
+            workflowID: payload.workflowID,
+            version: version,
+            jobID: jobID,
+            trigger: .object(["type": .string("event"), "event": event]),
+            input: .object([:]),
+            idempotencyKey: nil
+        )
+        return (run, definition)
     }
 
     struct Loaded: Sendable {

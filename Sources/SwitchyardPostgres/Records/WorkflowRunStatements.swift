@@ -1,0 +1,161 @@
+import Foundation
+import PostgresNIO
+import SwitchyardCore
+
+// The run engine's writes, prepared once per connection (`StatementPreparation`): every step of every run goes
+// through them, and planning their CTEs cost about as much as running them (`bench workflow`, pg_stat_statements).
+// Every parameter is cast, so that the server infers each one's type whatever the bindings say (a `nil` goes as an
+// untyped NULL); documents go as text and are parsed by `::jsonb`.
+
+/// The steps' rows of a progress write: one JSON document (postgres-nio binds no NULL array elements, and most of
+/// these columns are NULL); an empty document inserts nothing. `$1` is the tenant, `$2` the run, `$3` the document.
+private let stepRowsCTE = """
+    s AS (
+        INSERT INTO workflow_run_steps (tenant_id, run_id, key, position, type, state, input, output, error, attempts, resume_at, started_at, finished_at)
+        SELECT $1::uuid, $2::uuid, s.key, s.position, s.type, s.state, s.input, s.output, s.error, s.attempts,
+               to_timestamp(s.resume_at), to_timestamp(s.started_at), to_timestamp(s.finished_at)
+          FROM jsonb_to_recordset($3::text::jsonb)
+               AS s(key text, position int, type text, state text, input jsonb, output jsonb, error text, attempts int,
+                    resume_at float8, started_at float8, finished_at float8)
+        ON CONFLICT (tenant_id, run_id, key) DO UPDATE
+           SET state = excluded.state, input = excluded.input, output = excluded.output, error = excluded.error,
+               attempts = excluded.attempts, resume_at = excluded.resume_at, started_at = excluded.started_at,
+               finished_at = excluded.finished_at)
+    """
+
+/// Creates the run of an event's or a schedule's job, running at once when fewer than the workflow's and the tenant's
+/// limits of runs are running or waiting (queued otherwise), or nothing when the run exists (an earlier attempt made
+/// it). The limits are soft: two runs starting at the same instant may each see room.
+struct StartNewWorkflowRunStatement: PostgresPreparedStatement {
+    static let name = "switchyard_start_new_workflow_run_v1"
+    static let sql = """
+        WITH room AS (
+            SELECT (SELECT count(*) FROM workflow_runs a
+                     WHERE a.tenant_id = $1::uuid AND a.workflow_id = $3::uuid AND a.status IN ('running', 'waiting')) < $9::int8
+               AND (SELECT count(*) FROM workflow_runs a WHERE a.tenant_id = $1::uuid AND a.status IN ('running', 'waiting')) < $10::int8
+                   AS free
+        )
+        INSERT INTO workflow_runs (tenant_id, id, workflow_id, version, job_id, trigger, input, idempotency_key, status, started_at)
+        SELECT $1::uuid, $2::uuid, $3::uuid, $4::int4, $5::uuid, $6::text::jsonb, $7::text::jsonb, $8::text,
+               CASE WHEN room.free THEN 'running' ELSE 'queued' END, CASE WHEN room.free THEN now() END
+          FROM room
+        ON CONFLICT DO NOTHING
+        RETURNING \(WorkflowRunRecord.columns)
+        """
+
+    let tenant: UUID
+    let run: NewWorkflowRun
+    let workflowLimit: Int
+    let tenantLimit: Int
+
+    func makeBindings() throws -> PostgresBindings {
+        try bindings(
+            tenant,
+            run.id,
+            run.workflowID,
+            Int32(clamping: run.version),
+            run.jobID,
+            try JSONText.encode(run.trigger),
+            try JSONText.encode(run.input),
+            run.idempotencyKey,
+            Int64(workflowLimit),
+            Int64(tenantLimit)
+        )
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> WorkflowRunRecord { try WorkflowRunRecord(row: row) }
+}
+
+/// Writes steps' rows and the run's step count, and its status when `$4` is not NULL; returns whether a cancel has
+/// been asked for.
+struct SaveWorkflowProgressStatement: PostgresPreparedStatement {
+    static let name = "switchyard_save_workflow_progress_v1"
+    static let sql = """
+        WITH \(stepRowsCTE)
+        UPDATE workflow_runs
+           SET status = coalesce($4::text, status), error = CASE WHEN $4::text IS NULL THEN error END, steps_run = $5::int4,
+               updated_at = now()
+         WHERE tenant_id = $1::uuid AND id = $2::uuid
+        RETURNING cancel_requested
+        """
+
+    let tenant: UUID
+    let runID: UUID
+    let steps: String
+    let status: WorkflowRunStatus?
+    let stepsRun: Int
+
+    func makeBindings() throws -> PostgresBindings {
+        try bindings(tenant, runID, steps, status?.rawValue, Int32(clamping: stepsRun))
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Bool { try row.decode(Bool.self) }
+}
+
+/// Ends a run: its last steps' rows, its final status, error and step count, and (when `$7` is not NULL) its event,
+/// in one statement. Returns whether a cancel had been asked for.
+struct FinishWorkflowRunStatement: PostgresPreparedStatement {
+    static let name = "switchyard_finish_workflow_run_v1"
+    static let sql = """
+        WITH \(stepRowsCTE),
+        r AS (
+            UPDATE workflow_runs
+               SET status = $4::text, error = $5::text, steps_run = $6::int4, finished_at = now(), updated_at = now()
+             WHERE tenant_id = $1::uuid AND id = $2::uuid
+            RETURNING cancel_requested
+        ),
+        e AS (
+            INSERT INTO events (tenant_id, id, type, integration_id, data)
+            SELECT $1::uuid, $7::uuid, $8::text, NULL, $9::text::jsonb FROM r WHERE $7::uuid IS NOT NULL
+        )
+        SELECT cancel_requested FROM r
+        """
+
+    let tenant: UUID
+    let runID: UUID
+    let steps: String
+    let status: WorkflowRunStatus
+    let error: String?
+    let stepsRun: Int
+    let event: (id: UUID, type: String, data: String)?
+
+    func makeBindings() throws -> PostgresBindings {
+        try bindings(tenant, runID, steps, status.rawValue, error, Int32(clamping: stepsRun), event?.id, event?.type, event?.data)
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Bool { try row.decode(Bool.self) }
+}
+
+/// A step write as one element of the JSON document the statements read rows from (times as Unix seconds).
+struct StepRow: Encodable {
+    let key: String
+    let position: Int
+    let type: String
+    let state: String
+    let input: JSONValue?
+    let output: JSONValue?
+    let error: String?
+    let attempts: Int
+    let resume_at: Double?
+    let started_at: Double?
+    let finished_at: Double?
+
+    init(_ write: WorkflowStepWrite) {
+        key = write.key
+        position = write.position
+        type = write.type
+        state = write.state.rawValue
+        input = write.input
+        output = write.output
+        error = write.error
+        attempts = write.attempts
+        resume_at = write.resumeAt?.timeIntervalSince1970
+        started_at = write.startedAt?.timeIntervalSince1970
+        finished_at = write.finishedAt?.timeIntervalSince1970
+    }
+
+    /// The document of `writes`.
+    static func document(_ writes: [WorkflowStepWrite]) throws -> String {
+        try JSONText.encode(writes.map(StepRow.init))
+    }
+}
