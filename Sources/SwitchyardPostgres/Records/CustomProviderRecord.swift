@@ -19,10 +19,7 @@ extension TenantTransaction {
     }
 
     public func customProvider(_ id: String) async throws -> CustomProviderRecord? {
-        try await query(
-            "SELECT id, definition::text, created_at, updated_at FROM custom_providers WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)"
-        )
-        .decode((String, String, Date, Date).self).collect().first.map(CustomProviderRecord.init)
+        try await connection.guardedExecute(CustomProviderByIDStatement(tenant: tenantID.rawValue, id: id), statements, logger: logger).first
     }
 
     /// Creates or replaces the tenant's provider `id`.

@@ -113,9 +113,7 @@ extension TenantTransaction {
     }
 
     public func integration(_ id: UUID) async throws -> IntegrationRecord? {
-        try await query(
-            "SELECT \(unescaped: IntegrationRecord.columns) FROM integrations WHERE tenant_id = \(tenantID.rawValue) AND id = \(id)"
-        ).collect().first.map(IntegrationRecord.init(row:))
+        try await connection.guardedExecute(IntegrationByIDStatement(tenant: tenantID.rawValue, id: id), statements, logger: logger).first
     }
 
     public func integrations(_ filter: IntegrationFilter, page: PageRequest) async throws -> Page<IntegrationRecord> {
@@ -171,8 +169,11 @@ extension TenantTransaction {
 
     /// The opened credential of integration `id`, or `nil` when it has none.
     public func credential(for id: UUID) async throws -> IntegrationCredential? {
-        let rows = try await query("SELECT secret FROM integration_credentials WHERE tenant_id = \(tenantID.rawValue) AND integration_id = \(id)")
-            .decode(ByteBuffer.self).collect()
+        let rows = try await connection.guardedExecute(
+            SealedCredentialStatement(tenant: tenantID.rawValue, integration: id),
+            statements,
+            logger: logger
+        )
         guard let sealed = rows.first else { return nil }
         let document = try await open(sealed.readableBytesView, field: .integrationCredential, row: id)
         return try JSONDecoder().decode(IntegrationCredential.self, from: Data(document))

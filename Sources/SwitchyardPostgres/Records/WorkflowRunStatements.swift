@@ -25,15 +25,18 @@ private let stepRowsCTE = """
 
 /// Creates the run of an event's or a schedule's job, running at once when fewer than the workflow's and the tenant's
 /// limits of runs are running or waiting (queued otherwise), or nothing when the run exists (an earlier attempt made
-/// it). The limits are soft: two runs starting at the same instant may each see room.
+/// it). The limits are soft: two runs starting at the same instant may each see room. One pass over the tenant's
+/// active runs (the partial index `workflow_runs_active`) counts both, and stops at the tenant's limit: with a hundred
+/// runs active, counting them was most of the statement's cost.
 struct StartNewWorkflowRunStatement: PostgresPreparedStatement {
     static let name = "switchyard_start_new_workflow_run_v1"
     static let sql = """
-        WITH room AS (
-            SELECT (SELECT count(*) FROM workflow_runs a
-                     WHERE a.tenant_id = $1::uuid AND a.workflow_id = $3::uuid AND a.status IN ('running', 'waiting')) < $9::int8
-               AND (SELECT count(*) FROM workflow_runs a WHERE a.tenant_id = $1::uuid AND a.status IN ('running', 'waiting')) < $10::int8
-                   AS free
+        WITH active AS (
+            SELECT workflow_id FROM workflow_runs
+             WHERE tenant_id = $1::uuid AND status IN ('running', 'waiting')
+             LIMIT $10::int8
+        ), room AS (
+            SELECT count(*) FILTER (WHERE workflow_id = $3::uuid) < $9::int8 AND count(*) < $10::int8 AS free FROM active
         )
         INSERT INTO workflow_runs (tenant_id, id, workflow_id, version, job_id, trigger, input, idempotency_key, status, started_at)
         SELECT $1::uuid, $2::uuid, $3::uuid, $4::int4, $5::uuid, $6::text::jsonb, $7::text::jsonb, $8::text,
