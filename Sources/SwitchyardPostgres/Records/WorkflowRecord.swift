@@ -204,12 +204,41 @@ public struct NewWorkflowRun: Sendable {
     }
 }
 
+/// A run's end as the run engine writes it.
+public struct WorkflowRunFinish: Sendable {
+    public var runID: UUID
+    /// The steps' states not written yet.
+    public var steps: [WorkflowStepWrite]
+    /// Succeeded, failed, skipped or cancelled.
+    public var status: WorkflowRunStatus
+    public var error: String?
+    public var stepsRun: Int
+    /// The event recorded with it (ids are version 7 UUIDs, made when the run ends).
+    public var event: (id: UUID, type: String, data: [String: JSONValue])?
+
+    public init(
+        runID: UUID,
+        steps: [WorkflowStepWrite],
+        status: WorkflowRunStatus,
+        error: String?,
+        stepsRun: Int,
+        event: (type: String, data: [String: JSONValue])?
+    ) {
+        self.runID = runID
+        self.steps = steps
+        self.status = status
+        self.error = error
+        self.stepsRun = stepsRun
+        self.event = event.map { (id: UUID.v7(), type: $0.type, data: $0.data) }
+    }
+}
+
 /// What `startNewWorkflowRun` did.
 public enum NewWorkflowRunStart: Sendable {
     /// The run was created, running.
-    case started(WorkflowRunRecord)
+    case started
     /// The run was created, queued: a limit of running runs holds it back.
-    case held(WorkflowRunRecord)
+    case held
     /// The run existed already; nothing was written.
     case exists
 }
@@ -482,27 +511,13 @@ extension TenantTransaction {
         return cancel
     }
 
-    /// Ends a run with its last steps' states, its final `status` (succeeded, failed, skipped or cancelled) and
-    /// `error`, and records `event` (`workflow.run.succeeded`, `workflow.run.failed`) in the same statement.
-    public func finishWorkflowRun(
-        _ runID: UUID,
-        steps: [WorkflowStepWrite],
-        status: WorkflowRunStatus,
-        error: String?,
-        stepsRun: Int,
-        event: (type: String, data: [String: JSONValue])?
-    ) async throws {
-        let statement = FinishWorkflowRunStatement(
-            tenant: tenantID.rawValue,
-            runID: runID,
-            steps: try StepRow.document(steps),
-            status: status,
-            error: error,
-            stepsRun: stepsRun,
-            event: try event.map { (id: UUID.v7(), type: $0.type, data: try JSONText.encode($0.data)) }
-        )
-        guard try await connection.guardedExecute(statement, statements, logger: logger).first != nil else {
-            throw SwitchyardError.internal("workflow run \(runID.lowercasedString) vanished")
+    /// Ends runs, each with its last steps' states, its final status (succeeded, failed, skipped or cancelled) and
+    /// error, and its event (`workflow.run.succeeded`, `workflow.run.failed`), in one statement.
+    public func finishWorkflowRuns(_ finishes: [WorkflowRunFinish]) async throws {
+        let statement = FinishWorkflowRunsStatement(tenant: tenantID.rawValue, runs: try JSONText.encode(finishes.map(FinishRow.init)))
+        let found = try await connection.guardedExecute(statement, statements, logger: logger)
+        guard found.count == Set(finishes.map(\.runID)).count else {
+            throw SwitchyardError.internal("\(finishes.count - found.count) of \(finishes.count) workflow runs vanished")
         }
     }
 
@@ -510,8 +525,8 @@ extension TenantTransaction {
     /// of running and waiting runs leave room, queued otherwise; `.exists` when an earlier attempt created it.
     public func startNewWorkflowRun(_ new: NewWorkflowRun, workflowLimit: Int, tenantLimit: Int) async throws -> NewWorkflowRunStart {
         let statement = StartNewWorkflowRunStatement(tenant: tenantID.rawValue, run: new, workflowLimit: workflowLimit, tenantLimit: tenantLimit)
-        guard let run = try await connection.guardedExecute(statement, statements, logger: logger).first else { return .exists }
-        return run.status == .running ? .started(run) : .held(run)
+        guard let running = try await connection.guardedExecute(statement, statements, logger: logger).first else { return .exists }
+        return running ? .started : .held
     }
 
     /// Asks a run to stop: a queued or waiting run is cancelled at once (with its job), a running one at its next

@@ -43,7 +43,7 @@ struct StartNewWorkflowRunStatement: PostgresPreparedStatement {
                CASE WHEN room.free THEN 'running' ELSE 'queued' END, CASE WHEN room.free THEN now() END
           FROM room
         ON CONFLICT DO NOTHING
-        RETURNING \(WorkflowRunRecord.columns)
+        RETURNING status = 'running'
         """
 
     let tenant: UUID
@@ -66,7 +66,8 @@ struct StartNewWorkflowRunStatement: PostgresPreparedStatement {
         )
     }
 
-    func decodeRow(_ row: PostgresRow) throws -> WorkflowRunRecord { try WorkflowRunRecord(row: row) }
+    /// Whether the run was created running (else queued).
+    func decodeRow(_ row: PostgresRow) throws -> Bool { try row.decode(Bool.self) }
 }
 
 /// Writes steps' rows and the run's step count, and its status when `$4` is not NULL; returns whether a cancel has
@@ -95,38 +96,69 @@ struct SaveWorkflowProgressStatement: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> Bool { try row.decode(Bool.self) }
 }
 
-/// Ends a run: its last steps' rows, its final status, error and step count, and (when `$7` is not NULL) its event,
-/// in one statement. Returns whether a cancel had been asked for.
-struct FinishWorkflowRunStatement: PostgresPreparedStatement {
-    static let name = "switchyard_finish_workflow_run_v1"
+/// Ends runs: for each element of the document `$2`, its last steps' rows, its final status, error and step count,
+/// and its event when it has one, in one statement. Returns the ids of the runs it found.
+struct FinishWorkflowRunsStatement: PostgresPreparedStatement {
+    static let name = "switchyard_finish_workflow_runs_v1"
     static let sql = """
-        WITH \(stepRowsCTE),
-        r AS (
-            UPDATE workflow_runs
-               SET status = $4::text, error = $5::text, steps_run = $6::int4, finished_at = now(), updated_at = now()
-             WHERE tenant_id = $1::uuid AND id = $2::uuid
-            RETURNING cancel_requested
-        ),
-        e AS (
+        WITH runs AS (
+            SELECT * FROM jsonb_to_recordset($2::text::jsonb)
+                AS r(run_id uuid, status text, error text, steps_run int, event_id uuid, event_type text, event_data jsonb, steps jsonb)
+        ), s AS (
+            INSERT INTO workflow_run_steps (tenant_id, run_id, key, position, type, state, input, output, error, attempts, resume_at, started_at, finished_at)
+            SELECT $1::uuid, runs.run_id, s.key, s.position, s.type, s.state, s.input, s.output, s.error, s.attempts,
+                   to_timestamp(s.resume_at), to_timestamp(s.started_at), to_timestamp(s.finished_at)
+              FROM runs CROSS JOIN LATERAL jsonb_to_recordset(runs.steps)
+                   AS s(key text, position int, type text, state text, input jsonb, output jsonb, error text, attempts int,
+                        resume_at float8, started_at float8, finished_at float8)
+            ON CONFLICT (tenant_id, run_id, key) DO UPDATE
+               SET state = excluded.state, input = excluded.input, output = excluded.output, error = excluded.error,
+                   attempts = excluded.attempts, resume_at = excluded.resume_at, started_at = excluded.started_at,
+                   finished_at = excluded.finished_at
+        ), r AS (
+            UPDATE workflow_runs w
+               SET status = runs.status, error = runs.error, steps_run = runs.steps_run, finished_at = now(), updated_at = now()
+              FROM runs
+             WHERE w.tenant_id = $1::uuid AND w.id = runs.run_id
+            RETURNING w.id
+        ), e AS (
             INSERT INTO events (tenant_id, id, type, integration_id, data)
-            SELECT $1::uuid, $7::uuid, $8::text, NULL, $9::text::jsonb FROM r WHERE $7::uuid IS NOT NULL
+            SELECT $1::uuid, runs.event_id, runs.event_type, NULL, runs.event_data
+              FROM runs JOIN r ON r.id = runs.run_id
+             WHERE runs.event_id IS NOT NULL
+             ORDER BY runs.event_id
         )
-        SELECT cancel_requested FROM r
+        SELECT id FROM r
         """
 
     let tenant: UUID
-    let runID: UUID
-    let steps: String
-    let status: WorkflowRunStatus
+    let runs: String
+
+    func makeBindings() throws -> PostgresBindings { try bindings(tenant, runs) }
+    func decodeRow(_ row: PostgresRow) throws -> UUID { try row.decode(UUID.self) }
+}
+
+/// A run's end as one element of `FinishWorkflowRunsStatement`'s document.
+struct FinishRow: Encodable {
+    let run_id: UUID
+    let status: String
     let error: String?
-    let stepsRun: Int
-    let event: (id: UUID, type: String, data: String)?
+    let steps_run: Int
+    let event_id: UUID?
+    let event_type: String?
+    let event_data: [String: JSONValue]?
+    let steps: [StepRow]
 
-    func makeBindings() throws -> PostgresBindings {
-        try bindings(tenant, runID, steps, status.rawValue, error, Int32(clamping: stepsRun), event?.id, event?.type, event?.data)
+    init(_ finish: WorkflowRunFinish) {
+        run_id = finish.runID
+        status = finish.status.rawValue
+        error = finish.error
+        steps_run = finish.stepsRun
+        event_id = finish.event?.id
+        event_type = finish.event?.type
+        event_data = finish.event?.data
+        steps = finish.steps.map(StepRow.init)
     }
-
-    func decodeRow(_ row: PostgresRow) throws -> Bool { try row.decode(Bool.self) }
 }
 
 /// A step write as one element of the JSON document the statements read rows from (times as Unix seconds).

@@ -631,14 +631,19 @@ struct Execution {
             if let error { data["error"] = .string(error) }
             event = ("workflow.run.\(status.rawValue)", data)
         }
-        let start = pendingStart
-        let finished = try await runner.database.withTenant(tenant, logger: logger) { [event] transaction in
-            if let start, try await !self.start(start, in: transaction) { return false }
-            try await transaction.finishWorkflowRun(run.id, steps: writes, status: status, error: error, stepsRun: stepsRun, event: event)
-            return true
+        let finish = WorkflowRunFinish(runID: run.id, steps: writes, status: status, error: error, stepsRun: stepsRun, event: event)
+        if let start = pendingStart {
+            // Ending in its first write (a filter said no before any effect): created and ended in one transaction.
+            let finished = try await runner.database.withTenant(tenant, logger: logger) { transaction in
+                guard try await self.start(start, in: transaction) else { return false }
+                try await transaction.finishWorkflowRuns([finish])
+                return true
+            }
+            guard finished else { throw RunHeldBack() }
+            pendingStart = nil
+        } else {
+            try await runner.finishes.write(finish, tenant: tenant, logger: logger)
         }
-        guard finished else { throw RunHeldBack() }
-        pendingStart = nil
         pending = [:]
         pendingOrder = []
         if let outcome = WorkflowMetrics.RunOutcome(rawValue: status.rawValue) {

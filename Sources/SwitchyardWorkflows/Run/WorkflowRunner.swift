@@ -59,6 +59,8 @@ public struct WorkflowRunner: Sendable {
     let caller: IntegrationCaller
     let settings: Settings
     let definitions = DefinitionCache()
+    /// Writes the ends of runs, many in one commit.
+    let finishes: WorkflowFinishWriter
     let metrics: WorkflowMetrics?
     let usage: UsageMeter?
 
@@ -70,6 +72,7 @@ public struct WorkflowRunner: Sendable {
         usage: UsageMeter? = nil
     ) {
         self.database = database
+        self.finishes = WorkflowFinishWriter(database: database)
         self.caller = caller
         self.settings = settings
         self.metrics = metrics
