@@ -570,7 +570,8 @@ struct WorkflowRunTests {
                 """
                 {"trigger": {"type": "event", "event_types": ["test.arrived"]}, "limits": {"max_concurrent_runs": 1},
                  "steps": [{"id": "wait", "type": "delay", "seconds": 600, "if": {"var": "input.wait"}},
-                           {"id": "done", "type": "map", "template": {"index": {"var": "trigger.event.data.index"}}}]}
+                           {"id": "done", "type": "http", "integration_id": "$INTEGRATION", "method": "POST", "path": "/held",
+                            "body": {"index": {"var": "trigger.event.data.index"}}}]}
                 """
             )
             let blocker = try await fixture.start(workflow.id, input: #"{"wait": true}"#)
@@ -603,6 +604,60 @@ struct WorkflowRunTests {
                 }
             }
             #expect(try await fixture.run(blocker.id).status == .cancelled)
+            #expect(fixture.api.requests(to: "/held").count == 2)
+        }
+    }
+
+    @Test(
+        "event runs whose first effect is an http step start in shared writes: each run once, its steps and call recorded, its key sent once"
+    )
+    func eventRunsStartTogether() async throws {
+        try await WorkflowFixture.with { fixture in
+            fixture.api.script("/together", [], then: .status(200, headers: ["Content-Type": "application/json"], body: #"{"ok": true}"#))
+            let workflow = try await fixture.create(
+                "together",
+                """
+                {"trigger": {"type": "event", "event_types": ["test.together"]},
+                 "steps": [{"id": "keep", "type": "filter", "condition": {"==": [{"var": "trigger.event.data.keep"}, "yes"]}},
+                           {"id": "shape", "type": "map", "template": {"index": {"var": "trigger.event.data.index"}}},
+                           {"id": "call", "type": "http", "integration_id": "$INTEGRATION", "method": "POST", "path": "/together",
+                            "body": {"var": "steps.shape"}}]}
+                """
+            )
+            try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) { transaction in
+                for index in 0..<40 {
+                    _ = try await transaction.recordEvent(
+                        "test.together",
+                        integrationID: nil,
+                        data: ["index": String(index), "keep": index % 8 == 7 ? "no" : "yes"]
+                    )
+                }
+            }
+            @Sendable func runs() async throws -> [WorkflowRunRecord] {
+                try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
+                    try await $0.workflowRuns(WorkflowRunFilter(workflowID: workflow.id), page: PageRequest(limit: 100, cursor: nil))
+                }.items
+            }
+            try await fixture.withExecutor { () async throws in
+                try await eventually("every run has finished") {
+                    let runs = try await runs()
+                    return runs.count == 40 && runs.allSatisfy { $0.status.isFinished }
+                }
+            }
+            let runs = try await runs()
+            let succeeded = runs.filter { $0.status == .succeeded }
+            #expect(succeeded.count == 35 && runs.filter { $0.status == .skipped }.count == 5)
+            let keys = fixture.api.requests(to: "/together").compactMap { $0.headers[HTTPField.Name("Idempotency-Key")!] }
+            #expect(keys.sorted() == succeeded.map { "\($0.id.lowercasedString)/call" }.sorted())
+            for run in succeeded {
+                #expect(run.stepsRun == 3)
+                let steps = try await fixture.steps(run.id)
+                #expect(steps.values.sorted { $0.position < $1.position }.map(\.key) == ["keep", "shape", "call"])
+                #expect(steps.values.allSatisfy { $0.state == .succeeded })
+                #expect(steps["call"]?.attempts == 1 && steps["call"]?.output?["status"] == .number(200))
+                #expect(steps["call"]?.input?["body"] == steps["shape"]?.output)
+            }
+            #expect(try await fixture.events("workflow.run.succeeded").count == 35)
         }
     }
 }

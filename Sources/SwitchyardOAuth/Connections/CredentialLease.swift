@@ -21,4 +21,10 @@ public final class CredentialLease: Sendable {
     func hold(_ credential: IntegrationCredential) {
         held.withLock { $0 = credential }
     }
+
+    /// Holds what `other` holds (calls of one batch share one read of the credential).
+    public func hold(sameAs other: CredentialLease) {
+        let credential = other.held.withLock { $0 }
+        held.withLock { $0 = credential }
+    }
 }

@@ -233,14 +233,21 @@ public struct WorkflowRunFinish: Sendable {
     }
 }
 
-/// What `startNewWorkflowRun` did.
-public enum NewWorkflowRunStart: Sendable {
-    /// The run was created, running.
-    case started
-    /// The run was created, queued: a limit of running runs holds it back.
-    case held
-    /// The run existed already; nothing was written.
-    case exists
+/// A run the run engine creates with its first write (`startNewWorkflowRuns`).
+public struct NewWorkflowRunStart: Sendable {
+    public var run: NewWorkflowRun
+    /// The workflow's limit of running and waiting runs.
+    public var workflowLimit: Int
+    /// The states of the steps that ran before the write, written when the run starts.
+    public var steps: [WorkflowStepWrite]
+    public var stepsRun: Int
+
+    public init(run: NewWorkflowRun, workflowLimit: Int, steps: [WorkflowStepWrite] = [], stepsRun: Int = 0) {
+        self.run = run
+        self.workflowLimit = workflowLimit
+        self.steps = steps
+        self.stepsRun = stepsRun
+    }
 }
 
 /// Which runs a list shows.
@@ -521,12 +528,15 @@ extension TenantTransaction {
         }
     }
 
-    /// Creates the run of an event's or a schedule's job, started at once when the workflow's and the tenant's limits
-    /// of running and waiting runs leave room, queued otherwise; `.exists` when an earlier attempt created it.
-    public func startNewWorkflowRun(_ new: NewWorkflowRun, workflowLimit: Int, tenantLimit: Int) async throws -> NewWorkflowRunStart {
-        let statement = StartNewWorkflowRunStatement(tenant: tenantID.rawValue, run: new, workflowLimit: workflowLimit, tenantLimit: tenantLimit)
-        guard let running = try await connection.guardedExecute(statement, statements, logger: logger).first else { return .exists }
-        return running ? .started : .held
+    /// Creates the runs of events' or schedules' jobs, each running at once (with its steps so far) when its
+    /// workflow's and the tenant's limits of running and waiting runs leave room, counting the runs before it in
+    /// `starts`, queued otherwise. Returns, by run id, whether each created run runs; a run that existed already (an
+    /// earlier attempt created it) is left as it is and missing from the answer.
+    public func startNewWorkflowRuns(_ starts: [NewWorkflowRunStart], tenantLimit: Int) async throws -> [UUID: Bool] {
+        let document = try JSONText.encode(starts.enumerated().map { StartRow($0.element, ord: $0.offset) })
+        let statement = StartNewWorkflowRunsStatement(tenant: tenantID.rawValue, runs: document, tenantLimit: tenantLimit)
+        let rows = try await connection.guardedExecute(statement, statements, logger: logger)
+        return Dictionary(rows.map { ($0.0, $0.1) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// Asks a run to stop: a queued or waiting run is cancelled at once (with its job), a running one at its next

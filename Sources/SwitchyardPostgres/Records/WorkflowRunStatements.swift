@@ -23,51 +23,83 @@ private let stepRowsCTE = """
                finished_at = excluded.finished_at)
     """
 
-/// Creates the run of an event's or a schedule's job, running at once when fewer than the workflow's and the tenant's
-/// limits of runs are running or waiting (queued otherwise), or nothing when the run exists (an earlier attempt made
-/// it). The limits are soft: two runs starting at the same instant may each see room. One pass over the tenant's
-/// active runs (the partial index `workflow_runs_active`) counts both, and stops at the tenant's limit: with a hundred
-/// runs active, counting them was most of the statement's cost.
-struct StartNewWorkflowRunStatement: PostgresPreparedStatement {
-    static let name = "switchyard_start_new_workflow_run_v1"
+/// Creates the runs of events' or schedules' jobs (the document `$2`, in its order), each running at once when fewer
+/// than its workflow's and the tenant's (`$3`) limits of runs are running or waiting, counting the runs before it in
+/// the document, and queued otherwise; with a running run, its steps so far and its step count. A run that exists
+/// (an earlier attempt made it) is left as it is and not returned. The limits are soft: runs starting in two
+/// transactions at the same instant may each see room. One pass over the tenant's active runs (the partial index
+/// `workflow_runs_active`) counts for all, and stops at the tenant's limit: with a hundred runs active, counting
+/// them was most of a run's start.
+struct StartNewWorkflowRunsStatement: PostgresPreparedStatement {
+    static let name = "switchyard_start_new_workflow_runs_v1"
     static let sql = """
-        WITH active AS (
+        WITH input AS (
+            SELECT * FROM jsonb_to_recordset($2::text::jsonb)
+                AS r(ord int, id uuid, workflow_id uuid, version int, job_id uuid, trigger jsonb, input jsonb,
+                     workflow_limit int8, steps_run int, steps jsonb)
+        ), active AS (
             SELECT workflow_id FROM workflow_runs
              WHERE tenant_id = $1::uuid AND status IN ('running', 'waiting')
-             LIMIT $10::int8
-        ), room AS (
-            SELECT count(*) FILTER (WHERE workflow_id = $3::uuid) < $9::int8 AND count(*) < $10::int8 AS free FROM active
+             LIMIT $3::int8
+        ), per_workflow AS (
+            SELECT workflow_id, count(*) AS n FROM active GROUP BY workflow_id
+        ), decided AS (
+            SELECT i.*,
+                   coalesce(p.n, 0) + row_number() OVER (PARTITION BY i.workflow_id ORDER BY i.ord) <= i.workflow_limit
+                   AND (SELECT count(*) FROM active) + row_number() OVER (ORDER BY i.ord) <= $3::int8 AS free
+              FROM input i LEFT JOIN per_workflow p ON p.workflow_id = i.workflow_id
+        ), inserted AS (
+            INSERT INTO workflow_runs (tenant_id, id, workflow_id, version, job_id, trigger, input, status, started_at, steps_run)
+            SELECT $1::uuid, id, workflow_id, version, job_id, trigger, input,
+                   CASE WHEN free THEN 'running' ELSE 'queued' END, CASE WHEN free THEN now() END, CASE WHEN free THEN steps_run ELSE 0 END
+              FROM decided ORDER BY ord
+            ON CONFLICT DO NOTHING
+            RETURNING id, status = 'running' AS running
+        ), s AS (
+            INSERT INTO workflow_run_steps (tenant_id, run_id, key, position, type, state, input, output, error, attempts, resume_at, started_at, finished_at)
+            SELECT $1::uuid, d.id, s.key, s.position, s.type, s.state, s.input, s.output, s.error, s.attempts,
+                   to_timestamp(s.resume_at), to_timestamp(s.started_at), to_timestamp(s.finished_at)
+              FROM inserted JOIN decided d ON d.id = inserted.id AND inserted.running
+             CROSS JOIN LATERAL jsonb_to_recordset(d.steps)
+                   AS s(key text, position int, type text, state text, input jsonb, output jsonb, error text, attempts int,
+                        resume_at float8, started_at float8, finished_at float8)
         )
-        INSERT INTO workflow_runs (tenant_id, id, workflow_id, version, job_id, trigger, input, idempotency_key, status, started_at)
-        SELECT $1::uuid, $2::uuid, $3::uuid, $4::int4, $5::uuid, $6::text::jsonb, $7::text::jsonb, $8::text,
-               CASE WHEN room.free THEN 'running' ELSE 'queued' END, CASE WHEN room.free THEN now() END
-          FROM room
-        ON CONFLICT DO NOTHING
-        RETURNING status = 'running'
+        SELECT id, running FROM inserted
         """
 
     let tenant: UUID
-    let run: NewWorkflowRun
-    let workflowLimit: Int
+    let runs: String
     let tenantLimit: Int
 
-    func makeBindings() throws -> PostgresBindings {
-        try bindings(
-            tenant,
-            run.id,
-            run.workflowID,
-            Int32(clamping: run.version),
-            run.jobID,
-            try JSONText.encode(run.trigger),
-            try JSONText.encode(run.input),
-            run.idempotencyKey,
-            Int64(workflowLimit),
-            Int64(tenantLimit)
-        )
-    }
+    func makeBindings() throws -> PostgresBindings { try bindings(tenant, runs, Int64(tenantLimit)) }
+    func decodeRow(_ row: PostgresRow) throws -> (UUID, Bool) { try row.decode((UUID, Bool).self) }
+}
 
-    /// Whether the run was created running (else queued).
-    func decodeRow(_ row: PostgresRow) throws -> Bool { try row.decode(Bool.self) }
+/// A run to create as one element of `StartNewWorkflowRunsStatement`'s document.
+struct StartRow: Encodable {
+    let ord: Int
+    let id: UUID
+    let workflow_id: UUID
+    let version: Int
+    let job_id: UUID
+    let trigger: JSONValue
+    let input: JSONValue
+    let workflow_limit: Int
+    let steps_run: Int
+    let steps: [StepRow]
+
+    init(_ start: NewWorkflowRunStart, ord: Int) {
+        self.ord = ord
+        id = start.run.id
+        workflow_id = start.run.workflowID
+        version = start.run.version
+        job_id = start.run.jobID
+        trigger = start.run.trigger
+        input = start.run.input
+        workflow_limit = start.workflowLimit
+        steps_run = start.stepsRun
+        steps = start.steps.map(StepRow.init)
+    }
 }
 
 /// Writes steps' rows and the run's step count, and its status when `$4` is not NULL; returns whether a cancel has

@@ -301,15 +301,37 @@ struct Execution {
         )
         // The target (and its credential, into `lease`) is read in the transaction that records the step as running.
         let lease = CredentialLease()
-        let caller = runner.caller
-        let lookup = try await writeReading { transaction -> (read: Result<IntegrationCaller.Target, any Error>, extra: [WorkflowStepWrite]) in
-            do {
-                return (.success(try await caller.target(call.integrationID, in: transaction, lease: lease)), [])
-            } catch let error where !(error is SecretUnreadable) {
-                // Judged below as the step's outcome, as when it was read on its own; the write still commits (a
-                // failed statement aborts the transaction, and the write then fails as it should). A secret that
-                // does not open leaves the transaction, to be reported as a security event.
-                return (.failure(error), [])
+        let lookup: Result<IntegrationCaller.Target, any Error>
+        if let new = pendingStart {
+            // A new run's first write, batched with those of the tenant's other runs starting at the same moment.
+            let start = NewWorkflowRunStart(
+                run: new,
+                workflowLimit: definition.limits.maxConcurrentRuns,
+                steps: pendingOrder.compactMap { pending[$0] },
+                stepsRun: stepsRun
+            )
+            let request = WorkflowRunBatches.HTTPStart(start: start, integrationID: call.integrationID, lease: lease)
+            switch try await runner.batches.httpStarts.submit(request, tenant: tenant, logger: logger) {
+            case .started(let target):
+                runner.metrics?.runStarted()
+                lookup = target
+                pendingStart = nil
+                pending = [:]
+                pendingOrder = []
+            case .held: throw RunHeldBack()
+            case .exists: throw RunExistsAlready()
+            }
+        } else {
+            let caller = runner.caller
+            lookup = try await writeReading { transaction -> (read: Result<IntegrationCaller.Target, any Error>, extra: [WorkflowStepWrite]) in
+                do {
+                    return (.success(try await caller.target(call.integrationID, in: transaction, lease: lease)), [])
+                } catch let error where !(error is SecretUnreadable) {
+                    // Judged below as the step's outcome, as when it was read on its own; the write still commits (a
+                    // failed statement aborts the transaction, and the write then fails as it should). A secret that
+                    // does not open leaves the transaction, to be reported as a security event.
+                    return (.failure(error), [])
+                }
             }
         }
         if cancelRequested { return (.end(try await finish(.cancelled, error: nil)), nil) }
@@ -327,7 +349,7 @@ struct Execution {
             }
             let url =
                 target.baseURL + path + (query.isEmpty ? "" : "?" + query.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&"))
-            let response = try await caller.send(
+            let response = try await runner.caller.send(
                 target,
                 method: HTTPRequest.Method(call.method) ?? .get,
                 url: url,
@@ -642,7 +664,7 @@ struct Execution {
             guard finished else { throw RunHeldBack() }
             pendingStart = nil
         } else {
-            try await runner.finishes.write(finish, tenant: tenant, logger: logger)
+            try await runner.batches.finishes.submit(finish, tenant: tenant, logger: logger)
         }
         pending = [:]
         pendingOrder = []
@@ -656,14 +678,11 @@ struct Execution {
     /// Creates the run `new` in `transaction`: true when it runs, false when a limit holds it back (queued); throws
     /// `RunExistsAlready` when it exists.
     private func start(_ new: NewWorkflowRun, in transaction: TenantTransaction) async throws -> Bool {
-        let limits = (workflow: definition.limits.maxConcurrentRuns, tenant: runner.settings.maxConcurrentRunsPerTenant)
-        switch try await transaction.startNewWorkflowRun(new, workflowLimit: limits.workflow, tenantLimit: limits.tenant) {
-        case .started:
-            runner.metrics?.runStarted()
-            return true
-        case .held: return false
-        case .exists: throw RunExistsAlready()
-        }
+        let start = NewWorkflowRunStart(run: new, workflowLimit: definition.limits.maxConcurrentRuns)
+        guard let running = try await transaction.startNewWorkflowRuns([start], tenantLimit: runner.settings.maxConcurrentRunsPerTenant)[new.id]
+        else { throw RunExistsAlready() }
+        if running { runner.metrics?.runStarted() }
+        return running
     }
 
     /// The value, or a note of its size when its JSON is larger than the cap.

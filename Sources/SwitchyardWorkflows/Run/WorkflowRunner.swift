@@ -59,8 +59,8 @@ public struct WorkflowRunner: Sendable {
     let caller: IntegrationCaller
     let settings: Settings
     let definitions = DefinitionCache()
-    /// Writes the ends of runs, many in one commit.
-    let finishes: WorkflowFinishWriter
+    /// Writes that many runs make at once, batched per tenant.
+    let batches: WorkflowRunBatches
     let metrics: WorkflowMetrics?
     let usage: UsageMeter?
 
@@ -72,7 +72,7 @@ public struct WorkflowRunner: Sendable {
         usage: UsageMeter? = nil
     ) {
         self.database = database
-        self.finishes = WorkflowFinishWriter(database: database)
+        self.batches = WorkflowRunBatches(database: database, caller: caller, tenantLimit: settings.maxConcurrentRunsPerTenant)
         self.caller = caller
         self.settings = settings
         self.metrics = metrics

@@ -1,5 +1,6 @@
 import Foundation
 import SwitchyardCore
+import SwitchyardOAuth
 import SwitchyardPostgres
 import SwitchyardWorkflows
 import Synchronization
@@ -14,7 +15,8 @@ struct WorkflowFinishWriterTests {
             var started: [WorkflowRunRecord] = []
             for _ in 0..<31 { started.append(try await fixture.start(workflow.id)) }
             let runs = started
-            let writer = WorkflowFinishWriter(database: fixture.database)
+            let caller = IntegrationCaller(database: fixture.database, outbound: fixture.outbound, refreshSkewSeconds: 60)
+            let writer = WorkflowRunBatches(database: fixture.database, caller: caller, tenantLimit: 500).finishes
             @Sendable func finish(_ runID: UUID) -> WorkflowRunFinish {
                 WorkflowRunFinish(
                     runID: runID,
@@ -48,14 +50,14 @@ struct WorkflowFinishWriterTests {
                 }
                 for await _ in locked.stream { break }
                 group.addTask {
-                    try await writer.write(finish(runs[0].id), tenant: fixture.tenant, logger: fixture.logger)
+                    try await writer.submit(finish(runs[0].id), tenant: fixture.tenant, logger: fixture.logger)
                     return nil
                 }
                 try await eventually("the first run's batch is being written") { writer.state(of: fixture.tenant) == (queued: 0, writing: true) }
                 for id in runs.dropFirst().map(\.id) + [missing] {
                     group.addTask {
                         do {
-                            try await writer.write(finish(id), tenant: fixture.tenant, logger: fixture.logger)
+                            try await writer.submit(finish(id), tenant: fixture.tenant, logger: fixture.logger)
                             return nil
                         } catch {
                             return id
