@@ -656,6 +656,9 @@ struct WorkflowRunTests {
                 #expect(steps.values.allSatisfy { $0.state == .succeeded })
                 #expect(steps["call"]?.attempts == 1 && steps["call"]?.output?["status"] == .number(200))
                 #expect(steps["call"]?.input?["body"] == steps["shape"]?.output)
+                // The stored trigger is the event the run's job carried.
+                #expect(run.trigger["type"] == .string("event") && run.trigger["event.type"] == .string("test.together"))
+                #expect(run.trigger["event.data.index"] != nil && run.trigger["event.data.index"] == steps["shape"]?.output?["index"])
             }
             #expect(try await fixture.events("workflow.run.succeeded").count == 35)
         }

@@ -241,12 +241,16 @@ public struct NewWorkflowRunStart: Sendable {
     /// The states of the steps that ran before the write, written when the run starts.
     public var steps: [WorkflowStepWrite]
     public var stepsRun: Int
+    /// The run's trigger is `{"type": "event", "event": ...}` with the event its job (`run.jobID`) carries: the
+    /// statement reads it there instead of receiving it.
+    public var triggerIsJobEvent: Bool
 
-    public init(run: NewWorkflowRun, workflowLimit: Int, steps: [WorkflowStepWrite] = [], stepsRun: Int = 0) {
+    public init(run: NewWorkflowRun, workflowLimit: Int, steps: [WorkflowStepWrite] = [], stepsRun: Int = 0, triggerIsJobEvent: Bool = false) {
         self.run = run
         self.workflowLimit = workflowLimit
         self.steps = steps
         self.stepsRun = stepsRun
+        self.triggerIsJobEvent = triggerIsJobEvent
     }
 }
 

@@ -25,7 +25,8 @@ private let stepRowsCTE = """
 
 /// Creates the runs of events' or schedules' jobs (the document `$2`, in its order), each running at once when fewer
 /// than its workflow's and the tenant's (`$3`) limits of runs are running or waiting, counting the runs before it in
-/// the document, and queued otherwise; with a running run, its steps so far and its step count. A run that exists
+/// the document, and queued otherwise; with a running run, its steps so far and its step count. An element without
+/// a trigger is an event's run: its trigger is the event its job carries. A run that exists
 /// (an earlier attempt made it) is left as it is and not returned. The limits are soft: runs starting in two
 /// transactions at the same instant may each see room. One pass over the tenant's active runs (the partial index
 /// `workflow_runs_active`) counts for all, and stops at the tenant's limit: with a hundred runs active, counting
@@ -50,7 +51,10 @@ struct StartNewWorkflowRunsStatement: PostgresPreparedStatement {
               FROM input i LEFT JOIN per_workflow p ON p.workflow_id = i.workflow_id
         ), inserted AS (
             INSERT INTO workflow_runs (tenant_id, id, workflow_id, version, job_id, trigger, input, status, started_at, steps_run)
-            SELECT $1::uuid, id, workflow_id, version, job_id, trigger, input,
+            SELECT $1::uuid, id, workflow_id, version, job_id,
+                   coalesce(trigger, (SELECT jsonb_build_object('type', 'event', 'event', j.payload -> 'event') FROM jobs j
+                                       WHERE j.tenant_id = $1::uuid AND j.id = decided.job_id)),
+                   input,
                    CASE WHEN free THEN 'running' ELSE 'queued' END, CASE WHEN free THEN now() END, CASE WHEN free THEN steps_run ELSE 0 END
               FROM decided ORDER BY ord
             ON CONFLICT DO NOTHING
@@ -82,7 +86,9 @@ struct StartRow: Encodable {
     let workflow_id: UUID
     let version: Int
     let job_id: UUID
-    let trigger: JSONValue
+    /// Nil for an event's run: the trigger is made from the job's payload (`{"type": "event", "event": ...}`), which
+    /// spares encoding the event here and parsing it there.
+    let trigger: JSONValue?
     let input: JSONValue
     let workflow_limit: Int
     let steps_run: Int
@@ -94,7 +100,7 @@ struct StartRow: Encodable {
         workflow_id = start.run.workflowID
         version = start.run.version
         job_id = start.run.jobID
-        trigger = start.run.trigger
+        trigger = start.triggerIsJobEvent ? nil : start.run.trigger
         input = start.run.input
         workflow_limit = start.workflowLimit
         steps_run = start.stepsRun

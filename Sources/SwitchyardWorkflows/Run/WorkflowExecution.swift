@@ -28,7 +28,8 @@ struct Execution {
     private var positions: [String: Int] = [:]
     /// A step with effects finished: its state is written before anything else happens.
     private var mustWrite = false
-    /// The run this attempt creates with its first write, when it was not read first (`init(starting:)`).
+    /// The run this attempt creates with its first write, when it was not read first (`init(starting:)`): always an
+    /// event's run, whose trigger is the event its job carries.
     private var pendingStart: NewWorkflowRun?
 
     init(
@@ -308,7 +309,8 @@ struct Execution {
                 run: new,
                 workflowLimit: definition.limits.maxConcurrentRuns,
                 steps: pendingOrder.compactMap { pending[$0] },
-                stepsRun: stepsRun
+                stepsRun: stepsRun,
+                triggerIsJobEvent: true
             )
             let request = WorkflowRunBatches.HTTPStart(start: start, integrationID: call.integrationID, lease: lease)
             switch try await runner.batches.httpStarts.submit(request, tenant: tenant, logger: logger) {
@@ -678,7 +680,7 @@ struct Execution {
     /// Creates the run `new` in `transaction`: true when it runs, false when a limit holds it back (queued); throws
     /// `RunExistsAlready` when it exists.
     private func start(_ new: NewWorkflowRun, in transaction: TenantTransaction) async throws -> Bool {
-        let start = NewWorkflowRunStart(run: new, workflowLimit: definition.limits.maxConcurrentRuns)
+        let start = NewWorkflowRunStart(run: new, workflowLimit: definition.limits.maxConcurrentRuns, triggerIsJobEvent: true)
         guard let running = try await transaction.startNewWorkflowRuns([start], tenantLimit: runner.settings.maxConcurrentRunsPerTenant)[new.id]
         else { throw RunExistsAlready() }
         if running { runner.metrics?.runStarted() }
