@@ -41,6 +41,31 @@ BEGIN
 END
 $$;
 
+-- A page of integrations (`GET /v1/integrations`): the filters and keyset cursor of `TenantTransaction.integrations`.
+-- The cursor is compared through coalesce so that it stays an index condition on (tenant_id, id) in the plan that
+-- PL/pgSQL caches, first page or not.
+CREATE FUNCTION app_read_integrations(p_tenant uuid, p_after uuid, p_provider text, p_status text, p_tag text, p_limit int)
+    RETURNS TABLE (
+        id uuid, provider text, display_name text, auth_type text, status text, connection_parameters text,
+        end_user_id text, tags text[], created_at timestamptz, updated_at timestamptz, health text, provider_account_id text
+    )
+    LANGUAGE plpgsql SECURITY INVOKER
+AS $$
+BEGIN
+    PERFORM set_config('app.tenant_id', p_tenant::text, true);
+    RETURN QUERY
+        SELECT i.id, i.provider, i.display_name, i.auth_type, i.status, i.connection_parameters::text,
+               i.end_user_id, i.tags, i.created_at, i.updated_at, i.health::text, i.provider_account_id
+          FROM integrations i
+         WHERE i.tenant_id = p_tenant
+           AND i.id > coalesce(p_after, '00000000-0000-0000-0000-000000000000'::uuid)
+           AND (p_provider IS NULL OR i.provider = p_provider)
+           AND (p_status IS NULL OR i.status = p_status)
+           AND (p_tag IS NULL OR i.tags @> ARRAY[p_tag])
+         ORDER BY i.id LIMIT p_limit;
+END
+$$;
+
 -- An audited credential read (`GET /v1/integrations/{id}/credentials`): records the audit event, when the
 -- integration exists, in the same statement (so in the same transaction) as the read, and returns the integration,
 -- its sealed credential (NULL when it has none) and the wrapped data key that sealed it, so that a cold key cache
@@ -77,6 +102,6 @@ $$;
 
 -- Functions are executable by PUBLIC by default; these are the application's.
 REVOKE EXECUTE ON FUNCTION app_read_tenant(uuid), app_read_integration(uuid, uuid),
-    app_read_credential(uuid, uuid, uuid, text, text, text, text, text, text) FROM PUBLIC;
+    app_read_integrations(uuid, uuid, text, text, text, int), app_read_credential(uuid, uuid, uuid, text, text, text, text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION app_read_tenant(uuid), app_read_integration(uuid, uuid),
-    app_read_credential(uuid, uuid, uuid, text, text, text, text, text, text) TO switchyard_app;
+    app_read_integrations(uuid, uuid, text, text, text, int), app_read_credential(uuid, uuid, uuid, text, text, text, text, text, text) TO switchyard_app;

@@ -84,6 +84,7 @@ struct PgBouncerTests {
                 // The one-statement reads (migration 0035), with unnamed statements.
                 let integration = try await IntegrationsAPITests.createStripe(client, key: tenant.key)
                 #expect(try await client.api(key: tenant.key).getIntegration(path: .init(integrationId: integration)).ok.body.json.id == integration)
+                #expect(try await client.api(key: tenant.key).listIntegrations().ok.body.json.data.map(\.id) == [integration])
                 let credential = try await client.request(.get, "/v1/integrations/\(integration)/credentials", key: tenant.key)
                 #expect(credential.status == .ok && credential.text.contains(IntegrationsAPITests.stripeSecret), "\(credential.text)")
                 let read = try await client.api(key: TestEnvironment.adminKey).getTenant(path: .init(tenantId: tenant.id)).ok.body.json

@@ -57,6 +57,36 @@ struct TenantReadPathTests {
         }
     }
 
+    @Test("GET /v1/integrations pages and filters as before and lists only the caller's integrations")
+    func list() async throws {
+        let environment = try await TestEnvironment.make()
+        try await environment.withApp { client in
+            let a = try await client.makeTenant(slug: "list-a")
+            let b = try await client.makeTenant(slug: "list-b")
+            var mine: [String] = []
+            for index in 0..<5 {
+                mine.append(try await IntegrationsAPITests.createStripe(client, key: a.key, tags: index.isMultiple(of: 2) ? ["even"] : []))
+            }
+            _ = try await IntegrationsAPITests.createStripe(client, key: b.key, tags: ["even"])
+            let api = client.api(key: a.key)
+            var seen: [String] = []
+            var cursor: String?
+            repeat {
+                let page = try await api.listIntegrations(query: .init(limit: 2, cursor: cursor)).ok.body.json
+                seen += page.data.map(\.id)
+                cursor = page.nextCursor
+            } while cursor != nil
+            // Ids are time-ordered: id order is creation order.
+            #expect(seen == mine)
+            #expect(try await api.listIntegrations(query: .init(tag: "even")).ok.body.json.data.map(\.id) == [mine[0], mine[2], mine[4]])
+            #expect(try await api.listIntegrations(query: .init(limit: 1, tag: "even")).ok.body.json.data.map(\.id) == [mine[0]])
+            #expect(try await api.listIntegrations(query: .init(provider: "stripe")).ok.body.json.data.count == 5)
+            #expect(try await api.listIntegrations(query: .init(provider: "github")).ok.body.json.data.isEmpty)
+            #expect(try await api.listIntegrations(query: .init(status: .connected)).ok.body.json.data.count == 5)
+            #expect(try await api.listIntegrations(query: .init(status: .disconnected)).ok.body.json.data.isEmpty)
+        }
+    }
+
     @Test("another tenant's integration is 404 on show and credentials, and that attempt is audited nowhere")
     func crossTenant() async throws {
         let environment = try await TestEnvironment.make()
@@ -118,7 +148,7 @@ struct TenantReadPathTests {
                 """,
                 logger: logger
             ).decode((String, Bool, Bool, Bool).self).collect()
-            #expect(functions.map(\.0) == ["app_read_credential", "app_read_integration", "app_read_tenant"])
+            #expect(functions.map(\.0) == ["app_read_credential", "app_read_integration", "app_read_integrations", "app_read_tenant"])
             for function in functions {
                 #expect(!function.1, "\(function.0) is SECURITY DEFINER")
                 #expect(function.2, "\(function.0) sets configuration of its own")
@@ -130,6 +160,7 @@ struct TenantReadPathTests {
             #expect(try await count("SELECT * FROM app_read_integration(\(b.rawValue), \(owned))") == 1)
             #expect(try await count("SELECT * FROM app_read_integration(\(a.rawValue), \(owned))") == 0)
             #expect(try await count("SELECT * FROM app_read_tenant(\(a.rawValue))") == 1)
+            #expect(try await count("SELECT * FROM app_read_integrations(\(a.rawValue), NULL, NULL, NULL, NULL, 10)") == 1)
             let stolen: PostgresQuery = """
                 SELECT * FROM app_read_credential(\(a.rawValue), \(owned), \(UUID.v7()), 'thief', 'credential.read', 'integration', \(owned.lowercasedString), NULL, '{}')
                 """

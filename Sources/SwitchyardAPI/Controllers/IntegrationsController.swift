@@ -86,7 +86,7 @@ struct IntegrationsController: Sendable {
             }
             filter.status = value
         }
-        let result = try await database.withTenant(context.tenantID, logger: context.logger) { try await $0.integrations(filter, page: page) }
+        let result = try await database.readAsTenant(context.tenantID, logger: context.logger) { try await $0.integrations(filter, page: page) }
         return try HTTPPayload.json(Components.Schemas.IntegrationList(result)).response
     }
 

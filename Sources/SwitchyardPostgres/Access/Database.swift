@@ -99,9 +99,9 @@ public struct Database: Sendable, Service {
     /// transaction (migration 0035), so the connection carries no tenant once it returns.
     ///
     /// Those statements run without our statement timeout: one set inside them would bound only the statements after
-    /// it, and a login parameter is what PgBouncer refuses. Each is a primary-key lookup; the call deadline bounds it
-    /// from this side (`DatabaseDeadlines.call` closes the connection), and a role's own `statement_timeout` applies
-    /// when set, as for the ingest writer's statements.
+    /// it, and a login parameter is what PgBouncer refuses. Each is a primary-key lookup or one page of the tenant's
+    /// integrations; the call deadline bounds it from this side (`DatabaseDeadlines.call` closes the connection), and a
+    /// role's own `statement_timeout` applies when set, as for the ingest writer's statements.
     public func readAsTenant<Result: Sendable>(
         _ tenantID: TenantID,
         logger: Logger,
