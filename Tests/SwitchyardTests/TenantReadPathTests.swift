@@ -181,21 +181,9 @@ struct TenantReadPathTests {
     /// A tenant with a Stripe integration whose key is `sk_test_` and the slug's last word.
     static func tenantWithIntegration(_ environment: TestEnvironment, slug: String) async throws -> (TenantID, UUID) {
         try await environment.withDatabase { database in
-            let tenant = try await database.withOperator(logger: environment.logger) { try await $0.createTenant(slug: slug, name: slug) }.id
-            let integration = try await database.withTenant(tenant, logger: environment.logger) { transaction in
-                try await transaction.createIntegration(
-                    NewIntegration(
-                        provider: "stripe",
-                        displayName: "Stripe",
-                        status: .connected,
-                        connectionParameters: [:],
-                        endUserID: nil,
-                        tags: [],
-                        credential: .apiKey(fields: ["api_key": "sk_test_\(slug.split(separator: "-").last ?? "")"])
-                    )
-                ).id
-            }
-            return (tenant, integration)
+            let tenant = try await VaultTests.makeTenant(database, slug, logger: environment.logger)
+            let key = "sk_test_\(slug.split(separator: "-").last ?? "")"
+            return (tenant, try await VaultTests.makeIntegration(database, tenant, key: key, logger: environment.logger))
         }
     }
 }

@@ -1,11 +1,8 @@
 import Foundation
 import Logging
 import NIOHTTP1
-import ServiceLifecycle
-import SwitchyardAPI
 import SwitchyardCore
 import SwitchyardMetrics
-import SwitchyardOutbound
 import SwitchyardPostgres
 
 /// `switchyard bench api`: the authenticated read routes through the real server against the ceiling of `GET /healthz`
@@ -43,32 +40,8 @@ public struct APIReadBenchmark: Sendable {
 
     /// Runs both phases. The server it starts runs `database` (which must not be running yet).
     public func run() async throws -> APIReadBenchmarkReport {
-        var configuration = self.configuration
-        configuration.http = HTTPConfiguration(host: "127.0.0.1", port: 0)
-        let dependencies = APIDependencies(
-            configuration: configuration,
-            database: database,
-            metrics: MetricsRegistry(version: "bench"),
-            outbound: OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: nil),
-            logger: logger
-        )
-        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        var quiet = logger
-        quiet.logLevel = .error
-        let app = try buildApplication(
-            dependencies,
-            logger: quiet,
-            onServerRunning: { channel in
-                portSink.yield(channel.localAddress?.port ?? 0)
-                portSink.finish()
-            }
-        )
-        let group = ServiceGroup(configuration: .init(services: [app], logger: quiet))
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            defer { Task { await group.triggerGracefulShutdown() } }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next(), port > 0 else { throw BenchmarkFailure("the server did not start") }
+        let metrics = MetricsRegistry(version: "bench")
+        return try await BenchmarkServer.run(configuration: configuration, database: database, metrics: metrics, logger: logger) { port in
             let (key, integration) = try await setUp()
             let routes = [
                 RouteLoad(route: "/healthz", path: "/healthz", port: port, key: nil),
@@ -87,8 +60,6 @@ public struct APIReadBenchmark: Sendable {
                 let samples = try await route.pace(rate: pacedRate, for: paced, workers: concurrency)
                 latencies.append(.init(route: route.route, latencies: LatencySummary(samples)))
             }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
             return APIReadBenchmarkReport(
                 concurrency: concurrency,
                 saturation: saturation,
