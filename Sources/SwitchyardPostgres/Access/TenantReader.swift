@@ -7,7 +7,8 @@ import SwitchyardVault
 /// tenant for itself alone (a function of migration 0035): PostgreSQL's row-level security sees only that tenant.
 ///
 /// Only `Database.readAsTenant` creates one, and its reads are the only statements it runs (`TenantReader+Reads.swift`):
-/// it has no `query`, since a statement of its own would run with no tenant set.
+/// it has no `query`, since a statement of its own would run with no tenant set. Each read is its own transaction: two
+/// reads of one `readAsTenant` do not share a snapshot (use `withTenant` where they must).
 public struct TenantReader: Sendable {
     let connection: PostgresConnection
     public let tenantID: TenantID
