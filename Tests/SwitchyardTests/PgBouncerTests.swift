@@ -81,7 +81,7 @@ struct PgBouncerTests {
                 let tenant = try await client.makeTenant(slug: "bounced", scopes: [.read, .write, .credentialsRead])
                 let me = try await client.api(key: tenant.key).getMe().ok.body.json
                 #expect(me.tenant.id == tenant.id)
-                // The one-statement reads (migration 0035), with unnamed statements.
+                // The one-statement reads (migration 0036), with unnamed statements.
                 let integration = try await IntegrationsAPITests.createStripe(client, key: tenant.key)
                 #expect(try await client.api(key: tenant.key).getIntegration(path: .init(integrationId: integration)).ok.body.json.id == integration)
                 #expect(try await client.api(key: tenant.key).listIntegrations().ok.body.json.data.map(\.id) == [integration])

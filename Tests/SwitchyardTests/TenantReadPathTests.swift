@@ -10,7 +10,7 @@ import Testing
 
 @testable import SwitchyardPostgres
 
-/// `Database.readAsTenant`: the hot tenant reads as one autocommitted statement each (migration 0035, issue 18).
+/// `Database.readAsTenant`: the hot tenant reads as one autocommitted statement each (migration 0036, issue 18).
 @Suite("The tenant read path in one statement (issue 18)")
 struct TenantReadPathTests {
     static func jsonObject(_ text: String) throws -> NSDictionary {

@@ -96,7 +96,7 @@ public struct Database: Sendable, Service {
 
     /// Runs `body` with one tenant's hot reads (`TenantReader`): each is a single autocommitted statement, one round
     /// trip instead of BEGIN, set_config, the query and COMMIT (issue 18), that sets the tenant for its own implicit
-    /// transaction (migration 0035), so the connection carries no tenant once it returns.
+    /// transaction (migration 0036), so the connection carries no tenant once it returns.
     ///
     /// Those statements run without our statement timeout: one set inside them would bound only the statements after
     /// it, and a login parameter is what PgBouncer refuses. Each is a primary-key lookup or one page of the tenant's
