@@ -13,7 +13,7 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Run a benchmark.",
         subcommands: [
             Queue.self, BenchIngestCommand.self, BenchSyncCommand.self, BenchFanoutCommand.self, BenchWorkflowCommand.self,
-            BenchExecutorsCommand.self,
+            BenchExecutorsCommand.self, BenchAPICommand.self,
         ]
     )
 

@@ -78,9 +78,15 @@ struct PgBouncerTests {
     func routesAndIngest() async throws {
         try await Self.run { environment, _ in
             let tenantID = try await environment.withApp { client in
-                let tenant = try await client.makeTenant(slug: "bounced")
+                let tenant = try await client.makeTenant(slug: "bounced", scopes: [.read, .write, .credentialsRead])
                 let me = try await client.api(key: tenant.key).getMe().ok.body.json
                 #expect(me.tenant.id == tenant.id)
+                // The one-statement reads (migration 0036), with unnamed statements.
+                let integration = try await IntegrationsAPITests.createStripe(client, key: tenant.key)
+                #expect(try await client.api(key: tenant.key).getIntegration(path: .init(integrationId: integration)).ok.body.json.id == integration)
+                #expect(try await client.api(key: tenant.key).listIntegrations().ok.body.json.data.map(\.id) == [integration])
+                let credential = try await client.request(.get, "/v1/integrations/\(integration)/credentials", key: tenant.key)
+                #expect(credential.status == .ok && credential.text.contains(IntegrationsAPITests.stripeSecret), "\(credential.text)")
                 let read = try await client.api(key: TestEnvironment.adminKey).getTenant(path: .init(tenantId: tenant.id)).ok.body.json
                 #expect(read.slug == "bounced")
 
@@ -107,7 +113,14 @@ struct PgBouncerTests {
         try await Self.run { environment, bouncer in
             let logger = environment.logger
             try await environment.withApp { client in
-                let tenant = try await client.makeTenant(slug: "leak")
+                let tenant = try await client.makeTenant(slug: "leak", scopes: [.read, .write, .credentialsRead])
+                // The one-statement tenant reads set the tenant for their own statement alone.
+                let integration = try await IntegrationsAPITests.createStripe(client, key: tenant.key)
+                for _ in 0..<4 {
+                    for path in ["/v1/me", "/v1/integrations/\(integration)", "/v1/integrations/\(integration)/credentials"] {
+                        #expect(try await client.request(.get, path, key: tenant.key).status == .ok)
+                    }
+                }
                 let source = try await WebhookFixture.makeSource(client, key: tenant.key)
                 for delivery in 0..<8 {
                     let response = try await WebhookFixture.deliverGitHub(

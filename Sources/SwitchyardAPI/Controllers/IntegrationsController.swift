@@ -86,13 +86,13 @@ struct IntegrationsController: Sendable {
             }
             filter.status = value
         }
-        let result = try await database.withTenant(context.tenantID, logger: context.logger) { try await $0.integrations(filter, page: page) }
+        let result = try await database.readAsTenant(context.tenantID, logger: context.logger) { try await $0.integrations(filter, page: page) }
         return try HTTPPayload.json(Components.Schemas.IntegrationList(result)).response
     }
 
     @Sendable func show(_ request: Request, context: TenantRequestContext) async throws -> Response {
         let id = try request.uuid("integration_id", context: context, resource: "The integration")
-        guard let record = try await database.withTenant(context.tenantID, logger: context.logger, { try await $0.integration(id) }) else {
+        guard let record = try await database.readAsTenant(context.tenantID, logger: context.logger, { try await $0.integration(id) }) else {
             throw SwitchyardError.notFound("The integration")
         }
         return try HTTPPayload.json(Components.Schemas.Integration(record)).response
@@ -199,17 +199,18 @@ struct IntegrationsController: Sendable {
         return try HTTPPayload.json(Components.Schemas.RefreshResult(integrationID: id, expiresAt: expiresAt)).response
     }
 
-    /// The usable credential, for keys granted `credentials:read`; every read is audited in the same transaction.
+    /// The usable credential, for keys granted `credentials:read`; every read is audited in the statement that reads it.
     @Sendable func credentials(_ request: Request, context: TenantRequestContext) async throws -> Response {
         try context.require(.credentialsRead)
         let id = try request.uuid("integration_id", context: context, resource: "The integration")
-        let integration = try await database.withTenant(context.tenantID, logger: context.logger) { transaction in
-            guard let integration = try await transaction.integration(id) else { throw SwitchyardError.notFound("The integration") }
-            try await transaction.recordAudit(context.audit("credential.read", "integration", id.lowercasedString))
-            return integration
+        let audit = context.audit("credential.read", "integration", id.lowercasedString)
+        guard
+            let read = try await database.readAsTenant(context.tenantID, logger: context.logger, { try await $0.auditedCredential(id, audit: audit) })
+        else {
+            throw SwitchyardError.notFound("The integration")
         }
-        guard integration.status != .needsReauth else { throw TokenRefresher.needsReauth }
-        guard let credential = try await oauth.refresher.usableCredential(id, tenant: context.tenantID, logger: context.logger) else {
+        guard read.integration.status != .needsReauth else { throw TokenRefresher.needsReauth }
+        guard let credential = try await oauth.refresher.usable(read.credential, of: id, tenant: context.tenantID, logger: context.logger) else {
             throw SwitchyardError.conflict("This integration has no credential; connect it first.")
         }
         context.logger.info("credential read", metadata: ["integration_id": "\(id.lowercasedString)"])

@@ -1,14 +1,10 @@
 import Crypto
 import Foundation
-import Hummingbird
 import Logging
 import NIOCore
 import NIOHTTP1
-import ServiceLifecycle
-import SwitchyardAPI
 import SwitchyardCore
 import SwitchyardMetrics
-import SwitchyardOutbound
 import SwitchyardPostgres
 
 /// `switchyard bench ingest`: signed deliveries through the real server (verification, group commit) with many
@@ -85,33 +81,10 @@ public struct IngestBenchmark: Sendable {
 
     /// Runs the three phases. The server it starts runs `database` (which must not be running yet).
     public func run() async throws -> Report {
-        var configuration = self.configuration
-        configuration.http = HTTPConfiguration(host: "127.0.0.1", port: 0)
         let metrics = MetricsRegistry(version: "bench")
-        let dependencies = APIDependencies(
-            configuration: configuration,
-            database: database,
-            metrics: metrics,
-            outbound: OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: nil),
-            logger: logger
-        )
-        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        var quiet = logger
-        quiet.logLevel = .error
-        let app = try buildApplication(
-            dependencies,
-            logger: quiet,
-            onServerRunning: { channel in
-                portSink.yield(channel.localAddress?.port ?? 0)
-                portSink.finish()
-            }
-        )
-        let group = ServiceGroup(configuration: .init(services: [app], logger: quiet))
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            defer { Task { await group.triggerGracefulShutdown() } }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next(), port > 0 else { throw BenchmarkFailure("the server did not start") }
+        let body = Self.body()
+        // The server runs the database pool: the tenant is made once it is up.
+        let served = try await BenchmarkServer.run(configuration: configuration, database: database, metrics: metrics, logger: logger) { port in
             let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
             let tenant = try await database.withOperator(logger: logger) {
                 try await $0.createTenant(slug: "bench-\(suffix)", name: "Ingest benchmark")
@@ -126,48 +99,59 @@ public struct IngestBenchmark: Sendable {
                 _ = try await transaction.addWebhookSecret(Self.secret, to: source.id, expiresAt: nil)
                 return source.id
             }
-            let body = Self.body()
             let signature =
                 "sha256="
                 + Array(HMAC<SHA256>.authenticationCode(for: Array(body.readableBytesView), using: SymmetricKey(data: Data(Self.secret.utf8))))
                 .map { String(format: "%02x", $0) }.joined()
             let sender = Sender(port: port, path: "/webhooks/\(source.lowercasedString)", body: body, signature: signature)
-            do {
-                // Warm-up: connections open, caches filled.
-                _ = try await sender.run(count: concurrency * 4, concurrency: concurrency, prefix: "warm", pace: nil)
-                let batchesBefore = try await Self.batchCount(metrics)
-                let peak = try await sender.run(count: deliveries, concurrency: concurrency, prefix: "peak", pace: nil)
-                let batchesAfter = try await Self.batchCount(metrics)
-                let peakRate = Double(deliveries) / peak.elapsed.seconds
-                let pacedTarget = peakRate * pacedLoad
-                let paced = try await sender.run(count: deliveries / 2, concurrency: concurrency, prefix: "paced", pace: pacedTarget)
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-
-                let ceiling = try await SingleInsertCeiling.run(
-                    url: configuration.database.url,
-                    tenant: tenant,
-                    source: source,
-                    events: deliveries,
-                    concurrency: concurrency,
-                    body: body,
-                    headers: #"{"x-github-event":"push"}"#,
-                    logger: logger
-                )
-                return Report(
-                    deliveries: deliveries,
-                    concurrency: concurrency,
-                    peakRate: peakRate,
-                    peakLatencies: Percentiles(peak.latencies),
-                    ceilingRate: Double(deliveries) / ceiling.seconds,
-                    pacedTarget: pacedTarget,
-                    pacedRate: Double(deliveries / 2) / paced.elapsed.seconds,
-                    pacedLatencies: Percentiles(paced.latencies),
-                    meanBatch: Double(deliveries) / max(1, batchesAfter - batchesBefore),
-                    pacedLoad: pacedLoad
-                )
-            }
+            // Warm-up: connections open, caches filled.
+            _ = try await sender.run(count: concurrency * 4, concurrency: concurrency, prefix: "warm", pace: nil)
+            let batchesBefore = try await Self.batchCount(metrics)
+            let peak = try await sender.run(count: deliveries, concurrency: concurrency, prefix: "peak", pace: nil)
+            let batchesAfter = try await Self.batchCount(metrics)
+            let pacedTarget = Double(deliveries) / peak.elapsed.seconds * pacedLoad
+            let paced = try await sender.run(count: deliveries / 2, concurrency: concurrency, prefix: "paced", pace: pacedTarget)
+            return ServedPhases(
+                tenant: tenant,
+                source: source,
+                peak: peak,
+                batches: batchesAfter - batchesBefore,
+                paced: paced,
+                pacedTarget: pacedTarget
+            )
         }
+        let ceiling = try await SingleInsertCeiling.run(
+            url: configuration.database.url,
+            tenant: served.tenant,
+            source: served.source,
+            events: deliveries,
+            concurrency: concurrency,
+            body: body,
+            headers: #"{"x-github-event":"push"}"#,
+            logger: logger
+        )
+        return Report(
+            deliveries: deliveries,
+            concurrency: concurrency,
+            peakRate: Double(deliveries) / served.peak.elapsed.seconds,
+            peakLatencies: Percentiles(served.peak.latencies),
+            ceilingRate: Double(deliveries) / ceiling.seconds,
+            pacedTarget: served.pacedTarget,
+            pacedRate: Double(deliveries / 2) / served.paced.elapsed.seconds,
+            pacedLatencies: Percentiles(served.paced.latencies),
+            meanBatch: Double(deliveries) / max(1, served.batches),
+            pacedLoad: pacedLoad
+        )
+    }
+
+    /// What the phases against the server measured, and what the ceiling needs of their setup.
+    private struct ServedPhases: Sendable {
+        let tenant: TenantID
+        let source: UUID
+        let peak: (elapsed: Duration, latencies: [Duration])
+        let batches: Double
+        let paced: (elapsed: Duration, latencies: [Duration])
+        let pacedTarget: Double
     }
 
     /// A push-like JSON body of `bodySize` bytes.

@@ -31,6 +31,19 @@ public final class TokenRefresher: Sendable {
     /// Returns nil when the integration has no credential.
     public func usableCredential(_ integrationID: UUID, tenant: TenantID, logger: Logger) async throws -> IntegrationCredential? {
         let current = try await database.withTenant(tenant, logger: logger) { try await $0.credential(for: integrationID) }
+        return try await usable(current, of: integrationID, tenant: tenant, logger: logger)
+    }
+
+    /// `current`, the credential of the integration as just read, or its refreshed successor when it is an OAuth
+    /// token inside the skew window.
+    public func usable(
+        _ current: IntegrationCredential?,
+        of integrationID: UUID,
+        tenant: TenantID,
+        logger: Logger
+    ) async throws
+        -> IntegrationCredential?
+    {
         guard case .oauth2(let oauth)? = current, oauth.expires(within: skew) else { return current }
         return try await refresh(integrationID, tenant: tenant, force: false, logger: logger)
     }

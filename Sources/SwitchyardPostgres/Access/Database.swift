@@ -9,7 +9,8 @@ import SwitchyardVault
 /// The application's only door to PostgreSQL.
 ///
 /// Tenant rows are reachable only through `withTenant`, which sets `app.tenant_id` for one transaction
-/// (REQUIREMENTS PG-2, PG-3); row-level security does the rest. `withOperator` is the platform operator's
+/// (REQUIREMENTS PG-2, PG-3), and `readAsTenant`, whose reads set it for their own statement; row-level security
+/// does the rest. `withOperator` is the platform operator's
 /// cross-tenant view (tenant administration and API key lookup). The raw client stays private, so code
 /// outside this module cannot run SQL that forgot its tenant.
 public struct Database: Sendable, Service {
@@ -90,6 +91,33 @@ public struct Database: Sendable, Service {
         } catch let unreadable as SecretUnreadable {
             await report(unreadable, logger: logger)
             throw unreadable
+        }
+    }
+
+    /// Runs `body` with one tenant's hot reads (`TenantReader`): each is a single autocommitted statement, one round
+    /// trip instead of BEGIN, set_config, the query and COMMIT (issue 18), that sets the tenant for its own implicit
+    /// transaction (migration 0036), so the connection carries no tenant once it returns.
+    ///
+    /// Those statements run without our statement timeout: one set inside them would bound only the statements after
+    /// it, and a login parameter is what PgBouncer refuses. Each is a primary-key lookup or one page of the tenant's
+    /// integrations; the call deadline bounds it from this side (`DatabaseDeadlines.call` closes the connection), and a
+    /// role's own `statement_timeout` applies when set, as for the ingest writer's statements.
+    public func readAsTenant<Result: Sendable>(
+        _ tenantID: TenantID,
+        logger: Logger,
+        _ body: (TenantReader) async throws -> Result
+    ) async throws -> Result {
+        metrics?.connectionLeased()
+        defer { metrics?.connectionReturned() }
+        do {
+            return try await client.withConnection(deadlines: deadlines, metrics: metrics, running: clientRunning) { connection in
+                try await body(TenantReader(connection: connection, tenantID: tenantID, vault: vault, logger: logger, statements: statements))
+            }
+        } catch let unreadable as SecretUnreadable {
+            await report(unreadable, logger: logger)
+            throw unreadable
+        } catch {
+            throw DatabaseError.translate(error)
         }
     }
 

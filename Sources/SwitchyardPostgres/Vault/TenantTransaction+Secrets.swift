@@ -17,13 +17,7 @@ extension TenantTransaction {
     /// Opens the value of `field` in row `row`; fails if the bytes were sealed for any other place.
     /// Bytes that do not open throw `SecretUnreadable`.
     public func open(_ sealed: some Collection<UInt8>, field: SealedField, row: UUID) async throws -> [UInt8] {
-        do {
-            let secret = try SealedSecret(bytes: sealed)
-            let key = try await vault.dataKey(secret.dataKeyID, tenant: tenantID) { try await wrappedDataKey(secret.dataKeyID) }
-            return try key.open(secret, for: binding(field, row: row))
-        } catch let error as VaultError where SecretUnreadable.isTampering(error) {
-            throw SecretUnreadable(tenant: tenantID, field: field, row: row, cause: error)
-        }
+        try await vault.open(sealed, field: field, row: row, tenant: tenantID) { try await wrappedDataKey($0) }
     }
 
     /// Retires the tenant's active data key and creates a new one. Secrets sealed with the old key keep

@@ -38,6 +38,15 @@ final class BenchmarkHTTPConnection: Sendable {
         return try await promise.futureResult.get()
     }
 
+    /// Sends `head` with no body (a GET); returns the response status once the response has ended.
+    func send(_ head: HTTPRequestHead) async throws -> UInt {
+        let promise = channel.eventLoop.makePromise(of: UInt.self)
+        handler.expect(promise)
+        channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        return try await promise.futureResult.get()
+    }
+
     func close() async {
         try? await channel.close()
     }

@@ -1,0 +1,169 @@
+import Foundation
+import Logging
+import NIOHTTP1
+import SwitchyardCore
+import SwitchyardMetrics
+import SwitchyardPostgres
+
+/// `switchyard bench api`: the authenticated read routes through the real server against the ceiling of `GET /healthz`
+/// (no authentication, no database) on the same server: each saturated in turn, then each paced at a fixed rate with
+/// latency counted from every request's intended send time (issue 18).
+public struct APIReadBenchmark: Sendable {
+    let configuration: SwitchyardConfiguration
+    let database: Database
+    /// Keep-alive connections sending at once in the saturated phase.
+    let concurrency: Int
+    /// How long each route is saturated.
+    let saturation: Duration
+    /// The paced phase's rate per route, and how long each route is paced.
+    let pacedRate: Double
+    let paced: Duration
+    let logger: Logger
+
+    public init(
+        configuration: SwitchyardConfiguration,
+        database: Database,
+        concurrency: Int,
+        saturation: Duration,
+        pacedRate: Double,
+        paced: Duration,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.database = database
+        self.concurrency = concurrency
+        self.saturation = saturation
+        self.pacedRate = pacedRate
+        self.paced = paced
+        self.logger = logger
+    }
+
+    /// Runs both phases. The server it starts runs `database` (which must not be running yet).
+    public func run() async throws -> APIReadBenchmarkReport {
+        let metrics = MetricsRegistry(version: "bench")
+        return try await BenchmarkServer.run(configuration: configuration, database: database, metrics: metrics, logger: logger) { port in
+            let (key, integration) = try await setUp()
+            let routes = [
+                RouteLoad(route: "/healthz", path: "/healthz", port: port, key: nil),
+                RouteLoad(route: "/v1/me", path: "/v1/me", port: port, key: key),
+                RouteLoad(route: "/v1/integrations/{id}", path: "/v1/integrations/\(integration)", port: port, key: key),
+                RouteLoad(route: "/v1/integrations/{id}/credentials", path: "/v1/integrations/\(integration)/credentials", port: port, key: key),
+            ]
+            var saturated: [APIReadBenchmarkReport.Saturated] = []
+            for route in routes {
+                // Warm-up: connections open, the key's authentication and rate-limit lease cached, plans made.
+                _ = try await route.saturate(for: .milliseconds(500), concurrency: concurrency)
+                saturated.append(.init(route: route.route, rate: try await route.saturate(for: saturation, concurrency: concurrency)))
+            }
+            var latencies: [APIReadBenchmarkReport.Paced] = []
+            for route in routes {
+                let samples = try await route.pace(rate: pacedRate, for: paced, workers: concurrency)
+                latencies.append(.init(route: route.route, latencies: LatencySummary(samples)))
+            }
+            return APIReadBenchmarkReport(
+                concurrency: concurrency,
+                saturation: saturation,
+                pacedRate: pacedRate,
+                paced: paced,
+                saturated: saturated,
+                latencies: latencies
+            )
+        }
+    }
+
+    /// A tenant, a key that may read credentials, and an API-key integration with its credential; returns the key
+    /// and the integration's id.
+    private func setUp() async throws -> (key: String, integration: String) {
+        let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        let tenant = try await database.withOperator(logger: logger) {
+            try await $0.createTenant(slug: "bench-\(suffix)", name: "API read benchmark")
+        }.id
+        return try await database.withTenant(tenant, logger: logger) { transaction in
+            let (_, secret) = try await transaction.createAPIKey(
+                NewAPIKey(name: "bench", scopes: [.read, .credentialsRead], expiresAt: nil, createdBy: "bench")
+            )
+            let integration = try await transaction.createIntegration(
+                NewIntegration(
+                    provider: "stripe",
+                    displayName: "Bench",
+                    status: .connected,
+                    connectionParameters: [:],
+                    endUserID: nil,
+                    tags: ["bench"],
+                    credential: .apiKey(fields: ["api_key": "sk_test_bench"])
+                )
+            )
+            return (secret.value, integration.id.lowercasedString)
+        }
+    }
+}
+
+/// GET requests to one route over keep-alive connections, one per concurrent sender.
+struct RouteLoad: Sendable {
+    let route: String
+    let path: String
+    let port: Int
+    let key: String?
+
+    private var head: HTTPRequestHead {
+        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
+        head.headers.add(name: "Host", value: "127.0.0.1:\(port)")
+        if let key { head.headers.add(name: "Authorization", value: "Bearer \(key)") }
+        return head
+    }
+
+    /// Sends back to back on `concurrency` connections for `duration`; returns the rate of answered requests.
+    func saturate(for duration: Duration, concurrency: Int) async throws -> Double {
+        let head = self.head
+        let started = ContinuousClock.now
+        let deadline = started + duration
+        let answered = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    let connection = try await BenchmarkHTTPConnection.connect(host: "127.0.0.1", port: port)
+                    var answered = 0
+                    while ContinuousClock.now < deadline {
+                        try check(try await connection.send(head))
+                        answered += 1
+                    }
+                    await connection.close()
+                    return answered
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        return Double(answered) / (ContinuousClock.now - started).seconds
+    }
+
+    /// Sends `rate` requests a second for `duration`: request n is due at start + n / rate, and its latency counts from
+    /// then, so a slow answer delays no measurement (no coordinated omission) as long as a worker is free.
+    func pace(rate: Double, for duration: Duration, workers: Int) async throws -> [Duration] {
+        let head = self.head
+        let count = Int(rate * duration.seconds)
+        let tickets = TicketCounter()
+        let started = ContinuousClock.now
+        return try await withThrowingTaskGroup(of: [Duration].self) { group in
+            for _ in 0..<workers {
+                group.addTask {
+                    let connection = try await BenchmarkHTTPConnection.connect(host: "127.0.0.1", port: port)
+                    var latencies: [Duration] = []
+                    while true {
+                        let index = tickets.take()
+                        guard index < count else { break }
+                        let due = started + .seconds(Double(index) / rate)
+                        if due > ContinuousClock.now { try await Task.sleep(until: due) }
+                        try check(try await connection.send(head))
+                        latencies.append(ContinuousClock.now - due)
+                    }
+                    await connection.close()
+                    return latencies
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+    }
+
+    private func check(_ status: UInt) throws {
+        guard status == 200 else { throw BenchmarkFailure("GET \(route) was answered \(status)") }
+    }
+}

@@ -1,0 +1,189 @@
+import Foundation
+import HummingbirdTesting
+import Logging
+import PostgresNIO
+import SwitchyardAPIClient
+import SwitchyardAPIContract
+import SwitchyardCore
+import SwitchyardTestSupport
+import Testing
+
+@testable import SwitchyardPostgres
+
+/// `Database.readAsTenant`: the hot tenant reads as one autocommitted statement each (migration 0036, issue 18).
+@Suite("The tenant read path in one statement (issue 18)")
+struct TenantReadPathTests {
+    static func jsonObject(_ text: String) throws -> NSDictionary {
+        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? NSDictionary, "not a JSON object: \(text)")
+    }
+
+    @Test(
+        "GET /v1/me, /v1/integrations/{id} and its credentials answer what the transaction readers answer; each read of a credential is audited once"
+    )
+    func sameBodies() async throws {
+        let environment = try await TestEnvironment.make()
+        try await environment.withApp { client in
+            let tenant = try await client.makeTenant(slug: "read-path", scopes: [.read, .write, .credentialsRead])
+            let created = try await client.request(
+                .post,
+                "/v1/integrations",
+                key: tenant.key,
+                json:
+                    #"{"provider":"stripe","display_name":"Billing","credentials":{"api_key":"sk_test_read_path"},"tags":["a","b"],"end_user_id":"u-1"}"#
+            )
+            #expect(created.status == .created, "\(created.text)")
+            let integration = try #require(try created.jsonObject()["id"] as? String)
+
+            let shown = try await client.request(.get, "/v1/integrations/\(integration)", key: tenant.key)
+            #expect(shown.status == .ok)
+            #expect(try Self.jsonObject(shown.text) == Self.jsonObject(created.text))
+
+            let me = try await client.request(.get, "/v1/me", key: tenant.key)
+            #expect(me.status == .ok)
+            let operatorView = try await client.request(.get, "/v1/tenants/\(tenant.id)", key: TestEnvironment.adminKey)
+            #expect(try Self.jsonObject(me.text)["tenant"] as? NSDictionary == Self.jsonObject(operatorView.text))
+
+            let read = try await client.request(.get, "/v1/integrations/\(integration)/credentials", key: tenant.key)
+            #expect(read.status == .ok)
+            #expect(read.headers[.cacheControl] == "no-store")
+            let credential = try Self.jsonObject(read.text)
+            #expect(credential["integration_id"] as? String == integration)
+            #expect(credential["type"] as? String == "api_key")
+            #expect((credential["fields"] as? NSDictionary)?["api_key"] as? String == "sk_test_read_path")
+
+            let audit = try await client.api(key: tenant.key).listAuditEvents().ok.body.json.data.filter { $0.action == "credential.read" }
+            #expect(audit.count == 1)
+            #expect(audit.first?.resourceId == integration && audit.first?.requestId == read.headers[.init("x-request-id")!])
+        }
+    }
+
+    @Test("GET /v1/integrations pages and filters as before and lists only the caller's integrations")
+    func list() async throws {
+        let environment = try await TestEnvironment.make()
+        try await environment.withApp { client in
+            let a = try await client.makeTenant(slug: "list-a")
+            let b = try await client.makeTenant(slug: "list-b")
+            var mine: [String] = []
+            for index in 0..<5 {
+                mine.append(try await IntegrationsAPITests.createStripe(client, key: a.key, tags: index.isMultiple(of: 2) ? ["even"] : []))
+            }
+            _ = try await IntegrationsAPITests.createStripe(client, key: b.key, tags: ["even"])
+            let api = client.api(key: a.key)
+            var seen: [String] = []
+            var cursor: String?
+            repeat {
+                let page = try await api.listIntegrations(query: .init(limit: 2, cursor: cursor)).ok.body.json
+                seen += page.data.map(\.id)
+                cursor = page.nextCursor
+            } while cursor != nil
+            // Ids are time-ordered: id order is creation order.
+            #expect(seen == mine)
+            #expect(try await api.listIntegrations(query: .init(tag: "even")).ok.body.json.data.map(\.id) == [mine[0], mine[2], mine[4]])
+            #expect(try await api.listIntegrations(query: .init(limit: 1, tag: "even")).ok.body.json.data.map(\.id) == [mine[0]])
+            #expect(try await api.listIntegrations(query: .init(provider: "stripe")).ok.body.json.data.count == 5)
+            #expect(try await api.listIntegrations(query: .init(provider: "github")).ok.body.json.data.isEmpty)
+            #expect(try await api.listIntegrations(query: .init(status: .connected)).ok.body.json.data.count == 5)
+            #expect(try await api.listIntegrations(query: .init(status: .disconnected)).ok.body.json.data.isEmpty)
+        }
+    }
+
+    @Test("another tenant's integration is 404 on show and credentials, and that attempt is audited nowhere")
+    func crossTenant() async throws {
+        let environment = try await TestEnvironment.make()
+        try await environment.withApp { client in
+            let a = try await client.makeTenant(slug: "read-a", scopes: [.read, .write, .credentialsRead])
+            let b = try await client.makeTenant(slug: "read-b", scopes: [.read, .write, .credentialsRead])
+            let owned = try await IntegrationsAPITests.createStripe(client, key: b.key)
+            #expect(try await client.request(.get, "/v1/integrations/\(owned)", key: a.key).status == .notFound)
+            #expect(try await client.request(.get, "/v1/integrations/\(owned)/credentials", key: a.key).status == .notFound)
+            #expect(try await client.request(.get, "/v1/integrations/\(UUID().uuidString)/credentials", key: a.key).status == .notFound)
+            for key in [a.key, b.key] {
+                let reads = try await client.api(key: key).listAuditEvents().ok.body.json.data.filter { $0.action == "credential.read" }
+                #expect(reads.isEmpty)
+            }
+            #expect(try await client.request(.get, "/v1/integrations/\(owned)/credentials", key: b.key).status == .ok)
+        }
+    }
+
+    @Test("after the reads, the pooled connection they ran on carries no tenant and sees no tenant's rows")
+    func nothingLeftOnTheConnection() async throws {
+        let environment = try await TestEnvironment.make()
+        let logger = environment.logger
+        let (tenant, integration) = try await Self.tenantWithIntegration(environment, slug: "read-leak")
+        try await environment.withDatabase(maxConnections: 1) { database in
+            let (setting, visible) = try await database.readAsTenant(tenant, logger: logger) { reader in
+                #expect(try await reader.currentTenant()?.id == tenant)
+                #expect(try await reader.integration(integration)?.id == integration)
+                let read = try await reader.auditedCredential(integration, audit: Self.audit(integration))
+                #expect(read?.credential == .apiKey(fields: ["api_key": "sk_test_leak"]))
+                // The same connection, right after, in autocommit.
+                let setting = try await reader.connection.guardedQuery(
+                    "SELECT coalesce(current_setting('app.tenant_id', true), '')",
+                    logger: logger
+                ).decode(String.self).collect()
+                let visible = try await reader.connection.guardedQuery("SELECT count(*)::int FROM integrations", logger: logger)
+                    .decode(Int.self).collect()
+                return (setting, visible)
+            }
+            #expect(setting == [""])
+            #expect(visible == [0])
+            // The pool's only connection, leased again.
+            let leased = try await database.withCatalog(logger: logger) { try await $0.currentTenantSetting() }
+            #expect(leased == nil)
+        }
+    }
+
+    @Test("the read functions run as their caller, under row-level security: tenant A's call cannot return or audit tenant B's integration")
+    func rowLevelSecurityInsideTheFunctions() async throws {
+        let environment = try await TestEnvironment.make()
+        let logger = environment.logger
+        let (a, _) = try await Self.tenantWithIntegration(environment, slug: "rls-a")
+        let (b, owned) = try await Self.tenantWithIntegration(environment, slug: "rls-b")
+        try await TestEnvironment.withConnection(to: environment.applicationURL, logger: logger) { connection in
+            let functions = try await connection.query(
+                """
+                SELECT p.proname::text, p.prosecdef, p.proconfig IS NULL, r.rolbypassrls
+                  FROM pg_proc p, pg_roles r
+                 WHERE p.proname LIKE 'app\\_read\\_%' AND r.rolname = current_user ORDER BY 1
+                """,
+                logger: logger
+            ).decode((String, Bool, Bool, Bool).self).collect()
+            #expect(functions.map(\.0) == ["app_read_credential", "app_read_integration", "app_read_integrations", "app_read_tenant"])
+            for function in functions {
+                #expect(!function.1, "\(function.0) is SECURITY DEFINER")
+                #expect(function.2, "\(function.0) sets configuration of its own")
+                #expect(!function.3, "the application role bypasses row-level security")
+            }
+            func count(_ query: PostgresQuery) async throws -> Int {
+                try await connection.query(query, logger: logger).collect().count
+            }
+            #expect(try await count("SELECT * FROM app_read_integration(\(b.rawValue), \(owned))") == 1)
+            #expect(try await count("SELECT * FROM app_read_integration(\(a.rawValue), \(owned))") == 0)
+            #expect(try await count("SELECT * FROM app_read_tenant(\(a.rawValue))") == 1)
+            #expect(try await count("SELECT * FROM app_read_integrations(\(a.rawValue), NULL, NULL, NULL, NULL, 10)") == 1)
+            let stolen: PostgresQuery = """
+                SELECT * FROM app_read_credential(\(a.rawValue), \(owned), \(UUID.v7()), 'thief', 'credential.read', 'integration', \(owned.lowercasedString), NULL, '{}')
+                """
+            #expect(try await count(stolen) == 0)
+            // Nothing of either tenant is visible to the session afterwards, and B's log holds no read.
+            #expect(try await count("SELECT * FROM integrations") == 0)
+        }
+        try await environment.withDatabase { database in
+            let reads = try await database.withTenant(b, logger: logger) { try await $0.auditEvents(PageRequest(limit: 50, cursor: nil)) }
+            #expect(!reads.items.contains { $0.action == "credential.read" })
+        }
+    }
+
+    static func audit(_ integration: UUID) -> NewAuditEvent {
+        NewAuditEvent(actor: "test", action: "credential.read", resourceType: "integration", resourceID: integration.lowercasedString, requestID: nil)
+    }
+
+    /// A tenant with a Stripe integration whose key is `sk_test_` and the slug's last word.
+    static func tenantWithIntegration(_ environment: TestEnvironment, slug: String) async throws -> (TenantID, UUID) {
+        try await environment.withDatabase { database in
+            let tenant = try await VaultTests.makeTenant(database, slug, logger: environment.logger)
+            let key = "sk_test_\(slug.split(separator: "-").last ?? "")"
+            return (tenant, try await VaultTests.makeIntegration(database, tenant, key: key, logger: environment.logger))
+        }
+    }
+}
