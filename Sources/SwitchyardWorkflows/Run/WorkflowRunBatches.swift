@@ -76,7 +76,8 @@ public struct WorkflowRunBatches: Sendable {
 }
 
 /// Writes `batch` with `write`; when that fails and the batch held several requests, writes each alone, so that one
-/// request's bad write fails only that request.
+/// request's bad write fails only that request. Not when the database is unavailable (down, or a statement timed
+/// out): each alone would wait out its own deadline, one after another.
 private func eachAloneOnFailure<Request: Sendable, Response: Sendable>(
     _ batch: [Request],
     tenant: TenantID,
@@ -86,7 +87,8 @@ private func eachAloneOnFailure<Request: Sendable, Response: Sendable>(
     do {
         return try await write(batch).map { .success($0) }
     } catch {
-        guard batch.count > 1, !(error is CancellationError) else { return batch.map { _ in .failure(error) } }
+        let unavailable = (error as? SwitchyardError)?.kind == .unavailable
+        guard batch.count > 1, !unavailable, !(error is CancellationError) else { return batch.map { _ in .failure(error) } }
         var results: [Result<Response, any Error>] = []
         for request in batch {
             do {
