@@ -266,7 +266,12 @@ struct JobQueueTests {
             #expect(finished > 0)
             #expect(finished + (try await database.count(.queued, of: tenant, logger: logger)) == 12)
 
-            // Runs out of time: the unfinished jobs go back to the queue without spending an attempt.
+            // Runs out of time: the unfinished jobs go back to the queue without spending an attempt. Jobs of their
+            // own, long enough that they are still running when the signal comes (on a loaded machine the first
+            // executor may have finished all twelve before it heard its signal).
+            _ = try await database.withTenant(tenant, logger: logger) {
+                try await $0.enqueue(batch: Array(repeating: try NewJob(NoopPayload(sleepMilliseconds: 8_000)), count: 4))
+            }
             let hasty = try SwitchyardProcess(
                 ["executor"],
                 environment: environment,
@@ -283,7 +288,7 @@ struct JobQueueTests {
             #expect(released.allSatisfy { $0.attempts == 0 })
 
             try await database.withExecutor(registry: Self.registry(), logger: logger) {
-                try await eventually("every job succeeds") { try await database.count(.succeeded, of: tenant, logger: logger) == 12 }
+                try await eventually("every job succeeds") { try await database.count(.succeeded, of: tenant, logger: logger) == 16 }
             }
         }
     }
