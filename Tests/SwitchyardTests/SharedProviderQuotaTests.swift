@@ -1,6 +1,8 @@
 import Foundation
 import Logging
+import PostgresNIO
 import SwitchyardCore
+import SwitchyardJobs
 import SwitchyardOAuth
 import SwitchyardOutbound
 import SwitchyardPostgres
@@ -129,6 +131,34 @@ struct SharedProviderQuotaTests {
                 return
             }
             #expect(wait > 10 && wait <= 30)
+
+            // Only the limiter sees the rows: not the tenant itself, not the operator.
+            let seen = try await TestEnvironment.withConnection(to: environment.applicationURL, logger: logger) { connection in
+                var seen: [String: Int] = [:]
+                for (name, setting, value) in [
+                    ("tenant", "app.tenant_id", tenant.description), ("operator", "app.operator", "on"), ("limiter", "app.rate_limiter", "on"),
+                ] {
+                    try await connection.query("BEGIN", logger: logger)
+                    try await connection.query("SELECT set_config(\(setting), \(value), true)", logger: logger)
+                    seen[name] = try await connection.query("SELECT count(*)::int FROM provider_quotas", logger: logger).decode(Int.self).collect()
+                        .first
+                    try await connection.query("COMMIT", logger: logger)
+                }
+                return seen
+            }
+            #expect(seen == ["tenant": 0, "operator": 0, "limiter": 1])
+            // A row whose window and block have ended is pruned by the scheduler's housekeeping; a current one is kept.
+            try await environment.withOwnerConnection { connection in
+                try await connection.query(
+                    "UPDATE provider_quotas SET window_ends_at = now() - interval '1 second', blocked_until = now() - interval '1 second'",
+                    logger: logger
+                )
+            }
+            try await JobScheduler(database: database, options: SchedulerOptions(fastJobsSettings()), metrics: nil, logger: logger).housekeeping()
+            let rows = try await environment.withOwnerConnection { connection in
+                try await connection.query("SELECT count(*)::int FROM provider_quotas", logger: logger).decode(Int.self).collect()
+            }
+            #expect(rows == [0])
         }
     }
 }
