@@ -14,29 +14,12 @@ struct SharedProviderQuotaProcessTests {
         try await FakeProviderAPI.withRunning { fake in
             // Alone, each process would learn 9 remaining of 10 and spend them: together they would collect 429s.
             fake.setQuota(.init(limit: 10, window: .seconds(2)), for: "/v1/items")
-            let ports = [try LocalPostgresCluster.freeLoopbackPort(), try LocalPostgresCluster.freeLoopbackPort()]
             // One keyring for both, as a deployment's processes have: each opens the credential the other stored.
-            let keyring = LocalKeyring.generate(keyID: "shared").json()
-            let processes = try ports.map { port in
-                try SwitchyardProcess(
-                    ["serve"],
-                    environment: environment,
-                    settings: [
-                        "SWITCHYARD_ADMIN_KEY": TestEnvironment.adminKey, "SWITCHYARD_HTTP_PORT": "\(port)",
-                        "SWITCHYARD_OUTBOUND_HTTP_ALLOW_LIST": fake.hostAndPort, "SWITCHYARD_KEYRING": keyring,
-                    ]
-                )
-            }
-            let client = HTTPClient.forLoad(connections: 16)
-            do {
-                for (port, process) in zip(ports, processes) {
-                    do {
-                        try await LoopbackHTTP(client: client, port: port).waitUntilReady()
-                    } catch {
-                        Issue.record("serve on \(port) did not become ready: \(process.output.suffix(2000))")
-                        throw error
-                    }
-                }
+            let settings = [
+                "SWITCHYARD_ADMIN_KEY": TestEnvironment.adminKey, "SWITCHYARD_OUTBOUND_HTTP_ALLOW_LIST": fake.hostAndPort,
+                "SWITCHYARD_KEYRING": LocalKeyring.generate(keyID: "shared").json(),
+            ]
+            try await ServeProcesses.with(2, environment: environment, settings: settings) { client, ports in
                 let (_, key) = try await client.makeTenant(port: ports[0], slug: "provider-quota-live")
                 let first = LoopbackHTTP(client: client, port: ports[0])
                 let provider = try await first.send(
@@ -76,14 +59,6 @@ struct SharedProviderQuotaProcessTests {
                 #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses)")
                 #expect(fake.tooManyRequestsServed == 0)
                 #expect(fake.requests(to: "/v1/items").count == 24)
-            } catch {
-                try? await client.shutdown()
-                throw error
-            }
-            try await client.shutdown()
-            for process in processes {
-                process.signal(SIGTERM)
-                _ = try await process.waitForExit()
             }
         }
     }

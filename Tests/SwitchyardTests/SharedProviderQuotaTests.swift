@@ -133,19 +133,7 @@ struct SharedProviderQuotaTests {
             #expect(wait > 10 && wait <= 30)
 
             // Only the limiter sees the rows: not the tenant itself, not the operator.
-            let seen = try await TestEnvironment.withConnection(to: environment.applicationURL, logger: logger) { connection in
-                var seen: [String: Int] = [:]
-                for (name, setting, value) in [
-                    ("tenant", "app.tenant_id", tenant.description), ("operator", "app.operator", "on"), ("limiter", "app.rate_limiter", "on"),
-                ] {
-                    try await connection.query("BEGIN", logger: logger)
-                    try await connection.query("SELECT set_config(\(setting), \(value), true)", logger: logger)
-                    seen[name] = try await connection.query("SELECT count(*)::int FROM provider_quotas", logger: logger).decode(Int.self).collect()
-                        .first
-                    try await connection.query("COMMIT", logger: logger)
-                }
-                return seen
-            }
+            let seen = try await environment.rowsSeenByAccessMode(of: "provider_quotas", tenant: tenant)
             #expect(seen == ["tenant": 0, "operator": 0, "limiter": 1])
             // A row whose window and block have ended is pruned by the scheduler's housekeeping; a current one is kept.
             try await environment.withOwnerConnection { connection in
