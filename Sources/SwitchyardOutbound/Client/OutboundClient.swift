@@ -264,18 +264,17 @@ public final class OutboundClient: Service, Sendable {
         }
         do {
             let start = clock.now
-            let (permit, _) = try await limiter.acquire(request.limiterKey, maxWait: maxWait)
+            var (permit, waited) = try await limiter.acquire(request.limiterKey, maxWait: maxWait)
             // After the local limiter, so that a new window is probed by one request of this process, and the rest
             // lease their tokens from what that probe's response announced.
             if let sharedQuota, let tenant = request.tenant {
                 do {
-                    try await sharedQuota.admit(tenant: tenant, key: request.limiterKey, deadline: start + maxWait, logger: log.logger)
+                    waited += try await sharedQuota.admit(tenant: tenant, key: request.limiterKey, deadline: start + maxWait, logger: log.logger)
                 } catch {
                     limiter.complete(permit, status: nil, announcement: nil, retryAfter: nil)
                     throw error
                 }
             }
-            let waited = clock.now - start
             metrics?.recordRateLimitWait(provider: request.provider, duration: waited)
             if waited > .zero {
                 log.debug("outbound request waited for the rate limit", metadata: ["wait_ms": "\(waited.wholeMilliseconds)"])

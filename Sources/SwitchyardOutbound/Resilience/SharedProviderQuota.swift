@@ -75,17 +75,22 @@ final class SharedProviderQuota: Sendable {
     }
 
     /// Waits (cancellably) until the shared quota lets one request of `key` go out; throws
-    /// ``OutboundError/Kind/rateLimited(retryAfter:)`` as soon as the wait would end after `deadline`.
-    func admit(tenant: TenantID, key: String, deadline: ContinuousClock.Instant, logger: Logger) async throws {
+    /// ``OutboundError/Kind/rateLimited(retryAfter:)`` as soon as the wait would end after `deadline`. Returns how
+    /// long it waited (for a lease or the quota), zero when the request went out from memory.
+    func admit(tenant: TenantID, key: String, deadline: ContinuousClock.Instant, logger: Logger) async throws -> Duration {
         let name = Self.name(tenant, key)
+        let start = clock.now
+        var waited = false
         while true {
             switch step(name, tenant: tenant, key: key, logger: logger) {
             case .proceed:
-                return
+                return waited ? clock.now - start : .zero
             case .wait(let leasing):
+                waited = true
                 await leasing.value
                 try Task.checkCancellation()
             case .sleep(let until):
+                waited = true
                 let now = clock.now
                 guard until <= deadline else { throw OutboundError(.rateLimited(retryAfter: until - now)) }
                 try await Task.sleep(until: until, clock: clock)
