@@ -24,8 +24,10 @@ final class SharedProviderQuota: Sendable {
     struct Settings: Sendable {
         /// Most tokens one lease takes.
         var maxLease = 8
-        /// How long a key with no known quota is sent without asking the store again.
-        var unknownRecheck: Duration = .seconds(5)
+        /// How long a key with no known quota is sent without asking the store again: what a provider that announces
+        /// no quota costs (a transaction per key and process every 30 s), and how late such a key learns of a 429 that
+        /// another process met. A key whose responses announce a quota asks at once (see `step`).
+        var unknownRecheck: Duration = .seconds(30)
         /// How long every key is decided locally after the store failed, before it is tried again.
         var retryInterval: Duration = .seconds(5)
         /// Added to announced resets (the limiter's margin): provider clocks and rounding make the instant uncertain.
