@@ -3,6 +3,7 @@ import Logging
 import PostgresNIO
 import SwitchyardCore
 import SwitchyardJobs
+import SwitchyardMetrics
 import SwitchyardOAuth
 import SwitchyardOutbound
 import SwitchyardPostgres
@@ -81,7 +82,8 @@ struct SharedProviderQuotaTests {
             let store = FailingQuotaStore()
             var configuration = OutboundConfiguration()
             configuration.plainHTTPAllowList.append(api.hostAndPort)
-            let client = OutboundClient(configuration: configuration, metrics: nil, sharedQuota: store)
+            let metrics = MetricsRegistry(version: "test")
+            let client = OutboundClient(configuration: configuration, metrics: metrics.outbound, sharedQuota: store)
             let tenant = TenantID(UUID())
             try await OutboundClient.withClient(client) { client in
                 for _ in 0..<10 {
@@ -92,6 +94,9 @@ struct SharedProviderQuotaTests {
             #expect(api.requests(to: "/open").count == 10)
             // Asked once, then not again until the retry interval (5 s) has passed: once more on a slow machine.
             #expect(store.calls >= 1 && store.calls <= 2, "\(store.calls) calls")
+            let exposition = try MetricsTests.Exposition(parsing: String(decoding: metrics.render(), as: UTF8.self))
+            let failed = exposition.samples.first { $0.name == "switchyard_outbound_quota_leases_total" && $0.labels == ["outcome": "failed"] }
+            #expect(failed?.value == Double(store.calls), "the failed leases are counted in /metrics")
         }
     }
 

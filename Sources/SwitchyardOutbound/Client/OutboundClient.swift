@@ -80,7 +80,8 @@ public final class OutboundClient: Service, Sendable {
         self.sharedQuota = sharedQuota.map {
             SharedProviderQuota(
                 store: $0,
-                settings: .init(resetMargin: configuration.rateLimitResetMargin, capacity: configuration.maxTrackedKeys)
+                settings: .init(resetMargin: configuration.rateLimitResetMargin, capacity: configuration.maxTrackedKeys),
+                metrics: metrics
             )
         }
         self.breaker = CircuitBreaker(

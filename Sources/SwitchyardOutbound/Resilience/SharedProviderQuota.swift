@@ -1,5 +1,6 @@
 import Logging
 import SwitchyardCore
+import SwitchyardMetrics
 import Synchronization
 
 /// A provider account's learned quota spent together by every process calling it (issue 18), on top of each
@@ -67,12 +68,14 @@ final class SharedProviderQuota: Sendable {
 
     let settings: Settings
     private let store: any SharedQuotaStore
+    private let metrics: OutboundMetrics?
     private let clock = ContinuousClock()
     private let state: Mutex<State>
 
-    init(store: any SharedQuotaStore, settings: Settings = Settings()) {
+    init(store: any SharedQuotaStore, settings: Settings = Settings(), metrics: OutboundMetrics?) {
         self.store = store
         self.settings = settings
+        self.metrics = metrics
         self.state = Mutex(State(keys: BoundedKeyTable(capacity: settings.capacity)))
     }
 
@@ -215,6 +218,11 @@ final class SharedProviderQuota: Sendable {
         let now = clock.now
         switch outcome {
         case .success(let lease):
+            switch lease {
+            case .unknown: metrics?.recordQuotaLease(.unknown)
+            case .granted: metrics?.recordQuotaLease(.granted)
+            case .exhausted: metrics?.recordQuotaLease(.exhausted)
+            }
             let phase: Phase =
                 switch lease {
                 case .unknown: .unknown(recheckAt: now + settings.unknownRecheck)
@@ -228,6 +236,7 @@ final class SharedProviderQuota: Sendable {
             }
             if recovered { logger.notice("the shared provider quotas answer again; provider accounts are limited across processes") }
         case .failure(let error):
+            metrics?.recordQuotaLease(.failed)
             state.withLock { state in
                 _ = state.keys.modifyIfPresent(name) { $0.phase = .unknown(recheckAt: now + settings.retryInterval) }
             }
