@@ -35,8 +35,39 @@ public final class OutboundMetrics: Sendable {
         .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
     ]
 
+    /// Leases from the provider quotas shared across processes, by outcome (created up front: four series).
+    private let quotaLeases: [QuotaLeaseOutcome: Counter]
+
+    /// How a lease from the shared provider quotas ended.
+    public enum QuotaLeaseOutcome: String, Sendable, CaseIterable {
+        /// Tokens were granted.
+        case granted
+        /// The window is spent or a 429 blocked the account: the request waits.
+        case exhausted
+        /// No quota is known for the current window: the process sends on its own until one is announced.
+        case unknown
+        /// The store did not answer: every account is limited per process for a while (fail open).
+        case failed
+    }
+
     init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
+        let descriptor = MetricNameDescriptor.switchyard(
+            "outbound_quota_leases",
+            unit: "total",
+            help:
+                "Leases from the provider quotas shared across processes, by outcome (granted, exhausted: spent or blocked by a 429, unknown: no quota announced, failed: the database did not answer)."
+        )
+        var leases: [QuotaLeaseOutcome: Counter] = [:]
+        for outcome in QuotaLeaseOutcome.allCases {
+            leases[outcome] = registry.makeCounter(descriptor: descriptor, labels: [("outcome", outcome.rawValue)])
+        }
+        quotaLeases = leases
+    }
+
+    /// Counts one lease from the shared provider quotas.
+    public func recordQuotaLease(_ outcome: QuotaLeaseOutcome) {
+        quotaLeases[outcome]?.increment()
     }
 
     /// Records one attempt, or one request refused before sending (`rate_limited`, `circuit_open`, `blocked`,

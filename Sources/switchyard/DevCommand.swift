@@ -8,6 +8,7 @@ import SwitchyardCore
 import SwitchyardDevCluster
 import SwitchyardJobs
 import SwitchyardMetrics
+import SwitchyardOAuth
 import SwitchyardOutbound
 import SwitchyardPostgres
 import SwitchyardVault
@@ -69,7 +70,11 @@ struct DevCommand: AsyncParsableCommand {
         let vault = try await Vault.loadOrExit(configuration)
         let metrics = MetricsRegistry(version: Switchyard.version)
         let database = try Database(configuration: configuration.database, vault: vault, metrics: metrics.database, logger: logger)
-        let outbound = OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: metrics.outbound)
+        let outbound = OutboundClient(
+            configuration: OutboundConfiguration(configuration.outbound),
+            metrics: metrics.outbound,
+            sharedQuota: PostgresProviderQuotaStore(database: database, logger: logger)
+        )
         let usage = UsageMeter()
         let jobs = JobRegistry.executor(
             configuration: configuration,

@@ -7,6 +7,7 @@ import SwitchyardCore
 import SwitchyardHTTP
 import SwitchyardJobs
 import SwitchyardMetrics
+import SwitchyardOAuth
 import SwitchyardOutbound
 import SwitchyardPostgres
 
@@ -35,7 +36,11 @@ struct ExecutorCommand: AsyncParsableCommand {
         if let concurrency { configuration.jobs.executorConcurrency = max(1, concurrency) }
         try await runJobsProcess(configuration: configuration, probes: probes, name: "executor") { database, metrics, logger in
             // Handlers call providers (token refresh) through the same outbound client as the API.
-            let outbound = OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: metrics.outbound)
+            let outbound = OutboundClient(
+                configuration: OutboundConfiguration(configuration.outbound),
+                metrics: metrics.outbound,
+                sharedQuota: PostgresProviderQuotaStore(database: database, logger: logger)
+            )
             let usage = UsageMeter()
             let registry = JobRegistry.executor(
                 configuration: configuration,

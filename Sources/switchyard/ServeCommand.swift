@@ -5,6 +5,7 @@ import Logging
 import SwitchyardAPI
 import SwitchyardCore
 import SwitchyardMetrics
+import SwitchyardOAuth
 import SwitchyardOutbound
 import SwitchyardPostgres
 
@@ -21,7 +22,11 @@ struct ServeCommand: AsyncParsableCommand {
                 configuration: configuration,
                 database: database,
                 metrics: metrics,
-                outbound: OutboundClient(configuration: OutboundConfiguration(configuration.outbound), metrics: metrics.outbound)
+                outbound: OutboundClient(
+                    configuration: OutboundConfiguration(configuration.outbound),
+                    metrics: metrics.outbound,
+                    sharedQuota: PostgresProviderQuotaStore(database: database, logger: logger)
+                )
             ),
             extraServices: [DataKeyMaintenance(database: database, logger: logger)],
             logger: logger

@@ -56,19 +56,7 @@ struct SharedRateLimitTests {
             #expect(refilled.granted == 4 && refilled.tokensLeft < 0.5, "\(refilled)")
 
             // Only the limiter sees the rows: not the tenant itself, not the operator.
-            let seen = try await TestEnvironment.withConnection(to: environment.applicationURL, logger: logger) { connection in
-                var seen: [String: Int] = [:]
-                for (name, setting, value) in [
-                    ("tenant", "app.tenant_id", tenant.description), ("operator", "app.operator", "on"), ("limiter", "app.rate_limiter", "on"),
-                ] {
-                    try await connection.query("BEGIN", logger: logger)
-                    try await connection.query("SELECT set_config(\(setting), \(value), true)", logger: logger)
-                    seen[name] = try await connection.query("SELECT count(*)::int FROM rate_limit_buckets", logger: logger).decode(Int.self).collect()
-                        .first
-                    try await connection.query("COMMIT", logger: logger)
-                }
-                return seen
-            }
+            let seen = try await environment.rowsSeenByAccessMode(of: "rate_limit_buckets", tenant: tenant)
             #expect(seen == ["tenant": 0, "operator": 0, "limiter": 1])
             #expect(try await database.withRateLimiter(logger: logger) { try await $0.pruneFullBuckets() } == 0)
             try await environment.withOwnerConnection { connection in
@@ -96,20 +84,7 @@ struct SharedRateLimitTests {
             "SWITCHYARD_ADMIN_KEY": TestEnvironment.adminKey, "SWITCHYARD_RATE_LIMIT_PER_SECOND": "\(rate)",
             "SWITCHYARD_RATE_LIMIT_BURST": "\(burst)",
         ]
-        let ports = [try LocalPostgresCluster.freeLoopbackPort(), try LocalPostgresCluster.freeLoopbackPort()]
-        let processes = try ports.map { port in
-            try SwitchyardProcess(["serve"], environment: environment, settings: settings.merging(["SWITCHYARD_HTTP_PORT": "\(port)"]) { $1 })
-        }
-        let client = HTTPClient.forLoad(connections: 16)
-        do {
-            for (port, process) in zip(ports, processes) {
-                do {
-                    try await LoopbackHTTP(client: client, port: port).waitUntilReady()
-                } catch {
-                    Issue.record("serve on \(port) did not become ready: \(process.output.suffix(2000))")
-                    throw error
-                }
-            }
+        try await ServeProcesses.with(2, environment: environment, settings: settings) { client, ports in
             let (_, key) = try await client.makeTenant(port: ports[0], slug: "shared-limit")
 
             let tally = Tally()
@@ -169,14 +144,6 @@ struct SharedRateLimitTests {
             #expect(leases["exhausted", default: 0] <= 2 * (granted + 1), "\(leases)")
             #expect(counts.other.isEmpty, "answers neither 200 nor 429: \(counts.other.prefix(5))")
             #expect(counts.badRefusals.isEmpty, "429s without Retry-After or problem+json: \(counts.badRefusals.prefix(5))")
-        } catch {
-            try? await client.shutdown()
-            throw error
-        }
-        try await client.shutdown()
-        for process in processes {
-            process.signal(SIGTERM)
-            _ = try await process.waitForExit()
         }
     }
 

@@ -140,6 +140,7 @@ public struct DestinationDelivery: Sendable {
             body: body,
             provider: "destination",
             key: "destination:\(target.id.lowercasedString)",
+            tenant: tenant,
             retry: .never
         )
 

@@ -201,6 +201,8 @@ public struct JobScheduler: Service {
         if prunedKeys > 0 { logger.info("pruned expired idempotency keys", metadata: ["count": "\(prunedKeys)"]) }
         // Rate limit buckets that are full again mean the same as none (migration 0033): quietly, they come and go.
         while try await database.withRateLimiter(logger: logger, { try await $0.pruneFullBuckets() }) >= 5000 {}
+        // So do provider quotas whose window and block have ended (migration 0037).
+        while try await database.withRateLimiter(logger: logger, { try await $0.pruneEndedProviderQuotas() }) >= 5000 {}
         let changed = try await IntegrationHealthScoring(database: database, metrics: metrics).run(logger: logger)
         if changed > 0 { logger.info("integration health changed", metadata: ["count": "\(changed)"]) }
     }

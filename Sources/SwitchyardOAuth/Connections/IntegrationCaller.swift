@@ -120,6 +120,7 @@ public struct IntegrationCaller: Sendable {
                     body: body,
                     provider: directory.metricsLabel(for: target.provider),
                     key: id.lowercasedString,
+                    tenant: target.tenantID,
                     rateLimitHeaders: SwitchyardOutbound.RateLimitHeaders(target.provider.rateLimitHeaders),
                     retry: retry
                 ),

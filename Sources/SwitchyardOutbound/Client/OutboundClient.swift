@@ -15,7 +15,8 @@ import struct Foundation.Date
 
 /// The one way Switchyard calls third-party APIs: the integration proxy, syncs, workflows and webhook deliveries.
 ///
-/// Every request is checked by the SSRF guard, waits for its destination's quota (``AdaptiveRateLimiter``),
+/// Every request is checked by the SSRF guard, waits for its destination's quota (``AdaptiveRateLimiter``, and
+/// ``SharedProviderQuota`` across processes when it names its tenant and the client has a shared store),
 /// passes its circuit breaker, and is retried on transient failures according to its ``RetryPolicy``.
 /// Redirects are returned, never followed; bodies are read up to a cap; nothing secret is logged.
 ///
@@ -28,6 +29,8 @@ public final class OutboundClient: Service, Sendable {
     let http: HTTPClient
     let clock = ContinuousClock()
     private let limiter: AdaptiveRateLimiter
+    /// The quotas shared with the other processes, for requests that name their tenant; `nil` limits per process.
+    private let sharedQuota: SharedProviderQuota?
     private let breaker: CircuitBreaker
     private let metrics: OutboundMetrics?
     private let unitRandom: @Sendable () -> Double
@@ -35,15 +38,19 @@ public final class OutboundClient: Service, Sendable {
 
     /// - Parameters:
     ///   - metrics: `MetricsRegistry.outbound`, or `nil` to record nothing.
+    ///   - sharedQuota: where the processes calling one provider account spend its quota together (issue 18), or
+    ///     `nil` to limit each account in this process alone.
     ///   - eventLoopGroup: NIO's shared singleton unless the process has its own.
     public convenience init(
         configuration: OutboundConfiguration = OutboundConfiguration(),
         metrics: OutboundMetrics?,
+        sharedQuota: (any SharedQuotaStore)? = nil,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.init(
             configuration: configuration,
             metrics: metrics,
+            sharedQuota: sharedQuota,
             eventLoopGroup: eventLoopGroup,
             ssrfGuard: SSRFGuard(allowList: configuration.plainHTTPAllowList),
             unitRandom: { Double.random(in: 0..<1) }
@@ -54,6 +61,7 @@ public final class OutboundClient: Service, Sendable {
     package init(
         configuration: OutboundConfiguration,
         metrics: OutboundMetrics?,
+        sharedQuota: (any SharedQuotaStore)? = nil,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         ssrfGuard: SSRFGuard,
         unitRandom: @escaping @Sendable () -> Double
@@ -69,6 +77,13 @@ public final class OutboundClient: Service, Sendable {
                 capacity: configuration.maxTrackedKeys
             )
         )
+        self.sharedQuota = sharedQuota.map {
+            SharedProviderQuota(
+                store: $0,
+                settings: .init(resetMargin: configuration.rateLimitResetMargin, capacity: configuration.maxTrackedKeys),
+                metrics: metrics
+            )
+        }
         self.breaker = CircuitBreaker(
             settings: .init(
                 failureThreshold: configuration.breakerFailureThreshold,
@@ -171,6 +186,12 @@ public final class OutboundClient: Service, Sendable {
                 let retryAfter = RetryAfter.delay(in: answer.headers, unixTime: unixTime)
                 let announcement = request.rateLimitHeaders.announcement(in: answer.headers, unixTime: unixTime)
                 limiter.complete(permit, status: answer.status, announcement: announcement, retryAfter: retryAfter)
+                if let sharedQuota, let tenant = request.tenant {
+                    sharedQuota.observe(tenant: tenant, key: request.limiterKey, announcement: announcement)
+                    if let block = limiter.block(status: answer.status, announcement: announcement, retryAfter: retryAfter) {
+                        await sharedQuota.block(tenant: tenant, key: request.limiterKey, for: block, logger: logger)
+                    }
+                }
                 breaker.record(ticket, answer.status >= 500 || answer.status == 408 ? .failure : .success)
                 let response = OutboundResponse(status: .init(code: answer.status), headers: answer.headers, body: answer.body, attempts: attempt)
                 metrics?.recordAttempt(provider: request.provider, outcome: response.outcome.label, duration: duration)
@@ -243,7 +264,18 @@ public final class OutboundClient: Service, Sendable {
             throw OutboundError(error.kind, attempts: attempt - 1)
         }
         do {
-            let (permit, waited) = try await limiter.acquire(request.limiterKey, maxWait: maxWait)
+            let start = clock.now
+            var (permit, waited) = try await limiter.acquire(request.limiterKey, maxWait: maxWait)
+            // After the local limiter, so that a new window is probed by one request of this process, and the rest
+            // lease their tokens from what that probe's response announced.
+            if let sharedQuota, let tenant = request.tenant {
+                do {
+                    waited += try await sharedQuota.admit(tenant: tenant, key: request.limiterKey, deadline: start + maxWait, logger: log.logger)
+                } catch {
+                    limiter.complete(permit, status: nil, announcement: nil, retryAfter: nil)
+                    throw error
+                }
+            }
             metrics?.recordRateLimitWait(provider: request.provider, duration: waited)
             if waited > .zero {
                 log.debug("outbound request waited for the rate limit", metadata: ["wait_ms": "\(waited.wholeMilliseconds)"])

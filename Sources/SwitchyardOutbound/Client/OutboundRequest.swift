@@ -1,5 +1,6 @@
 import HTTPTypes
 import NIOCore
+import SwitchyardCore
 
 /// One call to a third-party API, with what the client needs to send it politely and safely.
 public struct OutboundRequest: Sendable {
@@ -14,6 +15,9 @@ public struct OutboundRequest: Sendable {
     public var provider: String
     /// Whose quota this request spends: usually the integration (one provider account), sometimes a destination.
     public var limiterKey: String
+    /// The tenant whose provider account `limiterKey` names: with one, the quota is spent together with the other
+    /// processes through the client's shared store (issue 18); without, this process limits the key alone.
+    public var tenant: TenantID?
     /// Which circuit breaker this request belongs to: usually the same as `limiterKey`.
     public var breakerKey: String
     /// The headers the provider announces its quota in.
@@ -29,6 +33,7 @@ public struct OutboundRequest: Sendable {
         body: ByteBuffer? = nil,
         provider: String,
         key: String,
+        tenant: TenantID? = nil,
         breakerKey: String? = nil,
         rateLimitHeaders: RateLimitHeaders = .standard,
         retry: RetryPolicy = .standard,
@@ -40,6 +45,7 @@ public struct OutboundRequest: Sendable {
         self.body = body
         self.provider = provider
         self.limiterKey = key
+        self.tenant = tenant
         self.breakerKey = breakerKey ?? key
         self.rateLimitHeaders = rateLimitHeaders
         self.retry = retry

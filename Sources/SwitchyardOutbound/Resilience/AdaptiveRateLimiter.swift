@@ -10,8 +10,8 @@ import Synchronization
 ///
 /// The first request of a key, and the first after each reset, goes alone: it learns how much of the
 /// new window is left (including requests other clients of the same account made) before others follow.
-/// Quotas are per process; replicas sharing one provider account share its quota, which the headers
-/// reflect but only after the fact, so a 429 can still happen there and is then waited out.
+/// Quotas are per process here; requests that name their tenant also pass ``SharedProviderQuota``, which spends
+/// one provider account's quota together with the other processes (issue 18).
 final class AdaptiveRateLimiter: Sendable {
     struct Settings: Sendable {
         /// Below this fraction of the limit, requests are spaced out to last until the reset.
@@ -159,9 +159,7 @@ final class AdaptiveRateLimiter: Sendable {
         if permit.isProbe { state.probeInFlight = false }
         guard let status else { return }
 
-        if status == 429 || (status == 503 && retryAfter != nil) {
-            let exhaustedReset = announcement?.remaining == 0 ? announcement?.resetAfter : nil
-            let block = retryAfter ?? exhaustedReset ?? settings.defaultBlock
+        if let block = block(status: status, announcement: announcement, retryAfter: retryAfter) {
             let until = now + block
             state.blockedUntil = max(state.blockedUntil ?? until, until)
             if status == 429, state.phase == .metered {
@@ -190,6 +188,13 @@ final class AdaptiveRateLimiter: Sendable {
             state.remaining = min(state.remaining ?? estimate, estimate)
             if state.resetAt == nil { state.resetAt = resetAt }
         }
+    }
+
+    /// How long a response blocks its key: a 429 (or a 503 with `Retry-After`) for the announced time; `nil` otherwise.
+    func block(status: Int, announcement: RateLimitHeaders.Announcement?, retryAfter: Duration?) -> Duration? {
+        guard status == 429 || (status == 503 && retryAfter != nil) else { return nil }
+        let exhaustedReset = announcement?.remaining == 0 ? announcement?.resetAfter : nil
+        return retryAfter ?? exhaustedReset ?? settings.defaultBlock
     }
 
     private func lowQuotaThreshold(limit: Int) -> Int {

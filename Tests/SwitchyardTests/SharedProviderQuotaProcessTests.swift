@@ -1,0 +1,65 @@
+import AsyncHTTPClient
+import Foundation
+import SwitchyardDevCluster
+import SwitchyardTestSupport
+import SwitchyardVault
+import Testing
+
+/// Two `serve` processes on one database proxying to one provider account spend its quota together (issue 18).
+@Suite("Provider quotas shared by two serve processes (issue 18)")
+struct SharedProviderQuotaProcessTests {
+    @Test("two serve processes proxying one integration send no more than each window's announced quota, and none is refused")
+    func twoServeProcesses() async throws {
+        let environment = try await TestEnvironment.make()
+        try await FakeProviderAPI.withRunning { fake in
+            // Alone, each process would learn 9 remaining of 10 and spend them: together they would collect 429s.
+            fake.setQuota(.init(limit: 10, window: .seconds(2)), for: "/v1/items")
+            // One keyring for both, as a deployment's processes have: each opens the credential the other stored.
+            let settings = [
+                "SWITCHYARD_ADMIN_KEY": TestEnvironment.adminKey, "SWITCHYARD_OUTBOUND_HTTP_ALLOW_LIST": fake.hostAndPort,
+                "SWITCHYARD_KEYRING": LocalKeyring.generate(keyID: "shared").json(),
+            ]
+            try await ServeProcesses.with(2, environment: environment, settings: settings) { client, ports in
+                let (_, key) = try await client.makeTenant(port: ports[0], slug: "provider-quota-live")
+                let first = LoopbackHTTP(client: client, port: ports[0])
+                let provider = try await first.send(
+                    .PUT,
+                    "/v1/providers/acme",
+                    headers: [("Authorization", "Bearer \(key)"), ("Content-Type", "application/json")],
+                    body: CustomProviderFixture.json(id: "acme", baseURL: "\(fake.baseURL)/v1")
+                )
+                #expect(provider.status == 201, "\(provider.body)")
+                let integration = try await first.createdID(
+                    "/v1/integrations",
+                    key: key,
+                    body: #"{"provider":"acme","credentials":{"api_key":"acme-key"}}"#
+                )
+
+                let statuses = try await withThrowingTaskGroup(of: [Int].self) { senders in
+                    for sender in 0..<8 {
+                        senders.addTask {
+                            let server = LoopbackHTTP(client: client, port: ports[sender % 2])
+                            var statuses: [Int] = []
+                            for _ in 0..<3 {
+                                let answer = try await server.send(
+                                    .GET,
+                                    "/v1/integrations/\(integration)/proxy/items",
+                                    headers: [("Authorization", "Bearer \(key)")],
+                                    timeout: .seconds(60)
+                                )
+                                if answer.status != 200 { Issue.record("answered \(answer.status): \(answer.body.prefix(300))") }
+                                statuses.append(answer.status)
+                            }
+                            return statuses
+                        }
+                    }
+                    return try await senders.reduce(into: [Int]()) { $0 += $1 }
+                }
+                #expect(statuses.count == 24)
+                #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses)")
+                #expect(fake.tooManyRequestsServed == 0)
+                #expect(fake.requests(to: "/v1/items").count == 24)
+            }
+        }
+    }
+}

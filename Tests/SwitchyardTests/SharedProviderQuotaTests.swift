@@ -1,0 +1,208 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SwitchyardCore
+import SwitchyardJobs
+import SwitchyardMetrics
+import SwitchyardOAuth
+import SwitchyardOutbound
+import SwitchyardPostgres
+import SwitchyardTestSupport
+import Synchronization
+import Testing
+
+/// A provider account's quota learned from its headers is spent together by every process calling it (issue 18):
+/// two outbound clients, each with its own limiter and connection pool as two processes have, on one database.
+@Suite("Provider quotas shared across processes (issue 18)")
+struct SharedProviderQuotaTests {
+    @Test("two processes calling one provider account together send no more than each window's announced quota")
+    func twoProcessesShareOneQuota() async throws {
+        let environment = try await TestEnvironment.make()
+        try await FakeProviderAPI.withRunning { api in
+            // Each process alone would learn 9 remaining of 10 and spend them: together they would collect 429s.
+            api.setQuota(.init(limit: 10, window: .seconds(2)), for: "/shared")
+            try await environment.withTwoProcesses(api) { tenant, clients in
+                let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for client in clients {
+                        for _ in 0..<4 {
+                            group.addTask {
+                                var codes: [Int] = []
+                                for _ in 0..<4 {
+                                    codes.append(
+                                        try await client.send(api.sharedRequest("/shared", tenant: tenant), logger: environment.logger).status.code
+                                    )
+                                }
+                                return codes.filter { $0 != 200 }.count
+                            }
+                        }
+                    }
+                    return try await group.reduce(0, +)
+                }
+                #expect(statuses == 0, "answers other than 200")
+            }
+            #expect(api.tooManyRequestsServed == 0)
+            #expect(api.requests(to: "/shared").count == 32)
+        }
+    }
+
+    @Test("a 429 with Retry-After seen by one process makes the other wait, without calling the provider")
+    func blockIsShared() async throws {
+        let environment = try await TestEnvironment.make()
+        try await FakeProviderAPI.withRunning { api in
+            api.script("/blocked", [.status(429, headers: ["Retry-After": "3"])])
+            try await environment.withTwoProcesses(api) { tenant, clients in
+                let first = try await clients[0].send(api.sharedRequest("/blocked", tenant: tenant), logger: environment.logger)
+                #expect(first.status == .tooManyRequests)
+                let error = await #expect(throws: OutboundError.self) {
+                    try await clients[1].send(
+                        api.sharedRequest("/blocked", tenant: tenant, maxRateLimitWait: .milliseconds(500)),
+                        logger: environment.logger
+                    )
+                }
+                guard case .rateLimited(let retryAfter) = error?.kind else {
+                    Issue.record("expected rateLimited, got \(String(describing: error))")
+                    return
+                }
+                #expect(retryAfter > .milliseconds(500))
+                #expect(api.requests(to: "/blocked").count == 1)
+                // Willing to wait, the other process sends once the block is over.
+                let later = try await clients[1].send(api.sharedRequest("/blocked", tenant: tenant), logger: environment.logger)
+                #expect(later.status == .ok)
+            }
+            let received = api.requests(to: "/blocked")
+            try #require(received.count == 2)
+            #expect(received[1].receivedAt - received[0].receivedAt >= .seconds(1))
+        }
+    }
+
+    @Test("when the shared store fails, requests still go through, limited by the process alone, and the store is not asked per request")
+    func failsOpen() async throws {
+        try await FakeProviderAPI.withRunning { api in
+            api.setQuota(.init(limit: 100, window: .seconds(10)), for: "/open")
+            let store = FailingQuotaStore()
+            var configuration = OutboundConfiguration()
+            configuration.plainHTTPAllowList.append(api.hostAndPort)
+            let metrics = MetricsRegistry(version: "test")
+            let client = OutboundClient(configuration: configuration, metrics: metrics.outbound, sharedQuota: store)
+            let tenant = TenantID(UUID())
+            try await OutboundClient.withClient(client) { client in
+                for _ in 0..<10 {
+                    let response = try await client.send(api.sharedRequest("/open", tenant: tenant), logger: Logger(label: "test"))
+                    #expect(response.status == .ok)
+                }
+            }
+            #expect(api.requests(to: "/open").count == 10)
+            // Asked once, then not again until the retry interval (5 s) has passed: once more on a slow machine.
+            #expect(store.calls >= 1 && store.calls <= 2, "\(store.calls) calls")
+            let exposition = try MetricsTests.Exposition(parsing: String(decoding: metrics.render(), as: UTF8.self))
+            let failed = exposition.samples.first { $0.name == "switchyard_outbound_quota_leases_total" && $0.labels == ["outcome": "failed"] }
+            #expect(failed?.value == Double(store.calls), "the failed leases are counted in /metrics")
+        }
+    }
+
+    @Test("a lease takes an eighth of what is left, a report only lowers it, and a block holds every process")
+    func leasesFromTheRow() async throws {
+        let environment = try await TestEnvironment.make()
+        let logger = environment.logger
+        try await environment.withDatabase { database in
+            let tenant = try await database.withOperator(logger: logger) { try await $0.createTenant(slug: "quotas", name: "quotas") }.id
+            func lease(_ remaining: Int? = nil, unleased: Int = 0) async throws -> ProviderQuotaLease {
+                try await database.withRateLimiter(logger: logger) {
+                    try await $0.leaseProviderQuota(
+                        tenant: tenant,
+                        key: "integration-1",
+                        want: 8,
+                        announcedRemaining: remaining,
+                        announcedReset: remaining == nil ? nil : 60,
+                        sentUnleased: unleased
+                    )
+                }
+            }
+            #expect(try await lease() == .unknown)
+            // The announcement opens the window with 40 left (the probe that announced it is counted by the provider).
+            guard case .granted(5, let windowLeft) = try await lease(40, unleased: 1) else {
+                Issue.record("expected a lease of 5")
+                return
+            }
+            #expect(windowLeft > 30 && windowLeft <= 60)
+            // 35 left; another process reports 20 and 2 requests sent without tokens: min(35 - 2, 20) = 20, lease 3.
+            guard case .granted(3, _) = try await lease(20, unleased: 2) else {
+                Issue.record("expected a lease of 3")
+                return
+            }
+            try await database.withRateLimiter(logger: logger) { try await $0.blockProviderQuota(tenant: tenant, key: "integration-1", seconds: 30) }
+            guard case .exhausted(let wait) = try await lease() else {
+                Issue.record("expected the block")
+                return
+            }
+            #expect(wait > 10 && wait <= 30)
+
+            // Only the limiter sees the rows: not the tenant itself, not the operator.
+            let seen = try await environment.rowsSeenByAccessMode(of: "provider_quotas", tenant: tenant)
+            #expect(seen == ["tenant": 0, "operator": 0, "limiter": 1])
+            // A row whose window and block have ended is pruned by the scheduler's housekeeping; a current one is kept.
+            try await environment.withOwnerConnection { connection in
+                try await connection.query(
+                    "UPDATE provider_quotas SET window_ends_at = now() - interval '1 second', blocked_until = now() - interval '1 second'",
+                    logger: logger
+                )
+            }
+            try await JobScheduler(database: database, options: SchedulerOptions(fastJobsSettings()), metrics: nil, logger: logger).housekeeping()
+            let rows = try await environment.withOwnerConnection { connection in
+                try await connection.query("SELECT count(*)::int FROM provider_quotas", logger: logger).decode(Int.self).collect()
+            }
+            #expect(rows == [0])
+        }
+    }
+}
+
+/// A store that never answers, as PostgreSQL refusing connections.
+private final class FailingQuotaStore: SharedQuotaStore {
+    private let count = Mutex(0)
+    var calls: Int { count.withLock { $0 } }
+
+    func lease(_ request: SharedQuotaLeaseRequest) async throws -> SharedQuotaLease {
+        count.withLock { $0 += 1 }
+        throw SwitchyardError.internal("connection refused")
+    }
+
+    func block(tenant: TenantID, key: String, for duration: Duration) async throws {
+        count.withLock { $0 += 1 }
+        throw SwitchyardError.internal("connection refused")
+    }
+}
+
+extension FakeProviderAPI {
+    /// A request to `path` spending `tenant`'s shared quota of one account.
+    fileprivate func sharedRequest(_ path: String, tenant: TenantID, maxRateLimitWait: Duration = .seconds(30)) -> OutboundRequest {
+        var request = request(.get, path, key: "account-shared", maxRateLimitWait: maxRateLimitWait)
+        request.tenant = tenant
+        return request
+    }
+}
+
+extension TestEnvironment {
+    /// Runs `body` with a tenant and two outbound clients on two connection pools of this environment's database.
+    fileprivate func withTwoProcesses(
+        _ api: FakeProviderAPI,
+        _ body: @Sendable (TenantID, [OutboundClient]) async throws -> Void
+    ) async throws {
+        var outbound = OutboundConfiguration()
+        outbound.plainHTTPAllowList.append(api.hostAndPort)
+        let configuration = outbound
+        let logger = self.logger
+        try await withDatabase { first in
+            try await withDatabase { second in
+                let tenant = try await first.withOperator(logger: logger) { try await $0.createTenant(slug: "provider-quota", name: "quota") }.id
+                let clients = [first, second].map {
+                    OutboundClient(configuration: configuration, metrics: nil, sharedQuota: PostgresProviderQuotaStore(database: $0, logger: logger))
+                }
+                try await OutboundClient.withClient(clients[0]) { _ in
+                    try await OutboundClient.withClient(clients[1]) { _ in
+                        try await body(tenant, clients)
+                    }
+                }
+            }
+        }
+    }
+}
