@@ -241,16 +241,12 @@ public struct NewWorkflowRunStart: Sendable {
     /// The states of the steps that ran before the write, written when the run starts.
     public var steps: [WorkflowStepWrite]
     public var stepsRun: Int
-    /// The run's trigger is `{"type": "event", "event": ...}` with the event its job (`run.jobID`) carries: the
-    /// statement reads it there instead of receiving it.
-    public var triggerIsJobEvent: Bool
 
-    public init(run: NewWorkflowRun, workflowLimit: Int, steps: [WorkflowStepWrite] = [], stepsRun: Int = 0, triggerIsJobEvent: Bool = false) {
+    public init(run: NewWorkflowRun, workflowLimit: Int, steps: [WorkflowStepWrite] = [], stepsRun: Int = 0) {
         self.run = run
         self.workflowLimit = workflowLimit
         self.steps = steps
         self.stepsRun = stepsRun
-        self.triggerIsJobEvent = triggerIsJobEvent
     }
 }
 
@@ -491,15 +487,18 @@ extension TenantTransaction {
 
     /// Moves a queued run to running when fewer than `workflowLimit` runs of its workflow and fewer than
     /// `tenantLimit` of the tenant's runs are running or waiting, and returns it. Nil when a limit holds it back. A
-    /// soft cap: two runs starting at the same instant may each see room.
+    /// soft cap: two runs starting at the same instant may each see room. One pass over the active runs counts for
+    /// both limits, as `startNewWorkflowRuns` does.
     public func startWorkflowRun(_ id: UUID, workflowLimit: Int, tenantLimit: Int) async throws -> WorkflowRunRecord? {
         try await query(
             """
+            WITH active AS (
+                SELECT workflow_id FROM workflow_runs
+                 WHERE tenant_id = \(tenantID.rawValue) AND status IN ('running', 'waiting') LIMIT \(tenantLimit)
+            )
             UPDATE workflow_runs r SET status = 'running', started_at = coalesce(started_at, now()), updated_at = now()
              WHERE r.tenant_id = \(tenantID.rawValue) AND r.id = \(id) AND r.status = 'queued'
-               AND (SELECT count(*) FROM workflow_runs a WHERE a.tenant_id = r.tenant_id AND a.workflow_id = r.workflow_id
-                       AND a.status IN ('running', 'waiting')) < \(workflowLimit)
-               AND (SELECT count(*) FROM workflow_runs a WHERE a.tenant_id = r.tenant_id AND a.status IN ('running', 'waiting')) < \(tenantLimit)
+               AND (SELECT count(*) FILTER (WHERE workflow_id = r.workflow_id) < \(workflowLimit) AND count(*) < \(tenantLimit) FROM active)
             RETURNING \(unescaped: WorkflowRunRecord.columns)
             """
         ).collect().first.map(WorkflowRunRecord.init(row:))
@@ -532,9 +531,10 @@ extension TenantTransaction {
         }
     }
 
-    /// Creates the runs of events' or schedules' jobs, each running at once (with its steps so far) when its
-    /// workflow's and the tenant's limits of running and waiting runs leave room, counting the runs before it in
-    /// `starts`, queued otherwise. Returns, by run id, whether each created run runs; a run that existed already (an
+    /// Creates the runs of events' jobs, each running at once (with its steps so far) when its workflow's and the
+    /// tenant's limits of running and waiting runs leave room, counting the runs before it in `starts`, queued
+    /// otherwise. Each run's stored trigger is `{"type": "event", "event": ...}` with the event its job (`jobID`)
+    /// carries; `run.trigger` is not sent. Returns, by run id, whether each created run runs; a run that existed already (an
     /// earlier attempt created it) is left as it is and missing from the answer.
     public func startNewWorkflowRuns(_ starts: [NewWorkflowRunStart], tenantLimit: Int) async throws -> [UUID: Bool] {
         let document = try JSONText.encode(starts.enumerated().map { StartRow($0.element, ord: $0.offset) })

@@ -7,26 +7,29 @@ import SwitchyardCore
 // Every parameter is cast, so that the server infers each one's type whatever the bindings say (a `nil` goes as an
 // untyped NULL); documents go as text and are parsed by `::jsonb`.
 
-/// The steps' rows of a progress write: one JSON document (postgres-nio binds no NULL array elements, and most of
-/// these columns are NULL); an empty document inserts nothing. `$1` is the tenant, `$2` the run, `$3` the document.
-private let stepRowsCTE = """
-    s AS (
-        INSERT INTO workflow_run_steps (tenant_id, run_id, key, position, type, state, input, output, error, attempts, resume_at, started_at, finished_at)
-        SELECT $1::uuid, $2::uuid, s.key, s.position, s.type, s.state, s.input, s.output, s.error, s.attempts,
-               to_timestamp(s.resume_at), to_timestamp(s.started_at), to_timestamp(s.finished_at)
-          FROM jsonb_to_recordset($3::text::jsonb)
-               AS s(key text, position int, type text, state text, input jsonb, output jsonb, error text, attempts int,
-                    resume_at float8, started_at float8, finished_at float8)
-        ON CONFLICT (tenant_id, run_id, key) DO UPDATE
-           SET state = excluded.state, input = excluded.input, output = excluded.output, error = excluded.error,
-               attempts = excluded.attempts, resume_at = excluded.resume_at, started_at = excluded.started_at,
-               finished_at = excluded.finished_at)
+/// Inserts (or replaces) steps' rows: for each row of `source`, the elements of its document `steps` (one JSON
+/// document of rows: postgres-nio binds no NULL array elements, and most of these columns are NULL) for its run
+/// `run_id`. `$1` is the tenant. Every write of the run engine goes through this one text.
+private func insertStepRows(from source: String) -> String {
     """
+    INSERT INTO workflow_run_steps (tenant_id, run_id, key, position, type, state, input, output, error, attempts, resume_at, started_at, finished_at)
+    SELECT $1::uuid, src.run_id, s.key, s.position, s.type, s.state, s.input, s.output, s.error, s.attempts,
+           to_timestamp(s.resume_at), to_timestamp(s.started_at), to_timestamp(s.finished_at)
+      FROM \(source) src CROSS JOIN LATERAL jsonb_to_recordset(src.steps)
+           AS s(key text, position int, type text, state text, input jsonb, output jsonb, error text, attempts int,
+                resume_at float8, started_at float8, finished_at float8)
+    ON CONFLICT (tenant_id, run_id, key) DO UPDATE
+       SET state = excluded.state, input = excluded.input, output = excluded.output, error = excluded.error,
+           attempts = excluded.attempts, resume_at = excluded.resume_at, started_at = excluded.started_at,
+           finished_at = excluded.finished_at
+    """
+}
 
-/// Creates the runs of events' or schedules' jobs (the document `$2`, in its order), each running at once when fewer
-/// than its workflow's and the tenant's (`$3`) limits of runs are running or waiting, counting the runs before it in
-/// the document, and queued otherwise; with a running run, its steps so far and its step count. An element without
-/// a trigger is an event's run: its trigger is the event its job carries. A run that exists
+/// Creates the runs of events' jobs (the document `$2`, in its order), each running at once when fewer than its
+/// workflow's and the tenant's (`$3`) limits of runs are running or waiting, counting the runs before it in the
+/// document, and queued otherwise; with a running run, its steps so far and its step count. A run's trigger is made
+/// from its job's payload (`{"type": "event", "event": ...}`), which spares encoding the event here and parsing it
+/// there. A run that exists
 /// (an earlier attempt made it) is left as it is and not returned. The limits are soft: runs starting in two
 /// transactions at the same instant may each see room. One pass over the tenant's active runs (the partial index
 /// `workflow_runs_active`) counts for all, and stops at the tenant's limit: with a hundred runs active, counting
@@ -36,7 +39,7 @@ struct StartNewWorkflowRunsStatement: PostgresPreparedStatement {
     static let sql = """
         WITH input AS (
             SELECT * FROM jsonb_to_recordset($2::text::jsonb)
-                AS r(ord int, id uuid, workflow_id uuid, version int, job_id uuid, trigger jsonb, input jsonb,
+                AS r(ord int, id uuid, workflow_id uuid, version int, job_id uuid, input jsonb,
                      workflow_limit int8, steps_run int, steps jsonb)
         ), active AS (
             SELECT workflow_id FROM workflow_runs
@@ -52,21 +55,15 @@ struct StartNewWorkflowRunsStatement: PostgresPreparedStatement {
         ), inserted AS (
             INSERT INTO workflow_runs (tenant_id, id, workflow_id, version, job_id, trigger, input, status, started_at, steps_run)
             SELECT $1::uuid, id, workflow_id, version, job_id,
-                   coalesce(trigger, (SELECT jsonb_build_object('type', 'event', 'event', j.payload -> 'event') FROM jobs j
-                                       WHERE j.tenant_id = $1::uuid AND j.id = decided.job_id)),
+                   (SELECT jsonb_build_object('type', 'event', 'event', j.payload -> 'event') FROM jobs j
+                     WHERE j.tenant_id = $1::uuid AND j.id = decided.job_id),
                    input,
                    CASE WHEN free THEN 'running' ELSE 'queued' END, CASE WHEN free THEN now() END, CASE WHEN free THEN steps_run ELSE 0 END
               FROM decided ORDER BY ord
             ON CONFLICT DO NOTHING
             RETURNING id, status = 'running' AS running
         ), s AS (
-            INSERT INTO workflow_run_steps (tenant_id, run_id, key, position, type, state, input, output, error, attempts, resume_at, started_at, finished_at)
-            SELECT $1::uuid, d.id, s.key, s.position, s.type, s.state, s.input, s.output, s.error, s.attempts,
-                   to_timestamp(s.resume_at), to_timestamp(s.started_at), to_timestamp(s.finished_at)
-              FROM inserted JOIN decided d ON d.id = inserted.id AND inserted.running
-             CROSS JOIN LATERAL jsonb_to_recordset(d.steps)
-                   AS s(key text, position int, type text, state text, input jsonb, output jsonb, error text, attempts int,
-                        resume_at float8, started_at float8, finished_at float8)
+            \(insertStepRows(from: "(SELECT d.id AS run_id, d.steps FROM inserted JOIN decided d ON d.id = inserted.id AND inserted.running)"))
         )
         SELECT id, running FROM inserted
         """
@@ -86,9 +83,6 @@ struct StartRow: Encodable {
     let workflow_id: UUID
     let version: Int
     let job_id: UUID
-    /// Nil for an event's run: the trigger is made from the job's payload (`{"type": "event", "event": ...}`), which
-    /// spares encoding the event here and parsing it there.
-    let trigger: JSONValue?
     let input: JSONValue
     let workflow_limit: Int
     let steps_run: Int
@@ -100,7 +94,6 @@ struct StartRow: Encodable {
         workflow_id = start.run.workflowID
         version = start.run.version
         job_id = start.run.jobID
-        trigger = start.triggerIsJobEvent ? nil : start.run.trigger
         input = start.run.input
         workflow_limit = start.workflowLimit
         steps_run = start.stepsRun
@@ -113,7 +106,9 @@ struct StartRow: Encodable {
 struct SaveWorkflowProgressStatement: PostgresPreparedStatement {
     static let name = "switchyard_save_workflow_progress_v1"
     static let sql = """
-        WITH \(stepRowsCTE)
+        WITH s AS (
+            \(insertStepRows(from: "(SELECT $2::uuid AS run_id, $3::text::jsonb AS steps)"))
+        )
         UPDATE workflow_runs
            SET status = coalesce($4::text, status), error = CASE WHEN $4::text IS NULL THEN error END, steps_run = $5::int4,
                updated_at = now()
@@ -143,16 +138,7 @@ struct FinishWorkflowRunsStatement: PostgresPreparedStatement {
             SELECT * FROM jsonb_to_recordset($2::text::jsonb)
                 AS r(run_id uuid, status text, error text, steps_run int, event_id uuid, event_type text, event_data jsonb, steps jsonb)
         ), s AS (
-            INSERT INTO workflow_run_steps (tenant_id, run_id, key, position, type, state, input, output, error, attempts, resume_at, started_at, finished_at)
-            SELECT $1::uuid, runs.run_id, s.key, s.position, s.type, s.state, s.input, s.output, s.error, s.attempts,
-                   to_timestamp(s.resume_at), to_timestamp(s.started_at), to_timestamp(s.finished_at)
-              FROM runs CROSS JOIN LATERAL jsonb_to_recordset(runs.steps)
-                   AS s(key text, position int, type text, state text, input jsonb, output jsonb, error text, attempts int,
-                        resume_at float8, started_at float8, finished_at float8)
-            ON CONFLICT (tenant_id, run_id, key) DO UPDATE
-               SET state = excluded.state, input = excluded.input, output = excluded.output, error = excluded.error,
-                   attempts = excluded.attempts, resume_at = excluded.resume_at, started_at = excluded.started_at,
-                   finished_at = excluded.finished_at
+            \(insertStepRows(from: "runs"))
         ), r AS (
             UPDATE workflow_runs w
                SET status = runs.status, error = runs.error, steps_run = runs.steps_run, finished_at = now(), updated_at = now()

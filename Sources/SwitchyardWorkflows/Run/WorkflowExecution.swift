@@ -309,17 +309,14 @@ struct Execution {
                 run: new,
                 workflowLimit: definition.limits.maxConcurrentRuns,
                 steps: pendingOrder.compactMap { pending[$0] },
-                stepsRun: stepsRun,
-                triggerIsJobEvent: true
+                stepsRun: stepsRun
             )
             let request = WorkflowRunBatches.HTTPStart(start: start, integrationID: call.integrationID, lease: lease)
             switch try await runner.batches.httpStarts.submit(request, tenant: tenant, logger: logger) {
             case .started(let target):
                 runner.metrics?.runStarted()
                 lookup = target
-                pendingStart = nil
-                pending = [:]
-                pendingOrder = []
+                written()
             case .held: throw RunHeldBack()
             case .exists: throw RunExistsAlready()
             }
@@ -588,6 +585,14 @@ struct Execution {
         try await writeReading(status: status) { transaction in (read: (), extra: try await alongside?(transaction) ?? []) }
     }
 
+    /// What was buffered is written (and the run exists): the buffer starts empty.
+    private mutating func written() {
+        pendingStart = nil
+        pending = [:]
+        pendingOrder = []
+        mustWrite = false
+    }
+
     /// The same, and returns what `body` reads in that transaction (before the write) besides the writes it adds.
     private mutating func writeReading<Read: Sendable>(
         status: WorkflowRunStatus? = nil,
@@ -597,17 +602,14 @@ struct Execution {
         let runID = run.id
         let stepsRun = stepsRun
         let start = pendingStart
-        let written = try await runner.database.withTenant(tenant, logger: logger) { transaction -> (Read, Bool)? in
+        let result = try await runner.database.withTenant(tenant, logger: logger) { transaction -> (Read, Bool)? in
             if let start, try await !self.start(start, in: transaction) { return nil }
             let (read, extra) = try await body(transaction)
             return (read, try await transaction.saveWorkflowProgress(runID, steps: writes + extra, status: status, stepsRun: stepsRun))
         }
-        guard let (read, cancel) = written else { throw RunHeldBack() }
-        pendingStart = nil
+        guard let (read, cancel) = result else { throw RunHeldBack() }
         cancelRequested = cancel
-        pending = [:]
-        pendingOrder = []
-        mustWrite = false
+        written()
         return read
     }
 
@@ -664,12 +666,10 @@ struct Execution {
                 return true
             }
             guard finished else { throw RunHeldBack() }
-            pendingStart = nil
         } else {
             try await runner.batches.finishes.submit(finish, tenant: tenant, logger: logger)
         }
-        pending = [:]
-        pendingOrder = []
+        written()
         if let outcome = WorkflowMetrics.RunOutcome(rawValue: status.rawValue) {
             runner.metrics?.runFinished(outcome)
             runner.usage?.record(.workflowRuns, tenant: tenant, dimension: outcome.rawValue)
@@ -680,7 +680,7 @@ struct Execution {
     /// Creates the run `new` in `transaction`: true when it runs, false when a limit holds it back (queued); throws
     /// `RunExistsAlready` when it exists.
     private func start(_ new: NewWorkflowRun, in transaction: TenantTransaction) async throws -> Bool {
-        let start = NewWorkflowRunStart(run: new, workflowLimit: definition.limits.maxConcurrentRuns, triggerIsJobEvent: true)
+        let start = NewWorkflowRunStart(run: new, workflowLimit: definition.limits.maxConcurrentRuns)
         guard let running = try await transaction.startNewWorkflowRuns([start], tenantLimit: runner.settings.maxConcurrentRunsPerTenant)[new.id]
         else { throw RunExistsAlready() }
         if running { runner.metrics?.runStarted() }

@@ -82,13 +82,15 @@ public struct WorkflowRunner: Sendable {
     /// One attempt of the run `payload` names (or, for an event's run not yet created, the run with id `jobID`).
     /// `attempt` 1 of a failed run is a redrive of its dead job: the run resumes from its failed step.
     public func run(_ payload: WorkflowRunPayload, jobID: UUID, tenant: TenantID, attempt: Int, logger: Logger) async throws -> Outcome {
-        if attempt == 1, let fresh = freshRun(payload, jobID: jobID, tenant: tenant) {
-            guard let (run, definition) = fresh else { return .notStarted }
+        switch attempt == 1 ? firstAttempt(payload, jobID: jobID, tenant: tenant) : .longWay {
+        case .longWay: break
+        case .noRun: return .notStarted
+        case .run(let run, let definition):
             var execution = Execution(runner: self, starting: run, definition: definition, tenant: tenant, logger: logger)
             do {
                 return try await execution.go()
             } catch is RunHeldBack {
-                return .deferred(after: settings.concurrencyRetry, reason: "the workflow's or the tenant's concurrent runs are at their limit")
+                return heldBack
             } catch is RunExistsAlready {
                 // A redriven job whose run its first claim made: the long way below resumes it. Its pure steps were
                 // evaluated (and counted in the step metrics) for nothing.
@@ -135,7 +137,7 @@ public struct WorkflowRunner: Sendable {
         }
         guard let loaded else { return .notStarted }
         if loaded.held {
-            return .deferred(after: settings.concurrencyRetry, reason: "the workflow's or the tenant's concurrent runs are at their limit")
+            return heldBack
         }
         let run = loaded.run
         if run.status.isFinished { return .finished(run.status, error: run.error) }
@@ -195,17 +197,29 @@ public struct WorkflowRunner: Sendable {
         )
     }
 
-    /// The run an event's job starts, when its first attempt can go without reading anything first: the version's
-    /// definition is known to this process, and the run will be created by the attempt's first write
-    /// (`Execution.starting`). `.some(nil)` when the trigger's condition is false (no run); nil to go the long way.
-    private func freshRun(_ payload: WorkflowRunPayload, jobID: UUID, tenant: TenantID) -> (NewWorkflowRun, WorkflowDefinition)?? {
+    /// What a run held back by a concurrency limit answers.
+    private var heldBack: Outcome {
+        .deferred(after: settings.concurrencyRetry, reason: "the workflow's or the tenant's concurrent runs are at their limit")
+    }
+
+    /// How an event job's first attempt starts.
+    private enum FirstAttempt {
+        /// Without reading anything first: the run will be created by the attempt's first write (`Execution.starting`).
+        case run(NewWorkflowRun, WorkflowDefinition)
+        /// The trigger's condition is false: no run.
+        case noRun
+        /// Reading the run and its definition first (not an event's job, or a definition this process has not parsed).
+        case longWay
+    }
+
+    private func firstAttempt(_ payload: WorkflowRunPayload, jobID: UUID, tenant: TenantID) -> FirstAttempt {
         guard payload.runID == nil, let event = payload.event, let version = payload.version,
             let definition = definitions[DefinitionCache.Key(tenant: tenant, workflow: payload.workflowID, version: version)]
-        else { return nil }
+        else { return .longWay }
         if case .event(_, let condition?) = definition.trigger {
             // A condition that fails to evaluate fails the job the long way, as it always has.
-            guard let holds = try? WorkflowTemplate.evaluate(condition, data: .object(["event": event])).isTruthy else { return nil }
-            if !holds { return .some(nil) }
+            guard let holds = try? WorkflowTemplate.evaluate(condition, data: .object(["event": event])).isTruthy else { return .longWay }
+            if !holds { return .noRun }
         }
         let run = NewWorkflowRun(
             id: jobID,
@@ -216,7 +230,7 @@ public struct WorkflowRunner: Sendable {
             input: .object([:]),
             idempotencyKey: nil
         )
-        return (run, definition)
+        return .run(run, definition)
     }
 
     struct Loaded: Sendable {
