@@ -29,7 +29,9 @@ private func insertStepRows(from source: String) -> String {
 /// workflow's and the tenant's (`$3`) limits of runs are running or waiting, counting the runs before it in the
 /// document, and queued otherwise; with a running run, its steps so far and its step count. A run's trigger is made
 /// from its job's payload (`{"type": "event", "event": ...}`), which spares encoding the event here and parsing it
-/// there. A run that exists
+/// there. The job is running (this is its attempt), and saying so matters: without the state, the planner, with no
+/// statistics yet for a tenant's burst of jobs, chose `jobs_tenant_state` and read every entry of the tenant's jobs
+/// for each run (a quarter of a millisecond each; `auto_explain` on `bench workflow`). A run that exists
 /// (an earlier attempt made it) is left as it is and not returned. The limits are soft: runs starting in two
 /// transactions at the same instant may each see room. One pass over the tenant's active runs (the partial index
 /// `workflow_runs_active`) counts for all, and stops at the tenant's limit: with a hundred runs active, counting
@@ -56,7 +58,7 @@ struct StartNewWorkflowRunsStatement: PostgresPreparedStatement {
             INSERT INTO workflow_runs (tenant_id, id, workflow_id, version, job_id, trigger, input, status, started_at, steps_run)
             SELECT $1::uuid, id, workflow_id, version, job_id,
                    (SELECT jsonb_build_object('type', 'event', 'event', j.payload -> 'event') FROM jobs j
-                     WHERE j.tenant_id = $1::uuid AND j.id = decided.job_id),
+                     WHERE j.tenant_id = $1::uuid AND j.state = 'running' AND j.id = decided.job_id),
                    input,
                    CASE WHEN free THEN 'running' ELSE 'queued' END, CASE WHEN free THEN now() END, CASE WHEN free THEN steps_run ELSE 0 END
               FROM decided ORDER BY ord
