@@ -132,7 +132,9 @@ struct SaveWorkflowProgressStatement: PostgresPreparedStatement {
 }
 
 /// Ends runs: for each element of the document `$2`, its last steps' rows, its final status, error and step count,
-/// and its event when it has one, in one statement. Returns the ids of the runs it found.
+/// and its event when it has one, in one statement. Returns the ids of the runs it found. The runs are also named as
+/// an array so that the primary key's index finds each one: joined only, while the tenant's runs were new to the
+/// statistics, the planner hashed every run of the tenant for each batch (`auto_explain` on `bench workflow`).
 struct FinishWorkflowRunsStatement: PostgresPreparedStatement {
     static let name = "switchyard_finish_workflow_runs_v1"
     static let sql = """
@@ -145,7 +147,7 @@ struct FinishWorkflowRunsStatement: PostgresPreparedStatement {
             UPDATE workflow_runs w
                SET status = runs.status, error = runs.error, steps_run = runs.steps_run, finished_at = now(), updated_at = now()
               FROM runs
-             WHERE w.tenant_id = $1::uuid AND w.id = runs.run_id
+             WHERE w.tenant_id = $1::uuid AND w.id = runs.run_id AND w.id = ANY (ARRAY(SELECT run_id FROM runs))
             RETURNING w.id
         ), e AS (
             INSERT INTO events (tenant_id, id, type, integration_id, data)
