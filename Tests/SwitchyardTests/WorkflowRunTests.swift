@@ -257,6 +257,18 @@ struct WorkflowRunTests {
             try await WorkflowSchedules.countActiveRuns(into: fixture.metrics.workflows)(fixture.database, fixture.logger)
             #expect(fixture.workflowSamples.contains(#"switchyard_workflow_runs_active{status="waiting"} 1.0"#), "\(fixture.workflowSamples)")
             #expect(fixture.workflowSamples.contains(#"switchyard_workflow_runs_active{status="running"} 0.0"#))
+            // The count is all that queue mode gets of runs, and only queue mode gets it.
+            try await TestEnvironment.withConnection(to: fixture.environment.applicationURL, logger: fixture.logger) { connection in
+                func ints(_ query: PostgresQuery) async throws -> [Int] {
+                    let row = try #require(try await connection.query(query, logger: fixture.logger).collect().first)
+                    let (first, second) = try row.decode((Int, Int).self)
+                    return [first, second]
+                }
+                #expect(try await ints("SELECT running, waiting FROM app_count_active_workflow_runs()") == [0, 0])
+                _ = try await connection.query("SELECT set_config('app.queue', 'on', false)", logger: fixture.logger)
+                #expect(try await ints("SELECT running, waiting FROM app_count_active_workflow_runs()") == [0, 1])
+                #expect(try await ints("SELECT count(*)::int, 0 FROM workflow_runs") == [0, 0])
+            }
             let waiting = try await fixture.run(run.id)
             let job = try await fixture.database.job(waiting.jobID, of: fixture.tenant, logger: fixture.logger)
             let delayStep = try #require(try await fixture.steps(run.id)["wait"])

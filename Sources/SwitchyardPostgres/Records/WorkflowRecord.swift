@@ -641,8 +641,7 @@ extension QueueTransaction {
     /// Workflow runs running and waiting, across tenants (a metric).
     public func activeWorkflowRuns() async throws -> (running: Int, waiting: Int) {
         let rows = try await query(
-            "SELECT count(*) FILTER (WHERE status = 'running')::int, count(*) FILTER (WHERE status = 'waiting')::int FROM workflow_runs WHERE status IN ('running', 'waiting')"
-                as PostgresQuery
+            "SELECT running, waiting FROM app_count_active_workflow_runs()" as PostgresQuery
         ).decode((Int, Int).self).collect()
         return (rows.first?.0 ?? 0, rows.first?.1 ?? 0)
     }
