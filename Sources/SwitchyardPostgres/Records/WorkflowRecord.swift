@@ -533,9 +533,8 @@ extension TenantTransaction {
 
     /// Creates the runs of events' jobs, each running at once (with its steps so far) when its workflow's and the
     /// tenant's limits of running and waiting runs leave room, counting the runs before it in `starts`, queued
-    /// otherwise. Each run's stored trigger is `{"type": "event", "event": ...}` with the event its job (`jobID`)
-    /// carries; `run.trigger` is not sent. Returns, by run id, whether each created run runs; a run that existed already (an
-    /// earlier attempt created it) is left as it is and missing from the answer.
+    /// otherwise. Returns, by run id, whether each created run runs; a run that existed already (an earlier attempt
+    /// created it) is left as it is and missing from the answer.
     public func startNewWorkflowRuns(_ starts: [NewWorkflowRunStart], tenantLimit: Int) async throws -> [UUID: Bool] {
         let document = try JSONText.encode(starts.enumerated().map { StartRow($0.element, ord: $0.offset) })
         let statement = StartNewWorkflowRunsStatement(tenant: tenantID.rawValue, runs: document, tenantLimit: tenantLimit)

@@ -27,21 +27,19 @@ private func insertStepRows(from source: String) -> String {
 
 /// Creates the runs of events' jobs (the document `$2`, in its order), each running at once when fewer than its
 /// workflow's and the tenant's (`$3`) limits of runs are running or waiting, counting the runs before it in the
-/// document, and queued otherwise; with a running run, its steps so far and its step count. A run's trigger is made
-/// from its job's payload (`{"type": "event", "event": ...}`), which spares encoding the event here and parsing it
-/// there. The job is running (this is its attempt), and saying so matters: without the state, the planner, with no
-/// statistics yet for a tenant's burst of jobs, chose `jobs_tenant_state` and read every entry of the tenant's jobs
-/// for each run (a quarter of a millisecond each; `auto_explain` on `bench workflow`). A run that exists
-/// (an earlier attempt made it) is left as it is and not returned. The limits are soft: runs starting in two
+/// document, and queued otherwise; with a running run, its steps so far and its step count. A run that exists (an
+/// earlier attempt made it) is left as it is and not returned. The limits are soft: runs starting in two
 /// transactions at the same instant may each see room. One pass over the tenant's active runs (the partial index
 /// `workflow_runs_active`) counts for all, and stops at the tenant's limit: with a hundred runs active, counting
-/// them was most of a run's start.
+/// them was most of a run's start. The trigger comes in the document: read from the run's job instead, it was
+/// looked up through whichever index of `jobs` starts with the tenant (the queue's policy hides the tenant's
+/// selectivity from the planner), a scan of the tenant's running jobs for each run (`auto_explain`).
 struct StartNewWorkflowRunsStatement: PostgresPreparedStatement {
-    static let name = "switchyard_start_new_workflow_runs_v1"
+    static let name = "switchyard_start_new_workflow_runs_v2"
     static let sql = """
         WITH input AS (
             SELECT * FROM jsonb_to_recordset($2::text::jsonb)
-                AS r(ord int, id uuid, workflow_id uuid, version int, job_id uuid, input jsonb,
+                AS r(ord int, id uuid, workflow_id uuid, version int, job_id uuid, trigger jsonb, input jsonb,
                      workflow_limit int8, steps_run int, steps jsonb)
         ), active AS (
             SELECT workflow_id FROM workflow_runs
@@ -57,9 +55,7 @@ struct StartNewWorkflowRunsStatement: PostgresPreparedStatement {
         ), inserted AS (
             INSERT INTO workflow_runs (tenant_id, id, workflow_id, version, job_id, trigger, input, status, started_at, steps_run)
             SELECT $1::uuid, id, workflow_id, version, job_id,
-                   (SELECT jsonb_build_object('type', 'event', 'event', j.payload -> 'event') FROM jobs j
-                     WHERE j.tenant_id = $1::uuid AND j.state = 'running' AND j.id = decided.job_id),
-                   input,
+                   trigger, input,
                    CASE WHEN free THEN 'running' ELSE 'queued' END, CASE WHEN free THEN now() END, CASE WHEN free THEN steps_run ELSE 0 END
               FROM decided ORDER BY ord
             ON CONFLICT DO NOTHING
@@ -85,6 +81,7 @@ struct StartRow: Encodable {
     let workflow_id: UUID
     let version: Int
     let job_id: UUID
+    let trigger: JSONValue
     let input: JSONValue
     let workflow_limit: Int
     let steps_run: Int
@@ -96,6 +93,7 @@ struct StartRow: Encodable {
         workflow_id = start.run.workflowID
         version = start.run.version
         job_id = start.run.jobID
+        trigger = start.run.trigger
         input = start.run.input
         workflow_limit = start.workflowLimit
         steps_run = start.stepsRun
