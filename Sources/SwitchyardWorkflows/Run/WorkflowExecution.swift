@@ -344,7 +344,7 @@ struct Execution {
             var buffer: ByteBuffer?
             if let body {
                 fields[.contentType] = "application/json"
-                buffer = ByteBuffer(string: try JSONText.encode(body))
+                buffer = ByteBuffer(bytes: body.serialized())
             }
             let url =
                 target.baseURL + path + (query.isEmpty ? "" : "?" + query.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&"))
@@ -689,7 +689,8 @@ struct Execution {
 
     /// The value, or a note of its size when its JSON is larger than the cap.
     private func capped(_ value: JSONValue) -> JSONValue {
-        guard let size = try? JSONText.encode(value).utf8.count, size > runner.settings.maxOutputBytes else { return value }
+        let size = value.serialized().count
+        guard size > runner.settings.maxOutputBytes else { return value }
         return .object(["truncated": .bool(true), "bytes": .number(Double(size))])
     }
 
