@@ -5,8 +5,9 @@ import SwitchyardTestSupport
 import SwitchyardVault
 import Testing
 
-/// Two `serve` processes on one database proxying to one provider account spend its quota together (issue 18).
-@Suite("Provider quotas shared by two serve processes (issue 18)")
+/// Two `serve` processes, or two `executor` processes, on one database calling one provider account spend its quota
+/// together (issue 18).
+@Suite("Provider quotas shared by two serve or executor processes (issue 18)")
 struct SharedProviderQuotaProcessTests {
     @Test("two serve processes proxying one integration send no more than each window's announced quota, and none is refused")
     func twoServeProcesses() async throws {
@@ -59,6 +60,71 @@ struct SharedProviderQuotaProcessTests {
                 #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses)")
                 #expect(fake.tooManyRequestsServed == 0)
                 #expect(fake.requests(to: "/v1/items").count == 24)
+            }
+        }
+    }
+
+    @Test(
+        "two executor processes running workflows' http steps on one integration send no more than each window's announced quota, and none is refused"
+    )
+    func twoExecutorProcesses() async throws {
+        let environment = try await TestEnvironment.make()
+        try await FakeProviderAPI.withRunning { fake in
+            fake.setQuota(.init(limit: 10, window: .seconds(2)), for: "/v1/items")
+            let settings = [
+                "SWITCHYARD_ADMIN_KEY": TestEnvironment.adminKey, "SWITCHYARD_OUTBOUND_HTTP_ALLOW_LIST": fake.hostAndPort,
+                "SWITCHYARD_KEYRING": LocalKeyring.generate(keyID: "shared").json(),
+            ]
+            let executors = try (0..<2).map { _ in
+                try SwitchyardProcess(["executor"], environment: environment, settings: childExecutorSettings(settings))
+            }
+            do {
+                try await ServeProcesses.with(1, environment: environment, settings: settings) { client, ports in
+                    let (_, key) = try await client.makeTenant(port: ports[0], slug: "provider-quota-executors")
+                    let api = LoopbackHTTP(client: client, port: ports[0])
+                    let provider = try await api.send(
+                        .PUT,
+                        "/v1/providers/acme",
+                        headers: [("Authorization", "Bearer \(key)"), ("Content-Type", "application/json")],
+                        body: CustomProviderFixture.json(id: "acme", baseURL: "\(fake.baseURL)/v1")
+                    )
+                    #expect(provider.status == 201, "\(provider.body)")
+                    let integration = try await api.createdID(
+                        "/v1/integrations",
+                        key: key,
+                        body: #"{"provider":"acme","credentials":{"api_key":"acme-key"}}"#
+                    )
+                    let workflow = try await api.createdID(
+                        "/v1/workflows",
+                        key: key,
+                        body: """
+                            {"name": "quota", "definition": {"steps": [
+                              {"id": "call", "type": "http", "integration_id": "\(integration)", "method": "GET", "path": "/items"}]}}
+                            """
+                    )
+                    // Alone, each executor would learn 9 remaining of 10 and spend them: together they would collect 429s.
+                    for _ in 0..<24 {
+                        _ = try await api.createdID("/v1/workflows/\(workflow)/runs", key: key, body: #"{"input": {}}"#)
+                    }
+                    try await eventually("the 24 runs succeed", timeout: .seconds(90)) {
+                        let answer = try await api.send(
+                            .GET,
+                            "/v1/workflow-runs?workflow_id=\(workflow)&status=succeeded&limit=100",
+                            headers: [("Authorization", "Bearer \(key)")]
+                        )
+                        return answer.body.components(separatedBy: #""status":"succeeded""#).count - 1 == 24
+                    }
+                }
+                #expect(fake.tooManyRequestsServed == 0)
+                #expect(fake.requests(to: "/v1/items").count == 24)
+                #expect(executors.allSatisfy { $0.process.isRunning }, "an executor process exited")
+            } catch {
+                for executor in executors { Issue.record("executor output: \(executor.output.suffix(2000))") }
+                throw error
+            }
+            for executor in executors {
+                executor.signal(SIGTERM)
+                _ = try await executor.waitForExit()
             }
         }
     }
