@@ -15,26 +15,11 @@ struct SharedProviderQuotaProcessTests {
         try await FakeProviderAPI.withRunning { fake in
             // Alone, each process would learn 9 remaining of 10 and spend them: together they would collect 429s.
             fake.setQuota(.init(limit: 10, window: .seconds(2)), for: "/v1/items")
-            // One keyring for both, as a deployment's processes have: each opens the credential the other stored.
-            let settings = [
-                "SWITCHYARD_ADMIN_KEY": TestEnvironment.adminKey, "SWITCHYARD_OUTBOUND_HTTP_ALLOW_LIST": fake.hostAndPort,
-                "SWITCHYARD_KEYRING": LocalKeyring.generate(keyID: "shared").json(),
-            ]
+            let settings = Self.settings(fake)
             try await ServeProcesses.with(2, environment: environment, settings: settings) { client, ports in
                 let (_, key) = try await client.makeTenant(port: ports[0], slug: "provider-quota-live")
                 let first = LoopbackHTTP(client: client, port: ports[0])
-                let provider = try await first.send(
-                    .PUT,
-                    "/v1/providers/acme",
-                    headers: [("Authorization", "Bearer \(key)"), ("Content-Type", "application/json")],
-                    body: CustomProviderFixture.json(id: "acme", baseURL: "\(fake.baseURL)/v1")
-                )
-                #expect(provider.status == 201, "\(provider.body)")
-                let integration = try await first.createdID(
-                    "/v1/integrations",
-                    key: key,
-                    body: #"{"provider":"acme","credentials":{"api_key":"acme-key"}}"#
-                )
+                let integration = try await Self.acmeIntegration(through: first, key: key, fake: fake)
 
                 let statuses = try await withThrowingTaskGroup(of: [Int].self) { senders in
                     for sender in 0..<8 {
@@ -71,10 +56,7 @@ struct SharedProviderQuotaProcessTests {
         let environment = try await TestEnvironment.make()
         try await FakeProviderAPI.withRunning { fake in
             fake.setQuota(.init(limit: 10, window: .seconds(2)), for: "/v1/items")
-            let settings = [
-                "SWITCHYARD_ADMIN_KEY": TestEnvironment.adminKey, "SWITCHYARD_OUTBOUND_HTTP_ALLOW_LIST": fake.hostAndPort,
-                "SWITCHYARD_KEYRING": LocalKeyring.generate(keyID: "shared").json(),
-            ]
+            let settings = Self.settings(fake)
             let executors = try (0..<2).map { _ in
                 try SwitchyardProcess(["executor"], environment: environment, settings: childExecutorSettings(settings))
             }
@@ -82,18 +64,7 @@ struct SharedProviderQuotaProcessTests {
                 try await ServeProcesses.with(1, environment: environment, settings: settings) { client, ports in
                     let (_, key) = try await client.makeTenant(port: ports[0], slug: "provider-quota-executors")
                     let api = LoopbackHTTP(client: client, port: ports[0])
-                    let provider = try await api.send(
-                        .PUT,
-                        "/v1/providers/acme",
-                        headers: [("Authorization", "Bearer \(key)"), ("Content-Type", "application/json")],
-                        body: CustomProviderFixture.json(id: "acme", baseURL: "\(fake.baseURL)/v1")
-                    )
-                    #expect(provider.status == 201, "\(provider.body)")
-                    let integration = try await api.createdID(
-                        "/v1/integrations",
-                        key: key,
-                        body: #"{"provider":"acme","credentials":{"api_key":"acme-key"}}"#
-                    )
+                    let integration = try await Self.acmeIntegration(through: api, key: key, fake: fake)
                     let workflow = try await api.createdID(
                         "/v1/workflows",
                         key: key,
@@ -127,5 +98,25 @@ struct SharedProviderQuotaProcessTests {
                 _ = try await executor.waitForExit()
             }
         }
+    }
+
+    /// One keyring for every process, as a deployment's processes have: each opens the credential another stored.
+    static func settings(_ fake: FakeProviderAPI) -> [String: String] {
+        [
+            "SWITCHYARD_ADMIN_KEY": TestEnvironment.adminKey, "SWITCHYARD_OUTBOUND_HTTP_ALLOW_LIST": fake.hostAndPort,
+            "SWITCHYARD_KEYRING": LocalKeyring.generate(keyID: "shared").json(),
+        ]
+    }
+
+    /// The tenant's custom provider `acme` (the fake API) and an integration of it; returns the integration's id.
+    static func acmeIntegration(through api: LoopbackHTTP, key: String, fake: FakeProviderAPI) async throws -> String {
+        let provider = try await api.send(
+            .PUT,
+            "/v1/providers/acme",
+            headers: [("Authorization", "Bearer \(key)"), ("Content-Type", "application/json")],
+            body: CustomProviderFixture.json(id: "acme", baseURL: "\(fake.baseURL)/v1")
+        )
+        #expect(provider.status == 201, "\(provider.body)")
+        return try await api.createdID("/v1/integrations", key: key, body: #"{"provider":"acme","credentials":{"api_key":"acme-key"}}"#)
     }
 }
