@@ -61,7 +61,7 @@ extension PostgresClient {
                     handoff.failed(error)
                 }
             }
-            let acquireTimer = Self.timerLoop.scheduleTask(in: .init(deadlines.acquire)) { handoff.expire() }
+            let acquireTimer = DeadlineTimer(after: deadlines.acquire, on: Self.timerLoop) { handoff.expire() }
             let connection: PostgresConnection
             do {
                 defer {
@@ -102,8 +102,8 @@ extension PostgresClient {
 extension PostgresConnection {
     /// A deadline: closes the connection after `duration` unless cancelled first, which releases every query waiting
     /// on it (`guardedQuery`) whatever state its socket is in.
-    func closing(after duration: Duration, onClose: @escaping @Sendable () -> Void = {}) -> Scheduled<Void> {
-        eventLoop.scheduleTask(in: .init(duration)) { [self] in
+    func closing(after duration: Duration, onClose: @escaping @Sendable () -> Void = {}) -> DeadlineTimer {
+        DeadlineTimer(after: duration, on: eventLoop) { [self] in
             onClose()
             close().whenComplete { _ in }
         }
@@ -182,5 +182,28 @@ final class ConnectionHandoff: Sendable {
             return state.lender
         }
         lender?.resume()
+    }
+}
+
+/// A timer on an event loop for a deadline that is almost always cancelled in time. Every database call sets two and
+/// cancels them from another thread; a `scheduleTask` timer allocates a promise, and cancelling it fails that promise
+/// on the loop (a hop onto the loop, and a wake-up of its thread, per timer). A scheduled callback has no promise and
+/// is cancelled under the loop's lock alone. On a loop that has shut down the timer is not set, as `scheduleTask`'s
+/// task would not have run either.
+struct DeadlineTimer: Sendable {
+    private let scheduled: NIOScheduledCallback?
+
+    init(after duration: Duration, on loop: any EventLoop, _ fire: @escaping @Sendable () -> Void) {
+        scheduled = try? loop.scheduleCallback(in: .init(duration), handler: Fire(action: fire))
+    }
+
+    func cancel() {
+        scheduled?.cancel()
+    }
+
+    private struct Fire: NIOScheduledCallbackHandler, Sendable {
+        let action: @Sendable () -> Void
+
+        func handleScheduledCallback(eventLoop: some EventLoop) { action() }
     }
 }
