@@ -1,0 +1,70 @@
+import NIOCore
+import NIOHTTP1
+
+/// Sends signed deliveries with unique delivery ids, one connection per concurrent sender, and records each
+/// acknowledgement's latency from the delivery's intended send time.
+struct IngestSender: Sendable {
+    let port: Int
+    let path: String
+    let body: ByteBuffer
+    let signature: String
+
+    /// What one phase measured.
+    struct Phase: Sendable, Codable {
+        let elapsed: Duration
+        /// From each delivery's intended send time to its acknowledgement.
+        var latencies = LatencyHistogram()
+        /// From each delivery's intended send time to the moment its request was written.
+        var sendLag = LatencyHistogram()
+    }
+
+    /// Without `pace`, each connection sends its next delivery as soon as the last is answered (closed loop: the
+    /// intended send time is then). With `pace` (events/s), delivery `i` is due at `i / pace` seconds into the
+    /// phase and its latency counts from then, however late a busy connection or a late wake-up sent it, so a
+    /// stall is charged to every delivery it delayed (no coordinated omission).
+    func run(count: Int, concurrency: Int, prefix: String, pace: Double?) async throws -> Phase {
+        let tickets = TicketCounter()
+        let started = ContinuousClock.now
+        let parts = try await withThrowingTaskGroup(of: Phase.self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    let connection = try await BenchmarkHTTPConnection.connect(host: "127.0.0.1", port: port)
+                    var part = Phase(elapsed: .zero)
+                    var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path)
+                    head.headers.add(name: "Host", value: "127.0.0.1:\(port)")
+                    head.headers.add(name: "Content-Type", value: "application/json")
+                    head.headers.add(name: "Content-Length", value: String(body.readableBytes))
+                    head.headers.add(name: "X-GitHub-Event", value: "push")
+                    head.headers.add(name: "X-Hub-Signature-256", value: signature)
+                    while true {
+                        let index = tickets.take()
+                        guard index < count else { break }
+                        var due = ContinuousClock.now
+                        if let pace {
+                            due = started + .seconds(Double(index) / pace)
+                            if due > ContinuousClock.now { try await Task.sleep(until: due) }
+                        }
+                        var request = head
+                        request.headers.replaceOrAdd(name: "X-GitHub-Delivery", value: "\(prefix)-\(index)")
+                        part.sendLag.record(ContinuousClock.now - due)
+                        let status = try await connection.send(request, body: body)
+                        guard status == 200 else { throw BenchmarkFailure("a delivery was answered \(status)") }
+                        part.latencies.record(ContinuousClock.now - due)
+                    }
+                    await connection.close()
+                    return part
+                }
+            }
+            var all = Phase(elapsed: .zero)
+            for try await part in group {
+                all.latencies.add(part.latencies)
+                all.sendLag.add(part.sendLag)
+            }
+            return all
+        }
+        var phase = Phase(elapsed: ContinuousClock.now - started)
+        phase.latencies = parts.latencies
+        phase.sendLag = parts.sendLag
+        return phase
+    }
+}
