@@ -4,13 +4,16 @@ import Histogram
 /// Latencies in an HDR histogram (microseconds, three significant digits): every sample counts, in constant memory,
 /// and the tail is read from the whole distribution rather than from a sorted sample.
 struct LatencyHistogram: Sendable, Codable, CustomStringConvertible {
-    private var histogram = Histogram<UInt64>(numberOfSignificantValueDigits: .three)
+    /// A minute: anything longer is recorded as a minute. The range is fixed so that recording never resizes (a
+    /// resizing histogram grew a little at each new maximum, and that cost the generator more than its sends).
+    static let highest: UInt64 = 60_000_000
+    private var histogram = Histogram<UInt64>(highestTrackableValue: highest, numberOfSignificantValueDigits: .three)
 
     init() {}
 
     mutating func record(_ latency: Duration) {
         let (seconds, attoseconds) = latency.components
-        histogram.record(UInt64(max(0, seconds * 1_000_000 + attoseconds / 1_000_000_000_000)))
+        histogram.record(min(Self.highest, UInt64(max(0, seconds * 1_000_000 + attoseconds / 1_000_000_000_000))))
     }
 
     mutating func add(_ other: LatencyHistogram) {

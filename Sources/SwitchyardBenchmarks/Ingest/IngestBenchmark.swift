@@ -22,6 +22,7 @@ public struct IngestBenchmark: Sendable {
         /// How late the paced sends went out after their due times: the generator's own share of the latency.
         let pacedSendLag: LatencyHistogram
         public let meanBatch: Double
+        let pacedMeanBatch: Double
         public let pacedLoad: Double
         let pacedConnections: Int
         let wrk: [WrkCrossCheck.Run]
@@ -32,7 +33,7 @@ public struct IngestBenchmark: Sendable {
             """
             deliveries:          \(deliveries) per phase, \(concurrency) concurrent connections, GitHub-signed, \(IngestBenchmark.bodySize)-byte bodies
             ingest (peak):       \(Int(peakRate.rounded())) events/s acknowledged; ack latency \(peakLatencies)
-            mean commit batch:   \(String(format: "%.1f", meanBatch)) events
+            mean commit batch:   \(String(format: "%.1f", meanBatch)) events at peak, \(String(format: "%.1f", pacedMeanBatch)) paced
             ceiling:             \(Int(ceilingRate.rounded())) events/s  (one durable INSERT transaction per event, \(concurrency) connections)
             ratio:               \(String(format: "%.2f", ratio))  (ingest / ceiling; the goal is >= 1.5)
             at \(Int((pacedLoad * 100).rounded()))% of peak:      \(Int(pacedRate.rounded())) events/s offered \(Int(pacedTarget.rounded())) over \(pacedConnections) connections; ack latency \(pacedLatencies)  (goal at 80%: p99 <= 25 ms)
@@ -130,6 +131,7 @@ public struct IngestBenchmark: Sendable {
             let batchesAfter = try await Self.batchCount(metrics)
             let pacedTarget = Double(deliveries) / peak.elapsed.seconds * pacedLoad
             let paced = try await send(deliveries / 2, pacedConnections, "paced", pacedTarget)
+            let pacedBatches = try await Self.batchCount(metrics) - batchesAfter
             var wrk: [WrkCrossCheck.Run] = []
             if crossCheckWithWrk {
                 let tool = WrkCrossCheck(port: port, path: path, body: body, signature: signature, connections: concurrency)
@@ -142,6 +144,7 @@ public struct IngestBenchmark: Sendable {
                 source: source,
                 peak: peak,
                 batches: batchesAfter - batchesBefore,
+                pacedBatches: pacedBatches,
                 paced: paced,
                 pacedTarget: pacedTarget,
                 wrk: wrk
@@ -168,6 +171,7 @@ public struct IngestBenchmark: Sendable {
             pacedLatencies: served.paced.latencies,
             pacedSendLag: served.paced.sendLag,
             meanBatch: Double(deliveries) / max(1, served.batches),
+            pacedMeanBatch: Double(deliveries / 2) / max(1, served.pacedBatches),
             pacedLoad: pacedLoad,
             pacedConnections: pacedConnections,
             wrk: served.wrk
@@ -180,6 +184,7 @@ public struct IngestBenchmark: Sendable {
         let source: UUID
         let peak: IngestSender.Phase
         let batches: Double
+        let pacedBatches: Double
         let paced: IngestSender.Phase
         let pacedTarget: Double
         let wrk: [WrkCrossCheck.Run]

@@ -25,11 +25,14 @@ struct IngestSender: Sendable {
     func run(count: Int, concurrency: Int, prefix: String, pace: Double?) async throws -> Phase {
         let tickets = TicketCounter()
         let started = ContinuousClock.now
-        let parts = try await withThrowingTaskGroup(of: Phase.self) { group in
+        // Each connection keeps its raw samples (an append each) and the histograms are filled once at the end, so the
+        // generator spends nothing on them while it sends.
+        let samples = try await withThrowingTaskGroup(of: [(latency: Duration, lag: Duration)].self) { group in
             for _ in 0..<concurrency {
                 group.addTask {
                     let connection = try await BenchmarkHTTPConnection.connect(host: "127.0.0.1", port: port)
-                    var part = Phase(elapsed: .zero)
+                    var part: [(latency: Duration, lag: Duration)] = []
+                    part.reserveCapacity(count / concurrency + 1)
                     var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path)
                     head.headers.add(name: "Host", value: "127.0.0.1:\(port)")
                     head.headers.add(name: "Content-Type", value: "application/json")
@@ -46,25 +49,24 @@ struct IngestSender: Sendable {
                         }
                         var request = head
                         request.headers.replaceOrAdd(name: "X-GitHub-Delivery", value: "\(prefix)-\(index)")
-                        part.sendLag.record(ContinuousClock.now - due)
+                        let lag = ContinuousClock.now - due
                         let status = try await connection.send(request, body: body)
                         guard status == 200 else { throw BenchmarkFailure("a delivery was answered \(status)") }
-                        part.latencies.record(ContinuousClock.now - due)
+                        part.append((ContinuousClock.now - due, lag))
                     }
                     await connection.close()
                     return part
                 }
             }
-            var all = Phase(elapsed: .zero)
-            for try await part in group {
-                all.latencies.add(part.latencies)
-                all.sendLag.add(part.sendLag)
-            }
+            var all: [(latency: Duration, lag: Duration)] = []
+            for try await part in group { all += part }
             return all
         }
         var phase = Phase(elapsed: ContinuousClock.now - started)
-        phase.latencies = parts.latencies
-        phase.sendLag = parts.sendLag
+        for sample in samples {
+            phase.latencies.record(sample.latency)
+            phase.sendLag.record(sample.lag)
+        }
         return phase
     }
 }
