@@ -23,11 +23,23 @@ public struct IngestBenchmark: Sendable {
         let pacedSendLag: LatencyHistogram
         public let meanBatch: Double
         let pacedMeanBatch: Double
+        /// The server's own acknowledgement times in the paced phase (cumulative bucket counts).
+        let pacedServerAcknowledgements: [(bound: String, count: Double)]
+        let peakCPU: IngestCPU
+        let pacedCPU: IngestCPU
         public let pacedLoad: Double
         let pacedConnections: Int
         let wrk: [WrkCrossCheck.Run]
 
         public var ratio: Double { peakRate / ceilingRate }
+
+        /// The share of paced deliveries the server acknowledged within each of a few bounds.
+        var serverShares: String {
+            let total = pacedServerAcknowledgements.last?.count ?? 0
+            return pacedServerAcknowledgements.filter { ["0.005", "0.01", "0.025", "0.05", "0.1"].contains($0.bound) }.map { bucket in
+                String(format: "<= %g ms %.2f%%", (Double(bucket.bound) ?? 0) * 1000, total > 0 ? bucket.count / total * 100 : 0)
+            }.joined(separator: ", ")
+        }
 
         public var description: String {
             """
@@ -38,6 +50,9 @@ public struct IngestBenchmark: Sendable {
             ratio:               \(String(format: "%.2f", ratio))  (ingest / ceiling; the goal is >= 1.5)
             at \(Int((pacedLoad * 100).rounded()))% of peak:      \(Int(pacedRate.rounded())) events/s offered \(Int(pacedTarget.rounded())) over \(pacedConnections) connections; ack latency \(pacedLatencies)  (goal at 80%: p99 <= 25 ms)
             paced send lag:      \(pacedSendLag)  (due time to request written: the generator's share)
+            paced, server side:  \(serverShares)  (body read to 2xx, from the server's histogram)
+            CPU at peak:         \(peakCPU)
+            CPU paced:           \(pacedCPU)
             """ + wrk.map { "\n\($0)" }.joined()
         }
     }
@@ -126,11 +141,20 @@ public struct IngestBenchmark: Sendable {
             }
             // Warm-up: connections open, caches filled.
             _ = try await send(concurrency * 4, concurrency, "warm", nil)
+            // PostgreSQL's processes: the parent of one of its backends, when that backend is a process of this machine.
+            let backend = try await database.withQueue(logger: logger) { try await $0.backendProcessID() }
+            let postmaster = ProcessCPU.parent(of: backend).flatMap { ProcessCPU.seconds(of: $0) == nil ? nil : $0 }
             let batchesBefore = try await Self.batchCount(metrics)
+            let peakStart = IngestCPU.Mark(postmaster: postmaster)
             let peak = try await send(deliveries, concurrency, "peak", nil)
+            let peakCPU = IngestCPU(since: peakStart, postmaster: postmaster, generator: peak.generatorCPU, events: deliveries)
             let batchesAfter = try await Self.batchCount(metrics)
             let pacedTarget = Double(deliveries) / peak.elapsed.seconds * pacedLoad
+            let acknowledgedBefore = Self.acknowledgementBuckets(metrics)
+            let pacedStart = IngestCPU.Mark(postmaster: postmaster)
             let paced = try await send(deliveries / 2, pacedConnections, "paced", pacedTarget)
+            let pacedCPU = IngestCPU(since: pacedStart, postmaster: postmaster, generator: paced.generatorCPU, events: deliveries / 2)
+            let acknowledged = zip(acknowledgedBefore, Self.acknowledgementBuckets(metrics)).map { ($1.bound, $1.count - $0.count) }
             let pacedBatches = try await Self.batchCount(metrics) - batchesAfter
             var wrk: [WrkCrossCheck.Run] = []
             if crossCheckWithWrk {
@@ -145,6 +169,9 @@ public struct IngestBenchmark: Sendable {
                 peak: peak,
                 batches: batchesAfter - batchesBefore,
                 pacedBatches: pacedBatches,
+                pacedServerAcknowledgements: acknowledged,
+                peakCPU: peakCPU,
+                pacedCPU: pacedCPU,
                 paced: paced,
                 pacedTarget: pacedTarget,
                 wrk: wrk
@@ -172,6 +199,9 @@ public struct IngestBenchmark: Sendable {
             pacedSendLag: served.paced.sendLag,
             meanBatch: Double(deliveries) / max(1, served.batches),
             pacedMeanBatch: Double(deliveries / 2) / max(1, served.pacedBatches),
+            pacedServerAcknowledgements: served.pacedServerAcknowledgements,
+            peakCPU: served.peakCPU,
+            pacedCPU: served.pacedCPU,
             pacedLoad: pacedLoad,
             pacedConnections: pacedConnections,
             wrk: served.wrk
@@ -185,6 +215,9 @@ public struct IngestBenchmark: Sendable {
         let peak: IngestSender.Phase
         let batches: Double
         let pacedBatches: Double
+        let pacedServerAcknowledgements: [(bound: String, count: Double)]
+        let peakCPU: IngestCPU
+        let pacedCPU: IngestCPU
         let paced: IngestSender.Phase
         let pacedTarget: Double
         let wrk: [WrkCrossCheck.Run]
@@ -195,6 +228,17 @@ public struct IngestBenchmark: Sendable {
         var text = #"{"ref":"refs/heads/main","repository":{"full_name":"acme/widgets"},"pusher":{"name":"octocat"},"padding":""#
         text += String(repeating: "x", count: bodySize - text.utf8.count - 2) + #""}"#
         return ByteBuffer(string: text)
+    }
+
+    /// The server's own acknowledgement times (body read to 2xx, the commit included): the cumulative count of each
+    /// bucket of its histogram, by upper bound in seconds.
+    static func acknowledgementBuckets(_ metrics: MetricsRegistry) -> [(bound: String, count: Double)] {
+        let prefix = "switchyard_webhook_ack_duration_seconds_bucket{le=\""
+        return String(decoding: metrics.render(), as: UTF8.self).split(separator: "\n").compactMap { line in
+            guard line.hasPrefix(prefix), let close = line.firstIndex(of: "\""), let end = line[line.index(after: close)...].firstIndex(of: "\"")
+            else { return nil }
+            return (String(line[line.index(after: close)..<end]), Double(line.split(separator: " ").last ?? "0") ?? 0)
+        }
     }
 
     /// How many commits the group-commit writer has made, read from its batch-size histogram.

@@ -16,6 +16,8 @@ struct IngestSender: Sendable {
         var latencies = LatencyHistogram()
         /// From each delivery's intended send time to the moment its request was written.
         var sendLag = LatencyHistogram()
+        /// The CPU seconds of the generator's process, when it had one of its own.
+        var generatorCPU: Double?
     }
 
     /// Without `pace`, each connection sends its next delivery as soon as the last is answered (closed loop: the

@@ -37,7 +37,9 @@ public struct IngestSenderProcess: Sendable {
     /// The child's side: sends the deliveries and prints what they measured.
     public static func serve(port: Int, path: String, signature: String, count: Int, concurrency: Int, prefix: String, pace: Double?) async throws {
         let sender = IngestSender(port: port, path: path, body: IngestBenchmark.body(), signature: signature)
-        let phase = try await sender.run(count: count, concurrency: concurrency, prefix: prefix, pace: pace)
+        let cpu = ProcessCPU.seconds(of: getpid()) ?? 0
+        var phase = try await sender.run(count: count, concurrency: concurrency, prefix: prefix, pace: pace)
+        phase.generatorCPU = (ProcessCPU.seconds(of: getpid()) ?? 0) - cpu
         FileHandle.standardOutput.write(try JSONEncoder().encode(phase))
     }
 }
