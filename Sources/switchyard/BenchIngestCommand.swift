@@ -30,7 +30,7 @@ struct BenchIngestCommand: AsyncParsableCommand {
     @Flag(help: "Send from this process (beside the server) instead of a `bench ingest-load` process of its own.")
     var inProcess = false
 
-    @Flag(help: "Also run the peak and paced loads through wrk (Debian's wrk, closed loop) against the same server.")
+    @Flag(help: "Also run the peak phase's closed loop through wrk (apt-get install -y wrk) against the same server, right after it.")
     var wrk = false
 
     func run() async throws {

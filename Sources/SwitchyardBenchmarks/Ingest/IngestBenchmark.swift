@@ -29,7 +29,7 @@ public struct IngestBenchmark: Sendable {
         let pacedCPU: IngestCPU
         public let pacedLoad: Double
         let pacedConnections: Int
-        let wrk: [WrkCrossCheck.Run]
+        let wrk: WrkCrossCheck.Run?
 
         public var ratio: Double { peakRate / ceilingRate }
 
@@ -53,7 +53,7 @@ public struct IngestBenchmark: Sendable {
             paced, server side:  \(serverShares)  (body read to 2xx, from the server's histogram)
             CPU at peak:         \(peakCPU)
             CPU paced:           \(pacedCPU)
-            """ + wrk.map { "\n\($0)" }.joined()
+            """ + (wrk.map { "\n\($0)  (" + String(format: "%.2f", $0.rate / peakRate) + " of the peak phase's rate)" } ?? "")
         }
     }
 
@@ -149,20 +149,20 @@ public struct IngestBenchmark: Sendable {
             let peak = try await send(deliveries, concurrency, "peak", nil)
             let peakCPU = IngestCPU(since: peakStart, postmaster: postmaster, generator: peak.generatorCPU, events: deliveries)
             let batchesAfter = try await Self.batchCount(metrics)
+            var wrk: WrkCrossCheck.Run?
+            if crossCheckWithWrk {
+                // wrk is closed loop: the same shape as the peak phase, so it runs as that phase did, right after it.
+                let tool = WrkCrossCheck(port: port, path: path, body: body, signature: signature, connections: concurrency)
+                wrk = try await tool.run(label: "wrk (peak)", seconds: max(3, Int(peak.elapsed.seconds.rounded(.up))), prefix: "wrk-peak")
+            }
             let pacedTarget = Double(deliveries) / peak.elapsed.seconds * pacedLoad
+            let pacedBatchesBefore = try await Self.batchCount(metrics)
             let acknowledgedBefore = Self.acknowledgementBuckets(metrics)
             let pacedStart = IngestCPU.Mark(postmaster: postmaster)
             let paced = try await send(deliveries / 2, pacedConnections, "paced", pacedTarget)
             let pacedCPU = IngestCPU(since: pacedStart, postmaster: postmaster, generator: paced.generatorCPU, events: deliveries / 2)
             let acknowledged = zip(acknowledgedBefore, Self.acknowledgementBuckets(metrics)).map { ($1.bound, $1.count - $0.count) }
-            let pacedBatches = try await Self.batchCount(metrics) - batchesAfter
-            var wrk: [WrkCrossCheck.Run] = []
-            if crossCheckWithWrk {
-                let tool = WrkCrossCheck(port: port, path: path, body: body, signature: signature, connections: concurrency)
-                let seconds = max(3, Int((peak.elapsed.seconds).rounded(.up)))
-                wrk.append(try await tool.run(label: "wrk (peak)", seconds: seconds, prefix: "wrk-peak", pace: nil))
-                wrk.append(try await tool.run(label: "wrk (paced)", seconds: seconds, prefix: "wrk-paced", pace: pacedTarget))
-            }
+            let pacedBatches = try await Self.batchCount(metrics) - pacedBatchesBefore
             return ServedPhases(
                 tenant: tenant,
                 source: source,
@@ -220,7 +220,7 @@ public struct IngestBenchmark: Sendable {
         let pacedCPU: IngestCPU
         let paced: IngestSender.Phase
         let pacedTarget: Double
-        let wrk: [WrkCrossCheck.Run]
+        let wrk: WrkCrossCheck.Run?
     }
 
     /// A push-like JSON body of `bodySize` bytes.

@@ -21,16 +21,14 @@ struct WrkCrossCheck: Sendable {
         }
     }
 
-    /// Runs wrk for `seconds` with `connections` connections; with `pace` (events/s overall), each connection waits
-    /// `connections / pace` between its requests, so the offered rate is near `pace` (wrk is closed loop: its latency
-    /// counts from each actual send, not from an intended time).
-    func run(label: String, seconds: Int, prefix: String, pace: Double?) async throws -> Run {
+    /// Runs wrk for `seconds` with `connections` connections, each sending its next delivery as soon as the last is
+    /// answered (closed loop, like the peak phase: its latency counts from each actual send).
+    func run(label: String, seconds: Int, prefix: String) async throws -> Run {
         let directory = FileManager.default.temporaryDirectory.appending(path: "switchyard-wrk-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let script = directory.appending(path: "ingest.lua")
-        let delay = pace.map { Double(connections) / $0 * 1000 } ?? 0
-        try Self.script(body: String(buffer: body), signature: signature, prefix: prefix, delayMilliseconds: delay)
+        try Self.script(body: String(buffer: body), signature: signature, prefix: prefix)
             .write(to: script, atomically: true, encoding: .utf8)
         // wrk writes to a file and its exit is awaited, so no thread of the server's (it runs in this process) blocks.
         let outputURL = directory.appending(path: "wrk.out")
@@ -65,7 +63,7 @@ struct WrkCrossCheck: Sendable {
 
     /// A wrk script: the fixed body and signature, and an `X-GitHub-Delivery` unique across threads and requests
     /// (the platform answers a repeated one as a duplicate without storing it, which would measure something else).
-    static func script(body: String, signature: String, prefix: String, delayMilliseconds: Double) -> String {
+    static func script(body: String, signature: String, prefix: String) -> String {
         """
         local threads = 0
         function setup(thread)
@@ -83,7 +81,6 @@ struct WrkCrossCheck: Sendable {
           wrk.headers["X-GitHub-Delivery"] = "\(prefix)-" .. thread_number .. "-" .. sent
           return wrk.format()
         end
-        \(delayMilliseconds > 0 ? "function delay() return \(Int(delayMilliseconds.rounded())) end" : "")
         """
     }
 }
