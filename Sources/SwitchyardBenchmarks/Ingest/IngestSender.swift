@@ -25,11 +25,15 @@ struct IngestSender: Sendable {
     /// phase and its latency counts from then, however late a busy connection or a late wake-up sent it, so a
     /// stall is charged to every delivery it delayed (no coordinated omission).
     func run(count: Int, concurrency: Int, prefix: String, pace: Double?) async throws -> Phase {
-        let tickets = TicketCounter()
         let started = ContinuousClock.now
+        let tickets = PacedTickets(count: count, pace: pace, started: started)
         // Each connection keeps its raw samples (an append each) and the histograms are filled once at the end, so the
         // generator spends nothing on them while it sends.
         let samples = try await withThrowingTaskGroup(of: [(latency: Duration, lag: Duration)].self) { group in
+            group.addTask {
+                try await tickets.pace()
+                return []
+            }
             for _ in 0..<concurrency {
                 group.addTask {
                     let connection = try await BenchmarkHTTPConnection.connect(host: "127.0.0.1", port: port)
@@ -41,14 +45,8 @@ struct IngestSender: Sendable {
                     head.headers.add(name: "Content-Length", value: String(body.readableBytes))
                     head.headers.add(name: "X-GitHub-Event", value: "push")
                     head.headers.add(name: "X-Hub-Signature-256", value: signature)
-                    while true {
-                        let index = tickets.take()
-                        guard index < count else { break }
-                        var due = ContinuousClock.now
-                        if let pace {
-                            due = started + .seconds(Double(index) / pace)
-                            if due > ContinuousClock.now { try await Task.sleep(until: due) }
-                        }
+                    while let index = await tickets.take() {
+                        let due = tickets.due(index)
                         var request = head
                         request.headers.replaceOrAdd(name: "X-GitHub-Delivery", value: "\(prefix)-\(index)")
                         let lag = ContinuousClock.now - due
