@@ -129,14 +129,14 @@ public struct IngestBenchmark: Sendable {
                 "sha256="
                 + Array(HMAC<SHA256>.authenticationCode(for: Array(body.readableBytesView), using: SymmetricKey(data: Data(Self.secret.utf8))))
                 .map { String(format: "%02x", $0) }.joined()
-            let path = "/webhooks/\(source.lowercasedString)"
+            let target = IngestTarget(port: port, path: "/webhooks/\(source.lowercasedString)", body: body, signature: signature)
             let send: @Sendable (_ count: Int, _ connections: Int, _ prefix: String, _ pace: Double?) async throws -> IngestSender.Phase
             switch generator {
             case .inProcess:
-                let sender = IngestSender(port: port, path: path, body: body, signature: signature)
+                let sender = IngestSender(target: target)
                 send = { try await sender.run(count: $0, concurrency: $1, prefix: $2, pace: $3) }
             case .process(let executable):
-                let sender = IngestSenderProcess(executable: executable, port: port, path: path, signature: signature)
+                let sender = IngestSenderProcess(executable: executable, target: target)
                 send = { try await sender.run(count: $0, concurrency: $1, prefix: $2, pace: $3) }
             }
             // Warm-up: connections open, caches filled.
@@ -152,7 +152,7 @@ public struct IngestBenchmark: Sendable {
             var wrk: WrkCrossCheck.Run?
             if crossCheckWithWrk {
                 // wrk is closed loop: the same shape as the peak phase, so it runs as that phase did, right after it.
-                let tool = WrkCrossCheck(port: port, path: path, body: body, signature: signature, connections: concurrency)
+                let tool = WrkCrossCheck(target: target, connections: concurrency)
                 wrk = try await tool.run(label: "wrk (peak)", seconds: max(3, Int(peak.elapsed.seconds.rounded(.up))), prefix: "wrk-peak")
             }
             let pacedTarget = Double(deliveries) / peak.elapsed.seconds * pacedLoad

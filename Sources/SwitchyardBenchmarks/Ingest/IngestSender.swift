@@ -4,10 +4,7 @@ import NIOHTTP1
 /// Sends signed deliveries with unique delivery ids, one connection per concurrent sender, and records each
 /// acknowledgement's latency from the delivery's intended send time.
 struct IngestSender: Sendable {
-    let port: Int
-    let path: String
-    let body: ByteBuffer
-    let signature: String
+    let target: IngestTarget
 
     /// What one phase measured.
     struct Phase: Sendable, Codable {
@@ -36,21 +33,21 @@ struct IngestSender: Sendable {
             }
             for _ in 0..<concurrency {
                 group.addTask {
-                    let connection = try await BenchmarkHTTPConnection.connect(host: "127.0.0.1", port: port)
+                    let connection = try await BenchmarkHTTPConnection.connect(host: "127.0.0.1", port: target.port)
                     var part: [(latency: Duration, lag: Duration)] = []
                     part.reserveCapacity(count / concurrency + 1)
-                    var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path)
-                    head.headers.add(name: "Host", value: "127.0.0.1:\(port)")
+                    var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target.path)
+                    head.headers.add(name: "Host", value: "127.0.0.1:\(target.port)")
                     head.headers.add(name: "Content-Type", value: "application/json")
-                    head.headers.add(name: "Content-Length", value: String(body.readableBytes))
+                    head.headers.add(name: "Content-Length", value: String(target.body.readableBytes))
                     head.headers.add(name: "X-GitHub-Event", value: "push")
-                    head.headers.add(name: "X-Hub-Signature-256", value: signature)
+                    head.headers.add(name: "X-Hub-Signature-256", value: target.signature)
                     while let index = await tickets.take() {
                         let due = tickets.due(index)
                         var request = head
                         request.headers.replaceOrAdd(name: "X-GitHub-Delivery", value: "\(prefix)-\(index)")
                         let lag = ContinuousClock.now - due
-                        let status = try await connection.send(request, body: body)
+                        let status = try await connection.send(request, body: target.body)
                         guard status == 200 else { throw BenchmarkFailure("a delivery was answered \(status)") }
                         part.append((ContinuousClock.now - due, lag))
                     }

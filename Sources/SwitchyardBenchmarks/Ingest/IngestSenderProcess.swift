@@ -7,9 +7,8 @@ import NIOCore
 public struct IngestSenderProcess: Sendable {
     /// The `switchyard` binary (this one).
     let executable: String
-    let port: Int
-    let path: String
-    let signature: String
+    /// Its body is `IngestBenchmark.body()`, which the child makes again.
+    let target: IngestTarget
 
     func run(count: Int, concurrency: Int, prefix: String, pace: Double?) async throws -> IngestSender.Phase {
         let outputURL = FileManager.default.temporaryDirectory.appending(path: "switchyard-ingest-load-\(UUID().uuidString).json")
@@ -21,7 +20,7 @@ public struct IngestSenderProcess: Sendable {
         process.executableURL = URL(filePath: executable)
         process.arguments =
             [
-                "bench", "ingest-load", "--port", "\(port)", "--path", path, "--signature", signature, "--count", "\(count)",
+                "bench", "ingest-load", "--port", "\(target.port)", "--path", target.path, "--signature", target.signature, "--count", "\(count)",
                 "--concurrency", "\(concurrency)", "--prefix", prefix,
             ] + (pace.map { ["--pace", "\($0)"] } ?? [])
         process.standardOutput = output
@@ -36,7 +35,7 @@ public struct IngestSenderProcess: Sendable {
 
     /// The child's side: sends the deliveries and prints what they measured.
     public static func serve(port: Int, path: String, signature: String, count: Int, concurrency: Int, prefix: String, pace: Double?) async throws {
-        let sender = IngestSender(port: port, path: path, body: IngestBenchmark.body(), signature: signature)
+        let sender = IngestSender(target: IngestTarget(port: port, path: path, body: IngestBenchmark.body(), signature: signature))
         let cpu = ProcessCPU.seconds(of: getpid()) ?? 0
         var phase = try await sender.run(count: count, concurrency: concurrency, prefix: prefix, pace: pace)
         phase.generatorCPU = (ProcessCPU.seconds(of: getpid()) ?? 0) - cpu

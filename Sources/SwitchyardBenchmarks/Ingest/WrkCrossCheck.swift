@@ -2,12 +2,9 @@ import Foundation
 import NIOCore
 
 /// `bench ingest --wrk`: the same server, source and signed body under Debian's `wrk` (closed loop, a process of its
-/// own), to check the in-process generator's figures against a tool that shares neither its scheduler nor its code.
+/// own), to check the generator's figures against a tool that shares none of its code.
 struct WrkCrossCheck: Sendable {
-    let port: Int
-    let path: String
-    let body: ByteBuffer
-    let signature: String
+    let target: IngestTarget
     let connections: Int
 
     /// What wrk measured: its own summary lines and its rate.
@@ -28,7 +25,7 @@ struct WrkCrossCheck: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let script = directory.appending(path: "ingest.lua")
-        try Self.script(body: String(buffer: body), signature: signature, prefix: prefix)
+        try Self.script(body: String(buffer: target.body), signature: target.signature, prefix: prefix)
             .write(to: script, atomically: true, encoding: .utf8)
         // wrk writes to a file and its exit is awaited, so no thread of the server's (it runs in this process) blocks.
         let outputURL = directory.appending(path: "wrk.out")
@@ -39,7 +36,7 @@ struct WrkCrossCheck: Sendable {
         process.executableURL = URL(filePath: "/usr/bin/env")
         process.arguments = [
             "wrk", "--latency", "-t", "2", "-c", "\(connections)", "-d", "\(seconds)s", "-s", script.path,
-            "http://127.0.0.1:\(port)\(path)",
+            "http://127.0.0.1:\(target.port)\(target.path)",
         ]
         process.standardOutput = output
         process.standardError = output
