@@ -12,7 +12,8 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Run a benchmark.",
         subcommands: [
-            Queue.self, BenchIngestCommand.self, BenchSyncCommand.self, BenchFanoutCommand.self, BenchWorkflowCommand.self,
+            Queue.self, BenchIngestCommand.self, BenchIngestLoadCommand.self, BenchSyncCommand.self, BenchFanoutCommand.self,
+            BenchWorkflowCommand.self,
             BenchExecutorsCommand.self, BenchAPICommand.self,
         ]
     )

@@ -21,8 +21,17 @@ struct BenchIngestCommand: AsyncParsableCommand {
     @Option(help: "Concurrent connections, for the senders and for the ceiling.")
     var concurrency: Int = 64
 
+    @Option(help: "Connections of the paced phase (open loop: enough that deliveries never wait for a free one).")
+    var pacedConnections: Int = 256
+
     @Option(help: "The paced phase's load, as a fraction of the measured peak.")
     var pacedLoad: Double = 0.8
+
+    @Flag(help: "Send from this process (beside the server) instead of a `bench ingest-load` process of its own.")
+    var inProcess = false
+
+    @Flag(help: "Also run the peak phase's closed loop through wrk (apt-get install -y wrk) against the same server, right after it.")
+    var wrk = false
 
     func run() async throws {
         try await BenchDatabase.run { configuration, logger in
@@ -38,10 +47,43 @@ struct BenchIngestCommand: AsyncParsableCommand {
                     database: database,
                     deliveries: deliveries,
                     concurrency: concurrency,
+                    pacedConnections: pacedConnections,
                     pacedLoad: pacedLoad,
+                    generator: inProcess
+                        ? .inProcess : .process(executable: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")),
+                    crossCheckWithWrk: wrk,
                     logger: logger
                 ).run()
             )
         }
+    }
+}
+
+/// `switchyard bench ingest-load`: `bench ingest`'s load generator as a process of its own (started by `bench ingest`).
+struct BenchIngestLoadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest-load",
+        abstract: "Sends `bench ingest`'s signed deliveries to a running server and prints their latencies as JSON.",
+        shouldDisplay: false
+    )
+
+    @Option var port: Int
+    @Option var path: String
+    @Option var signature: String
+    @Option var count: Int
+    @Option var concurrency: Int
+    @Option var prefix: String
+    @Option(help: "Deliveries per second; none: each connection sends as soon as it is answered.") var pace: Double?
+
+    func run() async throws {
+        try await IngestSenderProcess.serve(
+            port: port,
+            path: path,
+            signature: signature,
+            count: count,
+            concurrency: concurrency,
+            prefix: prefix,
+            pace: pace
+        )
     }
 }

@@ -14,42 +14,47 @@ public struct IngestBenchmark: Sendable {
         public let deliveries: Int
         public let concurrency: Int
         public let peakRate: Double
-        public let peakLatencies: Percentiles
+        let peakLatencies: LatencyHistogram
         public let ceilingRate: Double
         public let pacedTarget: Double
         public let pacedRate: Double
-        public let pacedLatencies: Percentiles
+        let pacedLatencies: LatencyHistogram
+        /// How late the paced sends went out after their due times: the generator's own share of the latency.
+        let pacedSendLag: LatencyHistogram
         public let meanBatch: Double
+        let pacedMeanBatch: Double
+        /// The server's own acknowledgement times in the paced phase (cumulative bucket counts).
+        let pacedServerAcknowledgements: [(bound: String, count: Double)]
+        let peakCPU: IngestCPU
+        let pacedCPU: IngestCPU
         public let pacedLoad: Double
+        let pacedConnections: Int
+        let wrk: WrkCrossCheck.Run?
 
         public var ratio: Double { peakRate / ceilingRate }
+
+        /// The share of paced deliveries the server acknowledged within each of a few bounds.
+        var serverShares: String {
+            let total = pacedServerAcknowledgements.last?.count ?? 0
+            return pacedServerAcknowledgements.filter { ["0.005", "0.01", "0.025", "0.05", "0.1"].contains($0.bound) }.map { bucket in
+                String(format: "<= %g ms %.2f%%", (Double(bucket.bound) ?? 0) * 1000, total > 0 ? bucket.count / total * 100 : 0)
+            }.joined(separator: ", ")
+        }
 
         public var description: String {
             """
             deliveries:          \(deliveries) per phase, \(concurrency) concurrent connections, GitHub-signed, \(IngestBenchmark.bodySize)-byte bodies
             ingest (peak):       \(Int(peakRate.rounded())) events/s acknowledged; ack latency \(peakLatencies)
-            mean commit batch:   \(String(format: "%.1f", meanBatch)) events
+            mean commit batch:   \(String(format: "%.1f", meanBatch)) events at peak, \(String(format: "%.1f", pacedMeanBatch)) paced
             ceiling:             \(Int(ceilingRate.rounded())) events/s  (one durable INSERT transaction per event, \(concurrency) connections)
             ratio:               \(String(format: "%.2f", ratio))  (ingest / ceiling; the goal is >= 1.5)
-            at \(Int((pacedLoad * 100).rounded()))% of peak:      \(Int(pacedRate.rounded())) events/s offered \(Int(pacedTarget.rounded())); ack latency \(pacedLatencies)  (goal at 80%: p99 < 25 ms)
-            """
+            at \(Int((pacedLoad * 100).rounded()))% of peak:      \(Int(pacedRate.rounded())) events/s offered \(Int(pacedTarget.rounded())) over \(pacedConnections) connections; ack latency \(pacedLatencies)  (goal at 80%: p99 <= 25 ms)
+            paced send lag:      \(pacedSendLag)  (due time to request written: the generator's share)
+            paced, server side:  \(serverShares)  (body read to 2xx, from the server's histogram)
+            CPU at peak:         \(peakCPU)
+            CPU paced:           \(pacedCPU)
+            """ + (wrk.map { "\n\($0)  (" + String(format: "%.2f", $0.rate / peakRate) + " of the peak phase's rate)" } ?? "")
         }
-    }
-
-    public struct Percentiles: Sendable, CustomStringConvertible {
-        public let p50: Double
-        public let p90: Double
-        public let p99: Double
-
-        init(_ samples: [Duration]) {
-            let sorted = samples.map { Double($0.components.attoseconds) / 1e15 + Double($0.components.seconds) * 1000 }.sorted()
-            func at(_ q: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))] }
-            p50 = at(0.50)
-            p90 = at(0.90)
-            p99 = at(0.99)
-        }
-
-        public var description: String { String(format: "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms", p50, p90, p99) }
     }
 
     static let bodySize = 600
@@ -59,8 +64,23 @@ public struct IngestBenchmark: Sendable {
     let database: Database
     let deliveries: Int
     let concurrency: Int
+    /// The paced phase's connections: enough that a delivery never waits for a free one while the server keeps up
+    /// (with only `concurrency`, which the peak keeps busy, 80% of the peak leaves the generator itself no slack
+    /// and any hiccup queues deliveries in the generator, not in the server).
+    let pacedConnections: Int
     /// The paced phase offers this fraction of the measured peak.
     let pacedLoad: Double
+    /// Where the deliveries are sent from.
+    public enum Generator: Sendable {
+        /// Tasks of this process, beside the server.
+        case inProcess
+        /// A `switchyard bench ingest-load` process per phase, run from `executable` (see `IngestSenderProcess`).
+        case process(executable: String)
+    }
+
+    let generator: Generator
+    /// Whether to run the same load through `wrk` too, against the same server (see `WrkCrossCheck`).
+    let crossCheckWithWrk: Bool
     let logger: Logger
 
     public init(
@@ -68,13 +88,19 @@ public struct IngestBenchmark: Sendable {
         database: Database,
         deliveries: Int,
         concurrency: Int,
+        pacedConnections: Int,
         pacedLoad: Double = 0.8,
+        generator: Generator = .inProcess,
+        crossCheckWithWrk: Bool = false,
         logger: Logger
     ) {
+        self.generator = generator
+        self.crossCheckWithWrk = crossCheckWithWrk
         self.configuration = configuration
         self.database = database
         self.deliveries = deliveries
         self.concurrency = concurrency
+        self.pacedConnections = pacedConnections
         self.pacedLoad = pacedLoad
         self.logger = logger
     }
@@ -103,21 +129,52 @@ public struct IngestBenchmark: Sendable {
                 "sha256="
                 + Array(HMAC<SHA256>.authenticationCode(for: Array(body.readableBytesView), using: SymmetricKey(data: Data(Self.secret.utf8))))
                 .map { String(format: "%02x", $0) }.joined()
-            let sender = Sender(port: port, path: "/webhooks/\(source.lowercasedString)", body: body, signature: signature)
+            let target = IngestTarget(port: port, path: "/webhooks/\(source.lowercasedString)", body: body, signature: signature)
+            let send: @Sendable (_ count: Int, _ connections: Int, _ prefix: String, _ pace: Double?) async throws -> IngestSender.Phase
+            switch generator {
+            case .inProcess:
+                let sender = IngestSender(target: target)
+                send = { try await sender.run(count: $0, concurrency: $1, prefix: $2, pace: $3) }
+            case .process(let executable):
+                let sender = IngestSenderProcess(executable: executable, target: target)
+                send = { try await sender.run(count: $0, concurrency: $1, prefix: $2, pace: $3) }
+            }
             // Warm-up: connections open, caches filled.
-            _ = try await sender.run(count: concurrency * 4, concurrency: concurrency, prefix: "warm", pace: nil)
+            _ = try await send(concurrency * 4, concurrency, "warm", nil)
+            // PostgreSQL's processes: the parent of one of its backends, when that backend is a process of this machine.
+            let backend = try await database.withQueue(logger: logger) { try await $0.backendProcessID() }
+            let postmaster = ProcessCPU.parent(of: backend).flatMap { ProcessCPU.seconds(of: $0) == nil ? nil : $0 }
             let batchesBefore = try await Self.batchCount(metrics)
-            let peak = try await sender.run(count: deliveries, concurrency: concurrency, prefix: "peak", pace: nil)
+            let peakStart = IngestCPU.Mark(postmaster: postmaster)
+            let peak = try await send(deliveries, concurrency, "peak", nil)
+            let peakCPU = IngestCPU(since: peakStart, postmaster: postmaster, generator: peak.generatorCPU, events: deliveries)
             let batchesAfter = try await Self.batchCount(metrics)
+            var wrk: WrkCrossCheck.Run?
+            if crossCheckWithWrk {
+                // wrk is closed loop: the same shape as the peak phase, so it runs as that phase did, right after it.
+                let tool = WrkCrossCheck(target: target, connections: concurrency)
+                wrk = try await tool.run(label: "wrk (peak)", seconds: max(3, Int(peak.elapsed.seconds.rounded(.up))), prefix: "wrk-peak")
+            }
             let pacedTarget = Double(deliveries) / peak.elapsed.seconds * pacedLoad
-            let paced = try await sender.run(count: deliveries / 2, concurrency: concurrency, prefix: "paced", pace: pacedTarget)
+            let pacedBatchesBefore = try await Self.batchCount(metrics)
+            let acknowledgedBefore = Self.acknowledgementBuckets(metrics)
+            let pacedStart = IngestCPU.Mark(postmaster: postmaster)
+            let paced = try await send(deliveries / 2, pacedConnections, "paced", pacedTarget)
+            let pacedCPU = IngestCPU(since: pacedStart, postmaster: postmaster, generator: paced.generatorCPU, events: deliveries / 2)
+            let acknowledged = zip(acknowledgedBefore, Self.acknowledgementBuckets(metrics)).map { ($1.bound, $1.count - $0.count) }
+            let pacedBatches = try await Self.batchCount(metrics) - pacedBatchesBefore
             return ServedPhases(
                 tenant: tenant,
                 source: source,
                 peak: peak,
                 batches: batchesAfter - batchesBefore,
+                pacedBatches: pacedBatches,
+                pacedServerAcknowledgements: acknowledged,
+                peakCPU: peakCPU,
+                pacedCPU: pacedCPU,
                 paced: paced,
-                pacedTarget: pacedTarget
+                pacedTarget: pacedTarget,
+                wrk: wrk
             )
         }
         let ceiling = try await SingleInsertCeiling.run(
@@ -134,13 +191,20 @@ public struct IngestBenchmark: Sendable {
             deliveries: deliveries,
             concurrency: concurrency,
             peakRate: Double(deliveries) / served.peak.elapsed.seconds,
-            peakLatencies: Percentiles(served.peak.latencies),
+            peakLatencies: served.peak.latencies,
             ceilingRate: Double(deliveries) / ceiling.seconds,
             pacedTarget: served.pacedTarget,
             pacedRate: Double(deliveries / 2) / served.paced.elapsed.seconds,
-            pacedLatencies: Percentiles(served.paced.latencies),
+            pacedLatencies: served.paced.latencies,
+            pacedSendLag: served.paced.sendLag,
             meanBatch: Double(deliveries) / max(1, served.batches),
-            pacedLoad: pacedLoad
+            pacedMeanBatch: Double(deliveries / 2) / max(1, served.pacedBatches),
+            pacedServerAcknowledgements: served.pacedServerAcknowledgements,
+            peakCPU: served.peakCPU,
+            pacedCPU: served.pacedCPU,
+            pacedLoad: pacedLoad,
+            pacedConnections: pacedConnections,
+            wrk: served.wrk
         )
     }
 
@@ -148,10 +212,15 @@ public struct IngestBenchmark: Sendable {
     private struct ServedPhases: Sendable {
         let tenant: TenantID
         let source: UUID
-        let peak: (elapsed: Duration, latencies: [Duration])
+        let peak: IngestSender.Phase
         let batches: Double
-        let paced: (elapsed: Duration, latencies: [Duration])
+        let pacedBatches: Double
+        let pacedServerAcknowledgements: [(bound: String, count: Double)]
+        let peakCPU: IngestCPU
+        let pacedCPU: IngestCPU
+        let paced: IngestSender.Phase
         let pacedTarget: Double
+        let wrk: WrkCrossCheck.Run?
     }
 
     /// A push-like JSON body of `bodySize` bytes.
@@ -161,6 +230,17 @@ public struct IngestBenchmark: Sendable {
         return ByteBuffer(string: text)
     }
 
+    /// The server's own acknowledgement times (body read to 2xx, the commit included): the cumulative count of each
+    /// bucket of its histogram, by upper bound in seconds.
+    static func acknowledgementBuckets(_ metrics: MetricsRegistry) -> [(bound: String, count: Double)] {
+        let prefix = "switchyard_webhook_ack_duration_seconds_bucket{le=\""
+        return String(decoding: metrics.render(), as: UTF8.self).split(separator: "\n").compactMap { line in
+            guard line.hasPrefix(prefix), let close = line.firstIndex(of: "\""), let end = line[line.index(after: close)...].firstIndex(of: "\"")
+            else { return nil }
+            return (String(line[line.index(after: close)..<end]), Double(line.split(separator: " ").last ?? "0") ?? 0)
+        }
+    }
+
     /// How many commits the group-commit writer has made, read from its batch-size histogram.
     static func batchCount(_ metrics: MetricsRegistry) async throws -> Double {
         let text = String(decoding: metrics.render(), as: UTF8.self)
@@ -168,54 +248,5 @@ public struct IngestBenchmark: Sendable {
             return Double(line.split(separator: " ").last ?? "0") ?? 0
         }
         return 0
-    }
-
-    /// Sends signed deliveries with unique delivery ids, one connection per concurrent sender, and records each
-    /// acknowledgement's latency.
-    struct Sender: Sendable {
-        let port: Int
-        let path: String
-        let body: ByteBuffer
-        let signature: String
-
-        /// With `pace` (events/s) each delivery has a due time and its latency counts from then (no coordinated omission).
-        func run(count: Int, concurrency: Int, prefix: String, pace: Double?) async throws -> (elapsed: Duration, latencies: [Duration]) {
-            let tickets = TicketCounter()
-            let started = ContinuousClock.now
-            let latencies = try await withThrowingTaskGroup(of: [Duration].self) { group in
-                for _ in 0..<concurrency {
-                    group.addTask {
-                        let connection = try await BenchmarkHTTPConnection.connect(host: "127.0.0.1", port: port)
-                        var latencies: [Duration] = []
-                        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path)
-                        head.headers.add(name: "Host", value: "127.0.0.1:\(port)")
-                        head.headers.add(name: "Content-Type", value: "application/json")
-                        head.headers.add(name: "Content-Length", value: String(body.readableBytes))
-                        head.headers.add(name: "X-GitHub-Event", value: "push")
-                        head.headers.add(name: "X-Hub-Signature-256", value: signature)
-                        while true {
-                            let index = tickets.take()
-                            guard index < count else { break }
-                            var due = ContinuousClock.now
-                            if let pace {
-                                due = started + .seconds(Double(index) / pace)
-                                if due > ContinuousClock.now { try await Task.sleep(until: due) }
-                            }
-                            var request = head
-                            request.headers.replaceOrAdd(name: "X-GitHub-Delivery", value: "\(prefix)-\(index)")
-                            let status = try await connection.send(request, body: body)
-                            guard status == 200 else { throw BenchmarkFailure("a delivery was answered \(status)") }
-                            latencies.append(ContinuousClock.now - due)
-                        }
-                        await connection.close()
-                        return latencies
-                    }
-                }
-                var all: [Duration] = []
-                for try await part in group { all += part }
-                return all
-            }
-            return (ContinuousClock.now - started, latencies)
-        }
     }
 }

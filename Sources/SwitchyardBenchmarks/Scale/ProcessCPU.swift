@@ -38,4 +38,11 @@ enum ProcessCPU {
         guard values.count >= 5 else { return 0 }
         return (values.reduce(0, +) - values[3] - values[4]) / ticksPerSecond
     }
+
+    /// CPU seconds so far of each process of the PostgreSQL server whose postmaster is `postmaster` (none when the
+    /// server is not on this machine).
+    static func postgres(_ postmaster: Int32?) -> [Int32: Double] {
+        guard let postmaster else { return [:] }
+        return Dictionary(uniqueKeysWithValues: family(of: postmaster).compactMap { pid in seconds(of: pid).map { (pid, $0) } })
+    }
 }

@@ -1,0 +1,42 @@
+import Foundation
+
+/// Where a phase of `bench ingest` spent the machine's CPU: the server (this process), the load generator (its own
+/// process, or part of the server's figure when it runs in-process), PostgreSQL, and everything else on the machine
+/// (another build or benchmark sharing the two cores shows up there).
+struct IngestCPU: Sendable, CustomStringConvertible {
+    var server: Double
+    var generator: Double?
+    var postgres: Double
+    var other: Double
+    let events: Int
+
+    /// CPU seconds so far, to subtract from the figures at a phase's end.
+    struct Mark: Sendable {
+        let server: Double
+        let postgres: [Int32: Double]
+        let machine: Double
+
+        init(postmaster: Int32?) {
+            server = ProcessCPU.seconds(of: getpid()) ?? 0
+            postgres = ProcessCPU.postgres(postmaster)
+            machine = ProcessCPU.machineBusySeconds()
+        }
+    }
+
+    /// The CPU seconds spent since `start`; `generator` is the generator process's own figure, if it had one.
+    init(since start: Mark, postmaster: Int32?, generator: Double?, events: Int) {
+        let end = Mark(postmaster: postmaster)
+        server = end.server - start.server
+        self.generator = generator
+        postgres = end.postgres.reduce(0) { sum, entry in sum + entry.value - (start.postgres[entry.key] ?? 0) }
+        other = max(0, end.machine - start.machine - server - postgres - (generator ?? 0))
+        self.events = events
+    }
+
+    var description: String {
+        func perThousand(_ seconds: Double) -> String { String(format: "%.0f ms", seconds / Double(max(1, events)) * 1_000_000) }
+        let generatorText = generator.map { "generator \(perThousand($0)), " } ?? "generator (in the server's figure), "
+        return "server \(perThousand(server)), \(generatorText)PostgreSQL \(perThousand(postgres)), other processes \(perThousand(other))"
+            + " of CPU per 1000 events"
+    }
+}

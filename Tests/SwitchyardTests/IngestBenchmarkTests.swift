@@ -1,0 +1,65 @@
+import Foundation
+import Logging
+import SwitchyardMetrics
+import SwitchyardPostgres
+import SwitchyardTestSupport
+import Testing
+
+@testable import SwitchyardBenchmarks
+
+/// `switchyard bench ingest` end to end on a few deliveries, and its latency histogram: no timings are asserted, only
+/// that every delivery is counted and the report carries its figures.
+@Suite("Ingest benchmark")
+struct IngestBenchmarkTests {
+    @Test("a small run acknowledges every delivery of both phases, measures the ceiling and prints a ratio line")
+    func smallRun() async throws {
+        let environment = try await TestEnvironment.make()
+        var configuration = environment.configuration
+        configuration.limits.rateLimitPerSecond = 1_000_000
+        configuration.limits.rateLimitBurst = 1_000_000
+        let database = try Database(configuration: configuration.database, vault: environment.vault, metrics: nil, logger: environment.logger)
+        let report = try await IngestBenchmark(
+            configuration: configuration,
+            database: database,
+            deliveries: 200,
+            concurrency: 8,
+            pacedConnections: 16,
+            generator: .inProcess,
+            logger: environment.logger
+        ).run()
+        #expect(report.peakLatencies.count == 200)
+        #expect(report.pacedLatencies.count == 100)
+        #expect(report.pacedSendLag.count == 100)
+        #expect(report.ceilingRate > 0)
+        let lines = report.description.split(separator: "\n")
+        #expect(lines.contains { $0.hasPrefix("ratio:") })
+        #expect(lines.filter { $0.contains("p99.9") }.count == 3)
+    }
+
+    @Test("the latency histogram reads percentiles from every sample and records anything past a minute as a minute")
+    func histogram() {
+        var histogram = LatencyHistogram()
+        for millisecond in 1...1000 { histogram.record(.milliseconds(millisecond)) }
+        #expect(histogram.count == 1000)
+        // Three significant digits: within 0.1% of the exact value.
+        #expect(abs(histogram.milliseconds(at: 50) - 500) <= 0.5)
+        #expect(abs(histogram.milliseconds(at: 99) - 990) <= 1)
+        var other = LatencyHistogram()
+        other.record(.seconds(120))
+        histogram.add(other)
+        #expect(histogram.count == 1001)
+        #expect(abs(histogram.maxMilliseconds - 60_000) <= 60)
+    }
+
+    @Test("a phase measured by the generator process reaches the benchmark as it was measured")
+    func phaseRoundTrip() throws {
+        var phase = IngestSender.Phase(elapsed: .milliseconds(1500))
+        phase.latencies.record(.milliseconds(3))
+        phase.sendLag.record(.microseconds(80))
+        let decoded = try JSONDecoder().decode(IngestSender.Phase.self, from: JSONEncoder().encode(phase))
+        #expect(decoded.elapsed == phase.elapsed)
+        #expect(decoded.latencies.count == 1)
+        #expect(decoded.latencies.milliseconds(at: 50) == phase.latencies.milliseconds(at: 50))
+        #expect(decoded.sendLag.milliseconds(at: 50) == phase.sendLag.milliseconds(at: 50))
+    }
+}
