@@ -14,7 +14,7 @@ struct BenchCommand: AsyncParsableCommand {
         subcommands: [
             Queue.self, BenchIngestCommand.self, BenchIngestLoadCommand.self, BenchSyncCommand.self, BenchFanoutCommand.self,
             BenchWorkflowCommand.self,
-            BenchExecutorsCommand.self, BenchAPICommand.self,
+            BenchExecutorsCommand.self, BenchServesCommand.self, BenchAPICommand.self,
         ]
     )
 

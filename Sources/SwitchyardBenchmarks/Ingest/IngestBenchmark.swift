@@ -111,25 +111,8 @@ public struct IngestBenchmark: Sendable {
         let body = Self.body()
         // The server runs the database pool: the tenant is made once it is up.
         let served = try await BenchmarkServer.run(configuration: configuration, database: database, metrics: metrics, logger: logger) { port in
-            let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
-            let tenant = try await database.withOperator(logger: logger) {
-                try await $0.createTenant(slug: "bench-\(suffix)", name: "Ingest benchmark")
-            }.id
-            let source = try await database.withTenant(tenant, logger: logger) { transaction in
-                let source = try await transaction.createWebhookSource(
-                    name: "bench",
-                    scheme: #"{"type":"github"}"#,
-                    integrationID: nil,
-                    maxBodyBytes: 1 << 20
-                )
-                _ = try await transaction.addWebhookSecret(Self.secret, to: source.id, expiresAt: nil)
-                return source.id
-            }
-            let signature =
-                "sha256="
-                + Array(HMAC<SHA256>.authenticationCode(for: Array(body.readableBytesView), using: SymmetricKey(data: Data(Self.secret.utf8))))
-                .map { String(format: "%02x", $0) }.joined()
-            let target = IngestTarget(port: port, path: "/webhooks/\(source.lowercasedString)", body: body, signature: signature)
+            let (tenant, source) = try await Self.makeSource(database, logger: logger)
+            let target = IngestTarget(port: port, path: "/webhooks/\(source.lowercasedString)", body: body, signature: Self.signature(of: body))
             let send: @Sendable (_ count: Int, _ connections: Int, _ prefix: String, _ pace: Double?) async throws -> IngestSender.Phase
             switch generator {
             case .inProcess:
@@ -221,6 +204,32 @@ public struct IngestBenchmark: Sendable {
         let paced: IngestSender.Phase
         let pacedTarget: Double
         let wrk: WrkCrossCheck.Run?
+    }
+
+    /// A new tenant's GitHub webhook source whose signing secret is `secret`; returns both ids.
+    static func makeSource(_ database: Database, logger: Logger) async throws -> (tenant: TenantID, source: UUID) {
+        let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        let tenant = try await database.withOperator(logger: logger) {
+            try await $0.createTenant(slug: "bench-\(suffix)", name: "Ingest benchmark")
+        }.id
+        let source = try await database.withTenant(tenant, logger: logger) { transaction in
+            let source = try await transaction.createWebhookSource(
+                name: "bench",
+                scheme: #"{"type":"github"}"#,
+                integrationID: nil,
+                maxBodyBytes: 1 << 20
+            )
+            _ = try await transaction.addWebhookSecret(Self.secret, to: source.id, expiresAt: nil)
+            return source.id
+        }
+        return (tenant, source)
+    }
+
+    /// GitHub's `X-Hub-Signature-256` of `body` under `secret`.
+    static func signature(of body: ByteBuffer) -> String {
+        "sha256="
+            + Array(HMAC<SHA256>.authenticationCode(for: Array(body.readableBytesView), using: SymmetricKey(data: Data(Self.secret.utf8))))
+            .map { String(format: "%02x", $0) }.joined()
     }
 
     /// A push-like JSON body of `bodySize` bytes.

@@ -45,4 +45,13 @@ enum ProcessCPU {
         guard let postmaster else { return [:] }
         return Dictionary(uniqueKeysWithValues: family(of: postmaster).compactMap { pid in seconds(of: pid).map { (pid, $0) } })
     }
+
+    /// CPU seconds of this process's children that have exited and been waited for (a load generator process).
+    static func childrenSeconds() -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8), let end = stat.lastIndex(of: ")") else { return 0 }
+        // cutime and cstime are fields 16 and 17.
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 14, let user = Double(fields[13]), let system = Double(fields[14]) else { return 0 }
+        return (user + system) / ticksPerSecond
+    }
 }
