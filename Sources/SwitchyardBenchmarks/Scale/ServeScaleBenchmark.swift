@@ -174,6 +174,8 @@ public struct ServeScaleBenchmark: Sendable {
         var variables = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SWITCHYARD_") }
         variables["SWITCHYARD_DATABASE_URL"] = applicationURL.urlString
         variables["SWITCHYARD_KEYRING"] = keyringJSON
+        // Required by `serve`; nothing here uses it.
+        variables["SWITCHYARD_ADMIN_KEY"] = (0..<4).map { _ in UUID().uuidString }.joined()
         variables["SWITCHYARD_HTTP_PORT"] = "\(port)"
         variables["SWITCHYARD_HTTP_HOST"] = "127.0.0.1"
         variables["SWITCHYARD_LOG_LEVEL"] = "warning"
