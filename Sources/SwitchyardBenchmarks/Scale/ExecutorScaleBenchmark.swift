@@ -135,7 +135,7 @@ public struct ExecutorScaleBenchmark: Sendable {
         // The server's processes: the parent of one of its backends, when that backend is a process of this machine.
         let backend = try await database.withQueue(logger: logger) { try await $0.backendProcessID() }
         let postmaster = ProcessCPU.parent(of: backend).flatMap { ProcessCPU.seconds(of: $0) == nil ? nil : $0 }
-        let postgresBefore = Self.postgresCPU(postmaster)
+        let postgresBefore = ProcessCPU.server(postmaster)
         let executorsBefore = children.compactMap { ProcessCPU.seconds(of: $0.processIdentifier) }.reduce(0, +)
         let machineBefore = ProcessCPU.machineBusySeconds()
         let started = ContinuousClock.now
@@ -159,7 +159,7 @@ public struct ExecutorScaleBenchmark: Sendable {
         let seconds = (ContinuousClock.now - started).seconds
         // Read before the executors stop: their PostgreSQL backends leave with them.
         let executorCPU = children.compactMap { ProcessCPU.seconds(of: $0.processIdentifier) }.reduce(0, +) - executorsBefore
-        let postgresCPU = Self.postgresCPU(postmaster).reduce(0) { sum, entry in sum + entry.value - (postgresBefore[entry.key] ?? 0) }
+        let postgresCPU = ProcessCPU.server(postmaster, since: postgresBefore)
         let machineCPU = ProcessCPU.machineBusySeconds() - machineBefore
         for child in children { child.terminate() }
         for child in children { child.waitUntilExit() }
@@ -172,13 +172,6 @@ public struct ExecutorScaleBenchmark: Sendable {
             machineCPU: machineCPU,
             fairness: fairness
         )
-    }
-
-    /// CPU seconds so far of each process of the PostgreSQL server whose postmaster is `postmaster` (none when the
-    /// server is not on this machine).
-    private static func postgresCPU(_ postmaster: Int32?) -> [Int32: Double] {
-        guard let postmaster else { return [:] }
-        return Dictionary(uniqueKeysWithValues: ProcessCPU.family(of: postmaster).compactMap { pid in ProcessCPU.seconds(of: pid).map { (pid, $0) } })
     }
 
     private func startExecutor() throws -> Process {
