@@ -71,6 +71,35 @@ struct JobQueueTests {
         }
     }
 
+    @Test("with claims overlapping, an executor never runs more jobs at once than its concurrency, and runs each job once")
+    func overlappingClaims() async throws {
+        let environment = try await TestEnvironment.make()
+        let logger = environment.logger
+        try await environment.withDatabase(maxConnections: 8) { database in
+            let tenant = try await database.makeTenant("overlap", logger: logger)
+            let tally = RunTally()
+            var settings = fastJobsSettings()
+            settings.executorConcurrency = 8
+            // Small batches: a second claim goes out whenever one slot beyond the reserved ones is free.
+            settings.claimBatch = 4
+            settings.tenantConcurrency = 100
+            let registry = Self.registry { $0.register(TalliedHandler(tally: tally)) }
+            _ = try await database.withTenant(tenant, logger: logger) {
+                try await $0.enqueue(batch: Array(repeating: try NewJob(TalliedPayload()), count: 120))
+            }
+            try await database.withExecutor(registry: registry, settings: settings, logger: logger) {
+                // Claims of four jobs at most: slow on a loaded machine, hence the long wait.
+                try await eventually("120 jobs succeed", timeout: .seconds(180)) {
+                    try await database.count(.succeeded, of: tenant, logger: logger) == 120
+                }
+            }
+            let (runs, distinct, most) = tally.figures
+            #expect(runs == 120)
+            #expect(distinct == 120)
+            #expect(most <= 8)
+        }
+    }
+
     @Test("a transient failure is retried after growing backoff ceilings and then succeeds")
     func transientFailuresRetry() async throws {
         let environment = try await TestEnvironment.make()

@@ -61,6 +61,45 @@ struct SwitchedHandler: JobHandler {
     }
 }
 
+/// Counts a handler's runs, the jobs they were for, and the most that ran at once.
+final class RunTally: Sendable {
+    private struct State {
+        var running = 0
+        var most = 0
+        var runs = 0
+        var jobs: Set<UUID> = []
+    }
+
+    private let state = Mutex(State())
+
+    func began(_ job: UUID) {
+        state.withLock { state in
+            state.running += 1
+            state.most = max(state.most, state.running)
+            state.runs += 1
+            state.jobs.insert(job)
+        }
+    }
+
+    func ended() { state.withLock { $0.running -= 1 } }
+
+    var figures: (runs: Int, distinct: Int, most: Int) { state.withLock { ($0.runs, $0.jobs.count, $0.most) } }
+}
+
+struct TalliedPayload: JobPayload {
+    static let kind = "test.tallied"
+}
+
+/// Holds its worker for a few milliseconds, counted by the tally.
+struct TalliedHandler: JobHandler {
+    let tally: RunTally
+    func run(_ payload: TalliedPayload, context: JobContext) async throws {
+        tally.began(context.jobID)
+        defer { tally.ended() }
+        try await Task.sleep(for: .milliseconds(Int.random(in: 1...5)))
+    }
+}
+
 /// Waits until the gate opens (or the task is cancelled): a job that holds its worker as long as the test wants.
 final class Gate: Sendable {
     private let open = Mutex(false)

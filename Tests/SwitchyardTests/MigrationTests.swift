@@ -90,6 +90,29 @@ struct MigrationTests {
         #expect(SchemaStatus.evaluate(applied: [1, 2, 3], migrations: migrations) == .ahead(databaseVersion: 3, knownVersion: 2))
     }
 
+    @Test("a job's kind is checked by the database as the regular expression did: a lowercase letter, then letters, digits, _ . -, 63 at most")
+    func jobKindRule() async throws {
+        let urls = try await TestPostgres.shared.makeEmptyDatabase()
+        _ = try await Migrator(logger: logger).run(url: urls.owner)
+        let valid = ["a", "destination.deliver", "oauth_refresh-2", "sync.run", String(repeating: "k", count: 63)]
+        let invalid = ["", "A", "Sync.run", "1abc", "_x", ".x", "bad kind", "kind!", "ké", "k\u{0301}", "a/b", String(repeating: "k", count: 64)]
+        try await TestEnvironment.withConnection(to: urls.owner, logger: logger) { connection in
+            let tenant = UUID()
+            try await connection.query("INSERT INTO tenants (id, slug, name) VALUES (\(tenant), 'kinds', 'Kinds')", logger: logger)
+            for kind in valid + invalid {
+                let accepted: Bool
+                do {
+                    try await connection.query("INSERT INTO jobs (tenant_id, id, kind) VALUES (\(tenant), \(UUID()), \(kind))", logger: logger)
+                    accepted = true
+                } catch let error as PSQLError {
+                    #expect(error.serverInfo?[.sqlState] == "23514", "\(kind): \(String(reflecting: error))")
+                    accepted = false
+                }
+                #expect(accepted == valid.contains(kind), "\(kind)")
+            }
+        }
+    }
+
     @Test("migration files are numbered, unique and in order")
     func numbering() {
         let versions = Migration.all.map(\.version)

@@ -76,6 +76,26 @@ struct OutboundClientTests {
         }
     }
 
+    @Test("a caller cancelled during an attempt gets a cancellation, neither the answer nor a timeout")
+    func cancelledDuringAttempt() async throws {
+        try await FakeProviderAPI.withRunning { api in
+            // Answered after 3 s, well within the attempt's deadline: only the cancellation can end it sooner.
+            api.script("/slow", [], then: .slow(.seconds(3)))
+            let configuration = OutboundConfiguration(readTimeout: .seconds(30), attemptTimeout: .seconds(30))
+            try await api.withClient(configuration) { client in
+                let request = api.request(.get, "/slow", retry: .never)
+                let sending = Task { try await client.send(request, logger: logger) }
+                while api.requests(to: "/slow").isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+                sending.cancel()
+                let result = await sending.result
+                switch result {
+                case .success: Issue.record("a cancelled attempt returned a response")
+                case .failure(let error): #expect(error is CancellationError, "got \(error)")
+                }
+            }
+        }
+    }
+
     @Test("redirects are returned, not followed")
     func redirectsNotFollowed() async throws {
         try await FakeProviderAPI.withRunning { api in

@@ -1,6 +1,7 @@
 import NIOCore
 import SwitchyardOutbound
 import SwitchyardTestSupport
+import Synchronization
 import Testing
 
 @Suite("Outbound SSRF guard")
@@ -65,6 +66,27 @@ struct OutboundSSRFTests {
         let v6 = try await ssrfGuard.check("https://[2606:4700:4700::1111]:8443/")
         #expect(v6.port == 8443)
         #expect(v6.isAllowListed == false)
+    }
+
+    @Test("a URL checked before is not trusted blindly: its name is resolved again once the answer expires, and a refusal stays a refusal")
+    func repeatedChecks() async throws {
+        // The name first resolves to a public address, then to a private one.
+        let answers = Mutex<[[IPAddress]]>([[.v4(0x5db8_d70e)], [.v4(0x0a00_0001)]])
+        let ssrfGuard = SSRFGuard(
+            allowList: [],
+            resolver: { _ in answers.withLock { $0.count > 1 ? $0.removeFirst() : $0[0] } },
+            resolutionCacheTTL: .zero
+        )
+        let first = try await ssrfGuard.check("https://hooks.example.com/in")
+        #expect(first.addresses == [.v4(0x5db8_d70e)])
+        let error = await #expect(throws: SSRFViolation.self) { try await ssrfGuard.check("https://hooks.example.com/in") }
+        #expect(error?.reason == .forbiddenAddress(.privateNetwork))
+        for _ in 0..<3 {
+            let again = await #expect(throws: SSRFViolation.self) { try await ssrfGuard.check("https://10.0.0.1/in") }
+            #expect(again?.reason == .forbiddenAddress(.privateNetwork))
+        }
+        #expect(try await ssrfGuard.check("https://93.184.215.14/in").addresses == [.v4(0x5db8_d70e)])
+        #expect(try await ssrfGuard.check("https://93.184.215.14/in").addresses == [.v4(0x5db8_d70e)])
     }
 
     @Test("an allow-listed loopback fake server may use http and is reached by the client")

@@ -65,10 +65,15 @@ public struct FanoutBenchmark: Sendable {
         let sampleBody = try await recordEvents(events, tenant: tenant)
         try await analyze()
 
-        let ceilingBefore = try await ceiling(receivers, requests: deliveries, body: sampleBody)
+        // The server's processes: the parent of one of its backends, when that backend is a process of this machine.
+        let backend = try await database.withQueue(logger: logger) { try await $0.backendProcessID() }
+        let postmaster = ProcessCPU.parent(of: backend).flatMap { ProcessCPU.seconds(of: $0) == nil ? nil : $0 }
+
+        let ceilingBefore = try await ceiling(receivers, requests: deliveries, body: sampleBody, postmaster: postmaster)
         let registry = JobRegistry.executor(configuration: configuration, database: database, outbound: outbound)
         let executor = JobExecutor(database: database, registry: registry, options: ExecutorOptions(configuration.jobs), metrics: nil, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
+            let cpuBefore = CPUUsage(postmaster: postmaster)
             let started = ContinuousClock.now
             let before = receivers.requests
             group.addTask { try await executor.run() }
@@ -76,13 +81,15 @@ public struct FanoutBenchmark: Sendable {
             while receivers.requests - before < deliveries { try await Task.sleep(for: .milliseconds(20)) }
             try await waitUntilDelivered()
             let platformSeconds = (ContinuousClock.now - started).inSeconds
+            let platformCPU = CPUUsage(postmaster: postmaster).since(cpuBefore)
             let peak = Double(deliveries) / platformSeconds
 
             // Half of the peak, as events a second.
             let eventsPerSecond = max(1, peak / 2 / Double(receivers.boundPorts.count))
             let latencies = try await latency(receivers, tenant: tenant, eventsPerSecond: eventsPerSecond)
             group.cancelAll()
-            let ceilingAfter = try await ceiling(receivers, requests: deliveries, body: sampleBody)
+            let ceilingAfter = try await ceiling(receivers, requests: deliveries, body: sampleBody, postmaster: postmaster)
+            let fasterCeiling = ceilingBefore.seconds <= ceilingAfter.seconds ? ceilingBefore : ceilingAfter
             return FanoutBenchmarkReport(
                 receivers: receivers.boundPorts.count,
                 events: events,
@@ -90,8 +97,10 @@ public struct FanoutBenchmark: Sendable {
                 bodyBytes: sampleBody.utf8.count,
                 concurrency: configuration.jobs.executorConcurrency,
                 platformSeconds: platformSeconds,
-                ceilingSeconds: min(ceilingBefore, ceilingAfter),
-                ceilingPasses: [ceilingBefore, ceilingAfter],
+                platformCPU: platformCPU,
+                ceilingSeconds: fasterCeiling.seconds,
+                ceilingCPU: fasterCeiling.cpu,
+                ceilingPasses: [ceilingBefore.seconds, ceilingAfter.seconds],
                 latencyRate: eventsPerSecond * Double(receivers.boundPorts.count),
                 latencies: latencies
             )
@@ -159,8 +168,13 @@ public struct FanoutBenchmark: Sendable {
     }
 
     /// The plain load generator: `requests` POSTs of `body`, spread over the receivers, `concurrency` at a time, through
-    /// an AsyncHTTPClient pool configured as the outbound client's. Returns the seconds taken.
-    private func ceiling(_ receivers: FanoutReceivers, requests: Int, body: String) async throws -> Double {
+    /// an AsyncHTTPClient pool configured as the outbound client's. Returns the seconds taken and the CPU used meanwhile.
+    private func ceiling(
+        _ receivers: FanoutReceivers,
+        requests: Int,
+        body: String,
+        postmaster: Int32?
+    ) async throws -> (seconds: Double, cpu: CPUUsage) {
         var poolConfiguration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: .init(connect: .seconds(5), read: .seconds(30)),
@@ -175,6 +189,7 @@ public struct FanoutBenchmark: Sendable {
         let urls = receivers.boundPorts.map { "http://127.0.0.1:\($0)/hook" }
         let bytes = ByteBuffer(string: body)
         let tickets = TicketCounter()
+        let cpuBefore = CPUUsage(postmaster: postmaster)
         let started = ContinuousClock.now
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -203,7 +218,41 @@ public struct FanoutBenchmark: Sendable {
             throw error
         }
         let seconds = (ContinuousClock.now - started).inSeconds
+        let cpu = CPUUsage(postmaster: postmaster).since(cpuBefore)
         try await client.shutdown()
-        return seconds
+        return (seconds, cpu)
+    }
+}
+
+/// CPU seconds of this process (the executor, the outbound client or load generator, and the receivers) and of
+/// PostgreSQL's processes when the server runs on this machine: where a phase's time went.
+public struct CPUUsage: Sendable {
+    public var process: Double
+    public var postgres: Double
+    /// The whole machine's busy CPU seconds, whoever used them.
+    public var machine: Double
+    var postgresByProcess: [Int32: Double] = [:]
+
+    init(process: Double, postgres: Double, machine: Double) {
+        self.process = process
+        self.postgres = postgres
+        self.machine = machine
+    }
+
+    /// The totals so far.
+    init(postmaster: Int32?) {
+        process = ProcessCPU.seconds(of: getpid()) ?? 0
+        postgresByProcess = ProcessCPU.server(postmaster)
+        postgres = postgresByProcess.values.reduce(0, +)
+        machine = ProcessCPU.machineBusySeconds()
+    }
+
+    /// What was used since `earlier`.
+    func since(_ earlier: CPUUsage) -> CPUUsage {
+        CPUUsage(
+            process: process - earlier.process,
+            postgres: postgresByProcess.reduce(0) { sum, entry in sum + entry.value - (earlier.postgresByProcess[entry.key] ?? 0) },
+            machine: machine - earlier.machine
+        )
     }
 }

@@ -18,7 +18,7 @@ struct IngestCPU: Sendable, CustomStringConvertible {
 
         init(postmaster: Int32?) {
             server = ProcessCPU.seconds(of: getpid()) ?? 0
-            postgres = ProcessCPU.postgres(postmaster)
+            postgres = ProcessCPU.server(postmaster)
             machine = ProcessCPU.machineBusySeconds()
         }
     }

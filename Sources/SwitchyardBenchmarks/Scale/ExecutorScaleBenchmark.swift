@@ -135,7 +135,7 @@ public struct ExecutorScaleBenchmark: Sendable {
         // The server's processes: the parent of one of its backends, when that backend is a process of this machine.
         let backend = try await database.withQueue(logger: logger) { try await $0.backendProcessID() }
         let postmaster = ProcessCPU.parent(of: backend).flatMap { ProcessCPU.seconds(of: $0) == nil ? nil : $0 }
-        let postgresBefore = ProcessCPU.postgres(postmaster)
+        let postgresBefore = ProcessCPU.server(postmaster)
         let executorsBefore = children.compactMap { ProcessCPU.seconds(of: $0.processIdentifier) }.reduce(0, +)
         let machineBefore = ProcessCPU.machineBusySeconds()
         let started = ContinuousClock.now
@@ -159,7 +159,7 @@ public struct ExecutorScaleBenchmark: Sendable {
         let seconds = (ContinuousClock.now - started).seconds
         // Read before the executors stop: their PostgreSQL backends leave with them.
         let executorCPU = children.compactMap { ProcessCPU.seconds(of: $0.processIdentifier) }.reduce(0, +) - executorsBefore
-        let postgresCPU = ProcessCPU.postgres(postmaster).reduce(0) { sum, entry in sum + entry.value - (postgresBefore[entry.key] ?? 0) }
+        let postgresCPU = ProcessCPU.server(postmaster, since: postgresBefore)
         let machineCPU = ProcessCPU.machineBusySeconds() - machineBefore
         for child in children { child.terminate() }
         for child in children { child.waitUntilExit() }

@@ -29,6 +29,18 @@ enum ProcessCPU {
         return [pid] + entries.compactMap { entry in Int32(entry).flatMap { parent(of: $0) == pid ? $0 : nil } }
     }
 
+    /// CPU seconds so far of each process of the PostgreSQL server whose postmaster is `postmaster` (none when the
+    /// server is not on this machine).
+    static func server(_ postmaster: Int32?) -> [Int32: Double] {
+        guard let postmaster else { return [:] }
+        return Dictionary(uniqueKeysWithValues: family(of: postmaster).compactMap { pid in seconds(of: pid).map { (pid, $0) } })
+    }
+
+    /// The CPU seconds a server's processes used since `before` (a backend that left meanwhile is not counted).
+    static func server(_ postmaster: Int32?, since before: [Int32: Double]) -> Double {
+        server(postmaster).reduce(0) { sum, entry in sum + entry.value - (before[entry.key] ?? 0) }
+    }
+
     /// CPU seconds the whole machine spent busy (all but idle and iowait), summed over its cores.
     static func machineBusySeconds() -> Double {
         guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
@@ -37,13 +49,6 @@ enum ProcessCPU {
         let values = line.split(separator: " ").dropFirst().compactMap { Double($0) }
         guard values.count >= 5 else { return 0 }
         return (values.reduce(0, +) - values[3] - values[4]) / ticksPerSecond
-    }
-
-    /// CPU seconds so far of each process of the PostgreSQL server whose postmaster is `postmaster` (none when the
-    /// server is not on this machine).
-    static func postgres(_ postmaster: Int32?) -> [Int32: Double] {
-        guard let postmaster else { return [:] }
-        return Dictionary(uniqueKeysWithValues: family(of: postmaster).compactMap { pid in seconds(of: pid).map { (pid, $0) } })
     }
 
     /// CPU seconds of this process's children that have exited and been waited for (a load generator process).

@@ -129,7 +129,7 @@ public struct ServeScaleBenchmark: Sendable {
 
         let backend = try await database.withQueue(logger: logger) { try await $0.backendProcessID() }
         let postmaster = ProcessCPU.parent(of: backend).flatMap { ProcessCPU.seconds(of: $0) == nil ? nil : $0 }
-        let postgresBefore = ProcessCPU.postgres(postmaster)
+        let postgresBefore = ProcessCPU.server(postmaster)
         let serveBefore = children.compactMap { ProcessCPU.seconds(of: $0.processIdentifier) }.reduce(0, +)
         let machineBefore = ProcessCPU.machineBusySeconds()
         let generatorBefore = ProcessCPU.childrenSeconds()
@@ -147,7 +147,7 @@ public struct ServeScaleBenchmark: Sendable {
         }
         let seconds = (ContinuousClock.now - started).seconds
         let serveCPU = children.compactMap { ProcessCPU.seconds(of: $0.processIdentifier) }.reduce(0, +) - serveBefore
-        let postgresCPU = ProcessCPU.postgres(postmaster).reduce(0) { sum, entry in sum + entry.value - (postgresBefore[entry.key] ?? 0) }
+        let postgresCPU = ProcessCPU.server(postmaster, since: postgresBefore)
         let machineCPU = ProcessCPU.machineBusySeconds() - machineBefore
         let generatorCPU = ProcessCPU.childrenSeconds() - generatorBefore
         for child in children { child.terminate() }

@@ -102,29 +102,24 @@ public struct DestinationDelivery: Sendable {
         guard let target = try await targets.target(payload.destinationID, tenant: tenant, logger: logger) else {
             return .dead("the destination was deleted")
         }
-        guard target.enabled else {
+        guard target.row.enabled else {
             return .deferred("the destination is disabled; the delivery waits until it is enabled", after: Self.parked)
         }
         let permit: DestinationLimits.Permit
-        switch limits.admit(target.id, rateLimitPerSecond: target.rateLimitPerSecond, maxConcurrency: target.maxConcurrency) {
+        switch limits.admit(target.id, rateLimitPerSecond: target.row.rateLimitPerSecond, maxConcurrency: target.row.maxConcurrency) {
         case .success(let admitted): permit = admitted
         case .failure(let deferral): return .deferred(deferral.reason, after: deferral.after)
         }
         defer { limits.release(permit) }
 
         let now = Date()
-        let secrets = target.secrets.filter { $0.isUsable(at: now) }.compactMap { StandardWebhookSecret($0.value) }
+        let secrets = target.signingSecrets(at: now)
         guard !secrets.isEmpty else {
             return .deferred("the destination has no usable signing secret", after: .seconds(60))
         }
         let body = ByteBuffer(string: payload.body)
         let timestamp = Int64(now.timeIntervalSince1970)
-        var headers = HTTPFields()
-        for (name, value) in target.headers.sorted(by: { $0.key < $1.key }) {
-            if let field = HTTPField.Name(name) { headers.append(HTTPField(name: field, value: value)) }
-        }
-        headers[.contentType] = "application/json"
-        headers[.userAgent] = "Switchyard-Webhooks/1"
+        var headers = target.headers
         headers[DestinationHeaders.webhookID] = webhookID
         headers[DestinationHeaders.webhookTimestamp] = String(timestamp)
         headers[DestinationHeaders.webhookSignature] = StandardWebhookSignature.header(
@@ -135,11 +130,11 @@ public struct DestinationDelivery: Sendable {
         )
         let request = OutboundRequest(
             method: .post,
-            url: target.url,
+            url: target.row.url,
             headers: headers,
             body: body,
             provider: "destination",
-            key: "destination:\(target.id.lowercasedString)",
+            key: target.outboundKey,
             tenant: tenant,
             retry: .never
         )
@@ -155,7 +150,7 @@ public struct DestinationDelivery: Sendable {
             detail.responseBody = Self.kept(response.body)
             record(detail)
             if (200..<300).contains(response.status.code) {
-                if target.failingSince != nil {
+                if target.row.failingSince != nil {
                     try await database.withTenant(tenant, logger: logger) { try await $0.noteDestinationSuccess(target.id) }
                     targets.forget(target.id, tenant: tenant)
                 }
@@ -190,14 +185,14 @@ public struct DestinationDelivery: Sendable {
     /// A failed attempt: the next step of the schedule, or a dead letter; and the destination disabled once it has
     /// failed for `disableAfter` without a success.
     private func failed(
-        _ target: DestinationTarget,
+        _ target: DeliveryTarget,
         attempt: Int,
         message: String,
         retryAfter: Duration?,
         logger: Logger
     ) async throws -> DeliveryOutcome {
         let failingSince = try await database.withTenant(target.tenantID, logger: logger) { try await $0.noteDestinationFailure(target.id) }
-        if target.failingSince == nil { targets.forget(target.id, tenant: target.tenantID) }
+        if target.row.failingSince == nil { targets.forget(target.id, tenant: target.tenantID) }
         if let failingSince, Date().timeIntervalSince(failingSince) >= disableAfter.inSeconds {
             try await disable(target, reason: "every delivery failed since \(failingSince.formatted(.iso8601))", logger: logger)
             return .retry("\(message); the destination is disabled after failing since \(failingSince.formatted(.iso8601))", after: Self.parked)
@@ -208,7 +203,7 @@ public struct DestinationDelivery: Sendable {
         return .retry(message, after: delay)
     }
 
-    private func disable(_ target: DestinationTarget, reason: String, logger: Logger) async throws {
+    private func disable(_ target: DeliveryTarget, reason: String, logger: Logger) async throws {
         _ = try await database.withTenant(target.tenantID, logger: logger) { try await $0.disableDestination(target.id, reason: reason) }
         targets.forget(target.id, tenant: target.tenantID)
         logger.warning("destination disabled", metadata: ["destination_id": "\(target.id.lowercasedString)", "reason": "\(reason)"])

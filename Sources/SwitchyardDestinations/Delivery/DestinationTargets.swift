@@ -1,53 +1,88 @@
 import Foundation
+import HTTPTypes
 import Logging
 import SwitchyardCore
 import SwitchyardPostgres
-import Synchronization
 
-/// The executor's short-lived copies of destinations, opened (headers and secrets unsealed): at thousands of
-/// deliveries a second to a few destinations, reading and opening them for every attempt would cost more than the
+/// The executor's short-lived copies of destinations, opened and prepared for sending: at thousands of deliveries a
+/// second to a few destinations, reading, unsealing and decoding them for every attempt would cost more than the
 /// delivery. A change through the API reaches deliveries within `timeToLive`; a rotated-out secret still stops
 /// signing exactly when its grace period ends (checked per attempt).
 public final class DestinationTargets: Sendable {
-    struct Key: Hashable {
+    struct Key: Hashable, Sendable {
         let tenantID: TenantID
         let id: UUID
     }
 
-    struct Entry {
-        let target: DestinationTarget?
-        let loadedAt: ContinuousClock.Instant
+    /// A destination as it was read, or that it no longer exists.
+    struct Entry: Sendable {
+        let target: DeliveryTarget?
     }
 
     let database: Database
-    let timeToLive: Duration
-    let capacity: Int
-    private let entries = Mutex<[Key: Entry]>([:])
+    private let entries: ExpiringCache<Key, Entry>
 
     public init(database: Database, timeToLive: Duration = .seconds(2), capacity: Int = 10_000) {
         self.database = database
-        self.timeToLive = timeToLive
-        self.capacity = capacity
+        self.entries = ExpiringCache(timeToLive: timeToLive, capacity: capacity)
     }
 
     /// The destination, or nil when it no longer exists.
-    public func target(_ id: UUID, tenant: TenantID, logger: Logger) async throws -> DestinationTarget? {
+    public func target(_ id: UUID, tenant: TenantID, logger: Logger) async throws -> DeliveryTarget? {
         let key = Key(tenantID: tenant, id: id)
         let now = ContinuousClock.now
-        if let entry = entries.withLock({ $0[key] }), now - entry.loadedAt < timeToLive {
+        if let entry = entries.value(for: key, now: now) {
             return entry.target
         }
-        let target = try await database.withTenant(tenant, logger: logger) { try await $0.destinationTarget(id) }
-        entries.withLock { entries in
-            // Bounded: past the capacity the whole table starts over, which costs one load per destination.
-            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            entries[key] = Entry(target: target, loadedAt: now)
-        }
+        let row = try await database.withTenant(tenant, logger: logger) { try await $0.destinationTarget(id) }
+        let target = row.map(DeliveryTarget.init)
+        entries.store(Entry(target: target), for: key, now: now)
         return target
     }
 
     /// Forgets a destination whose state this process just changed, so the next delivery reads it again.
     public func forget(_ id: UUID, tenant: TenantID) {
-        _ = entries.withLock { $0.removeValue(forKey: Key(tenantID: tenant, id: id)) }
+        entries.remove(Key(tenantID: tenant, id: id))
+    }
+}
+
+/// A destination as deliveries send to it: its row, with what every attempt would otherwise rebuild made once per
+/// read (the signing keys decoded from their `whsec_` text, the fixed headers, the outbound client's key).
+public struct DeliveryTarget: Sendable {
+    /// A signing key, decoded, with the stored secret it came from (and the end of its grace period).
+    struct SigningKey: Sendable {
+        let secret: StandardWebhookSecret
+        let stored: DestinationSigningSecret
+    }
+
+    public let row: DestinationTarget
+    /// Newest first; a secret that does not decode signs nothing (as before it was cached).
+    let keys: [SigningKey]
+    /// The destination's own headers in name order, then `Content-Type` and `User-Agent`.
+    let headers: HTTPFields
+    /// The outbound client's rate limiter and circuit breaker key.
+    let outboundKey: String
+
+    public init(_ row: DestinationTarget) {
+        self.row = row
+        keys = row.secrets.compactMap { secret in
+            StandardWebhookSecret(secret.value).map { SigningKey(secret: $0, stored: secret) }
+        }
+        var headers = HTTPFields()
+        for (name, value) in row.headers.sorted(by: { $0.key < $1.key }) {
+            if let field = HTTPField.Name(name) { headers.append(HTTPField(name: field, value: value)) }
+        }
+        headers[.contentType] = "application/json"
+        headers[.userAgent] = "Switchyard-Webhooks/1"
+        self.headers = headers
+        outboundKey = "destination:\(row.id.lowercasedString)"
+    }
+
+    public var id: UUID { row.id }
+    public var tenantID: TenantID { row.tenantID }
+
+    /// The keys to sign with at `now`: each secret whose grace period has not ended.
+    func signingSecrets(at now: Date) -> [StandardWebhookSecret] {
+        keys.filter { $0.stored.isUsable(at: now) }.map(\.secret)
     }
 }

@@ -74,51 +74,86 @@ public struct JobExecutor: Service {
 
     // MARK: Claiming and running
 
+    /// Claims in flight at once. A claim's round trip (its statement locks, updates and returns a batch) is what capped
+    /// how fast an executor took work while it waited for one claim at a time: the workers it freed sat idle until the
+    /// answer came. A second claim, sent once half a batch of further slots is free, overlaps it; `SKIP LOCKED` keeps them
+    /// from taking the same jobs, and each reserves its slots so that together they never exceed the concurrency.
+    static let claimsInFlight = 2
+
     private func claimAndRun(_ running: RunningJobs, _ wake: WakeSignal, _ completions: CompletionBuffer) async {
         // Workers free up one by one; claiming at each would take one job per statement. Below half a
         // batch of free slots, the next claim waits out a short cool-down so that it takes a batch.
         let batchThreshold = max(1, min(options.claimBatch, options.concurrency) / 2)
         let coolDown = Duration.milliseconds(2)
         var lastClaim = ContinuousClock.now - coolDown
+        let claims = ClaimPipeline()
         await withDiscardingTaskGroup { workers in
-            var failures = 0
-            while !running.isStopping && !Task.isCancelled {
-                if running.markWaitingIfFull(capacity: options.concurrency) {
-                    await wake.wait(timeout: options.pollInterval)
-                    continue
-                }
-                let free = options.concurrency - running.count
-                if free < batchThreshold && ContinuousClock.now - lastClaim < coolDown {
-                    try? await Task.sleep(until: lastClaim + coolDown)
-                    continue
-                }
-                lastClaim = ContinuousClock.now
-                let limit = min(free, options.claimBatch)
-                let claimed: [ClaimedJob]
-                do {
-                    claimed = try await database.withQueue(logger: logger) { queue in
-                        try await queue.claim(
-                            ClaimRequest(owner: options.owner, limit: limit, tenantConcurrency: options.tenantConcurrency, lease: options.lease)
-                        )
+            await withDiscardingTaskGroup { claimers in
+                while !running.isStopping && !Task.isCancelled {
+                    for job in claims.takeArrived() {
+                        workers.addTask { await execute(job, running, wake, completions) }
                     }
-                    failures = 0
-                } catch {
-                    // The database is unreachable or restarting (REQUIREMENTS RL-6): back off and try again.
-                    failures += 1
-                    logger.warning("claiming jobs failed", metadata: ["error": "\(loggableDescription(of: error))"])
-                    await wake.wait(timeout: .milliseconds(min(5_000, 100 << min(failures, 6))))
-                    continue
-                }
-                running.began(claimed)
-                logger.trace("claimed jobs", metadata: ["count": "\(claimed.count)", "limit": "\(limit)"])
-                for job in claimed {
-                    workers.addTask { await execute(job, running, wake, completions) }
-                }
-                if claimed.count < limit {
-                    await wake.wait(timeout: options.pollInterval)
+                    let state = claims.state
+                    if let retryAt = state.retryAt {
+                        // The database is unreachable or restarting (REQUIREMENTS RL-6): back off and try again.
+                        claims.clearRetry()
+                        await wake.wait(timeout: max(.zero, retryAt - ContinuousClock.now))
+                        continue
+                    }
+                    if state.drained {
+                        // A claim found fewer due jobs than it asked for: wait for a NOTIFY or the poll (or for the
+                        // other claim's answer), as after any short claim.
+                        if state.inFlight == 0 { claims.clearDrained() }
+                        await wake.wait(timeout: options.pollInterval)
+                        continue
+                    }
+                    // With a claim in flight, the next waits for half a batch of free slots beyond the ones reserved.
+                    let wanted = state.inFlight == 0 ? 1 : max(1, batchThreshold / 2)
+                    if state.inFlight >= Self.claimsInFlight
+                        || running.markWaitingIfFull(capacity: options.concurrency - state.reserved - wanted + 1)
+                    {
+                        await wake.wait(timeout: options.pollInterval)
+                        continue
+                    }
+                    let free = options.concurrency - running.count - state.reserved
+                    guard free >= wanted else { continue }
+                    if state.inFlight == 0 && free < batchThreshold && ContinuousClock.now - lastClaim < coolDown {
+                        try? await Task.sleep(until: lastClaim + coolDown)
+                        continue
+                    }
+                    lastClaim = ContinuousClock.now
+                    let limit = min(free, options.claimBatch)
+                    claims.begin(reserving: limit)
+                    claimers.addTask {
+                        await claim(limit: limit, running, claims)
+                        wake.signal()
+                    }
                 }
             }
+            // Jobs claimed as claiming stopped run like the others (the drain waits for them within the shutdown
+            // timeout); when cancelled, they are released with the rest.
+            for job in claims.takeArrived() where !Task.isCancelled {
+                workers.addTask { await execute(job, running, wake, completions) }
+            }
             await drain(running, wake, workers: &workers)
+        }
+    }
+
+    /// One claim of up to `limit` jobs: they count as running here before the claim loop hears of them, so that the
+    /// heartbeat renews their leases and a shutdown releases them.
+    private func claim(limit: Int, _ running: RunningJobs, _ claims: ClaimPipeline) async {
+        do {
+            let claimed = try await database.withQueue(logger: logger) { queue in
+                try await queue.claim(
+                    ClaimRequest(owner: options.owner, limit: limit, tenantConcurrency: options.tenantConcurrency, lease: options.lease)
+                )
+            }
+            running.began(claimed)
+            logger.trace("claimed jobs", metadata: ["count": "\(claimed.count)", "limit": "\(limit)"])
+            claims.arrived(claimed, reserved: limit)
+        } catch {
+            logger.warning("claiming jobs failed", metadata: ["error": "\(loggableDescription(of: error))"])
+            claims.failed(reserved: limit)
         }
     }
 
@@ -335,8 +370,9 @@ final class RunningJobs: Sendable {
         /// Handlers that ran past the run timeout and have not returned: the executor is wedged while any remain.
         var stuck: [Attempt: ClaimedJob] = [:]
         var stopping = false
-        /// The claim loop (or the shutdown drain) waits for a job to finish.
+        /// The claim loop (or the shutdown drain) waits for fewer than `waitingBelow` jobs to be running.
         var waiting = false
+        var waitingBelow = 0
     }
 
     private let state = Mutex(State())
@@ -354,11 +390,12 @@ final class RunningJobs: Sendable {
         }
     }
 
-    /// Whether `capacity` jobs or more are running; if so, the next `finished` asks for a wake-up.
-    /// One signal per wait, rather than one per finished job.
+    /// Whether `capacity` jobs or more are running; if so, the `finished` that brings them below it asks for a
+    /// wake-up. One signal per wait, rather than one per finished job.
     func markWaitingIfFull(capacity: Int) -> Bool {
         state.withLock { state in
             state.waiting = state.jobs.count >= capacity
+            state.waitingBelow = capacity
             return state.waiting
         }
     }
@@ -369,8 +406,9 @@ final class RunningJobs: Sendable {
         state.withLock { state in
             let wasRunning = state.jobs.removeValue(forKey: Attempt(job)) != nil
             state.stuck.removeValue(forKey: Attempt(job))
-            defer { state.waiting = false }
-            return (wasRunning, state.waiting)
+            guard state.waiting, state.jobs.count < state.waitingBelow else { return (wasRunning, false) }
+            state.waiting = false
+            return (wasRunning, true)
         }
     }
 
@@ -405,6 +443,64 @@ final class RunningJobs: Sendable {
             return state.jobs.values.map(\.job)
         }
     }
+}
+
+/// The claims in flight: the slots they reserved, the jobs they brought that no worker runs yet, and what the last
+/// answer said (the queue ran short; the database failed and the next claim waits).
+final class ClaimPipeline: Sendable {
+    struct State {
+        var inFlight = 0
+        var reserved = 0
+        var drained = false
+        var failures = 0
+        var retryAt: ContinuousClock.Instant?
+    }
+
+    private struct Inner {
+        var state = State()
+        var arrived: [ClaimedJob] = []
+    }
+
+    private let inner = Mutex(Inner())
+
+    var state: State { inner.withLock { $0.state } }
+
+    func begin(reserving slots: Int) {
+        inner.withLock { inner in
+            inner.state.inFlight += 1
+            inner.state.reserved += slots
+        }
+    }
+
+    func arrived(_ jobs: [ClaimedJob], reserved slots: Int) {
+        inner.withLock { inner in
+            inner.state.inFlight -= 1
+            inner.state.reserved -= slots
+            inner.state.failures = 0
+            if jobs.count < slots { inner.state.drained = true }
+            inner.arrived += jobs
+        }
+    }
+
+    func failed(reserved slots: Int) {
+        inner.withLock { inner in
+            inner.state.inFlight -= 1
+            inner.state.reserved -= slots
+            inner.state.failures += 1
+            inner.state.retryAt = ContinuousClock.now + .milliseconds(min(5_000, 100 << min(inner.state.failures, 6)))
+        }
+    }
+
+    func takeArrived() -> [ClaimedJob] {
+        inner.withLock { inner in
+            defer { inner.arrived = [] }
+            return inner.arrived
+        }
+    }
+
+    func clearDrained() { inner.withLock { $0.state.drained = false } }
+
+    func clearRetry() { inner.withLock { $0.state.retryAt = nil } }
 }
 
 /// Finished attempts waiting for the writer, and the batch it is writing.

@@ -3,6 +3,7 @@ import HTTPTypes
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -50,30 +51,40 @@ extension OutboundClient {
         }
         let prepared = outgoing
         let cap = configuration.maxResponseBytes
-        let expectsBody = request.method != .head
-        let timeout = configuration.attemptTimeout
-        let http = self.http
+        let deadline = NIODeadline.now() + TimeAmount(configuration.attemptTimeout)
         do {
-            return try await withDeadline(clock.now + timeout) {
-                let response = try await http.execute(prepared, deadline: .now() + TimeAmount(timeout))
-                if expectsBody, let declared = response.headers.first(name: "content-length").flatMap(Int.init), declared > cap {
-                    throw AttemptFailure(kind: .responseTooLarge(limit: cap), mayHaveBeenSent: true)
-                }
-                // Read part by part and stop at the cap: leaving the loop early cancels the response stream,
-                // which closes the connection instead of draining an unbounded body.
-                var body = ByteBuffer()
-                for try await part in response.body {
-                    guard body.readableBytes + part.readableBytes <= cap else {
-                        throw AttemptFailure(kind: .responseTooLarge(limit: cap), mayHaveBeenSent: true)
-                    }
-                    body.writeImmutableBuffer(part)
-                }
-                return AttemptResponse(status: Int(response.status.code), headers: HTTPFields(response.headers), body: body)
+            // AsyncHTTPClient's deadline covers the connection and the response head.
+            let response = try await http.execute(prepared, deadline: deadline)
+            let declared = response.headers.first(name: "content-length").flatMap(Int.init)
+            let expectsBody = request.method != .head
+            if expectsBody, let declared, declared > cap {
+                throw AttemptFailure(kind: .responseTooLarge(limit: cap), mayHaveBeenSent: true)
             }
+            let head = (status: Int(response.status.code), headers: HTTPFields(response.headers))
+            // The body, whose end the head already announced (a HEAD answer or a declared empty body, as many receivers
+            // send) comes with it: nothing for a deadline to cover.
+            if !expectsBody || declared == 0 {
+                return AttemptResponse(status: head.status, headers: head.headers, body: try await Self.read(response.body, cap: cap))
+            }
+            let body = try await withDeadline(deadline) { try await Self.read(response.body, cap: cap) }
+            return AttemptResponse(status: head.status, headers: head.headers, body: body)
         } catch {
             if let failure = Self.failure(for: error) { throw failure }
             throw CancellationError()
         }
+    }
+
+    /// Reads part by part and stops at the cap: leaving the loop early cancels the response stream, which closes the
+    /// connection instead of draining an unbounded body.
+    private static func read(_ parts: HTTPClientResponse.Body, cap: Int) async throws -> ByteBuffer {
+        var body = ByteBuffer()
+        for try await part in parts {
+            guard body.readableBytes + part.readableBytes <= cap else {
+                throw AttemptFailure(kind: .responseTooLarge(limit: cap), mayHaveBeenSent: true)
+            }
+            body.writeImmutableBuffer(part)
+        }
+        return body
     }
 
     /// What a thrown error means for the attempt; `nil` when it is the caller's cancellation.
@@ -125,25 +136,39 @@ extension OutboundClient {
     }
 
     /// Runs `operation`, cancelling it when `deadline` passes (AsyncHTTPClient's own deadline ends at the
-    /// response head; this one also covers the body).
+    /// response head; this one covers the body).
+    ///
+    /// The operation runs in a task of its own, awaited here and cancelled with the caller, so it is as structured as a
+    /// child; the deadline is a timer on an event loop, dropped from its queue as soon as the operation ends. A task
+    /// group racing the operation against `Task.sleep` cost a second task per attempt and left a sleeper's timer behind
+    /// in the global executor for the whole attempt timeout, thousands of them at delivery rates.
     private func withDeadline<Value: Sendable>(
-        _ deadline: ContinuousClock.Instant,
+        _ deadline: NIODeadline,
         _ operation: @escaping @Sendable () async throws -> Value
     ) async throws -> Value {
-        let clock = self.clock
-        return try await withThrowingTaskGroup(of: Value?.self) { group in
-            group.addTask { try await operation() }
-            group.addTask {
-                try await Task.sleep(until: deadline, clock: clock)
-                return nil
+        let task = Task { try await operation() }
+        let expiry = DeadlineExpiry()
+        let timer = http.eventLoopGroup.any().scheduleTask(deadline: deadline) {
+            expiry.expired.store(true, ordering: .releasing)
+            task.cancel()
+        }
+        defer { timer.cancel() }
+        do {
+            return try await withTaskCancellationHandler {
+                try await task.value
+            } onCancel: {
+                task.cancel()
             }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let value = first else {
-                throw AttemptDeadlineExceeded()
-            }
-            return value
+        } catch {
+            if expiry.expired.load(ordering: .acquiring) && !Task.isCancelled { throw AttemptDeadlineExceeded() }
+            throw error
         }
     }
+}
+
+/// Whether an attempt's deadline timer fired.
+private final class DeadlineExpiry: Sendable {
+    let expired = Atomic(false)
 }
 
 extension HTTPFields {

@@ -1,4 +1,5 @@
 import NIOCore
+import SwitchyardCore
 import Synchronization
 
 #if canImport(FoundationEssentials)
@@ -46,6 +47,9 @@ public final class SSRFGuard: Sendable {
     /// cache: the connect-time check still sees the address each new connection really reaches.
     private let resolutions = Mutex<[String: CachedResolution]>([:])
     private let resolutionTTL: Duration
+    /// URLs whose form passed ``validate(_:)``, which depends on nothing but the URL and the allow-list: a destination
+    /// called thousands of times a second is parsed once, not per request. Refused URLs are not kept.
+    private let validated = ExpiringCache<String, Destination>(timeToLive: nil, capacity: 4096)
     private static let maxCachedResolutions = 4096
     /// Forbidden addresses that allow-listed hosts resolved to; the connect-time check lets these through.
     private let pinned: Mutex<Set<PinnedEndpoint>>
@@ -75,7 +79,13 @@ public final class SSRFGuard: Sendable {
 
     /// Checks the URL's form and resolves its host; throws when any address it resolves to is forbidden.
     public func check(_ url: String) async throws(SSRFViolation) -> Destination {
-        var destination = try validate(url)
+        var destination: Destination
+        if let valid = validated.value(for: url) {
+            destination = valid
+        } else {
+            destination = try validate(url)
+            validated.store(destination, for: url)
+        }
         if !destination.addresses.isEmpty {
             return destination
         }

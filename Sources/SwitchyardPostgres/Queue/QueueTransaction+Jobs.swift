@@ -127,7 +127,7 @@ extension QueueTransaction {
             states: states,
             errors: completions.map { $0.error ?? "" },
             delays: delays,
-            details: try completions.map { $0.detail.isEmpty ? "" : try JSONText.encode($0.detail) },
+            details: completions.map { $0.detail.isEmpty ? "" : String(decoding: JSONValue.object($0.detail).serialized(), as: UTF8.self) },
             owner: owner
         )
         return try await connection.guardedExecute(statement, statements, logger: logger).count

@@ -1,0 +1,45 @@
+import Synchronization
+
+/// A small, bounded table of values that are cheap to rebuild but costly to rebuild per request (a destination's
+/// opened secrets, a checked URL), shared by the tasks of a process.
+///
+/// An entry is served for `timeToLive` after it was stored (for ever when `nil`). Past `capacity` entries the whole
+/// table starts over, which costs one rebuild per key still in use: simpler and cheaper than tracking recency for
+/// tables whose working set is far below their capacity.
+public final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    private struct Entry {
+        let value: Value
+        let storedAt: ContinuousClock.Instant
+    }
+
+    public let timeToLive: Duration?
+    public let capacity: Int
+    private let entries = Mutex<[Key: Entry]>([:])
+
+    public init(timeToLive: Duration?, capacity: Int) {
+        self.timeToLive = timeToLive
+        self.capacity = max(1, capacity)
+    }
+
+    /// The value stored for `key`, unless it is missing or expired at `now`.
+    public func value(for key: Key, now: @autoclosure () -> ContinuousClock.Instant = .now) -> Value? {
+        guard let entry = entries.withLock({ $0[key] }) else { return nil }
+        if let timeToLive, now() - entry.storedAt >= timeToLive { return nil }
+        return entry.value
+    }
+
+    /// Stores `value` for `key`, as of `now`.
+    public func store(_ value: Value, for key: Key, now: ContinuousClock.Instant = .now) {
+        entries.withLock { entries in
+            if entries[key] == nil, entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[key] = Entry(value: value, storedAt: now)
+        }
+    }
+
+    /// Forgets `key`: the next reader rebuilds it.
+    public func remove(_ key: Key) {
+        _ = entries.withLock { $0.removeValue(forKey: key) }
+    }
+
+    public var count: Int { entries.withLock { $0.count } }
+}
