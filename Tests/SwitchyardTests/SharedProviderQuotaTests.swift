@@ -49,7 +49,8 @@ struct SharedProviderQuotaTests {
     func blockIsShared() async throws {
         let environment = try await TestEnvironment.make()
         try await FakeProviderAPI.withRunning { api in
-            api.script("/blocked", [.status(429, headers: ["Retry-After": "3"])])
+            // Long enough that the second process asks within the block on a loaded machine too (3 s was not).
+            api.script("/blocked", [.status(429, headers: ["Retry-After": "8"])])
             try await environment.withTwoProcesses(api) { tenant, clients in
                 let first = try await clients[0].send(api.sharedRequest("/blocked", tenant: tenant), logger: environment.logger)
                 #expect(first.status == .tooManyRequests)
