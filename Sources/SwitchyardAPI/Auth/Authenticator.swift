@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import SwitchyardCore
 import SwitchyardPostgres
-import Synchronization
 
 /// Resolves a bearer token to a principal.
 ///
@@ -12,14 +11,9 @@ import Synchronization
 public final class Authenticator: Sendable {
     public static let cacheTTL: Duration = .seconds(5)
 
-    private struct CachedKey {
-        let record: APIKeyRecord
-        let expires: ContinuousClock.Instant
-    }
-
     private let adminKey: String?
     private let database: Database
-    private let cache = Mutex<[Data: CachedKey]>([:])
+    private let cache = ExpiringCache<Data, APIKeyRecord>(timeToLive: cacheTTL, capacity: 10_000)
 
     public init(adminKey: String?, database: Database) {
         self.adminKey = adminKey
@@ -38,28 +32,21 @@ public final class Authenticator: Sendable {
 
     /// Forgets a key so the next request with it is checked against the database.
     public func evict(keyID: UUID) {
-        cache.withLock { cache in
-            cache = cache.filter { $0.value.record.id != keyID }
-        }
+        cache.removeAll { $0.id == keyID }
     }
 
     private func tenantCaller(for secret: APIKeySecret, logger: Logger) async throws -> TenantCaller {
         let hash = secret.hash
         let cacheKey = Data(hash)
-        let now = ContinuousClock.now
-        let cached = cache.withLock { $0[cacheKey].flatMap { $0.expires > now ? $0.record : nil } }
         let record: APIKeyRecord
-        if let cached {
+        if let cached = cache.value(for: cacheKey) {
             record = cached
         } else {
             guard let found = try await database.withOperator(logger: logger, { try await $0.authenticateAPIKey(hash: hash) }) else {
                 throw SwitchyardError.unauthorized("The API key is not valid.")
             }
             record = found
-            cache.withLock { cache in
-                if cache.count > 10_000 { cache.removeAll() }  // bounded; refilled by the next requests
-                cache[cacheKey] = CachedKey(record: found, expires: now + Self.cacheTTL)
-            }
+            cache.store(found, for: cacheKey)
         }
         if record.revokedAt != nil {
             throw SwitchyardError.unauthorized("The API key has been revoked.")

@@ -10,7 +10,7 @@ import SwitchyardVault
 /// no collapse as processes are added, no lock convoy, fairness across tenants kept; and where the CPU went.
 public struct ExecutorScaleBenchmark: Sendable {
     /// One configuration's run.
-    public struct Phase: Sendable, CustomStringConvertible {
+    public struct Phase: Sendable, CustomStringConvertible, ScalePhase {
         public let processes: Int
         public let jobs: Int
         public let seconds: Double
@@ -47,19 +47,13 @@ public struct ExecutorScaleBenchmark: Sendable {
         public let tenants: Int
         public let concurrency: Int
 
-        var fewest: Phase? { phases.min { $0.processes < $1.processes } }
-        var most: Phase? { phases.max { $0.processes < $1.processes } }
-
         /// The rate of the most processes over the rate of the fewest: below 1 means adding processes cost throughput.
-        public var ratio: Double { (most?.rate ?? 0) / max(fewest?.rate ?? 1, 1) }
+        public var ratio: Double { phases.scaleComparison().ratio }
 
         public var description: String {
             (["\(phases.first?.jobs ?? 0) no-op jobs per configuration, \(tenants) tenants, \(concurrency) workers per process"]
                 + phases.map(\.description)
-                + [
-                    String(format: "ratio: %.2f", ratio),
-                    "(jobs/s of \(most?.processes ?? 0) processes / jobs/s of \(fewest?.processes ?? 0), after an unreported warm-up run; no collapse is >= 0.9 where one process already fills the cores)",
-                ])
+                + phases.scaleLines(unit: "jobs"))
                 .joined(separator: "\n")
         }
     }

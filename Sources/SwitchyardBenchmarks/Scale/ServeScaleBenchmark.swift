@@ -12,7 +12,7 @@ import SwitchyardVault
 /// batching) and where the CPU went, not a speed-up.
 public struct ServeScaleBenchmark: Sendable {
     /// One configuration's run.
-    public struct Phase: Sendable, CustomStringConvertible {
+    public struct Phase: Sendable, CustomStringConvertible, ScalePhase {
         public let processes: Int
         public let deliveries: Int
         public let seconds: Double
@@ -51,21 +51,15 @@ public struct ServeScaleBenchmark: Sendable {
         public let phases: [Phase]
         public let connections: Int
 
-        var fewest: Phase? { phases.min { $0.processes < $1.processes } }
-        var most: Phase? { phases.max { $0.processes < $1.processes } }
-
-        /// The rate of the most processes over the rate of the fewest: below 1 means adding a process cost throughput.
-        public var ratio: Double { (most?.rate ?? 0) / max(fewest?.rate ?? 1, 1) }
+        /// The rate of the most processes over the rate of the fewest: below 1 means adding processes cost throughput.
+        public var ratio: Double { phases.scaleComparison().ratio }
 
         public var description: String {
             ([
                 "\(phases.first?.deliveries ?? 0) GitHub-signed deliveries per configuration, \(connections) keep-alive connections in all, split over the processes"
             ]
                 + phases.map(\.description)
-                + [
-                    String(format: "ratio: %.2f", ratio),
-                    "(events/s of \(most?.processes ?? 0) processes / events/s of \(fewest?.processes ?? 0), after an unreported warm-up run; no collapse is >= 0.9 where one process already fills the cores)",
-                ])
+                + phases.scaleLines(unit: "events"))
                 .joined(separator: "\n")
         }
     }

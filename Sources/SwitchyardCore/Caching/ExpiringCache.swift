@@ -41,5 +41,10 @@ public final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sen
         _ = entries.withLock { $0.removeValue(forKey: key) }
     }
 
+    /// Forgets every entry whose value `matches`.
+    public func removeAll(where matches: (Value) -> Bool) {
+        entries.withLock { entries in entries = entries.filter { !matches($0.value.value) } }
+    }
+
     public var count: Int { entries.withLock { $0.count } }
 }
