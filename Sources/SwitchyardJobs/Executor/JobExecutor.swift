@@ -74,11 +74,13 @@ public struct JobExecutor: Service {
 
     // MARK: Claiming and running
 
-    /// Claims in flight at once. A claim's round trip (its statement locks, updates and returns a batch) is what capped
-    /// how fast an executor took work while it waited for one claim at a time: the workers it freed sat idle until the
-    /// answer came. A second claim, sent once half a batch of further slots is free, overlaps it; `SKIP LOCKED` keeps them
-    /// from taking the same jobs, and each reserves its slots so that together they never exceed the concurrency.
-    static let claimsInFlight = 2
+    /// Claims in flight at once. A claim's round trip (its statement locks, updates and returns a batch) caps how fast an
+    /// executor takes work while it waits for one claim at a time. A second claim, sent once half a batch of further
+    /// slots is free, overlapped it (`SKIP LOCKED` keeps them from taking the same jobs; each reserves its slots) and
+    /// helped `bench fanout`, but overlapping claims come back short while due jobs remain, and a short answer waits
+    /// out the poll interval: `bench workflow`'s no-op phase, on a table full of the runs' finished jobs, fell from 11k
+    /// to 3k jobs/s. One until a short answer can tell an empty queue from a contended one.
+    static let claimsInFlight = 1
 
     private func claimAndRun(_ running: RunningJobs, _ wake: WakeSignal, _ completions: CompletionBuffer) async {
         // Workers free up one by one; claiming at each would take one job per statement. Below half a
@@ -123,9 +125,9 @@ public struct JobExecutor: Service {
                     }
                     lastClaim = ContinuousClock.now
                     let limit = min(free, options.claimBatch)
-                    let ticket = claims.begin(reserving: limit)
+                    claims.begin(reserving: limit)
                     claimers.addTask {
-                        await claim(limit: limit, ticket: ticket, running, claims)
+                        await claim(limit: limit, running, claims)
                         wake.signal()
                     }
                 }
@@ -141,7 +143,7 @@ public struct JobExecutor: Service {
 
     /// One claim of up to `limit` jobs: they count as running here before the claim loop hears of them, so that the
     /// heartbeat renews their leases and a shutdown releases them.
-    private func claim(limit: Int, ticket: ClaimPipeline.Ticket, _ running: RunningJobs, _ claims: ClaimPipeline) async {
+    private func claim(limit: Int, _ running: RunningJobs, _ claims: ClaimPipeline) async {
         do {
             let claimed = try await database.withQueue(logger: logger) { queue in
                 try await queue.claim(
@@ -150,7 +152,7 @@ public struct JobExecutor: Service {
             }
             running.began(claimed)
             logger.trace("claimed jobs", metadata: ["count": "\(claimed.count)", "limit": "\(limit)"])
-            claims.arrived(claimed, reserved: limit, ticket: ticket)
+            claims.arrived(claimed, reserved: limit)
         } catch {
             logger.warning("claiming jobs failed", metadata: ["error": "\(loggableDescription(of: error))"])
             claims.failed(reserved: limit)
@@ -456,44 +458,28 @@ final class ClaimPipeline: Sendable {
         var retryAt: ContinuousClock.Instant?
     }
 
-    /// What a claim's answer is judged against: whether another claim was in flight while it ran.
-    struct Ticket: Sendable {
-        let othersInFlight: Int
-        let begun: Int
-    }
-
     private struct Inner {
         var state = State()
         var arrived: [ClaimedJob] = []
-        var begun = 0
     }
 
     private let inner = Mutex(Inner())
 
     var state: State { inner.withLock { $0.state } }
 
-    func begin(reserving slots: Int) -> Ticket {
+    func begin(reserving slots: Int) {
         inner.withLock { inner in
-            let ticket = Ticket(othersInFlight: inner.state.inFlight, begun: inner.begun)
             inner.state.inFlight += 1
             inner.state.reserved += slots
-            inner.begun += 1
-            return ticket
         }
     }
 
-    /// A short answer means the queue ran short only when no other claim ran meanwhile: two overlapping claims skip
-    /// each other's locked rows, so either may come back short with due jobs left (`bench workflow`'s no-op phase,
-    /// on a table full of the runs' finished jobs, waited out the poll interval after most claims and fell from 11k
-    /// to 3k jobs/s). After an overlapped short answer the loop claims again at once; a short answer alone, or an empty
-    /// one (which would otherwise have two empty claims chase each other on an empty queue), drains.
-    func arrived(_ jobs: [ClaimedJob], reserved slots: Int, ticket: Ticket) {
+    func arrived(_ jobs: [ClaimedJob], reserved slots: Int) {
         inner.withLock { inner in
-            let overlapped = ticket.othersInFlight > 0 || inner.state.inFlight > 1 || inner.begun != ticket.begun + 1
             inner.state.inFlight -= 1
             inner.state.reserved -= slots
             inner.state.failures = 0
-            if jobs.isEmpty || (jobs.count < slots && !overlapped) { inner.state.drained = true }
+            if jobs.count < slots { inner.state.drained = true }
             inner.arrived += jobs
         }
     }
