@@ -511,7 +511,7 @@ extension TenantTransaction {
         let statement = SaveWorkflowProgressStatement(
             tenant: tenantID.rawValue,
             runID: runID,
-            steps: documentText(steps.map(StepRow.json)),
+            steps: try JSONText.encode(.array(steps.map(StepRow.json))),
             status: status,
             stepsRun: stepsRun
         )
@@ -524,7 +524,7 @@ extension TenantTransaction {
     /// Ends runs, each with its last steps' states, its final status (succeeded, failed, skipped or cancelled) and
     /// error, and its event (`workflow.run.succeeded`, `workflow.run.failed`), in one statement.
     public func finishWorkflowRuns(_ finishes: [WorkflowRunFinish]) async throws {
-        let statement = FinishWorkflowRunsStatement(tenant: tenantID.rawValue, runs: documentText(finishes.map(FinishRow.json)))
+        let statement = FinishWorkflowRunsStatement(tenant: tenantID.rawValue, runs: try JSONText.encode(.array(finishes.map(FinishRow.json))))
         let found = try await connection.guardedExecute(statement, statements, logger: logger)
         guard found.count == Set(finishes.map(\.runID)).count else {
             throw SwitchyardError.internal("\(finishes.count - found.count) of \(finishes.count) workflow runs vanished")
@@ -536,7 +536,7 @@ extension TenantTransaction {
     /// otherwise. Returns, by run id, whether each created run runs; a run that existed already (an earlier attempt
     /// created it) is left as it is and missing from the answer.
     public func startNewWorkflowRuns(_ starts: [NewWorkflowRunStart], tenantLimit: Int) async throws -> [UUID: Bool] {
-        let document = documentText(starts.enumerated().map { StartRow.json($0.element, ord: $0.offset) })
+        let document = try JSONText.encode(.array(starts.enumerated().map { StartRow.json($0.element, ord: $0.offset) }))
         let statement = StartNewWorkflowRunsStatement(tenant: tenantID.rawValue, runs: document, tenantLimit: tenantLimit)
         let rows = try await connection.guardedExecute(statement, statements, logger: logger)
         return Dictionary(rows.map { ($0.0, $0.1) }, uniquingKeysWith: { first, _ in first })

@@ -194,9 +194,3 @@ enum StepRow {
         return .object(members)
     }
 }
-
-/// The text of a statement's document: written from `JSONValue` directly, since `JSONEncoder` was the largest part of
-/// the run engine's own CPU time in `bench workflow`.
-func documentText(_ rows: [JSONValue]) -> String {
-    String(decoding: JSONValue.array(rows).serialized(), as: UTF8.self)
-}
