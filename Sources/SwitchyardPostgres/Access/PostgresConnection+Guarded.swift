@@ -19,30 +19,43 @@ enum StatementPreparation: Sendable {
     init(prepared: Bool) { self = prepared ? .named : .unnamed }
 }
 
-/// Queries whose caller stops waiting the moment their connection closes.
+/// Queries that are either handed to postgres-nio's handler or refused at once, never lost in between.
 ///
 /// postgres-nio 1.33 writes a query to its channel without a write promise. When the server has just gone away
 /// (crash, restart, a deadline closing the connection), a query written after the channel closed is dropped
-/// before it reaches postgres-nio's handler, and the query's own promise is never completed: the caller waits
-/// forever. Checking `isClosed` first is not enough, because a batch's bindings are encoded between the check and
-/// the write, and the fault suite hits that window about once in twenty crashes. So the wait for the query's
-/// first answer runs in a task of its own and the caller waits for whichever comes first: that answer, or the
-/// connection's close (REQUIREMENTS RL-6, RL-8). Every query of ours goes through here.
+/// before it reaches postgres-nio's handler (the pipeline has lost its handlers), and the query's own promise is
+/// never completed: the caller would wait forever. Checking `isClosed` from another thread is not enough, because the
+/// channel can close between the check and the write (the fault suite hit that window about once in twenty crashes).
+/// So each query starts on its connection's event loop (`onEventLoop`): there the check and the write happen in one
+/// step that nothing else on the channel can interleave with, and a query written to an open channel reaches the
+/// handler, which fails it if the connection closes before it is answered (REQUIREMENTS RL-6, RL-8).
+///
+/// The answer is also awaited on the loop, so a query costs no hop to a thread of its own: an earlier version ran
+/// each query in a task of its own, raced against the connection's close.
 extension PostgresConnection {
     func ensureOpen() throws {
         if isClosed { throw SwitchyardError.databaseUnavailable }
     }
 
+    /// Runs `operation` with this connection's event loop as the task's executor: everything `operation` does up to
+    /// its first suspension runs on the loop without interleaving with the channel's own events.
+    func onEventLoop<Result>(_ operation: (PostgresConnection) async throws -> Result) async throws -> Result {
+        try await withTaskExecutorPreference(EventLoopTaskExecutor.of(eventLoop)) {
+            assert(eventLoop.inEventLoop, "a guarded query must start on its connection's event loop")
+            try ensureOpen()
+            return try await operation(self)
+        }
+    }
+
     @discardableResult
     func guardedQuery(_ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
-        try ensureOpen()
-        return try await ConnectionCloseWatch.shared.untilClosed(self) { connection in
+        try await onEventLoop { connection in
             try await connection.query(query, logger: logger, file: file, line: line)
         }
     }
 
-    /// Runs a hot statement and returns its rows, decoded (collected in the waiting task, so that no part of the wait
-    /// can outlive the connection), as a named statement or an unnamed one (`StatementPreparation`).
+    /// Runs a hot statement and returns its rows, decoded (collected on the loop, where they arrive), as a named
+    /// statement or an unnamed one (`StatementPreparation`).
     func guardedExecute<Statement: PostgresPreparedStatement>(
         _ statement: Statement,
         _ preparation: StatementPreparation,
@@ -60,7 +73,7 @@ extension PostgresConnection {
     /// has sent CommandComplete, and postgres-nio ends the row stream at CommandComplete: the rows alone prove
     /// nothing. The connection runs its queries one after another, each sent after the previous one's
     /// ReadyForQuery, so the answer to a trivial query that follows proves the commit went through (or fails with
-    /// the connection when the server crashed meanwhile). Both wait in one task: one round trip more, no more.
+    /// the connection when the server crashed meanwhile). One round trip more, no more.
     func guardedAutocommit<Statement: PostgresPreparedStatement>(
         _ statement: Statement,
         _ preparation: StatementPreparation,
@@ -79,8 +92,7 @@ extension PostgresConnection {
         file: String,
         line: Int
     ) async throws -> [Statement.Row] where Statement.Row: Sendable {
-        try ensureOpen()
-        return try await ConnectionCloseWatch.shared.untilClosed(self) { connection in
+        try await onEventLoop { connection in
             var rows: [Statement.Row] = []
             switch preparation {
             case .named:
@@ -112,96 +124,29 @@ extension PostgresConnection {
     }
 }
 
-/// The callers waiting on each open connection, released together when it closes. One close callback per
-/// connection, whatever the number of queries it runs.
-final class ConnectionCloseWatch: Sendable {
-    static let shared = ConnectionCloseWatch()
+/// A task executor that runs jobs on one NIO event loop, one per loop (NIO 2.101's loops are not task executors).
+final class EventLoopTaskExecutor: TaskExecutor {
+    private let loop: any EventLoop
 
-    private struct Entry {
-        var waiters: [UInt64: @Sendable () -> Void] = [:]
+    private init(_ loop: any EventLoop) {
+        self.loop = loop
     }
 
-    private struct State {
-        var connections: [ObjectIdentifier: Entry] = [:]
-        var nextWaiter: UInt64 = 0
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 
-    private let state = Mutex(State())
+    private static let executors = Mutex<[ObjectIdentifier: EventLoopTaskExecutor]>([:])
 
-    /// Runs `operation` in a task of its own and returns its result, or throws `databaseUnavailable` as soon as
-    /// `connection` closes, whichever comes first. An abandoned operation finishes (or not) on its own.
-    func untilClosed<Result: Sendable>(
-        _ connection: PostgresConnection,
-        _ operation: @escaping @Sendable (PostgresConnection) async throws -> Result
-    ) async throws -> Result {
-        let outcome = OneShot<Result>()
-        return try await withCheckedThrowingContinuation { continuation in
-            outcome.attach(continuation)
-            let waiter = watch(connection) { outcome.resolve(.failure(SwitchyardError.databaseUnavailable)) }
-            Task {
-                let result: Swift.Result<Result, any Error>
-                do { result = .success(try await operation(connection)) } catch { result = .failure(error) }
-                self.unwatch(connection, waiter)
-                outcome.resolve(result)
-            }
+    /// The executor of `loop`, made once: a process has as many loops as cores.
+    static func of(_ loop: any EventLoop) -> EventLoopTaskExecutor {
+        executors.withLock { executors in
+            let key = ObjectIdentifier(loop)
+            if let executor = executors[key] { return executor }
+            let executor = EventLoopTaskExecutor(loop)
+            executors[key] = executor
+            return executor
         }
-    }
-
-    private func watch(_ connection: PostgresConnection, onClose: @escaping @Sendable () -> Void) -> UInt64 {
-        let key = ObjectIdentifier(connection)
-        let (waiter, isNew) = state.withLock { state -> (UInt64, Bool) in
-            state.nextWaiter &+= 1
-            let isNew = state.connections[key] == nil
-            state.connections[key, default: Entry()].waiters[state.nextWaiter] = onClose
-            return (state.nextWaiter, isNew)
-        }
-        if isNew {
-            // Fires at once when the connection is closed already.
-            connection.closeFuture.whenComplete { _ in self.closed(key) }
-        }
-        return waiter
-    }
-
-    private func unwatch(_ connection: PostgresConnection, _ waiter: UInt64) {
-        state.withLock { _ = $0.connections[ObjectIdentifier(connection)]?.waiters.removeValue(forKey: waiter) }
-    }
-
-    private func closed(_ key: ObjectIdentifier) {
-        let waiters = state.withLock { $0.connections.removeValue(forKey: key)?.waiters.values.map { $0 } ?? [] }
-        for waiter in waiters { waiter() }
-    }
-}
-
-/// A continuation resumed by whichever of several parties comes first.
-private final class OneShot<Value: Sendable>: Sendable {
-    private struct State {
-        var continuation: CheckedContinuation<Value, any Error>?
-        var early: Result<Value, any Error>?
-        var done = false
-    }
-
-    private let state = Mutex(State())
-
-    func attach(_ continuation: CheckedContinuation<Value, any Error>) {
-        let early = state.withLock { state -> Result<Value, any Error>? in
-            if let early = state.early { return early }
-            state.continuation = continuation
-            return nil
-        }
-        if let early { continuation.resume(with: early) }
-    }
-
-    func resolve(_ result: Result<Value, any Error>) {
-        let continuation = state.withLock { state -> CheckedContinuation<Value, any Error>? in
-            guard !state.done else { return nil }
-            state.done = true
-            guard let continuation = state.continuation else {
-                state.early = result
-                return nil
-            }
-            state.continuation = nil
-            return continuation
-        }
-        continuation?.resume(with: result)
     }
 }
