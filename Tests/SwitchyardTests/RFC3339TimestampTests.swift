@@ -24,4 +24,18 @@ struct RFC3339TimestampTests {
             #expect(RFC3339Timestamp.date(from: text) == nil, "\(text)")
         }
     }
+
+    @Test("written: the same text as Foundation's ISO 8601 style, fractions dropped, also before 1970; a round trip through the reader")
+    func written() {
+        #expect(Date(timeIntervalSince1970: 0).rfc3339 == "1970-01-01T00:00:00Z")
+        #expect(Date(timeIntervalSince1970: -0.5).rfc3339 == "1969-12-31T23:59:59Z")
+        #expect(Date(timeIntervalSince1970: 1_709_164_800).rfc3339 == "2024-02-29T00:00:00Z")
+        var generator = SystemRandomNumberGenerator()
+        // From 1600: Foundation's calendar is Julian before 1582, RFC 3339's proleptic Gregorian.
+        for _ in 0..<2_000 {
+            let date = Date(timeIntervalSince1970: Double.random(in: -11_676_096_000...253_402_300_799, using: &generator))
+            #expect(date.rfc3339 == date.formatted(.iso8601), "\(date.timeIntervalSince1970)")
+            #expect(RFC3339Timestamp.date(from: date.rfc3339)?.timeIntervalSince1970 == date.timeIntervalSince1970.rounded(.down))
+        }
+    }
 }

@@ -48,6 +48,7 @@ private final class JSONNode {
     func member(_ key: String) -> JSONNode {
         let node = JSONNode()
         if case .object(var members) = state {
+            state = .empty  // `members` is then the array's only reference: appending does not copy it
             members.append((key, node))
             state = .object(members)
         } else {
@@ -64,6 +65,7 @@ private final class JSONNode {
     func appendElement() -> JSONNode {
         let node = JSONNode()
         if case .array(var elements) = state {
+            state = .empty
             elements.append(node)
             state = .array(elements)
         } else {
@@ -82,19 +84,31 @@ private final class JSONNode {
         return 0
     }
 
-    func store(_ value: some Encodable, codingPath: [any CodingKey]) throws {
+    /// `codingPath` is built only when needed (a nested container, an error): most values are leaves.
+    func store<Value: Encodable>(_ value: Value, codingPath: @autoclosure () -> [any CodingKey]) throws {
         // Primitives first: the containers' generic `encode` also stands for their Int8...UInt64 and Float
-        // requirements, and a primitive's own `encode(to:)` would call back into it.
-        switch value {
-        case let bool as Bool: set(.bool(bool))
-        case let string as String: set(.string(string))
-        case let double as Double: set(try .finite(double, at: codingPath))
-        case let float as Float: set(try .finite(Double(float), at: codingPath))
-        case let integer as any BinaryInteger: set(.number(Double(integer)))
-        case let date as Date: set(.string(date.formatted(.iso8601)))
-        case let url as URL: set(.string(url.absoluteString))
-        case let json as JSONValue: set(json)
-        default: try value.encode(to: NodeEncoder(node: self, codingPath: codingPath))
+        // requirements, and a primitive's own `encode(to:)` would call back into it. Compared by type, not cast:
+        // a cast per value (to a protocol, for the integers) cost more than the rest of the encoding.
+        switch ObjectIdentifier(Value.self) {
+        case ObjectIdentifier(String.self): set(.string(value as! String))
+        case ObjectIdentifier(Int.self): set(.number(Double(value as! Int)))
+        case ObjectIdentifier(Bool.self): set(.bool(value as! Bool))
+        case ObjectIdentifier(Date.self): set(.string((value as! Date).rfc3339))
+        case ObjectIdentifier(Double.self): set(try .finite(value as! Double, at: codingPath()))
+        case ObjectIdentifier(JSONValue.self): set(value as! JSONValue)
+        case ObjectIdentifier(UUID.self): set(.string((value as! UUID).uuidString))
+        case ObjectIdentifier(URL.self): set(.string((value as! URL).absoluteString))
+        case ObjectIdentifier(Float.self): set(try .finite(Double(value as! Float), at: codingPath()))
+        case ObjectIdentifier(Int64.self): set(.number(Double(value as! Int64)))
+        case ObjectIdentifier(Int32.self): set(.number(Double(value as! Int32)))
+        case ObjectIdentifier(Int16.self): set(.number(Double(value as! Int16)))
+        case ObjectIdentifier(Int8.self): set(.number(Double(value as! Int8)))
+        case ObjectIdentifier(UInt.self): set(.number(Double(value as! UInt)))
+        case ObjectIdentifier(UInt64.self): set(.number(Double(value as! UInt64)))
+        case ObjectIdentifier(UInt32.self): set(.number(Double(value as! UInt32)))
+        case ObjectIdentifier(UInt16.self): set(.number(Double(value as! UInt16)))
+        case ObjectIdentifier(UInt8.self): set(.number(Double(value as! UInt8)))
+        default: try value.encode(to: NodeEncoder(node: self, codingPath: codingPath()))
         }
     }
 }
@@ -122,8 +136,6 @@ private struct NodeEncoder: Encoder {
 private struct KeyedNodeContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let node: JSONNode
     let codingPath: [any CodingKey]
-    /// The keys written as `null` when `nil`; any other `nil` leaves its key out.
-    let nullWhenNil = (Key.self as? any RequiredNullableKeys.Type)?.requiredNullable ?? []
 
     mutating func encodeNil(forKey key: Key) throws { node.member(key.stringValue).set(.null) }
     mutating func encode(_ value: Bool, forKey key: Key) throws { node.member(key.stringValue).set(.bool(value)) }
@@ -154,7 +166,8 @@ private struct KeyedNodeContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
     private mutating func encodeOptional<T: Encodable>(_ value: T?, forKey key: Key) throws {
         if let value {
             try encode(value, forKey: key)
-        } else if nullWhenNil.contains(key.stringValue) {
+        } else if let required = Key.self as? any RequiredNullableKeys.Type, required.requiredNullable.contains(key.stringValue) {
+            // The keys written as `null` when `nil`; any other `nil` leaves its key out.
             try encodeNil(forKey: key)
         }
     }
