@@ -78,6 +78,48 @@ struct JSONValueEncoderTests {
         )
     }
 
+    struct Repeated: Encodable {
+        enum CodingKeys: String, CodingKey { case b, a, é, z }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode("first", forKey: .b)
+            try container.encode("quote \" backslash \\ newline \n tab \t bell \u{7}", forKey: .z)
+            try container.encode(1, forKey: .é)
+            try container.encode([1.5, 2], forKey: .a)
+            try container.encode("second", forKey: .b)
+        }
+    }
+
+    @Test("the text written from the tree is the text of the JSONValue: keys in byte order, a repeated key's last value, escapes")
+    func serialized() throws {
+        let encoder = JSONValueEncoder()
+        let repeated = try encoder.serialize(Repeated())
+        #expect(repeated == (try encoder.encode(Repeated()).serialized()))
+        #expect(
+            String(decoding: repeated, as: UTF8.self)
+                == #"{"a":[1.5,2],"b":"second","z":"quote \" backslash \\ newline \n tab \t bell \u0007","é":1}"#
+        )
+        let when = Date(timeIntervalSince1970: 0)
+        let outer = Outer(
+            id: UUID(),
+            count: 1,
+            small: 2,
+            big: 3,
+            ratio: 0.1,
+            fraction: 0.5,
+            flag: false,
+            cursor: nil,
+            note: "n/a",
+            inner: Inner(tags: ["x"], when: when),
+            list: [],
+            url: URL(string: "https://example.com/")!,
+            raw: .null
+        )
+        #expect(try encoder.serialize(outer) == encoder.encode(outer).serialized())
+        #expect(try encoder.serialize([String]()) == Array("[]".utf8))
+    }
+
     @Test("a number JSON cannot hold is refused with the path to it")
     func nonFinite() {
         do {

@@ -36,10 +36,10 @@ public struct HTTPPayload: Sendable {
     }
 
     /// Through `JSONValueEncoder`, so that an optional property of a generated type that is `nil` is written as
-    /// `null`, as the document's required-but-nullable fields need; then written directly (`JSONValue.serialized`,
-    /// sorted keys, slashes unescaped), which costs a fraction of a second pass through `JSONEncoder`.
+    /// `null`, as the document's required-but-nullable fields need; written directly from the encoder's tree (sorted
+    /// keys, slashes unescaped, as `JSONValue.serialized`), which costs a fraction of a pass through `JSONEncoder`.
     private static func encodeJSON(_ value: some Encodable) throws -> [UInt8] {
-        try JSONValueEncoder().encode(value).serialized()
+        try JSONValueEncoder().serialize(value)
     }
 
     public static func noContent() -> HTTPPayload {

@@ -16,6 +16,17 @@ public struct JSONValueEncoder: Sendable {
         try root.store(value, codingPath: [])
         return root.value
     }
+
+    /// The JSON text of `value`: the same bytes as `encode(value).serialized()`, written from the encoder's own tree
+    /// without building the `JSONValue` in between (the API writes every response body this way).
+    public func serialize(_ value: some Encodable) throws -> [UInt8] {
+        let root = JSONNode()
+        try root.store(value, codingPath: [])
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(512)
+        root.write(into: &bytes)
+        return bytes
+    }
 }
 
 /// The coding keys of a type that are always present, as `null` when their value is `nil`.
@@ -44,6 +55,37 @@ private final class JSONNode {
     }
 
     func set(_ value: JSONValue) { state = .leaf(value) }
+
+    /// As `value.serialized()` writes it: members in the order of their keys' bytes, the last of a repeated key.
+    func write(into bytes: inout [UInt8]) {
+        switch state {
+        case .empty: bytes.append(contentsOf: "{}".utf8)
+        case .leaf(let value): value.write(into: &bytes)
+        case .array(let elements):
+            bytes.append(UInt8(ascii: "["))
+            for (index, element) in elements.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                element.write(into: &bytes)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        case .object(let members):
+            bytes.append(UInt8(ascii: "{"))
+            // Stable: of members with the same key, the one written last comes last, and is the one kept.
+            let order = members.indices.sorted {
+                members[$0].0 == members[$1].0 ? $0 < $1 : members[$0].0.utf8.lexicographicallyPrecedes(members[$1].0.utf8)
+            }
+            var first = true
+            for (position, index) in order.enumerated() {
+                if position + 1 < order.count, members[order[position + 1]].0 == members[index].0 { continue }
+                if !first { bytes.append(UInt8(ascii: ",")) }
+                first = false
+                JSONValue.writeString(members[index].0, into: &bytes)
+                bytes.append(UInt8(ascii: ":"))
+                members[index].1.write(into: &bytes)
+            }
+            bytes.append(UInt8(ascii: "}"))
+        }
+    }
 
     func member(_ key: String) -> JSONNode {
         let node = JSONNode()
