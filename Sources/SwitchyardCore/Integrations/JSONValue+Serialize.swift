@@ -22,24 +22,40 @@ extension JSONValue {
             let text = value.description
             bytes.append(contentsOf: (text.hasSuffix(".0") ? text.dropLast(2) : Substring(text)).utf8)
         case .string(let value): Self.writeString(value, into: &bytes)
-        case .array(let elements):
-            bytes.append(UInt8(ascii: "["))
-            for (index, element) in elements.enumerated() {
-                if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                element.write(into: &bytes)
-            }
-            bytes.append(UInt8(ascii: "]"))
+        case .array(let elements): Self.writeArray(elements, into: &bytes) { $0.write(into: &$1) }
         case .object(let members):
-            bytes.append(UInt8(ascii: "{"))
             // Sorted by the keys' UTF-8 bytes, as `JSONEncoder`'s `.sortedKeys` orders them.
-            for (index, key) in members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
-                if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                Self.writeString(key, into: &bytes)
-                bytes.append(UInt8(ascii: ":"))
-                members[key]!.write(into: &bytes)
-            }
-            bytes.append(UInt8(ascii: "}"))
+            let keys = members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+            Self.writeObject(keys.lazy.map { ($0, members[$0]!) }, into: &bytes) { $0.write(into: &$1) }
         }
+    }
+
+    /// `[...]`, each element written by `write`.
+    static func writeArray<Element>(_ elements: [Element], into bytes: inout [UInt8], _ write: (Element, inout [UInt8]) -> Void) {
+        bytes.append(UInt8(ascii: "["))
+        for (index, element) in elements.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            write(element, &bytes)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// `{...}` of `members` in the order given, each value written by `write`.
+    static func writeObject<Value>(
+        _ members: some Sequence<(String, Value)>,
+        into bytes: inout [UInt8],
+        _ write: (Value, inout [UInt8]) -> Void
+    ) {
+        bytes.append(UInt8(ascii: "{"))
+        var first = true
+        for (key, value) in members {
+            if !first { bytes.append(UInt8(ascii: ",")) }
+            first = false
+            writeString(key, into: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+            write(value, &bytes)
+        }
+        bytes.append(UInt8(ascii: "}"))
     }
 
     private static let hex = Array("0123456789abcdef".utf8)

@@ -61,29 +61,14 @@ private final class JSONNode {
         switch state {
         case .empty: bytes.append(contentsOf: "{}".utf8)
         case .leaf(let value): value.write(into: &bytes)
-        case .array(let elements):
-            bytes.append(UInt8(ascii: "["))
-            for (index, element) in elements.enumerated() {
-                if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                element.write(into: &bytes)
-            }
-            bytes.append(UInt8(ascii: "]"))
+        case .array(let elements): JSONValue.writeArray(elements, into: &bytes) { $0.write(into: &$1) }
         case .object(let members):
-            bytes.append(UInt8(ascii: "{"))
             // Stable: of members with the same key, the one written last comes last, and is the one kept.
             let order = members.indices.sorted {
                 members[$0].0 == members[$1].0 ? $0 < $1 : members[$0].0.utf8.lexicographicallyPrecedes(members[$1].0.utf8)
             }
-            var first = true
-            for (position, index) in order.enumerated() {
-                if position + 1 < order.count, members[order[position + 1]].0 == members[index].0 { continue }
-                if !first { bytes.append(UInt8(ascii: ",")) }
-                first = false
-                JSONValue.writeString(members[index].0, into: &bytes)
-                bytes.append(UInt8(ascii: ":"))
-                members[index].1.write(into: &bytes)
-            }
-            bytes.append(UInt8(ascii: "}"))
+            let kept = order.indices.lazy.filter { $0 + 1 == order.count || members[order[$0 + 1]].0 != members[order[$0]].0 }
+            JSONValue.writeObject(kept.map { members[order[$0]] }, into: &bytes) { $0.write(into: &$1) }
         }
     }
 
