@@ -41,6 +41,9 @@ public struct TestEnvironment: Sendable {
                 migrationURL: urls.owner,
                 maxConnections: 8,
                 acquireTimeoutMilliseconds: 10_000,
+                // The same for the call deadline (30 s in production): a scheduler tick that fires 100 schedules makes
+                // some 200 round trips in one transaction, which a full run on a slow machine stretched past 30 s.
+                callTimeoutMilliseconds: 120_000,
                 ingestAcquireTimeoutMilliseconds: 10_000
             ),
             http: HTTPConfiguration(host: "127.0.0.1", port: 0),

@@ -61,12 +61,13 @@ struct SyncExecutionTests {
     @Test("a run longer than half the job run timeout continues in new attempts at page boundaries, spending no attempt")
     func longRunContinues() async throws {
         try await SyncFixture.with([try .cursorItems(pageSize: 10)]) { fixture in
-            for id in 1...400 { fixture.provider.put(id, name: "item \(id)") }
+            for id in 1...800 { fixture.provider.put(id, name: "item \(id)") }
             fixture.provider.setPageDelay(.milliseconds(100))
-            // An attempt reads for half of this (3 s); the 40 pages take over 4 s. The other half is the margin for
-            // the pages in flight when it stops, on a loaded machine: a longer tail would be abandoned, not continued.
+            // An attempt reads for half of this (5 s); the 80 pages take over 8 s. The other half is the margin for
+            // the page in flight when it stops, on a loaded machine: a longer tail would be abandoned, not continued
+            // (with 3 s of margin, a full suite on a slow machine ran past it: the lease lapsed and the job was rescued).
             var settings = fastJobsSettings()
-            settings.runTimeoutMilliseconds = 6_000
+            settings.runTimeoutMilliseconds = 10_000
             let run = try await fixture.start("items", mode: .full)
             let registry = JobRegistry.executor(
                 configuration: fixture.environment.configuration,
@@ -78,7 +79,7 @@ struct SyncExecutionTests {
                 try await eventually("its job is finished") { try await fixture.jobState(run.id) == .succeeded }
             }
             let finished = try await fixture.syncRun(run.id)
-            #expect(finished.pages == 40 && finished.added == 400 && finished.unchanged == 0)
+            #expect(finished.pages == 80 && finished.added == 800 && finished.unchanged == 0)
             let job = try #require(try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) { try await $0.job(run.id) })
             let outcomes = job.history.map(\.outcome)
             #expect(outcomes.count >= 2 && outcomes.dropLast().allSatisfy { $0 == "released" } && outcomes.last == "succeeded", "\(outcomes)")
