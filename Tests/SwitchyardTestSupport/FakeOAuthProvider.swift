@@ -103,6 +103,8 @@ public final class FakeOAuthProvider: Sendable {
     public var liveRefreshTokenCount: Int { state.withLock { $0.refreshTokens.count } }
     /// Whether `token` is a live access token.
     public func isLive(accessToken token: String) -> Bool { state.withLock { $0.accessTokens[token].map { $0.expires > Date() } ?? false } }
+    /// Whether the token endpoint issued `token` and nobody revoked it, expired or not.
+    public func hasIssued(accessToken token: String) -> Bool { state.withLock { $0.accessTokens[token] != nil } }
 
     /// A custom provider definition for Switchyard pointing at this fake (`PUT /v1/providers/{id}`).
     public func providerJSON(

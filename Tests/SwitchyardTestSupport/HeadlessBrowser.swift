@@ -91,19 +91,26 @@ public enum ChildProcess {
     }
 
     /// A TCP port on 127.0.0.1 that was free a moment ago, for servers whose URL must be known before they start.
+    /// It is picked below Linux's ephemeral range (32768-60999): a server bound to port 0, or an outbound
+    /// connection's source port, cannot take it between the pick and the child's bind, as a kernel-chosen one could.
     public static func freePort() throws -> Int {
+        for _ in 0..<200 {
+            let port = Int.random(in: 20_000..<32_768)
+            if try canBind(port: port) { return port }
+        }
+        throw TestFailure("no free port below the ephemeral range")
+    }
+
+    private static func canBind(port: Int) throws -> Bool {
         let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw TestFailure("socket() failed") }
         defer { close(socket) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
-        guard bound else { throw TestFailure("bind() failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -37,9 +37,21 @@ public final class MotoServer: Sendable {
         self.log = log
     }
 
-    /// Installs moto when missing, starts `moto_server` on a free loopback port and waits until it answers.
+    /// Installs moto when missing, starts `moto_server` on a free loopback port and waits until it answers. A port
+    /// taken between the pick and moto's bind (another test's server) makes moto exit: the start is retried on another.
     public static func start(logger: Logger) async throws -> MotoServer {
         let executable = try await installation.ensure(logger: logger)
+        var failures: [String] = []
+        for _ in 0..<3 {
+            let server = try launch(executable: executable)
+            if try await server.becomesReady(within: .seconds(60)) { return server }
+            failures.append(server.output)
+            server.stop()
+        }
+        throw TestFailure("moto_server did not start:\n\(failures.joined(separator: "\n---\n"))")
+    }
+
+    private static func launch(executable: String) throws -> MotoServer {
         let port = try ChildProcess.freePort()
         let log = URL(filePath: NSTemporaryDirectory()).appending(path: "switchyard-moto-\(UUID().uuidString.prefix(8)).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -51,18 +63,21 @@ public final class MotoServer: Sendable {
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let server = MotoServer(port: port, process: process, log: log)
-        let deadline = ContinuousClock.now + .seconds(60)
+        return MotoServer(port: port, process: process, log: log)
+    }
+
+    /// Whether this process answers a KMS call (not merely anything on its port: a 404 from another test's server
+    /// on a port moto failed to bind is not moto) before `timeout`; false when it exits first.
+    private func becomesReady(within timeout: Duration) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            guard process.isRunning else { throw TestFailure("moto_server exited at start:\n\(server.output)") }
-            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/moto-api/")
-            request.method = .GET
-            if let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)), response.status.code < 500 {
-                return server
+            guard process.isRunning else { return false }
+            if let keys = try? await call("ListKeys", "{}", timeout: .seconds(2)), String(decoding: keys, as: UTF8.self).contains("\"Keys\"") {
+                return true
             }
             try await Task.sleep(for: .milliseconds(200))
         }
-        throw TestFailure("moto_server did not answer on port \(port) within 60 s:\n\(server.output)")
+        return false
     }
 
     /// Settings for a provider on this server's KMS with `keyID` (a key id, ARN or alias).
@@ -94,7 +109,7 @@ public final class MotoServer: Sendable {
     }
 
     /// One signed call of the KMS JSON API; the answer's body, or a failure with moto's answer.
-    public func call(_ operation: String, _ json: String) async throws -> Data {
+    public func call(_ operation: String, _ json: String, timeout: TimeAmount = .seconds(10)) async throws -> Data {
         let signer = SigV4Signer(credentials: Self.credentials, region: Self.region, service: "kms")
         let headers = [
             ("host", "127.0.0.1:\(port)"), ("content-type", "application/x-amz-json-1.1"), ("x-amz-target", "TrentService.\(operation)"),
@@ -105,7 +120,7 @@ public final class MotoServer: Sendable {
             request.headers.add(name: name, value: value)
         }
         request.body = .bytes(ByteBuffer(string: json))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let response = try await HTTPClient.shared.execute(request, timeout: timeout)
         let body = Data(try await response.body.collect(upTo: 1 << 20).readableBytesView)
         guard response.status == .ok else { throw TestFailure("moto \(operation): \(response.status): \(String(decoding: body, as: UTF8.self))") }
         return body

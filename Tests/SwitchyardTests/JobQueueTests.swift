@@ -297,8 +297,10 @@ struct JobQueueTests {
 
             // Runs out of time: the unfinished jobs go back to the queue without spending an attempt. Jobs of their
             // own, long enough that they are still running when the signal comes (on a loaded machine the first
-            // executor may have finished all twelve before it heard its signal).
-            _ = try await database.withTenant(tenant, logger: logger) {
+            // executor may have finished all twelve before it heard its signal), under a tenant of their own: the
+            // first executor's leftovers are claimed first, and one-second jobs may finish before the signal is heard.
+            let slow = try await database.makeTenant("graceful-slow", logger: logger)
+            _ = try await database.withTenant(slow, logger: logger) {
                 try await $0.enqueue(batch: Array(repeating: try NewJob(NoopPayload(sleepMilliseconds: 8_000)), count: 4))
             }
             let hasty = try SwitchyardProcess(
@@ -306,18 +308,23 @@ struct JobQueueTests {
                 environment: environment,
                 settings: childExecutorSettings(["SWITCHYARD_EXECUTOR_SHUTDOWN_TIMEOUT_MS": "0"])
             )
-            try await eventually("jobs start; log: \(hasty.output)") { try await database.count(.running, of: tenant, logger: logger) > 0 }
+            try await eventually("slow jobs start; log: \(hasty.output)") { try await database.count(.running, of: slow, logger: logger) > 0 }
             hasty.signal(SIGTERM)
             #expect(try await hasty.waitForExit() == 0, "\(hasty.output)")
             #expect(try await database.count(.running, of: tenant, logger: logger) == 0)
-            let released = try await database.withTenant(tenant, logger: logger) {
+            #expect(try await database.count(.running, of: slow, logger: logger) == 0)
+            let released = try await database.withTenant(slow, logger: logger) {
                 try await $0.jobs(JobFilter(states: [.queued]), page: PageRequest(limit: 100, cursor: nil))
             }.items.filter { $0.history.contains { $0.outcome == "released" } }
             #expect(!released.isEmpty)
             #expect(released.allSatisfy { $0.attempts == 0 })
 
             try await database.withExecutor(registry: Self.registry(), logger: logger) {
-                try await eventually("every job succeeds") { try await database.count(.succeeded, of: tenant, logger: logger) == 16 }
+                try await eventually("every job succeeds") {
+                    let first = try await database.count(.succeeded, of: tenant, logger: logger)
+                    let second = try await database.count(.succeeded, of: slow, logger: logger)
+                    return first == 12 && second == 4
+                }
             }
         }
     }

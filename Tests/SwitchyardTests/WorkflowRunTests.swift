@@ -251,7 +251,13 @@ struct WorkflowRunTests {
             )
             let run = try await fixture.start(workflow.id)
             try await fixture.withExecutor { () async throws in
-                try await eventually("the run waits") { try await fixture.run(run.id).status == .waiting }
+                // The run is marked waiting by the step; its job goes back to the queue with the executor's next
+                // completion batch, which the executor's stop could otherwise cut short.
+                try await eventually("the run waits, its job queued") {
+                    let waiting = try await fixture.run(run.id)
+                    guard waiting.status == .waiting else { return false }
+                    return try await fixture.database.job(waiting.jobID, of: fixture.tenant, logger: fixture.logger).state == .queued
+                }
             }
             // The executor is gone: the run's job waits in the queue for the delay's end, counted as waiting.
             try await WorkflowSchedules.countActiveRuns(into: fixture.metrics.workflows)(fixture.database, fixture.logger)
