@@ -101,11 +101,14 @@ struct DestinationDeliveryTests {
                 }
             }
 
-            func events(_ destination: DestinationRecord) async throws -> [UUID] {
-                try await fixture.deliveries(to: destination.id).map {
-                    try JSONDecoder().decode(DestinationDeliveryPayload.self, from: Data($0.payload.utf8)).eventID
-                }
+            // Before any executor runs: the deliveries the event's fan-out job will attempt, through the deliveries
+            // reads, oldest first.
+            func deliveries(_ destination: DestinationRecord) async throws -> [DeliveryRecord] {
+                try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
+                    try await $0.deliveries(DeliveryFilter(destinationID: destination.id), page: PageRequest(limit: 100, cursor: nil))
+                }.items.reversed()
             }
+            func events(_ destination: DestinationRecord) async throws -> [UUID] { try await deliveries(destination).map(\.eventID) }
             // destination.disabled (recorded above) reaches the destination that hears everything.
             #expect(try await events(everything.record).suffix(2) == [connected, synced])
             #expect(try await events(exact.record) == [connected])
@@ -113,13 +116,69 @@ struct DestinationDeliveryTests {
             #expect(try await events(oneIntegration.record) == [connected])
             #expect(try await events(disabled.record).isEmpty)
 
-            let delivery = try #require(try await fixture.deliveries(to: exact.record.id).first)
-            #expect(delivery.state == .queued && delivery.maxAttempts == DeliveryRetrySchedule.standard.attempts)
-            let payload = try JSONDecoder().decode(DestinationDeliveryPayload.self, from: Data(delivery.payload.utf8))
-            let body = try JSONDecoder().decode([String: JSONValue].self, from: Data(payload.body.utf8))
+            let listed = try #require(try await deliveries(exact.record).first)
+            let delivery = try #require(
+                try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) { try await $0.delivery(listed.id) }
+            )
+            #expect(delivery.state == .queued && delivery.attempts == 0 && delivery.maxAttempts == DeliveryRetrySchedule.standard.attempts)
+            #expect(delivery.eventType == "integration.connected" && delivery.history == [])
+            let body = try JSONDecoder().decode([String: JSONValue].self, from: Data(try #require(delivery.body).utf8))
             #expect(body["id"] == .string(connected.lowercasedString) && body["type"] == .string("integration.connected"))
             #expect(body["integration_id"] == .string(github.lowercasedString) && body["data"] == .object([:]))
             #expect(body["created_at"].flatMap { if case .string(let text) = $0 { RFC3339Timestamp.date(from: text) } else { nil } } != nil)
+        }
+    }
+
+    @Test(
+        "an event's fan-out job writes each first attempt once: a second run queues only what the first did not write, and nothing for a deleted destination"
+    )
+    func fanOutWritesOnce() async throws {
+        try await DestinationFixture.with { fixture in
+            let first = try await fixture.createDestination("/first")
+            let second = try await fixture.createDestination("/second")
+            let deleted = try await fixture.createDestination("/deleted")
+            let ordered = try await fixture.createDestination("/ordered") { $0.ordered = true }
+            let event = try await fixture.recordEvent("integration.connected")
+            let (fanOut, orderedJobs) = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) { transaction in
+                let page = PageRequest(limit: 10, cursor: nil)
+                let fanOuts = try await transaction.jobs(JobFilter(kind: DestinationFanOutPayload.kind), page: page).items
+                return (fanOuts, try await transaction.jobs(JobFilter(kind: DestinationDeliveryPayload.kind), page: page).items)
+            }
+            // One fan-out job for the three unordered destinations; the ordered one has its delivery job at once.
+            let payload = try JSONDecoder().decode(DestinationFanOutPayload.self, from: Data(try #require(fanOut.first).payload.utf8))
+            #expect(fanOut.count == 1 && payload.eventID == event)
+            #expect(Set(payload.deliveries.map(\.destinationID)) == [first.record.id, second.record.id, deleted.record.id])
+            #expect(orderedJobs.count == 1 && orderedJobs.first.map { $0.payload.contains(ordered.record.id.lowercasedString) } == true)
+
+            let firstDelivery = try #require(payload.deliveries.first { $0.destinationID == first.record.id })
+            let now = Date()
+            try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) { transaction in
+                #expect(try await transaction.deleteDestination(deleted.record.id))
+                let written = try await transaction.recordFirstAttempts(
+                    [
+                        FirstDeliveryAttempt(
+                            delivery: firstDelivery,
+                            outcome: .succeeded,
+                            error: nil,
+                            startedAt: now,
+                            finishedAt: now,
+                            detail: ["status": .number(204)]
+                        )
+                    ],
+                    of: payload
+                )
+                #expect(written == 1)
+                // The run that follows a lost completion: the written delivery stays as it is, the other is queued,
+                // the deleted destination gets nothing.
+                #expect(try await transaction.queueDeliveries(of: payload) == 1)
+                #expect(try await transaction.queueDeliveries(of: payload) == 0)
+            }
+            let delivered = try #require(try await fixture.deliveries(to: first.record.id).first)
+            #expect(delivered.id == firstDelivery.id && delivered.state == .succeeded && delivered.attempts == 1)
+            #expect(delivered.history.map(\.outcome) == ["succeeded"] && delivered.history.first?.detail?["status"] == .number(204))
+            let queued = try #require(try await fixture.deliveries(to: second.record.id).first)
+            #expect(queued.state == .queued && queued.attempts == 0 && queued.history.isEmpty)
+            #expect(try await fixture.deliveries(to: deleted.record.id).isEmpty)
         }
     }
 

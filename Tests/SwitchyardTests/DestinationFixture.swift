@@ -79,18 +79,18 @@ struct DestinationFixture: Sendable {
             unitRandom = { 1.0 }
         }
         var registry = JobRegistry.standard()
-        registry.register(
-            DestinationDeliveryHandler(
-                delivery: DestinationDelivery(
-                    database: database,
-                    outbound: outbound,
-                    targets: DestinationTargets(database: database, timeToLive: .milliseconds(100)),
-                    schedule: schedule,
-                    disableAfter: disableAfter,
-                    metrics: metrics,
-                    unitRandom: unitRandom
-                )
-            )
+        registry.registerDeliveries(
+            DestinationDelivery(
+                database: database,
+                outbound: outbound,
+                targets: DestinationTargets(database: database, timeToLive: .milliseconds(100)),
+                schedule: schedule,
+                disableAfter: disableAfter,
+                metrics: metrics,
+                unitRandom: unitRandom
+            ),
+            database: database,
+            concurrency: 16
         )
         return registry
     }

@@ -11,8 +11,8 @@ import SwitchyardOutbound
 import SwitchyardPostgres
 
 /// `switchyard bench fanout`: events fanned out to loopback receivers, one destination each, through the whole path
-/// (the fan-out trigger's delivery jobs claimed by the executor, signed, POSTed through the outbound client, the
-/// attempt recorded), against a plain HTTP load generator POSTing the same bodies to the same receivers with the
+/// (the fan-out trigger's job per event claimed by the executor, each delivery signed and POSTed through the outbound
+/// client, the attempts recorded), against a plain HTTP load generator POSTing the same bodies to the same receivers with the
 /// same concurrency and connection pool; then the latency from an event's commit to each of its first delivery
 /// attempts, with events recorded at half the measured peak.
 public struct FanoutBenchmark: Sendable {
@@ -139,8 +139,10 @@ public struct FanoutBenchmark: Sendable {
         try await connection.close()
     }
 
+    /// Until no fan-out and no delivery job waits or runs.
     private func waitUntilDelivered() async throws {
-        while try await database.withQueue(logger: logger, { try await $0.unfinishedJobs(kind: DestinationDeliveryPayload.kind) }) > 0 {
+        let kinds = [DestinationFanOutPayload.kind, DestinationDeliveryPayload.kind]
+        while try await database.withQueue(logger: logger, { try await $0.unfinishedJobs(kinds: kinds) }) > 0 {
             try await Task.sleep(for: .milliseconds(50))
         }
     }

@@ -53,6 +53,11 @@ public struct DestinationDelivery: Sendable {
         self.unitRandom = unitRandom
     }
 
+    /// The delay before the retry after failed attempt `attempt`, drawn from the schedule (the first step when none is left).
+    public func retryDelay(afterAttempt attempt: Int) -> Duration {
+        schedule.delay(afterAttempt: attempt, retryAfter: nil, unitRandom: unitRandom()) ?? schedule.steps.first ?? .seconds(5)
+    }
+
     /// The `webhook-id` of every attempt of an event's deliveries: receivers deduplicate on it.
     public static func webhookID(event: UUID) -> String {
         "msg_" + event.lowercasedString

@@ -9,7 +9,7 @@ import SwitchyardSyncs
 import SwitchyardWorkflows
 
 extension JobRegistry {
-    /// The job kinds an executor runs: the standard ones, `webhook.process`, `oauth.refresh`, `sync.run`, `destination.deliver` and `workflow.run`, whose
+    /// The job kinds an executor runs: the standard ones, `webhook.process`, `oauth.refresh`, `sync.run`, `destination.deliver`, `destination.fan_out` and `workflow.run`, whose
     /// refresher is built as the API builds its own (same provider directory, token endpoint client and single-flight
     /// lock).
     public static func executor(
@@ -27,18 +27,23 @@ extension JobRegistry {
         registry.register(SyncRunHandler(runner: SyncRunner(database: database, caller: caller, usage: usage)))
         registry.register(WebhookProcessHandler(database: database, metrics: webhookMetrics))
         registry.register(WorkflowRunHandler(runner: WorkflowRunner(database: database, caller: caller, metrics: workflowMetrics, usage: usage)))
-        registry.register(
-            DestinationDeliveryHandler(
-                delivery: DestinationDelivery(
-                    database: database,
-                    outbound: outbound,
-                    targets: DestinationTargets(database: database),
-                    disableAfter: .seconds(configuration.jobs.destinationDisableAfterHours * 3600),
-                    metrics: deliveryMetrics,
-                    usage: usage
-                )
-            )
+        let delivery = DestinationDelivery(
+            database: database,
+            outbound: outbound,
+            targets: DestinationTargets(database: database),
+            disableAfter: .seconds(configuration.jobs.destinationDisableAfterHours * 3600),
+            metrics: deliveryMetrics,
+            usage: usage
         )
+        registry.registerDeliveries(delivery, database: database, concurrency: configuration.jobs.executorConcurrency)
         return registry
+    }
+
+    /// The two kinds that deliver events to destinations: `destination.fan_out` (an event's first attempts) and
+    /// `destination.deliver` (one delivery's retries, ordered deliveries, resends and replays).
+    /// At most `concurrency` of the fan-outs' deliveries are in flight at once.
+    public mutating func registerDeliveries(_ delivery: DestinationDelivery, database: Database, concurrency: Int) {
+        register(DestinationDeliveryHandler(delivery: delivery))
+        register(DestinationFanOutHandler(database: database, delivery: delivery, sending: AsyncPermits(limit: concurrency)))
     }
 }

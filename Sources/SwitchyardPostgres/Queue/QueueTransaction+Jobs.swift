@@ -54,6 +54,20 @@ public struct JobCompletion: Sendable {
     }
 }
 
+extension JobCompletion.Outcome {
+    /// The state an attempt with this outcome is written with (`CompleteStatement.deferred` for a deferral, which
+    /// the statement turns into `queued`), and how long after now the job is due again, in milliseconds.
+    var written: (state: String, delayMilliseconds: Int64) {
+        switch self {
+        case .succeeded: (JobState.succeeded.rawValue, 0)
+        case .retry(let delay): (JobState.failed.rawValue, max(0, delay.wholeMilliseconds))
+        case .dead: (JobState.dead.rawValue, 0)
+        case .continued(let delay): (JobState.queued.rawValue, max(0, delay.wholeMilliseconds))
+        case .deferred(let delay): (CompleteStatement.deferred, max(0, delay.wholeMilliseconds))
+        }
+    }
+}
+
 /// The claim parameters of one executor.
 public struct ClaimRequest: Sendable {
     /// Identifies the executor process in `lease_owner`.
@@ -99,34 +113,14 @@ extension QueueTransaction {
     @discardableResult
     public func complete(_ completions: [JobCompletion], owner: String) async throws -> Int {
         guard !completions.isEmpty else { return 0 }
-        var states: [String] = []
-        var delays: [Int64] = []
-        for completion in completions {
-            switch completion.outcome {
-            case .succeeded:
-                states.append(JobState.succeeded.rawValue)
-                delays.append(0)
-            case .retry(let delay):
-                states.append(JobState.failed.rawValue)
-                delays.append(max(0, delay.wholeMilliseconds))
-            case .dead:
-                states.append(JobState.dead.rawValue)
-                delays.append(0)
-            case .continued(let delay):
-                states.append(JobState.queued.rawValue)
-                delays.append(max(0, delay.wholeMilliseconds))
-            case .deferred(let delay):
-                states.append(CompleteStatement.deferred)
-                delays.append(max(0, delay.wholeMilliseconds))
-            }
-        }
+        let written = completions.map(\.outcome.written)
         let statement = CompleteStatement(
             tenants: completions.map(\.tenantID.rawValue),
             ids: completions.map(\.id),
             attempts: completions.map { Int64($0.attempt) },
-            states: states,
+            states: written.map(\.state),
             errors: completions.map { $0.error ?? "" },
-            delays: delays,
+            delays: written.map(\.delayMilliseconds),
             details: completions.map { $0.detail.isEmpty ? "" : String(decoding: JSONValue.object($0.detail).serialized(), as: UTF8.self) },
             owner: owner
         )

@@ -2,8 +2,9 @@ import Foundation
 import PostgresNIO
 import SwitchyardCore
 
-/// A delivery: a `destination.deliver` job, one event on its way to one destination, as the deliveries API shows it.
-/// Its state is the delivery's status and its history the attempts.
+/// A delivery: one event on its way to one destination, as the deliveries API shows it. It is a `destination.deliver`
+/// job, whose state is the delivery's status and whose history the attempts; before its first attempt is written, it
+/// is one of the deliveries a `destination.fan_out` job names.
 public struct DeliveryRecord: Sendable {
     public let id: UUID
     public let destinationID: UUID
@@ -22,14 +23,31 @@ public struct DeliveryRecord: Sendable {
     public let body: String?
     public let history: [JobAttempt]?
 
-    /// Columns of `jobs j` joined to `destinations d`. A disabled destination's deliveries wait with a due time far
+    /// Every delivery of the tenant, as rows `j` with the columns below: the `destination.deliver` jobs, and the
+    /// deliveries a `destination.fan_out` job has yet to write (its payload names them, with the ids they will have),
+    /// shown queued, or running while the fan-out runs, until their first attempt is written.
+    static let source = """
+        (SELECT j.tenant_id, j.id, j.destination_id, j.event_id, j.payload->>'body' AS body, j.state, j.attempts, j.max_attempts,
+                j.run_at, j.last_error, j.created_at, j.finished_at, j.updated_at, j.history
+           FROM jobs j
+          WHERE j.kind = '\(DestinationDeliveryPayload.kind)' AND j.destination_id IS NOT NULL
+         UNION ALL
+         SELECT f.tenant_id, (x->>'id')::uuid, (x->>'destination_id')::uuid, (f.payload->>'event_id')::uuid, f.payload->>'body',
+                CASE f.state WHEN 'running' THEN 'running' ELSE 'queued' END, 0, \(DestinationDeliveryPayload.maxAttempts),
+                f.run_at, NULL::text, f.created_at, NULL::timestamptz, f.updated_at, '[]'::jsonb
+           FROM jobs f CROSS JOIN LATERAL jsonb_array_elements(f.payload->'deliveries') x
+          WHERE f.kind = '\(DestinationFanOutPayload.kind)' AND f.state IN ('queued', 'running', 'failed')
+            AND NOT EXISTS (SELECT 1 FROM jobs w WHERE w.tenant_id = f.tenant_id AND w.id = (x->>'id')::uuid)) j
+        """
+
+    /// Columns of `source j` joined to `destinations d`. A disabled destination's deliveries wait with a due time far
     /// away (or `infinity`) until it is enabled, which makes them due at once: they show no due time meanwhile.
     static let columns = """
-        j.id, j.destination_id, j.event_id, coalesce((j.payload->>'body')::jsonb->>'type', '') AS event_type, j.state, j.attempts,
+        j.id, j.destination_id, j.event_id, coalesce(j.body::jsonb->>'type', '') AS event_type, j.state, j.attempts,
         j.max_attempts, CASE WHEN j.state IN ('queued', 'failed') AND coalesce(d.enabled, true) AND isfinite(j.run_at) THEN j.run_at END
         AS next_attempt_at, j.last_error, j.created_at, j.finished_at, j.updated_at
         """
-    static let detailColumns = columns + ", j.payload->>'body' AS body, j.history::text AS history"
+    static let detailColumns = columns + ", j.body, j.history::text AS history"
 
     init(row: PostgresRow, detailed: Bool) throws {
         let row = NamedRow(row, table: "jobs")
@@ -84,8 +102,8 @@ extension TenantTransaction {
         let rows = try await query(
             """
             SELECT \(unescaped: DeliveryRecord.columns)
-              FROM jobs j LEFT JOIN destinations d ON d.tenant_id = j.tenant_id AND d.id = j.destination_id
-             WHERE j.tenant_id = \(tenantID.rawValue) AND j.kind = \(DestinationDeliveryPayload.kind) AND j.destination_id IS NOT NULL
+              FROM \(unescaped: DeliveryRecord.source) LEFT JOIN destinations d ON d.tenant_id = j.tenant_id AND d.id = j.destination_id
+             WHERE j.tenant_id = \(tenantID.rawValue)
                AND (\(after)::uuid IS NULL OR j.id < \(after))
                AND (\(filter.destinationID)::uuid IS NULL OR j.destination_id = \(filter.destinationID))
                AND (\(filter.eventID)::uuid IS NULL OR j.event_id = \(filter.eventID))
@@ -103,9 +121,8 @@ extension TenantTransaction {
         try await query(
             """
             SELECT \(unescaped: DeliveryRecord.detailColumns)
-              FROM jobs j LEFT JOIN destinations d ON d.tenant_id = j.tenant_id AND d.id = j.destination_id
-             WHERE j.tenant_id = \(tenantID.rawValue) AND j.id = \(id) AND j.kind = \(DestinationDeliveryPayload.kind)
-               AND j.destination_id IS NOT NULL
+              FROM \(unescaped: DeliveryRecord.source) LEFT JOIN destinations d ON d.tenant_id = j.tenant_id AND d.id = j.destination_id
+             WHERE j.tenant_id = \(tenantID.rawValue) AND j.id = \(id)
             """
         ).collect().first.map { try DeliveryRecord(row: $0, detailed: true) }
     }
@@ -140,11 +157,12 @@ extension TenantTransaction {
             SELECT o.tenant_id, app_uuid_v7(), o.kind, o.payload, \(DestinationDeliveryPayload.maxAttempts), o.destination_id, o.event_id,
                    CASE WHEN o.ordered THEN o.destination_id::text || '/' || coalesce(o.key, '') END,
                    CASE WHEN o.ordered THEN nextval('jobs_ordering_seq') END
-              FROM (SELECT j.tenant_id, j.kind, j.payload, j.destination_id, j.event_id, d.ordered,
-                           CASE d.ordering_key WHEN 'event_type' THEN (j.payload->>'body')::jsonb->>'type'
-                                ELSE (j.payload->>'body')::jsonb->>'integration_id' END AS key
-                      FROM jobs j JOIN destinations d ON d.tenant_id = j.tenant_id AND d.id = j.destination_id
-                     WHERE j.tenant_id = \(tenantID.rawValue) AND j.id = \(id) AND j.kind = \(DestinationDeliveryPayload.kind)) o
+              FROM (SELECT j.tenant_id, \(DestinationDeliveryPayload.kind) AS kind,
+                           jsonb_build_object('destination_id', j.destination_id, 'event_id', j.event_id, 'body', j.body) AS payload,
+                           j.destination_id, j.event_id, d.ordered,
+                           CASE d.ordering_key WHEN 'event_type' THEN j.body::jsonb->>'type' ELSE j.body::jsonb->>'integration_id' END AS key
+                      FROM \(unescaped: DeliveryRecord.source) JOIN destinations d ON d.tenant_id = j.tenant_id AND d.id = j.destination_id
+                     WHERE j.tenant_id = \(tenantID.rawValue) AND j.id = \(id)) o
             RETURNING id
             """
         ).decode(UUID.self).collect().first

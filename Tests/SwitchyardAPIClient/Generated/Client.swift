@@ -30305,7 +30305,9 @@ package struct Client: APIProtocol {
     ///
     /// The tenant's deliveries, newest first, with cursor pagination; each is one event on its way to one
     /// destination (a `destination.deliver` job: dead ones are also dead letters, redriven through
-    /// `POST /v1/dead-letters/redrive`). Filters combine. The attempts are in `GET /v1/deliveries/{delivery_id}`.
+    /// `POST /v1/dead-letters/redrive`; before its first attempt is written, one of the deliveries of the
+    /// event's `destination.fan_out` job, `queued`, or `running` while that job runs). Filters combine.
+    /// The attempts are in `GET /v1/deliveries/{delivery_id}`.
     ///
     ///
     /// - Remark: HTTP `GET /v1/deliveries`.

@@ -1,0 +1,128 @@
+import Foundation
+import PostgresNIO
+import SwitchyardCore
+
+/// How the first attempt of one of a fan-out's deliveries ended, as its delivery job is written.
+public struct FirstDeliveryAttempt: Sendable {
+    public let delivery: DestinationFanOutPayload.Delivery
+    /// `succeeded`, `retry` (written `failed`, due after the delay), `dead`, or `deferred` (nothing was sent: written
+    /// `queued` with no attempt spent and no history, due after the delay).
+    public let outcome: JobCompletion.Outcome
+    /// The attempt's error, kept as the job's `last_error`; nil on success.
+    public let error: String?
+    public let startedAt: Date
+    public let finishedAt: Date
+    /// What the attempt recorded (status, the answer's first bytes, duration, `webhook-id`).
+    public let detail: [String: JSONValue]
+
+    public init(
+        delivery: DestinationFanOutPayload.Delivery,
+        outcome: JobCompletion.Outcome,
+        error: String?,
+        startedAt: Date,
+        finishedAt: Date,
+        detail: [String: JSONValue]
+    ) {
+        self.delivery = delivery
+        self.outcome = outcome
+        // PostgreSQL text cannot hold NUL; a receiver's error text can.
+        self.error = error.map { String($0.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}").prefix(2000)) }
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.detail = detail
+    }
+}
+
+extension TenantTransaction {
+    /// Writes a fan-out's first attempts as its deliveries' jobs, in one statement, each in the state the executor
+    /// would have left it in after that attempt (with the same history entry). Deliveries already written (a fan-out
+    /// that runs again) and deliveries whose destination was deleted meanwhile are skipped. Returns how many were written.
+    @discardableResult
+    public func recordFirstAttempts(_ attempts: [FirstDeliveryAttempt], of fanOut: DestinationFanOutPayload) async throws -> Int {
+        guard !attempts.isEmpty else { return 0 }
+        let written = attempts.map(\.outcome.written)
+        let statement = RecordFirstAttemptsStatement(
+            tenant: tenantID.rawValue,
+            event: fanOut.eventID,
+            body: fanOut.body,
+            ids: attempts.map(\.delivery.id),
+            destinations: attempts.map(\.delivery.destinationID),
+            states: written.map(\.state),
+            delays: written.map(\.delayMilliseconds),
+            errors: attempts.map { $0.error ?? "" },
+            started: attempts.map { $0.startedAt.timeIntervalSince1970 },
+            finished: attempts.map { $0.finishedAt.timeIntervalSince1970 },
+            details: attempts.map { $0.detail.isEmpty ? "" : String(decoding: JSONValue.object($0.detail).serialized(), as: UTF8.self) }
+        )
+        return try await connection.guardedExecute(statement, statements, logger: logger).count
+    }
+
+    /// Queues every delivery of a fan-out not written yet as a delivery job of its own, due now: what a fan-out does
+    /// when it runs again after an attempt that may have sent some deliveries and recorded none. A receiver may then
+    /// hear an event twice, with the same `webhook-id`, which is what the id is for. Returns how many were queued.
+    @discardableResult
+    public func queueDeliveries(of fanOut: DestinationFanOutPayload) async throws -> Int {
+        guard !fanOut.deliveries.isEmpty else { return 0 }
+        return try await query(
+            """
+            INSERT INTO jobs (tenant_id, id, kind, payload, max_attempts, destination_id, event_id)
+            SELECT d.tenant_id, a.id, \(DestinationDeliveryPayload.kind),
+                   jsonb_build_object('destination_id', a.destination_id, 'event_id', \(fanOut.eventID), 'body', \(fanOut.body)),
+                   \(DestinationDeliveryPayload.maxAttempts), a.destination_id, \(fanOut.eventID)
+              FROM unnest(\(fanOut.deliveries.map(\.id))::uuid[], \(fanOut.deliveries.map(\.destinationID))::uuid[]) AS a(id, destination_id)
+              JOIN destinations d ON d.tenant_id = \(tenantID.rawValue) AND d.id = a.destination_id
+            ON CONFLICT (tenant_id, id) DO NOTHING
+            RETURNING 1
+            """
+        ).collect().count
+    }
+}
+
+/// The write of `recordFirstAttempts`, prepared once per connection: every fan-out runs it, and planning it anew cost
+/// about as much as executing it for fifty deliveries.
+struct RecordFirstAttemptsStatement: PostgresPreparedStatement {
+    static let name = "switchyard_record_first_attempts_v1"
+    static let sql = """
+        INSERT INTO jobs (tenant_id, id, kind, payload, max_attempts, destination_id, event_id, state, run_at, attempts,
+                          last_error, history, started_at, finished_at)
+        SELECT d.tenant_id, a.id, '\(DestinationDeliveryPayload.kind)',
+               jsonb_build_object('destination_id', a.destination_id, 'event_id', $2::uuid, 'body', $3::text),
+               \(DestinationDeliveryPayload.maxAttempts), a.destination_id, $2::uuid, CASE WHEN a.state = 'deferred' THEN 'queued' ELSE a.state END,
+               now() + a.delay_ms * interval '1 millisecond',
+               CASE WHEN a.state IN ('queued', 'deferred') THEN 0 ELSE 1 END,
+               CASE WHEN a.state IN ('queued', 'deferred') THEN NULL ELSE nullif(a.error, '') END,
+               CASE WHEN a.state IN ('queued', 'deferred') THEN '[]'::jsonb ELSE jsonb_build_array(
+                   jsonb_build_object('attempt', 1, 'outcome', a.state, 'error', nullif(a.error, ''),
+                                      'started_at', a.started, 'finished_at', a.finished,
+                                      'retry_at', CASE WHEN a.state = 'failed' THEN extract(epoch FROM now() + a.delay_ms * interval '1 millisecond') END)
+                   || CASE WHEN a.detail = '' THEN '{}'::jsonb ELSE jsonb_build_object('detail', a.detail::jsonb) END) END,
+               CASE WHEN a.state IN ('queued', 'deferred') THEN NULL ELSE to_timestamp(a.started) END,
+               CASE WHEN a.state IN ('succeeded', 'dead') THEN to_timestamp(a.finished) END
+          FROM unnest($4::uuid[], $5::uuid[], $6::text[], $7::int8[], $8::text[], $9::float8[], $10::float8[], $11::text[])
+               AS a(id, destination_id, state, delay_ms, error, started, finished, detail)
+          JOIN destinations d ON d.tenant_id = $1::uuid AND d.id = a.destination_id
+        ON CONFLICT (tenant_id, id) DO NOTHING
+        RETURNING 1
+        """
+
+    let tenant: UUID
+    let event: UUID
+    let body: String
+    let ids: [UUID]
+    let destinations: [UUID]
+    let states: [String]
+    let delays: [Int64]
+    let errors: [String]
+    let started: [Double]
+    let finished: [Double]
+    /// Each attempt's detail as a JSON object, or empty.
+    let details: [String]
+
+    func makeBindings() throws -> PostgresBindings {
+        try bindings(tenant, event, body, ids, destinations, states, delays, errors, started, finished, details)
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Int {
+        try row.decode(Int.self)
+    }
+}
