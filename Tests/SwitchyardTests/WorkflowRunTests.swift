@@ -399,7 +399,14 @@ struct WorkflowRunTests {
             let delayed = try await fixture.start(waiting.id)
             let running = try await fixture.start(busy.id)
             try await fixture.withExecutor { () async throws in
-                try await eventually("the delayed run waits") { try await fixture.run(delayed.id).status == .waiting }
+                // The run is marked waiting by its step; its job goes back to the queue with the executor's next
+                // completion batch. Cancelled in between, the run ends at once and its job stays queued until the
+                // delay ends (then it finds the run cancelled): this test cancels a run whose job is queued.
+                try await eventually("the delayed run waits, its job queued") {
+                    let run = try await fixture.run(delayed.id)
+                    guard run.status == .waiting else { return false }
+                    return try await fixture.database.job(run.jobID, of: fixture.tenant, logger: fixture.logger).state == .queued
+                }
                 try await eventually("the busy run calls") { fixture.api.requests(to: "/slow").count == 1 }
                 for id in [delayed.id, running.id] {
                     _ = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) { try await $0.cancelWorkflowRun(id) }
