@@ -190,7 +190,7 @@ struct ProblemDetailsTests {
                     var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/tenants")
                     request.headers.add(name: "Authorization", value: "Bearer \(TestEnvironment.adminKey)")
                     for (name, value) in fields { request.headers.add(name: name, value: value) }
-                    let response = try await client.execute(request, timeout: .seconds(10))
+                    let response = try await client.execute(request, timeout: .seconds(60))
                     #expect(response.status.code == 431)
                     #expect(response.headers.first(name: "Content-Type") == "application/problem+json")
                     let body = try await response.body.collect(upTo: 64 * 1024)
