@@ -67,31 +67,24 @@ public struct DestinationFanOutHandler: JobHandler {
         var started = Date()
         var detail: [String: JSONValue] = [:]
         let outcome: JobCompletion.Outcome
-        let error: String?
+        let message: String?
         do {
             let made = try await sending.withPermit {
                 started = Date()
                 return try await delivery.deliver(fanOut.payload(of: target), tenant: tenant, attempt: 1, logger: deliveryLogger) { detail = $0.json }
             }
             switch made {
-            case .delivered: (outcome, error) = (.succeeded, nil)
-            case .retry(let message, let after): (outcome, error) = (.retry(after: after), message)
-            case .dead(let message): (outcome, error) = (.dead, message)
-            case .deferred(let reason, let after): (outcome, error) = (.deferred(after: after), reason)
+            case .delivered: (outcome, message) = (.succeeded, nil)
+            case .retry(let failure, let after): (outcome, message) = (.retry(after: after), failure)
+            case .dead(let failure): (outcome, message) = (.dead, failure)
+            case .deferred(let reason, let after): (outcome, message) = (.deferred(after: after), reason)
             }
         } catch {
             // The attempt's bookkeeping failed (the database, while noting a failure): tried again on the schedule.
             let failure = JobFailure.classify(error)
             deliveryLogger.warning("delivery attempt failed", metadata: ["error": "\(failure.message)"])
-            return FirstDeliveryAttempt(
-                delivery: target,
-                outcome: .retry(after: delivery.retryDelay(afterAttempt: 1)),
-                error: failure.message,
-                startedAt: started,
-                finishedAt: Date(),
-                detail: detail
-            )
+            (outcome, message) = (.retry(after: delivery.retryDelay(afterAttempt: 1)), failure.message)
         }
-        return FirstDeliveryAttempt(delivery: target, outcome: outcome, error: error, startedAt: started, finishedAt: Date(), detail: detail)
+        return FirstDeliveryAttempt(delivery: target, outcome: outcome, error: message, startedAt: started, finishedAt: Date(), detail: detail)
     }
 }

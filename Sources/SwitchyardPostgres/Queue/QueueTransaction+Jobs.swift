@@ -48,9 +48,18 @@ public struct JobCompletion: Sendable {
         attempt = job.attempt
         self.outcome = outcome
         self.detail = detail
-        // PostgreSQL text cannot hold NUL, and a provider's error text can: one such message would fail the whole
-        // batch of completions it is written with, again and again.
-        self.error = error.map { String($0.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}").prefix(2000)) }
+        self.error = error.map(Self.storable(error:))
+    }
+
+    /// An attempt's error as a job keeps it. PostgreSQL text cannot hold NUL, and a provider's error text can: one such
+    /// message would fail the whole batch it is written with, again and again.
+    static func storable(error: String) -> String {
+        String(error.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}").prefix(2000))
+    }
+
+    /// An attempt's detail as the statements bind it: a JSON object, or empty for none.
+    static func bound(detail: [String: JSONValue]) -> String {
+        detail.isEmpty ? "" : String(decoding: JSONValue.object(detail).serialized(), as: UTF8.self)
     }
 }
 
@@ -121,7 +130,7 @@ extension QueueTransaction {
             states: written.map(\.state),
             errors: completions.map { $0.error ?? "" },
             delays: written.map(\.delayMilliseconds),
-            details: completions.map { $0.detail.isEmpty ? "" : String(decoding: JSONValue.object($0.detail).serialized(), as: UTF8.self) },
+            details: completions.map { JobCompletion.bound(detail: $0.detail) },
             owner: owner
         )
         return try await connection.guardedExecute(statement, statements, logger: logger).count

@@ -25,8 +25,7 @@ public struct FirstDeliveryAttempt: Sendable {
     ) {
         self.delivery = delivery
         self.outcome = outcome
-        // PostgreSQL text cannot hold NUL; a receiver's error text can.
-        self.error = error.map { String($0.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}").prefix(2000)) }
+        self.error = error.map(JobCompletion.storable(error:))
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.detail = detail
@@ -52,7 +51,7 @@ extension TenantTransaction {
             errors: attempts.map { $0.error ?? "" },
             started: attempts.map { $0.startedAt.timeIntervalSince1970 },
             finished: attempts.map { $0.finishedAt.timeIntervalSince1970 },
-            details: attempts.map { $0.detail.isEmpty ? "" : String(decoding: JSONValue.object($0.detail).serialized(), as: UTF8.self) }
+            details: attempts.map { JobCompletion.bound(detail: $0.detail) }
         )
         return try await connection.guardedExecute(statement, statements, logger: logger).count
     }
