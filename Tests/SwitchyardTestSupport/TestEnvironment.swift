@@ -30,15 +30,26 @@ public struct TestEnvironment: Sendable {
         logger: Logger = Logger(label: "switchyard.tests")
     ) async throws -> TestEnvironment {
         let urls = try await TestPostgres.shared.makeDatabase()
+        return make(owner: urls.owner, application: urls.application, limits: limits, logger: logger)
+    }
+
+    /// An environment on a database of the caller's (a cluster a test controls itself), already migrated.
+    public static func make(
+        owner: DatabaseURL,
+        application: DatabaseURL,
+        limits: LimitsConfiguration = .init(rateLimitPerSecond: 10_000, rateLimitBurst: 10_000),
+        logger: Logger = Logger(label: "switchyard.tests")
+    ) -> TestEnvironment {
         let configuration = SwitchyardConfiguration(
             // Some 40 suites share two cores and one PostgreSQL: a pool's first connection can take longer to make
             // than the production acquire deadline (2 s), which then answered 503 in tests that are not about
-            // deadlines (seen in about one full run in three). The tests of deadlines set their own.
+            // deadlines (seen in about one full run in three; the durability test's first request on a cluster
+            // of its own with fsync on, too). The tests of deadlines set their own.
             // The ingest writer's one-second wait for its first connection too (the webhook suites' first delivery
             // answered 503 in full runs while other builds loaded the machine).
             database: DatabaseConfiguration(
-                url: urls.application,
-                migrationURL: urls.owner,
+                url: application,
+                migrationURL: owner,
                 maxConnections: 8,
                 acquireTimeoutMilliseconds: 10_000,
                 // The same for the call deadline (30 s in production): a scheduler tick that fires 100 schedules makes
@@ -48,19 +59,6 @@ public struct TestEnvironment: Sendable {
             ),
             http: HTTPConfiguration(host: "127.0.0.1", port: 0),
             limits: limits,
-            logging: LoggingConfiguration(),
-            adminKey: adminKey
-        )
-        let vault = Vault(provider: LocalKeyProvider(keyring: .generate(keyID: "test")))
-        return TestEnvironment(ownerURL: urls.owner, applicationURL: urls.application, configuration: configuration, vault: vault, logger: logger)
-    }
-
-    /// An environment on a database of the caller's (a cluster a test controls itself), already migrated.
-    public static func make(owner: DatabaseURL, application: DatabaseURL, logger: Logger = Logger(label: "switchyard.tests")) -> TestEnvironment {
-        let configuration = SwitchyardConfiguration(
-            database: DatabaseConfiguration(url: application, migrationURL: owner, maxConnections: 8),
-            http: HTTPConfiguration(host: "127.0.0.1", port: 0),
-            limits: LimitsConfiguration(rateLimitPerSecond: 10_000, rateLimitBurst: 10_000),
             logging: LoggingConfiguration(),
             adminKey: adminKey
         )
