@@ -61,13 +61,15 @@ struct SyncExecutionTests {
     @Test("a run longer than half the job run timeout continues in new attempts at page boundaries, spending no attempt")
     func longRunContinues() async throws {
         try await SyncFixture.with([try .cursorItems(pageSize: 10)]) { fixture in
-            for id in 1...800 { fixture.provider.put(id, name: "item \(id)") }
+            for id in 1...1_600 { fixture.provider.put(id, name: "item \(id)") }
             fixture.provider.setPageDelay(.milliseconds(100))
-            // An attempt reads for half of this (5 s); the 80 pages take over 8 s. The other half is the margin for
+            // An attempt reads for half of this (10 s); the 160 pages take over 16 s. The other half is the margin for
             // the page in flight when it stops, on a loaded machine: a longer tail would be abandoned, not continued
-            // (with 3 s of margin, a full suite on a slow machine ran past it: the lease lapsed and the job was rescued).
+            // (with 3 s of margin, a full suite on a slow machine ran past it, and with 5 s a full suite beside a
+            // release build: the lease lapsed and the job was rescued). The lease is as long, for the same reason.
             var settings = fastJobsSettings()
-            settings.runTimeoutMilliseconds = 10_000
+            settings.runTimeoutMilliseconds = 20_000
+            settings.leaseMilliseconds = 10_000
             let run = try await fixture.start("items", mode: .full)
             let registry = JobRegistry.executor(
                 configuration: fixture.environment.configuration,
@@ -75,11 +77,11 @@ struct SyncExecutionTests {
                 outbound: fixture.outbound
             )
             try await fixture.database.withExecutor(registry: registry, settings: settings, logger: fixture.logger) {
-                try await eventually("the run completes", timeout: .seconds(60)) { try await fixture.syncRun(run.id).status == .succeeded }
+                try await eventually("the run completes", timeout: .seconds(120)) { try await fixture.syncRun(run.id).status == .succeeded }
                 try await eventually("its job is finished") { try await fixture.jobState(run.id) == .succeeded }
             }
             let finished = try await fixture.syncRun(run.id)
-            #expect(finished.pages == 80 && finished.added == 800 && finished.unchanged == 0)
+            #expect(finished.pages == 160 && finished.added == 1_600 && finished.unchanged == 0)
             let job = try #require(try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) { try await $0.job(run.id) })
             let outcomes = job.history.map(\.outcome)
             #expect(outcomes.count >= 2 && outcomes.dropLast().allSatisfy { $0 == "released" } && outcomes.last == "succeeded", "\(outcomes)")
