@@ -182,6 +182,49 @@ struct DestinationDeliveryTests {
         }
     }
 
+    @Test("deliveries delivered at their first attempt are kept as the succeeded jobs are, and pruned after the same retention")
+    func deliveredFirstAttemptsArePruned() async throws {
+        try await DestinationFixture.with { fixture in
+            let old = try await fixture.createDestination("/old")
+            let fresh = try await fixture.createDestination("/fresh")
+            try await fixture.recordEvent("integration.connected")
+            let fanOut = try #require(
+                try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
+                    try await $0.jobs(JobFilter(kind: DestinationFanOutPayload.kind), page: PageRequest(limit: 1, cursor: nil)).items.first
+                }
+            )
+            let payload = try JSONDecoder().decode(DestinationFanOutPayload.self, from: Data(fanOut.payload.utf8))
+            let now = Date()
+            let attempts = payload.deliveries.map {
+                FirstDeliveryAttempt(delivery: $0, outcome: .succeeded, error: nil, startedAt: now, finishedAt: now, detail: ["status": .number(200)])
+            }
+            try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) { transaction in
+                #expect(try await transaction.recordFirstAttempts(attempts, of: payload) == 2)
+                // Finished, as its run would leave it once the attempts are written (no executor runs here).
+                _ = try await transaction.cancelJob(fanOut.id)
+            }
+            let aged = try #require(payload.deliveries.first { $0.destinationID == old.record.id })
+            _ = try await fixture.environment.withOwnerConnection { connection in
+                try await connection.query(
+                    "UPDATE delivered_first_attempts SET finished_at = now() - interval '2 days' WHERE id = \(aged.id)",
+                    logger: fixture.logger
+                )
+            }
+            // They are no jobs: the jobs API does not list them, the deliveries API does.
+            let jobs = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
+                try await $0.jobs(JobFilter(kind: DestinationDeliveryPayload.kind), page: PageRequest(limit: 10, cursor: nil)).items
+            }
+            #expect(jobs.isEmpty)
+            #expect(try await fixture.deliveries(to: old.record.id).map(\.state) == [.succeeded])
+
+            // The succeeded jobs' retention (a day in these settings).
+            let options = SchedulerOptions(fastJobsSettings())
+            try await JobScheduler(database: fixture.database, options: options, metrics: nil, logger: fixture.logger).housekeeping()
+            #expect(try await fixture.deliveries(to: old.record.id).isEmpty)
+            #expect(try await fixture.deliveries(to: fresh.record.id).map(\.state) == [.succeeded])
+        }
+    }
+
     @Test("a delivery is a signed POST of the event; the attempt keeps the status, the first 4 KB of the answer and its duration")
     func signedDelivery() async throws {
         try await DestinationFixture.with { fixture in
@@ -370,7 +413,7 @@ struct DestinationDeliveryTests {
                 try await Task.sleep(for: .milliseconds(600))
                 #expect(fixture.receiver.requests(to: "/gone").count == 1)
                 let parked = try #require(try await fixture.deliveries(to: destination.id).first)
-                #expect(parked.state == .failed && parked.runAt > Date().addingTimeInterval(86_400))
+                #expect(parked.state == .failed && parked.nextAttemptAt == nil, "parked while its destination is disabled")
                 #expect(try await fixture.deliveries(to: destination.id).count == 1)
 
                 _ = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) { try await $0.enableDestination(destination.id) }
@@ -407,7 +450,7 @@ struct DestinationDeliveryTests {
             #expect(record.disabledReason?.hasPrefix("every delivery failed since ") == true)
             #expect(try await fixture.events("destination.disabled").count == 1)
             let delivery = try #require(try await fixture.deliveries(to: destination.id).first)
-            #expect(delivery.state == .failed && delivery.runAt > Date().addingTimeInterval(86_400), "parked, not dead")
+            #expect(delivery.state == .failed && delivery.nextAttemptAt == nil, "parked, not dead")
             // Disabled before its attempts ran out (how many it had depends on how long each took on this machine).
             #expect(delivery.history.count < DeliveryRetrySchedule.standard.attempts)
         }

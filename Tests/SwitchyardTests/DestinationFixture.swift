@@ -117,14 +117,19 @@ struct DestinationFixture: Sendable {
         }
     }
 
-    /// The deliveries (jobs) of a destination, oldest first.
-    func deliveries(to destination: UUID, tenant: TenantID? = nil) async throws -> [JobRecord] {
-        let jobs = try await database.withTenant(tenant ?? self.tenant, logger: logger) {
-            try await $0.jobs(JobFilter(kind: DestinationDeliveryPayload.kind), page: PageRequest(limit: 500, cursor: nil))
-        }.items
-        return try jobs.filter {
-            try JSONDecoder().decode(DestinationDeliveryPayload.self, from: Data($0.payload.utf8)).destinationID == destination
-        }.sorted { $0.id.uuidString < $1.id.uuidString }
+    /// The deliveries of a destination as the deliveries API shows them (delivery jobs, and the deliveries a fan-out
+    /// delivered at their first attempt), oldest first, each with its attempts.
+    func deliveries(to destination: UUID, tenant: TenantID? = nil) async throws -> [FixtureDelivery] {
+        try await database.withTenant(tenant ?? self.tenant, logger: logger) { transaction in
+            let listed = try await transaction.deliveries(DeliveryFilter(destinationID: destination), page: PageRequest(limit: 500, cursor: nil))
+            var deliveries: [FixtureDelivery] = []
+            for record in listed.items.reversed() {
+                // A delivery listed and then written by its fan-out in between is read again in its new form.
+                guard let detailed = try await transaction.delivery(record.id) else { continue }
+                deliveries.append(FixtureDelivery(detailed))
+            }
+            return deliveries
+        }
     }
 
     /// The events of `type`, oldest first.
@@ -132,5 +137,25 @@ struct DestinationFixture: Sendable {
         try await database.withTenant(tenant, logger: logger) {
             try await $0.events(type: type, integrationID: nil, page: PageRequest(limit: 100, cursor: nil))
         }.items
+    }
+}
+
+/// A delivery with its attempts, as `DestinationFixture.deliveries(to:)` reads it.
+struct FixtureDelivery {
+    let id: UUID
+    let state: JobState
+    let attempts: Int
+    let history: [JobAttempt]
+    let lastError: String?
+    /// Nil once finished, and while its destination is disabled.
+    let nextAttemptAt: Date?
+
+    init(_ record: DeliveryRecord) {
+        id = record.id
+        state = record.state
+        attempts = record.attempts
+        history = record.history ?? []
+        lastError = record.lastError
+        nextAttemptAt = record.nextAttemptAt
     }
 }

@@ -167,37 +167,15 @@ public struct JobScheduler: Service {
         if let deliveryMetrics {
             deliveryMetrics.setDisabledDestinations(try await database.withQueue(logger: logger) { try await $0.disabledDestinations() })
         }
-        var pruned = 0
-        while true {
-            let deleted = try await database.withQueue(logger: logger) {
-                try await $0.pruneFinishedJobs(retention: options.retention, deadRetention: options.deadRetention)
-            }
-            pruned += deleted
-            if deleted < 5000 { break }
-        }
+        let pruned = try await prune { try await $0.pruneFinishedJobs(retention: options.retention, deadRetention: options.deadRetention) }
         if pruned > 0 { logger.info("pruned finished jobs", metadata: ["count": "\(pruned)"]) }
-        var prunedEvents = 0
-        while true {
-            let deleted = try await database.withQueue(logger: logger) { try await $0.pruneWebhookEvents(olderThan: options.webhookRetention) }
-            prunedEvents += deleted
-            if deleted < 5000 { break }
-        }
+        let prunedDeliveries = try await prune { try await $0.pruneDeliveredFirstAttempts(retention: options.retention) }
+        if prunedDeliveries > 0 { logger.info("pruned deliveries delivered at their first attempt", metadata: ["count": "\(prunedDeliveries)"]) }
+        let prunedEvents = try await prune { try await $0.pruneWebhookEvents(olderThan: options.webhookRetention) }
         if prunedEvents > 0 { logger.info("pruned webhook events past their retention", metadata: ["count": "\(prunedEvents)"]) }
-        var prunedRecords = 0
-        while true {
-            let deleted = try await database.withQueue(logger: logger) {
-                try await $0.pruneDeletedSyncRecords(olderThan: options.syncDeletedRecordRetention)
-            }
-            prunedRecords += deleted
-            if deleted < 5000 { break }
-        }
+        let prunedRecords = try await prune { try await $0.pruneDeletedSyncRecords(olderThan: options.syncDeletedRecordRetention) }
         if prunedRecords > 0 { logger.info("pruned deleted sync records past their retention", metadata: ["count": "\(prunedRecords)"]) }
-        var prunedKeys = 0
-        while true {
-            let deleted = try await database.withQueue(logger: logger) { try await $0.pruneExpiredIdempotencyKeys() }
-            prunedKeys += deleted
-            if deleted < 5000 { break }
-        }
+        let prunedKeys = try await prune { try await $0.pruneExpiredIdempotencyKeys() }
         if prunedKeys > 0 { logger.info("pruned expired idempotency keys", metadata: ["count": "\(prunedKeys)"]) }
         // Rate limit buckets that are full again mean the same as none (migration 0033): quietly, they come and go.
         while try await database.withRateLimiter(logger: logger, { try await $0.pruneFullBuckets() }) >= 5000 {}
@@ -206,4 +184,16 @@ public struct JobScheduler: Service {
         let changed = try await IntegrationHealthScoring(database: database, metrics: metrics).run(logger: logger)
         if changed > 0 { logger.info("integration health changed", metadata: ["count": "\(changed)"]) }
     }
+
+    /// Runs `batch`, a delete of at most 5,000 rows in a transaction of its own, until it deletes fewer; returns how
+    /// many it deleted in all.
+    private func prune(_ batch: (QueueTransaction) async throws -> Int) async throws -> Int {
+        var total = 0
+        while true {
+            let deleted = try await database.withQueue(logger: logger) { try await batch($0) }
+            total += deleted
+            if deleted < 5000 { return total }
+        }
+    }
+
 }

@@ -207,6 +207,20 @@ extension QueueTransaction {
         ).decode(UUID.self).collect().count
     }
 
+    /// Deletes up to `limit` deliveries delivered at their first attempt (migration 0042) that finished before
+    /// `retention`: the succeeded jobs' retention, which they would have had as jobs.
+    public func pruneDeliveredFirstAttempts(retention: Duration, limit: Int = 5000) async throws -> Int {
+        try await query(
+            """
+            DELETE FROM delivered_first_attempts WHERE (tenant_id, id) IN (
+                SELECT tenant_id, id FROM delivered_first_attempts
+                 WHERE finished_at < now() - \(retention.wholeMilliseconds) * interval '1 millisecond'
+                 LIMIT \(limit))
+            RETURNING id
+            """
+        ).decode(UUID.self).collect().count
+    }
+
     /// Jobs that are not finished (and dead letters), counted by kind and state.
     public func queueDepth() async throws -> [(kind: String, state: JobState, count: Int)] {
         try await query(

@@ -23,21 +23,35 @@ public struct DeliveryRecord: Sendable {
     public let body: String?
     public let history: [JobAttempt]?
 
-    /// Every delivery of the tenant, as rows `j` with the columns below: the `destination.deliver` jobs, and the
-    /// deliveries a `destination.fan_out` job has yet to write (its payload names them, with the ids they will have),
-    /// shown queued, or running while the fan-out runs, until their first attempt is written.
+    /// Every delivery of the tenant, as rows `j` with the columns below: the `destination.deliver` jobs; the deliveries
+    /// a fan-out delivered at its first attempt (`delivered_first_attempts`, whose body is their event's and whose one
+    /// attempt is the history entry a job would have); and the deliveries a `destination.fan_out` job has yet to write
+    /// (its payload names them, with the ids they will have), shown queued, or running while the fan-out runs, until
+    /// their first attempt is written.
     static let source = """
         (SELECT j.tenant_id, j.id, j.destination_id, j.event_id, j.payload->>'body' AS body, j.state, j.attempts, j.max_attempts,
                 j.run_at, j.last_error, j.created_at, j.finished_at, j.updated_at, j.history
            FROM jobs j
           WHERE j.kind = '\(DestinationDeliveryPayload.kind)' AND j.destination_id IS NOT NULL
          UNION ALL
+         SELECT s.tenant_id, s.id, s.destination_id, s.event_id, app_event_body(e.id, e.type, e.integration_id, e.data, e.created_at),
+                'succeeded', 1, \(DestinationDeliveryPayload.maxAttempts), s.created_at, NULL::text, s.created_at, s.finished_at,
+                s.created_at,
+                jsonb_build_array(jsonb_build_object('attempt', 1, 'outcome', 'succeeded', 'error', NULL,
+                                                     'started_at', extract(epoch FROM s.started_at), 'finished_at', extract(epoch FROM s.finished_at),
+                                                     'retry_at', NULL)
+                                  || CASE WHEN s.detail = '{}'::jsonb THEN '{}'::jsonb ELSE jsonb_build_object('detail', s.detail) END)
+           FROM delivered_first_attempts s
+           LEFT JOIN events e ON e.tenant_id = s.tenant_id AND e.id = s.event_id
+         UNION ALL
          SELECT f.tenant_id, (x->>'id')::uuid, (x->>'destination_id')::uuid, (f.payload->>'event_id')::uuid, f.payload->>'body',
                 CASE f.state WHEN 'running' THEN 'running' ELSE 'queued' END, 0, \(DestinationDeliveryPayload.maxAttempts),
                 f.run_at, NULL::text, f.created_at, NULL::timestamptz, f.updated_at, '[]'::jsonb
            FROM jobs f CROSS JOIN LATERAL jsonb_array_elements(f.payload->'deliveries') x
           WHERE f.kind = '\(DestinationFanOutPayload.kind)' AND f.state IN ('queued', 'running', 'failed')
-            AND NOT EXISTS (SELECT 1 FROM jobs w WHERE w.tenant_id = f.tenant_id AND w.id = (x->>'id')::uuid)) j
+            AND NOT EXISTS (SELECT 1 FROM jobs w WHERE w.tenant_id = f.tenant_id AND w.id = (x->>'id')::uuid)
+            AND NOT EXISTS (SELECT 1 FROM delivered_first_attempts w WHERE w.tenant_id = f.tenant_id AND w.id = (x->>'id')::uuid)
+            AND EXISTS (SELECT 1 FROM destinations w WHERE w.tenant_id = f.tenant_id AND w.id = (x->>'destination_id')::uuid)) j
         """
 
     /// Columns of `source j` joined to `destinations d`. A disabled destination's deliveries wait with a due time far

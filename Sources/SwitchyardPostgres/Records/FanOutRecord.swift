@@ -33,27 +33,46 @@ public struct FirstDeliveryAttempt: Sendable {
 }
 
 extension TenantTransaction {
-    /// Writes a fan-out's first attempts as its deliveries' jobs, in one statement, each in the state the executor
-    /// would have left it in after that attempt (with the same history entry). Deliveries already written (a fan-out
-    /// that runs again) and deliveries whose destination was deleted meanwhile are skipped. Returns how many were written.
+    /// Writes a fan-out's first attempts, each in the state the executor would have left its delivery in after that
+    /// attempt: the delivered ones as rows of `delivered_first_attempts` (migration 0042), the others as their delivery
+    /// jobs (waiting for their retry, or dead letters) with the same history entry, one statement for each kind.
+    /// Deliveries already written (a fan-out that runs again) and deliveries whose destination was deleted meanwhile
+    /// are skipped. Returns how many were written.
     @discardableResult
     public func recordFirstAttempts(_ attempts: [FirstDeliveryAttempt], of fanOut: DestinationFanOutPayload) async throws -> Int {
-        guard !attempts.isEmpty else { return 0 }
-        let written = attempts.map(\.outcome.written)
-        let statement = RecordFirstAttemptsStatement(
-            tenant: tenantID.rawValue,
-            event: fanOut.eventID,
-            body: fanOut.body,
-            ids: attempts.map(\.delivery.id),
-            destinations: attempts.map(\.delivery.destinationID),
-            states: written.map(\.state),
-            delays: written.map(\.delayMilliseconds),
-            errors: attempts.map { $0.error ?? "" },
-            started: attempts.map { $0.startedAt.timeIntervalSince1970 },
-            finished: attempts.map { $0.finishedAt.timeIntervalSince1970 },
-            details: attempts.map { JobCompletion.bound(detail: $0.detail) }
-        )
-        return try await connection.guardedExecute(statement, statements, logger: logger).count
+        let delivered = attempts.filter { $0.outcome == .succeeded }
+        let others = attempts.filter { $0.outcome != .succeeded }
+        var written = 0
+        if !delivered.isEmpty {
+            let statement = RecordDeliveredFirstAttemptsStatement(
+                tenant: tenantID.rawValue,
+                event: fanOut.eventID,
+                ids: delivered.map(\.delivery.id),
+                destinations: delivered.map(\.delivery.destinationID),
+                started: delivered.map { $0.startedAt.timeIntervalSince1970 },
+                finished: delivered.map { $0.finishedAt.timeIntervalSince1970 },
+                details: delivered.map { JobCompletion.bound(detail: $0.detail) }
+            )
+            written += try await connection.guardedExecute(statement, statements, logger: logger).count
+        }
+        if !others.isEmpty {
+            let states = others.map(\.outcome.written)
+            let statement = RecordFirstAttemptsStatement(
+                tenant: tenantID.rawValue,
+                event: fanOut.eventID,
+                body: fanOut.body,
+                ids: others.map(\.delivery.id),
+                destinations: others.map(\.delivery.destinationID),
+                states: states.map(\.state),
+                delays: states.map(\.delayMilliseconds),
+                errors: others.map { $0.error ?? "" },
+                started: others.map { $0.startedAt.timeIntervalSince1970 },
+                finished: others.map { $0.finishedAt.timeIntervalSince1970 },
+                details: others.map { JobCompletion.bound(detail: $0.detail) }
+            )
+            written += try await connection.guardedExecute(statement, statements, logger: logger).count
+        }
+        return written
     }
 
     /// Queues every delivery of a fan-out not written yet as a delivery job of its own, due now: what a fan-out does
@@ -70,10 +89,42 @@ extension TenantTransaction {
                    \(DestinationDeliveryPayload.maxAttempts), a.destination_id, \(fanOut.eventID)
               FROM unnest(\(fanOut.deliveries.map(\.id))::uuid[], \(fanOut.deliveries.map(\.destinationID))::uuid[]) AS a(id, destination_id)
               JOIN destinations d ON d.tenant_id = \(tenantID.rawValue) AND d.id = a.destination_id
+             WHERE NOT EXISTS (SELECT 1 FROM delivered_first_attempts w WHERE w.tenant_id = d.tenant_id AND w.id = a.id)
             ON CONFLICT (tenant_id, id) DO NOTHING
             RETURNING 1
             """
         ).collect().count
+    }
+}
+
+/// The write of the delivered first attempts, prepared once per connection like `RecordFirstAttemptsStatement`.
+struct RecordDeliveredFirstAttemptsStatement: PostgresPreparedStatement {
+    static let name = "switchyard_record_delivered_first_attempts_v1"
+    static let sql = """
+        INSERT INTO delivered_first_attempts (tenant_id, id, destination_id, event_id, started_at, finished_at, detail)
+        SELECT d.tenant_id, a.id, a.destination_id, $2::uuid, to_timestamp(a.started), to_timestamp(a.finished),
+               CASE WHEN a.detail = '' THEN '{}'::jsonb ELSE a.detail::jsonb END
+          FROM unnest($3::uuid[], $4::uuid[], $5::float8[], $6::float8[], $7::text[]) AS a(id, destination_id, started, finished, detail)
+          JOIN destinations d ON d.tenant_id = $1::uuid AND d.id = a.destination_id
+        ON CONFLICT (tenant_id, id) DO NOTHING
+        RETURNING 1
+        """
+
+    let tenant: UUID
+    let event: UUID
+    let ids: [UUID]
+    let destinations: [UUID]
+    let started: [Double]
+    let finished: [Double]
+    /// Each attempt's detail as a JSON object, or empty.
+    let details: [String]
+
+    func makeBindings() throws -> PostgresBindings {
+        try bindings(tenant, event, ids, destinations, started, finished, details)
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Int {
+        try row.decode(Int.self)
     }
 }
 
