@@ -172,6 +172,17 @@ struct DestinationDeliveryTests {
                 // the deleted destination gets nothing.
                 #expect(try await transaction.queueDeliveries(of: payload) == 1)
                 #expect(try await transaction.queueDeliveries(of: payload) == 0)
+                // The first run outlived its lease and writes last: a delivery already queued as a job stays one.
+                let late = try #require(payload.deliveries.first { $0.destinationID == second.record.id })
+                let lateAttempt = FirstDeliveryAttempt(
+                    delivery: late,
+                    outcome: .succeeded,
+                    error: nil,
+                    startedAt: now,
+                    finishedAt: now,
+                    detail: ["status": .number(204)]
+                )
+                #expect(try await transaction.recordFirstAttempts([lateAttempt], of: payload) == 0)
             }
             let delivered = try #require(try await fixture.deliveries(to: first.record.id).first)
             #expect(delivered.id == firstDelivery.id && delivered.state == .succeeded && delivered.attempts == 1)

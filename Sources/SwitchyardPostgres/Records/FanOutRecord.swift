@@ -106,6 +106,9 @@ struct RecordDeliveredFirstAttemptsStatement: PostgresPreparedStatement {
                CASE WHEN a.detail = '' THEN '{}'::jsonb ELSE a.detail::jsonb END
           FROM unnest($3::uuid[], $4::uuid[], $5::float8[], $6::float8[], $7::text[]) AS a(id, destination_id, started, finished, detail)
           JOIN destinations d ON d.tenant_id = $1::uuid AND d.id = a.destination_id
+         -- A delivery is this row or a job, never both: an attempt that outlived its lease writes after the next
+         -- attempt queued its deliveries as jobs.
+         WHERE NOT EXISTS (SELECT 1 FROM jobs w WHERE w.tenant_id = d.tenant_id AND w.id = a.id)
         ON CONFLICT (tenant_id, id) DO NOTHING
         RETURNING 1
         """
