@@ -23,6 +23,14 @@ public struct Database: Sendable, Service {
     /// One per flusher of the ingest writer (six measured no better than four in `bench ingest`).
     public static let ingestConnections = 4
     private let clientRunning = PoolRunFlag()
+    /// The short calls' connections (every call but the listener's and the leader lock's), kept leased from `client`:
+    /// up to `maxConnections` of them.
+    private let shelf: ConnectionShelf
+    /// Connections `client` may open beyond `maxConnections`, leased from the pool directly: the long holders' (an
+    /// executor's listener, a scheduler's leader lock), which therefore never wait for the shelf to give one back, and
+    /// the queue machinery's (`withQueue`: claims, completion writes, heartbeats, schedules), a few batched calls at a
+    /// time, which `bench queue` measured 10-20 % slower on the shelf than on the pool (not understood yet).
+    static let connectionsOutsideShelf = 4
     private let ingestClientRunning = PoolRunFlag()
     private let metrics: DatabaseMetrics?
     /// Every call's bounds on waiting for a connection and on holding it (REQUIREMENTS RL-8).
@@ -39,7 +47,7 @@ public struct Database: Sendable, Service {
         self.client = PostgresClient(
             configuration: try .init(
                 configuration.url,
-                role: .application(maxConnections: configuration.maxConnections)
+                role: .application(maxConnections: configuration.maxConnections + Self.connectionsOutsideShelf)
             ),
             backgroundLogger: logger
         )
@@ -50,6 +58,7 @@ public struct Database: Sendable, Service {
             ),
             backgroundLogger: logger
         )
+        self.shelf = ConnectionShelf(capacity: configuration.maxConnections)
         self.metrics = metrics
         self.vault = vault
         self.statementTimeout = String(configuration.statementTimeoutMilliseconds)
@@ -74,6 +83,15 @@ public struct Database: Sendable, Service {
             group.addTask {
                 ingestClientRunning.markRunning()
                 await ingestClient.run()
+            }
+            // Stops with the pool (postgres-nio cancels its pool at graceful shutdown), giving back every connection held.
+            group.addTask {
+                await cancelWhenGracefulShutdown {
+                    await shelf.run { hold in
+                        try await clientRunning.waitUntilRunning()
+                        try await client.withConnection { connection in await hold(connection) }
+                    }
+                }
             }
         }
     }
@@ -110,7 +128,7 @@ public struct Database: Sendable, Service {
         metrics?.connectionLeased()
         defer { metrics?.connectionReturned() }
         do {
-            return try await client.withConnection(deadlines: deadlines, metrics: metrics, running: clientRunning) { connection in
+            return try await shelvedConnection(deadlines: deadlines) { connection in
                 try await body(TenantReader(connection: connection, tenantID: tenantID, vault: vault, logger: logger, statements: statements))
             }
         } catch let unreadable as SecretUnreadable {
@@ -167,7 +185,7 @@ public struct Database: Sendable, Service {
         logger: Logger,
         _ body: (QueueTransaction) async throws -> Result
     ) async throws -> Result {
-        try await transaction(setting: "app.queue", to: "on", logger: logger) { connection in
+        try await transaction(setting: "app.queue", to: "on", pooled: true, logger: logger) { connection in
             try await body(QueueTransaction(connection: connection, logger: logger, statements: statements))
         }
     }
@@ -272,10 +290,11 @@ public struct Database: Sendable, Service {
         setting name: String?,
         to value: String = "",
         deadlines: DatabaseDeadlines? = nil,
+        pooled: Bool = false,
         logger: Logger,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await transaction(deadlines: deadlines, logger: logger) { connection in
+        try await transaction(deadlines: deadlines, pooled: pooled, logger: logger) { connection in
             if let name {
                 try await connection.guardedQuery(
                     "SELECT set_config(\(name), \(value), true), set_config('statement_timeout', \(statementTimeout), true)",
@@ -288,15 +307,23 @@ public struct Database: Sendable, Service {
         }
     }
 
+    /// `pooled`: on a connection leased from the pool rather than the shelf (the queue machinery's calls, see
+    /// `connectionsOutsideShelf`).
     private func transaction<Result: Sendable>(
         deadlines: DatabaseDeadlines? = nil,
+        pooled: Bool = false,
         logger: Logger,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         metrics?.connectionLeased()
         defer { metrics?.connectionReturned() }
         do {
-            return try await client.withConnection(deadlines: deadlines ?? self.deadlines, metrics: metrics, running: clientRunning) { connection in
+            if pooled {
+                return try await client.withConnection(deadlines: deadlines ?? self.deadlines, metrics: metrics, running: clientRunning) { connection in
+                    try await connection.guardedTransaction(logger: logger) { connection in try await body(connection) }
+                }
+            }
+            return try await shelvedConnection(deadlines: deadlines ?? self.deadlines) { connection in
                 try await connection.guardedTransaction(logger: logger) { connection in
                     try await body(connection)
                 }
@@ -304,5 +331,22 @@ public struct Database: Sendable, Service {
         } catch {
             throw DatabaseError.translate(error)
         }
+    }
+
+    /// Runs `body` on a connection from the shelf, within `deadlines`: as `PostgresClient.withConnection(deadlines:...)`
+    /// does with a lease from the pool.
+    private func shelvedConnection<Result>(deadlines: DatabaseDeadlines, _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        let slot: ConnectionShelf.Slot
+        do {
+            slot = try await shelf.take(within: deadlines.acquire, timerLoop: PostgresClient.timerLoop, metrics: metrics)
+        } catch is ConnectionShelf.Expired {
+            metrics?.acquireTimedOut()
+            throw SwitchyardError.databaseUnavailable
+        } catch is ConnectionShelf.Stopped {
+            throw SwitchyardError.databaseUnavailable
+        }
+        let (result, reusable) = await slot.connection.withinCallDeadline(deadlines.call, metrics: metrics, body)
+        shelf.giveBack(slot, reusable: reusable)
+        return try result.get()
     }
 }

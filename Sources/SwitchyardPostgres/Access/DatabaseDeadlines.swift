@@ -77,21 +77,8 @@ extension PostgresClient {
                 }
                 throw error
             }
-            let expired = Atomic<Bool>(false)
-            let callTimer = deadlines.call.map { connection.closing(after: $0) { expired.store(true, ordering: .sequentiallyConsistent) } }
-            defer {
-                callTimer?.cancel()
-                handoff.giveBack()
-            }
-            do {
-                return try await body(connection)
-            } catch {
-                if expired.load(ordering: .sequentiallyConsistent) {
-                    metrics?.callTimedOut()
-                    throw SwitchyardError.databaseTimeout
-                }
-                throw error
-            }
+            defer { handoff.giveBack() }
+            return try await connection.withinCallDeadline(deadlines.call, metrics: metrics, body).result.get()
         }
     }
 
@@ -100,6 +87,26 @@ extension PostgresClient {
 }
 
 extension PostgresConnection {
+    /// Runs `body` on this connection within `deadline` (none when `nil`): past it the connection is closed, which
+    /// fails whatever `body` waits for, and the call fails with 503 `database-timeout`. Returns the outcome, and whether
+    /// the connection may serve another call (it may not once the deadline closed it).
+    func withinCallDeadline<Result>(
+        _ deadline: Duration?,
+        metrics: DatabaseMetrics?,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async -> (result: Swift.Result<Result, any Error>, reusable: Bool) {
+        let expired = Atomic<Bool>(false)
+        let callTimer = deadline.map { closing(after: $0) { expired.store(true, ordering: .sequentiallyConsistent) } }
+        defer { callTimer?.cancel() }
+        do {
+            return (.success(try await body(self)), true)
+        } catch {
+            guard expired.load(ordering: .sequentiallyConsistent) else { return (.failure(error), true) }
+            metrics?.callTimedOut()
+            return (.failure(SwitchyardError.databaseTimeout), false)
+        }
+    }
+
     /// A deadline: closes the connection after `duration` unless cancelled first, which releases every query waiting
     /// on it (`guardedQuery`) whatever state its socket is in.
     func closing(after duration: Duration, onClose: @escaping @Sendable () -> Void = {}) -> DeadlineTimer {
