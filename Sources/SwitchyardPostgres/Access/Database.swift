@@ -318,12 +318,13 @@ public struct Database: Sendable, Service {
         metrics?.connectionLeased()
         defer { metrics?.connectionReturned() }
         do {
+            let deadlines = deadlines ?? self.deadlines
             if pooled {
-                return try await client.withConnection(deadlines: deadlines ?? self.deadlines, metrics: metrics, running: clientRunning) { connection in
+                return try await client.withConnection(deadlines: deadlines, metrics: metrics, running: clientRunning) { connection in
                     try await connection.guardedTransaction(logger: logger) { connection in try await body(connection) }
                 }
             }
-            return try await shelvedConnection(deadlines: deadlines ?? self.deadlines) { connection in
+            return try await shelvedConnection(deadlines: deadlines) { connection in
                 try await connection.guardedTransaction(logger: logger) { connection in
                     try await body(connection)
                 }
