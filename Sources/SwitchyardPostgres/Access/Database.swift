@@ -14,7 +14,11 @@ import SwitchyardVault
 /// cross-tenant view (tenant administration and API key lookup). The raw client stays private, so code
 /// outside this module cannot run SQL that forgot its tenant.
 public struct Database: Sendable, Service {
+    /// The queue machinery's and the long holders' connections (see `queueConnections`).
     private let client: PostgresClient
+    /// The shelf's connections: every other call's (see `shelf`).
+    private let shelfClient: PostgresClient
+    private let shelfClientRunning = PoolRunFlag()
     /// The webhook ingest writer's own connections: each batch is one autocommitted statement (one round trip, one WAL
     /// flush) that turns the ingest mode on for itself. Nothing else uses them. That statement has no statement timeout
     /// of ours (one it set would apply to the next statement only; a login parameter is what PgBouncer refuses): the
@@ -23,14 +27,16 @@ public struct Database: Sendable, Service {
     /// One per flusher of the ingest writer (six measured no better than four in `bench ingest`).
     public static let ingestConnections = 4
     private let clientRunning = PoolRunFlag()
-    /// The short calls' connections (every call but the listener's and the leader lock's), kept leased from `client`:
-    /// up to `maxConnections` of them.
+    /// The short calls' connections (tenant, operator and the other transactions, the tenant reads), kept leased from
+    /// `shelfClient`, a pool of `maxConnections` of its own.
     private let shelf: ConnectionShelf
-    /// Connections `client` may open beyond `maxConnections`, leased from the pool directly: the long holders' (an
-    /// executor's listener, a scheduler's leader lock), which therefore never wait for the shelf to give one back, and
-    /// the queue machinery's (`withQueue`: claims, completion writes, heartbeats, schedules), a few batched calls at a
-    /// time, which `bench queue` measured 10-20 % slower on the shelf than on the pool (not understood yet).
-    static let connectionsOutsideShelf = 4
+    /// The connections of `client`, leased from it directly: the long holders' (an executor's listener, a scheduler's
+    /// leader lock) and the queue machinery's (`withQueue`: claims, completion writes, heartbeats, schedules), a few
+    /// batched calls at a time, which `bench queue` measured 10-20 % slower on the shelf than on the pool. A pool of
+    /// their own, not shared with the shelf: a shared one let the shelf's idle connections (kept for `idleLimit`) take
+    /// the places these calls waited for, and these calls take the places the shelf's holders waited for (503s in a
+    /// full test run on a loaded machine).
+    static let queueConnections = 6
     private let ingestClientRunning = PoolRunFlag()
     private let metrics: DatabaseMetrics?
     /// Every call's bounds on waiting for a connection and on holding it (REQUIREMENTS RL-8).
@@ -47,7 +53,14 @@ public struct Database: Sendable, Service {
         self.client = PostgresClient(
             configuration: try .init(
                 configuration.url,
-                role: .application(maxConnections: configuration.maxConnections + Self.connectionsOutsideShelf)
+                role: .application(maxConnections: Self.queueConnections)
+            ),
+            backgroundLogger: logger
+        )
+        self.shelfClient = PostgresClient(
+            configuration: try .init(
+                configuration.url,
+                role: .application(maxConnections: configuration.maxConnections)
             ),
             backgroundLogger: logger
         )
@@ -84,12 +97,16 @@ public struct Database: Sendable, Service {
                 ingestClientRunning.markRunning()
                 await ingestClient.run()
             }
+            group.addTask {
+                shelfClientRunning.markRunning()
+                await shelfClient.run()
+            }
             // Stops with the pool (postgres-nio cancels its pool at graceful shutdown), giving back every connection held.
             group.addTask {
                 await cancelWhenGracefulShutdown {
                     await shelf.run { hold in
-                        try await clientRunning.waitUntilRunning()
-                        try await client.withConnection { connection in await hold(connection) }
+                        try await shelfClientRunning.waitUntilRunning()
+                        try await shelfClient.withConnection { connection in await hold(connection) }
                     }
                 }
             }
@@ -307,8 +324,8 @@ public struct Database: Sendable, Service {
         }
     }
 
-    /// `pooled`: on a connection leased from the pool rather than the shelf (the queue machinery's calls, see
-    /// `connectionsOutsideShelf`).
+    /// `pooled`: on a connection leased from `client` rather than the shelf (the queue machinery's calls, see
+    /// `queueConnections`).
     private func transaction<Result: Sendable>(
         deadlines: DatabaseDeadlines? = nil,
         pooled: Bool = false,

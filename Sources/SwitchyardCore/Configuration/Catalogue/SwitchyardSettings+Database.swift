@@ -19,7 +19,7 @@ extension SwitchyardSettings {
         "SWITCHYARD_DATABASE_MAX_CONNECTIONS",
         default: 20,
         in: 1...1000,
-        "connections per process for database calls (plus up to four for LISTEN, the leader lock and the queue's claims and writes)"
+        "connections per process for database calls (plus up to six for LISTEN, the leader lock and the queue's claims and writes)"
     )
     public static let databaseStatementTimeoutMilliseconds = IntegerSetting(
         "SWITCHYARD_DATABASE_STATEMENT_TIMEOUT_MS",
