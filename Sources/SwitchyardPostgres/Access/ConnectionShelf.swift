@@ -116,9 +116,14 @@ final class ConnectionShelf: Sendable {
     private func hold(_ lease: @Sendable (_ hold: (PostgresConnection) async -> Void) async throws -> Void) async {
         do {
             try await lease { connection in
-                await withCheckedContinuation { holder in
-                    offer(Slot(connection: connection, holder: holder, idleSince: .now))
+                if !connection.isClosed {
+                    await withCheckedContinuation { holder in
+                        offer(Slot(connection: connection, holder: holder, idleSince: .now))
+                    }
                 }
+                // A closed connection goes back once the pool has seen it close (its close handler runs before ours):
+                // given back earlier, the pool takes it for an idle one and lends it again, to the next call to fail.
+                if connection.isClosed { try? await connection.closeFuture.get() }
             }
         } catch {
             // The pool is shutting down or failed the lease: wait a little, so that a failing pool is not asked again

@@ -102,6 +102,9 @@ extension PostgresConnection {
             return (.success(try await body(self)), true)
         } catch {
             guard expired.load(ordering: .sequentiallyConsistent) else { return (.failure(error), true) }
+            // Given back before its close completes, the pool would take the connection for an idle one and lend it
+            // again (seen in a loop of the shelf's call deadline test): wait until the pool has seen it close.
+            try? await closeFuture.get()
             metrics?.callTimedOut()
             return (.failure(SwitchyardError.databaseTimeout), false)
         }
