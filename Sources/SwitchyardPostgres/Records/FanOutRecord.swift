@@ -44,6 +44,7 @@ extension TenantTransaction {
         let others = attempts.filter { $0.outcome != .succeeded }
         var written = 0
         if !delivered.isEmpty {
+            try await lockDeliveryWrites(of: fanOut)
             let statement = RecordDeliveredFirstAttemptsStatement(
                 tenant: tenantID.rawValue,
                 event: fanOut.eventID,
@@ -81,6 +82,7 @@ extension TenantTransaction {
     @discardableResult
     public func queueDeliveries(of fanOut: DestinationFanOutPayload) async throws -> Int {
         guard !fanOut.deliveries.isEmpty else { return 0 }
+        try await lockDeliveryWrites(of: fanOut)
         return try await query(
             """
             INSERT INTO jobs (tenant_id, id, kind, payload, max_attempts, destination_id, event_id)
@@ -94,6 +96,21 @@ extension TenantTransaction {
             RETURNING 1
             """
         ).collect().count
+    }
+}
+
+extension TenantTransaction {
+    /// The advisory lock class of a fan-out's delivery writes (two-key locks do not share the key space of the
+    /// one-key locks used elsewhere).
+    static let fanOutLockClass: Int32 = 0x4641_4E4F  // "FANO"
+
+    /// Makes a fan-out's two writes of its deliveries wait for each other until commit: a first attempt's write of
+    /// the delivered ones (late, when it outlived its lease) and a later run's queueing of the rest. Each skips the
+    /// deliveries the other wrote, which it can see only once that write committed; at the same moment, without this,
+    /// both would write a delivery, once as a row and once as a job. In this transaction, before its write: in READ
+    /// COMMITTED, each statement after the lock sees what the other committed.
+    fileprivate func lockDeliveryWrites(of fanOut: DestinationFanOutPayload) async throws {
+        _ = try await query("SELECT pg_advisory_xact_lock(\(Self.fanOutLockClass), hashtext(\(fanOut.eventID.lowercasedString)))").collect()
     }
 }
 
