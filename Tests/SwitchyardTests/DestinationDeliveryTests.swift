@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import SwitchyardCore
@@ -18,13 +19,14 @@ struct DestinationDeliveryTests {
         let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
         let id = "msg_p5jXN8AQM9LWM0D4loKWxJek"
         let body = #"{"test": 2432232314}"#
-        let header = StandardWebhookSignature.header(
-            id: id,
-            timestamp: 1_614_265_330,
-            body: Array(body.utf8),
-            secrets: [try #require(StandardWebhookSecret(secret))]
-        )
+        let key = StandardWebhookSignature.keyed(try #require(StandardWebhookSecret(secret)))
+        let sign = { (keys: [HMAC<SHA256>]) in
+            Array(body.utf8).withUnsafeBytes { StandardWebhookSignature.header(id: id, timestamp: 1_614_265_330, body: $0, keys: keys) }
+        }
+        let header = sign([key])
         #expect(header == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+        // A keyed state signs any number of messages (each signature starts from a copy of it).
+        #expect(sign([key, key]) == header + " " + header)
         try StandardWebhooksVerifier.verify(
             secret: secret,
             id: id,
@@ -190,6 +192,62 @@ struct DestinationDeliveryTests {
             let queued = try #require(try await fixture.deliveries(to: second.record.id).first)
             #expect(queued.state == .queued && queued.attempts == 0 && queued.history.isEmpty)
             #expect(try await fixture.deliveries(to: deleted.record.id).isEmpty)
+        }
+    }
+
+    @Test("a late first attempt's write waits for a second run's queueing in progress, then writes nothing it queued")
+    func fanOutWritesWaitForEachOther() async throws {
+        try await DestinationFixture.with { fixture in
+            let destination = try await fixture.createDestination("/only")
+            try await fixture.recordEvent("integration.connected")
+            let fanOut = try #require(
+                try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
+                    try await $0.jobs(JobFilter(kind: DestinationFanOutPayload.kind), page: PageRequest(limit: 1, cursor: nil)).items.first
+                }
+            )
+            let payload = try JSONDecoder().decode(DestinationFanOutPayload.self, from: Data(fanOut.payload.utf8))
+            let delivery = try #require(payload.deliveries.first)
+            let attempt = FirstDeliveryAttempt(
+                delivery: delivery,
+                outcome: .succeeded,
+                error: nil,
+                startedAt: Date(),
+                finishedAt: Date(),
+                detail: ["status": .number(204)]
+            )
+            // The second run has queued the delivery and not committed yet when the first run's late write starts.
+            let queuedInOpenTransaction = Gate()
+            let commit = Gate()
+            let secondRun = Task {
+                try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) { transaction in
+                    let queued = try await transaction.queueDeliveries(of: payload)
+                    queuedInOpenTransaction.release()
+                    try await commit.wait()
+                    return queued
+                }
+            }
+            defer { commit.release() }
+            try await queuedInOpenTransaction.wait()
+            let lateWrite = Task {
+                try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) { transaction in
+                    try await transaction.recordFirstAttempts([attempt], of: payload)
+                }
+            }
+            // The late write waits for the lock (without it, it would finish at once and never wait).
+            try await eventually("the late write waits for the second run's commit") {
+                try await fixture.environment.withOwnerConnection { owner in
+                    try await owner.query(
+                        "SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'advisory'",
+                        logger: fixture.logger
+                    ).decode(Int.self).collect().first == 1
+                }
+            }
+            commit.release()
+            #expect(try await secondRun.value == 1)
+            // Without the wait, the late write's statement would not see the uncommitted job and would write a row too.
+            #expect(try await lateWrite.value == 0)
+            let deliveries = try await fixture.deliveries(to: destination.record.id)
+            #expect(deliveries.map(\.id) == [delivery.id] && deliveries.first?.state == .queued)
         }
     }
 

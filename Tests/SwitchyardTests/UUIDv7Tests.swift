@@ -33,4 +33,31 @@ struct UUIDv7Tests {
             #expect(UUID.v7Floor(at: start.addingTimeInterval(Double(offset) * 0.002)).uuidString <= id.uuidString)
         }
     }
+
+    @Test("the API's spelling of an id is Foundation's, lowercased, for every nibble value")
+    func lowercasedSpelling() {
+        var ids = (0..<500).map { _ in UUID() }
+        ids.append(UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)))
+        ids.append(UUID(uuid: (255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255)))
+        ids.append(UUID(uuidString: "01234567-89AB-CDEF-FEDC-BA9876543210")!)
+        for id in ids {
+            #expect(id.lowercasedString == id.uuidString.lowercased())
+            #expect(UUID(uuidString: id.lowercasedString) == id)
+            #expect(UUID(hyphenated: id.lowercasedString) == id)
+            #expect(UUID(hyphenated: id.uuidString) == id)
+        }
+        #expect(ids[ids.count - 1].lowercasedString == "01234567-89ab-cdef-fedc-ba9876543210")
+    }
+
+    @Test("the hyphenated reader refuses what Foundation refuses")
+    func hyphenatedRefusals() {
+        for text in [
+            "", "01234567-89ab-cdef-fedc-ba987654321", "01234567-89ab-cdef-fedc-ba98765432100", "0123456789ab-cdef-fedc-ba9876543210x",
+            "01234567_89ab-cdef-fedc-ba9876543210", "01234567-89ab-cdef-fedc-ba987654321g", "0123456-789ab-cdef-fedc-ba9876543210",
+            "01234567-89ab-cdef-fedc-ba98765432é",
+        ] {
+            #expect(UUID(hyphenated: text) == nil, "\(text)")
+            #expect(UUID(uuidString: text) == nil, "\(text)")
+        }
+    }
 }

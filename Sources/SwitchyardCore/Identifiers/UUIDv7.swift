@@ -41,9 +41,3 @@ extension UUID {
         )
     }
 }
-
-extension UUID {
-    /// The API's spelling of an id: lowercase, as PostgreSQL prints it and as `Location` headers carry it
-    /// (Foundation's `uuidString` is uppercase).
-    public var lowercasedString: String { uuidString.lowercased() }
-}

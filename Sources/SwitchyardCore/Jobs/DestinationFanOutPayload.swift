@@ -18,6 +18,12 @@ public struct DestinationFanOutPayload: JobPayload, Equatable {
             self.destinationID = destinationID
         }
 
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            id = try container.decodeHyphenatedUUID(forKey: .id)
+            destinationID = try container.decodeHyphenatedUUID(forKey: .destinationID)
+        }
+
         enum CodingKeys: String, CodingKey {
             case id
             case destinationID = "destination_id"

@@ -118,8 +118,8 @@ public struct DestinationDelivery: Sendable {
         defer { limits.release(permit) }
 
         let now = Date()
-        let secrets = target.signingSecrets(at: now)
-        guard !secrets.isEmpty else {
+        let keys = target.signingKeys(at: now)
+        guard !keys.isEmpty else {
             return .deferred("the destination has no usable signing secret", after: .seconds(60))
         }
         let body = ByteBuffer(string: payload.body)
@@ -127,12 +127,9 @@ public struct DestinationDelivery: Sendable {
         var headers = target.headers
         headers[DestinationHeaders.webhookID] = webhookID
         headers[DestinationHeaders.webhookTimestamp] = String(timestamp)
-        headers[DestinationHeaders.webhookSignature] = StandardWebhookSignature.header(
-            id: webhookID,
-            timestamp: timestamp,
-            body: body.readableBytesView,
-            secrets: secrets
-        )
+        headers[DestinationHeaders.webhookSignature] = body.withUnsafeReadableBytes {
+            StandardWebhookSignature.header(id: webhookID, timestamp: timestamp, body: $0, keys: keys)
+        }
         let request = OutboundRequest(
             method: .post,
             url: target.row.url,

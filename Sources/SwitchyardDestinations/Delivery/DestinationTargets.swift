@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import Logging
@@ -49,9 +50,9 @@ public final class DestinationTargets: Sendable {
 /// A destination as deliveries send to it: its row, with what every attempt would otherwise rebuild made once per
 /// read (the signing keys decoded from their `whsec_` text, the fixed headers, the outbound client's key).
 public struct DeliveryTarget: Sendable {
-    /// A signing key, decoded, with the stored secret it came from (and the end of its grace period).
+    /// A signing key, decoded and keyed, with the stored secret it came from (and the end of its grace period).
     struct SigningKey: Sendable {
-        let secret: StandardWebhookSecret
+        let keyed: HMAC<SHA256>
         let stored: DestinationSigningSecret
     }
 
@@ -66,7 +67,7 @@ public struct DeliveryTarget: Sendable {
     public init(_ row: DestinationTarget) {
         self.row = row
         keys = row.secrets.compactMap { secret in
-            StandardWebhookSecret(secret.value).map { SigningKey(secret: $0, stored: secret) }
+            StandardWebhookSecret(secret.value).map { SigningKey(keyed: StandardWebhookSignature.keyed($0), stored: secret) }
         }
         var headers = HTTPFields()
         for (name, value) in row.headers.sorted(by: { $0.key < $1.key }) {
@@ -82,7 +83,7 @@ public struct DeliveryTarget: Sendable {
     public var tenantID: TenantID { row.tenantID }
 
     /// The keys to sign with at `now`: each secret whose grace period has not ended.
-    func signingSecrets(at now: Date) -> [StandardWebhookSecret] {
-        keys.filter { $0.stored.isUsable(at: now) }.map(\.secret)
+    func signingKeys(at now: Date) -> [HMAC<SHA256>] {
+        keys.filter { $0.stored.isUsable(at: now) }.map(\.keyed)
     }
 }
