@@ -1,4 +1,5 @@
 import SwitchyardCore
+import Synchronization
 import Testing
 
 @Suite("Expiring cache")
@@ -32,4 +33,40 @@ struct ExpiringCacheTests {
         #expect(cache.value(for: 3) == "3")
         #expect(cache.value(for: 1) == nil)
     }
+
+    @Test("callers missing the same key while it is built share one build; a failed build is not stored")
+    func sharedBuild() async throws {
+        let cache = ExpiringCache<String, Int>(timeToLive: .seconds(60), capacity: 10)
+        let builds = BuildCount()
+        let gate = Gate()
+        let values = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<50 {
+                group.addTask {
+                    try await cache.value(for: "a") {
+                        builds.add()
+                        try await gate.wait()
+                        return 7
+                    }
+                }
+            }
+            // Callers that came before the gate opens wait for the one build; any later one finds its value stored.
+            try await Task.sleep(for: .milliseconds(100))
+            gate.release()
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(values == Array(repeating: 7, count: 50))
+        #expect(builds.value == 1)
+        #expect(try await cache.value(for: "a") { 8 } == 7, "served from the table once built")
+
+        struct Failed: Error {}
+        await #expect(throws: Failed.self) { try await cache.value(for: "b") { throw Failed() } }
+        #expect(try await cache.value(for: "b") { 9 } == 9, "a failed build is not stored: the next miss builds again")
+    }
+}
+
+/// How many times a cache built a value (shared by the callers' tasks).
+private final class BuildCount: Sendable {
+    private let count = Mutex(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }

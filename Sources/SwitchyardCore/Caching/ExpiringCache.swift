@@ -15,6 +15,8 @@ public final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sen
     public let timeToLive: Duration?
     public let capacity: Int
     private let entries = Mutex<[Key: Entry]>([:])
+    /// The builds in progress (`value(for:building:)`), one per key.
+    private let builds = Mutex<[Key: Task<Value, any Error>]>([:])
 
     public init(timeToLive: Duration?, capacity: Int) {
         self.timeToLive = timeToLive
@@ -26,6 +28,37 @@ public final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sen
         guard let entry = entries.withLock({ $0[key] }) else { return nil }
         if let timeToLive, now() - entry.storedAt >= timeToLive { return nil }
         return entry.value
+    }
+
+    /// The value for `key`, built by `build` and stored when it is missing or expired. Callers that miss the same key
+    /// while it is being built wait for that one build and share its value or its error: when an entry of a busy key
+    /// expires, hundreds of concurrent callers would otherwise each build it (`bench fanout` read each destination
+    /// about 60 times a second with a 2 s time to live, instead of once every 2 s).
+    public func value(for key: Key, building build: @escaping @Sendable () async throws -> Value) async throws -> Value {
+        if let value = value(for: key) { return value }
+        let found = builds.withLock { builds -> Found in
+            if let running = builds[key] { return .building(running) }
+            // A build ends by storing its value, then leaving `builds`: one that ended since the check above stored it.
+            if let stored = value(for: key) { return .stored(stored) }
+            let started = Task {
+                defer { _ = self.builds.withLock { $0.removeValue(forKey: key) } }
+                let now = ContinuousClock.now
+                let value = try await build()
+                self.store(value, for: key, now: now)
+                return value
+            }
+            builds[key] = started
+            return .building(started)
+        }
+        switch found {
+        case .stored(let value): return value
+        case .building(let build): return try await build.value
+        }
+    }
+
+    private enum Found {
+        case stored(Value)
+        case building(Task<Value, any Error>)
     }
 
     /// Stores `value` for `key`, as of `now`.

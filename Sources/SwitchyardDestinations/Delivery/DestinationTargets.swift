@@ -30,15 +30,11 @@ public final class DestinationTargets: Sendable {
 
     /// The destination, or nil when it no longer exists.
     public func target(_ id: UUID, tenant: TenantID, logger: Logger) async throws -> DeliveryTarget? {
-        let key = Key(tenantID: tenant, id: id)
-        let now = ContinuousClock.now
-        if let entry = entries.value(for: key, now: now) {
-            return entry.target
+        try await entries.value(for: Key(tenantID: tenant, id: id)) { [database] in
+            let row = try await database.withTenant(tenant, logger: logger) { try await $0.destinationTarget(id) }
+            return Entry(target: row.map(DeliveryTarget.init))
         }
-        let row = try await database.withTenant(tenant, logger: logger) { try await $0.destinationTarget(id) }
-        let target = row.map(DeliveryTarget.init)
-        entries.store(Entry(target: target), for: key, now: now)
-        return target
+        .target
     }
 
     /// Forgets a destination whose state this process just changed, so the next delivery reads it again.
