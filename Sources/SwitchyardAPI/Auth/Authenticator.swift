@@ -7,7 +7,7 @@ import SwitchyardPostgres
 ///
 /// Tenant keys are checked for shape and checksum first (no database trip for garbage), then looked up
 /// by SHA-256. Successful lookups are cached for `cacheTTL` so a busy key does not cost a transaction per
-/// request; revoking through this process evicts at once, other processes notice within the TTL.
+/// request (nor one per concurrent request when its entry expires); revoking through this process evicts at once, other processes notice within the TTL.
 public final class Authenticator: Sendable {
     public static let cacheTTL: Duration = .seconds(5)
 
@@ -38,15 +38,12 @@ public final class Authenticator: Sendable {
     private func tenantCaller(for secret: APIKeySecret, logger: Logger) async throws -> TenantCaller {
         let hash = secret.hash
         let cacheKey = Data(hash)
-        let record: APIKeyRecord
-        if let cached = cache.value(for: cacheKey) {
-            record = cached
-        } else {
+        // Concurrent requests with a key whose entry expired share one lookup; an unknown key is not cached.
+        let record = try await cache.value(for: cacheKey) { [database] in
             guard let found = try await database.withOperator(logger: logger, { try await $0.authenticateAPIKey(hash: hash) }) else {
                 throw SwitchyardError.unauthorized("The API key is not valid.")
             }
-            record = found
-            cache.store(found, for: cacheKey)
+            return found
         }
         if record.revokedAt != nil {
             throw SwitchyardError.unauthorized("The API key has been revoked.")
