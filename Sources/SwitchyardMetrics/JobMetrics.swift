@@ -179,7 +179,7 @@ public final class JobMetrics: Sendable {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
-    public func recordFire() { fires.increment() }
+    public func recordFires(_ count: Int) { fires.increment(by: Int64(count)) }
 
     private func depthGauge(_ key: KindState) -> Gauge {
         cachedMetric(depths, key) {

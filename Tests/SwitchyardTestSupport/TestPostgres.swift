@@ -40,6 +40,28 @@ public actor TestPostgres {
         )
     }
 
+    /// The cluster's transactions that hold a transaction id, oldest first, one per line: what holds back the sync
+    /// change feeds' horizon (`pg_snapshot_xmin`) for every database of the cluster.
+    public nonisolated func transactionsHoldingTheHorizon() async -> String {
+        let logger = Logger(label: "switchyard.tests.postgres")
+        do {
+            let owner = try await start()
+            return try await TestEnvironment.withConnection(to: owner, logger: logger) { connection in
+                let rows = try await connection.query(
+                    """
+                    SELECT datname || ' pid ' || pid || ' xid ' || backend_xid || ' open ' || round(extract(epoch FROM now() - xact_start)::numeric, 1)
+                           || ' s, ' || state || ': ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 160)
+                      FROM pg_stat_activity WHERE backend_xid IS NOT NULL ORDER BY xact_start LIMIT 5
+                    """,
+                    logger: logger
+                ).decode(String.self).collect()
+                return rows.isEmpty ? "none" : rows.joined(separator: "\n")
+            }
+        } catch {
+            return "(could not read pg_stat_activity: \(error))"
+        }
+    }
+
     private func start() async throws -> DatabaseURL {
         if let started { return started.owner }
         if let starting { return try await starting.value }

@@ -10,30 +10,27 @@ import Testing
 
 @Suite("Scheduler: fires, leadership and housekeeping (REQUIREMENTS RL-5)")
 struct JobSchedulerTests {
+    /// One transaction per schedule: a transaction holding its id for long holds back every sync change feed in
+    /// the cluster, other suites' included (`SyncRecordStore`).
     static func makeSchedules(_ database: Database, tenant: TenantID, count: Int, dueAt: Date, logger: Logger) async throws -> [UUID] {
-        try await database.withTenant(tenant, logger: logger) { transaction in
-            var ids: [UUID] = []
-            for index in 0..<count {
-                ids.append(
-                    try await transaction.createSchedule(
-                        NewJobSchedule(
-                            name: "every-hour-\(index)-\(UUID().uuidString.prefix(6))",
-                            kind: "noop",
-                            payloadJSON: "{}",
-                            payloadVersion: 1,
-                            integrationID: nil,
-                            intervalSeconds: 3600,
-                            cron: nil,
-                            jitterSeconds: 0,
-                            maxAttempts: 3,
-                            paused: false,
-                            nextFireAt: dueAt
-                        )
-                    ).id
-                )
-            }
-            return ids
+        var ids: [UUID] = []
+        for index in 0..<count {
+            let schedule = NewJobSchedule(
+                name: "every-hour-\(index)-\(UUID().uuidString.prefix(6))",
+                kind: "noop",
+                payloadJSON: "{}",
+                payloadVersion: 1,
+                integrationID: nil,
+                intervalSeconds: 3600,
+                cron: nil,
+                jitterSeconds: 0,
+                maxAttempts: 3,
+                paused: false,
+                nextFireAt: dueAt
+            )
+            ids.append(try await database.withTenant(tenant, logger: logger) { try await $0.createSchedule(schedule).id })
         }
+        return ids
     }
 
     /// Fires per schedule: (schedule id, fire time) of every job a schedule made.

@@ -163,7 +163,7 @@ struct SyncFixture: Sendable {
     func records(_ model: String) async throws -> [String: (json: String, deleted: Bool)] {
         try await environment.withOwnerConnection { connection in
             let mark = try await connection.query("SELECT pg_current_xact_id()::text::int8", logger: logger).decode(Int64.self).collect()[0]
-            try await eventually("the change feed shows changes up to transaction \(mark)") {
+            try await eventuallyInFeed("the change feed shows changes up to transaction \(mark)") {
                 try await connection.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::int8", logger: logger)
                     .decode(Int64.self).collect()[0] > mark
             }

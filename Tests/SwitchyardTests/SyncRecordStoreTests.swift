@@ -58,7 +58,7 @@ struct SyncRecordStoreTests {
             #expect(try await write([Self.record("a", "1")]) == SyncPageOutcome(updated: 1))
 
             var changes: [SyncRecordChange] = []
-            try await eventually("the three records' changes are visible") {
+            try await eventuallyInFeed("the three records' changes are visible") {
                 changes = try await database.withTenant(tenant, logger: logger) {
                     try await $0.syncRecordChanges(integration: integration, model: "customers", after: nil, limit: 100)
                 }
@@ -101,7 +101,7 @@ struct SyncRecordStoreTests {
                 try await group.waitForAll()
             }
             var all: [SyncRecordChange] = []
-            try await eventually("both changes are visible") {
+            try await eventuallyInFeed("both changes are visible") {
                 all = try await changes(after: nil)
                 return all.count >= 2
             }
@@ -166,7 +166,7 @@ struct SyncRecordStoreTests {
             let lastWrite = try await database.withTenant(tenant, logger: logger) {
                 try await $0.query("SELECT pg_current_xact_id()::text::int8").decode(Int64.self).collect()[0]
             }
-            try await eventually("the feed's horizon passes the writers' last transaction", timeout: .seconds(180)) {
+            try await eventuallyInFeed("the feed's horizon passes the writers' last transaction", timeout: .seconds(180)) {
                 try await database.withTenant(tenant, logger: logger) {
                     try await $0.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::int8").decode(Int64.self).collect()[0]
                 } > lastWrite
@@ -214,20 +214,20 @@ extension SyncRecordStoreTests {
             var options = SchedulerOptions(fastJobsSettings())
             options.syncDeletedRecordRetention = .seconds(3600)
             try await JobScheduler(database: database, options: options, metrics: nil, logger: logger).housekeeping()
-            try await eventually("both records are in the feed") {
+            try await eventuallyInFeed("both records are in the feed") {
                 try await database.withTenant(tenant, logger: logger) {
                     try await $0.syncRecordChanges(integration: integration, model: "customers", after: nil, limit: 10)
                 }.count == 2
             }
             options.syncDeletedRecordRetention = .zero
             try await JobScheduler(database: database, options: options, metrics: nil, logger: logger).housekeeping()
-            try await eventually("only the live record is left") {
+            try await eventuallyInFeed("only the live record is left") {
                 try await database.withTenant(tenant, logger: logger) {
                     try await $0.syncRecordChanges(integration: integration, model: "customers", after: nil, limit: 10)
                 }.map(\.externalID) == ["b"]
             }
             #expect(try await database.withTenant(tenant, logger: logger) { try await $0.deleteIntegration(integration) })
-            try await eventually("the integration's records are gone") {
+            try await eventuallyInFeed("the integration's records are gone") {
                 try await database.withTenant(tenant, logger: logger) {
                     try await $0.syncRecordChanges(integration: integration, model: "customers", after: nil, limit: 10)
                 }.isEmpty
@@ -257,7 +257,7 @@ extension SyncRecordStoreTests {
             }
             let api = client.api(key: made.key)
             var page = Components.Schemas.SyncRecordChangePage(data: [], nextCursor: nil)
-            try await eventually("both changes are visible") {
+            try await eventuallyInFeed("both changes are visible") {
                 page = try await api.listSyncRecordChanges(path: .init(integrationId: integration), query: .init(model: "customers")).ok.body.json
                 return page.data.count == 2
             }

@@ -350,7 +350,7 @@ struct SyncsAPITests {
             }
             try await write("cus_old")
             var page = Components.Schemas.SyncRecordChangePage(data: [], nextCursor: nil)
-            try await eventually("the first record is visible") {
+            try await eventuallyInFeed("the first record is visible") {
                 page = try await api.listSyncRecordChanges(path: path, query: .init(model: "customers")).ok.body.json
                 return page.data.count == 1
             }
@@ -358,7 +358,7 @@ struct SyncsAPITests {
             let threshold = try #require(page.data.first?.modifiedAt).addingTimeInterval(1)
             try await Task.sleep(for: .seconds(2))
             try await write("cus_new")
-            try await eventually("both records are visible") {
+            try await eventuallyInFeed("both records are visible") {
                 try await api.listSyncRecordChanges(path: path, query: .init(model: "customers")).ok.body.json.data.count == 2
             }
             let recent = try await api.listSyncRecordChanges(path: path, query: .init(model: "customers", modifiedAfter: threshold)).ok.body.json

@@ -125,9 +125,8 @@ public struct JobScheduler: Service {
         while true {
             let fired = try await database.withQueue(logger: logger) { queue in
                 let due = try await queue.dueSchedules(limit: 100)
-                for item in due {
-                    try await fire(item, in: queue)
-                }
+                let created = try await queue.fire(due.map(plannedFire))
+                metrics?.recordFires(created)
                 return due.count
             }
             if fired < 100 { break }
@@ -140,7 +139,8 @@ public struct JobScheduler: Service {
         }
     }
 
-    private func fire(_ due: DueSchedule, in queue: QueueTransaction) async throws {
+    /// When a due schedule's job runs and when the schedule fires next.
+    private func plannedFire(_ due: DueSchedule) -> ScheduleFire {
         let schedule = due.schedule
         let next: Date
         do {
@@ -152,9 +152,7 @@ public struct JobScheduler: Service {
             next = due.now.addingTimeInterval(86_400)
         }
         let jitter = schedule.jitterSeconds > 0 ? TimeInterval.random(in: 0...TimeInterval(schedule.jitterSeconds)) : 0
-        if try await queue.fire(due, runAt: schedule.nextFireAt.addingTimeInterval(jitter), nextFireAt: next) {
-            metrics?.recordFire()
-        }
+        return ScheduleFire(due: due, runAt: schedule.nextFireAt.addingTimeInterval(jitter), nextFireAt: next)
     }
 
     /// Counts the queue for the depth metric (and the disabled destinations), prunes finished jobs, webhook events and deleted sync records past their

@@ -263,27 +263,45 @@ extension QueueTransaction {
         }
     }
 
-    /// Turns the due fire of a locked schedule into a job (at most once per fire time, whoever else tries)
-    /// and moves the schedule to its next fire. Returns whether this call created the job.
+    /// Turns the due fires of locked schedules into jobs (at most one per schedule and fire time, whoever else tries)
+    /// and moves each schedule to its next fire, in one statement whatever the count: the schedules stay locked, and a
+    /// transaction holding its id, for one round trip. Returns how many jobs this call created.
     @discardableResult
-    public func fire(_ due: DueSchedule, runAt: Date, nextFireAt: Date) async throws -> Bool {
-        let schedule = due.schedule
-        let created =
-            try await query(
-                """
-                INSERT INTO jobs (tenant_id, id, kind, payload, payload_version, integration_id, run_at, max_attempts, schedule_id, fire_time)
-                VALUES (\(schedule.tenantID.rawValue), \(UUID.v7()), \(schedule.kind), \(schedule.payload)::jsonb, \(schedule.payloadVersion), \(schedule.integrationID), \(runAt), \(schedule.maxAttempts), \(schedule.id), \(schedule.nextFireAt))
-                ON CONFLICT (tenant_id, schedule_id, fire_time) WHERE schedule_id IS NOT NULL DO NOTHING
-                RETURNING id
-                """
-            ).decode(UUID.self).collect().isEmpty == false
-        try await query(
+    public func fire(_ fires: [ScheduleFire]) async throws -> Int {
+        guard !fires.isEmpty else { return 0 }
+        return try await query(
             """
-            UPDATE job_schedules SET next_fire_at = \(nextFireAt), last_fired_at = \(schedule.nextFireAt), updated_at = now()
-             WHERE tenant_id = \(schedule.tenantID.rawValue) AND id = \(schedule.id)
+            WITH fire AS (
+                SELECT * FROM unnest(\(fires.map(\.due.schedule.tenantID.rawValue))::uuid[], \(fires.map(\.due.schedule.id))::uuid[],
+                                     \(fires.map { _ in UUID.v7() })::uuid[], \(fires.map(\.due.schedule.nextFireAt))::timestamptz[],
+                                     \(fires.map(\.runAt))::timestamptz[], \(fires.map(\.nextFireAt))::timestamptz[])
+                       AS f(tenant_id, schedule_id, job_id, fire_time, run_at, next_fire_at)
+            ),
+            moved AS (
+                UPDATE job_schedules s SET next_fire_at = f.next_fire_at, last_fired_at = f.fire_time, updated_at = now()
+                  FROM fire f WHERE s.tenant_id = f.tenant_id AND s.id = f.schedule_id
+            )
+            INSERT INTO jobs (tenant_id, id, kind, payload, payload_version, integration_id, run_at, max_attempts, schedule_id, fire_time)
+            SELECT s.tenant_id, f.job_id, s.kind, s.payload, s.payload_version, s.integration_id, f.run_at, s.max_attempts, s.id, f.fire_time
+              FROM fire f JOIN job_schedules s ON s.tenant_id = f.tenant_id AND s.id = f.schedule_id
+            ON CONFLICT (tenant_id, schedule_id, fire_time) WHERE schedule_id IS NOT NULL DO NOTHING
+            RETURNING id
             """
-        )
-        return created
+        ).decode(UUID.self).collect().count
+    }
+}
+
+/// One due fire of a schedule, as the scheduler decided it: when its job runs (the fire time plus jitter) and when
+/// the schedule fires next.
+public struct ScheduleFire: Sendable {
+    public let due: DueSchedule
+    public let runAt: Date
+    public let nextFireAt: Date
+
+    public init(due: DueSchedule, runAt: Date, nextFireAt: Date) {
+        self.due = due
+        self.runAt = runAt
+        self.nextFireAt = nextFireAt
     }
 }
 
