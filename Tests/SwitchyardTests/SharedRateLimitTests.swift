@@ -9,10 +9,11 @@ import SwitchyardCore
 import SwitchyardDevCluster
 import SwitchyardJobs
 import SwitchyardMetrics
-import SwitchyardPostgres
 import SwitchyardTestSupport
 import Synchronization
 import Testing
+
+@testable import SwitchyardPostgres
 
 /// A tenant key's API rate limit holds across `serve` processes sharing one PostgreSQL (issue 18), within the
 /// tolerance `SharedRateLimiter` states: burst + rate x T + N x lease size over any T.
@@ -24,6 +25,32 @@ struct SharedRateLimitTests {
     )
     func leaseSize(rate: Double, burst: Int, expected: Int) {
         #expect(SharedRateLimiter.leaseSize(ratePerSecond: rate, burst: burst) == expected)
+    }
+
+    @Test("the limiter's transactions do not wait for their commit to be flushed; a tenant's, on the same connections next, do")
+    func limiterCommitsWithoutWaitingForTheFlush() async throws {
+        let environment = try await TestEnvironment.make()
+        let logger = environment.logger
+        // The test cluster turns synchronous commits off for speed; this database's sessions have them on, as in
+        // production.
+        try await environment.withOwnerConnection { owner in
+            try await owner.query(
+                "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET synchronous_commit = on', current_database()); END $$",
+                logger: logger
+            )
+        }
+        try await environment.withDatabase { database in
+            let tenant = try await database.withOperator(logger: logger) { try await $0.createTenant(slug: "flush", name: "flush") }.id
+            let setting: PostgresQuery = "SELECT current_setting('synchronous_commit')"
+            for _ in 0..<3 {
+                let limiter = try await database.withRateLimiter(logger: logger) { try await $0.query(setting).decode(String.self).collect().first }
+                #expect(limiter == "off")
+                let tenantTransaction = try await database.withTenant(tenant, logger: logger) { transaction in
+                    try await transaction.query(setting).decode(String.self).collect().first
+                }
+                #expect(tenantTransaction == "on")
+            }
+        }
     }
 
     @Test(

@@ -14,6 +14,8 @@ import Synchronization
 /// used within `leaseLifetime` of being granted, so over any window of length T the N processes together admit at
 /// most burst + rate x T + N x leaseSize: the tokens they held when the window opened. The error the other way is
 /// small too: tokens leased and not used (a process whose traffic stopped) are lost, at most N x leaseSize a second.
+/// Leases commit without waiting for the WAL flush (`Database.withRateLimiter`): a crash of PostgreSQL can undo the
+/// last moment's leases, whose tokens are then granted again.
 ///
 /// **Lease size** (`leaseSize(ratePerSecond:burst:)`): ceil(rate / 16), so that a key at its full rate costs one
 /// process about 16 lease transactions a second, at least 1 and at most half the burst, so that the tolerance above

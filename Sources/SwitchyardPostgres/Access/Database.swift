@@ -224,7 +224,10 @@ public struct Database: Sendable, Service {
         logger: Logger,
         _ body: (RateLimiterTransaction) async throws -> Result
     ) async throws -> Result {
-        try await transaction(setting: "app.rate_limiter", to: "on", logger: logger) { connection in
+        // Without waiting for its commit to be flushed: a lease or a learned quota lost with the last moment before a
+        // crash only grants those tokens again (within the limiter's stated tolerance), and a request waiting for a
+        // lease no longer waits for a WAL flush, which a checkpoint can stretch to hundreds of milliseconds.
+        try await transaction(setting: "app.rate_limiter", to: "on", durableCommit: false, logger: logger) { connection in
             try await body(RateLimiterTransaction(connection: connection, logger: logger))
         }
     }
@@ -302,17 +305,27 @@ public struct Database: Sendable, Service {
     /// statement timeout its configured value, for it alone: one statement after BEGIN sets both (`is_local`), so the
     /// timeout costs no round trip of its own where a setting is made anyway (the catalog's transactions, rare, pay one).
     /// PostgreSQL drops both at COMMIT or ROLLBACK, so a pooled session, or a pooler's server connection that serves
-    /// other clients next, never carries them past the transaction.
+    /// other clients next, never carries them past the transaction. `durableCommit: false` turns `synchronous_commit`
+    /// off in the same statement, for state whose last moments may be lost in a crash.
     private func transaction<Result: Sendable>(
         setting name: String?,
         to value: String = "",
         deadlines: DatabaseDeadlines? = nil,
         pooled: Bool = false,
+        durableCommit: Bool = true,
         logger: Logger,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await transaction(deadlines: deadlines, pooled: pooled, logger: logger) { connection in
-            if let name {
+            if let name, !durableCommit {
+                try await connection.guardedQuery(
+                    """
+                    SELECT set_config(\(name), \(value), true), set_config('statement_timeout', \(statementTimeout), true),
+                           set_config('synchronous_commit', 'off', true)
+                    """,
+                    logger: logger
+                )
+            } else if let name {
                 try await connection.guardedQuery(
                     "SELECT set_config(\(name), \(value), true), set_config('statement_timeout', \(statementTimeout), true)",
                     logger: logger
