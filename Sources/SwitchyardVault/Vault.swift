@@ -46,6 +46,17 @@ public final class Vault: Sendable {
     /// Until when expired cached keys are served without asking the provider first: set by an unavailable provider,
     /// so that while KMS hangs each read does not wait for its deadlines before falling back to the cache.
     private let servingStaleUntil = Mutex<ContinuousClock.Instant?>(nil)
+    /// The unwraps in progress: concurrent readers of a key whose cache entry expired share one (with AWS KMS, one
+    /// `Decrypt` call instead of one per reader).
+    private let unwraps = Mutex<[PendingUnwrap: Task<KeyMaterial, any Error>]>([:])
+
+    /// One unwrap: the tenant and key id bound into its context, and the wrapped bytes (a reader that read the row
+    /// before a rewrap and one that read it after do not share an unwrap).
+    private struct PendingUnwrap: Hashable {
+        let tenant: TenantID
+        let id: UUID
+        let ciphertext: [UInt8]
+    }
 
     public init(provider: any KeyEncryptionKeyProvider, policy: DataKeyPolicy = DataKeyPolicy()) {
         self.provider = provider
@@ -78,7 +89,7 @@ public final class Vault: Sendable {
         if let stale, let until = servingStaleUntil.withLock({ $0 }), now < until { return stale }
         let material: KeyMaterial
         do {
-            material = try await provider.unwrap(stored, context: Self.context(tenant: tenant, dataKeyID: id))
+            material = try await sharedUnwrap(stored, id: id, tenant: tenant)
         } catch let error as KeyProviderUnavailable {
             servingStaleUntil.withLock { $0 = ContinuousClock.now + .seconds(10) }
             if let stale { return stale }
@@ -87,6 +98,21 @@ public final class Vault: Sendable {
         let key = DataKey(id: id, material: material)
         remember(key, tenant: tenant)
         return key
+    }
+
+    /// Unwraps `stored`, or waits for the same unwrap already under way and shares its outcome.
+    private func sharedUnwrap(_ stored: WrappedDataKey, id: UUID, tenant: TenantID) async throws -> KeyMaterial {
+        let pending = PendingUnwrap(tenant: tenant, id: id, ciphertext: stored.ciphertext)
+        let unwrap = unwraps.withLock { unwraps in
+            if let running = unwraps[pending] { return running }
+            let started = Task { [provider] in
+                defer { _ = self.unwraps.withLock { $0.removeValue(forKey: pending) } }
+                return try await provider.unwrap(stored, context: Self.context(tenant: tenant, dataKeyID: id))
+            }
+            unwraps[pending] = started
+            return started
+        }
+        return try await unwrap.value
     }
 
     /// Forgets every cached key of `tenant` (after its deletion or a key rotation).

@@ -307,6 +307,40 @@ struct VaultTests {
             }
         }
     }
+
+    @Test("concurrent readers of a data key share one unwrap; a reader claiming another tenant gets its own, which fails")
+    func concurrentReadersShareOneUnwrap() async throws {
+        let provider = GatedKeyProvider(LocalKeyProvider(keyring: .generate(keyID: "shared")))
+        defer { provider.gate.release() }
+        // No cache: every read unwraps, unless it joins one under way.
+        let vault = Vault(provider: provider, policy: DataKeyPolicy(cacheTTL: .zero))
+        let tenant = TenantID(UUID())
+        let (key, wrapped) = try await vault.makeDataKey(for: tenant)
+        let readersStarted = ReaderCount()
+        let readers = Task {
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        let read = try await vault.dataKey(key.id, tenant: tenant) {
+                            readersStarted.add()
+                            return wrapped
+                        }
+                        return read.id == key.id
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+        }
+        try await eventually("every reader asked for the wrapped key") { readersStarted.value == 20 }
+        // The one unwrap is held until every reader had time to join it (a reader joins without waiting in between).
+        try await Task.sleep(for: .seconds(1))
+        let intruder = Task { try await vault.dataKey(key.id, tenant: TenantID(UUID())) { wrapped } }
+        try await eventually("the other tenant's read asked the provider") { provider.unwraps == 2 }
+        provider.gate.release()
+        #expect(try await readers.value == Array(repeating: true, count: 20))
+        await #expect(throws: (any Error).self) { try await intruder.value }
+        #expect(provider.unwraps == 2, "one unwrap for the twenty readers, one of its own for the other tenant")
+    }
 }
 
 /// A flag one task sets and another polls.
@@ -326,4 +360,32 @@ func expectUnreadable(_ cause: VaultError, sourceLocation: SourceLocation = #_so
     } catch {
         Issue.record("expected SecretUnreadable(\(cause)), got \(error)", sourceLocation: sourceLocation)
     }
+}
+
+/// A key provider whose unwraps wait for `gate`, counted.
+private final class GatedKeyProvider: KeyEncryptionKeyProvider {
+    let base: LocalKeyProvider
+    let gate = Gate()
+    private let count = Mutex(0)
+
+    init(_ base: LocalKeyProvider) { self.base = base }
+
+    var unwraps: Int { count.withLock { $0 } }
+
+    func primaryVersion() async throws -> KEKVersion { try await base.primaryVersion() }
+    func availableVersions() async throws -> [KEKVersion] { try await base.availableVersions() }
+    func wrap(_ dataKey: KeyMaterial, context: WrapContext) async throws -> WrappedDataKey { try await base.wrap(dataKey, context: context) }
+
+    func unwrap(_ wrapped: WrappedDataKey, context: WrapContext) async throws -> KeyMaterial {
+        count.withLock { $0 += 1 }
+        try await gate.wait()
+        return try await base.unwrap(wrapped, context: context)
+    }
+}
+
+/// How many readers asked for their wrapped key.
+private final class ReaderCount: Sendable {
+    private let count = Mutex(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }
