@@ -153,10 +153,11 @@ extension Database {
     }
 }
 
-/// Polls `condition` until it holds; fails the test (with `message`) after `timeout`.
+/// Polls `condition` until it holds; fails the test (with `message`, and what `diagnosis` tells then) after `timeout`.
 func eventually(
     _ message: @autoclosure () -> String,
     timeout: Duration = .seconds(30),
+    diagnosis: () async -> String? = { nil },
     _ condition: () async throws -> Bool,
     sourceLocation: SourceLocation = #_sourceLocation
 ) async throws {
@@ -165,7 +166,8 @@ func eventually(
         if try await condition() { return }
         try await Task.sleep(for: .milliseconds(50))
     }
-    Issue.record("timed out waiting: \(message())", sourceLocation: sourceLocation)
+    let diagnosed = await diagnosis().map { "; \($0)" } ?? ""
+    Issue.record("timed out waiting: \(message())\(diagnosed)", sourceLocation: sourceLocation)
     throw TestFailure("timed out waiting: \(message())")
 }
 
