@@ -1,5 +1,5 @@
 import SwitchyardCore
-import Synchronization
+import SwitchyardTestSupport
 import Testing
 
 @Suite("Expiring cache")
@@ -37,7 +37,7 @@ struct ExpiringCacheTests {
     @Test("callers missing the same key while it is built share one build; a failed build is not stored")
     func sharedBuild() async throws {
         let cache = ExpiringCache<String, Int>(timeToLive: .seconds(60), capacity: 10)
-        let builds = BuildCount()
+        let builds = SharedCounter()
         let gate = Gate()
         let values = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<50 {
@@ -62,11 +62,4 @@ struct ExpiringCacheTests {
         await #expect(throws: Failed.self) { try await cache.value(for: "b") { throw Failed() } }
         #expect(try await cache.value(for: "b") { 9 } == 9, "a failed build is not stored: the next miss builds again")
     }
-}
-
-/// How many times a cache built a value (shared by the callers' tasks).
-private final class BuildCount: Sendable {
-    private let count = Mutex(0)
-    func add() { count.withLock { $0 += 1 } }
-    var value: Int { count.withLock { $0 } }
 }

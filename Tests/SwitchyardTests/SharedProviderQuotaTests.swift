@@ -8,7 +8,6 @@ import SwitchyardOAuth
 import SwitchyardOutbound
 import SwitchyardPostgres
 import SwitchyardTestSupport
-import Synchronization
 import Testing
 
 /// A provider account's quota learned from its headers is spent together by every process calling it (issue 18):
@@ -159,16 +158,16 @@ struct SharedProviderQuotaTests {
 
 /// A store that never answers, as PostgreSQL refusing connections.
 private final class FailingQuotaStore: SharedQuotaStore {
-    private let count = Mutex(0)
-    var calls: Int { count.withLock { $0 } }
+    private let count = SharedCounter()
+    var calls: Int { count.value }
 
     func lease(_ request: SharedQuotaLeaseRequest) async throws -> SharedQuotaLease {
-        count.withLock { $0 += 1 }
+        count.add()
         throw SwitchyardError.internal("connection refused")
     }
 
     func block(tenant: TenantID, key: String, for duration: Duration) async throws {
-        count.withLock { $0 += 1 }
+        count.add()
         throw SwitchyardError.internal("connection refused")
     }
 }

@@ -316,7 +316,7 @@ struct VaultTests {
         let vault = Vault(provider: provider, policy: DataKeyPolicy(cacheTTL: .zero))
         let tenant = TenantID(UUID())
         let (key, wrapped) = try await vault.makeDataKey(for: tenant)
-        let readersStarted = ReaderCount()
+        let readersStarted = SharedCounter()
         let readers = Task {
             try await withThrowingTaskGroup(of: Bool.self) { group in
                 for _ in 0..<20 {
@@ -366,26 +366,19 @@ func expectUnreadable(_ cause: VaultError, sourceLocation: SourceLocation = #_so
 private final class GatedKeyProvider: KeyEncryptionKeyProvider {
     let base: LocalKeyProvider
     let gate = Gate()
-    private let count = Mutex(0)
+    private let count = SharedCounter()
 
     init(_ base: LocalKeyProvider) { self.base = base }
 
-    var unwraps: Int { count.withLock { $0 } }
+    var unwraps: Int { count.value }
 
     func primaryVersion() async throws -> KEKVersion { try await base.primaryVersion() }
     func availableVersions() async throws -> [KEKVersion] { try await base.availableVersions() }
     func wrap(_ dataKey: KeyMaterial, context: WrapContext) async throws -> WrappedDataKey { try await base.wrap(dataKey, context: context) }
 
     func unwrap(_ wrapped: WrappedDataKey, context: WrapContext) async throws -> KeyMaterial {
-        count.withLock { $0 += 1 }
+        count.add()
         try await gate.wait()
         return try await base.unwrap(wrapped, context: context)
     }
-}
-
-/// How many readers asked for their wrapped key.
-private final class ReaderCount: Sendable {
-    private let count = Mutex(0)
-    func add() { count.withLock { $0 += 1 } }
-    var value: Int { count.withLock { $0 } }
 }
