@@ -13,7 +13,9 @@ public struct APIReadBenchmark: Sendable {
     let database: Database
     /// Keep-alive connections sending at once in the saturated phase.
     let concurrency: Int
-    /// How long each route is saturated.
+    /// How many slices of `/healthz` and the route each route's saturation alternates.
+    static let slices = 5
+    /// How long each route is saturated (and `/healthz` beside it), in `slices` slices.
     let saturation: Duration
     /// The paced phase's rate per route, and how long each route is paced.
     let pacedRate: Double
@@ -49,11 +51,20 @@ public struct APIReadBenchmark: Sendable {
                 RouteLoad(route: "/v1/integrations/{id}", path: "/v1/integrations/\(integration)", port: port, key: key),
                 RouteLoad(route: "/v1/integrations/{id}/credentials", path: "/v1/integrations/\(integration)/credentials", port: port, key: key),
             ]
+            // Warm-up: connections open, the key's authentication and rate-limit lease cached, plans made.
+            for route in routes { _ = try await route.saturate(for: .milliseconds(500), concurrency: concurrency) }
+            // Each route in slices, each slice right after one of `/healthz`: the machine's speed drifts over a
+            // run (other tenants of the host), and a ratio of two rates measured seconds apart carries that drift.
+            let ceiling = routes[0]
             var saturated: [APIReadBenchmarkReport.Saturated] = []
-            for route in routes {
-                // Warm-up: connections open, the key's authentication and rate-limit lease cached, plans made.
-                _ = try await route.saturate(for: .milliseconds(500), concurrency: concurrency)
-                saturated.append(.init(route: route.route, rate: try await route.saturate(for: saturation, concurrency: concurrency)))
+            for route in routes.dropFirst() {
+                var slices: [APIReadBenchmarkReport.Slice] = []
+                for _ in 0..<Self.slices {
+                    let ceilingRate = try await ceiling.saturate(for: saturation / Self.slices, concurrency: concurrency)
+                    let rate = try await route.saturate(for: saturation / Self.slices, concurrency: concurrency)
+                    slices.append(.init(ceiling: ceilingRate, rate: rate))
+                }
+                saturated.append(.init(route: route.route, slices: slices))
             }
             var latencies: [APIReadBenchmarkReport.Paced] = []
             for route in routes {
@@ -62,6 +73,7 @@ public struct APIReadBenchmark: Sendable {
             }
             return APIReadBenchmarkReport(
                 concurrency: concurrency,
+                slices: Self.slices,
                 saturation: saturation,
                 pacedRate: pacedRate,
                 paced: paced,
