@@ -62,4 +62,38 @@ struct ExpiringCacheTests {
         await #expect(throws: Failed.self) { try await cache.value(for: "b") { throw Failed() } }
         #expect(try await cache.value(for: "b") { 9 } == 9, "a failed build is not stored: the next miss builds again")
     }
+
+    @Test("a build in progress when its key is removed serves its callers, is not stored, and the next miss builds again")
+    func removalDuringBuild() async throws {
+        for removeAll in [false, true] {
+            let cache = ExpiringCache<String, Int>(timeToLive: .seconds(60), capacity: 10)
+            let builds = SharedCounter()
+            let gate = Gate()
+            let first = Task {
+                try await cache.value(for: "key") {
+                    builds.add()
+                    try await gate.wait()
+                    return 1
+                }
+            }
+            while builds.value == 0 { try await Task.sleep(for: .milliseconds(1)) }
+            // As a revoked API key is evicted while a lookup that read it before the revocation is still running.
+            if removeAll { cache.removeAll { _ in true } } else { cache.remove("key") }
+            let second = Task {
+                try await cache.value(for: "key") {
+                    builds.add()
+                    return 2
+                }
+            }
+            defer { gate.release() }
+            try await eventually("a miss after the removal builds on its own, without waiting for the build it dropped", timeout: .seconds(10)) {
+                builds.value == 2
+            }
+            #expect(try await second.value == 2)
+            gate.release()
+            #expect(try await first.value == 1)
+            #expect(builds.value == 2)
+            #expect(cache.value(for: "key") == 2, "the dropped build did not overwrite the later one")
+        }
+    }
 }

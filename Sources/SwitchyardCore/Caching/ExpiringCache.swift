@@ -15,8 +15,19 @@ public final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sen
     public let timeToLive: Duration?
     public let capacity: Int
     private let entries = Mutex<[Key: Entry]>([:])
-    /// The builds in progress (`value(for:building:)`), one per key.
-    private let builds = Mutex<[Key: Task<Value, any Error>]>([:])
+    /// The builds in progress (`value(for:building:)`), one per key. Lock order: `builds`, then `entries`.
+    private let builds = Mutex(Builds())
+
+    private struct Builds {
+        var running: [Key: Build] = [:]
+        var started: UInt64 = 0
+    }
+
+    /// A build in progress; `generation` tells it from a later build of the same key after a `remove`.
+    private struct Build {
+        let generation: UInt64
+        let task: Task<Value, any Error>
+    }
 
     public init(timeToLive: Duration?, capacity: Int) {
         self.timeToLive = timeToLive
@@ -37,22 +48,39 @@ public final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sen
     public func value(for key: Key, building build: @escaping @Sendable () async throws -> Value) async throws -> Value {
         if let value = value(for: key) { return value }
         let found = builds.withLock { builds -> Found in
-            if let running = builds[key] { return .building(running) }
+            if let running = builds.running[key] { return .building(running.task) }
             // A build ends by storing its value, then leaving `builds`: one that ended since the check above stored it.
             if let stored = value(for: key) { return .stored(stored) }
+            builds.started += 1
+            let generation = builds.started
             let started = Task {
-                defer { _ = self.builds.withLock { $0.removeValue(forKey: key) } }
                 let now = ContinuousClock.now
-                let value = try await build()
-                self.store(value, for: key, now: now)
-                return value
+                do {
+                    let value = try await build()
+                    self.finish(key, generation: generation) { self.store(value, for: key, now: now) }
+                    return value
+                } catch {
+                    self.finish(key, generation: generation) {}
+                    throw error
+                }
             }
-            builds[key] = started
+            builds.running[key] = Build(generation: generation, task: started)
             return .building(started)
         }
         switch found {
         case .stored(let value): return value
         case .building(let build): return try await build.value
+        }
+    }
+
+    /// Ends build `generation` of `key`: runs `store` and leaves `builds` unless a `remove` dropped the build while it
+    /// ran (it read what the removal is about, say an API key being revoked: its callers get its value, the cache does
+    /// not keep it).
+    private func finish(_ key: Key, generation: UInt64, store: () -> Void) {
+        builds.withLock { builds in
+            guard builds.running[key]?.generation == generation else { return }
+            store()
+            builds.running.removeValue(forKey: key)
         }
     }
 
@@ -69,14 +97,20 @@ public final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sen
         }
     }
 
-    /// Forgets `key`: the next reader rebuilds it.
+    /// Forgets `key`, and a build of it in progress will not be stored: the next reader rebuilds it.
     public func remove(_ key: Key) {
-        _ = entries.withLock { $0.removeValue(forKey: key) }
+        builds.withLock { builds in
+            builds.running.removeValue(forKey: key)
+            _ = entries.withLock { $0.removeValue(forKey: key) }
+        }
     }
 
-    /// Forgets every entry whose value `matches`.
+    /// Forgets every entry whose value `matches`, and every build in progress (whose value is not known yet).
     public func removeAll(where matches: (Value) -> Bool) {
-        entries.withLock { entries in entries = entries.filter { !matches($0.value.value) } }
+        builds.withLock { builds in
+            builds.running.removeAll()
+            entries.withLock { entries in entries = entries.filter { !matches($0.value.value) } }
+        }
     }
 
     public var count: Int { entries.withLock { $0.count } }
