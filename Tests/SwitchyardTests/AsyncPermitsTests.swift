@@ -1,4 +1,5 @@
 import SwitchyardCore
+import SwitchyardTestSupport
 import Synchronization
 import Testing
 
@@ -50,6 +51,36 @@ struct AsyncPermitsTests {
         try await holderTask.value
         // The cancelled waiter took nothing: the one permit is free again.
         #expect(try await permits.withPermit { "free" } == "free")
+    }
+
+    @Test("waiters cancelled at any moment, in line, on their way to it or just served, leave no bookkeeping behind")
+    func cancellationLeavesNothing() async throws {
+        let permits = AsyncPermits(limit: 2)
+        for _ in 0..<20 {
+            let tasks = (0..<50).map { _ in Task { try await permits.withPermit { await Task.yield() } } }
+            for (index, task) in tasks.enumerated() where index.isMultiple(of: 2) {
+                await Task.yield()
+                task.cancel()
+            }
+            for task in tasks { _ = try? await task.value }
+        }
+        #expect(permits.idsInTransit == 0)
+        // Every permit is back.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let gate = Gate()
+            let holding = SharedCounter()
+            for _ in 0..<2 {
+                group.addTask {
+                    try await permits.withPermit {
+                        holding.add()
+                        try await gate.wait()
+                    }
+                }
+            }
+            try await eventually("both permits are taken at once") { holding.value == 2 }
+            gate.release()
+            try await group.waitForAll()
+        }
     }
 }
 

@@ -11,8 +11,9 @@ public final class AsyncPermits: Sendable {
     private struct State {
         var available: Int
         var waiters: [Waiter] = []
-        /// Waiters cancelled before they were in line: they leave as soon as they get there. (A waiter cancelled after
-        /// it got its permit leaves its id here too, for good: a few bytes, for a cancellation.)
+        /// Waiters between their first look and their place in line.
+        var arriving: Set<UInt64> = []
+        /// Arriving waiters that were cancelled: they leave as soon as they get to the line.
         var cancelledEarly: Set<UInt64> = []
         var nextID: UInt64 = 0
     }
@@ -37,6 +38,7 @@ public final class AsyncPermits: Sendable {
                 return nil
             }
             state.nextID += 1
+            state.arriving.insert(state.nextID)
             return state.nextID
         }
         guard let id else { return }
@@ -44,6 +46,7 @@ public final class AsyncPermits: Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 enum Now { case wait, go, cancelled }
                 let now: Now = state.withLock { state in
+                    state.arriving.remove(id)
                     if state.cancelledEarly.remove(id) != nil { return .cancelled }
                     // A permit given back since the first look, when nobody was in line to take it.
                     if state.available > 0 {
@@ -64,12 +67,17 @@ public final class AsyncPermits: Sendable {
                 if let index = state.waiters.firstIndex(where: { $0.id == id }) {
                     return state.waiters.remove(at: index).continuation
                 }
-                state.cancelledEarly.insert(id)
+                // Not in line: still arriving (it leaves when it gets there), or already given its permit (it keeps it).
+                if state.arriving.contains(id) { state.cancelledEarly.insert(id) }
                 return nil
             }
             waiting?.resume(throwing: CancellationError())
         }
     }
+
+    /// The ids kept for waiters that are on their way to the line or were cancelled on the way (for the tests: none
+    /// once every task has its answer).
+    package var idsInTransit: Int { state.withLock { $0.arriving.count + $0.cancelledEarly.count } }
 
     private func release() {
         let next: CheckedContinuation<Void, any Error>? = state.withLock { state in
