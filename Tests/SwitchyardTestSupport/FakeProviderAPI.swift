@@ -113,9 +113,6 @@ public final class FakeProviderAPI: Sendable {
     /// 429 answers the quota has served.
     public var tooManyRequestsServed: Int { state.withLock { $0.tooManyRequestsServed } }
 
-    /// How many of `path`'s quota windows have begun since its first request (0 before it).
-    public func quotaWindowsBegun(for path: String) -> Int { state.withLock { ($0.quotas[path]?.window ?? -1) + 1 } }
-
     /// Huge bodies written to the end.
     public var hugeBodiesCompleted: Int { state.withLock { $0.hugeBodiesCompleted } }
     /// Huge bodies whose writing failed because the client went away.

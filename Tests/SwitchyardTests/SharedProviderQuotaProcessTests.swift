@@ -9,7 +9,7 @@ import Testing
 /// together (issue 18).
 @Suite("Provider quotas shared by two serve or executor processes (issue 18)")
 struct SharedProviderQuotaProcessTests {
-    @Test("two serve processes proxying one integration share the announced quota (an overrun per window at most), and every call succeeds")
+    @Test("two serve processes proxying one integration spend one announced quota per window (at most one overrun), and every call succeeds")
     func twoServeProcesses() async throws {
         let environment = try await TestEnvironment.make()
         try await FakeProviderAPI.withRunning { fake in
@@ -43,19 +43,17 @@ struct SharedProviderQuotaProcessTests {
                 }
                 #expect(statuses.count == 32)
                 #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses)")
-                // Shared, the processes spend one quota. The design's overrun (tokens of a window a process still
-                // believes open, spent as the provider's next window begins: its end is learned a response's latency
-                // late, seen on a loaded machine) costs at most one 429 per window that follows another, which the
-                // outbound retry absorbs; alone, each process would meet about 8 in every window.
-                let windows = fake.quotaWindowsBegun(for: "/v1/items")
-                #expect(fake.tooManyRequestsServed <= max(0, windows - 1), "\(fake.tooManyRequestsServed) 429s in \(windows) windows")
+                // Shared, the processes spend one quota. The design's one overrun (tokens of a window a process still
+                // believes open, spent as the provider's next window begins: seen on a loaded machine) costs at most one
+                // 429, which the outbound retry absorbs; each process alone meets 429s in every window.
+                #expect(fake.tooManyRequestsServed <= 1)
                 #expect(fake.requests(to: "/v1/items").count == 32 + fake.tooManyRequestsServed)
             }
         }
     }
 
     @Test(
-        "two executor processes running workflows' http steps on one integration share the announced quota (an overrun per window at most), and every call succeeds"
+        "two executor processes running workflows' http steps on one integration spend one announced quota per window (at most one overrun), and every call succeeds"
     )
     func twoExecutorProcesses() async throws {
         let environment = try await TestEnvironment.make()
@@ -91,12 +89,10 @@ struct SharedProviderQuotaProcessTests {
                         return answer.body.components(separatedBy: #""status":"succeeded""#).count - 1 == 32
                     }
                 }
-                // Shared, the processes spend one quota. The design's overrun (tokens of a window a process still
-                // believes open, spent as the provider's next window begins: its end is learned a response's latency
-                // late, seen on a loaded machine) costs at most one 429 per window that follows another, which the
-                // outbound retry absorbs; alone, each process would meet about 8 in every window.
-                let windows = fake.quotaWindowsBegun(for: "/v1/items")
-                #expect(fake.tooManyRequestsServed <= max(0, windows - 1), "\(fake.tooManyRequestsServed) 429s in \(windows) windows")
+                // Shared, the processes spend one quota. The design's one overrun (tokens of a window a process still
+                // believes open, spent as the provider's next window begins: seen on a loaded machine) costs at most one
+                // 429, which the outbound retry absorbs; each process alone meets 429s in every window.
+                #expect(fake.tooManyRequestsServed <= 1)
                 #expect(fake.requests(to: "/v1/items").count == 32 + fake.tooManyRequestsServed)
                 #expect(executors.allSatisfy { $0.process.isRunning }, "an executor process exited")
             } catch {
