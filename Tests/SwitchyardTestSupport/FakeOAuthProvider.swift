@@ -92,7 +92,7 @@ public final class FakeOAuthProvider: Sendable {
     }
     /// Every access token stops working while refresh tokens keep working, as when a provider revokes sessions
     /// after a password change.
-    public func revokeAccessTokens() { _ = state.withLock { $0.accessTokens.removeAll() } }
+    public func revokeAccessTokens() { state.withLock { $0.accessTokens.removeAll() } }
     /// The status `/revoke` answers (200 or 503).
     public func setRevocationStatus(_ status: Int) { state.withLock { $0.revocationStatus = status } }
     /// Whether `token` is a live refresh token.

@@ -39,11 +39,16 @@ public final class FakeProviderAPI: Sendable {
         public var limit: Int
         public var window: Duration
         public var resetStyle: ResetStyle
+        /// Each request is counted after a random delay of up to `transit` (its way to the provider), and its answer
+        /// leaves after another (its way back): requests sent in one order can be counted in another, and a window's
+        /// announcement reaches the client late, as over a real network.
+        public var transit: Duration
 
-        public init(limit: Int, window: Duration, resetStyle: ResetStyle = .deltaSeconds) {
+        public init(limit: Int, window: Duration, resetStyle: ResetStyle = .deltaSeconds, transit: Duration = .zero) {
             self.limit = limit
             self.window = window
             self.resetStyle = resetStyle
+            self.transit = transit
         }
     }
 
@@ -145,6 +150,8 @@ public final class FakeProviderAPI: Sendable {
     private func respond(to request: Request) async throws -> Response {
         let body = try await request.body.collect(upTo: 1 << 20)
         let path = request.uri.path
+        let transit = state.withLock { $0.quotas[path]?.quota.transit } ?? .zero
+        try await Self.travel(transit)
         let now = clock.now
         let received = ReceivedRequest(
             method: request.method,
@@ -167,7 +174,10 @@ public final class FakeProviderAPI: Sendable {
             state.scripts[path] = script
             return (nil, next)
         }
-        if let quotaAnswer { return quotaAnswer }
+        if let quotaAnswer {
+            try await Self.travel(transit)
+            return quotaAnswer
+        }
 
         switch reply {
         case .status(let status, let headers, let text):
@@ -209,6 +219,12 @@ public final class FakeProviderAPI: Sendable {
                 }
             )
         }
+    }
+
+    /// Sleeps a random part of `transit`.
+    private static func travel(_ transit: Duration) async throws {
+        guard transit > .zero else { return }
+        try await Task.sleep(for: transit * Double.random(in: 0...1))
     }
 
     /// Counts the request in the current fixed window and answers with the quota headers, or 429.

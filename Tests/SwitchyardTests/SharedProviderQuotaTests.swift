@@ -16,17 +16,33 @@ import Testing
 struct SharedProviderQuotaTests {
     @Test("two processes calling one provider account together send no more than each window's announced quota")
     func twoProcessesShareOneQuota() async throws {
+        // Each process alone would learn 9 remaining of 10 and spend them: together they would collect 429s.
+        try await sendTogether(.init(limit: 10, window: .seconds(2)), senders: 4, requestsEach: 4)
+    }
+
+    @Test(
+        "requests in flight across a window's end are counted in the window that granted them, and a new window is opened by an announcement that counts them"
+    )
+    func windowBoundariesInTransit() async throws {
+        // Each request takes up to 150 ms to be counted and its answer up to 150 ms more to come back: a window's end
+        // is known only within a response's round trip, and requests overtake one another. Tokens of the old window
+        // are spent only before its earliest possible end, probes of the next go out only after its latest.
+        try await sendTogether(.init(limit: 10, window: .seconds(1), transit: .milliseconds(150)), senders: 4, requestsEach: 8)
+    }
+
+    /// Two processes, each with `senders` concurrent senders sending `requestsEach` requests in turn, under `quota`:
+    /// every request is answered 200 and the provider never answers 429.
+    private func sendTogether(_ quota: FakeProviderAPI.Quota, senders: Int, requestsEach: Int) async throws {
         let environment = try await TestEnvironment.make()
         try await FakeProviderAPI.withRunning { api in
-            // Each process alone would learn 9 remaining of 10 and spend them: together they would collect 429s.
-            api.setQuota(.init(limit: 10, window: .seconds(2)), for: "/shared")
+            api.setQuota(quota, for: "/shared")
             try await environment.withTwoProcesses(api) { tenant, clients in
                 let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                     for client in clients {
-                        for _ in 0..<4 {
+                        for _ in 0..<senders {
                             group.addTask {
                                 var codes: [Int] = []
-                                for _ in 0..<4 {
+                                for _ in 0..<requestsEach {
                                     codes.append(
                                         try await client.send(api.sharedRequest("/shared", tenant: tenant), logger: environment.logger).status.code
                                     )
@@ -40,7 +56,7 @@ struct SharedProviderQuotaTests {
                 #expect(statuses == 0, "answers other than 200")
             }
             #expect(api.tooManyRequestsServed == 0)
-            #expect(api.requests(to: "/shared").count == 32)
+            #expect(api.requests(to: "/shared").count == 2 * senders * requestsEach + api.tooManyRequestsServed)
         }
     }
 
@@ -106,25 +122,29 @@ struct SharedProviderQuotaTests {
         let logger = environment.logger
         try await environment.withDatabase { database in
             let tenant = try await database.withOperator(logger: logger) { try await $0.createTenant(slug: "quotas", name: "quotas") }.id
-            func lease(_ remaining: Int? = nil, unleased: Int = 0) async throws -> ProviderQuotaLease {
+            func lease(
+                _ remaining: Int? = nil,
+                unleased: Int = 0,
+                key: String = "integration-1",
+                spendableFor: Double = 50
+            ) async throws -> ProviderQuotaLease {
                 try await database.withRateLimiter(logger: logger) {
                     try await $0.leaseProviderQuota(
                         tenant: tenant,
-                        key: "integration-1",
+                        key: key,
                         want: 8,
-                        announcedRemaining: remaining,
-                        announcedReset: remaining == nil ? nil : 60,
+                        announced: remaining.map { ($0, spendableFor, 60) },
                         sentUnleased: unleased
                     )
                 }
             }
             #expect(try await lease() == .unknown)
             // The announcement opens the window with 40 left (the probe that announced it is counted by the provider).
-            guard case .granted(5, let windowLeft) = try await lease(40, unleased: 1) else {
+            guard case .granted(5, let spendLeft) = try await lease(40, unleased: 1) else {
                 Issue.record("expected a lease of 5")
                 return
             }
-            #expect(windowLeft > 30 && windowLeft <= 60)
+            #expect(spendLeft > 30 && spendLeft <= 50)
             // 35 left; another process reports 20 and 2 requests sent without tokens: min(35 - 2, 20) = 20, lease 3.
             guard case .granted(3, _) = try await lease(20, unleased: 2) else {
                 Issue.record("expected a lease of 3")
@@ -136,14 +156,23 @@ struct SharedProviderQuotaTests {
                 return
             }
             #expect(wait > 10 && wait <= 30)
+            // Past the window's earliest end, nothing is granted however much is left, until its latest end.
+            guard case .exhausted(let gap) = try await lease(40, unleased: 1, key: "integration-2", spendableFor: -0.1) else {
+                Issue.record("expected no tokens after the window's earliest end")
+                return
+            }
+            #expect(gap > 50 && gap <= 60)
 
             // Only the limiter sees the rows: not the tenant itself, not the operator.
             let seen = try await environment.rowsSeenByAccessMode(of: "provider_quotas", tenant: tenant)
-            #expect(seen == ["tenant": 0, "operator": 0, "limiter": 1])
+            #expect(seen == ["tenant": 0, "operator": 0, "limiter": 2])
             // A row whose window and block have ended is pruned by the scheduler's housekeeping; a current one is kept.
             try await environment.withOwnerConnection { connection in
                 try await connection.query(
-                    "UPDATE provider_quotas SET window_ends_at = now() - interval '1 second', blocked_until = now() - interval '1 second'",
+                    """
+                    UPDATE provider_quotas
+                       SET (spend_ends_at, window_ends_at, blocked_until) = (now() - interval '1 second', now() - interval '1 second', now() - interval '1 second')
+                    """,
                     logger: logger
                 )
             }

@@ -23,15 +23,14 @@ public struct PostgresProviderQuotaStore: SharedQuotaStore {
                     tenant: request.tenant,
                     key: request.key,
                     want: request.want,
-                    announcedRemaining: request.announcedRemaining,
-                    announcedReset: request.announcedReset.map(Self.seconds),
+                    announced: request.announced.map { ($0.remaining, Self.seconds($0.spendableFor), Self.seconds($0.endsIn)) },
                     sentUnleased: request.sentUnleased
                 )
             }
         }
         return switch lease {
         case .unknown: .unknown
-        case .granted(let tokens, let windowLeft): .granted(tokens: tokens, windowEndsIn: .seconds(windowLeft))
+        case .granted(let tokens, let spendLeft): .granted(tokens: tokens, spendableFor: .seconds(spendLeft))
         case .exhausted(let wait): .exhausted(retryIn: .seconds(wait))
         }
     }

@@ -187,7 +187,7 @@ public final class OutboundClient: Service, Sendable {
                 let announcement = request.rateLimitHeaders.announcement(in: answer.headers, unixTime: unixTime)
                 limiter.complete(permit, status: answer.status, announcement: announcement, retryAfter: retryAfter)
                 if let sharedQuota, let tenant = request.tenant {
-                    sharedQuota.observe(tenant: tenant, key: request.limiterKey, announcement: announcement)
+                    sharedQuota.observe(tenant: tenant, key: request.limiterKey, announcement: announcement, sentAt: started)
                     if let block = limiter.block(status: answer.status, announcement: announcement, retryAfter: retryAfter) {
                         await sharedQuota.block(tenant: tenant, key: request.limiterKey, for: block, logger: logger)
                     }

@@ -14,6 +14,13 @@ import Synchronization
 /// that learn a new window (one per process, counted by the provider in the announcements that follow). Tokens still
 /// held at the window's end are lost, which errs on the side of sending less.
 ///
+/// **Window ends.** A response tells when its window ends only within the request's round trip (the provider counted it
+/// somewhere between its sending and its answer), so each window has two instants (``AnnouncedQuotaWindow``): tokens
+/// are spent only until its earliest possible end, less ``Settings/resetMargin``, and the next window is probed only
+/// after its latest, plus the margin. Between the two the key waits. A request in flight across the end is thus counted
+/// in the window that granted it, or before the probe whose announcement opens the next one, unless it took longer
+/// than the margin to reach the provider.
+///
 /// **Batched reports.** What the responses announce is not written per response: the lowest `remaining` seen and the
 /// requests sent without a token travel with the next lease. A 429 (or 503 with `Retry-After`) is written at once, so
 /// that every process waits it out from its next lease on (a process holding tokens may still spend them first).
@@ -31,7 +38,8 @@ final class SharedProviderQuota: Sendable {
         var unknownRecheck: Duration = .seconds(30)
         /// How long every key is decided locally after the store failed, before it is tried again.
         var retryInterval: Duration = .seconds(5)
-        /// Added to announced resets (the limiter's margin): provider clocks and rounding make the instant uncertain.
+        /// Taken off a window's earliest end and added to its latest: provider clocks and rounding make the instants
+        /// uncertain, and a request sent before the earliest end still has to reach the provider.
         var resetMargin: Duration = .milliseconds(250)
         /// Assumed window when an announcement of `remaining` says nothing of its reset.
         var defaultWindow: Duration = .seconds(1)
@@ -41,16 +49,35 @@ final class SharedProviderQuota: Sendable {
     private enum Phase {
         /// No quota known: send (counting the requests) until `recheckAt` or until a response announces one.
         case unknown(recheckAt: ContinuousClock.Instant)
-        case leased(tokens: Int, windowEndsAt: ContinuousClock.Instant)
+        case leased(tokens: Int, spendUntil: ContinuousClock.Instant)
         case exhausted(until: ContinuousClock.Instant)
         /// A lease is being asked for; requests of the key wait for it.
         case leasing(Task<Void, Never>)
     }
 
+    /// What responses announced of a window since the last lease: its lowest `remaining`, and when it ends at the
+    /// earliest (`spendUntil`, the margin taken off) and at the latest (`endsAt`, the margin added).
+    private struct Announced {
+        var remaining: Int
+        var spendUntil: ContinuousClock.Instant
+        var endsAt: ContinuousClock.Instant
+
+        /// Two announcements whose windows end within a second of each other describe one window (their round trips
+        /// differ): the lowest `remaining` and the widest bounds hold. Otherwise the later window is the current one.
+        func merged(with other: Announced) -> Announced {
+            let (earlier, later) = endsAt < other.endsAt ? (self, other) : (other, self)
+            guard later.endsAt - earlier.endsAt <= .seconds(1) else { return later }
+            return Announced(
+                remaining: min(remaining, other.remaining),
+                spendUntil: min(spendUntil, other.spendUntil),
+                endsAt: max(endsAt, other.endsAt)
+            )
+        }
+    }
+
     private struct KeyState {
         var phase: Phase
-        /// The lowest `remaining` announced since the last lease, and when its window ends.
-        var announced: (remaining: Int, windowEndsAt: ContinuousClock.Instant)?
+        var announced: Announced?
         var sentUnleased = 0
     }
 
@@ -103,14 +130,18 @@ final class SharedProviderQuota: Sendable {
         }
     }
 
-    /// Keeps what a response announced for the next lease.
-    func observe(tenant: TenantID, key: String, announcement: RateLimitHeaders.Announcement?) {
+    /// Keeps what the response to a request sent at `sentAt` announced, for the next lease.
+    func observe(tenant: TenantID, key: String, announcement: RateLimitHeaders.Announcement?, sentAt: ContinuousClock.Instant) {
         guard let remaining = announcement?.remaining else { return }
-        let windowEndsAt = clock.now + (announcement?.resetAfter ?? settings.defaultWindow) + settings.resetMargin
+        let resetAfter = announcement?.resetAfter ?? settings.defaultWindow
+        let seen = Announced(
+            remaining: remaining,
+            spendUntil: sentAt + resetAfter - settings.resetMargin,
+            endsAt: clock.now + resetAfter + settings.resetMargin
+        )
         state.withLock { state in
             _ = state.keys.modifyIfPresent(Self.name(tenant, key)) { keyState in
-                if let known = keyState.announced, known.remaining <= remaining, known.windowEndsAt >= windowEndsAt - .seconds(1) { return }
-                keyState.announced = (remaining, windowEndsAt)
+                keyState.announced = keyState.announced.map { $0.merged(with: seen) } ?? seen
             }
         }
     }
@@ -156,8 +187,8 @@ final class SharedProviderQuota: Sendable {
                     return .wait(task)
                 case .exhausted(let until) where until > now:
                     return .sleep(until: until)
-                case .leased(let tokens, let windowEndsAt) where tokens > 0 && windowEndsAt > now:
-                    keyState.phase = .leased(tokens: tokens - 1, windowEndsAt: windowEndsAt)
+                case .leased(let tokens, let spendUntil) where tokens > 0 && spendUntil > now:
+                    keyState.phase = .leased(tokens: tokens - 1, spendUntil: spendUntil)
                     return .proceed
                 case .unknown(let recheckAt) where recheckAt > now && keyState.announced == nil:
                     keyState.sentUnleased += 1
@@ -187,14 +218,16 @@ final class SharedProviderQuota: Sendable {
                 tenant: tenant,
                 key: key,
                 want: self.settings.maxLease,
-                announcedRemaining: nil,
-                announcedReset: nil,
+                announced: nil,
                 sentUnleased: keyState.sentUnleased
             )
             // An announcement of a window that has ended says nothing of the next one.
-            if let announced = keyState.announced, announced.windowEndsAt > now {
-                request.announcedRemaining = announced.remaining
-                request.announcedReset = announced.windowEndsAt - now
+            if let announced = keyState.announced, announced.endsAt > now {
+                request.announced = AnnouncedQuotaWindow(
+                    remaining: announced.remaining,
+                    spendableFor: announced.spendUntil - now,
+                    endsIn: announced.endsAt - now
+                )
             }
             keyState.announced = nil
             keyState.sentUnleased = 0
@@ -208,13 +241,15 @@ final class SharedProviderQuota: Sendable {
             } catch {
                 outcome = .failure(error)
             }
-            record(outcome, for: name, logger: logger)
+            record(outcome, for: name, askedAt: now, logger: logger)
         }
         _ = state.keys.modifyIfPresent(name) { $0.phase = .leasing(task) }
         return task
     }
 
-    private func record(_ outcome: Result<SharedQuotaLease, any Error>, for name: String, logger: Logger) {
+    /// Keeps a lease asked for at `askedAt`. Its durations count from the store's clock somewhere in between: a grant
+    /// is spent until `askedAt` plus its duration (no later than the store meant), a wait lasts from now.
+    private func record(_ outcome: Result<SharedQuotaLease, any Error>, for name: String, askedAt: ContinuousClock.Instant, logger: Logger) {
         let now = clock.now
         switch outcome {
         case .success(let lease):
@@ -226,7 +261,7 @@ final class SharedProviderQuota: Sendable {
             let phase: Phase =
                 switch lease {
                 case .unknown: .unknown(recheckAt: now + settings.unknownRecheck)
-                case .granted(let tokens, let windowEndsIn): .leased(tokens: tokens, windowEndsAt: now + windowEndsIn)
+                case .granted(let tokens, let spendableFor): .leased(tokens: tokens, spendUntil: askedAt + spendableFor)
                 case .exhausted(let retryIn): .exhausted(until: now + retryIn)
                 }
             let recovered = state.withLock { state in

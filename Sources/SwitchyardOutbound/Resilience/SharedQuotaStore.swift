@@ -16,20 +16,17 @@ public struct SharedQuotaLeaseRequest: Sendable, Equatable {
     public var key: String
     /// The most tokens to take; the store grants fewer when little is left (see its `lease`).
     public var want: Int
-    /// The lowest `remaining` this process's responses announced in the current window, if any since its last lease.
-    public var announcedRemaining: Int?
-    /// When that window ends, from now (announced reset plus the client's margin).
-    public var announcedReset: Duration?
+    /// What this process's responses announced of the current window since its last lease, if anything.
+    public var announced: AnnouncedQuotaWindow?
     /// Requests this process sent for `key` without a leased token since its last lease (its probes of a new window):
     /// the store takes them off what is left, unless they are counted in the announcement that opens the window.
     public var sentUnleased: Int
 
-    public init(tenant: TenantID, key: String, want: Int, announcedRemaining: Int?, announcedReset: Duration?, sentUnleased: Int) {
+    public init(tenant: TenantID, key: String, want: Int, announced: AnnouncedQuotaWindow?, sentUnleased: Int) {
         self.tenant = tenant
         self.key = key
         self.want = want
-        self.announcedRemaining = announcedRemaining
-        self.announcedReset = announcedReset
+        self.announced = announced
         self.sentUnleased = sentUnleased
     }
 }
@@ -38,8 +35,8 @@ public struct SharedQuotaLeaseRequest: Sendable, Equatable {
 public enum SharedQuotaLease: Sendable, Equatable {
     /// No quota is known for the current window: the process sends on its own until its responses announce one.
     case unknown
-    /// `tokens` requests may be sent before the window ends, `windowEndsIn` from now.
-    case granted(tokens: Int, windowEndsIn: Duration)
-    /// Nothing may be sent for `retryIn`: the window is spent or a 429 blocked the key.
+    /// `tokens` requests may be sent in the next `spendableFor` (until the window's earliest possible end).
+    case granted(tokens: Int, spendableFor: Duration)
+    /// Nothing may be sent for `retryIn`: the window is spent, is about to end, or a 429 blocked the key.
     case exhausted(retryIn: Duration)
 }

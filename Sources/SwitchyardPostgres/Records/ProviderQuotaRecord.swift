@@ -5,39 +5,42 @@ import SwitchyardCore
 public enum ProviderQuotaLease: Sendable, Equatable {
     /// No window is known (no row, or its window has ended): nothing was taken.
     case unknown
-    /// `tokens` (at least 1) were taken; the window ends in `windowLeft` seconds.
-    case granted(tokens: Int, windowLeft: Double)
-    /// Nothing may be sent for `wait` seconds: the window is spent, or a 429 blocked the key.
+    /// `tokens` (at least 1) were taken, to be sent in the next `spendLeft` seconds (before the window's earliest end).
+    case granted(tokens: Int, spendLeft: Double)
+    /// Nothing may be sent for `wait` seconds: the window is spent or about to end, or a 429 blocked the key.
     case exhausted(wait: Double)
 }
 
 extension RateLimiterTransaction {
     /// Reports what a process saw of `key`'s quota since its last lease and takes up to `want` tokens from it.
     ///
-    /// `announcedRemaining` (with `announcedReset` seconds until its window ends) opens a window when the row has none
-    /// current, and otherwise can only lower `remaining`. `sentUnleased` requests went out without tokens: they are taken
-    /// off what is left, except the one whose response made the announcement that opens a window (the provider counted
-    /// it). A lease takes an eighth of what is left, at least 1 and at most `want`, so that the processes share the end
-    /// of a window a token at a time. The row is locked for the transaction: concurrent leases of a key queue on it.
+    /// `announced` (its window's ends in seconds from now) opens a window when the row has none current, and otherwise
+    /// can only lower `remaining`: the row keeps the ends it was opened with. `sentUnleased` requests went out without
+    /// tokens: they are taken off what is left, except the one whose response made the announcement that opens a window
+    /// (the provider counted it). A lease takes an eighth of what is left, at least 1 and at most `want`, so that the
+    /// processes share the end of a window a token at a time; none is granted after the window's earliest end
+    /// (`spend_ends_at`), and the row stands until its latest (`window_ends_at`). The row is locked for the transaction:
+    /// concurrent leases of a key queue on it.
     public func leaseProviderQuota(
         tenant: TenantID,
         key: String,
         want: Int,
-        announcedRemaining: Int?,
-        announcedReset: Double?,
+        announced: (remaining: Int, spendableFor: Double, endsIn: Double)?,
         sentUnleased: Int
     ) async throws -> ProviderQuotaLease {
         var unleased = sentUnleased
-        if let announcedRemaining, let announcedReset, announcedReset > 0 {
+        if let announced, announced.endsIn > 0 {
             try await query(
                 """
-                INSERT INTO provider_quotas AS q (tenant_id, limiter_key, remaining, window_ends_at, updated_at)
-                VALUES (\(tenant.rawValue), \(key), greatest(0, \(announcedRemaining) - greatest(0, \(sentUnleased) - 1)),
-                        clock_timestamp() + make_interval(secs => \(announcedReset)), clock_timestamp())
+                INSERT INTO provider_quotas AS q (tenant_id, limiter_key, remaining, spend_ends_at, window_ends_at, updated_at)
+                VALUES (\(tenant.rawValue), \(key), greatest(0, \(announced.remaining) - greatest(0, \(sentUnleased) - 1)),
+                        clock_timestamp() + make_interval(secs => \(min(announced.spendableFor, announced.endsIn))),
+                        clock_timestamp() + make_interval(secs => \(announced.endsIn)), clock_timestamp())
                 ON CONFLICT (tenant_id, limiter_key) DO UPDATE
-                   SET (remaining, window_ends_at, updated_at) = (
+                   SET (remaining, spend_ends_at, window_ends_at, updated_at) = (
                        CASE WHEN q.window_ends_at <= clock_timestamp() THEN excluded.remaining
-                            ELSE greatest(0, least(q.remaining - \(sentUnleased), \(announcedRemaining))) END,
+                            ELSE greatest(0, least(q.remaining - \(sentUnleased), \(announced.remaining))) END,
+                       CASE WHEN q.window_ends_at <= clock_timestamp() THEN excluded.spend_ends_at ELSE q.spend_ends_at END,
                        CASE WHEN q.window_ends_at <= clock_timestamp() THEN excluded.window_ends_at ELSE q.window_ends_at END,
                        clock_timestamp())
                 """
@@ -47,6 +50,7 @@ extension RateLimiterTransaction {
         let rows = try await query(
             """
             SELECT remaining,
+                   extract(epoch FROM spend_ends_at - clock_timestamp())::float8 AS spend_left,
                    extract(epoch FROM window_ends_at - clock_timestamp())::float8 AS window_left,
                    coalesce(extract(epoch FROM blocked_until - clock_timestamp())::float8, 0) AS blocked_left
               FROM provider_quotas
@@ -57,12 +61,13 @@ extension RateLimiterTransaction {
         guard let first = rows.first else { return .unknown }
         let row = NamedRow(first, table: "provider_quotas")
         let remaining = Int(try row("remaining") as Int32)
+        let spendLeft: Double = try row("spend_left")
         let windowLeft: Double = try row("window_left")
         let blockedLeft: Double = try row("blocked_left")
         if blockedLeft > 0 { return .exhausted(wait: blockedLeft) }
         guard windowLeft > 0 else { return .unknown }
         let left = max(0, remaining - unleased)
-        let granted = min(left, want, max(1, (left + 7) / 8))
+        let granted = spendLeft > 0 ? min(left, want, max(1, (left + 7) / 8)) : 0
         if granted != 0 || left != remaining {
             try await query(
                 """
@@ -71,15 +76,15 @@ extension RateLimiterTransaction {
                 """
             )
         }
-        return granted > 0 ? .granted(tokens: granted, windowLeft: windowLeft) : .exhausted(wait: windowLeft)
+        return granted > 0 ? .granted(tokens: granted, spendLeft: spendLeft) : .exhausted(wait: windowLeft)
     }
 
     /// Blocks `key` for every process for `seconds` (a 429's `Retry-After`): its window has nothing left until then.
     public func blockProviderQuota(tenant: TenantID, key: String, seconds: Double) async throws {
         try await query(
             """
-            INSERT INTO provider_quotas AS q (tenant_id, limiter_key, remaining, window_ends_at, blocked_until, updated_at)
-            VALUES (\(tenant.rawValue), \(key), 0, clock_timestamp() + make_interval(secs => \(seconds)),
+            INSERT INTO provider_quotas AS q (tenant_id, limiter_key, remaining, spend_ends_at, window_ends_at, blocked_until, updated_at)
+            VALUES (\(tenant.rawValue), \(key), 0, clock_timestamp(), clock_timestamp() + make_interval(secs => \(seconds)),
                     clock_timestamp() + make_interval(secs => \(seconds)), clock_timestamp())
             ON CONFLICT (tenant_id, limiter_key) DO UPDATE
                SET (remaining, window_ends_at, blocked_until, updated_at) = (
