@@ -295,7 +295,7 @@ public struct JobExecutor: Service {
 
     /// The heartbeat, every third of the lease: abandons handlers past the run timeout, renews the leases of the
     /// jobs still making progress (running within their timeout, or finished and waiting to be written), and
-    /// once per lease period rescues other executors' expired leases.
+    /// once per lease period rescues expired leases: other executors', and those of the handlers it abandoned.
     private func renewLeases(_ running: RunningJobs, _ completions: CompletionBuffer, _ wake: WakeSignal) async {
         let interval = options.lease / 3
         var beats = 0
@@ -321,7 +321,10 @@ public struct JobExecutor: Service {
                 let renewable = running.progressing() + completions.pendingJobs()
                 _ = try await database.withQueue(logger: logger) { try await $0.extendLeases(renewable, owner: options.owner, lease: options.lease) }
                 if beats % 3 == 0 {
-                    let rescued = try await database.withQueue(logger: logger) { try await $0.rescueExpiredLeases() }
+                    let abandoned = running.abandoned()
+                    let rescued = try await database.withQueue(logger: logger) {
+                        try await $0.rescueExpiredLeases(sparing: options.owner, except: abandoned)
+                    }
                     if !rescued.isEmpty {
                         logger.notice("rescued jobs with expired leases", metadata: ["count": "\(rescued.count)"])
                         for job in rescued { metrics?.recordLeaseRescue(kind: job.kind) }
@@ -417,6 +420,11 @@ final class RunningJobs: Sendable {
     /// The jobs whose handlers run within their timeout: the only ones whose leases the heartbeat renews.
     func progressing() -> [(tenantID: TenantID, id: UUID)] {
         state.withLock { $0.jobs.values.map { ($0.job.tenantID, $0.job.id) } }
+    }
+
+    /// The jobs whose handlers were abandoned and have not returned: the only ones of its own an executor rescues.
+    func abandoned() -> [(tenantID: TenantID, id: UUID)] {
+        state.withLock { $0.stuck.values.map { ($0.tenantID, $0.id) } }
     }
 
     /// Moves handlers running longer than `runTimeout` out of the running set (freeing their slots, letting their

@@ -317,17 +317,13 @@ public struct Database: Sendable, Service {
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await transaction(deadlines: deadlines, pooled: pooled, logger: logger) { connection in
-            if let name, !durableCommit {
+            if let name {
+                // A durable commit keeps the session's `synchronous_commit`, whatever the server configures.
                 try await connection.guardedQuery(
                     """
                     SELECT set_config(\(name), \(value), true), set_config('statement_timeout', \(statementTimeout), true),
-                           set_config('synchronous_commit', 'off', true)
+                           set_config('synchronous_commit', CASE WHEN \(durableCommit) THEN current_setting('synchronous_commit') ELSE 'off' END, true)
                     """,
-                    logger: logger
-                )
-            } else if let name {
-                try await connection.guardedQuery(
-                    "SELECT set_config(\(name), \(value), true), set_config('statement_timeout', \(statementTimeout), true)",
                     logger: logger
                 )
             } else {

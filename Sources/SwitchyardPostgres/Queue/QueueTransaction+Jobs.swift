@@ -176,7 +176,16 @@ extension QueueTransaction {
 
     /// Returns jobs whose executor stopped renewing their lease to the queue (REQUIREMENTS RL-2), or to the
     /// dead letters when that was their last attempt. Returns the kinds rescued, one entry per job.
-    public func rescueExpiredLeases(limit: Int = 1000) async throws -> [(kind: String, dead: Bool)] {
+    ///
+    /// An executor passes itself as `sparing`, with the jobs it abandoned past their run timeout: it rescues other
+    /// executors' jobs and those, never the others of its own, which it is running or writing back and renews in the
+    /// same heartbeat but may not have renewed yet (one claimed just as the heartbeat listed its jobs, by a claim that
+    /// took longer than the lease on a loaded machine). The scheduler spares none.
+    public func rescueExpiredLeases(
+        limit: Int = 1000,
+        sparing owner: String? = nil,
+        except abandoned: [(tenantID: TenantID, id: UUID)] = []
+    ) async throws -> [(kind: String, dead: Bool)] {
         let error = "'lease expired: the executor stopped without finishing the job'"
         return try await query(
             """
@@ -186,7 +195,11 @@ extension QueueTransaction {
                    finished_at = CASE WHEN j.attempts >= j.max_attempts THEN now() END,
                    history = j.history || \(unescaped: JobAttempt.sql(outcome: "'lease_expired'", error: error, retryAt: "now()"))
              WHERE (j.tenant_id, j.id) IN (
-                SELECT tenant_id, id FROM jobs WHERE state = 'running' AND lease_expires_at < now() LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+                SELECT tenant_id, id FROM jobs
+                 WHERE state = 'running' AND lease_expires_at < now()
+                   AND (lease_owner IS DISTINCT FROM \(owner)
+                        OR (tenant_id, id) IN (SELECT * FROM unnest(\(abandoned.map(\.tenantID.rawValue))::uuid[], \(abandoned.map(\.id))::uuid[])))
+                 LIMIT \(limit) FOR UPDATE SKIP LOCKED)
             RETURNING j.kind, j.state = 'dead'
             """
         ).decode((String, Bool).self).collect().map { (kind: $0.0, dead: $0.1) }
