@@ -377,13 +377,15 @@ struct DestinationDeliveryTests {
     @Test("every failure class is retried with the same webhook-id: 5xx, 429 with Retry-After, a timeout, a refused connection")
     func retryClasses() async throws {
         let closedPort = "127.0.0.1:9"
+        // Long enough for a first answer on a machine loaded by the whole suite (at 2 s, the 503 was once reported
+        // as a timeout); the slow reply takes twice as long.
         let shortTimeoutAndClosedPort: @Sendable (inout OutboundConfiguration) -> Void = {
-            $0.attemptTimeout = .seconds(2)
+            $0.attemptTimeout = .seconds(6)
             $0.plainHTTPAllowList.append(closedPort)
         }
         try await DestinationFixture.with(outbound: shortTimeoutAndClosedPort) { fixture in
             let failing = try await fixture.createDestination("/fail")
-            fixture.receiver.script("/fail", [.status(503), .status(429, headers: ["Retry-After": "2"]), .slow(.seconds(5))])
+            fixture.receiver.script("/fail", [.status(503), .status(429, headers: ["Retry-After": "2"]), .slow(.seconds(12))])
             let refused = try await fixture.createDestination("/refused") { $0.url = "http://\(closedPort)/refused" }
             try await fixture.recordEvent("integration.connected", integration: UUID.v7())
             try await fixture.database.withExecutor(registry: fixture.registry(), logger: fixture.logger) {

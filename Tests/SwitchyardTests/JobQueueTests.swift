@@ -58,7 +58,7 @@ struct JobQueueTests {
                     _ = try await database.withTenant(tenant, logger: logger) {
                         try await $0.enqueue(batch: Array(repeating: try NewJob(NoopPayload()), count: 25))
                     }
-                    try await eventually("25 jobs succeed (poll only: \(pollOnly))") {
+                    try await eventually("25 jobs succeed (poll only: \(pollOnly))", diagnosis: { await environment.queueDiagnosis() }) {
                         try await database.count(.succeeded, of: tenant, logger: logger) == (pollOnly ? 50 : 25)
                     }
                 }

@@ -230,3 +230,30 @@ func childExecutorSettings(_ extra: [String: String] = [:]) -> [String: String] 
         "SWITCHYARD_EXECUTOR_CONCURRENCY": "4",
     ].merging(extra) { $1 }
 }
+
+extension TestEnvironment {
+    /// What a queue test that timed out was waiting on: the jobs by state, and this database's sessions with what
+    /// each waits for.
+    func queueDiagnosis() async -> String {
+        do {
+            return try await withOwnerConnection { connection in
+                let states = try await connection.query(
+                    "SELECT state || ' ' || count(*) FROM jobs GROUP BY state ORDER BY state",
+                    logger: logger
+                ).decode(String.self).collect()
+                let sessions = try await connection.query(
+                    """
+                    SELECT 'pid ' || pid || ' ' || coalesce(state, '?') || coalesce(' waiting ' || wait_event_type || '/' || wait_event, '')
+                           || coalesce(' for ' || round(extract(epoch FROM now() - state_change)::numeric, 1) || ' s', '')
+                           || ': ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 160)
+                      FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+                    """,
+                    logger: logger
+                ).decode(String.self).collect()
+                return "jobs: \(states.joined(separator: ", ")); sessions:\n\(sessions.joined(separator: "\n"))"
+            }
+        } catch {
+            return "(could not read the queue: \(error))"
+        }
+    }
+}
