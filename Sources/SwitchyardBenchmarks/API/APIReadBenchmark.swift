@@ -52,7 +52,9 @@ public struct APIReadBenchmark: Sendable {
                 RouteLoad(route: "/v1/integrations/{id}/credentials", path: "/v1/integrations/\(integration)/credentials", port: port, key: key),
             ]
             // Warm-up: connections open, the key's authentication and rate-limit lease cached, plans made.
-            for route in routes { _ = try await route.saturate(for: .milliseconds(500), concurrency: concurrency) }
+            for route in routes { _ = try await route.saturate(for: .milliseconds(500), concurrency: concurrency, postmaster: nil) }
+            // PostgreSQL's processes, to tell its CPU from this process's (the server and the load generator).
+            let postmaster = ProcessCPU.postmaster(ofBackend: try await database.withQueue(logger: logger) { try await $0.backendProcessID() })
             // Each route in slices, each slice right after one of `/healthz`: the machine's speed drifts over a
             // run (other tenants of the host), and a ratio of two rates measured seconds apart carries that drift.
             let ceiling = routes[0]
@@ -60,9 +62,9 @@ public struct APIReadBenchmark: Sendable {
             for route in routes.dropFirst() {
                 var slices: [APIReadBenchmarkReport.Slice] = []
                 for _ in 0..<Self.slices {
-                    let ceilingRate = try await ceiling.saturate(for: saturation / Self.slices, concurrency: concurrency)
-                    let rate = try await route.saturate(for: saturation / Self.slices, concurrency: concurrency)
-                    slices.append(.init(ceiling: ceilingRate, rate: rate))
+                    let ceilingSlice = try await ceiling.saturate(for: saturation / Self.slices, concurrency: concurrency, postmaster: postmaster)
+                    let routeSlice = try await route.saturate(for: saturation / Self.slices, concurrency: concurrency, postmaster: postmaster)
+                    slices.append(.init(ceiling: ceilingSlice, route: routeSlice))
                 }
                 saturated.append(.init(route: route.route, slices: slices))
             }
@@ -124,9 +126,10 @@ struct RouteLoad: Sendable {
         return head
     }
 
-    /// Sends back to back on `concurrency` connections for `duration`; returns the rate of answered requests.
-    func saturate(for duration: Duration, concurrency: Int) async throws -> Double {
+    /// Sends back to back on `concurrency` connections for `duration`; returns what was answered and what it cost.
+    func saturate(for duration: Duration, concurrency: Int, postmaster: Int32?) async throws -> Saturation {
         let head = self.head
+        let cpu = ProcessCPU.Mark(postmaster: postmaster)
         let started = ContinuousClock.now
         let deadline = started + duration
         let answered = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -144,7 +147,9 @@ struct RouteLoad: Sendable {
             }
             return try await group.reduce(0, +)
         }
-        return Double(answered) / (ContinuousClock.now - started).seconds
+        let seconds = (ContinuousClock.now - started).seconds
+        let spent = ProcessCPU.Mark(postmaster: postmaster).since(cpu)
+        return Saturation(answered: answered, seconds: seconds, ownCPU: spent.own, postgresCPU: spent.postgres, machineCPU: spent.machine)
     }
 
     /// Sends `rate` requests a second for `duration`: request n is due at start + n / rate, and its latency counts from

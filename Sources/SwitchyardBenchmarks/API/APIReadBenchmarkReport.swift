@@ -5,21 +5,30 @@ import Foundation
 public struct APIReadBenchmarkReport: Sendable, CustomStringConvertible {
     /// One slice of a route's saturation and the slice of `/healthz` right before it.
     struct Slice: Sendable {
-        let ceiling: Double
-        let rate: Double
+        let ceiling: Saturation
+        let route: Saturation
+
+        var ratio: Double { ceiling.rate > 0 ? route.rate / ceiling.rate : 0 }
     }
 
     struct Saturated: Sendable {
         let route: String
         let slices: [Slice]
 
-        var rate: Double { median(slices.map(\.rate)) }
-        var ceiling: Double { median(slices.map(\.ceiling)) }
+        var rate: Double { median(slices.map(\.route.rate)) }
+        var ceiling: Double { median(slices.map(\.ceiling.rate)) }
         /// The median of the slices' ratios.
-        var ratio: Double { median(slices.map { $0.ceiling > 0 ? $0.rate / $0.ceiling : 0 }) }
-        var ratioRange: ClosedRange<Double> {
-            let ratios = slices.map { $0.ceiling > 0 ? $0.rate / $0.ceiling : 0 }
-            return (ratios.min() ?? 0)...(ratios.max() ?? 0)
+        var ratio: Double { median(slices.map(\.ratio)) }
+        var ratioRange: ClosedRange<Double> { (slices.map(\.ratio).min() ?? 0)...(slices.map(\.ratio).max() ?? 0) }
+
+        /// Where a request's time went, the median over the slices, against `/healthz`'s.
+        var cpu: String {
+            func microseconds(_ cost: (Saturation) -> Double, of side: KeyPath<Slice, Saturation>) -> String {
+                String(format: "%.0f", median(slices.map { cost($0[keyPath: side]) * 1_000_000 }))
+            }
+            return "CPU per request: this process (server and load generator) \(microseconds(\.ownPerRequest, of: \.route)) µs "
+                + "(/healthz \(microseconds(\.ownPerRequest, of: \.ceiling))), PostgreSQL \(microseconds(\.postgresPerRequest, of: \.route)) µs, "
+                + "machine \(microseconds(\.machinePerRequest, of: \.route)) µs (/healthz \(microseconds(\.machinePerRequest, of: \.ceiling)))"
         }
     }
 
@@ -52,6 +61,7 @@ public struct APIReadBenchmarkReport: Sendable, CustomStringConvertible {
                 "  \(padded(route.route))  \(String(format: "%7.0f", route.rate)) req/s  /healthz \(String(format: "%6.0f", route.ceiling)) req/s  "
                     + String(format: "ratio %.2f (slices %.2f-%.2f)", route.ratio, range.lowerBound, range.upperBound)
             )
+            lines.append("    \(route.cpu)")
         }
         lines.append("paced: \(Int(pacedRate)) req/s per route for \(Int(paced.seconds)) s, latency from each request's intended send time")
         for route in latencies {
@@ -61,6 +71,21 @@ public struct APIReadBenchmarkReport: Sendable, CustomStringConvertible {
         lines.append(String(format: "ratio: %.2f", ratio))
         return lines.joined(separator: "\n")
     }
+}
+
+/// One route saturated for a while: the requests answered, and the CPU seconds spent meanwhile by this process (the
+/// server and the load generator), by PostgreSQL and by the whole machine.
+struct Saturation: Sendable {
+    let answered: Int
+    let seconds: Double
+    let ownCPU: Double
+    let postgresCPU: Double
+    let machineCPU: Double
+
+    var rate: Double { seconds > 0 ? Double(answered) / seconds : 0 }
+    var ownPerRequest: Double { ownCPU / Double(max(1, answered)) }
+    var postgresPerRequest: Double { postgresCPU / Double(max(1, answered)) }
+    var machinePerRequest: Double { machineCPU / Double(max(1, answered)) }
 }
 
 /// The middle value (the mean of the two middle ones for an even count); 0 for none.

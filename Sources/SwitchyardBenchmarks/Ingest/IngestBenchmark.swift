@@ -126,9 +126,9 @@ public struct IngestBenchmark: Sendable {
             _ = try await send(concurrency * 4, concurrency, "warm", nil)
             // PostgreSQL's processes: the parent of one of its backends, when that backend is a process of this machine.
             let backend = try await database.withQueue(logger: logger) { try await $0.backendProcessID() }
-            let postmaster = ProcessCPU.parent(of: backend).flatMap { ProcessCPU.seconds(of: $0) == nil ? nil : $0 }
+            let postmaster = ProcessCPU.postmaster(ofBackend: backend)
             let batchesBefore = try await Self.batchCount(metrics)
-            let peakStart = IngestCPU.Mark(postmaster: postmaster)
+            let peakStart = ProcessCPU.Mark(postmaster: postmaster)
             let peak = try await send(deliveries, concurrency, "peak", nil)
             let peakCPU = IngestCPU(since: peakStart, postmaster: postmaster, generator: peak.generatorCPU, events: deliveries)
             let batchesAfter = try await Self.batchCount(metrics)
@@ -141,7 +141,7 @@ public struct IngestBenchmark: Sendable {
             let pacedTarget = Double(deliveries) / peak.elapsed.seconds * pacedLoad
             let pacedBatchesBefore = try await Self.batchCount(metrics)
             let acknowledgedBefore = Self.acknowledgementBuckets(metrics)
-            let pacedStart = IngestCPU.Mark(postmaster: postmaster)
+            let pacedStart = ProcessCPU.Mark(postmaster: postmaster)
             let paced = try await send(deliveries / 2, pacedConnections, "paced", pacedTarget)
             let pacedCPU = IngestCPU(since: pacedStart, postmaster: postmaster, generator: paced.generatorCPU, events: deliveries / 2)
             let acknowledged = zip(acknowledgedBefore, Self.acknowledgementBuckets(metrics)).map { ($1.bound, $1.count - $0.count) }

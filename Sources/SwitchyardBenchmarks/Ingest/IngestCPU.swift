@@ -10,26 +10,13 @@ struct IngestCPU: Sendable, CustomStringConvertible {
     var other: Double
     let events: Int
 
-    /// CPU seconds so far, to subtract from the figures at a phase's end.
-    struct Mark: Sendable {
-        let server: Double
-        let postgres: [Int32: Double]
-        let machine: Double
-
-        init(postmaster: Int32?) {
-            server = ProcessCPU.seconds(of: getpid()) ?? 0
-            postgres = ProcessCPU.server(postmaster)
-            machine = ProcessCPU.machineBusySeconds()
-        }
-    }
-
     /// The CPU seconds spent since `start`; `generator` is the generator process's own figure, if it had one.
-    init(since start: Mark, postmaster: Int32?, generator: Double?, events: Int) {
-        let end = Mark(postmaster: postmaster)
-        server = end.server - start.server
+    init(since start: ProcessCPU.Mark, postmaster: Int32?, generator: Double?, events: Int) {
+        let spent = ProcessCPU.Mark(postmaster: postmaster).since(start)
+        server = spent.own
         self.generator = generator
-        postgres = end.postgres.reduce(0) { sum, entry in sum + entry.value - (start.postgres[entry.key] ?? 0) }
-        other = max(0, end.machine - start.machine - server - postgres - (generator ?? 0))
+        postgres = spent.postgres
+        other = max(0, spent.machine - server - postgres - (generator ?? 0))
         self.events = events
     }
 

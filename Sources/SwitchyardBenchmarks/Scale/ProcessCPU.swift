@@ -60,3 +60,30 @@ enum ProcessCPU {
         return (user + system) / ticksPerSecond
     }
 }
+
+extension ProcessCPU {
+    /// CPU seconds so far of this process, of a PostgreSQL server's processes and of the whole machine: taken at a
+    /// phase's start and end, the difference is what the phase cost each.
+    struct Mark: Sendable {
+        let own: Double
+        let postgres: [Int32: Double]
+        let machine: Double
+
+        init(postmaster: Int32?) {
+            own = ProcessCPU.seconds(of: getpid()) ?? 0
+            postgres = ProcessCPU.server(postmaster)
+            machine = ProcessCPU.machineBusySeconds()
+        }
+
+        /// The CPU seconds spent since `start` by this process, by PostgreSQL (a backend that left meanwhile is not
+        /// counted) and by the machine.
+        func since(_ start: Mark) -> (own: Double, postgres: Double, machine: Double) {
+            (own - start.own, postgres.reduce(0) { sum, entry in sum + entry.value - (start.postgres[entry.key] ?? 0) }, machine - start.machine)
+        }
+    }
+
+    /// The postmaster of the PostgreSQL server whose backend is `backend`, when that server runs on this machine.
+    static func postmaster(ofBackend backend: Int32) -> Int32? {
+        parent(of: backend).flatMap { seconds(of: $0) == nil ? nil : $0 }
+    }
+}
