@@ -133,7 +133,7 @@ struct SharedProviderQuotaTests {
                         tenant: tenant,
                         key: key,
                         want: 8,
-                        announced: remaining.map { ($0, spendableFor, 60) },
+                        announced: remaining.map { AnnouncedQuotaWindow(remaining: $0, spendableFor: .seconds(spendableFor), endsIn: .seconds(60)) },
                         sentUnleased: unleased
                     )
                 }

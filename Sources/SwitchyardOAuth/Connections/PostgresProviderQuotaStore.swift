@@ -23,7 +23,7 @@ public struct PostgresProviderQuotaStore: SharedQuotaStore {
                     tenant: request.tenant,
                     key: request.key,
                     want: request.want,
-                    announced: request.announced.map { ($0.remaining, Self.seconds($0.spendableFor), Self.seconds($0.endsIn)) },
+                    announced: request.announced,
                     sentUnleased: request.sentUnleased
                 )
             }
@@ -38,7 +38,7 @@ public struct PostgresProviderQuotaStore: SharedQuotaStore {
     public func block(tenant: TenantID, key: String, for duration: Duration) async throws {
         try await guarded {
             try await database.withRateLimiter(logger: logger) {
-                try await $0.blockProviderQuota(tenant: tenant, key: key, seconds: Self.seconds(duration))
+                try await $0.blockProviderQuota(tenant: tenant, key: key, seconds: duration.inSeconds)
             }
         }
     }
@@ -52,9 +52,5 @@ public struct PostgresProviderQuotaStore: SharedQuotaStore {
         } catch {
             throw SwitchyardError.internal("provider_quotas: \(loggableDescription(of: error))")
         }
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

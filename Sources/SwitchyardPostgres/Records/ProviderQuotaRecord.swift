@@ -14,7 +14,7 @@ public enum ProviderQuotaLease: Sendable, Equatable {
 extension RateLimiterTransaction {
     /// Reports what a process saw of `key`'s quota since its last lease and takes up to `want` tokens from it.
     ///
-    /// `announced` (its window's ends in seconds from now) opens a window when the row has none current, and otherwise
+    /// `announced` opens a window when the row has none current, and otherwise
     /// can only lower `remaining`: the row keeps the ends it was opened with. `sentUnleased` requests went out without
     /// tokens: they are taken off what is left, except the one whose response made the announcement that opens a window
     /// (the provider counted it). A lease takes an eighth of what is left, at least 1 and at most `want`, so that the
@@ -25,17 +25,17 @@ extension RateLimiterTransaction {
         tenant: TenantID,
         key: String,
         want: Int,
-        announced: (remaining: Int, spendableFor: Double, endsIn: Double)?,
+        announced: AnnouncedQuotaWindow?,
         sentUnleased: Int
     ) async throws -> ProviderQuotaLease {
         var unleased = sentUnleased
-        if let announced, announced.endsIn > 0 {
+        if let announced, announced.endsIn > .zero {
             try await query(
                 """
                 INSERT INTO provider_quotas AS q (tenant_id, limiter_key, remaining, spend_ends_at, window_ends_at, updated_at)
                 VALUES (\(tenant.rawValue), \(key), greatest(0, \(announced.remaining) - greatest(0, \(sentUnleased) - 1)),
-                        clock_timestamp() + make_interval(secs => \(min(announced.spendableFor, announced.endsIn))),
-                        clock_timestamp() + make_interval(secs => \(announced.endsIn)), clock_timestamp())
+                        clock_timestamp() + make_interval(secs => \(min(announced.spendableFor, announced.endsIn).inSeconds)),
+                        clock_timestamp() + make_interval(secs => \(announced.endsIn.inSeconds)), clock_timestamp())
                 ON CONFLICT (tenant_id, limiter_key) DO UPDATE
                    SET (remaining, spend_ends_at, window_ends_at, updated_at) = (
                        CASE WHEN q.window_ends_at <= clock_timestamp() THEN excluded.remaining
