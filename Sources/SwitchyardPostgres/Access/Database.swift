@@ -319,10 +319,10 @@ public struct Database: Sendable, Service {
         try await transaction(deadlines: deadlines, pooled: pooled, logger: logger) { connection in
             if let name {
                 // A durable commit keeps the session's `synchronous_commit`, whatever the server configures.
+                let commit = durableCommit ? "" : ", set_config('synchronous_commit', 'off', true)"
                 try await connection.guardedQuery(
                     """
-                    SELECT set_config(\(name), \(value), true), set_config('statement_timeout', \(statementTimeout), true),
-                           set_config('synchronous_commit', CASE WHEN \(durableCommit) THEN current_setting('synchronous_commit') ELSE 'off' END, true)
+                    SELECT set_config(\(name), \(value), true), set_config('statement_timeout', \(statementTimeout), true)\(unescaped: commit)
                     """,
                     logger: logger
                 )
