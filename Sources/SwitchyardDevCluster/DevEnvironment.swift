@@ -46,7 +46,7 @@ public struct DevEnvironment: Sendable {
             clusterDirectory = Self.reachableClusterDirectory(for: directory)
             logger.notice("the postgres user cannot reach \(directory.path); the dev cluster lives in \(clusterDirectory.path)")
         }
-        let cluster = try LocalPostgresCluster.start(.init(directory: clusterDirectory, durable: true), logger: logger)
+        let cluster = try await LocalPostgresCluster.start(.init(directory: clusterDirectory, durable: true), logger: logger)
         let urls = try await cluster.provisionDatabase(named: "switchyard", logger: logger)
         return DevEnvironment(cluster: cluster, ownerURL: urls.owner, applicationURL: urls.application, credentialsFile: credentialsFile)
     }

@@ -72,7 +72,35 @@ public final class LocalPostgresCluster: Sendable {
     }
 
     /// Initialises the cluster on first use, then starts it on a free port and waits until it accepts connections.
-    public static func start(_ options: Options, logger: Logger) throws -> LocalPostgresCluster {
+    ///
+    /// Every wait for `initdb` and `pg_ctl` (seconds, on a loaded machine) happens on a thread of its own: on one of
+    /// the few threads of Swift's cooperative pool it would stall every task of the process, such as the executors
+    /// and servers of the tests that share it.
+    public static func start(_ options: Options, logger: Logger) async throws -> LocalPostgresCluster {
+        try await onThreadOfItsOwn { try startWaiting(options, logger: logger) }
+    }
+
+    /// Starts a cluster, runs `body` with it, then stops it (also when `body` throws) and deletes its directory when
+    /// `removingFiles`.
+    public static func withStarted<Result: Sendable>(
+        _ options: Options,
+        removingFiles: Bool,
+        logger: Logger,
+        _ body: (LocalPostgresCluster) async throws -> Result
+    ) async throws -> Result {
+        let cluster = try await start(options, logger: logger)
+        let result: Result
+        do {
+            result = try await body(cluster)
+        } catch {
+            await cluster.stop(removingFiles: removingFiles)
+            throw error
+        }
+        await cluster.stop(removingFiles: removingFiles)
+        return result
+    }
+
+    private static func startWaiting(_ options: Options, logger: Logger) throws -> LocalPostgresCluster {
         let binaries = try findOrInstallBinaries(logger: logger)
         let runAs = try unprivilegedUserIfRoot()
         let fileManager = FileManager.default
@@ -134,22 +162,31 @@ public final class LocalPostgresCluster: Sendable {
         )
     }
 
-    /// Stops the server (fast shutdown: open sessions are disconnected). Synchronous so it can run at exit.
-    public func stop() {
+    /// Stops the server (fast shutdown: open sessions are disconnected), then deletes its directory when
+    /// `removingFiles`.
+    public func stop(removingFiles: Bool = false) async {
+        _ = try? await Self.onThreadOfItsOwn { self.stopBeforeExit() }
+        if removingFiles { removeFiles() }
+    }
+
+    /// `stop()` for an exit handler, where nothing can be awaited: it blocks the calling thread until the server is down.
+    public func stopBeforeExit() {
         _ = try? Self.run(binaries.appending(path: "pg_ctl"), runAs: runAs, ["-D", dataDirectory.path, "-m", "fast", "-w", "stop"])
     }
 
     /// Stops the server the way a crash would (immediate shutdown: no checkpoint, recovery from the WAL at the
     /// next start). For tests of durability.
-    public func crash() {
-        _ = try? Self.run(binaries.appending(path: "pg_ctl"), runAs: runAs, ["-D", dataDirectory.path, "-m", "immediate", "-w", "stop"])
+    public func crash() async {
+        _ = try? await Self.onThreadOfItsOwn { [binaries, runAs, dataDirectory] in
+            try Self.run(binaries.appending(path: "pg_ctl"), runAs: runAs, ["-D", dataDirectory.path, "-m", "immediate", "-w", "stop"])
+        }
     }
 
     /// Starts the stopped (or crashed) server again on the same port and directory: recovery from the WAL after a
     /// crash. For tests of what clients do when their database goes away and comes back.
     @discardableResult
-    public func restart(logger: Logger) throws -> LocalPostgresCluster {
-        try Self.start(.init(directory: directory, durable: durable, port: port, superuser: superuser), logger: logger)
+    public func restart(logger: Logger) async throws -> LocalPostgresCluster {
+        try await Self.start(.init(directory: directory, durable: durable, port: port, superuser: superuser), logger: logger)
     }
 
     /// Deletes the cluster's directory; for throwaway clusters, after `stop()`.
@@ -207,6 +244,13 @@ public final class LocalPostgresCluster: Sendable {
     }
 
     // MARK: - Processes
+
+    /// Runs blocking work (a child process waited for) on a new thread, and resumes the caller when it is done.
+    static func onThreadOfItsOwn<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
+    }
 
     public struct CommandFailure: Error, CustomStringConvertible {
         public let command: String

@@ -24,14 +24,15 @@ enum BenchDatabase {
         var cluster: LocalPostgresCluster?
         if !ownDatabase {
             let directory = URL(filePath: NSTemporaryDirectory()).appending(path: "switchyard-bench-\(ProcessInfo.processInfo.processIdentifier)")
-            let started = try LocalPostgresCluster.start(.init(directory: directory, durable: true), logger: logger)
+            let started = try await LocalPostgresCluster.start(.init(directory: directory, durable: true), logger: logger)
             cluster = started
             let urls = try await started.provisionDatabase(named: "switchyard_bench", logger: logger)
             _ = try await Migrator(logger: logger).run(url: urls.owner)
             configuration.database = DatabaseConfiguration(url: urls.application, migrationURL: urls.owner)
         }
+        // Run when the benchmark is over: nothing else is left to need this thread.
         defer {
-            cluster?.stop()
+            cluster?.stopBeforeExit()
             cluster?.removeFiles()
         }
         return try await body(&configuration, logger)

@@ -51,7 +51,8 @@ struct DevCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("switchyard dev: \(failure)\n".utf8))
             throw ExitCode.failure
         }
-        defer { dev.cluster?.stop() }
+        // Run as the command returns, when the services have stopped: nothing else is left to need this thread.
+        defer { dev.cluster?.stopBeforeExit() }
 
         let report = try await Migrator(logger: logger).run(url: dev.ownerURL)
         let credentials = try dev.loadCredentials(adminKeyOverride: environment[S.adminKey.environmentKey])

@@ -77,10 +77,10 @@ public actor TestPostgres {
             owner = try DatabaseURL(parsing: configured, variable: "SWITCHYARD_TEST_DATABASE_URL")
         } else {
             let directory = URL(filePath: NSTemporaryDirectory()).appending(path: "switchyard-tests-\(ProcessInfo.processInfo.processIdentifier)")
-            let started = try LocalPostgresCluster.start(.init(directory: directory, durable: false), logger: logger)
+            let started = try await LocalPostgresCluster.start(.init(directory: directory, durable: false), logger: logger)
             Self.clusterToStop = started
             atexit {
-                TestPostgres.clusterToStop?.stop()
+                TestPostgres.clusterToStop?.stopBeforeExit()
                 TestPostgres.clusterToStop?.removeFiles()
             }
             cluster = started

@@ -234,7 +234,7 @@ struct DestinationDeliveryTests {
                 }
             }
             // The late write waits for the lock (without it, it would finish at once and never wait).
-            try await eventually("the late write waits for the second run's commit") {
+            try await fixture.eventually("the late write waits for the second run's commit") {
                 try await fixture.environment.withOwnerConnection { owner in
                     try await owner.query(
                         "SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'advisory'",
@@ -302,7 +302,7 @@ struct DestinationDeliveryTests {
             let integration = UUID.v7()
             let event = try await fixture.recordEvent("integration.connected", integration: integration, data: ["provider": "github"])
             try await fixture.database.withExecutor(registry: fixture.registry(), logger: fixture.logger) {
-                try await eventually("the delivery succeeds") { try await fixture.deliveries(to: destination.id).first?.state == .succeeded }
+                try await fixture.eventually("the delivery succeeds") { try await fixture.deliveries(to: destination.id).first?.state == .succeeded }
             }
             let request = try #require(fixture.receiver.requests(to: "/hooks").first)
             #expect(request.method == .post)
@@ -341,7 +341,7 @@ struct DestinationDeliveryTests {
             }
             try await fixture.recordEvent("integration.connected")
             try await fixture.database.withExecutor(registry: fixture.registry(), logger: fixture.logger) {
-                try await eventually("the first delivery succeeds") {
+                try await fixture.eventually("the first delivery succeeds") {
                     try await fixture.deliveries(to: destination.id).first?.state == .succeeded
                 }
                 // The grace period ends: the old secret stops signing (checked per attempt, whatever is cached).
@@ -349,7 +349,7 @@ struct DestinationDeliveryTests {
                     try await $0.expireOtherDestinationSecrets(of: destination.id, keeping: added.id, at: Date())
                 }
                 try await fixture.recordEvent("integration.connected")
-                try await eventually("the second delivery succeeds") {
+                try await fixture.eventually("the second delivery succeeds") {
                     let deliveries = try await fixture.deliveries(to: destination.id)
                     return deliveries.count == 2 && deliveries.allSatisfy { $0.state == .succeeded }
                 }
@@ -389,10 +389,10 @@ struct DestinationDeliveryTests {
             let refused = try await fixture.createDestination("/refused") { $0.url = "http://\(closedPort)/refused" }
             try await fixture.recordEvent("integration.connected", integration: UUID.v7())
             try await fixture.database.withExecutor(registry: fixture.registry(), logger: fixture.logger) {
-                try await eventually("the delivery succeeds at its fourth attempt", timeout: .seconds(60)) {
+                try await fixture.eventually("the delivery succeeds at its fourth attempt", timeout: .seconds(60)) {
                     try await fixture.deliveries(to: failing.record.id).first?.state == .succeeded
                 }
-                try await eventually("the refused delivery has failed twice", timeout: .seconds(60)) {
+                try await fixture.eventually("the refused delivery has failed twice", timeout: .seconds(60)) {
                     try await fixture.deliveries(to: refused.record.id).first.map { $0.history.count >= 2 } == true
                 }
             }
@@ -420,7 +420,7 @@ struct DestinationDeliveryTests {
             fixture.receiver.script("/metered", [.status(500)], then: .status(200))
             try await fixture.recordEvent("integration.connected")
             try await fixture.database.withExecutor(registry: fixture.registry(metrics: metrics.deliveries), logger: fixture.logger) {
-                try await eventually("the delivery succeeds") { try await fixture.deliveries(to: destination.id).first?.state == .succeeded }
+                try await fixture.eventually("the delivery succeeds") { try await fixture.deliveries(to: destination.id).first?.state == .succeeded }
             }
             _ = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
                 try await $0.disableDestination(destination.id, reason: "metrics test")
@@ -455,7 +455,7 @@ struct DestinationDeliveryTests {
             fixture.receiver.script("/down", [], then: .status(500))
             try await fixture.recordEvent("integration.connected")
             try await fixture.database.withExecutor(registry: fixture.registry(), logger: fixture.logger) {
-                try await eventually("the delivery is dead", timeout: .seconds(60)) {
+                try await fixture.eventually("the delivery is dead", timeout: .seconds(60)) {
                     try await fixture.deliveries(to: destination.id).first?.state == .dead
                 }
             }
@@ -474,7 +474,7 @@ struct DestinationDeliveryTests {
             fixture.receiver.script("/gone", [.status(410)], then: .status(204))
             try await fixture.recordEvent("integration.connected")
             try await fixture.database.withExecutor(registry: fixture.registry(), logger: fixture.logger) {
-                try await eventually("the destination is disabled") {
+                try await fixture.eventually("the destination is disabled") {
                     try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
                         try await $0.destination(destination.id)
                     }?.enabled == false
@@ -488,7 +488,7 @@ struct DestinationDeliveryTests {
                 #expect(try await fixture.deliveries(to: destination.id).count == 1)
 
                 _ = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) { try await $0.enableDestination(destination.id) }
-                try await eventually("the parked delivery is redelivered") {
+                try await fixture.eventually("the parked delivery is redelivered") {
                     try await fixture.deliveries(to: destination.id).first?.state == .succeeded
                 }
             }
@@ -509,7 +509,7 @@ struct DestinationDeliveryTests {
                 registry: fixture.registry(disableAfter: .seconds(1), jitter: false),
                 logger: fixture.logger
             ) {
-                try await eventually("the destination is disabled", timeout: .seconds(60)) {
+                try await fixture.eventually("the destination is disabled", timeout: .seconds(60)) {
                     try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
                         try await $0.destination(destination.id)
                     }?.enabled == false

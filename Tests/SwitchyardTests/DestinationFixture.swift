@@ -132,6 +132,25 @@ struct DestinationFixture: Sendable {
         }
     }
 
+    /// `eventually`, reporting on a timeout what the deliveries were waiting on: the queue, the receiver's requests
+    /// and the database's sessions.
+    func eventually(
+        _ message: @autoclosure () -> String,
+        timeout: Duration = .seconds(30),
+        _ condition: () async throws -> Bool,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        try await SwitchyardTests.eventually(message(), timeout: timeout, diagnosis: diagnosis, condition, sourceLocation: sourceLocation)
+    }
+
+    private func diagnosis() async -> String {
+        let now = ContinuousClock.now
+        let requests = receiver.requests().map { request in
+            "\(request.method) \(request.path) " + String(format: "%.2f s ago", (now - request.receivedAt).inSeconds)
+        }
+        return await environment.queueDiagnosis() + "\nthe receiver's requests:\n" + requests.joined(separator: "\n")
+    }
+
     /// The events of `type`, oldest first.
     func events(_ type: String) async throws -> [EventRecord] {
         try await database.withTenant(tenant, logger: logger) {

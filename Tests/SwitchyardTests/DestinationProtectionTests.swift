@@ -39,7 +39,7 @@ struct DestinationProtectionTests {
             let registry = fixture.registry(jitter: false)
             try await fixture.database.withExecutor(registry: registry, logger: fixture.logger) {
                 try await fixture.database.withExecutor(registry: registry, logger: fixture.logger) {
-                    try await eventually("every delivery succeeds", timeout: .seconds(60)) {
+                    try await fixture.eventually("every delivery succeeds", timeout: .seconds(60)) {
                         let deliveries = try await fixture.deliveries(to: destination.id)
                         return deliveries.count == 10 && deliveries.allSatisfy { $0.state == .succeeded }
                     }
@@ -81,11 +81,11 @@ struct DestinationProtectionTests {
             var settings = fastJobsSettings()
             settings.executorConcurrency = 3
             try await fixture.database.withExecutor(registry: fixture.registry(), settings: settings, logger: fixture.logger) {
-                try await eventually("three attempts fail") { fixture.receiver.requests(to: "/breaker").count >= 3 }
+                try await fixture.eventually("three attempts fail") { fixture.receiver.requests(to: "/breaker").count >= 3 }
                 try await Task.sleep(for: .milliseconds(300))
                 failing.withLock { $0 = false }
                 // Each event's delivery is a job once its fan-out wrote the first attempt: all six must be there.
-                try await eventually("every delivery succeeds", timeout: .seconds(60)) {
+                try await fixture.eventually("every delivery succeeds", timeout: .seconds(60)) {
                     let deliveries = try await fixture.deliveries(to: destination.id)
                     return deliveries.count == 6 && deliveries.allSatisfy { $0.state == .succeeded }
                 }
@@ -114,7 +114,7 @@ struct DestinationProtectionTests {
             var settings = fastJobsSettings()
             settings.executorConcurrency = 8
             try await fixture.database.withExecutor(registry: fixture.registry(), settings: settings, logger: fixture.logger) {
-                try await eventually("every delivery succeeds", timeout: .seconds(60)) {
+                try await fixture.eventually("every delivery succeeds", timeout: .seconds(60)) {
                     let all = try await fixture.deliveries(to: narrow.record.id) + fixture.deliveries(to: paced.record.id)
                     return all.count == 20 && all.allSatisfy { $0.state == .succeeded }
                 }
@@ -146,7 +146,7 @@ struct DestinationProtectionTests {
             for n in 1...10 { try await fixture.recordEvent("record.changed", data: ["n": "\(n)"]) }
             try await fixture.recordEvent("integration.connected", tenant: quiet)
             try await fixture.database.withExecutor(registry: fixture.registry(), logger: fixture.logger) {
-                try await eventually("the quiet tenant's delivery succeeds") {
+                try await fixture.eventually("the quiet tenant's delivery succeeds") {
                     try await fixture.deliveries(to: destination.id, tenant: quiet).first?.state == .succeeded
                 }
                 let sent = (0..<10).map { fixture.receiver.requests(to: "/busy/\($0)").count }.reduce(0, +)
@@ -162,7 +162,7 @@ struct DestinationProtectionTests {
             let loopback = try await fixture.createDestination("/loopback") { $0.url = "https://127.0.0.1:9/hook" }
             try await fixture.recordEvent("integration.connected")
             try await fixture.database.withExecutor(registry: fixture.registry(), logger: fixture.logger) {
-                try await eventually("both deliveries have failed once") {
+                try await fixture.eventually("both deliveries have failed once") {
                     let first = try await fixture.deliveries(to: metadata.record.id).first?.history.count ?? 0
                     let second = try await fixture.deliveries(to: loopback.record.id).first?.history.count ?? 0
                     return first >= 1 && second >= 1
@@ -193,13 +193,13 @@ struct DestinationProtectionTests {
                     "SWITCHYARD_KEYRING": fixture.keyringJSON, "SWITCHYARD_OUTBOUND_HTTP_ALLOW_LIST": fixture.receiver.hostAndPort,
                 ])
             )
-            try await eventually("the child executor sends the delivery; its log: \(child.output)") {
+            try await fixture.eventually("the child executor sends the delivery; its log: \(child.output)") {
                 fixture.receiver.requests(to: "/slow").count == 1
             }
             child.signal(SIGKILL)
             _ = try await child.waitForExit()
             try await fixture.database.withExecutor(registry: fixture.registry(), logger: fixture.logger) {
-                try await eventually("another executor delivers it", timeout: .seconds(60)) {
+                try await fixture.eventually("another executor delivers it", timeout: .seconds(60)) {
                     try await fixture.deliveries(to: destination.id).first?.state == .succeeded
                 }
             }

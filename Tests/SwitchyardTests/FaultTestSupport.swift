@@ -18,28 +18,28 @@ struct FaultCluster: Sendable {
     let environment: TestEnvironment
     let logger: Logger
 
-    static func start(_ name: String) async throws -> FaultCluster {
+    /// Runs `body` with a new cluster, then stops it and deletes its files.
+    static func with<Result: Sendable>(_ name: String, _ body: (FaultCluster) async throws -> Result) async throws -> Result {
         let logger = Logger(label: "switchyard.tests.faults")
         let directory = URL(filePath: NSTemporaryDirectory()).appending(path: "switchyard-faults-\(name)-\(UUID().uuidString.prefix(8))")
-        let cluster = try await offCooperativePool { try LocalPostgresCluster.start(.init(directory: directory, durable: true), logger: logger) }
-        let urls = try await cluster.provisionDatabase(named: "switchyard_faults", logger: logger)
-        _ = try await Migrator(logger: logger).run(url: urls.owner)
-        return FaultCluster(cluster: cluster, environment: .make(owner: urls.owner, application: urls.application, logger: logger), logger: logger)
+        let options = LocalPostgresCluster.Options(directory: directory, durable: true)
+        return try await LocalPostgresCluster.withStarted(options, removingFiles: true, logger: logger) { cluster in
+            let urls = try await cluster.provisionDatabase(named: "switchyard_faults", logger: logger)
+            _ = try await Migrator(logger: logger).run(url: urls.owner)
+            return try await body(
+                FaultCluster(cluster: cluster, environment: .make(owner: urls.owner, application: urls.application, logger: logger), logger: logger)
+            )
+        }
     }
 
     /// `pg_ctl stop -m immediate`: every backend dies at once, nothing is checkpointed.
-    func crash() async throws {
-        try await offCooperativePool { cluster.crash() }
+    func crash() async {
+        await cluster.crash()
     }
 
     /// Starts the crashed server again on its port; it recovers from the WAL.
     func restart() async throws {
-        try await offCooperativePool { _ = try cluster.restart(logger: logger) }
-    }
-
-    func remove() {
-        cluster.stop()
-        cluster.removeFiles()
+        try await cluster.restart(logger: logger)
     }
 
     /// A query as the owner on a connection of its own (the cluster may have restarted since anything else connected).
@@ -47,14 +47,6 @@ struct FaultCluster: Sendable {
         try await TestEnvironment.withConnection(to: environment.ownerURL, logger: logger) { connection in
             try await connection.query(query, logger: logger).decode(Row.self).collect()
         }
-    }
-}
-
-/// Runs blocking work (`pg_ctl`, which waits for the server) on a thread of its own, so that it never holds one of
-/// the few threads of Swift's cooperative pool while the processes under test need them.
-func offCooperativePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
     }
 }
 

@@ -232,13 +232,24 @@ func childExecutorSettings(_ extra: [String: String] = [:]) -> [String: String] 
 }
 
 extension TestEnvironment {
-    /// What a queue test that timed out was waiting on: the jobs by state, and this database's sessions with what
-    /// each waits for.
+    /// What a queue test that timed out was waiting on: the jobs by state, the unfinished ones (then the last
+    /// finished) one by one, and this database's sessions with what each waits for.
     func queueDiagnosis() async -> String {
         do {
             return try await withOwnerConnection { connection in
                 let states = try await connection.query(
                     "SELECT state || ' ' || count(*) FROM jobs GROUP BY state ORDER BY state",
+                    logger: logger
+                ).decode(String.self).collect()
+                // The first 20 jobs not yet finished, then the last finished ones: what each is and when it is due.
+                let jobs = try await connection.query(
+                    """
+                    SELECT kind || ' ' || state || ' attempt ' || attempts
+                           || ' due in ' || round(extract(epoch FROM run_at - now())::numeric, 2) || ' s'
+                           || coalesce(' lease ' || lease_owner || ' for ' || round(extract(epoch FROM lease_expires_at - now())::numeric, 2) || ' s', '')
+                           || coalesce(' last error: ' || left(last_error, 120), '')
+                      FROM (SELECT * FROM jobs ORDER BY finished_at IS NOT NULL, coalesce(finished_at, run_at) DESC LIMIT 20) AS listed
+                    """,
                     logger: logger
                 ).decode(String.self).collect()
                 let sessions = try await connection.query(
@@ -250,7 +261,12 @@ extension TestEnvironment {
                     """,
                     logger: logger
                 ).decode(String.self).collect()
-                return "jobs: \(states.joined(separator: ", ")); sessions:\n\(sessions.joined(separator: "\n"))"
+                return """
+                    jobs: \(states.joined(separator: ", ")):
+                    \(jobs.joined(separator: "\n"))
+                    sessions:
+                    \(sessions.joined(separator: "\n"))
+                    """
             }
         } catch {
             return "(could not read the queue: \(error))"

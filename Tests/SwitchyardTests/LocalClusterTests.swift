@@ -19,17 +19,14 @@ struct LocalClusterTests {
 
         let logger = Logger(label: "switchyard.tests.local-cluster")
         let directory = URL(filePath: NSTemporaryDirectory()).appending(path: "switchyard-fds-\(UUID().uuidString.prefix(8))")
-        let cluster = try await offCooperativePool { try LocalPostgresCluster.start(.init(directory: directory, durable: false), logger: logger) }
-        defer {
-            cluster.stop()
-            cluster.removeFiles()
+        try await LocalPostgresCluster.withStarted(.init(directory: directory, durable: false), removingFiles: true, logger: logger) { _ in
+            let pidFile = try String(contentsOf: directory.appending(path: "pgdata/postmaster.pid"), encoding: .utf8)
+            let postmaster = try #require(pidFile.split(separator: "\n").first.map(String.init))
+            let theirs = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(postmaster)/fd").compactMap {
+                try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(postmaster)/fd/\($0)")
+            }
+            #expect(!theirs.isEmpty, "could not read the server's descriptors")
+            #expect(!theirs.contains(ours), "the server inherited \(ours)")
         }
-        let pidFile = try String(contentsOf: directory.appending(path: "pgdata/postmaster.pid"), encoding: .utf8)
-        let postmaster = try #require(pidFile.split(separator: "\n").first.map(String.init))
-        let theirs = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(postmaster)/fd").compactMap {
-            try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(postmaster)/fd/\($0)")
-        }
-        #expect(!theirs.isEmpty, "could not read the server's descriptors")
-        #expect(!theirs.contains(ours), "the server inherited \(ours)")
     }
 }

@@ -137,34 +137,34 @@ struct MonitoringKitTests {
 
     @Test("while PostgreSQL is down a scheduler's /metrics says database_up 0 and it does not lead; both recover after a restart")
     func databaseDownAndLeaderless() async throws {
-        let fault = try await FaultCluster.start("monitoring")
-        defer { fault.remove() }
-        let port = try LocalPostgresCluster.freeLoopbackPort()
-        let scheduler = try SwitchyardProcess(
-            ["scheduler", "--metrics-port", "\(port)"],
-            environment: fault.environment,
-            settings: ["SWITCHYARD_SCHEDULER_TICK_MS": "100"]
-        )
-        let client = HTTPClient.forLoad(connections: 4)
-        do {
-            let probe = LoopbackHTTP(client: client, port: port)
-            // (database_up, scheduler_leader) on one scrape each.
-            let state: @Sendable () async -> [Double?] = {
-                [await probe.metric("switchyard_database_up"), await probe.metric("switchyard_scheduler_leader")]
+        try await FaultCluster.with("monitoring") { fault in
+            let port = try LocalPostgresCluster.freeLoopbackPort()
+            let scheduler = try SwitchyardProcess(
+                ["scheduler", "--metrics-port", "\(port)"],
+                environment: fault.environment,
+                settings: ["SWITCHYARD_SCHEDULER_TICK_MS": "100"]
+            )
+            let client = HTTPClient.forLoad(connections: 4)
+            do {
+                let probe = LoopbackHTTP(client: client, port: port)
+                // (database_up, scheduler_leader) on one scrape each.
+                let state: @Sendable () async -> [Double?] = {
+                    [await probe.metric("switchyard_database_up"), await probe.metric("switchyard_scheduler_leader")]
+                }
+                try await eventually("the scheduler leads and reaches the database; log: \(scheduler.output)") { await state() == [1, 1] }
+                await fault.crash()
+                try await eventually("database_up drops to 0 and the scheduler stops leading") { await state() == [0, 0] }
+                try await fault.restart()
+                try await eventually("database_up is 1 and the scheduler leads again", timeout: .seconds(30)) { await state() == [1, 1] }
+            } catch {
+                print("scheduler log:\n\(scheduler.output.suffix(4000))")
+                try? await client.shutdown()
+                throw error
             }
-            try await eventually("the scheduler leads and reaches the database; log: \(scheduler.output)") { await state() == [1, 1] }
-            try await fault.crash()
-            try await eventually("database_up drops to 0 and the scheduler stops leading") { await state() == [0, 0] }
-            try await fault.restart()
-            try await eventually("database_up is 1 and the scheduler leads again", timeout: .seconds(30)) { await state() == [1, 1] }
-        } catch {
-            print("scheduler log:\n\(scheduler.output.suffix(4000))")
-            try? await client.shutdown()
-            throw error
+            try await client.shutdown()
+            scheduler.signal(SIGTERM)
+            #expect(try await scheduler.waitForExit() == 0)
         }
-        try await client.shutdown()
-        scheduler.signal(SIGTERM)
-        #expect(try await scheduler.waitForExit() == 0)
     }
 
     /// Runs the rule tests against `rules` in place of `alerts.yml`.

@@ -24,55 +24,52 @@ struct ReadmeRoleRecipeTests {
         let logger = Logger(label: "switchyard.tests.readme-recipe")
         let directory = URL(filePath: NSTemporaryDirectory()).appending(path: "switchyard-readme-roles-\(UUID().uuidString.prefix(8))")
         // The recipe creates switchyard_owner itself, so this cluster's superuser has another name.
-        let cluster = try await offCooperativePool {
-            try LocalPostgresCluster.start(.init(directory: directory, durable: false, superuser: "cluster_admin"), logger: logger)
-        }
-        defer {
-            cluster.stop()
-            cluster.removeFiles()
-        }
-        try await TestEnvironment.withConnection(to: cluster.ownerURL, logger: logger) { connection in
-            for statement in sql.components(separatedBy: ";\n").map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }) where !statement.isEmpty {
-                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+        let options = LocalPostgresCluster.Options(directory: directory, durable: false, superuser: "cluster_admin")
+        try await LocalPostgresCluster.withStarted(options, removingFiles: true, logger: logger) { cluster in
+            try await TestEnvironment.withConnection(to: cluster.ownerURL, logger: logger) { connection in
+                for statement in sql.components(separatedBy: ";\n").map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+                where !statement.isEmpty {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
             }
-        }
-        let owner = try #require(Self.variable("SWITCHYARD_MIGRATION_DATABASE_URL", in: shell))
-        let api = try #require(Self.variable("SWITCHYARD_DATABASE_URL", in: shell))
-        let local = { (url: String) in url.replacingOccurrences(of: "@db/", with: "@127.0.0.1:\(cluster.port)/") }
-        #expect(!(try await Self.ownerHasCreateRole(cluster, logger: logger)), "the recipe's owner should need no CREATEROLE")
+            let owner = try #require(Self.variable("SWITCHYARD_MIGRATION_DATABASE_URL", in: shell))
+            let api = try #require(Self.variable("SWITCHYARD_DATABASE_URL", in: shell))
+            let local = { (url: String) in url.replacingOccurrences(of: "@db/", with: "@127.0.0.1:\(cluster.port)/") }
+            #expect(!(try await Self.ownerHasCreateRole(cluster, logger: logger)), "the recipe's owner should need no CREATEROLE")
 
-        let environment = TestEnvironment.make(
-            owner: try DatabaseURL(parsing: local(owner), variable: "owner"),
-            application: try DatabaseURL(parsing: local(api), variable: "api")
-        )
-        let migrate = try SwitchyardProcess(
-            ["migrate"],
-            environment: environment,
-            settings: [
-                "SWITCHYARD_MIGRATION_DATABASE_URL": local(owner)
-            ]
-        )
-        #expect(try await migrate.waitForExit(timeout: .seconds(60)) == 0, "migrate failed: \(migrate.output.suffix(2000))")
+            let environment = TestEnvironment.make(
+                owner: try DatabaseURL(parsing: local(owner), variable: "owner"),
+                application: try DatabaseURL(parsing: local(api), variable: "api")
+            )
+            let migrate = try SwitchyardProcess(
+                ["migrate"],
+                environment: environment,
+                settings: [
+                    "SWITCHYARD_MIGRATION_DATABASE_URL": local(owner)
+                ]
+            )
+            #expect(try await migrate.waitForExit(timeout: .seconds(60)) == 0, "migrate failed: \(migrate.output.suffix(2000))")
 
-        let port = try LocalPostgresCluster.freeLoopbackPort()
-        let serve = try SwitchyardProcess(
-            ["serve"],
-            environment: environment,
-            settings: [
-                "SWITCHYARD_DATABASE_URL": local(api), "SWITCHYARD_ADMIN_KEY": TestEnvironment.adminKey, "SWITCHYARD_HTTP_PORT": "\(port)",
-            ]
-        )
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        do {
-            try await LoopbackHTTP(client: client, port: port).waitUntilReady(timeout: .seconds(30))
-        } catch {
-            try? await client.shutdown()
-            Issue.record("serve did not become ready: \(serve.output.suffix(2000))")
-            throw error
+            let port = try LocalPostgresCluster.freeLoopbackPort()
+            let serve = try SwitchyardProcess(
+                ["serve"],
+                environment: environment,
+                settings: [
+                    "SWITCHYARD_DATABASE_URL": local(api), "SWITCHYARD_ADMIN_KEY": TestEnvironment.adminKey, "SWITCHYARD_HTTP_PORT": "\(port)",
+                ]
+            )
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            do {
+                try await LoopbackHTTP(client: client, port: port).waitUntilReady(timeout: .seconds(30))
+            } catch {
+                try? await client.shutdown()
+                Issue.record("serve did not become ready: \(serve.output.suffix(2000))")
+                throw error
+            }
+            try await client.shutdown()
+            serve.signal(SIGTERM)
+            #expect(try await serve.waitForExit() == 0)
         }
-        try await client.shutdown()
-        serve.signal(SIGTERM)
-        #expect(try await serve.waitForExit() == 0)
     }
 
     static func ownerHasCreateRole(_ cluster: LocalPostgresCluster, logger: Logger) async throws -> Bool {
