@@ -39,6 +39,9 @@ public struct SchedulerOptions: Sendable {
 public struct JobScheduler: Service {
     /// `hashtext`-free and fixed, like the migrator's.
     static let leaderLockKey: Int64 = 0x5357_5943_4844_0005
+    /// How long housekeeping keeps sweeping a deleted tenant's rows: far longer than any transaction or job handler
+    /// that overlapped its deletion can still write one.
+    static let tombstoneLifetime = Duration.seconds(7 * 86_400)
 
     let database: Database
     let options: SchedulerOptions
@@ -156,7 +159,8 @@ public struct JobScheduler: Service {
     }
 
     /// Counts the queue for the depth metric (and the disabled destinations), prunes finished jobs, webhook events and deleted sync records past their
-    /// retention, expired Idempotency-Keys and rate limit buckets that are full again, and scores integrations' health.
+    /// retention, the rows written for deleted tenants after their deletion, expired Idempotency-Keys and rate limit buckets that are full again, and
+    /// scores integrations' health.
     public func housekeeping() async throws {
         let depth = try await database.withQueue(logger: logger) { try await $0.queueDepth() }
         metrics?.setQueueDepth(depth.map { (kind: $0.kind, state: $0.state.rawValue, count: $0.count) })
@@ -173,6 +177,8 @@ public struct JobScheduler: Service {
         if prunedEvents > 0 { logger.info("pruned webhook events past their retention", metadata: ["count": "\(prunedEvents)"]) }
         let prunedRecords = try await prune { try await $0.pruneDeletedSyncRecords(olderThan: options.syncDeletedRecordRetention) }
         if prunedRecords > 0 { logger.info("pruned deleted sync records past their retention", metadata: ["count": "\(prunedRecords)"]) }
+        let swept = try await database.withQueue(logger: logger) { try await $0.sweepDeletedTenants(keep: Self.tombstoneLifetime) }
+        if swept > 0 { logger.notice("deleted rows written for deleted tenants after their deletion", metadata: ["count": "\(swept)"]) }
         let prunedKeys = try await prune { try await $0.pruneExpiredIdempotencyKeys() }
         if prunedKeys > 0 { logger.info("pruned expired idempotency keys", metadata: ["count": "\(prunedKeys)"]) }
         // Rate limit buckets that are full again mean the same as none (migration 0033): quietly, they come and go.

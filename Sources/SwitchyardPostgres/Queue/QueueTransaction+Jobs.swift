@@ -220,6 +220,15 @@ extension QueueTransaction {
         ).decode(UUID.self).collect().count
     }
 
+    /// Deletes the jobs and audit events written for deleted tenants after their deletion (by a transaction that
+    /// overlapped it), then the tombstones older than `keep`; returns how many rows it deleted (migration 0044).
+    public func sweepDeletedTenants(keep: Duration) async throws -> Int {
+        let swept =
+            try await query("SELECT app_sweep_deleted_tenants(\(keep.wholeMilliseconds) * interval '1 millisecond')")
+            .decode(Int64.self).collect().first ?? 0
+        return Int(swept)
+    }
+
     /// Deletes up to `limit` deliveries delivered at their first attempt (migration 0042) that finished before
     /// `retention`: the succeeded jobs' retention, which they would have had as jobs.
     public func pruneDeliveredFirstAttempts(retention: Duration, limit: Int = 5000) async throws -> Int {
