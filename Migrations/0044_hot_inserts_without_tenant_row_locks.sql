@@ -26,15 +26,37 @@ CREATE POLICY purge_and_sweep ON deleted_tenants
     USING (app_is_operator() OR app_is_queue())
     WITH CHECK (app_is_operator() OR app_is_queue());
 
--- In the operator's transaction that deleted the tenant (the other tenant tables cascade from tenants): its jobs
--- and audit events, and the tombstone. It takes the tenant's setting to pass their row-level security and gives the
--- caller's back (a SET clause on the function would, but an owner without superuser may not put one on app.*).
-CREATE FUNCTION app_purge_deleted_tenant(p_tenant uuid) RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER
+-- The one list of the tenant tables without a key to tenants that deleting a tenant must empty itself: deletes a
+-- tenant's rows from them and returns how many. It takes the tenant's setting to pass their row-level security and
+-- gives the caller's back (a SET clause on the function would, but an owner without superuser may not put one on
+-- app.*). Called only by the two functions below, as their owner.
+CREATE FUNCTION app_delete_unkeyed_tenant_rows(p_tenant uuid) RETURNS bigint
+    LANGUAGE plpgsql
     SET search_path = pg_catalog, public
 AS $$
 DECLARE
     v_caller_tenant text := current_setting('app.tenant_id', true);
+    v_rows bigint;
+    v_deleted bigint := 0;
+BEGIN
+    PERFORM set_config('app.tenant_id', p_tenant::text, true);
+    DELETE FROM jobs WHERE tenant_id = p_tenant;
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    v_deleted := v_deleted + v_rows;
+    DELETE FROM audit_events WHERE tenant_id = p_tenant;
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    v_deleted := v_deleted + v_rows;
+    PERFORM set_config('app.tenant_id', coalesce(v_caller_tenant, ''), true);
+    RETURN v_deleted;
+END
+$$;
+
+-- In the operator's transaction that deleted the tenant (the other tenant tables cascade from tenants): its jobs
+-- and audit events, and the tombstone.
+CREATE FUNCTION app_purge_deleted_tenant(p_tenant uuid) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, public
+AS $$
 BEGIN
     IF NOT app_is_operator() THEN
         RAISE EXCEPTION 'app_purge_deleted_tenant is for the operator' USING ERRCODE = 'insufficient_privilege';
@@ -42,11 +64,8 @@ BEGIN
     IF EXISTS (SELECT 1 FROM tenants WHERE id = p_tenant) THEN
         RAISE EXCEPTION 'tenant % still exists', p_tenant USING ERRCODE = 'object_in_use';
     END IF;
-    PERFORM set_config('app.tenant_id', p_tenant::text, true);
-    DELETE FROM jobs WHERE tenant_id = p_tenant;
-    DELETE FROM audit_events WHERE tenant_id = p_tenant;
+    PERFORM app_delete_unkeyed_tenant_rows(p_tenant);
     INSERT INTO deleted_tenants (tenant_id) VALUES (p_tenant) ON CONFLICT (tenant_id) DO NOTHING;
-    PERFORM set_config('app.tenant_id', coalesce(v_caller_tenant, ''), true);
 END
 $$;
 
@@ -57,28 +76,17 @@ CREATE FUNCTION app_sweep_deleted_tenants(p_keep interval) RETURNS bigint
     SET search_path = pg_catalog, public
 AS $$
 DECLARE
-    v_caller_tenant text := current_setting('app.tenant_id', true);
-    v_tenant uuid;
-    v_rows bigint;
-    v_swept bigint := 0;
+    v_swept bigint;
 BEGIN
     IF NOT app_is_queue() THEN
         RAISE EXCEPTION 'app_sweep_deleted_tenants is for housekeeping' USING ERRCODE = 'insufficient_privilege';
     END IF;
-    FOR v_tenant IN SELECT tenant_id FROM deleted_tenants LOOP
-        PERFORM set_config('app.tenant_id', v_tenant::text, true);
-        DELETE FROM jobs WHERE tenant_id = v_tenant;
-        GET DIAGNOSTICS v_rows = ROW_COUNT;
-        v_swept := v_swept + v_rows;
-        DELETE FROM audit_events WHERE tenant_id = v_tenant;
-        GET DIAGNOSTICS v_rows = ROW_COUNT;
-        v_swept := v_swept + v_rows;
-    END LOOP;
-    PERFORM set_config('app.tenant_id', coalesce(v_caller_tenant, ''), true);
+    SELECT coalesce(sum(app_delete_unkeyed_tenant_rows(tenant_id)), 0)::bigint INTO v_swept FROM deleted_tenants;
     DELETE FROM deleted_tenants WHERE deleted_at < now() - p_keep;
     RETURN v_swept;
 END
 $$;
 
-REVOKE EXECUTE ON FUNCTION app_purge_deleted_tenant(uuid), app_sweep_deleted_tenants(interval) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION app_delete_unkeyed_tenant_rows(uuid), app_purge_deleted_tenant(uuid), app_sweep_deleted_tenants(interval)
+    FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION app_purge_deleted_tenant(uuid), app_sweep_deleted_tenants(interval) TO switchyard_app;

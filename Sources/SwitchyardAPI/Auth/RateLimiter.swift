@@ -1,3 +1,4 @@
+import SwitchyardCore
 import Synchronization
 
 /// A per-key rate limit using the generic cell rate algorithm (GCRA): a steady `ratePerSecond` with bursts
@@ -27,8 +28,7 @@ public final class RateLimiter: Sendable {
             let arrival = max(arrivals[key] ?? now, now)
             if arrival - tolerance > now {
                 let wait = arrival - tolerance - now
-                let seconds = Int((Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18).rounded(.up))
-                return .limited(retryAfterSeconds: max(seconds, 1))
+                return .limited(retryAfterSeconds: max(wait.roundedUpSeconds, 1))
             }
             arrivals[key] = arrival + interval
             if arrivals.count > 100_000 {

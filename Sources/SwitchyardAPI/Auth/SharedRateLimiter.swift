@@ -214,7 +214,6 @@ public final class SharedRateLimiter: Sendable {
 
     /// `duration` in whole seconds rounded up, at least 1: `Retry-After` has no fractions.
     static func wholeSeconds(_ duration: Duration) -> Int {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        return max(Int(seconds.rounded(.up)), 1)
+        max(duration.roundedUpSeconds, 1)
     }
 }

@@ -4,6 +4,12 @@ extension Duration {
         components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
 
+    /// Whole seconds, rounded up, for `Retry-After` values and messages.
+    public var roundedUpSeconds: Int {
+        let (seconds, attoseconds) = components
+        return Int(seconds) + (attoseconds > 0 ? 1 : 0)
+    }
+
     /// The duration in seconds, as a floating-point number.
     public var inSeconds: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18

@@ -299,8 +299,12 @@ public struct JobExecutor: Service {
     private func renewLeases(_ running: RunningJobs, _ completions: CompletionBuffer, _ wake: WakeSignal) async {
         let interval = options.lease / 3
         var beats = 0
+        var nextBeat = ContinuousClock.now + interval
         while !Task.isCancelled {
-            guard (try? await Task.sleep(for: interval)) != nil else { return }
+            guard (try? await Task.sleep(until: nextBeat)) != nil else { return }
+            // On a schedule, not a sleep after each beat's round trips: a slow database must not stretch the period
+            // towards the lease. A beat that overran its period starts the next at once.
+            nextBeat = max(nextBeat + interval, ContinuousClock.now)
             beats += 1
             let abandoned = running.abandonOverdue(runTimeout: options.runTimeout)
             for job in abandoned {

@@ -80,14 +80,6 @@ public struct OutboundError: Error, Sendable, Equatable, CustomStringConvertible
     }
 }
 
-extension Duration {
-    /// Whole seconds, rounded up, for `Retry-After` values and messages.
-    var roundedUpSeconds: Int {
-        let (seconds, attoseconds) = components
-        return Int(seconds) + (attoseconds > 0 ? 1 : 0)
-    }
-}
-
 extension OutboundError: SwitchyardErrorConvertible {
     public var switchyardError: SwitchyardError { problem }
 }
