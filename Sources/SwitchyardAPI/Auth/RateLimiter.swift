@@ -28,7 +28,7 @@ public final class RateLimiter: Sendable {
             let arrival = max(arrivals[key] ?? now, now)
             if arrival - tolerance > now {
                 let wait = arrival - tolerance - now
-                return .limited(retryAfterSeconds: max(wait.roundedUpSeconds, 1))
+                return .limited(retryAfterSeconds: wait.retryAfterSeconds)
             }
             arrivals[key] = arrival + interval
             if arrivals.count > 100_000 {

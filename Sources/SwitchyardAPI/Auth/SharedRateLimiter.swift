@@ -133,7 +133,7 @@ public final class SharedRateLimiter: Sendable {
                 state.keys[bucket] = .leased(remaining: remaining - 1, expires: expires)
                 return .decided(.allowed)
             case .exhausted(let until) where until > now:
-                return .decided(.limited(retryAfterSeconds: Self.wholeSeconds(until - now)))
+                return .decided(.limited(retryAfterSeconds: (until - now).retryAfterSeconds))
             case .leasing(let task):
                 return .wait(task)
             default:
@@ -210,10 +210,5 @@ public final class SharedRateLimiter: Sendable {
                 )
             }
         }
-    }
-
-    /// `duration` in whole seconds rounded up, at least 1: `Retry-After` has no fractions.
-    static func wholeSeconds(_ duration: Duration) -> Int {
-        max(duration.roundedUpSeconds, 1)
     }
 }

@@ -19,7 +19,10 @@ public struct APIReadBenchmarkReport: Sendable, CustomStringConvertible {
         var ceiling: Double { median(slices.map(\.ceiling.rate)) }
         /// The median of the slices' ratios.
         var ratio: Double { median(slices.map(\.ratio)) }
-        var ratioRange: ClosedRange<Double> { (slices.map(\.ratio).min() ?? 0)...(slices.map(\.ratio).max() ?? 0) }
+        var ratioRange: ClosedRange<Double> {
+            let ratios = slices.map(\.ratio)
+            return (ratios.min() ?? 0)...(ratios.max() ?? 0)
+        }
 
         /// Where a request's time went, the median over the slices, against `/healthz`'s.
         var cpu: String {

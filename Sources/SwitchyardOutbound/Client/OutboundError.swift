@@ -63,7 +63,7 @@ public struct OutboundError: Error, Sendable, Equatable, CustomStringConvertible
     public var problem: SwitchyardError {
         switch kind {
         case .rateLimited(let wait):
-            SwitchyardError(.rateLimited(retryAfterSeconds: max(1, wait.roundedUpSeconds)), code: "provider-rate-limited", detail: description)
+            SwitchyardError(.rateLimited(retryAfterSeconds: wait.retryAfterSeconds), code: "provider-rate-limited", detail: description)
         case .circuitOpen:
             SwitchyardError(.unavailable, code: "provider-unavailable", detail: description)
         case .blocked:
