@@ -76,7 +76,7 @@ public actor TestPostgres {
         if let configured = ProcessInfo.processInfo.environment["SWITCHYARD_TEST_DATABASE_URL"] {
             owner = try DatabaseURL(parsing: configured, variable: "SWITCHYARD_TEST_DATABASE_URL")
         } else {
-            let directory = URL(filePath: NSTemporaryDirectory()).appending(path: "switchyard-tests-\(ProcessInfo.processInfo.processIdentifier)")
+            let directory = ClusterDirectory.scratch("tests-\(ProcessInfo.processInfo.processIdentifier)")
             let started = try await LocalPostgresCluster.start(.init(directory: directory, durable: false), logger: logger)
             Self.clusterToStop = started
             atexit {

@@ -21,7 +21,7 @@ struct FaultCluster: Sendable {
     /// Runs `body` with a new cluster, then stops it and deletes its files.
     static func with<Result: Sendable>(_ name: String, _ body: (FaultCluster) async throws -> Result) async throws -> Result {
         let logger = Logger(label: "switchyard.tests.faults")
-        let directory = URL(filePath: NSTemporaryDirectory()).appending(path: "switchyard-faults-\(name)-\(UUID().uuidString.prefix(8))")
+        let directory = ClusterDirectory.scratch("faults-\(name)")
         let options = LocalPostgresCluster.Options(directory: directory, durable: true)
         return try await LocalPostgresCluster.withStarted(options, removingFiles: true, logger: logger) { cluster in
             let urls = try await cluster.provisionDatabase(named: "switchyard_faults", logger: logger)

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SwitchyardDevCluster
+import SwitchyardTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -18,7 +19,7 @@ struct LocalClusterTests {
         let ours = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(descriptor)")
 
         let logger = Logger(label: "switchyard.tests.local-cluster")
-        let directory = URL(filePath: NSTemporaryDirectory()).appending(path: "switchyard-fds-\(UUID().uuidString.prefix(8))")
+        let directory = ClusterDirectory.scratch("fds")
         try await LocalPostgresCluster.withStarted(.init(directory: directory, durable: false), removingFiles: true, logger: logger) { _ in
             let pidFile = try String(contentsOf: directory.appending(path: "pgdata/postmaster.pid"), encoding: .utf8)
             let postmaster = try #require(pidFile.split(separator: "\n").first.map(String.init))

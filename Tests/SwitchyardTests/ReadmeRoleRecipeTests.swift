@@ -22,7 +22,7 @@ struct ReadmeRoleRecipeTests {
         let shell = try Self.codeBlock("sh", in: section)
 
         let logger = Logger(label: "switchyard.tests.readme-recipe")
-        let directory = URL(filePath: NSTemporaryDirectory()).appending(path: "switchyard-readme-roles-\(UUID().uuidString.prefix(8))")
+        let directory = ClusterDirectory.scratch("readme-roles")
         // The recipe creates switchyard_owner itself, so this cluster's superuser has another name.
         let options = LocalPostgresCluster.Options(directory: directory, durable: false, superuser: "cluster_admin")
         try await LocalPostgresCluster.withStarted(options, removingFiles: true, logger: logger) { cluster in

@@ -13,8 +13,9 @@ struct WebhookDurabilityTests {
     @Test("every acknowledged delivery is still there after PostgreSQL crashes and recovers")
     func acknowledgedSurvivesCrash() async throws {
         let logger = Logger(label: "switchyard.tests.durability")
-        // A cluster of this test's own, with fsync and synchronous commit on (the shared test cluster has both off).
-        let directory = URL(filePath: NSTemporaryDirectory()).appending(path: "switchyard-durability-\(UUID().uuidString)")
+        // A cluster of this test's own, with synchronous commit on (the shared test cluster has it off): a commit is
+        // acknowledged once its WAL is written out of PostgreSQL's memory, which a crash of its processes does not lose.
+        let directory = ClusterDirectory.scratch("durability")
         try await LocalPostgresCluster.withStarted(.init(directory: directory, durable: true), removingFiles: true, logger: logger) { cluster in
             let urls = try await cluster.provisionDatabase(named: "switchyard_durability", logger: logger)
             _ = try await Migrator(logger: logger).run(url: urls.owner)
