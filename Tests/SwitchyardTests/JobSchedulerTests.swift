@@ -92,7 +92,9 @@ struct JobSchedulerTests {
                     try await eventually("A leads") { isLeader(metricsA) }
                     group.addTask { try await b.run() }
                     let before = try await Self.makeSchedules(first, tenant: tenant, count: 3, dueAt: Date(), logger: logger)
-                    try await eventually("the leader fires") { try await Self.fires(first, tenant: tenant, logger: logger).count == 3 }
+                    try await eventually("the leader fires", diagnosis: { await environment.queueDiagnosis() }) {
+                        try await Self.fires(first, tenant: tenant, logger: logger).count == 3
+                    }
                     #expect(!isLeader(metricsB))
                     // The leader goes away: its lock goes with it.
                     group.cancelAll()
@@ -102,10 +104,52 @@ struct JobSchedulerTests {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await b.run() }
                     let after = try await Self.makeSchedules(first, tenant: tenant, count: 3, dueAt: Date(), logger: logger)
-                    try await eventually("B takes over and fires") { try await Self.fires(first, tenant: tenant, logger: logger).count == 6 }
+                    try await eventually("B takes over and fires", diagnosis: { await environment.queueDiagnosis() }) {
+                        try await Self.fires(first, tenant: tenant, logger: logger).count == 6
+                    }
                     #expect(isLeader(metricsB))
                     let fired = try await Self.fires(first, tenant: tenant, logger: logger).map(\.0)
                     #expect(Set(fired) == Set(before + after) && fired.count == 6)
+                    group.cancelAll()
+                }
+            }
+        }
+    }
+
+    @Test("schedules fire on time while the leader's housekeeping waits on a lock")
+    func firesWhileHousekeepingWaits() async throws {
+        var configured = try await TestEnvironment.make()
+        // Housekeeping waits for the lock until the test ends, not until the statement timeout gives up for it.
+        configured.configuration.database.statementTimeoutMilliseconds = 300_000
+        let environment = configured
+        let logger = environment.logger
+        try await environment.withDatabase(maxConnections: 6) { database in
+            let tenant = try await database.makeTenant("housekeeping", logger: logger)
+            try await environment.withOwnerConnection { blocker in
+                // Housekeeping's sweep of deleted tenants' rows cannot read its table until this transaction ends.
+                _ = try await blocker.query("BEGIN", logger: logger)
+                _ = try await blocker.query("LOCK TABLE deleted_tenants IN ACCESS EXCLUSIVE MODE", logger: logger)
+                let scheduler = JobScheduler(database: database, options: SchedulerOptions(fastJobsSettings()), metrics: nil, logger: logger)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await scheduler.run() }
+                    let sweepWaits: @Sendable () async throws -> Bool = {
+                        try await environment.withOwnerConnection { connection in
+                            try await connection.query(
+                                """
+                                SELECT count(*)::int FROM pg_stat_activity
+                                 WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%app_sweep_deleted_tenants%'
+                                """,
+                                logger: logger
+                            ).decode(Int.self).collect().first == 1
+                        }
+                    }
+                    try await eventually("housekeeping waits on the lock", diagnosis: { await environment.queueDiagnosis() }, sweepWaits)
+                    let ids = try await Self.makeSchedules(database, tenant: tenant, count: 3, dueAt: Date(), logger: logger)
+                    try await eventually("the schedules fire", diagnosis: { await environment.queueDiagnosis() }) {
+                        Set(try await Self.fires(database, tenant: tenant, logger: logger).map(\.0)) == Set(ids)
+                    }
+                    #expect(try await sweepWaits(), "housekeeping still waits")
+                    _ = try await blocker.query("ROLLBACK", logger: logger)
                     group.cancelAll()
                 }
             }

@@ -103,22 +103,41 @@ public struct JobScheduler: Service {
 
     /// Ticks until cancelled (graceful shutdown) or until `stillLeader` says the leadership is gone: it is asked
     /// before every tick, so two schedulers never both lead for longer than one tick (REQUIREMENTS RL-8).
+    /// Housekeeping runs beside the ticks, not between them: a prune of a large backlog can take minutes, and
+    /// schedules must fire on time meanwhile.
     private func lead(while stillLeader: () async -> Bool) async {
-        var lastHousekeeping = ContinuousClock.now - options.housekeepingInterval
+        await withDiscardingTaskGroup { group in
+            group.addTask { await keepHouse() }
+            await tickWhileLeading(stillLeader)
+            group.cancelAll()
+        }
+    }
+
+    private func tickWhileLeading(_ stillLeader: () async -> Bool) async {
         while !Task.isCancelled {
             guard await stillLeader() else { return }
             do {
                 try await tick()
-                if ContinuousClock.now - lastHousekeeping >= options.housekeepingInterval {
-                    lastHousekeeping = ContinuousClock.now
-                    try await housekeeping()
-                }
                 for work in periodicWork { try await work(database, logger) }
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("scheduler tick failed", metadata: ["error": "\(loggableDescription(of: error))"])
             }
             guard (try? await Task.sleep(for: options.tick)) != nil else { return }
+        }
+    }
+
+    /// Housekeeping every `housekeepingInterval`, the first at once, until cancelled.
+    private func keepHouse() async {
+        while !Task.isCancelled {
+            let started = ContinuousClock.now
+            do {
+                try await housekeeping()
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("scheduler housekeeping failed", metadata: ["error": "\(loggableDescription(of: error))"])
+            }
+            guard (try? await Task.sleep(until: started + options.housekeepingInterval)) != nil else { return }
         }
     }
 
