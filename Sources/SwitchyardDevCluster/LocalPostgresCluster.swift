@@ -23,12 +23,22 @@ public final class LocalPostgresCluster: Sendable {
         /// The cluster's superuser, made by `initdb`; `switchyard_owner` for `dev` and the tests. A test of the
         /// README's role recipe picks another name, since the recipe creates `switchyard_owner` itself.
         public var superuser: String
+        /// The server's `max_connections`: room for `dev`'s processes and a benchmark's clients by default; the test
+        /// suite, whose tests run side by side with pools of their own, asks for more.
+        public var maxConnections: Int
 
-        public init(directory: URL, durable: Bool, port: Int? = nil, superuser: String = LocalPostgresCluster.ownerRole) {
+        public init(
+            directory: URL,
+            durable: Bool,
+            port: Int? = nil,
+            superuser: String = LocalPostgresCluster.ownerRole,
+            maxConnections: Int = 600
+        ) {
             self.directory = directory
             self.durable = durable
             self.port = port
             self.superuser = superuser
+            self.maxConnections = maxConnections
         }
     }
 
@@ -136,7 +146,7 @@ public final class LocalPostgresCluster: Sendable {
         let port = try options.port ?? freeLoopbackPort()
         var serverOptions = [
             "-p \(port)", "-c listen_addresses=127.0.0.1", "-c unix_socket_directories='\(dataDirectory.path)'",
-            "-c max_connections=600", "-c shared_buffers=128MB",
+            "-c max_connections=\(options.maxConnections)", "-c shared_buffers=128MB",
         ]
         if !options.durable {
             serverOptions += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]

@@ -77,7 +77,9 @@ public actor TestPostgres {
             owner = try DatabaseURL(parsing: configured, variable: "SWITCHYARD_TEST_DATABASE_URL")
         } else {
             let directory = ClusterDirectory.scratch("tests-\(ProcessInfo.processInfo.processIdentifier)")
-            let started = try await LocalPostgresCluster.start(.init(directory: directory, durable: false), logger: logger)
+            // Some 250 tests hold databases at once early in a full run, with 550 sessions between them at the peak.
+            let options = LocalPostgresCluster.Options(directory: directory, durable: false, maxConnections: 1500)
+            let started = try await LocalPostgresCluster.start(options, logger: logger)
             Self.clusterToStop = started
             atexit {
                 TestPostgres.clusterToStop?.stopBeforeExit()
