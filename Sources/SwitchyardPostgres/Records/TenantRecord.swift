@@ -88,8 +88,9 @@ extension OperatorTransaction {
 
     /// Deletes the tenant and, in the same transaction, everything it owns, its data keys included
     /// (crypto-shredding, REQUIREMENTS EN-4): a copy of its ciphertexts cannot be opened afterwards. Most tables
-    /// cascade from the tenant's row; its jobs and audit events, which have no key to it (migration 0044), are
-    /// purged by `app_purge_deleted_tenant`, which leaves the tombstone that housekeeping sweeps.
+    /// cascade from the tenant's row; its jobs, audit events and delivered first attempts, which have no key to it
+    /// (migrations 0044 and 0045), are purged by `app_purge_deleted_tenant`, which leaves the tombstone that
+    /// housekeeping sweeps.
     public func deleteTenant(_ id: TenantID) async throws -> Bool {
         let deleted =
             try await query("DELETE FROM tenants WHERE id = \(id.rawValue) RETURNING id")
