@@ -12,9 +12,46 @@ import Foundation
 /// kernel took over 60% fell from 23 to 3. What the tests mean by a crash (every PostgreSQL process killed at once)
 /// loses the same on tmpfs as on a disk: what was not yet written out of shared memory.
 public enum ClusterDirectory {
-    /// A new directory's URL (not created) for the cluster named `name`.
+    /// A new directory's URL (not created) for the cluster named `name`. The name carries this process's id, for
+    /// `removeAbandoned()`.
     public static func scratch(_ name: String) -> URL {
-        base.appending(path: "switchyard-\(name)-\(UUID().uuidString.prefix(8))")
+        base.appending(path: "switchyard-\(name)-\(marker)\(getpid())-\(UUID().uuidString.prefix(8))")
+    }
+
+    /// Stops the servers and deletes the files of clusters whose test process is gone. A run stopped with Ctrl-C or
+    /// killed exits without its exit handler, and in `/dev/shm` what it leaves (a running server, gigabytes of files)
+    /// holds memory until someone removes it.
+    public static func removeAbandoned() {
+        let fileManager = FileManager.default
+        guard let entries = try? fileManager.contentsOfDirectory(atPath: base.path) else { return }
+        for entry in entries where entry.hasPrefix("switchyard-") {
+            guard let owner = ownerProcess(of: entry), !isRunning(owner) else { continue }
+            let directory = base.appending(path: entry)
+            if let pidFile = try? String(contentsOf: directory.appending(path: "pgdata/postmaster.pid"), encoding: .utf8),
+                let postmaster = pidFile.split(separator: "\n").first.flatMap({ pid_t($0) }),
+                command(of: postmaster) == "postgres"
+            {
+                // Immediate shutdown: the postmaster ends its backends and exits; nothing here is worth a checkpoint.
+                kill(postmaster, SIGQUIT)
+            }
+            try? fileManager.removeItem(at: directory)
+        }
+    }
+
+    /// Between the cluster's name and its creator's process id.
+    private static let marker = "pid"
+
+    private static func ownerProcess(of entry: String) -> pid_t? {
+        guard let range = entry.range(of: "-\(marker)", options: .backwards) else { return nil }
+        return pid_t(entry[range.upperBound...].prefix { $0.isNumber })
+    }
+
+    private static func isRunning(_ process: pid_t) -> Bool {
+        kill(process, 0) == 0 || errno == EPERM
+    }
+
+    private static func command(of process: pid_t) -> String? {
+        (try? String(contentsOfFile: "/proc/\(process)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Free room that a run's clusters stay well within: the shared cluster reached 3.8 GB in a full run.

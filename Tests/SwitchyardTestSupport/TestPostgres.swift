@@ -76,7 +76,8 @@ public actor TestPostgres {
         if let configured = ProcessInfo.processInfo.environment["SWITCHYARD_TEST_DATABASE_URL"] {
             owner = try DatabaseURL(parsing: configured, variable: "SWITCHYARD_TEST_DATABASE_URL")
         } else {
-            let directory = ClusterDirectory.scratch("tests-\(ProcessInfo.processInfo.processIdentifier)")
+            ClusterDirectory.removeAbandoned()
+            let directory = ClusterDirectory.scratch("tests")
             // Some 250 tests hold databases at once early in a full run, with 550 sessions between them at the peak.
             let options = LocalPostgresCluster.Options(directory: directory, durable: false, maxConnections: 1500)
             let started = try await LocalPostgresCluster.start(options, logger: logger)
