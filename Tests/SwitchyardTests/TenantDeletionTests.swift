@@ -9,11 +9,11 @@ import Testing
 @testable import SwitchyardPostgres
 
 /// Jobs, audit events and delivered first attempts keep no foreign key to their tenant (migrations 0044 and 0045:
-/// each insert would lock the tenant's row); deleting the tenant still deletes them, and housekeeping deletes what a transaction that overlapped the
-/// deletion wrote after it.
+/// each insert would lock the tenant's row); deleting the tenant still deletes them, and housekeeping deletes what a
+/// transaction that overlapped the deletion wrote after it.
 @Suite("Deleting a tenant: its jobs, audit events and delivered first attempts")
 struct TenantDeletionTests {
-    @Test("deleting a tenant deletes its jobs and audit events, and no other tenant's")
+    @Test("deleting a tenant deletes its jobs, audit events and delivered first attempts, and no other tenant's")
     func deletionPurges() async throws {
         let environment = try await TestEnvironment.make()
         let logger = environment.logger
@@ -94,6 +94,7 @@ struct TenantDeletionTests {
         var deliveredFirstAttempts: Int
     }
 
+    /// A job, an audit event and a delivered first attempt of `tenant`: one row in each table without a key to it.
     static func writeUnkeyedRows(_ database: Database, tenant: TenantID, logger: Logger) async throws {
         try await database.withTenant(tenant, logger: logger) { transaction in
             _ = try await transaction.enqueue(try NewJob(NoopPayload(sleepMilliseconds: 0)))

@@ -220,8 +220,9 @@ extension QueueTransaction {
         ).decode(UUID.self).collect().count
     }
 
-    /// Deletes the jobs and audit events written for deleted tenants after their deletion (by a transaction that
-    /// overlapped it), then the tombstones older than `keep`; returns how many rows it deleted (migration 0044).
+    /// Deletes the rows without a key to their tenant (jobs, audit events, delivered first attempts) written for deleted
+    /// tenants after their deletion (by a transaction that overlapped it), then the tombstones older than `keep`;
+    /// returns how many rows it deleted (migrations 0044 and 0045).
     public func sweepDeletedTenants(keep: Duration) async throws -> Int {
         let swept =
             try await query("SELECT app_sweep_deleted_tenants(\(keep.wholeMilliseconds) * interval '1 millisecond')")
