@@ -125,14 +125,14 @@ extension PostgresConnection {
 }
 
 /// A task executor that runs jobs on one NIO event loop, one per loop (NIO 2.101's loops are not task executors).
-final class EventLoopTaskExecutor: TaskExecutor {
+package final class EventLoopTaskExecutor: TaskExecutor {
     private let loop: any EventLoop
 
     private init(_ loop: any EventLoop) {
         self.loop = loop
     }
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    package func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
@@ -140,7 +140,7 @@ final class EventLoopTaskExecutor: TaskExecutor {
     private static let executors = Mutex<[ObjectIdentifier: EventLoopTaskExecutor]>([:])
 
     /// The executor of `loop`, made once: a process has as many loops as cores.
-    static func of(_ loop: any EventLoop) -> EventLoopTaskExecutor {
+    package static func of(_ loop: any EventLoop) -> EventLoopTaskExecutor {
         executors.withLock { executors in
             let key = ObjectIdentifier(loop)
             if let executor = executors[key] { return executor }
