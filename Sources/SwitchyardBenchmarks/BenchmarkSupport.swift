@@ -17,8 +17,3 @@ struct BenchmarkFailure: Error, CustomStringConvertible {
         self.description = description
     }
 }
-
-extension Duration {
-    /// As seconds, for rates.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

@@ -147,7 +147,7 @@ struct RouteLoad: Sendable {
             }
             return try await group.reduce(0, +)
         }
-        let seconds = (ContinuousClock.now - started).seconds
+        let seconds = (ContinuousClock.now - started).inSeconds
         let spent = ProcessCPU.Mark(postmaster: postmaster).since(cpu)
         return Saturation(answered: answered, seconds: seconds, ownCPU: spent.own, postgresCPU: spent.postgres, machineCPU: spent.machine)
     }
@@ -156,7 +156,7 @@ struct RouteLoad: Sendable {
     /// then, so a slow answer delays no measurement (no coordinated omission) as long as a worker is free.
     func pace(rate: Double, for duration: Duration, workers: Int) async throws -> [Duration] {
         let head = self.head
-        let count = Int(rate * duration.seconds)
+        let count = Int(rate * duration.inSeconds)
         let tickets = TicketCounter()
         let started = ContinuousClock.now
         return try await withThrowingTaskGroup(of: [Duration].self) { group in

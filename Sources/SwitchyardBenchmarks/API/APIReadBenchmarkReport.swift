@@ -55,7 +55,7 @@ public struct APIReadBenchmarkReport: Sendable, CustomStringConvertible {
         let width = max(saturated.map(\.route.count).max() ?? 0, "/healthz".count)
         func padded(_ route: String) -> String { route + String(repeating: " ", count: width - route.count) }
         var lines = [
-            "saturated: \(concurrency) keep-alive connections, \(Int(saturation.seconds)) s per route in \(slices) slices, each right after a "
+            "saturated: \(concurrency) keep-alive connections, \(Int(saturation.inSeconds)) s per route in \(slices) slices, each right after a "
                 + "slice of /healthz (no authentication, no database: the ceiling)"
         ]
         for route in saturated {
@@ -66,7 +66,7 @@ public struct APIReadBenchmarkReport: Sendable, CustomStringConvertible {
             )
             lines.append("    \(route.cpu)")
         }
-        lines.append("paced: \(Int(pacedRate)) req/s per route for \(Int(paced.seconds)) s, latency from each request's intended send time")
+        lines.append("paced: \(Int(pacedRate)) req/s per route for \(Int(paced.inSeconds)) s, latency from each request's intended send time")
         for route in latencies {
             lines.append("  \(padded(route.route))  \(route.latencies)")
         }
@@ -106,7 +106,7 @@ struct LatencySummary: Sendable, CustomStringConvertible {
     let max: Double
 
     init(_ samples: [Duration]) {
-        let sorted = samples.map { $0.seconds * 1000 }.sorted()
+        let sorted = samples.map { $0.inSeconds * 1000 }.sorted()
         func at(_ q: Double) -> Double { sorted.isEmpty ? 0 : sorted[Swift.min(sorted.count - 1, Int(Double(sorted.count) * q))] }
         p50 = at(0.50)
         p99 = at(0.99)

@@ -136,9 +136,9 @@ public struct IngestBenchmark: Sendable {
             if crossCheckWithWrk {
                 // wrk is closed loop: the same shape as the peak phase, so it runs as that phase did, right after it.
                 let tool = WrkCrossCheck(target: target, connections: concurrency)
-                wrk = try await tool.run(label: "wrk (peak)", seconds: max(3, Int(peak.elapsed.seconds.rounded(.up))), prefix: "wrk-peak")
+                wrk = try await tool.run(label: "wrk (peak)", seconds: max(3, Int(peak.elapsed.inSeconds.rounded(.up))), prefix: "wrk-peak")
             }
-            let pacedTarget = Double(deliveries) / peak.elapsed.seconds * pacedLoad
+            let pacedTarget = Double(deliveries) / peak.elapsed.inSeconds * pacedLoad
             let pacedBatchesBefore = try await Self.batchCount(metrics)
             let acknowledgedBefore = Self.acknowledgementBuckets(metrics)
             let pacedStart = ProcessCPU.Mark(postmaster: postmaster)
@@ -173,11 +173,11 @@ public struct IngestBenchmark: Sendable {
         return Report(
             deliveries: deliveries,
             concurrency: concurrency,
-            peakRate: Double(deliveries) / served.peak.elapsed.seconds,
+            peakRate: Double(deliveries) / served.peak.elapsed.inSeconds,
             peakLatencies: served.peak.latencies,
-            ceilingRate: Double(deliveries) / ceiling.seconds,
+            ceilingRate: Double(deliveries) / ceiling.inSeconds,
             pacedTarget: served.pacedTarget,
-            pacedRate: Double(deliveries / 2) / served.paced.elapsed.seconds,
+            pacedRate: Double(deliveries / 2) / served.paced.elapsed.inSeconds,
             pacedLatencies: served.paced.latencies,
             pacedSendLag: served.paced.sendLag,
             meanBatch: Double(deliveries) / max(1, served.batches),

@@ -52,7 +52,7 @@ final class PacedTickets: Sendable {
         guard let pace else { return }
         do {
             while true {
-                let dueNow = min(count, Int(((ContinuousClock.now - started).seconds * pace).rounded(.down)) + 1)
+                let dueNow = min(count, Int(((ContinuousClock.now - started).inSeconds * pace).rounded(.down)) + 1)
                 release(upTo: dueNow)
                 if dueNow >= count { return }
                 try await Task.sleep(until: max(due(dueNow), .now + .milliseconds(1)), tolerance: .zero)

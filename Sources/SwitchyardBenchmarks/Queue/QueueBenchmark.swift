@@ -55,7 +55,7 @@ public struct QueueBenchmark: Sendable {
         try await enqueue(tenant)
         let rawStart = ContinuousClock.now
         let done = try await RawClaimLoop.run(url: url, tenant: tenant, workers: rawWorkers, logger: logger)
-        let rawSeconds = (ContinuousClock.now - rawStart).seconds
+        let rawSeconds = (ContinuousClock.now - rawStart).inSeconds
         guard done == jobs else { throw BenchmarkFailure("the raw loop completed \(done) of \(jobs) jobs") }
 
         return Report(
@@ -91,7 +91,7 @@ public struct QueueBenchmark: Sendable {
             }
             group.cancelAll()
         }
-        let executorSeconds = (ContinuousClock.now - executorStart).seconds
+        let executorSeconds = (ContinuousClock.now - executorStart).inSeconds
         let succeeded = try await database.withTenant(tenant, logger: logger) { try await $0.countJobs(state: .succeeded) }
         guard succeeded == jobs else { throw BenchmarkFailure("the executor completed \(succeeded) of \(jobs) jobs") }
         return executorSeconds

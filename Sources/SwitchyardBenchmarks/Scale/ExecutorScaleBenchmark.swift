@@ -150,7 +150,7 @@ public struct ExecutorScaleBenchmark: Sendable {
             // Counting costs PostgreSQL a little (it shows in its CPU): ten times a second is enough.
             try await Task.sleep(for: .milliseconds(100))
         }
-        let seconds = (ContinuousClock.now - started).seconds
+        let seconds = (ContinuousClock.now - started).inSeconds
         // Read before the executors stop: their PostgreSQL backends leave with them.
         let executorCPU = children.compactMap { ProcessCPU.seconds(of: $0.processIdentifier) }.reduce(0, +) - executorsBefore
         let postgresCPU = ProcessCPU.server(postmaster, since: postgresBefore)

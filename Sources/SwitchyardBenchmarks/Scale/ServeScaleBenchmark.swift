@@ -139,7 +139,7 @@ public struct ServeScaleBenchmark: Sendable {
             }
             return try await group.reduce(into: [IngestSender.Phase]()) { $0.append($1) }
         }
-        let seconds = (ContinuousClock.now - started).seconds
+        let seconds = (ContinuousClock.now - started).inSeconds
         let serveCPU = children.compactMap { ProcessCPU.seconds(of: $0.processIdentifier) }.reduce(0, +) - serveBefore
         let postgresCPU = ProcessCPU.server(postmaster, since: postgresBefore)
         let machineCPU = ProcessCPU.machineBusySeconds() - machineBefore

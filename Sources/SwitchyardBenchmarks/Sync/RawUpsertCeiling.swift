@@ -53,7 +53,7 @@ enum RawUpsertCeiling {
                 records += page.count
             }
             try await connection.close()
-            return Result(records: records, written: written, seconds: timed.seconds)
+            return Result(records: records, written: written, seconds: timed.inSeconds)
         } catch {
             try? await connection.close()
             throw error

@@ -70,7 +70,7 @@ public struct SyncBenchmark: Sendable {
         let residentBefore = ProcessMemory.resident
         let fullStart = ContinuousClock.now
         let full = try await syncRun(.full, runner: runner, setup: setup)
-        let fullSeconds = (ContinuousClock.now - fullStart).seconds
+        let fullSeconds = (ContinuousClock.now - fullStart).inSeconds
         let peakResident = ProcessMemory.peakResident
         guard full.status == .succeeded, full.added == records else {
             throw BenchmarkFailure("the full run ended \(full.status.rawValue) having added \(full.added) of \(records) records: \(full.error ?? "")")
@@ -83,7 +83,7 @@ public struct SyncBenchmark: Sendable {
         for id in changed { provider.put(id, name: "record \(id), changed") }
         let incrementalStart = ContinuousClock.now
         let incremental = try await syncRun(.incremental, runner: runner, setup: setup)
-        let incrementalSeconds = (ContinuousClock.now - incrementalStart).seconds
+        let incrementalSeconds = (ContinuousClock.now - incrementalStart).inSeconds
         guard incremental.status == .succeeded, incremental.mode == .incremental else {
             throw BenchmarkFailure(
                 "the incremental run ended \(incremental.status.rawValue) as \(incremental.mode.rawValue): \(incremental.error ?? "")"
@@ -95,7 +95,7 @@ public struct SyncBenchmark: Sendable {
         for id in removed { provider.remove(id) }
         let rescanStart = ContinuousClock.now
         let rescan = try await syncRun(.full, runner: runner, setup: setup)
-        let rescanSeconds = (ContinuousClock.now - rescanStart).seconds
+        let rescanSeconds = (ContinuousClock.now - rescanStart).inSeconds
         guard rescan.status == .succeeded else {
             throw BenchmarkFailure("the second full run ended \(rescan.status.rawValue): \(rescan.error ?? "")")
         }
