@@ -30,7 +30,7 @@ struct BenchAPICommand: AsyncParsableCommand {
     func run() async throws {
         try await BenchDatabase.run { configuration, logger in
             configuration.database.maxConnections = 16
-            // One key at full speed: the limit must not be what is measured.
+            // Each key at full speed: the limit must not be what is measured.
             configuration.limits.rateLimitPerSecond = 1_000_000
             configuration.limits.rateLimitBurst = 1_000_000
             let vault = Vault(provider: LocalKeyProvider(keyring: .generate(keyID: "bench")))

@@ -53,7 +53,7 @@ struct ConnectionShelfTests {
             let started = ContinuousClock.now
             await #expect(throws: SwitchyardError.self) {
                 do {
-                    try await database.readAsTenant(tenant, logger: logger) { _ = try await $0.currentTenant() }
+                    _ = try await database.currentTenant(tenant, logger: logger)
                 } catch let error as SwitchyardError {
                     #expect(error.code == SwitchyardError.databaseUnavailable.code)
                     throw error
@@ -62,7 +62,7 @@ struct ConnectionShelfTests {
             #expect(ContinuousClock.now - started >= .milliseconds(250))
             gate.release()
             try await held.value
-            #expect(try await database.readAsTenant(tenant, logger: logger) { try await $0.currentTenant()?.slug } == "shelf-acquire")
+            #expect(try await database.currentTenant(tenant, logger: logger)?.slug == "shelf-acquire")
         }
     }
 
@@ -78,7 +78,7 @@ struct ConnectionShelfTests {
             }
             defer { gate.release() }
             try await Task.sleep(for: .milliseconds(200))
-            let waiter = Task { try await database.readAsTenant(tenant, logger: logger) { try await $0.currentTenant()?.slug } }
+            let waiter = Task { try await database.currentTenant(tenant, logger: logger)?.slug }
             try await Task.sleep(for: .milliseconds(200))
             gate.release()
             try await held.value

@@ -112,8 +112,9 @@ struct TenantReadPathTests {
         let (tenant, integration) = try await Self.tenantWithIntegration(environment, slug: "read-leak")
         try await environment.withDatabase(maxConnections: 1) { database in
             let (setting, visible) = try await database.readAsTenant(tenant, logger: logger) { reader in
-                #expect(try await reader.currentTenant()?.id == tenant)
-                #expect(try await reader.integration(integration)?.id == integration)
+                #expect(
+                    try await reader.integrations(IntegrationFilter(), page: PageRequest(limit: 10, cursor: nil)).items.map(\.id) == [integration]
+                )
                 let read = try await reader.auditedCredential(integration, audit: Self.audit(integration))
                 #expect(read?.credential == .apiKey(fields: ["api_key": "sk_test_leak"]))
                 // The same connection, right after, in autocommit.
@@ -133,6 +134,38 @@ struct TenantReadPathTests {
         }
     }
 
+    @Test(
+        "reads of several tenants combined into batches each answer their own tenant's row, never another's, and leave no tenant on the connection"
+    )
+    func combinedReads() async throws {
+        let environment = try await TestEnvironment.make()
+        let logger = environment.logger
+        var tenants: [(TenantID, UUID)] = []
+        for index in 0..<6 { tenants.append(try await Self.tenantWithIntegration(environment, slug: "combined-\(index)")) }
+        let everyone = tenants
+        // One connection: reads that arrive while a batch runs queue and go together in the next.
+        try await environment.withDatabase(maxConnections: 1) { database in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for round in 0..<8 {
+                    for (index, (tenant, integration)) in everyone.enumerated() {
+                        let (_, neighbours) = everyone[(index + 1) % everyone.count]
+                        group.addTask {
+                            #expect(try await database.currentTenant(tenant, logger: logger)?.id == tenant)
+                            let own = try await database.integration(integration, of: tenant, logger: logger)
+                            #expect(own?.id == integration && own?.connectionParameters == [:], "round \(round)")
+                            #expect(try await database.integration(neighbours, of: tenant, logger: logger) == nil, "another tenant's integration")
+                            #expect(try await database.integration(UUID(), of: tenant, logger: logger) == nil)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await database.currentTenant(TenantID(UUID()), logger: logger) == nil)
+            // The pool's only connection, leased again.
+            #expect(try await database.withCatalog(logger: logger) { try await $0.currentTenantSetting() } == nil)
+        }
+    }
+
     @Test("the read functions run as their caller, under row-level security: tenant A's call cannot return or audit tenant B's integration")
     func rowLevelSecurityInsideTheFunctions() async throws {
         let environment = try await TestEnvironment.make()
@@ -148,7 +181,12 @@ struct TenantReadPathTests {
                 """,
                 logger: logger
             ).decode((String, Bool, Bool, Bool).self).collect()
-            #expect(functions.map(\.0) == ["app_read_credential", "app_read_integration", "app_read_integrations", "app_read_tenant"])
+            #expect(
+                functions.map(\.0) == [
+                    "app_read_credential", "app_read_integration", "app_read_integrations", "app_read_integrations_by_id", "app_read_tenant",
+                    "app_read_tenants",
+                ]
+            )
             for function in functions {
                 #expect(!function.1, "\(function.0) is SECURITY DEFINER")
                 #expect(function.2, "\(function.0) sets configuration of its own")
@@ -160,6 +198,17 @@ struct TenantReadPathTests {
             #expect(try await count("SELECT * FROM app_read_integration(\(b.rawValue), \(owned))") == 1)
             #expect(try await count("SELECT * FROM app_read_integration(\(a.rawValue), \(owned))") == 0)
             #expect(try await count("SELECT * FROM app_read_tenant(\(a.rawValue))") == 1)
+            // The batched reads: each key under its own tenant.
+            let byID = try await connection.query(
+                "SELECT tenant_id FROM app_read_integrations_by_id(ARRAY[\(a.rawValue), \(b.rawValue)], ARRAY[\(owned), \(owned)])",
+                logger: logger
+            ).decode(UUID.self).collect()
+            #expect(byID == [b.rawValue])
+            #expect(try await count("SELECT * FROM app_read_tenants(ARRAY[\(a.rawValue), \(b.rawValue), \(UUID())])") == 2)
+            await #expect(throws: PSQLError.self) {
+                try await connection.query("SELECT * FROM app_read_integrations_by_id(ARRAY[\(a.rawValue)], ARRAY[]::uuid[])", logger: logger)
+                    .collect()
+            }
             #expect(try await count("SELECT * FROM app_read_integrations(\(a.rawValue), NULL, NULL, NULL, NULL, 10)") == 1)
             let stolen: PostgresQuery = """
                 SELECT * FROM app_read_credential(\(a.rawValue), \(owned), \(UUID.v7()), 'thief', 'credential.read', 'integration', \(owned.lowercasedString), NULL, '{}')

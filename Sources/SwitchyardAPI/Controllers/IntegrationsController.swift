@@ -92,7 +92,7 @@ struct IntegrationsController: Sendable {
 
     @Sendable func show(_ request: Request, context: TenantRequestContext) async throws -> Response {
         let id = try request.uuid("integration_id", context: context, resource: "The integration")
-        guard let record = try await database.readAsTenant(context.tenantID, logger: context.logger, { try await $0.integration(id) }) else {
+        guard let record = try await database.integration(id, of: context.tenantID, logger: context.logger) else {
             throw SwitchyardError.notFound("The integration")
         }
         return try HTTPPayload.json(Components.Schemas.Integration(record)).response

@@ -13,7 +13,7 @@ struct MeController: Sendable {
     }
 
     @Sendable func show(_ request: Request, context: TenantRequestContext) async throws -> Response {
-        guard let tenant = try await database.readAsTenant(context.tenantID, logger: context.logger, { try await $0.currentTenant() }) else {
+        guard let tenant = try await database.currentTenant(context.tenantID, logger: context.logger) else {
             throw SwitchyardError.unauthorized("The tenant of this API key no longer exists.")
         }
         return try HTTPPayload.json(Components.Schemas.Me(tenant: .init(tenant), apiKey: .init(context.caller.key))).response

@@ -44,12 +44,23 @@ public struct APIReadBenchmark: Sendable {
     public func run() async throws -> APIReadBenchmarkReport {
         let metrics = MetricsRegistry(version: "bench")
         return try await BenchmarkServer.run(configuration: configuration, database: database, metrics: metrics, logger: logger) { port in
-            let (key, integration) = try await setUp()
+            // One tenant per connection: requests of many tenants at once, as a busy API serves them (reads of one
+            // tenant could share a row where several requests' reads are combined).
+            var callers: [(key: String, integration: String)] = []
+            for _ in 0..<concurrency { callers.append(try await setUp()) }
             let routes = [
-                RouteLoad(route: "/healthz", path: "/healthz", port: port, key: nil),
-                RouteLoad(route: "/v1/me", path: "/v1/me", port: port, key: key),
-                RouteLoad(route: "/v1/integrations/{id}", path: "/v1/integrations/\(integration)", port: port, key: key),
-                RouteLoad(route: "/v1/integrations/{id}/credentials", path: "/v1/integrations/\(integration)/credentials", port: port, key: key),
+                RouteLoad(route: "/healthz", port: port, requests: [("/healthz", nil)]),
+                RouteLoad(route: "/v1/me", port: port, requests: callers.map { ("/v1/me", $0.key) }),
+                RouteLoad(
+                    route: "/v1/integrations/{id}",
+                    port: port,
+                    requests: callers.map { ("/v1/integrations/\($0.integration)", $0.key) }
+                ),
+                RouteLoad(
+                    route: "/v1/integrations/{id}/credentials",
+                    port: port,
+                    requests: callers.map { ("/v1/integrations/\($0.integration)/credentials", $0.key) }
+                ),
             ]
             // Warm-up: connections open, the key's authentication and rate-limit lease cached, plans made.
             for route in routes { _ = try await route.saturate(for: .milliseconds(500), concurrency: concurrency, postmaster: nil) }
@@ -112,14 +123,15 @@ public struct APIReadBenchmark: Sendable {
     }
 }
 
-/// GET requests to one route over keep-alive connections, one per concurrent sender.
+/// GET requests to one route over keep-alive connections, one per concurrent sender; sender n sends the n-th of
+/// `requests` (path and API key), in turn.
 struct RouteLoad: Sendable {
     let route: String
-    let path: String
     let port: Int
-    let key: String?
+    let requests: [(path: String, key: String?)]
 
-    private var head: HTTPRequestHead {
+    private func head(_ sender: Int) -> HTTPRequestHead {
+        let (path, key) = requests[sender % requests.count]
         var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
         head.headers.add(name: "Host", value: "127.0.0.1:\(port)")
         if let key { head.headers.add(name: "Authorization", value: "Bearer \(key)") }
@@ -128,12 +140,12 @@ struct RouteLoad: Sendable {
 
     /// Sends back to back on `concurrency` connections for `duration`; returns what was answered and what it cost.
     func saturate(for duration: Duration, concurrency: Int, postmaster: Int32?) async throws -> Saturation {
-        let head = self.head
         let cpu = ProcessCPU.Mark(postmaster: postmaster)
         let started = ContinuousClock.now
         let deadline = started + duration
         let answered = try await withThrowingTaskGroup(of: Int.self) { group in
-            for _ in 0..<concurrency {
+            for sender in 0..<concurrency {
+                let head = head(sender)
                 group.addTask {
                     let connection = try await BenchmarkHTTPConnection.connect(host: "127.0.0.1", port: port)
                     var answered = 0
@@ -155,12 +167,12 @@ struct RouteLoad: Sendable {
     /// Sends `rate` requests a second for `duration`: request n is due at start + n / rate, and its latency counts from
     /// then, so a slow answer delays no measurement (no coordinated omission) as long as a worker is free.
     func pace(rate: Double, for duration: Duration, workers: Int) async throws -> [Duration] {
-        let head = self.head
         let count = Int(rate * duration.inSeconds)
         let tickets = TicketCounter()
         let started = ContinuousClock.now
         return try await withThrowingTaskGroup(of: [Duration].self) { group in
-            for _ in 0..<workers {
+            for sender in 0..<workers {
+                let head = head(sender)
                 group.addTask {
                     let connection = try await BenchmarkHTTPConnection.connect(host: "127.0.0.1", port: port)
                     var latencies: [Duration] = []

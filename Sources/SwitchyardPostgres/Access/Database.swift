@@ -38,7 +38,7 @@ public struct Database: Sendable, Service {
     /// full test run on a loaded machine).
     static let queueConnections = 6
     private let ingestClientRunning = PoolRunFlag()
-    private let metrics: DatabaseMetrics?
+    let metrics: DatabaseMetrics?
     /// Every call's bounds on waiting for a connection and on holding it (REQUIREMENTS RL-8).
     public let deadlines: DatabaseDeadlines
     /// The ingest writer's: shorter, because a provider waits for the answer (see `WebhookIngestWriter`).
@@ -47,7 +47,9 @@ public struct Database: Sendable, Service {
     public let vault: Vault
     /// Set in each transaction (`set_config(..., true)`), not at login: see `PostgresClient.Configuration.Role`.
     private let statementTimeout: String
-    private let statements: StatementPreparation
+    let statements: StatementPreparation
+    /// The hot reads that requests share a statement for under load (`Database+CombinedReads.swift`).
+    let combinedReads = CombinedReads()
 
     public init(configuration: DatabaseConfiguration, vault: Vault, metrics: DatabaseMetrics?, logger: Logger) throws {
         self.client = PostgresClient(
@@ -362,7 +364,7 @@ public struct Database: Sendable, Service {
 
     /// Runs `body` on a connection from the shelf, within `deadlines`: as `PostgresClient.withConnection(deadlines:...)`
     /// does with a lease from the pool.
-    private func shelvedConnection<Result>(deadlines: DatabaseDeadlines, _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+    func shelvedConnection<Result>(deadlines: DatabaseDeadlines, _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         let slot: ConnectionShelf.Slot
         do {
             slot = try await shelf.take(within: deadlines.acquire, timerLoop: PostgresClient.timerLoop, metrics: metrics)

@@ -11,16 +11,6 @@ public struct CredentialRead: Sendable {
 }
 
 extension TenantReader {
-    /// The tenant itself, or `nil` once it has been deleted.
-    public func currentTenant() async throws -> TenantRecord? {
-        try await connection.guardedExecute(ReadTenantStatement(tenant: tenantID.rawValue), statements, logger: logger).first
-    }
-
-    /// Integration `id`, or `nil` when this tenant has none of that id.
-    public func integration(_ id: UUID) async throws -> IntegrationRecord? {
-        try await connection.guardedExecute(ReadIntegrationStatement(tenant: tenantID.rawValue, id: id), statements, logger: logger).first
-    }
-
     /// A page of the tenant's integrations, in id order.
     public func integrations(_ filter: IntegrationFilter, page: PageRequest) async throws -> Page<IntegrationRecord> {
         let statement = ReadIntegrationsStatement(tenant: tenantID.rawValue, filter: filter, after: page.cursor?.lastID, limit: page.limit + 1)
@@ -41,27 +31,31 @@ extension TenantReader {
     }
 }
 
-/// `app_read_tenant`: the columns of `TenantRecord`.
-struct ReadTenantStatement: PostgresPreparedStatement {
-    static let name = "switchyard_read_tenant_v1"
-    static let sql = "SELECT id, slug, name, created_at, updated_at, connect_return_origins FROM app_read_tenant($1::uuid)"
+/// `app_read_tenants` (`Database.currentTenant`): the columns of `TenantRecord`, a row per tenant of `tenants` that
+/// exists.
+struct ReadTenantsStatement: PostgresPreparedStatement {
+    static let name = "switchyard_read_tenants_v1"
+    static let sql = "SELECT id, slug, name, created_at, updated_at, connect_return_origins FROM app_read_tenants($1::uuid[])"
 
-    let tenant: UUID
+    let tenants: [UUID]
 
-    func makeBindings() throws -> PostgresBindings { try bindings(tenant) }
+    func makeBindings() throws -> PostgresBindings { try bindings(tenants) }
     func decodeRow(_ row: PostgresRow) throws -> TenantRecord { try TenantRecord(row: row) }
 }
 
-/// `app_read_integration`: the columns of `IntegrationRecord`.
-struct ReadIntegrationStatement: PostgresPreparedStatement {
-    static let name = "switchyard_read_integration_v1"
-    static let sql = "SELECT \(IntegrationRecord.columns) FROM app_read_integration($1::uuid, $2::uuid)"
+/// `app_read_integrations_by_id` (`Database.integration(_:of:logger:)`): the tenant and the columns of
+/// `IntegrationRecord`, a row per key of `keys` found.
+struct ReadIntegrationsByIDStatement: PostgresPreparedStatement {
+    static let name = "switchyard_read_integrations_by_id_v1"
+    static let sql = "SELECT tenant_id, \(IntegrationRecord.columns) FROM app_read_integrations_by_id($1::uuid[], $2::uuid[])"
 
-    let tenant: UUID
-    let id: UUID
+    let keys: [TenantScopedID]
 
-    func makeBindings() throws -> PostgresBindings { try bindings(tenant, id) }
-    func decodeRow(_ row: PostgresRow) throws -> IntegrationRecord { try IntegrationRecord(row: row) }
+    func makeBindings() throws -> PostgresBindings { try bindings(keys.map(\.tenant), keys.map(\.id)) }
+    func decodeRow(_ row: PostgresRow) throws -> (key: TenantScopedID, record: IntegrationRecord) {
+        let record = try IntegrationRecord(row: row)
+        return (TenantScopedID(tenant: try NamedRow(row, table: "integrations")("tenant_id"), id: record.id), record)
+    }
 }
 
 /// `app_read_integrations`: the columns of `IntegrationRecord`, `limit` rows at most.

@@ -1,0 +1,87 @@
+import Synchronization
+
+/// Combines concurrent reads of one kind into batches, each one statement, so that under load one database round trip
+/// serves several requests (issue 18: a round trip costs this process about as much CPU as a whole bare request).
+///
+/// At most `lanes` batches run at once. A read that finds a lane free leads a batch at once, so a read on an idle
+/// system waits for nothing but its own statement. Otherwise it queues; when a batch ends, its leader answers the
+/// batch's reads and hands its lane to the first queued read, which leads the next batch with up to `batchLimit` - 1
+/// reads queued behind it. No task is started: every batch runs in the task of a read it answers. Reads of one key in
+/// a batch share its answer.
+///
+/// A batch that fails fails each of its reads with that error: a read of one row by key has no failure of its own to
+/// tell apart from its batch's (the database, the connection or a deadline is what fails).
+final class ReadCombiner<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    /// Reads a batch of distinct keys; a key without a value in the answer reads `nil`.
+    typealias Batch = @Sendable (_ keys: [Key]) async throws -> [Key: Value]
+
+    private enum Turn: Sendable {
+        case answered(Result<Value?, any Error>)
+        case lead
+    }
+
+    private struct Queued {
+        let key: Key
+        let turn: CheckedContinuation<Turn, Never>
+    }
+
+    private struct State {
+        var queued: [Queued] = []
+        var running = 0
+    }
+
+    let lanes: Int
+    let batchLimit: Int
+    private let state = Mutex(State())
+
+    init(lanes: Int, batchLimit: Int) {
+        self.lanes = max(1, lanes)
+        self.batchLimit = max(1, batchLimit)
+    }
+
+    /// Reads waiting for a lane.
+    var queuedCount: Int { state.withLock { $0.queued.count } }
+
+    /// The value of `key`, read in a batch by `batch`; `nil` when the batch found none.
+    func read(_ key: Key, batch: Batch) async throws -> Value? {
+        let turn = await withCheckedContinuation { (turn: CheckedContinuation<Turn, Never>) in
+            let lead = state.withLock { state in
+                guard state.running < lanes else {
+                    state.queued.append(Queued(key: key, turn: turn))
+                    return false
+                }
+                state.running += 1
+                return true
+            }
+            if lead { turn.resume(returning: .lead) }
+        }
+        switch turn {
+        case .answered(let result): return try result.get()
+        case .lead: return try await lead(key, batch: batch).get()
+        }
+    }
+
+    /// Runs one batch, `key` and the reads queued first, answers them and passes the lane on.
+    private func lead(_ key: Key, batch: Batch) async -> Result<Value?, any Error> {
+        let followers = state.withLock { state in
+            let taken = Array(state.queued.prefix(batchLimit - 1))
+            state.queued.removeFirst(taken.count)
+            return taken
+        }
+        var keys = [key]
+        var seen: Set<Key> = [key]
+        for follower in followers where seen.insert(follower.key).inserted { keys.append(follower.key) }
+        let values: Result<[Key: Value], any Error>
+        do { values = .success(try await batch(keys)) } catch { values = .failure(error) }
+        let next = state.withLock { state -> Queued? in
+            guard !state.queued.isEmpty else {
+                state.running -= 1
+                return nil
+            }
+            return state.queued.removeFirst()
+        }
+        for follower in followers { follower.turn.resume(returning: .answered(values.map { $0[follower.key] })) }
+        next?.turn.resume(returning: .lead)
+        return values.map { $0[key] }
+    }
+}
