@@ -115,8 +115,6 @@ struct TenantReadPathTests {
                 #expect(
                     try await reader.integrations(IntegrationFilter(), page: PageRequest(limit: 10, cursor: nil)).items.map(\.id) == [integration]
                 )
-                let read = try await reader.auditedCredential(integration, audit: Self.audit(integration))
-                #expect(read?.credential == .apiKey(fields: ["api_key": "sk_test_leak"]))
                 // The same connection, right after, in autocommit.
                 let setting = try await reader.connection.guardedQuery(
                     "SELECT coalesce(current_setting('app.tenant_id', true), '')",
@@ -128,14 +126,19 @@ struct TenantReadPathTests {
             }
             #expect(setting == [""])
             #expect(visible == [0])
-            // The pool's only connection, leased again.
+            // The combined reads, on the pool's only connection.
+            #expect(try await database.currentTenant(tenant, logger: logger)?.id == tenant)
+            #expect(try await database.integration(integration, of: tenant, logger: logger)?.id == integration)
+            let read = try await database.auditedCredential(integration, of: tenant, audit: Self.audit(integration), logger: logger)
+            #expect(read?.credential == .apiKey(fields: ["api_key": "sk_test_leak"]))
+            // That connection, leased again.
             let leased = try await database.withCatalog(logger: logger) { try await $0.currentTenantSetting() }
             #expect(leased == nil)
         }
     }
 
     @Test(
-        "reads of several tenants combined into batches each answer their own tenant's row, never another's, and leave no tenant on the connection"
+        "reads of several tenants combined into batches each answer their own tenant's row or credential, never another's, audit each credential read in its tenant's log, and leave no tenant on the connection"
     )
     func combinedReads() async throws {
         let environment = try await TestEnvironment.make()
@@ -155,12 +158,30 @@ struct TenantReadPathTests {
                             #expect(own?.id == integration && own?.connectionParameters == [:], "round \(round)")
                             #expect(try await database.integration(neighbours, of: tenant, logger: logger) == nil, "another tenant's integration")
                             #expect(try await database.integration(UUID(), of: tenant, logger: logger) == nil)
+                            let credential = try await database.auditedCredential(
+                                integration,
+                                of: tenant,
+                                audit: Self.audit(integration, requestID: "round-\(round)"),
+                                logger: logger
+                            )
+                            #expect(credential?.integration.id == integration)
+                            let key = "sk_test_\(index)"
+                            #expect(credential?.credential == .apiKey(fields: ["api_key": key]), "another tenant's credential")
+                            let stolen = try await database.auditedCredential(neighbours, of: tenant, audit: Self.audit(neighbours), logger: logger)
+                            #expect(stolen == nil)
                         }
                     }
                 }
                 try await group.waitForAll()
             }
             #expect(try await database.currentTenant(TenantID(UUID()), logger: logger) == nil)
+            // Each tenant's log holds its own eight reads, one per round, and no attempt on a neighbour's integration.
+            for (tenant, integration) in everyone {
+                let events = try await database.withTenant(tenant, logger: logger) { try await $0.auditEvents(PageRequest(limit: 50, cursor: nil)) }
+                let reads = events.items.filter { $0.action == "credential.read" }
+                #expect(reads.allSatisfy { $0.resourceID == integration.lowercasedString }, "\(reads)")
+                #expect(Set(reads.compactMap(\.requestID)) == Set((0..<8).map { "round-\($0)" }) && reads.count == 8)
+            }
             // The pool's only connection, leased again.
             #expect(try await database.withCatalog(logger: logger) { try await $0.currentTenantSetting() } == nil)
         }
@@ -183,8 +204,8 @@ struct TenantReadPathTests {
             ).decode((String, Bool, Bool, Bool).self).collect()
             #expect(
                 functions.map(\.0) == [
-                    "app_read_credential", "app_read_integration", "app_read_integrations", "app_read_integrations_by_id", "app_read_tenant",
-                    "app_read_tenants",
+                    "app_read_credential", "app_read_credentials", "app_read_integration", "app_read_integrations",
+                    "app_read_integrations_by_id", "app_read_tenant", "app_read_tenants",
                 ]
             )
             for function in functions {
@@ -214,6 +235,11 @@ struct TenantReadPathTests {
                 SELECT * FROM app_read_credential(\(a.rawValue), \(owned), \(UUID.v7()), 'thief', 'credential.read', 'integration', \(owned.lowercasedString), NULL, '{}')
                 """
             #expect(try await count(stolen) == 0)
+            let stolenInABatch: PostgresQuery = """
+                SELECT * FROM app_read_credentials(ARRAY[\(a.rawValue)], ARRAY[\(owned)], ARRAY[\(UUID.v7())], ARRAY['thief'],
+                    ARRAY['credential.read'], ARRAY['integration'], ARRAY[\(owned.lowercasedString)], ARRAY[''], ARRAY['{}'])
+                """
+            #expect(try await count(stolenInABatch) == 0)
             // Nothing of either tenant is visible to the session afterwards, and B's log holds no read.
             #expect(try await count("SELECT * FROM integrations") == 0)
         }
@@ -223,8 +249,14 @@ struct TenantReadPathTests {
         }
     }
 
-    static func audit(_ integration: UUID) -> NewAuditEvent {
-        NewAuditEvent(actor: "test", action: "credential.read", resourceType: "integration", resourceID: integration.lowercasedString, requestID: nil)
+    static func audit(_ integration: UUID, requestID: String? = nil) -> NewAuditEvent {
+        NewAuditEvent(
+            actor: "test",
+            action: "credential.read",
+            resourceType: "integration",
+            resourceID: integration.lowercasedString,
+            requestID: requestID
+        )
     }
 
     /// A tenant with a Stripe integration whose key is `sk_test_` and the slug's last word.

@@ -204,9 +204,7 @@ struct IntegrationsController: Sendable {
         try context.require(.credentialsRead)
         let id = try request.uuid("integration_id", context: context, resource: "The integration")
         let audit = context.audit("credential.read", "integration", id.lowercasedString)
-        guard
-            let read = try await database.readAsTenant(context.tenantID, logger: context.logger, { try await $0.auditedCredential(id, audit: audit) })
-        else {
+        guard let read = try await database.auditedCredential(id, of: context.tenantID, audit: audit, logger: context.logger) else {
             throw SwitchyardError.notFound("The integration")
         }
         guard read.integration.status != .needsReauth else { throw TokenRefresher.needsReauth }

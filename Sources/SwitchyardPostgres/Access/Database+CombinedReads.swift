@@ -3,9 +3,10 @@ import Logging
 import PostgresNIO
 import SwitchyardCore
 
-/// The hot reads of `GET /v1/me` and `GET /v1/integrations/{id}`, combined across requests (`ReadCombiner`): under
-/// load, one statement on one shelved connection reads for several requests, each read under its own tenant
-/// (migration 0046), so that the connection carries no tenant once the statement ends.
+/// The hot reads of `GET /v1/me`, `GET /v1/integrations/{id}` and its credentials, combined across requests
+/// (`ReadCombiner`): under load, one statement on one shelved connection reads for several requests, each read under
+/// its own tenant (migrations 0046 and 0047), so that the connection carries no tenant once the statement ends. A
+/// batch's errors are logged with the request metadata of the read that led it.
 ///
 /// One lane per kind of read: `bench api` measured `/v1/me` at 0.36-0.37 of `/healthz` with one lane (about seven reads
 /// a batch at saturation), 0.35 with two, 0.31 with four and 0.25 uncombined; a read on an idle system still runs at
@@ -13,6 +14,7 @@ import SwitchyardCore
 final class CombinedReads: Sendable {
     let tenants = ReadCombiner<UUID, TenantRecord>(lanes: 1, batchLimit: 64)
     let integrations = ReadCombiner<TenantScopedID, IntegrationRecord>(lanes: 1, batchLimit: 64)
+    let credentials = ReadCombiner<CredentialReadRequest, ReadCredentialsStatement.Row>(lanes: 1, batchLimit: 64)
 }
 
 /// A row's key within its tenant.
@@ -38,14 +40,47 @@ extension Database {
         }
     }
 
-    /// Runs a batch's statement on a shelved connection, as `readAsTenant` runs its reads.
-    private func readBatch<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger) async throws -> [Statement.Row]
-    where Statement.Row: Sendable {
+    /// Tenant `tenantID`'s integration `id` with its opened credential, recording `audit` in the statement that reads
+    /// it when the integration exists; `nil` when it does not. Returns once that statement's commit is known
+    /// (`guardedAutocommit`): a credential is never handed out unless its read is in the audit log. The reads of a
+    /// batch share that commit.
+    public func auditedCredential(_ id: UUID, of tenantID: TenantID, audit: NewAuditEvent, logger: Logger) async throws -> CredentialRead? {
+        let request = try CredentialReadRequest(tenant: tenantID.rawValue, integration: id, audit: audit)
+        let read = try await combinedReads.credentials.read(request) { requests in
+            let rows = try await readBatch(ReadCredentialsStatement(requests: requests), confirmingCommit: true, logger: logger)
+            let byAuditID = Dictionary(rows.map { ($0.auditID, $0) }, uniquingKeysWith: { first, _ in first })
+            return Dictionary(uniqueKeysWithValues: requests.compactMap { request in byAuditID[request.auditID].map { (request, $0) } })
+        }
+        guard let read else { return nil }
+        guard let secret = read.secret else { return CredentialRead(integration: read.integration, credential: nil) }
+        do {
+            let document = try await vault.open(secret.readableBytesView, field: .integrationCredential, row: id, tenant: tenantID) { keyID in
+                keyID == read.dataKeyID ? read.wrappedKey : nil
+            }
+            return CredentialRead(
+                integration: read.integration,
+                credential: try JSONDecoder().decode(IntegrationCredential.self, from: Data(document))
+            )
+        } catch let unreadable as SecretUnreadable {
+            await report(unreadable, logger: logger)
+            throw unreadable
+        }
+    }
+
+    /// Runs a batch's statement on a shelved connection, as `readAsTenant` runs its reads; with `confirmingCommit`,
+    /// returns once its commit is known.
+    private func readBatch<Statement: PostgresPreparedStatement>(
+        _ statement: Statement,
+        confirmingCommit: Bool = false,
+        logger: Logger
+    ) async throws -> [Statement.Row] where Statement.Row: Sendable {
         metrics?.connectionLeased()
         defer { metrics?.connectionReturned() }
         do {
             return try await shelvedConnection(deadlines: deadlines) { connection in
-                try await connection.guardedExecute(statement, statements, logger: logger)
+                confirmingCommit
+                    ? try await connection.guardedAutocommit(statement, statements, logger: logger)
+                    : try await connection.guardedExecute(statement, statements, logger: logger)
             }
         } catch {
             throw DatabaseError.translate(error)

@@ -133,11 +133,12 @@ public struct Database: Sendable, Service {
 
     /// Runs `body` with one tenant's hot reads (`TenantReader`): each is a single autocommitted statement, one round
     /// trip instead of BEGIN, set_config, the query and COMMIT (issue 18), that sets the tenant for its own implicit
-    /// transaction (migration 0036), so the connection carries no tenant once it returns.
+    /// transaction (migration 0036), so the connection carries no tenant once it returns. The reads of single rows are
+    /// combined across requests instead (`Database+CombinedReads.swift`).
     ///
     /// Those statements run without our statement timeout: one set inside them would bound only the statements after
-    /// it, and a login parameter is what PgBouncer refuses. Each is a primary-key lookup or one page of the tenant's
-    /// integrations; the call deadline bounds it from this side (`DatabaseDeadlines.call` closes the connection), and a
+    /// it, and a login parameter is what PgBouncer refuses. Each is one page of the tenant's integrations, or (combined)
+    /// a batch of primary-key lookups; the call deadline bounds it from this side (`DatabaseDeadlines.call` closes the connection), and a
     /// role's own `statement_timeout` applies when set, as for the ingest writer's statements.
     public func readAsTenant<Result: Sendable>(
         _ tenantID: TenantID,
@@ -148,11 +149,8 @@ public struct Database: Sendable, Service {
         defer { metrics?.connectionReturned() }
         do {
             return try await shelvedConnection(deadlines: deadlines) { connection in
-                try await body(TenantReader(connection: connection, tenantID: tenantID, vault: vault, logger: logger, statements: statements))
+                try await body(TenantReader(connection: connection, tenantID: tenantID, logger: logger, statements: statements))
             }
-        } catch let unreadable as SecretUnreadable {
-            await report(unreadable, logger: logger)
-            throw unreadable
         } catch {
             throw DatabaseError.translate(error)
         }
@@ -160,7 +158,7 @@ public struct Database: Sendable, Service {
 
     /// A secret that does not open is a security event, not an outage: logged with what it belongs to, counted,
     /// and audited in the tenant's log (in a transaction of its own, the failed one having rolled back).
-    private func report(_ unreadable: SecretUnreadable, logger: Logger) async {
+    func report(_ unreadable: SecretUnreadable, logger: Logger) async {
         logger.error(
             "a stored secret cannot be opened: altered, or copied from another record",
             metadata: [

@@ -1,7 +1,6 @@
 import Logging
 import PostgresNIO
 import SwitchyardCore
-import SwitchyardVault
 
 /// A pooled connection in autocommit on which one tenant's hot reads run, each as a single statement that sets the
 /// tenant for itself alone (a function of migration 0036): PostgreSQL's row-level security sees only that tenant.
@@ -12,7 +11,6 @@ import SwitchyardVault
 public struct TenantReader: Sendable {
     let connection: PostgresConnection
     public let tenantID: TenantID
-    let vault: Vault
     let logger: Logger
     let statements: StatementPreparation
 }

@@ -16,19 +16,6 @@ extension TenantReader {
         let statement = ReadIntegrationsStatement(tenant: tenantID.rawValue, filter: filter, after: page.cursor?.lastID, limit: page.limit + 1)
         return Page(fetched: try await connection.guardedExecute(statement, statements, logger: logger), limit: page.limit, id: \.id)
     }
-
-    /// Integration `id` with its opened credential, recording `audit` in the same statement when the integration
-    /// exists; `nil` when it does not. Returns once that statement's commit is known (`guardedAutocommit`): a
-    /// credential is never handed out unless its read is in the audit log, as when it took a transaction of its own.
-    public func auditedCredential(_ id: UUID, audit: NewAuditEvent) async throws -> CredentialRead? {
-        let statement = try ReadCredentialStatement(tenant: tenantID.rawValue, id: id, audit: audit)
-        guard let row = try await connection.guardedAutocommit(statement, statements, logger: logger).first else { return nil }
-        guard let secret = row.secret else { return CredentialRead(integration: row.integration, credential: nil) }
-        let document = try await vault.open(secret.readableBytesView, field: .integrationCredential, row: id, tenant: tenantID) { keyID in
-            keyID == row.dataKeyID ? row.wrappedKey : nil
-        }
-        return CredentialRead(integration: row.integration, credential: try JSONDecoder().decode(IntegrationCredential.self, from: Data(document)))
-    }
 }
 
 /// `app_read_tenants` (`Database.currentTenant`): the columns of `TenantRecord`, a row per tenant of `tenants` that
@@ -75,43 +62,66 @@ struct ReadIntegrationsStatement: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> IntegrationRecord { try IntegrationRecord(row: row) }
 }
 
-/// `app_read_credential`: the integration, its sealed credential and the data key that sealed it; the audit event
-/// goes in as parameters.
-struct ReadCredentialStatement: PostgresPreparedStatement {
-    static let name = "switchyard_read_credential_v1"
+/// One audited credential read of a batch: who reads which integration, and the audit event that records the read
+/// (its id tells the reads of a batch apart).
+struct CredentialReadRequest: Hashable, Sendable {
+    let tenant: UUID
+    let integration: UUID
+    let auditID = UUID.v7()
+    let audit: NewAuditEvent
+    let details: String
+
+    init(tenant: UUID, integration: UUID, audit: NewAuditEvent) throws {
+        self.tenant = tenant
+        self.integration = integration
+        self.audit = audit
+        self.details = String(decoding: try JSONEncoder().encode(audit.details), as: UTF8.self)
+    }
+
+    static func == (left: Self, right: Self) -> Bool { left.auditID == right.auditID }
+    func hash(into hasher: inout Hasher) { hasher.combine(auditID) }
+}
+
+/// `app_read_credentials` (`Database.auditedCredential`): for each read whose integration exists, the read's audit
+/// id, the integration, its sealed credential and the data key that sealed it. An array cannot carry NULL here
+/// (postgres-nio encodes no optional elements): a missing resource or request id goes as '', which the function
+/// records as NULL.
+struct ReadCredentialsStatement: PostgresPreparedStatement {
+    static let name = "switchyard_read_credentials_v1"
     static let sql = """
-        SELECT \(IntegrationRecord.columns), secret, dek_id, wrapped_key, kek_id, kek_version
-          FROM app_read_credential($1::uuid, $2::uuid, $3::uuid, $4::text, $5::text, $6::text, $7::text, $8::text, $9::text)
+        SELECT audit_id, \(IntegrationRecord.columns), secret, dek_id, wrapped_key, kek_id, kek_version
+          FROM app_read_credentials($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
         """
 
     struct Row: Sendable {
+        let auditID: UUID
         let integration: IntegrationRecord
         let secret: ByteBuffer?
         let dataKeyID: UUID?
         let wrappedKey: WrappedDataKey?
     }
 
-    let tenant: UUID
-    let id: UUID
-    let audit: NewAuditEvent
-    let auditID = UUID.v7()
-    let details: String
-
-    init(tenant: UUID, id: UUID, audit: NewAuditEvent) throws {
-        self.tenant = tenant
-        self.id = id
-        self.audit = audit
-        self.details = String(decoding: try JSONEncoder().encode(audit.details), as: UTF8.self)
-    }
+    let requests: [CredentialReadRequest]
 
     func makeBindings() throws -> PostgresBindings {
-        try bindings(tenant, id, auditID, audit.actor, audit.action, audit.resourceType, audit.resourceID, audit.requestID, details)
+        try bindings(
+            requests.map(\.tenant),
+            requests.map(\.integration),
+            requests.map(\.auditID),
+            requests.map(\.audit.actor),
+            requests.map(\.audit.action),
+            requests.map(\.audit.resourceType),
+            requests.map { $0.audit.resourceID ?? "" },
+            requests.map { $0.audit.requestID ?? "" },
+            requests.map(\.details)
+        )
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row {
         let named = NamedRow(row, table: "integration_credentials")
         let wrappedKeyBytes: ByteBuffer? = try named("wrapped_key")
         return Row(
+            auditID: try named("audit_id"),
             integration: try IntegrationRecord(row: row),
             secret: try named("secret"),
             dataKeyID: try named("dek_id"),
