@@ -24,8 +24,10 @@ public struct Database: Sendable, Service {
     /// of ours (one it set would apply to the next statement only; a login parameter is what PgBouncer refuses): the
     /// ingest call deadline bounds it from this side, and a role's own `statement_timeout` applies when set.
     private let ingestClient: PostgresClient
-    /// One per flusher of the ingest writer (six measured no better than four in `bench ingest`).
-    public static let ingestConnections = 4
+    /// One per flusher of the ingest writer. Fewer flushers make larger batches: with tasks on the event loops,
+    /// `bench ingest` measured two at 6,458-7,787 events/s (ratio 1.54-1.72, mean batch 15) against four at
+    /// 5,662-6,757 (ratio 1.21-1.48, mean batch 10) in paired runs; six were no better than four before.
+    public static let ingestConnections = 2
     private let clientRunning = PoolRunFlag()
     /// The short calls' connections (tenant, operator and the other transactions, the tenant reads), kept leased from
     /// `shelfClient`, a pool of `maxConnections` of its own.
