@@ -76,6 +76,29 @@ struct ReadCombinerTests {
         #expect(batches.seen.map(\.count) == [1, 2, 2, 1])
     }
 
+    @Test("cancelling the read that leads a batch fails none of the reads in it: the batch runs in a task of its own")
+    func leaderCancelled() async throws {
+        let combiner = ReadCombiner<Int, String>(lanes: 1, batchLimit: 64)
+        let batches = Batches()
+        let first = Task { try await combiner.read(1, batch: batches.run) }
+        try await Self.waitUntil { batches.seen.count == 1 }
+        let leader = Task { try await combiner.read(2, batch: batches.run) }
+        try await Self.waitUntil { combiner.queuedCount == 1 }
+        let follower = Task { try await combiner.read(3, batch: batches.run) }
+        try await Self.waitUntil { combiner.queuedCount == 2 }
+        // The first batch ends: 2 leads the next, with 3 in it.
+        batches.release()
+        try await Self.waitUntil { batches.seen.count == 2 }
+        #expect(batches.seen.last == [2, 3])
+        leader.cancel()
+        // Long enough for a batch running in the cancelled task to see it (`Batches.run` sleeps, which throws then).
+        try await Task.sleep(for: .milliseconds(20))
+        batches.release()
+        #expect(try await first.value == "value 1")
+        #expect(try await follower.value == "value 3")
+        #expect(try await leader.value == "value 2")
+    }
+
     @Test("two lanes run two batches at once; a failed batch fails its own reads only, and the combiner goes on")
     func lanesAndFailures() async throws {
         let combiner = ReadCombiner<Int, String>(lanes: 2, batchLimit: 64)

@@ -6,8 +6,10 @@ import Synchronization
 /// At most `lanes` batches run at once. A read that finds a lane free leads a batch at once, so a read on an idle
 /// system waits for nothing but its own statement. Otherwise it queues; when a batch ends, its leader answers the
 /// batch's reads and hands its lane to the first queued read, which leads the next batch with up to `batchLimit` - 1
-/// reads queued behind it. No task is started: every batch runs in the task of a read it answers. Reads of one key in
-/// a batch share its answer.
+/// reads queued behind it. Reads of one key in a batch share its answer.
+///
+/// A batch's statement runs in a task of its own, not in the leading read's: cancelling that read (its request went
+/// away) must not fail the reads that share its batch. The database's deadlines bound the statement.
 ///
 /// A batch that fails fails each of its reads with that error: a read of one row by key has no failure of its own to
 /// tell apart from its batch's (the database, the connection or a deadline is what fails).
@@ -43,7 +45,7 @@ final class ReadCombiner<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     var queuedCount: Int { state.withLock { $0.queued.count } }
 
     /// The value of `key`, read in a batch by `batch`; `nil` when the batch found none.
-    func read(_ key: Key, batch: Batch) async throws -> Value? {
+    func read(_ key: Key, batch: @escaping Batch) async throws -> Value? {
         let turn = await withCheckedContinuation { (turn: CheckedContinuation<Turn, Never>) in
             let lead = state.withLock { state in
                 guard state.running < lanes else {
@@ -62,17 +64,19 @@ final class ReadCombiner<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     }
 
     /// Runs one batch, `key` and the reads queued first, answers them and passes the lane on.
-    private func lead(_ key: Key, batch: Batch) async -> Result<Value?, any Error> {
+    private func lead(_ key: Key, batch: @escaping Batch) async -> Result<Value?, any Error> {
         let followers = state.withLock { state in
             let taken = Array(state.queued.prefix(batchLimit - 1))
             state.queued.removeFirst(taken.count)
             return taken
         }
-        var keys = [key]
+        var distinct = [key]
         var seen: Set<Key> = [key]
-        for follower in followers where seen.insert(follower.key).inserted { keys.append(follower.key) }
-        let values: Result<[Key: Value], any Error>
-        do { values = .success(try await batch(keys)) } catch { values = .failure(error) }
+        for follower in followers where seen.insert(follower.key).inserted { distinct.append(follower.key) }
+        let keys = distinct
+        let values = await Task { () -> Result<[Key: Value], any Error> in
+            do { return .success(try await batch(keys)) } catch { return .failure(error) }
+        }.value
         let next = state.withLock { state -> Queued? in
             guard !state.queued.isEmpty else {
                 state.running -= 1
