@@ -67,23 +67,16 @@ extension Database {
         }
     }
 
-    /// Runs a batch's statement on a shelved connection, as `readAsTenant` runs its reads; with `confirmingCommit`,
-    /// returns once its commit is known.
+    /// Runs a batch's statement (`autocommitted`); with `confirmingCommit`, returns once its commit is known.
     private func readBatch<Statement: PostgresPreparedStatement>(
         _ statement: Statement,
         confirmingCommit: Bool = false,
         logger: Logger
     ) async throws -> [Statement.Row] where Statement.Row: Sendable {
-        metrics?.connectionLeased()
-        defer { metrics?.connectionReturned() }
-        do {
-            return try await shelvedConnection(deadlines: deadlines) { connection in
-                confirmingCommit
-                    ? try await connection.guardedAutocommit(statement, statements, logger: logger)
-                    : try await connection.guardedExecute(statement, statements, logger: logger)
-            }
-        } catch {
-            throw DatabaseError.translate(error)
+        try await autocommitted { connection in
+            confirmingCommit
+                ? try await connection.guardedAutocommit(statement, statements, logger: logger)
+                : try await connection.guardedExecute(statement, statements, logger: logger)
         }
     }
 }

@@ -40,7 +40,7 @@ public struct Database: Sendable, Service {
     /// full test run on a loaded machine).
     static let queueConnections = 6
     private let ingestClientRunning = PoolRunFlag()
-    let metrics: DatabaseMetrics?
+    private let metrics: DatabaseMetrics?
     /// Every call's bounds on waiting for a connection and on holding it (REQUIREMENTS RL-8).
     public let deadlines: DatabaseDeadlines
     /// The ingest writer's: shorter, because a provider waits for the answer (see `WebhookIngestWriter`).
@@ -137,22 +137,28 @@ public struct Database: Sendable, Service {
     /// trip instead of BEGIN, set_config, the query and COMMIT (issue 18), that sets the tenant for its own implicit
     /// transaction (migration 0036), so the connection carries no tenant once it returns. The reads of single rows are
     /// combined across requests instead (`Database+CombinedReads.swift`).
-    ///
-    /// Those statements run without our statement timeout: one set inside them would bound only the statements after
-    /// it, and a login parameter is what PgBouncer refuses. Each is one page of the tenant's integrations, or (combined)
-    /// a batch of primary-key lookups; the call deadline bounds it from this side (`DatabaseDeadlines.call` closes the connection), and a
-    /// role's own `statement_timeout` applies when set, as for the ingest writer's statements.
     public func readAsTenant<Result: Sendable>(
         _ tenantID: TenantID,
         logger: Logger,
         _ body: (TenantReader) async throws -> Result
     ) async throws -> Result {
+        try await autocommitted { connection in
+            try await body(TenantReader(connection: connection, tenantID: tenantID, logger: logger, statements: statements))
+        }
+    }
+
+    /// Runs `body`'s autocommitted statements, each of which sets its tenant for itself (the hot reads: `readAsTenant`
+    /// and the combined reads), on a shelved connection.
+    ///
+    /// Those statements run without our statement timeout: one set inside them would bound only the statements after
+    /// it, and a login parameter is what PgBouncer refuses. Each is one page of a tenant's integrations or a batch of
+    /// primary-key lookups; the call deadline bounds it from this side (`DatabaseDeadlines.call` closes the
+    /// connection), and a role's own `statement_timeout` applies when set, as for the ingest writer's statements.
+    func autocommitted<Result>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         metrics?.connectionLeased()
         defer { metrics?.connectionReturned() }
         do {
-            return try await shelvedConnection(deadlines: deadlines) { connection in
-                try await body(TenantReader(connection: connection, tenantID: tenantID, logger: logger, statements: statements))
-            }
+            return try await shelvedConnection(deadlines: deadlines, body)
         } catch {
             throw DatabaseError.translate(error)
         }
@@ -364,7 +370,7 @@ public struct Database: Sendable, Service {
 
     /// Runs `body` on a connection from the shelf, within `deadlines`: as `PostgresClient.withConnection(deadlines:...)`
     /// does with a lease from the pool.
-    func shelvedConnection<Result>(deadlines: DatabaseDeadlines, _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+    private func shelvedConnection<Result>(deadlines: DatabaseDeadlines, _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         let slot: ConnectionShelf.Slot
         do {
             slot = try await shelf.take(within: deadlines.acquire, timerLoop: PostgresClient.timerLoop, metrics: metrics)
