@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// Headless Chromium driven by Selenium (Python), for tests that complete a flow the way a person would.
 ///
@@ -20,6 +21,12 @@ public enum HeadlessBrowser {
         let (status, output) = try await ChildProcess.run(python + [path] + arguments)
         guard status == 0 else { throw TestFailure("\(script) exited with \(status):\n\(output)") }
         return output
+    }
+
+    /// Starts `Tests/Browser/<script>` beside the test, for a test that waits for the script to reach a step: the test
+    /// can tell meanwhile whether the script already ended, and why, instead of waiting out its deadline.
+    public static func start(script: String, arguments: [String], logger: Logger) -> BrowserScript {
+        BrowserScript { try await run(script: script, arguments: arguments, logger: logger) }
     }
 
     /// The first Python that can import Selenium.
@@ -113,4 +120,37 @@ public enum ChildProcess {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
     }
+}
+
+/// A browser script running beside its test (`HeadlessBrowser.start`).
+public final class BrowserScript: Sendable {
+    /// How the script ended (its status and output, or why it could not run); `nil` while it runs.
+    private final class Ending: Sendable {
+        let description = Mutex<String?>(nil)
+    }
+
+    private let task: Task<String, any Error>
+    private let ending = Ending()
+
+    init(_ body: @escaping @Sendable () async throws -> String) {
+        let ending = self.ending
+        task = Task {
+            do {
+                let output = try await body()
+                ending.description.withLock { $0 = "it exited with 0:\n\(output)" }
+                return output
+            } catch {
+                ending.description.withLock { $0 = "\(error)" }
+                throw error
+            }
+        }
+    }
+
+    /// How the script ended (its status and output, or why it could not run); `nil` while it runs.
+    public var ended: String? { ending.description.withLock { $0 } }
+
+    /// The script's output once it exits with 0; throws with its output otherwise.
+    public func output() async throws -> String { try await task.value }
+
+    deinit { task.cancel() }
 }

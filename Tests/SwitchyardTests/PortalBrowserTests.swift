@@ -64,14 +64,16 @@ struct PortalBrowserTests {
                 let screenshots = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
                     .appending(path: ".build/screenshots").path
 
-                async let browsed = HeadlessBrowser.run(
+                let browser = HeadlessBrowser.start(
                     script: "portal_flow.py",
                     arguments: [link, expired, "http://127.0.0.1:\(port)/portal/destinations/\(theirs)", integration, handshake, screenshots],
                     logger: logger
                 )
                 // Once the browser has seen the integration healthy, three of its jobs fail for good: it goes down.
                 try await eventually("the browser sees the integration healthy", timeout: .seconds(120)) {
-                    FileManager.default.fileExists(atPath: handshake)
+                    if FileManager.default.fileExists(atPath: handshake) { return true }
+                    if let ended = browser.ended { throw TestFailure("the browser script ended before it saw the integration: \(ended)") }
+                    return false
                 }
                 _ = try await database.withTenant(tenant, logger: logger) {
                     try await $0.enqueue(
@@ -83,7 +85,7 @@ struct PortalBrowserTests {
                 }
                 #expect(try await scoring.run(logger: logger) == 1)
 
-                #expect(try await browsed.contains("portal flow completed"))
+                #expect(try await browser.output().contains("portal flow completed"))
                 // What the browser did, as the database has it.
                 #expect(try await database.count(.dead, of: tenant, logger: logger) == 2)
                 #expect(try await database.count(.queued, of: tenant, logger: logger) >= 1)
