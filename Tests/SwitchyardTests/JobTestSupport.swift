@@ -166,6 +166,8 @@ func eventually(
         if try await condition() { return }
         try await Task.sleep(for: .milliseconds(50))
     }
+    // One last look: a machine that stalled this task through its deadline may have let the condition come true meanwhile.
+    if try await condition() { return }
     let diagnosed = await diagnosis().map { "; \($0)" } ?? ""
     Issue.record("timed out waiting: \(message())\(diagnosed)", sourceLocation: sourceLocation)
     throw TestFailure("timed out waiting: \(message())")
