@@ -15,7 +15,7 @@ struct BenchIngestCommand: AsyncParsableCommand {
             "Starts a private PostgreSQL (durable, in a temporary directory) unless SWITCHYARD_DATABASE_URL names a migrated database. Build with -c release for meaningful figures."
     )
 
-    @Option(help: "Deliveries in the peak and ceiling phases (half as many at 80% of peak).")
+    @Option(help: "Deliveries in the peak and ceiling phases.")
     var deliveries: Int = 20_000
 
     @Option(help: "Concurrent connections, for the senders and for the ceiling.")
@@ -26,6 +26,9 @@ struct BenchIngestCommand: AsyncParsableCommand {
 
     @Option(help: "The paced phase's load, as a fraction of the measured peak.")
     var pacedLoad: Double = 0.8
+
+    @Option(help: "Seconds the paced phase lasts (its deliveries: its rate times this).")
+    var pacedSeconds: Double = 8
 
     @Flag(help: "Send from this process (beside the server) instead of a `bench ingest-load` process of its own.")
     var inProcess = false
@@ -49,6 +52,7 @@ struct BenchIngestCommand: AsyncParsableCommand {
                     concurrency: concurrency,
                     pacedConnections: pacedConnections,
                     pacedLoad: pacedLoad,
+                    pacedDuration: .seconds(pacedSeconds),
                     generator: inProcess
                         ? .inProcess : .process(executable: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")),
                     crossCheckWithWrk: wrk,

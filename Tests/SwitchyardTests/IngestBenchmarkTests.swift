@@ -24,12 +24,15 @@ struct IngestBenchmarkTests {
             deliveries: 200,
             concurrency: 8,
             pacedConnections: 16,
+            pacedDuration: .milliseconds(200),
             generator: .inProcess,
             logger: environment.logger
         ).run()
         #expect(report.peakLatencies.count == 200)
-        #expect(report.pacedLatencies.count == 100)
-        #expect(report.pacedSendLag.count == 100)
+        // The paced phase's deliveries: its rate (80 % of the peak's) for its duration.
+        #expect(report.pacedDeliveries == Int((report.pacedTarget * 0.2).rounded()) && report.pacedDeliveries > 0)
+        #expect(report.pacedLatencies.count == report.pacedDeliveries)
+        #expect(report.pacedSendLag.count == report.pacedDeliveries)
         #expect(report.ceilingRate > 0)
         let lines = report.description.split(separator: "\n")
         #expect(lines.contains { $0.hasPrefix("ratio:") })
