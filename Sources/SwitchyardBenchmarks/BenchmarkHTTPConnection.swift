@@ -28,6 +28,17 @@ final class BenchmarkHTTPConnection: Sendable {
         return BenchmarkHTTPConnection(channel: channel, handler: handler)
     }
 
+    /// `count` connections, all open: a phase opens its connections before its clock starts, so that no measurement
+    /// carries a connect (or the server's accept).
+    static func connect(_ count: Int, host: String, port: Int) async throws -> [BenchmarkHTTPConnection] {
+        try await withThrowingTaskGroup(of: BenchmarkHTTPConnection.self) { group in
+            for _ in 0..<count {
+                group.addTask { try await connect(host: host, port: port) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+    }
+
     /// Sends `head` and `body`; returns the response status once the response has ended.
     func send(_ head: HTTPRequestHead, body: ByteBuffer) async throws -> UInt {
         let promise = channel.eventLoop.makePromise(of: UInt.self)

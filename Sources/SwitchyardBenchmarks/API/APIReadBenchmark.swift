@@ -140,14 +140,14 @@ struct RouteLoad: Sendable {
 
     /// Sends back to back on `concurrency` connections for `duration`; returns what was answered and what it cost.
     func saturate(for duration: Duration, concurrency: Int, postmaster: Int32?) async throws -> Saturation {
+        let connections = try await BenchmarkHTTPConnection.connect(concurrency, host: "127.0.0.1", port: port)
         let cpu = ProcessCPU.Mark(postmaster: postmaster)
         let started = ContinuousClock.now
         let deadline = started + duration
         let answered = try await withThrowingTaskGroup(of: Int.self) { group in
-            for sender in 0..<concurrency {
+            for (sender, connection) in connections.enumerated() {
                 let head = head(sender)
                 group.addTask {
-                    let connection = try await BenchmarkHTTPConnection.connect(host: "127.0.0.1", port: port)
                     var answered = 0
                     while ContinuousClock.now < deadline {
                         try check(try await connection.send(head))
@@ -169,12 +169,12 @@ struct RouteLoad: Sendable {
     func pace(rate: Double, for duration: Duration, workers: Int) async throws -> [Duration] {
         let count = Int(rate * duration.inSeconds)
         let tickets = TicketCounter()
+        let connections = try await BenchmarkHTTPConnection.connect(workers, host: "127.0.0.1", port: port)
         let started = ContinuousClock.now
         return try await withThrowingTaskGroup(of: [Duration].self) { group in
-            for sender in 0..<workers {
+            for (sender, connection) in connections.enumerated() {
                 let head = head(sender)
                 group.addTask {
-                    let connection = try await BenchmarkHTTPConnection.connect(host: "127.0.0.1", port: port)
                     var latencies: [Duration] = []
                     while true {
                         let index = tickets.take()

@@ -25,12 +25,7 @@ struct IngestSender: Sendable {
         // Every connection is open before the clock starts. Opened as the first deliveries fell due, the 256 of the paced
         // phase charged their connects (and the server's accepts) to those deliveries: over half of the paced phase's
         // acknowledgements past 25 ms, up to 77 ms, came in its first 0.2 s.
-        let connections = try await withThrowingTaskGroup(of: BenchmarkHTTPConnection.self) { group in
-            for _ in 0..<concurrency {
-                group.addTask { try await BenchmarkHTTPConnection.connect(host: "127.0.0.1", port: target.port) }
-            }
-            return try await group.reduce(into: []) { $0.append($1) }
-        }
+        let connections = try await BenchmarkHTTPConnection.connect(concurrency, host: "127.0.0.1", port: target.port)
         let started = ContinuousClock.now
         let tickets = PacedTickets(count: count, pace: pace, started: started)
         // Each connection keeps its raw samples (an append each) and the histograms are filled once at the end, so the
