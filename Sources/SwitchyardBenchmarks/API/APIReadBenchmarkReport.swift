@@ -101,12 +101,14 @@ private func median(_ values: [Double]) -> Double {
 
 /// p50, p99 and max of a set of latencies, from the sorted samples.
 struct LatencySummary: Sendable, CustomStringConvertible {
+    let count: Int
     let p50: Double
     let p99: Double
     let max: Double
 
     init(_ samples: [Duration]) {
         let sorted = samples.map { $0.inSeconds * 1000 }.sorted()
+        count = sorted.count
         func at(_ q: Double) -> Double { sorted.isEmpty ? 0 : sorted[Swift.min(sorted.count - 1, Int(Double(sorted.count) * q))] }
         p50 = at(0.50)
         p99 = at(0.99)
