@@ -1,5 +1,4 @@
 import Foundation
-import SwitchyardPostgres
 import SwitchyardTestSupport
 import Testing
 
@@ -13,10 +12,7 @@ struct APIReadBenchmarkTests {
     @Test("a short run saturates the three read routes beside /healthz, paces all four and prints a ratio line")
     func shortRun() async throws {
         let environment = try await TestEnvironment.make()
-        var configuration = environment.configuration
-        configuration.limits.rateLimitPerSecond = 1_000_000
-        configuration.limits.rateLimitBurst = 1_000_000
-        let database = try Database(configuration: configuration.database, vault: environment.vault, metrics: nil, logger: environment.logger)
+        let (configuration, database) = try environment.benchmarkSetUp()
         let report = try await APIReadBenchmark(
             configuration: configuration,
             database: database,

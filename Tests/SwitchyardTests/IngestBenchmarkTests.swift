@@ -1,7 +1,4 @@
 import Foundation
-import Logging
-import SwitchyardMetrics
-import SwitchyardPostgres
 import SwitchyardTestSupport
 import Testing
 
@@ -14,10 +11,7 @@ struct IngestBenchmarkTests {
     @Test("a small run acknowledges every delivery of both phases, measures the ceiling and prints a ratio line")
     func smallRun() async throws {
         let environment = try await TestEnvironment.make()
-        var configuration = environment.configuration
-        configuration.limits.rateLimitPerSecond = 1_000_000
-        configuration.limits.rateLimitBurst = 1_000_000
-        let database = try Database(configuration: configuration.database, vault: environment.vault, metrics: nil, logger: environment.logger)
+        let (configuration, database) = try environment.benchmarkSetUp()
         let report = try await IngestBenchmark(
             configuration: configuration,
             database: database,
