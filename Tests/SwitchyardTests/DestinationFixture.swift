@@ -136,7 +136,7 @@ struct DestinationFixture: Sendable {
     /// and the database's sessions.
     func eventually(
         _ message: @autoclosure () -> String,
-        timeout: Duration = .seconds(30),
+        timeout: Duration = .seconds(60),
         _ condition: () async throws -> Bool,
         sourceLocation: SourceLocation = #_sourceLocation
     ) async throws {

@@ -154,9 +154,13 @@ extension Database {
 }
 
 /// Polls `condition` until it holds; fails the test (with `message`, and what `diagnosis` tells then) after `timeout`.
+///
+/// The timeout bounds liveness, not speed: a condition that holds returns at its next poll. The default leaves room for
+/// the full suite on two cores, where an executor's 25 no-op jobs (3 s alone) once took over 30 s while every test
+/// started at once (CI of df02fa6, before the suite's parallelism was capped).
 func eventually(
     _ message: @autoclosure () -> String,
-    timeout: Duration = .seconds(30),
+    timeout: Duration = .seconds(60),
     diagnosis: () async -> String? = { nil },
     _ condition: () async throws -> Bool,
     sourceLocation: SourceLocation = #_sourceLocation
