@@ -26,11 +26,12 @@ struct APIReadBenchmarkTests {
         for route in report.saturated {
             #expect(route.slices.count == APIReadBenchmark.slices)
             #expect(route.slices.allSatisfy { $0.route.answered > 0 && $0.ceiling.answered > 0 }, "\(route.route)")
+            #expect(route.slices.allSatisfy { $0.route.machineBusy > 0 && $0.ceiling.machineBusy > 0 }, "\(route.route)")
         }
         #expect(report.latencies.map(\.route) == ["/healthz", "/v1/me", "/v1/integrations/{id}", "/v1/integrations/{id}/credentials"])
         #expect(report.latencies.allSatisfy { $0.latencies.count == 40 })
         let lines = report.description.split(separator: "\n")
         #expect(lines.last == Substring(String(format: "ratio: %.2f", report.ratio)))
-        #expect(lines.filter { $0.contains("CPU per request") }.count == 3)
+        #expect(lines.filter { $0.contains("CPU per request") && $0.contains("machine busy") }.count == 3)
     }
 }

@@ -29,9 +29,13 @@ public struct APIReadBenchmarkReport: Sendable, CustomStringConvertible {
             func microseconds(_ cost: (Saturation) -> Double, of side: KeyPath<Slice, Saturation>) -> String {
                 String(format: "%.0f", median(slices.map { cost($0[keyPath: side]) * 1_000_000 }))
             }
+            func busy(_ side: KeyPath<Slice, Saturation>) -> String {
+                String(format: "%.0f %%", median(slices.map { $0[keyPath: side].machineBusy * 100 }))
+            }
             return "CPU per request: this process (server and load generator) \(microseconds(\.ownPerRequest, of: \.route)) µs "
                 + "(/healthz \(microseconds(\.ownPerRequest, of: \.ceiling))), PostgreSQL \(microseconds(\.postgresPerRequest, of: \.route)) µs, "
-                + "machine \(microseconds(\.machinePerRequest, of: \.route)) µs (/healthz \(microseconds(\.machinePerRequest, of: \.ceiling)))"
+                + "machine \(microseconds(\.machinePerRequest, of: \.route)) µs (/healthz \(microseconds(\.machinePerRequest, of: \.ceiling))); "
+                + "machine busy \(busy(\.route)) (/healthz \(busy(\.ceiling)))"
         }
     }
 
@@ -89,6 +93,9 @@ struct Saturation: Sendable {
     var ownPerRequest: Double { ownCPU / Double(max(1, answered)) }
     var postgresPerRequest: Double { postgresCPU / Double(max(1, answered)) }
     var machinePerRequest: Double { machineCPU / Double(max(1, answered)) }
+    /// The share of the machine's cores busy meanwhile: below 100 %, the slice's rate is bound by how long each of the
+    /// connections' requests waits (its latency), not by the CPU.
+    var machineBusy: Double { seconds > 0 ? machineCPU / (seconds * Double(ProcessInfo.processInfo.activeProcessorCount)) : 0 }
 }
 
 /// The middle value (the mean of the two middle ones for an even count); 0 for none.
