@@ -95,7 +95,7 @@ struct Saturation: Sendable {
     var machinePerRequest: Double { machineCPU / Double(max(1, answered)) }
     /// The share of the machine's cores busy meanwhile: below 100 %, the slice's rate is bound by how long each of the
     /// connections' requests waits (its latency), not by the CPU.
-    var machineBusy: Double { seconds > 0 ? machineCPU / (seconds * Double(ProcessInfo.processInfo.activeProcessorCount)) : 0 }
+    var machineBusy: Double { ProcessCPU.machineShare(busySeconds: machineCPU, over: seconds) }
 }
 
 /// The middle value (the mean of the two middle ones for an even count); 0 for none.

@@ -37,7 +37,7 @@ public struct FanoutBenchmarkReport: Sendable, CustomStringConvertible {
             String(format: "%.0f µs", seconds / Double(deliveries) * 1_000_000)
         }
         func busy(_ cpu: CPUUsage, _ seconds: Double) -> String {
-            String(format: "machine %.0f%% busy", 100 * cpu.machine / (seconds * Double(ProcessInfo.processInfo.activeProcessorCount)))
+            String(format: "machine %.0f%% busy", 100 * ProcessCPU.machineShare(busySeconds: cpu.machine, over: seconds))
         }
         return """
             fan-out:             \(events) events to \(receivers) loopback receivers (one destination each): \(deliveries) deliveries of \(bodyBytes) bytes, executor concurrency \(concurrency)

@@ -35,8 +35,8 @@ public struct ExecutorScaleBenchmark: Sendable {
                 executorCPU,
                 postgresCPU,
                 machineCPU,
-                100 * machineCPU / (seconds * Double(ProcessInfo.processInfo.activeProcessorCount)),
-                Double(ProcessInfo.processInfo.activeProcessorCount),
+                100 * ProcessCPU.machineShare(busySeconds: machineCPU, over: seconds),
+                ProcessCPU.cores,
                 fairness
             )
         }

@@ -51,6 +51,15 @@ enum ProcessCPU {
         return (values.reduce(0, +) - values[3] - values[4]) / ticksPerSecond
     }
 
+    /// The machine's cores.
+    static let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
+
+    /// The share of the machine's cores (0 to 1) that `busySeconds` of CPU (`machineBusySeconds()` over a phase) kept
+    /// busy over `seconds`.
+    static func machineShare(busySeconds: Double, over seconds: Double) -> Double {
+        seconds > 0 ? busySeconds / (seconds * cores) : 0
+    }
+
     /// CPU seconds of this process's children that have exited and been waited for (a load generator process).
     static func childrenSeconds() -> Double {
         guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8), let end = stat.lastIndex(of: ")") else { return 0 }

@@ -41,8 +41,8 @@ public struct ServeScaleBenchmark: Sendable {
                 generatorCPU,
                 postgresCPU,
                 machineCPU,
-                100 * machineCPU / (seconds * Double(ProcessInfo.processInfo.activeProcessorCount)),
-                Double(ProcessInfo.processInfo.activeProcessorCount)
+                100 * ProcessCPU.machineShare(busySeconds: machineCPU, over: seconds),
+                ProcessCPU.cores
             )
         }
     }
