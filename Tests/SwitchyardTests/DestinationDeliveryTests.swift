@@ -474,13 +474,8 @@ struct DestinationDeliveryTests {
             fixture.receiver.script("/gone", [.status(410)], then: .status(204))
             try await fixture.recordEvent("integration.connected")
             try await fixture.database.withExecutor(registry: fixture.registry(), logger: fixture.logger) {
-                // Disabled in a transaction of its own, then the attempt's outcome (parked) written with the job's completion.
                 try await fixture.eventually("the destination is disabled and its delivery parked") {
-                    let enabled = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
-                        try await $0.destination(destination.id)
-                    }?.enabled
-                    let delivery = try await fixture.deliveries(to: destination.id).first
-                    return enabled == false && delivery?.state == .failed && delivery?.nextAttemptAt == nil
+                    try await fixture.isDisabledWithDeliveryParked(destination.id)
                 }
                 // Disabled: a new event is not fanned out to it, and the parked delivery is not retried.
                 try await fixture.recordEvent("integration.needs_reauth")
@@ -512,14 +507,8 @@ struct DestinationDeliveryTests {
                 registry: fixture.registry(disableAfter: .seconds(1), jitter: false),
                 logger: fixture.logger
             ) {
-                // The destination is disabled in a transaction of its own; the attempt's outcome (parked) is written
-                // with the job's completion just after: a read between the two sees the delivery still retrying.
-                try await fixture.eventually("the destination is disabled and its delivery parked", timeout: .seconds(60)) {
-                    let enabled = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
-                        try await $0.destination(destination.id)
-                    }?.enabled
-                    let delivery = try await fixture.deliveries(to: destination.id).first
-                    return enabled == false && delivery?.state == .failed && delivery?.nextAttemptAt == nil
+                try await fixture.eventually("the destination is disabled and its delivery parked") {
+                    try await fixture.isDisabledWithDeliveryParked(destination.id)
                 }
             }
             let record = try #require(

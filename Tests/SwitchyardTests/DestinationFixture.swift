@@ -117,6 +117,15 @@ struct DestinationFixture: Sendable {
         }
     }
 
+    /// Whether `destination` is disabled and its first delivery parked (failed, no attempt to come). Both must be
+    /// awaited: the destination is disabled in a transaction of its own, and the attempt's parked outcome is written
+    /// with the job's completion just after, so a read between the two sees the delivery still retrying.
+    func isDisabledWithDeliveryParked(_ destination: UUID) async throws -> Bool {
+        let enabled = try await database.withTenant(tenant, logger: logger) { try await $0.destination(destination) }?.enabled
+        let delivery = try await deliveries(to: destination).first
+        return enabled == false && delivery?.state == .failed && delivery?.nextAttemptAt == nil
+    }
+
     /// The deliveries of a destination as the deliveries API shows them (delivery jobs, and the deliveries a fan-out
     /// delivered at their first attempt), oldest first, each with its attempts.
     func deliveries(to destination: UUID, tenant: TenantID? = nil) async throws -> [FixtureDelivery] {
