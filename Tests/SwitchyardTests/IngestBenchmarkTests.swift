@@ -8,7 +8,7 @@ import Testing
 /// that every delivery is counted and the report carries its figures.
 @Suite("Ingest benchmark")
 struct IngestBenchmarkTests {
-    @Test("a small run acknowledges every delivery of both phases, measures the ceiling and prints a ratio line")
+    @Test("a small run acknowledges every delivery of both phases, measures the ceiling in slices beside the peak's and prints a ratio line")
     func smallRun() async throws {
         let environment = try await TestEnvironment.make()
         let (configuration, database) = try environment.benchmarkSetUp()
@@ -28,6 +28,9 @@ struct IngestBenchmarkTests {
         #expect(report.pacedLatencies.count == report.pacedDeliveries)
         #expect(report.pacedSendLag.count == report.pacedDeliveries)
         #expect(report.ceilingRate > 0)
+        // The peak and the ceiling alternate in slices that share the deliveries out.
+        #expect(report.sliceRatios.count == IngestBenchmark.slices && report.sliceRatios.allSatisfy { $0 > 0 })
+        #expect((0..<IngestBenchmark.slices).map { IngestBenchmark.share(of: 203, slice: $0) }.reduce(0, +) == 203)
         let lines = report.description.split(separator: "\n")
         #expect(lines.contains { $0.hasPrefix("ratio:") })
         #expect(lines.filter { $0.contains("p99.9") }.count == 3)

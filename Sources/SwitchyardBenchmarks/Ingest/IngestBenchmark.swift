@@ -16,6 +16,8 @@ public struct IngestBenchmark: Sendable {
         public let peakRate: Double
         let peakLatencies: LatencyHistogram
         public let ceilingRate: Double
+        /// Each slice's ratio: the peak's slice against the ceiling's right after it.
+        let sliceRatios: [Double]
         public let pacedTarget: Double
         public let pacedRate: Double
         public let pacedDeliveries: Int
@@ -34,6 +36,10 @@ public struct IngestBenchmark: Sendable {
 
         public var ratio: Double { peakRate / ceilingRate }
 
+        var sliceRange: String {
+            String(format: "%.2f-%.2f", sliceRatios.min() ?? 0, sliceRatios.max() ?? 0)
+        }
+
         /// The share of paced deliveries the server acknowledged within each of a few bounds.
         var serverShares: String {
             let total = pacedServerAcknowledgements.last?.count ?? 0
@@ -47,8 +53,8 @@ public struct IngestBenchmark: Sendable {
             deliveries:          \(deliveries) per phase, \(concurrency) concurrent connections, GitHub-signed, \(IngestBenchmark.bodySize)-byte bodies
             ingest (peak):       \(Int(peakRate.rounded())) events/s acknowledged; ack latency \(peakLatencies)
             mean commit batch:   \(String(format: "%.1f", meanBatch)) events at peak, \(String(format: "%.1f", pacedMeanBatch)) paced
-            ceiling:             \(Int(ceilingRate.rounded())) events/s  (one durable INSERT transaction per event, \(concurrency) connections)
-            ratio:               \(String(format: "%.2f", ratio))  (ingest / ceiling; the goal is >= 1.5)
+            ceiling:             \(Int(ceilingRate.rounded())) events/s  (one durable INSERT transaction per event, \(concurrency) connections; \(IngestBenchmark.slices) slices, each right after one of the peak's)
+            ratio:               \(String(format: "%.2f", ratio))  (ingest / ceiling, slices \(sliceRange); the goal is >= 1.5)
             at \(Int((pacedLoad * 100).rounded()))% of peak:      \(Int(pacedRate.rounded())) events/s offered \(Int(pacedTarget.rounded())) over \(pacedConnections) connections, \(pacedDeliveries) deliveries; ack latency \(pacedLatencies)  (goal at 80%: p99 <= 25 ms)
             paced send lag:      \(pacedSendLag)  (due time to request written: the generator's share)
             paced, server side:  \(serverShares)  (body read to 2xx, from the server's histogram)
@@ -60,6 +66,13 @@ public struct IngestBenchmark: Sendable {
 
     static let bodySize = 600
     static let secret = "bench-signing-secret"
+    /// How many slices the peak and the ceiling alternate in.
+    static let slices = 4
+
+    /// Slice `slice`'s share of `total` deliveries: equal shares, the last taking what does not divide.
+    static func share(of total: Int, slice: Int) -> Int {
+        total / slices + (slice == slices - 1 ? total % slices : 0)
+    }
 
     let configuration: SwitchyardConfiguration
     let database: Database
@@ -112,7 +125,8 @@ public struct IngestBenchmark: Sendable {
         self.logger = logger
     }
 
-    /// Runs the three phases. The server it starts runs `database` (which must not be running yet).
+    /// Runs the peak and the ceiling in alternating slices, then the paced phase. The server it starts runs `database`
+    /// (which must not be running yet).
     public func run() async throws -> Report {
         let metrics = MetricsRegistry(version: "bench")
         let body = Self.body()
@@ -134,11 +148,29 @@ public struct IngestBenchmark: Sendable {
             // PostgreSQL's processes: the parent of one of its backends, when that backend is a process of this machine.
             let backend = try await database.withQueue(logger: logger) { try await $0.backendProcessID() }
             let postmaster = ProcessCPU.postmaster(ofBackend: backend)
-            let batchesBefore = try await Self.batchCount(metrics)
-            let peakStart = ProcessCPU.Mark(postmaster: postmaster)
-            let peak = try await send(deliveries, concurrency, "peak", nil)
-            let peakCPU = IngestCPU(since: peakStart, postmaster: postmaster, generator: peak.generatorCPU, events: deliveries)
-            let batchesAfter = try await Self.batchCount(metrics)
+            let ceiling = try await SingleInsertCeiling.connect(
+                url: configuration.database.url,
+                concurrency: concurrency,
+                tenant: tenant,
+                source: source,
+                body: body,
+                headers: #"{"x-github-event":"push"}"#,
+                logger: logger
+            )
+            // The peak and the ceiling in slices, each of the ceiling's right after one of the peak's: the machine's
+            // speed drifts over a run (other tenants of the host), and a ratio of two rates measured seconds apart
+            // carries that drift. Both phases also write to a table of the same size this way. The ceiling's connections
+            // are open before its first slice's clock starts, as the senders' are (before, its 64 connects and the
+            // table grown by the paced phase were charged to it).
+            let sliced: SlicedPeak
+            do {
+                sliced = try await slicedPeak(send: send, ceiling: ceiling, metrics: metrics, postmaster: postmaster)
+            } catch {
+                await ceiling.close()
+                throw error
+            }
+            await ceiling.close()
+            let peak = sliced.peak
             var wrk: WrkCrossCheck.Run?
             if crossCheckWithWrk {
                 // wrk is closed loop: the same shape as the peak phase, so it runs as that phase did, right after it.
@@ -155,13 +187,13 @@ public struct IngestBenchmark: Sendable {
             let acknowledged = zip(acknowledgedBefore, Self.acknowledgementBuckets(metrics)).map { ($1.bound, $1.count - $0.count) }
             let pacedBatches = try await Self.batchCount(metrics) - pacedBatchesBefore
             return ServedPhases(
-                tenant: tenant,
-                source: source,
                 peak: peak,
-                batches: batchesAfter - batchesBefore,
+                ceiling: sliced.ceiling,
+                sliceRatios: sliced.ratios,
+                batches: sliced.batches,
                 pacedBatches: pacedBatches,
                 pacedServerAcknowledgements: acknowledged,
-                peakCPU: peakCPU,
+                peakCPU: sliced.cpu,
                 pacedCPU: pacedCPU,
                 paced: paced,
                 pacedDeliveries: pacedDeliveries,
@@ -169,22 +201,13 @@ public struct IngestBenchmark: Sendable {
                 wrk: wrk
             )
         }
-        let ceiling = try await SingleInsertCeiling.run(
-            url: configuration.database.url,
-            tenant: served.tenant,
-            source: served.source,
-            events: deliveries,
-            concurrency: concurrency,
-            body: body,
-            headers: #"{"x-github-event":"push"}"#,
-            logger: logger
-        )
         return Report(
             deliveries: deliveries,
             concurrency: concurrency,
             peakRate: Double(deliveries) / served.peak.elapsed.inSeconds,
             peakLatencies: served.peak.latencies,
-            ceilingRate: Double(deliveries) / ceiling.inSeconds,
+            ceilingRate: Double(deliveries) / served.ceiling.inSeconds,
+            sliceRatios: served.sliceRatios,
             pacedTarget: served.pacedTarget,
             pacedRate: Double(served.pacedDeliveries) / served.paced.elapsed.inSeconds,
             pacedDeliveries: served.pacedDeliveries,
@@ -201,11 +224,11 @@ public struct IngestBenchmark: Sendable {
         )
     }
 
-    /// What the phases against the server measured, and what the ceiling needs of their setup.
+    /// What the phases measured while the server ran.
     private struct ServedPhases: Sendable {
-        let tenant: TenantID
-        let source: UUID
         let peak: IngestSender.Phase
+        let ceiling: Duration
+        let sliceRatios: [Double]
         let batches: Double
         let pacedBatches: Double
         let pacedServerAcknowledgements: [(bound: String, count: Double)]
@@ -215,6 +238,39 @@ public struct IngestBenchmark: Sendable {
         let pacedDeliveries: Int
         let pacedTarget: Double
         let wrk: WrkCrossCheck.Run?
+    }
+
+    /// The peak phase and the ceiling, measured in alternating slices.
+    private struct SlicedPeak {
+        var peak = IngestSender.Phase(elapsed: .zero)
+        var ceiling = Duration.zero
+        var ratios: [Double] = []
+        var batches = 0.0
+        var cpu: IngestCPU
+    }
+
+    /// Sends the peak's deliveries in `slices` closed-loop slices through `send`, each followed by as many of the
+    /// ceiling's inserts.
+    private func slicedPeak(
+        send: @Sendable (_ count: Int, _ connections: Int, _ prefix: String, _ pace: Double?) async throws -> IngestSender.Phase,
+        ceiling: SingleInsertCeiling,
+        metrics: MetricsRegistry,
+        postmaster: Int32?
+    ) async throws -> SlicedPeak {
+        var sliced = SlicedPeak(cpu: IngestCPU(events: 0))
+        for slice in 0..<Self.slices {
+            let count = Self.share(of: deliveries, slice: slice)
+            let batchesBefore = try await Self.batchCount(metrics)
+            let start = ProcessCPU.Mark(postmaster: postmaster)
+            let part = try await send(count, concurrency, "peak-\(slice)", nil)
+            sliced.cpu.add(IngestCPU(since: start, postmaster: postmaster, generator: part.generatorCPU, events: count))
+            sliced.batches += try await Self.batchCount(metrics) - batchesBefore
+            sliced.peak.add(part)
+            let ceilingPart = try await ceiling.run(events: count, prefix: "ceiling-\(slice)")
+            sliced.ceiling += ceilingPart
+            sliced.ratios.append(ceilingPart / part.elapsed)
+        }
+        return sliced
     }
 
     /// A new tenant's GitHub webhook source whose signing secret is `secret`; returns both ids.

@@ -8,7 +8,7 @@ struct IngestCPU: Sendable, CustomStringConvertible {
     var generator: Double?
     var postgres: Double
     var other: Double
-    let events: Int
+    var events: Int
 
     /// The CPU seconds spent since `start`; `generator` is the generator process's own figure, if it had one.
     init(since start: ProcessCPU.Mark, postmaster: Int32?, generator: Double?, events: Int) {
@@ -18,6 +18,23 @@ struct IngestCPU: Sendable, CustomStringConvertible {
         postgres = spent.postgres
         other = max(0, spent.machine - server - postgres - (generator ?? 0))
         self.events = events
+    }
+
+    /// Nothing spent yet, to `add` phases to.
+    init(events: Int) {
+        server = 0
+        postgres = 0
+        other = 0
+        self.events = events
+    }
+
+    /// Adds another phase's figures (a slice of the same phase).
+    mutating func add(_ other: IngestCPU) {
+        server += other.server
+        generator = other.generator.map { (generator ?? 0) + $0 } ?? generator
+        postgres += other.postgres
+        self.other += other.other
+        events += other.events
     }
 
     var description: String {

@@ -8,13 +8,21 @@ struct IngestSender: Sendable {
 
     /// What one phase measured.
     struct Phase: Sendable, Codable {
-        let elapsed: Duration
+        var elapsed: Duration
         /// From each delivery's intended send time to its acknowledgement.
         var latencies = LatencyHistogram()
         /// From each delivery's intended send time to the moment its request was written.
         var sendLag = LatencyHistogram()
         /// The CPU seconds of the generator's process, when it had one of its own.
         var generatorCPU: Double?
+
+        /// Adds another slice of the same phase.
+        mutating func add(_ other: Phase) {
+            elapsed += other.elapsed
+            latencies.add(other.latencies)
+            sendLag.add(other.sendLag)
+            generatorCPU = other.generatorCPU.map { (generatorCPU ?? 0) + $0 } ?? generatorCPU
+        }
     }
 
     /// Without `pace`, each connection sends its next delivery as soon as the last is answered (closed loop: the
