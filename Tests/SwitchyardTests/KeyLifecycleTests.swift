@@ -124,7 +124,9 @@ struct KeyLifecycleTests {
                 #expect(try await client.request(.get, "/v1/integrations/\(source)/credentials", key: a.key).status == .ok)
 
                 let audit = try await client.api(key: b.key).listAuditEvents().ok.body.json.data
-                #expect(audit.contains { $0.action == "secret.unreadable" && $0.resourceId == victim })
+                let unreadable = audit.first { $0.action == "secret.unreadable" && $0.resourceId == victim }
+                #expect(unreadable?.details.additionalProperties["field"] == "secret")
+                #expect(unreadable?.details.additionalProperties["cause"]?.isEmpty == false)
                 let exposition = try await client.request(.get, "/metrics").text
                 #expect(
                     exposition.contains(#"switchyard_secrets_unreadable_total{field="integration_credentials.secret"} 1"#),

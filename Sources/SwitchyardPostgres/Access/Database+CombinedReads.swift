@@ -45,7 +45,7 @@ extension Database {
     /// (`guardedAutocommit`): a credential is never handed out unless its read is in the audit log. The reads of a
     /// batch share that commit.
     public func auditedCredential(_ id: UUID, of tenantID: TenantID, audit: NewAuditEvent, logger: Logger) async throws -> CredentialRead? {
-        let request = try CredentialReadRequest(tenant: tenantID.rawValue, integration: id, audit: audit)
+        let request = CredentialReadRequest(tenant: tenantID.rawValue, integration: id, audit: audit)
         let read = try await combinedReads.credentials.read(request) { requests in
             let rows = try await readBatch(ReadCredentialsStatement(requests: requests), confirmingCommit: true, logger: logger)
             let byAuditID = Dictionary(rows.map { ($0.auditID, $0) }, uniquingKeysWith: { first, _ in first })

@@ -44,12 +44,17 @@ public struct NewAuditEvent: Sendable {
         self.requestID = requestID
         self.details = details
     }
+
+    /// `details` as the JSON object the `details` column keeps.
+    var detailsJSON: String {
+        String(decoding: JSONValue.object(details.mapValues(JSONValue.string)).serialized(), as: UTF8.self)
+    }
 }
 
 extension PostgresConnection {
     /// Into the tenant's audit log, or the platform's (`platform_audit_events`, the operator's own) when `tenant` is nil.
     fileprivate func insertAudit(_ event: NewAuditEvent, tenant: UUID?, logger: Logger) async throws {
-        let details = String(decoding: try JSONEncoder().encode(event.details), as: UTF8.self)
+        let details = event.detailsJSON
         if let tenant {
             try await query(
                 """

@@ -48,11 +48,11 @@ struct CredentialReadRequest: Hashable, Sendable {
     let audit: NewAuditEvent
     let details: String
 
-    init(tenant: UUID, integration: UUID, audit: NewAuditEvent) throws {
+    init(tenant: UUID, integration: UUID, audit: NewAuditEvent) {
         self.tenant = tenant
         self.integration = integration
         self.audit = audit
-        self.details = String(decoding: try JSONEncoder().encode(audit.details), as: UTF8.self)
+        self.details = audit.detailsJSON
     }
 
     static func == (left: Self, right: Self) -> Bool { left.auditID == right.auditID }
