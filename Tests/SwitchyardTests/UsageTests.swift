@@ -114,12 +114,9 @@ struct UsageTests {
             #expect(try await client.request(.get, "/v1/metrics/usage", key: TestEnvironment.adminKey).status == .forbidden)
             #expect(try await client.request(.get, "/v1/metrics/usage").status == .unauthorized)
             // A range of exactly 31 days per hour is fine, and `from` is rounded down to its hour.
-            let report = try await client.api(key: tenant.key).getUsage(
-                query: .init(
-                    from: try #require(RFC3339Timestamp.date(from: "2026-11-01T10:30:00Z")),
-                    to: try #require(RFC3339Timestamp.date(from: "2026-12-02T10:00:00Z"))
-                )
-            ).ok.body.json
+            let from = try #require(RFC3339Timestamp.date(from: "2026-11-01T10:30:00Z"))
+            let to = try #require(RFC3339Timestamp.date(from: "2026-12-02T10:00:00Z"))
+            let report = try await client.api(key: tenant.key).getUsage(query: .init(from: from, to: to)).ok.body.json
             #expect(report.from == RFC3339Timestamp.date(from: "2026-11-01T10:00:00Z"))
             #expect(report.series.isEmpty)
         }
@@ -181,7 +178,7 @@ struct UsageTests {
             unreachable.url.port = try ChildProcess.freePort()
             unreachable.acquireTimeoutMilliseconds = 300
             let down = try Database(configuration: unreachable, vault: environment.vault, metrics: nil, logger: logger)
-            let written = try await withThrowingTaskGroup(of: Int.self) { group in
+            let written = await withThrowingTaskGroup(of: Int.self) { group in
                 group.addTask {
                     try await down.run()
                     return -1
