@@ -95,7 +95,7 @@ struct SyncExecutionTests {
     func scheduled() async throws {
         try await SyncFixture.with([try .cursorItems()]) { fixture in
             for id in 1...7 { fixture.provider.put(id, name: "item \(id)") }
-            try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
+            _ = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
                 try await $0.changeIntegrationSync(integration: fixture.integration, name: "items", IntegrationSyncChange(enabled: true))
             }
             // A sync whose stored definition no longer reads does not stop the others from being fired.

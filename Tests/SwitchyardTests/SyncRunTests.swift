@@ -161,7 +161,7 @@ struct SyncRunTests {
             #expect(try await checkpoint() != nil)
             let before = try await fixture.start("items")
             #expect(before.mode == .incremental)
-            try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
+            _ = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
                 try await $0.changeIntegrationSync(integration: fixture.integration, name: "items", IntegrationSyncChange(forgetCheckpoint: true))
             }
             #expect(try await fixture.resume(before.id, sync: "items").status == .succeeded)
@@ -276,7 +276,7 @@ struct SyncRunTests {
     func revokedCredential() async throws {
         try await SyncFixture.with([try .cursorItems()]) { fixture in
             for id in 1...3 { fixture.provider.put(id, name: "item \(id)") }
-            try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
+            _ = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
                 try await $0.changeIntegrationSync(integration: fixture.integration, name: "items", IntegrationSyncChange(enabled: true))
             }
             #expect(try await fixture.database.withQueue(logger: fixture.logger) { try await $0.dueSyncs(limit: 10) }.count == 1)
@@ -418,7 +418,7 @@ struct SyncRunTests {
             }
             // Not enabled for this integration: nothing happens.
             #expect(try await deliver("item.changed", #"{"item":{"id":7,"name":"seven"}}"#).isEmpty)
-            try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
+            _ = try await fixture.database.withTenant(fixture.tenant, logger: fixture.logger) {
                 try await $0.changeIntegrationSync(integration: fixture.integration, name: "items", IntegrationSyncChange(enabled: true))
             }
             #expect(

@@ -177,7 +177,7 @@ extension WebhookProcessingTests {
                 body: .json(.init(provider: "stripe", credentials: .init(additionalProperties: ["api_key": "sk_test_3"])))
             ).created.body.json.id
             let tenant = TenantID(try #require(UUID(uuidString: try await api.getMe().ok.body.json.tenant.id)))
-            try await environment.withDatabase { database in
+            _ = try await environment.withDatabase { database in
                 try await database.withTenant(tenant, logger: environment.logger) {
                     try await $0.changeIntegrationSync(
                         integration: try #require(UUID(uuidString: integration)),

@@ -12,7 +12,9 @@ public struct IngestSenderProcess: Sendable {
 
     func run(count: Int, concurrency: Int, prefix: String, pace: Double?) async throws -> IngestSender.Phase {
         let outputURL = FileManager.default.temporaryDirectory.appending(path: "switchyard-ingest-load-\(UUID().uuidString).json")
-        FileManager.default.createFile(atPath: outputURL.path, contents: nil)
+        guard FileManager.default.createFile(atPath: outputURL.path, contents: nil) else {
+            throw BenchmarkFailure("could not create \(outputURL.path)")
+        }
         defer { try? FileManager.default.removeItem(at: outputURL) }
         let output = try FileHandle(forWritingTo: outputURL)
         defer { try? output.close() }
