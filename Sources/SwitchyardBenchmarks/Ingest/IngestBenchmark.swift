@@ -148,7 +148,12 @@ public struct IngestBenchmark: Sendable {
             // PostgreSQL's processes: the parent of one of its backends, when that backend is a process of this machine.
             let backend = try await database.withQueue(logger: logger) { try await $0.backendProcessID() }
             let postmaster = ProcessCPU.postmaster(ofBackend: backend)
-            let ceiling = try await SingleInsertCeiling.connect(
+            // The peak and the ceiling in slices, each of the ceiling's right after one of the peak's: the machine's
+            // speed drifts over a run (other tenants of the host), and a ratio of two rates measured seconds apart
+            // carries that drift. Both phases also write to a table of the same size this way. The ceiling's connections
+            // are open before its first slice's clock starts, as the senders' are (before, its 64 connects and the
+            // table grown by the paced phase were charged to it).
+            let sliced = try await SingleInsertCeiling.withConnections(
                 url: configuration.database.url,
                 concurrency: concurrency,
                 tenant: tenant,
@@ -156,20 +161,9 @@ public struct IngestBenchmark: Sendable {
                 body: body,
                 headers: #"{"x-github-event":"push"}"#,
                 logger: logger
-            )
-            // The peak and the ceiling in slices, each of the ceiling's right after one of the peak's: the machine's
-            // speed drifts over a run (other tenants of the host), and a ratio of two rates measured seconds apart
-            // carries that drift. Both phases also write to a table of the same size this way. The ceiling's connections
-            // are open before its first slice's clock starts, as the senders' are (before, its 64 connects and the
-            // table grown by the paced phase were charged to it).
-            let sliced: SlicedPeak
-            do {
-                sliced = try await slicedPeak(send: send, ceiling: ceiling, metrics: metrics, postmaster: postmaster)
-            } catch {
-                await ceiling.close()
-                throw error
+            ) { ceiling in
+                try await slicedPeak(send: send, ceiling: ceiling, metrics: metrics, postmaster: postmaster)
             }
-            await ceiling.close()
             let peak = sliced.peak
             var wrk: WrkCrossCheck.Run?
             if crossCheckWithWrk {

@@ -18,16 +18,17 @@ struct SingleInsertCeiling: Sendable {
     let logger: Logger
 
     /// Opens `concurrency` connections, each in the ingest writer's mode for its whole session (each INSERT is then
-    /// its own transaction), to insert events of `source`.
-    static func connect(
+    /// its own transaction), to insert events of `source`; runs `measure` on them and closes them however it ends.
+    static func withConnections<Result>(
         url: DatabaseURL,
         concurrency: Int,
         tenant: TenantID,
         source: UUID,
         body: ByteBuffer,
         headers: String,
-        logger: Logger
-    ) async throws -> SingleInsertCeiling {
+        logger: Logger,
+        _ measure: (SingleInsertCeiling) async throws -> Result
+    ) async throws -> Result {
         var connections: [PostgresConnection] = []
         do {
             for worker in 0..<concurrency {
@@ -35,11 +36,14 @@ struct SingleInsertCeiling: Sendable {
                 connections.append(connection)
                 try await connection.query("SELECT set_config('app.ingest', 'on', false)", logger: logger)
             }
+            let ceiling = SingleInsertCeiling(connections: connections, tenant: tenant, source: source, body: body, headers: headers, logger: logger)
+            let result = try await measure(ceiling)
+            await close(connections)
+            return result
         } catch {
-            for connection in connections { try? await connection.close() }
+            await close(connections)
             throw error
         }
-        return SingleInsertCeiling(connections: connections, tenant: tenant, source: source, body: body, headers: headers, logger: logger)
     }
 
     /// Inserts `events` events, their ids starting with `prefix`, and returns how long they took.
@@ -68,7 +72,7 @@ struct SingleInsertCeiling: Sendable {
         return ContinuousClock.now - started
     }
 
-    func close() async {
+    private static func close(_ connections: [PostgresConnection]) async {
         for connection in connections { try? await connection.close() }
     }
 }
