@@ -177,13 +177,13 @@ public func buildServer(_ http: HTTPConfiguration) throws -> HTTPServerBuilder {
         )
     }
     let tls = TLSConfiguration.makeServerConfiguration(certificateChain: certificates.map { .certificate($0) }, privateKey: .privateKey(privateKey))
-    return try .http2Upgrade(
-        tlsConfiguration: tls,
-        configuration: .init(
-            idleTimeout: idleTimeout,
-            streamConfiguration: .init(additionalChannelHandlers: [HeaderOverflowResponder()])
-        )
+    let configuration = HTTP2UpgradeChannel.Configuration(
+        idleTimeout: idleTimeout,
+        streamConfiguration: .init(additionalChannelHandlers: [HeaderOverflowResponder()])
     )
+    return HTTPServerBuilder { responder in
+        EventLoopPinnedChannel(base: try HTTP2UpgradeChannel(tlsConfiguration: tls, configuration: configuration, responder: responder))
+    }
 }
 
 /// The API as a service: the HTTP server plus the database pool it owns.

@@ -56,8 +56,8 @@ public struct HTTP1AndH2CChannel: HTTPChannelHandler {
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1.1 and h2c on one cleartext port.
+    /// HTTP/1.1 and h2c on one cleartext port, each connection handled on its channel's event loop.
     public static func http1AndH2C(idleTimeout: Duration) -> HTTPServerBuilder {
-        .init { responder in HTTP1AndH2CChannel(responder: responder, idleTimeout: idleTimeout) }
+        .init { responder in EventLoopPinnedChannel(base: HTTP1AndH2CChannel(responder: responder, idleTimeout: idleTimeout)) }
     }
 }

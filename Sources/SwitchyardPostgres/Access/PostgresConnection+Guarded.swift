@@ -2,7 +2,6 @@ import Logging
 import NIOCore
 import PostgresNIO
 import SwitchyardCore
-import Synchronization
 
 /// How the hot paths' statements (`PostgresPreparedStatement`s: the claim, the completion, the ingest batch, the sync
 /// page) reach the server (`SWITCHYARD_DATABASE_PREPARED_STATEMENTS`).
@@ -121,32 +120,5 @@ extension PostgresConnection {
         }
         try await guardedQuery("COMMIT", logger: logger)
         return result
-    }
-}
-
-/// A task executor that runs jobs on one NIO event loop, one per loop (NIO 2.101's loops are not task executors).
-package final class EventLoopTaskExecutor: TaskExecutor {
-    private let loop: any EventLoop
-
-    private init(_ loop: any EventLoop) {
-        self.loop = loop
-    }
-
-    package func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
-    }
-
-    private static let executors = Mutex<[ObjectIdentifier: EventLoopTaskExecutor]>([:])
-
-    /// The executor of `loop`, made once: a process has as many loops as cores.
-    package static func of(_ loop: any EventLoop) -> EventLoopTaskExecutor {
-        executors.withLock { executors in
-            let key = ObjectIdentifier(loop)
-            if let executor = executors[key] { return executor }
-            let executor = EventLoopTaskExecutor(loop)
-            executors[key] = executor
-            return executor
-        }
     }
 }
