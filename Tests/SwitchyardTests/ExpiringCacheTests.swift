@@ -96,4 +96,58 @@ struct ExpiringCacheTests {
             #expect(cache.value(for: "key") == 2, "the dropped build did not overwrite the later one")
         }
     }
+
+    @Test("within refreshAhead of its expiry an entry is served while one background build replaces it; a failed rebuild leaves it to expire")
+    func refreshAhead() async throws {
+        let cache = ExpiringCache<String, Int>(timeToLive: .seconds(10), refreshAhead: .seconds(2), capacity: 10)
+        let start = ContinuousClock.now
+        cache.store(1, for: "a", now: start)
+        let builds = SharedCounter()
+        #expect(
+            try await cache.value(for: "a", now: start + .seconds(7)) {
+                builds.add()
+                return 2
+            } == 1
+        )
+        #expect(builds.value == 0, "before the window, no rebuild")
+
+        // In the window: answered from the entry at once, while the rebuild (held by the gate) runs; a second read in
+        // the window joins that rebuild instead of starting another.
+        let gate = Gate()
+        defer { gate.release() }
+        let inWindow = start + .seconds(9)
+        #expect(
+            try await cache.value(for: "a", now: inWindow) {
+                builds.add()
+                try await gate.wait()
+                return 2
+            } == 1
+        )
+        #expect(
+            try await cache.value(for: "a", now: inWindow) {
+                builds.add()
+                return 3
+            } == 1
+        )
+        try await eventually("the rebuild started") { builds.value == 1 }
+        gate.release()
+        try await eventually("the rebuild stored its value") { cache.value(for: "a") == 2 }
+        #expect(builds.value == 1)
+
+        struct Failed: Error {}
+        let failing = ExpiringCache<String, Int>(timeToLive: .seconds(10), refreshAhead: .seconds(2), capacity: 10)
+        failing.store(1, for: "a", now: start)
+        let attempts = SharedCounter()
+        // Each read in the window joins the failing rebuild in progress or, once it has ended, starts the next.
+        try await eventually("a failed rebuild ends and the next read in the window starts another") {
+            let served = try await failing.value(for: "a", now: inWindow) { () async throws -> Int in
+                attempts.add()
+                throw Failed()
+            }
+            #expect(served == 1)
+            return attempts.value >= 2
+        }
+        #expect(failing.value(for: "a", now: start + .milliseconds(9_999)) == 1, "the failed rebuilds left the entry")
+        #expect(failing.value(for: "a", now: start + .seconds(10)) == nil, "and it expired on time")
+    }
 }

@@ -101,6 +101,38 @@ struct SharedRateLimitTests {
         }
     }
 
+    @Test("one statement leases for several keys, each from its own bucket; a key given twice leases once")
+    func leasesForSeveralKeys() async throws {
+        let environment = try await TestEnvironment.make()
+        let logger = environment.logger
+        try await environment.withDatabase { database in
+            let tenants = try await database.withOperator(logger: logger) { transaction in
+                [
+                    try await transaction.createTenant(slug: "batch-a", name: "a").id,
+                    try await transaction.createTenant(slug: "batch-b", name: "b").id,
+                ]
+            }
+            let drained = RateLimitBucketKey(tenant: tenants[0], apiKey: UUID())
+            let fresh = RateLimitBucketKey(tenant: tenants[0], apiKey: UUID())
+            let other = RateLimitBucketKey(tenant: tenants[1], apiKey: UUID())
+            // A rate slow enough that a loaded machine's seconds refill next to nothing.
+            let lease = { @Sendable (keys: [RateLimitBucketKey]) in
+                try await database.withRateLimiter(logger: logger) { try await $0.lease(keys, tokens: 4, ratePerSecond: 0.001, burst: 10) }
+            }
+            _ = try await lease([drained])
+            _ = try await lease([drained])
+            let leases = try await lease([other, drained, fresh, other])
+            #expect(leases.count == 3)
+            #expect(leases[drained]?.granted == 0, "2 tokens left, fewer than a lease: \(String(describing: leases[drained]))")
+            #expect(leases[fresh]?.granted == 4 && abs((leases[fresh]?.tokensLeft ?? 0) - 6) < 0.1)
+            #expect(leases[other]?.granted == 4 && abs((leases[other]?.tokensLeft ?? 0) - 6) < 0.1, "leased once, not twice")
+            let rows = try await environment.withOwnerConnection { connection in
+                try await connection.query("SELECT count(*)::int FROM rate_limit_buckets", logger: logger).decode(Int.self).collect()
+            }
+            #expect(rows == [3])
+        }
+    }
+
     @Test("two serve processes on one database admit one key's requests within burst + rate x T + 2 x 1.5 leases, and refuse the rest with 429")
     func twoProcessesShareOneLimit() async throws {
         // Low enough that even a loaded machine's two servers are asked for more than the limit in the 2 s.

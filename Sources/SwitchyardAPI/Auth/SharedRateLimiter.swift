@@ -64,10 +64,13 @@ public final class SharedRateLimiter: Sendable {
     private let clock = ContinuousClock()
     private let state = Mutex(State())
 
-    private struct Bucket: Hashable {
-        let tenant: TenantID
-        let apiKey: UUID
-    }
+    private typealias Bucket = RateLimitBucketKey
+    /// The leases asked for while one is being taken go together in the next statement (`BatchCombiner`): keys whose
+    /// leases all end at once (traffic resuming after a pause, or one process serving many keys) would otherwise each
+    /// hold a connection for a transaction of their own, and `bench api`'s paced requests waited behind those bursts.
+    /// A key has at most one lease under way (a renewal or a first lease), except when a probe after an outage
+    /// coincides with a renewal: the two then share one lease.
+    private let leases = BatchCombiner<Bucket, RateLimitLease>(lanes: 1, batchLimit: 256)
 
     /// Tokens leased and not yet used, and the lease that will follow them.
     private struct Lease {
@@ -191,22 +194,20 @@ public final class SharedRateLimiter: Sendable {
         }
     }
 
-    /// Asks the shared bucket for a lease; the task records the outcome in `state` and never throws. It is not a
-    /// child of the request that started it, so that the other requests waiting for it get their answer even when
-    /// that request is cancelled; the database's deadlines bound it.
+    /// Asks the shared bucket for a lease (in one statement with the other keys' leases asked for meanwhile); the task
+    /// records the outcome in `state` and never throws. It is not a child of the request that started it, so that the
+    /// other requests waiting for it get their answer even when that request is cancelled; the database's deadlines
+    /// bound it.
     private func startLease(_ bucket: Bucket, renewal: Bool, logger: Logger) -> Task<Void, Never> {
         Task {
             let outcome: Result<RateLimitLease, any Error>
             do {
-                let lease = try await database.withRateLimiter(logger: logger) { transaction in
-                    try await transaction.lease(
-                        tenant: bucket.tenant,
-                        apiKey: bucket.apiKey,
-                        tokens: leaseSize,
-                        ratePerSecond: ratePerSecond,
-                        burst: burst
-                    )
+                let lease = try await leases.read(bucket) { [database, leaseSize, ratePerSecond, burst] buckets in
+                    try await database.withRateLimiter(logger: logger) { transaction in
+                        try await transaction.lease(buckets, tokens: leaseSize, ratePerSecond: ratePerSecond, burst: burst)
+                    }
                 }
+                guard let lease else { throw SwitchyardError.internal("rate_limit_buckets: a lease returned no row") }
                 outcome = .success(lease)
             } catch {
                 outcome = .failure(error)

@@ -13,6 +13,9 @@ public final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sen
     }
 
     public let timeToLive: Duration?
+    /// How long before an entry expires a read of it starts its rebuild in the background and is still answered from it
+    /// (`nil`: never): a key read steadily then never waits for a rebuild, while no entry is served past its time to live.
+    public let refreshAhead: Duration?
     public let capacity: Int
     private let entries = Mutex<[Key: Entry]>([:])
     /// The builds in progress (`value(for:building:)`), one per key. Lock order: `builds`, then `entries`.
@@ -29,28 +32,61 @@ public final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sen
         let task: Task<Value, any Error>
     }
 
-    public init(timeToLive: Duration?, capacity: Int) {
+    public init(timeToLive: Duration?, refreshAhead: Duration? = nil, capacity: Int) {
         self.timeToLive = timeToLive
+        self.refreshAhead = refreshAhead
         self.capacity = max(1, capacity)
     }
 
     /// The value stored for `key`, unless it is missing or expired at `now`.
     public func value(for key: Key, now: @autoclosure () -> ContinuousClock.Instant = .now) -> Value? {
-        guard let entry = entries.withLock({ $0[key] }) else { return nil }
-        if let timeToLive, now() - entry.storedAt >= timeToLive { return nil }
+        guard let entry = entries.withLock({ $0[key] }), !isExpired(entry, at: now()) else { return nil }
         return entry.value
     }
 
     /// The value for `key`, built by `build` and stored when it is missing or expired. Callers that miss the same key
     /// while it is being built wait for that one build and share its value or its error: when an entry of a busy key
     /// expires, hundreds of concurrent callers would otherwise each build it (`bench fanout` read each destination
-    /// about 60 times a second with a 2 s time to live, instead of once every 2 s).
-    public func value(for key: Key, building build: @escaping @Sendable () async throws -> Value) async throws -> Value {
-        if let value = value(for: key) { return value }
-        let found = builds.withLock { builds -> Found in
+    /// about 60 times a second with a 2 s time to live, instead of once every 2 s). Within `refreshAhead` of its
+    /// expiry, an entry is returned and its rebuild starts in the background (one at a time); a rebuild that fails
+    /// leaves the entry to expire.
+    public func value(
+        for key: Key,
+        now: ContinuousClock.Instant = .now,
+        building build: @escaping @Sendable () async throws -> Value
+    ) async throws -> Value {
+        if let entry = entries.withLock({ $0[key] }), !isExpired(entry, at: now) {
+            if isDueForRefresh(entry, at: now) {
+                _ = startOrJoinBuild(of: key, build, unlessStored: { !isDueForRefresh($0, at: now) })
+            }
+            return entry.value
+        }
+        switch startOrJoinBuild(of: key, build, unlessStored: { !isExpired($0, at: now) }) {
+        case .stored(let value): return value
+        case .building(let build): return try await build.value
+        }
+    }
+
+    private func isExpired(_ entry: Entry, at now: ContinuousClock.Instant) -> Bool {
+        guard let timeToLive else { return false }
+        return now - entry.storedAt >= timeToLive
+    }
+
+    private func isDueForRefresh(_ entry: Entry, at now: ContinuousClock.Instant) -> Bool {
+        guard let timeToLive, let refreshAhead else { return false }
+        return now - entry.storedAt >= timeToLive - refreshAhead
+    }
+
+    /// The build of `key` in progress, or a new one, unless an entry that `isCurrent` was stored meanwhile (a build
+    /// ends by storing its value, then leaving `builds`: one that ended since the caller looked stored it).
+    private func startOrJoinBuild(
+        of key: Key,
+        _ build: @escaping @Sendable () async throws -> Value,
+        unlessStored isCurrent: (Entry) -> Bool
+    ) -> Found {
+        builds.withLock { builds -> Found in
             if let running = builds.running[key] { return .building(running.task) }
-            // A build ends by storing its value, then leaving `builds`: one that ended since the check above stored it.
-            if let stored = value(for: key) { return .stored(stored) }
+            if let stored = entries.withLock({ $0[key] }), isCurrent(stored) { return .stored(stored.value) }
             builds.started += 1
             let generation = builds.started
             let started = Task {
@@ -66,10 +102,6 @@ public final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sen
             }
             builds.running[key] = Build(generation: generation, task: started)
             return .building(started)
-        }
-        switch found {
-        case .stored(let value): return value
-        case .building(let build): return try await build.value
         }
     }
 

@@ -8,7 +8,8 @@ import SwitchyardPostgres
 /// The executor's short-lived copies of destinations, opened and prepared for sending: at thousands of deliveries a
 /// second to a few destinations, reading, unsealing and decoding them for every attempt would cost more than the
 /// delivery. A change through the API reaches deliveries within `timeToLive`; a rotated-out secret still stops
-/// signing exactly when its grace period ends (checked per attempt).
+/// signing exactly when its grace period ends (checked per attempt). A destination in use is read again in the
+/// background in the last fifth of that time, so that its deliveries do not wait for the read.
 public final class DestinationTargets: Sendable {
     struct Key: Hashable, Sendable {
         let tenantID: TenantID
@@ -25,7 +26,7 @@ public final class DestinationTargets: Sendable {
 
     public init(database: Database, timeToLive: Duration = .seconds(2), capacity: Int = 10_000) {
         self.database = database
-        self.entries = ExpiringCache(timeToLive: timeToLive, capacity: capacity)
+        self.entries = ExpiringCache(timeToLive: timeToLive, refreshAhead: timeToLive / 5, capacity: capacity)
     }
 
     /// The destination, or nil when it no longer exists.

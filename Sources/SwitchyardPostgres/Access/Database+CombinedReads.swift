@@ -4,7 +4,7 @@ import PostgresNIO
 import SwitchyardCore
 
 /// The hot reads of `GET /v1/me`, `GET /v1/integrations/{id}` and its credentials, combined across requests
-/// (`ReadCombiner`): under load, one statement on one shelved connection reads for several requests, each read under
+/// (`BatchCombiner`): under load, one statement on one shelved connection reads for several requests, each read under
 /// its own tenant (migrations 0046 and 0047), so that the connection carries no tenant once the statement ends. A
 /// batch's errors are logged with the request metadata of the read that led it.
 ///
@@ -12,9 +12,9 @@ import SwitchyardCore
 /// a batch at saturation), 0.35 with two, 0.31 with four and 0.25 uncombined; a read on an idle system still runs at
 /// once. A batch reads at most 64 keys.
 final class CombinedReads: Sendable {
-    let tenants = ReadCombiner<UUID, TenantRecord>(lanes: 1, batchLimit: 64)
-    let integrations = ReadCombiner<TenantScopedID, IntegrationRecord>(lanes: 1, batchLimit: 64)
-    let credentials = ReadCombiner<CredentialReadRequest, ReadCredentialsStatement.Row>(lanes: 1, batchLimit: 64)
+    let tenants = BatchCombiner<UUID, TenantRecord>(lanes: 1, batchLimit: 64)
+    let integrations = BatchCombiner<TenantScopedID, IntegrationRecord>(lanes: 1, batchLimit: 64)
+    let credentials = BatchCombiner<CredentialReadRequest, ReadCredentialsStatement.Row>(lanes: 1, batchLimit: 64)
 }
 
 /// A row's key within its tenant.

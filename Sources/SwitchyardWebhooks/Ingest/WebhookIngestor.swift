@@ -32,6 +32,8 @@ public enum WebhookIngestResult: Sendable, Equatable {
 ///
 /// Sources and their opened secrets are cached for `cacheTTL` so the hot path does no lookup per delivery;
 /// a secret added or expired through the API reaches other processes within that time (this process at once).
+/// A busy source is loaded again in the background in the last fifth of its entry's life, so that its deliveries do
+/// not wait for the load.
 public final class WebhookIngestor: Sendable {
     private let database: Database
     private let writer: WebhookIngestWriter
@@ -57,7 +59,7 @@ public final class WebhookIngestor: Sendable {
         self.writer = writer
         self.metrics = metrics
         self.usage = usage
-        self.cache = ExpiringCache(timeToLive: cacheTTL, capacity: Self.maxCachedSources)
+        self.cache = ExpiringCache(timeToLive: cacheTTL, refreshAhead: cacheTTL / 5, capacity: Self.maxCachedSources)
     }
 
     /// The source behind an ingest URL, or nil (also cached, so guessing ids costs the database nothing).

@@ -3,9 +3,9 @@ import Testing
 
 @testable import SwitchyardPostgres
 
-/// `ReadCombiner`: how reads are grouped into batches, driven by batches that wait until the test lets them end.
+/// `BatchCombiner`: how reads are grouped into batches, driven by batches that wait until the test lets them end.
 @Suite("Combined reads (issue 18)")
-struct ReadCombinerTests {
+struct BatchCombinerTests {
     /// The batches a combiner ran, in order; a batch ends when `release` is called for it.
     final class Batches: Sendable {
         private let state = Mutex<(seen: [[Int]], released: Int)>(([], 0))
@@ -34,7 +34,7 @@ struct ReadCombinerTests {
 
     @Test("a read on an idle combiner runs at once, alone; reads queued behind a batch go together in the next, one key read once")
     func batching() async throws {
-        let combiner = ReadCombiner<Int, String>(lanes: 1, batchLimit: 64)
+        let combiner = BatchCombiner<Int, String>(lanes: 1, batchLimit: 64)
         let batches = Batches()
         try await withThrowingTaskGroup(of: (Int, String?).self) { group in
             group.addTask { (1, try await combiner.read(1, batch: batches.run)) }
@@ -58,7 +58,7 @@ struct ReadCombinerTests {
 
     @Test("a batch reads at most batchLimit reads; the rest lead the batches after it")
     func batchLimit() async throws {
-        let combiner = ReadCombiner<Int, String>(lanes: 1, batchLimit: 2)
+        let combiner = BatchCombiner<Int, String>(lanes: 1, batchLimit: 2)
         let batches = Batches()
         try await withThrowingTaskGroup(of: String?.self) { group in
             group.addTask { try await combiner.read(1, batch: batches.run) }
@@ -78,7 +78,7 @@ struct ReadCombinerTests {
 
     @Test("cancelling the read that leads a batch fails none of the reads in it: the batch runs in a task of its own")
     func leaderCancelled() async throws {
-        let combiner = ReadCombiner<Int, String>(lanes: 1, batchLimit: 64)
+        let combiner = BatchCombiner<Int, String>(lanes: 1, batchLimit: 64)
         let batches = Batches()
         let first = Task { try await combiner.read(1, batch: batches.run) }
         try await Self.waitUntil { batches.seen.count == 1 }
@@ -101,7 +101,7 @@ struct ReadCombinerTests {
 
     @Test("two lanes run two batches at once; a failed batch fails its own reads only, and the combiner goes on")
     func lanesAndFailures() async throws {
-        let combiner = ReadCombiner<Int, String>(lanes: 2, batchLimit: 64)
+        let combiner = BatchCombiner<Int, String>(lanes: 2, batchLimit: 64)
         let batches = Batches()
         try await withThrowingTaskGroup(of: Result<String?, any Error>.self) { group in
             func read(_ key: Int) {

@@ -2,6 +2,8 @@ import Synchronization
 
 /// Combines concurrent reads of one kind into batches, each one statement, so that under load one database round trip
 /// serves several requests (issue 18: a round trip costs this process about as much CPU as a whole bare request).
+/// The hot single-row reads use it (`Database+CombinedReads.swift`), and so do the API rate limiter's leases
+/// (`SharedRateLimiter`), whose "read" of a key takes tokens from its bucket.
 ///
 /// At most `lanes` batches run at once. A read that finds a lane free leads a batch at once, so a read on an idle
 /// system waits for nothing but its own statement. Otherwise it queues; when a batch ends, its leader answers the
@@ -13,9 +15,9 @@ import Synchronization
 ///
 /// A batch that fails fails each of its reads with that error: a read of one row by key has no failure of its own to
 /// tell apart from its batch's (the database, the connection or a deadline is what fails).
-final class ReadCombiner<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+package final class BatchCombiner<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     /// Reads a batch of distinct keys; a key without a value in the answer reads `nil`.
-    typealias Batch = @Sendable (_ keys: [Key]) async throws -> [Key: Value]
+    package typealias Batch = @Sendable (_ keys: [Key]) async throws -> [Key: Value]
 
     private enum Turn: Sendable {
         case answered(Result<Value?, any Error>)
@@ -36,7 +38,7 @@ final class ReadCombiner<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     let batchLimit: Int
     private let state = Mutex(State())
 
-    init(lanes: Int, batchLimit: Int) {
+    package init(lanes: Int, batchLimit: Int) {
         self.lanes = max(1, lanes)
         self.batchLimit = max(1, batchLimit)
     }
@@ -45,7 +47,7 @@ final class ReadCombiner<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     var queuedCount: Int { state.withLock { $0.queued.count } }
 
     /// The value of `key`, read in a batch by `batch`; `nil` when the batch found none.
-    func read(_ key: Key, batch: @escaping Batch) async throws -> Value? {
+    package func read(_ key: Key, batch: @escaping Batch) async throws -> Value? {
         let turn = await withCheckedContinuation { (turn: CheckedContinuation<Turn, Never>) in
             let lead = state.withLock { state in
                 guard state.running < lanes else {
