@@ -56,7 +56,7 @@ struct BatchCombinerTests {
         #expect(combiner.queuedCount == 0)
     }
 
-    @Test("a batch reads at most batchLimit reads; the rest lead the batches after it")
+    @Test("a batch reads at most batchLimit reads; the rest go in the batches after it")
     func batchLimit() async throws {
         let combiner = BatchCombiner<Int, String>(lanes: 1, batchLimit: 2)
         let batches = Batches()
@@ -76,27 +76,27 @@ struct BatchCombinerTests {
         #expect(batches.seen.map(\.count) == [1, 2, 2, 1])
     }
 
-    @Test("cancelling the read that leads a batch fails none of the reads in it: the batch runs in a task of its own")
-    func leaderCancelled() async throws {
+    @Test("cancelling the first read of a batch fails none of the reads in it: the batches run in a task of their own")
+    func firstReadCancelled() async throws {
         let combiner = BatchCombiner<Int, String>(lanes: 1, batchLimit: 64)
         let batches = Batches()
         let first = Task { try await combiner.read(1, batch: batches.run) }
         try await Self.waitUntil { batches.seen.count == 1 }
-        let leader = Task { try await combiner.read(2, batch: batches.run) }
+        let firstOfNext = Task { try await combiner.read(2, batch: batches.run) }
         try await Self.waitUntil { combiner.queuedCount == 1 }
         let follower = Task { try await combiner.read(3, batch: batches.run) }
         try await Self.waitUntil { combiner.queuedCount == 2 }
-        // The first batch ends: 2 leads the next, with 3 in it.
+        // The first batch ends: the next reads 2, then 3.
         batches.release()
         try await Self.waitUntil { batches.seen.count == 2 }
         #expect(batches.seen.last == [2, 3])
-        leader.cancel()
+        firstOfNext.cancel()
         // Long enough for a batch running in the cancelled task to see it (`Batches.run` sleeps, which throws then).
         try await Task.sleep(for: .milliseconds(20))
         batches.release()
         #expect(try await first.value == "value 1")
         #expect(try await follower.value == "value 3")
-        #expect(try await leader.value == "value 2")
+        #expect(try await firstOfNext.value == "value 2")
     }
 
     @Test("two lanes run two batches at once; a failed batch fails its own reads only, and the combiner goes on")

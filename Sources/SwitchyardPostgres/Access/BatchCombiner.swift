@@ -5,13 +5,17 @@ import Synchronization
 /// The hot single-row reads use it (`Database+CombinedReads.swift`), and so do the API rate limiter's leases
 /// (`SharedRateLimiter`), whose "read" of a key takes tokens from its bucket.
 ///
-/// At most `lanes` batches run at once. A read that finds a lane free leads a batch at once, so a read on an idle
-/// system waits for nothing but its own statement. Otherwise it queues; when a batch ends, its leader answers the
-/// batch's reads and hands its lane to the first queued read, which leads the next batch with up to `batchLimit` - 1
-/// reads queued behind it. Reads of one key in a batch share its answer.
+/// At most `lanes` batches run at once. A read that finds a lane free starts a task that runs batches back to back:
+/// the first with that read and up to `batchLimit` - 1 reads queued behind it, then each with the reads queued
+/// meanwhile, until none is left; then it frees the lane. Otherwise the read queues. So a read on an idle system waits
+/// for nothing but its own statement, and under load the next batch starts as soon as one ends, without waiting for a
+/// queued read's task to be scheduled to lead it, as an earlier version did (`bench api`, two pairs at 64
+/// connections: `/v1/integrations/{id}` at 0.39 / 0.38 of `/healthz` against 0.37 / 0.37, credentials 0.20 / 0.20
+/// against 0.19 / 0.19, `/v1/me` the same). Reads of one key in a batch share its answer; a batch runs with the batch
+/// function of its first read.
 ///
-/// A batch's statement runs in a task of its own, not in the leading read's: cancelling that read (its request went
-/// away) must not fail the reads that share its batch. The database's deadlines bound the statement.
+/// The batches run in a task of their own, not in a read's: cancelling a read (its request went away) must not fail
+/// the reads that share its batch. The database's deadlines bound each statement.
 ///
 /// A batch that fails fails each of its reads with that error: a read of one row by key has no failure of its own to
 /// tell apart from its batch's (the database, the connection or a deadline is what fails).
@@ -19,14 +23,10 @@ package final class BatchCombiner<Key: Hashable & Sendable, Value: Sendable>: Se
     /// Reads a batch of distinct keys; a key without a value in the answer reads `nil`.
     package typealias Batch = @Sendable (_ keys: [Key]) async throws -> [Key: Value]
 
-    private enum Turn: Sendable {
-        case answered(Result<Value?, any Error>)
-        case lead
-    }
-
     private struct Queued {
         let key: Key
-        let turn: CheckedContinuation<Turn, Never>
+        let batch: Batch
+        let answer: CheckedContinuation<Result<Value?, any Error>, Never>
     }
 
     private struct State {
@@ -48,46 +48,43 @@ package final class BatchCombiner<Key: Hashable & Sendable, Value: Sendable>: Se
 
     /// The value of `key`, read in a batch by `batch`; `nil` when the batch found none.
     package func read(_ key: Key, batch: @escaping Batch) async throws -> Value? {
-        let turn = await withCheckedContinuation { (turn: CheckedContinuation<Turn, Never>) in
-            let lead = state.withLock { state in
+        try await withCheckedContinuation { (answer: CheckedContinuation<Result<Value?, any Error>, Never>) in
+            let read = Queued(key: key, batch: batch, answer: answer)
+            let start = state.withLock { state in
                 guard state.running < lanes else {
-                    state.queued.append(Queued(key: key, turn: turn))
+                    state.queued.append(read)
                     return false
                 }
                 state.running += 1
                 return true
             }
-            if lead { turn.resume(returning: .lead) }
-        }
-        switch turn {
-        case .answered(let result): return try result.get()
-        case .lead: return try await lead(key, batch: batch).get()
+            if start { Task { await drain(first: read) } }
+        }.get()
+    }
+
+    /// Runs batches back to back, the first with `first` and the reads queued behind it, then each with the reads
+    /// queued meanwhile, until none is left; then frees the lane.
+    private func drain(first: Queued) async {
+        var members = [first] + takeQueued(upTo: batchLimit - 1, freeingTheLane: false)
+        while !members.isEmpty {
+            var distinct: [Key] = []
+            var seen: Set<Key> = []
+            for member in members where seen.insert(member.key).inserted { distinct.append(member.key) }
+            let values: Result<[Key: Value], any Error>
+            do { values = .success(try await members[0].batch(distinct)) } catch { values = .failure(error) }
+            for member in members { member.answer.resume(returning: values.map { $0[member.key] }) }
+            members = takeQueued(upTo: batchLimit, freeingTheLane: true)
         }
     }
 
-    /// Runs one batch, `key` and the reads queued first, answers them and passes the lane on.
-    private func lead(_ key: Key, batch: @escaping Batch) async -> Result<Value?, any Error> {
-        let followers = state.withLock { state in
-            let taken = Array(state.queued.prefix(batchLimit - 1))
+    /// Up to `limit` queued reads, oldest first; when none is queued and `freeingTheLane`, frees the lane (in the same
+    /// step, so that a read queued after it finds the lane free and starts a batch of its own).
+    private func takeQueued(upTo limit: Int, freeingTheLane: Bool) -> [Queued] {
+        state.withLock { state in
+            let taken = Array(state.queued.prefix(limit))
             state.queued.removeFirst(taken.count)
+            if taken.isEmpty && freeingTheLane { state.running -= 1 }
             return taken
         }
-        var distinct = [key]
-        var seen: Set<Key> = [key]
-        for follower in followers where seen.insert(follower.key).inserted { distinct.append(follower.key) }
-        let keys = distinct
-        let values = await Task { () -> Result<[Key: Value], any Error> in
-            do { return .success(try await batch(keys)) } catch { return .failure(error) }
-        }.value
-        let next = state.withLock { state -> Queued? in
-            guard !state.queued.isEmpty else {
-                state.running -= 1
-                return nil
-            }
-            return state.queued.removeFirst()
-        }
-        for follower in followers { follower.turn.resume(returning: .answered(values.map { $0[follower.key] })) }
-        next?.turn.resume(returning: .lead)
-        return values.map { $0[key] }
     }
 }
