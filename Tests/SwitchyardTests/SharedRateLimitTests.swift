@@ -63,10 +63,12 @@ struct SharedRateLimitTests {
             let tenant = try await database.withOperator(logger: logger) { try await $0.createTenant(slug: "buckets", name: "buckets") }.id
             let key = UUID()
             // A rate slow enough that the seconds a loaded machine takes between two leases refill next to nothing.
+            let bucket = TenantScopedID(tenant: tenant.rawValue, id: key)
             let lease = { @Sendable in
-                try await database.withRateLimiter(logger: logger) {
-                    try await $0.lease(tenant: tenant, apiKey: key, tokens: 4, ratePerSecond: 0.001, burst: 10)
+                let leases = try await database.withRateLimiter(logger: logger) {
+                    try await $0.lease([bucket], tokens: 4, ratePerSecond: 0.001, burst: 10)
                 }
+                return try #require(leases[bucket])
             }
             let first = try await lease()
             #expect(first.granted == 4)
@@ -112,11 +114,11 @@ struct SharedRateLimitTests {
                     try await transaction.createTenant(slug: "batch-b", name: "b").id,
                 ]
             }
-            let drained = RateLimitBucketKey(tenant: tenants[0], apiKey: UUID())
-            let fresh = RateLimitBucketKey(tenant: tenants[0], apiKey: UUID())
-            let other = RateLimitBucketKey(tenant: tenants[1], apiKey: UUID())
+            let drained = TenantScopedID(tenant: tenants[0].rawValue, id: UUID())
+            let fresh = TenantScopedID(tenant: tenants[0].rawValue, id: UUID())
+            let other = TenantScopedID(tenant: tenants[1].rawValue, id: UUID())
             // A rate slow enough that a loaded machine's seconds refill next to nothing.
-            let lease = { @Sendable (keys: [RateLimitBucketKey]) in
+            let lease = { @Sendable (keys: [TenantScopedID]) in
                 try await database.withRateLimiter(logger: logger) { try await $0.lease(keys, tokens: 4, ratePerSecond: 0.001, burst: 10) }
             }
             _ = try await lease([drained])

@@ -64,7 +64,8 @@ public final class SharedRateLimiter: Sendable {
     private let clock = ContinuousClock()
     private let state = Mutex(State())
 
-    private typealias Bucket = RateLimitBucketKey
+    /// A key's bucket: its tenant and the API key's id.
+    private typealias Bucket = TenantScopedID
     /// The leases asked for while one is being taken go together in the next statement (`BatchCombiner`): keys whose
     /// leases all end at once (traffic resuming after a pause, or one process serving many keys) would otherwise each
     /// hold a connection for a transaction of their own, and `bench api`'s paced requests waited behind those bursts.
@@ -127,7 +128,7 @@ public final class SharedRateLimiter: Sendable {
     /// Admits one request of `apiKey`, from this process's lease when it has one.
     public func check(tenant: TenantID, apiKey: UUID, logger: Logger) async -> RateLimiter.Decision {
         guard scope == .shared else { return local.check(apiKey.lowercasedString) }
-        let bucket = Bucket(tenant: tenant, apiKey: apiKey)
+        let bucket = Bucket(tenant: tenant.rawValue, id: apiKey)
         // A lease that concurrent requests of the key spent before this one got to it: ask again, a few times.
         for _ in 0..<4 {
             switch step(bucket, logger: logger) {

@@ -6,7 +6,7 @@ import SwitchyardCore
 /// The hot reads of `GET /v1/me`, `GET /v1/integrations/{id}` and its credentials, combined across requests
 /// (`BatchCombiner`): under load, one statement on one shelved connection reads for several requests, each read under
 /// its own tenant (migrations 0046 and 0047), so that the connection carries no tenant once the statement ends. A
-/// batch's errors are logged with the request metadata of the read that led it.
+/// batch's errors are logged with the request metadata of its first read.
 ///
 /// One lane per kind of read: `bench api` measured `/v1/me` at 0.36-0.37 of `/healthz` with one lane (about seven reads
 /// a batch at saturation), 0.35 with two, 0.31 with four and 0.25 uncombined; a read on an idle system still runs at
@@ -15,12 +15,6 @@ final class CombinedReads: Sendable {
     let tenants = BatchCombiner<UUID, TenantRecord>(lanes: 1, batchLimit: 64)
     let integrations = BatchCombiner<TenantScopedID, IntegrationRecord>(lanes: 1, batchLimit: 64)
     let credentials = BatchCombiner<CredentialReadRequest, ReadCredentialsStatement.Row>(lanes: 1, batchLimit: 64)
-}
-
-/// A row's key within its tenant.
-struct TenantScopedID: Hashable, Sendable {
-    let tenant: UUID
-    let id: UUID
 }
 
 extension Database {

@@ -10,42 +10,22 @@ public struct RateLimitLease: Sendable, Equatable {
     public let tokensLeft: Double
 }
 
-/// A key's bucket: `rate_limit_buckets`' primary key.
-public struct RateLimitBucketKey: Hashable, Sendable {
-    public let tenant: TenantID
-    public let apiKey: UUID
-
-    public init(tenant: TenantID, apiKey: UUID) {
-        self.tenant = tenant
-        self.apiKey = apiKey
-    }
-}
-
 extension RateLimiterTransaction {
-    /// Refills the bucket of `apiKey` by the time elapsed since it was last written (at `ratePerSecond`, up to
-    /// `burst`) and takes `tokens` from it when it holds that many, in one statement; a key without a row starts from
-    /// a full bucket. Concurrent leases of one key queue on its row, and each refills from where the previous one
-    /// left it, so however many processes lease, the tokens granted over any time T never exceed burst + rate x T.
+    /// For each API key in `keys` (its tenant and its id), in one statement: refills the key's bucket by the time
+    /// elapsed since it was last written (at `ratePerSecond`, up to `burst`) and takes `tokens` from it when it holds
+    /// that many; a key without a row starts from a full bucket. Concurrent leases of one key queue on its row, and
+    /// each refills from where the previous one left it, so however many processes lease, the tokens granted over any
+    /// time T never exceed burst + rate x T. The rows are taken in key order, so that two processes' batches over the
+    /// same keys queue on them instead of deadlocking; a key given twice leases once.
     ///
     /// All or nothing, so that a process at the limit comes back once per lease's worth of refill, not once per
     /// token. `tokens` must be at most `burst`.
-    public func lease(tenant: TenantID, apiKey: UUID, tokens: Int, ratePerSecond: Double, burst: Int) async throws -> RateLimitLease {
-        let key = RateLimitBucketKey(tenant: tenant, apiKey: apiKey)
-        guard let lease = try await lease([key], tokens: tokens, ratePerSecond: ratePerSecond, burst: burst)[key] else {
-            throw SwitchyardError.internal("rate_limit_buckets: the lease returned no row")
-        }
-        return lease
-    }
-
-    /// `lease(tenant:apiKey:tokens:ratePerSecond:burst:)` for several keys in one statement (one lease each; a key
-    /// given twice leases once). The rows are taken in key order, so that two processes' batches over the same keys
-    /// queue on them instead of deadlocking.
     public func lease(
-        _ keys: [RateLimitBucketKey],
+        _ keys: [TenantScopedID],
         tokens: Int,
         ratePerSecond: Double,
         burst: Int
-    ) async throws -> [RateLimitBucketKey: RateLimitLease] {
+    ) async throws -> [TenantScopedID: RateLimitLease] {
         let distinct = Array(Set(keys))
         let burst = Double(burst)
         // The clock is read after the row lock is taken (`clock_timestamp()` in the SET runs once the conflicting row
@@ -55,7 +35,7 @@ extension RateLimiterTransaction {
             INSERT INTO rate_limit_buckets AS b (tenant_id, api_key_id, tokens, granted, updated_at, full_at)
             SELECT k.tenant_id, k.api_key_id, \(burst - Double(tokens)), \(tokens), clock_timestamp(),
                    clock_timestamp() + make_interval(secs => \(Double(tokens) / ratePerSecond))
-              FROM unnest(\(distinct.map(\.tenant.rawValue))::uuid[], \(distinct.map(\.apiKey))::uuid[]) AS k(tenant_id, api_key_id)
+              FROM unnest(\(distinct.map(\.tenant))::uuid[], \(distinct.map(\.id))::uuid[]) AS k(tenant_id, api_key_id)
              ORDER BY k.tenant_id, k.api_key_id
             ON CONFLICT (tenant_id, api_key_id) DO UPDATE
                SET (tokens, granted, updated_at, full_at) = (
@@ -68,11 +48,11 @@ extension RateLimiterTransaction {
             RETURNING tenant_id, api_key_id, granted, tokens
             """
         ).collect()
-        var leases: [RateLimitBucketKey: RateLimitLease] = [:]
+        var leases: [TenantScopedID: RateLimitLease] = [:]
         for result in rows {
             let row = NamedRow(result, table: "rate_limit_buckets")
             let granted: Int32 = try row("granted")
-            let key = RateLimitBucketKey(tenant: TenantID(try row("tenant_id")), apiKey: try row("api_key_id"))
+            let key = TenantScopedID(tenant: try row("tenant_id"), id: try row("api_key_id"))
             leases[key] = RateLimitLease(granted: Int(granted), tokensLeft: try row("tokens"))
         }
         return leases
