@@ -249,6 +249,66 @@ struct TenantReadPathTests {
         }
     }
 
+    @Test(
+        "a batch's tenant list (migration 0048) lets a statement read those tenants' rows and audit them, never change them nor see an unlisted tenant's, and each batch function clears it before returning"
+    )
+    func batchTenantsAdmitReadsOnly() async throws {
+        let environment = try await TestEnvironment.make()
+        let logger = environment.logger
+        let (a, ownedByA) = try await Self.tenantWithIntegration(environment, slug: "batch-a")
+        let (b, ownedByB) = try await Self.tenantWithIntegration(environment, slug: "batch-b")
+        try await TestEnvironment.withConnection(to: environment.applicationURL, logger: logger) { connection in
+            func counts(_ query: PostgresQuery) async throws -> [Int] {
+                try await connection.query(query, logger: logger).decode(Int.self).collect()
+            }
+            func setting() async throws -> [String] {
+                try await connection.query("SELECT coalesce(current_setting('app.batch_tenants', true), '')", logger: logger)
+                    .decode(String.self).collect()
+            }
+            func audit(_ tenant: TenantID, _ integration: UUID) -> PostgresQuery {
+                """
+                INSERT INTO audit_events (tenant_id, id, actor, action, resource_type, resource_id)
+                VALUES (\(tenant.rawValue), \(UUID.v7()), 'test', 'credential.read', 'integration', \(integration.lowercasedString))
+                """
+            }
+            _ = try await connection.query("BEGIN", logger: logger).collect()
+            _ = try await connection.query("SELECT set_config('app.batch_tenants', \("{\(a.rawValue.uuidString)}"), true)", logger: logger)
+                .collect()
+            #expect(try await counts("SELECT count(*)::int FROM integrations") == [1])
+            #expect(try await counts("SELECT count(*)::int FROM integration_credentials WHERE integration_id = \(ownedByA)") == [1])
+            #expect(try await counts("SELECT count(*)::int FROM tenants") == [1])
+            #expect(try await counts("SELECT count(*)::int FROM integrations WHERE tenant_id = \(b.rawValue)") == [0])
+            #expect(try await counts("SELECT count(*)::int FROM integration_credentials WHERE integration_id = \(ownedByB)") == [0])
+            #expect(
+                try await counts("WITH changed AS (UPDATE integrations SET display_name = 'changed' RETURNING 1) SELECT count(*)::int FROM changed")
+                    == [0]
+            )
+            #expect(try await counts("WITH gone AS (DELETE FROM integration_credentials RETURNING 1) SELECT count(*)::int FROM gone") == [0])
+            #expect(try await counts("WITH gone AS (DELETE FROM tenants RETURNING 1) SELECT count(*)::int FROM gone") == [0])
+            _ = try await connection.query(audit(a, ownedByA), logger: logger).collect()
+            // Last in the transaction: the failure aborts it.
+            await #expect(throws: PSQLError.self) { _ = try await connection.query(audit(b, ownedByB), logger: logger).collect() }
+            _ = try await connection.query("ROLLBACK", logger: logger).collect()
+
+            // Inside a transaction of the caller's, each function leaves no list behind it.
+            let calls: [PostgresQuery] = [
+                "SELECT id FROM app_read_tenants(ARRAY[\(a.rawValue)])",
+                "SELECT id FROM app_read_integrations_by_id(ARRAY[\(a.rawValue)], ARRAY[\(ownedByA)])",
+                """
+                SELECT id FROM app_read_credentials(ARRAY[\(a.rawValue)], ARRAY[\(ownedByA)], ARRAY[\(UUID.v7())], ARRAY['test'],
+                    ARRAY['credential.read'], ARRAY['integration'], ARRAY[\(ownedByA.lowercasedString)], ARRAY[''], ARRAY['{}'])
+                """,
+            ]
+            for call in calls {
+                _ = try await connection.query("BEGIN", logger: logger).collect()
+                #expect(try await connection.query(call, logger: logger).collect().count == 1)
+                #expect(try await setting() == [""])
+                #expect(try await counts("SELECT count(*)::int FROM integrations") == [0])
+                _ = try await connection.query("ROLLBACK", logger: logger).collect()
+            }
+        }
+    }
+
     static func audit(_ integration: UUID, requestID: String? = nil) -> NewAuditEvent {
         NewAuditEvent(
             actor: "test",

@@ -4,8 +4,9 @@ import PostgresNIO
 import SwitchyardCore
 
 /// The hot reads of `GET /v1/me`, `GET /v1/integrations/{id}` and its credentials, combined across requests
-/// (`BatchCombiner`): under load, one statement on one shelved connection reads for several requests, each read under
-/// its own tenant (migrations 0046 and 0047), so that the connection carries no tenant once the statement ends. A
+/// (`BatchCombiner`): under load, one set-based statement on one shelved connection reads for several requests
+/// (migration 0048). Row-level security admits only the rows of the batch's tenants, listed for that statement alone,
+/// and the statement pairs each read with its own tenant's row; the connection carries no tenant once it ends. A
 /// batch's errors are logged with the request metadata of its first read.
 ///
 /// One lane per kind of read: `bench api` measured `/v1/me` at 0.36-0.37 of `/healthz` with one lane (about seven reads

@@ -4,7 +4,7 @@ import PostgresNIO
 import SwitchyardCore
 import SwitchyardVault
 
-// The statements of the reads combined across requests (`Database+CombinedReads.swift`, migrations 0046 and 0047).
+// The statements of the reads combined across requests (`Database+CombinedReads.swift`, migrations 0046 and 0047, set-based since 0048).
 
 /// An integration and its opened credential (`nil` when it has none), read in one audited statement.
 public struct CredentialRead: Sendable {
