@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// Hands out 0, 1, 2, ... to a benchmark's concurrent workers.
@@ -15,5 +16,13 @@ struct BenchmarkFailure: Error, CustomStringConvertible {
 
     init(_ description: String) {
         self.description = description
+    }
+}
+
+extension FileHandle {
+    /// A new, empty file at `url`, open for writing: where a child process writes its output, read back once it exits.
+    static func newFile(forWritingAt url: URL) throws -> FileHandle {
+        guard FileManager.default.createFile(atPath: url.path, contents: nil) else { throw BenchmarkFailure("could not create \(url.path)") }
+        return try FileHandle(forWritingTo: url)
     }
 }

@@ -12,11 +12,8 @@ public struct IngestSenderProcess: Sendable {
 
     func run(count: Int, concurrency: Int, prefix: String, pace: Double?) async throws -> IngestSender.Phase {
         let outputURL = FileManager.default.temporaryDirectory.appending(path: "switchyard-ingest-load-\(UUID().uuidString).json")
-        guard FileManager.default.createFile(atPath: outputURL.path, contents: nil) else {
-            throw BenchmarkFailure("could not create \(outputURL.path)")
-        }
         defer { try? FileManager.default.removeItem(at: outputURL) }
-        let output = try FileHandle(forWritingTo: outputURL)
+        let output = try FileHandle.newFile(forWritingAt: outputURL)
         defer { try? output.close() }
         let process = Process()
         process.executableURL = URL(filePath: executable)

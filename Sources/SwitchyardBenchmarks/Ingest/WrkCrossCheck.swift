@@ -29,10 +29,7 @@ struct WrkCrossCheck: Sendable {
             .write(to: script, atomically: true, encoding: .utf8)
         // wrk writes to a file and its exit is awaited, so no thread of the server's (it runs in this process) blocks.
         let outputURL = directory.appending(path: "wrk.out")
-        guard FileManager.default.createFile(atPath: outputURL.path, contents: nil) else {
-            throw BenchmarkFailure("could not create \(outputURL.path)")
-        }
-        let output = try FileHandle(forWritingTo: outputURL)
+        let output = try FileHandle.newFile(forWritingAt: outputURL)
         defer { try? output.close() }
         let process = Process()
         process.executableURL = URL(filePath: "/usr/bin/env")
